@@ -1,0 +1,47 @@
+# pg_mlops: built with PGXS.
+#
+#   make            build the library and the install script
+#   make install    install into the PostgreSQL found by pg_config
+#   make demo       set up a fresh machine, run the analyst-to-engineer demo
+#   make test       set up a fresh machine, run pg_regress + pgTAP + scripted tests
+
+EXTENSION   = pg_mlops
+EXTVERSION  = 0.1.0
+MODULE_big  = pg_mlops
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA_built  = extension/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard extension/$(EXTENSION)--*--*.sql))
+
+# pg_regress files run in this order in one database (sql/, expected/).
+REGRESS      = setup project registry errors hostile_names security extension
+REGRESS_OPTS = --inputdir=. --dbname=contrib_regression
+
+PG_CPPFLAGS = -Isrc -I/usr/include/libxml2
+# -Wextra's unused-parameter fires inside PostgreSQL's own headers (ilist.h,
+# bufpage.h); everything else stays on, and warnings are errors.
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Werror
+SHLIB_LINK  = -lopenblas -lxml2 -lcsv -lm
+
+EXTRA_CLEAN = results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is the concatenation of its split sources, in order.
+extension/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard extension/src/*.sql))
+	cat $^ > $@
+
+.PHONY: deps demo test
+deps:
+	bash scripts/deps.sh
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	bash scripts/cluster.sh bash scripts/demo.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	bash scripts/cluster.sh bash scripts/run-tests.sh

@@ -1,0 +1,43 @@
+-- Hostile and unusual identifiers: quotes, semicolons, mixed case, schema
+-- qualification, maximum length, non-ASCII. Nothing is injected and every
+-- name is stored exactly as given.
+RESET ROLE;
+CREATE SCHEMA "Sales; DROP TABLE orders; --";
+CREATE TABLE "Sales; DROP TABLE orders; --"."Order ""Lines""" (
+    "Amount ""$""" numeric,
+    "Robert'); DROP TABLE orders;--" text,
+    "ÉtiquetteΔ" text,
+    "MixedCase" integer
+);
+CREATE TABLE "x123456789012345678901234567890123456789012345678901234567890abc" (
+    "c123456789012345678901234567890123456789012345678901234567890ab" numeric
+);
+GRANT USAGE ON SCHEMA "Sales; DROP TABLE orders; --" TO ml_analyst;
+GRANT SELECT ON "Sales; DROP TABLE orders; --"."Order ""Lines""",
+                "x123456789012345678901234567890123456789012345678901234567890abc" TO ml_analyst;
+
+SET ROLE regress_alice;
+SELECT ml_create_project($$p'); DROP TABLE orders; --$$,
+                         '"Sales; DROP TABLE orders; --"."Order ""Lines"""',
+                         'Amount "$"') > 0 AS created;
+SELECT ml_create_project('Projet « données » ✓', '"Sales; DROP TABLE orders; --"."Order ""Lines"""',
+                         'Robert''); DROP TABLE orders;--', 'classification') > 0 AS created;
+SELECT ml_create_project('mixed', '"Sales; DROP TABLE orders; --"."Order ""Lines"""',
+                         'MixedCase') > 0 AS created;
+SELECT regress_try($$SELECT ml_create_project('lower', '"Sales; DROP TABLE orders; --"."Order ""Lines"""', 'mixedcase')$$);
+SELECT ml_create_project(repeat('n', 300),
+                         'x123456789012345678901234567890123456789012345678901234567890abc',
+                         'c123456789012345678901234567890123456789012345678901234567890ab') > 0 AS created;
+SELECT ml_create_project('Δ', '"Sales; DROP TABLE orders; --"."Order ""Lines"""', 'ÉtiquetteΔ',
+                         'classification') > 0 AS created;
+
+SELECT length(name) AS name_length, relation, target, task FROM ml_projects ORDER BY id;
+RESET ROLE;
+SELECT name, relation_schema, relation_name, target FROM mlops.projects ORDER BY id;
+-- orders is still there
+SELECT count(*) AS orders_rows FROM orders;
+SET ROLE regress_alice;
+SELECT ml_drop_project(name) FROM ml_projects ORDER BY id;
+RESET ROLE;
+DROP SCHEMA "Sales; DROP TABLE orders; --" CASCADE;
+DROP TABLE "x123456789012345678901234567890123456789012345678901234567890abc";

@@ -1,0 +1,246 @@
+/*
+ * catalog.c
+ *	  Catalog scopes, caller checks, SPI helpers and the audit trail.
+ *
+ * API functions are SECURITY INVOKER: they read the catalog as the caller,
+ * so row-level security decides what the caller can see, then switch to
+ * the extension owner only for the writes they have already authorised
+ * (the pg_cron pattern). search_path is pinned for the whole call so no
+ * function or operator planted by the caller can capture our queries.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "catalog.h"
+
+static Oid
+extension_owner(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	MlSpiExec("SELECT extowner FROM pg_catalog.pg_extension "
+			  "WHERE extname OPERATOR(pg_catalog.=) 'pg_mlops'",
+			  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"pg_mlops\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION pg_mlops.")));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return DatumGetObjectId(d);
+}
+
+void
+MlScopeEnter(MlScope *scope)
+{
+	memset(scope, 0, sizeof(*scope));
+	scope->caller = GetUserId();
+	scope->caller_name = GetUserNameFromId(scope->caller, false);
+	GetUserIdAndSecContext(&scope->save_userid, &scope->save_sec_context);
+
+	scope->guc_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	scope->owner = extension_owner();
+}
+
+void
+MlScopeExit(MlScope *scope)
+{
+	MlScopeAsCaller(scope);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	AtEOXact_GUC(true, scope->guc_nestlevel);
+}
+
+/*
+ * Become the extension owner for catalog writes. The caller's rights must
+ * have been checked before this point. SECURITY_LOCAL_USERID_CHANGE keeps
+ * anything we run from doing SET ROLE back out of it. On error, transaction
+ * abort restores the user id for us.
+ */
+void
+MlScopeAsOwner(MlScope *scope)
+{
+	if (scope->as_owner)
+		return;
+	SetUserIdAndSecContext(scope->owner,
+						   scope->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	scope->as_owner = true;
+}
+
+void
+MlScopeAsCaller(MlScope *scope)
+{
+	if (!scope->as_owner)
+		return;
+	SetUserIdAndSecContext(scope->save_userid, scope->save_sec_context);
+	scope->as_owner = false;
+}
+
+bool
+MlCallerHasRole(MlScope *scope, const char *rolname)
+{
+	Oid			roleid = get_role_oid(rolname, true);
+
+	return OidIsValid(roleid) && has_privs_of_role(scope->caller, roleid);
+}
+
+int
+MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+		  const char *nulls, int expected_rc)
+{
+	int			rc;
+
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	if (rc != expected_rc)
+		elog(ERROR, "catalog query failed: %s (%s)", SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+static MlAccess
+parse_access(const char *s)
+{
+	if (s == NULL)
+		return ML_ACCESS_NONE;
+	if (strcmp(s, "owner") == 0)
+		return ML_ACCESS_OWNER;
+	if (strcmp(s, "member") == 0)
+		return ML_ACCESS_MEMBER;
+	if (strcmp(s, "admin") == 0)
+		return ML_ACCESS_ADMIN;
+	if (strcmp(s, "engineer") == 0)
+		return ML_ACCESS_ENGINEER;
+	return ML_ACCESS_NONE;
+}
+
+/*
+ * Find a project by name, as the caller: a project hidden by row-level
+ * security is reported exactly like one that does not exist.
+ */
+MlProject *
+MlProjectLookup(MlScope *scope, const char *name)
+{
+	Oid			types[2] = {TEXTOID, NAMEOID};
+	Datum		values[2];
+	MlProject  *p;
+	HeapTuple	tup;
+	TupleDesc	desc;
+
+	MlScopeAsCaller(scope);
+	values[0] = CStringGetTextDatum(name);
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
+	MlSpiExec("SELECT id, name, owner, relation_schema, relation_name, target, task, "
+			  "       mlops.project_access(id, $2) "
+			  "FROM mlops.projects WHERE name OPERATOR(pg_catalog.=) $1",
+			  2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("project \"%s\" does not exist", name),
+				 errhint("Projects you own or belong to are listed in the ml_projects view.")));
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	p = palloc0(sizeof(MlProject));
+	{
+		bool		isnull;
+
+		p->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	}
+	p->name = SPI_getvalue(tup, desc, 2);
+	p->owner = SPI_getvalue(tup, desc, 3);
+	p->relation_schema = SPI_getvalue(tup, desc, 4);
+	p->relation_name = SPI_getvalue(tup, desc, 5);
+	p->target = SPI_getvalue(tup, desc, 6);
+	p->task = SPI_getvalue(tup, desc, 7);
+	p->access = parse_access(SPI_getvalue(tup, desc, 8));
+	return p;
+}
+
+void
+MlProjectRequireChange(MlProject *project)
+{
+	if (project->access < ML_ACCESS_MEMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for project \"%s\"", project->name),
+				 errdetail("Only the project's owner and members can change its data or training definition.")));
+}
+
+/*
+ * Append one row to the audit trail, as the extension owner. Details are
+ * the call's arguments as key/value pairs turned into jsonb by jsonb_object(), so no text of ours
+ * is ever parsed as JSON or SQL.
+ */
+void
+MlAudit(MlScope *scope, const char *action, const char *object_type,
+		const char *object_name, int64 project_id,
+		int nkeys, const char **keys, const char **vals)
+{
+	Oid			types[6] = {NAMEOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTARRAYOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+	Datum	   *elems = palloc(sizeof(Datum) * (2 * nkeys + 1));
+	int			dims[1];
+	int			lbs[1] = {1};
+	bool		was_owner = scope->as_owner;
+	int			n = 0;
+
+	/* Pairs whose value is NULL are left out: they were not given. */
+	for (int i = 0; i < nkeys; i++)
+	{
+		if (vals[i] == NULL)
+			continue;
+		elems[n++] = CStringGetTextDatum(keys[i]);
+		elems[n++] = CStringGetTextDatum(vals[i]);
+	}
+	dims[0] = n;
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
+	values[1] = CStringGetTextDatum(action);
+	values[2] = CStringGetTextDatum(object_type);
+	if (object_name)
+		values[3] = CStringGetTextDatum(object_name);
+	else
+		nulls[3] = 'n';
+	values[4] = Int64GetDatum(project_id);
+	if (project_id <= 0)
+		nulls[4] = 'n';
+	if (n == 0)
+		values[5] = PointerGetDatum(construct_empty_array(TEXTOID));
+	else
+		values[5] = PointerGetDatum(construct_md_array(elems, NULL, 1, dims, lbs,
+													   TEXTOID, -1, false, TYPALIGN_INT));
+
+	MlScopeAsOwner(scope);
+	MlSpiExec("INSERT INTO mlops.audit_log "
+			  "(actor, action, object_type, object_name, project_id, details) "
+			  "VALUES ($1, $2, $3, $4, $5, pg_catalog.jsonb_object($6))",
+			  6, types, values, nulls, SPI_OK_INSERT);
+	if (!was_owner)
+		MlScopeAsCaller(scope);
+}
+
+/* A required text argument; NULL gets a clear error naming the argument. */
+char *
+MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", argname)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}

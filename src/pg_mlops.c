@@ -1,0 +1,19 @@
+/*
+ * pg_mlops.c
+ *	  Module entry point. _PG_init only delegates to each area's init.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "linalg.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	MlLinalgInit();
+}
