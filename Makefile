@@ -25,8 +25,15 @@ SHLIB_LINK  = -lopenblas -lxml2 -lcsv -lm
 EXTRA_CLEAN = results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+else
+# On a fresh machine the server headers are not there yet: `make demo` and
+# `make test` install them first (scripts/deps.sh), then re-run make.
+all install installcheck:
+	@echo "PostgreSQL 15 server development files are missing: run 'make deps' first"; exit 1
+endif
 
 # The install script is the concatenation of its split sources, in order.
 extension/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard extension/src/*.sql))

@@ -1,0 +1,1 @@
+-- cleaning steps arrive with the cleaning engine

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# pg_dump -> pg_restore into a new database: every catalog row comes back,
+# and the restored catalog keeps working. Prints TAP; run with prove inside
+# a throwaway cluster (scripts/cluster.sh).
+set -euo pipefail
+src=mlops_dump_src
+dst=mlops_dump_dst
+dump=$(mktemp)
+trap 'rm -f "$dump"' EXIT
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/dev/null
+createdb "$src"
+q -d "$src" <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION pg_mlops;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dump_ann') THEN
+    CREATE ROLE dump_ann IN ROLE ml_analyst;
+    CREATE ROLE dump_eng IN ROLE ml_engineer;
+  END IF;
+END $$;
+CREATE TABLE sales (amount numeric, region text, "Odd ""name""" text);
+GRANT SELECT ON sales TO ml_analyst;
+SET ROLE dump_ann;
+SELECT ml_create_project('forecast', 'sales', 'amount', description => 'weekly');
+SELECT ml_create_project('région « x »', 'sales', 'Odd "name"', 'classification');
+SELECT ml_add_member('forecast', 'dump_eng');
+RESET ROLE;
+INSERT INTO mlops.recipes (name, project_id, kind, steps, created_by)
+SELECT 'r1', id, 'impute', '[{"column": "amount", "fill": 1.5}]', 'dump_ann'
+FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.models (project_id, version, algorithm, payload, recipe_id, created_by)
+SELECT p.id, v, 'linear', '\x4d4c4f5001'::bytea, r.id, 'dump_ann'
+FROM mlops.projects p, mlops.recipes r, generate_series(1, 2) v WHERE p.name = 'forecast';
+SET ROLE dump_ann;
+SELECT ml_mark_ready('forecast', 1);
+SELECT ml_mark_ready('forecast', 2);
+SET ROLE dump_eng;
+SELECT ml_deploy('forecast', 1, 'go');
+SELECT ml_deploy('forecast', 2);
+RESET ROLE;
+INSERT INTO mlops.jobs (project_id, name, kind, schedule, owner)
+SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.job_runs (job_id, status, message) SELECT id, 'succeeded', 'ok' FROM mlops.jobs;
+INSERT INTO mlops.reports (project_id, name, kind, content, created_by)
+SELECT id, 'eval', 'evaluation', '{"rmse": 1.25}', 'dump_ann' FROM mlops.projects WHERE name = 'forecast';
+SQL
+
+tables=$(q -d "$src" -c "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
+                         WHERE relnamespace = 'mlops'::regnamespace AND relkind = 'r'")
+digest() {  # rows and an md5 of every row of one catalog table
+  q -d "$1" -c "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-')
+                FROM mlops.$2 t"
+}
+sequences() {
+  q -d "$1" -c "SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename)
+                FROM pg_sequences WHERE schemaname = 'mlops'"
+}
+
+pg_dump -Fc -d "$src" -f "$dump"
+createdb "$dst"
+pg_restore --exit-on-error -d "$dst" "$dump"
+
+n=0
+set -- $tables
+echo "1..$(($# + 3))"
+for t in "$@"; do
+  n=$((n + 1))
+  before=$(digest "$src" "$t"); after=$(digest "$dst" "$t")
+  if [ "$before" = "$after" ] && [ "${before%% *}" -gt 0 ]; then
+    echo "ok $n - mlops.$t: ${before%% *} rows restored identically"
+  else
+    echo "not ok $n - mlops.$t: before '$before', after '$after'"
+  fi
+done
+n=$((n + 1))
+if [ "$(sequences "$src")" = "$(sequences "$dst")" ]; then
+  echo "ok $n - catalog sequences restored"
+else
+  echo "not ok $n - sequences: $(sequences "$src") vs $(sequences "$dst")"
+fi
+n=$((n + 1))
+deployed=$(q -d "$dst" -c "SELECT deployed_version FROM ml_projects WHERE name = 'forecast'")
+[ "$deployed" = 2 ] && echo "ok $n - ml_projects reads the restored catalog" \
+                    || echo "not ok $n - deployed_version after restore: '$deployed'"
+n=$((n + 1))
+if q -d "$dst" -c "SET ROLE dump_ann; SELECT ml_create_project('after restore', 'sales', 'amount')" >/dev/null 2>&1 &&
+   q -d "$dst" -c "SET ROLE dump_eng; SELECT ml_rollback('forecast')" >/dev/null 2>&1; then
+  echo "ok $n - the restored catalog keeps working (new ids, rollback)"
+else
+  echo "not ok $n - API calls fail after restore"
+fi
+dropdb "$src"; dropdb "$dst"

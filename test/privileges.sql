@@ -1,0 +1,99 @@
+-- The full privilege matrix: every function, table, view, sequence and
+-- schema of the extension x each group role x PUBLIC, compared with the
+-- intended matrix. A grant that is missing or extra fails the test.
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\set ON_ERROR_STOP 1
+BEGIN;
+SELECT plan(4);
+
+CREATE TEMP TABLE members AS
+SELECT d.classid, d.objid FROM pg_depend d
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_mlops'
+WHERE d.deptype = 'e';
+
+CREATE TEMP TABLE grantees (grantee text);
+INSERT INTO grantees VALUES ('ml_analyst'), ('ml_engineer'), ('ml_admin'), ('ml_consumer');
+
+-- What is granted, as (object, grantee, privilege). Grants through role
+-- inheritance count: an admin can do what an analyst can.
+CREATE TEMP VIEW actual AS
+SELECT p.oid::regprocedure::text AS object, g.grantee, 'EXECUTE' AS privilege
+FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
+CROSS JOIN grantees g
+WHERE has_function_privilege(g.grantee, p.oid, 'EXECUTE')
+UNION ALL
+SELECT c.oid::regclass::text, g.grantee, priv
+FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+CROSS JOIN grantees g
+CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) priv
+WHERE c.relkind IN ('r', 'v') AND has_table_privilege(g.grantee, c.oid, priv)
+UNION ALL
+SELECT c.oid::regclass::text, g.grantee, priv
+FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+CROSS JOIN grantees g
+CROSS JOIN unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) priv
+WHERE c.relkind = 'S' AND has_sequence_privilege(g.grantee, c.oid, priv)
+UNION ALL
+SELECT n.nspname::text, g.grantee, priv
+FROM members m JOIN pg_namespace n ON m.classid = 'pg_namespace'::regclass AND n.oid = m.objid
+CROSS JOIN grantees g
+CROSS JOIN unnest(ARRAY['USAGE', 'CREATE']) priv
+WHERE has_schema_privilege(g.grantee, n.oid, priv);
+
+CREATE TEMP TABLE intended (object text, grantee text, privilege text);
+INSERT INTO intended
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_create_project(text,regclass,text,text,text)',
+                 'ml_update_project(text,text,regclass,text,text,text)',
+                 'ml_add_member(text,regrole)', 'ml_remove_member(text,regrole)',
+                 'ml_mark_ready(text,integer)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_drop_project(text,boolean)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_deploy(text,integer,text)', 'ml_rollback(text,text)']) f,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'mlops.project_access(bigint,name)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
+                 'mlops.deployments', 'mlops.reports', 'mlops.audit_log',
+                 'ml_projects', 'ml_audit']) t,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.jobs', 'mlops.job_runs']) t,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'mlops', r, 'USAGE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;
+
+SELECT set_eq('SELECT * FROM actual', 'SELECT * FROM intended',
+              'the privilege matrix of the four roles is exactly the intended one');
+
+-- PUBLIC: nothing at all. A NULL proacl means the default, which for a
+-- function is EXECUTE to PUBLIC.
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM members m JOIN pg_proc p ON p.oid = m.objid
+    WHERE m.classid = 'pg_proc'::regclass
+      AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = 0))
+$$, 'PUBLIC can execute no function of the extension');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM members m JOIN pg_class c ON c.oid = m.objid
+    WHERE m.classid = 'pg_class'::regclass
+      AND EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = 0)
+$$, 'PUBLIC has no privilege on any table, view or sequence of the extension');
+SELECT is_empty($$
+    SELECT n.nspname FROM members m JOIN pg_namespace n ON n.oid = m.objid
+    WHERE m.classid = 'pg_namespace'::regclass
+      AND EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = 0)
+$$, 'PUBLIC has no privilege on the catalog schema');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,83 @@
+-- The catalog and the API exist as designed.
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\set ON_ERROR_STOP 1
+BEGIN;
+SELECT plan(36);
+
+SELECT has_schema('mlops');
+SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
+    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log']);
+SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
+    'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
+SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
+    'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
+    'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at']);
+SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
+    'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
+    'created_at']);
+SELECT columns_are('mlops', 'deployments', ARRAY['id', 'project_id', 'model_id', 'version',
+    'from_version', 'action', 'deployed_by', 'deployed_at', 'reason']);
+SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 'schedule',
+    'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at']);
+SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
+    'started_at', 'finished_at', 'message']);
+SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
+    'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
+SELECT columns_are('mlops', 'audit_log', ARRAY['id', 'at', 'actor', 'action', 'object_type',
+    'object_name', 'project_id', 'details']);
+SELECT col_type_is('mlops'::name, 'models'::name, 'payload'::name, 'bytea', 'model payloads are bytea');
+SELECT col_is_unique('mlops'::name, 'projects'::name, ARRAY['name']::name[], 'project names are unique');
+SELECT col_is_unique('mlops'::name, 'models'::name, ARRAY['project_id', 'version']::name[], 'one row per project and version');
+SELECT fk_ok('mlops', 'models', 'project_id', 'mlops', 'projects', 'id');
+SELECT fk_ok('mlops', 'deployments', 'model_id', 'mlops', 'models', 'id');
+SELECT fk_ok('mlops', 'job_runs', 'job_id', 'mlops', 'jobs', 'id');
+
+-- Row-level security on every catalog table.
+SELECT is(
+    (SELECT array_agg(relname::text ORDER BY relname) FROM pg_class
+     WHERE relnamespace = 'mlops'::regnamespace AND relkind = 'r' AND NOT relrowsecurity),
+    NULL, 'row-level security is enabled on every catalog table');
+SELECT policies_are('mlops', 'projects', ARRAY['project_visible']);
+SELECT policies_are('mlops', 'audit_log', ARRAY['audit_visible']);
+
+-- Every catalog table and sequence is kept by pg_dump.
+SELECT set_eq(
+    $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'pg_mlops'$$,
+    $$SELECT oid::regclass::text FROM pg_class
+      WHERE relnamespace = 'mlops'::regnamespace AND relkind IN ('r', 'S')$$,
+    'every catalog table and sequence is registered with pg_extension_config_dump');
+
+-- The API.
+SELECT has_function('public', 'ml_create_project', ARRAY['text', 'regclass', 'text', 'text', 'text']);
+SELECT function_returns('public', 'ml_create_project', ARRAY['text', 'regclass', 'text', 'text', 'text'], 'bigint');
+SELECT has_function('public', 'ml_update_project', ARRAY['text', 'text', 'regclass', 'text', 'text', 'text']);
+SELECT has_function('public', 'ml_drop_project', ARRAY['text', 'boolean']);
+SELECT has_function('public', 'ml_add_member', ARRAY['text', 'regrole']);
+SELECT has_function('public', 'ml_remove_member', ARRAY['text', 'regrole']);
+SELECT has_function('public', 'ml_mark_ready', ARRAY['text', 'integer']);
+SELECT has_function('public', 'ml_deploy', ARRAY['text', 'integer', 'text']);
+SELECT function_returns('public', 'ml_deploy', ARRAY['text', 'integer', 'text'], 'integer');
+SELECT has_function('public', 'ml_rollback', ARRAY['text', 'text']);
+SELECT has_view('public', 'ml_projects', 'the ml_projects view exists');
+SELECT has_view('public', 'ml_audit', 'the ml_audit view exists');
+SELECT is_definer('mlops', 'project_access', ARRAY['bigint', 'name'],
+    'the access function used by the policies is SECURITY DEFINER');
+-- SECURITY DEFINER only with a pinned search_path.
+SELECT is(
+    (SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p
+     JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
+     JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_mlops'
+     WHERE p.prosecdef AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)),
+    NULL, 'every SECURITY DEFINER function pins search_path');
+SELECT ok((SELECT bool_and(rolname IS NOT NULL) FROM unnest(ARRAY['ml_analyst', 'ml_engineer',
+    'ml_admin', 'ml_consumer']) r LEFT JOIN pg_roles ON rolname = r), 'the four group roles exist');
+SELECT ok(pg_has_role('ml_admin', 'ml_analyst', 'USAGE') AND pg_has_role('ml_admin', 'ml_engineer', 'USAGE')
+          AND pg_has_role('ml_engineer', 'ml_consumer', 'USAGE')
+          AND NOT pg_has_role('ml_analyst', 'ml_engineer', 'USAGE')
+          AND NOT pg_has_role('ml_consumer', 'ml_analyst', 'USAGE'),
+          'role hierarchy: admin > analyst, engineer; engineer > consumer');
+
+SELECT * FROM finish();
+ROLLBACK;
