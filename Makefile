@@ -35,6 +35,10 @@ all install installcheck:
 	@echo "PostgreSQL 15 server development files are missing: run 'make deps' first"; exit 1
 endif
 
+# PGXS does not track header dependencies: rebuild every object when a
+# header changes, so no object is left with an old struct layout.
+$(OBJS): $(wildcard src/*.h)
+
 # The install script is the concatenation of its split sources, in order.
 extension/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard extension/src/*.sql))
 	cat $^ > $@

@@ -1,0 +1,56 @@
+/*
+ * cleaning.h
+ *	  Shared pieces of ml_impute, ml_clean and ml_apply_recipe.
+ */
+#ifndef ML_CLEANING_H
+#define ML_CLEANING_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+#include "frame.h"
+#include "impute.h"
+
+/* Cells to write back: per imputed column, a value for some rows. */
+typedef struct MlFills
+{
+	int			ntargets;
+	int		   *targets;		/* frame column of each slot */
+	Datum	  **value;			/* [slot][row]: float8 or text */
+	bool	  **isset;			/* [slot][row] */
+	int64	   *filled;			/* [slot] */
+	bool	   *rowset;			/* [row]: some cell of the row is filled */
+	int64		nrows;
+	bool	   *deleted;		/* [row]: delete the row */
+	int64		ndeleted;
+} MlFills;
+
+/* One line of ml_impute's result. */
+typedef struct MlImputeReport
+{
+	char	   *column;
+	int64		filled;
+	char	   *method;
+	const char *metric;
+	double		error;
+} MlImputeReport;
+
+extern void MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o);
+extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target);
+extern MlFills *MlFillsCreate(MlFrame *frame);
+extern void MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64 n,
+						const double *values, const int32 *levels, bool discrete);
+extern void MlFillsWrite(MlFrame *frame, MlFills *fills);
+extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets,
+							MlImputeOptions *o, JsonbContainer *methods,
+							StringInfo steps, MlImputeReport *report);
+extern List *MlDefaultTargets(MlFrame *frame);
+extern Oid	MlPrepareOutput(Oid relid, const char *into_table);
+extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);
+extern char *MlProjectTarget(Oid relid, int64 *project_id);
+extern int64 MlStoreRecipe(void *scope, Oid relid, const char *kind, const char *options,
+						   const char *steps, const char *report, int64 project_id);
+
+#endif							/* ML_CLEANING_H */

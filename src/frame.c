@@ -1,0 +1,545 @@
+/*
+ * frame.c
+ *	  Load a relation into a column-major in-memory frame.
+ *
+ * Rows are read through an SPI cursor as the caller (so the caller's
+ * privileges and row-level security apply) in batches, each batch freed
+ * before the next. Memory for the frame is counted against
+ * maintenance_work_mem and refused early, with the numbers, if it would
+ * not fit.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "catalog/pg_class.h"
+#include "catalog/namespace.h"
+#include "access/attnum.h"
+
+#include "frame.h"
+
+#define FETCH_BATCH 10000
+
+/* Open-addressing map from a level (text or number) to its code. */
+struct MlDict
+{
+	uint32		mask;
+	int32	   *slots;			/* code + 1, 0 when empty */
+	uint32	   *hashes;			/* hash of each level, by code */
+	int			capacity;		/* allocated levels */
+};
+
+static uint32
+hash_level(const char *text, double value)
+{
+	if (text)
+		return hash_bytes((const unsigned char *) text, strlen(text));
+	return hash_bytes((const unsigned char *) &value, sizeof(double));
+}
+
+static void
+dict_grow_slots(MlColumn *col)
+{
+	MlDict	   *d = col->dict;
+	uint32		newsize = (d->mask + 1) * 2;
+
+	pfree(d->slots);
+	d->slots = palloc0(sizeof(int32) * newsize);
+	d->mask = newsize - 1;
+	for (int c = 0; c < col->nlevels; c++)
+	{
+		uint32		i = d->hashes[c] & d->mask;
+
+		while (d->slots[i])
+			i = (i + 1) & d->mask;
+		d->slots[i] = c + 1;
+	}
+}
+
+/*
+ * Code of a level, adding it if new (text for categorical columns, value
+ * for numeric ones). Returns -1 when the column may hold no more levels.
+ */
+static int32
+dict_code(MlColumn *col, const char *text, double value, bool add)
+{
+	MlDict	   *d = col->dict;
+	uint32		h = hash_level(text, value);
+	uint32		i = h & d->mask;
+
+	while (d->slots[i])
+	{
+		int32		c = d->slots[i] - 1;
+
+		if (d->hashes[c] == h &&
+			(text ? strcmp(col->level_text[c], text) == 0 : col->level_value[c] == value))
+			return c;
+		i = (i + 1) & d->mask;
+	}
+	if (!add)
+		return -1;
+	if (col->nlevels >= d->capacity)
+	{
+		d->capacity *= 2;
+		d->hashes = repalloc(d->hashes, sizeof(uint32) * d->capacity);
+		if (text)
+			col->level_text = repalloc(col->level_text, sizeof(char *) * d->capacity);
+		else
+			col->level_value = repalloc(col->level_value, sizeof(double) * d->capacity);
+	}
+	d->hashes[col->nlevels] = h;
+	if (text)
+		col->level_text[col->nlevels] = pstrdup(text);
+	else
+		col->level_value[col->nlevels] = value;
+	d->slots[i] = col->nlevels + 1;
+	col->nlevels++;
+	if ((uint32) col->nlevels * 2 > d->mask)
+		dict_grow_slots(col);
+	return col->nlevels - 1;
+}
+
+static void
+dict_init(MlColumn *col, bool text)
+{
+	col->dict = palloc0(sizeof(MlDict));
+	col->dict->mask = 1023;
+	col->dict->slots = palloc0(sizeof(int32) * 1024);
+	col->dict->capacity = 256;
+	col->dict->hashes = palloc(sizeof(uint32) * 256);
+	if (text)
+		col->level_text = palloc(sizeof(char *) * 256);
+	else
+		col->level_value = palloc(sizeof(double) * 256);
+}
+
+/* Code of an existing level, or -1 (used to map new data onto a recipe). */
+int32
+MlColumnLevel(MlColumn *col, const char *text, double value)
+{
+	if (col->dict == NULL)
+		return -1;
+	return dict_code(col, text, value, false);
+}
+
+static MlKind
+kind_of_type(Oid typid)
+{
+	switch (getBaseType(typid))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			return ML_KIND_NUMERIC;
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return ML_KIND_DATETIME;
+		default:
+			return ML_KIND_CATEGORICAL;
+	}
+}
+
+static double
+datum_to_double(Datum d, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+		case DATEOID:
+			{
+				DateADT		date = DatumGetDateADT(d);
+
+				if (DATE_NOT_FINITE(date))
+					return date < 0 ? -INFINITY : INFINITY;
+				return ((double) date + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)) * SECS_PER_DAY;
+			}
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			{
+				Timestamp	ts = DatumGetTimestamp(d);
+
+				if (TIMESTAMP_NOT_FINITE(ts))
+					return TIMESTAMP_IS_NOBEGIN(ts) ? -INFINITY : INFINITY;
+				return (double) ts / USECS_PER_SEC +
+					(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+			}
+		default:
+			elog(ERROR, "unexpected type %u", typid);
+	}
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Refuse a frame that would not fit in maintenance_work_mem, before
+ * reading anything: the estimate uses the planner's row count.
+ */
+void
+MlFrameCheckBudget(Oid relid, int ncols)
+{
+	double		reltuples = 0;
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Size		need;
+	Size		budget = (Size) maintenance_work_mem * 1024;
+
+	if (HeapTupleIsValid(tup))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+	}
+	if (reltuples <= 0)
+		return;
+	/* per cell: value, code, null flag; per row: ctid */
+	need = mul_size((Size) reltuples, add_size(mul_size(ncols, 13), 6));
+	if (need > budget)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("relation \"%s\" needs about %zu MB in memory, more than maintenance_work_mem (%zu MB)",
+						get_rel_name(relid), need / (1024 * 1024), budget / (1024 * 1024)),
+				 errhint("Raise maintenance_work_mem for this session, or process fewer columns.")));
+}
+
+static void
+column_init(MlColumn *col, Oid relid, const char *name, int64 capacity)
+{
+	Oid			collation;
+
+	col->name = pstrdup(name);
+	col->attnum = get_attnum(relid, name);
+	if (col->attnum == InvalidAttrNumber || col->attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						name, get_rel_name(relid))));
+	get_atttypetypmodcoll(relid, col->attnum, &col->typid, &col->typmod, &collation);
+	col->kind = kind_of_type(col->typid);
+	col->isnull = palloc(sizeof(bool) * capacity);
+	col->x = palloc(sizeof(double) * capacity);
+	col->code = palloc(sizeof(int32) * capacity);
+	col->integral = (col->kind == ML_KIND_NUMERIC);
+	dict_init(col, col->kind != ML_KIND_NUMERIC);
+}
+
+static void
+column_grow(MlColumn *col, int64 capacity)
+{
+	col->isnull = repalloc_huge(col->isnull, sizeof(bool) * capacity);
+	col->x = repalloc_huge(col->x, sizeof(double) * capacity);
+	if (col->code)
+		col->code = repalloc_huge(col->code, sizeof(int32) * capacity);
+}
+
+/* Store one cell. Output functions are only used for non-numeric kinds. */
+static void
+column_put(MlColumn *col, int64 row, Datum d, bool isnull, FmgrInfo *out)
+{
+	Oid			base = getBaseType(col->typid);
+
+	col->isnull[row] = isnull;
+	if (isnull)
+	{
+		col->x[row] = NAN;
+		if (col->code)
+			col->code[row] = -1;
+		return;
+	}
+	if (col->kind == ML_KIND_CATEGORICAL)
+	{
+		char	   *s = OutputFunctionCall(out, d);
+
+		col->x[row] = NAN;
+		col->code[row] = dict_code(col, s, 0, true);
+		pfree(s);
+		return;
+	}
+	col->x[row] = datum_to_double(d, base);
+	if (col->code == NULL)
+		return;
+	/* Numeric and datetime columns stay coded while they look discrete. */
+	if (isfinite(col->x[row]) && col->x[row] == floor(col->x[row]) &&
+		col->kind == ML_KIND_NUMERIC && col->nlevels < ML_MAX_NUMERIC_LEVELS)
+		col->code[row] = dict_code(col, NULL, col->x[row], true);
+	else
+	{
+		pfree(col->code);
+		col->code = NULL;
+		col->nlevels = 0;
+	}
+}
+
+void
+MlColumnComputeStats(MlColumn *col, int64 nrows)
+{
+	double		sum = 0,
+				sumsq = 0;
+	int64		n = 0;
+
+	col->nnull = 0;
+	col->ninfinite = 0;
+	col->min = INFINITY;
+	col->max = -INFINITY;
+	col->integral = (col->kind == ML_KIND_NUMERIC);
+	for (int64 i = 0; i < nrows; i++)
+	{
+		double		v = col->x[i];
+
+		if (col->isnull[i])
+		{
+			col->nnull++;
+			continue;
+		}
+		if (col->kind == ML_KIND_CATEGORICAL || col->kind == ML_KIND_TEXT)
+			continue;
+		if (!isfinite(v))
+		{
+			col->ninfinite++;
+			continue;
+		}
+		n++;
+		sum += v;
+		sumsq += v * v;
+		if (v < col->min)
+			col->min = v;
+		if (v > col->max)
+			col->max = v;
+		if (col->integral && v != floor(v))
+			col->integral = false;
+	}
+	col->mean = n > 0 ? sum / n : 0;
+	col->sd = n > 1 ? sqrt(fmax(0, (sumsq - n * col->mean * col->mean) / (n - 1))) : 0;
+}
+
+/*
+ * A discrete column is imputed as a classifier would: its values are a
+ * small set of levels (booleans, text categories, small integer codes).
+ */
+bool
+MlColumnIsDiscrete(MlColumn *col)
+{
+	if (col->role == ML_ROLE_CATEGORICAL)
+		return true;
+	if (col->role == ML_ROLE_NUMERIC || col->role == ML_ROLE_DATETIME)
+		return false;
+	if (col->kind == ML_KIND_CATEGORICAL)
+		return true;
+	return col->kind == ML_KIND_NUMERIC && col->code != NULL && col->integral &&
+		col->nlevels <= 32;
+}
+
+/* Decide what each column is, now that all values are in. */
+static void
+classify_column(MlColumn *col, int64 nrows)
+{
+	int64		nonnull;
+
+	MlColumnComputeStats(col, nrows);
+	nonnull = nrows - col->nnull;
+	if (col->code && col->nlevels >= 20 && col->nlevels == nonnull && nonnull >= 20)
+		col->identifier = true;
+	if (col->kind == ML_KIND_CATEGORICAL && nonnull >= 20 && col->nlevels > nonnull / 2)
+		col->kind = ML_KIND_TEXT;
+	/* High-cardinality numerics are measures, not keys: drop their codes. */
+	if (col->kind == ML_KIND_NUMERIC && col->code && col->nlevels > Max(64, nrows / 4))
+	{
+		pfree(col->code);
+		col->code = NULL;
+	}
+}
+
+/*
+ * Load the named columns (all user columns when colnames is NIL) of a
+ * relation. Must be called inside SPI; memory lives in the current context.
+ */
+MlFrame *
+MlFrameLoad(Oid relid, List *colnames, bool with_tids)
+{
+	MlFrame    *frame = palloc0(sizeof(MlFrame));
+	StringInfoData sql;
+	int64		capacity = 1024;
+	FmgrInfo   *out;
+	Portal		portal;
+	ListCell   *lc;
+	int			c;
+	int			first = with_tids ? 1 : 0;
+	Size		budget = (Size) maintenance_work_mem * 1024;
+
+	if (colnames == NIL)
+	{
+		Relation	rel = RelationIdGetRelation(relid);
+
+		for (int a = 0; a < RelationGetDescr(rel)->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), a);
+
+			if (!att->attisdropped)
+				colnames = lappend(colnames, pstrdup(NameStr(att->attname)));
+		}
+		RelationClose(rel);
+	}
+	frame->relid = relid;
+	frame->ncols = list_length(colnames);
+	frame->cols = palloc0(sizeof(MlColumn) * Max(frame->ncols, 1));
+	MlFrameCheckBudget(relid, frame->ncols);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, with_tids ? "SELECT ctid" : "SELECT ");
+	c = 0;
+	foreach(lc, colnames)
+	{
+		column_init(&frame->cols[c], relid, lfirst(lc), capacity);
+		appendStringInfo(&sql, "%s%s", (c > 0 || with_tids) ? ", " : "",
+						 quote_identifier(lfirst(lc)));
+		c++;
+	}
+	if (frame->ncols == 0 && !with_tids)
+		appendStringInfoString(&sql, "1");
+	appendStringInfo(&sql, " FROM %s",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+
+	out = palloc(sizeof(FmgrInfo) * Max(frame->ncols, 1));
+	for (c = 0; c < frame->ncols; c++)
+	{
+		Oid			outfn;
+		bool		varlena;
+
+		getTypeOutputInfo(frame->cols[c].typid, &outfn, &varlena);
+		fmgr_info(outfn, &out[c]);
+	}
+	if (with_tids)
+		frame->tids = palloc(sizeof(ItemPointerData) * capacity);
+
+	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, false, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		if (SPI_processed == 0)
+			break;
+		if (frame->nrows + (int64) SPI_processed > capacity)
+		{
+			while (frame->nrows + (int64) SPI_processed > capacity)
+				capacity *= 2;
+			if ((Size) capacity * (frame->ncols * 13 + 6) > budget)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("relation \"%s\" does not fit in maintenance_work_mem (%zu MB) at %lld rows",
+								get_rel_name(relid), budget / (1024 * 1024),
+								(long long) frame->nrows),
+						 errhint("Raise maintenance_work_mem for this session, or process fewer columns.")));
+			for (c = 0; c < frame->ncols; c++)
+				column_grow(&frame->cols[c], capacity);
+			if (with_tids)
+				frame->tids = repalloc_huge(frame->tids, sizeof(ItemPointerData) * capacity);
+		}
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+
+			heap_deform_tuple(tup, desc, values, nulls);
+			if (with_tids)
+				frame->tids[frame->nrows] = *((ItemPointer) DatumGetPointer(values[0]));
+			for (c = 0; c < frame->ncols; c++)
+				column_put(&frame->cols[c], frame->nrows, values[c + first],
+						   nulls[c + first], &out[c]);
+			frame->nrows++;
+			pfree(values);
+			pfree(nulls);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+
+	for (c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+
+		classify_column(col, frame->nrows);
+		col->wasnull = palloc(sizeof(bool) * Max(frame->nrows, 1));
+		memcpy(col->wasnull, col->isnull, sizeof(bool) * frame->nrows);
+	}
+	return frame;
+}
+
+int
+MlFrameColumn(MlFrame *frame, const char *name)
+{
+	for (int c = 0; c < frame->ncols; c++)
+		if (strcmp(frame->cols[c].name, name) == 0)
+			return c;
+	return -1;
+}
+
+/*
+ * A datetime part of epoch seconds. Timestamps without time zone are
+ * taken as they are; timestamptz values in the session time zone.
+ */
+double
+MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+	Timestamp	ts;
+	int			jd;
+
+	if (!isfinite(epoch))
+		return NAN;
+	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
+					  * USECS_PER_SEC);
+	if (timestamp2tm(ts, with_tz ? &tz : NULL, &tm, &fsec, NULL, NULL) != 0)
+		return NAN;
+	jd = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	switch (part)
+	{
+		case ML_PART_YEAR:
+			return tm.tm_year;
+		case ML_PART_MONTH:
+			return tm.tm_mon;
+		case ML_PART_DAY:
+			return tm.tm_mday;
+		case ML_PART_HOUR:
+			return tm.tm_hour;
+		case ML_PART_MINUTE:
+			return tm.tm_min;
+		case ML_PART_SECOND:
+			return tm.tm_sec + fsec / 1e6;
+		case ML_PART_DOW:
+			return j2day(jd);
+		case ML_PART_DOY:
+			return jd - date2j(tm.tm_year, 1, 1) + 1;
+		case ML_PART_WEEK:
+			return date2isoweek(tm.tm_year, tm.tm_mon, tm.tm_mday);
+		case ML_PART_WEEKEND:
+			return (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
+	}
+	return NAN;
+}

@@ -1,0 +1,94 @@
+/*
+ * frame.h
+ *	  An in-memory, column-major copy of a relation for cleaning and
+ *	  imputation: numbers as float8, categories as dictionary codes,
+ *	  datetimes as epoch seconds, plus the ctid of each row.
+ */
+#ifndef ML_FRAME_H
+#define ML_FRAME_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+#include "nodes/pg_list.h"
+#include "storage/itemptr.h"
+
+typedef enum MlKind
+{
+	ML_KIND_NUMERIC,			/* numbers (integer, float, numeric) */
+	ML_KIND_CATEGORICAL,		/* text or boolean levels */
+	ML_KIND_DATETIME,			/* date, timestamp, timestamptz: epoch seconds */
+	ML_KIND_TEXT				/* free text: too many levels to be a category */
+} MlKind;
+
+/* Roles a caller can declare in options.roles to override inference. */
+typedef enum MlRole
+{
+	ML_ROLE_AUTO = 0,
+	ML_ROLE_IDENTIFIER,
+	ML_ROLE_CATEGORICAL,
+	ML_ROLE_NUMERIC,
+	ML_ROLE_DATETIME,
+	ML_ROLE_TEXT,
+	ML_ROLE_TARGET,
+	ML_ROLE_SKIP
+} MlRole;
+
+typedef struct MlDict MlDict;
+
+typedef struct MlColumn
+{
+	char	   *name;
+	AttrNumber	attnum;
+	Oid			typid;
+	int32		typmod;
+	MlKind		kind;
+	MlRole		role;			/* declared role, ML_ROLE_AUTO if none */
+	bool		identifier;		/* a unique key: never a feature */
+	bool		integral;		/* every finite value is a whole number */
+	bool	   *isnull;
+	bool	   *wasnull;		/* isnull as loaded, before any imputation */
+	int32	   *parts[10];		/* cached datetime parts (MlDatePart) per row */
+	double	   *x;				/* numeric/datetime value; NaN when null */
+	int32	   *code;			/* level code, -1 when null; NULL if not coded */
+	int			nlevels;
+	char	  **level_text;		/* text of each level, as the type prints it */
+	double	   *level_value;	/* numeric value of each level (numeric columns) */
+	int64		nnull;
+	int64		ninfinite;		/* NaN or +-Infinity values (numeric columns) */
+	double		mean;			/* over finite values */
+	double		sd;
+	double		min;
+	double		max;
+	MlDict	   *dict;
+} MlColumn;
+
+typedef struct MlFrame
+{
+	int64		nrows;
+	int			ncols;
+	MlColumn   *cols;
+	ItemPointerData *tids;		/* ctid of each row; NULL if the relation has none */
+	Oid			relid;
+} MlFrame;
+
+/* Most levels a numeric column may have and still be coded as a key. */
+#define ML_MAX_NUMERIC_LEVELS 65536
+
+extern MlFrame *MlFrameLoad(Oid relid, List *colnames, bool with_tids);
+extern int	MlFrameColumn(MlFrame *frame, const char *name);
+extern bool MlColumnIsDiscrete(MlColumn *col);
+extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
+extern int32 MlColumnLevel(MlColumn *col, const char *text, double value);
+extern void MlFrameCheckBudget(Oid relid, int ncols);
+
+/* Datetime parts of epoch seconds in the session time zone. */
+typedef enum MlDatePart
+{
+	ML_PART_YEAR, ML_PART_MONTH, ML_PART_DAY, ML_PART_HOUR, ML_PART_MINUTE,
+	ML_PART_SECOND, ML_PART_DOW, ML_PART_DOY, ML_PART_WEEK, ML_PART_WEEKEND
+} MlDatePart;
+
+extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
+
+#endif							/* ML_FRAME_H */

@@ -1,0 +1,960 @@
+/*
+ * impute.c
+ *	  ml_impute(): fill the missing cells of a table, in place or into a
+ *	  new table, and keep what was learned as a recipe.
+ *
+ * The whole call is one statement's worth of work in the caller's
+ * transaction: data is read and written as the caller, all fills land in
+ * one UPDATE, and any error leaves the table and the catalog as they were.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/json.h"
+#include "utils/regproc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "cleaning.h"
+#include "impute.h"
+#include "options.h"
+
+PG_FUNCTION_INFO_V1(ml_impute);
+
+static const char *const impute_keys[] = {
+	"k", "value", "by", "time_column", "exclude_features", "target", "holdout", "seed",
+	"roles", "methods", NULL
+};
+
+/* Read ml_impute's options (also used by ml_clean's "impute" step). */
+void
+MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o)
+{
+	MlOptCheckKeys(opts, "imputation options", impute_keys);
+	memset(o, 0, sizeof(*o));
+	o->method = MlMethodFromName(method);
+	o->k = (int) MlOptNumber(opts, "k", 5);
+	if (o->k < 1 || o->k > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"k\" must be between 1 and 1000")));
+	o->constant_text = MlOptString(opts, "value", NULL);
+	o->by = MlOptStringList(opts, "by");
+	o->time_column = MlOptString(opts, "time_column", NULL);
+	o->exclude_features = MlOptStringList(opts, "exclude_features");
+	o->target = MlOptString(opts, "target", NULL);
+	o->holdout = MlOptNumber(opts, "holdout", 0.2);
+	if (!(o->holdout > 0 && o->holdout < 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"holdout\" must be between 0 and 1")));
+	o->seed = (int) MlOptNumber(opts, "seed", 42);
+	if (o->method == ML_METHOD_CONSTANT && o->constant_text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"constant\" needs option \"value\"")));
+	if ((o->method == ML_METHOD_LOCF || o->method == ML_METHOD_INTERPOLATE) && o->time_column == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"%s\" needs option \"time_column\"", method)));
+}
+
+static const struct
+{
+	const char *name;
+	MlRole		role;
+}			role_names[] =
+{
+	{"identifier", ML_ROLE_IDENTIFIER}, {"categorical", ML_ROLE_CATEGORICAL},
+	{"numeric", ML_ROLE_NUMERIC}, {"datetime", ML_ROLE_DATETIME}, {"text", ML_ROLE_TEXT},
+	{"target", ML_ROLE_TARGET}, {"skip", ML_ROLE_SKIP}
+};
+
+/* options.roles: {"column": "identifier" | "categorical" | ...} */
+void
+MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	if (target)
+	{
+		int			c = MlFrameColumn(frame, target);
+
+		if (c >= 0)
+			frame->cols[c].role = ML_ROLE_TARGET;
+	}
+	if (roles == NULL)
+		return;
+	it = JsonbIteratorInit(roles);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		int			c;
+		char	   *role;
+		int			i;
+
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		c = MlFrameColumn(frame, key);
+		if (c < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" in option \"roles\" does not exist", key)));
+		role = MlJsonValueText(&v);
+		for (i = 0; i < (int) lengthof(role_names); i++)
+			if (role && strcmp(role, role_names[i].name) == 0)
+				break;
+		if (i == (int) lengthof(role_names))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown column role \"%s\"", role ? role : "?"),
+					 errhint("Valid roles are: identifier, categorical, numeric, datetime, text, target, skip.")));
+		frame->cols[c].role = role_names[i].role;
+		if (role_names[i].role == ML_ROLE_IDENTIFIER)
+			frame->cols[c].identifier = true;
+		if (role_names[i].role == ML_ROLE_TEXT)
+			frame->cols[c].kind = ML_KIND_TEXT;
+	}
+}
+
+/* Epoch seconds back to the text of a date/timestamp/timestamptz value. */
+static char *
+epoch_to_text(double epoch, Oid typid)
+{
+	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	switch (getBaseType(typid))
+	{
+		case DATEOID:
+			return DatumGetCString(DirectFunctionCall1(date_out,
+													   DateADTGetDatum((DateADT) floor(pg / SECS_PER_DAY + 0.5))));
+		case TIMESTAMPTZOID:
+			return DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum((TimestampTz) rint(pg * USECS_PER_SEC))));
+		default:
+			return DatumGetCString(DirectFunctionCall1(timestamp_out,
+													   TimestampGetDatum((Timestamp) rint(pg * USECS_PER_SEC))));
+	}
+}
+
+/* Cell values are written as float8 for numbers, text for everything else. */
+static bool
+written_as_number(MlColumn *col)
+{
+	return col->kind == ML_KIND_NUMERIC;
+}
+
+/*
+ * Put predictions into the frame (so later columns can use them) and into
+ * the per-row fill arrays that the final UPDATE reads.
+ */
+void
+MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64 n,
+			const double *values, const int32 *levels, bool discrete)
+{
+	MlColumn   *col = &frame->cols[target];
+	int			slot = fills->ntargets++;
+
+	fills->targets[slot] = target;
+	fills->value[slot] = palloc0(sizeof(Datum) * Max(frame->nrows, 1));
+	fills->isset[slot] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		r = rows[i];
+		double		v = values[i];
+		char	   *text = NULL;
+
+		if (discrete)
+		{
+			if (levels[i] < 0)
+				continue;
+			col->code[r] = levels[i];
+			if (col->level_text)
+				text = col->level_text[levels[i]];
+			else
+				v = col->level_value[levels[i]];
+		}
+		else if (!isfinite(v))
+			continue;
+		if (col->kind == ML_KIND_DATETIME)
+			text = epoch_to_text(v, col->typid);
+		col->isnull[r] = false;
+		if (!discrete || !col->level_text)
+			col->x[r] = v;
+		if (col->kind == ML_KIND_DATETIME)
+			for (int p = 0; p < (int) lengthof(col->parts); p++)
+				if (col->parts[p])
+					col->parts[p][r] = isfinite(v) ?
+						(int32) MlDatePartOf(v, (MlDatePart) p, col->typid == TIMESTAMPTZOID) : -1;
+		fills->isset[slot][r] = true;
+		if (!fills->rowset[r])
+		{
+			fills->rowset[r] = true;
+			fills->nrows++;
+		}
+		fills->value[slot][r] = written_as_number(col) ? Float8GetDatum(v) : CStringGetTextDatum(text);
+		fills->filled[slot]++;
+	}
+}
+
+MlFills *
+MlFillsCreate(MlFrame *frame)
+{
+	MlFills    *f = palloc0(sizeof(MlFills));
+
+	f->targets = palloc(sizeof(int) * Max(frame->ncols, 1));
+	f->value = palloc0(sizeof(Datum *) * Max(frame->ncols, 1));
+	f->isset = palloc0(sizeof(bool *) * Max(frame->ncols, 1));
+	f->filled = palloc0(sizeof(int64) * Max(frame->ncols, 1));
+	f->rowset = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	f->deleted = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	return f;
+}
+
+static int
+fill_slot(MlFills *fills, int target)
+{
+	for (int s = 0; s < fills->ntargets; s++)
+		if (fills->targets[s] == target)
+			return s;
+	return -1;
+}
+
+/*
+ * Time-ordered filling: rows sorted by (group, time); a missing cell takes
+ * the last observed value before it (locf) or the straight line between
+ * its observed neighbours in time (interpolate). Cells before the first or
+ * after the last observation take the nearest one.
+ */
+typedef struct TimeSortCtx
+{
+	const double *t;
+	const int32 *g;
+} TimeSortCtx;
+
+static int
+cmp_time(const void *a, const void *b, void *arg)
+{
+	TimeSortCtx *ctx = arg;
+	int64		i = *(const int64 *) a,
+				j = *(const int64 *) b;
+	int32		gi = ctx->g ? ctx->g[i] : 0,
+				gj = ctx->g ? ctx->g[j] : 0;
+
+	if (gi != gj)
+		return gi < gj ? -1 : 1;
+	if (ctx->t[i] != ctx->t[j] && !(isnan(ctx->t[i]) && isnan(ctx->t[j])))
+		return isnan(ctx->t[i]) ? 1 : isnan(ctx->t[j]) ? -1 : (ctx->t[i] < ctx->t[j] ? -1 : 1);
+	return (i > j) - (i < j);
+}
+
+static void
+fill_time_ordered(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o, bool discrete)
+{
+	MlColumn   *col = &frame->cols[target];
+	int			tc = MlFrameColumn(frame, o->time_column);
+	int			gc = o->by ? MlFrameColumn(frame, linitial(o->by)) : -1;
+	int64	   *order = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	int64	   *rows = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	double	   *vals = palloc(sizeof(double) * Max(frame->nrows, 1));
+	int32	   *lvls = palloc(sizeof(int32) * Max(frame->nrows, 1));
+	TimeSortCtx ctx;
+	int64		n = 0;
+
+	if (tc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" in option \"time_column\" does not exist", o->time_column)));
+	if (gc >= 0 && frame->cols[gc].code == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" has too many distinct values to group by", frame->cols[gc].name)));
+	ctx.t = frame->cols[tc].x;
+	ctx.g = gc >= 0 ? frame->cols[gc].code : NULL;
+	for (int64 r = 0; r < frame->nrows; r++)
+		order[r] = r;
+	qsort_arg(order, frame->nrows, sizeof(int64), cmp_time, &ctx);
+
+	for (int64 start = 0; start < frame->nrows;)
+	{
+		int64		end = start;
+		int64		prev = -1;
+
+		while (end < frame->nrows && (ctx.g == NULL || ctx.g[order[end]] == ctx.g[order[start]]))
+			end++;
+		for (int64 i = start; i < end; i++)
+		{
+			int64		r = order[i];
+			int64		next = -1;
+
+			if (!col->isnull[r])
+			{
+				prev = r;
+				continue;
+			}
+			for (int64 j = i + 1; j < end && next < 0; j++)
+				if (!col->isnull[order[j]])
+					next = order[j];
+			if (prev < 0 && next < 0)
+				continue;
+			rows[n] = r;
+			lvls[n] = -1;
+			if (discrete || o->method == ML_METHOD_LOCF || prev < 0 || next < 0 ||
+				ctx.t[next] == ctx.t[prev] || isnan(ctx.t[r]))
+			{
+				int64		src = prev >= 0 ? prev : next;
+
+				vals[n] = col->x[src];
+				lvls[n] = col->code ? col->code[src] : -1;
+			}
+			else
+				vals[n] = col->x[prev] + (col->x[next] - col->x[prev]) *
+					(ctx.t[r] - ctx.t[prev]) / (ctx.t[next] - ctx.t[prev]);
+			n++;
+		}
+		start = end;
+		CHECK_FOR_INTERRUPTS();
+	}
+	MlFillStore(frame, fills, target, rows, n, vals, lvls, discrete);
+}
+
+/* Columns ml_impute fills by default: any with NULLs that is not free text or a key. */
+List *
+MlDefaultTargets(MlFrame *frame)
+{
+	List	   *targets = NIL;
+
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+
+		if (col->nnull == 0 || col->identifier || col->kind == ML_KIND_TEXT ||
+			col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET)
+			continue;
+		targets = lappend_int(targets, c);
+	}
+	return targets;
+}
+
+static int
+cmp_by_nulls(const void *a, const void *b, void *arg)
+{
+	MlFrame    *frame = arg;
+	int			ca = *(const int *) a,
+				cb = *(const int *) b;
+	int64		na = frame->cols[ca].nnull,
+				nb = frame->cols[cb].nnull;
+
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return ca - cb;
+}
+
+/* Fewest missing cells first. */
+static List *
+sort_targets(MlFrame *frame, List *targets)
+{
+	int			n = list_length(targets);
+	int		   *a = palloc(sizeof(int) * (n + 1));
+	List	   *sorted = NIL;
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+		a[i++] = lfirst_int(lc);
+	qsort_arg(a, n, sizeof(int), cmp_by_nulls, frame);
+	for (i = 0; i < n; i++)
+		sorted = lappend_int(sorted, a[i]);
+	return sorted;
+}
+
+static int64
+missing_rows(MlColumn *col, int64 nrows, int64 *rows)
+{
+	int64		n = 0;
+
+	for (int64 r = 0; r < nrows; r++)
+		if (col->isnull[r])
+			rows[n++] = r;
+	return n;
+}
+
+/* Impute one column with an already chosen method; returns the model. */
+static MlModel *
+impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
+{
+	MlColumn   *col = &frame->cols[target];
+	MlModel    *m;
+	int64	   *rows = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	int64		n = missing_rows(col, frame->nrows, rows);
+	double	   *vals;
+	int32	   *lvls;
+
+	if (o->method == ML_METHOD_LOCF || o->method == ML_METHOD_INTERPOLATE)
+	{
+		m = palloc0(sizeof(MlModel));
+		m->method = o->method;
+		m->target = target;
+		m->error = NAN;
+		m->discrete = col->code != NULL && MlColumnIsDiscrete(col);
+		fill_time_ordered(frame, fills, target, o, m->discrete);
+		return m;
+	}
+	if (o->method == ML_METHOD_DELETE)
+	{
+		m = palloc0(sizeof(MlModel));
+		m->method = ML_METHOD_DELETE;
+		m->target = target;
+		m->error = NAN;
+		for (int64 i = 0; i < n; i++)
+			if (!fills->deleted[rows[i]])
+			{
+				fills->deleted[rows[i]] = true;
+				fills->ndeleted++;
+			}
+		return m;
+	}
+	m = MlImputeFit(frame, target, o);
+	if (m->method == ML_METHOD_NONE)
+		return m;
+	vals = palloc(sizeof(double) * Max(n, 1));
+	lvls = palloc(sizeof(int32) * Max(n, 1));
+	if (m->method == ML_METHOD_CONSTANT)
+	{
+		bool		numeric = !m->discrete && col->kind == ML_KIND_NUMERIC;
+		char	   *end;
+		double		v = strtod(o->constant_text, &end);
+
+		if (numeric && (*end != '\0' || end == o->constant_text))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("constant \"%s\" is not a number, but column \"%s\" is numeric",
+							o->constant_text, col->name)));
+		if (!numeric && col->kind != ML_KIND_DATETIME)
+		{
+			/* a new level, or an existing one: the text as given */
+			if (col->code == NULL || col->level_text == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("method \"constant\" cannot fill column \"%s\"", col->name)));
+			m->discrete = true;
+			m->fill_level = MlColumnLevel(col, o->constant_text, 0);
+			if (m->fill_level < 0)
+			{
+				/* add the level so the fill can be written and reported */
+				col->level_text = repalloc(col->level_text, sizeof(char *) * (col->nlevels + 1));
+				col->level_text[col->nlevels] = pstrdup(o->constant_text);
+				m->fill_level = col->nlevels++;
+			}
+		}
+		m->fill = v;
+		for (int64 i = 0; i < n; i++)
+		{
+			vals[i] = v;
+			lvls[i] = m->fill_level;
+		}
+	}
+	else
+		MlModelPredictRows(frame, m, rows, n, vals, lvls);
+	MlFillStore(frame, fills, target, rows, n, vals, lvls, m->discrete);
+	return m;
+}
+
+/* MICE: more rounds, each refitting a column with the others' latest fills. */
+static void
+mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, MlModel **models)
+{
+	for (int round = 1; round < 3; round++)
+	{
+		ListCell   *lc;
+		int			i = 0;
+
+		foreach(lc, targets)
+		{
+			int			t = lfirst_int(lc);
+			int			slot = fill_slot(fills, t);
+			MlColumn   *col = &frame->cols[t];
+
+			if (slot < 0 || models[i] == NULL || models[i]->method != ML_METHOD_MICE)
+			{
+				i++;
+				continue;
+			}
+			/* forget this column's fills, refit, refill */
+			for (int64 r = 0; r < frame->nrows; r++)
+				if (fills->isset[slot][r])
+				{
+					col->isnull[r] = true;
+					col->x[r] = NAN;
+				}
+			fills->targets[slot] = -1;
+			models[i] = impute_one(frame, fills, t, o);
+			i++;
+		}
+	}
+}
+
+/*
+ * Impute the target columns in order of how many cells they miss, fewest
+ * first, so each later column can use the ones filled before it.
+ * Returns how many report lines were written.
+ */
+int
+MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o,
+				JsonbContainer *methods, StringInfo steps, MlImputeReport *report)
+{
+	ListCell   *lc;
+	int			n = 0;
+	MlModel   **models = palloc0(sizeof(MlModel *) * (list_length(targets) + 1));
+	MlMethod	base = o->method;
+
+	targets = sort_targets(frame, targets);
+	foreach(lc, targets)
+	{
+		int			t = lfirst_int(lc);
+		char	   *override = MlOptString(methods, frame->cols[t].name, NULL);
+
+		TimestampTz start = GetCurrentTimestamp();
+
+		o->method = override ? MlMethodFromName(override) : base;
+		models[n] = impute_one(frame, fills, t, o);
+		elog(DEBUG1, "imputed \"%s\" in %.3f s", frame->cols[t].name,
+			 (double) (GetCurrentTimestamp() - start) / 1e6);
+		if (models[n]->method == ML_METHOD_NONE)
+		{
+			if (o->method != ML_METHOD_AUTO)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" has no observed values to impute from",
+								frame->cols[t].name),
+						 errhint("Use method => 'constant' with options => '{\"value\": ...}', or leave the column out.")));
+			ereport(NOTICE,
+					(errmsg("column \"%s\" has no observed values, left as it is",
+							frame->cols[t].name)));
+		}
+		n++;
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (base == ML_METHOD_MICE)
+		mice_rounds(frame, fills, targets, o, models);
+	o->method = base;
+
+	n = 0;
+	foreach(lc, targets)
+	{
+		int			t = lfirst_int(lc);
+		int			slot = -1;
+		MlModel    *m = models[n];
+
+		for (int s = 0; s < fills->ntargets; s++)
+			if (fills->targets[s] == t)
+				slot = s;
+		report[n].column = frame->cols[t].name;
+		report[n].filled = slot >= 0 ? fills->filled[slot] : 0;
+		report[n].method = MlModelDescribe(frame, m);
+		report[n].metric = m->metric ? m->metric : "none";
+		report[n].error = m->error;
+		if (m->method == ML_METHOD_DELETE)
+		{
+			report[n].filled = 0;
+			report[n].method = psprintf("delete (%lld rows)", (long long) frame->cols[t].nnull);
+		}
+		if (steps->len > 1)
+			appendStringInfoString(steps, ", ");
+		MlModelToJson(frame, m, steps);
+		if (m->method == ML_METHOD_LOCF || m->method == ML_METHOD_INTERPOLATE)
+		{
+			/* keep the options the method needs on new data */
+			steps->len--;
+			appendStringInfoString(steps, ", \"time_column\": ");
+			escape_json(steps, o->time_column);
+			if (o->by)
+			{
+				appendStringInfoString(steps, ", \"by\": ");
+				escape_json(steps, linitial(o->by));
+			}
+			appendStringInfoChar(steps, '}');
+		}
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Write every fill with one UPDATE joined on ctid to an unnest() of
+ * arrays, and every deletion with one DELETE: as the caller, in the
+ * caller's transaction.
+ */
+void
+MlFillsWrite(MlFrame *frame, MlFills *fills)
+{
+	StringInfoData sql;
+	int			nslots = 0;
+	int			nargs;
+	Oid		   *types;
+	Datum	   *args;
+	Datum	   *tids;
+	int64		n = 0;
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(frame->relid)),
+												 get_rel_name(frame->relid));
+
+	if (fills->ndeleted > 0)
+	{
+		Datum	   *del = palloc(sizeof(Datum) * fills->ndeleted);
+		Oid			t[1] = {TIDARRAYOID};
+		Datum		v[1];
+
+		for (int64 r = 0; r < frame->nrows; r++)
+			if (fills->deleted[r])
+				del[n++] = PointerGetDatum(&frame->tids[r]);
+		v[0] = PointerGetDatum(construct_array(del, (int) n, TIDOID, sizeof(ItemPointerData),
+											   false, TYPALIGN_SHORT));
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "DELETE FROM %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1)", rel);
+		MlSpiExec(sql.data, 1, t, v, NULL, SPI_OK_DELETE);
+	}
+	if (fills->nrows == 0)
+		return;
+
+	for (int s = 0; s < fills->ntargets; s++)
+		if (fills->targets[s] >= 0)
+			nslots++;
+	nargs = nslots + 1;
+	types = palloc(sizeof(Oid) * nargs);
+	args = palloc(sizeof(Datum) * nargs);
+	tids = palloc(sizeof(Datum) * fills->nrows);
+	n = 0;
+	for (int64 r = 0; r < frame->nrows; r++)
+		if (fills->rowset[r] && !fills->deleted[r])
+			tids[n++] = PointerGetDatum(&frame->tids[r]);
+	types[0] = TIDARRAYOID;
+	args[0] = PointerGetDatum(construct_array(tids, (int) n, TIDOID, sizeof(ItemPointerData),
+											  false, TYPALIGN_SHORT));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", rel);
+	{
+		int			a = 1;
+		StringInfoData cols;
+
+		initStringInfo(&cols);
+		for (int s = 0; s < fills->ntargets; s++)
+		{
+			MlColumn   *col;
+			bool		num;
+			Datum	   *elems;
+			bool	   *nulls;
+			int			dims[1];
+			int			lbs[1] = {1};
+			int64		k = 0;
+
+			if (fills->targets[s] < 0)
+				continue;
+			col = &frame->cols[fills->targets[s]];
+			num = written_as_number(col);
+			elems = palloc(sizeof(Datum) * Max(n, 1));
+			nulls = palloc(sizeof(bool) * Max(n, 1));
+			for (int64 r = 0; r < frame->nrows; r++)
+			{
+				if (!fills->rowset[r] || fills->deleted[r])
+					continue;
+				nulls[k] = !fills->isset[s][r];
+				elems[k] = nulls[k] ? (Datum) 0 : fills->value[s][r];
+				k++;
+			}
+			dims[0] = (int) k;
+			types[a] = num ? FLOAT8ARRAYOID : TEXTARRAYOID;
+			args[a] = PointerGetDatum(num ?
+									  construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, 8,
+														 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE) :
+									  construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1,
+														 false, TYPALIGN_INT));
+			appendStringInfo(&sql, "%s%s = COALESCE(t.%s, u.c%d::%s)",
+							 a > 1 ? ", " : "", quote_identifier(col->name),
+							 quote_identifier(col->name), a,
+							 format_type_with_typemod(col->typid, col->typmod));
+			appendStringInfo(&cols, ", c%d", a);
+			a++;
+		}
+		appendStringInfoString(&sql, " FROM ROWS FROM (pg_catalog.unnest($1)");
+		for (int i = 2; i <= nslots + 1; i++)
+			appendStringInfo(&sql, ", pg_catalog.unnest($%d)", i);
+		appendStringInfo(&sql, ") AS u(tid%s) WHERE t.ctid OPERATOR(pg_catalog.=) u.tid", cols.data);
+	}
+	MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_UPDATE);
+}
+
+/* Parse into_table ("name" or "schema.name") and resolve its schema. */
+RangeVar *
+MlParseInto(const char *into_table, Oid *nspid)
+{
+	List	   *names = stringToQualifiedNameList(into_table);
+	RangeVar   *rv = makeRangeVarFromNameList(names);
+
+	*nspid = RangeVarGetCreationNamespace(rv);
+	if (OidIsValid(get_relname_relid(rv->relname, *nspid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"%s\" already exists", rv->relname),
+				 errhint("Choose another into_table, or drop the existing table first.")));
+	return rv;
+}
+
+/*
+ * The relation to work on: the source itself (in place, which needs a
+ * plain table so rows can be addressed by ctid), or a fresh copy of it
+ * created as the caller in the schema resolved before search_path was
+ * pinned.
+ */
+Oid
+MlPrepareOutput(Oid relid, const char *into_table)
+{
+	char		relkind = get_rel_relkind(relid);
+	char	   *src;
+
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	src = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									 get_rel_name(relid));
+	if (into_table == NULL)
+	{
+		if (relkind != RELKIND_RELATION)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("cannot change \"%s\" in place: it is not a plain table", get_rel_name(relid)),
+					 errhint("Pass into_table => 'name' to write the result into a new table.")));
+		return relid;
+	}
+	else
+	{
+		Oid			nspid;
+		RangeVar   *rv = MlParseInto(into_table, &nspid);
+		char	   *dst = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
+
+		MlSpiExec(psprintf("CREATE TABLE %s AS SELECT * FROM %s", dst, src),
+				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		return get_relname_relid(rv->relname, nspid);
+	}
+}
+
+/* The target of a project built on this relation, if the caller sees one. */
+char *
+MlProjectTarget(Oid relid, int64 *project_id)
+{
+	Oid			types[2] = {NAMEOID, NAMEOID};
+	Datum		values[2];
+	bool		isnull;
+
+	*project_id = 0;
+	if (!OidIsValid(get_relname_relid("projects", get_namespace_oid("mlops", false))))
+		return NULL;
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(relid))));
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(get_rel_name(relid)));
+	MlSpiExec("SELECT id, target::text FROM mlops.projects "
+			  "WHERE relation_schema OPERATOR(pg_catalog.=) $1 AND relation_name OPERATOR(pg_catalog.=) $2 "
+			  "ORDER BY id LIMIT 1", 2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return NULL;
+	*project_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+}
+
+/* Keep a run's fitted steps in mlops.recipes, as the extension owner. */
+int64
+MlStoreRecipe(void *scopep, Oid relid, const char *kind, const char *options,
+			  const char *steps, const char *report, int64 project_id)
+{
+	MlScope    *scope = scopep;
+	Oid			types[8] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	bool		isnull;
+	int64		id;
+
+	values[0] = CStringGetTextDatum(kind);
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(get_namespace_name(get_rel_namespace(relid))));
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(get_rel_name(relid)));
+	values[3] = CStringGetTextDatum(options);
+	values[4] = CStringGetTextDatum(steps);
+	values[5] = CStringGetTextDatum(report);
+	values[6] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
+	values[7] = Int64GetDatum(project_id);
+	if (project_id <= 0)
+		nulls[7] = 'n';
+	MlScopeAsOwner(scope);
+	MlSpiExec("INSERT INTO mlops.recipes (kind, source_schema, source_name, options, steps, report, "
+			  "created_by, project_id) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8) "
+			  "RETURNING id", 8, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	{
+		const char *keys[2] = {"kind", "recipe_id"};
+		const char *vals[2] = {kind, psprintf(INT64_FORMAT, id)};
+
+		MlAudit(scope, kind, "relation",
+				quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid)),
+				project_id, 2, keys, vals);
+	}
+	MlScopeAsCaller(scope);
+	return id;
+}
+
+static List *
+text_array_to_list(ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("column names must not be null")));
+		result = lappend(result, TextDatumGetCString(elems[i]));
+	}
+	return result;
+}
+
+static void
+report_json(StringInfo out, MlImputeReport *report, int n)
+{
+	appendStringInfoChar(out, '[');
+	for (int i = 0; i < n; i++)
+	{
+		appendStringInfo(out, "%s{\"column\": ", i ? ", " : "");
+		escape_json(out, report[i].column);
+		appendStringInfo(out, ", \"filled\": " INT64_FORMAT ", \"method\": ", report[i].filled);
+		escape_json(out, report[i].method);
+		appendStringInfo(out, ", \"metric\": \"%s\", \"error\": ", report[i].metric);
+		if (isfinite(report[i].error))
+			appendStringInfo(out, "%.6g}", report[i].error);
+		else
+			appendStringInfoString(out, "null}");
+	}
+	appendStringInfoChar(out, ']');
+}
+
+Datum
+ml_impute(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MlScope		scope;
+	Oid			relid;
+	List	   *colnames = NIL;
+	char	   *method = PG_ARGISNULL(2) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Jsonb	   *optsj = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	JsonbContainer *opts = optsj ? &optsj->root : NULL;
+	char	   *into = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	MlImputeOptions o;
+	MlFrame    *frame;
+	MlFills    *fills;
+	List	   *targets = NIL;
+	MlImputeReport *report;
+	StringInfoData steps,
+				rep,
+				optstr;
+	int			n;
+	int64		project_id;
+	int64		recipe_id;
+	char	   *ptarget;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", "relation")));
+	relid = PG_GETARG_OID(0);
+	if (!PG_ARGISNULL(1))
+		colnames = text_array_to_list(PG_GETARG_ARRAYTYPE_P(1));
+	MlImputeReadOptions(opts, method, &o);
+	if (into)
+	{
+		/* resolve the schema now, while the caller's search_path applies */
+		Oid			nspid;
+		RangeVar   *rv = MlParseInto(into, &nspid);
+
+		into = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	MlScopeEnter(&scope);
+	relid = MlPrepareOutput(relid, into);
+	ptarget = MlProjectTarget(relid, &project_id);
+	if (o.target == NULL)
+		o.target = ptarget;
+	frame = MlFrameLoad(relid, NIL, true);
+	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target);
+
+	foreach(lc, colnames)
+	{
+		int			c = MlFrameColumn(frame, lfirst(lc));
+
+		if (c < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							(char *) lfirst(lc), get_rel_name(relid))));
+		targets = list_append_unique_int(targets, c);
+	}
+	if (colnames == NIL)
+		targets = MlDefaultTargets(frame);
+
+	fills = MlFillsCreate(frame);
+	report = palloc0(sizeof(MlImputeReport) * (list_length(targets) + 1));
+	initStringInfo(&steps);
+	appendStringInfoChar(&steps, '[');
+	n = MlImputeColumns(frame, fills, targets, &o, MlOptObject(opts, "methods"), &steps, report);
+	appendStringInfoChar(&steps, ']');
+	MlFillsWrite(frame, fills);
+
+	initStringInfo(&rep);
+	report_json(&rep, report, n);
+	initStringInfo(&optstr);
+	appendStringInfoString(&optstr, "{\"method\": ");
+	escape_json(&optstr, method);
+	appendStringInfo(&optstr, ", \"options\": %s}",
+					 optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}");
+	recipe_id = MlStoreRecipe(&scope, relid, "impute", optstr.data, steps.data, rep.data, project_id);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+
+		values[0] = CStringGetTextDatum(report[i].column);
+		values[1] = Int64GetDatum(report[i].filled);
+		values[2] = CStringGetTextDatum(report[i].method);
+		values[3] = CStringGetTextDatum(report[i].metric);
+		values[4] = Float8GetDatum(report[i].error);
+		nulls[4] = !isfinite(report[i].error);
+		values[5] = Int64GetDatum(recipe_id);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MlScopeExit(&scope);
+	return (Datum) 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * impute.h
+ *	  Imputation models: fitting, choosing, predicting, (de)serialising.
+ */
+#ifndef ML_IMPUTE_H
+#define ML_IMPUTE_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "frame.h"
+
+typedef enum MlMethod
+{
+	ML_METHOD_AUTO,
+	ML_METHOD_MEAN,
+	ML_METHOD_MEDIAN,
+	ML_METHOD_MODE,
+	ML_METHOD_CONSTANT,
+	ML_METHOD_DELETE,
+	ML_METHOD_GROUPWISE,
+	ML_METHOD_REGRESSION,
+	ML_METHOD_KNN,
+	ML_METHOD_MICE,
+	ML_METHOD_LOCF,
+	ML_METHOD_INTERPOLATE,
+	ML_METHOD_NONE
+} MlMethod;
+
+/* A grouping key: a coded column, or a part of a datetime column. */
+typedef struct MlKey
+{
+	int			col;
+	int			part;			/* MlDatePart, or -1 for the column's own codes */
+	int			nlevels;
+} MlKey;
+
+/* Inputs of a regression or KNN model. */
+typedef struct MlFeatures
+{
+	int			nnum;
+	int		   *numcol;
+	double	   *mean;
+	double	   *sd;
+	int			nkey;
+	MlKey	   *keys;
+	int			width;			/* 1 + nnum + sum of key levels */
+} MlFeatures;
+
+typedef struct MlModel
+{
+	MlMethod	method;
+	int			target;
+	bool		discrete;		/* predicts a level code, not a number */
+	double		fill;			/* global value (numeric) */
+	int32		fill_level;		/* global level (discrete) */
+	/* groupwise */
+	int			nkeys;
+	MlKey		keys[2];
+	double	   *gval;			/* per group: value, NaN when unseen */
+	int32	   *glvl;			/* per group: level, -1 when unseen */
+	double	   *pval;			/* per first-key group (backoff) */
+	int32	   *plvl;
+	/* regression / knn */
+	MlFeatures *feat;
+	double	   *beta;
+	int			k;
+	int			nref;
+	double	   *ref;			/* nref x width */
+	double	   *refy;
+	/* time-ordered */
+	int			timecol;
+	/* what holdout scoring measured */
+	const char *metric;			/* "nrmse" or "error_rate" */
+	double		error;
+} MlModel;
+
+typedef struct MlImputeOptions
+{
+	MlMethod	method;
+	int			k;
+	double		constant_value;
+	char	   *constant_text;
+	List	   *by;				/* column names for groupwise */
+	char	   *time_column;
+	List	   *exclude_features;
+	char	   *target;			/* never a feature */
+	double		holdout;
+	int			seed;
+} MlImputeOptions;
+
+extern MlMethod MlMethodFromName(const char *name);
+extern const char *MlMethodName(MlMethod m);
+extern MlModel *MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts);
+extern void MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
+							   double *values, int32 *levels);
+extern void MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out);
+extern void MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out);
+extern char *MlModelDescribe(MlFrame *frame, MlModel *m);
+extern int	MlKeyCode(MlFrame *frame, MlKey *key, int64 row);
+extern void MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level);
+
+#endif							/* ML_IMPUTE_H */

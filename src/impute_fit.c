@@ -1,0 +1,805 @@
+/*
+ * impute_fit.c
+ *	  Fitting imputation models and choosing between them.
+ *
+ * Every method is fitted on rows where the target is observed. 'auto'
+ * masks a random share of those observed cells (the holdout), fits each
+ * candidate on the rest, scores it on the masked cells, and refits the
+ * winner on every observed cell. Candidates: global statistics, group-wise
+ * estimates over every usable key and pair of keys (with shrinkage towards
+ * the coarser group, then the global value), ridge regression, and KNN.
+ * Features are every other column except identifiers, free text, declared
+ * targets, and columns mostly missing where the target is missing (they
+ * would not be there to help when it counts).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "impute.h"
+#include "linalg.h"
+
+#define MAX_LOWCARD_LEVELS	64
+#define SHRINK				2.0
+#define MAX_REG_ROWS		60000
+#define MAX_KNN_REFS		3000
+#define SEARCH_ROWS			50000	/* training rows used to compare candidates */
+#define PAIR_CANDIDATES		6		/* best single keys tried in pairs */
+#define MAX_HOLDOUT			10000
+
+typedef struct Rows
+{
+	int64	   *idx;
+	int64		n;
+} Rows;
+
+static const struct
+{
+	const char *name;
+	MlMethod	method;
+}			method_names[] =
+{
+	{"auto", ML_METHOD_AUTO}, {"mean", ML_METHOD_MEAN}, {"median", ML_METHOD_MEDIAN},
+	{"mode", ML_METHOD_MODE}, {"constant", ML_METHOD_CONSTANT}, {"delete", ML_METHOD_DELETE},
+	{"groupwise", ML_METHOD_GROUPWISE}, {"regression", ML_METHOD_REGRESSION},
+	{"knn", ML_METHOD_KNN}, {"mice", ML_METHOD_MICE}, {"locf", ML_METHOD_LOCF},
+	{"interpolate", ML_METHOD_INTERPOLATE}, {"none", ML_METHOD_NONE}
+};
+
+MlMethod
+MlMethodFromName(const char *name)
+{
+	for (int i = 0; i < (int) lengthof(method_names); i++)
+		if (strcmp(method_names[i].name, name) == 0 && method_names[i].method != ML_METHOD_NONE)
+			return method_names[i].method;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown imputation method \"%s\"", name),
+			 errhint("Valid methods are: auto, mean, median, mode, constant, delete, groupwise, "
+					 "regression, knn, mice, locf, interpolate.")));
+	return ML_METHOD_AUTO;		/* keep compiler quiet */
+}
+
+const char *
+MlMethodName(MlMethod m)
+{
+	for (int i = 0; i < (int) lengthof(method_names); i++)
+		if (method_names[i].method == m)
+			return method_names[i].name;
+	return "?";
+}
+
+static bool
+observed(MlColumn *col, int64 row, bool discrete)
+{
+	if (col->isnull[row])
+		return false;
+	return discrete ? col->code[row] >= 0 : isfinite(col->x[row]);
+}
+
+/* ---------- keys ---------- */
+
+int
+MlKeyCode(MlFrame *frame, MlKey *key, int64 row)
+{
+	MlColumn   *col = &frame->cols[key->col];
+
+	if (key->part < 0)
+		return col->code[row];
+	/* datetime parts are computed once per column and kept */
+	if (col->parts[key->part] == NULL)
+	{
+		int32	   *p = MemoryContextAlloc(GetMemoryChunkContext(col->x),
+										   sizeof(int32) * Max(frame->nrows, 1));
+		bool		tz = col->typid == TIMESTAMPTZOID;
+
+		for (int64 r = 0; r < frame->nrows; r++)
+		{
+			double		v = col->isnull[r] ? NAN :
+				MlDatePartOf(col->x[r], (MlDatePart) key->part, tz);
+
+			p[r] = isnan(v) ? -1 : (int32) v;
+		}
+		col->parts[key->part] = p;
+	}
+	return col->parts[key->part][row];
+}
+
+static double
+missing_share(MlColumn *col, Rows *missing)
+{
+	int64		n = 0;
+
+	for (int64 i = 0; i < missing->n; i++)
+		if ((col->wasnull ? col->wasnull : col->isnull)[missing->idx[i]])
+			n++;
+	return missing->n ? (double) n / missing->n : 0;
+}
+
+static bool
+usable_feature(MlFrame *frame, int c, int target, Rows *missing, MlImputeOptions *opts)
+{
+	MlColumn   *col = &frame->cols[c];
+	ListCell   *lc;
+
+	if (c == target || col->identifier || col->kind == ML_KIND_TEXT ||
+		col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET ||
+		col->role == ML_ROLE_IDENTIFIER || col->nnull == frame->nrows)
+		return false;
+	if (opts->target && strcmp(opts->target, col->name) == 0)
+		return false;
+	foreach(lc, opts->exclude_features)
+		if (strcmp(lfirst(lc), col->name) == 0)
+			return false;
+	return missing_share(col, missing) <= 0.5;
+}
+
+/* Keys usable for grouping: coded columns and hour/dow/month of datetimes. */
+static int
+collect_keys(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opts, MlKey *keys)
+{
+	int			n = 0;
+
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+
+		if (!usable_feature(frame, c, target, missing, opts))
+			continue;
+		if (col->kind == ML_KIND_DATETIME)
+		{
+			keys[n++] = (MlKey) {c, ML_PART_HOUR, 24};
+			keys[n++] = (MlKey) {c, ML_PART_DOW, 7};
+			keys[n++] = (MlKey) {c, ML_PART_MONTH, 13};
+		}
+		else if (col->code && col->nlevels > 1)
+			keys[n++] = (MlKey) {c, -1, col->nlevels};
+	}
+	return n;
+}
+
+/* ---------- global statistics ---------- */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+fit_global(MlFrame *frame, MlModel *m, Rows *train, MlMethod method)
+{
+	MlColumn   *col = &frame->cols[m->target];
+
+	if (m->discrete)
+	{
+		int64	   *counts = palloc0(sizeof(int64) * Max(col->nlevels, 1));
+		int64		best = -1;
+
+		for (int64 i = 0; i < train->n; i++)
+			counts[col->code[train->idx[i]]]++;
+		m->fill_level = -1;
+		for (int l = 0; l < col->nlevels; l++)
+			if (counts[l] > best)
+				best = counts[l], m->fill_level = l;
+		pfree(counts);
+		return;
+	}
+	if (method == ML_METHOD_MEDIAN || method == ML_METHOD_MODE)
+	{
+		double	   *v = palloc(sizeof(double) * Max(train->n, 1));
+
+		for (int64 i = 0; i < train->n; i++)
+			v[i] = col->x[train->idx[i]];
+		qsort(v, train->n, sizeof(double), cmp_double);
+		if (train->n == 0)
+			m->fill = NAN;
+		else if (method == ML_METHOD_MEDIAN)
+			m->fill = train->n % 2 ? v[train->n / 2] : (v[train->n / 2 - 1] + v[train->n / 2]) / 2;
+		else
+		{
+			/* most frequent value: the longest run of the sorted values */
+			int64		run = 0,
+						bestrun = 0;
+
+			for (int64 i = 0; i < train->n; i++)
+			{
+				run = (i > 0 && v[i] == v[i - 1]) ? run + 1 : 1;
+				if (run > bestrun)
+					bestrun = run, m->fill = v[i];
+			}
+		}
+		pfree(v);
+	}
+	else
+	{
+		double		sum = 0;
+
+		for (int64 i = 0; i < train->n; i++)
+			sum += col->x[train->idx[i]];
+		m->fill = train->n ? sum / train->n : NAN;
+	}
+}
+
+/* ---------- group-wise ---------- */
+
+/*
+ * Group estimates over one key or a pair: numeric targets get the group
+ * mean shrunk towards the first key's mean, itself shrunk towards the
+ * global mean; discrete targets the group's most frequent level, backing
+ * off to the first key's, then the global one.
+ */
+static void
+fit_groupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const int32 *c2)
+{
+	MlColumn   *col = &frame->cols[m->target];
+	int			L1 = m->keys[0].nlevels;
+	int			L2 = m->nkeys == 2 ? m->keys[1].nlevels : 1;
+	int64		G = (int64) L1 * L2;
+	int			T = m->discrete ? col->nlevels : 1;
+	double	   *gsum = palloc0(sizeof(double) * G * T);
+	double	   *gcnt = palloc0(sizeof(double) * G);
+	double	   *psum = palloc0(sizeof(double) * L1 * T);
+	double	   *pcnt = palloc0(sizeof(double) * L1);
+
+	fit_global(frame, m, train, ML_METHOD_MEAN);
+	for (int64 i = 0; i < train->n; i++)
+	{
+		int64		r = train->idx[i];
+		int			k1 = c1 ? c1[r] : MlKeyCode(frame, &m->keys[0], r);
+		int			k2 = m->nkeys < 2 ? 0 : c2 ? c2[r] : MlKeyCode(frame, &m->keys[1], r);
+		int			t = m->discrete ? col->code[r] : 0;
+		double		y = m->discrete ? 1 : col->x[r];
+
+		if (k1 < 0 || k1 >= L1)
+			continue;
+		psum[(int64) k1 * T + t] += y;
+		pcnt[k1] += 1;
+		if (k2 < 0 || k2 >= L2)
+			continue;
+		gsum[((int64) k1 * L2 + k2) * T + t] += y;
+		gcnt[(int64) k1 * L2 + k2] += 1;
+	}
+
+	m->pval = palloc(sizeof(double) * L1);
+	m->plvl = palloc(sizeof(int32) * L1);
+	m->gval = palloc(sizeof(double) * G);
+	m->glvl = palloc(sizeof(int32) * G);
+	for (int k1 = 0; k1 < L1; k1++)
+	{
+		if (m->discrete)
+		{
+			int32		best = -1;
+
+			for (int t = 0; t < T; t++)
+				if (psum[(int64) k1 * T + t] > 0 && (best < 0 || psum[(int64) k1 * T + t] > psum[(int64) k1 * T + best]))
+					best = t;
+			m->plvl[k1] = best;
+			m->pval[k1] = NAN;
+		}
+		else
+		{
+			m->pval[k1] = pcnt[k1] > 0 ? (psum[k1] + SHRINK * m->fill) / (pcnt[k1] + SHRINK) : NAN;
+			m->plvl[k1] = -1;
+		}
+	}
+	for (int64 g = 0; g < G; g++)
+	{
+		int			k1 = g / L2;
+
+		if (m->discrete)
+		{
+			int32		best = -1;
+
+			for (int t = 0; t < T; t++)
+				if (gsum[g * T + t] > 0 && (best < 0 || gsum[g * T + t] > gsum[g * T + best]))
+					best = t;
+			m->glvl[g] = best;
+			m->gval[g] = NAN;
+		}
+		else
+		{
+			double		parent = isnan(m->pval[k1]) ? m->fill : m->pval[k1];
+
+			m->gval[g] = gcnt[g] > 0 ? (gsum[g] + SHRINK * parent) / (gcnt[g] + SHRINK) : NAN;
+			m->glvl[g] = -1;
+		}
+	}
+	pfree(gsum);
+	pfree(gcnt);
+	pfree(psum);
+	pfree(pcnt);
+}
+
+/* ---------- features: regression and KNN ---------- */
+
+static MlFeatures *
+build_features(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opts)
+{
+	MlFeatures *f = palloc0(sizeof(MlFeatures));
+	MlKey	   *keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
+	int			nkeys = collect_keys(frame, target, missing, opts, keys);
+
+	f->numcol = palloc(sizeof(int) * (frame->ncols + 1));
+	f->mean = palloc(sizeof(double) * (frame->ncols + 1));
+	f->sd = palloc(sizeof(double) * (frame->ncols + 1));
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+
+		if (!usable_feature(frame, c, target, missing, opts) ||
+			(col->kind != ML_KIND_NUMERIC && col->kind != ML_KIND_DATETIME) || col->sd <= 0)
+			continue;
+		f->numcol[f->nnum] = c;
+		f->mean[f->nnum] = col->mean;
+		f->sd[f->nnum] = col->sd;
+		f->nnum++;
+	}
+	f->keys = palloc(sizeof(MlKey) * (nkeys + 1));
+	f->width = 1 + f->nnum;
+	for (int i = 0; i < nkeys; i++)
+		if (keys[i].nlevels <= MAX_LOWCARD_LEVELS)
+		{
+			f->keys[f->nkey++] = keys[i];
+			f->width += keys[i].nlevels;
+		}
+	pfree(keys);
+	return f;
+}
+
+/* One row's feature vector; categorical indicators are scaled by catw. */
+void
+MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out)
+{
+	int			o = 1 + f->nnum;
+
+	out[0] = 1;
+	for (int j = 0; j < f->nnum; j++)
+	{
+		double		v = frame->cols[f->numcol[j]].x[row];
+
+		out[1 + j] = (frame->cols[f->numcol[j]].isnull[row] || !isfinite(v)) ? 0 :
+			(v - f->mean[j]) / f->sd[j];
+	}
+	memset(out + o, 0, sizeof(double) * (f->width - o));
+	for (int j = 0; j < f->nkey; j++)
+	{
+		int			k = MlKeyCode(frame, &f->keys[j], row);
+
+		if (k >= 0 && k < f->keys[j].nlevels)
+			out[o + k] = catw;
+		o += f->keys[j].nlevels;
+	}
+}
+
+static Rows
+subsample(Rows *rows, int64 max, pg_prng_state *rng)
+{
+	Rows		s;
+
+	if (rows->n <= max)
+		return *rows;
+	s.idx = palloc(sizeof(int64) * max);
+	s.n = max;
+	/* reservoir sampling keeps every row equally likely */
+	for (int64 i = 0; i < rows->n; i++)
+	{
+		if (i < max)
+			s.idx[i] = rows->idx[i];
+		else
+		{
+			int64		j = (int64) pg_prng_uint64_range(rng, 0, i);
+
+			if (j < max)
+				s.idx[j] = rows->idx[i];
+		}
+	}
+	return s;
+}
+
+static void
+fit_regression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
+			   MlImputeOptions *opts, pg_prng_state *rng)
+{
+	Rows		s = subsample(train, MAX_REG_ROWS, rng);
+	MlFeatures *f = build_features(frame, m->target, missing, opts);
+	double	   *X = palloc(sizeof(double) * s.n * f->width);
+	double	   *y = palloc(sizeof(double) * s.n);
+
+	for (int64 i = 0; i < s.n; i++)
+	{
+		MlFeatureRow(frame, f, s.idx[i], 1.0, X + i * f->width);
+		y[i] = frame->cols[m->target].x[s.idx[i]];
+	}
+	m->feat = f;
+	m->beta = palloc(sizeof(double) * f->width);
+	MlLinalgRidge(X, (int) s.n, f->width, y, 1e-4, m->beta);
+	fit_global(frame, m, train, ML_METHOD_MEAN);
+	pfree(X);
+	pfree(y);
+}
+
+static void
+fit_knn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
+		MlImputeOptions *opts, pg_prng_state *rng)
+{
+	Rows		s = subsample(train, MAX_KNN_REFS, rng);
+	MlFeatures *f = build_features(frame, m->target, missing, opts);
+	MlColumn   *col = &frame->cols[m->target];
+
+	m->feat = f;
+	m->k = Max(1, opts->k);
+	m->nref = (int) s.n;
+	m->ref = palloc(sizeof(double) * s.n * f->width);
+	m->refy = palloc(sizeof(double) * s.n);
+	for (int64 i = 0; i < s.n; i++)
+	{
+		/* an indicator mismatch then adds exactly 1 to the squared distance */
+		MlFeatureRow(frame, f, s.idx[i], M_SQRT1_2, m->ref + i * f->width);
+		m->ref[i * f->width] = 0;
+		m->refy[i] = m->discrete ? col->code[s.idx[i]] : col->x[s.idx[i]];
+	}
+	fit_global(frame, m, train, ML_METHOD_MEAN);
+}
+
+/* ---------- explicit group keys (options.by) ---------- */
+
+static void
+set_group_keys(MlFrame *frame, MlModel *m, MlImputeOptions *opts)
+{
+	ListCell   *lc;
+
+	if (list_length(opts->by) < 1 || list_length(opts->by) > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"groupwise\" needs one or two columns in option \"by\"")));
+	foreach(lc, opts->by)
+	{
+		int			c = MlFrameColumn(frame, lfirst(lc));
+		MlColumn   *col;
+
+		if (c < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" in option \"by\" does not exist", (char *) lfirst(lc))));
+		col = &frame->cols[c];
+		if (c == m->target)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" cannot group its own values", col->name)));
+		if (col->kind == ML_KIND_DATETIME)
+			m->keys[m->nkeys++] = (MlKey) {c, ML_PART_HOUR, 24};
+		else if (col->code)
+			m->keys[m->nkeys++] = (MlKey) {c, -1, Max(col->nlevels, 1)};
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" has too many distinct values to group by", col->name),
+					 errhint("Group by categorical or integer-coded columns.")));
+	}
+}
+
+/* ---------- scoring and choice ---------- */
+
+static int
+cmp_err(const void *a, const void *b, void *arg)
+{
+	const double *err = arg;
+	double		x = err[*(const int *) a],
+				y = err[*(const int *) b];
+
+	return (x > y) - (x < y);
+}
+
+typedef struct KeyCache
+{
+	int			nkeys;
+	MlKey	   *keys;
+	int32	  **codes;			/* per key, per row */
+} KeyCache;
+
+static void
+cache_keys(MlFrame *frame, KeyCache *kc)
+{
+	kc->codes = palloc(sizeof(int32 *) * Max(kc->nkeys, 1));
+	for (int i = 0; i < kc->nkeys; i++)
+	{
+		int32	   *c = palloc(sizeof(int32) * Max(frame->nrows, 1));
+
+		for (int64 r = 0; r < frame->nrows; r++)
+			c[r] = MlKeyCode(frame, &kc->keys[i], r);
+		kc->codes[i] = c;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Holdout error: normalised RMSE for numbers, error rate for levels. */
+static double
+score_model(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2)
+{
+	MlColumn   *col = &frame->cols[m->target];
+	double	   *v = palloc(sizeof(double) * Max(test->n, 1));
+	int32	   *l = palloc(sizeof(int32) * Max(test->n, 1));
+	double		err = 0;
+
+	if (m->method == ML_METHOD_GROUPWISE && c1)
+		for (int64 i = 0; i < test->n; i++)
+			MlGroupLookup(m, c1[test->idx[i]], c2 ? c2[test->idx[i]] : -1, &v[i], &l[i]);
+	else
+		MlModelPredictRows(frame, m, test->idx, test->n, v, l);
+	for (int64 i = 0; i < test->n; i++)
+	{
+		int64		r = test->idx[i];
+
+		if (m->discrete)
+			err += (l[i] != col->code[r]);
+		else
+			err += (v[i] - col->x[r]) * (v[i] - col->x[r]);
+	}
+	pfree(v);
+	pfree(l);
+	if (test->n == 0)
+		return NAN;
+	if (m->discrete)
+		return err / test->n;
+	err = sqrt(err / test->n);
+	return col->sd > 0 ? err / col->sd : err;
+}
+
+static MlModel *
+new_model(MlModel *proto, MlMethod method)
+{
+	MlModel    *m = palloc0(sizeof(MlModel));
+
+	m->method = method;
+	m->target = proto->target;
+	m->discrete = proto->discrete;
+	m->metric = proto->metric;
+	m->fill_level = -1;
+	m->error = NAN;
+	return m;
+}
+
+static void
+fit_method(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
+		   MlImputeOptions *opts, pg_prng_state *rng)
+{
+	switch (m->method)
+	{
+		case ML_METHOD_MEAN:
+		case ML_METHOD_MEDIAN:
+		case ML_METHOD_MODE:
+			fit_global(frame, m, train, m->method);
+			break;
+		case ML_METHOD_GROUPWISE:
+			fit_groupwise(frame, m, train, NULL, NULL);
+			break;
+		case ML_METHOD_REGRESSION:
+		case ML_METHOD_MICE:
+			fit_regression(frame, m, train, missing, opts, rng);
+			break;
+		case ML_METHOD_KNN:
+			fit_knn(frame, m, train, missing, opts, rng);
+			break;
+		default:
+			fit_global(frame, m, train, ML_METHOD_MEAN);
+			break;
+	}
+}
+
+/*
+ * auto: every candidate is fitted on the training part of the observed
+ * cells and scored on the holdout; the best is refitted on all of them.
+ */
+static MlModel *
+choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
+			Rows *missing, MlImputeOptions *opts, pg_prng_state *rng)
+{
+	KeyCache	kc;
+	MlModel    *best = NULL;
+	MlModel    *m;
+	int64		budget = Max(64, train->n / 8);
+	int			T = proto->discrete ? frame->cols[proto->target].nlevels : 1;
+	Rows		knn_test = subsample(test, 2000, rng);
+	Rows		search = subsample(train, SEARCH_ROWS, rng);
+	double	   *single_err;
+	int		   *top = palloc(sizeof(int) * (frame->ncols * 3 + 1));
+	int			ntop = 0;
+
+	kc.keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
+	kc.nkeys = collect_keys(frame, proto->target, missing, opts, kc.keys);
+	cache_keys(frame, &kc);
+
+#define CONSIDER(model, err_) \
+	do { (model)->error = (err_); \
+		 if (!isnan((model)->error) && (best == NULL || (model)->error < best->error)) \
+			 best = (model); } while (0)
+
+	m = new_model(proto, proto->discrete ? ML_METHOD_MODE : ML_METHOD_MEAN);
+	fit_global(frame, m, train, m->method);
+	CONSIDER(m, score_model(frame, m, test, NULL, NULL));
+	if (!proto->discrete)
+	{
+		m = new_model(proto, ML_METHOD_MEDIAN);
+		fit_global(frame, m, train, ML_METHOD_MEDIAN);
+		CONSIDER(m, score_model(frame, m, test, NULL, NULL));
+	}
+
+	/* single keys, then pairs of the most useful low-cardinality ones */
+	single_err = palloc(sizeof(double) * Max(kc.nkeys, 1));
+	for (int a = 0; a < kc.nkeys; a++)
+	{
+		single_err[a] = NAN;
+		if ((int64) kc.keys[a].nlevels * T > 8000000)
+			continue;
+		m = new_model(proto, ML_METHOD_GROUPWISE);
+		m->keys[0] = kc.keys[a];
+		m->nkeys = 1;
+		fit_groupwise(frame, m, &search, kc.codes[a], NULL);
+		single_err[a] = score_model(frame, m, test, kc.codes[a], NULL);
+		CONSIDER(m, single_err[a]);
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (int i = 0; i < kc.nkeys; i++)
+		if (kc.keys[i].nlevels <= MAX_LOWCARD_LEVELS && !isnan(single_err[i]))
+			top[ntop++] = i;
+	qsort_arg(top, ntop, sizeof(int), cmp_err, single_err);
+	ntop = Min(ntop, PAIR_CANDIDATES);
+	for (int i = 0; i < ntop; i++)
+	{
+		for (int j = i + 1; j < ntop; j++)
+		{
+			int			a = top[i],
+						b = top[j];
+			int64		G = (int64) kc.keys[a].nlevels * kc.keys[b].nlevels;
+
+			if (G > budget || G * T > 8000000 || kc.keys[a].col == kc.keys[b].col)
+				continue;
+			/* the coarser key is the parent the finer groups back off to */
+			if (kc.keys[b].nlevels < kc.keys[a].nlevels)
+			{
+				int			t = a;
+
+				a = b;
+				b = t;
+			}
+			m = new_model(proto, ML_METHOD_GROUPWISE);
+			m->keys[0] = kc.keys[a];
+			m->keys[1] = kc.keys[b];
+			m->nkeys = 2;
+			fit_groupwise(frame, m, &search, kc.codes[a], kc.codes[b]);
+			CONSIDER(m, score_model(frame, m, test, kc.codes[a], kc.codes[b]));
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+
+	if (!proto->discrete)
+	{
+		m = new_model(proto, ML_METHOD_REGRESSION);
+		fit_regression(frame, m, &search, missing, opts, rng);
+		if (m->feat->width > 1)
+			CONSIDER(m, score_model(frame, m, test, NULL, NULL));
+	}
+	m = new_model(proto, ML_METHOD_KNN);
+	fit_knn(frame, m, train, missing, opts, rng);
+	if (m->feat->width > 1)
+		CONSIDER(m, score_model(frame, m, &knn_test, NULL, NULL));
+#undef CONSIDER
+
+	/* refit the winner on every observed cell */
+	m = new_model(proto, best->method);
+	m->nkeys = best->nkeys;
+	m->keys[0] = best->keys[0];
+	m->keys[1] = best->keys[1];
+	m->k = best->k;
+	fit_method(frame, m, obs, missing, opts, rng);
+	m->error = best->error;
+	return m;
+}
+
+/*
+ * Fit the imputation model for one column. Returns a model with method
+ * ML_METHOD_NONE when the column has no observed value to learn from.
+ */
+MlModel *
+MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
+{
+	MlColumn   *col = &frame->cols[target];
+	MlModel		proto;
+	MlModel    *m;
+	Rows		obs,
+				miss,
+				train,
+				test;
+	pg_prng_state rng;
+	int64		ntest;
+
+	memset(&proto, 0, sizeof(proto));
+	proto.target = target;
+	proto.discrete = col->code != NULL && MlColumnIsDiscrete(col) &&
+		opts->method != ML_METHOD_MEAN && opts->method != ML_METHOD_MEDIAN &&
+		opts->method != ML_METHOD_REGRESSION && opts->method != ML_METHOD_MICE;
+	proto.metric = proto.discrete ? "error_rate" : "nrmse";
+	if (!proto.discrete && (col->kind == ML_KIND_CATEGORICAL || col->kind == ML_KIND_TEXT) &&
+		opts->method != ML_METHOD_CONSTANT)
+	{
+		if (opts->method != ML_METHOD_AUTO)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("method \"%s\" needs a numeric column, but \"%s\" is categorical",
+							MlMethodName(opts->method), col->name),
+					 errhint("Use mode, groupwise, knn or constant for categorical columns.")));
+		proto.discrete = col->code != NULL;
+	}
+
+	pg_prng_seed(&rng, (uint64) opts->seed * 7919 + target);
+	obs.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	miss.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	obs.n = miss.n = 0;
+	for (int64 r = 0; r < frame->nrows; r++)
+	{
+		if (col->isnull[r])
+			miss.idx[miss.n++] = r;
+		else if (observed(col, r, proto.discrete))
+			obs.idx[obs.n++] = r;
+	}
+
+	if (obs.n == 0 || (proto.discrete && col->nlevels == 0))
+	{
+		m = new_model(&proto, ML_METHOD_NONE);
+		return m;
+	}
+
+	/* holdout: a random share of the observed cells, shuffled off the end */
+	ntest = obs.n >= 10 ? Min((int64) (obs.n * opts->holdout), MAX_HOLDOUT) : 0;
+	ntest = Max(ntest, obs.n >= 10 ? 1 : 0);
+	for (int64 i = obs.n - 1; i > 0; i--)
+	{
+		int64		j = (int64) pg_prng_uint64_range(&rng, 0, i);
+		int64		t = obs.idx[i];
+
+		obs.idx[i] = obs.idx[j];
+		obs.idx[j] = t;
+	}
+	train.idx = obs.idx;
+	train.n = obs.n - ntest;
+	test.idx = obs.idx + train.n;
+	test.n = ntest;
+
+	if (opts->method == ML_METHOD_AUTO && ntest > 0)
+		return choose_auto(frame, &proto, &obs, &train, &test, &miss, opts, &rng);
+
+	m = new_model(&proto, opts->method == ML_METHOD_AUTO ?
+				  (proto.discrete ? ML_METHOD_MODE : ML_METHOD_MEAN) : opts->method);
+	m->k = Max(1, opts->k);
+	if (m->method == ML_METHOD_GROUPWISE)
+		set_group_keys(frame, m, opts);
+	/* explicit methods are scored on the same holdout, then refitted */
+	if (ntest > 0 && m->method != ML_METHOD_CONSTANT && m->method != ML_METHOD_DELETE &&
+		m->method != ML_METHOD_LOCF && m->method != ML_METHOD_INTERPOLATE)
+	{
+		fit_method(frame, m, &train, &miss, opts, &rng);
+		m->error = score_model(frame, m, &test, NULL, NULL);
+		{
+			double		err = m->error;
+			MlModel    *fresh = new_model(&proto, m->method);
+
+			fresh->nkeys = m->nkeys;
+			fresh->keys[0] = m->keys[0];
+			fresh->keys[1] = m->keys[1];
+			fresh->k = m->k;
+			m = fresh;
+			m->error = err;
+		}
+	}
+	fit_method(frame, m, &obs, &miss, opts, &rng);
+	return m;
+}

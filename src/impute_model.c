@@ -1,0 +1,368 @@
+/*
+ * impute_model.c
+ *	  Predicting with a fitted imputation model, describing it, and writing
+ *	  it out as JSON for the recipe catalog.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/json.h"
+
+#include "impute.h"
+#include "linalg.h"
+
+#define KNN_BLOCK 256
+
+/* Group-wise estimate for key codes k1, k2 (-1 when missing), with backoff. */
+void
+MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level)
+{
+	int			L2 = m->nkeys == 2 ? m->keys[1].nlevels : 1;
+
+	*value = m->fill;
+	*level = m->fill_level;
+	if (k1 < 0 || k1 >= m->keys[0].nlevels)
+		return;
+	if (m->nkeys == 2 && k2 >= 0 && k2 < L2)
+	{
+		int64		g = (int64) k1 * L2 + k2;
+
+		if (m->discrete ? m->glvl[g] >= 0 : !isnan(m->gval[g]))
+		{
+			*value = m->gval[g];
+			*level = m->glvl[g];
+			return;
+		}
+	}
+	if (m->discrete ? m->plvl[k1] >= 0 : !isnan(m->pval[k1]))
+	{
+		*value = m->pval[k1];
+		*level = m->plvl[k1];
+	}
+}
+
+static void
+predict_group(MlFrame *frame, MlModel *m, int64 row, double *value, int32 *level)
+{
+	MlGroupLookup(m, MlKeyCode(frame, &m->keys[0], row),
+				  m->nkeys == 2 ? MlKeyCode(frame, &m->keys[1], row) : -1, value, level);
+}
+
+static void
+predict_regression(MlFrame *frame, MlModel *m, int64 row, double *x, double *value)
+{
+	double		s = 0;
+
+	MlFeatureRow(frame, m->feat, row, 1.0, x);
+	for (int j = 0; j < m->feat->width; j++)
+		s += x[j] * m->beta[j];
+	*value = s;
+}
+
+/* Indices of the k smallest of d[0..n) (k is small: insertion). */
+static int
+k_nearest(const double *d, int n, int k, int *best)
+{
+	int			nb = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		int			j;
+
+		if (nb == k && d[i] >= d[best[nb - 1]])
+			continue;
+		j = nb < k ? nb++ : nb - 1;
+		while (j > 0 && d[best[j - 1]] > d[i])
+		{
+			best[j] = best[j - 1];
+			j--;
+		}
+		best[j] = i;
+	}
+	return nb;
+}
+
+/*
+ * KNN in blocks: squared distances |q|^2 + |r|^2 - 2 q.r, with the q.r
+ * for a whole block of rows from one dgemm.
+ */
+static void
+predict_knn(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
+			double *values, int32 *levels)
+{
+	int			w = m->feat->width;
+	double	   *q = palloc(sizeof(double) * KNN_BLOCK * w);
+	double	   *dot = palloc(sizeof(double) * KNN_BLOCK * m->nref);
+	double	   *rnorm = palloc(sizeof(double) * m->nref);
+	double	   *d = palloc(sizeof(double) * m->nref);
+	int		   *best = palloc(sizeof(int) * m->k);
+	int			T = m->discrete ? frame->cols[m->target].nlevels : 1;
+	double	   *votes = palloc0(sizeof(double) * Max(T, 1));
+
+	for (int r = 0; r < m->nref; r++)
+	{
+		double		s = 0;
+
+		for (int j = 0; j < w; j++)
+			s += m->ref[(int64) r * w + j] * m->ref[(int64) r * w + j];
+		rnorm[r] = s;
+	}
+	for (int64 b = 0; b < n; b += KNN_BLOCK)
+	{
+		int			nb = (int) Min(KNN_BLOCK, n - b);
+
+		for (int i = 0; i < nb; i++)
+		{
+			MlFeatureRow(frame, m->feat, rows[b + i], M_SQRT1_2, q + (int64) i * w);
+			q[(int64) i * w] = 0;
+		}
+		MlLinalgCrossProduct(q, nb, m->ref, m->nref, w, dot);
+		for (int i = 0; i < nb; i++)
+		{
+			int			found;
+			double		s = 0;
+
+			for (int r = 0; r < m->nref; r++)
+				d[r] = rnorm[r] - 2 * dot[(int64) i * m->nref + r];
+			found = k_nearest(d, m->nref, m->k, best);
+			if (found == 0)
+			{
+				values[b + i] = m->fill;
+				levels[b + i] = m->fill_level;
+				continue;
+			}
+			if (!m->discrete)
+			{
+				for (int j = 0; j < found; j++)
+					s += m->refy[best[j]];
+				values[b + i] = s / found;
+				levels[b + i] = -1;
+				continue;
+			}
+			memset(votes, 0, sizeof(double) * T);
+			levels[b + i] = (int32) m->refy[best[0]];
+			for (int j = 0; j < found; j++)
+			{
+				int			t = (int) m->refy[best[j]];
+
+				votes[t] += 1;
+				if (votes[t] > votes[levels[b + i]])
+					levels[b + i] = t;
+			}
+			values[b + i] = NAN;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(q);
+	pfree(dot);
+	pfree(rnorm);
+	pfree(d);
+	pfree(best);
+	pfree(votes);
+}
+
+/*
+ * Predict the target for the given rows: values[] for numeric targets,
+ * levels[] (codes of the target column) for discrete ones.
+ */
+void
+MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
+				   double *values, int32 *levels)
+{
+	double	   *x = NULL;
+
+	if (m->method == ML_METHOD_KNN)
+	{
+		predict_knn(frame, m, rows, n, values, levels);
+		return;
+	}
+	if (m->method == ML_METHOD_REGRESSION || m->method == ML_METHOD_MICE)
+		x = palloc(sizeof(double) * m->feat->width);
+	for (int64 i = 0; i < n; i++)
+	{
+		values[i] = m->fill;
+		levels[i] = m->fill_level;
+		switch (m->method)
+		{
+			case ML_METHOD_GROUPWISE:
+				predict_group(frame, m, rows[i], &values[i], &levels[i]);
+				break;
+			case ML_METHOD_REGRESSION:
+			case ML_METHOD_MICE:
+				predict_regression(frame, m, rows[i], x, &values[i]);
+				break;
+			default:
+				break;
+		}
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	if (x)
+		pfree(x);
+}
+
+static const char *const part_names[] = {
+	"year", "month", "day", "hour", "minute", "second", "dow", "doy", "week", "weekend"
+};
+
+static char *
+key_name(MlFrame *frame, MlKey *key)
+{
+	if (key->part < 0)
+		return frame->cols[key->col].name;
+	return psprintf("%s:%s", frame->cols[key->col].name, part_names[key->part]);
+}
+
+/* A short human description: "groupwise by market_id, created_at:hour". */
+char *
+MlModelDescribe(MlFrame *frame, MlModel *m)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, MlMethodName(m->method));
+	if (m->method == ML_METHOD_GROUPWISE)
+	{
+		appendStringInfo(&s, " by %s", key_name(frame, &m->keys[0]));
+		if (m->nkeys == 2)
+			appendStringInfo(&s, ", %s", key_name(frame, &m->keys[1]));
+	}
+	else if (m->method == ML_METHOD_KNN)
+		appendStringInfo(&s, " (k=%d, %d reference rows)", m->k, m->nref);
+	else if (m->feat)
+		appendStringInfo(&s, " on %d inputs", m->feat->width - 1);
+	return s.data;
+}
+
+static void
+json_number(StringInfo out, double v)
+{
+	if (isfinite(v))
+		appendStringInfo(out, "%.17g", v);
+	else
+		appendStringInfoString(out, "null");
+}
+
+/* Text of a level of a coded column, as stored in the recipe. */
+static void
+json_level(StringInfo out, MlColumn *col, int32 level)
+{
+	if (level < 0)
+		appendStringInfoString(out, "null");
+	else if (col->level_text)
+		escape_json(out, col->level_text[level]);
+	else
+		json_number(out, col->level_value[level]);
+}
+
+static void
+json_key(StringInfo out, MlFrame *frame, MlKey *key)
+{
+	MlColumn   *col = &frame->cols[key->col];
+
+	appendStringInfoString(out, "{\"column\": ");
+	escape_json(out, col->name);
+	if (key->part >= 0)
+		appendStringInfo(out, ", \"part\": \"%s\"", part_names[key->part]);
+	else
+	{
+		appendStringInfoString(out, ", \"levels\": [");
+		for (int l = 0; l < col->nlevels; l++)
+		{
+			if (l)
+				appendStringInfoString(out, ", ");
+			json_level(out, col, l);
+		}
+		appendStringInfoChar(out, ']');
+	}
+	appendStringInfoChar(out, '}');
+}
+
+static void
+json_values(StringInfo out, MlModel *m, MlColumn *target, const double *v, const int32 *l, int64 n)
+{
+	appendStringInfoChar(out, '[');
+	for (int64 i = 0; i < n; i++)
+	{
+		if (i)
+			appendStringInfoString(out, ", ");
+		if (m->discrete)
+			json_level(out, target, l[i]);
+		else
+			json_number(out, v[i]);
+	}
+	appendStringInfoChar(out, ']');
+}
+
+/* The fitted model as a JSON object: everything needed to apply it again. */
+void
+MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
+{
+	MlColumn   *target = &frame->cols[m->target];
+
+	appendStringInfoString(out, "{\"column\": ");
+	escape_json(out, target->name);
+	appendStringInfo(out, ", \"method\": \"%s\", \"discrete\": %s, \"fill\": ",
+					 MlMethodName(m->method), m->discrete ? "true" : "false");
+	if (m->discrete)
+		json_level(out, target, m->fill_level);
+	else
+		json_number(out, m->fill);
+	appendStringInfo(out, ", \"metric\": \"%s\", \"error\": ", m->metric ? m->metric : "none");
+	json_number(out, m->error);
+	if (m->method == ML_METHOD_GROUPWISE)
+	{
+		int			L2 = m->nkeys == 2 ? m->keys[1].nlevels : 1;
+
+		appendStringInfoString(out, ", \"keys\": [");
+		for (int i = 0; i < m->nkeys; i++)
+		{
+			if (i)
+				appendStringInfoString(out, ", ");
+			json_key(out, frame, &m->keys[i]);
+		}
+		appendStringInfoString(out, "], \"parent\": ");
+		json_values(out, m, target, m->pval, m->plvl, m->keys[0].nlevels);
+		if (m->nkeys == 2)
+		{
+			appendStringInfoString(out, ", \"groups\": ");
+			json_values(out, m, target, m->gval, m->glvl, (int64) m->keys[0].nlevels * L2);
+		}
+	}
+	if (m->feat)
+	{
+		MlFeatures *f = m->feat;
+
+		appendStringInfoString(out, ", \"numeric\": [");
+		for (int j = 0; j < f->nnum; j++)
+		{
+			appendStringInfo(out, "%s{\"column\": ", j ? ", " : "");
+			escape_json(out, frame->cols[f->numcol[j]].name);
+			appendStringInfo(out, ", \"mean\": %.17g, \"sd\": %.17g}", f->mean[j], f->sd[j]);
+		}
+		appendStringInfoString(out, "], \"onehot\": [");
+		for (int j = 0; j < f->nkey; j++)
+		{
+			if (j)
+				appendStringInfoString(out, ", ");
+			json_key(out, frame, &f->keys[j]);
+		}
+		appendStringInfoChar(out, ']');
+	}
+	if (m->beta)
+	{
+		appendStringInfoString(out, ", \"coefficients\": [");
+		for (int j = 0; j < m->feat->width; j++)
+		{
+			if (j)
+				appendStringInfoString(out, ", ");
+			json_number(out, m->beta[j]);
+		}
+		appendStringInfoChar(out, ']');
+	}
+	if (m->method == ML_METHOD_KNN)
+		appendStringInfo(out, ", \"k\": %d, \"reference_rows\": %d", m->k, m->nref);
+	appendStringInfoChar(out, '}');
+}
