@@ -42,12 +42,12 @@ extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *targ
 extern MlFills *MlFillsCreate(MlFrame *frame);
 extern void MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64 n,
 						const double *values, const int32 *levels, bool discrete);
-extern void MlFillsWrite(MlFrame *frame, MlFills *fills);
+extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets,
 							MlImputeOptions *o, JsonbContainer *methods,
 							StringInfo steps, MlImputeReport *report);
 extern List *MlDefaultTargets(MlFrame *frame);
-extern Oid	MlPrepareOutput(Oid relid, const char *into_table);
+extern Oid	MlPrepareOutput(Oid relid, const char *into, bool *copied);
 extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);
 extern char *MlProjectTarget(Oid relid, int64 *project_id);
 extern int64 MlStoreRecipe(void *scope, Oid relid, const char *kind, const char *options,

@@ -20,6 +20,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/regproc.h"
 #include "utils/jsonb.h"
@@ -600,106 +601,157 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *
 }
 
 /*
- * Write every fill with one UPDATE joined on ctid to an unnest() of
- * arrays, and every deletion with one DELETE: as the caller, in the
- * caller's transaction.
+ * The fills as arrays for one ROWS FROM (unnest(...)) clause: $1 the
+ * ctids, $2 whether the row is deleted, then one array per filled column.
+ * Returns the clause; *select gets "COALESCE(t.col, u.cN::type)" per
+ * filled column (NULL for others) in frame order.
+ */
+static char *
+fills_unnest(MlFrame *frame, MlFills *fills, int *nargs, Oid **types, Datum **args,
+			 char ***exprs)
+{
+	StringInfoData from;
+	int64		n = 0;
+	Datum	   *tids = palloc(sizeof(Datum) * Max(frame->nrows, 1));
+	Datum	   *dels = palloc(sizeof(Datum) * Max(frame->nrows, 1));
+	int			a;
+
+	*types = palloc(sizeof(Oid) * (fills->ntargets + 2));
+	*args = palloc(sizeof(Datum) * (fills->ntargets + 2));
+	*exprs = palloc0(sizeof(char *) * Max(frame->ncols, 1));
+	for (int64 r = 0; r < frame->nrows; r++)
+		if (fills->rowset[r] || fills->deleted[r])
+		{
+			tids[n] = PointerGetDatum(&frame->tids[r]);
+			dels[n++] = BoolGetDatum(fills->deleted[r]);
+		}
+	(*types)[0] = TIDARRAYOID;
+	(*args)[0] = PointerGetDatum(construct_array(tids, (int) n, TIDOID, sizeof(ItemPointerData),
+												 false, TYPALIGN_SHORT));
+	(*types)[1] = BOOLARRAYOID;
+	(*args)[1] = PointerGetDatum(construct_array(dels, (int) n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	initStringInfo(&from);
+	appendStringInfoString(&from, "ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)");
+	a = 2;
+	for (int s = 0; s < fills->ntargets; s++)
+	{
+		MlColumn   *col;
+		bool		num;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			dims[1];
+		int			lbs[1] = {1};
+		int64		k = 0;
+
+		if (fills->targets[s] < 0)
+			continue;
+		col = &frame->cols[fills->targets[s]];
+		num = written_as_number(col);
+		elems = palloc(sizeof(Datum) * Max(n, 1));
+		nulls = palloc(sizeof(bool) * Max(n, 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+		{
+			if (!fills->rowset[r] && !fills->deleted[r])
+				continue;
+			nulls[k] = !fills->isset[s][r];
+			elems[k] = nulls[k] ? (Datum) 0 : fills->value[s][r];
+			k++;
+		}
+		dims[0] = (int) k;
+		(*types)[a] = num ? FLOAT8ARRAYOID : TEXTARRAYOID;
+		(*args)[a] = PointerGetDatum(num ?
+									 construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE) :
+									 construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1,
+														false, TYPALIGN_INT));
+		a++;
+		appendStringInfo(&from, ", pg_catalog.unnest($%d)", a);
+		(*exprs)[fills->targets[s]] = psprintf("COALESCE(t.%s, u.c%d::%s)", quote_identifier(col->name),
+											   a, format_type_with_typemod(col->typid, col->typmod));
+	}
+	*nargs = a;
+	appendStringInfoString(&from, ") AS u(tid, del");
+	for (int i = 3; i <= a; i++)
+		appendStringInfo(&from, ", c%d", i);
+	appendStringInfoChar(&from, ')');
+	return from.data;
+}
+
+static char *
+rel_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Write every fill and deletion as the caller, in the caller's transaction:
+ * in place with one DELETE and one UPDATE joined on ctid to the arrays, or,
+ * with into (a quoted, qualified name), by one CREATE TABLE AS that joins
+ * the source to them, so the source is read once and never rewritten.
  */
 void
-MlFillsWrite(MlFrame *frame, MlFills *fills)
+MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into)
 {
 	StringInfoData sql;
-	int			nslots = 0;
 	int			nargs;
 	Oid		   *types;
 	Datum	   *args;
-	Datum	   *tids;
-	int64		n = 0;
-	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(frame->relid)),
-												 get_rel_name(frame->relid));
+	char	  **exprs;
+	char	   *from = fills_unnest(frame, fills, &nargs, &types, &args, &exprs);
+	char	   *rel = rel_name(frame->relid);
 
+	/*
+	 * Rows are joined to their fills by ctid: make that a nested loop over
+	 * the fills with a TID scan, never a hash of the whole table (this
+	 * call's GUC nest level restores both settings).
+	 */
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	initStringInfo(&sql);
+	if (into)
+	{
+		/*
+		 * Untouched rows stream straight from the source (a hashed NOT IN
+		 * over the touched ctids); touched rows are fetched by ctid and
+		 * filled. Nothing hashes or sorts the whole source.
+		 */
+		appendStringInfo(&sql, "CREATE TABLE %s AS SELECT t.* FROM %s AS t "
+						 "WHERE t.ctid OPERATOR(pg_catalog.<>) ALL ($1) UNION ALL SELECT ", into, rel);
+		for (int c = 0; c < frame->ncols; c++)
+			appendStringInfo(&sql, "%s%s", c ? ", " : "",
+							 exprs[c] ? exprs[c] : psprintf("t.%s", quote_identifier(frame->cols[c].name)));
+		appendStringInfo(&sql, " FROM %s JOIN %s AS t ON t.ctid OPERATOR(pg_catalog.=) u.tid "
+						 "WHERE NOT u.del", from, rel);
+		MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_UTILITY);
+		return;
+	}
 	if (fills->ndeleted > 0)
 	{
-		Datum	   *del = palloc(sizeof(Datum) * fills->ndeleted);
-		Oid			t[1] = {TIDARRAYOID};
-		Datum		v[1];
-
-		for (int64 r = 0; r < frame->nrows; r++)
-			if (fills->deleted[r])
-				del[n++] = PointerGetDatum(&frame->tids[r]);
-		v[0] = PointerGetDatum(construct_array(del, (int) n, TIDOID, sizeof(ItemPointerData),
-											   false, TYPALIGN_SHORT));
-		initStringInfo(&sql);
-		appendStringInfo(&sql, "DELETE FROM %s WHERE ctid OPERATOR(pg_catalog.=) ANY ($1)", rel);
-		MlSpiExec(sql.data, 1, t, v, NULL, SPI_OK_DELETE);
+		appendStringInfo(&sql, "DELETE FROM %s AS t USING %s "
+						 "WHERE t.ctid OPERATOR(pg_catalog.=) u.tid AND u.del", rel, from);
+		MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_DELETE);
+		resetStringInfo(&sql);
 	}
 	if (fills->nrows == 0)
 		return;
-
-	for (int s = 0; s < fills->ntargets; s++)
-		if (fills->targets[s] >= 0)
-			nslots++;
-	nargs = nslots + 1;
-	types = palloc(sizeof(Oid) * nargs);
-	args = palloc(sizeof(Datum) * nargs);
-	tids = palloc(sizeof(Datum) * fills->nrows);
-	n = 0;
-	for (int64 r = 0; r < frame->nrows; r++)
-		if (fills->rowset[r] && !fills->deleted[r])
-			tids[n++] = PointerGetDatum(&frame->tids[r]);
-	types[0] = TIDARRAYOID;
-	args[0] = PointerGetDatum(construct_array(tids, (int) n, TIDOID, sizeof(ItemPointerData),
-											  false, TYPALIGN_SHORT));
-
-	initStringInfo(&sql);
 	appendStringInfo(&sql, "UPDATE %s AS t SET ", rel);
 	{
-		int			a = 1;
-		StringInfoData cols;
+		bool		first = true;
 
-		initStringInfo(&cols);
-		for (int s = 0; s < fills->ntargets; s++)
-		{
-			MlColumn   *col;
-			bool		num;
-			Datum	   *elems;
-			bool	   *nulls;
-			int			dims[1];
-			int			lbs[1] = {1};
-			int64		k = 0;
-
-			if (fills->targets[s] < 0)
-				continue;
-			col = &frame->cols[fills->targets[s]];
-			num = written_as_number(col);
-			elems = palloc(sizeof(Datum) * Max(n, 1));
-			nulls = palloc(sizeof(bool) * Max(n, 1));
-			for (int64 r = 0; r < frame->nrows; r++)
+		for (int c = 0; c < frame->ncols; c++)
+			if (exprs[c])
 			{
-				if (!fills->rowset[r] || fills->deleted[r])
-					continue;
-				nulls[k] = !fills->isset[s][r];
-				elems[k] = nulls[k] ? (Datum) 0 : fills->value[s][r];
-				k++;
+				appendStringInfo(&sql, "%s%s = %s", first ? "" : ", ",
+								 quote_identifier(frame->cols[c].name), exprs[c]);
+				first = false;
 			}
-			dims[0] = (int) k;
-			types[a] = num ? FLOAT8ARRAYOID : TEXTARRAYOID;
-			args[a] = PointerGetDatum(num ?
-									  construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, 8,
-														 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE) :
-									  construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1,
-														 false, TYPALIGN_INT));
-			appendStringInfo(&sql, "%s%s = COALESCE(t.%s, u.c%d::%s)",
-							 a > 1 ? ", " : "", quote_identifier(col->name),
-							 quote_identifier(col->name), a,
-							 format_type_with_typemod(col->typid, col->typmod));
-			appendStringInfo(&cols, ", c%d", a);
-			a++;
-		}
-		appendStringInfoString(&sql, " FROM ROWS FROM (pg_catalog.unnest($1)");
-		for (int i = 2; i <= nslots + 1; i++)
-			appendStringInfo(&sql, ", pg_catalog.unnest($%d)", i);
-		appendStringInfo(&sql, ") AS u(tid%s) WHERE t.ctid OPERATOR(pg_catalog.=) u.tid", cols.data);
 	}
+	if (nargs == 2)
+		return;					/* only deletions */
+	appendStringInfo(&sql, " FROM %s WHERE t.ctid OPERATOR(pg_catalog.=) u.tid AND NOT u.del", from);
 	MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_UPDATE);
 }
 
@@ -720,24 +772,23 @@ MlParseInto(const char *into_table, Oid *nspid)
 }
 
 /*
- * The relation to work on: the source itself (in place, which needs a
- * plain table so rows can be addressed by ctid), or a fresh copy of it
- * created as the caller in the schema resolved before search_path was
- * pinned.
+ * The relation to read: the source itself when it is a plain table or a
+ * materialized view (rows addressed by ctid). Other relations (views,
+ * foreign and partitioned tables) cannot be changed in place, and are
+ * first copied into into_table, which is then changed in place;
+ * *copied tells the caller which happened.
  */
 Oid
-MlPrepareOutput(Oid relid, const char *into_table)
+MlPrepareOutput(Oid relid, const char *into, bool *copied)
 {
 	char		relkind = get_rel_relkind(relid);
-	char	   *src;
 
+	*copied = false;
 	if (relkind == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	src = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									 get_rel_name(relid));
-	if (into_table == NULL)
+	if (into == NULL)
 	{
 		if (relkind != RELKIND_RELATION)
 			ereport(ERROR,
@@ -746,16 +797,12 @@ MlPrepareOutput(Oid relid, const char *into_table)
 					 errhint("Pass into_table => 'name' to write the result into a new table.")));
 		return relid;
 	}
-	else
-	{
-		Oid			nspid;
-		RangeVar   *rv = MlParseInto(into_table, &nspid);
-		char	   *dst = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
-
-		MlSpiExec(psprintf("CREATE TABLE %s AS SELECT * FROM %s", dst, src),
-				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
-		return get_relname_relid(rv->relname, nspid);
-	}
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
+		return relid;
+	MlSpiExec(psprintf("CREATE TABLE %s AS SELECT * FROM %s", into, rel_name(relid)),
+			  0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	*copied = true;
+	return RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(into)), NoLock, false);
 }
 
 /* The target of a project built on this relation, if the caller sees one. */
@@ -883,6 +930,8 @@ ml_impute(PG_FUNCTION_ARGS)
 	int64		recipe_id;
 	char	   *ptarget;
 	ListCell   *lc;
+	bool		copied;
+	TimestampTz t0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -903,11 +952,14 @@ ml_impute(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	MlScopeEnter(&scope);
-	relid = MlPrepareOutput(relid, into);
+	relid = MlPrepareOutput(relid, into, &copied);
 	ptarget = MlProjectTarget(relid, &project_id);
 	if (o.target == NULL)
 		o.target = ptarget;
+	t0 = GetCurrentTimestamp();
 	frame = MlFrameLoad(relid, NIL, true);
+	elog(DEBUG1, "loaded %lld rows in %.3f s", (long long) frame->nrows,
+		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target);
 
 	foreach(lc, colnames)
@@ -930,7 +982,10 @@ ml_impute(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&steps, '[');
 	n = MlImputeColumns(frame, fills, targets, &o, MlOptObject(opts, "methods"), &steps, report);
 	appendStringInfoChar(&steps, ']');
-	MlFillsWrite(frame, fills);
+	t0 = GetCurrentTimestamp();
+	MlFillsWrite(frame, fills, copied ? NULL : into);
+	elog(DEBUG1, "wrote %lld rows in %.3f s", (long long) fills->nrows,
+		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 
 	initStringInfo(&rep);
 	report_json(&rep, report, n);

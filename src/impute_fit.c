@@ -26,8 +26,11 @@
 
 #define MAX_LOWCARD_LEVELS	64
 #define SHRINK				2.0
-#define MAX_REG_ROWS		60000
-#define MAX_KNN_REFS		3000
+#define MAX_REG_ROWS		50000	/* rows a final regression is fitted on */
+#define SEARCH_REG_ROWS		20000	/* rows a candidate regression is fitted on */
+#define GRAM_BLOCK			1024
+#define MAX_KNN_REFS		3000	/* reference rows of a fitted KNN model */
+#define SEARCH_KNN_REFS		1000	/* ... of a candidate KNN model */
 #define SEARCH_ROWS			50000	/* training rows used to compare candidates */
 #define PAIR_CANDIDATES		6		/* best single keys tried in pairs */
 #define MAX_HOLDOUT			10000
@@ -407,31 +410,44 @@ subsample(Rows *rows, int64 max, pg_prng_state *rng)
 
 static void
 fit_regression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
-			   MlImputeOptions *opts, pg_prng_state *rng)
+			   MlImputeOptions *opts, pg_prng_state *rng, int64 maxrows)
 {
-	Rows		s = subsample(train, MAX_REG_ROWS, rng);
+	Rows		s = subsample(train, maxrows, rng);
 	MlFeatures *f = build_features(frame, m->target, missing, opts);
-	double	   *X = palloc(sizeof(double) * s.n * f->width);
-	double	   *y = palloc(sizeof(double) * s.n);
+	int			w = f->width;
+	double	   *X = palloc(sizeof(double) * GRAM_BLOCK * w);
+	double	   *y = palloc(sizeof(double) * GRAM_BLOCK);
+	double	   *xtx = palloc0(sizeof(double) * w * w);
+	double	   *xty = palloc0(sizeof(double) * w);
 
-	for (int64 i = 0; i < s.n; i++)
+	/* X'X block by block: memory stays at GRAM_BLOCK rows whatever n is */
+	for (int64 b = 0; b < s.n; b += GRAM_BLOCK)
 	{
-		MlFeatureRow(frame, f, s.idx[i], 1.0, X + i * f->width);
-		y[i] = frame->cols[m->target].x[s.idx[i]];
+		int			nb = (int) Min(GRAM_BLOCK, s.n - b);
+
+		for (int i = 0; i < nb; i++)
+		{
+			MlFeatureRow(frame, f, s.idx[b + i], 1.0, X + (int64) i * w);
+			y[i] = frame->cols[m->target].x[s.idx[b + i]];
+		}
+		MlLinalgGramAdd(X, nb, w, y, xtx, xty);
+		CHECK_FOR_INTERRUPTS();
 	}
 	m->feat = f;
-	m->beta = palloc(sizeof(double) * f->width);
-	MlLinalgRidge(X, (int) s.n, f->width, y, 1e-4, m->beta);
+	m->beta = palloc(sizeof(double) * w);
+	MlLinalgRidgeSolve(xtx, xty, w, s.n, 1e-4, m->beta);
 	fit_global(frame, m, train, ML_METHOD_MEAN);
 	pfree(X);
 	pfree(y);
+	pfree(xtx);
+	pfree(xty);
 }
 
 static void
 fit_knn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
-		MlImputeOptions *opts, pg_prng_state *rng)
+		MlImputeOptions *opts, pg_prng_state *rng, int64 maxrefs)
 {
-	Rows		s = subsample(train, MAX_KNN_REFS, rng);
+	Rows		s = subsample(train, maxrefs, rng);
 	MlFeatures *f = build_features(frame, m->target, missing, opts);
 	MlColumn   *col = &frame->cols[m->target];
 
@@ -584,10 +600,10 @@ fit_method(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 			break;
 		case ML_METHOD_REGRESSION:
 		case ML_METHOD_MICE:
-			fit_regression(frame, m, train, missing, opts, rng);
+			fit_regression(frame, m, train, missing, opts, rng, MAX_REG_ROWS);
 			break;
 		case ML_METHOD_KNN:
-			fit_knn(frame, m, train, missing, opts, rng);
+			fit_knn(frame, m, train, missing, opts, rng, MAX_KNN_REFS);
 			break;
 		default:
 			fit_global(frame, m, train, ML_METHOD_MEAN);
@@ -608,7 +624,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	MlModel    *m;
 	int64		budget = Max(64, train->n / 8);
 	int			T = proto->discrete ? frame->cols[proto->target].nlevels : 1;
-	Rows		knn_test = subsample(test, 2000, rng);
+	Rows		knn_test = subsample(test, 1000, rng);
 	Rows		search = subsample(train, SEARCH_ROWS, rng);
 	double	   *single_err;
 	int		   *top = palloc(sizeof(int) * (frame->ncols * 3 + 1));
@@ -638,7 +654,8 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	for (int a = 0; a < kc.nkeys; a++)
 	{
 		single_err[a] = NAN;
-		if ((int64) kc.keys[a].nlevels * T > 8000000)
+		/* a key with too few rows per group only memorises the sample */
+		if ((int64) kc.keys[a].nlevels * T > 8000000 || kc.keys[a].nlevels > search.n / 5)
 			continue;
 		m = new_model(proto, ML_METHOD_GROUPWISE);
 		m->keys[0] = kc.keys[a];
@@ -684,12 +701,12 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	if (!proto->discrete)
 	{
 		m = new_model(proto, ML_METHOD_REGRESSION);
-		fit_regression(frame, m, &search, missing, opts, rng);
+		fit_regression(frame, m, &search, missing, opts, rng, SEARCH_REG_ROWS);
 		if (m->feat->width > 1)
 			CONSIDER(m, score_model(frame, m, test, NULL, NULL));
 	}
 	m = new_model(proto, ML_METHOD_KNN);
-	fit_knn(frame, m, train, missing, opts, rng);
+	fit_knn(frame, m, &search, missing, opts, rng, SEARCH_KNN_REFS);
 	if (m->feat->width > 1)
 		CONSIDER(m, score_model(frame, m, &knn_test, NULL, NULL));
 #undef CONSIDER

@@ -26,23 +26,28 @@ MlLinalgInit(void)
 }
 
 /*
- * Ridge regression by the normal equations: (X'X + lambda n I) beta = X'y,
- * column 0 of X being the unpenalised intercept. X'X comes from dsyrk and
- * the system is solved by Cholesky (dposv); if rounding leaves it not
- * positive definite, the penalty grows tenfold and we try again.
+ * Accumulate X'X (upper triangle) and X'y over a block of rows, so a
+ * regression over many rows never needs the whole design matrix at once.
  */
 void
-MlLinalgRidge(const double *X, int n, int p, const double *y, double lambda, double *beta)
+MlLinalgGramAdd(const double *X, int n, int p, const double *y, double *xtx, double *xty)
 {
-	double	   *xtx = palloc(sizeof(double) * p * p);
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p, n, 1.0, X, p, 1.0, xtx, p);
+	cblas_dgemv(CblasRowMajor, CblasTrans, n, p, 1.0, X, p, y, 1, 1.0, xty, 1);
+}
+
+/*
+ * Ridge regression from the normal equations: (X'X + lambda n I) beta = X'y,
+ * column 0 being the unpenalised intercept, solved by Cholesky (dposv). If
+ * rounding leaves the system not positive definite, the penalty grows
+ * tenfold and we try again.
+ */
+void
+MlLinalgRidgeSolve(const double *xtx, const double *xty, int p, int64 n, double lambda, double *beta)
+{
 	double	   *a = palloc(sizeof(double) * p * p);
-	double	   *xty = palloc(sizeof(double) * p);
 	int			nrhs = 1;
 	int			info = 0;
-
-	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p, n, 1.0, X, p, 0.0, xtx, p);
-	cblas_dgemv(CblasRowMajor, CblasTrans, n, p, 1.0, X, p, y, 1, 0.0, xty, 1);
-	CHECK_FOR_INTERRUPTS();
 
 	for (int attempt = 0; attempt < 8; attempt++)
 	{
@@ -56,14 +61,13 @@ MlLinalgRidge(const double *X, int n, int p, const double *y, double lambda, dou
 		if (info == 0)
 			break;
 		lambda = lambda > 0 ? lambda * 10 : 1e-6;
+		CHECK_FOR_INTERRUPTS();
 	}
 	if (info != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not solve the regression system (LAPACK dposv info %d)", info)));
-	pfree(xtx);
 	pfree(a);
-	pfree(xty);
 }
 
 /* C (m x n) = A (m x k) * B' (B is n x k): dot products for distances. */
