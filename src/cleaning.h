@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "nodes/primnodes.h"
 #include "utils/jsonb.h"
 
 #include "frame.h"
@@ -37,11 +38,19 @@ typedef struct MlImputeReport
 	double		error;
 } MlImputeReport;
 
-extern void MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o);
+extern void MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o,
+								const char *const *valid);
+extern const char *const MlImputeOptionKeys[];
 extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target);
 extern MlFills *MlFillsCreate(MlFrame *frame);
 extern void MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64 n,
 						const double *values, const int32 *levels, bool discrete);
+extern char *MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, List *extra_exprs,
+							 int *nargs, Oid **types, Datum **args);
+extern void MlPreferTidJoins(void);
+extern bool MlTextIsNumber(const char *s, double *value);
+extern bool MlTextIsBool(const char *s);
+extern bool MlTextIsTimestamp(const char *s);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets,
 							MlImputeOptions *o, JsonbContainer *methods,

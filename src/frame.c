@@ -330,6 +330,29 @@ MlColumnComputeStats(MlColumn *col, int64 nrows)
 		if (col->integral && v != floor(v))
 			col->integral = false;
 	}
+	col->decimals = col->integral ? 0 : -1;
+	if (col->kind == ML_KIND_NUMERIC && !col->integral && n > 0)
+	{
+		/* the fewest decimal places that write every value exactly */
+		col->decimals = 0;
+		for (int64 i = 0; i < nrows && col->decimals >= 0; i++)
+		{
+			double		v = col->x[i];
+
+			if (col->isnull[i] || !isfinite(v))
+				continue;
+			while (col->decimals <= 6)
+			{
+				double		s = v * pow(10, col->decimals);
+
+				if (fabs(s - rint(s)) <= 1e-9 * Max(1.0, fabs(s)))
+					break;
+				col->decimals++;
+			}
+			if (col->decimals > 6)
+				col->decimals = -1;
+		}
+	}
 	col->mean = n > 0 ? sum / n : 0;
 	col->sd = n > 1 ? sqrt(fmax(0, (sumsq - n * col->mean * col->mean) / (n - 1))) : 0;
 }
@@ -542,4 +565,66 @@ MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
 			return (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
 	}
 	return NAN;
+}
+
+/* Swap-based selection: after it, v[k] is the k-th smallest of v[0..n). */
+static void
+select_kth(double *v, int64 n, int64 k)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (hi > lo)
+	{
+		double		pivot = v[lo + (hi - lo) / 2];
+		int64		i = lo,
+					j = hi;
+
+		while (i <= j)
+		{
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j)
+			{
+				double		t = v[i];
+
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+}
+
+/*
+ * The q-quantile of v[0..n) with linear interpolation (as pandas and
+ * numpy's default), in linear time; v is reordered.
+ */
+double
+MlQuantile(double *v, int64 n, double q)
+{
+	double		pos = q * (n - 1);
+	int64		k = (int64) floor(pos);
+	double		a,
+				b;
+
+	if (n <= 0)
+		return NAN;
+	select_kth(v, n, k);
+	a = v[k];
+	if (k + 1 >= n || pos == k)
+		return a;
+	/* the next order statistic is the smallest of the upper part */
+	b = v[k + 1];
+	for (int64 i = k + 2; i < n; i++)
+		if (v[i] < b)
+			b = v[i];
+	return a + (b - a) * (pos - k);
 }

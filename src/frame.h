@@ -46,6 +46,7 @@ typedef struct MlColumn
 	MlRole		role;			/* declared role, ML_ROLE_AUTO if none */
 	bool		identifier;		/* a unique key: never a feature */
 	bool		integral;		/* every finite value is a whole number */
+	int			decimals;		/* decimal places the values need (0..6), -1 if more */
 	bool	   *isnull;
 	bool	   *wasnull;		/* isnull as loaded, before any imputation */
 	int32	   *parts[10];		/* cached datetime parts (MlDatePart) per row */
@@ -89,6 +90,7 @@ typedef enum MlDatePart
 	ML_PART_SECOND, ML_PART_DOW, ML_PART_DOY, ML_PART_WEEK, ML_PART_WEEKEND
 } MlDatePart;
 
+extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
 
 #endif							/* ML_FRAME_H */

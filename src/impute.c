@@ -34,16 +34,17 @@
 
 PG_FUNCTION_INFO_V1(ml_impute);
 
-static const char *const impute_keys[] = {
+const char *const MlImputeOptionKeys[] = {
 	"k", "value", "by", "time_column", "exclude_features", "target", "holdout", "seed",
 	"roles", "methods", NULL
 };
 
-/* Read ml_impute's options (also used by ml_clean's "impute" step). */
+/* Read ml_impute's options (also used by ml_clean's "missing" step). */
 void
-MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o)
+MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o,
+					const char *const *valid)
 {
-	MlOptCheckKeys(opts, "imputation options", impute_keys);
+	MlOptCheckKeys(opts, "imputation options", valid);
 	memset(o, 0, sizeof(*o));
 	o->method = MlMethodFromName(method);
 	o->k = (int) MlOptNumber(opts, "k", 5);
@@ -196,6 +197,13 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		}
 		else if (!isfinite(v))
 			continue;
+		else if (col->kind == ML_KIND_NUMERIC && col->decimals >= 0)
+		{
+			/* integers stay integers; decimals keep the source's precision */
+			double		scale = pow(10, col->decimals);
+
+			v = rint(v * scale) / scale;
+		}
 		if (col->kind == ML_KIND_DATETIME)
 			text = epoch_to_text(v, col->typid);
 		col->isnull[r] = false;
@@ -685,6 +693,53 @@ rel_name(Oid relid)
 }
 
 /*
+ * The source with every fill applied and deleted rows left out, as a
+ * parenthesised subquery with the source's columns (plus extra named
+ * expressions over the unfilled source row t). Untouched rows stream from
+ * the source (a hashed NOT IN over the touched ctids); touched rows are
+ * fetched by ctid and filled: nothing hashes or sorts the whole source.
+ */
+char *
+MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, List *extra_exprs,
+				int *nargs, Oid **types, Datum **args)
+{
+	StringInfoData sql;
+	char	  **exprs;
+	char	   *from = fills_unnest(frame, fills, nargs, types, args, &exprs);
+	char	   *rel = rel_name(frame->relid);
+	StringInfoData extra;
+	ListCell   *ln,
+			   *le;
+
+	initStringInfo(&extra);
+	forboth(ln, extra_names, le, extra_exprs)
+		appendStringInfo(&extra, ", %s AS %s", (char *) lfirst(le), quote_identifier(lfirst(ln)));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "(SELECT t.*%s FROM %s AS t WHERE t.ctid OPERATOR(pg_catalog.<>) ALL ($1) "
+					 "UNION ALL SELECT ", extra.data, rel);
+	for (int c = 0; c < frame->ncols; c++)
+		appendStringInfo(&sql, "%s%s", c ? ", " : "",
+						 exprs[c] ? exprs[c] : psprintf("t.%s", quote_identifier(frame->cols[c].name)));
+	appendStringInfo(&sql, "%s FROM %s JOIN %s AS t ON t.ctid OPERATOR(pg_catalog.=) u.tid "
+					 "WHERE NOT u.del)", extra.data, from, rel);
+	return sql.data;
+}
+
+/*
+ * Rows are joined to their fills by ctid: make that a nested loop over the
+ * fills with a TID scan, never a hash of the whole table. The caller's GUC
+ * nest level (MlScopeEnter) restores both settings.
+ */
+void
+MlPreferTidJoins(void)
+{
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
  * Write every fill and deletion as the caller, in the caller's transaction:
  * in place with one DELETE and one UPDATE joined on ctid to the arrays, or,
  * with into (a quoted, qualified name), by one CREATE TABLE AS that joins
@@ -698,36 +753,19 @@ MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into)
 	Oid		   *types;
 	Datum	   *args;
 	char	  **exprs;
-	char	   *from = fills_unnest(frame, fills, &nargs, &types, &args, &exprs);
+	char	   *from;
 	char	   *rel = rel_name(frame->relid);
 
-	/*
-	 * Rows are joined to their fills by ctid: make that a nested loop over
-	 * the fills with a TID scan, never a hash of the whole table (this
-	 * call's GUC nest level restores both settings).
-	 */
-	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	MlPreferTidJoins();
 	initStringInfo(&sql);
 	if (into)
 	{
-		/*
-		 * Untouched rows stream straight from the source (a hashed NOT IN
-		 * over the touched ctids); touched rows are fetched by ctid and
-		 * filled. Nothing hashes or sorts the whole source.
-		 */
-		appendStringInfo(&sql, "CREATE TABLE %s AS SELECT t.* FROM %s AS t "
-						 "WHERE t.ctid OPERATOR(pg_catalog.<>) ALL ($1) UNION ALL SELECT ", into, rel);
-		for (int c = 0; c < frame->ncols; c++)
-			appendStringInfo(&sql, "%s%s", c ? ", " : "",
-							 exprs[c] ? exprs[c] : psprintf("t.%s", quote_identifier(frame->cols[c].name)));
-		appendStringInfo(&sql, " FROM %s JOIN %s AS t ON t.ctid OPERATOR(pg_catalog.=) u.tid "
-						 "WHERE NOT u.del", from, rel);
+		appendStringInfo(&sql, "CREATE TABLE %s AS SELECT * FROM %s AS t", into,
+						 MlFillsSubquery(frame, fills, NIL, NIL, &nargs, &types, &args));
 		MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_UTILITY);
 		return;
 	}
+	from = fills_unnest(frame, fills, &nargs, &types, &args, &exprs);
 	if (fills->ndeleted > 0)
 	{
 		appendStringInfo(&sql, "DELETE FROM %s AS t USING %s "
@@ -940,7 +978,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	if (!PG_ARGISNULL(1))
 		colnames = text_array_to_list(PG_GETARG_ARRAYTYPE_P(1));
-	MlImputeReadOptions(opts, method, &o);
+	MlImputeReadOptions(opts, method, &o, MlImputeOptionKeys);
 	if (into)
 	{
 		/* resolve the schema now, while the caller's search_path applies */

@@ -202,17 +202,17 @@ fit_global(MlFrame *frame, MlModel *m, Rows *train, MlMethod method)
 
 		for (int64 i = 0; i < train->n; i++)
 			v[i] = col->x[train->idx[i]];
-		qsort(v, train->n, sizeof(double), cmp_double);
 		if (train->n == 0)
 			m->fill = NAN;
 		else if (method == ML_METHOD_MEDIAN)
-			m->fill = train->n % 2 ? v[train->n / 2] : (v[train->n / 2 - 1] + v[train->n / 2]) / 2;
+			m->fill = MlQuantile(v, train->n, 0.5);
 		else
 		{
 			/* most frequent value: the longest run of the sorted values */
 			int64		run = 0,
 						bestrun = 0;
 
+			qsort(v, train->n, sizeof(double), cmp_double);
 			for (int64 i = 0; i < train->n; i++)
 			{
 				run = (i > 0 && v[i] == v[i - 1]) ? run + 1 : 1;
@@ -522,18 +522,19 @@ typedef struct KeyCache
 	int32	  **codes;			/* per key, per row */
 } KeyCache;
 
+/* Codes of each key for every row: the column's own codes or its cached datetime part. */
 static void
 cache_keys(MlFrame *frame, KeyCache *kc)
 {
 	kc->codes = palloc(sizeof(int32 *) * Max(kc->nkeys, 1));
 	for (int i = 0; i < kc->nkeys; i++)
 	{
-		int32	   *c = palloc(sizeof(int32) * Max(frame->nrows, 1));
+		MlKey	   *key = &kc->keys[i];
+		MlColumn   *col = &frame->cols[key->col];
 
-		for (int64 r = 0; r < frame->nrows; r++)
-			c[r] = MlKeyCode(frame, &kc->keys[i], r);
-		kc->codes[i] = c;
-		CHECK_FOR_INTERRUPTS();
+		if (frame->nrows > 0)
+			(void) MlKeyCode(frame, key, 0);	/* builds the part cache */
+		kc->codes[i] = key->part < 0 ? col->code : col->parts[key->part];
 	}
 }
 
@@ -778,7 +779,7 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 	/* holdout: a random share of the observed cells, shuffled off the end */
 	ntest = obs.n >= 10 ? Min((int64) (obs.n * opts->holdout), MAX_HOLDOUT) : 0;
 	ntest = Max(ntest, obs.n >= 10 ? 1 : 0);
-	for (int64 i = obs.n - 1; i > 0; i--)
+	for (int64 i = obs.n - 1; i > 0 && i >= obs.n - ntest; i--)
 	{
 		int64		j = (int64) pg_prng_uint64_range(&rng, 0, i);
 		int64		t = obs.idx[i];

@@ -14,3 +14,41 @@ COMMENT ON FUNCTION @extschema@.ml_impute(regclass, text[], text, jsonb, text) I
     'fill missing cells in place (atomically) or into a new table; reports per column what was filled, how, and the error measured on held-out cells';
 
 GRANT EXECUTE ON FUNCTION @extschema@.ml_impute(regclass, text[], text, jsonb, text) TO ml_analyst;
+
+CREATE FUNCTION @extschema@.ml_clean(
+    relation regclass,
+    options jsonb DEFAULT '{}',
+    into_table text DEFAULT NULL)
+RETURNS TABLE (column_name text, kind text, nulls_before bigint, nulls_after bigint,
+               actions text, new_columns text, recipe_id bigint)
+AS 'MODULE_PATHNAME', 'ml_clean'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_clean(regclass, jsonb, text) IS
+    'the whole cleaning pipeline (duplicates, missing values, outliers, encoding, datetime parts, polish); returns a per-column report';
+GRANT EXECUTE ON FUNCTION @extschema@.ml_clean(regclass, jsonb, text) TO ml_analyst;
+
+-- Casts that give NULL instead of failing, used by the polish step so a
+-- recipe never stops halfway through new data on one odd value.
+CREATE FUNCTION mlops.try_cast_numeric(text) RETURNS numeric
+AS 'MODULE_PATHNAME', 'ml_try_numeric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION mlops.try_cast_bool(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_try_bool' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION mlops.try_cast_timestamp(text) RETURNS timestamp
+AS 'MODULE_PATHNAME', 'ml_try_timestamp' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+GRANT EXECUTE ON FUNCTION mlops.try_cast_numeric(text), mlops.try_cast_bool(text),
+    mlops.try_cast_timestamp(text) TO ml_analyst, ml_engineer;
+
+-- The cleaning reports, one row per column per run, for people and BI tools.
+CREATE VIEW @extschema@.ml_cleaning_report WITH (security_invoker = true) AS
+SELECT r.id AS recipe_id, r.kind, r.created_by, r.created_at,
+       pg_catalog.format('%I.%I', r.source_schema, r.source_name) AS relation,
+       x."column" AS column_name, x.kind AS column_kind, x.nulls_before, x.filled, x.fill_method,
+       x.fill_error, x.outliers, x.outlier_action, x.encoding, x."cast", x.new_columns,
+       x.dropped, x.mean_before, x.min_before, x.max_before
+FROM mlops.recipes r,
+     pg_catalog.jsonb_to_recordset(r.report) AS x("column" text, kind text, nulls_before bigint,
+        filled bigint, fill_method text, fill_error float8, outliers bigint, outlier_action text,
+        encoding text, "cast" text, new_columns text, dropped boolean, mean_before float8,
+        min_before float8, max_before float8)
+WHERE r.kind OPERATOR(pg_catalog.=) 'clean';
+GRANT SELECT ON @extschema@.ml_cleaning_report TO ml_analyst, ml_engineer;

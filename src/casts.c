@@ -1,0 +1,131 @@
+/*
+ * casts.c
+ *	  Casts that never fail: text to number, boolean or timestamp, NULL when
+ *	  the text is not one. Used by the polish step so that applying a recipe
+ *	  to new data cannot stop halfway through a batch on one odd value.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "cleaning.h"
+
+PG_FUNCTION_INFO_V1(ml_try_numeric);
+PG_FUNCTION_INFO_V1(ml_try_bool);
+PG_FUNCTION_INFO_V1(ml_try_timestamp);
+
+/*
+ * A plain decimal number: optional sign, digits, point, exponent, spaces
+ * around. Exactly what numeric_in accepts among finite values, so the cast
+ * after this check cannot fail.
+ */
+bool
+MlTextIsNumber(const char *s, double *value)
+{
+	const char *p = s;
+	bool		digits = false;
+	char	   *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '+' || *p == '-')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		p++, digits = true;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			digits = true;
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0')
+		return false;
+	if (value)
+		*value = strtod(s, &end);
+	return true;
+}
+
+bool
+MlTextIsBool(const char *s)
+{
+	bool		b;
+
+	return parse_bool(s, &b);
+}
+
+/* Parse a timestamp without raising errors; false if it is not one. */
+static bool
+parse_timestamp(const char *s, Timestamp *result)
+{
+	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (strlen(s) >= MAXDATELEN || strpbrk(s, "0123456789") == NULL)
+		return false;
+	if (ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
+		return false;
+	if (DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 || dtype != DTK_DATE)
+		return false;
+	return tm2timestamp(&tm, fsec, NULL, result) == 0;
+}
+
+bool
+MlTextIsTimestamp(const char *s)
+{
+	Timestamp	ts;
+
+	return parse_timestamp(s, &ts);
+}
+
+Datum
+ml_try_numeric(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (!MlTextIsNumber(s, NULL))
+		PG_RETURN_NULL();
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(s), ObjectIdGetDatum(InvalidOid),
+							   Int32GetDatum(-1));
+}
+
+Datum
+ml_try_bool(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		b;
+
+	if (!parse_bool(s, &b))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(b);
+}
+
+Datum
+ml_try_timestamp(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Timestamp	ts;
+
+	if (!parse_timestamp(s, &ts))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMP(ts);
+}

@@ -1,0 +1,1338 @@
+/*
+ * clean.c
+ *	  ml_clean(): the whole cleaning pipeline, and ml_apply_recipe().
+ *
+ * Steps, each switchable in options: duplicates, missing (the imputation
+ * engine), outliers, encode, datetime, polish, indicators. Fitting happens
+ * in C on the in-memory frame; the result is one CREATE TABLE AS whose
+ * select list is built from the fitted steps, with every fitted value (a
+ * bound, a level list, a frequency) passed as a parameter. The same select
+ * list, rebuilt from the stored recipe, applies the recipe to new data.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "cleaning.h"
+#include "options.h"
+
+PG_FUNCTION_INFO_V1(ml_clean);
+
+/* What happened to one source column, for the report. */
+typedef struct ColReport
+{
+	int64		nulls_before;
+	int64		filled;
+	char	   *fill_method;
+	double		fill_error;
+	int64		outliers;
+	char	   *outlier_action;
+	char	   *encoding;
+	char	   *cast;
+	StringInfoData new_columns;
+	bool		dropped;
+	double		mean_before,
+				min_before,
+				max_before;
+} ColReport;
+
+typedef struct Clean
+{
+	MlFrame    *frame;
+	MlFills    *fills;
+	List	   *out_names;		/* output column names */
+	List	   *out_exprs;		/* their expressions over t.* (fills applied) */
+	List	   *filters;		/* row conditions to keep */
+	List	   *inner_extra;	/* extra expressions computed before fills (indicators) */
+	int			nparams;
+	Oid		   *ptypes;
+	Datum	   *pvalues;
+	int			pcap;
+	StringInfoData steps;		/* recipe steps, JSON */
+	ColReport  *rep;
+	bool	   *keep_source;	/* [col] source column kept in output */
+	char	  **source_expr;	/* [col] expression of the (polished) source column */
+	int64		duplicates;
+	List	   *taken_names;
+} Clean;
+
+static const char *const clean_keys[] = {
+	"duplicates", "missing", "outliers", "encode", "datetime", "polish", "indicators",
+	"roles", "target", NULL
+};
+
+/* ---------- small helpers ---------- */
+
+static int
+add_param(Clean *c, Oid type, Datum value)
+{
+	if (c->nparams == c->pcap)
+	{
+		c->pcap = c->pcap ? c->pcap * 2 : 16;
+		c->ptypes = c->ptypes ? repalloc(c->ptypes, sizeof(Oid) * c->pcap) : palloc(sizeof(Oid) * c->pcap);
+		c->pvalues = c->pvalues ? repalloc(c->pvalues, sizeof(Datum) * c->pcap) : palloc(sizeof(Datum) * c->pcap);
+	}
+	c->ptypes[c->nparams] = type;
+	c->pvalues[c->nparams] = value;
+	return ++c->nparams;
+}
+
+static int
+param_float(Clean *c, double v)
+{
+	return add_param(c, FLOAT8OID, Float8GetDatum(v));
+}
+
+static int
+param_text_array(Clean *c, char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return add_param(c, TEXTARRAYOID,
+					 PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT)));
+}
+
+static int
+param_float_array(Clean *c, double *items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Float8GetDatum(items[i]);
+	return add_param(c, FLOAT8ARRAYOID,
+					 PointerGetDatum(construct_array(d, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
+}
+
+/*
+ * A new output column name: base + suffix, clipped to NAMEDATALEN - 1 bytes
+ * on a character boundary, made unique with a number if needed.
+ */
+static char *
+new_name(Clean *c, const char *base, const char *suffix)
+{
+	char	   *name = psprintf("%s_%s", base, suffix);
+	int			n = 1;
+
+	for (;;)
+	{
+		ListCell   *lc;
+		bool		taken = false;
+		int			len = pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1);
+
+		name[len] = '\0';
+		foreach(lc, c->taken_names)
+			if (strcmp(lfirst(lc), name) == 0)
+				taken = true;
+		for (int i = 0; i < c->frame->ncols && !taken; i++)
+			if (strcmp(c->frame->cols[i].name, name) == 0)
+				taken = true;
+		if (!taken)
+			break;
+		name = psprintf("%.*s_%d", NAMEDATALEN - 8, psprintf("%s_%s", base, suffix), ++n);
+	}
+	c->taken_names = lappend(c->taken_names, name);
+	return name;
+}
+
+static void
+add_output(Clean *c, int src, const char *name, char *expr)
+{
+	c->out_names = lappend(c->out_names, (void *) name);
+	c->out_exprs = lappend(c->out_exprs, expr);
+	if (src >= 0)
+	{
+		ColReport  *r = &c->rep[src];
+
+		if (r->new_columns.data == NULL)
+			initStringInfo(&r->new_columns);
+		if (r->new_columns.len)
+			appendStringInfoString(&r->new_columns, ", ");
+		appendStringInfoString(&r->new_columns, name);
+	}
+}
+
+static void
+step_open(Clean *c, const char *step, MlColumn *col)
+{
+	if (c->steps.len > 1)
+		appendStringInfoString(&c->steps, ", ");
+	appendStringInfo(&c->steps, "{\"step\": \"%s\"", step);
+	if (col)
+	{
+		appendStringInfoString(&c->steps, ", \"column\": ");
+		escape_json(&c->steps, col->name);
+	}
+}
+
+static void
+json_text_list(StringInfo s, char **items, int n)
+{
+	appendStringInfoChar(s, '[');
+	for (int i = 0; i < n; i++)
+	{
+		if (i)
+			appendStringInfoString(s, ", ");
+		escape_json(s, items[i]);
+	}
+	appendStringInfoChar(s, ']');
+}
+
+static bool
+in_list(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* A step applies to a column unless excluded by its columns/skip options. */
+static bool
+step_wants(JsonbContainer *step, MlColumn *col)
+{
+	List	   *only = MlOptStringList(step, "columns");
+	List	   *skip = MlOptStringList(step, "skip");
+
+	if (col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET || col->identifier)
+		return only != NIL && in_list(only, col->name) && col->role != ML_ROLE_TARGET;
+	if (only != NIL && !in_list(only, col->name))
+		return false;
+	return !in_list(skip, col->name);
+}
+
+/*
+ * A step's options: false switches it off (NULL returned with *on false),
+ * true or absent keeps the defaults, an object configures it.
+ */
+static JsonbContainer *
+step_options(JsonbContainer *opts, const char *key, bool dflt, bool *on,
+			 const char *const *valid)
+{
+	JsonbValue *v = MlOptGet(opts, key);
+
+	*on = dflt;
+	if (v == NULL)
+		return NULL;
+	if (v->type == jbvBool)
+	{
+		*on = v->val.boolean;
+		return NULL;
+	}
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be true, false or a JSON object", key)));
+	*on = true;
+	MlOptCheckKeys(v->val.binary.data, psprintf("option \"%s\"", key), valid);
+	return v->val.binary.data;
+}
+
+/* ---------- duplicates ---------- */
+
+static uint32
+row_hash(MlFrame *frame, int64 r, int *cols, int ncols)
+{
+	uint32		h = 0x9e3779b9;
+
+	for (int i = 0; i < ncols; i++)
+	{
+		MlColumn   *col = &frame->cols[cols[i]];
+		uint64		v;
+
+		if (col->isnull[r])
+			v = 0x5bd1e995;
+		else if (col->code)
+			v = (uint64) col->code[r] + 1;
+		else
+			memcpy(&v, &col->x[r], sizeof(v));
+		h = hash_combine(h, (uint32) (v ^ (v >> 32)));
+	}
+	return h;
+}
+
+static bool
+rows_equal(MlFrame *frame, int64 a, int64 b, int *cols, int ncols)
+{
+	for (int i = 0; i < ncols; i++)
+	{
+		MlColumn   *col = &frame->cols[cols[i]];
+
+		if (col->isnull[a] != col->isnull[b])
+			return false;
+		if (col->isnull[a])
+			continue;
+		if (col->code ? col->code[a] != col->code[b] :
+			!(col->x[a] == col->x[b] || (isnan(col->x[a]) && isnan(col->x[b]))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Exact duplicates (all columns, or the key columns), keeping the first
+ * row of each set in table order. Values are compared as loaded: numbers
+ * as float8, everything else by its text.
+ */
+static void
+step_duplicates(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+	List	   *keys = MlOptStringList(st, "keys");
+	int		   *cols = palloc(sizeof(int) * Max(frame->ncols, 1));
+	int			ncols = 0;
+	uint32		size = 1024;
+	int64	   *slots;
+	ListCell   *lc;
+
+	foreach(lc, keys)
+	{
+		int			k = MlFrameColumn(frame, lfirst(lc));
+
+		if (k < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" in option \"duplicates\" does not exist", (char *) lfirst(lc))));
+		cols[ncols++] = k;
+	}
+	if (keys == NIL)
+		for (int i = 0; i < frame->ncols; i++)
+			cols[ncols++] = i;
+	while (size < frame->nrows * 2)
+		size *= 2;
+	slots = palloc(sizeof(int64) * size);
+	memset(slots, -1, sizeof(int64) * size);
+	for (int64 r = 0; r < frame->nrows; r++)
+	{
+		uint32		i = row_hash(frame, r, cols, ncols) & (size - 1);
+
+		while (slots[i] >= 0 && !rows_equal(frame, slots[i], r, cols, ncols))
+			i = (i + 1) & (size - 1);
+		if (slots[i] < 0)
+			slots[i] = r;
+		else if (!c->fills->deleted[r])
+		{
+			c->fills->deleted[r] = true;
+			c->fills->ndeleted++;
+			c->duplicates++;
+		}
+		if ((r & 65535) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	step_open(c, "duplicates", NULL);
+	appendStringInfoString(&c->steps, ", \"keys\": ");
+	if (keys == NIL)
+		appendStringInfoString(&c->steps, "null");
+	else
+	{
+		char	  **k = palloc(sizeof(char *) * list_length(keys));
+		int			i = 0;
+
+		foreach(lc, keys)
+			k[i++] = lfirst(lc);
+		json_text_list(&c->steps, k, i);
+	}
+	appendStringInfo(&c->steps, ", \"removed\": " INT64_FORMAT "}", c->duplicates);
+	pfree(slots);
+}
+
+/* ---------- outliers ---------- */
+
+/* Bounds of the usual range of v[0..n) (reordered). */
+static bool
+bounds(double *v, int64 n, const char *method, double k, double *lo, double *hi)
+{
+	if (n < 4)
+		return false;
+	if (strcmp(method, "iqr") == 0)
+	{
+		double		q1 = MlQuantile(v, n, 0.25),
+					q3 = MlQuantile(v, n, 0.75);
+
+		*lo = q1 - k * (q3 - q1);
+		*hi = q3 + k * (q3 - q1);
+	}
+	else if (strcmp(method, "zscore") == 0)
+	{
+		double		s = 0,
+					ss = 0,
+					mean,
+					sd;
+
+		for (int64 i = 0; i < n; i++)
+			s += v[i], ss += v[i] * v[i];
+		mean = s / n;
+		sd = sqrt(fmax(0, (ss - n * mean * mean) / (n - 1)));
+		*lo = mean - k * sd;
+		*hi = mean + k * sd;
+	}
+	else
+	{
+		/* Hampel: median +- k * 1.4826 * MAD */
+		double		med = MlQuantile(v, n, 0.5);
+		double	   *d = palloc(sizeof(double) * n);
+		double		mad;
+
+		for (int64 i = 0; i < n; i++)
+			d[i] = fabs(v[i] - med);
+		mad = MlQuantile(d, n, 0.5) * 1.4826;
+		pfree(d);
+		*lo = med - k * mad;
+		*hi = med + k * mad;
+	}
+	return *hi > *lo;
+}
+
+static const char *const outlier_keys[] = {"method", "k", "action", "columns", "skip", "by", NULL};
+
+/*
+ * Outliers in continuous numeric columns (never identifiers, codes,
+ * discrete columns or the target): bounds by IQR, z-score or MAD, over the
+ * whole column or per group; winsorize, delete the row, or flag it.
+ */
+static void
+step_outliers(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+	char	   *method = MlOptString(st, "method", "iqr");
+	char	   *action = MlOptString(st, "action", "winsorize");
+	double		k;
+	char	   *by = MlOptString(st, "by", NULL);
+	int			g = by ? MlFrameColumn(frame, by) : -1;
+	double	   *v = palloc(sizeof(double) * Max(frame->nrows, 1));
+
+	if (strcmp(method, "iqr") != 0 && strcmp(method, "zscore") != 0 && strcmp(method, "mad") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown outlier method \"%s\"", method),
+				 errhint("Valid methods are: iqr, zscore, mad.")));
+	if (strcmp(action, "winsorize") != 0 && strcmp(action, "delete") != 0 && strcmp(action, "flag") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown outlier action \"%s\"", action),
+				 errhint("Valid actions are: winsorize, delete, flag.")));
+	if (by && (g < 0 || frame->cols[g].code == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" in option \"by\" does not exist or cannot group rows", by)));
+	k = MlOptNumber(st, "k", strcmp(method, "iqr") == 0 ? 1.5 : strcmp(method, "zscore") == 0 ? 3 : 3.5);
+	if (!(k > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"k\" must be positive")));
+
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		double		lo,
+					hi;
+		int			ngroups = g >= 0 ? frame->cols[g].nlevels : 0;
+		double	   *glo = NULL,
+				   *ghi = NULL;
+		int64		n = 0,
+					count = 0;
+		char	   *cur = c->source_expr[ci];
+		char	   *test;
+
+		if (col->kind != ML_KIND_NUMERIC || MlColumnIsDiscrete(col) || ci == g || !step_wants(st, col))
+			continue;
+		for (int64 r = 0; r < frame->nrows; r++)
+			if (!c->fills->deleted[r] && !col->isnull[r] && isfinite(col->x[r]))
+				v[n++] = col->x[r];
+		if (!bounds(v, n, method, k, &lo, &hi))
+			continue;
+		if (ngroups > 0)
+		{
+			/* per-group bounds; groups too small keep the column's bounds */
+			glo = palloc(sizeof(double) * ngroups);
+			ghi = palloc(sizeof(double) * ngroups);
+			for (int l = 0; l < ngroups; l++)
+			{
+				n = 0;
+				for (int64 r = 0; r < frame->nrows; r++)
+					if (frame->cols[g].code[r] == l && !c->fills->deleted[r] &&
+						!col->isnull[r] && isfinite(col->x[r]))
+						v[n++] = col->x[r];
+				if (!bounds(v, n, method, k, &glo[l], &ghi[l]))
+					glo[l] = lo, ghi[l] = hi;
+				CHECK_FOR_INTERRUPTS();
+			}
+		}
+		for (int64 r = 0; r < frame->nrows; r++)
+		{
+			double		l = lo,
+						h = hi;
+			int32		gc = g >= 0 ? frame->cols[g].code[r] : -1;
+
+			if (c->fills->deleted[r] || col->isnull[r] || !isfinite(col->x[r]))
+				continue;
+			if (gc >= 0)
+				l = glo[gc], h = ghi[gc];
+			if (col->x[r] < l || col->x[r] > h)
+				count++;
+		}
+		if (count == 0)
+			continue;
+
+		step_open(c, "outliers", col);
+		appendStringInfo(&c->steps, ", \"method\": \"%s\", \"k\": %.17g, \"action\": \"%s\", "
+						 "\"lo\": %.17g, \"hi\": %.17g", method, k, action, lo, hi);
+		if (ngroups > 0)
+		{
+			char	  **names = frame->cols[g].level_text;
+			char	  **tmp = NULL;
+			int			plevels,
+						plo,
+						phi;
+			char	   *lexpr,
+					   *hexpr;
+
+			if (names == NULL)
+			{
+				tmp = palloc(sizeof(char *) * ngroups);
+				for (int l = 0; l < ngroups; l++)
+					tmp[l] = psprintf("%.17g", frame->cols[g].level_value[l]);
+				names = tmp;
+			}
+			plevels = param_text_array(c, names, ngroups);
+			plo = param_float_array(c, glo, ngroups);
+			phi = param_float_array(c, ghi, ngroups);
+			lexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", plo, plevels,
+							 quote_identifier(frame->cols[g].name), param_float(c, lo));
+			hexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", phi, plevels,
+							 quote_identifier(frame->cols[g].name), param_float(c, hi));
+			appendStringInfoString(&c->steps, ", \"by\": ");
+			escape_json(&c->steps, frame->cols[g].name);
+			appendStringInfoString(&c->steps, ", \"groups\": ");
+			json_text_list(&c->steps, names, ngroups);
+			appendStringInfoString(&c->steps, ", \"group_lo\": [");
+			for (int l = 0; l < ngroups; l++)
+				appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", glo[l]);
+			appendStringInfoString(&c->steps, "], \"group_hi\": [");
+			for (int l = 0; l < ngroups; l++)
+				appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", ghi[l]);
+			appendStringInfoChar(&c->steps, ']');
+			test = psprintf("(%s::float8 < %s OR %s::float8 > %s)", cur, lexpr, cur, hexpr);
+			if (strcmp(action, "winsorize") == 0)
+				c->source_expr[ci] = psprintf("(LEAST(GREATEST(%s::float8, %s), %s))::%s", cur, lexpr,
+											  hexpr, format_type_with_typemod(col->typid, col->typmod));
+		}
+		else
+		{
+			int			pl = param_float(c, lo),
+						ph = param_float(c, hi);
+
+			test = psprintf("(%s::float8 < $%d OR %s::float8 > $%d)", cur, pl, cur, ph);
+			if (strcmp(action, "winsorize") == 0)
+				c->source_expr[ci] = psprintf("(LEAST(GREATEST(%s::float8, $%d), $%d))::%s", cur, pl, ph,
+											  format_type_with_typemod(col->typid, col->typmod));
+		}
+		appendStringInfoChar(&c->steps, '}');
+		if (strcmp(action, "delete") == 0)
+			c->filters = lappend(c->filters, psprintf("NOT COALESCE(%s, false)", test));
+		else if (strcmp(action, "flag") == 0)
+			add_output(c, ci, new_name(c, col->name, "outlier"), psprintf("COALESCE(%s, false)", test));
+		c->rep[ci].outliers = count;
+		c->rep[ci].outlier_action = psprintf("%s (%s, k=%g)", action, method, k);
+	}
+}
+
+/* ---------- categorical encoding ---------- */
+
+static const char *const encode_keys[] = {
+	"method", "max_levels", "buckets", "columns", "skip", "keep_original", NULL
+};
+
+typedef struct LevelCount
+{
+	int32		level;
+	int64		count;
+	const char *text;
+} LevelCount;
+
+static int
+cmp_count_desc(const void *a, const void *b)
+{
+	const LevelCount *x = a,
+			   *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->text, y->text);
+}
+
+static int
+cmp_text(const void *a, const void *b)
+{
+	return strcmp(((const LevelCount *) a)->text, ((const LevelCount *) b)->text);
+}
+
+/*
+ * Encode categorical columns (text, boolean, enum...; not numeric codes,
+ * free text, identifiers or the target): one-hot (most frequent levels up
+ * to max_levels, the rest in "_other"), ordinal, frequency or hashing;
+ * "auto" is one-hot up to max_levels and frequency above. Unseen levels on
+ * new data: all zeros (one-hot), -1 (ordinal), 0 (frequency).
+ */
+static void
+step_encode(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+	char	   *method = MlOptString(st, "method", "auto");
+	int			max_levels = (int) MlOptNumber(st, "max_levels", 10);
+	int			buckets = (int) MlOptNumber(st, "buckets", 16);
+	bool		keep = MlOptBool(st, "keep_original", false);
+
+	if (strcmp(method, "auto") && strcmp(method, "onehot") && strcmp(method, "ordinal") &&
+		strcmp(method, "frequency") && strcmp(method, "hashing") && strcmp(method, "target"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown encoding \"%s\"", method),
+				 errhint("Valid encodings are: auto, onehot, ordinal, frequency, hashing, target.")));
+	if (strcmp(method, "target") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("target encoding is not available yet"),
+				 errhint("Use onehot, ordinal, frequency or hashing.")));
+	if (max_levels < 1 || max_levels > 1000 || buckets < 2 || buckets > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"max_levels\" must be 1..1000 and \"buckets\" 2..1024")));
+
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		LevelCount *lc;
+		int64		total = 0;
+		const char *m = method;
+		char	   *cur = psprintf("(%s)::text", c->source_expr[ci]);
+		int			nl = col->nlevels;
+
+		if (col->kind != ML_KIND_CATEGORICAL || col->level_text == NULL || !step_wants(st, col) ||
+			c->rep[ci].cast != NULL)
+			continue;
+		lc = palloc(sizeof(LevelCount) * Max(nl, 1));
+		for (int l = 0; l < nl; l++)
+			lc[l] = (LevelCount) {l, 0, col->level_text[l]};
+		for (int64 r = 0; r < frame->nrows; r++)
+			if (!c->fills->deleted[r] && !col->isnull[r] && col->code[r] >= 0)
+				lc[col->code[r]].count++, total++;
+		if (strcmp(m, "auto") == 0)
+			m = nl <= max_levels ? "onehot" : "frequency";
+
+		step_open(c, "encode", col);
+		appendStringInfo(&c->steps, ", \"method\": \"%s\"", m);
+		if (strcmp(m, "onehot") == 0)
+		{
+			int			nkeep = Min(nl, max_levels);
+			char	  **names = palloc(sizeof(char *) * Max(nkeep, 1));
+			char	  **outs = palloc(sizeof(char *) * (nkeep + 1));
+
+			qsort(lc, nl, sizeof(LevelCount), cmp_count_desc);
+			for (int i = 0; i < nkeep; i++)
+			{
+				names[i] = (char *) lc[i].text;
+				outs[i] = new_name(c, col->name, lc[i].text);
+				add_output(c, ci, outs[i], psprintf("COALESCE((%s = $%d)::int2, 0::int2)", cur,
+													add_param(c, TEXTOID, CStringGetTextDatum(lc[i].text))));
+			}
+			if (nl > nkeep)
+			{
+				outs[nkeep] = new_name(c, col->name, "other");
+				add_output(c, ci, outs[nkeep],
+						   psprintf("COALESCE((%s <> ALL ($%d))::int2, 0::int2)", cur,
+									param_text_array(c, names, nkeep)));
+			}
+			appendStringInfoString(&c->steps, ", \"levels\": ");
+			json_text_list(&c->steps, names, nkeep);
+			appendStringInfoString(&c->steps, ", \"names\": ");
+			json_text_list(&c->steps, outs, nkeep + (nl > nkeep ? 1 : 0));
+		}
+		else if (strcmp(m, "ordinal") == 0 || strcmp(m, "frequency") == 0)
+		{
+			char	  **names = palloc(sizeof(char *) * Max(nl, 1));
+			double	   *freq = palloc(sizeof(double) * Max(nl, 1));
+			int			pl;
+			char	   *out;
+
+			qsort(lc, nl, sizeof(LevelCount), cmp_text);
+			for (int i = 0; i < nl; i++)
+			{
+				names[i] = (char *) lc[i].text;
+				freq[i] = total ? (double) lc[i].count / total : 0;
+			}
+			pl = param_text_array(c, names, nl);
+			out = new_name(c, col->name, m[0] == 'o' ? "ordinal" : "frequency");
+			if (m[0] == 'o')
+				add_output(c, ci, out, psprintf("COALESCE(array_position($%d, %s) - 1, -1)", pl, cur));
+			else
+			{
+				add_output(c, ci, out, psprintf("COALESCE($%d[array_position($%d, %s)], 0::float8)",
+												param_float_array(c, freq, nl), pl, cur));
+				appendStringInfoString(&c->steps, ", \"frequencies\": [");
+				for (int i = 0; i < nl; i++)
+					appendStringInfo(&c->steps, "%s%.17g", i ? ", " : "", freq[i]);
+				appendStringInfoChar(&c->steps, ']');
+			}
+			appendStringInfoString(&c->steps, ", \"levels\": ");
+			json_text_list(&c->steps, names, nl);
+			appendStringInfoString(&c->steps, ", \"name\": ");
+			escape_json(&c->steps, out);
+		}
+		else
+		{
+			/* hashing: one indicator per bucket of a stable hash of the text */
+			appendStringInfo(&c->steps, ", \"buckets\": %d, \"names\": [", buckets);
+			for (int b = 0; b < buckets; b++)
+			{
+				char	   *out = new_name(c, col->name, psprintf("hash%d", b));
+
+				add_output(c, ci, out,
+						   psprintf("COALESCE(((hashtext(%s)::int8 & 2147483647) %% %d = %d)::int2, 0::int2)",
+									cur, buckets, b));
+				if (b)
+					appendStringInfoString(&c->steps, ", ");
+				escape_json(&c->steps, out);
+			}
+			appendStringInfoChar(&c->steps, ']');
+		}
+		appendStringInfo(&c->steps, ", \"keep_original\": %s}", keep ? "true" : "false");
+		c->rep[ci].encoding = pstrdup(m);
+		if (!keep)
+		{
+			c->keep_source[ci] = false;
+			c->rep[ci].dropped = true;
+		}
+	}
+}
+
+/* ---------- datetime parts ---------- */
+
+static const char *const datetime_keys[] = {
+	"parts", "cyclical", "elapsed", "columns", "skip", "keep_original", NULL
+};
+
+static const struct
+{
+	const char *name;
+	const char *expr;			/* %s: the value */
+	double		period;			/* for cyclical encodings, 0 if none */
+}			dt_parts[] =
+{
+	{"year", "date_part('year', %s)::int4", 0},
+	{"month", "date_part('month', %s)::int4", 12},
+	{"day", "date_part('day', %s)::int4", 0},
+	{"hour", "date_part('hour', %s)::int4", 24},
+	{"minute", "date_part('minute', %s)::int4", 0},
+	{"second", "date_part('second', %s)", 0},
+	{"dow", "date_part('dow', %s)::int4", 7},
+	{"doy", "date_part('doy', %s)::int4", 0},
+	{"week", "date_part('week', %s)::int4", 0},
+	{"weekend", "(date_part('isodow', %s) >= 6)", 0}
+};
+
+static void
+step_datetime(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+	List	   *parts = MlOptStringList(st, "parts");
+	bool		cyclical = MlOptBool(st, "cyclical", false);
+	bool		elapsed = MlOptBool(st, "elapsed", true);
+	bool		keep = MlOptBool(st, "keep_original", true);
+	ListCell   *lc;
+	int		   *dts = palloc(sizeof(int) * Max(frame->ncols, 1));
+	int			ndt = 0;
+
+	if (parts == NIL)
+		parts = list_make5("year", "month", "day", "hour", "dow");
+	if (MlOptGet(st, "parts") == NULL)
+		parts = lappend(parts, "weekend");
+	foreach(lc, parts)
+	{
+		int			i;
+
+		for (i = 0; i < (int) lengthof(dt_parts); i++)
+			if (strcmp(dt_parts[i].name, lfirst(lc)) == 0)
+				break;
+		if (i == (int) lengthof(dt_parts))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown datetime part \"%s\"", (char *) lfirst(lc)),
+					 errhint("Valid parts are: year, month, day, hour, minute, second, dow, doy, week, weekend.")));
+	}
+
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		char	   *cur = c->source_expr[ci];
+
+		if (col->kind != ML_KIND_DATETIME || !step_wants(st, col))
+			continue;
+		dts[ndt++] = ci;
+		step_open(c, "datetime", col);
+		appendStringInfoString(&c->steps, ", \"names\": [");
+		foreach(lc, parts)
+		{
+			for (int i = 0; i < (int) lengthof(dt_parts); i++)
+			{
+				char	   *out;
+				char	   *e;
+
+				if (strcmp(dt_parts[i].name, lfirst(lc)) != 0)
+					continue;
+				out = new_name(c, col->name, dt_parts[i].name);
+				e = psprintf(dt_parts[i].expr, cur);
+				add_output(c, ci, out, e);
+				appendStringInfo(&c->steps, "%s", foreach_current_index(lc) ? ", " : "");
+				escape_json(&c->steps, out);
+				if (cyclical && dt_parts[i].period > 0)
+				{
+					/* sin/cos so that 23h sits next to 0h */
+					double		w = 2 * M_PI / dt_parts[i].period;
+
+					add_output(c, ci, new_name(c, col->name, psprintf("%s_sin", dt_parts[i].name)),
+							   psprintf("sin(%.17g * %s)", w, e));
+					add_output(c, ci, new_name(c, col->name, psprintf("%s_cos", dt_parts[i].name)),
+							   psprintf("cos(%.17g * %s)", w, e));
+				}
+			}
+		}
+		appendStringInfo(&c->steps, "], \"cyclical\": %s, \"keep_original\": %s}",
+						 cyclical ? "true" : "false", keep ? "true" : "false");
+		if (!keep)
+		{
+			c->keep_source[ci] = false;
+			c->rep[ci].dropped = true;
+		}
+	}
+	/* elapsed seconds between datetime columns (the first four) */
+	for (int i = 0; elapsed && i < Min(ndt, 4); i++)
+		for (int j = i + 1; j < Min(ndt, 4); j++)
+		{
+			MlColumn   *a = &frame->cols[dts[i]],
+					   *b = &frame->cols[dts[j]];
+			char	   *out = new_name(c, b->name, psprintf("minus_%s", a->name));
+
+			add_output(c, dts[j], out,
+					   psprintf("date_part('epoch', %s) - date_part('epoch', %s)",
+								c->source_expr[dts[j]], c->source_expr[dts[i]]));
+			step_open(c, "elapsed", b);
+			appendStringInfoString(&c->steps, ", \"from\": ");
+			escape_json(&c->steps, a->name);
+			appendStringInfoString(&c->steps, ", \"name\": ");
+			escape_json(&c->steps, out);
+			appendStringInfoChar(&c->steps, '}');
+		}
+}
+
+/* ---------- polish ---------- */
+
+static const char *const polish_keys[] = {"integers", "text_types", "columns", "skip", NULL};
+
+/*
+ * Text columns whose every value is a number, a boolean or a timestamp are
+ * cast (with casts that give NULL rather than fail, for new data); float
+ * and numeric columns holding only whole numbers become integers. Runs
+ * before encoding, so a cast column is not encoded as a category.
+ */
+static void
+step_polish_text(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+
+	if (!MlOptBool(st, "text_types", true))
+		return;
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		bool		num = true,
+					boo = true,
+					ts = true,
+					whole = true;
+		const char *cast;
+
+		if ((col->kind != ML_KIND_CATEGORICAL && col->kind != ML_KIND_TEXT) ||
+			getBaseType(col->typid) == BOOLOID || col->level_text == NULL ||
+			col->nlevels == 0 || !step_wants(st, col))
+			continue;
+		for (int l = 0; l < col->nlevels && (num || boo || ts); l++)
+		{
+			double		v;
+
+			if (num && !MlTextIsNumber(col->level_text[l], &v))
+				num = false;
+			else if (num && v != floor(v))
+				whole = false;
+			if (boo && !MlTextIsBool(col->level_text[l]))
+				boo = false;
+			if (ts && !MlTextIsTimestamp(col->level_text[l]))
+				ts = false;
+		}
+		if (num)
+			cast = whole ? "(mlops.try_cast_numeric(%s::text))::int8" : "mlops.try_cast_numeric(%s::text)";
+		else if (boo)
+			cast = "mlops.try_cast_bool(%s::text)";
+		else if (ts)
+			cast = "mlops.try_cast_timestamp(%s::text)";
+		else
+			continue;
+		c->source_expr[ci] = psprintf(cast, c->source_expr[ci]);
+		c->rep[ci].cast = pstrdup(num ? (whole ? "bigint" : "numeric") : boo ? "boolean" : "timestamp");
+		step_open(c, "cast", col);
+		appendStringInfo(&c->steps, ", \"to\": \"%s\"}", c->rep[ci].cast);
+	}
+}
+
+static void
+step_polish_integers(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+
+	if (!MlOptBool(st, "integers", true))
+		return;
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		Oid			base = getBaseType(col->typid);
+		bool		int4 = col->min >= PG_INT32_MIN && col->max <= PG_INT32_MAX;
+
+		if (col->kind != ML_KIND_NUMERIC || !col->integral || col->nnull == frame->nrows ||
+			col->ninfinite > 0 || !c->keep_source[ci] || c->rep[ci].cast ||
+			(base != FLOAT4OID && base != FLOAT8OID && base != NUMERICOID) || !step_wants(st, col))
+			continue;
+		c->source_expr[ci] = psprintf("(round(%s))::%s", c->source_expr[ci], int4 ? "int4" : "int8");
+		c->rep[ci].cast = pstrdup(int4 ? "integer" : "bigint");
+		step_open(c, "cast", col);
+		appendStringInfo(&c->steps, ", \"to\": \"%s\"}", c->rep[ci].cast);
+	}
+}
+
+/* ---------- report and output ---------- */
+
+static void
+report_json(Clean *c, StringInfo out)
+{
+	MlFrame    *frame = c->frame;
+
+	appendStringInfoChar(out, '[');
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		ColReport  *r = &c->rep[ci];
+		static const char *const kinds[] = {"numeric", "categorical", "datetime", "text"};
+
+		appendStringInfo(out, "%s{\"column\": ", ci ? ", " : "");
+		escape_json(out, col->name);
+		appendStringInfo(out, ", \"kind\": \"%s\", \"role\": \"%s\", \"nulls_before\": " INT64_FORMAT
+						 ", \"filled\": " INT64_FORMAT,
+						 col->identifier ? "identifier" : kinds[col->kind],
+						 col->role == ML_ROLE_TARGET ? "target" : col->role == ML_ROLE_SKIP ? "skip" : "auto",
+						 r->nulls_before, r->filled);
+		if (r->fill_method)
+		{
+			appendStringInfoString(out, ", \"fill_method\": ");
+			escape_json(out, r->fill_method);
+			if (isfinite(r->fill_error))
+				appendStringInfo(out, ", \"fill_error\": %.6g", r->fill_error);
+		}
+		if (r->outlier_action)
+			appendStringInfo(out, ", \"outliers\": " INT64_FORMAT ", \"outlier_action\": \"%s\"",
+							 r->outliers, r->outlier_action);
+		if (r->encoding)
+			appendStringInfo(out, ", \"encoding\": \"%s\"", r->encoding);
+		if (r->cast)
+			appendStringInfo(out, ", \"cast\": \"%s\"", r->cast);
+		if (col->kind == ML_KIND_NUMERIC && isfinite(r->min_before))
+			appendStringInfo(out, ", \"mean_before\": %.6g, \"min_before\": %.6g, \"max_before\": %.6g",
+							 r->mean_before, r->min_before, r->max_before);
+		appendStringInfo(out, ", \"dropped\": %s, \"new_columns\": ", r->dropped ? "true" : "false");
+		escape_json(out, r->new_columns.data ? r->new_columns.data : "");
+		appendStringInfoChar(out, '}');
+	}
+	appendStringInfoChar(out, ']');
+}
+
+static char *
+actions_text(Clean *c, int ci)
+{
+	ColReport  *r = &c->rep[ci];
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (r->filled > 0)
+		appendStringInfo(&s, "filled " INT64_FORMAT " by %s; ", r->filled, r->fill_method);
+	if (r->outliers > 0)
+		appendStringInfo(&s, INT64_FORMAT " outliers: %s; ", r->outliers, r->outlier_action);
+	if (r->cast)
+		appendStringInfo(&s, "cast to %s; ", r->cast);
+	if (r->encoding)
+		appendStringInfo(&s, "encoded %s; ", r->encoding);
+	if (r->dropped)
+		appendStringInfoString(&s, "replaced; ");
+	if (s.len >= 2)
+		s.data[s.len -= 2] = '\0';
+	return s.len ? s.data : pstrdup("kept");
+}
+
+/*
+ * In place: the cleaned rows replace the old ones and the table takes the
+ * cleaned shape (dropped, retyped and added columns), all in the caller's
+ * transaction; the table keeps its identity, grants and dependents.
+ */
+static void
+replace_contents(Oid relid, Oid tmpid, Clean *c)
+{
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												 get_rel_name(relid));
+	char	   *tmp = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tmpid)),
+												 get_rel_name(tmpid));
+	StringInfoData alter,
+				cols;
+	ListCell   *lc;
+	bool		any = false;
+
+	MlSpiExec(psprintf("DELETE FROM %s", rel), 0, NULL, NULL, NULL, SPI_OK_DELETE);
+	initStringInfo(&alter);
+	appendStringInfo(&alter, "ALTER TABLE %s ", rel);
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+		Oid			t;
+		int32		m;
+		Oid			coll;
+
+		if (!c->keep_source[ci])
+		{
+			appendStringInfo(&alter, "%sDROP COLUMN %s", any ? ", " : "", quote_identifier(col->name));
+			any = true;
+			continue;
+		}
+		get_atttypetypmodcoll(tmpid, get_attnum(tmpid, col->name), &t, &m, &coll);
+		if (t != col->typid || m != col->typmod)
+		{
+			appendStringInfo(&alter, "%sALTER COLUMN %s TYPE %s USING NULL", any ? ", " : "",
+							 quote_identifier(col->name), format_type_with_typemod(t, m));
+			any = true;
+		}
+	}
+	initStringInfo(&cols);
+	foreach(lc, c->out_names)
+	{
+		const char *name = lfirst(lc);
+		Oid			t;
+		int32		m;
+		Oid			coll;
+
+		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "", quote_identifier(name));
+		if (MlFrameColumn(c->frame, name) >= 0)
+			continue;
+		get_atttypetypmodcoll(tmpid, get_attnum(tmpid, name), &t, &m, &coll);
+		appendStringInfo(&alter, "%sADD COLUMN %s %s", any ? ", " : "", quote_identifier(name),
+						 format_type_with_typemod(t, m));
+		any = true;
+	}
+	if (any)
+		MlSpiExec(alter.data, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", rel, cols.data, cols.data, tmp),
+			  0, NULL, NULL, NULL, SPI_OK_INSERT);
+	MlSpiExec(psprintf("DROP TABLE %s", tmp), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+}
+
+static const char *const missing_keys[] = {
+	"method", "k", "value", "by", "time_column", "exclude_features", "holdout", "seed",
+	"methods", "columns", "skip", NULL
+};
+
+static const char *const simple_keys[] = {"keys", NULL};
+
+/* Fill missing cells with the imputation engine (ml_impute's methods). */
+static void
+step_missing(Clean *c, JsonbContainer *st, const char *target)
+{
+	MlFrame    *frame = c->frame;
+	MlImputeOptions o;
+	List	   *targets = NIL;
+	List	   *all = MlDefaultTargets(frame);
+	MlImputeReport *report = palloc0(sizeof(MlImputeReport) * (frame->ncols + 1));
+	ListCell   *lc;
+	int			n;
+	StringInfoData models;
+
+	MlImputeReadOptions(st, MlOptString(st, "method", "auto"), &o, missing_keys);
+	o.target = (char *) target;
+	foreach(lc, all)
+		if (step_wants(st, &frame->cols[lfirst_int(lc)]))
+			targets = lappend_int(targets, lfirst_int(lc));
+	initStringInfo(&models);
+	appendStringInfoChar(&models, '[');
+	n = MlImputeColumns(frame, c->fills, targets, &o, MlOptObject(st, "methods"), &models, report);
+	appendStringInfoChar(&models, ']');
+	for (int i = 0; i < n; i++)
+	{
+		int			ci = MlFrameColumn(frame, report[i].column);
+
+		c->rep[ci].filled = report[i].filled;
+		c->rep[ci].fill_method = report[i].method;
+		c->rep[ci].fill_error = report[i].error;
+	}
+	step_open(c, "impute", NULL);
+	appendStringInfo(&c->steps, ", \"models\": %s}", models.data);
+}
+
+/* Boolean columns that say which cells were missing before filling. */
+static void
+step_indicators(Clean *c, List **names, List **exprs)
+{
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+		char	   *inner;
+		char	   *out;
+
+		if (c->rep[ci].filled == 0)
+			continue;
+		out = new_name(c, col->name, "was_missing");
+		inner = new_name(c, "__ml", psprintf("na%d", ci));
+		*names = lappend(*names, inner);
+		*exprs = lappend(*exprs, psprintf("(t.%s IS NULL)", quote_identifier(col->name)));
+		add_output(c, ci, out, psprintf("t.%s", quote_identifier(inner)));
+		step_open(c, "indicator", col);
+		appendStringInfoString(&c->steps, ", \"name\": ");
+		escape_json(&c->steps, out);
+		appendStringInfoChar(&c->steps, '}');
+	}
+}
+
+static char *
+build_select(Clean *c, const char *from)
+{
+	StringInfoData sql;
+	ListCell   *ln,
+			   *le;
+	bool		first = true;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	forboth(ln, c->out_names, le, c->out_exprs)
+	{
+		appendStringInfo(&sql, "%s%s AS %s", first ? "" : ", ", (char *) lfirst(le),
+						 quote_identifier(lfirst(ln)));
+		first = false;
+	}
+	appendStringInfo(&sql, " FROM %s AS t", from);
+	first = true;
+	foreach(ln, c->filters)
+	{
+		appendStringInfo(&sql, " %s %s", first ? "WHERE" : "AND", (char *) lfirst(ln));
+		first = false;
+	}
+	return sql.data;
+}
+
+Datum
+ml_clean(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MlScope		scope;
+	Oid			relid;
+	Jsonb	   *optsj = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	JsonbContainer *opts = optsj ? &optsj->root : NULL;
+	char	   *into = NULL;
+	Clean		c;
+	MlFrame    *frame;
+	bool		on;
+	JsonbContainer *st;
+	char	   *target;
+	int64		project_id;
+	List	   *xnames = NIL,
+			   *xexprs = NIL;
+	int			nargs;
+	Oid		   *types;
+	Datum	   *args;
+	char	   *from;
+	char	   *dest;
+	StringInfoData rep;
+	int64		recipe_id;
+	char		relkind;
+	TimestampTz t0;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", "relation")));
+	relid = PG_GETARG_OID(0);
+	MlOptCheckKeys(opts, "cleaning options", clean_keys);
+	if (!PG_ARGISNULL(2))
+	{
+		Oid			nspid;
+		RangeVar   *rv = MlParseInto(text_to_cstring(PG_GETARG_TEXT_PP(2)), &nspid);
+
+		into = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
+	}
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (into == NULL && relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot clean \"%s\" in place: it is not a plain table", get_rel_name(relid)),
+				 errhint("Pass into_table => 'name' to write the result into a new table.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	t0 = GetCurrentTimestamp();
+	MlScopeEnter(&scope);
+	MlPreferTidJoins();
+	target = MlOptString(opts, "target", NULL);
+	{
+		char	   *ptarget = MlProjectTarget(relid, &project_id);
+
+		if (target == NULL)
+			target = ptarget;
+	}
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	{
+		/* rows of views and foreign tables have no ctid: read a copy */
+		char	   *tmp = psprintf("pg_temp.%s", quote_identifier(psprintf("ml_clean_src_%u", relid)));
+
+		MlSpiExec(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT * FROM %s", tmp,
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													  get_rel_name(relid))),
+				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(tmp)), NoLock, false);
+	}
+	frame = MlFrameLoad(relid, NIL, true);
+	MlApplyRoles(frame, MlOptObject(opts, "roles"), target);
+
+	memset(&c, 0, sizeof(c));
+	c.frame = frame;
+	c.fills = MlFillsCreate(frame);
+	c.rep = palloc0(sizeof(ColReport) * Max(frame->ncols, 1));
+	c.keep_source = palloc(sizeof(bool) * Max(frame->ncols, 1));
+	c.source_expr = palloc(sizeof(char *) * Max(frame->ncols, 1));
+	initStringInfo(&c.steps);
+	appendStringInfoChar(&c.steps, '[');
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+
+		c.keep_source[ci] = true;
+		c.source_expr[ci] = psprintf("t.%s", quote_identifier(col->name));
+		c.rep[ci].nulls_before = col->nnull;
+		c.rep[ci].mean_before = col->mean;
+		c.rep[ci].min_before = col->min;
+		c.rep[ci].max_before = col->max;
+	}
+
+	st = step_options(opts, "duplicates", true, &on, simple_keys);
+	if (on)
+		step_duplicates(&c, st);
+	st = step_options(opts, "missing", true, &on, missing_keys);
+	if (on)
+		step_missing(&c, st, target);
+	if (MlOptBool(opts, "indicators", false))
+		step_indicators(&c, &xnames, &xexprs);
+	/* everything after this point is an expression over the filled rows */
+	from = MlFillsSubquery(frame, c.fills, xnames, xexprs, &nargs, &types, &args);
+	for (int i = 0; i < nargs; i++)
+		add_param(&c, types[i], args[i]);
+	st = step_options(opts, "outliers", true, &on, outlier_keys);
+	if (on)
+		step_outliers(&c, st);
+	st = step_options(opts, "polish", true, &on, polish_keys);
+	if (on)
+		step_polish_text(&c, st);
+	{
+		JsonbContainer *est = step_options(opts, "encode", true, &on, encode_keys);
+
+		if (on)
+			step_encode(&c, est);
+	}
+	{
+		JsonbContainer *dst = step_options(opts, "datetime", true, &on, datetime_keys);
+
+		if (on)
+			step_datetime(&c, dst);
+	}
+	st = step_options(opts, "polish", true, &on, polish_keys);
+	if (on)
+		step_polish_integers(&c, st);
+	appendStringInfoChar(&c.steps, ']');
+
+	/* the output: kept source columns in place, new columns after them */
+	{
+		List	   *names = NIL,
+				   *exprs = NIL;
+
+		for (int ci = 0; ci < frame->ncols; ci++)
+			if (c.keep_source[ci])
+			{
+				names = lappend(names, frame->cols[ci].name);
+				exprs = lappend(exprs, c.source_expr[ci]);
+			}
+		c.out_names = list_concat(names, c.out_names);
+		c.out_exprs = list_concat(exprs, c.out_exprs);
+	}
+	if (c.out_names == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cleaning would leave no columns")));
+	elog(DEBUG1, "fitted in %.3f s", (double) (GetCurrentTimestamp() - t0) / 1e6);
+	t0 = GetCurrentTimestamp();
+	dest = into ? into : pstrdup(quote_identifier(psprintf("ml_clean_%u", relid)));
+	MlSpiExec(psprintf("CREATE %sTABLE %s AS %s", into ? "" : "TEMP ", dest,
+					   build_select(&c, from)),
+			  c.nparams, c.ptypes, c.pvalues, NULL, SPI_OK_UTILITY);
+	if (into == NULL)
+		replace_contents(relid, RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(psprintf("pg_temp.%s", dest))),
+												 NoLock, false), &c);
+
+	elog(DEBUG1, "wrote in %.3f s", (double) (GetCurrentTimestamp() - t0) / 1e6);
+	initStringInfo(&rep);
+	report_json(&c, &rep);
+	recipe_id = MlStoreRecipe(&scope, PG_GETARG_OID(0), "clean",
+							  optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}",
+							  c.steps.data, rep.data, project_id);
+
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+		MlColumn   *col = &frame->cols[ci];
+		static const char *const kinds[] = {"numeric", "categorical", "datetime", "text"};
+
+		values[0] = CStringGetTextDatum(col->name);
+		values[1] = CStringGetTextDatum(col->identifier ? "identifier" :
+										col->role == ML_ROLE_TARGET ? "target" : kinds[col->kind]);
+		values[2] = Int64GetDatum(c.rep[ci].nulls_before);
+		values[3] = Int64GetDatum(c.rep[ci].nulls_before - c.rep[ci].filled);
+		values[4] = CStringGetTextDatum(actions_text(&c, ci));
+		values[5] = CStringGetTextDatum(c.rep[ci].new_columns.data ? c.rep[ci].new_columns.data : "");
+		values[6] = Int64GetDatum(recipe_id);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (c.duplicates > 0)
+		ereport(NOTICE,
+				(errmsg("removed " INT64_FORMAT " duplicate rows", c.duplicates)));
+	MlScopeExit(&scope);
+	return (Datum) 0;
+}
