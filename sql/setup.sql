@@ -25,6 +25,7 @@ SELECT g, g * 1.5, g % 3 = 0, (ARRAY['a', 'b', 'c'])[g % 3 + 1],
        '2024-01-01'::timestamptz + g * interval '1 hour'
 FROM generate_series(1, 20) g;
 GRANT SELECT ON orders TO ml_analyst;
+GRANT CREATE ON SCHEMA public TO ml_analyst;
 
 -- Run a statement and show its outcome with the SQLSTATE, so the expected
 -- output pins the error code as well as the message.

@@ -452,7 +452,9 @@ step_outliers(Clean *c, JsonbContainer *st)
 		char	   *cur = c->source_expr[ci];
 		char	   *test;
 
-		if (col->kind != ML_KIND_NUMERIC || MlColumnIsDiscrete(col) || ci == g || !step_wants(st, col))
+		/* codes (few whole-number levels) only when named explicitly */
+		if (col->kind != ML_KIND_NUMERIC || ci == g || !step_wants(st, col) ||
+			(MlColumnIsDiscrete(col) && !in_list(MlOptStringList(st, "columns"), col->name)))
 			continue;
 		for (int64 r = 0; r < frame->nrows; r++)
 			if (!c->fills->deleted[r] && !col->isnull[r] && isfinite(col->x[r]))
@@ -626,8 +628,8 @@ step_encode(Clean *c, JsonbContainer *st)
 		char	   *cur = psprintf("(%s)::text", c->source_expr[ci]);
 		int			nl = col->nlevels;
 
-		if (col->kind != ML_KIND_CATEGORICAL || col->level_text == NULL || !step_wants(st, col) ||
-			c->rep[ci].cast != NULL)
+		if (col->kind != ML_KIND_CATEGORICAL || col->level_text == NULL || nl == 0 ||
+			!step_wants(st, col) || c->rep[ci].cast != NULL)
 			continue;
 		lc = palloc(sizeof(LevelCount) * Max(nl, 1));
 		for (int l = 0; l < nl; l++)
@@ -651,14 +653,14 @@ step_encode(Clean *c, JsonbContainer *st)
 			{
 				names[i] = (char *) lc[i].text;
 				outs[i] = new_name(c, col->name, lc[i].text);
-				add_output(c, ci, outs[i], psprintf("COALESCE((%s = $%d)::int2, 0::int2)", cur,
+				add_output(c, ci, outs[i], psprintf("COALESCE((%s = $%d)::int4::int2, 0::int2)", cur,
 													add_param(c, TEXTOID, CStringGetTextDatum(lc[i].text))));
 			}
 			if (nl > nkeep)
 			{
 				outs[nkeep] = new_name(c, col->name, "other");
 				add_output(c, ci, outs[nkeep],
-						   psprintf("COALESCE((%s <> ALL ($%d))::int2, 0::int2)", cur,
+						   psprintf("COALESCE((%s <> ALL ($%d))::int4::int2, 0::int2)", cur,
 									param_text_array(c, names, nkeep)));
 			}
 			appendStringInfoString(&c->steps, ", \"levels\": ");
@@ -706,7 +708,7 @@ step_encode(Clean *c, JsonbContainer *st)
 				char	   *out = new_name(c, col->name, psprintf("hash%d", b));
 
 				add_output(c, ci, out,
-						   psprintf("COALESCE(((hashtext(%s)::int8 & 2147483647) %% %d = %d)::int2, 0::int2)",
+						   psprintf("COALESCE(((hashtext(%s)::int8 & 2147483647) %% %d = %d)::int4::int2, 0::int2)",
 									cur, buckets, b));
 				if (b)
 					appendStringInfoString(&c->steps, ", ");
@@ -1083,7 +1085,8 @@ step_missing(Clean *c, JsonbContainer *st, const char *target)
 			targets = lappend_int(targets, lfirst_int(lc));
 	initStringInfo(&models);
 	appendStringInfoChar(&models, '[');
-	n = MlImputeColumns(frame, c->fills, targets, &o, MlOptObject(st, "methods"), &models, report);
+	n = MlImputeColumns(frame, c->fills, targets, false, &o, MlOptObject(st, "methods"), &models,
+						report);
 	appendStringInfoChar(&models, ']');
 	for (int i = 0; i < n; i++)
 	{

@@ -52,7 +52,7 @@ extern bool MlTextIsNumber(const char *s, double *value);
 extern bool MlTextIsBool(const char *s);
 extern bool MlTextIsTimestamp(const char *s);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
-extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets,
+extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,
 							StringInfo steps, MlImputeReport *report);
 extern List *MlDefaultTargets(MlFrame *frame);

@@ -370,8 +370,9 @@ MlColumnIsDiscrete(MlColumn *col)
 		return false;
 	if (col->kind == ML_KIND_CATEGORICAL)
 		return true;
+	/* few whole-number levels, each seen several times: codes, not amounts */
 	return col->kind == ML_KIND_NUMERIC && col->code != NULL && col->integral &&
-		col->nlevels <= 32;
+		col->nlevels <= 32 && (int64) col->nlevels * 5 <= col->nlevels_seen;
 }
 
 /* Decide what each column is, now that all values are in. */
@@ -382,6 +383,7 @@ classify_column(MlColumn *col, int64 nrows)
 
 	MlColumnComputeStats(col, nrows);
 	nonnull = nrows - col->nnull;
+	col->nlevels_seen = nonnull;
 	if (col->code && col->nlevels >= 20 && col->nlevels == nonnull && nonnull >= 20)
 		col->identifier = true;
 	if (col->kind == ML_KIND_CATEGORICAL && nonnull >= 20 && col->nlevels > nonnull / 2)

@@ -56,6 +56,7 @@ typedef struct MlColumn
 	char	  **level_text;		/* text of each level, as the type prints it */
 	double	   *level_value;	/* numeric value of each level (numeric columns) */
 	int64		nnull;
+	int64		nlevels_seen;	/* non-null values when the column was loaded */
 	int64		ninfinite;		/* NaN or +-Infinity values (numeric columns) */
 	double		mean;			/* over finite values */
 	double		sd;

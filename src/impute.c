@@ -528,8 +528,9 @@ mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, M
  * Returns how many report lines were written.
  */
 int
-MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o,
-				JsonbContainer *methods, StringInfo steps, MlImputeReport *report)
+MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
+				MlImputeOptions *o, JsonbContainer *methods, StringInfo steps,
+				MlImputeReport *report)
 {
 	ListCell   *lc;
 	int			n = 0;
@@ -545,6 +546,16 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *
 		TimestampTz start = GetCurrentTimestamp();
 
 		o->method = override ? MlMethodFromName(override) : base;
+		if (!explicit && !override && frame->cols[t].kind != ML_KIND_NUMERIC &&
+			(base == ML_METHOD_MEAN || base == ML_METHOD_MEDIAN ||
+			 base == ML_METHOD_REGRESSION || base == ML_METHOD_MICE))
+		{
+			/* a numbers-only method over all columns: categories get the mode */
+			ereport(NOTICE,
+					(errmsg("column \"%s\" is not numeric: filled with method \"mode\" instead of \"%s\"",
+							frame->cols[t].name, MlMethodName(base))));
+			o->method = ML_METHOD_MODE;
+		}
 		models[n] = impute_one(frame, fills, t, o);
 		elog(DEBUG1, "imputed \"%s\" in %.3f s", frame->cols[t].name,
 			 (double) (GetCurrentTimestamp() - start) / 1e6);
@@ -1018,7 +1029,8 @@ ml_impute(PG_FUNCTION_ARGS)
 	report = palloc0(sizeof(MlImputeReport) * (list_length(targets) + 1));
 	initStringInfo(&steps);
 	appendStringInfoChar(&steps, '[');
-	n = MlImputeColumns(frame, fills, targets, &o, MlOptObject(opts, "methods"), &steps, report);
+	n = MlImputeColumns(frame, fills, targets, colnames != NIL, &o, MlOptObject(opts, "methods"),
+						&steps, report);
 	appendStringInfoChar(&steps, ']');
 	t0 = GetCurrentTimestamp();
 	MlFillsWrite(frame, fills, copied ? NULL : into);

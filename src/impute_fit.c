@@ -744,7 +744,8 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 	proto.target = target;
 	proto.discrete = col->code != NULL && MlColumnIsDiscrete(col) &&
 		opts->method != ML_METHOD_MEAN && opts->method != ML_METHOD_MEDIAN &&
-		opts->method != ML_METHOD_REGRESSION && opts->method != ML_METHOD_MICE;
+		opts->method != ML_METHOD_REGRESSION && opts->method != ML_METHOD_MICE &&
+		!(opts->method == ML_METHOD_CONSTANT && col->kind != ML_KIND_CATEGORICAL);
 	proto.metric = proto.discrete ? "error_rate" : "nrmse";
 	if (!proto.discrete && (col->kind == ML_KIND_CATEGORICAL || col->kind == ML_KIND_TEXT) &&
 		opts->method != ML_METHOD_CONSTANT)

@@ -58,13 +58,24 @@ SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['ml_deploy(text,integer,text)', 'ml_rollback(text,text)']) f,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
+SELECT f, 'ml_analyst', 'EXECUTE' FROM
+    unnest(ARRAY['ml_impute(regclass,text[],text,jsonb,text)', 'ml_clean(regclass,jsonb,text)']) f
+UNION ALL
+SELECT f, 'ml_admin', 'EXECUTE' FROM
+    unnest(ARRAY['ml_impute(regclass,text[],text,jsonb,text)', 'ml_clean(regclass,jsonb,text)']) f
+UNION ALL
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.try_cast_numeric(text)', 'mlops.try_cast_bool(text)',
+                 'mlops.try_cast_timestamp(text)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'mlops.project_access(bigint,name)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
                  'mlops.deployments', 'mlops.reports', 'mlops.audit_log',
-                 'ml_projects', 'ml_audit']) t,
+                 'ml_projects', 'ml_audit', 'ml_cleaning_report']) t,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM

@@ -4,7 +4,7 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(36);
+SELECT plan(39);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
@@ -62,6 +62,9 @@ SELECT function_returns('public', 'ml_deploy', ARRAY['text', 'integer', 'text'],
 SELECT has_function('public', 'ml_rollback', ARRAY['text', 'text']);
 SELECT has_view('public', 'ml_projects', 'the ml_projects view exists');
 SELECT has_view('public', 'ml_audit', 'the ml_audit view exists');
+SELECT has_view('public', 'ml_cleaning_report', 'the ml_cleaning_report view exists');
+SELECT has_function('public', 'ml_impute', ARRAY['regclass', 'text[]', 'text', 'jsonb', 'text']);
+SELECT has_function('public', 'ml_clean', ARRAY['regclass', 'jsonb', 'text']);
 SELECT is_definer('mlops', 'project_access', ARRAY['bigint', 'name'],
     'the access function used by the policies is SECURITY DEFINER');
 -- SECURITY DEFINER only with a pinned search_path.
