@@ -3,7 +3,7 @@
 # pg_mlops (pg_virtualenv creates it, exports PGHOST/PGPORT/PGUSER/PGPASSWORD
 # and removes it afterwards).
 set -euo pipefail
-exec pg_virtualenv -v 15 \
+exec pg_virtualenv -t -v 15 \
   -o "shared_preload_libraries=pg_mlops" \
   -o "max_worker_processes=16" \
   -o "lc_messages=C" \

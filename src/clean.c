@@ -25,6 +25,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -32,6 +33,7 @@
 #include "options.h"
 
 PG_FUNCTION_INFO_V1(ml_clean);
+PG_FUNCTION_INFO_V1(ml_apply_recipe);
 
 /* What happened to one source column, for the report. */
 typedef struct ColReport
@@ -401,6 +403,71 @@ bounds(double *v, int64 n, const char *method, double k, double *lo, double *hi)
 	return *hi > *lo;
 }
 
+/*
+ * The SQL of one fitted outlier step (also used to replay a recipe): the
+ * bounds as parameters (per group: arrays indexed by the group's text,
+ * unseen groups taking the column's bounds), then winsorize the column,
+ * filter the rows out, or add a flag column named flag_name (or a new name).
+ */
+static void
+emit_outlier(Clean *c, int ci, const char *method, double k, const char *action,
+			 double lo, double hi, const char *by, char **groups, double *glo, double *ghi,
+			 int ngroups, const char *flag_name)
+{
+	MlColumn   *col = &c->frame->cols[ci];
+	char	   *cur = c->source_expr[ci];
+	char	   *lexpr,
+			   *hexpr,
+			   *test;
+
+	step_open(c, "outliers", col);
+	appendStringInfo(&c->steps, ", \"method\": \"%s\", \"k\": %.17g, \"action\": \"%s\", "
+					 "\"lo\": %.17g, \"hi\": %.17g", method, k, action, lo, hi);
+	if (ngroups > 0)
+	{
+		int			plevels = param_text_array(c, groups, ngroups);
+		int			plo = param_float_array(c, glo, ngroups);
+		int			phi = param_float_array(c, ghi, ngroups);
+
+		lexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", plo, plevels,
+						 quote_identifier(by), param_float(c, lo));
+		hexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", phi, plevels,
+						 quote_identifier(by), param_float(c, hi));
+		appendStringInfoString(&c->steps, ", \"by\": ");
+		escape_json(&c->steps, by);
+		appendStringInfoString(&c->steps, ", \"groups\": ");
+		json_text_list(&c->steps, groups, ngroups);
+		appendStringInfoString(&c->steps, ", \"group_lo\": [");
+		for (int l = 0; l < ngroups; l++)
+			appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", glo[l]);
+		appendStringInfoString(&c->steps, "], \"group_hi\": [");
+		for (int l = 0; l < ngroups; l++)
+			appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", ghi[l]);
+		appendStringInfoChar(&c->steps, ']');
+	}
+	else
+	{
+		lexpr = psprintf("$%d", param_float(c, lo));
+		hexpr = psprintf("$%d", param_float(c, hi));
+	}
+	test = psprintf("(%s::float8 < %s OR %s::float8 > %s)", cur, lexpr, cur, hexpr);
+	if (strcmp(action, "winsorize") == 0)
+		c->source_expr[ci] = psprintf("(LEAST(GREATEST(%s::float8, %s), %s))::%s", cur, lexpr, hexpr,
+									  format_type_with_typemod(col->typid, col->typmod));
+	else if (strcmp(action, "delete") == 0)
+		c->filters = lappend(c->filters, psprintf("NOT COALESCE(%s, false)", test));
+	else
+	{
+		char	   *name = flag_name ? pstrdup(flag_name) : new_name(c, col->name, "outlier");
+
+		add_output(c, ci, name, psprintf("COALESCE(%s, false)", test));
+		appendStringInfoString(&c->steps, ", \"name\": ");
+		escape_json(&c->steps, name);
+	}
+	appendStringInfoChar(&c->steps, '}');
+	c->rep[ci].outlier_action = psprintf("%s (%s, k=%g)", action, method, k);
+}
+
 static const char *const outlier_keys[] = {"method", "k", "action", "columns", "skip", "by", NULL};
 
 /*
@@ -449,8 +516,6 @@ step_outliers(Clean *c, JsonbContainer *st)
 				   *ghi = NULL;
 		int64		n = 0,
 					count = 0;
-		char	   *cur = c->source_expr[ci];
-		char	   *test;
 
 		/* codes (few whole-number levels) only when named explicitly */
 		if (col->kind != ML_KIND_NUMERIC || ci == g || !step_wants(st, col) ||
@@ -494,66 +559,23 @@ step_outliers(Clean *c, JsonbContainer *st)
 		if (count == 0)
 			continue;
 
-		step_open(c, "outliers", col);
-		appendStringInfo(&c->steps, ", \"method\": \"%s\", \"k\": %.17g, \"action\": \"%s\", "
-						 "\"lo\": %.17g, \"hi\": %.17g", method, k, action, lo, hi);
-		if (ngroups > 0)
 		{
-			char	  **names = frame->cols[g].level_text;
-			char	  **tmp = NULL;
-			int			plevels,
-						plo,
-						phi;
-			char	   *lexpr,
-					   *hexpr;
+			char	  **names = NULL;
 
-			if (names == NULL)
+			if (ngroups > 0)
 			{
-				tmp = palloc(sizeof(char *) * ngroups);
-				for (int l = 0; l < ngroups; l++)
-					tmp[l] = psprintf("%.17g", frame->cols[g].level_value[l]);
-				names = tmp;
+				names = frame->cols[g].level_text;
+				if (names == NULL)
+				{
+					names = palloc(sizeof(char *) * ngroups);
+					for (int l = 0; l < ngroups; l++)
+						names[l] = psprintf("%.17g", frame->cols[g].level_value[l]);
+				}
 			}
-			plevels = param_text_array(c, names, ngroups);
-			plo = param_float_array(c, glo, ngroups);
-			phi = param_float_array(c, ghi, ngroups);
-			lexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", plo, plevels,
-							 quote_identifier(frame->cols[g].name), param_float(c, lo));
-			hexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", phi, plevels,
-							 quote_identifier(frame->cols[g].name), param_float(c, hi));
-			appendStringInfoString(&c->steps, ", \"by\": ");
-			escape_json(&c->steps, frame->cols[g].name);
-			appendStringInfoString(&c->steps, ", \"groups\": ");
-			json_text_list(&c->steps, names, ngroups);
-			appendStringInfoString(&c->steps, ", \"group_lo\": [");
-			for (int l = 0; l < ngroups; l++)
-				appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", glo[l]);
-			appendStringInfoString(&c->steps, "], \"group_hi\": [");
-			for (int l = 0; l < ngroups; l++)
-				appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", ghi[l]);
-			appendStringInfoChar(&c->steps, ']');
-			test = psprintf("(%s::float8 < %s OR %s::float8 > %s)", cur, lexpr, cur, hexpr);
-			if (strcmp(action, "winsorize") == 0)
-				c->source_expr[ci] = psprintf("(LEAST(GREATEST(%s::float8, %s), %s))::%s", cur, lexpr,
-											  hexpr, format_type_with_typemod(col->typid, col->typmod));
+			emit_outlier(c, ci, method, k, action, lo, hi, g >= 0 ? frame->cols[g].name : NULL,
+						 names, glo, ghi, ngroups, NULL);
 		}
-		else
-		{
-			int			pl = param_float(c, lo),
-						ph = param_float(c, hi);
-
-			test = psprintf("(%s::float8 < $%d OR %s::float8 > $%d)", cur, pl, cur, ph);
-			if (strcmp(action, "winsorize") == 0)
-				c->source_expr[ci] = psprintf("(LEAST(GREATEST(%s::float8, $%d), $%d))::%s", cur, pl, ph,
-											  format_type_with_typemod(col->typid, col->typmod));
-		}
-		appendStringInfoChar(&c->steps, '}');
-		if (strcmp(action, "delete") == 0)
-			c->filters = lappend(c->filters, psprintf("NOT COALESCE(%s, false)", test));
-		else if (strcmp(action, "flag") == 0)
-			add_output(c, ci, new_name(c, col->name, "outlier"), psprintf("COALESCE(%s, false)", test));
 		c->rep[ci].outliers = count;
-		c->rep[ci].outlier_action = psprintf("%s (%s, k=%g)", action, method, k);
 	}
 }
 
@@ -594,6 +616,107 @@ cmp_text(const void *a, const void *b)
  * "auto" is one-hot up to max_levels and frequency above. Unseen levels on
  * new data: all zeros (one-hot), -1 (ordinal), 0 (frequency).
  */
+/* Start an encode step's JSON and drop the source column unless kept. */
+static void
+encode_open(Clean *c, int ci, const char *method, bool keep)
+{
+	step_open(c, "encode", &c->frame->cols[ci]);
+	appendStringInfo(&c->steps, ", \"method\": \"%s\", \"keep_original\": %s", method,
+					 keep ? "true" : "false");
+	c->rep[ci].encoding = pstrdup(method);
+	if (!keep)
+	{
+		c->keep_source[ci] = false;
+		c->rep[ci].dropped = true;
+	}
+}
+
+static char *
+encode_value(Clean *c, int ci)
+{
+	return psprintf("(%s)::text", c->source_expr[ci]);
+}
+
+/* One-hot: a 0/1 column per kept level, plus "_other" when levels were cut. */
+static void
+emit_onehot(Clean *c, int ci, char **levels, int n, bool other, char **names, bool keep)
+{
+	char	   *cur = encode_value(c, ci);
+	char	  **outs = palloc(sizeof(char *) * (n + 1));
+	MlColumn   *col = &c->frame->cols[ci];
+
+	encode_open(c, ci, "onehot", keep);
+	for (int i = 0; i < n; i++)
+	{
+		outs[i] = names ? names[i] : new_name(c, col->name, levels[i]);
+		add_output(c, ci, outs[i], psprintf("COALESCE((%s = $%d)::int4::int2, 0::int2)", cur,
+											add_param(c, TEXTOID, CStringGetTextDatum(levels[i]))));
+	}
+	if (other)
+	{
+		outs[n] = names ? names[n] : new_name(c, col->name, "other");
+		add_output(c, ci, outs[n], psprintf("COALESCE((%s <> ALL ($%d))::int4::int2, 0::int2)", cur,
+											param_text_array(c, levels, n)));
+	}
+	appendStringInfoString(&c->steps, ", \"levels\": ");
+	json_text_list(&c->steps, levels, n);
+	appendStringInfoString(&c->steps, ", \"names\": ");
+	json_text_list(&c->steps, outs, n + (other ? 1 : 0));
+	appendStringInfoChar(&c->steps, '}');
+}
+
+/* Ordinal (position in the sorted levels, -1 if unseen) or frequency (0 if unseen). */
+static void
+emit_ordinal_freq(Clean *c, int ci, bool ordinal, char **levels, double *freq, int n,
+				  const char *name, bool keep)
+{
+	char	   *cur = encode_value(c, ci);
+	int			pl;
+	char	   *out = name ? pstrdup(name) :
+		new_name(c, c->frame->cols[ci].name, ordinal ? "ordinal" : "frequency");
+
+	encode_open(c, ci, ordinal ? "ordinal" : "frequency", keep);
+	pl = param_text_array(c, levels, n);
+	if (ordinal)
+		add_output(c, ci, out, psprintf("COALESCE(array_position($%d, %s) - 1, -1)", pl, cur));
+	else
+	{
+		add_output(c, ci, out, psprintf("COALESCE($%d[array_position($%d, %s)], 0::float8)",
+										param_float_array(c, freq, n), pl, cur));
+		appendStringInfoString(&c->steps, ", \"frequencies\": [");
+		for (int i = 0; i < n; i++)
+			appendStringInfo(&c->steps, "%s%.17g", i ? ", " : "", freq[i]);
+		appendStringInfoChar(&c->steps, ']');
+	}
+	appendStringInfoString(&c->steps, ", \"levels\": ");
+	json_text_list(&c->steps, levels, n);
+	appendStringInfoString(&c->steps, ", \"name\": ");
+	escape_json(&c->steps, out);
+	appendStringInfoChar(&c->steps, '}');
+}
+
+/* Hashing: one 0/1 column per bucket of a stable hash of the text. */
+static void
+emit_hashing(Clean *c, int ci, int buckets, char **names, bool keep)
+{
+	char	   *cur = encode_value(c, ci);
+
+	encode_open(c, ci, "hashing", keep);
+	appendStringInfo(&c->steps, ", \"buckets\": %d, \"names\": [", buckets);
+	for (int b = 0; b < buckets; b++)
+	{
+		char	   *out = names ? names[b] : new_name(c, c->frame->cols[ci].name, psprintf("hash%d", b));
+
+		add_output(c, ci, out,
+				   psprintf("COALESCE(((hashtext(%s)::int8 & 2147483647) %% %d = %d)::int4::int2, 0::int2)",
+							cur, buckets, b));
+		if (b)
+			appendStringInfoString(&c->steps, ", ");
+		escape_json(&c->steps, out);
+	}
+	appendStringInfoString(&c->steps, "]}");
+}
+
 static void
 step_encode(Clean *c, JsonbContainer *st)
 {
@@ -625,13 +748,14 @@ step_encode(Clean *c, JsonbContainer *st)
 		LevelCount *lc;
 		int64		total = 0;
 		const char *m = method;
-		char	   *cur = psprintf("(%s)::text", c->source_expr[ci]);
 		int			nl = col->nlevels;
+		char	  **names;
+		double	   *freq;
 
 		if (col->kind != ML_KIND_CATEGORICAL || col->level_text == NULL || nl == 0 ||
 			!step_wants(st, col) || c->rep[ci].cast != NULL)
 			continue;
-		lc = palloc(sizeof(LevelCount) * Max(nl, 1));
+		lc = palloc(sizeof(LevelCount) * nl);
 		for (int l = 0; l < nl; l++)
 			lc[l] = (LevelCount) {l, 0, col->level_text[l]};
 		for (int64 r = 0; r < frame->nrows; r++)
@@ -639,90 +763,21 @@ step_encode(Clean *c, JsonbContainer *st)
 				lc[col->code[r]].count++, total++;
 		if (strcmp(m, "auto") == 0)
 			m = nl <= max_levels ? "onehot" : "frequency";
-
-		step_open(c, "encode", col);
-		appendStringInfo(&c->steps, ", \"method\": \"%s\"", m);
+		names = palloc(sizeof(char *) * nl);
+		freq = palloc(sizeof(double) * nl);
+		/* one-hot keeps the most frequent levels; the others sort by text */
+		qsort(lc, nl, sizeof(LevelCount), strcmp(m, "onehot") == 0 ? cmp_count_desc : cmp_text);
+		for (int i = 0; i < nl; i++)
+		{
+			names[i] = (char *) lc[i].text;
+			freq[i] = total ? (double) lc[i].count / total : 0;
+		}
 		if (strcmp(m, "onehot") == 0)
-		{
-			int			nkeep = Min(nl, max_levels);
-			char	  **names = palloc(sizeof(char *) * Max(nkeep, 1));
-			char	  **outs = palloc(sizeof(char *) * (nkeep + 1));
-
-			qsort(lc, nl, sizeof(LevelCount), cmp_count_desc);
-			for (int i = 0; i < nkeep; i++)
-			{
-				names[i] = (char *) lc[i].text;
-				outs[i] = new_name(c, col->name, lc[i].text);
-				add_output(c, ci, outs[i], psprintf("COALESCE((%s = $%d)::int4::int2, 0::int2)", cur,
-													add_param(c, TEXTOID, CStringGetTextDatum(lc[i].text))));
-			}
-			if (nl > nkeep)
-			{
-				outs[nkeep] = new_name(c, col->name, "other");
-				add_output(c, ci, outs[nkeep],
-						   psprintf("COALESCE((%s <> ALL ($%d))::int4::int2, 0::int2)", cur,
-									param_text_array(c, names, nkeep)));
-			}
-			appendStringInfoString(&c->steps, ", \"levels\": ");
-			json_text_list(&c->steps, names, nkeep);
-			appendStringInfoString(&c->steps, ", \"names\": ");
-			json_text_list(&c->steps, outs, nkeep + (nl > nkeep ? 1 : 0));
-		}
-		else if (strcmp(m, "ordinal") == 0 || strcmp(m, "frequency") == 0)
-		{
-			char	  **names = palloc(sizeof(char *) * Max(nl, 1));
-			double	   *freq = palloc(sizeof(double) * Max(nl, 1));
-			int			pl;
-			char	   *out;
-
-			qsort(lc, nl, sizeof(LevelCount), cmp_text);
-			for (int i = 0; i < nl; i++)
-			{
-				names[i] = (char *) lc[i].text;
-				freq[i] = total ? (double) lc[i].count / total : 0;
-			}
-			pl = param_text_array(c, names, nl);
-			out = new_name(c, col->name, m[0] == 'o' ? "ordinal" : "frequency");
-			if (m[0] == 'o')
-				add_output(c, ci, out, psprintf("COALESCE(array_position($%d, %s) - 1, -1)", pl, cur));
-			else
-			{
-				add_output(c, ci, out, psprintf("COALESCE($%d[array_position($%d, %s)], 0::float8)",
-												param_float_array(c, freq, nl), pl, cur));
-				appendStringInfoString(&c->steps, ", \"frequencies\": [");
-				for (int i = 0; i < nl; i++)
-					appendStringInfo(&c->steps, "%s%.17g", i ? ", " : "", freq[i]);
-				appendStringInfoChar(&c->steps, ']');
-			}
-			appendStringInfoString(&c->steps, ", \"levels\": ");
-			json_text_list(&c->steps, names, nl);
-			appendStringInfoString(&c->steps, ", \"name\": ");
-			escape_json(&c->steps, out);
-		}
+			emit_onehot(c, ci, names, Min(nl, max_levels), nl > max_levels, NULL, keep);
+		else if (strcmp(m, "hashing") == 0)
+			emit_hashing(c, ci, buckets, NULL, keep);
 		else
-		{
-			/* hashing: one indicator per bucket of a stable hash of the text */
-			appendStringInfo(&c->steps, ", \"buckets\": %d, \"names\": [", buckets);
-			for (int b = 0; b < buckets; b++)
-			{
-				char	   *out = new_name(c, col->name, psprintf("hash%d", b));
-
-				add_output(c, ci, out,
-						   psprintf("COALESCE(((hashtext(%s)::int8 & 2147483647) %% %d = %d)::int4::int2, 0::int2)",
-									cur, buckets, b));
-				if (b)
-					appendStringInfoString(&c->steps, ", ");
-				escape_json(&c->steps, out);
-			}
-			appendStringInfoChar(&c->steps, ']');
-		}
-		appendStringInfo(&c->steps, ", \"keep_original\": %s}", keep ? "true" : "false");
-		c->rep[ci].encoding = pstrdup(m);
-		if (!keep)
-		{
-			c->keep_source[ci] = false;
-			c->rep[ci].dropped = true;
-		}
+			emit_ordinal_freq(c, ci, m[0] == 'o', names, freq, nl, NULL, keep);
 	}
 }
 
@@ -750,6 +805,71 @@ static const struct
 	{"week", "date_part('week', %s)::int4", 0},
 	{"weekend", "(date_part('isodow', %s) >= 6)", 0}
 };
+
+/*
+ * Datetime parts of one column (also used to replay a recipe): parts are
+ * names from dt_parts, optionally with a "_sin" or "_cos" suffix for the
+ * cyclical encodings. Leaves the step's JSON open for the caller.
+ */
+static void
+emit_datetime(Clean *c, int ci, List *parts, List *names)
+{
+	char	   *cur = c->source_expr[ci];
+	ListCell   *lp,
+			   *ln;
+
+	step_open(c, "datetime", &c->frame->cols[ci]);
+	forboth(lp, parts, ln, names)
+	{
+		char	   *p = lfirst(lp);
+		int			len = strlen(p);
+		int			variant = len > 4 && strcmp(p + len - 4, "_sin") == 0 ? 1 :
+			len > 4 && strcmp(p + len - 4, "_cos") == 0 ? 2 : 0;
+		int			i;
+
+		for (i = 0; i < (int) lengthof(dt_parts); i++)
+			if (strncmp(dt_parts[i].name, p, variant ? len - 4 : len) == 0 &&
+				(int) strlen(dt_parts[i].name) == (variant ? len - 4 : len))
+				break;
+		if (i == (int) lengthof(dt_parts) || (variant && dt_parts[i].period == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown datetime part \"%s\"", p)));
+		if (variant == 0)
+			add_output(c, ci, lfirst(ln), psprintf(dt_parts[i].expr, cur));
+		else
+			add_output(c, ci, lfirst(ln),
+					   psprintf("%s(%.17g * %s)", variant == 1 ? "sin" : "cos",
+								2 * M_PI / dt_parts[i].period, psprintf(dt_parts[i].expr, cur)));
+	}
+	appendStringInfoString(&c->steps, ", \"parts\": [");
+	foreach(lp, parts)
+	{
+		appendStringInfoString(&c->steps, foreach_current_index(lp) ? ", " : "");
+		escape_json(&c->steps, lfirst(lp));
+	}
+	appendStringInfoString(&c->steps, "], \"names\": [");
+	foreach(ln, names)
+	{
+		appendStringInfoString(&c->steps, foreach_current_index(ln) ? ", " : "");
+		escape_json(&c->steps, lfirst(ln));
+	}
+	appendStringInfoChar(&c->steps, ']');
+}
+
+/* Seconds from column a to column b (also used to replay a recipe). */
+static void
+emit_elapsed(Clean *c, int a, int b, char *name)
+{
+	add_output(c, b, name, psprintf("date_part('epoch', %s) - date_part('epoch', %s)",
+									c->source_expr[b], c->source_expr[a]));
+	step_open(c, "elapsed", &c->frame->cols[b]);
+	appendStringInfoString(&c->steps, ", \"from\": ");
+	escape_json(&c->steps, c->frame->cols[a].name);
+	appendStringInfoString(&c->steps, ", \"name\": ");
+	escape_json(&c->steps, name);
+	appendStringInfoChar(&c->steps, '}');
+}
 
 static void
 step_datetime(Clean *c, JsonbContainer *st)
@@ -784,41 +904,31 @@ step_datetime(Clean *c, JsonbContainer *st)
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
 		MlColumn   *col = &frame->cols[ci];
-		char	   *cur = c->source_expr[ci];
 
 		if (col->kind != ML_KIND_DATETIME || !step_wants(st, col))
 			continue;
 		dts[ndt++] = ci;
-		step_open(c, "datetime", col);
-		appendStringInfoString(&c->steps, ", \"names\": [");
-		foreach(lc, parts)
 		{
-			for (int i = 0; i < (int) lengthof(dt_parts); i++)
+			List	   *names = NIL,
+					   *pnames = NIL;
+
+			foreach(lc, parts)
 			{
-				char	   *out;
-				char	   *e;
-
-				if (strcmp(dt_parts[i].name, lfirst(lc)) != 0)
-					continue;
-				out = new_name(c, col->name, dt_parts[i].name);
-				e = psprintf(dt_parts[i].expr, cur);
-				add_output(c, ci, out, e);
-				appendStringInfo(&c->steps, "%s", foreach_current_index(lc) ? ", " : "");
-				escape_json(&c->steps, out);
-				if (cyclical && dt_parts[i].period > 0)
-				{
-					/* sin/cos so that 23h sits next to 0h */
-					double		w = 2 * M_PI / dt_parts[i].period;
-
-					add_output(c, ci, new_name(c, col->name, psprintf("%s_sin", dt_parts[i].name)),
-							   psprintf("sin(%.17g * %s)", w, e));
-					add_output(c, ci, new_name(c, col->name, psprintf("%s_cos", dt_parts[i].name)),
-							   psprintf("cos(%.17g * %s)", w, e));
-				}
+				names = lappend(names, new_name(c, col->name, lfirst(lc)));
+				pnames = lappend(pnames, lfirst(lc));
+				for (int i = 0; cyclical && i < (int) lengthof(dt_parts); i++)
+					if (strcmp(dt_parts[i].name, lfirst(lc)) == 0 && dt_parts[i].period > 0)
+					{
+						/* sin/cos so that 23h sits next to 0h */
+						names = lappend(names, new_name(c, col->name, psprintf("%s_sin", dt_parts[i].name)));
+						pnames = lappend(pnames, psprintf("%s_sin", dt_parts[i].name));
+						names = lappend(names, new_name(c, col->name, psprintf("%s_cos", dt_parts[i].name)));
+						pnames = lappend(pnames, psprintf("%s_cos", dt_parts[i].name));
+					}
 			}
+			emit_datetime(c, ci, pnames, names);
 		}
-		appendStringInfo(&c->steps, "], \"cyclical\": %s, \"keep_original\": %s}",
-						 cyclical ? "true" : "false", keep ? "true" : "false");
+		appendStringInfo(&c->steps, ", \"keep_original\": %s}", keep ? "true" : "false");
 		if (!keep)
 		{
 			c->keep_source[ci] = false;
@@ -831,18 +941,33 @@ step_datetime(Clean *c, JsonbContainer *st)
 		{
 			MlColumn   *a = &frame->cols[dts[i]],
 					   *b = &frame->cols[dts[j]];
-			char	   *out = new_name(c, b->name, psprintf("minus_%s", a->name));
 
-			add_output(c, dts[j], out,
-					   psprintf("date_part('epoch', %s) - date_part('epoch', %s)",
-								c->source_expr[dts[j]], c->source_expr[dts[i]]));
-			step_open(c, "elapsed", b);
-			appendStringInfoString(&c->steps, ", \"from\": ");
-			escape_json(&c->steps, a->name);
-			appendStringInfoString(&c->steps, ", \"name\": ");
-			escape_json(&c->steps, out);
-			appendStringInfoChar(&c->steps, '}');
+			emit_elapsed(c, dts[i], dts[j], new_name(c, b->name, psprintf("minus_%s", a->name)));
 		}
+}
+
+/*
+ * A cast of the polish step (also used to replay a recipe): from text with
+ * casts that give NULL instead of failing, or whole-number floats to
+ * integers.
+ */
+static void
+emit_cast(Clean *c, int ci, const char *to, bool from_text)
+{
+	const char *fmt;
+
+	if (from_text)
+		fmt = strcmp(to, "bigint") == 0 ? "(mlops.try_cast_numeric(%s::text))::int8" :
+			strcmp(to, "numeric") == 0 ? "mlops.try_cast_numeric(%s::text)" :
+			strcmp(to, "boolean") == 0 ? "mlops.try_cast_bool(%s::text)" :
+			"mlops.try_cast_timestamp(%s::text)";
+	else
+		fmt = strcmp(to, "integer") == 0 ? "(round(%s))::int4" : "(round(%s))::int8";
+	c->source_expr[ci] = psprintf(fmt, c->source_expr[ci]);
+	c->rep[ci].cast = pstrdup(to);
+	step_open(c, "cast", &c->frame->cols[ci]);
+	appendStringInfo(&c->steps, ", \"to\": \"%s\", \"from_text\": %s}", to,
+					 from_text ? "true" : "false");
 }
 
 /* ---------- polish ---------- */
@@ -869,7 +994,6 @@ step_polish_text(Clean *c, JsonbContainer *st)
 					boo = true,
 					ts = true,
 					whole = true;
-		const char *cast;
 
 		if ((col->kind != ML_KIND_CATEGORICAL && col->kind != ML_KIND_TEXT) ||
 			getBaseType(col->typid) == BOOLOID || col->level_text == NULL ||
@@ -888,18 +1012,8 @@ step_polish_text(Clean *c, JsonbContainer *st)
 			if (ts && !MlTextIsTimestamp(col->level_text[l]))
 				ts = false;
 		}
-		if (num)
-			cast = whole ? "(mlops.try_cast_numeric(%s::text))::int8" : "mlops.try_cast_numeric(%s::text)";
-		else if (boo)
-			cast = "mlops.try_cast_bool(%s::text)";
-		else if (ts)
-			cast = "mlops.try_cast_timestamp(%s::text)";
-		else
-			continue;
-		c->source_expr[ci] = psprintf(cast, c->source_expr[ci]);
-		c->rep[ci].cast = pstrdup(num ? (whole ? "bigint" : "numeric") : boo ? "boolean" : "timestamp");
-		step_open(c, "cast", col);
-		appendStringInfo(&c->steps, ", \"to\": \"%s\"}", c->rep[ci].cast);
+		if (num || boo || ts)
+			emit_cast(c, ci, num ? (whole ? "bigint" : "numeric") : boo ? "boolean" : "timestamp", true);
 	}
 }
 
@@ -920,10 +1034,7 @@ step_polish_integers(Clean *c, JsonbContainer *st)
 			col->ninfinite > 0 || !c->keep_source[ci] || c->rep[ci].cast ||
 			(base != FLOAT4OID && base != FLOAT8OID && base != NUMERICOID) || !step_wants(st, col))
 			continue;
-		c->source_expr[ci] = psprintf("(round(%s))::%s", c->source_expr[ci], int4 ? "int4" : "int8");
-		c->rep[ci].cast = pstrdup(int4 ? "integer" : "bigint");
-		step_open(c, "cast", col);
-		appendStringInfo(&c->steps, ", \"to\": \"%s\"}", c->rep[ci].cast);
+		emit_cast(c, ci, int4 ? "integer" : "bigint", false);
 	}
 }
 
@@ -983,6 +1094,8 @@ actions_text(Clean *c, int ci)
 		appendStringInfo(&s, "filled " INT64_FORMAT " by %s; ", r->filled, r->fill_method);
 	if (r->outliers > 0)
 		appendStringInfo(&s, INT64_FORMAT " outliers: %s; ", r->outliers, r->outlier_action);
+	else if (r->outliers < 0)
+		appendStringInfo(&s, "outlier bounds: %s; ", r->outlier_action);
 	if (r->cast)
 		appendStringInfo(&s, "cast to %s; ", r->cast);
 	if (r->encoding)
@@ -1150,68 +1263,16 @@ build_select(Clean *c, const char *from)
 	return sql.data;
 }
 
-Datum
-ml_clean(PG_FUNCTION_ARGS)
+/*
+ * Read the relation (a temporary copy when its rows have no ctid) and set
+ * up an empty pipeline over it. Returns the relation actually read.
+ */
+static Oid
+clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MlScope		scope;
-	Oid			relid;
-	Jsonb	   *optsj = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
-	JsonbContainer *opts = optsj ? &optsj->root : NULL;
-	char	   *into = NULL;
-	Clean		c;
+	char		relkind = get_rel_relkind(relid);
 	MlFrame    *frame;
-	bool		on;
-	JsonbContainer *st;
-	char	   *target;
-	int64		project_id;
-	List	   *xnames = NIL,
-			   *xexprs = NIL;
-	int			nargs;
-	Oid		   *types;
-	Datum	   *args;
-	char	   *from;
-	char	   *dest;
-	StringInfoData rep;
-	int64		recipe_id;
-	char		relkind;
-	TimestampTz t0;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "relation")));
-	relid = PG_GETARG_OID(0);
-	MlOptCheckKeys(opts, "cleaning options", clean_keys);
-	if (!PG_ARGISNULL(2))
-	{
-		Oid			nspid;
-		RangeVar   *rv = MlParseInto(text_to_cstring(PG_GETARG_TEXT_PP(2)), &nspid);
-
-		into = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
-	}
-	relkind = get_rel_relkind(relid);
-	if (relkind == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (into == NULL && relkind != RELKIND_RELATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cannot clean \"%s\" in place: it is not a plain table", get_rel_name(relid)),
-				 errhint("Pass into_table => 'name' to write the result into a new table.")));
-
-	InitMaterializedSRF(fcinfo, 0);
-	t0 = GetCurrentTimestamp();
-	MlScopeEnter(&scope);
-	MlPreferTidJoins();
-	target = MlOptString(opts, "target", NULL);
-	{
-		char	   *ptarget = MlProjectTarget(relid, &project_id);
-
-		if (target == NULL)
-			target = ptarget;
-	}
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
 	{
 		/* rows of views and foreign tables have no ctid: read a copy */
@@ -1224,27 +1285,177 @@ ml_clean(PG_FUNCTION_ARGS)
 		relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(tmp)), NoLock, false);
 	}
 	frame = MlFrameLoad(relid, NIL, true);
-	MlApplyRoles(frame, MlOptObject(opts, "roles"), target);
+	MlApplyRoles(frame, roles, target);
 
-	memset(&c, 0, sizeof(c));
-	c.frame = frame;
-	c.fills = MlFillsCreate(frame);
-	c.rep = palloc0(sizeof(ColReport) * Max(frame->ncols, 1));
-	c.keep_source = palloc(sizeof(bool) * Max(frame->ncols, 1));
-	c.source_expr = palloc(sizeof(char *) * Max(frame->ncols, 1));
-	initStringInfo(&c.steps);
-	appendStringInfoChar(&c.steps, '[');
+	memset(c, 0, sizeof(*c));
+	c->frame = frame;
+	c->fills = MlFillsCreate(frame);
+	c->rep = palloc0(sizeof(ColReport) * Max(frame->ncols, 1));
+	c->keep_source = palloc(sizeof(bool) * Max(frame->ncols, 1));
+	c->source_expr = palloc(sizeof(char *) * Max(frame->ncols, 1));
+	initStringInfo(&c->steps);
+	appendStringInfoChar(&c->steps, '[');
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
 		MlColumn   *col = &frame->cols[ci];
 
-		c.keep_source[ci] = true;
-		c.source_expr[ci] = psprintf("t.%s", quote_identifier(col->name));
-		c.rep[ci].nulls_before = col->nnull;
-		c.rep[ci].mean_before = col->mean;
-		c.rep[ci].min_before = col->min;
-		c.rep[ci].max_before = col->max;
+		c->keep_source[ci] = true;
+		c->source_expr[ci] = psprintf("t.%s", quote_identifier(col->name));
+		c->rep[ci].nulls_before = col->nnull;
+		c->rep[ci].mean_before = col->mean;
+		c->rep[ci].min_before = col->min;
+		c->rep[ci].max_before = col->max;
 	}
+	return relid;
+}
+
+/* Everything after the fills is an expression over the filled rows. */
+static char *
+clean_fills(Clean *c, List *xnames, List *xexprs)
+{
+	int			nargs;
+	Oid		   *types;
+	Datum	   *args;
+	char	   *from = MlFillsSubquery(c->frame, c->fills, xnames, xexprs, &nargs, &types, &args);
+
+	for (int i = 0; i < nargs; i++)
+		add_param(c, types[i], args[i]);
+	return from;
+}
+
+/*
+ * Write the result: kept source columns in place, new columns after them,
+ * into a new table or, in place, into the relation itself.
+ */
+static void
+clean_write(Clean *c, Oid relid, const char *into, const char *from)
+{
+	MlFrame    *frame = c->frame;
+	List	   *names = NIL,
+			   *exprs = NIL;
+	char	   *dest;
+
+	appendStringInfoChar(&c->steps, ']');
+	for (int ci = 0; ci < frame->ncols; ci++)
+		if (c->keep_source[ci])
+		{
+			names = lappend(names, frame->cols[ci].name);
+			exprs = lappend(exprs, c->source_expr[ci]);
+		}
+	c->out_names = list_concat(names, c->out_names);
+	c->out_exprs = list_concat(exprs, c->out_exprs);
+	if (c->out_names == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cleaning would leave no columns")));
+	dest = into ? pstrdup(into) : pstrdup(quote_identifier(psprintf("ml_clean_%u", relid)));
+	MlSpiExec(psprintf("CREATE %sTABLE %s AS %s", into ? "" : "TEMP ", dest, build_select(c, from)),
+			  c->nparams, c->ptypes, c->pvalues, NULL, SPI_OK_UTILITY);
+	if (into == NULL)
+		replace_contents(relid,
+						 RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(psprintf("pg_temp.%s", dest))),
+										  NoLock, false), c);
+}
+
+/* One result row per source column. */
+static void
+clean_result(Clean *c, ReturnSetInfo *rsinfo, int64 recipe_id)
+{
+	static const char *const kinds[] = {"numeric", "categorical", "datetime", "text"};
+
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+		MlColumn   *col = &c->frame->cols[ci];
+
+		values[0] = CStringGetTextDatum(col->name);
+		values[1] = CStringGetTextDatum(col->identifier ? "identifier" :
+										col->role == ML_ROLE_TARGET ? "target" : kinds[col->kind]);
+		values[2] = Int64GetDatum(c->rep[ci].nulls_before);
+		values[3] = Int64GetDatum(c->rep[ci].nulls_before - c->rep[ci].filled);
+		values[4] = CStringGetTextDatum(actions_text(c, ci));
+		values[5] = CStringGetTextDatum(c->rep[ci].new_columns.data ? c->rep[ci].new_columns.data : "");
+		values[6] = Int64GetDatum(recipe_id);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (c->duplicates > 0)
+		ereport(NOTICE,
+				(errmsg("removed " INT64_FORMAT " duplicate rows", c->duplicates)));
+}
+
+/* into_table resolved now, while the caller's search_path applies. */
+static char *
+resolve_into(FunctionCallInfo fcinfo, int argno)
+{
+	Oid			nspid;
+	RangeVar   *rv;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	rv = MlParseInto(text_to_cstring(PG_GETARG_TEXT_PP(argno)), &nspid);
+	return quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
+}
+
+static Oid
+check_relation(FunctionCallInfo fcinfo, int argno, const char *into)
+{
+	Oid			relid;
+	char		relkind;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", "relation")));
+	relid = PG_GETARG_OID(argno);
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (into == NULL && relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot clean \"%s\" in place: it is not a plain table", get_rel_name(relid)),
+				 errhint("Pass into_table => 'name' to write the result into a new table.")));
+	return relid;
+}
+
+Datum
+ml_clean(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MlScope		scope;
+	Jsonb	   *optsj = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	JsonbContainer *opts = optsj ? &optsj->root : NULL;
+	char	   *into;
+	Oid			relid;
+	Oid			readid;
+	Clean		c;
+	bool		on;
+	JsonbContainer *st;
+	char	   *target;
+	int64		project_id;
+	List	   *xnames = NIL,
+			   *xexprs = NIL;
+	char	   *from;
+	StringInfoData rep;
+
+	MlOptCheckKeys(opts, "cleaning options", clean_keys);
+	into = resolve_into(fcinfo, 2);
+	relid = check_relation(fcinfo, 0, into);
+
+	InitMaterializedSRF(fcinfo, 0);
+	MlScopeEnter(&scope);
+	MlPreferTidJoins();
+	target = MlOptString(opts, "target", NULL);
+	{
+		char	   *ptarget = MlProjectTarget(relid, &project_id);
+
+		if (target == NULL)
+			target = ptarget;
+	}
+	readid = clean_begin(&c, relid, MlOptObject(opts, "roles"), target);
 
 	st = step_options(opts, "duplicates", true, &on, simple_keys);
 	if (on)
@@ -1254,88 +1465,292 @@ ml_clean(PG_FUNCTION_ARGS)
 		step_missing(&c, st, target);
 	if (MlOptBool(opts, "indicators", false))
 		step_indicators(&c, &xnames, &xexprs);
-	/* everything after this point is an expression over the filled rows */
-	from = MlFillsSubquery(frame, c.fills, xnames, xexprs, &nargs, &types, &args);
-	for (int i = 0; i < nargs; i++)
-		add_param(&c, types[i], args[i]);
+	from = clean_fills(&c, xnames, xexprs);
 	st = step_options(opts, "outliers", true, &on, outlier_keys);
 	if (on)
 		step_outliers(&c, st);
 	st = step_options(opts, "polish", true, &on, polish_keys);
 	if (on)
 		step_polish_text(&c, st);
-	{
-		JsonbContainer *est = step_options(opts, "encode", true, &on, encode_keys);
-
-		if (on)
-			step_encode(&c, est);
-	}
-	{
-		JsonbContainer *dst = step_options(opts, "datetime", true, &on, datetime_keys);
-
-		if (on)
-			step_datetime(&c, dst);
-	}
+	st = step_options(opts, "encode", true, &on, encode_keys);
+	if (on)
+		step_encode(&c, st);
+	st = step_options(opts, "datetime", true, &on, datetime_keys);
+	if (on)
+		step_datetime(&c, st);
 	st = step_options(opts, "polish", true, &on, polish_keys);
 	if (on)
 		step_polish_integers(&c, st);
-	appendStringInfoChar(&c.steps, ']');
+	clean_write(&c, readid == relid ? relid : readid, into, from);
 
-	/* the output: kept source columns in place, new columns after them */
-	{
-		List	   *names = NIL,
-				   *exprs = NIL;
-
-		for (int ci = 0; ci < frame->ncols; ci++)
-			if (c.keep_source[ci])
-			{
-				names = lappend(names, frame->cols[ci].name);
-				exprs = lappend(exprs, c.source_expr[ci]);
-			}
-		c.out_names = list_concat(names, c.out_names);
-		c.out_exprs = list_concat(exprs, c.out_exprs);
-	}
-	if (c.out_names == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cleaning would leave no columns")));
-	elog(DEBUG1, "fitted in %.3f s", (double) (GetCurrentTimestamp() - t0) / 1e6);
-	t0 = GetCurrentTimestamp();
-	dest = into ? into : pstrdup(quote_identifier(psprintf("ml_clean_%u", relid)));
-	MlSpiExec(psprintf("CREATE %sTABLE %s AS %s", into ? "" : "TEMP ", dest,
-					   build_select(&c, from)),
-			  c.nparams, c.ptypes, c.pvalues, NULL, SPI_OK_UTILITY);
-	if (into == NULL)
-		replace_contents(relid, RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(psprintf("pg_temp.%s", dest))),
-												 NoLock, false), &c);
-
-	elog(DEBUG1, "wrote in %.3f s", (double) (GetCurrentTimestamp() - t0) / 1e6);
 	initStringInfo(&rep);
 	report_json(&c, &rep);
-	recipe_id = MlStoreRecipe(&scope, PG_GETARG_OID(0), "clean",
-							  optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}",
-							  c.steps.data, rep.data, project_id);
+	clean_result(&c, rsinfo,
+				 MlStoreRecipe(&scope, relid, "clean",
+							   optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}",
+							   c.steps.data, rep.data, project_id));
+	MlScopeExit(&scope);
+	return (Datum) 0;
+}
 
-	for (int ci = 0; ci < frame->ncols; ci++)
+/* ---------- ml_apply_recipe ---------- */
+
+static List *
+json_text_items(JsonbContainer *obj, const char *key)
+{
+	return MlOptStringList(obj, key);
+}
+
+static char **
+list_to_array(List *l)
+{
+	char	  **a = palloc(sizeof(char *) * (list_length(l) + 1));
+	ListCell   *lc;
+
+	foreach(lc, l)
+		a[foreach_current_index(lc)] = lfirst(lc);
+	return a;
+}
+
+static double *
+json_numbers(JsonbContainer *obj, const char *key, int *n)
+{
+	JsonbValue *v = MlOptGet(obj, key);
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	double	   *out;
+	int			cap = 16;
+
+	*n = 0;
+	out = palloc(sizeof(double) * cap);
+	if (v == NULL || v->type != jbvBinary)
+		return out;
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 	{
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
-		MlColumn   *col = &frame->cols[ci];
-		static const char *const kinds[] = {"numeric", "categorical", "datetime", "text"};
-
-		values[0] = CStringGetTextDatum(col->name);
-		values[1] = CStringGetTextDatum(col->identifier ? "identifier" :
-										col->role == ML_ROLE_TARGET ? "target" : kinds[col->kind]);
-		values[2] = Int64GetDatum(c.rep[ci].nulls_before);
-		values[3] = Int64GetDatum(c.rep[ci].nulls_before - c.rep[ci].filled);
-		values[4] = CStringGetTextDatum(actions_text(&c, ci));
-		values[5] = CStringGetTextDatum(c.rep[ci].new_columns.data ? c.rep[ci].new_columns.data : "");
-		values[6] = Int64GetDatum(recipe_id);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (tok != WJB_ELEM)
+			continue;
+		if (*n == cap)
+			out = repalloc(out, sizeof(double) * (cap *= 2));
+		out[(*n)++] = e.type == jbvNumeric ?
+			DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(e.val.numeric))) : NAN;
 	}
-	if (c.duplicates > 0)
-		ereport(NOTICE,
-				(errmsg("removed " INT64_FORMAT " duplicate rows", c.duplicates)));
+	return out;
+}
+
+static int
+step_column(Clean *c, JsonbContainer *step, const char *key)
+{
+	char	   *name = MlOptString(step, key, NULL);
+	int			ci = name ? MlFrameColumn(c->frame, name) : -1;
+
+	if (ci < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" needed by the recipe does not exist in the relation",
+						name ? name : "?")));
+	return ci;
+}
+
+/* Replay the steps that change cells before anything else is computed. */
+static void
+replay_fills(Clean *c, JsonbContainer *step, const char *kind, List **xnames, List **xexprs)
+{
+	if (strcmp(kind, "duplicates") == 0)
+		step_duplicates(c, step);
+	else if (strcmp(kind, "impute") == 0 || strcmp(kind, "model") == 0)
+	{
+		JsonbValue *models = MlOptGet(step, "models");
+		JsonbIterator *it;
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+
+		if (strcmp(kind, "model") == 0)
+		{
+			MlModel    *m = MlModelFromJson(c->frame, step);
+
+			c->rep[m->target].filled = MlImputeApplyModel(c->frame, c->fills, m, step);
+			c->rep[m->target].fill_method = pstrdup(MlMethodName(m->method));
+			c->rep[m->target].fill_error = NAN;
+			return;
+		}
+		if (models == NULL || models->type != jbvBinary)
+			return;
+		it = JsonbIteratorInit(models->val.binary.data);
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+			if (tok == WJB_ELEM && e.type == jbvBinary)
+				replay_fills(c, e.val.binary.data, "model", xnames, xexprs);
+	}
+	else if (strcmp(kind, "indicator") == 0)
+	{
+		int			ci = step_column(c, step, "column");
+		char	   *inner = new_name(c, "__ml", psprintf("na%d", ci));
+
+		*xnames = lappend(*xnames, inner);
+		*xexprs = lappend(*xexprs, psprintf("(t.%s IS NULL)", quote_identifier(c->frame->cols[ci].name)));
+		add_output(c, ci, MlOptString(step, "name", NULL), psprintf("t.%s", quote_identifier(inner)));
+	}
+}
+
+/* Replay the steps that are expressions over the filled rows. */
+static void
+replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
+{
+	if (strcmp(kind, "outliers") == 0)
+	{
+		int			ci = step_column(c, step, "column");
+		int			ng = 0,
+					nlo,
+					nhi;
+		List	   *groups = json_text_items(step, "groups");
+		double	   *glo = json_numbers(step, "group_lo", &nlo);
+		double	   *ghi = json_numbers(step, "group_hi", &nhi);
+		char	   *by = MlOptString(step, "by", NULL);
+
+		if (by)
+		{
+			(void) step_column(c, step, "by");
+			ng = list_length(groups);
+		}
+		emit_outlier(c, ci, MlOptString(step, "method", "iqr"), MlOptNumber(step, "k", 1.5),
+					 MlOptString(step, "action", "winsorize"), MlOptNumber(step, "lo", -INFINITY),
+					 MlOptNumber(step, "hi", INFINITY), by, list_to_array(groups), glo, ghi,
+					 Min(ng, Min(nlo, nhi)), MlOptString(step, "name", NULL));
+		c->rep[ci].outliers = -1;	/* bounds applied; not counted */
+	}
+	else if (strcmp(kind, "cast") == 0)
+		emit_cast(c, step_column(c, step, "column"), MlOptString(step, "to", "bigint"),
+				  MlOptBool(step, "from_text", false));
+	else if (strcmp(kind, "encode") == 0)
+	{
+		int			ci = step_column(c, step, "column");
+		char	   *method = MlOptString(step, "method", "onehot");
+		bool		keep = MlOptBool(step, "keep_original", false);
+		List	   *levels = json_text_items(step, "levels");
+		List	   *names = json_text_items(step, "names");
+
+		if (strcmp(method, "onehot") == 0)
+			emit_onehot(c, ci, list_to_array(levels), list_length(levels),
+						list_length(names) > list_length(levels), list_to_array(names), keep);
+		else if (strcmp(method, "hashing") == 0)
+			emit_hashing(c, ci, (int) MlOptNumber(step, "buckets", 16), list_to_array(names), keep);
+		else
+		{
+			int			nf;
+			double	   *freq = json_numbers(step, "frequencies", &nf);
+
+			emit_ordinal_freq(c, ci, strcmp(method, "ordinal") == 0, list_to_array(levels), freq,
+							  list_length(levels), MlOptString(step, "name", NULL), keep);
+		}
+	}
+	else if (strcmp(kind, "datetime") == 0)
+	{
+		int			ci = step_column(c, step, "column");
+
+		emit_datetime(c, ci, json_text_items(step, "parts"), json_text_items(step, "names"));
+		appendStringInfoChar(&c->steps, '}');
+		if (!MlOptBool(step, "keep_original", true))
+		{
+			c->keep_source[ci] = false;
+			c->rep[ci].dropped = true;
+		}
+	}
+	else if (strcmp(kind, "elapsed") == 0)
+		emit_elapsed(c, step_column(c, step, "from"), step_column(c, step, "column"),
+					 MlOptString(step, "name", NULL));
+}
+
+static void
+replay(Clean *c, JsonbContainer *steps, bool fills, List **xnames, List **xexprs)
+{
+	JsonbIterator *it = JsonbIteratorInit(steps);
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		char	   *kind;
+
+		if (tok != WJB_ELEM || e.type != jbvBinary)
+			continue;
+		kind = MlOptString(e.val.binary.data, "step", "model");
+		if (fills)
+			replay_fills(c, e.val.binary.data, kind, xnames, xexprs);
+		else
+			replay_exprs(c, e.val.binary.data, kind);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * ml_apply_recipe(recipe, relation, into_table): re-apply what a run of
+ * ml_impute or ml_clean learned, to new rows, without refitting anything.
+ */
+Datum
+ml_apply_recipe(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MlScope		scope;
+	int64		recipe_id;
+	char	   *into;
+	Oid			relid;
+	Oid			readid;
+	Clean		c;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	char	   *kind;
+	Jsonb	   *steps;
+	List	   *xnames = NIL,
+			   *xexprs = NIL;
+	char	   *from;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", "recipe")));
+	recipe_id = PG_GETARG_INT64(0);
+	into = resolve_into(fcinfo, 2);
+	relid = check_relation(fcinfo, 1, into);
+
+	InitMaterializedSRF(fcinfo, 0);
+	MlScopeEnter(&scope);
+	MlPreferTidJoins();
+	/* as the caller: a recipe hidden by row-level security does not exist */
+	values[0] = Int64GetDatum(recipe_id);
+	MlSpiExec("SELECT kind, steps FROM mlops.recipes WHERE id OPERATOR(pg_catalog.=) $1",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("recipe " INT64_FORMAT " does not exist", recipe_id),
+				 errhint("Recipes you can use are listed in mlops.recipes.")));
+	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	steps = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+	readid = clean_begin(&c, relid, NULL, NULL);
+	replay(&c, &steps->root, true, &xnames, &xexprs);
+	if (strcmp(kind, "impute") == 0)
+	{
+		/* imputation recipes change cells only, as ml_impute does */
+		MlFillsWrite(c.frame, c.fills, into);
+	}
+	else
+	{
+		from = clean_fills(&c, xnames, xexprs);
+		replay(&c, &steps->root, false, NULL, NULL);
+		clean_write(&c, readid, into, from);
+	}
+	{
+		const char *keys[2] = {"recipe_id", "into_table"};
+		const char *vals[2] = {psprintf(INT64_FORMAT, recipe_id), into};
+
+		MlAudit(&scope, "apply_recipe", "relation",
+				quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid)), 0, 2, keys, vals);
+	}
+	clean_result(&c, rsinfo, recipe_id);
 	MlScopeExit(&scope);
 	return (Datum) 0;
 }

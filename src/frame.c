@@ -124,6 +124,13 @@ dict_init(MlColumn *col, bool text)
 		col->level_value = palloc(sizeof(double) * 256);
 }
 
+/* Code of a text level, added to the column's levels if new. */
+int32
+MlColumnAddLevel(MlColumn *col, const char *text)
+{
+	return dict_code(col, text, 0, true);
+}
+
 /* Code of an existing level, or -1 (used to map new data onto a recipe). */
 int32
 MlColumnLevel(MlColumn *col, const char *text, double value)

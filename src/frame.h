@@ -82,6 +82,7 @@ extern int	MlFrameColumn(MlFrame *frame, const char *name);
 extern bool MlColumnIsDiscrete(MlColumn *col);
 extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
 extern int32 MlColumnLevel(MlColumn *col, const char *text, double value);
+extern int32 MlColumnAddLevel(MlColumn *col, const char *text);
 extern void MlFrameCheckBudget(Oid relid, int ncols);
 
 /* Datetime parts of epoch seconds in the session time zone. */

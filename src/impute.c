@@ -474,6 +474,8 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
 				col->level_text[col->nlevels] = pstrdup(o->constant_text);
 				m->fill_level = col->nlevels++;
 			}
+			m->tlevel_text = col->level_text;
+			m->ntlevels = col->nlevels;
 		}
 		m->fill = v;
 		for (int64 i = 0; i < n; i++)
@@ -486,6 +488,75 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
 		MlModelPredictRows(frame, m, rows, n, vals, lvls);
 	MlFillStore(frame, fills, target, rows, n, vals, lvls, m->discrete);
 	return m;
+}
+
+/*
+ * Apply a model read back from a recipe to this frame's missing cells.
+ * Discrete models predict levels of their own list; they are matched to
+ * the frame's levels by text (and added when the frame has not seen them).
+ */
+int64
+MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *obj)
+{
+	MlColumn   *col = &frame->cols[m->target];
+	int64	   *rows = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	int64		n = missing_rows(col, frame->nrows, rows);
+	double	   *vals = palloc(sizeof(double) * Max(n, 1));
+	int32	   *lvls = palloc(sizeof(int32) * Max(n, 1));
+	int			slot;
+
+	switch (m->method)
+	{
+		case ML_METHOD_NONE:
+			return 0;
+		case ML_METHOD_DELETE:
+			for (int64 i = 0; i < n; i++)
+				if (!fills->deleted[rows[i]])
+					fills->deleted[rows[i]] = true, fills->ndeleted++;
+			return 0;
+		case ML_METHOD_LOCF:
+		case ML_METHOD_INTERPOLATE:
+			{
+				MlImputeOptions o;
+				char	   *by = MlOptString(obj, "by", NULL);
+
+				memset(&o, 0, sizeof(o));
+				o.method = m->method;
+				o.time_column = MlOptString(obj, "time_column", NULL);
+				o.by = by ? list_make1(by) : NIL;
+				fill_time_ordered(frame, fills, m->target, &o,
+								  col->code != NULL && MlColumnIsDiscrete(col));
+				slot = fill_slot(fills, m->target);
+				return slot >= 0 ? fills->filled[slot] : 0;
+			}
+		case ML_METHOD_MEAN:
+		case ML_METHOD_MEDIAN:
+		case ML_METHOD_MODE:
+		case ML_METHOD_CONSTANT:
+			for (int64 i = 0; i < n; i++)
+				vals[i] = m->fill, lvls[i] = m->fill_level;
+			break;
+		default:
+			MlModelPredictRows(frame, m, rows, n, vals, lvls);
+			break;
+	}
+	if (m->discrete && col->kind == ML_KIND_NUMERIC)
+	{
+		/* numeric codes: the level's text is its value */
+		for (int64 i = 0; i < n; i++)
+			vals[i] = lvls[i] >= 0 ? strtod(m->tlevel_text[lvls[i]], NULL) : NAN;
+		MlFillStore(frame, fills, m->target, rows, n, vals, lvls, false);
+	}
+	else if (m->discrete && col->level_text)
+	{
+		for (int64 i = 0; i < n; i++)
+			lvls[i] = lvls[i] >= 0 ? MlColumnAddLevel(col, m->tlevel_text[lvls[i]]) : -1;
+		MlFillStore(frame, fills, m->target, rows, n, vals, lvls, true);
+	}
+	else if (!m->discrete)
+		MlFillStore(frame, fills, m->target, rows, n, vals, lvls, false);
+	slot = fill_slot(fills, m->target);
+	return slot >= 0 ? fills->filled[slot] : 0;
 }
 
 /* MICE: more rounds, each refitting a column with the others' latest fills. */

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 
 #include "frame.h"
 
@@ -34,6 +35,7 @@ typedef struct MlKey
 	int			col;
 	int			part;			/* MlDatePart, or -1 for the column's own codes */
 	int			nlevels;
+	int32	   *rowcodes;		/* per row, codes in the model's level space (recipes) */
 } MlKey;
 
 /* Inputs of a regression or KNN model. */
@@ -55,6 +57,10 @@ typedef struct MlModel
 	bool		discrete;		/* predicts a level code, not a number */
 	double		fill;			/* global value (numeric) */
 	int32		fill_level;		/* global level (discrete) */
+	/* the target's levels as the model knows them (discrete models) */
+	int			ntlevels;
+	char	  **tlevel_text;
+	double	   *tlevel_value;
 	/* groupwise */
 	int			nkeys;
 	MlKey		keys[2];
@@ -99,6 +105,7 @@ extern void MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, 
 extern void MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out);
 extern char *MlModelDescribe(MlFrame *frame, MlModel *m);
 extern int	MlKeyCode(MlFrame *frame, MlKey *key, int64 row);
+extern MlModel *MlModelFromJson(MlFrame *frame, JsonbContainer *obj);
 extern void MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level);
 
 #endif							/* ML_IMPUTE_H */

@@ -92,6 +92,8 @@ MlKeyCode(MlFrame *frame, MlKey *key, int64 row)
 {
 	MlColumn   *col = &frame->cols[key->col];
 
+	if (key->rowcodes)
+		return key->rowcodes[row];
 	if (key->part < 0)
 		return col->code[row];
 	/* datetime parts are computed once per column and kept */
@@ -156,12 +158,12 @@ collect_keys(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opts, M
 			continue;
 		if (col->kind == ML_KIND_DATETIME)
 		{
-			keys[n++] = (MlKey) {c, ML_PART_HOUR, 24};
-			keys[n++] = (MlKey) {c, ML_PART_DOW, 7};
-			keys[n++] = (MlKey) {c, ML_PART_MONTH, 13};
+			keys[n++] = (MlKey) {c, ML_PART_HOUR, 24, NULL};
+			keys[n++] = (MlKey) {c, ML_PART_DOW, 7, NULL};
+			keys[n++] = (MlKey) {c, ML_PART_MONTH, 13, NULL};
 		}
 		else if (col->code && col->nlevels > 1)
-			keys[n++] = (MlKey) {c, -1, col->nlevels};
+			keys[n++] = (MlKey) {c, -1, col->nlevels, NULL};
 	}
 	return n;
 }
@@ -492,9 +494,9 @@ set_group_keys(MlFrame *frame, MlModel *m, MlImputeOptions *opts)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" cannot group its own values", col->name)));
 		if (col->kind == ML_KIND_DATETIME)
-			m->keys[m->nkeys++] = (MlKey) {c, ML_PART_HOUR, 24};
+			m->keys[m->nkeys++] = (MlKey) {c, ML_PART_HOUR, 24, NULL};
 		else if (col->code)
-			m->keys[m->nkeys++] = (MlKey) {c, -1, Max(col->nlevels, 1)};
+			m->keys[m->nkeys++] = (MlKey) {c, -1, Max(col->nlevels, 1), NULL};
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -582,6 +584,9 @@ new_model(MlModel *proto, MlMethod method)
 	m->metric = proto->metric;
 	m->fill_level = -1;
 	m->error = NAN;
+	m->ntlevels = proto->ntlevels;
+	m->tlevel_text = proto->tlevel_text;
+	m->tlevel_value = proto->tlevel_value;
 	return m;
 }
 
@@ -747,6 +752,9 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 		opts->method != ML_METHOD_REGRESSION && opts->method != ML_METHOD_MICE &&
 		!(opts->method == ML_METHOD_CONSTANT && col->kind != ML_KIND_CATEGORICAL);
 	proto.metric = proto.discrete ? "error_rate" : "nrmse";
+	proto.ntlevels = col->nlevels;
+	proto.tlevel_text = col->level_text;
+	proto.tlevel_value = col->level_value;
 	if (!proto.discrete && (col->kind == ML_KIND_CATEGORICAL || col->kind == ML_KIND_TEXT) &&
 		opts->method != ML_METHOD_CONSTANT)
 	{

@@ -98,7 +98,7 @@ predict_knn(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 	double	   *rnorm = palloc(sizeof(double) * m->nref);
 	double	   *d = palloc(sizeof(double) * m->nref);
 	int		   *best = palloc(sizeof(int) * m->k);
-	int			T = m->discrete ? frame->cols[m->target].nlevels : 1;
+	int			T = m->discrete ? m->ntlevels : 1;
 	double	   *votes = palloc0(sizeof(double) * Max(T, 1));
 
 	for (int r = 0; r < m->nref; r++)
@@ -280,6 +280,18 @@ json_key(StringInfo out, MlFrame *frame, MlKey *key)
 	appendStringInfoChar(out, '}');
 }
 
+/* A level of the model's target, as text or number. */
+static void
+json_tlevel(StringInfo out, MlModel *m, int32 level)
+{
+	if (level < 0 || level >= m->ntlevels)
+		appendStringInfoString(out, "null");
+	else if (m->tlevel_text)
+		escape_json(out, m->tlevel_text[level]);
+	else
+		json_number(out, m->tlevel_value[level]);
+}
+
 static void
 json_values(StringInfo out, MlModel *m, MlColumn *target, const double *v, const int32 *l, int64 n)
 {
@@ -289,7 +301,7 @@ json_values(StringInfo out, MlModel *m, MlColumn *target, const double *v, const
 		if (i)
 			appendStringInfoString(out, ", ");
 		if (m->discrete)
-			json_level(out, target, l[i]);
+			json_tlevel(out, m, l[i]);
 		else
 			json_number(out, v[i]);
 	}
@@ -307,7 +319,7 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 	appendStringInfo(out, ", \"method\": \"%s\", \"discrete\": %s, \"fill\": ",
 					 MlMethodName(m->method), m->discrete ? "true" : "false");
 	if (m->discrete)
-		json_level(out, target, m->fill_level);
+		json_tlevel(out, m, m->fill_level);
 	else
 		json_number(out, m->fill);
 	appendStringInfo(out, ", \"metric\": \"%s\", \"error\": ", m->metric ? m->metric : "none");
@@ -363,6 +375,26 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 		appendStringInfoChar(out, ']');
 	}
 	if (m->method == ML_METHOD_KNN)
-		appendStringInfo(out, ", \"k\": %d, \"reference_rows\": %d", m->k, m->nref);
+	{
+		/* the reference rows travel with the recipe: KNN has no other state */
+		appendStringInfo(out, ", \"k\": %d, \"reference_rows\": %d, \"reference\": [", m->k, m->nref);
+		for (int64 i = 0; i < (int64) m->nref * m->feat->width; i++)
+		{
+			if (i)
+				appendStringInfoString(out, ", ");
+			json_number(out, m->ref[i]);
+		}
+		appendStringInfoString(out, "], \"reference_y\": [");
+		for (int i = 0; i < m->nref; i++)
+		{
+			if (i)
+				appendStringInfoString(out, ", ");
+			if (m->discrete)
+				json_tlevel(out, m, (int32) m->refy[i]);
+			else
+				json_number(out, m->refy[i]);
+		}
+		appendStringInfoChar(out, ']');
+	}
 	appendStringInfoChar(out, '}');
 }

@@ -64,6 +64,9 @@ UNION ALL
 SELECT f, 'ml_admin', 'EXECUTE' FROM
     unnest(ARRAY['ml_impute(regclass,text[],text,jsonb,text)', 'ml_clean(regclass,jsonb,text)']) f
 UNION ALL
+SELECT 'ml_apply_recipe(bigint,regclass,text)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['mlops.try_cast_numeric(text)', 'mlops.try_cast_bool(text)',
                  'mlops.try_cast_timestamp(text)']) f,

@@ -52,3 +52,15 @@ FROM mlops.recipes r,
         min_before float8, max_before float8)
 WHERE r.kind OPERATOR(pg_catalog.=) 'clean';
 GRANT SELECT ON @extschema@.ml_cleaning_report TO ml_analyst, ml_engineer;
+
+CREATE FUNCTION @extschema@.ml_apply_recipe(
+    recipe bigint,
+    relation regclass,
+    into_table text DEFAULT NULL)
+RETURNS TABLE (column_name text, kind text, nulls_before bigint, nulls_after bigint,
+               actions text, new_columns text, recipe_id bigint)
+AS 'MODULE_PATHNAME', 'ml_apply_recipe'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_apply_recipe(bigint, regclass, text) IS
+    're-apply a stored cleaning or imputation recipe to new rows, without refitting';
+GRANT EXECUTE ON FUNCTION @extschema@.ml_apply_recipe(bigint, regclass, text) TO ml_analyst, ml_engineer;

@@ -1,0 +1,385 @@
+/*
+ * recipe.c
+ *	  Stored recipes back into models, and ml_apply_recipe().
+ *
+ * A recipe keeps every fitted value by name and by level text, never by
+ * position in the data it was fitted on, so it can be bound to any table
+ * with the same columns: levels are matched by their text, unseen levels
+ * fall back to the coarser group or the global value, new NULLs are filled
+ * like the old ones, and values out of the fitted range stay as they are
+ * (numeric features) or are bounded (outlier steps).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "cleaning.h"
+#include "impute.h"
+#include "options.h"
+
+/* ---------- reading JSON arrays ---------- */
+
+typedef struct JArray
+{
+	int			n;
+	JsonbValue *items;
+} JArray;
+
+static JArray
+jarray(JsonbContainer *obj, const char *key)
+{
+	JsonbValue *v = MlOptGet(obj, key);
+	JArray		a = {0, NULL};
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	int			cap = 16;
+
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		return a;
+	a.items = palloc(sizeof(JsonbValue) * cap);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (a.n == cap)
+			a.items = repalloc(a.items, sizeof(JsonbValue) * (cap *= 2));
+		a.items[a.n++] = e;
+	}
+	return a;
+}
+
+static double
+jnum(JsonbValue *v)
+{
+	if (v->type == jbvNumeric)
+		return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	return NAN;
+}
+
+static void
+bad_recipe(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("recipe is malformed: %s", what)));
+}
+
+static int
+recipe_column(MlFrame *frame, JsonbContainer *obj)
+{
+	char	   *name = MlOptString(obj, "column", NULL);
+	int			c;
+
+	if (name == NULL)
+		bad_recipe("a step has no column");
+	c = MlFrameColumn(frame, name);
+	if (c < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" needed by the recipe does not exist in the relation", name)));
+	return c;
+}
+
+/* ---------- levels and keys ---------- */
+
+/* Map level text -> index in a recipe's level list (open addressing). */
+typedef struct LevelMap
+{
+	int			n;
+	uint32		mask;
+	int		   *slots;
+	char	  **text;
+} LevelMap;
+
+static LevelMap *
+levelmap_build(char **text, int n)
+{
+	LevelMap   *lm = palloc(sizeof(LevelMap));
+	uint32		size = 16;
+
+	while (size < (uint32) n * 2 + 2)
+		size *= 2;
+	lm->n = n;
+	lm->mask = size - 1;
+	lm->slots = palloc(sizeof(int) * size);
+	memset(lm->slots, -1, sizeof(int) * size);
+	lm->text = text;
+	for (int i = 0; i < n; i++)
+	{
+		uint32		h = hash_bytes((const unsigned char *) text[i], strlen(text[i])) & lm->mask;
+
+		while (lm->slots[h] >= 0)
+			h = (h + 1) & lm->mask;
+		lm->slots[h] = i;
+	}
+	return lm;
+}
+
+static int
+levelmap_find(LevelMap *lm, const char *s)
+{
+	uint32		h = hash_bytes((const unsigned char *) s, strlen(s)) & lm->mask;
+
+	while (lm->slots[h] >= 0)
+	{
+		if (strcmp(lm->text[lm->slots[h]], s) == 0)
+			return lm->slots[h];
+		h = (h + 1) & lm->mask;
+	}
+	return -1;
+}
+
+/* The text a value of a coded column has in recipes (see json_level). */
+static char *
+cell_text(MlColumn *col, int64 row)
+{
+	if (col->isnull[row])
+		return NULL;
+	if (col->level_text)
+		return col->code[row] >= 0 ? col->level_text[col->code[row]] : NULL;
+	if (!isfinite(col->x[row]))
+		return NULL;
+	return psprintf("%.17g", col->x[row]);
+}
+
+static char **
+jtexts(JArray *a)
+{
+	char	  **t = palloc(sizeof(char *) * Max(a->n, 1));
+
+	for (int i = 0; i < a->n; i++)
+	{
+		t[i] = MlJsonValueText(&a->items[i]);
+		if (t[i] == NULL)
+			t[i] = "";
+		else if (a->items[i].type == jbvNumeric)
+			t[i] = psprintf("%.17g", jnum(&a->items[i]));
+	}
+	return t;
+}
+
+/* A key of a stored model, bound to this frame's rows. */
+static MlKey
+recipe_key(MlFrame *frame, JsonbContainer *obj)
+{
+	static const char *const parts[] = {
+		"year", "month", "day", "hour", "minute", "second", "dow", "doy", "week", "weekend"
+	};
+	MlKey		key;
+	char	   *part = MlOptString(obj, "part", NULL);
+	JArray		levels;
+	LevelMap   *lm;
+	MlColumn   *col;
+
+	memset(&key, 0, sizeof(key));
+	key.col = recipe_column(frame, obj);
+	key.part = -1;
+	col = &frame->cols[key.col];
+	if (part)
+	{
+		for (int p = 0; p < (int) lengthof(parts); p++)
+			if (strcmp(parts[p], part) == 0)
+				key.part = p;
+		if (key.part < 0)
+			bad_recipe("unknown datetime part");
+		key.nlevels = key.part == ML_PART_HOUR ? 24 : key.part == ML_PART_DOW ? 7 : 13;
+		return key;
+	}
+	levels = jarray(obj, "levels");
+	key.nlevels = Max(levels.n, 1);
+	lm = levelmap_build(jtexts(&levels), levels.n);
+	key.rowcodes = palloc(sizeof(int32) * Max(frame->nrows, 1));
+	for (int64 r = 0; r < frame->nrows; r++)
+	{
+		char	   *t = (col->code || col->kind != ML_KIND_NUMERIC) ? cell_text(col, r) :
+			(col->isnull[r] ? NULL : psprintf("%.17g", col->x[r]));
+
+		key.rowcodes[r] = t ? levelmap_find(lm, t) : -1;
+	}
+	return key;
+}
+
+/* Target level values of a discrete model: indices into its own list. */
+static void
+target_levels(MlModel *m, MlColumn *col, JsonbContainer *obj)
+{
+	/* collect every level text the model mentions, in first-seen order */
+	const char *lists[] = {"parent", "groups", "reference_y"};
+	int			cap = 64;
+
+	m->tlevel_text = palloc(sizeof(char *) * cap);
+	m->ntlevels = 0;
+	for (int l = 0; l < (int) lengthof(lists); l++)
+	{
+		JArray		a = jarray(obj, lists[l]);
+		char	  **t = jtexts(&a);
+
+		for (int i = 0; i < a.n; i++)
+		{
+			int			j;
+
+			if (a.items[i].type == jbvNull)
+				continue;
+			for (j = 0; j < m->ntlevels; j++)
+				if (strcmp(m->tlevel_text[j], t[i]) == 0)
+					break;
+			if (j < m->ntlevels)
+				continue;
+			if (m->ntlevels == cap)
+				m->tlevel_text = repalloc(m->tlevel_text, sizeof(char *) * (cap *= 2));
+			m->tlevel_text[m->ntlevels++] = t[i];
+		}
+	}
+	{
+		char	   *fill = MlOptString(obj, "fill", NULL);
+		int			j;
+
+		if (fill && MlOptGet(obj, "fill")->type == jbvNumeric)
+			fill = psprintf("%.17g", MlOptNumber(obj, "fill", 0));
+		m->fill_level = -1;
+		for (j = 0; fill && j < m->ntlevels; j++)
+			if (strcmp(m->tlevel_text[j], fill) == 0)
+				m->fill_level = j;
+		if (fill && m->fill_level < 0)
+		{
+			if (m->ntlevels == cap)
+				m->tlevel_text = repalloc(m->tlevel_text, sizeof(char *) * (cap + 1));
+			m->tlevel_text[m->ntlevels] = fill;
+			m->fill_level = m->ntlevels++;
+		}
+	}
+	(void) col;
+}
+
+static int32
+tlevel_of(MlModel *m, JsonbValue *v)
+{
+	char	   *t;
+
+	if (v->type == jbvNull)
+		return -1;
+	t = v->type == jbvNumeric ? psprintf("%.17g", jnum(v)) : MlJsonValueText(v);
+	for (int j = 0; j < m->ntlevels; j++)
+		if (strcmp(m->tlevel_text[j], t) == 0)
+			return j;
+	return -1;
+}
+
+static void
+load_values(MlModel *m, JsonbContainer *obj, const char *key, double **vals, int32 **lvls, int64 n)
+{
+	JArray		a = jarray(obj, key);
+
+	if (a.n != n)
+		bad_recipe("group table has the wrong size");
+	*vals = palloc(sizeof(double) * Max(n, 1));
+	*lvls = palloc(sizeof(int32) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+	{
+		(*vals)[i] = m->discrete ? NAN : (a.items[i].type == jbvNull ? NAN : jnum(&a.items[i]));
+		(*lvls)[i] = m->discrete ? tlevel_of(m, &a.items[i]) : -1;
+	}
+}
+
+static MlFeatures *
+recipe_features(MlFrame *frame, JsonbContainer *obj)
+{
+	MlFeatures *f = palloc0(sizeof(MlFeatures));
+	JArray		num = jarray(obj, "numeric");
+	JArray		oh = jarray(obj, "onehot");
+
+	f->numcol = palloc(sizeof(int) * Max(num.n, 1));
+	f->mean = palloc(sizeof(double) * Max(num.n, 1));
+	f->sd = palloc(sizeof(double) * Max(num.n, 1));
+	for (int i = 0; i < num.n; i++)
+	{
+		JsonbContainer *o = num.items[i].val.binary.data;
+
+		f->numcol[i] = recipe_column(frame, o);
+		f->mean[i] = MlOptNumber(o, "mean", 0);
+		f->sd[i] = MlOptNumber(o, "sd", 1);
+	}
+	f->nnum = num.n;
+	f->keys = palloc(sizeof(MlKey) * Max(oh.n, 1));
+	f->width = 1 + f->nnum;
+	for (int i = 0; i < oh.n; i++)
+	{
+		f->keys[i] = recipe_key(frame, oh.items[i].val.binary.data);
+		f->width += f->keys[i].nlevels;
+	}
+	f->nkey = oh.n;
+	return f;
+}
+
+/*
+ * A model stored by MlModelToJson, bound to a frame. Discrete models
+ * predict indices into their own level list (tlevel_text).
+ */
+MlModel *
+MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
+{
+	MlModel    *m = palloc0(sizeof(MlModel));
+	MlColumn   *col;
+
+	m->target = recipe_column(frame, obj);
+	col = &frame->cols[m->target];
+	m->method = MlMethodFromName(MlOptString(obj, "method", "none"));
+	m->discrete = MlOptBool(obj, "discrete", false);
+	m->error = NAN;
+	m->fill = MlOptGet(obj, "fill") && MlOptGet(obj, "fill")->type == jbvNumeric ?
+		MlOptNumber(obj, "fill", 0) : NAN;
+	m->fill_level = -1;
+	if (m->discrete)
+		target_levels(m, col, obj);
+	if (m->method == ML_METHOD_GROUPWISE)
+	{
+		JArray		keys = jarray(obj, "keys");
+
+		if (keys.n < 1 || keys.n > 2)
+			bad_recipe("group-wise model needs one or two keys");
+		m->nkeys = keys.n;
+		for (int i = 0; i < keys.n; i++)
+			m->keys[i] = recipe_key(frame, keys.items[i].val.binary.data);
+		load_values(m, obj, "parent", &m->pval, &m->plvl, m->keys[0].nlevels);
+		if (m->nkeys == 2)
+			load_values(m, obj, "groups", &m->gval, &m->glvl,
+						(int64) m->keys[0].nlevels * m->keys[1].nlevels);
+	}
+	else if (m->method == ML_METHOD_REGRESSION || m->method == ML_METHOD_MICE)
+	{
+		JArray		b = jarray(obj, "coefficients");
+
+		m->feat = recipe_features(frame, obj);
+		if (b.n != m->feat->width)
+			bad_recipe("regression coefficients do not match its inputs");
+		m->beta = palloc(sizeof(double) * b.n);
+		for (int i = 0; i < b.n; i++)
+			m->beta[i] = jnum(&b.items[i]);
+	}
+	else if (m->method == ML_METHOD_KNN)
+	{
+		JArray		ref = jarray(obj, "reference");
+		JArray		y = jarray(obj, "reference_y");
+
+		m->feat = recipe_features(frame, obj);
+		m->k = (int) MlOptNumber(obj, "k", 5);
+		m->nref = y.n;
+		if ((int64) ref.n != (int64) m->nref * m->feat->width)
+			bad_recipe("KNN reference rows do not match its inputs");
+		m->ref = palloc(sizeof(double) * Max(ref.n, 1));
+		m->refy = palloc(sizeof(double) * Max(y.n, 1));
+		for (int i = 0; i < ref.n; i++)
+			m->ref[i] = jnum(&ref.items[i]);
+		for (int i = 0; i < y.n; i++)
+			m->refy[i] = m->discrete ? tlevel_of(m, &y.items[i]) : jnum(&y.items[i]);
+	}
+	return m;
+}
