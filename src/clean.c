@@ -25,6 +25,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -71,6 +72,7 @@ typedef struct Clean
 	char	  **source_expr;	/* [col] expression of the (polished) source column */
 	int64		duplicates;
 	List	   *taken_names;
+	char	   *models;			/* JSON array of the fitted imputation models */
 } Clean;
 
 static const char *const clean_keys[] = {
@@ -1211,6 +1213,7 @@ step_missing(Clean *c, JsonbContainer *st, const char *target)
 	}
 	step_open(c, "impute", NULL);
 	appendStringInfo(&c->steps, ", \"models\": %s}", models.data);
+	c->models = models.data;
 }
 
 /* Boolean columns that say which cells were missing before filling. */
@@ -1268,12 +1271,13 @@ build_select(Clean *c, const char *from)
  * up an empty pipeline over it. Returns the relation actually read.
  */
 static Oid
-clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target)
+clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List *colnames,
+			int64 sample)
 {
 	char		relkind = get_rel_relkind(relid);
 	MlFrame    *frame;
 
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	if (sample == 0 && relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
 	{
 		/* rows of views and foreign tables have no ctid: read a copy */
 		char	   *tmp = psprintf("pg_temp.%s", quote_identifier(psprintf("ml_clean_src_%u", relid)));
@@ -1284,7 +1288,7 @@ clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target)
 				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
 		relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(tmp)), NoLock, false);
 	}
-	frame = MlFrameLoad(relid, NIL, true);
+	frame = MlFrameLoadSample(relid, colnames, true, sample);
 	MlApplyRoles(frame, roles, target);
 
 	memset(c, 0, sizeof(*c));
@@ -1421,6 +1425,155 @@ check_relation(FunctionCallInfo fcinfo, int argno, const char *into)
 	return relid;
 }
 
+/* Whether a relation is too large to hold in memory: fit on a sample then. */
+static bool
+large_table(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	int			ncols = RelationGetNumberOfAttributes(rel);
+
+	RelationClose(rel);
+	return MlFrameEstimate(relid, ncols) > (Size) maintenance_work_mem * 1024 / 2;
+}
+
+/*
+ * ml_clean on a table larger than maintenance_work_mem. Duplicates go in
+ * SQL while a working copy is made (PostgreSQL sorts or hashes within
+ * work_mem, spilling to disk), with a "was missing" flag per column; every
+ * step is fitted on a uniform sample of the copy; the imputation models
+ * fill the copy chunk by chunk. Returns the copy, for the final select.
+ */
+static char *
+clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *colnames = NIL;
+	StringInfoData sql,
+				flags;
+	char	   *copy = psprintf("pg_temp.%s", quote_identifier(psprintf("ml_clean_src_%u", relid)));
+	bool		on;
+	JsonbContainer *st;
+	Oid			copyid;
+	int64		before,
+				after;
+	bool		isnull;
+
+	initStringInfo(&flags);
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (att->attisdropped)
+			continue;
+		colnames = lappend(colnames, pstrdup(NameStr(att->attname)));
+		appendStringInfo(&flags, ", (%s IS NULL) AS %s", quote_identifier(NameStr(att->attname)),
+						 quote_identifier(psprintf("__ml_na%d", list_length(colnames) - 1)));
+	}
+	RelationClose(rel);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT ", copy);
+	st = step_options(opts, "duplicates", true, &on, simple_keys);
+	if (on)
+	{
+		List	   *keys = MlOptStringList(st, "keys");
+		ListCell   *lc;
+
+		if (keys == NIL)
+			appendStringInfoString(&sql, "DISTINCT ");
+		else
+		{
+			appendStringInfoString(&sql, "DISTINCT ON (");
+			foreach(lc, keys)
+				appendStringInfo(&sql, "%s%s", foreach_current_index(lc) ? ", " : "",
+								 quote_identifier(lfirst(lc)));
+			appendStringInfoString(&sql, ") ");
+		}
+	}
+	appendStringInfo(&sql, "*%s FROM %s", flags.data,
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+	MlSpiExec(sql.data, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	copyid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(copy)), NoLock, false);
+	MlSpiExec(psprintf("SELECT (SELECT pg_catalog.count(*) FROM %s), pg_catalog.count(*) FROM %s",
+					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												  get_rel_name(relid)), copy),
+			  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	after = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	MlSpiExec(psprintf("ANALYZE %s", copy), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+
+	(void) clean_begin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
+					   MlSampleRows(list_length(colnames)));
+	c->duplicates = before - after;
+	{
+		/* the report counts the whole table's gaps, not the sample's */
+		StringInfoData q;
+
+		initStringInfo(&q);
+		appendStringInfoString(&q, "SELECT ");
+		for (int ci = 0; ci < c->frame->ncols; ci++)
+			appendStringInfo(&q, "%spg_catalog.count(*) FILTER (WHERE %s)", ci ? ", " : "",
+							 quote_identifier(psprintf("__ml_na%d", ci)));
+		appendStringInfo(&q, " FROM %s", copy);
+		MlSpiExec(q.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
+		for (int ci = 0; ci < c->frame->ncols; ci++)
+			c->rep[ci].nulls_before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+																  SPI_tuptable->tupdesc, ci + 1, &isnull));
+	}
+	if (on)
+	{
+		step_open(c, "duplicates", NULL);
+		appendStringInfo(&c->steps, ", \"keys\": null, \"removed\": " INT64_FORMAT "}", c->duplicates);
+	}
+	st = step_options(opts, "missing", true, &on, missing_keys);
+	if (on)
+	{
+		int64	   *filled;
+		JsonbIterator *it;
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+		Jsonb	   *models;
+		int			i = 0;
+
+		step_missing(c, st, target);
+		models = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(c->models)));
+		filled = MlApplyModelsChunked(copyid, models, MlSampleRows(list_length(colnames)));
+		for (int ci = 0; ci < c->frame->ncols; ci++)
+			c->rep[ci].filled = 0;
+		it = JsonbIteratorInit(&models->root);
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+			if (tok == WJB_ELEM && e.type == jbvBinary)
+			{
+				int			ci = MlFrameColumn(c->frame, MlOptString(e.val.binary.data, "column", ""));
+
+				if (ci >= 0)
+					c->rep[ci].filled = filled[i];
+				i++;
+			}
+	}
+	if (MlOptBool(opts, "indicators", false))
+	{
+		for (int ci = 0; ci < c->frame->ncols; ci++)
+		{
+			char	   *out;
+
+			if (c->rep[ci].filled == 0)
+				continue;
+			out = new_name(c, c->frame->cols[ci].name, "was_missing");
+			add_output(c, ci, out, psprintf("t.%s", quote_identifier(psprintf("__ml_na%d", ci))));
+			step_open(c, "indicator", &c->frame->cols[ci]);
+			appendStringInfoString(&c->steps, ", \"name\": ");
+			escape_json(&c->steps, out);
+			appendStringInfoChar(&c->steps, '}');
+		}
+	}
+	/* the copy, now filled, is what the remaining steps select from */
+	c->frame->relid = copyid;
+	return copy;
+}
+
 Datum
 ml_clean(PG_FUNCTION_ARGS)
 {
@@ -1430,7 +1583,6 @@ ml_clean(PG_FUNCTION_ARGS)
 	JsonbContainer *opts = optsj ? &optsj->root : NULL;
 	char	   *into;
 	Oid			relid;
-	Oid			readid;
 	Clean		c;
 	bool		on;
 	JsonbContainer *st;
@@ -1455,17 +1607,21 @@ ml_clean(PG_FUNCTION_ARGS)
 		if (target == NULL)
 			target = ptarget;
 	}
-	readid = clean_begin(&c, relid, MlOptObject(opts, "roles"), target);
-
-	st = step_options(opts, "duplicates", true, &on, simple_keys);
-	if (on)
-		step_duplicates(&c, st);
-	st = step_options(opts, "missing", true, &on, missing_keys);
-	if (on)
-		step_missing(&c, st, target);
-	if (MlOptBool(opts, "indicators", false))
-		step_indicators(&c, &xnames, &xexprs);
-	from = clean_fills(&c, xnames, xexprs);
+	if (large_table(relid))
+		from = clean_large(&c, relid, opts, target);
+	else
+	{
+		(void) clean_begin(&c, relid, MlOptObject(opts, "roles"), target, NIL, 0);
+		st = step_options(opts, "duplicates", true, &on, simple_keys);
+		if (on)
+			step_duplicates(&c, st);
+		st = step_options(opts, "missing", true, &on, missing_keys);
+		if (on)
+			step_missing(&c, st, target);
+		if (MlOptBool(opts, "indicators", false))
+			step_indicators(&c, &xnames, &xexprs);
+		from = clean_fills(&c, xnames, xexprs);
+	}
 	st = step_options(opts, "outliers", true, &on, outlier_keys);
 	if (on)
 		step_outliers(&c, st);
@@ -1481,7 +1637,7 @@ ml_clean(PG_FUNCTION_ARGS)
 	st = step_options(opts, "polish", true, &on, polish_keys);
 	if (on)
 		step_polish_integers(&c, st);
-	clean_write(&c, readid == relid ? relid : readid, into, from);
+	clean_write(&c, relid, into, from);
 
 	initStringInfo(&rep);
 	report_json(&c, &rep);
@@ -1729,7 +1885,7 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	steps = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
-	readid = clean_begin(&c, relid, NULL, NULL);
+	readid = clean_begin(&c, relid, NULL, NULL, NIL, 0);
 	replay(&c, &steps->root, true, &xnames, &xexprs);
 	if (strcmp(kind, "impute") == 0)
 	{

@@ -56,6 +56,8 @@ extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool e
 							MlImputeOptions *o, JsonbContainer *methods,
 							StringInfo steps, MlImputeReport *report);
 extern List *MlDefaultTargets(MlFrame *frame);
+extern int64 *MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows);
+extern int64 MlSampleRows(int ncols);
 extern int64 MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *obj);
 extern Oid	MlPrepareOutput(Oid relid, const char *into, bool *copied);
 extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);

@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "utils/portal.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -203,16 +204,15 @@ datum_to_double(Datum d, Oid typid)
 }
 
 /*
- * Refuse a frame that would not fit in maintenance_work_mem, before
- * reading anything: the estimate uses the planner's row count.
+ * Bytes a frame of the relation would take, from the planner's row count
+ * (0 when unknown): per cell a value, a code and a null flag, per row a
+ * ctid.
  */
-void
-MlFrameCheckBudget(Oid relid, int ncols)
+Size
+MlFrameEstimate(Oid relid, int ncols)
 {
 	double		reltuples = 0;
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Size		need;
-	Size		budget = (Size) maintenance_work_mem * 1024;
 
 	if (HeapTupleIsValid(tup))
 	{
@@ -220,15 +220,8 @@ MlFrameCheckBudget(Oid relid, int ncols)
 		ReleaseSysCache(tup);
 	}
 	if (reltuples <= 0)
-		return;
-	/* per cell: value, code, null flag; per row: ctid */
-	need = mul_size((Size) reltuples, add_size(mul_size(ncols, 13), 6));
-	if (need > budget)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("relation \"%s\" needs about %zu MB in memory, more than maintenance_work_mem (%zu MB)",
-						get_rel_name(relid), need / (1024 * 1024), budget / (1024 * 1024)),
-				 errhint("Raise maintenance_work_mem for this session, or process fewer columns.")));
+		return 0;
+	return mul_size((Size) reltuples, add_size(mul_size(ncols, ML_CELL_BYTES), 6));
 }
 
 static void
@@ -403,22 +396,13 @@ classify_column(MlColumn *col, int64 nrows)
 	}
 }
 
-/*
- * Load the named columns (all user columns when colnames is NIL) of a
- * relation. Must be called inside SPI; memory lives in the current context.
- */
+/* An empty frame over the named columns (all user columns when NIL). */
 MlFrame *
-MlFrameLoad(Oid relid, List *colnames, bool with_tids)
+MlFrameCreate(Oid relid, List *colnames, bool with_tids)
 {
 	MlFrame    *frame = palloc0(sizeof(MlFrame));
-	StringInfoData sql;
-	int64		capacity = 1024;
-	FmgrInfo   *out;
-	Portal		portal;
 	ListCell   *lc;
-	int			c;
-	int			first = with_tids ? 1 : 0;
-	Size		budget = (Size) maintenance_work_mem * 1024;
+	int			c = 0;
 
 	if (colnames == NIL)
 	{
@@ -436,57 +420,75 @@ MlFrameLoad(Oid relid, List *colnames, bool with_tids)
 	frame->relid = relid;
 	frame->ncols = list_length(colnames);
 	frame->cols = palloc0(sizeof(MlColumn) * Max(frame->ncols, 1));
-	MlFrameCheckBudget(relid, frame->ncols);
-
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, with_tids ? "SELECT ctid" : "SELECT ");
-	c = 0;
+	frame->capacity = 1024;
+	frame->out = palloc(sizeof(FmgrInfo) * Max(frame->ncols, 1));
 	foreach(lc, colnames)
-	{
-		column_init(&frame->cols[c], relid, lfirst(lc), capacity);
-		appendStringInfo(&sql, "%s%s", (c > 0 || with_tids) ? ", " : "",
-						 quote_identifier(lfirst(lc)));
-		c++;
-	}
-	if (frame->ncols == 0 && !with_tids)
-		appendStringInfoString(&sql, "1");
-	appendStringInfo(&sql, " FROM %s",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												get_rel_name(relid)));
-
-	out = palloc(sizeof(FmgrInfo) * Max(frame->ncols, 1));
-	for (c = 0; c < frame->ncols; c++)
 	{
 		Oid			outfn;
 		bool		varlena;
 
+		column_init(&frame->cols[c], relid, lfirst(lc), frame->capacity);
 		getTypeOutputInfo(frame->cols[c].typid, &outfn, &varlena);
-		fmgr_info(outfn, &out[c]);
+		fmgr_info(outfn, &frame->out[c]);
+		c++;
 	}
 	if (with_tids)
-		frame->tids = palloc(sizeof(ItemPointerData) * capacity);
+		frame->tids = palloc(sizeof(ItemPointerData) * frame->capacity);
+	return frame;
+}
 
-	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, false, 0);
-	for (;;)
+/* "SELECT [ctid,] columns FROM relation" for a frame, plus a suffix. */
+char *
+MlFrameQuery(MlFrame *frame, const char *suffix)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, frame->tids ? "SELECT ctid" : "SELECT ");
+	for (int c = 0; c < frame->ncols; c++)
+		appendStringInfo(&sql, "%s%s", (c > 0 || frame->tids) ? ", " : "",
+						 quote_identifier(frame->cols[c].name));
+	if (frame->ncols == 0 && !frame->tids)
+		appendStringInfoString(&sql, "1");
+	appendStringInfo(&sql, " FROM %s%s",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(frame->relid)),
+												get_rel_name(frame->relid)),
+					 suffix ? suffix : "");
+	return sql.data;
+}
+
+/*
+ * Append up to max_rows rows from an open cursor (of MlFrameQuery's shape);
+ * returns how many came. Stops with an error, with the numbers, when the
+ * frame would outgrow maintenance_work_mem.
+ */
+int64
+MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024;
+	int			first = frame->tids ? 1 : 0;
+	int64		got = 0;
+
+	while (got < max_rows)
 	{
-		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		SPI_cursor_fetch(portal, true, (long) Min(FETCH_BATCH, max_rows - got));
 		if (SPI_processed == 0)
 			break;
-		if (frame->nrows + (int64) SPI_processed > capacity)
+		if (frame->nrows + (int64) SPI_processed > frame->capacity)
 		{
-			while (frame->nrows + (int64) SPI_processed > capacity)
-				capacity *= 2;
-			if ((Size) capacity * (frame->ncols * 13 + 6) > budget)
+			while (frame->nrows + (int64) SPI_processed > frame->capacity)
+				frame->capacity *= 2;
+			if ((Size) frame->capacity * (frame->ncols * ML_CELL_BYTES + 6) > budget)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("relation \"%s\" does not fit in maintenance_work_mem (%zu MB) at %lld rows",
-								get_rel_name(relid), budget / (1024 * 1024),
+								get_rel_name(frame->relid), budget / (1024 * 1024),
 								(long long) frame->nrows),
 						 errhint("Raise maintenance_work_mem for this session, or process fewer columns.")));
-			for (c = 0; c < frame->ncols; c++)
-				column_grow(&frame->cols[c], capacity);
-			if (with_tids)
-				frame->tids = repalloc_huge(frame->tids, sizeof(ItemPointerData) * capacity);
+			for (int c = 0; c < frame->ncols; c++)
+				column_grow(&frame->cols[c], frame->capacity);
+			if (frame->tids)
+				frame->tids = repalloc_huge(frame->tids, sizeof(ItemPointerData) * frame->capacity);
 		}
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
@@ -496,21 +498,27 @@ MlFrameLoad(Oid relid, List *colnames, bool with_tids)
 			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 
 			heap_deform_tuple(tup, desc, values, nulls);
-			if (with_tids)
+			if (frame->tids)
 				frame->tids[frame->nrows] = *((ItemPointer) DatumGetPointer(values[0]));
-			for (c = 0; c < frame->ncols; c++)
+			for (int c = 0; c < frame->ncols; c++)
 				column_put(&frame->cols[c], frame->nrows, values[c + first],
-						   nulls[c + first], &out[c]);
+						   nulls[c + first], &frame->out[c]);
 			frame->nrows++;
 			pfree(values);
 			pfree(nulls);
 		}
+		got += SPI_processed;
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
-	SPI_cursor_close(portal);
+	return got;
+}
 
-	for (c = 0; c < frame->ncols; c++)
+/* Decide what each column is, now that all values are in. */
+void
+MlFrameFinish(MlFrame *frame)
+{
+	for (int c = 0; c < frame->ncols; c++)
 	{
 		MlColumn   *col = &frame->cols[c];
 
@@ -518,6 +526,44 @@ MlFrameLoad(Oid relid, List *colnames, bool with_tids)
 		col->wasnull = palloc(sizeof(bool) * Max(frame->nrows, 1));
 		memcpy(col->wasnull, col->isnull, sizeof(bool) * frame->nrows);
 	}
+}
+
+/*
+ * Load the named columns of a relation, every row, or with sample_rows > 0
+ * a uniform random sample of about that many rows (Bernoulli sampling, a
+ * fixed seed). Must be called inside SPI; memory lives in the current
+ * context.
+ */
+MlFrame *
+MlFrameLoad(Oid relid, List *colnames, bool with_tids)
+{
+	return MlFrameLoadSample(relid, colnames, with_tids, 0);
+}
+
+MlFrame *
+MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows)
+{
+	MlFrame    *frame = MlFrameCreate(relid, colnames, with_tids);
+	char	   *suffix = NULL;
+	Portal		portal;
+
+	if (sample_rows > 0)
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		double		reltuples = 1;
+
+		if (HeapTupleIsValid(tup))
+		{
+			reltuples = Max(1, ((Form_pg_class) GETSTRUCT(tup))->reltuples);
+			ReleaseSysCache(tup);
+		}
+		suffix = psprintf(" TABLESAMPLE BERNOULLI (%.6f) REPEATABLE (42)",
+						  Min(100.0, 100.0 * sample_rows / reltuples));
+	}
+	portal = SPI_cursor_open_with_args(NULL, MlFrameQuery(frame, suffix), 0, NULL, NULL, NULL, false, 0);
+	(void) MlFrameFetch(frame, portal, PG_INT64_MAX);
+	SPI_cursor_close(portal);
+	MlFrameFinish(frame);
 	return frame;
 }
 

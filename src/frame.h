@@ -12,6 +12,7 @@
 #include "access/attnum.h"
 #include "nodes/pg_list.h"
 #include "storage/itemptr.h"
+#include "utils/portal.h"
 
 typedef enum MlKind
 {
@@ -68,6 +69,8 @@ typedef struct MlColumn
 typedef struct MlFrame
 {
 	int64		nrows;
+	int64		capacity;
+	FmgrInfo   *out;			/* output functions of the columns */
 	int			ncols;
 	MlColumn   *cols;
 	ItemPointerData *tids;		/* ctid of each row; NULL if the relation has none */
@@ -77,13 +80,21 @@ typedef struct MlFrame
 /* Most levels a numeric column may have and still be coded as a key. */
 #define ML_MAX_NUMERIC_LEVELS 65536
 
+/* bytes per cell of a frame: value, code, null flag, and their copies */
+#define ML_CELL_BYTES 14
+
 extern MlFrame *MlFrameLoad(Oid relid, List *colnames, bool with_tids);
+extern MlFrame *MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows);
+extern MlFrame *MlFrameCreate(Oid relid, List *colnames, bool with_tids);
+extern char *MlFrameQuery(MlFrame *frame, const char *suffix);
+extern int64 MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows);
+extern void MlFrameFinish(MlFrame *frame);
+extern Size MlFrameEstimate(Oid relid, int ncols);
 extern int	MlFrameColumn(MlFrame *frame, const char *name);
 extern bool MlColumnIsDiscrete(MlColumn *col);
 extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
 extern int32 MlColumnLevel(MlColumn *col, const char *text, double value);
 extern int32 MlColumnAddLevel(MlColumn *col, const char *text);
-extern void MlFrameCheckBudget(Oid relid, int ncols);
 
 /* Datetime parts of epoch seconds in the session time zone. */
 typedef enum MlDatePart

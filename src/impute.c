@@ -24,6 +24,8 @@
 #include "utils/json.h"
 #include "utils/regproc.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -344,6 +346,92 @@ fill_time_ordered(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o
 		CHECK_FOR_INTERRUPTS();
 	}
 	MlFillStore(frame, fills, target, rows, n, vals, lvls, discrete);
+}
+
+/*
+ * Tables larger than maintenance_work_mem: the models, fitted on a sample,
+ * are applied chunk by chunk to the rows that miss one of their columns,
+ * each chunk loaded, filled and written in place (by ctid) before the
+ * next, in a memory context reset between chunks. A cursor's snapshot
+ * never sees the rows the chunks rewrite. Returns cells filled per model.
+ */
+int64 *
+MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
+{
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	List	   *objs = NIL;
+	StringInfoData where;
+	MlFrame    *proto;
+	Portal		portal;
+	MemoryContext chunkcxt,
+				old;
+	int64	   *filled;
+	ListCell   *lc;
+
+	it = JsonbIteratorInit(&models->root);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		if (tok == WJB_ELEM && e.type == jbvBinary)
+			objs = lappend(objs, e.val.binary.data);
+	filled = palloc0(sizeof(int64) * (list_length(objs) + 1));
+	if (objs == NIL)
+		return filled;
+
+	initStringInfo(&where);
+	foreach(lc, objs)
+	{
+		char	   *col = MlOptString(lfirst(lc), "column", NULL);
+		char	   *method = MlOptString(lfirst(lc), "method", "none");
+
+		if (strcmp(method, "locf") == 0 || strcmp(method, "interpolate") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("method \"%s\" needs the whole table in memory, more than maintenance_work_mem", method),
+					 errhint("Raise maintenance_work_mem for this session.")));
+		appendStringInfo(&where, "%s%s IS NULL", where.len ? " OR " : " WHERE ", quote_identifier(col));
+	}
+	proto = MlFrameCreate(relid, NIL, true);
+	portal = SPI_cursor_open_with_args(NULL, MlFrameQuery(proto, where.data), 0, NULL, NULL, NULL,
+									   false, 0);
+	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "ml_impute chunk", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		MlFrame    *frame;
+		MlFills    *fills;
+
+		old = MemoryContextSwitchTo(chunkcxt);
+		frame = MlFrameCreate(relid, NIL, true);
+		if (MlFrameFetch(frame, portal, chunk_rows) == 0)
+		{
+			MemoryContextSwitchTo(old);
+			break;
+		}
+		MlFrameFinish(frame);
+		fills = MlFillsCreate(frame);
+		foreach(lc, objs)
+		{
+			MlModel    *m = MlModelFromJson(frame, lfirst(lc));
+
+			filled[foreach_current_index(lc)] += MlImputeApplyModel(frame, fills, m, lfirst(lc));
+		}
+		MlFillsWrite(frame, fills, NULL);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(chunkcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(chunkcxt);
+	return filled;
+}
+
+/* Rows of a frame that fit in half of maintenance_work_mem (the rest is for fitting). */
+int64
+MlSampleRows(int ncols)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024 / 2;
+
+	return (int64) (budget / (ncols * ML_CELL_BYTES + 6 + 64));
 }
 
 /* Columns ml_impute fills by default: any with NULLs that is not free text or a key. */
@@ -1051,6 +1139,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	char	   *ptarget;
 	ListCell   *lc;
 	bool		copied;
+	bool		large;
 	TimestampTz t0;
 
 	if (PG_ARGISNULL(0))
@@ -1077,7 +1166,31 @@ ml_impute(PG_FUNCTION_ARGS)
 	if (o.target == NULL)
 		o.target = ptarget;
 	t0 = GetCurrentTimestamp();
-	frame = MlFrameLoad(relid, NIL, true);
+	{
+		/*
+		 * A table larger than half of maintenance_work_mem is fitted on a
+		 * uniform sample and filled chunk by chunk (in place on the source,
+		 * or on a copy for into_table).
+		 */
+		Relation	rel = RelationIdGetRelation(relid);
+		int			ncols = RelationGetNumberOfAttributes(rel);
+		int64		sample = MlSampleRows(ncols);
+
+		RelationClose(rel);
+		large = MlFrameEstimate(relid, ncols) > (Size) maintenance_work_mem * 1024 / 2;
+		if (large && into && !copied)
+		{
+			MlSpiExec(psprintf("CREATE TABLE %s AS SELECT * FROM %s", into,
+							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+														  get_rel_name(relid))),
+					  0, NULL, NULL, NULL, SPI_OK_UTILITY);
+			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(into)), NoLock, false);
+			copied = true;
+			/* row count for the sample size */
+			MlSpiExec(psprintf("ANALYZE %s", into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		}
+		frame = MlFrameLoadSample(relid, NIL, true, large ? sample : 0);
+	}
 	elog(DEBUG1, "loaded %lld rows in %.3f s", (long long) frame->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target);
@@ -1104,7 +1217,17 @@ ml_impute(PG_FUNCTION_ARGS)
 						&steps, report);
 	appendStringInfoChar(&steps, ']');
 	t0 = GetCurrentTimestamp();
-	MlFillsWrite(frame, fills, copied ? NULL : into);
+	if (large)
+	{
+		int64	   *filled = MlApplyModelsChunked(relid,
+												  DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(steps.data))),
+												  MlSampleRows(frame->ncols));
+
+		for (int i = 0; i < n; i++)
+			report[i].filled = filled[i];
+	}
+	else
+		MlFillsWrite(frame, fills, copied ? NULL : into);
 	elog(DEBUG1, "wrote %lld rows in %.3f s", (long long) fills->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 
