@@ -104,8 +104,11 @@ MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 		  const char *nulls, int expected_rc)
 {
 	int			rc;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	/* SPI leaves us in its procedure context: go back to the caller's */
+	MemoryContextSwitchTo(cxt);
 	if (rc != expected_rc)
 		elog(ERROR, "catalog query failed: %s (%s)", SPI_result_code_string(rc), sql);
 	return rc;

@@ -17,6 +17,7 @@
 /* Cells to write back: per imputed column, a value for some rows. */
 typedef struct MlFills
 {
+	MemoryContext cxt;			/* where the fills live */
 	int			ntargets;
 	int		   *targets;		/* frame column of each slot */
 	Datum	  **value;			/* [slot][row]: float8 or text */
@@ -58,6 +59,7 @@ extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool e
 extern List *MlDefaultTargets(MlFrame *frame);
 extern int64 *MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows);
 extern int64 MlSampleRows(int ncols);
+extern int64 MlChunkRows(int ncols);
 extern int64 MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *obj);
 extern Oid	MlPrepareOutput(Oid relid, const char *into, bool *copied);
 extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);

@@ -22,6 +22,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "catalog/pg_class.h"
@@ -56,7 +57,7 @@ dict_grow_slots(MlColumn *col)
 	uint32		newsize = (d->mask + 1) * 2;
 
 	pfree(d->slots);
-	d->slots = palloc0(sizeof(int32) * newsize);
+	d->slots = MemoryContextAllocZero(GetMemoryChunkContext(d->hashes), sizeof(int32) * newsize);
 	d->mask = newsize - 1;
 	for (int c = 0; c < col->nlevels; c++)
 	{
@@ -100,8 +101,9 @@ dict_code(MlColumn *col, const char *text, double value, bool add)
 			col->level_value = repalloc(col->level_value, sizeof(double) * d->capacity);
 	}
 	d->hashes[col->nlevels] = h;
+	/* levels live as long as the column, whatever context adds them */
 	if (text)
-		col->level_text[col->nlevels] = pstrdup(text);
+		col->level_text[col->nlevels] = MemoryContextStrdup(GetMemoryChunkContext(d->hashes), text);
 	else
 		col->level_value[col->nlevels] = value;
 	d->slots[i] = col->nlevels + 1;
@@ -468,10 +470,13 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 	Size		budget = (Size) maintenance_work_mem * 1024;
 	int			first = frame->tids ? 1 : 0;
 	int64		got = 0;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	while (got < max_rows)
 	{
 		SPI_cursor_fetch(portal, true, (long) Min(FETCH_BATCH, max_rows - got));
+		/* SPI leaves us in its procedure context: the frame grows in ours */
+		MemoryContextSwitchTo(cxt);
 		if (SPI_processed == 0)
 			break;
 		if (frame->nrows + (int64) SPI_processed > frame->capacity)

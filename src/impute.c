@@ -177,6 +177,7 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 {
 	MlColumn   *col = &frame->cols[target];
 	int			slot = fills->ntargets++;
+	MemoryContext old = MemoryContextSwitchTo(fills->cxt);
 
 	fills->targets[slot] = target;
 	fills->value[slot] = palloc0(sizeof(Datum) * Max(frame->nrows, 1));
@@ -225,12 +226,15 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		fills->value[slot][r] = written_as_number(col) ? Float8GetDatum(v) : CStringGetTextDatum(text);
 		fills->filled[slot]++;
 	}
+	MemoryContextSwitchTo(old);
 }
 
 MlFills *
 MlFillsCreate(MlFrame *frame)
 {
 	MlFills    *f = palloc0(sizeof(MlFills));
+
+	f->cxt = CurrentMemoryContext;
 
 	f->targets = palloc(sizeof(int) * Max(frame->ncols, 1));
 	f->value = palloc0(sizeof(Datum *) * Max(frame->ncols, 1));
@@ -425,13 +429,25 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
 	return filled;
 }
 
-/* Rows of a frame that fit in half of maintenance_work_mem (the rest is for fitting). */
+/* Rows of a sample frame that fit in half of maintenance_work_mem (the rest is for fitting). */
 int64
 MlSampleRows(int ncols)
 {
 	Size		budget = (Size) maintenance_work_mem * 1024 / 2;
 
 	return (int64) (budget / (ncols * ML_CELL_BYTES + 6 + 64));
+}
+
+/*
+ * Rows of one chunk when filling a large table: a quarter of the budget,
+ * counting the frame, the fills and the arrays the UPDATE is sent with.
+ */
+int64
+MlChunkRows(int ncols)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024 / 4;
+
+	return Max(1000, (int64) (budget / (ncols * (ML_CELL_BYTES + 18) + 64)));
 }
 
 /* Columns ml_impute fills by default: any with NULLs that is not free text or a key. */
@@ -559,7 +575,8 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
 			{
 				/* add the level so the fill can be written and reported */
 				col->level_text = repalloc(col->level_text, sizeof(char *) * (col->nlevels + 1));
-				col->level_text[col->nlevels] = pstrdup(o->constant_text);
+				col->level_text[col->nlevels] = MemoryContextStrdup(GetMemoryChunkContext(col->level_text),
+																	o->constant_text);
 				m->fill_level = col->nlevels++;
 			}
 			m->tlevel_text = col->level_text;
@@ -686,6 +703,49 @@ mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, M
  * first, so each later column can use the ones filled before it.
  * Returns how many report lines were written.
  */
+/* Report one fitted column and append its model to the recipe steps. */
+static void
+report_model(MlFrame *frame, MlFills *fills, MlModel *m, MlImputeOptions *o,
+			 StringInfo steps, MlImputeReport *report)
+{
+	int			t = m->target;
+	int			slot = fill_slot(fills, t);
+
+	report->column = frame->cols[t].name;
+	report->filled = slot >= 0 ? fills->filled[slot] : 0;
+	report->method = MlModelDescribe(frame, m);
+	report->metric = m->metric ? m->metric : "none";
+	report->error = m->error;
+	if (m->method == ML_METHOD_DELETE)
+	{
+		report->filled = 0;
+		report->method = psprintf("delete (%lld rows)", (long long) frame->cols[t].nnull);
+	}
+	if (steps->len > 1)
+		appendStringInfoString(steps, ", ");
+	MlModelToJson(frame, m, steps);
+	if (m->method == ML_METHOD_LOCF || m->method == ML_METHOD_INTERPOLATE)
+	{
+		/* keep the options the method needs on new data */
+		steps->len--;
+		appendStringInfoString(steps, ", \"time_column\": ");
+		escape_json(steps, o->time_column);
+		if (o->by)
+		{
+			appendStringInfoString(steps, ", \"by\": ");
+			escape_json(steps, linitial(o->by));
+		}
+		appendStringInfoChar(steps, '}');
+	}
+}
+
+/*
+ * Impute the target columns in order of how many cells they miss, fewest
+ * first, so each later column can use the ones filled before it. Each
+ * column is fitted in a memory context of its own, deleted once its fills,
+ * report line and recipe step are kept (MICE keeps its models for the
+ * later rounds). Returns how many report lines were written.
+ */
 int
 MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 				MlImputeOptions *o, JsonbContainer *methods, StringInfo steps,
@@ -695,13 +755,14 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 	int			n = 0;
 	MlModel   **models = palloc0(sizeof(MlModel *) * (list_length(targets) + 1));
 	MlMethod	base = o->method;
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext fitcxt = AllocSetContextCreate(outer, "ml_impute column", ALLOCSET_DEFAULT_SIZES);
 
 	targets = sort_targets(frame, targets);
 	foreach(lc, targets)
 	{
 		int			t = lfirst_int(lc);
 		char	   *override = MlOptString(methods, frame->cols[t].name, NULL);
-
 		TimestampTz start = GetCurrentTimestamp();
 
 		o->method = override ? MlMethodFromName(override) : base;
@@ -715,6 +776,8 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							frame->cols[t].name, MlMethodName(base))));
 			o->method = ML_METHOD_MODE;
 		}
+		if (base != ML_METHOD_MICE)
+			MemoryContextSwitchTo(fitcxt);
 		models[n] = impute_one(frame, fills, t, o);
 		elog(DEBUG1, "imputed \"%s\" in %.3f s", frame->cols[t].name,
 			 (double) (GetCurrentTimestamp() - start) / 1e6);
@@ -730,51 +793,31 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 					(errmsg("column \"%s\" has no observed values, left as it is",
 							frame->cols[t].name)));
 		}
+		if (base != ML_METHOD_MICE)
+		{
+			MlImputeReport r;
+
+			report_model(frame, fills, models[n], o, steps, &r);
+			MemoryContextSwitchTo(outer);
+			report[n].column = r.column;
+			report[n].filled = r.filled;
+			report[n].method = pstrdup(r.method);
+			report[n].metric = r.metric;
+			report[n].error = r.error;
+			MemoryContextReset(fitcxt);
+			models[n] = NULL;
+		}
 		n++;
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (base == ML_METHOD_MICE)
-		mice_rounds(frame, fills, targets, o, models);
-	o->method = base;
-
-	n = 0;
-	foreach(lc, targets)
 	{
-		int			t = lfirst_int(lc);
-		int			slot = -1;
-		MlModel    *m = models[n];
-
-		for (int s = 0; s < fills->ntargets; s++)
-			if (fills->targets[s] == t)
-				slot = s;
-		report[n].column = frame->cols[t].name;
-		report[n].filled = slot >= 0 ? fills->filled[slot] : 0;
-		report[n].method = MlModelDescribe(frame, m);
-		report[n].metric = m->metric ? m->metric : "none";
-		report[n].error = m->error;
-		if (m->method == ML_METHOD_DELETE)
-		{
-			report[n].filled = 0;
-			report[n].method = psprintf("delete (%lld rows)", (long long) frame->cols[t].nnull);
-		}
-		if (steps->len > 1)
-			appendStringInfoString(steps, ", ");
-		MlModelToJson(frame, m, steps);
-		if (m->method == ML_METHOD_LOCF || m->method == ML_METHOD_INTERPOLATE)
-		{
-			/* keep the options the method needs on new data */
-			steps->len--;
-			appendStringInfoString(steps, ", \"time_column\": ");
-			escape_json(steps, o->time_column);
-			if (o->by)
-			{
-				appendStringInfoString(steps, ", \"by\": ");
-				escape_json(steps, linitial(o->by));
-			}
-			appendStringInfoChar(steps, '}');
-		}
-		n++;
+		mice_rounds(frame, fills, targets, o, models);
+		for (int i = 0; i < n; i++)
+			report_model(frame, fills, models[i], o, steps, &report[i]);
 	}
+	o->method = base;
+	MemoryContextDelete(fitcxt);
 	return n;
 }
 
@@ -1221,7 +1264,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	{
 		int64	   *filled = MlApplyModelsChunked(relid,
 												  DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(steps.data))),
-												  MlSampleRows(frame->ncols));
+												  MlChunkRows(frame->ncols));
 
 		for (int i = 0; i < n; i++)
 			report[i].filled = filled[i];
