@@ -59,10 +59,12 @@ SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT f, 'ml_analyst', 'EXECUTE' FROM
-    unnest(ARRAY['ml_impute(regclass,text[],text,jsonb,text)', 'ml_clean(regclass,jsonb,text)']) f
+    unnest(ARRAY['ml_impute(regclass,text[],text,jsonb,text)', 'ml_clean(regclass,jsonb,text)',
+                 'ml_import_csv(text,text,text,jsonb)']) f
 UNION ALL
 SELECT f, 'ml_admin', 'EXECUTE' FROM
-    unnest(ARRAY['ml_impute(regclass,text[],text,jsonb,text)', 'ml_clean(regclass,jsonb,text)']) f
+    unnest(ARRAY['ml_impute(regclass,text[],text,jsonb,text)', 'ml_clean(regclass,jsonb,text)',
+                 'ml_import_csv(text,text,text,jsonb)']) f
 UNION ALL
 SELECT 'ml_apply_recipe(bigint,regclass,text)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r

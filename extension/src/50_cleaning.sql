@@ -64,3 +64,15 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.ml_apply_recipe(bigint, regclass, text) IS
     're-apply a stored cleaning or imputation recipe to new rows, without refitting';
 GRANT EXECUTE ON FUNCTION @extschema@.ml_apply_recipe(bigint, regclass, text) TO ml_analyst, ml_engineer;
+
+CREATE FUNCTION @extschema@.ml_import_csv(
+    into_table text,
+    path text DEFAULT NULL,
+    data text DEFAULT NULL,
+    options jsonb DEFAULT '{}')
+RETURNS TABLE (line bigint, reason text, content text)
+AS 'MODULE_PATHNAME', 'ml_import_csv'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_import_csv(text, text, text, jsonb) IS
+    'CSV (a server file, or text) into a new table with inferred types; returns the rejected lines';
+GRANT EXECUTE ON FUNCTION @extschema@.ml_import_csv(text, text, text, jsonb) TO ml_analyst;
