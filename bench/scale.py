@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Scale benchmark: ml_clean on 1, 3 and 10 million delivery rows with the
 default maintenance_work_mem, reporting wall time, time per row against the
-smallest size, and the backend's peak resident memory (VmHWM).
+smallest size, and the backend's peak private memory (RssAnon, polled from
+/proc every 50 ms: heap and anonymous maps, not shared buffers or libraries).
 
 The table is the reference delivery table repeated (with fresh row ids),
 so every size keeps the same structure and share of missing cells.
@@ -11,6 +12,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 
 from deliveries import DDL, GEN, HERE, psql  # noqa: F401
 
@@ -29,7 +31,7 @@ def main():
         psql(f"COPY deliveries ({header}) FROM STDIN CSV", stdin=f.read())
     mwm = psql("SHOW maintenance_work_mem").strip()
     print(f"# ml_clean (auto, into a new table), maintenance_work_mem = {mwm}")
-    print(f"{'rows':>10} {'seconds':>9} {'us/row':>8} {'vs first':>9} {'private peak MB':>16}")
+    print(f"{'rows':>10} {'seconds':>9} {'us/row':>8} {'vs first':>9} {'peak RssAnon MB':>16}")
     base = None
     for n in [int(s) for s in args.sizes.split(",")]:
         psql("DROP TABLE IF EXISTS big, big_clean")
@@ -41,19 +43,32 @@ def main():
         psql(f"CREATE TABLE big AS SELECT {shifted} FROM deliveries, "
              f"generate_series(1, {(n + 197427) // 197428}) g LIMIT {n}")
         psql("VACUUM ANALYZE big")
-        # one session: the call, then that backend's peak resident memory
-        # less the shared buffers it touched (VmHWM - RssShmem, from /proc)
-        out = subprocess.run(
-            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1"],
-            input="SELECT bench_time($q$SELECT * FROM ml_clean('big', into_table => 'big_clean')$q$);\n"
-                  "SELECT pg_read_file('/proc/self/status');\n",
-            capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(out.stderr)
-        secs = float(out.stdout.split()[0])
-        status = dict(line.split(":", 1) for line in out.stdout.splitlines()[1:] if ":" in line)
-        kb = lambda k: int(status.get(k, "0 kB").split()[0])  # noqa: E731
-        private_mb = (kb("VmHWM") - kb("RssShmem")) / 1024
+        # the call in one session; meanwhile another polls that backend's
+        # private (anonymous) resident memory in /proc and keeps the peak
+        proc = subprocess.Popen(
+            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c",
+             "SELECT bench_time($q$SELECT * FROM ml_clean('big', into_table => 'big_clean')$q$)"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pid, peak = None, 0
+        while proc.poll() is None:
+            if pid is None:
+                found = psql("SELECT pid FROM pg_stat_activity WHERE query LIKE '%bench_time($q$SELECT * FROM ml_clean%' "
+                             "AND pid <> pg_backend_pid()").split()
+                pid = int(found[0]) if found else None
+            if pid:
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        for line in f:
+                            if line.startswith("RssAnon"):
+                                peak = max(peak, int(line.split()[1]))
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            sys.exit(err)
+        secs = float(out.split()[0])
+        private_mb = peak / 1024
         per_row = secs / n * 1e6
         base = base or per_row
         print(f"{n:>10} {secs:>9.1f} {per_row:>8.2f} {per_row / base:>8.2f}x {private_mb:>16.0f}", flush=True)
