@@ -165,11 +165,15 @@ def main():
                 best[col] = (k, v, kind)
 
     auto = rows[0][2]
-    print("\n# auto against the best scikit-learn imputer per column")
+    print("\n# auto against the best scikit-learn imputer per column "
+          "(nRMSE: lower is better; exact: higher is better; 'same' = within 0.5%, noise level)")
     for col, (k, v, kind) in best.items():
         a = auto[col][1]
-        ok = a <= v if k == "nrmse" else a >= v
-        print(f"{col:46} auto {a:7.3f}  best sklearn {v:7.3f} ({kind})  {'ok' if ok else 'WORSE'}")
+        if k == "nrmse":
+            verdict = "better" if a < v * 0.995 else "same" if a <= v * 1.005 else "WORSE"
+        else:
+            verdict = "better" if a > v + 0.005 else "same" if a >= v - 0.005 else "WORSE"
+        print(f"{col:46} {k:5} auto {a:7.3f}  best scikit-learn {v:7.3f} ({kind})  {verdict}")
 
     times = []
     for _ in range(args.repeat):

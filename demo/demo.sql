@@ -37,6 +37,24 @@ SELECT ml_update_project('delivery time', target => 'market_id');
 \set ON_ERROR_STOP 1
 
 \echo
+\echo '== engineer: the same recipe on tomorrow''s rows (new stores, new gaps), no refitting'
+RESET ROLE;
+CREATE TABLE deliveries_tomorrow AS
+SELECT id + 100000 AS id, CASE WHEN id % 5 = 0 THEN NULL ELSE market_id END AS market_id,
+       store_id + 7 AS store_id, created_at + interval '1 day' AS created_at,
+       CASE WHEN id % 3 = 0 THEN 'ramen' ELSE category END AS category,
+       CASE WHEN id % 4 = 0 THEN NULL ELSE total_onshift_partners END AS total_onshift_partners,
+       total_items, duration_s
+FROM deliveries WHERE id <= 200;
+GRANT SELECT ON deliveries_tomorrow TO ml_engineer;
+GRANT CREATE ON SCHEMA public TO ml_engineer;
+SET ROLE demo_engineer;
+SELECT column_name, nulls_before, nulls_after, actions
+FROM ml_apply_recipe(:clean_recipe, 'deliveries_tomorrow', into_table => 'tomorrow_clean');
+SELECT count(*) AS rows, count(*) FILTER (WHERE total_onshift_partners IS NULL) AS gaps_left
+FROM tomorrow_clean;
+
+\echo
 \echo '== audit trail (as superuser)'
 RESET ROLE;
 SELECT actor, action, object_name, details FROM ml_audit ORDER BY id;

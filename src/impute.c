@@ -439,13 +439,13 @@ MlSampleRows(int ncols)
 }
 
 /*
- * Rows of one chunk when filling a large table: a quarter of the budget,
+ * Rows of one chunk when filling a large table: an eighth of the budget,
  * counting the frame, the fills and the arrays the UPDATE is sent with.
  */
 int64
 MlChunkRows(int ncols)
 {
-	Size		budget = (Size) maintenance_work_mem * 1024 / 4;
+	Size		budget = (Size) maintenance_work_mem * 1024 / 8;
 
 	return Max(1000, (int64) (budget / (ncols * (ML_CELL_BYTES + 18) + 64)));
 }

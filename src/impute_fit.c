@@ -34,6 +34,7 @@
 #define SEARCH_ROWS			50000	/* training rows used to compare candidates */
 #define PAIR_CANDIDATES		6		/* best single keys tried in pairs */
 #define MAX_HOLDOUT			10000
+#define SIMPLER_MARGIN		0.01	/* relative gain a model needs over a global statistic */
 
 typedef struct Rows
 {
@@ -640,9 +641,20 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	kc.nkeys = collect_keys(frame, proto->target, missing, opts, kc.keys);
 	cache_keys(frame, &kc);
 
+	/*
+	 * A model only replaces a global statistic if it beats it by a clear
+	 * margin: on a column nothing predicts, the mean stays, rather than a
+	 * group table that fits the holdout's noise.
+	 */
+#define SIMPLE(mm) ((mm)->method == ML_METHOD_MEAN || (mm)->method == ML_METHOD_MEDIAN || \
+					(mm)->method == ML_METHOD_MODE)
 #define CONSIDER(model, err_) \
 	do { (model)->error = (err_); \
-		 if (!isnan((model)->error) && (best == NULL || (model)->error < best->error)) \
+		 if (!isnan((model)->error) && \
+			 (best == NULL || \
+			  (SIMPLE(best) && !SIMPLE(model) ? \
+			   (model)->error < best->error * (1 - SIMPLER_MARGIN) : \
+			   (model)->error < best->error))) \
 			 best = (model); } while (0)
 
 	m = new_model(proto, proto->discrete ? ML_METHOD_MODE : ML_METHOD_MEAN);
@@ -716,6 +728,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	if (m->feat->width > 1)
 		CONSIDER(m, score_model(frame, m, &knn_test, NULL, NULL));
 #undef CONSIDER
+#undef SIMPLE
 
 	/* refit the winner on every observed cell */
 	m = new_model(proto, best->method);

@@ -137,19 +137,6 @@ levelmap_find(LevelMap *lm, const char *s)
 	return -1;
 }
 
-/* The text a value of a coded column has in recipes (see json_level). */
-static char *
-cell_text(MlColumn *col, int64 row)
-{
-	if (col->isnull[row])
-		return NULL;
-	if (col->level_text)
-		return col->code[row] >= 0 ? col->level_text[col->code[row]] : NULL;
-	if (!isfinite(col->x[row]))
-		return NULL;
-	return psprintf("%.17g", col->x[row]);
-}
-
 static char **
 jtexts(JArray *a)
 {
@@ -166,6 +153,16 @@ jtexts(JArray *a)
 	return t;
 }
 
+static int
+cmp_level_value(const void *a, const void *b, void *arg)
+{
+	const double *v = arg;
+	double		x = v[*(const int *) a],
+				y = v[*(const int *) b];
+
+	return (x > y) - (x < y);
+}
+
 /* A key of a stored model, bound to this frame's rows. */
 static MlKey
 recipe_key(MlFrame *frame, JsonbContainer *obj)
@@ -176,7 +173,6 @@ recipe_key(MlFrame *frame, JsonbContainer *obj)
 	MlKey		key;
 	char	   *part = MlOptString(obj, "part", NULL);
 	JArray		levels;
-	LevelMap   *lm;
 	MlColumn   *col;
 
 	memset(&key, 0, sizeof(key));
@@ -195,14 +191,54 @@ recipe_key(MlFrame *frame, JsonbContainer *obj)
 	}
 	levels = jarray(obj, "levels");
 	key.nlevels = Max(levels.n, 1);
-	lm = levelmap_build(jtexts(&levels), levels.n);
 	key.rowcodes = palloc(sizeof(int32) * Max(frame->nrows, 1));
-	for (int64 r = 0; r < frame->nrows; r++)
+	if (col->level_text)
 	{
-		char	   *t = (col->code || col->kind != ML_KIND_NUMERIC) ? cell_text(col, r) :
-			(col->isnull[r] ? NULL : psprintf("%.17g", col->x[r]));
+		/* text levels: map each of the frame's levels once, then rows by code */
+		LevelMap   *lm = levelmap_build(jtexts(&levels), levels.n);
+		int32	   *map = palloc(sizeof(int32) * Max(col->nlevels, 1));
 
-		key.rowcodes[r] = t ? levelmap_find(lm, t) : -1;
+		for (int l = 0; l < col->nlevels; l++)
+			map[l] = levelmap_find(lm, col->level_text[l]);
+		for (int64 r = 0; r < frame->nrows; r++)
+			key.rowcodes[r] = col->isnull[r] || col->code[r] < 0 ? -1 : map[col->code[r]];
+	}
+	else
+	{
+		/* numeric levels: match values, through a sorted copy of the levels */
+		double	   *vals = palloc(sizeof(double) * Max(levels.n, 1));
+		int		   *order = palloc(sizeof(int) * Max(levels.n, 1));
+
+		for (int i = 0; i < levels.n; i++)
+		{
+			vals[i] = jnum(&levels.items[i]);
+			order[i] = i;
+		}
+		qsort_arg(order, levels.n, sizeof(int), cmp_level_value, vals);
+		for (int64 r = 0; r < frame->nrows; r++)
+		{
+			double		x = col->x[r];
+			int			lo = 0,
+						hi = levels.n - 1;
+
+			key.rowcodes[r] = -1;
+			if (col->isnull[r] || !isfinite(x))
+				continue;
+			while (lo <= hi)
+			{
+				int			mid = (lo + hi) / 2;
+
+				if (vals[order[mid]] == x)
+				{
+					key.rowcodes[r] = order[mid];
+					break;
+				}
+				if (vals[order[mid]] < x)
+					lo = mid + 1;
+				else
+					hi = mid - 1;
+			}
+		}
 	}
 	return key;
 }
