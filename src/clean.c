@@ -32,6 +32,7 @@
 #include "catalog.h"
 #include "cleaning.h"
 #include "options.h"
+#include "progress.h"
 
 PG_FUNCTION_INFO_V1(ml_clean);
 PG_FUNCTION_INFO_V1(ml_apply_recipe);
@@ -1598,6 +1599,7 @@ ml_clean(PG_FUNCTION_ARGS)
 	relid = check_relation(fcinfo, 0, into);
 
 	InitMaterializedSRF(fcinfo, 0);
+	MlProgressStart();
 	MlScopeEnter(&scope);
 	MlPreferTidJoins();
 	target = MlOptString(opts, "target", NULL);
@@ -1871,6 +1873,7 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 	relid = check_relation(fcinfo, 1, into);
 
 	InitMaterializedSRF(fcinfo, 0);
+	MlProgressStart();
 	MlScopeEnter(&scope);
 	MlPreferTidJoins();
 	/* as the caller: a recipe hidden by row-level security does not exist */

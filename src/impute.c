@@ -33,6 +33,7 @@
 #include "cleaning.h"
 #include "impute.h"
 #include "options.h"
+#include "progress.h"
 
 PG_FUNCTION_INFO_V1(ml_impute);
 
@@ -420,6 +421,7 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
 			filled[foreach_current_index(lc)] += MlImputeApplyModel(frame, fills, m, lfirst(lc));
 		}
 		MlFillsWrite(frame, fills, NULL);
+		MlProgress("filled a chunk of %lld rows", (long long) frame->nrows);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(chunkcxt);
 		CHECK_FOR_INTERRUPTS();
@@ -779,6 +781,8 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		if (base != ML_METHOD_MICE)
 			MemoryContextSwitchTo(fitcxt);
 		models[n] = impute_one(frame, fills, t, o);
+		MlProgress("imputed column \"%s\" (%d of %d)", frame->cols[t].name, n + 1,
+				   list_length(targets));
 		elog(DEBUG1, "imputed \"%s\" in %.3f s", frame->cols[t].name,
 			 (double) (GetCurrentTimestamp() - start) / 1e6);
 		if (models[n]->method == ML_METHOD_NONE)
@@ -1203,6 +1207,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
+	MlProgressStart();
 	MlScopeEnter(&scope);
 	relid = MlPrepareOutput(relid, into, &copied);
 	ptarget = MlProjectTarget(relid, &project_id);

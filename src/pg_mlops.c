@@ -7,6 +7,7 @@
 #include "fmgr.h"
 
 #include "linalg.h"
+#include "progress.h"
 
 PG_MODULE_MAGIC;
 
@@ -16,4 +17,5 @@ void
 _PG_init(void)
 {
 	MlLinalgInit();
+	MlProgressInit();
 }
