@@ -87,7 +87,23 @@ SELECT column_name, filled, method, metric, round(estimated_error::numeric, 4) A
 FROM ml_impute('grp', '{k}');
 SELECT count(*) AS wrong FROM grp WHERE k <> (ARRAY['x', 'y', 'z'])[id % 3 + 1];
 
+-- learned (a small neural network; free text enters as hashed trigrams)
+-- and the multinomial classifier
+CREATE TABLE nn AS
+SELECT i, (ARRAY['north', 'south', 'east', 'west'])[i % 4 + 1] AS region,
+       (i % 7)::float8 AS x, (i % 4) * 10 + (i % 7) + (i % 3) * 0.1 AS y,
+       (ARRAY['red apple', 'green pear', 'blue plum'])[i % 3 + 1] || ' no ' || (i % 97) AS descr
+FROM generate_series(1, 2000) i;
+UPDATE nn SET y = NULL WHERE i % 10 = 0;
+UPDATE nn SET region = NULL WHERE i % 13 = 0;
+SELECT column_name, filled, method, estimated_error < 0.5 AS learned_beats_mean
+FROM ml_impute('nn', '{y}', 'learned', '{"epochs": 30}');
+SELECT column_name, filled, method, estimated_error < 0.5 AS better_than_chance
+FROM ml_impute('nn', '{region}', 'classifier', '{"epochs": 30}');
+SELECT regress_try($$SELECT * FROM ml_impute('nn', '{y}', 'classifier')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('nn', '{x}', 'learned', '{"hidden": 0}')$$);
+
 -- the recipes: one per run, with the fitted models
 SELECT kind, source_name, jsonb_array_length(steps) AS steps, steps->0->>'method' AS method
-FROM mlops.recipes ORDER BY id DESC LIMIT 2;
+FROM mlops.recipes WHERE source_name = 'grp' ORDER BY id DESC LIMIT 2;
 RESET ROLE;

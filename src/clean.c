@@ -1176,7 +1176,7 @@ replace_contents(Oid relid, Oid tmpid, Clean *c)
 
 static const char *const missing_keys[] = {
 	"method", "k", "value", "by", "time_column", "exclude_features", "holdout", "seed",
-	"methods", "columns", "skip", NULL
+	"methods", "columns", "skip", "hidden", "epochs", NULL
 };
 
 static const char *const simple_keys[] = {"keys", NULL};

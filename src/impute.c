@@ -39,7 +39,7 @@ PG_FUNCTION_INFO_V1(ml_impute);
 
 const char *const MlImputeOptionKeys[] = {
 	"k", "value", "by", "time_column", "exclude_features", "target", "holdout", "seed",
-	"roles", "methods", NULL
+	"roles", "methods", "hidden", "epochs", NULL
 };
 
 /* Read ml_impute's options (also used by ml_clean's "missing" step). */
@@ -66,6 +66,12 @@ MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"holdout\" must be between 0 and 1")));
 	o->seed = (int) MlOptNumber(opts, "seed", 42);
+	o->hidden = (int) MlOptNumber(opts, "hidden", 32);
+	o->epochs = (int) MlOptNumber(opts, "epochs", 20);
+	if (o->hidden < 1 || o->hidden > 1024 || o->epochs < 1 || o->epochs > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"hidden\" must be 1..1024 and \"epochs\" 1..1000")));
 	if (o->method == ML_METHOD_CONSTANT && o->constant_text == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -24,6 +24,8 @@ typedef enum MlMethod
 	ML_METHOD_REGRESSION,
 	ML_METHOD_KNN,
 	ML_METHOD_MICE,
+	ML_METHOD_LEARNED,
+	ML_METHOD_CLASSIFIER,
 	ML_METHOD_LOCF,
 	ML_METHOD_INTERPOLATE,
 	ML_METHOD_NONE
@@ -75,6 +77,18 @@ typedef struct MlModel
 	int			nref;
 	double	   *ref;			/* nref x width */
 	double	   *refy;
+	/* learned / classifier: a small neural network (impute_nn.c) */
+	int			hidden;			/* hidden units, 0 for a linear/softmax model */
+	int			nout;
+	double	   *w1,
+			   *b1,
+			   *w2,
+			   *b2;
+	double		ymean,
+				ysd;			/* target scaling (numeric targets) */
+	int			ntext;
+	int		   *textcols;		/* free-text inputs, as hashed character trigrams */
+	int			buckets;
 	/* time-ordered */
 	int			timecol;
 	/* what holdout scoring measured */
@@ -92,6 +106,8 @@ typedef struct MlImputeOptions
 	char	   *time_column;
 	List	   *exclude_features;
 	char	   *target;			/* never a feature */
+	int			hidden;			/* learned: hidden units */
+	int			epochs;
 	double		holdout;
 	int			seed;
 } MlImputeOptions;
@@ -105,6 +121,13 @@ extern void MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, 
 extern void MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out);
 extern char *MlModelDescribe(MlFrame *frame, MlModel *m);
 extern int	MlKeyCode(MlFrame *frame, MlKey *key, int64 row);
+extern void MlNetFit(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
+					 MlFeatures *feat, int *textcols, int ntext, int hidden, int epochs,
+					 uint64 seed);
+extern void MlNetPredict(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
+						 double *values, int32 *levels);
+extern void MlNetToJson(MlFrame *frame, MlModel *m, StringInfo out);
+extern void MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj);
 extern MlModel *MlModelFromJson(MlFrame *frame, JsonbContainer *obj);
 extern void MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level);
 

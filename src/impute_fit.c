@@ -51,7 +51,8 @@ static const struct
 	{"auto", ML_METHOD_AUTO}, {"mean", ML_METHOD_MEAN}, {"median", ML_METHOD_MEDIAN},
 	{"mode", ML_METHOD_MODE}, {"constant", ML_METHOD_CONSTANT}, {"delete", ML_METHOD_DELETE},
 	{"groupwise", ML_METHOD_GROUPWISE}, {"regression", ML_METHOD_REGRESSION},
-	{"knn", ML_METHOD_KNN}, {"mice", ML_METHOD_MICE}, {"locf", ML_METHOD_LOCF},
+	{"knn", ML_METHOD_KNN}, {"mice", ML_METHOD_MICE}, {"learned", ML_METHOD_LEARNED},
+	{"classifier", ML_METHOD_CLASSIFIER}, {"locf", ML_METHOD_LOCF},
 	{"interpolate", ML_METHOD_INTERPOLATE}, {"none", ML_METHOD_NONE}
 };
 
@@ -65,7 +66,7 @@ MlMethodFromName(const char *name)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown imputation method \"%s\"", name),
 			 errhint("Valid methods are: auto, mean, median, mode, constant, delete, groupwise, "
-					 "regression, knn, mice, locf, interpolate.")));
+					 "regression, knn, mice, learned, classifier, locf, interpolate.")));
 	return ML_METHOD_AUTO;		/* keep compiler quiet */
 }
 
@@ -469,6 +470,42 @@ fit_knn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 	fit_global(frame, m, train, ML_METHOD_MEAN);
 }
 
+/* ---------- learned imputer and classifier ---------- */
+
+#define MAX_NET_ROWS 10000
+
+static void
+fit_net(MlFrame *frame, MlModel *m, Rows *train, Rows *missing, MlImputeOptions *opts,
+		pg_prng_state *rng)
+{
+	Rows		s = subsample(train, MAX_NET_ROWS, rng);
+	MlFeatures *f = build_features(frame, m->target, missing, opts);
+	int		   *text = palloc(sizeof(int) * (frame->ncols + 1));
+	int			ntext = 0;
+
+	/*
+	 * free text, and categories with too many levels to one-hot, enter as
+	 * hashed trigrams (identifiers and targets never)
+	 */
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+
+		bool		texty = col->kind == ML_KIND_TEXT ||
+			(col->kind == ML_KIND_CATEGORICAL && col->nlevels > MAX_LOWCARD_LEVELS);
+
+		if (c != m->target && texty && !col->identifier && col->level_text &&
+			col->role != ML_ROLE_SKIP && col->role != ML_ROLE_TARGET &&
+			!(opts->target && strcmp(opts->target, col->name) == 0) &&
+			missing_share(col, missing) <= 0.5)
+			text[ntext++] = c;
+	}
+	MlNetFit(frame, m, s.idx, s.n, f, text, ntext,
+			 m->method == ML_METHOD_CLASSIFIER ? 0 : opts->hidden, opts->epochs,
+			 pg_prng_uint64(rng));
+	fit_global(frame, m, train, ML_METHOD_MEAN);
+}
+
 /* ---------- explicit group keys (options.by) ---------- */
 
 static void
@@ -611,6 +648,10 @@ fit_method(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 			break;
 		case ML_METHOD_KNN:
 			fit_knn(frame, m, train, missing, opts, rng, MAX_KNN_REFS);
+			break;
+		case ML_METHOD_LEARNED:
+		case ML_METHOD_CLASSIFIER:
+			fit_net(frame, m, train, missing, opts, rng);
 			break;
 		default:
 			fit_global(frame, m, train, ML_METHOD_MEAN);
@@ -780,6 +821,11 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 		proto.discrete = col->code != NULL;
 	}
 
+	if (opts->method == ML_METHOD_CLASSIFIER && !proto.discrete)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("method \"classifier\" needs a categorical column, but \"%s\" is numeric", col->name),
+				 errhint("Use learned or regression for numeric columns.")));
 	pg_prng_seed(&rng, (uint64) opts->seed * 7919 + target);
 	obs.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
 	miss.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));

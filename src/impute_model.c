@@ -178,6 +178,11 @@ MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 		predict_knn(frame, m, rows, n, values, levels);
 		return;
 	}
+	if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
+	{
+		MlNetPredict(frame, m, rows, n, values, levels);
+		return;
+	}
 	if (m->method == ML_METHOD_REGRESSION || m->method == ML_METHOD_MICE)
 		x = palloc(sizeof(double) * m->feat->width);
 	for (int64 i = 0; i < n; i++)
@@ -231,6 +236,11 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 	}
 	else if (m->method == ML_METHOD_KNN)
 		appendStringInfo(&s, " (k=%d, %d reference rows)", m->k, m->nref);
+	else if (m->method == ML_METHOD_LEARNED)
+		appendStringInfo(&s, " (%d hidden units, %d inputs, %d text columns)", m->hidden,
+						 m->feat->width - 1, m->ntext);
+	else if (m->method == ML_METHOD_CLASSIFIER)
+		appendStringInfo(&s, " (multinomial, %d classes, %d inputs)", m->nout, m->feat->width - 1);
 	else if (m->feat)
 		appendStringInfo(&s, " on %d inputs", m->feat->width - 1);
 	return s.data;
@@ -374,6 +384,8 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 		}
 		appendStringInfoChar(out, ']');
 	}
+	if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
+		MlNetToJson(frame, m, out);
 	if (m->method == ML_METHOD_KNN)
 	{
 		/* the reference rows travel with the recipe: KNN has no other state */

@@ -76,3 +76,13 @@ MlLinalgCrossProduct(const double *A, int m, const double *B, int n, int k, doub
 {
 	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, A, k, B, k, 0.0, C, n);
 }
+
+/* C = alpha op(A) op(B) + beta C, row-major: the network's forward and backward passes. */
+void
+MlLinalgGemm(bool transa, bool transb, int m, int n, int k, double alpha,
+			 const double *A, int lda, const double *B, int ldb, double beta,
+			 double *C, int ldc)
+{
+	cblas_dgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans,
+				m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}

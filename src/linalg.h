@@ -14,4 +14,8 @@ extern void MlLinalgRidgeSolve(const double *xtx, const double *xty, int p, int6
 extern void MlLinalgCrossProduct(const double *A, int m, const double *B, int n,
 								 int k, double *C);
 
+extern void MlLinalgGemm(bool transa, bool transb, int m, int n, int k, double alpha,
+						 const double *A, int lda, const double *B, int ldb, double beta,
+						 double *C, int ldc);
+
 #endif							/* ML_LINALG_H */

@@ -248,7 +248,7 @@ static void
 target_levels(MlModel *m, MlColumn *col, JsonbContainer *obj)
 {
 	/* collect every level text the model mentions, in first-seen order */
-	const char *lists[] = {"parent", "groups", "reference_y"};
+	const char *lists[] = {"classes", "parent", "groups", "reference_y"};
 	int			cap = 64;
 
 	m->tlevel_text = palloc(sizeof(char *) * cap);
@@ -400,6 +400,11 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		for (int i = 0; i < b.n; i++)
 			m->beta[i] = jnum(&b.items[i]);
 	}
+	else if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
+	{
+		m->feat = recipe_features(frame, obj);
+		MlNetFromJson(frame, m, obj);
+	}
 	else if (m->method == ML_METHOD_KNN)
 	{
 		JArray		ref = jarray(obj, "reference");
@@ -418,4 +423,70 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 			m->refy[i] = m->discrete ? tlevel_of(m, &y.items[i]) : jnum(&y.items[i]);
 	}
 	return m;
+}
+
+/* Numbers of a JSON array, read as they stream by. */
+static double *
+jdoubles(JsonbContainer *obj, const char *key, int64 *n)
+{
+	JsonbValue *v = MlOptGet(obj, key);
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	int64		cap = 64;
+	double	   *out = palloc(sizeof(double) * cap);
+
+	*n = 0;
+	if (v == NULL || v->type != jbvBinary)
+		return out;
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (*n == cap)
+			out = repalloc_huge(out, sizeof(double) * (cap *= 2));
+		out[(*n)++] = jnum(&e);
+	}
+	return out;
+}
+
+/* The network part of a stored learned/classifier model. */
+void
+MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
+{
+	List	   *text = MlOptStringList(obj, "text");
+	ListCell   *lc;
+	int64		n1,
+				nb1,
+				n2,
+				nb2;
+	int			D;
+
+	m->hidden = (int) MlOptNumber(obj, "hidden", 0);
+	m->nout = (int) MlOptNumber(obj, "outputs", 1);
+	m->ymean = MlOptNumber(obj, "ymean", 0);
+	m->ysd = MlOptNumber(obj, "ysd", 1);
+	m->buckets = (int) MlOptNumber(obj, "buckets", 64);
+	m->ntext = list_length(text);
+	m->textcols = palloc(sizeof(int) * (m->ntext + 1));
+	foreach(lc, text)
+	{
+		int			c = MlFrameColumn(frame, lfirst(lc));
+
+		if (c < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" needed by the recipe does not exist in the relation",
+							(char *) lfirst(lc))));
+		m->textcols[foreach_current_index(lc)] = c;
+	}
+	D = m->feat->width + m->ntext * m->buckets;
+	m->w1 = jdoubles(obj, "w1", &n1);
+	m->b1 = jdoubles(obj, "b1", &nb1);
+	m->w2 = jdoubles(obj, "w2", &n2);
+	m->b2 = jdoubles(obj, "b2", &nb2);
+	if ((m->hidden > 0 && (n1 != (int64) D * m->hidden || nb1 != m->hidden)) ||
+		n2 != (int64) (m->hidden > 0 ? m->hidden : D) * m->nout || nb2 != m->nout)
+		bad_recipe("network weights do not match its inputs");
 }
