@@ -61,6 +61,18 @@ WHERE new_columns <> '';
 SELECT DISTINCT city_hash0 + city_hash1 + city_hash2 + city_hash3 AS one FROM cl5;
 DROP TABLE cl5;
 
+-- target encoding: out of fold on these rows, the full encoding on new rows
+SELECT column_name, new_columns FROM ml_clean('cl', '{"target": "amount",
+    "encode": {"method": "target", "columns": ["city"], "smoothing": 5},
+    "outliers": false, "datetime": false}', into_table => 'cl7') WHERE new_columns <> '';
+SELECT count(DISTINCT round(city_target::numeric, 6)) AS distinct_encodings,
+       bool_and(city_target BETWEEN 10 AND 1000) AS in_target_range FROM cl7;
+SELECT step->>'method' AS method, jsonb_array_length(step->'encodings') AS levels,
+       round((step->>'prior')::numeric, 3) AS prior
+FROM mlops.recipes, jsonb_array_elements(steps) step
+WHERE step->>'step' = 'encode' ORDER BY id DESC LIMIT 1;
+DROP TABLE cl7;
+
 -- per-group outlier bounds
 CREATE TABLE grp_out AS
 SELECT i, CASE WHEN i % 2 = 0 THEN 'small' ELSE 'large' END AS kind,

@@ -72,6 +72,8 @@ typedef struct Clean
 	bool	   *keep_source;	/* [col] source column kept in output */
 	char	  **source_expr;	/* [col] expression of the (polished) source column */
 	int64		duplicates;
+	char	   *ctid_expr;		/* the source row's ctid in the final select */
+	int			target;			/* frame column of the target, -1 if none */
 	List	   *taken_names;
 	char	   *models;			/* JSON array of the fitted imputation models */
 } Clean;
@@ -585,7 +587,7 @@ step_outliers(Clean *c, JsonbContainer *st)
 /* ---------- categorical encoding ---------- */
 
 static const char *const encode_keys[] = {
-	"method", "max_levels", "buckets", "columns", "skip", "keep_original", NULL
+	"method", "max_levels", "buckets", "columns", "skip", "keep_original", "smoothing", NULL
 };
 
 typedef struct LevelCount
@@ -720,6 +722,110 @@ emit_hashing(Clean *c, int ci, int buckets, char **names, bool keep)
 	appendStringInfoString(&c->steps, "]}");
 }
 
+#define TE_FOLDS 5
+
+/* Fold of a row for out-of-fold target encoding: the same formula in C and SQL. */
+static int
+row_fold(ItemPointer tid)
+{
+	return (int) (((int64) ItemPointerGetBlockNumber(tid) * 65537 +
+				   ItemPointerGetOffsetNumber(tid)) % TE_FOLDS);
+}
+
+/*
+ * Target encoding (also used to replay a recipe, with fold == NULL): each
+ * level's target mean smoothed towards the overall mean by `smoothing`
+ * pseudo-rows. On the rows it is fitted on, each row gets the encoding
+ * computed without its own fold (out of fold, so the column does not leak
+ * the row's own target); new rows get the encoding over all rows.
+ */
+static void
+emit_target(Clean *c, int ci, char **levels, int nl, double *enc, double *fold, double prior,
+			double smoothing, const char *name, bool keep)
+{
+	char	   *cur = encode_value(c, ci);
+	char	   *out = name ? pstrdup(name) : new_name(c, c->frame->cols[ci].name, "target");
+	int			pl = param_text_array(c, levels, nl);
+	int			pp = param_float(c, prior);
+
+	encode_open(c, ci, "target", keep);
+	if (fold)
+		add_output(c, ci, out,
+				   psprintf("COALESCE($%d[((%s::text::point)[0]::int8 * 65537 + (%s::text::point)[1]::int8) %% %d * %d "
+							"+ array_position($%d, %s)], $%d)",
+							param_float_array(c, fold, TE_FOLDS * nl), c->ctid_expr, c->ctid_expr,
+							TE_FOLDS, nl, pl, cur, pp));
+	else
+		add_output(c, ci, out, psprintf("COALESCE($%d[array_position($%d, %s)], $%d)",
+										param_float_array(c, enc, nl), pl, cur, pp));
+	appendStringInfo(&c->steps, ", \"smoothing\": %.17g, \"prior\": %.17g, \"encodings\": [",
+					 smoothing, prior);
+	for (int i = 0; i < nl; i++)
+		appendStringInfo(&c->steps, "%s%.17g", i ? ", " : "", enc[i]);
+	appendStringInfoString(&c->steps, "], \"levels\": ");
+	json_text_list(&c->steps, levels, nl);
+	appendStringInfoString(&c->steps, ", \"name\": ");
+	escape_json(&c->steps, out);
+	appendStringInfoChar(&c->steps, '}');
+}
+
+/* Fit a target encoding on the frame: per level and per fold sums of the target. */
+static void
+fit_target_encoding(Clean *c, int ci, char **names, LevelCount *lc, int nl, double smoothing,
+					bool keep)
+{
+	MlFrame    *frame = c->frame;
+	MlColumn   *col = &frame->cols[ci];
+	MlColumn   *tcol = &frame->cols[c->target];
+	double	   *sum = palloc0(sizeof(double) * nl * TE_FOLDS);
+	double	   *cnt = palloc0(sizeof(double) * nl * TE_FOLDS);
+	double	   *enc = palloc(sizeof(double) * nl);
+	double	   *fold = palloc(sizeof(double) * nl * TE_FOLDS);
+	int32	   *pos = palloc(sizeof(int32) * Max(col->nlevels, 1));
+	double		tsum = 0,
+				tcnt = 0,
+				prior;
+
+	if (tcol->kind != ML_KIND_NUMERIC && !(tcol->code && tcol->nlevels == 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target encoding needs a numeric or two-level target, but \"%s\" has %d levels",
+						tcol->name, tcol->nlevels)));
+	/* levels are sorted by text in names[]; map the column's codes to them */
+	for (int i = 0; i < nl; i++)
+		pos[lc[i].level] = i;
+	for (int64 r = 0; r < frame->nrows; r++)
+	{
+		double		y;
+		int			f;
+
+		if (c->fills->deleted[r] || tcol->isnull[r] || col->isnull[r] || col->code[r] < 0)
+			continue;
+		y = tcol->kind == ML_KIND_NUMERIC ? tcol->x[r] : (double) tcol->code[r];
+		if (!isfinite(y))
+			continue;
+		f = row_fold(&frame->tids[r]);
+		sum[f * nl + pos[col->code[r]]] += y;
+		cnt[f * nl + pos[col->code[r]]] += 1;
+		tsum += y;
+		tcnt += 1;
+	}
+	prior = tcnt > 0 ? tsum / tcnt : 0;
+	for (int i = 0; i < nl; i++)
+	{
+		double		s = 0,
+					n = 0;
+
+		for (int f = 0; f < TE_FOLDS; f++)
+			s += sum[f * nl + i], n += cnt[f * nl + i];
+		enc[i] = (s + smoothing * prior) / (n + smoothing);
+		for (int f = 0; f < TE_FOLDS; f++)
+			fold[f * nl + i] = (s - sum[f * nl + i] + smoothing * prior) /
+				(n - cnt[f * nl + i] + smoothing);
+	}
+	emit_target(c, ci, names, nl, enc, fold, prior, smoothing, NULL, keep);
+}
+
 static void
 step_encode(Clean *c, JsonbContainer *st)
 {
@@ -735,11 +841,11 @@ step_encode(Clean *c, JsonbContainer *st)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown encoding \"%s\"", method),
 				 errhint("Valid encodings are: auto, onehot, ordinal, frequency, hashing, target.")));
-	if (strcmp(method, "target") == 0)
+	if (strcmp(method, "target") == 0 && c->target < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("target encoding is not available yet"),
-				 errhint("Use onehot, ordinal, frequency or hashing.")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target encoding needs a target column"),
+				 errhint("Pass options => '{\"target\": \"column\"}', or clean the relation of a project.")));
 	if (max_levels < 1 || max_levels > 1000 || buckets < 2 || buckets > 1024)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -775,7 +881,9 @@ step_encode(Clean *c, JsonbContainer *st)
 			names[i] = (char *) lc[i].text;
 			freq[i] = total ? (double) lc[i].count / total : 0;
 		}
-		if (strcmp(m, "onehot") == 0)
+		if (strcmp(m, "target") == 0)
+			fit_target_encoding(c, ci, names, lc, nl, MlOptNumber(st, "smoothing", 10), keep);
+		else if (strcmp(m, "onehot") == 0)
 			emit_onehot(c, ci, names, Min(nl, max_levels), nl > max_levels, NULL, keep);
 		else if (strcmp(m, "hashing") == 0)
 			emit_hashing(c, ci, buckets, NULL, keep);
@@ -1296,6 +1404,10 @@ clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List
 	c->frame = frame;
 	c->fills = MlFillsCreate(frame);
 	c->rep = palloc0(sizeof(ColReport) * Max(frame->ncols, 1));
+	c->target = -1;
+	for (int ci = 0; ci < frame->ncols; ci++)
+		if (frame->cols[ci].role == ML_ROLE_TARGET)
+			c->target = ci;
 	c->keep_source = palloc(sizeof(bool) * Max(frame->ncols, 1));
 	c->source_expr = palloc(sizeof(char *) * Max(frame->ncols, 1));
 	initStringInfo(&c->steps);
@@ -1321,7 +1433,13 @@ clean_fills(Clean *c, List *xnames, List *xexprs)
 	int			nargs;
 	Oid		   *types;
 	Datum	   *args;
-	char	   *from = MlFillsSubquery(c->frame, c->fills, xnames, xexprs, &nargs, &types, &args);
+	char	   *from;
+
+	/* the source ctid rides along: target encoding folds rows by it */
+	xnames = lappend(list_copy(xnames), "__ml_ctid");
+	xexprs = lappend(list_copy(xexprs), "t.ctid");
+	c->ctid_expr = "t.__ml_ctid";
+	from = MlFillsSubquery(c->frame, c->fills, xnames, xexprs, &nargs, &types, &args);
 
 	for (int i = 0; i < nargs; i++)
 		add_param(c, types[i], args[i]);
@@ -1572,6 +1690,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	}
 	/* the copy, now filled, is what the remaining steps select from */
 	c->frame->relid = copyid;
+	c->ctid_expr = "t.ctid";
 	return copy;
 }
 
@@ -1788,7 +1907,16 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 		List	   *levels = json_text_items(step, "levels");
 		List	   *names = json_text_items(step, "names");
 
-		if (strcmp(method, "onehot") == 0)
+		if (strcmp(method, "target") == 0)
+		{
+			int			ne;
+			double	   *enc = json_numbers(step, "encodings", &ne);
+
+			emit_target(c, ci, list_to_array(levels), Min(ne, list_length(levels)), enc, NULL,
+						MlOptNumber(step, "prior", 0), MlOptNumber(step, "smoothing", 10),
+						MlOptString(step, "name", NULL), keep);
+		}
+		else if (strcmp(method, "onehot") == 0)
 			emit_onehot(c, ci, list_to_array(levels), list_length(levels),
 						list_length(names) > list_length(levels), list_to_array(names), keep);
 		else if (strcmp(method, "hashing") == 0)
