@@ -146,7 +146,7 @@ def main():
     print("# nRMSE for onshift/busy/outstanding/driving (lower is better); exact % for market/protocol/category")
     rows = []
     for method, opts in [("auto", "{}"), ("mean", "{}"), ("median", "{}"), ("mode", "{}"),
-                         ("regression", "{}"), ("knn", '{"k": 5}'), ("mice", "{}")]:
+                         ("regression", "{}"), ("knn", '{"k": 5}'), ("mice", "{}"), ("learned", "{}")]:
         secs, filled = run_pg(method, opts)
         res = score(filled, truth)
         rows.append((f"pg_mlops ml_impute {method}", secs, res))
