@@ -80,7 +80,7 @@ on_field(void *s, size_t len, void *arg)
 }
 
 static void
-on_record(int c, void *arg)
+on_record(int c pg_attribute_unused(), void *arg)
 {
 	CsvReader  *r = arg;
 	int64	   *line = palloc(sizeof(int64));

@@ -27,11 +27,11 @@
 #define MAX_LOWCARD_LEVELS	64
 #define SHRINK				2.0
 #define MAX_REG_ROWS		50000	/* rows a final regression is fitted on */
-#define SEARCH_REG_ROWS		20000	/* rows a candidate regression is fitted on */
+#define SEARCH_REG_ROWS		10000	/* rows a candidate regression is fitted on */
 #define GRAM_BLOCK			1024
 #define MAX_KNN_REFS		3000	/* reference rows of a fitted KNN model */
-#define SEARCH_KNN_REFS		1000	/* ... of a candidate KNN model */
-#define SEARCH_ROWS			50000	/* training rows used to compare candidates */
+#define SEARCH_KNN_REFS		500	/* ... of a candidate KNN model */
+#define SEARCH_ROWS			30000	/* training rows used to compare candidates */
 #define PAIR_CANDIDATES		6		/* best single keys tried in pairs */
 #define MAX_HOLDOUT			10000
 #define SIMPLER_MARGIN		0.01	/* relative gain a model needs over a global statistic */
@@ -672,7 +672,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	MlModel    *m;
 	int64		budget = Max(64, train->n / 8);
 	int			T = proto->discrete ? frame->cols[proto->target].nlevels : 1;
-	Rows		knn_test = subsample(test, 1000, rng);
+	Rows		knn_test = subsample(test, 500, rng);
 	Rows		search = subsample(train, SEARCH_ROWS, rng);
 	double	   *single_err;
 	int		   *top = palloc(sizeof(int) * (frame->ncols * 3 + 1));

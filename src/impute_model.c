@@ -303,7 +303,7 @@ json_tlevel(StringInfo out, MlModel *m, int32 level)
 }
 
 static void
-json_values(StringInfo out, MlModel *m, MlColumn *target, const double *v, const int32 *l, int64 n)
+json_values(StringInfo out, MlModel *m, const double *v, const int32 *l, int64 n)
 {
 	appendStringInfoChar(out, '[');
 	for (int64 i = 0; i < n; i++)
@@ -346,11 +346,11 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 			json_key(out, frame, &m->keys[i]);
 		}
 		appendStringInfoString(out, "], \"parent\": ");
-		json_values(out, m, target, m->pval, m->plvl, m->keys[0].nlevels);
+		json_values(out, m, m->pval, m->plvl, m->keys[0].nlevels);
 		if (m->nkeys == 2)
 		{
 			appendStringInfoString(out, ", \"groups\": ");
-			json_values(out, m, target, m->gval, m->glvl, (int64) m->keys[0].nlevels * L2);
+			json_values(out, m, m->gval, m->glvl, (int64) m->keys[0].nlevels * L2);
 		}
 	}
 	if (m->feat)
