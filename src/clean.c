@@ -1552,7 +1552,7 @@ large_table(Oid relid)
 	int			ncols = RelationGetNumberOfAttributes(rel);
 
 	RelationClose(rel);
-	return MlFrameEstimate(relid, ncols) > (Size) maintenance_work_mem * 1024 / 2;
+	return MlFrameTooLarge(relid, ncols);
 }
 
 /*

@@ -437,6 +437,17 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
 	return filled;
 }
 
+/*
+ * Whether a relation's frame would take more than three quarters of
+ * maintenance_work_mem (the last quarter is for fitting): such a relation
+ * is fitted on a sample and filled chunk by chunk.
+ */
+bool
+MlFrameTooLarge(Oid relid, int ncols)
+{
+	return MlFrameEstimate(relid, ncols) > (Size) maintenance_work_mem * 1024 / 4 * 3;
+}
+
 /* Rows of a sample frame that fit in half of maintenance_work_mem (the rest is for fitting). */
 int64
 MlSampleRows(int ncols)
@@ -1222,16 +1233,16 @@ ml_impute(PG_FUNCTION_ARGS)
 	t0 = GetCurrentTimestamp();
 	{
 		/*
-		 * A table larger than half of maintenance_work_mem is fitted on a
-		 * uniform sample and filled chunk by chunk (in place on the source,
-		 * or on a copy for into_table).
+		 * A table too large for maintenance_work_mem is fitted on a uniform
+		 * sample and filled chunk by chunk (in place on the source, or on a
+		 * copy for into_table).
 		 */
 		Relation	rel = RelationIdGetRelation(relid);
 		int			ncols = RelationGetNumberOfAttributes(rel);
 		int64		sample = MlSampleRows(ncols);
 
 		RelationClose(rel);
-		large = MlFrameEstimate(relid, ncols) > (Size) maintenance_work_mem * 1024 / 2;
+		large = MlFrameTooLarge(relid, ncols);
 		if (large && into && !copied)
 		{
 			MlSpiExec(psprintf("CREATE TABLE %s AS SELECT * FROM %s", into,
