@@ -53,6 +53,10 @@ typedef struct ColReport
 	double		mean_before,
 				min_before,
 				max_before;
+	int64		nulls_after;	/* -1 until measured on the output */
+	double		mean_after,
+				min_after,
+				max_after;
 } ColReport;
 
 typedef struct Clean
@@ -1187,6 +1191,11 @@ report_json(Clean *c, StringInfo out)
 		if (col->kind == ML_KIND_NUMERIC && isfinite(r->min_before))
 			appendStringInfo(out, ", \"mean_before\": %.6g, \"min_before\": %.6g, \"max_before\": %.6g",
 							 r->mean_before, r->min_before, r->max_before);
+		if (r->nulls_after >= 0)
+			appendStringInfo(out, ", \"nulls_after\": " INT64_FORMAT, r->nulls_after);
+		if (isfinite(r->min_after))
+			appendStringInfo(out, ", \"mean_after\": %.6g, \"min_after\": %.6g, \"max_after\": %.6g",
+							 r->mean_after, r->min_after, r->max_after);
 		appendStringInfo(out, ", \"dropped\": %s, \"new_columns\": ", r->dropped ? "true" : "false");
 		escape_json(out, r->new_columns.data ? r->new_columns.data : "");
 		appendStringInfoChar(out, '}');
@@ -1447,6 +1456,58 @@ clean_fills(Clean *c, List *xnames, List *xexprs)
 }
 
 /*
+ * After-statistics of the kept source columns, measured on the output in
+ * one scan: NULLs left, and mean/min/max of numeric columns.
+ */
+static void
+measure_after(Clean *c, const char *table)
+{
+	MlFrame    *frame = c->frame;
+	StringInfoData sql;
+	int			k = 0;
+	bool		isnull;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		const char *q = quote_identifier(frame->cols[ci].name);
+
+		c->rep[ci].nulls_after = -1;
+		c->rep[ci].mean_after = c->rep[ci].min_after = c->rep[ci].max_after = NAN;
+		if (!c->keep_source[ci])
+			continue;
+		appendStringInfo(&sql, "%spg_catalog.count(*) FILTER (WHERE %s IS NULL)", k++ ? ", " : "", q);
+		if (frame->cols[ci].kind == ML_KIND_NUMERIC)
+			appendStringInfo(&sql, ", pg_catalog.avg(%s::float8), pg_catalog.min(%s::float8), "
+							 "pg_catalog.max(%s::float8)", q, q, q);
+	}
+	if (k == 0)
+		return;
+	appendStringInfo(&sql, " FROM %s", table);
+	MlSpiExec(sql.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	k = 1;
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		d;
+
+		if (!c->keep_source[ci])
+			continue;
+		c->rep[ci].nulls_after = DatumGetInt64(SPI_getbinval(tup, desc, k++, &isnull));
+		if (frame->cols[ci].kind != ML_KIND_NUMERIC)
+			continue;
+		d = SPI_getbinval(tup, desc, k++, &isnull);
+		c->rep[ci].mean_after = isnull ? NAN : DatumGetFloat8(d);
+		d = SPI_getbinval(tup, desc, k++, &isnull);
+		c->rep[ci].min_after = isnull ? NAN : DatumGetFloat8(d);
+		d = SPI_getbinval(tup, desc, k++, &isnull);
+		c->rep[ci].max_after = isnull ? NAN : DatumGetFloat8(d);
+	}
+}
+
+/*
  * Write the result: kept source columns in place, new columns after them,
  * into a new table or, in place, into the relation itself.
  */
@@ -1474,6 +1535,7 @@ clean_write(Clean *c, Oid relid, const char *into, const char *from)
 	dest = into ? pstrdup(into) : pstrdup(quote_identifier(psprintf("ml_clean_%u", relid)));
 	MlSpiExec(psprintf("CREATE %sTABLE %s AS %s", into ? "" : "TEMP ", dest, build_select(c, from)),
 			  c->nparams, c->ptypes, c->pvalues, NULL, SPI_OK_UTILITY);
+	measure_after(c, into ? dest : psprintf("pg_temp.%s", dest));
 	if (into == NULL)
 		replace_contents(relid,
 						 RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(psprintf("pg_temp.%s", dest))),
@@ -1496,7 +1558,8 @@ clean_result(Clean *c, ReturnSetInfo *rsinfo, int64 recipe_id)
 		values[1] = CStringGetTextDatum(col->identifier ? "identifier" :
 										col->role == ML_ROLE_TARGET ? "target" : kinds[col->kind]);
 		values[2] = Int64GetDatum(c->rep[ci].nulls_before);
-		values[3] = Int64GetDatum(c->rep[ci].nulls_before - c->rep[ci].filled);
+		values[3] = Int64GetDatum(c->rep[ci].nulls_after >= 0 ? c->rep[ci].nulls_after :
+								  c->rep[ci].nulls_before - c->rep[ci].filled);
 		values[4] = CStringGetTextDatum(actions_text(c, ci));
 		values[5] = CStringGetTextDatum(c->rep[ci].new_columns.data ? c->rep[ci].new_columns.data : "");
 		values[6] = Int64GetDatum(recipe_id);

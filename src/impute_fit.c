@@ -714,7 +714,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	{
 		single_err[a] = NAN;
 		/* a key with too few rows per group only memorises the sample */
-		if ((int64) kc.keys[a].nlevels * T > 8000000 || kc.keys[a].nlevels > search.n / 5)
+		if ((int64) kc.keys[a].nlevels * T > 8000000 || kc.keys[a].nlevels > train->n / 5)
 			continue;
 		m = new_model(proto, ML_METHOD_GROUPWISE);
 		m->keys[0] = kc.keys[a];

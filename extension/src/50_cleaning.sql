@@ -44,12 +44,14 @@ SELECT r.id AS recipe_id, r.kind, r.created_by, r.created_at,
        pg_catalog.format('%I.%I', r.source_schema, r.source_name) AS relation,
        x."column" AS column_name, x.kind AS column_kind, x.nulls_before, x.filled, x.fill_method,
        x.fill_error, x.outliers, x.outlier_action, x.encoding, x."cast", x.new_columns,
-       x.dropped, x.mean_before, x.min_before, x.max_before
+       x.dropped, x.nulls_after, x.mean_before, x.mean_after, x.min_before, x.min_after,
+       x.max_before, x.max_after
 FROM mlops.recipes r,
      pg_catalog.jsonb_to_recordset(r.report) AS x("column" text, kind text, nulls_before bigint,
         filled bigint, fill_method text, fill_error float8, outliers bigint, outlier_action text,
-        encoding text, "cast" text, new_columns text, dropped boolean, mean_before float8,
-        min_before float8, max_before float8)
+        encoding text, "cast" text, new_columns text, dropped boolean, nulls_after bigint,
+        mean_before float8, mean_after float8, min_before float8, min_after float8,
+        max_before float8, max_after float8)
 WHERE r.kind OPERATOR(pg_catalog.=) 'clean';
 GRANT SELECT ON @extschema@.ml_cleaning_report TO ml_analyst, ml_engineer;
 
