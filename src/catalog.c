@@ -237,13 +237,20 @@ MlAudit(MlScope *scope, const char *action, const char *object_type,
 		MlScopeAsCaller(scope);
 }
 
-/* A required text argument; NULL gets a clear error naming the argument. */
-char *
-MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname)
+/* A required argument: NULL gets a clear error naming the argument. */
+void
+MlRequireArg(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"%s\" must not be null", argname)));
+}
+
+/* A required text argument. */
+char *
+MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	MlRequireArg(fcinfo, argno, argname);
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }

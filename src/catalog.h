@@ -62,6 +62,7 @@ extern void MlAudit(MlScope *scope, const char *action, const char *object_type,
 					const char *object_name, int64 project_id,
 					int nkeys, const char **keys, const char **values);
 
+extern void MlRequireArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 #endif							/* ML_CATALOG_H */

@@ -1589,10 +1589,7 @@ check_relation(FunctionCallInfo fcinfo, int argno, const char *into)
 	Oid			relid;
 	char		relkind;
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "relation")));
+	MlRequireArg(fcinfo, argno, "relation");
 	relid = PG_GETARG_OID(argno);
 	relkind = get_rel_relkind(relid);
 	if (relkind == '\0')
@@ -1852,33 +1849,6 @@ list_to_array(List *l)
 	return a;
 }
 
-static double *
-json_numbers(JsonbContainer *obj, const char *key, int *n)
-{
-	JsonbValue *v = MlOptGet(obj, key);
-	JsonbIterator *it;
-	JsonbValue	e;
-	JsonbIteratorToken tok;
-	double	   *out;
-	int			cap = 16;
-
-	*n = 0;
-	out = palloc(sizeof(double) * cap);
-	if (v == NULL || v->type != jbvBinary)
-		return out;
-	it = JsonbIteratorInit(v->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-	{
-		if (tok != WJB_ELEM)
-			continue;
-		if (*n == cap)
-			out = repalloc(out, sizeof(double) * (cap *= 2));
-		out[(*n)++] = e.type == jbvNumeric ?
-			DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(e.val.numeric))) : NAN;
-	}
-	return out;
-}
-
 static int
 step_column(Clean *c, JsonbContainer *step, const char *key)
 {
@@ -1940,12 +1910,12 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 	if (strcmp(kind, "outliers") == 0)
 	{
 		int			ci = step_column(c, step, "column");
-		int			ng = 0,
-					nlo,
+		int			ng = 0;
+		int64		nlo,
 					nhi;
 		List	   *groups = json_text_items(step, "groups");
-		double	   *glo = json_numbers(step, "group_lo", &nlo);
-		double	   *ghi = json_numbers(step, "group_hi", &nhi);
+		double	   *glo = MlOptNumbers(step, "group_lo", &nlo);
+		double	   *ghi = MlOptNumbers(step, "group_hi", &nhi);
 		char	   *by = MlOptString(step, "by", NULL);
 
 		if (by)
@@ -1956,7 +1926,7 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 		emit_outlier(c, ci, MlOptString(step, "method", "iqr"), MlOptNumber(step, "k", 1.5),
 					 MlOptString(step, "action", "winsorize"), MlOptNumber(step, "lo", -INFINITY),
 					 MlOptNumber(step, "hi", INFINITY), by, list_to_array(groups), glo, ghi,
-					 Min(ng, Min(nlo, nhi)), MlOptString(step, "name", NULL));
+					 (int) Min(ng, Min(nlo, nhi)), MlOptString(step, "name", NULL));
 		c->rep[ci].outliers = -1;	/* bounds applied; not counted */
 	}
 	else if (strcmp(kind, "cast") == 0)
@@ -1972,10 +1942,10 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 
 		if (strcmp(method, "target") == 0)
 		{
-			int			ne;
-			double	   *enc = json_numbers(step, "encodings", &ne);
+			int64		ne;
+			double	   *enc = MlOptNumbers(step, "encodings", &ne);
 
-			emit_target(c, ci, list_to_array(levels), Min(ne, list_length(levels)), enc, NULL,
+			emit_target(c, ci, list_to_array(levels), (int) Min(ne, list_length(levels)), enc, NULL,
 						MlOptNumber(step, "prior", 0), MlOptNumber(step, "smoothing", 10),
 						MlOptString(step, "name", NULL), keep);
 		}
@@ -1986,8 +1956,8 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 			emit_hashing(c, ci, (int) MlOptNumber(step, "buckets", 16), list_to_array(names), keep);
 		else
 		{
-			int			nf;
-			double	   *freq = json_numbers(step, "frequencies", &nf);
+			int64		nf;
+			double	   *freq = MlOptNumbers(step, "frequencies", &nf);
 
 			emit_ordinal_freq(c, ci, strcmp(method, "ordinal") == 0, list_to_array(levels), freq,
 							  list_length(levels), MlOptString(step, "name", NULL), keep);
@@ -2055,10 +2025,7 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 	char	   *from;
 	bool		isnull;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "recipe")));
+	MlRequireArg(fcinfo, 0, "recipe");
 	recipe_id = PG_GETARG_INT64(0);
 	into = resolve_into(fcinfo, 2);
 	relid = check_relation(fcinfo, 1, into);

@@ -399,10 +399,7 @@ ml_import_csv(PG_FUNCTION_ARGS)
 		Oid			nspid;
 		RangeVar   *rv;
 
-		if (PG_ARGISNULL(0))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument \"%s\" must not be null", "into_table")));
+		MlRequireArg(fcinfo, 0, "into_table");
 		rv = MlParseInto(text_to_cstring(PG_GETARG_TEXT_PP(0)), &nspid);
 		table = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
 	}

@@ -1206,10 +1206,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	bool		large;
 	TimestampTz t0;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "relation")));
+	MlRequireArg(fcinfo, 0, "relation");
 	relid = PG_GETARG_OID(0);
 	if (!PG_ARGISNULL(1))
 		colnames = text_array_to_list(PG_GETARG_ARRAYTYPE_P(1));

@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -176,4 +178,31 @@ MlOptObject(JsonbContainer *obj, const char *key)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"%s\" must be a JSON object", key)));
 	return v->val.binary.data;
+}
+
+/* The numbers of a JSON array (NaN for anything else), read as they stream by. */
+double *
+MlOptNumbers(JsonbContainer *obj, const char *key, int64 *n)
+{
+	JsonbValue *v = MlOptGet(obj, key);
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	int64		cap = 64;
+	double	   *out = palloc(sizeof(double) * cap);
+
+	*n = 0;
+	if (v == NULL || v->type != jbvBinary)
+		return out;
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (*n == cap)
+			out = repalloc_huge(out, sizeof(double) * (cap *= 2));
+		out[(*n)++] = e.type == jbvNumeric ?
+			DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(e.val.numeric))) : NAN;
+	}
+	return out;
 }

@@ -18,5 +18,6 @@ extern bool MlOptBool(JsonbContainer *obj, const char *key, bool dflt);
 extern List *MlOptStringList(JsonbContainer *obj, const char *key);
 extern JsonbContainer *MlOptObject(JsonbContainer *obj, const char *key);
 extern char *MlJsonValueText(JsonbValue *v);
+extern double *MlOptNumbers(JsonbContainer *obj, const char *key, int64 *n);
 
 #endif							/* ML_OPTIONS_H */

@@ -117,10 +117,7 @@ ml_create_project(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int64		id;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "relation")));
+	MlRequireArg(fcinfo, 1, "relation");
 	relid = PG_GETARG_OID(1);
 	check_project_name(name);
 	check_task(task);
@@ -320,10 +317,7 @@ membership_target(MlScope *scope, FunctionCallInfo fcinfo, char **member)
 {
 	MlProject  *p = MlProjectLookup(scope, MlTextArg(fcinfo, 0, "project"));
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "member")));
+	MlRequireArg(fcinfo, 1, "member");
 	if (p->access != ML_ACCESS_OWNER && !MlCallerHasRole(scope, "ml_admin"))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -73,19 +73,25 @@ bad_recipe(const char *what)
 }
 
 static int
-recipe_column(MlFrame *frame, JsonbContainer *obj)
+recipe_column_named(MlFrame *frame, const char *name)
 {
-	char	   *name = MlOptString(obj, "column", NULL);
-	int			c;
+	int			c = MlFrameColumn(frame, name);
 
-	if (name == NULL)
-		bad_recipe("a step has no column");
-	c = MlFrameColumn(frame, name);
 	if (c < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" needed by the recipe does not exist in the relation", name)));
 	return c;
+}
+
+static int
+recipe_column(MlFrame *frame, JsonbContainer *obj)
+{
+	char	   *name = MlOptString(obj, "column", NULL);
+
+	if (name == NULL)
+		bad_recipe("a step has no column");
+	return recipe_column_named(frame, name);
 }
 
 /* ---------- levels and keys ---------- */
@@ -425,32 +431,6 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 	return m;
 }
 
-/* Numbers of a JSON array, read as they stream by. */
-static double *
-jdoubles(JsonbContainer *obj, const char *key, int64 *n)
-{
-	JsonbValue *v = MlOptGet(obj, key);
-	JsonbIterator *it;
-	JsonbValue	e;
-	JsonbIteratorToken tok;
-	int64		cap = 64;
-	double	   *out = palloc(sizeof(double) * cap);
-
-	*n = 0;
-	if (v == NULL || v->type != jbvBinary)
-		return out;
-	it = JsonbIteratorInit(v->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-	{
-		if (tok != WJB_ELEM)
-			continue;
-		if (*n == cap)
-			out = repalloc_huge(out, sizeof(double) * (cap *= 2));
-		out[(*n)++] = jnum(&e);
-	}
-	return out;
-}
-
 /* The network part of a stored learned/classifier model. */
 void
 MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
@@ -471,21 +451,12 @@ MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
 	m->ntext = list_length(text);
 	m->textcols = palloc(sizeof(int) * (m->ntext + 1));
 	foreach(lc, text)
-	{
-		int			c = MlFrameColumn(frame, lfirst(lc));
-
-		if (c < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" needed by the recipe does not exist in the relation",
-							(char *) lfirst(lc))));
-		m->textcols[foreach_current_index(lc)] = c;
-	}
+		m->textcols[foreach_current_index(lc)] = recipe_column_named(frame, lfirst(lc));
 	D = m->feat->width + m->ntext * m->buckets;
-	m->w1 = jdoubles(obj, "w1", &n1);
-	m->b1 = jdoubles(obj, "b1", &nb1);
-	m->w2 = jdoubles(obj, "w2", &n2);
-	m->b2 = jdoubles(obj, "b2", &nb2);
+	m->w1 = MlOptNumbers(obj, "w1", &n1);
+	m->b1 = MlOptNumbers(obj, "b1", &nb1);
+	m->w2 = MlOptNumbers(obj, "w2", &n2);
+	m->b2 = MlOptNumbers(obj, "b2", &nb2);
 	if ((m->hidden > 0 && (n1 != (int64) D * m->hidden || nb1 != m->hidden)) ||
 		n2 != (int64) (m->hidden > 0 ? m->hidden : D) * m->nout || nb2 != m->nout)
 		bad_recipe("network weights do not match its inputs");

@@ -82,10 +82,7 @@ ml_mark_ready(PG_FUNCTION_ARGS)
 	char	   *status;
 	int64		model_id;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "version")));
+	MlRequireArg(fcinfo, 1, "version");
 	version = PG_GETARG_INT32(1);
 
 	MlScopeEnter(&scope);
