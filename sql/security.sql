@@ -38,6 +38,22 @@ CREATE FUNCTION evil.pg_has_role(name, oid, text) RETURNS boolean LANGUAGE sql
 CREATE FUNCTION evil.max(integer) RETURNS integer LANGUAGE sql
     AS $$ SELECT evil.trap('max()'); SELECT 1 $$;
 
+-- ... and of the ones the cleaning engine's generated SQL uses.
+CREATE FUNCTION evil.ne_tid(tid, tid) RETURNS boolean LANGUAGE sql
+    AS $$ SELECT evil.trap('<>(tid,tid)'); SELECT true $$;
+CREATE OPERATOR evil.<> (LEFTARG = tid, RIGHTARG = tid, FUNCTION = evil.ne_tid);
+CREATE FUNCTION evil.eq_tid(tid, tid) RETURNS boolean LANGUAGE sql
+    AS $$ SELECT evil.trap('=(tid,tid)'); SELECT true $$;
+CREATE OPERATOR evil.= (LEFTARG = tid, RIGHTARG = tid, FUNCTION = evil.eq_tid);
+CREATE FUNCTION evil.unnest(tid[]) RETURNS SETOF tid LANGUAGE sql
+    AS $$ SELECT evil.trap('unnest()'); SELECT NULL::tid $$;
+CREATE FUNCTION evil.date_part(text, timestamp) RETURNS double precision LANGUAGE sql
+    AS $$ SELECT evil.trap('date_part()'); SELECT 0::float8 $$;
+CREATE FUNCTION evil.array_position(text[], text) RETURNS integer LANGUAGE sql
+    AS $$ SELECT evil.trap('array_position()'); SELECT 1 $$;
+CREATE FUNCTION evil.round(double precision) RETURNS double precision LANGUAGE sql
+    AS $$ SELECT evil.trap('round()'); SELECT 0::float8 $$;
+
 -- The traps work: a query under the hostile search_path falls into them.
 SET search_path = evil, pg_catalog, public;
 SELECT 'a'::text = 'a'::text AS trapped;
@@ -70,9 +86,22 @@ SELECT public.ml_rollback('sec');
 SELECT public.ml_drop_project('sec', force => true);
 SET ROLE regress_bob;
 SELECT count(*) AS visible FROM public.ml_audit;
+-- the cleaning engine, under the same search_path
+SET ROLE regress_alice;
+CREATE TABLE public.sec_data AS
+SELECT i AS id, (ARRAY['a', 'b'])[i % 2 + 1] AS k, CASE WHEN i % 5 OPERATOR(pg_catalog.=) 0 THEN NULL ELSE i % 7 END::float8 AS v,
+       '2024-01-01'::timestamp + i * interval '1 hour' AS t
+FROM pg_catalog.generate_series(1, 60) i;
+SELECT pg_catalog.count(*) AS imputed FROM public.ml_impute('public.sec_data', into_table => 'public.sec_i');
+SELECT pg_catalog.count(*) AS cleaned FROM public.ml_clean('public.sec_data', into_table => 'public.sec_c');
+SELECT pg_catalog.max(recipe_id) AS rid FROM public.ml_cleaning_report \gset
+SELECT pg_catalog.count(*) AS applied FROM public.ml_apply_recipe(:rid, 'public.sec_data', into_table => 'public.sec_a');
+SELECT pg_catalog.count(*) AS imported_rejects FROM public.ml_import_csv('public.sec_csv', data => E'a,b\n1,x\n');
+SELECT pg_catalog.count(*) AS in_place FROM public.ml_impute('public.sec_data');
 RESET ROLE;
 
 -- Not one hostile object ran.
 SELECT count(*) AS hostile_calls FROM evil.calls;
+SELECT what, count(*) FROM evil.calls GROUP BY 1 ORDER BY 1;
 RESET search_path;
 DROP SCHEMA evil CASCADE;
