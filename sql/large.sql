@@ -19,6 +19,11 @@ SELECT column_name, nulls_before, nulls_after, new_columns
 FROM ml_clean('lg', '{"indicators": true, "outliers": false}', into_table => 'lg_clean');
 SELECT count(*) AS rows, count(*) FILTER (WHERE v IS NULL) AS gaps,
        count(*) FILTER (WHERE v_was_missing) AS flagged FROM lg_clean;
+-- twice in one transaction (working copies do not linger)
+BEGIN;
+SELECT count(*) FROM ml_clean('lg', '{"outliers": false}', into_table => 'lg_t1');
+SELECT count(*) FROM ml_clean('lg', '{"outliers": false}', into_table => 'lg_t2');
+ROLLBACK;
 -- in place, too
 SELECT column_name, filled FROM ml_impute('lg', '{v}');
 SELECT count(*) FILTER (WHERE v IS NULL) AS gaps_left FROM lg;

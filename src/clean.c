@@ -77,6 +77,7 @@ typedef struct Clean
 	char	  **source_expr;	/* [col] expression of the (polished) source column */
 	int64		duplicates;
 	char	   *ctid_expr;		/* the source row's ctid in the final select */
+	char	   *scratch;		/* a working copy to drop once written */
 	int			target;			/* frame column of the target, -1 if none */
 	List	   *taken_names;
 	char	   *models;			/* JSON array of the fitted imputation models */
@@ -1394,6 +1395,7 @@ clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List
 {
 	char		relkind = get_rel_relkind(relid);
 	MlFrame    *frame;
+	char	   *scratch = NULL;
 
 	if (sample == 0 && relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
 	{
@@ -1405,12 +1407,14 @@ clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List
 													  get_rel_name(relid))),
 				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
 		relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(tmp)), NoLock, false);
+		scratch = tmp;
 	}
 	frame = MlFrameLoadSample(relid, colnames, true, sample);
 	MlApplyRoles(frame, roles, target);
 
 	memset(c, 0, sizeof(*c));
 	c->frame = frame;
+	c->scratch = scratch;
 	c->fills = MlFillsCreate(frame);
 	c->rep = palloc0(sizeof(ColReport) * Max(frame->ncols, 1));
 	c->target = -1;
@@ -1540,6 +1544,9 @@ clean_write(Clean *c, Oid relid, const char *into, const char *from)
 		replace_contents(relid,
 						 RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(psprintf("pg_temp.%s", dest))),
 										  NoLock, false), c);
+	/* so that the same call can run again in this transaction */
+	if (c->scratch)
+		MlSpiExec(psprintf("DROP TABLE %s", c->scratch), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 }
 
 /* One result row per source column. */
@@ -1750,6 +1757,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	}
 	/* the copy, now filled, is what the remaining steps select from */
 	c->frame->relid = copyid;
+	c->scratch = copy;
 	c->ctid_expr = "t.ctid";
 	return copy;
 }
