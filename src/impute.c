@@ -448,23 +448,26 @@ MlFrameTooLarge(Oid relid, int ncols)
 	return MlFrameEstimate(relid, ncols) > (Size) maintenance_work_mem * 1024 / 4 * 3;
 }
 
-/* Rows of a sample frame that fit in half of maintenance_work_mem (the rest is for fitting). */
+/*
+ * Rows of a sample frame: a quarter of maintenance_work_mem, the rest being
+ * for fitting, the chunks, and what PostgreSQL itself uses around the call.
+ */
 int64
 MlSampleRows(int ncols)
 {
-	Size		budget = (Size) maintenance_work_mem * 1024 / 2;
+	Size		budget = (Size) maintenance_work_mem * 1024 / 4;
 
 	return (int64) (budget / (ncols * ML_CELL_BYTES + 6 + 64));
 }
 
 /*
- * Rows of one chunk when filling a large table: an eighth of the budget,
+ * Rows of one chunk when filling a large table: a sixteenth of the budget,
  * counting the frame, the fills and the arrays the UPDATE is sent with.
  */
 int64
 MlChunkRows(int ncols)
 {
-	Size		budget = (Size) maintenance_work_mem * 1024 / 8;
+	Size		budget = (Size) maintenance_work_mem * 1024 / 16;
 
 	return Max(1000, (int64) (budget / (ncols * (ML_CELL_BYTES + 18) + 64)));
 }
