@@ -99,6 +99,23 @@ SELECT steps::text LIKE '%"amount"%' AS recipe_mentions_target
 FROM mlops.recipes WHERE kind = 'clean' ORDER BY id DESC LIMIT 1;
 SELECT ml_drop_project('cl project');
 
+-- declared roles override inference: text read as numbers and as times
+CREATE TABLE rl (id int, amount_txt text, when_txt text, code int);
+INSERT INTO rl SELECT i, CASE WHEN i % 9 = 0 THEN NULL WHEN i = 5 THEN 'n/a' ELSE (i * 1.5)::text END,
+       CASE WHEN i % 7 = 0 THEN NULL ELSE ('2024-05-01'::timestamp + i * interval '1 day')::text END,
+       i % 3
+FROM generate_series(1, 40) i;
+SELECT column_name, kind, nulls_before, nulls_after, actions, new_columns FROM ml_clean('rl', '{
+    "roles": {"amount_txt": "numeric", "when_txt": "datetime", "code": "categorical", "id": "skip"},
+    "datetime": {"parts": ["month", "dow"]}, "outliers": false}', into_table => 'rl_clean');
+SELECT column_name, data_type FROM information_schema.columns
+WHERE table_name = 'rl_clean' ORDER BY ordinal_position;
+SELECT id, amount_txt, when_txt FROM rl_clean WHERE id IN (5, 7, 9) ORDER BY id;
+SELECT DISTINCT recipe_id AS roles_recipe FROM ml_cleaning_report ORDER BY 1 DESC LIMIT 1 \gset
+SELECT column_name, actions FROM ml_apply_recipe(:roles_recipe, 'rl', into_table => 'rl_again')
+WHERE actions <> 'kept';
+SELECT count(*) AS differences FROM (SELECT * FROM rl_clean EXCEPT ALL SELECT * FROM rl_again) d;
+
 -- the report, kept as a view
 SELECT column_name, column_kind, nulls_before, filled, outliers, encoding, "cast"
 FROM ml_cleaning_report WHERE recipe_id = (SELECT max(recipe_id) FROM ml_cleaning_report)

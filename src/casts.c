@@ -89,6 +89,19 @@ parse_timestamp(const char *s, Timestamp *result)
 	return tm2timestamp(&tm, fsec, NULL, result) == 0;
 }
 
+/* Epoch seconds of a timestamp text (as timestamp without time zone). */
+bool
+MlTextToEpoch(const char *s, double *epoch)
+{
+	Timestamp	ts;
+
+	if (!parse_timestamp(s, &ts))
+		return false;
+	*epoch = (double) ts / USECS_PER_SEC +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	return true;
+}
+
 bool
 MlTextIsTimestamp(const char *s)
 {

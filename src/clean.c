@@ -27,6 +27,7 @@
 #include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/numeric.h"
+#include "parser/parse_coerce.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -413,6 +414,21 @@ bounds(double *v, int64 n, const char *method, double k, double *lo, double *hi)
 	return *hi > *lo;
 }
 
+/* The SQL type a source column has in the output so far (after a cast). */
+static const char *
+column_sql_type(Clean *c, int ci)
+{
+	const char *cast = c->rep[ci].cast;
+
+	if (cast == NULL)
+		return format_type_with_typemod(c->frame->cols[ci].typid, c->frame->cols[ci].typmod);
+	if (strcmp(cast, "integer") == 0)
+		return "int4";
+	if (strcmp(cast, "bigint") == 0)
+		return "int8";
+	return cast;
+}
+
 /*
  * The SQL of one fitted outlier step (also used to replay a recipe): the
  * bounds as parameters (per group: arrays indexed by the group's text,
@@ -463,7 +479,7 @@ emit_outlier(Clean *c, int ci, const char *method, double k, const char *action,
 	test = psprintf("(%s::float8 < %s OR %s::float8 > %s)", cur, lexpr, cur, hexpr);
 	if (strcmp(action, "winsorize") == 0)
 		c->source_expr[ci] = psprintf("(LEAST(GREATEST(%s::float8, %s), %s))::%s", cur, lexpr, hexpr,
-									  format_type_with_typemod(col->typid, col->typmod));
+									  column_sql_type(c, ci));
 	else if (strcmp(action, "delete") == 0)
 		c->filters = lappend(c->filters, psprintf("NOT COALESCE(%s, false)", test));
 	else
@@ -1086,6 +1102,27 @@ emit_cast(Clean *c, int ci, const char *to, bool from_text)
 					 from_text ? "true" : "false");
 }
 
+/*
+ * Text columns declared numeric or datetime (options.roles) were read as
+ * numbers or times; the output casts them so, before any other step uses
+ * them, with casts that give NULL for a value that does not parse.
+ */
+static void
+cast_declared(Clean *c)
+{
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+
+		if (TypeCategory(getBaseType(col->typid)) != TYPCATEGORY_STRING || c->rep[ci].cast)
+			continue;
+		if (col->role == ML_ROLE_NUMERIC && col->kind == ML_KIND_NUMERIC)
+			emit_cast(c, ci, col->integral ? "bigint" : "numeric", true);
+		else if (col->role == ML_ROLE_DATETIME && col->kind == ML_KIND_DATETIME)
+			emit_cast(c, ci, "timestamp", true);
+	}
+}
+
 /* ---------- polish ---------- */
 
 static const char *const polish_keys[] = {"integers", "text_types", "columns", "skip", NULL};
@@ -1172,7 +1209,8 @@ report_json(Clean *c, StringInfo out)
 		escape_json(out, col->name);
 		appendStringInfo(out, ", \"kind\": \"%s\", \"role\": \"%s\", \"nulls_before\": " INT64_FORMAT
 						 ", \"filled\": " INT64_FORMAT,
-						 col->identifier ? "identifier" : kinds[col->kind],
+						 col->identifier ? "identifier" :
+						 col->role == ML_ROLE_CATEGORICAL ? "categorical" : kinds[col->kind],
 						 col->role == ML_ROLE_TARGET ? "target" : col->role == ML_ROLE_SKIP ? "skip" : "auto",
 						 r->nulls_before, r->filled);
 		if (r->fill_method)
@@ -1563,7 +1601,8 @@ clean_result(Clean *c, ReturnSetInfo *rsinfo, int64 recipe_id)
 
 		values[0] = CStringGetTextDatum(col->name);
 		values[1] = CStringGetTextDatum(col->identifier ? "identifier" :
-										col->role == ML_ROLE_TARGET ? "target" : kinds[col->kind]);
+										col->role == ML_ROLE_TARGET ? "target" :
+										col->role == ML_ROLE_CATEGORICAL ? "categorical" : kinds[col->kind]);
 		values[2] = Int64GetDatum(c->rep[ci].nulls_before);
 		values[3] = Int64GetDatum(c->rep[ci].nulls_after >= 0 ? c->rep[ci].nulls_after :
 								  c->rep[ci].nulls_before - c->rep[ci].filled);
@@ -1811,6 +1850,7 @@ ml_clean(PG_FUNCTION_ARGS)
 			step_indicators(&c, &xnames, &xexprs);
 		from = clean_fills(&c, xnames, xexprs);
 	}
+	cast_declared(&c);
 	st = step_options(opts, "outliers", true, &on, outlier_keys);
 	if (on)
 		step_outliers(&c, st);
@@ -2028,6 +2068,7 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	char	   *kind;
 	Jsonb	   *steps;
+	Jsonb	   *ropts;
 	List	   *xnames = NIL,
 			   *xexprs = NIL;
 	char	   *from;
@@ -2044,7 +2085,7 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 	MlPreferTidJoins();
 	/* as the caller: a recipe hidden by row-level security does not exist */
 	values[0] = Int64GetDatum(recipe_id);
-	MlSpiExec("SELECT kind, steps FROM mlops.recipes WHERE id OPERATOR(pg_catalog.=) $1",
+	MlSpiExec("SELECT kind, steps, options FROM mlops.recipes WHERE id OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -2053,8 +2094,16 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 				 errhint("Recipes you can use are listed in mlops.recipes.")));
 	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	steps = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	ropts = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 
-	readid = clean_begin(&c, relid, NULL, NULL, NIL, 0);
+	/* the roles the run declared read the new rows the same way */
+	{
+		JsonbContainer *o = &ropts->root;
+		JsonbContainer *inner = MlOptObject(o, "options");
+
+		readid = clean_begin(&c, relid, MlOptObject(inner ? inner : o, "roles"),
+							 MlOptString(inner ? inner : o, "target", NULL), NIL, 0);
+	}
 	replay(&c, &steps->root, true, &xnames, &xexprs);
 	if (strcmp(kind, "impute") == 0)
 	{

@@ -52,6 +52,7 @@ extern void MlPreferTidJoins(void);
 extern bool MlTextIsNumber(const char *s, double *value);
 extern bool MlTextIsBool(const char *s);
 extern bool MlTextIsTimestamp(const char *s);
+extern bool MlTextToEpoch(const char *s, double *epoch);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

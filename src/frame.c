@@ -688,3 +688,53 @@ MlQuantile(double *v, int64 n, double q)
 			b = v[i];
 	return a + (b - a) * (pos - k);
 }
+
+/*
+ * A text column declared numeric or datetime: parse its levels (a value
+ * that does not parse becomes a gap) and make it a column of that kind,
+ * numeric codes rebuilt from the values.
+ */
+void
+MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
+				bool (*parse) (const char *text, double *value))
+{
+	double	   *vals = palloc(sizeof(double) * Max(col->nlevels, 1));
+	bool	   *ok = palloc(sizeof(bool) * Max(col->nlevels, 1));
+	int32	   *oldcode = col->code;
+
+	for (int l = 0; l < col->nlevels; l++)
+		ok[l] = parse(col->level_text[l], &vals[l]);
+	col->kind = kind;
+	col->converted = true;
+	col->level_text = NULL;
+	col->nlevels = 0;
+	col->code = kind == ML_KIND_NUMERIC ? palloc(sizeof(int32) * Max(nrows, 1)) : NULL;
+	if (col->code)
+		dict_init(col, false);
+	for (int64 r = 0; r < nrows; r++)
+	{
+		int32		l = col->isnull[r] ? -1 : oldcode[r];
+
+		if (l < 0 || !ok[l])
+		{
+			col->isnull[r] = true;
+			col->x[r] = NAN;
+			if (col->code)
+				col->code[r] = -1;
+			continue;
+		}
+		col->x[r] = vals[l];
+		if (col->code == NULL)
+			continue;
+		if (col->x[r] == floor(col->x[r]) && col->nlevels < ML_MAX_NUMERIC_LEVELS)
+			col->code[r] = dict_code(col, NULL, col->x[r], true);
+		else
+		{
+			col->code = NULL;	/* not a small set of whole numbers: no codes */
+			col->nlevels = 0;
+		}
+	}
+	MlColumnComputeStats(col, nrows);
+	if (col->wasnull)
+		memcpy(col->wasnull, col->isnull, sizeof(bool) * nrows);
+}

@@ -46,6 +46,7 @@ typedef struct MlColumn
 	MlKind		kind;
 	MlRole		role;			/* declared role, ML_ROLE_AUTO if none */
 	bool		identifier;		/* a unique key: never a feature */
+	bool		converted;		/* text read as numbers or times (a declared role) */
 	bool		integral;		/* every finite value is a whole number */
 	int			decimals;		/* decimal places the values need (0..6), -1 if more */
 	bool	   *isnull;
@@ -103,6 +104,8 @@ typedef enum MlDatePart
 	ML_PART_SECOND, ML_PART_DOW, ML_PART_DOY, ML_PART_WEEK, ML_PART_WEEKEND
 } MlDatePart;
 
+extern void MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
+							bool (*parse) (const char *text, double *value));
 extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
 

@@ -93,6 +93,12 @@ static const struct
 	{"target", ML_ROLE_TARGET}, {"skip", ML_ROLE_SKIP}
 };
 
+static bool
+parse_number(const char *s, double *v)
+{
+	return MlTextIsNumber(s, v);
+}
+
 /* options.roles: {"column": "identifier" | "categorical" | ...} */
 void
 MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
@@ -140,10 +146,19 @@ MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
 					 errmsg("unknown column role \"%s\"", role ? role : "?"),
 					 errhint("Valid roles are: identifier, categorical, numeric, datetime, text, target, skip.")));
 		frame->cols[c].role = role_names[i].role;
-		if (role_names[i].role == ML_ROLE_IDENTIFIER)
-			frame->cols[c].identifier = true;
+		/* a declared role replaces what inference said the column was */
+		frame->cols[c].identifier = role_names[i].role == ML_ROLE_IDENTIFIER;
 		if (role_names[i].role == ML_ROLE_TEXT)
 			frame->cols[c].kind = ML_KIND_TEXT;
+		/* text declared numeric or datetime: its values become numbers or times */
+		if ((frame->cols[c].kind == ML_KIND_CATEGORICAL || frame->cols[c].kind == ML_KIND_TEXT) &&
+			frame->cols[c].level_text != NULL)
+		{
+			if (role_names[i].role == ML_ROLE_NUMERIC)
+				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_NUMERIC, parse_number);
+			else if (role_names[i].role == ML_ROLE_DATETIME)
+				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_DATETIME, MlTextToEpoch);
+		}
 	}
 }
 
@@ -911,8 +926,17 @@ fills_unnest(MlFrame *frame, MlFills *fills, int *nargs, Oid **types, Datum **ar
 														false, TYPALIGN_INT));
 		a++;
 		appendStringInfo(&from, ", pg_catalog.unnest($%d)", a);
-		(*exprs)[fills->targets[s]] = psprintf("COALESCE(t.%s, u.c%d::%s)", quote_identifier(col->name),
-											   a, format_type_with_typemod(col->typid, col->typmod));
+		{
+			const char *q = quote_identifier(col->name);
+			/* a converted text column is missing where its text does not parse */
+			char	   *cur = col->converted ?
+				psprintf("CASE WHEN mlops.try_cast_%s(t.%s::text) IS NULL THEN NULL ELSE t.%s END",
+						 col->kind == ML_KIND_NUMERIC ? "numeric" : "timestamp", q, q) :
+				psprintf("t.%s", q);
+
+			(*exprs)[fills->targets[s]] = psprintf("COALESCE(%s, u.c%d::%s)", cur, a,
+												   format_type_with_typemod(col->typid, col->typmod));
+		}
 	}
 	*nargs = a;
 	appendStringInfoString(&from, ") AS u(tid, del");
