@@ -1274,10 +1274,8 @@ actions_text(Clean *c, int ci)
 static void
 replace_contents(Oid relid, Oid tmpid, Clean *c)
 {
-	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												 get_rel_name(relid));
-	char	   *tmp = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tmpid)),
-												 get_rel_name(tmpid));
+	char	   *rel = MlRelName(relid);
+	char	   *tmp = MlRelName(tmpid);
 	StringInfoData alter,
 				cols;
 	ListCell   *lc;
@@ -1438,14 +1436,8 @@ clean_begin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List
 	if (sample == 0 && relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
 	{
 		/* rows of views and foreign tables have no ctid: read a copy */
-		char	   *tmp = psprintf("pg_temp.%s", quote_identifier(psprintf("ml_clean_src_%u", relid)));
-
-		MlSpiExec(psprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT * FROM %s", tmp,
-						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-													  get_rel_name(relid))),
-				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
-		relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(tmp)), NoLock, false);
-		scratch = tmp;
+		scratch = psprintf("pg_temp.%s", quote_identifier(psprintf("ml_clean_src_%u", relid)));
+		relid = MlCopyRelation(relid, scratch, true);
 	}
 	frame = MlFrameLoadSample(relid, colnames, true, sample);
 	MlApplyRoles(frame, roles, target);
@@ -1717,13 +1709,11 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		}
 	}
 	appendStringInfo(&sql, "*%s FROM %s", flags.data,
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												get_rel_name(relid)));
+					 MlRelName(relid));
 	MlSpiExec(sql.data, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	copyid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(copy)), NoLock, false);
 	MlSpiExec(psprintf("SELECT (SELECT pg_catalog.count(*) FROM %s), pg_catalog.count(*) FROM %s",
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												  get_rel_name(relid)), copy),
+					   MlRelName(relid), copy),
 			  0, NULL, NULL, NULL, SPI_OK_SELECT);
 	before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	after = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
@@ -2121,8 +2111,7 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 		const char *vals[2] = {psprintf(INT64_FORMAT, recipe_id), into};
 
 		MlAudit(&scope, "apply_recipe", "relation",
-				quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										   get_rel_name(relid)), 0, 2, keys, vals);
+				MlRelName(relid), 0, 2, keys, vals);
 	}
 	clean_result(&c, rsinfo, recipe_id);
 	MlScopeExit(&scope);

@@ -738,3 +738,14 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 	if (col->wasnull)
 		memcpy(col->wasnull, col->isnull, sizeof(bool) * nrows);
 }
+
+/* qsort_arg comparator: int indices ordered by the doubles they index (arg). */
+int
+MlCmpIndexByValue(const void *a, const void *b, void *arg)
+{
+	const double *v = arg;
+	double		x = v[*(const int *) a],
+				y = v[*(const int *) b];
+
+	return (x > y) - (x < y);
+}

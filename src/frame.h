@@ -106,6 +106,7 @@ typedef enum MlDatePart
 
 extern void MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 							bool (*parse) (const char *text, double *value));
+extern int	MlCmpIndexByValue(const void *a, const void *b, void *arg);
 extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
 

@@ -946,11 +946,30 @@ fills_unnest(MlFrame *frame, MlFills *fills, int *nargs, Oid **types, Datum **ar
 	return from.data;
 }
 
-static char *
-rel_name(Oid relid)
+/* The relation's name, schema-qualified and quoted for SQL. */
+char *
+MlRelName(Oid relid)
 {
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
+}
+
+/*
+ * Copy a relation into a new table, as the caller: "CREATE [TEMP] TABLE
+ * dest AS SELECT * FROM relid" (dest quoted and qualified already),
+ * analyzed so that sample sizes can be planned. Returns its OID.
+ */
+Oid
+MlCopyRelation(Oid relid, const char *dest, bool temp)
+{
+	Oid			copyid;
+
+	MlSpiExec(psprintf("CREATE %sTABLE %s%s AS SELECT * FROM %s", temp ? "TEMP " : "", dest,
+					   temp ? " ON COMMIT DROP" : "", MlRelName(relid)),
+			  0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	copyid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(dest)), NoLock, false);
+	MlSpiExec(psprintf("ANALYZE %s", dest), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	return copyid;
 }
 
 /*
@@ -967,7 +986,7 @@ MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, List *extra_e
 	StringInfoData sql;
 	char	  **exprs;
 	char	   *from = fills_unnest(frame, fills, nargs, types, args, &exprs);
-	char	   *rel = rel_name(frame->relid);
+	char	   *rel = MlRelName(frame->relid);
 	StringInfoData extra;
 	ListCell   *ln,
 			   *le;
@@ -1015,7 +1034,7 @@ MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into)
 	Datum	   *args;
 	char	  **exprs;
 	char	   *from;
-	char	   *rel = rel_name(frame->relid);
+	char	   *rel = MlRelName(frame->relid);
 
 	MlPreferTidJoins();
 	initStringInfo(&sql);
@@ -1098,10 +1117,8 @@ MlPrepareOutput(Oid relid, const char *into, bool *copied)
 	}
 	if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
 		return relid;
-	MlSpiExec(psprintf("CREATE TABLE %s AS SELECT * FROM %s", into, rel_name(relid)),
-			  0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	*copied = true;
-	return RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(into)), NoLock, false);
+	return MlCopyRelation(relid, into, false);
 }
 
 /* The target of a project built on this relation, if the caller sees one. */
@@ -1269,14 +1286,8 @@ ml_impute(PG_FUNCTION_ARGS)
 		large = MlFrameTooLarge(relid, ncols);
 		if (large && into && !copied)
 		{
-			MlSpiExec(psprintf("CREATE TABLE %s AS SELECT * FROM %s", into,
-							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														  get_rel_name(relid))),
-					  0, NULL, NULL, NULL, SPI_OK_UTILITY);
-			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(into)), NoLock, false);
+			relid = MlCopyRelation(relid, into, false);
 			copied = true;
-			/* row count for the sample size */
-			MlSpiExec(psprintf("ANALYZE %s", into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 		}
 		frame = MlFrameLoadSample(relid, NIL, true, large ? sample : 0);
 	}

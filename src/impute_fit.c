@@ -545,16 +545,6 @@ set_group_keys(MlFrame *frame, MlModel *m, MlImputeOptions *opts)
 
 /* ---------- scoring and choice ---------- */
 
-static int
-cmp_err(const void *a, const void *b, void *arg)
-{
-	const double *err = arg;
-	double		x = err[*(const int *) a],
-				y = err[*(const int *) b];
-
-	return (x > y) - (x < y);
-}
-
 typedef struct KeyCache
 {
 	int			nkeys;
@@ -727,7 +717,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	for (int i = 0; i < kc.nkeys; i++)
 		if (kc.keys[i].nlevels <= MAX_LOWCARD_LEVELS && !isnan(single_err[i]))
 			top[ntop++] = i;
-	qsort_arg(top, ntop, sizeof(int), cmp_err, single_err);
+	qsort_arg(top, ntop, sizeof(int), MlCmpIndexByValue, single_err);
 	ntop = Min(ntop, PAIR_CANDIDATES);
 	for (int i = 0; i < ntop; i++)
 	{

@@ -159,16 +159,6 @@ jtexts(JArray *a)
 	return t;
 }
 
-static int
-cmp_level_value(const void *a, const void *b, void *arg)
-{
-	const double *v = arg;
-	double		x = v[*(const int *) a],
-				y = v[*(const int *) b];
-
-	return (x > y) - (x < y);
-}
-
 /* A key of a stored model, bound to this frame's rows. */
 static MlKey
 recipe_key(MlFrame *frame, JsonbContainer *obj)
@@ -220,7 +210,7 @@ recipe_key(MlFrame *frame, JsonbContainer *obj)
 			vals[i] = jnum(&levels.items[i]);
 			order[i] = i;
 		}
-		qsort_arg(order, levels.n, sizeof(int), cmp_level_value, vals);
+		qsort_arg(order, levels.n, sizeof(int), MlCmpIndexByValue, vals);
 		for (int64 r = 0; r < frame->nrows; r++)
 		{
 			double		x = col->x[r];
