@@ -8,7 +8,7 @@
 EXTENSION   = pg_mlops
 EXTVERSION  = 0.1.0
 MODULE_big  = pg_mlops
-OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 DATA_built  = extension/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard extension/$(EXTENSION)--*--*.sql))
 
@@ -39,7 +39,7 @@ endif
 
 # PGXS does not track header dependencies: rebuild every object when a
 # header changes, so no object is left with an old struct layout.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 # The install script is the concatenation of its split sources, in order.
 extension/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard extension/src/*.sql))

@@ -6,8 +6,8 @@
 
 #include "fmgr.h"
 
-#include "linalg.h"
-#include "progress.h"
+#include "core/linalg.h"
+#include "core/progress.h"
 
 PG_MODULE_MAGIC;
 

@@ -30,10 +30,10 @@
 #include "parser/parse_coerce.h"
 #include "utils/timestamp.h"
 
-#include "catalog.h"
-#include "cleaning.h"
-#include "options.h"
-#include "progress.h"
+#include "core/catalog.h"
+#include "clean/cleaning.h"
+#include "core/options.h"
+#include "core/progress.h"
 
 PG_FUNCTION_INFO_V1(ml_clean);
 PG_FUNCTION_INFO_V1(ml_apply_recipe);

@@ -15,7 +15,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "options.h"
+#include "core/options.h"
 
 void
 MlOptCheckKeys(JsonbContainer *obj, const char *what, const char *const *valid)

@@ -10,7 +10,7 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
-#include "frame.h"
+#include "core/frame.h"
 
 typedef enum MlMethod
 {

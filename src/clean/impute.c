@@ -29,11 +29,11 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "catalog.h"
-#include "cleaning.h"
-#include "impute.h"
-#include "options.h"
-#include "progress.h"
+#include "core/catalog.h"
+#include "clean/cleaning.h"
+#include "clean/impute.h"
+#include "core/options.h"
+#include "core/progress.h"
 
 PG_FUNCTION_INFO_V1(ml_impute);
 

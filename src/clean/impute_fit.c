@@ -21,8 +21,8 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
-#include "impute.h"
-#include "linalg.h"
+#include "clean/impute.h"
+#include "core/linalg.h"
 
 #define MAX_LOWCARD_LEVELS	64
 #define SHRINK				2.0

@@ -11,8 +11,8 @@
 #include "nodes/primnodes.h"
 #include "utils/jsonb.h"
 
-#include "frame.h"
-#include "impute.h"
+#include "core/frame.h"
+#include "clean/impute.h"
 
 /* Cells to write back: per imputed column, a value for some rows. */
 typedef struct MlFills

@@ -14,7 +14,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
-#include "catalog.h"
+#include "core/catalog.h"
 
 PG_FUNCTION_INFO_V1(ml_mark_ready);
 PG_FUNCTION_INFO_V1(ml_deploy);

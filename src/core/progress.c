@@ -14,7 +14,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "progress.h"
+#include "core/progress.h"
 
 int			ml_progress_interval = 5000;
 

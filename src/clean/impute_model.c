@@ -10,8 +10,8 @@
 #include "miscadmin.h"
 #include "utils/json.h"
 
-#include "impute.h"
-#include "linalg.h"
+#include "clean/impute.h"
+#include "core/linalg.h"
 
 #define KNN_BLOCK 256
 

@@ -8,7 +8,7 @@
 
 #include "miscadmin.h"
 
-#include "linalg.h"
+#include "core/linalg.h"
 
 /* LAPACK's Cholesky solver, from OpenBLAS (Fortran calling convention). */
 extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,

@@ -19,7 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#include "catalog.h"
+#include "core/catalog.h"
 
 PG_FUNCTION_INFO_V1(ml_create_project);
 PG_FUNCTION_INFO_V1(ml_update_project);

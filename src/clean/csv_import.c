@@ -29,9 +29,9 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#include "catalog.h"
-#include "cleaning.h"
-#include "options.h"
+#include "core/catalog.h"
+#include "clean/cleaning.h"
+#include "core/options.h"
 
 PG_FUNCTION_INFO_V1(ml_import_csv);
 

@@ -20,9 +20,9 @@
 #include "miscadmin.h"
 #include "utils/json.h"
 
-#include "impute.h"
-#include "linalg.h"
-#include "options.h"
+#include "clean/impute.h"
+#include "core/linalg.h"
+#include "core/options.h"
 
 #define BATCH		128
 #define TEXT_BUCKETS 64

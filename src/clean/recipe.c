@@ -19,9 +19,9 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "cleaning.h"
-#include "impute.h"
-#include "options.h"
+#include "clean/cleaning.h"
+#include "clean/impute.h"
+#include "core/options.h"
 
 /* ---------- reading JSON arrays ---------- */
 

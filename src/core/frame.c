@@ -29,7 +29,7 @@
 #include "catalog/namespace.h"
 #include "access/attnum.h"
 
-#include "frame.h"
+#include "core/frame.h"
 
 #define FETCH_BATCH 10000
 

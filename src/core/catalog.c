@@ -19,7 +19,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
-#include "catalog.h"
+#include "core/catalog.h"
 
 static Oid
 extension_owner(void)
