@@ -6,11 +6,13 @@
 #   make test       set up a fresh machine, run pg_regress + pgTAP + scripted tests
 
 EXTENSION   = pg_mlops
-EXTVERSION  = 0.1.0
+EXTVERSION  = 0.2.0
 MODULE_big  = pg_mlops
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 DATA_built  = extension/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard extension/$(EXTENSION)--*--*.sql))
+# Older releases' install scripts are kept frozen (CREATE EXTENSION ... VERSION
+# '0.1.0' then ALTER EXTENSION ... UPDATE is how upgrades are tested).
+DATA        = $(filter-out $(DATA_built),$(wildcard extension/$(EXTENSION)--*.sql))
 
 # pg_regress files run in this order in one database (sql/, expected/).
 REGRESS      = setup project registry errors hostile_names impute impute_errors clean recipes large csv_import security extension
