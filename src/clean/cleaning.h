@@ -11,6 +11,7 @@
 #include "nodes/primnodes.h"
 #include "utils/jsonb.h"
 
+#include "core/casts.h"
 #include "core/frame.h"
 #include "clean/impute.h"
 
@@ -44,15 +45,14 @@ extern void MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImpu
 extern const char *const MlImputeOptionKeys[];
 extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target);
 extern MlFills *MlFillsCreate(MlFrame *frame);
+extern int	MlFillSlot(MlFills *fills, int target);
+extern void MlFillTimeOrdered(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
+							  bool discrete);
 extern void MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64 n,
 						const double *values, const int32 *levels, bool discrete);
 extern char *MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, List *extra_exprs,
 							 int *nargs, Oid **types, Datum **args);
 extern void MlPreferTidJoins(void);
-extern bool MlTextIsNumber(const char *s, double *value);
-extern bool MlTextIsBool(const char *s);
-extern bool MlTextIsTimestamp(const char *s);
-extern bool MlTextToEpoch(const char *s, double *epoch);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

@@ -42,43 +42,6 @@ typedef struct Rows
 	int64		n;
 } Rows;
 
-static const struct
-{
-	const char *name;
-	MlMethod	method;
-}			method_names[] =
-{
-	{"auto", ML_METHOD_AUTO}, {"mean", ML_METHOD_MEAN}, {"median", ML_METHOD_MEDIAN},
-	{"mode", ML_METHOD_MODE}, {"constant", ML_METHOD_CONSTANT}, {"delete", ML_METHOD_DELETE},
-	{"groupwise", ML_METHOD_GROUPWISE}, {"regression", ML_METHOD_REGRESSION},
-	{"knn", ML_METHOD_KNN}, {"mice", ML_METHOD_MICE}, {"learned", ML_METHOD_LEARNED},
-	{"classifier", ML_METHOD_CLASSIFIER}, {"locf", ML_METHOD_LOCF},
-	{"interpolate", ML_METHOD_INTERPOLATE}, {"none", ML_METHOD_NONE}
-};
-
-MlMethod
-MlMethodFromName(const char *name)
-{
-	for (int i = 0; i < (int) lengthof(method_names); i++)
-		if (strcmp(method_names[i].name, name) == 0 && method_names[i].method != ML_METHOD_NONE)
-			return method_names[i].method;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown imputation method \"%s\"", name),
-			 errhint("Valid methods are: auto, mean, median, mode, constant, delete, groupwise, "
-					 "regression, knn, mice, learned, classifier, locf, interpolate.")));
-	return ML_METHOD_AUTO;		/* keep compiler quiet */
-}
-
-const char *
-MlMethodName(MlMethod m)
-{
-	for (int i = 0; i < (int) lengthof(method_names); i++)
-		if (method_names[i].method == m)
-			return method_names[i].name;
-	return "?";
-}
-
 static bool
 observed(MlColumn *col, int64 row, bool discrete)
 {
@@ -87,35 +50,7 @@ observed(MlColumn *col, int64 row, bool discrete)
 	return discrete ? col->code[row] >= 0 : isfinite(col->x[row]);
 }
 
-/* ---------- keys ---------- */
-
-int
-MlKeyCode(MlFrame *frame, MlKey *key, int64 row)
-{
-	MlColumn   *col = &frame->cols[key->col];
-
-	if (key->rowcodes)
-		return key->rowcodes[row];
-	if (key->part < 0)
-		return col->code[row];
-	/* datetime parts are computed once per column and kept */
-	if (col->parts[key->part] == NULL)
-	{
-		int32	   *p = MemoryContextAlloc(GetMemoryChunkContext(col->x),
-										   sizeof(int32) * Max(frame->nrows, 1));
-		bool		tz = col->typid == TIMESTAMPTZOID;
-
-		for (int64 r = 0; r < frame->nrows; r++)
-		{
-			double		v = col->isnull[r] ? NAN :
-				MlDatePartOf(col->x[r], (MlDatePart) key->part, tz);
-
-			p[r] = isnan(v) ? -1 : (int32) v;
-		}
-		col->parts[key->part] = p;
-	}
-	return col->parts[key->part][row];
-}
+/* ---------- which columns are features ---------- */
 
 static double
 missing_share(MlColumn *col, Rows *missing)
@@ -360,31 +295,6 @@ build_features(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opts)
 		}
 	pfree(keys);
 	return f;
-}
-
-/* One row's feature vector; categorical indicators are scaled by catw. */
-void
-MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out)
-{
-	int			o = 1 + f->nnum;
-
-	out[0] = 1;
-	for (int j = 0; j < f->nnum; j++)
-	{
-		double		v = frame->cols[f->numcol[j]].x[row];
-
-		out[1 + j] = (frame->cols[f->numcol[j]].isnull[row] || !isfinite(v)) ? 0 :
-			(v - f->mean[j]) / f->sd[j];
-	}
-	memset(out + o, 0, sizeof(double) * (f->width - o));
-	for (int j = 0; j < f->nkey; j++)
-	{
-		int			k = MlKeyCode(frame, &f->keys[j], row);
-
-		if (k >= 0 && k < f->keys[j].nlevels)
-			out[o + k] = catw;
-		o += f->keys[j].nlevels;
-	}
 }
 
 static Rows

@@ -15,34 +15,6 @@
 
 #define KNN_BLOCK 256
 
-/* Group-wise estimate for key codes k1, k2 (-1 when missing), with backoff. */
-void
-MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level)
-{
-	int			L2 = m->nkeys == 2 ? m->keys[1].nlevels : 1;
-
-	*value = m->fill;
-	*level = m->fill_level;
-	if (k1 < 0 || k1 >= m->keys[0].nlevels)
-		return;
-	if (m->nkeys == 2 && k2 >= 0 && k2 < L2)
-	{
-		int64		g = (int64) k1 * L2 + k2;
-
-		if (m->discrete ? m->glvl[g] >= 0 : !isnan(m->gval[g]))
-		{
-			*value = m->gval[g];
-			*level = m->glvl[g];
-			return;
-		}
-	}
-	if (m->discrete ? m->plvl[k1] >= 0 : !isnan(m->pval[k1]))
-	{
-		*value = m->pval[k1];
-		*level = m->plvl[k1];
-	}
-}
-
 static void
 predict_group(MlFrame *frame, MlModel *m, int64 row, double *value, int32 *level)
 {

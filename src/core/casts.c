@@ -11,7 +11,7 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
-#include "clean/cleaning.h"
+#include "core/casts.h"
 
 PG_FUNCTION_INFO_V1(ml_try_numeric);
 PG_FUNCTION_INFO_V1(ml_try_bool);

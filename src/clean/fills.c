@@ -1,0 +1,334 @@
+/*
+ * fills.c
+ *	  The fills: cells to write back per imputed column, stored as the
+ *	  column's own type, and written in one statement (an UPDATE joined on
+ *	  ctid in place, or a CREATE TABLE AS into a new table).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <math.h>
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/regproc.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "core/catalog.h"
+#include "clean/cleaning.h"
+#include "clean/impute.h"
+#include "core/options.h"
+#include "core/progress.h"
+
+/* Epoch seconds back to the text of a date/timestamp/timestamptz value. */
+static char *
+epoch_to_text(double epoch, Oid typid)
+{
+	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	switch (getBaseType(typid))
+	{
+		case DATEOID:
+			return DatumGetCString(DirectFunctionCall1(date_out,
+													   DateADTGetDatum((DateADT) floor(pg / SECS_PER_DAY + 0.5))));
+		case TIMESTAMPTZOID:
+			return DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum((TimestampTz) rint(pg * USECS_PER_SEC))));
+		default:
+			return DatumGetCString(DirectFunctionCall1(timestamp_out,
+													   TimestampGetDatum((Timestamp) rint(pg * USECS_PER_SEC))));
+	}
+}
+
+/* Cell values are written as float8 for numbers, text for everything else. */
+static bool
+written_as_number(MlColumn *col)
+{
+	return col->kind == ML_KIND_NUMERIC;
+}
+
+/*
+ * Put predictions into the frame (so later columns can use them) and into
+ * the per-row fill arrays that the final UPDATE reads.
+ */
+void
+MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64 n,
+			const double *values, const int32 *levels, bool discrete)
+{
+	MlColumn   *col = &frame->cols[target];
+	int			slot = fills->ntargets++;
+	MemoryContext old = MemoryContextSwitchTo(fills->cxt);
+
+	fills->targets[slot] = target;
+	fills->value[slot] = palloc0(sizeof(Datum) * Max(frame->nrows, 1));
+	fills->isset[slot] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		r = rows[i];
+		double		v = values[i];
+		char	   *text = NULL;
+
+		if (discrete)
+		{
+			if (levels[i] < 0)
+				continue;
+			col->code[r] = levels[i];
+			if (col->level_text)
+				text = col->level_text[levels[i]];
+			else
+				v = col->level_value[levels[i]];
+		}
+		else if (!isfinite(v))
+			continue;
+		else if (col->kind == ML_KIND_NUMERIC && col->decimals >= 0)
+		{
+			/* integers stay integers; decimals keep the source's precision */
+			double		scale = pow(10, col->decimals);
+
+			v = rint(v * scale) / scale;
+		}
+		if (col->kind == ML_KIND_DATETIME)
+			text = epoch_to_text(v, col->typid);
+		col->isnull[r] = false;
+		if (!discrete || !col->level_text)
+			col->x[r] = v;
+		if (col->kind == ML_KIND_DATETIME)
+			for (int p = 0; p < (int) lengthof(col->parts); p++)
+				if (col->parts[p])
+					col->parts[p][r] = isfinite(v) ?
+						(int32) MlDatePartOf(v, (MlDatePart) p, col->typid == TIMESTAMPTZOID) : -1;
+		fills->isset[slot][r] = true;
+		if (!fills->rowset[r])
+		{
+			fills->rowset[r] = true;
+			fills->nrows++;
+		}
+		fills->value[slot][r] = written_as_number(col) ? Float8GetDatum(v) : CStringGetTextDatum(text);
+		fills->filled[slot]++;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+MlFills *
+MlFillsCreate(MlFrame *frame)
+{
+	MlFills    *f = palloc0(sizeof(MlFills));
+
+	f->cxt = CurrentMemoryContext;
+
+	f->targets = palloc(sizeof(int) * Max(frame->ncols, 1));
+	f->value = palloc0(sizeof(Datum *) * Max(frame->ncols, 1));
+	f->isset = palloc0(sizeof(bool *) * Max(frame->ncols, 1));
+	f->filled = palloc0(sizeof(int64) * Max(frame->ncols, 1));
+	f->rowset = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	f->deleted = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	return f;
+}
+
+int
+MlFillSlot(MlFills *fills, int target)
+{
+	for (int s = 0; s < fills->ntargets; s++)
+		if (fills->targets[s] == target)
+			return s;
+	return -1;
+}
+
+/*
+ * The fills as arrays for one ROWS FROM (unnest(...)) clause: $1 the
+ * ctids, $2 whether the row is deleted, then one array per filled column.
+ * Returns the clause; *select gets "COALESCE(t.col, u.cN::type)" per
+ * filled column (NULL for others) in frame order.
+ */
+static char *
+fills_unnest(MlFrame *frame, MlFills *fills, int *nargs, Oid **types, Datum **args,
+			 char ***exprs)
+{
+	StringInfoData from;
+	int64		n = 0;
+	Datum	   *tids = palloc(sizeof(Datum) * Max(frame->nrows, 1));
+	Datum	   *dels = palloc(sizeof(Datum) * Max(frame->nrows, 1));
+	int			a;
+
+	*types = palloc(sizeof(Oid) * (fills->ntargets + 2));
+	*args = palloc(sizeof(Datum) * (fills->ntargets + 2));
+	*exprs = palloc0(sizeof(char *) * Max(frame->ncols, 1));
+	for (int64 r = 0; r < frame->nrows; r++)
+		if (fills->rowset[r] || fills->deleted[r])
+		{
+			tids[n] = PointerGetDatum(&frame->tids[r]);
+			dels[n++] = BoolGetDatum(fills->deleted[r]);
+		}
+	(*types)[0] = TIDARRAYOID;
+	(*args)[0] = PointerGetDatum(construct_array(tids, (int) n, TIDOID, sizeof(ItemPointerData),
+												 false, TYPALIGN_SHORT));
+	(*types)[1] = BOOLARRAYOID;
+	(*args)[1] = PointerGetDatum(construct_array(dels, (int) n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	initStringInfo(&from);
+	appendStringInfoString(&from, "ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)");
+	a = 2;
+	for (int s = 0; s < fills->ntargets; s++)
+	{
+		MlColumn   *col;
+		bool		num;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			dims[1];
+		int			lbs[1] = {1};
+		int64		k = 0;
+
+		if (fills->targets[s] < 0)
+			continue;
+		col = &frame->cols[fills->targets[s]];
+		num = written_as_number(col);
+		elems = palloc(sizeof(Datum) * Max(n, 1));
+		nulls = palloc(sizeof(bool) * Max(n, 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+		{
+			if (!fills->rowset[r] && !fills->deleted[r])
+				continue;
+			nulls[k] = !fills->isset[s][r];
+			elems[k] = nulls[k] ? (Datum) 0 : fills->value[s][r];
+			k++;
+		}
+		dims[0] = (int) k;
+		(*types)[a] = num ? FLOAT8ARRAYOID : TEXTARRAYOID;
+		(*args)[a] = PointerGetDatum(num ?
+									 construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE) :
+									 construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1,
+														false, TYPALIGN_INT));
+		a++;
+		appendStringInfo(&from, ", pg_catalog.unnest($%d)", a);
+		{
+			const char *q = quote_identifier(col->name);
+			/* a converted text column is missing where its text does not parse */
+			char	   *cur = col->converted ?
+				psprintf("CASE WHEN mlops.try_cast_%s(t.%s::text) IS NULL THEN NULL ELSE t.%s END",
+						 col->kind == ML_KIND_NUMERIC ? "numeric" : "timestamp", q, q) :
+				psprintf("t.%s", q);
+
+			(*exprs)[fills->targets[s]] = psprintf("COALESCE(%s, u.c%d::%s)", cur, a,
+												   format_type_with_typemod(col->typid, col->typmod));
+		}
+	}
+	*nargs = a;
+	appendStringInfoString(&from, ") AS u(tid, del");
+	for (int i = 3; i <= a; i++)
+		appendStringInfo(&from, ", c%d", i);
+	appendStringInfoChar(&from, ')');
+	return from.data;
+}
+
+/*
+ * The source with every fill applied and deleted rows left out, as a
+ * parenthesised subquery with the source's columns (plus extra named
+ * expressions over the unfilled source row t). Untouched rows stream from
+ * the source (a hashed NOT IN over the touched ctids); touched rows are
+ * fetched by ctid and filled: nothing hashes or sorts the whole source.
+ */
+char *
+MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, List *extra_exprs,
+				int *nargs, Oid **types, Datum **args)
+{
+	StringInfoData sql;
+	char	  **exprs;
+	char	   *from = fills_unnest(frame, fills, nargs, types, args, &exprs);
+	char	   *rel = MlRelName(frame->relid);
+	StringInfoData extra;
+	ListCell   *ln,
+			   *le;
+
+	initStringInfo(&extra);
+	forboth(ln, extra_names, le, extra_exprs)
+		appendStringInfo(&extra, ", %s AS %s", (char *) lfirst(le), quote_identifier(lfirst(ln)));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "(SELECT t.*%s FROM %s AS t WHERE t.ctid OPERATOR(pg_catalog.<>) ALL ($1) "
+					 "UNION ALL SELECT ", extra.data, rel);
+	for (int c = 0; c < frame->ncols; c++)
+		appendStringInfo(&sql, "%s%s", c ? ", " : "",
+						 exprs[c] ? exprs[c] : psprintf("t.%s", quote_identifier(frame->cols[c].name)));
+	appendStringInfo(&sql, "%s FROM %s JOIN %s AS t ON t.ctid OPERATOR(pg_catalog.=) u.tid "
+					 "WHERE NOT u.del)", extra.data, from, rel);
+	return sql.data;
+}
+
+/*
+ * Rows are joined to their fills by ctid: make that a nested loop over the
+ * fills with a TID scan, never a hash of the whole table. The caller's GUC
+ * nest level (MlScopeEnter) restores both settings.
+ */
+void
+MlPreferTidJoins(void)
+{
+	(void) set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * Write every fill and deletion as the caller, in the caller's transaction:
+ * in place with one DELETE and one UPDATE joined on ctid to the arrays, or,
+ * with into (a quoted, qualified name), by one CREATE TABLE AS that joins
+ * the source to them, so the source is read once and never rewritten.
+ */
+void
+MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into)
+{
+	StringInfoData sql;
+	int			nargs;
+	Oid		   *types;
+	Datum	   *args;
+	char	  **exprs;
+	char	   *from;
+	char	   *rel = MlRelName(frame->relid);
+
+	MlPreferTidJoins();
+	initStringInfo(&sql);
+	if (into)
+	{
+		appendStringInfo(&sql, "CREATE TABLE %s AS SELECT * FROM %s AS t", into,
+						 MlFillsSubquery(frame, fills, NIL, NIL, &nargs, &types, &args));
+		MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_UTILITY);
+		return;
+	}
+	from = fills_unnest(frame, fills, &nargs, &types, &args, &exprs);
+	if (fills->ndeleted > 0)
+	{
+		appendStringInfo(&sql, "DELETE FROM %s AS t USING %s "
+						 "WHERE t.ctid OPERATOR(pg_catalog.=) u.tid AND u.del", rel, from);
+		MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_DELETE);
+		resetStringInfo(&sql);
+	}
+	if (fills->nrows == 0)
+		return;
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", rel);
+	{
+		bool		first = true;
+
+		for (int c = 0; c < frame->ncols; c++)
+			if (exprs[c])
+			{
+				appendStringInfo(&sql, "%s%s = %s", first ? "" : ", ",
+								 quote_identifier(frame->cols[c].name), exprs[c]);
+				first = false;
+			}
+	}
+	if (nargs == 2)
+		return;					/* only deletions */
+	appendStringInfo(&sql, " FROM %s WHERE t.ctid OPERATOR(pg_catalog.=) u.tid AND NOT u.del", from);
+	MlSpiExec(sql.data, nargs, types, args, NULL, SPI_OK_UPDATE);
+}

@@ -1,0 +1,145 @@
+/*
+ * large.c
+ *	  Tables larger than the memory budget: sample and chunk sizes from
+ *	  maintenance_work_mem, and fitted models applied chunk by chunk.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <math.h>
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/regproc.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "core/catalog.h"
+#include "clean/cleaning.h"
+#include "clean/impute.h"
+#include "core/options.h"
+#include "core/progress.h"
+
+/*
+ * Tables larger than maintenance_work_mem: the models, fitted on a sample,
+ * are applied chunk by chunk to the rows that miss one of their columns,
+ * each chunk loaded, filled and written in place (by ctid) before the
+ * next, in a memory context reset between chunks. A cursor's snapshot
+ * never sees the rows the chunks rewrite. Returns cells filled per model.
+ */
+int64 *
+MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
+{
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	List	   *objs = NIL;
+	StringInfoData where;
+	MlFrame    *proto;
+	Portal		portal;
+	MemoryContext chunkcxt,
+				old;
+	int64	   *filled;
+	ListCell   *lc;
+
+	it = JsonbIteratorInit(&models->root);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		if (tok == WJB_ELEM && e.type == jbvBinary)
+			objs = lappend(objs, e.val.binary.data);
+	filled = palloc0(sizeof(int64) * (list_length(objs) + 1));
+	if (objs == NIL)
+		return filled;
+
+	initStringInfo(&where);
+	foreach(lc, objs)
+	{
+		char	   *col = MlOptString(lfirst(lc), "column", NULL);
+		char	   *method = MlOptString(lfirst(lc), "method", "none");
+
+		if (strcmp(method, "locf") == 0 || strcmp(method, "interpolate") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("method \"%s\" needs the whole table in memory, more than maintenance_work_mem", method),
+					 errhint("Raise maintenance_work_mem for this session.")));
+		appendStringInfo(&where, "%s%s IS NULL", where.len ? " OR " : " WHERE ", quote_identifier(col));
+	}
+	proto = MlFrameCreate(relid, NIL, true);
+	portal = SPI_cursor_open_with_args(NULL, MlFrameQuery(proto, where.data), 0, NULL, NULL, NULL,
+									   false, 0);
+	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "ml_impute chunk", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		MlFrame    *frame;
+		MlFills    *fills;
+
+		old = MemoryContextSwitchTo(chunkcxt);
+		frame = MlFrameCreate(relid, NIL, true);
+		if (MlFrameFetch(frame, portal, chunk_rows) == 0)
+		{
+			MemoryContextSwitchTo(old);
+			break;
+		}
+		MlFrameFinish(frame);
+		fills = MlFillsCreate(frame);
+		foreach(lc, objs)
+		{
+			MlModel    *m = MlModelFromJson(frame, lfirst(lc));
+
+			filled[foreach_current_index(lc)] += MlImputeApplyModel(frame, fills, m, lfirst(lc));
+		}
+		MlFillsWrite(frame, fills, NULL);
+		MlProgress("filled a chunk of %lld rows", (long long) frame->nrows);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(chunkcxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(chunkcxt);
+	return filled;
+}
+
+/*
+ * Whether a relation's frame would take more than three quarters of
+ * maintenance_work_mem (the last quarter is for fitting): such a relation
+ * is fitted on a sample and filled chunk by chunk.
+ */
+bool
+MlFrameTooLarge(Oid relid, int ncols)
+{
+	return MlFrameEstimate(relid, ncols) > (Size) maintenance_work_mem * 1024 / 4 * 3;
+}
+
+/*
+ * Rows of a sample frame: a quarter of maintenance_work_mem, the rest being
+ * for fitting, the chunks, and what PostgreSQL itself uses around the call.
+ */
+int64
+MlSampleRows(int ncols)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024 / 4;
+
+	return (int64) (budget / (ncols * ML_CELL_BYTES + 6 + 64));
+}
+
+/*
+ * Rows of one chunk when filling a large table: a sixteenth of the budget,
+ * counting the frame, the fills and the arrays the UPDATE is sent with.
+ */
+int64
+MlChunkRows(int ncols)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024 / 16;
+
+	return Max(1000, (int64) (budget / (ncols * (ML_CELL_BYTES + 18) + 64)));
+}

@@ -1,0 +1,582 @@
+/*
+ * pipeline.c
+ *	  The cleaning pipeline's shared machinery: output columns and
+ *	  parameters, recipe step JSON, the report, and writing the result
+ *	  (a new table, or the source table changed in place).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <math.h>
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/numeric.h"
+#include "parser/parse_coerce.h"
+#include "utils/timestamp.h"
+
+#include "core/catalog.h"
+#include "core/options.h"
+#include "core/progress.h"
+#include "clean/pipeline.h"
+
+int
+MlCleanParam(Clean *c, Oid type, Datum value)
+{
+	if (c->nparams == c->pcap)
+	{
+		c->pcap = c->pcap ? c->pcap * 2 : 16;
+		c->ptypes = c->ptypes ? repalloc(c->ptypes, sizeof(Oid) * c->pcap) : palloc(sizeof(Oid) * c->pcap);
+		c->pvalues = c->pvalues ? repalloc(c->pvalues, sizeof(Datum) * c->pcap) : palloc(sizeof(Datum) * c->pcap);
+	}
+	c->ptypes[c->nparams] = type;
+	c->pvalues[c->nparams] = value;
+	return ++c->nparams;
+}
+
+int
+MlCleanParamFloat(Clean *c, double v)
+{
+	return MlCleanParam(c, FLOAT8OID, Float8GetDatum(v));
+}
+
+int
+MlCleanParamTextArray(Clean *c, char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return MlCleanParam(c, TEXTARRAYOID,
+					 PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT)));
+}
+
+int
+MlCleanParamFloatArray(Clean *c, double *items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Float8GetDatum(items[i]);
+	return MlCleanParam(c, FLOAT8ARRAYOID,
+					 PointerGetDatum(construct_array(d, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
+}
+
+/*
+ * A new output column name: base + suffix, clipped to NAMEDATALEN - 1 bytes
+ * on a character boundary, made unique with a number if needed.
+ */
+char *
+MlCleanNewName(Clean *c, const char *base, const char *suffix)
+{
+	char	   *name = psprintf("%s_%s", base, suffix);
+	int			n = 1;
+
+	for (;;)
+	{
+		ListCell   *lc;
+		bool		taken = false;
+		int			len = pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1);
+
+		name[len] = '\0';
+		foreach(lc, c->taken_names)
+			if (strcmp(lfirst(lc), name) == 0)
+				taken = true;
+		for (int i = 0; i < c->frame->ncols && !taken; i++)
+			if (strcmp(c->frame->cols[i].name, name) == 0)
+				taken = true;
+		if (!taken)
+			break;
+		name = psprintf("%.*s_%d", NAMEDATALEN - 8, psprintf("%s_%s", base, suffix), ++n);
+	}
+	c->taken_names = lappend(c->taken_names, name);
+	return name;
+}
+
+void
+MlCleanAddOutput(Clean *c, int src, const char *name, char *expr)
+{
+	c->out_names = lappend(c->out_names, (void *) name);
+	c->out_exprs = lappend(c->out_exprs, expr);
+	if (src >= 0)
+	{
+		ColReport  *r = &c->rep[src];
+
+		if (r->new_columns.data == NULL)
+			initStringInfo(&r->new_columns);
+		if (r->new_columns.len)
+			appendStringInfoString(&r->new_columns, ", ");
+		appendStringInfoString(&r->new_columns, name);
+	}
+}
+
+void
+MlCleanStepOpen(Clean *c, const char *step, MlColumn *col)
+{
+	if (c->steps.len > 1)
+		appendStringInfoString(&c->steps, ", ");
+	appendStringInfo(&c->steps, "{\"step\": \"%s\"", step);
+	if (col)
+	{
+		appendStringInfoString(&c->steps, ", \"column\": ");
+		escape_json(&c->steps, col->name);
+	}
+}
+
+void
+MlJsonTextList(StringInfo s, char **items, int n)
+{
+	appendStringInfoChar(s, '[');
+	for (int i = 0; i < n; i++)
+	{
+		if (i)
+			appendStringInfoString(s, ", ");
+		escape_json(s, items[i]);
+	}
+	appendStringInfoChar(s, ']');
+}
+
+bool
+MlNameInList(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* A step applies to a column unless excluded by its columns/skip options. */
+bool
+MlCleanStepWants(JsonbContainer *step, MlColumn *col)
+{
+	List	   *only = MlOptStringList(step, "columns");
+	List	   *skip = MlOptStringList(step, "skip");
+
+	if (col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET || col->identifier)
+		return only != NIL && MlNameInList(only, col->name) && col->role != ML_ROLE_TARGET;
+	if (only != NIL && !MlNameInList(only, col->name))
+		return false;
+	return !MlNameInList(skip, col->name);
+}
+
+/*
+ * A step's options: false switches it off (NULL returned with *on false),
+ * true or absent keeps the defaults, an object configures it.
+ */
+JsonbContainer *
+MlCleanStepOptions(JsonbContainer *opts, const char *key, bool dflt, bool *on,
+			 const char *const *valid)
+{
+	JsonbValue *v = MlOptGet(opts, key);
+
+	*on = dflt;
+	if (v == NULL)
+		return NULL;
+	if (v->type == jbvBool)
+	{
+		*on = v->val.boolean;
+		return NULL;
+	}
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be true, false or a JSON object", key)));
+	*on = true;
+	MlOptCheckKeys(v->val.binary.data, psprintf("option \"%s\"", key), valid);
+	return v->val.binary.data;
+}
+
+void
+MlCleanReportJson(Clean *c, StringInfo out)
+{
+	MlFrame    *frame = c->frame;
+
+	appendStringInfoChar(out, '[');
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		ColReport  *r = &c->rep[ci];
+		static const char *const kinds[] = {"numeric", "categorical", "datetime", "text"};
+
+		appendStringInfo(out, "%s{\"column\": ", ci ? ", " : "");
+		escape_json(out, col->name);
+		appendStringInfo(out, ", \"kind\": \"%s\", \"role\": \"%s\", \"nulls_before\": " INT64_FORMAT
+						 ", \"filled\": " INT64_FORMAT,
+						 col->identifier ? "identifier" :
+						 col->role == ML_ROLE_CATEGORICAL ? "categorical" : kinds[col->kind],
+						 col->role == ML_ROLE_TARGET ? "target" : col->role == ML_ROLE_SKIP ? "skip" : "auto",
+						 r->nulls_before, r->filled);
+		if (r->fill_method)
+		{
+			appendStringInfoString(out, ", \"fill_method\": ");
+			escape_json(out, r->fill_method);
+			if (isfinite(r->fill_error))
+				appendStringInfo(out, ", \"fill_error\": %.6g", r->fill_error);
+		}
+		if (r->outlier_action)
+			appendStringInfo(out, ", \"outliers\": " INT64_FORMAT ", \"outlier_action\": \"%s\"",
+							 r->outliers, r->outlier_action);
+		if (r->encoding)
+			appendStringInfo(out, ", \"encoding\": \"%s\"", r->encoding);
+		if (r->cast)
+			appendStringInfo(out, ", \"cast\": \"%s\"", r->cast);
+		if (col->kind == ML_KIND_NUMERIC && isfinite(r->min_before))
+			appendStringInfo(out, ", \"mean_before\": %.6g, \"min_before\": %.6g, \"max_before\": %.6g",
+							 r->mean_before, r->min_before, r->max_before);
+		if (r->nulls_after >= 0)
+			appendStringInfo(out, ", \"nulls_after\": " INT64_FORMAT, r->nulls_after);
+		if (isfinite(r->min_after))
+			appendStringInfo(out, ", \"mean_after\": %.6g, \"min_after\": %.6g, \"max_after\": %.6g",
+							 r->mean_after, r->min_after, r->max_after);
+		appendStringInfo(out, ", \"dropped\": %s, \"new_columns\": ", r->dropped ? "true" : "false");
+		escape_json(out, r->new_columns.data ? r->new_columns.data : "");
+		appendStringInfoChar(out, '}');
+	}
+	appendStringInfoChar(out, ']');
+}
+
+static char *
+actions_text(Clean *c, int ci)
+{
+	ColReport  *r = &c->rep[ci];
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (r->filled > 0)
+		appendStringInfo(&s, "filled " INT64_FORMAT " by %s; ", r->filled, r->fill_method);
+	if (r->outliers > 0)
+		appendStringInfo(&s, INT64_FORMAT " outliers: %s; ", r->outliers, r->outlier_action);
+	else if (r->outliers < 0)
+		appendStringInfo(&s, "outlier bounds: %s; ", r->outlier_action);
+	if (r->cast)
+		appendStringInfo(&s, "cast to %s; ", r->cast);
+	if (r->encoding)
+		appendStringInfo(&s, "encoded %s; ", r->encoding);
+	if (r->dropped)
+		appendStringInfoString(&s, "replaced; ");
+	if (s.len >= 2)
+		s.data[s.len -= 2] = '\0';
+	return s.len ? s.data : pstrdup("kept");
+}
+
+/*
+ * In place: the cleaned rows replace the old ones and the table takes the
+ * cleaned shape (dropped, retyped and added columns), all in the caller's
+ * transaction; the table keeps its identity, grants and dependents.
+ */
+static void
+replace_contents(Oid relid, Oid tmpid, Clean *c)
+{
+	char	   *rel = MlRelName(relid);
+	char	   *tmp = MlRelName(tmpid);
+	StringInfoData alter,
+				cols;
+	ListCell   *lc;
+	bool		any = false;
+
+	MlSpiExec(psprintf("DELETE FROM %s", rel), 0, NULL, NULL, NULL, SPI_OK_DELETE);
+	initStringInfo(&alter);
+	appendStringInfo(&alter, "ALTER TABLE %s ", rel);
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+		Oid			t;
+		int32		m;
+		Oid			coll;
+
+		if (!c->keep_source[ci])
+		{
+			appendStringInfo(&alter, "%sDROP COLUMN %s", any ? ", " : "", quote_identifier(col->name));
+			any = true;
+			continue;
+		}
+		get_atttypetypmodcoll(tmpid, get_attnum(tmpid, col->name), &t, &m, &coll);
+		if (t != col->typid || m != col->typmod)
+		{
+			appendStringInfo(&alter, "%sALTER COLUMN %s TYPE %s USING NULL", any ? ", " : "",
+							 quote_identifier(col->name), format_type_with_typemod(t, m));
+			any = true;
+		}
+	}
+	initStringInfo(&cols);
+	foreach(lc, c->out_names)
+	{
+		const char *name = lfirst(lc);
+		Oid			t;
+		int32		m;
+		Oid			coll;
+
+		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "", quote_identifier(name));
+		if (MlFrameColumn(c->frame, name) >= 0)
+			continue;
+		get_atttypetypmodcoll(tmpid, get_attnum(tmpid, name), &t, &m, &coll);
+		appendStringInfo(&alter, "%sADD COLUMN %s %s", any ? ", " : "", quote_identifier(name),
+						 format_type_with_typemod(t, m));
+		any = true;
+	}
+	if (any)
+		MlSpiExec(alter.data, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", rel, cols.data, cols.data, tmp),
+			  0, NULL, NULL, NULL, SPI_OK_INSERT);
+	MlSpiExec(psprintf("DROP TABLE %s", tmp), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+}
+
+static char *
+build_select(Clean *c, const char *from)
+{
+	StringInfoData sql;
+	ListCell   *ln,
+			   *le;
+	bool		first = true;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	forboth(ln, c->out_names, le, c->out_exprs)
+	{
+		appendStringInfo(&sql, "%s%s AS %s", first ? "" : ", ", (char *) lfirst(le),
+						 quote_identifier(lfirst(ln)));
+		first = false;
+	}
+	appendStringInfo(&sql, " FROM %s AS t", from);
+	first = true;
+	foreach(ln, c->filters)
+	{
+		appendStringInfo(&sql, " %s %s", first ? "WHERE" : "AND", (char *) lfirst(ln));
+		first = false;
+	}
+	return sql.data;
+}
+
+/*
+ * Read the relation (a temporary copy when its rows have no ctid) and set
+ * up an empty pipeline over it. Returns the relation actually read.
+ */
+Oid
+MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List *colnames,
+			int64 sample)
+{
+	char		relkind = get_rel_relkind(relid);
+	MlFrame    *frame;
+	char	   *scratch = NULL;
+
+	if (sample == 0 && relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	{
+		/* rows of views and foreign tables have no ctid: read a copy */
+		scratch = psprintf("pg_temp.%s", quote_identifier(psprintf("ml_clean_src_%u", relid)));
+		relid = MlCopyRelation(relid, scratch, true);
+	}
+	frame = MlFrameLoadSample(relid, colnames, true, sample);
+	MlApplyRoles(frame, roles, target);
+
+	memset(c, 0, sizeof(*c));
+	c->frame = frame;
+	c->scratch = scratch;
+	c->fills = MlFillsCreate(frame);
+	c->rep = palloc0(sizeof(ColReport) * Max(frame->ncols, 1));
+	c->target = -1;
+	for (int ci = 0; ci < frame->ncols; ci++)
+		if (frame->cols[ci].role == ML_ROLE_TARGET)
+			c->target = ci;
+	c->keep_source = palloc(sizeof(bool) * Max(frame->ncols, 1));
+	c->source_expr = palloc(sizeof(char *) * Max(frame->ncols, 1));
+	initStringInfo(&c->steps);
+	appendStringInfoChar(&c->steps, '[');
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+
+		c->keep_source[ci] = true;
+		c->source_expr[ci] = psprintf("t.%s", quote_identifier(col->name));
+		c->rep[ci].nulls_before = col->nnull;
+		c->rep[ci].mean_before = col->mean;
+		c->rep[ci].min_before = col->min;
+		c->rep[ci].max_before = col->max;
+	}
+	return relid;
+}
+
+/* Everything after the fills is an expression over the filled rows. */
+char *
+MlCleanFills(Clean *c, List *xnames, List *xexprs)
+{
+	int			nargs;
+	Oid		   *types;
+	Datum	   *args;
+	char	   *from;
+
+	/* the source ctid rides along: target encoding folds rows by it */
+	xnames = lappend(list_copy(xnames), "__ml_ctid");
+	xexprs = lappend(list_copy(xexprs), "t.ctid");
+	c->ctid_expr = "t.__ml_ctid";
+	from = MlFillsSubquery(c->frame, c->fills, xnames, xexprs, &nargs, &types, &args);
+
+	for (int i = 0; i < nargs; i++)
+		MlCleanParam(c, types[i], args[i]);
+	return from;
+}
+
+/*
+ * After-statistics of the kept source columns, measured on the output in
+ * one scan: NULLs left, and mean/min/max of numeric columns.
+ */
+static void
+measure_after(Clean *c, const char *table)
+{
+	MlFrame    *frame = c->frame;
+	StringInfoData sql;
+	int			k = 0;
+	bool		isnull;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		const char *q = quote_identifier(frame->cols[ci].name);
+
+		c->rep[ci].nulls_after = -1;
+		c->rep[ci].mean_after = c->rep[ci].min_after = c->rep[ci].max_after = NAN;
+		if (!c->keep_source[ci])
+			continue;
+		appendStringInfo(&sql, "%spg_catalog.count(*) FILTER (WHERE %s IS NULL)", k++ ? ", " : "", q);
+		if (frame->cols[ci].kind == ML_KIND_NUMERIC)
+			appendStringInfo(&sql, ", pg_catalog.avg(%s::float8), pg_catalog.min(%s::float8), "
+							 "pg_catalog.max(%s::float8)", q, q, q);
+	}
+	if (k == 0)
+		return;
+	appendStringInfo(&sql, " FROM %s", table);
+	MlSpiExec(sql.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	k = 1;
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		d;
+
+		if (!c->keep_source[ci])
+			continue;
+		c->rep[ci].nulls_after = DatumGetInt64(SPI_getbinval(tup, desc, k++, &isnull));
+		if (frame->cols[ci].kind != ML_KIND_NUMERIC)
+			continue;
+		d = SPI_getbinval(tup, desc, k++, &isnull);
+		c->rep[ci].mean_after = isnull ? NAN : DatumGetFloat8(d);
+		d = SPI_getbinval(tup, desc, k++, &isnull);
+		c->rep[ci].min_after = isnull ? NAN : DatumGetFloat8(d);
+		d = SPI_getbinval(tup, desc, k++, &isnull);
+		c->rep[ci].max_after = isnull ? NAN : DatumGetFloat8(d);
+	}
+}
+
+/*
+ * Write the result: kept source columns in place, new columns after them,
+ * into a new table or, in place, into the relation itself.
+ */
+void
+MlCleanWrite(Clean *c, Oid relid, const char *into, const char *from)
+{
+	MlFrame    *frame = c->frame;
+	List	   *names = NIL,
+			   *exprs = NIL;
+	char	   *dest;
+
+	appendStringInfoChar(&c->steps, ']');
+	for (int ci = 0; ci < frame->ncols; ci++)
+		if (c->keep_source[ci])
+		{
+			names = lappend(names, frame->cols[ci].name);
+			exprs = lappend(exprs, c->source_expr[ci]);
+		}
+	c->out_names = list_concat(names, c->out_names);
+	c->out_exprs = list_concat(exprs, c->out_exprs);
+	if (c->out_names == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cleaning would leave no columns")));
+	dest = into ? pstrdup(into) : pstrdup(quote_identifier(psprintf("ml_clean_%u", relid)));
+	MlSpiExec(psprintf("CREATE %sTABLE %s AS %s", into ? "" : "TEMP ", dest, build_select(c, from)),
+			  c->nparams, c->ptypes, c->pvalues, NULL, SPI_OK_UTILITY);
+	measure_after(c, into ? dest : psprintf("pg_temp.%s", dest));
+	if (into == NULL)
+		replace_contents(relid,
+						 RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(psprintf("pg_temp.%s", dest))),
+										  NoLock, false), c);
+	/* so that the same call can run again in this transaction */
+	if (c->scratch)
+		MlSpiExec(psprintf("DROP TABLE %s", c->scratch), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+}
+
+/* One result row per source column. */
+void
+MlCleanResult(Clean *c, ReturnSetInfo *rsinfo, int64 recipe_id)
+{
+	static const char *const kinds[] = {"numeric", "categorical", "datetime", "text"};
+
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+		MlColumn   *col = &c->frame->cols[ci];
+
+		values[0] = CStringGetTextDatum(col->name);
+		values[1] = CStringGetTextDatum(col->identifier ? "identifier" :
+										col->role == ML_ROLE_TARGET ? "target" :
+										col->role == ML_ROLE_CATEGORICAL ? "categorical" : kinds[col->kind]);
+		values[2] = Int64GetDatum(c->rep[ci].nulls_before);
+		values[3] = Int64GetDatum(c->rep[ci].nulls_after >= 0 ? c->rep[ci].nulls_after :
+								  c->rep[ci].nulls_before - c->rep[ci].filled);
+		values[4] = CStringGetTextDatum(actions_text(c, ci));
+		values[5] = CStringGetTextDatum(c->rep[ci].new_columns.data ? c->rep[ci].new_columns.data : "");
+		values[6] = Int64GetDatum(recipe_id);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (c->duplicates > 0)
+		ereport(NOTICE,
+				(errmsg("removed " INT64_FORMAT " duplicate rows", c->duplicates)));
+}
+
+/* into_table resolved now, while the caller's search_path applies. */
+char *
+MlResolveInto(FunctionCallInfo fcinfo, int argno)
+{
+	Oid			nspid;
+	RangeVar   *rv;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	rv = MlParseInto(text_to_cstring(PG_GETARG_TEXT_PP(argno)), &nspid);
+	return quote_qualified_identifier(get_namespace_name(nspid), rv->relname);
+}
+
+Oid
+MlCheckRelation(FunctionCallInfo fcinfo, int argno, const char *into)
+{
+	Oid			relid;
+	char		relkind;
+
+	MlRequireArg(fcinfo, argno, "relation");
+	relid = PG_GETARG_OID(argno);
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (into == NULL && relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot clean \"%s\" in place: it is not a plain table", get_rel_name(relid)),
+				 errhint("Pass into_table => 'name' to write the result into a new table.")));
+	return relid;
+}

@@ -1,0 +1,194 @@
+/*
+ * step_datetime.c
+ *	  The datetime step: calendar parts, cyclical encodings and elapsed
+ *	  time between datetime columns.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <math.h>
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/numeric.h"
+#include "parser/parse_coerce.h"
+#include "utils/timestamp.h"
+
+#include "core/catalog.h"
+#include "core/options.h"
+#include "core/progress.h"
+#include "clean/pipeline.h"
+
+const char *const MlDatetimeKeys[] = {
+	"parts", "cyclical", "elapsed", "columns", "skip", "keep_original", NULL
+};
+
+static const struct
+{
+	const char *name;
+	const char *expr;			/* %s: the value */
+	double		period;			/* for cyclical encodings, 0 if none */
+}			dt_parts[] =
+{
+	{"year", "date_part('year', %s)::int4", 0},
+	{"month", "date_part('month', %s)::int4", 12},
+	{"day", "date_part('day', %s)::int4", 0},
+	{"hour", "date_part('hour', %s)::int4", 24},
+	{"minute", "date_part('minute', %s)::int4", 0},
+	{"second", "date_part('second', %s)", 0},
+	{"dow", "date_part('dow', %s)::int4", 7},
+	{"doy", "date_part('doy', %s)::int4", 0},
+	{"week", "date_part('week', %s)::int4", 0},
+	{"weekend", "(date_part('isodow', %s) >= 6)", 0}
+};
+
+/*
+ * Datetime parts of one column (also used to replay a recipe): parts are
+ * names from dt_parts, optionally with a "_sin" or "_cos" suffix for the
+ * cyclical encodings. Leaves the step's JSON open for the caller.
+ */
+void
+MlEmitDatetime(Clean *c, int ci, List *parts, List *names)
+{
+	char	   *cur = c->source_expr[ci];
+	ListCell   *lp,
+			   *ln;
+
+	MlCleanStepOpen(c, "datetime", &c->frame->cols[ci]);
+	forboth(lp, parts, ln, names)
+	{
+		char	   *p = lfirst(lp);
+		int			len = strlen(p);
+		int			variant = len > 4 && strcmp(p + len - 4, "_sin") == 0 ? 1 :
+			len > 4 && strcmp(p + len - 4, "_cos") == 0 ? 2 : 0;
+		int			i;
+
+		for (i = 0; i < (int) lengthof(dt_parts); i++)
+			if (strncmp(dt_parts[i].name, p, variant ? len - 4 : len) == 0 &&
+				(int) strlen(dt_parts[i].name) == (variant ? len - 4 : len))
+				break;
+		if (i == (int) lengthof(dt_parts) || (variant && dt_parts[i].period == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown datetime part \"%s\"", p)));
+		if (variant == 0)
+			MlCleanAddOutput(c, ci, lfirst(ln), psprintf(dt_parts[i].expr, cur));
+		else
+			MlCleanAddOutput(c, ci, lfirst(ln),
+					   psprintf("%s(%.17g * %s)", variant == 1 ? "sin" : "cos",
+								2 * M_PI / dt_parts[i].period, psprintf(dt_parts[i].expr, cur)));
+	}
+	appendStringInfoString(&c->steps, ", \"parts\": [");
+	foreach(lp, parts)
+	{
+		appendStringInfoString(&c->steps, foreach_current_index(lp) ? ", " : "");
+		escape_json(&c->steps, lfirst(lp));
+	}
+	appendStringInfoString(&c->steps, "], \"names\": [");
+	foreach(ln, names)
+	{
+		appendStringInfoString(&c->steps, foreach_current_index(ln) ? ", " : "");
+		escape_json(&c->steps, lfirst(ln));
+	}
+	appendStringInfoChar(&c->steps, ']');
+}
+
+/* Seconds from column a to column b (also used to replay a recipe). */
+void
+MlEmitElapsed(Clean *c, int a, int b, char *name)
+{
+	MlCleanAddOutput(c, b, name, psprintf("date_part('epoch', %s) - date_part('epoch', %s)",
+									c->source_expr[b], c->source_expr[a]));
+	MlCleanStepOpen(c, "elapsed", &c->frame->cols[b]);
+	appendStringInfoString(&c->steps, ", \"from\": ");
+	escape_json(&c->steps, c->frame->cols[a].name);
+	appendStringInfoString(&c->steps, ", \"name\": ");
+	escape_json(&c->steps, name);
+	appendStringInfoChar(&c->steps, '}');
+}
+
+void
+MlStepDatetime(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+	List	   *parts = MlOptStringList(st, "parts");
+	bool		cyclical = MlOptBool(st, "cyclical", false);
+	bool		elapsed = MlOptBool(st, "elapsed", true);
+	bool		keep = MlOptBool(st, "keep_original", true);
+	ListCell   *lc;
+	int		   *dts = palloc(sizeof(int) * Max(frame->ncols, 1));
+	int			ndt = 0;
+
+	if (parts == NIL)
+		parts = list_make5("year", "month", "day", "hour", "dow");
+	if (MlOptGet(st, "parts") == NULL)
+		parts = lappend(parts, "weekend");
+	foreach(lc, parts)
+	{
+		int			i;
+
+		for (i = 0; i < (int) lengthof(dt_parts); i++)
+			if (strcmp(dt_parts[i].name, lfirst(lc)) == 0)
+				break;
+		if (i == (int) lengthof(dt_parts))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown datetime part \"%s\"", (char *) lfirst(lc)),
+					 errhint("Valid parts are: year, month, day, hour, minute, second, dow, doy, week, weekend.")));
+	}
+
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+
+		if (col->kind != ML_KIND_DATETIME || !MlCleanStepWants(st, col))
+			continue;
+		dts[ndt++] = ci;
+		{
+			List	   *names = NIL,
+					   *pnames = NIL;
+
+			foreach(lc, parts)
+			{
+				names = lappend(names, MlCleanNewName(c, col->name, lfirst(lc)));
+				pnames = lappend(pnames, lfirst(lc));
+				for (int i = 0; cyclical && i < (int) lengthof(dt_parts); i++)
+					if (strcmp(dt_parts[i].name, lfirst(lc)) == 0 && dt_parts[i].period > 0)
+					{
+						/* sin/cos so that 23h sits next to 0h */
+						names = lappend(names, MlCleanNewName(c, col->name, psprintf("%s_sin", dt_parts[i].name)));
+						pnames = lappend(pnames, psprintf("%s_sin", dt_parts[i].name));
+						names = lappend(names, MlCleanNewName(c, col->name, psprintf("%s_cos", dt_parts[i].name)));
+						pnames = lappend(pnames, psprintf("%s_cos", dt_parts[i].name));
+					}
+			}
+			MlEmitDatetime(c, ci, pnames, names);
+		}
+		appendStringInfo(&c->steps, ", \"keep_original\": %s}", keep ? "true" : "false");
+		if (!keep)
+		{
+			c->keep_source[ci] = false;
+			c->rep[ci].dropped = true;
+		}
+	}
+	/* elapsed seconds between datetime columns (the first four) */
+	for (int i = 0; elapsed && i < Min(ndt, 4); i++)
+		for (int j = i + 1; j < Min(ndt, 4); j++)
+		{
+			MlColumn   *a = &frame->cols[dts[i]],
+					   *b = &frame->cols[dts[j]];
+
+			MlEmitElapsed(c, dts[i], dts[j], MlCleanNewName(c, b->name, psprintf("minus_%s", a->name)));
+		}
+}

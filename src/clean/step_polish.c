@@ -1,0 +1,142 @@
+/*
+ * step_polish.c
+ *	  The polish step: text holding numbers, booleans or timestamps cast
+ *	  with never-failing casts; whole-number floats to integers.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <math.h>
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/numeric.h"
+#include "parser/parse_coerce.h"
+#include "utils/timestamp.h"
+
+#include "core/catalog.h"
+#include "core/options.h"
+#include "core/progress.h"
+#include "clean/pipeline.h"
+
+/*
+ * A cast of the polish step (also used to replay a recipe): from text with
+ * casts that give NULL instead of failing, or whole-number floats to
+ * integers.
+ */
+void
+MlEmitCast(Clean *c, int ci, const char *to, bool from_text)
+{
+	const char *fmt;
+
+	if (from_text)
+		fmt = strcmp(to, "bigint") == 0 ? "(mlops.try_cast_numeric(%s::text))::int8" :
+			strcmp(to, "numeric") == 0 ? "mlops.try_cast_numeric(%s::text)" :
+			strcmp(to, "boolean") == 0 ? "mlops.try_cast_bool(%s::text)" :
+			"mlops.try_cast_timestamp(%s::text)";
+	else
+		fmt = strcmp(to, "integer") == 0 ? "(round(%s))::int4" : "(round(%s))::int8";
+	c->source_expr[ci] = psprintf(fmt, c->source_expr[ci]);
+	c->rep[ci].cast = pstrdup(to);
+	MlCleanStepOpen(c, "cast", &c->frame->cols[ci]);
+	appendStringInfo(&c->steps, ", \"to\": \"%s\", \"from_text\": %s}", to,
+					 from_text ? "true" : "false");
+}
+
+/*
+ * Text columns declared numeric or datetime (options.roles) were read as
+ * numbers or times; the output casts them so, before any other step uses
+ * them, with casts that give NULL for a value that does not parse.
+ */
+void
+MlCastDeclared(Clean *c)
+{
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+
+		if (TypeCategory(getBaseType(col->typid)) != TYPCATEGORY_STRING || c->rep[ci].cast)
+			continue;
+		if (col->role == ML_ROLE_NUMERIC && col->kind == ML_KIND_NUMERIC)
+			MlEmitCast(c, ci, col->integral ? "bigint" : "numeric", true);
+		else if (col->role == ML_ROLE_DATETIME && col->kind == ML_KIND_DATETIME)
+			MlEmitCast(c, ci, "timestamp", true);
+	}
+}
+
+const char *const MlPolishKeys[] = {"integers", "text_types", "columns", "skip", NULL};
+
+/*
+ * Text columns whose every value is a number, a boolean or a timestamp are
+ * cast (with casts that give NULL rather than fail, for new data); float
+ * and numeric columns holding only whole numbers become integers. Runs
+ * before encoding, so a cast column is not encoded as a category.
+ */
+void
+MlStepPolishText(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+
+	if (!MlOptBool(st, "text_types", true))
+		return;
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		bool		num = true,
+					boo = true,
+					ts = true,
+					whole = true;
+
+		if ((col->kind != ML_KIND_CATEGORICAL && col->kind != ML_KIND_TEXT) ||
+			getBaseType(col->typid) == BOOLOID || col->level_text == NULL ||
+			col->nlevels == 0 || !MlCleanStepWants(st, col))
+			continue;
+		for (int l = 0; l < col->nlevels && (num || boo || ts); l++)
+		{
+			double		v;
+
+			if (num && !MlTextIsNumber(col->level_text[l], &v))
+				num = false;
+			else if (num && v != floor(v))
+				whole = false;
+			if (boo && !MlTextIsBool(col->level_text[l]))
+				boo = false;
+			if (ts && !MlTextIsTimestamp(col->level_text[l]))
+				ts = false;
+		}
+		if (num || boo || ts)
+			MlEmitCast(c, ci, num ? (whole ? "bigint" : "numeric") : boo ? "boolean" : "timestamp", true);
+	}
+}
+
+void
+MlStepPolishIntegers(Clean *c, JsonbContainer *st)
+{
+	MlFrame    *frame = c->frame;
+
+	if (!MlOptBool(st, "integers", true))
+		return;
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		MlColumn   *col = &frame->cols[ci];
+		Oid			base = getBaseType(col->typid);
+		bool		int4 = col->min >= PG_INT32_MIN && col->max <= PG_INT32_MAX;
+
+		if (col->kind != ML_KIND_NUMERIC || !col->integral || col->nnull == frame->nrows ||
+			col->ninfinite > 0 || !c->keep_source[ci] || c->rep[ci].cast ||
+			(base != FLOAT4OID && base != FLOAT8OID && base != NUMERICOID) || !MlCleanStepWants(st, col))
+			continue;
+		MlEmitCast(c, ci, int4 ? "integer" : "bigint", false);
+	}
+}

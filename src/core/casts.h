@@ -1,0 +1,14 @@
+/*
+ * casts.h
+ *	  Never-failing text parsers: numbers, booleans and timestamps, for
+ *	  type inference (frame, CSV import) and the polish step's casts.
+ */
+#ifndef ML_CASTS_H
+#define ML_CASTS_H
+
+extern bool MlTextIsNumber(const char *s, double *value);
+extern bool MlTextIsBool(const char *s);
+extern bool MlTextIsTimestamp(const char *s);
+extern bool MlTextToEpoch(const char *s, double *epoch);
+
+#endif							/* ML_CASTS_H */
