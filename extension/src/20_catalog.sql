@@ -38,7 +38,10 @@ CREATE TABLE mlops.recipes (
     report          jsonb,
     format_version  integer NOT NULL DEFAULT 1,
     created_by      name NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- KNN models carry reference rows of the source: such a recipe is shown
+    -- only to roles that may read the source (policy recipe_visible)
+    holds_rows      boolean GENERATED ALWAYS AS (steps @? '$.**.reference_y') STORED
 );
 COMMENT ON TABLE mlops.recipes IS 'fitted cleaning steps, reusable on new data and across projects';
 
