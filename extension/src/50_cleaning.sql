@@ -37,6 +37,17 @@ CREATE FUNCTION mlops.try_cast_timestamp(text) RETURNS timestamp
 AS 'MODULE_PATHNAME', 'ml_try_timestamp' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 GRANT EXECUTE ON FUNCTION mlops.try_cast_numeric(text), mlops.try_cast_bool(text),
     mlops.try_cast_timestamp(text) TO ml_analyst, ml_engineer;
+-- Integer casts that give NULL out of range (0.2.0).
+CREATE FUNCTION mlops.try_cast_bigint(text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'ml_try_bigint' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION mlops.try_round_int8(numeric) RETURNS bigint
+AS 'MODULE_PATHNAME', 'ml_try_round_int8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION mlops.try_round_int4(numeric) RETURNS integer
+AS 'MODULE_PATHNAME', 'ml_try_round_int4' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION mlops.try_cast_bigint(text), mlops.try_round_int8(numeric),
+    mlops.try_round_int4(numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.try_cast_bigint(text), mlops.try_round_int8(numeric),
+    mlops.try_round_int4(numeric) TO ml_analyst, ml_engineer;
 
 -- The cleaning reports, one row per column per run, for people and BI tools.
 CREATE VIEW @extschema@.ml_cleaning_report WITH (security_invoker = true) AS

@@ -220,7 +220,8 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 
 		step_missing(c, st, target);
 		models = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(c->models)));
-		filled = MlApplyModelsChunked(copyid, models, MlChunkRows(list_length(colnames)));
+		filled = MlApplyModelsChunked(copyid, models, MlOptObject(opts, "roles"),
+										 MlChunkRows(list_length(colnames)));
 		for (int ci = 0; ci < c->frame->ncols; ci++)
 			c->rep[ci].filled = 0;
 		it = JsonbIteratorInit(&models->root);

@@ -58,7 +58,8 @@ extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool e
 							MlImputeOptions *o, JsonbContainer *methods,
 							StringInfo steps, MlImputeReport *report);
 extern List *MlDefaultTargets(MlFrame *frame);
-extern int64 *MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows);
+extern int64 *MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles,
+									 int64 chunk_rows);
 extern bool MlFrameTooLarge(Oid relid, int ncols);
 extern int64 MlSampleRows(int ncols);
 extern int64 MlChunkRows(int ncols);

@@ -68,12 +68,24 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 			const double *values, const int32 *levels, bool discrete)
 {
 	MlColumn   *col = &frame->cols[target];
-	int			slot = fills->ntargets++;
+	int			slot = MlFillSlot(fills, target);
 	MemoryContext old = MemoryContextSwitchTo(fills->cxt);
 
-	fills->targets[slot] = target;
-	fills->value[slot] = palloc0(sizeof(Datum) * Max(frame->nrows, 1));
-	fills->isset[slot] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	if (slot >= 0)
+	{
+		/* a column filled again (MICE rounds): its slot's fills are replaced */
+		memset(fills->isset[slot], 0, sizeof(bool) * Max(frame->nrows, 1));
+		fills->filled[slot] = 0;
+	}
+	else
+	{
+		if (fills->ntargets >= frame->ncols)
+			elog(ERROR, "no fill slot left for column \"%s\"", col->name);
+		slot = fills->ntargets++;
+		fills->targets[slot] = target;
+		fills->value[slot] = palloc0(sizeof(Datum) * Max(frame->nrows, 1));
+		fills->isset[slot] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+	}
 	for (int64 i = 0; i < n; i++)
 	{
 		int64		r = rows[i];
@@ -101,6 +113,12 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		}
 		if (col->kind == ML_KIND_DATETIME)
 			text = epoch_to_text(v, col->typid);
+		if (!written_as_number(col) && text == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of type %s cannot be filled as %s", col->name,
+							format_type_be(col->typid),
+							col->kind == ML_KIND_TEXT ? "text" : "a category")));
 		col->isnull[r] = false;
 		if (!discrete || !col->level_text)
 			col->x[r] = v;

@@ -278,7 +278,6 @@ mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, M
 					col->isnull[r] = true;
 					col->x[r] = NAN;
 				}
-			fills->targets[slot] = -1;
 			models[i] = impute_one(frame, fills, t, o);
 			i++;
 		}
@@ -548,6 +547,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	{
 		int64	   *filled = MlApplyModelsChunked(relid,
 												  DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(steps.data))),
+												  MlOptObject(opts, "roles"),
 												  MlChunkRows(frame->ncols));
 
 		for (int i = 0; i < n; i++)

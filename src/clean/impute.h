@@ -129,6 +129,9 @@ extern void MlNetPredict(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 extern void MlNetToJson(MlFrame *frame, MlModel *m, StringInfo out);
 extern void MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj);
 extern MlModel *MlModelFromJson(MlFrame *frame, JsonbContainer *obj);
+extern void MlRecipeReading(int64 id);
+extern void MlRecipeCheckType(MlColumn *col, JsonbContainer *obj);
+extern void MlRecipeWriteType(StringInfo out, MlColumn *col);
 extern void MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level);
 
 #endif							/* ML_IMPUTE_H */

@@ -11,6 +11,7 @@
 #include "utils/json.h"
 
 #include "clean/impute.h"
+#include "core/options.h"
 #include "core/linalg.h"
 
 #define KNN_BLOCK 256
@@ -221,10 +222,7 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 static void
 json_number(StringInfo out, double v)
 {
-	if (isfinite(v))
-		appendStringInfo(out, "%.17g", v);
-	else
-		appendStringInfoString(out, "null");
+	MlJsonNumber(out, v);
 }
 
 /* Text of a level of a coded column, as stored in the recipe. */
@@ -298,6 +296,7 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 
 	appendStringInfoString(out, "{\"column\": ");
 	escape_json(out, target->name);
+	MlRecipeWriteType(out, target);
 	appendStringInfo(out, ", \"method\": \"%s\", \"discrete\": %s, \"fill\": ",
 					 MlMethodName(m->method), m->discrete ? "true" : "false");
 	if (m->discrete)
@@ -334,7 +333,11 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 		{
 			appendStringInfo(out, "%s{\"column\": ", j ? ", " : "");
 			escape_json(out, frame->cols[f->numcol[j]].name);
-			appendStringInfo(out, ", \"mean\": %.17g, \"sd\": %.17g}", f->mean[j], f->sd[j]);
+			appendStringInfoString(out, ", \"mean\": ");
+			MlJsonNumber(out, f->mean[j]);
+			appendStringInfoString(out, ", \"sd\": ");
+			MlJsonNumber(out, f->sd[j]);
+			appendStringInfoChar(out, '}');
 		}
 		appendStringInfoString(out, "], \"onehot\": [");
 		for (int j = 0; j < f->nkey; j++)

@@ -350,7 +350,10 @@ json_array(StringInfo out, const char *key, const double *v, int64 n)
 {
 	appendStringInfo(out, ", \"%s\": [", key);
 	for (int64 i = 0; i < n; i++)
-		appendStringInfo(out, "%s%.17g", i ? ", " : "", v[i]);
+	{
+		appendStringInfoString(out, i ? ", " : "");
+		MlJsonNumber(out, v[i]);
+	}
 	appendStringInfoChar(out, ']');
 }
 
@@ -361,8 +364,11 @@ MlNetToJson(MlFrame *frame, MlModel *m, StringInfo out)
 	int			D = input_width(m);
 	int			inw = m->hidden > 0 ? m->hidden : D;
 
-	appendStringInfo(out, ", \"hidden\": %d, \"outputs\": %d, \"ymean\": %.17g, \"ysd\": %.17g, "
-					 "\"buckets\": %d, \"text\": [", m->hidden, m->nout, m->ymean, m->ysd, m->buckets);
+	appendStringInfo(out, ", \"hidden\": %d, \"outputs\": %d, \"ymean\": ", m->hidden, m->nout);
+	MlJsonNumber(out, m->ymean);
+	appendStringInfoString(out, ", \"ysd\": ");
+	MlJsonNumber(out, m->ysd);
+	appendStringInfo(out, ", \"buckets\": %d, \"text\": [", m->buckets);
 	for (int t = 0; t < m->ntext; t++)
 	{
 		if (t)
@@ -387,7 +393,7 @@ MlNetToJson(MlFrame *frame, MlModel *m, StringInfo out)
 			if (m->tlevel_text)
 				escape_json(out, m->tlevel_text[k]);
 			else
-				appendStringInfo(out, "%.17g", m->tlevel_value[k]);
+				MlJsonNumber(out, m->tlevel_value[k]);
 		}
 		appendStringInfoChar(out, ']');
 	}

@@ -36,6 +36,20 @@ const char *const MlImputeOptionKeys[] = {
 	"roles", "methods", "hidden", "epochs", NULL
 };
 
+/* What a method needs from the options, checked for the main method and every override. */
+static void
+check_method(const MlImputeOptions *o, MlMethod m, const char *name)
+{
+	if (m == ML_METHOD_CONSTANT && o->constant_text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"constant\" needs option \"value\"")));
+	if ((m == ML_METHOD_LOCF || m == ML_METHOD_INTERPOLATE) && o->time_column == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method \"%s\" needs option \"time_column\"", name)));
+}
+
 /* Read ml_impute's options (also used by ml_clean's "missing" step). */
 void
 MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o,
@@ -66,14 +80,32 @@ MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"hidden\" must be 1..1024 and \"epochs\" 1..1000")));
-	if (o->method == ML_METHOD_CONSTANT && o->constant_text == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("method \"constant\" needs option \"value\"")));
-	if ((o->method == ML_METHOD_LOCF || o->method == ML_METHOD_INTERPOLATE) && o->time_column == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("method \"%s\" needs option \"time_column\"", method)));
+	check_method(o, o->method, method);
+	/* per-column overrides pass the same checks as the main method */
+	{
+		JsonbContainer *methods = MlOptObject(opts, "methods");
+
+		if (methods != NULL)
+		{
+			JsonbIterator *it = JsonbIteratorInit(methods);
+			JsonbValue	v;
+			JsonbIteratorToken tok;
+
+			while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			{
+				char	   *name;
+
+				if (tok != WJB_VALUE)
+					continue;
+				if (v.type != jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"methods\" must map column names to method names")));
+				name = pnstrdup(v.val.string.val, v.val.string.len);
+				check_method(o, MlMethodFromName(name), name);
+			}
+		}
+	}
 }
 
 static const struct
@@ -139,6 +171,12 @@ MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown column role \"%s\"", role ? role : "?"),
 					 errhint("Valid roles are: identifier, categorical, numeric, datetime, text, target, skip.")));
+		if (role_names[i].role == ML_ROLE_TEXT && frame->cols[c].level_text == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of type %s cannot have role \"text\"", key,
+							format_type_be(frame->cols[c].typid)),
+					 errhint("Role \"text\" is for free-text columns; use \"skip\" to leave a column out.")));
 		frame->cols[c].role = role_names[i].role;
 		/* a declared role replaces what inference said the column was */
 		frame->cols[c].identifier = role_names[i].role == ML_ROLE_IDENTIFIER;

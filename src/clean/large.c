@@ -39,7 +39,7 @@
  * never sees the rows the chunks rewrite. Returns cells filled per model.
  */
 int64 *
-MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
+MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, int64 chunk_rows)
 {
 	JsonbIterator *it;
 	JsonbValue	e;
@@ -53,6 +53,7 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
 	int64	   *filled;
 	ListCell   *lc;
 
+	MlRecipeReading(0);			/* models fitted by this call */
 	it = JsonbIteratorInit(&models->root);
 	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 		if (tok == WJB_ELEM && e.type == jbvBinary)
@@ -91,6 +92,8 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, int64 chunk_rows)
 			break;
 		}
 		MlFrameFinish(frame);
+		/* each chunk reads its columns the way the sample was read */
+		MlApplyRoles(frame, roles, NULL);
 		fills = MlFillsCreate(frame);
 		foreach(lc, objs)
 		{

@@ -199,6 +199,17 @@ MlCleanStepOptions(JsonbContainer *opts, const char *key, bool dflt, bool *on,
 	return v->val.binary.data;
 }
 
+/* A report figure: six digits when finite, else "NaN"/"Infinity"/"-Infinity". */
+static void
+report_number(StringInfo out, const char *key, double v)
+{
+	appendStringInfo(out, ", \"%s\": ", key);
+	if (isfinite(v))
+		appendStringInfo(out, "%.6g", v);
+	else
+		MlJsonNumber(out, v);
+}
+
 void
 MlCleanReportJson(Clean *c, StringInfo out)
 {
@@ -234,13 +245,19 @@ MlCleanReportJson(Clean *c, StringInfo out)
 		if (r->cast)
 			appendStringInfo(out, ", \"cast\": \"%s\"", r->cast);
 		if (col->kind == ML_KIND_NUMERIC && isfinite(r->min_before))
-			appendStringInfo(out, ", \"mean_before\": %.6g, \"min_before\": %.6g, \"max_before\": %.6g",
-							 r->mean_before, r->min_before, r->max_before);
+		{
+			report_number(out, "mean_before", r->mean_before);
+			report_number(out, "min_before", r->min_before);
+			report_number(out, "max_before", r->max_before);
+		}
 		if (r->nulls_after >= 0)
 			appendStringInfo(out, ", \"nulls_after\": " INT64_FORMAT, r->nulls_after);
 		if (isfinite(r->min_after))
-			appendStringInfo(out, ", \"mean_after\": %.6g, \"min_after\": %.6g, \"max_after\": %.6g",
-							 r->mean_after, r->min_after, r->max_after);
+		{
+			report_number(out, "mean_after", r->mean_after);
+			report_number(out, "min_after", r->min_after);
+			report_number(out, "max_after", r->max_after);
+		}
 		appendStringInfo(out, ", \"dropped\": %s, \"new_columns\": ", r->dropped ? "true" : "false");
 		escape_json(out, r->new_columns.data ? r->new_columns.data : "");
 		appendStringInfoChar(out, '}');
@@ -452,7 +469,8 @@ measure_after(Clean *c, const char *table)
 			continue;
 		appendStringInfo(&sql, "%spg_catalog.count(*) FILTER (WHERE %s IS NULL)", k++ ? ", " : "", q);
 		if (frame->cols[ci].kind == ML_KIND_NUMERIC)
-			appendStringInfo(&sql, ", pg_catalog.avg(%s::float8), pg_catalog.min(%s::float8), "
+			/* the mean in numeric: a float8 average overflows near 1e300 */
+			appendStringInfo(&sql, ", pg_catalog.avg(%s::float8::numeric)::float8, pg_catalog.min(%s::float8), "
 							 "pg_catalog.max(%s::float8)", q, q, q);
 	}
 	if (k == 0)

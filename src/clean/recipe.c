@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -59,17 +60,76 @@ jarray(JsonbContainer *obj, const char *key)
 static double
 jnum(JsonbValue *v)
 {
-	if (v->type == jbvNumeric)
-		return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	return NAN;
+	double		d;
+
+	return MlJsonToNumber(v, &d) ? d : NAN;
+}
+
+static int64 reading_recipe = 0;
+
+/* The recipe whose steps are being read (0 for a model just fitted), for errors. */
+void
+MlRecipeReading(int64 id)
+{
+	reading_recipe = id;
 }
 
 static void
 bad_recipe(const char *what)
 {
+	if (reading_recipe > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("recipe " INT64_FORMAT " is invalid: %s", reading_recipe, what)));
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("recipe is malformed: %s", what)));
+			 errmsg("recipe is invalid: %s", what)));
+}
+
+/* An element of a recipe array that must be an object. */
+static JsonbContainer *
+jobject(JsonbValue *v, const char *what)
+{
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		bad_recipe(what);
+	return v->val.binary.data;
+}
+
+/* The kinds a column can be bound as: numbers, times, or levels of text. */
+static const char *
+kind_group(MlKind k)
+{
+	return k == ML_KIND_NUMERIC ? "numeric" : k == ML_KIND_DATETIME ? "datetime" : "text";
+}
+
+/*
+ * A recipe's column bound to a relation's: the same kind of values (a
+ * recipe fitted on text cannot fill a timestamp column), checked against
+ * the type the recipe recorded when it has one.
+ */
+void
+MlRecipeCheckType(MlColumn *col, JsonbContainer *obj)
+{
+	char	   *kind = MlOptString(obj, "kind", NULL);
+	char	   *type = MlOptString(obj, "type", NULL);
+
+	if (kind == NULL)
+		return;
+	if (strcmp(kind, "numeric") != 0 && strcmp(kind, "datetime") != 0 && strcmp(kind, "text") != 0)
+		bad_recipe("unknown column kind");
+	if (strcmp(kind, kind_group(col->kind)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" is of type %s in the relation, but the recipe was fitted on type %s",
+						col->name, format_type_be(col->typid), type ? type : kind)));
+}
+
+/* The kind and type of a fitted column, as MlRecipeCheckType reads them. */
+void
+MlRecipeWriteType(StringInfo out, MlColumn *col)
+{
+	appendStringInfo(out, ", \"kind\": \"%s\", \"type\": ", kind_group(col->kind));
+	escape_json(out, format_type_be(col->typid));
 }
 
 static int
@@ -185,7 +245,14 @@ recipe_key(MlFrame *frame, JsonbContainer *obj)
 		key.nlevels = key.part == ML_PART_HOUR ? 24 : key.part == ML_PART_DOW ? 7 : 13;
 		return key;
 	}
+	if (col->kind == ML_KIND_DATETIME || (col->level_text && col->code == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of type %s cannot be a grouping key of the recipe",
+						col->name, format_type_be(col->typid))));
 	levels = jarray(obj, "levels");
+	if (levels.n > 1000000)
+		bad_recipe("a key has too many levels");
 	key.nlevels = Max(levels.n, 1);
 	key.rowcodes = palloc(sizeof(int32) * Max(frame->nrows, 1));
 	if (col->level_text)
@@ -333,7 +400,7 @@ recipe_features(MlFrame *frame, JsonbContainer *obj)
 	f->sd = palloc(sizeof(double) * Max(num.n, 1));
 	for (int i = 0; i < num.n; i++)
 	{
-		JsonbContainer *o = num.items[i].val.binary.data;
+		JsonbContainer *o = jobject(&num.items[i], "a numeric input is not an object");
 
 		f->numcol[i] = recipe_column(frame, o);
 		f->mean[i] = MlOptNumber(o, "mean", 0);
@@ -344,7 +411,7 @@ recipe_features(MlFrame *frame, JsonbContainer *obj)
 	f->width = 1 + f->nnum;
 	for (int i = 0; i < oh.n; i++)
 	{
-		f->keys[i] = recipe_key(frame, oh.items[i].val.binary.data);
+		f->keys[i] = recipe_key(frame, jobject(&oh.items[i], "a one-hot input is not an object"));
 		f->width += f->keys[i].nlevels;
 	}
 	f->nkey = oh.n;
@@ -361,10 +428,28 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 	MlModel    *m = palloc0(sizeof(MlModel));
 	MlColumn   *col;
 
+	char	   *method;
+	int			mi;
+
 	m->target = recipe_column(frame, obj);
 	col = &frame->cols[m->target];
-	m->method = MlMethodFromName(MlOptString(obj, "method", "none"));
+	MlRecipeCheckType(col, obj);
+	method = MlOptString(obj, "method", "none");
+	for (mi = 0; mi <= (int) ML_METHOD_NONE; mi++)
+		if (strcmp(MlMethodName((MlMethod) mi), method) == 0)
+			break;
+	if (mi > (int) ML_METHOD_NONE || mi == (int) ML_METHOD_AUTO)
+		bad_recipe(psprintf("unknown imputation method \"%s\"", method));
+	m->method = (MlMethod) mi;
 	m->discrete = MlOptBool(obj, "discrete", false);
+	if ((m->method == ML_METHOD_LOCF || m->method == ML_METHOD_INTERPOLATE) &&
+		MlOptString(obj, "time_column", NULL) == NULL)
+		bad_recipe(psprintf("method \"%s\" has no \"time_column\"", method));
+	if (m->discrete && col->kind != ML_KIND_NUMERIC && (col->level_text == NULL || col->code == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of type %s cannot take the recipe's categories",
+						col->name, format_type_be(col->typid))));
 	m->error = NAN;
 	m->fill = MlOptGet(obj, "fill") && MlOptGet(obj, "fill")->type == jbvNumeric ?
 		MlOptNumber(obj, "fill", 0) : NAN;
@@ -379,7 +464,7 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 			bad_recipe("group-wise model needs one or two keys");
 		m->nkeys = keys.n;
 		for (int i = 0; i < keys.n; i++)
-			m->keys[i] = recipe_key(frame, keys.items[i].val.binary.data);
+			m->keys[i] = recipe_key(frame, jobject(&keys.items[i], "a group key is not an object"));
 		load_values(m, obj, "parent", &m->pval, &m->plvl, m->keys[0].nlevels);
 		if (m->nkeys == 2)
 			load_values(m, obj, "groups", &m->gval, &m->glvl,
@@ -400,15 +485,23 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 	{
 		m->feat = recipe_features(frame, obj);
 		MlNetFromJson(frame, m, obj);
+		if (m->discrete && m->nout > m->ntlevels)
+			bad_recipe("the network has more outputs than classes");
 	}
 	else if (m->method == ML_METHOD_KNN)
 	{
 		JArray		ref = jarray(obj, "reference");
 		JArray		y = jarray(obj, "reference_y");
+		double		k = MlOptNumber(obj, "k", 5);
 
 		m->feat = recipe_features(frame, obj);
-		m->k = (int) MlOptNumber(obj, "k", 5);
+
+		if (!(k >= 1 && k <= 1000) || k != floor(k))
+			bad_recipe("KNN \"k\" must be a whole number between 1 and 1000");
+		m->k = (int) k;
 		m->nref = y.n;
+		if (m->nref < 1)
+			bad_recipe("KNN model has no reference rows");
 		if ((int64) ref.n != (int64) m->nref * m->feat->width)
 			bad_recipe("KNN reference rows do not match its inputs");
 		m->ref = palloc(sizeof(double) * Max(ref.n, 1));
@@ -416,7 +509,11 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		for (int i = 0; i < ref.n; i++)
 			m->ref[i] = jnum(&ref.items[i]);
 		for (int i = 0; i < y.n; i++)
+		{
 			m->refy[i] = m->discrete ? tlevel_of(m, &y.items[i]) : jnum(&y.items[i]);
+			if (m->discrete && m->refy[i] < 0)
+				bad_recipe("a KNN reference row has no class");
+		}
 	}
 	return m;
 }
@@ -433,11 +530,21 @@ MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
 				nb2;
 	int			D;
 
-	m->hidden = (int) MlOptNumber(obj, "hidden", 0);
-	m->nout = (int) MlOptNumber(obj, "outputs", 1);
+	double		hidden = MlOptNumber(obj, "hidden", 0);
+	double		nout = MlOptNumber(obj, "outputs", 1);
+	double		buckets = MlOptNumber(obj, "buckets", 64);
+
+	if (!(hidden >= 0 && hidden <= 1024) || hidden != floor(hidden))
+		bad_recipe("network \"hidden\" must be a whole number between 0 and 1024");
+	if (!(nout >= 1 && nout <= 1000000) || nout != floor(nout))
+		bad_recipe("network \"outputs\" must be a whole number between 1 and 1000000");
+	if (!(buckets >= 1 && buckets <= 65536) || buckets != floor(buckets))
+		bad_recipe("network \"buckets\" must be a whole number between 1 and 65536");
+	m->hidden = (int) hidden;
+	m->nout = (int) nout;
 	m->ymean = MlOptNumber(obj, "ymean", 0);
 	m->ysd = MlOptNumber(obj, "ysd", 1);
-	m->buckets = (int) MlOptNumber(obj, "buckets", 64);
+	m->buckets = (int) buckets;
 	m->ntext = list_length(text);
 	m->textcols = palloc(sizeof(int) * (m->ntext + 1));
 	foreach(lc, text)

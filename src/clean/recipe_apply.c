@@ -33,6 +33,9 @@
 
 PG_FUNCTION_INFO_V1(ml_apply_recipe);
 
+/* The recipe being applied, for errors about its steps. */
+static int64 applying_recipe = 0;
+
 static List *
 json_text_items(JsonbContainer *obj, const char *key)
 {
@@ -131,8 +134,21 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 		c->rep[ci].outliers = -1;	/* bounds applied; not counted */
 	}
 	else if (strcmp(kind, "cast") == 0)
-		MlEmitCast(c, step_column(c, step, "column"), MlOptString(step, "to", "bigint"),
-				  MlOptBool(step, "from_text", false));
+	{
+		static const char *const casts[] = {"bigint", "integer", "numeric", "boolean", "timestamp"};
+		char	   *to = MlOptString(step, "to", "bigint");
+		bool		from_text = MlOptBool(step, "from_text", false);
+		int			i;
+
+		for (i = 0; i < (int) lengthof(casts); i++)
+			if (strcmp(casts[i], to) == 0)
+				break;
+		if (i == (int) lengthof(casts) || (!from_text && i > 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("recipe " INT64_FORMAT " is invalid: unknown cast \"%s\"", applying_recipe, to)));
+		MlEmitCast(c, step_column(c, step, "column"), to, from_text);
+	}
 	else if (strcmp(kind, "encode") == 0)
 	{
 		int			ci = step_column(c, step, "column");
@@ -246,6 +262,8 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 				 errmsg("recipe " INT64_FORMAT " does not exist", recipe_id),
 				 errhint("Recipes you can use are listed in mlops.recipes.")));
 	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	MlRecipeReading(recipe_id);
+	applying_recipe = recipe_id;
 	steps = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	ropts = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 

@@ -134,7 +134,10 @@ MlEmitOrdinalFreq(Clean *c, int ci, bool ordinal, char **levels, double *freq, i
 										MlCleanParamFloatArray(c, freq, n), pl, cur));
 		appendStringInfoString(&c->steps, ", \"frequencies\": [");
 		for (int i = 0; i < n; i++)
-			appendStringInfo(&c->steps, "%s%.17g", i ? ", " : "", freq[i]);
+		{
+			appendStringInfoString(&c->steps, i ? ", " : "");
+			MlJsonNumber(&c->steps, freq[i]);
+		}
 		appendStringInfoChar(&c->steps, ']');
 	}
 	appendStringInfoString(&c->steps, ", \"levels\": ");
@@ -202,10 +205,16 @@ MlEmitTarget(Clean *c, int ci, char **levels, int nl, double *enc, double *fold,
 	else
 		MlCleanAddOutput(c, ci, out, psprintf("COALESCE($%d[array_position($%d, %s)], $%d)",
 										MlCleanParamFloatArray(c, enc, nl), pl, cur, pp));
-	appendStringInfo(&c->steps, ", \"smoothing\": %.17g, \"prior\": %.17g, \"encodings\": [",
-					 smoothing, prior);
+	appendStringInfoString(&c->steps, ", \"smoothing\": ");
+	MlJsonNumber(&c->steps, smoothing);
+	appendStringInfoString(&c->steps, ", \"prior\": ");
+	MlJsonNumber(&c->steps, prior);
+	appendStringInfoString(&c->steps, ", \"encodings\": [");
 	for (int i = 0; i < nl; i++)
-		appendStringInfo(&c->steps, "%s%.17g", i ? ", " : "", enc[i]);
+	{
+		appendStringInfoString(&c->steps, i ? ", " : "");
+		MlJsonNumber(&c->steps, enc[i]);
+	}
 	appendStringInfoString(&c->steps, "], \"levels\": ");
 	MlJsonTextList(&c->steps, levels, nl);
 	appendStringInfoString(&c->steps, ", \"name\": ");

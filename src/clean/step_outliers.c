@@ -108,8 +108,12 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 			   *test;
 
 	MlCleanStepOpen(c, "outliers", col);
-	appendStringInfo(&c->steps, ", \"method\": \"%s\", \"k\": %.17g, \"action\": \"%s\", "
-					 "\"lo\": %.17g, \"hi\": %.17g", method, k, action, lo, hi);
+	appendStringInfo(&c->steps, ", \"method\": \"%s\", \"k\": ", method);
+	MlJsonNumber(&c->steps, k);
+	appendStringInfo(&c->steps, ", \"action\": \"%s\", \"lo\": ", action);
+	MlJsonNumber(&c->steps, lo);
+	appendStringInfoString(&c->steps, ", \"hi\": ");
+	MlJsonNumber(&c->steps, hi);
 	if (ngroups > 0)
 	{
 		int			plevels = MlCleanParamTextArray(c, groups, ngroups);
@@ -126,10 +130,16 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 		MlJsonTextList(&c->steps, groups, ngroups);
 		appendStringInfoString(&c->steps, ", \"group_lo\": [");
 		for (int l = 0; l < ngroups; l++)
-			appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", glo[l]);
+		{
+			appendStringInfoString(&c->steps, l ? ", " : "");
+			MlJsonNumber(&c->steps, glo[l]);
+		}
 		appendStringInfoString(&c->steps, "], \"group_hi\": [");
 		for (int l = 0; l < ngroups; l++)
-			appendStringInfo(&c->steps, "%s%.17g", l ? ", " : "", ghi[l]);
+		{
+			appendStringInfoString(&c->steps, l ? ", " : "");
+			MlJsonNumber(&c->steps, ghi[l]);
+		}
 		appendStringInfoChar(&c->steps, ']');
 	}
 	else

@@ -41,12 +41,13 @@ MlEmitCast(Clean *c, int ci, const char *to, bool from_text)
 	const char *fmt;
 
 	if (from_text)
-		fmt = strcmp(to, "bigint") == 0 ? "(mlops.try_cast_numeric(%s::text))::int8" :
+		fmt = strcmp(to, "bigint") == 0 ? "mlops.try_cast_bigint(%s::text)" :
 			strcmp(to, "numeric") == 0 ? "mlops.try_cast_numeric(%s::text)" :
 			strcmp(to, "boolean") == 0 ? "mlops.try_cast_bool(%s::text)" :
 			"mlops.try_cast_timestamp(%s::text)";
 	else
-		fmt = strcmp(to, "integer") == 0 ? "(round(%s))::int4" : "(round(%s))::int8";
+		fmt = strcmp(to, "integer") == 0 ? "mlops.try_round_int4((%s)::numeric)" :
+			"mlops.try_round_int8((%s)::numeric)";
 	c->source_expr[ci] = psprintf(fmt, c->source_expr[ci]);
 	c->rep[ci].cast = pstrdup(to);
 	MlCleanStepOpen(c, "cast", &c->frame->cols[ci]);
@@ -108,8 +109,8 @@ MlStepPolishText(Clean *c, JsonbContainer *st)
 
 			if (num && !MlTextIsNumber(col->level_text[l], &v))
 				num = false;
-			else if (num && v != floor(v))
-				whole = false;
+			else if (num && (v != floor(v) || fabs(v) >= 9.2e18))
+				whole = false;	/* fractions, or beyond bigint: numeric */
 			if (boo && !MlTextIsBool(col->level_text[l]))
 				boo = false;
 			if (ts && !MlTextIsTimestamp(col->level_text[l]))

@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/numeric.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
@@ -16,6 +17,9 @@
 PG_FUNCTION_INFO_V1(ml_try_numeric);
 PG_FUNCTION_INFO_V1(ml_try_bool);
 PG_FUNCTION_INFO_V1(ml_try_timestamp);
+PG_FUNCTION_INFO_V1(ml_try_bigint);
+PG_FUNCTION_INFO_V1(ml_try_round_int8);
+PG_FUNCTION_INFO_V1(ml_try_round_int4);
 
 /*
  * A plain decimal number: optional sign, digits, point, exponent, spaces
@@ -141,4 +145,62 @@ ml_try_timestamp(PG_FUNCTION_ARGS)
 	if (!parse_timestamp(s, &ts))
 		PG_RETURN_NULL();
 	PG_RETURN_TIMESTAMP(ts);
+}
+
+/*
+ * A numeric rounded to a whole number in [lo, hi], or false when it is not
+ * finite or out of that range: the integer casts below then give NULL.
+ */
+static bool
+round_in_range(Numeric n, int64 lo, int64 hi, int64 *out)
+{
+	Datum		r;
+
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		return false;
+	r = DirectFunctionCall2(numeric_round, NumericGetDatum(n), Int32GetDatum(0));
+	if (DatumGetBool(DirectFunctionCall2(numeric_lt, r, NumericGetDatum(int64_to_numeric(lo)))) ||
+		DatumGetBool(DirectFunctionCall2(numeric_gt, r, NumericGetDatum(int64_to_numeric(hi)))))
+		return false;
+	*out = DatumGetInt64(DirectFunctionCall1(numeric_int8, r));
+	return true;
+}
+
+/* mlops.try_cast_bigint(text): a whole number, NULL for text or out of range. */
+Datum
+ml_try_bigint(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		v;
+
+	if (!MlTextIsNumber(s, NULL))
+		PG_RETURN_NULL();
+	if (!round_in_range(DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+															 ObjectIdGetDatum(InvalidOid),
+															 Int32GetDatum(-1))),
+						PG_INT64_MIN, PG_INT64_MAX, &v))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(v);
+}
+
+/* mlops.try_round_int8(numeric): rounded, NULL when out of range or not finite. */
+Datum
+ml_try_round_int8(PG_FUNCTION_ARGS)
+{
+	int64		v;
+
+	if (!round_in_range(PG_GETARG_NUMERIC(0), PG_INT64_MIN, PG_INT64_MAX, &v))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(v);
+}
+
+/* mlops.try_round_int4(numeric): rounded, NULL when out of range or not finite. */
+Datum
+ml_try_round_int4(PG_FUNCTION_ARGS)
+{
+	int64		v;
+
+	if (!round_in_range(PG_GETARG_NUMERIC(0), PG_INT32_MIN, PG_INT32_MAX, &v))
+		PG_RETURN_NULL();
+	PG_RETURN_INT32((int32) v);
 }

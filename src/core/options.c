@@ -106,18 +106,59 @@ MlOptString(JsonbContainer *obj, const char *key, const char *dflt)
 	return s;
 }
 
+/*
+ * A double as JSON: a number when finite, else the string "NaN",
+ * "Infinity" or "-Infinity" (JSON has no token for them); MlJsonToNumber
+ * reads both forms back.
+ */
+void
+MlJsonNumber(StringInfo out, double v)
+{
+	if (isnan(v))
+		appendStringInfoString(out, "\"NaN\"");
+	else if (isinf(v))
+		appendStringInfoString(out, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+	else
+		appendStringInfo(out, "%.17g", v);
+}
+
+bool
+MlJsonToNumber(JsonbValue *v, double *out)
+{
+	if (v->type == jbvNumeric)
+	{
+		*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+		return true;
+	}
+	if (v->type == jbvString)
+	{
+		static const char *const names[] = {"NaN", "Infinity", "-Infinity"};
+		const double vals[] = {NAN, INFINITY, -INFINITY};
+
+		for (int i = 0; i < 3; i++)
+			if (v->val.string.len == (int) strlen(names[i]) &&
+				memcmp(v->val.string.val, names[i], v->val.string.len) == 0)
+			{
+				*out = vals[i];
+				return true;
+			}
+	}
+	return false;
+}
+
 double
 MlOptNumber(JsonbContainer *obj, const char *key, double dflt)
 {
 	JsonbValue *v = MlOptGet(obj, key);
+	double		d;
 
 	if (v == NULL)
 		return dflt;
-	if (v->type != jbvNumeric)
+	if (!MlJsonToNumber(v, &d))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"%s\" must be a number", key)));
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	return d;
 }
 
 bool
@@ -201,8 +242,9 @@ MlOptNumbers(JsonbContainer *obj, const char *key, int64 *n)
 			continue;
 		if (*n == cap)
 			out = repalloc_huge(out, sizeof(double) * (cap *= 2));
-		out[(*n)++] = e.type == jbvNumeric ?
-			DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(e.val.numeric))) : NAN;
+		if (!MlJsonToNumber(&e, &out[*n]))
+			out[*n] = NAN;
+		(*n)++;
 	}
 	return out;
 }

@@ -19,5 +19,7 @@ extern List *MlOptStringList(JsonbContainer *obj, const char *key);
 extern JsonbContainer *MlOptObject(JsonbContainer *obj, const char *key);
 extern char *MlJsonValueText(JsonbValue *v);
 extern double *MlOptNumbers(JsonbContainer *obj, const char *key, int64 *n);
+extern void MlJsonNumber(StringInfo out, double v);
+extern bool MlJsonToNumber(JsonbValue *v, double *out);
 
 #endif							/* ML_OPTIONS_H */

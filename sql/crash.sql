@@ -1,0 +1,111 @@
+-- Inputs that crashed the backend or silently changed meaning (issue 6):
+-- each must now give a clear error or the right result.
+SET ROLE regress_alice;
+
+-- a float column declared "text" and imputed explicitly
+CREATE TABLE k_roles (x float8, y float8);
+INSERT INTO k_roles SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE i END, i FROM generate_series(1, 20) i;
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'mean', '{"roles": {"x": "text"}}')$$);
+SELECT count(*) FILTER (WHERE x IS NULL) AS x_gaps FROM k_roles;
+
+-- per-column method overrides get the main method's checks
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'mean', '{"methods": {"x": "constant"}}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'mean', '{"methods": {"x": "locf"}}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'mean', '{"methods": {"x": "interpolate"}}')$$);
+SELECT regress_try($$SELECT * FROM ml_clean('k_roles', '{"missing": {"methods": {"x": "constant"}}}', 'k_roles_c')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'mean', '{"methods": {"x": "bogus"}}')$$);
+
+-- mice with three or more target columns
+CREATE TABLE k_mice AS
+SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 1.0 END AS a,
+       CASE WHEN i % 7 = 0 THEN NULL ELSE i * 2.0 + 1 END AS b,
+       CASE WHEN i % 3 = 0 THEN NULL ELSE i * 0.5 - 2 END AS c,
+       CASE WHEN i % 11 = 0 THEN NULL ELSE i * 3.0 END AS d
+FROM generate_series(1, 60) i;
+SELECT column_name, filled FROM ml_impute('k_mice', '{a,b,c,d}', 'mice') ORDER BY 1;
+SELECT count(*) FILTER (WHERE a IS NULL OR b IS NULL OR c IS NULL OR d IS NULL) AS gaps_left FROM k_mice;
+
+-- "text" on a float column: auto and mode reached a NULL text
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'mode', '{"roles": {"x": "text"}}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', NULL, 'auto', '{"roles": {"x": "text"}}')$$);
+SELECT regress_try($$SELECT * FROM ml_clean('k_roles', '{"roles": {"x": "text"}, "missing": {"columns": ["x"]}}', 'k_roles_c2')$$);
+
+-- the large-table path reads declared roles too
+CREATE TABLE k_large AS
+SELECT i AS id, CASE WHEN i % 10 = 0 THEN NULL ELSE (i % 7)::text END AS t, (i % 5)::float8 AS v
+FROM generate_series(1, 30000) i;
+RESET ROLE;
+VACUUM ANALYZE k_large;
+SET ROLE regress_alice;
+SET maintenance_work_mem = '1MB';
+SELECT column_name, filled, method FROM ml_impute('k_large', '{t}', 'median', '{"roles": {"t": "numeric"}}', 'k_large_i');
+SELECT count(*) FILTER (WHERE t IS NULL) AS gaps, count(*) FILTER (WHERE t = '3') AS threes FROM k_large_i;
+SELECT column_name, nulls_before, nulls_after
+FROM ml_clean('k_large', '{"roles": {"t": "numeric"}, "outliers": false, "encode": false}', 'k_large_c')
+WHERE column_name = 't';
+SELECT regress_try($$SELECT * FROM ml_impute('k_large', '{t}', 'mean', '{"methods": {"t": "locf"}}')$$);
+RESET maintenance_work_mem;
+
+-- NaN and infinities in the data: the recipe's JSON stays valid
+CREATE TABLE k_nan AS
+SELECT i, CASE WHEN i % 9 = 0 THEN 'NaN'::float8 WHEN i = 5 THEN 'Infinity' ELSE i END AS a,
+       CASE WHEN i % 4 = 0 THEN NULL ELSE i * 2.0 END AS b
+FROM generate_series(1, 40) i;
+SELECT column_name, filled FROM ml_impute('k_nan', '{b}', 'regression', into_table => 'k_nan_r');
+SELECT column_name, filled FROM ml_impute('k_nan', '{b}', 'knn', into_table => 'k_nan_k');
+SELECT column_name, nulls_after FROM ml_clean('k_nan', '{}', 'k_nan_c') ORDER BY 1;
+SELECT column_name, nulls_after FROM ml_apply_recipe((SELECT max(recipe_id) FROM ml_cleaning_report), 'k_nan', 'k_nan_c2') ORDER BY 1;
+
+-- a recipe fitted on text, applied to a timestamp column of the same name
+CREATE TABLE k_rt (c text, n float8);
+INSERT INTO k_rt SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE 'v' || (i % 3) END, i FROM generate_series(1, 30) i;
+CREATE TABLE k_rt2 (c timestamptz, n float8);
+INSERT INTO k_rt2 SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE '2024-01-01'::timestamptz + i * interval '1 day' END, i
+FROM generate_series(1, 30) i;
+SELECT recipe_id AS rt_mode FROM ml_impute('k_rt', '{c}', 'mode', into_table => 'k_rt_i') \gset
+SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :rt_mode, 'k_rt2'));
+SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :rt_mode, 'k_roles'));
+ALTER TABLE k_roles RENAME COLUMN x TO c;
+SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :rt_mode, 'k_roles'));
+ALTER TABLE k_roles RENAME COLUMN c TO x;
+SELECT recipe_id AS rt_group FROM ml_impute('k_rt', '{n}', 'groupwise', '{"by": ["c"]}', into_table => 'k_rt_g') \gset
+CREATE TABLE k_rt3 (c timestamptz, n float8);
+INSERT INTO k_rt3 SELECT '2024-01-01'::timestamptz + i * interval '1 day', CASE WHEN i % 4 = 0 THEN NULL ELSE i END
+FROM generate_series(1, 30) i;
+SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :rt_group, 'k_rt3'));
+SELECT count(*) FILTER (WHERE n IS NULL) AS gaps_unchanged FROM k_rt3;
+
+-- a column with nothing observed: its "none" step reads back
+CREATE TABLE k_none (a float8, b float8);
+INSERT INTO k_none VALUES (1, NULL), (NULL, NULL), (3, NULL);
+SELECT column_name, filled, method FROM ml_impute('k_none', into_table => 'k_none_i');
+SELECT max(id) AS none_recipe FROM mlops.recipes WHERE kind = 'impute' \gset
+SELECT column_name, nulls_before FROM ml_apply_recipe(:none_recipe, 'k_none') ORDER BY 1;
+SELECT count(*) FILTER (WHERE a IS NULL) AS a_gaps, count(*) FILTER (WHERE b IS NULL) AS b_gaps FROM k_none;
+
+-- stored recipes are checked when read back (tampered by a superuser)
+CREATE TABLE k_tamper AS SELECT * FROM k_mice;
+UPDATE k_tamper SET a = NULL WHERE i % 5 = 0;
+SELECT recipe_id AS r_knn FROM ml_impute('k_tamper', '{a}', 'knn', '{"k": 3}', into_table => 'k_knn') \gset
+SELECT recipe_id AS r_reg FROM ml_impute('k_tamper', '{a}', 'regression', into_table => 'k_reg') \gset
+CREATE TABLE k_cast (s text, w text);
+INSERT INTO k_cast SELECT (i % 7)::text, 'w' || i FROM generate_series(1, 20) i;
+SELECT recipe_id AS r_clean FROM ml_clean('k_cast', '{}', 'k_cast_c') LIMIT 1 \gset
+RESET ROLE;
+UPDATE mlops.recipes SET steps = jsonb_set(steps, '{0,k}', '0') WHERE id = :r_knn;
+UPDATE mlops.recipes SET steps = jsonb_set(steps, '{0,coefficients}', '[1, 2]') WHERE id = :r_reg;
+UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s->>'step' = 'cast'
+        THEN jsonb_set(s, '{to}', '"text); DROP TABLE k_roles; --"') ELSE s END) FROM jsonb_array_elements(steps) s)
+WHERE id = :r_clean;
+SET ROLE regress_alice;
+SELECT steps @> '[{"step": "cast"}]' AS has_cast FROM mlops.recipes WHERE id = :r_clean;
+SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :r_knn, 'k_tamper')), 'recipe \d+', 'recipe N');
+SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :r_reg, 'k_tamper')), 'recipe \d+', 'recipe N');
+SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_clean, 'k_cast', 'k_cast_c2')), 'recipe \d+', 'recipe N');
+SELECT count(*) AS k_roles_still_there FROM k_roles;
+
+-- text numbers beyond the bigint range: the never-failing cast gives NULL
+INSERT INTO k_cast VALUES ('99999999999999999999999', 'big'), ('-9223372036854775809', 'small'),
+    ('9223372036854775807', 'max');
+SELECT column_name, actions FROM ml_clean('k_cast', '{}', 'k_cast_c3') ORDER BY 1;
+SELECT w, s FROM k_cast_c3 WHERE w IN ('big', 'small', 'max', 'w1') ORDER BY w;
