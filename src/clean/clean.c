@@ -91,20 +91,50 @@ step_indicators(Clean *c, List **names, List **exprs)
 	for (int ci = 0; ci < c->frame->ncols; ci++)
 	{
 		MlColumn   *col = &c->frame->cols[ci];
-		char	   *inner;
 		char	   *out;
 
 		if (c->rep[ci].filled == 0)
 			continue;
 		out = MlCleanNewName(c, col->name, "was_missing");
-		inner = MlCleanNewName(c, "__ml", psprintf("na%d", ci));
-		*names = lappend(*names, inner);
-		*exprs = lappend(*exprs, psprintf("(t.%s IS NULL)", quote_identifier(col->name)));
-		MlCleanAddOutput(c, ci, out, psprintf("t.%s", quote_identifier(inner)));
+		MlCleanAddOutput(c, ci, out, MlCleanMissingFlag(c, ci, names, exprs));
 		MlCleanStepOpen(c, "indicator", col);
 		appendStringInfoString(&c->steps, ", \"name\": ");
 		escape_json(&c->steps, out);
 		appendStringInfoChar(&c->steps, '}');
+	}
+}
+
+/*
+ * Every column a step names in columns, skip or keys must exist: a
+ * misspelt name would otherwise make the step silently do nothing.
+ */
+static void
+check_step_columns(Oid relid, JsonbContainer *opts)
+{
+	static const char *const steps[] = {
+		"duplicates", "missing", "outliers", "encode", "datetime", "polish", NULL
+	};
+	static const char *const lists[] = {"columns", "skip", "keys", NULL};
+
+	for (int s = 0; steps[s]; s++)
+	{
+		JsonbValue *v = MlOptGet(opts, steps[s]);
+		JsonbContainer *st;
+
+		if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+			continue;
+		st = v->val.binary.data;
+		for (int l = 0; lists[l]; l++)
+		{
+			ListCell   *lc;
+
+			foreach(lc, MlOptStringList(st, lists[l]))
+				if (get_attnum(relid, lfirst(lc)) == InvalidAttrNumber)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("column \"%s\" in option \"%s\" of step \"%s\" does not exist in relation \"%s\"",
+									(char *) lfirst(lc), lists[l], steps[s], get_rel_name(relid))));
+		}
 	}
 }
 
@@ -188,6 +218,8 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	(void) MlCleanBegin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
 					   MlSampleRows(list_length(colnames)));
 	c->duplicates = before - after;
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+		c->na_expr[ci] = psprintf("t.%s", quote_identifier(psprintf("__ml_na%d", ci)));
 	{
 		/* the report counts the whole table's gaps, not the sample's */
 		StringInfoData q;
@@ -208,6 +240,9 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		MlCleanStepOpen(c, "duplicates", NULL);
 		appendStringInfo(&c->steps, ", \"keys\": null, \"removed\": " INT64_FORMAT "}", c->duplicates);
 	}
+	st = MlCleanStepOptions(opts, "outliers", true, &on, MlOutlierKeys);
+	if (on)
+		MlStepOutliers(c, st);
 	st = MlCleanStepOptions(opts, "missing", true, &on, missing_keys);
 	if (on)
 	{
@@ -235,6 +270,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 				i++;
 			}
 	}
+	MlOutliersUnmask(c);
 	if (MlOptBool(opts, "indicators", false))
 	{
 		for (int ci = 0; ci < c->frame->ncols; ci++)
@@ -280,6 +316,7 @@ ml_clean(PG_FUNCTION_ARGS)
 	MlOptCheckKeys(opts, "cleaning options", clean_keys);
 	into = MlResolveInto(fcinfo, 2);
 	relid = MlCheckRelation(fcinfo, 0, into);
+	check_step_columns(relid, opts);
 
 	InitMaterializedSRF(fcinfo, 0);
 	MlProgressStart();
@@ -300,17 +337,21 @@ ml_clean(PG_FUNCTION_ARGS)
 		st = MlCleanStepOptions(opts, "duplicates", true, &on, simple_keys);
 		if (on)
 			MlStepDuplicates(&c, st);
+		/* outliers first: bounds on observed values, hidden from imputation */
+		st = MlCleanStepOptions(opts, "outliers", true, &on, MlOutlierKeys);
+		if (on)
+			MlStepOutliers(&c, st);
 		st = MlCleanStepOptions(opts, "missing", true, &on, missing_keys);
 		if (on)
 			step_missing(&c, st, target);
+		MlOutliersUnmask(&c);
 		if (MlOptBool(opts, "indicators", false))
 			step_indicators(&c, &xnames, &xexprs);
+		MlOutliersMissingFlags(&c, &xnames, &xexprs);
 		from = MlCleanFills(&c, xnames, xexprs);
 	}
 	MlCastDeclared(&c);
-	st = MlCleanStepOptions(opts, "outliers", true, &on, MlOutlierKeys);
-	if (on)
-		MlStepOutliers(&c, st);
+	MlOutliersEmit(&c);
 	st = MlCleanStepOptions(opts, "polish", true, &on, MlPolishKeys);
 	if (on)
 		MlStepPolishText(&c, st);

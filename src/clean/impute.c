@@ -302,6 +302,8 @@ report_model(MlFrame *frame, MlFills *fills, MlModel *m, MlImputeOptions *o,
 	report->method = MlModelDescribe(frame, m);
 	report->metric = m->metric ? m->metric : "none";
 	report->error = m->error;
+	if (m->method == ML_METHOD_NONE)
+		report->method = "skipped: no observed values";
 	if (m->method == ML_METHOD_DELETE)
 	{
 		report->filled = 0;
@@ -429,6 +431,34 @@ text_array_to_list(ArrayType *arr)
 	return result;
 }
 
+/*
+ * A result row for every column with gaps that the default column list
+ * leaves out, saying why: nothing is silently not imputed.
+ */
+static int
+report_skipped(MlFrame *frame, List *targets, MlImputeReport *report, int n)
+{
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+		const char *why;
+
+		if (col->nnull == 0 || list_member_int(targets, c))
+			continue;
+		why = col->role == ML_ROLE_TARGET ? "target" :
+			col->role == ML_ROLE_SKIP ? "role skip" :
+			col->identifier ? "identifier" :
+			col->kind == ML_KIND_TEXT ? "free text" : "not imputable";
+		report[n].column = col->name;
+		report[n].filled = 0;
+		report[n].method = psprintf("skipped: %s", why);
+		report[n].metric = "none";
+		report[n].error = NAN;
+		n++;
+	}
+	return n;
+}
+
 static void
 report_json(StringInfo out, MlImputeReport *report, int n)
 {
@@ -536,7 +566,7 @@ ml_impute(PG_FUNCTION_ARGS)
 		targets = MlDefaultTargets(frame);
 
 	fills = MlFillsCreate(frame);
-	report = palloc0(sizeof(MlImputeReport) * (list_length(targets) + 1));
+	report = palloc0(sizeof(MlImputeReport) * (frame->ncols + 1));
 	initStringInfo(&steps);
 	appendStringInfoChar(&steps, '[');
 	n = MlImputeColumns(frame, fills, targets, colnames != NIL, &o, MlOptObject(opts, "methods"),
@@ -555,6 +585,8 @@ ml_impute(PG_FUNCTION_ARGS)
 	}
 	else
 		MlFillsWrite(frame, fills, copied ? NULL : into);
+	if (colnames == NIL)
+		n = report_skipped(frame, targets, report, n);
 	elog(DEBUG1, "wrote %lld rows in %.3f s", (long long) fills->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 

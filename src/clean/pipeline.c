@@ -409,6 +409,7 @@ MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, Lis
 			c->target = ci;
 	c->keep_source = palloc(sizeof(bool) * Max(frame->ncols, 1));
 	c->source_expr = palloc(sizeof(char *) * Max(frame->ncols, 1));
+	c->na_expr = palloc0(sizeof(char *) * Max(frame->ncols, 1));
 	initStringInfo(&c->steps);
 	appendStringInfoChar(&c->steps, '[');
 	for (int ci = 0; ci < frame->ncols; ci++)
@@ -423,6 +424,24 @@ MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, Lis
 		c->rep[ci].max_before = col->max;
 	}
 	return relid;
+}
+
+/*
+ * An inner column, computed before the fills, that says where column ci
+ * was missing; its expression over the filled rows (made once per column).
+ */
+char *
+MlCleanMissingFlag(Clean *c, int ci, List **names, List **exprs)
+{
+	char	   *inner;
+
+	if (c->na_expr[ci])
+		return c->na_expr[ci];
+	inner = MlCleanNewName(c, "__ml", psprintf("na%d", ci));
+	*names = lappend(*names, inner);
+	*exprs = lappend(*exprs, psprintf("(t.%s IS NULL)", quote_identifier(c->frame->cols[ci].name)));
+	c->na_expr[ci] = psprintf("t.%s", quote_identifier(inner));
+	return c->na_expr[ci];
 }
 
 /* Everything after the fills is an expression over the filled rows. */

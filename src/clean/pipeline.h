@@ -60,6 +60,8 @@ typedef struct Clean
 	int			target;			/* frame column of the target, -1 if none */
 	List	   *taken_names;
 	char	   *models;			/* JSON array of the fitted imputation models */
+	char	  **na_expr;		/* [col] expression true where the cell was missing, or NULL */
+	struct OutlierStep *outliers;	/* the fitted outlier step, NULL if none */
 } Clean;
 
 extern int MlCleanParam(Clean *c, Oid type, Datum value);
@@ -78,6 +80,10 @@ extern bool MlOutlierBounds(double *v, int64 n, const char *method, double k, do
 extern void MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action, double lo, double hi, const char *by, char **groups, double *glo, double *ghi, int ngroups, const char *flag_name);
 extern const char *const MlOutlierKeys[];
 extern void MlStepOutliers(Clean *c, JsonbContainer *st);
+extern void MlOutliersUnmask(Clean *c);
+extern void MlOutliersEmit(Clean *c);
+extern void MlOutliersMissingFlags(Clean *c, List **names, List **exprs);
+extern char *MlCleanMissingFlag(Clean *c, int ci, List **names, List **exprs);
 extern const char *const MlEncodeKeys[];
 extern void MlEmitOnehot(Clean *c, int ci, char **levels, int n, bool other, char **names, bool keep);
 extern void MlEmitOrdinalFreq(Clean *c, int ci, bool ordinal, char **levels, double *freq, int n, const char *name, bool keep);

@@ -96,6 +96,11 @@ replay_fills(Clean *c, JsonbContainer *step, const char *kind, List **xnames, Li
 			if (tok == WJB_ELEM && e.type == jbvBinary)
 				replay_fills(c, e.val.binary.data, "model", xnames, xexprs);
 	}
+	else if (strcmp(kind, "outliers") == 0)
+	{
+		/* bounds never apply to filled cells */
+		(void) MlCleanMissingFlag(c, step_column(c, step, "column"), xnames, xexprs);
+	}
 	else if (strcmp(kind, "indicator") == 0)
 	{
 		int			ci = step_column(c, step, "column");

@@ -105,6 +105,7 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 	char	   *cur = c->source_expr[ci];
 	char	   *lexpr,
 			   *hexpr,
+			   *keep,
 			   *test;
 
 	MlCleanStepOpen(c, "outliers", col);
@@ -147,10 +148,16 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 		lexpr = psprintf("$%d", MlCleanParamFloat(c, lo));
 		hexpr = psprintf("$%d", MlCleanParamFloat(c, hi));
 	}
-	test = psprintf("(%s::float8 < %s OR %s::float8 > %s)", cur, lexpr, cur, hexpr);
+	/*
+	 * Filled cells are never outliers (the fills are the imputation's), and
+	 * NaN and +-Infinity are values kept as they are.
+	 */
+	keep = psprintf("(%s%s::float8 = ANY ('{NaN,Infinity,-Infinity}'::float8[]))",
+					c->na_expr && c->na_expr[ci] ? psprintf("%s OR ", c->na_expr[ci]) : "", cur);
+	test = psprintf("(NOT %s AND (%s::float8 < %s OR %s::float8 > %s))", keep, cur, lexpr, cur, hexpr);
 	if (strcmp(action, "winsorize") == 0)
-		c->source_expr[ci] = psprintf("(LEAST(GREATEST(%s::float8, %s), %s))::%s", cur, lexpr, hexpr,
-									  column_sql_type(c, ci));
+		c->source_expr[ci] = psprintf("(CASE WHEN %s THEN %s ELSE (LEAST(GREATEST(%s::float8, %s), %s))::%s END)",
+									  keep, cur, cur, lexpr, hexpr, column_sql_type(c, ci));
 	else if (strcmp(action, "delete") == 0)
 		c->filters = lappend(c->filters, psprintf("NOT COALESCE(%s, false)", test));
 	else
@@ -167,111 +174,250 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 
 const char *const MlOutlierKeys[] = {"method", "k", "action", "columns", "skip", "by", NULL};
 
+/* One column's fitted bounds, and the observed cells hidden from imputation. */
+typedef struct OutlierFit
+{
+	int			ci;
+	double		lo,
+				hi;
+	double	   *glo,
+			   *ghi;
+	int64		count;
+	int64	   *rows;			/* outlier cells, masked as NaN while imputing */
+	double	   *values;			/* their values */
+	double		mean,
+				sd;				/* the column's statistics, restored after */
+} OutlierFit;
+
+typedef struct OutlierStep
+{
+	char	   *method;
+	char	   *action;
+	double		k;
+	int			g;				/* grouping column, -1 if none */
+	List	   *fits;			/* OutlierFit per column with outliers */
+} OutlierStep;
+
 /*
  * Outliers in continuous numeric columns (never identifiers, codes,
  * discrete columns or the target): bounds by IQR, z-score or MAD, over the
- * whole column or per group; winsorize, delete the row, or flag it.
+ * whole column or per group, fitted on the observed values before any
+ * imputation. The outlier cells are hidden from the imputation (masked as
+ * NaN, which no imputer learns from, until MlOutliersUnmask), and the
+ * step's SQL is emitted later by MlOutliersEmit, once casts are known.
  */
 void
 MlStepOutliers(Clean *c, JsonbContainer *st)
 {
 	MlFrame    *frame = c->frame;
-	char	   *method = MlOptString(st, "method", "iqr");
-	char	   *action = MlOptString(st, "action", "winsorize");
-	double		k;
+	OutlierStep *os = palloc0(sizeof(OutlierStep));
 	char	   *by = MlOptString(st, "by", NULL);
 	int			g = by ? MlFrameColumn(frame, by) : -1;
 	double	   *v = palloc(sizeof(double) * Max(frame->nrows, 1));
+	int			ngroups = 0;
+	int64	   *start = NULL;
+	int64	   *order = NULL;
+	int64	   *hits = palloc(sizeof(int64) * Max(frame->nrows, 1));
 
-	if (strcmp(method, "iqr") != 0 && strcmp(method, "zscore") != 0 && strcmp(method, "mad") != 0)
+	os->method = MlOptString(st, "method", "iqr");
+	os->action = MlOptString(st, "action", "winsorize");
+	os->g = g;
+	if (strcmp(os->method, "iqr") != 0 && strcmp(os->method, "zscore") != 0 && strcmp(os->method, "mad") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown outlier method \"%s\"", method),
+				 errmsg("unknown outlier method \"%s\"", os->method),
 				 errhint("Valid methods are: iqr, zscore, mad.")));
-	if (strcmp(action, "winsorize") != 0 && strcmp(action, "delete") != 0 && strcmp(action, "flag") != 0)
+	if (strcmp(os->action, "winsorize") != 0 && strcmp(os->action, "delete") != 0 && strcmp(os->action, "flag") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown outlier action \"%s\"", action),
+				 errmsg("unknown outlier action \"%s\"", os->action),
 				 errhint("Valid actions are: winsorize, delete, flag.")));
 	if (by && (g < 0 || frame->cols[g].code == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column \"%s\" in option \"by\" does not exist or cannot group rows", by)));
-	k = MlOptNumber(st, "k", strcmp(method, "iqr") == 0 ? 1.5 : strcmp(method, "zscore") == 0 ? 3 : 3.5);
-	if (!(k > 0))
+	os->k = MlOptNumber(st, "k", strcmp(os->method, "iqr") == 0 ? 1.5 : strcmp(os->method, "zscore") == 0 ? 3 : 3.5);
+	if (!(os->k > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"k\" must be positive")));
+	c->outliers = os;
+
+	if (g >= 0)
+	{
+		/* bucket the rows by group once: start[l]..start[l+1] in order[] */
+		int32	   *code = frame->cols[g].code;
+		int64	   *fill;
+
+		ngroups = frame->cols[g].nlevels;
+		start = palloc0(sizeof(int64) * (ngroups + 1));
+		fill = palloc(sizeof(int64) * (ngroups + 1));
+		order = palloc(sizeof(int64) * Max(frame->nrows, 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+			if (code[r] >= 0)
+				start[code[r] + 1]++;
+		for (int l = 0; l < ngroups; l++)
+			start[l + 1] += start[l];
+		memcpy(fill, start, sizeof(int64) * (ngroups + 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+			if (code[r] >= 0)
+				order[fill[code[r]]++] = r;
+		pfree(fill);
+	}
 
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
 		MlColumn   *col = &frame->cols[ci];
-		double		lo,
-					hi;
-		int			ngroups = g >= 0 ? frame->cols[g].nlevels : 0;
-		double	   *glo = NULL,
-				   *ghi = NULL;
-		int64		n = 0,
-					count = 0;
+		OutlierFit *f;
+		int64		n = 0;
 
 		/* codes (few whole-number levels) only when named explicitly */
 		if (col->kind != ML_KIND_NUMERIC || ci == g || !MlCleanStepWants(st, col) ||
 			(MlColumnIsDiscrete(col) && !MlNameInList(MlOptStringList(st, "columns"), col->name)))
 			continue;
+		f = palloc0(sizeof(OutlierFit));
+		f->ci = ci;
 		for (int64 r = 0; r < frame->nrows; r++)
 			if (!c->fills->deleted[r] && !col->isnull[r] && isfinite(col->x[r]))
 				v[n++] = col->x[r];
-		if (!MlOutlierBounds(v, n, method, k, &lo, &hi))
+		if (!MlOutlierBounds(v, n, os->method, os->k, &f->lo, &f->hi))
 			continue;
 		if (ngroups > 0)
 		{
 			/* per-group bounds; groups too small keep the column's bounds */
-			glo = palloc(sizeof(double) * ngroups);
-			ghi = palloc(sizeof(double) * ngroups);
+			f->glo = palloc(sizeof(double) * ngroups);
+			f->ghi = palloc(sizeof(double) * ngroups);
 			for (int l = 0; l < ngroups; l++)
 			{
 				n = 0;
-				for (int64 r = 0; r < frame->nrows; r++)
-					if (frame->cols[g].code[r] == l && !c->fills->deleted[r] &&
-						!col->isnull[r] && isfinite(col->x[r]))
+				for (int64 i = start[l]; i < start[l + 1]; i++)
+				{
+					int64		r = order[i];
+
+					if (!c->fills->deleted[r] && !col->isnull[r] && isfinite(col->x[r]))
 						v[n++] = col->x[r];
-				if (!MlOutlierBounds(v, n, method, k, &glo[l], &ghi[l]))
-					glo[l] = lo, ghi[l] = hi;
-				CHECK_FOR_INTERRUPTS();
+				}
+				if (!MlOutlierBounds(v, n, os->method, os->k, &f->glo[l], &f->ghi[l]))
+					f->glo[l] = f->lo, f->ghi[l] = f->hi;
 			}
+			CHECK_FOR_INTERRUPTS();
 		}
 		for (int64 r = 0; r < frame->nrows; r++)
 		{
-			double		l = lo,
-						h = hi;
+			double		l = f->lo,
+						h = f->hi;
 			int32		gc = g >= 0 ? frame->cols[g].code[r] : -1;
 
 			if (c->fills->deleted[r] || col->isnull[r] || !isfinite(col->x[r]))
 				continue;
 			if (gc >= 0)
-				l = glo[gc], h = ghi[gc];
+				l = f->glo[gc], h = f->ghi[gc];
 			if (col->x[r] < l || col->x[r] > h)
-				count++;
+				hits[f->count++] = r;
 		}
-		if (count == 0)
+		if (f->count == 0)
 			continue;
 
+		/* hide the outlier cells from the imputation */
+		f->rows = palloc(sizeof(int64) * f->count);
+		f->values = palloc(sizeof(double) * f->count);
+		f->mean = col->mean;
+		f->sd = col->sd;
+		for (int64 i = 0; i < f->count; i++)
 		{
-			char	  **names = NULL;
+			int64		r = hits[i];
 
-			if (ngroups > 0)
-			{
-				names = frame->cols[g].level_text;
-				if (names == NULL)
-				{
-					names = palloc(sizeof(char *) * ngroups);
-					for (int l = 0; l < ngroups; l++)
-						names[l] = psprintf("%.17g", frame->cols[g].level_value[l]);
-				}
-			}
-			MlEmitOutlier(c, ci, method, k, action, lo, hi, g >= 0 ? frame->cols[g].name : NULL,
-						 names, glo, ghi, ngroups, NULL);
+			f->rows[i] = r;
+			f->values[i] = col->x[r];
+			col->x[r] = NAN;
 		}
-		c->rep[ci].outliers = count;
+		{
+			double		sum = 0,
+						sumsq = 0;
+			int64		m = 0;
+
+			for (int64 r = 0; r < frame->nrows; r++)
+				if (!col->isnull[r] && isfinite(col->x[r]))
+					sum += col->x[r], sumsq += col->x[r] * col->x[r], m++;
+			if (m > 1)
+			{
+				col->mean = sum / m;
+				col->sd = sqrt(fmax(0, (sumsq - m * col->mean * col->mean) / (m - 1)));
+			}
+		}
+		c->rep[ci].outliers = f->count;
+		os->fits = lappend(os->fits, f);
+	}
+}
+
+/* Give the outlier cells their values back once the imputation is fitted. */
+void
+MlOutliersUnmask(Clean *c)
+{
+	OutlierStep *os = c->outliers;
+	ListCell   *lc;
+
+	if (os == NULL)
+		return;
+	foreach(lc, os->fits)
+	{
+		OutlierFit *f = lfirst(lc);
+		MlColumn   *col = &c->frame->cols[f->ci];
+
+		for (int64 i = 0; i < f->count; i++)
+			col->x[f->rows[i]] = f->values[i];
+		col->mean = f->mean;
+		col->sd = f->sd;
+	}
+}
+
+/* Where the columns with outliers had gaps, so that fills are never bounded. */
+void
+MlOutliersMissingFlags(Clean *c, List **names, List **exprs)
+{
+	ListCell   *lc;
+
+	if (c->outliers == NULL)
+		return;
+	foreach(lc, c->outliers->fits)
+	{
+		OutlierFit *f = lfirst(lc);
+
+		if (c->rep[f->ci].nulls_before > 0)
+			(void) MlCleanMissingFlag(c, f->ci, names, exprs);
+	}
+}
+
+/* The fitted outlier steps as SQL, after the casts they apply on top of. */
+void
+MlOutliersEmit(Clean *c)
+{
+	OutlierStep *os = c->outliers;
+	MlFrame    *frame = c->frame;
+	ListCell   *lc;
+
+	if (os == NULL)
+		return;
+	foreach(lc, os->fits)
+	{
+		OutlierFit *f = lfirst(lc);
+		int			ngroups = os->g >= 0 ? frame->cols[os->g].nlevels : 0;
+		char	  **names = NULL;
+		int64		count = f->count;
+
+		if (ngroups > 0)
+		{
+			names = frame->cols[os->g].level_text;
+			if (names == NULL)
+			{
+				names = palloc(sizeof(char *) * ngroups);
+				for (int l = 0; l < ngroups; l++)
+					names[l] = psprintf("%.17g", frame->cols[os->g].level_value[l]);
+			}
+		}
+		MlEmitOutlier(c, f->ci, os->method, os->k, os->action, f->lo, f->hi,
+					  os->g >= 0 ? frame->cols[os->g].name : NULL, names, f->glo, f->ghi,
+					  ngroups, NULL);
+		c->rep[f->ci].outliers = count;
 	}
 }

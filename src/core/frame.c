@@ -386,7 +386,9 @@ classify_column(MlColumn *col, int64 nrows)
 	MlColumnComputeStats(col, nrows);
 	nonnull = nrows - col->nnull;
 	col->nlevels_seen = nonnull;
-	if (col->code && col->nlevels >= 20 && col->nlevels == nonnull && nonnull >= 20)
+	/* distinct whole numbers can be a key; floats are measurements, never */
+	if (col->code && col->nlevels >= 20 && col->nlevels == nonnull && nonnull >= 20 &&
+		col->typid != FLOAT4OID && col->typid != FLOAT8OID)
 		col->identifier = true;
 	if (col->kind == ML_KIND_CATEGORICAL && nonnull >= 20 && col->nlevels > nonnull / 2)
 		col->kind = ML_KIND_TEXT;
