@@ -75,7 +75,7 @@ SELECT f, r, 'EXECUTE' FROM
                  'mlops.try_round_int8(numeric)', 'mlops.try_round_int4(numeric)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
-SELECT 'mlops.project_access(bigint,name)', r, 'EXECUTE'
+SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM

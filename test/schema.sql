@@ -4,7 +4,7 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(39);
+SELECT plan(42);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
@@ -65,8 +65,17 @@ SELECT has_view('public', 'ml_audit', 'the ml_audit view exists');
 SELECT has_view('public', 'ml_cleaning_report', 'the ml_cleaning_report view exists');
 SELECT has_function('public', 'ml_impute', ARRAY['regclass', 'text[]', 'text', 'jsonb', 'text']);
 SELECT has_function('public', 'ml_clean', ARRAY['regclass', 'jsonb', 'text']);
-SELECT is_definer('mlops', 'project_access', ARRAY['bigint', 'name'],
-    'the access function used by the policies is SECURITY DEFINER');
+SELECT has_function('mlops', 'project_access', ARRAY['bigint'],
+    'the access function used by the policies takes a project only');
+SELECT hasnt_function('mlops', 'project_access', ARRAY['bigint', 'name'],
+    'there is no access function that answers for any role');
+SELECT isnt_definer('mlops', 'project_access', ARRAY['bigint'],
+    'the access function runs as its caller');
+SELECT is((SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p
+           JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
+           JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_mlops'
+           WHERE p.prosecdef),
+          NULL, 'no function of the extension is SECURITY DEFINER');
 -- SECURITY DEFINER only with a pinned search_path.
 SELECT is(
     (SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p

@@ -1,32 +1,19 @@
 -- Access rules, shared by the row-level security policies and the C code.
 --
--- mlops.project_access(project, role) says how a role reaches a project:
--- 'owner' or 'member' (it may change it), 'admin' or 'engineer' (it may see
--- it), or NULL (it may not see it). SECURITY DEFINER so the policies below
--- can read the catalog without recursing into their own policies.
-CREATE FUNCTION mlops.project_access(project_id bigint, who name)
+-- mlops.project_access(project) says how the calling role (CURRENT_USER)
+-- reaches a project: 'owner' or 'member' (it may change it), 'admin' or
+-- 'engineer' (it may see it), or NULL (it may not see it, or there is no
+-- such project). It answers for the caller only, so nobody can ask it about
+-- a hidden project or about another role. Written in C (src/core/catalog.c,
+-- which asks the same question for the ml_* functions): SECURITY INVOKER,
+-- it reads the catalog as the extension owner with a pinned search_path, so
+-- the policies below do not recurse into their own policies.
+CREATE FUNCTION mlops.project_access(project_id bigint)
 RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE
-        WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
-                     WHERE r.rolname OPERATOR(pg_catalog.=) p.owner
-                       AND pg_catalog.pg_has_role(who, r.oid, 'USAGE'))
-            THEN 'owner'
-        WHEN EXISTS (SELECT 1 FROM mlops.project_members m
-                     JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) m.member
-                     WHERE m.project_id OPERATOR(pg_catalog.=) p.id
-                       AND pg_catalog.pg_has_role(who, r.oid, 'USAGE'))
-            THEN 'member'
-        WHEN pg_catalog.pg_has_role(who, 'ml_admin', 'USAGE') THEN 'admin'
-        WHEN pg_catalog.pg_has_role(who, 'ml_engineer', 'USAGE') THEN 'engineer'
-    END
-    FROM mlops.projects p
-    WHERE p.id OPERATOR(pg_catalog.=) project_access.project_id
-$$;
-COMMENT ON FUNCTION mlops.project_access(bigint, name) IS
-    'how a role reaches a project: owner, member, admin, engineer or NULL';
+AS 'MODULE_PATHNAME', 'ml_project_access'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION mlops.project_access(bigint) IS
+    'how the calling role reaches a project: owner, member, admin, engineer or NULL';
 
 ALTER TABLE mlops.projects ENABLE ROW LEVEL SECURITY;
 ALTER TABLE mlops.project_members ENABLE ROW LEVEL SECURITY;
@@ -42,15 +29,15 @@ ALTER TABLE mlops.audit_log ENABLE ROW LEVEL SECURITY;
 -- ml_* functions, which check the caller and then write as the extension
 -- owner. So the policies are SELECT policies.
 CREATE POLICY project_visible ON mlops.projects FOR SELECT
-    USING (mlops.project_access(id, CURRENT_USER) IS NOT NULL);
+    USING (mlops.project_access(id) IS NOT NULL);
 CREATE POLICY project_visible ON mlops.project_members FOR SELECT
-    USING (mlops.project_access(project_id, CURRENT_USER) IS NOT NULL);
+    USING (mlops.project_access(project_id) IS NOT NULL);
 CREATE POLICY project_visible ON mlops.models FOR SELECT
-    USING (mlops.project_access(project_id, CURRENT_USER) IS NOT NULL);
+    USING (mlops.project_access(project_id) IS NOT NULL);
 CREATE POLICY project_visible ON mlops.deployments FOR SELECT
-    USING (mlops.project_access(project_id, CURRENT_USER) IS NOT NULL);
+    USING (mlops.project_access(project_id) IS NOT NULL);
 CREATE POLICY project_visible ON mlops.reports FOR SELECT
-    USING (mlops.project_access(project_id, CURRENT_USER) IS NOT NULL
+    USING (mlops.project_access(project_id) IS NOT NULL
            OR created_by OPERATOR(pg_catalog.=) CURRENT_USER);
 -- Recipes are reusable across projects: visible to their creator, to
 -- anyone who can see their project, and to admins.
@@ -58,7 +45,7 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
 -- creator and to roles that may read the source relation.
 CREATE POLICY recipe_visible ON mlops.recipes FOR SELECT
     USING ((created_by OPERATOR(pg_catalog.=) CURRENT_USER
-            OR mlops.project_access(project_id, CURRENT_USER) IS NOT NULL
+            OR mlops.project_access(project_id) IS NOT NULL
             OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'))
            AND (NOT holds_rows
                 OR created_by OPERATOR(pg_catalog.=) CURRENT_USER

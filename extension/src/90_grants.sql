@@ -5,7 +5,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA mlops FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA mlops TO ml_analyst, ml_engineer, ml_admin, ml_consumer;
 -- The access function is evaluated by the policies as the reader.
-GRANT EXECUTE ON FUNCTION mlops.project_access(bigint, name) TO ml_analyst, ml_engineer, ml_admin;
+GRANT EXECUTE ON FUNCTION mlops.project_access(bigint) TO ml_analyst, ml_engineer, ml_admin;
 
 -- Catalog: read-only through row-level security; writes only via ml_*.
 GRANT SELECT ON mlops.projects, mlops.project_members, mlops.recipes, mlops.models,

@@ -131,25 +131,92 @@ parse_access(const char *s)
 }
 
 /*
+ * How a role reaches a project: 'owner' or 'member' (it may change it),
+ * 'admin' or 'engineer' (it may see it), or no row (it may not see it, or
+ * the project does not exist). The catalog is read as the extension owner,
+ * whom row-level security does not apply to, so the policies that ask this
+ * question do not recurse into themselves. Every name is qualified.
+ */
+static const char *const access_query =
+"SELECT CASE "
+"    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
+"                 WHERE r.rolname OPERATOR(pg_catalog.=) p.owner "
+"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
+"        THEN 'owner' "
+"    WHEN EXISTS (SELECT 1 FROM mlops.project_members m "
+"                 JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) m.member "
+"                 WHERE m.project_id OPERATOR(pg_catalog.=) p.id "
+"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
+"        THEN 'member' "
+"    WHEN pg_catalog.pg_has_role($2, 'ml_admin', 'USAGE') THEN 'admin' "
+"    WHEN pg_catalog.pg_has_role($2, 'ml_engineer', 'USAGE') THEN 'engineer' "
+"    END "
+"FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1";
+
+/*
+ * The caller's access to a project, as text (NULL: none). Asked only ever
+ * for scope->caller, never for another role: knowing how others reach a
+ * project, or whether a hidden one exists, is not the caller's business.
+ */
+static char *
+project_access_text(MlScope *scope, int64 project_id)
+{
+	Oid			types[2] = {INT8OID, OIDOID};
+	Datum		values[2];
+	bool		was_owner = scope->as_owner;
+	char	   *access = NULL;
+
+	values[0] = Int64GetDatum(project_id);
+	values[1] = ObjectIdGetDatum(scope->caller);
+	MlScopeAsOwner(scope);
+	MlSpiExec(access_query, 2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		access = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (!was_owner)
+		MlScopeAsCaller(scope);
+	return access;
+}
+
+/*
+ * mlops.project_access(project bigint) -> text: how the calling role (the
+ * current user, as in the row-level security policies) reaches a project.
+ * SECURITY INVOKER: there is no argument naming another role.
+ */
+PG_FUNCTION_INFO_V1(ml_project_access);
+
+Datum
+ml_project_access(PG_FUNCTION_ARGS)
+{
+	MlScope		scope;
+	char	   *access;
+
+	MlScopeEnter(&scope);
+	/* MlSpiExec returns to our memory context: the text outlives SPI */
+	access = project_access_text(&scope, PG_GETARG_INT64(0));
+	MlScopeExit(&scope);
+	if (access == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(access));
+}
+
+/*
  * Find a project by name, as the caller: a project hidden by row-level
  * security is reported exactly like one that does not exist.
  */
 MlProject *
 MlProjectLookup(MlScope *scope, const char *name)
 {
-	Oid			types[2] = {TEXTOID, NAMEOID};
-	Datum		values[2];
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
 	MlProject  *p;
 	HeapTuple	tup;
 	TupleDesc	desc;
 
 	MlScopeAsCaller(scope);
 	values[0] = CStringGetTextDatum(name);
-	values[1] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
-	MlSpiExec("SELECT id, name, owner, relation_schema, relation_name, target, task, "
-			  "       mlops.project_access(id, $2) "
+	MlSpiExec("SELECT id, name, owner, relation_schema, relation_name, target, task "
 			  "FROM mlops.projects WHERE name OPERATOR(pg_catalog.=) $1",
-			  2, types, values, NULL, SPI_OK_SELECT);
+			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -170,7 +237,7 @@ MlProjectLookup(MlScope *scope, const char *name)
 	p->relation_name = SPI_getvalue(tup, desc, 5);
 	p->target = SPI_getvalue(tup, desc, 6);
 	p->task = SPI_getvalue(tup, desc, 7);
-	p->access = parse_access(SPI_getvalue(tup, desc, 8));
+	p->access = parse_access(project_access_text(scope, p->id));
 	return p;
 }
 
