@@ -4,6 +4,9 @@
 #   make install    install into the PostgreSQL found by pg_config
 #   make demo       set up a fresh machine, run the analyst-to-engineer demo
 #   make test       set up a fresh machine, run pg_regress + pgTAP + scripted tests
+#                   (FUZZ=1 also runs the randomized test/fuzz_clean.sh)
+#   make fuzz       only the randomized test (FUZZ_CALLS, FUZZ_SEED)
+#   make sanitize   pg_regress (FUZZ=1: and the fuzz test) on an ASan+UBSan build
 
 EXTENSION   = pg_mlops
 EXTVERSION  = 0.2.0
@@ -47,7 +50,7 @@ $(OBJS): $(wildcard src/*.h src/*/*.h)
 extension/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard extension/src/*.sql))
 	cat $^ > $@
 
-.PHONY: deps demo test
+.PHONY: deps demo test fuzz sanitize
 deps:
 	bash scripts/deps.sh
 
@@ -59,4 +62,12 @@ demo: deps
 test: deps
 	$(MAKE) all
 	$(MAKE) install
-	bash scripts/cluster.sh bash scripts/run-tests.sh
+	FUZZ=$(FUZZ) bash scripts/cluster.sh bash scripts/run-tests.sh
+
+fuzz: deps
+	$(MAKE) all
+	$(MAKE) install
+	FUZZ=1 bash scripts/cluster.sh prove -v test/fuzz_clean.sh
+
+sanitize: deps
+	FUZZ=$(FUZZ) bash scripts/sanitize.sh
