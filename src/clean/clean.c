@@ -188,6 +188,10 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	(void) MlCleanBegin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
 					   MlSampleRows(list_length(colnames)));
 	c->duplicates = before - after;
+	/* the recipe says it was fitted on a sample, and of how many rows */
+	MlCleanStepOpen(c, "sample", NULL);
+	appendStringInfo(&c->steps, ", \"rows\": " INT64_FORMAT ", \"of\": " INT64_FORMAT "}",
+					 (int64) c->frame->nrows, after);
 	{
 		/* the report counts the whole table's gaps, not the sample's */
 		StringInfoData q;
