@@ -220,6 +220,10 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	c->duplicates = before - after;
 	for (int ci = 0; ci < c->frame->ncols; ci++)
 		c->na_expr[ci] = psprintf("t.%s", quote_identifier(psprintf("__ml_na%d", ci)));
+	/* the recipe says it was fitted on a sample, and of how many rows */
+	MlCleanStepOpen(c, "sample", NULL);
+	appendStringInfo(&c->steps, ", \"rows\": " INT64_FORMAT ", \"of\": " INT64_FORMAT "}",
+					 (int64) c->frame->nrows, after);
 	{
 		/* the report counts the whole table's gaps, not the sample's */
 		StringInfoData q;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A cancelled long call stops promptly: pg_cancel_backend() on a backend
+# busy training a network (ml_impute 'learned' / 'classifier': the time is
+# spent in our own C loops over batches and epochs, not in executor nodes,
+# so only our CHECK_FOR_INTERRUPTS() can notice the cancel) must end the
+# call within 1 s. This is a correctness bound on the interrupt checks, not
+# a performance figure: unchecked, the call runs on for minutes. Prints TAP;
+# run with prove inside a throwaway cluster (scripts/cluster.sh).
+set -euo pipefail
+db=mlops_cancel
+dropdb --if-exists "$db" 2>/dev/null; createdb "$db"
+q() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+q -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
+  -c "CREATE TABLE big AS SELECT i, (i % 97)::float8 AS a, (i % 89)::float8 AS b,
+             (i % 83)::float8 AS c, (i % 79)::float8 AS d, (i % 61)::text AS k,
+             (i % 97) * 0.5 + (i % 89) * 0.25 AS y,
+             (ARRAY['red apple', 'green pear', 'blue plum'])[i % 3 + 1] || ' no ' || (i % 997) AS descr
+      FROM generate_series(1, 50000) i" \
+  -c "UPDATE big SET y = NULL, k = NULL WHERE i % 10 = 0"
+echo "1..6"
+
+# One scenario: start the call in the background, cancel it once it has
+# run for 2 s, and time from the cancel to the end of the call.
+n=0
+scenario() {
+  local name=$1 call=$2 app=mlops_cancel_$n out t_cancel t_end waited=0 state
+  out=$(mktemp)
+  psql -X -q -d "$db" -c "SET application_name = '$app'" -c "$call" >"$out" 2>&1 &
+  local bg=$!
+  sleep 2
+  state=$(q -At -c "SELECT state FROM pg_stat_activity WHERE application_name = '$app'")
+  n=$((n + 1))
+  if [ "$state" = active ]; then
+    echo "ok $n - $name: still running after 2 s"
+  else
+    echo "not ok $n - $name: not running after 2 s (state '$state'): $(cat "$out")"
+  fi
+  t_cancel=$(date +%s.%N)
+  q -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$app'" >/dev/null
+  # wait for the psql to exit, at most 10 s; past that the backend is
+  # ended (and the client abandoned) so that a failure does not hang here
+  while kill -0 "$bg" 2>/dev/null &&
+        awk -v a="$t_cancel" -v b="$(date +%s.%N)" 'BEGIN { exit !(b - a < 10) }'; do
+    sleep 0.01
+  done
+  t_end=$(date +%s.%N)
+  if kill -0 "$bg" 2>/dev/null; then
+    q -At -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$app'" >/dev/null
+    kill "$bg" 2>/dev/null || true
+  fi
+  wait "$bg" 2>/dev/null || true
+  local secs
+  secs=$(awk -v a="$t_cancel" -v b="$t_end" 'BEGIN { printf "%.3f", b - a }')
+  n=$((n + 1))
+  if grep -q 'canceling statement due to user request' "$out" &&
+     awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }'; then
+    echo "ok $n - $name: cancelled, ended ${secs} s after the cancel"
+  else
+    echo "not ok $n - $name: ended ${secs} s after the cancel (bound 1 s): $(cat "$out")"
+  fi
+  rm -f "$out"
+}
+
+scenario "learned, in place" \
+  "SELECT * FROM ml_impute('big', '{y}', 'learned', '{\"hidden\": 128, \"epochs\": 1000}')"
+scenario "classifier, into a new table" \
+  "SELECT * FROM ml_impute('big', '{k}', 'classifier', '{\"hidden\": 128, \"epochs\": 1000}', into_table => 'big_k')"
+
+n=$((n + 1))
+if [ "$(q -At -c "SELECT count(*) FILTER (WHERE y IS NULL) || '/' || (to_regclass('big_k') IS NULL) FROM big")" = 5000/true ]; then
+  echo "ok $n - the cancelled calls changed nothing"
+else
+  echo "not ok $n - table changed or output left behind"
+fi
+n=$((n + 1))
+for _ in $(seq 100); do
+  left=$(q -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'mlops_cancel%'")
+  [ "$left" = 0 ] && break; sleep 0.01
+done
+if [ "$left" = 0 ]; then
+  echo "ok $n - no backend left running"
+else
+  echo "not ok $n - a backend is still running"
+fi
+dropdb "$db" 2>/dev/null || true
