@@ -92,7 +92,11 @@ SELECT recipe_id AS r_reg FROM ml_impute('k_tamper', '{a}', 'regression', into_t
 CREATE TABLE k_cast (s text, w text);
 INSERT INTO k_cast SELECT (i % 7)::text, 'w' || i FROM generate_series(1, 20) i;
 SELECT recipe_id AS r_clean FROM ml_clean('k_cast', '{}', 'k_cast_c') LIMIT 1 \gset
+SELECT recipe_id AS r_onehot FROM ml_clean('k_rt', '{"outliers": false}', 'k_rt_c') LIMIT 1 \gset
 RESET ROLE;
+UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s->>'step' = 'encode'
+        THEN jsonb_set(s, '{names}', '[]') ELSE s END) FROM jsonb_array_elements(steps) s)
+WHERE id = :r_onehot;
 UPDATE mlops.recipes SET steps = jsonb_set(steps, '{0,k}', '0') WHERE id = :r_knn;
 UPDATE mlops.recipes SET steps = jsonb_set(steps, '{0,coefficients}', '[1, 2]') WHERE id = :r_reg;
 UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s->>'step' = 'cast'
@@ -103,6 +107,9 @@ SELECT steps @> '[{"step": "cast"}]' AS has_cast FROM mlops.recipes WHERE id = :
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :r_knn, 'k_tamper')), 'recipe \d+', 'recipe N');
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :r_reg, 'k_tamper')), 'recipe \d+', 'recipe N');
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_clean, 'k_cast', 'k_cast_c2')), 'recipe \d+', 'recipe N');
+SELECT steps @> '[{"step": "encode", "method": "onehot"}]' AS has_onehot FROM mlops.recipes WHERE id = :r_onehot;
+SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_onehot, 'k_rt', 'k_rt_c2')), 'recipe \d+', 'recipe N');
+SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_onehot, 'k_rt2', 'k_rt_c3'));
 SELECT count(*) AS k_roles_still_there FROM k_roles;
 
 -- text numbers beyond the bigint range: the never-failing cast gives NULL
