@@ -27,6 +27,7 @@ SELECT count(*) FILTER (WHERE a IS NULL OR b IS NULL OR c IS NULL OR d IS NULL) 
 
 -- "text" on a float column: auto and mode reached a NULL text
 SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'mode', '{"roles": {"x": "text"}}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'auto', '{"roles": {"x": "text"}}')$$);
 SELECT regress_try($$SELECT * FROM ml_impute('k_roles', NULL, 'auto', '{"roles": {"x": "text"}}')$$);
 SELECT regress_try($$SELECT * FROM ml_clean('k_roles', '{"roles": {"x": "text"}, "missing": {"columns": ["x"]}}', 'k_roles_c2')$$);
 
@@ -91,7 +92,11 @@ SELECT recipe_id AS r_reg FROM ml_impute('k_tamper', '{a}', 'regression', into_t
 CREATE TABLE k_cast (s text, w text);
 INSERT INTO k_cast SELECT (i % 7)::text, 'w' || i FROM generate_series(1, 20) i;
 SELECT recipe_id AS r_clean FROM ml_clean('k_cast', '{}', 'k_cast_c') LIMIT 1 \gset
+SELECT recipe_id AS r_onehot FROM ml_clean('k_rt', '{"outliers": false}', 'k_rt_c') LIMIT 1 \gset
 RESET ROLE;
+UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s->>'step' = 'encode'
+        THEN jsonb_set(s, '{names}', '[]') ELSE s END) FROM jsonb_array_elements(steps) s)
+WHERE id = :r_onehot;
 UPDATE mlops.recipes SET steps = jsonb_set(steps, '{0,k}', '0') WHERE id = :r_knn;
 UPDATE mlops.recipes SET steps = jsonb_set(steps, '{0,coefficients}', '[1, 2]') WHERE id = :r_reg;
 UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s->>'step' = 'cast'
@@ -102,6 +107,9 @@ SELECT steps @> '[{"step": "cast"}]' AS has_cast FROM mlops.recipes WHERE id = :
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :r_knn, 'k_tamper')), 'recipe \d+', 'recipe N');
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :r_reg, 'k_tamper')), 'recipe \d+', 'recipe N');
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_clean, 'k_cast', 'k_cast_c2')), 'recipe \d+', 'recipe N');
+SELECT steps @> '[{"step": "encode", "method": "onehot"}]' AS has_onehot FROM mlops.recipes WHERE id = :r_onehot;
+SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_onehot, 'k_rt', 'k_rt_c2')), 'recipe \d+', 'recipe N');
+SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_onehot, 'k_rt2', 'k_rt_c3'));
 SELECT count(*) AS k_roles_still_there FROM k_roles;
 
 -- text numbers beyond the bigint range: the never-failing cast gives NULL
@@ -109,3 +117,34 @@ INSERT INTO k_cast VALUES ('99999999999999999999999', 'big'), ('-922337203685477
     ('9223372036854775807', 'max');
 SELECT column_name, actions FROM ml_clean('k_cast', '{}', 'k_cast_c3') ORDER BY 1;
 SELECT w, s FROM k_cast_c3 WHERE w IN ('big', 'small', 'max', 'w1') ORDER BY w;
+
+-- constants are read by the column type's own input function
+CREATE TABLE k_const (d date, ts timestamptz, n integer, b boolean);
+INSERT INTO k_const VALUES ('2024-01-01', '2024-01-01 10:00+00', 1, true), (NULL, NULL, NULL, NULL),
+    ('2024-01-03', '2024-01-03 10:00+00', 3, false);
+SET timezone = 'UTC';
+SELECT column_name, filled, recipe_id AS r_const FROM ml_impute('k_const', '{d}', 'constant', '{"value": "2024-02-15"}', 'k_const_d') \gset
+SELECT d FROM k_const_d ORDER BY d;
+SELECT steps->0->>'value' AS stored FROM mlops.recipes WHERE id = :r_const;
+SELECT column_name, nulls_before FROM ml_apply_recipe(:r_const, 'k_const', 'k_const_d2');
+SELECT d FROM k_const_d2 ORDER BY d;
+SELECT column_name, filled FROM ml_impute('k_const', '{ts}', 'constant', '{"value": "2024-02-15 12:30"}', 'k_const_t');
+SELECT ts FROM k_const_t ORDER BY ts;
+SELECT column_name, filled FROM ml_impute('k_const', '{b}', 'constant', '{"value": "yes"}', 'k_const_b');
+SELECT b FROM k_const_b ORDER BY b;
+SELECT regress_try($$SELECT * FROM ml_impute('k_const', '{d}', 'constant', '{"value": "not a date"}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_const', '{ts}', 'constant', '{"value": "infinity"}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_const', '{n}', 'constant', '{"value": "99999999999"}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_const', '{b}', 'constant', '{"value": "maybe"}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_const', '{d,n}', 'mean', '{"value": "2024-02-15", "methods": {"d": "constant"}}')$$);
+RESET timezone;
+
+-- values near 1e300: the statistics do not overflow
+CREATE TABLE k_huge AS SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 1e300::float8 END AS x
+FROM generate_series(1, 40) i;
+SELECT column_name, nulls_before, nulls_after FROM ml_clean('k_huge', '{"outliers": false}', 'k_huge_c') ORDER BY 1;
+SELECT mean_after > 1e301 AS mean_ok FROM ml_cleaning_report
+WHERE relation = 'public.k_huge' AND column_name = 'x';
+SELECT column_name, filled, method FROM ml_impute('k_huge', '{x}', 'mean', into_table => 'k_huge_m');
+SELECT column_name, filled, method FROM ml_impute('k_huge', '{x}', 'auto', into_table => 'k_huge_a');
+SELECT count(*) FILTER (WHERE x IS NULL) AS gaps FROM k_huge_a;

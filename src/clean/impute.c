@@ -98,6 +98,96 @@ missing_rows(MlColumn *col, int64 nrows, int64 *rows)
 	return n;
 }
 
+/*
+ * A constant given as text, read by the column type's own input function
+ * (a date column reads "2024-02-15" as that day; an integer column refuses
+ * "2.5"), or as the declared role reads text. Returns the value as the type
+ * prints it; *value gets it in the frame's units (a number, or epoch
+ * seconds for a datetime), NaN for categories.
+ */
+char *
+MlConstantParse(MlColumn *col, const char *text, double *value)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			infunc,
+				ioparam,
+				outfunc;
+	bool		varlena;
+	Datum		d = (Datum) 0;
+	char	   *canon;
+
+	getTypeInputInfo(col->typid, &infunc, &ioparam);
+	PG_TRY();
+	{
+		d = OidInputFunctionCall(infunc, (char *) text, ioparam, col->typmod);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(e->sqlerrcode),
+				 errmsg("constant \"%s\" is not a valid value for column \"%s\" of type %s",
+						text, col->name, format_type_be(col->typid)),
+				 errdetail("%s", e->message)));
+	}
+	PG_END_TRY();
+	getTypeOutputInfo(col->typid, &outfunc, &varlena);
+	{
+		/* printed in ISO, so a recipe reads it back under any DateStyle */
+		int			save = NewGUCNestLevel();
+
+		(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		canon = OidOutputFunctionCall(outfunc, d);
+		AtEOXact_GUC(true, save);
+	}
+	*value = NAN;
+	if (col->converted)
+	{
+		/* text declared numeric or datetime: read as the role reads it */
+		if (col->kind == ML_KIND_NUMERIC && !MlTextIsNumber(canon, value))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("constant \"%s\" is not a number, but column \"%s\" is numeric",
+							text, col->name)));
+		if (col->kind == ML_KIND_DATETIME && !MlTextToEpoch(canon, value))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+					 errmsg("constant \"%s\" is not a date or time, but column \"%s\" is a datetime",
+							text, col->name)));
+	}
+	else if (col->kind == ML_KIND_DATETIME)
+	{
+		double		offset = (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+		switch (getBaseType(col->typid))
+		{
+			case DATEOID:
+				if (!DATE_NOT_FINITE(DatumGetDateADT(d)))
+					*value = (double) DatumGetDateADT(d) * SECS_PER_DAY + offset;
+				break;
+			case TIMESTAMPOID:
+			case TIMESTAMPTZOID:
+				if (!TIMESTAMP_NOT_FINITE(DatumGetTimestamp(d)))
+					*value = (double) DatumGetTimestamp(d) / USECS_PER_SEC + offset;
+				break;
+			default:
+				break;
+		}
+	}
+	else if (col->kind == ML_KIND_NUMERIC)
+		*value = strtod(canon, NULL);
+	if ((col->kind == ML_KIND_NUMERIC || col->kind == ML_KIND_DATETIME) && !isfinite(*value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("constant \"%s\" for column \"%s\" must be finite", text, col->name)));
+	return canon;
+}
+
 /* Impute one column with an already chosen method; returns the model. */
 static MlModel *
 impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
@@ -143,12 +233,15 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
 		bool		numeric = !m->discrete && col->kind == ML_KIND_NUMERIC;
 		char	   *end;
 		double		v = strtod(o->constant_text, &end);
+		char	   *canon;
 
 		if (numeric && (*end != '\0' || end == o->constant_text))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("constant \"%s\" is not a number, but column \"%s\" is numeric",
 							o->constant_text, col->name)));
+		canon = MlConstantParse(col, o->constant_text, &v);
+		m->constant_text = canon;
 		if (!numeric && col->kind != ML_KIND_DATETIME)
 		{
 			/* a new level, or an existing one: the text as given */
@@ -157,13 +250,13 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("method \"constant\" cannot fill column \"%s\"", col->name)));
 			m->discrete = true;
-			m->fill_level = MlColumnLevel(col, o->constant_text, 0);
+			m->fill_level = MlColumnLevel(col, canon, 0);
 			if (m->fill_level < 0)
 			{
 				/* add the level so the fill can be written and reported */
 				col->level_text = repalloc(col->level_text, sizeof(char *) * (col->nlevels + 1));
 				col->level_text[col->nlevels] = MemoryContextStrdup(GetMemoryChunkContext(col->level_text),
-																	o->constant_text);
+																	canon);
 				m->fill_level = col->nlevels++;
 			}
 			m->tlevel_text = col->level_text;

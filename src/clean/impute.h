@@ -89,6 +89,8 @@ typedef struct MlModel
 	int			ntext;
 	int		   *textcols;		/* free-text inputs, as hashed character trigrams */
 	int			buckets;
+	/* constant: the value as the column's type prints it */
+	char	   *constant_text;
 	/* time-ordered */
 	int			timecol;
 	/* what holdout scoring measured */
@@ -130,6 +132,7 @@ extern void MlNetToJson(MlFrame *frame, MlModel *m, StringInfo out);
 extern void MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj);
 extern MlModel *MlModelFromJson(MlFrame *frame, JsonbContainer *obj);
 extern void MlRecipeReading(int64 id);
+extern char *MlConstantParse(MlColumn *col, const char *text, double *value);
 extern void MlRecipeCheckType(MlColumn *col, JsonbContainer *obj);
 extern void MlRecipeWriteType(StringInfo out, MlColumn *col);
 extern void MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level);

@@ -303,6 +303,12 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 		json_tlevel(out, m, m->fill_level);
 	else
 		json_number(out, m->fill);
+	if (m->constant_text)
+	{
+		/* the constant as its type reads it, replayed the same way */
+		appendStringInfoString(out, ", \"value\": ");
+		escape_json(out, m->constant_text);
+	}
 	appendStringInfo(out, ", \"metric\": \"%s\", \"error\": ", m->metric ? m->metric : "none");
 	json_number(out, m->error);
 	if (m->method == ML_METHOD_GROUPWISE)

@@ -131,6 +131,7 @@ MlCleanStepOpen(Clean *c, const char *step, MlColumn *col)
 	{
 		appendStringInfoString(&c->steps, ", \"column\": ");
 		escape_json(&c->steps, col->name);
+		MlRecipeWriteType(&c->steps, col);
 	}
 }
 

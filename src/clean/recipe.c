@@ -454,6 +454,8 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 	m->fill = MlOptGet(obj, "fill") && MlOptGet(obj, "fill")->type == jbvNumeric ?
 		MlOptNumber(obj, "fill", 0) : NAN;
 	m->fill_level = -1;
+	if (m->method == ML_METHOD_CONSTANT && !m->discrete && MlOptGet(obj, "value") != NULL)
+		m->constant_text = MlConstantParse(col, MlOptString(obj, "value", NULL), &m->fill);
 	if (m->discrete)
 		target_levels(m, col, obj);
 	if (m->method == ML_METHOD_GROUPWISE)

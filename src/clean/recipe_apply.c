@@ -53,6 +53,14 @@ list_to_array(List *l)
 	return a;
 }
 
+static void
+bad_step(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("recipe " INT64_FORMAT " is invalid: %s", applying_recipe, what)));
+}
+
 static int
 step_column(Clean *c, JsonbContainer *step, const char *key)
 {
@@ -64,6 +72,8 @@ step_column(Clean *c, JsonbContainer *step, const char *key)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" needed by the recipe does not exist in the relation",
 						name ? name : "?")));
+	if (strcmp(key, "column") == 0)
+		MlRecipeCheckType(&c->frame->cols[ci], step);
 	return ci;
 }
 
@@ -172,14 +182,31 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 						MlOptString(step, "name", NULL), keep);
 		}
 		else if (strcmp(method, "onehot") == 0)
+		{
+			if (list_length(names) != list_length(levels) &&
+				list_length(names) != list_length(levels) + 1)
+				bad_step("one-hot names do not match its levels");
 			MlEmitOnehot(c, ci, list_to_array(levels), list_length(levels),
 						list_length(names) > list_length(levels), list_to_array(names), keep);
+		}
 		else if (strcmp(method, "hashing") == 0)
-			MlEmitHashing(c, ci, (int) MlOptNumber(step, "buckets", 16), list_to_array(names), keep);
+		{
+			double		buckets = MlOptNumber(step, "buckets", 16);
+
+			if (!(buckets >= 2 && buckets <= 1024) || buckets != floor(buckets) ||
+				list_length(names) != (int) buckets)
+				bad_step("hashing needs 2..1024 buckets, one name each");
+			MlEmitHashing(c, ci, (int) buckets, list_to_array(names), keep);
+		}
+		else if (strcmp(method, "ordinal") != 0 && strcmp(method, "frequency") != 0)
+			bad_step(psprintf("unknown encoding \"%s\"", method));
 		else
 		{
 			int64		nf;
 			double	   *freq = MlOptNumbers(step, "frequencies", &nf);
+
+			if (strcmp(method, "frequency") == 0 && nf != list_length(levels))
+				bad_step("frequencies do not match the levels");
 
 			MlEmitOrdinalFreq(c, ci, strcmp(method, "ordinal") == 0, list_to_array(levels), freq,
 							  list_length(levels), MlOptString(step, "name", NULL), keep);
@@ -188,8 +215,12 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 	else if (strcmp(kind, "datetime") == 0)
 	{
 		int			ci = step_column(c, step, "column");
+		List	   *parts = json_text_items(step, "parts");
+		List	   *names = json_text_items(step, "names");
 
-		MlEmitDatetime(c, ci, json_text_items(step, "parts"), json_text_items(step, "names"));
+		if (list_length(parts) != list_length(names))
+			bad_step("datetime parts do not match their names");
+		MlEmitDatetime(c, ci, parts, names);
 		appendStringInfoChar(&c->steps, '}');
 		if (!MlOptBool(step, "keep_original", true))
 		{
