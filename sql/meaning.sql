@@ -48,4 +48,38 @@ SELECT regress_try($$SELECT * FROM ml_clean('mo', '{"outliers": {"columns": ["no
 SELECT regress_try($$SELECT * FROM ml_clean('mo', '{"encode": {"skip": ["nosuch"]}}', into_table => 'mo_x')$$);
 SELECT regress_try($$SELECT * FROM ml_clean('mo', '{"missing": {"columns": ["v", "nope"]}}', into_table => 'mo_x')$$);
 
+-- 2. in place, rows are changed, never deleted and re-inserted: a child
+-- row of an ON DELETE CASCADE foreign key survives, DELETE/INSERT row
+-- triggers never fire, identity and generated columns work
+CREATE TABLE mp (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, city text,
+                 amount float8, twice float8 GENERATED ALWAYS AS (amount * 2) STORED,
+                 n float8);
+INSERT INTO mp (city, amount, n)
+SELECT (ARRAY['Paris', 'Lyon'])[i % 2 + 1], CASE WHEN i % 5 = 0 THEN NULL ELSE i END, i % 3
+FROM generate_series(1, 30) i;
+CREATE TABLE mp_child (id int PRIMARY KEY, parent int REFERENCES mp ON DELETE CASCADE);
+INSERT INTO mp_child VALUES (1, 5), (2, 10);
+CREATE TABLE mp_log (op text);
+CREATE FUNCTION mp_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.mp_log VALUES (TG_OP); RETURN NULL; END $$;
+CREATE TRIGGER mp_count AFTER INSERT OR DELETE OR UPDATE ON mp FOR EACH ROW EXECUTE FUNCTION mp_count();
+SELECT column_name, actions, new_columns FROM ml_clean('mp', '{"missing": {"method": "mean"}}') ORDER BY column_name;
+SELECT count(*) AS children FROM mp_child;
+SELECT op, count(*) FROM mp_log GROUP BY op ORDER BY op;
+SELECT column_name, data_type, is_identity, is_generated FROM information_schema.columns
+WHERE table_name = 'mp' ORDER BY ordinal_position;
+SELECT id, amount, twice, n, "city_Paris" FROM mp WHERE id IN (4, 5, 6) ORDER BY id;
+INSERT INTO mp (amount, n, "city_Paris", "city_Lyon") VALUES (1.5, 2, 1, 0) RETURNING id, twice;
+-- rows to delete while another table references this one: refused
+INSERT INTO mp (amount, n, "city_Paris", "city_Lyon")
+SELECT amount, n, "city_Paris", "city_Lyon" FROM mp WHERE id = 1;
+SELECT regress_try($$SELECT * FROM ml_clean('mp', '{"duplicates": {"keys": ["amount", "n"]}}')$$);
+SELECT count(*) AS rows_unchanged FROM mp;
+-- without a reference the removed rows are exactly what is deleted
+DROP TABLE mp_child;
+DELETE FROM mp_log;
+SELECT count(*) FROM ml_clean('mp', '{"duplicates": {"keys": ["amount", "n"]}}');
+SELECT op, count(*) FROM mp_log GROUP BY op ORDER BY op;
+SELECT count(*) AS rows_left FROM mp;
+
 RESET ROLE;

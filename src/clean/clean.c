@@ -163,7 +163,8 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	TupleDesc	desc = RelationGetDescr(rel);
 	List	   *colnames = NIL;
 	StringInfoData sql,
-				flags;
+				flags,
+				all;
 	char	   *copy = psprintf("pg_temp.%s", quote_identifier(psprintf("ml_clean_src_%u", relid)));
 	bool		on;
 	JsonbContainer *st;
@@ -173,6 +174,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	bool		isnull;
 
 	initStringInfo(&flags);
+	initStringInfo(&all);
 	for (int a = 0; a < desc->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
@@ -180,6 +182,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		if (att->attisdropped)
 			continue;
 		colnames = lappend(colnames, pstrdup(NameStr(att->attname)));
+		appendStringInfo(&all, "%s%s", all.len ? ", " : "", quote_identifier(NameStr(att->attname)));
 		appendStringInfo(&flags, ", (%s IS NULL) AS %s", quote_identifier(NameStr(att->attname)),
 						 quote_identifier(psprintf("__ml_na%d", list_length(colnames) - 1)));
 	}
@@ -193,8 +196,9 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		List	   *keys = MlOptStringList(st, "keys");
 		ListCell   *lc;
 
+		/* DISTINCT ON: the source ctid rides along for an in-place write */
 		if (keys == NIL)
-			appendStringInfoString(&sql, "DISTINCT ");
+			appendStringInfo(&sql, "DISTINCT ON (%s) ", all.data);
 		else
 		{
 			appendStringInfoString(&sql, "DISTINCT ON (");
@@ -204,7 +208,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 			appendStringInfoString(&sql, ") ");
 		}
 	}
-	appendStringInfo(&sql, "*%s FROM %s", flags.data,
+	appendStringInfo(&sql, "*%s, ctid AS __ml_src_ctid FROM %s", flags.data,
 					 MlRelName(relid));
 	MlSpiExec(sql.data, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	copyid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(copy)), NoLock, false);
@@ -218,6 +222,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	(void) MlCleanBegin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
 					   MlSampleRows(list_length(colnames)));
 	c->duplicates = before - after;
+	c->src_ctid_expr = "t.__ml_src_ctid";
 	for (int ci = 0; ci < c->frame->ncols; ci++)
 		c->na_expr[ci] = psprintf("t.%s", quote_identifier(psprintf("__ml_na%d", ci)));
 	/* the recipe says it was fitted on a sample, and of how many rows */

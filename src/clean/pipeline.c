@@ -22,6 +22,8 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
+#include "access/htup_details.h"
 #include "utils/numeric.h"
 #include "parser/parse_coerce.h"
 #include "utils/timestamp.h"
@@ -290,10 +292,56 @@ actions_text(Clean *c, int ci)
 	return s.len ? s.data : pstrdup("kept");
 }
 
+/* Whether a column is generated (stored) or an identity: never written. */
+static bool
+column_untouchable(Oid relid, const char *name)
+{
+	HeapTuple	tup = SearchSysCacheAttName(relid, name);
+	bool		r = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tup);
+
+		r = att->attgenerated != '\0' || att->attidentity != '\0';
+		ReleaseSysCache(tup);
+	}
+	return r;
+}
+
 /*
- * In place: the cleaned rows replace the old ones and the table takes the
- * cleaned shape (dropped, retyped and added columns), all in the caller's
- * transaction; the table keeps its identity, grants and dependents.
+ * Whether a generated column (its pg_attrdef expression), a view or a rule
+ * depends on a column (defaults cannot name columns): it can
+ * be neither dropped nor retyped then, and keeps its type.
+ */
+static bool
+column_pinned(Oid relid, const char *name)
+{
+	Oid			types[2] = {OIDOID, INT4OID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), Int32GetDatum(get_attnum(relid, name))};
+
+	MlSpiExec("SELECT 1 FROM pg_catalog.pg_depend WHERE refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+			  "AND refobjid OPERATOR(pg_catalog.=) $1 AND refobjsubid OPERATOR(pg_catalog.=) $2 AND "
+			  "classid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.pg_attrdef'::pg_catalog.regclass, "
+			  "'pg_catalog.pg_rewrite'::pg_catalog.regclass]::pg_catalog.oid[]) LIMIT 1",
+			  2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return false;
+	ereport(NOTICE,
+			(errmsg("column \"%s\" keeps its type and place: a generated column, view or rule depends on it", name)));
+	return true;
+}
+
+/*
+ * In place, without deleting and re-inserting rows (foreign keys, row
+ * triggers, identity and generated columns all see an ordinary change):
+ * the rows the pipeline removed are deleted (refused when another table's
+ * foreign key references this one), new columns are added, one UPDATE
+ * joined on the source ctid writes the cleaned values of the rows that
+ * change, then dropped columns are dropped and retyped columns retyped
+ * (their cleaned values were written as text of the old type, read back
+ * exactly by the new one). Generated and identity columns are left as
+ * they are. All in the caller's transaction.
  */
 static void
 replace_contents(Oid relid, Oid tmpid, Clean *c)
@@ -301,54 +349,122 @@ replace_contents(Oid relid, Oid tmpid, Clean *c)
 	char	   *rel = MlRelName(relid);
 	char	   *tmp = MlRelName(tmpid);
 	StringInfoData alter,
-				cols;
+				add,
+				set,
+				olds,
+				news;
 	ListCell   *lc;
 	bool		any = false;
+	bool		isnull;
+	int64		removed;
 
-	MlSpiExec(psprintf("DELETE FROM %s", rel), 0, NULL, NULL, NULL, SPI_OK_DELETE);
+	/* the rows the pipeline removed (duplicates, deleted outliers, gaps) */
+	MlSpiExec(psprintf("SELECT (SELECT pg_catalog.count(*) FROM %s) OPERATOR(pg_catalog.-) "
+					   "(SELECT pg_catalog.count(*) FROM %s)", rel, tmp),
+			  0, NULL, NULL, NULL, SPI_OK_SELECT);
+	removed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (removed > 0)
+	{
+		Oid			types[1] = {OIDOID};
+		Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+		MlSpiExec("SELECT conname::text, conrelid::regclass::text FROM pg_catalog.pg_constraint "
+				  "WHERE confrelid OPERATOR(pg_catalog.=) $1 AND contype OPERATOR(pg_catalog.=) 'f' LIMIT 1",
+				  1, types, values, NULL, SPI_OK_SELECT);
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot clean \"%s\" in place: " INT64_FORMAT " rows would be deleted and the table is referenced by foreign key \"%s\" of \"%s\"",
+							get_rel_name(relid), removed, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+							SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+					 errhint("Pass into_table => 'name' to write the result into a new table, or switch off the steps that remove rows.")));
+		MlSpiExec(psprintf("DELETE FROM %s WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+						   "SELECT ctid FROM %s EXCEPT ALL SELECT __ml_src_ctid FROM %s))",
+						   rel, rel, tmp),
+				  0, NULL, NULL, NULL, SPI_OK_DELETE);
+	}
+
+	/* new columns first (no rewrite: the ctids stay) */
+	initStringInfo(&add);
+	initStringInfo(&set);
+	initStringInfo(&olds);
+	initStringInfo(&news);
+	foreach(lc, c->out_names)
+	{
+		const char *name = lfirst(lc);
+		const char *q = quote_identifier(name);
+		int			ci = MlFrameColumn(c->frame, name);
+		Oid			t;
+		int32		m;
+		Oid			coll;
+		char	   *val;
+
+		if (strcmp(name, "__ml_src_ctid") == 0)
+			continue;
+		get_atttypetypmodcoll(tmpid, get_attnum(tmpid, name), &t, &m, &coll);
+		if (ci < 0)
+		{
+			appendStringInfo(&add, "%sADD COLUMN %s %s", add.len ? ", " : "", q,
+							 format_type_with_typemod(t, m));
+			val = psprintf("t.%s", q);
+		}
+		else
+		{
+			MlColumn   *col = &c->frame->cols[ci];
+
+			if (column_untouchable(relid, name))
+				continue;
+			if (t != col->typid || m != col->typmod)
+				val = psprintf("t.%s::text::%s", q, format_type_with_typemod(col->typid, col->typmod));
+			else
+				val = psprintf("t.%s", q);
+		}
+		appendStringInfo(&set, "%s%s = %s", set.len ? ", " : "", q, val);
+		appendStringInfo(&olds, "%sr.%s::text", olds.len ? ", " : "", q);
+		appendStringInfo(&news, "%s%s::text", news.len ? ", " : "", val);
+	}
+	if (add.len)
+		MlSpiExec(psprintf("ALTER TABLE %s %s", rel, add.data), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	if (set.len)
+		MlSpiExec(psprintf("UPDATE %s AS r SET %s FROM %s AS t WHERE r.ctid OPERATOR(pg_catalog.=) t.__ml_src_ctid "
+						   "AND ROW(%s, NULL) IS DISTINCT FROM ROW(%s, NULL)",
+						   rel, set.data, tmp, olds.data, news.data),
+				  0, NULL, NULL, NULL, SPI_OK_UPDATE);
+
+	/* then the shape: dropped and retyped source columns */
 	initStringInfo(&alter);
 	appendStringInfo(&alter, "ALTER TABLE %s ", rel);
 	for (int ci = 0; ci < c->frame->ncols; ci++)
 	{
 		MlColumn   *col = &c->frame->cols[ci];
+		const char *q = quote_identifier(col->name);
 		Oid			t;
 		int32		m;
 		Oid			coll;
 
+		if (column_untouchable(relid, col->name))
+			continue;
+		t = col->typid, m = col->typmod;
+		if (c->keep_source[ci])
+			get_atttypetypmodcoll(tmpid, get_attnum(tmpid, col->name), &t, &m, &coll);
+		if ((!c->keep_source[ci] || t != col->typid || m != col->typmod) &&
+			column_pinned(relid, col->name))
+			continue;
 		if (!c->keep_source[ci])
 		{
-			appendStringInfo(&alter, "%sDROP COLUMN %s", any ? ", " : "", quote_identifier(col->name));
+			appendStringInfo(&alter, "%sDROP COLUMN %s", any ? ", " : "", q);
 			any = true;
 			continue;
 		}
-		get_atttypetypmodcoll(tmpid, get_attnum(tmpid, col->name), &t, &m, &coll);
 		if (t != col->typid || m != col->typmod)
 		{
-			appendStringInfo(&alter, "%sALTER COLUMN %s TYPE %s USING NULL", any ? ", " : "",
-							 quote_identifier(col->name), format_type_with_typemod(t, m));
+			appendStringInfo(&alter, "%sALTER COLUMN %s TYPE %s USING %s::text::%s", any ? ", " : "",
+							 q, format_type_with_typemod(t, m), q, format_type_with_typemod(t, m));
 			any = true;
 		}
-	}
-	initStringInfo(&cols);
-	foreach(lc, c->out_names)
-	{
-		const char *name = lfirst(lc);
-		Oid			t;
-		int32		m;
-		Oid			coll;
-
-		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "", quote_identifier(name));
-		if (MlFrameColumn(c->frame, name) >= 0)
-			continue;
-		get_atttypetypmodcoll(tmpid, get_attnum(tmpid, name), &t, &m, &coll);
-		appendStringInfo(&alter, "%sADD COLUMN %s %s", any ? ", " : "", quote_identifier(name),
-						 format_type_with_typemod(t, m));
-		any = true;
 	}
 	if (any)
 		MlSpiExec(alter.data, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
-	MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", rel, cols.data, cols.data, tmp),
-			  0, NULL, NULL, NULL, SPI_OK_INSERT);
 	MlSpiExec(psprintf("DROP TABLE %s", tmp), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 }
 
@@ -458,6 +574,7 @@ MlCleanFills(Clean *c, List *xnames, List *xexprs)
 	xnames = lappend(list_copy(xnames), "__ml_ctid");
 	xexprs = lappend(list_copy(xexprs), "t.ctid");
 	c->ctid_expr = "t.__ml_ctid";
+	c->src_ctid_expr = c->ctid_expr;
 	from = MlFillsSubquery(c->frame, c->fills, xnames, xexprs, &nargs, &types, &args);
 
 	for (int i = 0; i < nargs; i++)
@@ -543,6 +660,12 @@ MlCleanWrite(Clean *c, Oid relid, const char *into, const char *from)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cleaning would leave no columns")));
+	if (into == NULL)
+	{
+		/* in place: each cleaned row says which source row it comes from */
+		c->out_names = lappend(c->out_names, "__ml_src_ctid");
+		c->out_exprs = lappend(c->out_exprs, c->src_ctid_expr);
+	}
 	dest = into ? pstrdup(into) : pstrdup(quote_identifier(psprintf("ml_clean_%u", relid)));
 	MlSpiExec(psprintf("CREATE %sTABLE %s AS %s", into ? "" : "TEMP ", dest, build_select(c, from)),
 			  c->nparams, c->ptypes, c->pvalues, NULL, SPI_OK_UTILITY);

@@ -55,7 +55,8 @@ typedef struct Clean
 	bool	   *keep_source;	/* [col] source column kept in output */
 	char	  **source_expr;	/* [col] expression of the (polished) source column */
 	int64		duplicates;
-	char	   *ctid_expr;		/* the source row's ctid in the final select */
+	char	   *ctid_expr;		/* the read row's ctid in the final select */
+	char	   *src_ctid_expr;	/* the source table row's ctid there (in place) */
 	char	   *scratch;		/* a working copy to drop once written */
 	int			target;			/* frame column of the target, -1 if none */
 	List	   *taken_names;
