@@ -28,7 +28,7 @@
 #define CHAIN_TOL			1e-3	/* largest change of a fill, in sds, that still counts */
 #define CHAIN_SEARCH_ROWS	10000	/* rows a member is fitted on while scoring */
 #define CHAIN_FIT_ROWS		50000	/* ... in the final fit */
-#define CHAIN_LAMBDA		1e-4
+#define CHAIN_LAMBDA		1e-2
 #define CHAIN_BLOCK			1024
 
 typedef struct Member
@@ -42,6 +42,31 @@ typedef struct Member
 	double		mean;
 	double	   *beta;
 } Member;
+
+/*
+ * A member's inputs: those of a regression, less the one-hot levels of
+ * numeric columns, which the chain has as numbers (on a small table every
+ * numeric column is coded, and its levels would swamp the rows).
+ */
+static MlFeatures *
+chain_features(MlFrame *frame, int target, MlImputeOptions *opts)
+{
+	MlFeatures *f = MlImputeFeatures(frame, target, opts);
+	int			k = 0;
+
+	f->width = 1 + f->nnum;
+	for (int j = 0; j < f->nkey; j++)
+	{
+		MlColumn   *col = &frame->cols[f->keys[j].col];
+
+		if (col->kind == ML_KIND_NUMERIC && !MlColumnIsDiscrete(col))
+			continue;
+		f->keys[k++] = f->keys[j];
+		f->width += f->keys[j].nlevels;
+	}
+	f->nkey = k;
+	return f;
+}
 
 static bool *
 gaps_of(MlColumn *col)
@@ -223,7 +248,7 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	for (int i = 0; i < n; i++)
 	{
 		mb[i].col = cols[i];
-		mb[i].feat = MlImputeFeatures(frame, cols[i], opts);
+		mb[i].feat = chain_features(frame, cols[i], opts);
 		hold[i] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
 		ntest[i] = MlImputeHoldout(frame, cols[i], opts, &test[i]);
 		for (int64 k = 0; k < ntest[i]; k++)
@@ -270,7 +295,7 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 	for (int i = 0; i < n; i++)
 	{
 		mb[i].col = cols[i];
-		mb[i].feat = MlImputeFeatures(frame, cols[i], opts);
+		mb[i].feat = chain_features(frame, cols[i], opts);
 	}
 	MemoryContextSwitchTo(cxt);
 	saved = save_columns(frame, cols, n);
