@@ -190,7 +190,8 @@ MlConstantParse(MlColumn *col, const char *text, double *value)
 
 /* Impute one column with an already chosen method; returns the model. */
 static MlModel *
-impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
+impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
+		   double chain_err, bool *chained)
 {
 	MlColumn   *col = &frame->cols[target];
 	MlModel    *m;
@@ -226,6 +227,18 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o)
 	m = MlImputeFit(frame, target, o);
 	if (m->method == ML_METHOD_NONE)
 		return m;
+	if (chained && isfinite(chain_err))
+	{
+		/* the chain must beat auto's pick, and a global statistic clearly */
+		bool		simple = m->method == ML_METHOD_MEAN || m->method == ML_METHOD_MEDIAN ||
+			m->method == ML_METHOD_MODE;
+
+		if (isnan(m->error) || chain_err < m->error * (simple ? 0.99 : 1.0))
+		{
+			*chained = true;
+			return m;
+		}
+	}
 	vals = palloc(sizeof(double) * Max(n, 1));
 	lvls = palloc(sizeof(int32) * Max(n, 1));
 	if (m->method == ML_METHOD_CONSTANT)
@@ -321,6 +334,16 @@ MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *o
 			for (int64 i = 0; i < n; i++)
 				vals[i] = m->fill, lvls[i] = m->fill_level;
 			break;
+		case ML_METHOD_CHAIN:
+			{
+				double	  **all = MlChainRun(frame, m);
+
+				for (int c = 0; c < m->nchain; c++)
+					if (m->chain[c]->target == m->target)
+						for (int64 i = 0; i < n; i++)
+							vals[i] = all[c][rows[i]], lvls[i] = -1;
+			}
+			break;
 		default:
 			MlModelPredictRows(frame, m, rows, n, vals, lvls);
 			break;
@@ -371,17 +394,12 @@ mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, M
 					col->isnull[r] = true;
 					col->x[r] = NAN;
 				}
-			models[i] = impute_one(frame, fills, t, o);
+			models[i] = impute_one(frame, fills, t, o, NAN, NULL);
 			i++;
 		}
 	}
 }
 
-/*
- * Impute the target columns in order of how many cells they miss, fewest
- * first, so each later column can use the ones filled before it.
- * Returns how many report lines were written.
- */
 /* Report one fitted column and append its model to the recipe steps. */
 static void
 report_model(MlFrame *frame, MlFills *fills, MlModel *m, MlImputeOptions *o,
@@ -420,12 +438,79 @@ report_model(MlFrame *frame, MlFills *fills, MlModel *m, MlImputeOptions *o,
 	}
 }
 
+/* The method a column gets: its override, or the call's, or mode for categories. */
+static MlMethod
+column_method(MlFrame *frame, int t, bool explicit, MlMethod base, JsonbContainer *methods,
+			  bool notice)
+{
+	char	   *override = MlOptString(methods, frame->cols[t].name, NULL);
+	MlMethod	m = override ? MlMethodFromName(override) : base;
+
+	if (!explicit && !override && frame->cols[t].kind != ML_KIND_NUMERIC &&
+		(base == ML_METHOD_MEAN || base == ML_METHOD_MEDIAN || base == ML_METHOD_CHAIN ||
+		 base == ML_METHOD_REGRESSION || base == ML_METHOD_MICE))
+	{
+		/* a numbers-only method over all columns: categories get the mode */
+		if (notice)
+			ereport(NOTICE,
+					(errmsg("column \"%s\" is not numeric: filled with method \"mode\" instead of \"%s\"",
+							frame->cols[t].name, MlMethodName(base))));
+		m = ML_METHOD_MODE;
+	}
+	if (m == ML_METHOD_CHAIN && frame->cols[t].kind != ML_KIND_NUMERIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("method \"chain\" needs a numeric column, but \"%s\" is not",
+						frame->cols[t].name),
+				 errhint("Use mode, groupwise, knn or constant for categorical columns.")));
+	return m;
+}
+
+/*
+ * Columns the chain may fill: those that ask for it, and with 'auto' the
+ * numeric (not coded) columns with gaps, when there are at least two.
+ * Returns how many, fewest gaps first as in targets.
+ */
+static int
+chain_candidates(MlFrame *frame, List *targets, bool explicit, MlMethod base,
+				 JsonbContainer *methods, int *cols, bool *forced)
+{
+	ListCell   *lc;
+	int			n = 0,
+				nforced = 0;
+
+	foreach(lc, targets)
+	{
+		int			t = lfirst_int(lc);
+		MlColumn   *col = &frame->cols[t];
+		MlMethod	m = column_method(frame, t, explicit, base, methods, false);
+
+		if (col->nnull >= frame->nrows)
+			continue;			/* nothing to learn from: reported as such below */
+		if (m == ML_METHOD_CHAIN)
+		{
+			forced[n] = true;
+			cols[n++] = t;
+			nforced++;
+		}
+		else if (m == ML_METHOD_AUTO && col->nnull > 0 && col->kind == ML_KIND_NUMERIC &&
+				 !(col->code != NULL && MlColumnIsDiscrete(col)))
+		{
+			forced[n] = false;
+			cols[n++] = t;
+		}
+	}
+	return (n >= 2 || nforced > 0) ? n : 0;
+}
+
 /*
  * Impute the target columns in order of how many cells they miss, fewest
  * first, so each later column can use the ones filled before it. Each
  * column is fitted in a memory context of its own, deleted once its fills,
  * report line and recipe step are kept (MICE keeps its models for the
- * later rounds). Returns how many report lines were written.
+ * later rounds). Columns the chain fills (it won their holdout, or they
+ * asked for it) come last, all at once: their fills, steps and report
+ * lines follow the others'. Returns how many report lines were written.
  */
 int
 MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
@@ -434,34 +519,67 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 {
 	ListCell   *lc;
 	int			n = 0;
-	MlModel   **models = palloc0(sizeof(MlModel *) * (list_length(targets) + 1));
+	int			ntargets = list_length(targets);
+	MlModel   **models = palloc0(sizeof(MlModel *) * (ntargets + 1));
 	MlMethod	base = o->method;
 	MemoryContext outer = CurrentMemoryContext;
 	MemoryContext fitcxt = AllocSetContextCreate(outer, "ml_impute column", ALLOCSET_DEFAULT_SIZES);
+	int		   *ccols = palloc(sizeof(int) * (ntargets + 1));
+	bool	   *cforced = palloc(sizeof(bool) * (ntargets + 1));
+	double	   *cerr = palloc(sizeof(double) * (ntargets + 1));
+	int			nc;
+	int		   *scols = palloc(sizeof(int) * (ntargets + 1));
+	double	   *serr = palloc(sizeof(double) * (ntargets + 1));
+	int			ns = 0;
 
 	targets = sort_targets(frame, targets);
+	nc = chain_candidates(frame, targets, explicit, base, methods, ccols, cforced);
+	if (nc > 0)
+	{
+		TimestampTz start = GetCurrentTimestamp();
+
+		MlChainScore(frame, ccols, nc, o, cerr);
+		MlProgress("scored chained regressions over %d columns", nc);
+		elog(DEBUG1, "scored the chain over %d columns in %.3f s", nc,
+			 (double) (GetCurrentTimestamp() - start) / 1e6);
+	}
 	foreach(lc, targets)
 	{
 		int			t = lfirst_int(lc);
-		char	   *override = MlOptString(methods, frame->cols[t].name, NULL);
 		TimestampTz start = GetCurrentTimestamp();
+		double		chain_err = NAN;
+		bool		chained = false;
+		bool		candidate = false;
 
-		o->method = override ? MlMethodFromName(override) : base;
-		if (!explicit && !override && frame->cols[t].kind != ML_KIND_NUMERIC &&
-			(base == ML_METHOD_MEAN || base == ML_METHOD_MEDIAN ||
-			 base == ML_METHOD_REGRESSION || base == ML_METHOD_MICE))
+		o->method = column_method(frame, t, explicit, base, methods, true);
+		for (int i = 0; i < nc; i++)
+			if (ccols[i] == t)
+			{
+				candidate = true;
+				chain_err = cerr[i];
+				chained = cforced[i];
+			}
+		if (chained)
 		{
-			/* a numbers-only method over all columns: categories get the mode */
-			ereport(NOTICE,
-					(errmsg("column \"%s\" is not numeric: filled with method \"mode\" instead of \"%s\"",
-							frame->cols[t].name, MlMethodName(base))));
-			o->method = ML_METHOD_MODE;
+			scols[ns] = t;
+			serr[ns++] = chain_err;
+			continue;
 		}
 		if (base != ML_METHOD_MICE)
 			MemoryContextSwitchTo(fitcxt);
-		models[n] = impute_one(frame, fills, t, o);
-		MlProgress("imputed column \"%s\" (%d of %d)", frame->cols[t].name, n + 1,
-				   list_length(targets));
+		models[n] = impute_one(frame, fills, t, o, chain_err, candidate ? &chained : NULL);
+		if (chained)
+		{
+			/* the chain fills it, with the others, after the loop */
+			MemoryContextSwitchTo(outer);
+			MemoryContextReset(fitcxt);
+			models[n] = NULL;
+			scols[ns] = t;
+			serr[ns++] = chain_err;
+			continue;
+		}
+		MlProgress("imputed column \"%s\" (%d of %d)", frame->cols[t].name, n + ns + 1,
+				   ntargets);
 		elog(DEBUG1, "imputed \"%s\" in %.3f s", frame->cols[t].name,
 			 (double) (GetCurrentTimestamp() - start) / 1e6);
 		if (models[n]->method == ML_METHOD_NONE)
@@ -498,6 +616,44 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		mice_rounds(frame, fills, targets, o, models);
 		for (int i = 0; i < n; i++)
 			report_model(frame, fills, models[i], o, steps, &report[i]);
+	}
+	if (ns > 0)
+	{
+		TimestampTz start = GetCurrentTimestamp();
+		MlModel   **chain;
+		double	  **values;
+
+		MemoryContextSwitchTo(fitcxt);
+		chain = MlChainFit(frame, scols, ns, o, serr);
+		values = MlChainRun(frame, chain[0]);
+		for (int i = 0; i < ns; i++)
+		{
+			MlColumn   *col = &frame->cols[scols[i]];
+			int64	   *rows = palloc(sizeof(int64) * Max(frame->nrows, 1));
+			double	   *vals = palloc(sizeof(double) * Max(frame->nrows, 1));
+			int64		nr = missing_rows(col, frame->nrows, rows);
+
+			for (int64 k = 0; k < nr; k++)
+				vals[k] = values[i][rows[k]];
+			MlFillStore(frame, fills, scols[i], rows, nr, vals, NULL, false);
+		}
+		o->method = ML_METHOD_CHAIN;
+		for (int i = 0; i < ns; i++)
+		{
+			MlImputeReport r;
+
+			report_model(frame, fills, chain[i], o, steps, &r);
+			report[n].column = MemoryContextStrdup(outer, r.column);
+			report[n].filled = r.filled;
+			report[n].method = MemoryContextStrdup(outer, r.method);
+			report[n].metric = r.metric;
+			report[n].error = r.error;
+			n++;
+		}
+		MemoryContextSwitchTo(outer);
+		MemoryContextReset(fitcxt);
+		elog(DEBUG1, "filled %d columns by the chain in %.3f s", ns,
+			 (double) (GetCurrentTimestamp() - start) / 1e6);
 	}
 	o->method = base;
 	MemoryContextDelete(fitcxt);

@@ -28,6 +28,7 @@ typedef enum MlMethod
 	ML_METHOD_CLASSIFIER,
 	ML_METHOD_LOCF,
 	ML_METHOD_INTERPOLATE,
+	ML_METHOD_CHAIN,
 	ML_METHOD_NONE
 } MlMethod;
 
@@ -93,6 +94,10 @@ typedef struct MlModel
 	char	   *constant_text;
 	/* time-ordered */
 	int			timecol;
+	/* chain: every member's regression, applied round-robin from mean starts */
+	int			nchain;
+	struct MlModel **chain;
+	int			rounds;
 	/* what holdout scoring measured */
 	const char *metric;			/* "nrmse" or "error_rate" */
 	double		error;
@@ -117,6 +122,13 @@ typedef struct MlImputeOptions
 extern MlMethod MlMethodFromName(const char *name);
 extern const char *MlMethodName(MlMethod m);
 extern MlModel *MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts);
+extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts);
+extern int64 MlImputeHoldout(MlFrame *frame, int target, MlImputeOptions *opts, int64 **test);
+extern void MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
+						 double *err);
+extern MlModel **MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
+							const double *err);
+extern double **MlChainRun(MlFrame *frame, MlModel *chain);
 extern void MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 							   double *values, int32 *levels);
 extern void MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out);

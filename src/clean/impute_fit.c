@@ -683,6 +683,86 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 }
 
 /*
+ * The target's observed and missing rows, and the holdout: a random share
+ * of the observed cells, shuffled off the end. Returns false when nothing
+ * is observed.
+ */
+static bool
+split_rows(MlFrame *frame, int target, bool discrete, MlImputeOptions *opts,
+		   pg_prng_state *rng, Rows *obs, Rows *miss, Rows *train, Rows *test)
+{
+	MlColumn   *col = &frame->cols[target];
+	int64		ntest;
+
+	obs->idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	miss->idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	obs->n = miss->n = 0;
+	for (int64 r = 0; r < frame->nrows; r++)
+	{
+		if (col->isnull[r])
+			miss->idx[miss->n++] = r;
+		else if (observed(col, r, discrete))
+			obs->idx[obs->n++] = r;
+	}
+	if (obs->n == 0 || (discrete && col->nlevels == 0))
+		return false;
+
+	ntest = obs->n >= 10 ? Min((int64) (obs->n * opts->holdout), MAX_HOLDOUT) : 0;
+	ntest = Max(ntest, obs->n >= 10 ? 1 : 0);
+	for (int64 i = obs->n - 1; i > 0 && i >= obs->n - ntest; i--)
+	{
+		int64		j = (int64) pg_prng_uint64_range(rng, 0, i);
+		int64		t = obs->idx[i];
+
+		obs->idx[i] = obs->idx[j];
+		obs->idx[j] = t;
+	}
+	train->idx = obs->idx;
+	train->n = obs->n - ntest;
+	test->idx = obs->idx + train->n;
+	test->n = ntest;
+	return true;
+}
+
+/*
+ * The holdout cells 'auto' scores a numeric target's candidates on, for
+ * candidates fitted elsewhere (the chain): the same cells, drawn the same way.
+ */
+int64
+MlImputeHoldout(MlFrame *frame, int target, MlImputeOptions *opts, int64 **test)
+{
+	pg_prng_state rng;
+	Rows		obs,
+				miss,
+				train,
+				t;
+
+	pg_prng_seed(&rng, (uint64) opts->seed * 7919 + target);
+	if (!split_rows(frame, target, false, opts, &rng, &obs, &miss, &train, &t))
+	{
+		*test = NULL;
+		return 0;
+	}
+	*test = t.idx;
+	return t.n;
+}
+
+/* The inputs a regression for the target would use. */
+MlFeatures *
+MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts)
+{
+	MlColumn   *col = &frame->cols[target];
+	Rows		miss;
+
+	miss.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	miss.n = 0;
+	for (int64 r = 0; r < frame->nrows; r++)
+		if ((col->wasnull ? col->wasnull : col->isnull)[r])
+			miss.idx[miss.n++] = r;
+	return build_features(frame, target, &miss, opts);
+}
+
+/*
  * Fit the imputation model for one column. Returns a model with method
  * ML_METHOD_NONE when the column has no observed value to learn from.
  */
@@ -727,38 +807,9 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 				 errmsg("method \"classifier\" needs a categorical column, but \"%s\" is numeric", col->name),
 				 errhint("Use learned or regression for numeric columns.")));
 	pg_prng_seed(&rng, (uint64) opts->seed * 7919 + target);
-	obs.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
-	miss.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
-	obs.n = miss.n = 0;
-	for (int64 r = 0; r < frame->nrows; r++)
-	{
-		if (col->isnull[r])
-			miss.idx[miss.n++] = r;
-		else if (observed(col, r, proto.discrete))
-			obs.idx[obs.n++] = r;
-	}
-
-	if (obs.n == 0 || (proto.discrete && col->nlevels == 0))
-	{
-		m = new_model(&proto, ML_METHOD_NONE);
-		return m;
-	}
-
-	/* holdout: a random share of the observed cells, shuffled off the end */
-	ntest = obs.n >= 10 ? Min((int64) (obs.n * opts->holdout), MAX_HOLDOUT) : 0;
-	ntest = Max(ntest, obs.n >= 10 ? 1 : 0);
-	for (int64 i = obs.n - 1; i > 0 && i >= obs.n - ntest; i--)
-	{
-		int64		j = (int64) pg_prng_uint64_range(&rng, 0, i);
-		int64		t = obs.idx[i];
-
-		obs.idx[i] = obs.idx[j];
-		obs.idx[j] = t;
-	}
-	train.idx = obs.idx;
-	train.n = obs.n - ntest;
-	test.idx = obs.idx + train.n;
-	test.n = ntest;
+	if (!split_rows(frame, target, proto.discrete, opts, &rng, &obs, &miss, &train, &test))
+		return new_model(&proto, ML_METHOD_NONE);
+	ntest = test.n;
 
 	if (opts->method == ML_METHOD_AUTO && ntest > 0)
 		return choose_auto(frame, &proto, &obs, &train, &test, &miss, opts, &rng);

@@ -212,6 +212,8 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 	else if (m->method == ML_METHOD_LEARNED)
 		appendStringInfo(&s, " (%d hidden units, %d inputs, %d text columns)", m->hidden,
 						 m->feat->width - 1, m->ntext);
+	else if (m->method == ML_METHOD_CHAIN)
+		appendStringInfo(&s, " (%d columns, %d rounds)", m->nchain, m->rounds);
 	else if (m->method == ML_METHOD_CLASSIFIER)
 		appendStringInfo(&s, " (multinomial, %d classes, %d inputs)", m->nout, m->feat->width - 1);
 	else if (m->feat)
@@ -367,6 +369,18 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 	}
 	if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
 		MlNetToJson(frame, m, out);
+	if (m->method == ML_METHOD_CHAIN)
+	{
+		/* every member travels with each column: a step replays on its own */
+		appendStringInfo(out, ", \"rounds\": %d, \"chain\": [", m->rounds);
+		for (int i = 0; i < m->nchain; i++)
+		{
+			if (i)
+				appendStringInfoString(out, ", ");
+			MlModelToJson(frame, m->chain[i], out);
+		}
+		appendStringInfoChar(out, ']');
+	}
 	if (m->method == ML_METHOD_KNN)
 	{
 		/* the reference rows travel with the recipe: KNN has no other state */

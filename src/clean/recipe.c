@@ -483,6 +483,33 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		for (int i = 0; i < b.n; i++)
 			m->beta[i] = jnum(&b.items[i]);
 	}
+	else if (m->method == ML_METHOD_CHAIN)
+	{
+		JArray		members = jarray(obj, "chain");
+		bool		self = false;
+
+		m->rounds = (int) MlOptNumber(obj, "rounds", 0);
+		if (m->discrete || m->rounds < 1 || m->rounds > 100 || members.n < 1)
+			bad_recipe("chained model needs 1 to 100 rounds and its member regressions");
+		m->nchain = members.n;
+		m->chain = palloc(sizeof(MlModel *) * members.n);
+		for (int i = 0; i < members.n; i++)
+		{
+			if (members.items[i].type != jbvBinary ||
+				strcmp(MlOptString(members.items[i].val.binary.data, "method", ""), "regression") != 0)
+				bad_recipe("a chain member is not a numeric regression");
+			m->chain[i] = MlModelFromJson(frame, members.items[i].val.binary.data);
+			if (m->chain[i]->method != ML_METHOD_REGRESSION || m->chain[i]->discrete ||
+				!isfinite(m->chain[i]->fill))
+				bad_recipe("a chain member is not a numeric regression");
+			for (int j = 0; j < i; j++)
+				if (m->chain[j]->target == m->chain[i]->target)
+					bad_recipe("a column is twice in a chain");
+			self |= m->chain[i]->target == m->target;
+		}
+		if (!self)
+			bad_recipe("a chained model does not include its own column");
+	}
 	else if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
 	{
 		m->feat = recipe_features(frame, obj);

@@ -1,0 +1,412 @@
+/*
+ * impute_chain.c
+ *	  Chained regressions: every numeric column with gaps is regressed on
+ *	  the current values of all the others, round-robin, starting from mean
+ *	  fills, until the fills stop changing (as scikit-learn's
+ *	  IterativeImputer does). Where every column has gaps, this uses what
+ *	  each row does have, where a single regression sees only means.
+ *
+ * 'auto' scores the chain on the same holdout cells as its other
+ * candidates (all members' holdouts masked at once) and takes it for the
+ * columns where it wins. The fitted chain is each member's last-round
+ * regression plus the number of rounds: replaying it means mean starts,
+ * then that many rounds of the regressions, which ml_impute itself does
+ * to produce its fills, so a recipe gives the same values on the same rows.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "clean/impute.h"
+#include "core/linalg.h"
+
+#define CHAIN_MAX_ROUNDS	10
+#define CHAIN_TOL			1e-3	/* largest change of a fill, in sds, that still counts */
+#define CHAIN_SEARCH_ROWS	10000	/* rows a member is fitted on while scoring */
+#define CHAIN_FIT_ROWS		50000	/* ... in the final fit */
+#define CHAIN_LAMBDA		1e-2
+#define CHAIN_BLOCK			1024
+
+typedef struct Member
+{
+	int			col;
+	MlFeatures *feat;
+	int64	   *train;			/* rows the regression learns from */
+	int64		ntrain;
+	int64	   *cells;			/* rows whose value the chain iterates */
+	int64		ncells;
+	double		mean;
+	double	   *beta;
+} Member;
+
+/*
+ * A member's inputs: those of a regression, less the one-hot levels of
+ * numeric columns, which the chain has as numbers (on a small table every
+ * numeric column is coded, and its levels would swamp the rows).
+ */
+static MlFeatures *
+chain_features(MlFrame *frame, int target, MlImputeOptions *opts)
+{
+	MlFeatures *f = MlImputeFeatures(frame, target, opts);
+	int			k = 0;
+
+	f->width = 1 + f->nnum;
+	for (int j = 0; j < f->nkey; j++)
+	{
+		MlColumn   *col = &frame->cols[f->keys[j].col];
+
+		if (col->kind == ML_KIND_NUMERIC && !MlColumnIsDiscrete(col))
+			continue;
+		f->keys[k++] = f->keys[j];
+		f->width += f->keys[j].nlevels;
+	}
+	f->nkey = k;
+	return f;
+}
+
+static bool *
+gaps_of(MlColumn *col)
+{
+	return col->wasnull ? col->wasnull : col->isnull;
+}
+
+/* Up to max of the rows, evenly spread (deterministic). */
+static void
+thin_rows(Member *mb, int64 max)
+{
+	if (mb->ntrain <= max)
+		return;
+	for (int64 i = 0; i < max; i++)
+		mb->train[i] = mb->train[(int64) ((double) i * mb->ntrain / max)];
+	mb->ntrain = max;
+}
+
+/*
+ * Round-robin until the largest change is below the tolerance; the
+ * frame's cells hold the current fills. Returns the rounds run.
+ */
+static int
+chain_rounds(MlFrame *frame, Member *mb, int n)
+{
+	int			wmax = 1;
+	double	   *X,
+			   *y,
+			   *xtx,
+			   *xty;
+	int			round;
+
+	for (int i = 0; i < n; i++)
+		wmax = Max(wmax, mb[i].feat->width);
+	X = palloc(sizeof(double) * CHAIN_BLOCK * wmax);
+	y = palloc(sizeof(double) * CHAIN_BLOCK);
+	xtx = palloc(sizeof(double) * wmax * wmax);
+	xty = palloc(sizeof(double) * wmax);
+	for (round = 1; round <= CHAIN_MAX_ROUNDS; round++)
+	{
+		double		delta = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			MlColumn   *col = &frame->cols[mb[i].col];
+			int			w = mb[i].feat->width;
+			double		sd = col->sd > 0 ? col->sd : 1;
+
+			memset(xtx, 0, sizeof(double) * w * w);
+			memset(xty, 0, sizeof(double) * w);
+			for (int64 b = 0; b < mb[i].ntrain; b += CHAIN_BLOCK)
+			{
+				int			nb = (int) Min(CHAIN_BLOCK, mb[i].ntrain - b);
+
+				for (int k = 0; k < nb; k++)
+				{
+					MlFeatureRow(frame, mb[i].feat, mb[i].train[b + k], 1.0, X + (int64) k * w);
+					y[k] = col->x[mb[i].train[b + k]];
+				}
+				MlLinalgGramAdd(X, nb, w, y, xtx, xty);
+				CHECK_FOR_INTERRUPTS();
+			}
+			MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
+			for (int64 k = 0; k < mb[i].ncells; k++)
+			{
+				int64		r = mb[i].cells[k];
+				double		v = 0;
+
+				MlFeatureRow(frame, mb[i].feat, r, 1.0, X);
+				for (int j = 0; j < w; j++)
+					v += X[j] * mb[i].beta[j];
+				delta = Max(delta, fabs(v - col->x[r]) / sd);
+				col->x[r] = v;
+				if ((k & 4095) == 0)
+					CHECK_FOR_INTERRUPTS();
+			}
+		}
+		if (delta < CHAIN_TOL)
+			break;
+	}
+	return Min(round, CHAIN_MAX_ROUNDS);
+}
+
+/*
+ * Members' rows and starts. hold[i], when given, marks cells of member i
+ * that are hidden (scored) as well as its gaps. Sets the cells to the
+ * mean of the learning rows and marks them present.
+ */
+static void
+chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, int64 maxrows)
+{
+	for (int i = 0; i < n; i++)
+	{
+		MlColumn   *col = &frame->cols[mb[i].col];
+		bool	   *gap = col->isnull;
+		double		sum = 0;
+
+		mb[i].train = palloc(sizeof(int64) * Max(frame->nrows, 1));
+		mb[i].cells = palloc(sizeof(int64) * Max(frame->nrows, 1));
+		mb[i].ntrain = mb[i].ncells = 0;
+		for (int64 r = 0; r < frame->nrows; r++)
+		{
+			if (gap[r] || (hold && hold[i][r]))
+				mb[i].cells[mb[i].ncells++] = r;
+			else if (isfinite(col->x[r]))
+			{
+				mb[i].train[mb[i].ntrain++] = r;
+				sum += col->x[r];
+			}
+		}
+		mb[i].mean = mb[i].ntrain ? sum / mb[i].ntrain : 0;
+		thin_rows(&mb[i], maxrows);
+		mb[i].beta = palloc0(sizeof(double) * mb[i].feat->width);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		MlColumn   *col = &frame->cols[mb[i].col];
+
+		for (int64 k = 0; k < mb[i].ncells; k++)
+		{
+			col->x[mb[i].cells[k]] = mb[i].mean;
+			col->isnull[mb[i].cells[k]] = false;
+		}
+	}
+}
+
+typedef struct Saved
+{
+	double	   *x;
+	bool	   *isnull;
+} Saved;
+
+static Saved *
+save_columns(MlFrame *frame, const int *cols, int n)
+{
+	Saved	   *s = palloc(sizeof(Saved) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		MlColumn   *col = &frame->cols[cols[i]];
+
+		s[i].x = palloc(sizeof(double) * Max(frame->nrows, 1));
+		s[i].isnull = palloc(sizeof(bool) * Max(frame->nrows, 1));
+		memcpy(s[i].x, col->x, sizeof(double) * frame->nrows);
+		memcpy(s[i].isnull, col->isnull, sizeof(bool) * frame->nrows);
+	}
+	return s;
+}
+
+static void
+restore_columns(MlFrame *frame, const int *cols, int n, Saved *s)
+{
+	for (int i = 0; i < n; i++)
+	{
+		MlColumn   *col = &frame->cols[cols[i]];
+
+		memcpy(col->x, s[i].x, sizeof(double) * frame->nrows);
+		memcpy(col->isnull, s[i].isnull, sizeof(bool) * frame->nrows);
+	}
+}
+
+/*
+ * Holdout error of the chain for each of the columns: normalised RMSE on
+ * the cells MlImputeFit holds out for that column (NaN when it holds out
+ * none). The frame is left as it was.
+ */
+void
+MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, double *err)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_impute chain score",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
+	bool	  **hold = palloc(sizeof(bool *) * Max(n, 1));
+	int64	  **test = palloc(sizeof(int64 *) * Max(n, 1));
+	int64	   *ntest = palloc(sizeof(int64) * Max(n, 1));
+	Saved	   *saved = save_columns(frame, cols, n);
+
+	for (int i = 0; i < n; i++)
+	{
+		mb[i].col = cols[i];
+		mb[i].feat = chain_features(frame, cols[i], opts);
+		hold[i] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+		ntest[i] = MlImputeHoldout(frame, cols[i], opts, &test[i]);
+		for (int64 k = 0; k < ntest[i]; k++)
+			hold[i][test[i][k]] = true;
+	}
+	chain_setup(frame, mb, n, hold, CHAIN_SEARCH_ROWS);
+	(void) chain_rounds(frame, mb, n);
+	for (int i = 0; i < n; i++)
+	{
+		MlColumn   *col = &frame->cols[cols[i]];
+		double		sse = 0;
+
+		for (int64 k = 0; k < ntest[i]; k++)
+		{
+			double		d = col->x[test[i][k]] - saved[i].x[test[i][k]];
+
+			sse += d * d;
+		}
+		err[i] = ntest[i] == 0 ? NAN :
+			sqrt(sse / ntest[i]) / (col->sd > 0 ? col->sd : 1);
+	}
+	restore_columns(frame, cols, n, saved);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+/*
+ * Fit the chain over the columns on every observed cell. Returns one
+ * model per column (method chain, sharing the members' regressions),
+ * allocated in the caller's context; err[i] is the column's holdout error.
+ * The frame is left as it was.
+ */
+MlModel **
+MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const double *err)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(outer, "ml_impute chain fit", ALLOCSET_DEFAULT_SIZES);
+	Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
+	MlModel   **members = palloc(sizeof(MlModel *) * Max(n, 1));
+	MlModel   **chain = palloc(sizeof(MlModel *) * Max(n, 1));
+	Saved	   *saved;
+	int			rounds;
+
+	for (int i = 0; i < n; i++)
+	{
+		mb[i].col = cols[i];
+		mb[i].feat = chain_features(frame, cols[i], opts);
+	}
+	MemoryContextSwitchTo(cxt);
+	saved = save_columns(frame, cols, n);
+	chain_setup(frame, mb, n, NULL, CHAIN_FIT_ROWS);
+	rounds = chain_rounds(frame, mb, n);
+	restore_columns(frame, cols, n, saved);
+	MemoryContextSwitchTo(outer);
+
+	for (int i = 0; i < n; i++)
+	{
+		MlModel    *m = palloc0(sizeof(MlModel));
+
+		m->method = ML_METHOD_REGRESSION;
+		m->target = cols[i];
+		m->fill = mb[i].mean;
+		m->fill_level = -1;
+		m->feat = mb[i].feat;
+		m->beta = palloc(sizeof(double) * mb[i].feat->width);
+		memcpy(m->beta, mb[i].beta, sizeof(double) * mb[i].feat->width);
+		m->metric = "nrmse";
+		m->error = err[i];
+		members[i] = m;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		MlModel    *m = palloc0(sizeof(MlModel));
+
+		m->method = ML_METHOD_CHAIN;
+		m->target = cols[i];
+		m->fill = mb[i].mean;
+		m->fill_level = -1;
+		m->nchain = n;
+		m->chain = members;
+		m->rounds = rounds;
+		m->metric = "nrmse";
+		m->error = err[i];
+		chain[i] = m;
+	}
+	MemoryContextDelete(cxt);
+	return chain;
+}
+
+/*
+ * Apply a fitted chain to the frame: the members' gaps (as loaded) start
+ * at their means, then the rounds run. Returns, per member, a value for
+ * every row (meaningful on its gaps). The frame is left as it was.
+ */
+double **
+MlChainRun(MlFrame *frame, MlModel *chain)
+{
+	int			n = chain->nchain;
+	int		   *cols = palloc(sizeof(int) * Max(n, 1));
+	int64	  **cells = palloc(sizeof(int64 *) * Max(n, 1));
+	int64	   *ncells = palloc0(sizeof(int64) * Max(n, 1));
+	double	  **values = palloc(sizeof(double *) * Max(n, 1));
+	int32	   *lvls = palloc(sizeof(int32) * Max(frame->nrows, 1));
+	double	   *v = palloc(sizeof(double) * Max(frame->nrows, 1));
+	Saved	   *saved;
+
+	for (int i = 0; i < n; i++)
+		cols[i] = chain->chain[i]->target;
+	saved = save_columns(frame, cols, n);
+	for (int i = 0; i < n; i++)
+	{
+		MlColumn   *col = &frame->cols[cols[i]];
+		bool	   *gap = gaps_of(col);
+
+		cells[i] = palloc(sizeof(int64) * Max(frame->nrows, 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+			if (gap[r] || col->isnull[r])
+				cells[i][ncells[i]++] = r;
+		for (int64 k = 0; k < ncells[i]; k++)
+		{
+			col->x[cells[i][k]] = chain->chain[i]->fill;
+			col->isnull[cells[i][k]] = false;
+		}
+	}
+	for (int round = 0; round < chain->rounds; round++)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			MlColumn   *col = &frame->cols[cols[i]];
+
+			MlModelPredictRows(frame, chain->chain[i], cells[i], ncells[i], v, lvls);
+			for (int64 k = 0; k < ncells[i]; k++)
+				col->x[cells[i][k]] = v[k];
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		MlColumn   *col = &frame->cols[cols[i]];
+
+		values[i] = palloc(sizeof(double) * Max(frame->nrows, 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+			values[i][r] = NAN;
+		for (int64 k = 0; k < ncells[i]; k++)
+			values[i][cells[i][k]] = col->x[cells[i][k]];
+		pfree(cells[i]);
+	}
+	restore_columns(frame, cols, n, saved);
+	for (int i = 0; i < n; i++)
+	{
+		pfree(saved[i].x);
+		pfree(saved[i].isnull);
+	}
+	pfree(saved);
+	pfree(cells);
+	pfree(ncells);
+	pfree(cols);
+	pfree(lvls);
+	pfree(v);
+	return values;
+}
