@@ -110,6 +110,14 @@ SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, 
 SELECT steps @> '[{"step": "encode", "method": "onehot"}]' AS has_onehot FROM mlops.recipes WHERE id = :r_onehot;
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_onehot, 'k_rt', 'k_rt_c2')), 'recipe \d+', 'recipe N');
 SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, %L)', :r_onehot, 'k_rt2', 'k_rt_c3'));
+CREATE TABLE k_part AS SELECT '2024-01-01'::timestamptz + i * interval '7 hours' AS ts,
+    CASE WHEN i % 6 = 0 THEN NULL ELSE i % 24 END::float8 AS v FROM generate_series(1, 200) i;
+SELECT recipe_id AS r_part FROM ml_impute('k_part', '{v}', 'groupwise', '{"by": ["ts"]}', 'k_part_i') \gset
+RESET ROLE;
+UPDATE mlops.recipes SET steps = jsonb_set(steps, '{0,keys,0,part}', '"day"') WHERE id = :r_part;
+SET ROLE regress_alice;
+SELECT steps->0->'keys'->0->>'part' AS part FROM mlops.recipes WHERE id = :r_part;
+SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L)', :r_part, 'k_part')), 'recipe \d+', 'recipe N');
 SELECT count(*) AS k_roles_still_there FROM k_roles;
 
 -- text numbers beyond the bigint range: the never-failing cast gives NULL

@@ -240,8 +240,14 @@ recipe_key(MlFrame *frame, JsonbContainer *obj)
 		for (int p = 0; p < (int) lengthof(parts); p++)
 			if (strcmp(parts[p], part) == 0)
 				key.part = p;
-		if (key.part < 0)
-			bad_recipe("unknown datetime part");
+		/* the parts models group by, with the level counts they were fitted with */
+		if (key.part != ML_PART_HOUR && key.part != ML_PART_DOW && key.part != ML_PART_MONTH)
+			bad_recipe("a group key has an unknown datetime part");
+		if (col->kind != ML_KIND_DATETIME)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of type %s has no datetime part \"%s\" for the recipe",
+							col->name, format_type_be(col->typid), part)));
 		key.nlevels = key.part == ML_PART_HOUR ? 24 : key.part == ML_PART_DOW ? 7 : 13;
 		return key;
 	}
@@ -577,7 +583,16 @@ MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
 	m->ntext = list_length(text);
 	m->textcols = palloc(sizeof(int) * (m->ntext + 1));
 	foreach(lc, text)
-		m->textcols[foreach_current_index(lc)] = recipe_column_named(frame, lfirst(lc));
+	{
+		int			tc = recipe_column_named(frame, lfirst(lc));
+
+		if (frame->cols[tc].level_text == NULL || frame->cols[tc].code == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of type %s is not text, but the recipe reads it as text",
+							frame->cols[tc].name, format_type_be(frame->cols[tc].typid))));
+		m->textcols[foreach_current_index(lc)] = tc;
+	}
 	D = m->feat->width + m->ntext * m->buckets;
 	m->w1 = MlOptNumbers(obj, "w1", &n1);
 	m->b1 = MlOptNumbers(obj, "b1", &nb1);
