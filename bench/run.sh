@@ -5,20 +5,36 @@
 #   bash bench/run.sh                      # full table (197,428 rows), seed 2022
 #   bash bench/run.sh --rows 50000 --seed 7
 #   bash bench/run.sh --scale --sizes 1000000,3000000,10000000
+#   bash bench/run.sh --corpus             # real tables shipped with Debian packages
+#   bash bench/run.sh --corpus --seeds 1 --only iris,mtcars
 #
-# Builds and installs the extension, starts a throwaway cluster, generates
-# the table and its hidden true values with ../shared/bench/make_deliveries.py,
-# and prints wall times and accuracy side by side.
+# Builds and installs the extension, starts a throwaway cluster, and prints
+# wall times and accuracy side by side. The delivery table and its hidden
+# true values come from ../shared/bench/make_deliveries.py (not part of this
+# repository); --corpus needs only Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-for p in python3-pandas python3-sklearn; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    { apt-get update -qq && apt-get install -y -qq "$p" >/dev/null; }
-done
-make -s all install >/dev/null
-if [ "${1:-}" = "--scale" ]; then
-  shift
-  exec bash scripts/cluster.sh /usr/bin/python3 bench/scale.py "$@"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+need() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+need python3-pandas python3-sklearn python3-psycopg2
+if [ "${1:-}" = "--corpus" ]; then
+  need python3-statsmodels
+  # R's datasets are optional: without Rscript the corpus leaves them out
+  need r-base-core || echo "bench: r-base-core not installable, R's datasets left out" >&2
 fi
+make -s all install >/dev/null
+case "${1:-}" in
+  --scale) shift; exec bash scripts/cluster.sh /usr/bin/python3 bench/scale.py "$@" ;;
+  --corpus) shift; exec bash scripts/cluster.sh /usr/bin/python3 bench/corpus.py "$@" ;;
+esac
 exec bash scripts/cluster.sh /usr/bin/python3 bench/deliveries.py "$@"
