@@ -50,10 +50,11 @@ SELECT (SELECT count(*) FROM lc_mem) AS mem_rows, (SELECT count(*) FROM lc_big) 
         WHERE m.id IS NULL OR b.id IS NULL) AS unmatched_ids;
 -- cells that were not missing are identical; fills agree: the groupwise
 -- and mean fills within 0.1 (the noise is +-0.5, the groups 10.5 apart),
--- the mode fill exactly
+-- the mode fill exactly (group means within 0.25: the sample is small at 1MB, so
+-- its group-wise fills shrink further towards the global mean)
 SELECT count(*) AS rows, count(*) FILTER (WHERE m.k IS DISTINCT FROM b.k) AS k_differ,
        count(*) FILTER (WHERE s.v IS NOT NULL AND m.v IS DISTINCT FROM b.v) AS v_observed_differ,
-       count(*) FILTER (WHERE s.v IS NULL AND abs(m.v - b.v) >= 0.1) AS v_fills_apart,
+       count(*) FILTER (WHERE s.v IS NULL AND abs(m.v - b.v) >= 0.25) AS v_fills_apart,
        count(*) FILTER (WHERE s.v IS NULL AND (m.v IS NULL OR b.v IS NULL)) AS v_unfilled,
        count(*) FILTER (WHERE s.u IS NOT NULL AND m.u IS DISTINCT FROM b.u) AS u_observed_differ,
        count(*) FILTER (WHERE s.u IS NULL AND abs(m.u - b.u) >= 0.1) AS u_fills_apart,

@@ -468,9 +468,15 @@ column_method(MlFrame *frame, int t, bool explicit, MlMethod base, JsonbContaine
 
 /*
  * Columns the chain may fill: those that ask for it, and with 'auto' the
- * numeric (not coded) columns with gaps, when there are at least two.
+ * numeric (not coded) columns with gaps, when there are at least two and
+ * the frame has at most CHAIN_AUTO_MAX_ROWS rows. Scoring the chain costs
+ * about 2 us per row and column, and on tables that large it has not beaten
+ * the group-wise and regression candidates it competes with; a sampled
+ * scoring would lift this bound.
  * Returns how many, fewest gaps first as in targets.
  */
+#define CHAIN_AUTO_MAX_ROWS 50000
+
 static int
 chain_candidates(MlFrame *frame, List *targets, bool explicit, MlMethod base,
 				 JsonbContainer *methods, int *cols, bool *forced)
@@ -493,7 +499,8 @@ chain_candidates(MlFrame *frame, List *targets, bool explicit, MlMethod base,
 			cols[n++] = t;
 			nforced++;
 		}
-		else if (m == ML_METHOD_AUTO && col->nnull > 0 && col->kind == ML_KIND_NUMERIC &&
+		else if (m == ML_METHOD_AUTO && frame->nrows <= CHAIN_AUTO_MAX_ROWS &&
+				 col->nnull > 0 && col->kind == ML_KIND_NUMERIC &&
 				 !(col->code != NULL && MlColumnIsDiscrete(col)))
 		{
 			forced[n] = false;

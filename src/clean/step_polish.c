@@ -136,6 +136,8 @@ MlStepPolishIntegers(Clean *c, JsonbContainer *st)
 
 		if (col->kind != ML_KIND_NUMERIC || !col->integral || col->nnull == frame->nrows ||
 			col->ninfinite > 0 || !c->keep_source[ci] || c->rep[ci].cast ||
+			/* whole numbers beyond bigint stay floats: a cast would lose them */
+			col->min < -9.2e18 || col->max > 9.2e18 ||
 			(base != FLOAT4OID && base != FLOAT8OID && base != NUMERICOID) || !MlCleanStepWants(st, col))
 			continue;
 		MlEmitCast(c, ci, int4 ? "integer" : "bigint", false);
