@@ -82,4 +82,18 @@ SELECT count(*) FROM ml_clean('mp', '{"duplicates": {"keys": ["amount", "n"]}}')
 SELECT op, count(*) FROM mp_log GROUP BY op ORDER BY op;
 SELECT count(*) AS rows_left FROM mp;
 
+-- 6. fills of a float column of whole numbers keep their fractions unless
+-- asked to round; integer columns stay integers
+CREATE TABLE mr (id int, f float8, i int);
+INSERT INTO mr VALUES (1, 1, 1), (2, 2, 2), (3, NULL, NULL), (4, 2, 2);
+SELECT column_name, filled FROM ml_impute('mr', '{f,i}', 'mean', into_table => 'mr_a') ORDER BY 1;
+SELECT id, f, i FROM mr_a WHERE id = 3;
+SELECT column_name, filled FROM ml_impute('mr', '{f,i}', 'mean', '{"round": true}', into_table => 'mr_b') ORDER BY 1;
+SELECT id, f, i FROM mr_b WHERE id = 3;
+-- ml_clean: the fractional fill keeps the column a float (no integer cast)
+SELECT column_name, actions FROM ml_clean('mr', '{"missing": {"method": "mean"}}', into_table => 'mr_c') ORDER BY 1;
+SELECT id, f, i, pg_typeof(f) FROM mr_c WHERE id = 3;
+SELECT column_name, actions FROM ml_clean('mr', '{"missing": {"method": "mean", "round": true}}', into_table => 'mr_d') ORDER BY 1;
+SELECT id, f, i, pg_typeof(f) FROM mr_d WHERE id = 3;
+
 RESET ROLE;

@@ -33,7 +33,7 @@
 
 const char *const MlImputeOptionKeys[] = {
 	"k", "value", "by", "time_column", "exclude_features", "target", "holdout", "seed",
-	"roles", "methods", "hidden", "epochs", NULL
+	"roles", "methods", "hidden", "epochs", "round", NULL
 };
 
 /* Read ml_impute's options (also used by ml_clean's "missing" step). */
