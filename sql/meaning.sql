@@ -70,6 +70,13 @@ SELECT column_name, data_type, is_identity, is_generated FROM information_schema
 WHERE table_name = 'mp' ORDER BY ordinal_position;
 SELECT id, amount, twice, n, "city_Paris" FROM mp WHERE id IN (4, 5, 6) ORDER BY id;
 INSERT INTO mp (amount, n, "city_Paris", "city_Lyon") VALUES (1.5, 2, 1, 0) RETURNING id, twice;
+-- a plain key referenced ON DELETE CASCADE: the children survive the clean
+CREATE TABLE mq (id int PRIMARY KEY, v float8);
+INSERT INTO mq SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE i END FROM generate_series(1, 20) i;
+CREATE TABLE mq_child (id int PRIMARY KEY, parent int REFERENCES mq ON DELETE CASCADE);
+INSERT INTO mq_child VALUES (1, 4), (2, 7);
+SELECT count(*) AS columns FROM ml_clean('mq', '{"missing": {"method": "mean"}}');
+SELECT count(*) AS children, count(*) FILTER (WHERE v IS NULL) AS gaps FROM mq_child JOIN mq ON mq.id = parent;
 -- rows to delete while another table references this one: refused
 INSERT INTO mp (amount, n, "city_Paris", "city_Lyon")
 SELECT amount, n, "city_Paris", "city_Lyon" FROM mp WHERE id = 1;
