@@ -70,6 +70,13 @@ SELECT column_name, data_type, is_identity, is_generated FROM information_schema
 WHERE table_name = 'mp' ORDER BY ordinal_position;
 SELECT id, amount, twice, n, "city_Paris" FROM mp WHERE id IN (4, 5, 6) ORDER BY id;
 INSERT INTO mp (amount, n, "city_Paris", "city_Lyon") VALUES (1.5, 2, 1, 0) RETURNING id, twice;
+-- a plain key referenced ON DELETE CASCADE: the children survive the clean
+CREATE TABLE mq (id int PRIMARY KEY, v float8);
+INSERT INTO mq SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE i END FROM generate_series(1, 20) i;
+CREATE TABLE mq_child (id int PRIMARY KEY, parent int REFERENCES mq ON DELETE CASCADE);
+INSERT INTO mq_child VALUES (1, 4), (2, 7);
+SELECT count(*) AS columns FROM ml_clean('mq', '{"missing": {"method": "mean"}}');
+SELECT count(*) AS children, count(*) FILTER (WHERE v IS NULL) AS gaps FROM mq_child JOIN mq ON mq.id = parent;
 -- rows to delete while another table references this one: refused
 INSERT INTO mp (amount, n, "city_Paris", "city_Lyon")
 SELECT amount, n, "city_Paris", "city_Lyon" FROM mp WHERE id = 1;
@@ -81,5 +88,19 @@ DELETE FROM mp_log;
 SELECT count(*) FROM ml_clean('mp', '{"duplicates": {"keys": ["amount", "n"]}}');
 SELECT op, count(*) FROM mp_log GROUP BY op ORDER BY op;
 SELECT count(*) AS rows_left FROM mp;
+
+-- 6. fills of a float column of whole numbers keep their fractions unless
+-- asked to round; integer columns stay integers
+CREATE TABLE mr (id int, f float8, i int);
+INSERT INTO mr VALUES (1, 1, 1), (2, 2, 2), (3, NULL, NULL), (4, 2, 2);
+SELECT column_name, filled FROM ml_impute('mr', '{f,i}', 'mean', into_table => 'mr_a') ORDER BY 1;
+SELECT id, f, i FROM mr_a WHERE id = 3;
+SELECT column_name, filled FROM ml_impute('mr', '{f,i}', 'mean', '{"round": true}', into_table => 'mr_b') ORDER BY 1;
+SELECT id, f, i FROM mr_b WHERE id = 3;
+-- ml_clean: the fractional fill keeps the column a float (no integer cast)
+SELECT column_name, actions FROM ml_clean('mr', '{"missing": {"method": "mean"}}', into_table => 'mr_c') ORDER BY 1;
+SELECT id, f, i, pg_typeof(f) FROM mr_c WHERE id = 3;
+SELECT column_name, actions FROM ml_clean('mr', '{"missing": {"method": "mean", "round": true}}', into_table => 'mr_d') ORDER BY 1;
+SELECT id, f, i, pg_typeof(f) FROM mr_d WHERE id = 3;
 
 RESET ROLE;

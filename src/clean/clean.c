@@ -43,7 +43,7 @@ static const char *const clean_keys[] = {
 
 static const char *const missing_keys[] = {
 	"method", "k", "value", "by", "time_column", "exclude_features", "holdout", "seed",
-	"methods", "columns", "skip", "hidden", "epochs", NULL
+	"methods", "columns", "skip", "hidden", "epochs", "round", NULL
 };
 
 static const char *const simple_keys[] = {"keys", NULL};
@@ -63,6 +63,7 @@ step_missing(Clean *c, JsonbContainer *st, const char *target)
 
 	MlImputeReadOptions(st, MlOptString(st, "method", "auto"), &o, missing_keys);
 	o.target = (char *) target;
+	MlFrameRoundFills(frame, MlOptBool(st, "round", false));
 	foreach(lc, all)
 		if (MlCleanStepWants(st, &frame->cols[lfirst_int(lc)]))
 			targets = lappend_int(targets, lfirst_int(lc));

@@ -53,6 +53,7 @@ extern void MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 
 extern char *MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, List *extra_exprs,
 							 int *nargs, Oid **types, Datum **args);
 extern void MlPreferTidJoins(void);
+extern void MlFrameRoundFills(MlFrame *frame, bool round);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

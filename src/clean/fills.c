@@ -52,6 +52,26 @@ epoch_to_text(double epoch, Oid typid)
 	}
 }
 
+static bool
+is_integer_type(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	return base == INT2OID || base == INT4OID || base == INT8OID;
+}
+
+/*
+ * Whether fills of non-integer number columns are rounded to the places
+ * the observed values use (option "round"); by default they are not: a
+ * float column of whole numbers still gets its fractional estimates.
+ */
+void
+MlFrameRoundFills(MlFrame *frame, bool round)
+{
+	for (int c = 0; c < frame->ncols; c++)
+		frame->cols[c].round_fills = round;
+}
+
 /* Cell values are written as float8 for numbers, text for everything else. */
 static bool
 written_as_number(MlColumn *col)
@@ -104,9 +124,11 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		}
 		else if (!isfinite(v))
 			continue;
-		else if (col->kind == ML_KIND_NUMERIC && col->decimals >= 0)
+		else if (col->kind == ML_KIND_NUMERIC && is_integer_type(col->typid))
+			v = rint(v);		/* integer columns stay integers */
+		else if (col->kind == ML_KIND_NUMERIC && col->round_fills && col->decimals >= 0)
 		{
-			/* integers stay integers; decimals keep the source's precision */
+			/* asked for ("round"): the places the observed values use */
 			double		scale = pow(10, col->decimals);
 
 			v = rint(v * scale) / scale;

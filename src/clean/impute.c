@@ -806,6 +806,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	elog(DEBUG1, "loaded %lld rows in %.3f s", (long long) frame->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target);
+	MlFrameRoundFills(frame, MlOptBool(opts, "round", false));
 
 	foreach(lc, colnames)
 	{

@@ -33,7 +33,7 @@
 
 const char *const MlImputeOptionKeys[] = {
 	"k", "value", "by", "time_column", "exclude_features", "target", "holdout", "seed",
-	"roles", "methods", "hidden", "epochs", NULL
+	"roles", "methods", "hidden", "epochs", "round", NULL
 };
 
 /* What a method needs from the options, checked for the main method and every override. */

@@ -90,22 +90,30 @@ MlFillTimeOrdered(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o
 	{
 		int64		end = start;
 		int64		prev = -1;
+		int64		nextpos = start;	/* where the next observation is, or end */
 
 		while (end < frame->nrows && (ctx.g == NULL || ctx.g[order[end]] == ctx.g[order[start]]))
 			end++;
+		/* one pass: the next observation is found once per run of gaps */
 		for (int64 i = start; i < end; i++)
 		{
 			int64		r = order[i];
-			int64		next = -1;
+			int64		next;
 
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			if (!col->isnull[r])
 			{
 				prev = r;
 				continue;
 			}
-			for (int64 j = i + 1; j < end && next < 0; j++)
-				if (!col->isnull[order[j]])
-					next = order[j];
+			if (nextpos <= i)
+			{
+				nextpos = i + 1;
+				while (nextpos < end && col->isnull[order[nextpos]])
+					nextpos++;
+			}
+			next = nextpos < end ? order[nextpos] : -1;
 			if (prev < 0 && next < 0)
 				continue;
 			rows[n] = r;

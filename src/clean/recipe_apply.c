@@ -308,8 +308,15 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 		JsonbContainer *o = &ropts->root;
 		JsonbContainer *inner = MlOptObject(o, "options");
 
+		JsonbValue *missing = MlOptGet(o, "missing");
+
 		readid = MlCleanBegin(&c, relid, MlOptObject(inner ? inner : o, "roles"),
 							 MlOptString(inner ? inner : o, "target", NULL), NIL, 0);
+		/* fills rounded as the run rounded them */
+		MlFrameRoundFills(c.frame,
+						  inner ? MlOptBool(inner, "round", false) :
+						  missing && missing->type == jbvBinary ?
+						  MlOptBool(missing->val.binary.data, "round", false) : false);
 	}
 	replay(&c, &steps->root, true, &xnames, &xexprs);
 	if (strcmp(kind, "impute") == 0)

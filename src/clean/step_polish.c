@@ -134,7 +134,13 @@ MlStepPolishIntegers(Clean *c, JsonbContainer *st)
 		Oid			base = getBaseType(col->typid);
 		bool		int4 = col->min >= PG_INT32_MIN && col->max <= PG_INT32_MAX;
 
-		if (col->kind != ML_KIND_NUMERIC || !col->integral || col->nnull == frame->nrows ||
+		bool		whole = col->integral;
+
+		/* the fills too: a fractional estimate keeps the column a float */
+		for (int64 r = 0; r < frame->nrows && whole; r++)
+			if (!col->isnull[r] && isfinite(col->x[r]) && col->x[r] != floor(col->x[r]))
+				whole = false;
+		if (col->kind != ML_KIND_NUMERIC || !whole || col->nnull == frame->nrows ||
 			col->ninfinite > 0 || !c->keep_source[ci] || c->rep[ci].cast ||
 			/* whole numbers beyond bigint stay floats: a cast would lose them */
 			col->min < -9.2e18 || col->max > 9.2e18 ||

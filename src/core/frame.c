@@ -473,6 +473,7 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 	int			first = frame->tids ? 1 : 0;
 	int64		got = 0;
 	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batch = AllocSetContextCreate(cxt, "ml frame batch", ALLOCSET_DEFAULT_SIZES);
 
 	while (got < max_rows)
 	{
@@ -483,9 +484,16 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 			break;
 		if (frame->nrows + (int64) SPI_processed > frame->capacity)
 		{
-			while (frame->nrows + (int64) SPI_processed > frame->capacity)
+			int64		need = frame->nrows + (int64) SPI_processed;
+			Size		row_bytes = (Size) frame->ncols * ML_CELL_BYTES + 6;
+			int64		fits = (int64) (budget / row_bytes);
+
+			/* the rows held decide, not the doubled capacity: clamp it */
+			while (need > frame->capacity)
 				frame->capacity *= 2;
-			if ((Size) frame->capacity * (frame->ncols * ML_CELL_BYTES + 6) > budget)
+			if (frame->capacity > fits)
+				frame->capacity = Max(fits, need);
+			if ((Size) need * row_bytes > budget)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("relation \"%s\" does not fit in maintenance_work_mem (%zu MB) at %lld rows",
@@ -497,6 +505,8 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 			if (frame->tids)
 				frame->tids = repalloc_huge(frame->tids, sizeof(ItemPointerData) * frame->capacity);
 		}
+		/* what converting a cell allocates (detoasted values, text) dies with the batch */
+		MemoryContextSwitchTo(batch);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[r];
@@ -514,10 +524,13 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 			pfree(values);
 			pfree(nulls);
 		}
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(batch);
 		got += SPI_processed;
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(batch);
 	return got;
 }
 

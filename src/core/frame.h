@@ -49,6 +49,7 @@ typedef struct MlColumn
 	bool		converted;		/* text read as numbers or times (a declared role) */
 	bool		integral;		/* every finite value is a whole number */
 	int			decimals;		/* decimal places the values need (0..6), -1 if more */
+	bool		round_fills;	/* fills rounded to those places (integer types always) */
 	bool	   *isnull;
 	bool	   *wasnull;		/* isnull as loaded, before any imputation */
 	int32	   *parts[10];		/* cached datetime parts (MlDatePart) per row */
