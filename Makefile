@@ -4,11 +4,12 @@
 #   make install    install into the PostgreSQL found by pg_config
 #   make demo       set up a fresh machine, run the analyst-to-engineer demo
 #   make test       set up a fresh machine, run pg_regress + pgTAP + scripted tests
-#                   (FUZZ=1 also runs the randomized test/fuzz_clean.sh)
+#                   (with the randomized test/fuzz_clean.sh; FUZZ=0 leaves it out)
 #   make fuzz       only the randomized test (FUZZ_CALLS, FUZZ_SEED)
 #   make sanitize   pg_regress (FUZZ=1: and the fuzz test) on an ASan+UBSan build
 
 EXTENSION   = pg_mlops
+FUZZ       ?= 1
 EXTVERSION  = 0.2.0
 MODULE_big  = pg_mlops
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))

@@ -156,3 +156,11 @@ WHERE relation = 'public.k_huge' AND column_name = 'x';
 SELECT column_name, filled, method FROM ml_impute('k_huge', '{x}', 'mean', into_table => 'k_huge_m');
 SELECT column_name, filled, method FROM ml_impute('k_huge', '{x}', 'auto', into_table => 'k_huge_a');
 SELECT count(*) FILTER (WHERE x IS NULL) AS gaps FROM k_huge_a;
+
+-- roles numeric/datetime on a type that is neither that kind nor text
+SET ROLE regress_alice;
+CREATE TABLE k_arr (id int[], x float8);
+INSERT INTO k_arr VALUES (ARRAY[1, 2], 1), (NULL, NULL), (ARRAY[3], 3);
+SELECT regress_try($$SELECT * FROM ml_clean('k_arr', '{"roles": {"id": "numeric"}}', into_table => 'k_arr_c')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_arr', options => '{"roles": {"x": "datetime"}}')$$);
+RESET ROLE;

@@ -11,6 +11,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "parser/parse_coerce.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -177,6 +178,17 @@ MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
 					 errmsg("column \"%s\" of type %s cannot have role \"text\"", key,
 							format_type_be(frame->cols[c].typid)),
 					 errhint("Role \"text\" is for free-text columns; use \"skip\" to leave a column out.")));
+		/* numbers and times are read from text only; other types keep their kind */
+		if ((role_names[i].role == ML_ROLE_NUMERIC && frame->cols[c].kind != ML_KIND_NUMERIC) ||
+			(role_names[i].role == ML_ROLE_DATETIME && frame->cols[c].kind != ML_KIND_DATETIME))
+		{
+			if (TypeCategory(getBaseType(frame->cols[c].typid)) != TYPCATEGORY_STRING)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("column \"%s\" of type %s cannot have role \"%s\"", key,
+								format_type_be(frame->cols[c].typid), role),
+						 errhint("Roles \"numeric\" and \"datetime\" apply to columns of that kind or to text holding such values.")));
+		}
 		frame->cols[c].role = role_names[i].role;
 		/* a declared role replaces what inference said the column was */
 		frame->cols[c].identifier = role_names[i].role == ML_ROLE_IDENTIFIER;
