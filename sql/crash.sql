@@ -164,3 +164,11 @@ INSERT INTO k_arr VALUES (ARRAY[1, 2], 1), (NULL, NULL), (ARRAY[3], 3);
 SELECT regress_try($$SELECT * FROM ml_clean('k_arr', '{"roles": {"id": "numeric"}}', into_table => 'k_arr_c')$$);
 SELECT regress_try($$SELECT * FROM ml_impute('k_arr', options => '{"roles": {"x": "datetime"}}')$$);
 RESET ROLE;
+
+-- whole-number options: out-of-range, fractional and NaN values are errors
+SET ROLE regress_alice;
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'knn', '{"seed": 1099511627776}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'knn', '{"k": 5.9}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'knn', '{"k": "NaN"}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('k_roles', '{x}', 'learned', '{"epochs": 1e300}')$$);
+RESET ROLE;

@@ -51,6 +51,22 @@ check_method(const MlImputeOptions *o, MlMethod m, const char *name)
 				 errmsg("method \"%s\" needs option \"time_column\"", name)));
 }
 
+/*
+ * A whole-number option within [lo, hi]; anything else (a fraction, NaN,
+ * an out-of-range value) is an error, never a cast of an out-of-range double.
+ */
+static int
+int_option(JsonbContainer *opts, const char *key, int dflt, int lo, int hi)
+{
+	double		d = MlOptNumber(opts, key, dflt);
+
+	if (!(d >= lo && d <= hi) || d != floor(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a whole number between %d and %d", key, lo, hi)));
+	return (int) d;
+}
+
 /* Read ml_impute's options (also used by ml_clean's "missing" step). */
 void
 MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o,
@@ -59,11 +75,7 @@ MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o
 	MlOptCheckKeys(opts, "imputation options", valid);
 	memset(o, 0, sizeof(*o));
 	o->method = MlMethodFromName(method);
-	o->k = (int) MlOptNumber(opts, "k", 5);
-	if (o->k < 1 || o->k > 1000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"k\" must be between 1 and 1000")));
+	o->k = int_option(opts, "k", 5, 1, 1000);
 	o->constant_text = MlOptString(opts, "value", NULL);
 	o->by = MlOptStringList(opts, "by");
 	o->time_column = MlOptString(opts, "time_column", NULL);
@@ -74,13 +86,9 @@ MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"holdout\" must be between 0 and 1")));
-	o->seed = (int) MlOptNumber(opts, "seed", 42);
-	o->hidden = (int) MlOptNumber(opts, "hidden", 32);
-	o->epochs = (int) MlOptNumber(opts, "epochs", 20);
-	if (o->hidden < 1 || o->hidden > 1024 || o->epochs < 1 || o->epochs > 1000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"hidden\" must be 1..1024 and \"epochs\" 1..1000")));
+	o->seed = int_option(opts, "seed", 42, PG_INT32_MIN, PG_INT32_MAX);
+	o->hidden = int_option(opts, "hidden", 32, 1, 1024);
+	o->epochs = int_option(opts, "epochs", 20, 1, 1000);
 	check_method(o, o->method, method);
 	/* per-column overrides pass the same checks as the main method */
 	{

@@ -187,16 +187,25 @@ PG_FUNCTION_INFO_V1(ml_project_access);
 Datum
 ml_project_access(PG_FUNCTION_ARGS)
 {
+	MemoryContext callercxt = CurrentMemoryContext;
 	MlScope		scope;
 	char	   *access;
+	text	   *result = NULL;
 
 	MlScopeEnter(&scope);
-	/* MlSpiExec returns to our memory context: the text outlives SPI */
 	access = project_access_text(&scope, PG_GETARG_INT64(0));
+	/* SPI_finish frees what was allocated under SPI: copy out first */
+	if (access != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(callercxt);
+
+		result = cstring_to_text(access);
+		MemoryContextSwitchTo(old);
+	}
 	MlScopeExit(&scope);
-	if (access == NULL)
+	if (result == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(access));
+	PG_RETURN_TEXT_P(result);
 }
 
 /*
