@@ -418,7 +418,19 @@ def gen_case(rng, index):
     elif rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
     nrows = 20000 if large else rng.choice([1, 1, 2, 3, 5, 8, 20, 50, 120, 300, 1000])
-    kind = rng.choices(["impute", "clean", "recipe", "csv"], weights=[40, 30, 20, 10])[0]
+    kind = rng.choices(["impute", "clean", "recipe", "csv", "casts"], weights=[40, 30, 20, 10, 5])[0]
+    if kind == "casts":
+        # the never-failing casts and the access probe: any input, NULL or a value
+        texts = ["1", "-0", "1e999", "9223372036854775808", "-9223372036854775809", "1,5", "n/a",
+                 "", "NaN", "Infinity", "2024-02-30", "2024-01-01 10:00+02", "yes", "日本", "x" * 300]
+        nums = ["0", "-2147483648.5", "2147483647.4", "9223372036854775807.5", "1e30", "NaN", "-0.5"]
+        for _ in range(3):
+            f = rng.choice(["try_cast_numeric", "try_cast_bool", "try_cast_timestamp", "try_cast_bigint"])
+            stmts.append("SELECT mlops.%s(%s)" % (f, lit(rng.choice(texts)) if rng.random() < 0.9 else "NULL"))
+            f = rng.choice(["try_round_int8", "try_round_int4"])
+            stmts.append("SELECT mlops.%s(%s::numeric)" % (f, lit(rng.choice(nums))))
+        stmts.append("SELECT mlops.project_access(%s)" % rng.choice(["-1", "0", "1", "NULL", "9223372036854775807"]))
+        return kind, stmts
     if kind == "csv":
         text, opts = rand_csv(rng)
         args = ["'fz_csv'", "data => " + lit(text)]
