@@ -10,7 +10,7 @@
 
 EXTENSION   = pg_mlops
 FUZZ       ?= 1
-EXTVERSION  = 0.2.0
+EXTVERSION  = 0.3.0
 MODULE_big  = pg_mlops
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 DATA_built  = extension/$(EXTENSION)--$(EXTVERSION).sql

@@ -58,13 +58,7 @@ check_method(const MlImputeOptions *o, MlMethod m, const char *name)
 static int
 int_option(JsonbContainer *opts, const char *key, int dflt, int lo, int hi)
 {
-	double		d = MlOptNumber(opts, key, dflt);
-
-	if (!(d >= lo && d <= hi) || d != floor(d))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a whole number between %d and %d", key, lo, hi)));
-	return (int) d;
+	return MlOptInt(opts, key, dflt, lo, hi);
 }
 
 /* Read ml_impute's options (also used by ml_clean's "missing" step). */

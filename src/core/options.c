@@ -161,6 +161,32 @@ MlOptNumber(JsonbContainer *obj, const char *key, double dflt)
 	return d;
 }
 
+/* A whole number in lo..hi (checked before any cast, so 2^40 is an error). */
+int
+MlOptInt(JsonbContainer *obj, const char *key, int dflt, int lo, int hi)
+{
+	double		d = MlOptNumber(obj, key, dflt);
+
+	if (!(d >= lo && d <= hi) || d != floor(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a whole number between %d and %d", key, lo, hi)));
+	return (int) d;
+}
+
+/* A finite number in lo..hi; NaN and the infinities are never in range. */
+double
+MlOptRange(JsonbContainer *obj, const char *key, double dflt, double lo, double hi)
+{
+	double		d = MlOptNumber(obj, key, dflt);
+
+	if (!(d >= lo && d <= hi))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a number between %g and %g", key, lo, hi)));
+	return d;
+}
+
 bool
 MlOptBool(JsonbContainer *obj, const char *key, bool dflt)
 {
