@@ -118,3 +118,7 @@ SELECT regress_try($$SELECT ml_train('price')$$);
 SET ROLE regress_eve;
 SELECT regress_try($$SELECT ml_train('price')$$);
 RESET ROLE;
+-- Leave the catalog as the next files expect it.
+DELETE FROM mlops.projects WHERE name IN ('price', 'bad', 'badclass');
+DROP TABLE house, house_scored, bad;
+REVOKE CREATE ON SCHEMA public FROM ml_engineer;
