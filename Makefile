@@ -4,7 +4,7 @@
 #   make install    install into the PostgreSQL found by pg_config
 #   make demo       set up a fresh machine, run the analyst-to-engineer demo
 #   make test       set up a fresh machine, run pg_regress + pgTAP + scripted tests
-#                   (with the randomized test/fuzz_clean.sh; FUZZ=0 leaves it out)
+#                   (with the randomized test/fuzz_clean.sh and test/fuzz_train.sh; FUZZ=0 leaves them out)
 #   make fuzz       only the randomized test (FUZZ_CALLS, FUZZ_SEED)
 #   make sanitize   pg_regress (FUZZ=1: and the fuzz test) on an ASan+UBSan build
 
@@ -68,7 +68,7 @@ test: deps
 fuzz: deps
 	$(MAKE) all
 	$(MAKE) install
-	FUZZ=1 bash scripts/cluster.sh prove -v test/fuzz_clean.sh
+	FUZZ=1 bash scripts/cluster.sh prove -v test/fuzz_clean.sh test/fuzz_train.sh
 
 sanitize: deps
 	FUZZ=$(FUZZ) bash scripts/sanitize.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make sanitize`: build pg_mlops with UndefinedBehaviorSanitizer (in a copy
 # of the tree, so the normal objects stay), install it, run the pg_regress
-# suite (and, with FUZZ=1, test/fuzz_clean.sh) against a private postmaster,
+# suite (and, with FUZZ=1, test/fuzz_clean.sh and test/fuzz_train.sh) against a private postmaster,
 # then put the normal build back. Fails if any test fails, a backend dies, or
 # any sanitizer report appears. UBSan's runtime loads with our library.
 #
@@ -65,7 +65,7 @@ echo "== sanitize: pg_regress"
 make -s installcheck || { status=1; head -200 regression.diffs 2>/dev/null; }
 if [ "${FUZZ:-0}" = 1 ]; then
   echo "== sanitize: fuzz"
-  prove test/fuzz_clean.sh || status=1
+  prove test/fuzz_clean.sh test/fuzz_train.sh || status=1
 fi
 
 reports=$(ls "$work/reports" 2>/dev/null | wc -l)

@@ -13,6 +13,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 #include "core/catalog.h"
 #include "model/deployed.h"
@@ -62,6 +63,13 @@ ml_score(PG_FUNCTION_ARGS)
 	classifier = e->trained->task == ML_TASK_BINARY || e->trained->task == ML_TASK_MULTICLASS;
 	if (classifier)
 		check_free_name(relid, "probabilities");
+	/* a missing or mistyped feature is reported before any row is read */
+	{
+		TupleDesc	desc = lookup_rowtype_tupdesc(get_rel_type_id(relid), -1);
+
+		(void) MlBindRow(e->trained->enc, desc, e->what);
+		ReleaseTupleDesc(desc);
+	}
 
 	MlScopeEnter(&scope);
 	values[0] = CStringGetTextDatum(project);

@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Randomized robustness test of training and scoring (ml_train, ml_predict,
+ml_predict_label, ml_predict_proba, ml_score, the hand-over), on the tables
+of test/fuzz_clean.py and with its checks: a crash, an internal error or an
+error from SQL/JSON we built fails the test. A payload the case corrupted
+on purpose must give XX001 (data corrupted), which is then expected.
+
+FUZZ_SEED (default 1) and FUZZ_CALLS (default 150) as in fuzz_clean.py.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fuzz_clean as fz  # noqa: E402
+
+ALGORITHMS = ["auto", "linear", "ridge", "lasso", "elastic_net", "logistic", "gbdt", "random_forest",
+              "kmeans", "naive_bayes"]
+NUMERIC = {"float", "float_whole", "int", "int_code", "numeric", "numeric_small", "numeric_free", "smallint",
+           "real", "float_special", "float_huge", "float_const", "int_big"}
+LABELS = {"cat", "cat_two", "bool", "int_code", "cat_utf8", "cat_varchar", "text_bool", "float_whole"}
+HYPER = {
+    "n_estimators": [1, 2, 5, 10, 0, -1, 1e9],
+    "max_depth": [1, 2, 3, 6, 0, 64, 1000],
+    "learning_rate": [0.1, 0.5, 1, 0, -0.1, "NaN"],
+    "min_samples_leaf": [1, 2, 5, 50, 0, 100000],
+    "alpha": [0, 0.1, 1, 100, -1, "Infinity"],
+    "l1_ratio": [0, 0.5, 1, 2],
+    "C": [0.01, 1, 100, 0],
+    "max_iter": [1, 5, 50, 0],
+    "n_clusters": [1, 2, 3, 8, 0, 100000],
+    "subsample": [0.5, 1, 0, 2],
+    "colsample_bytree": [0.5, 1, 0],
+    "max_bins": [2, 16, 255, 256, 1],
+    "early_stopping": [True, False, "yes"],
+    "validation_fraction": [0.1, 0.5, 0, 1],
+    "fit_intercept": [True, False, 1],
+    "max_features": ["sqrt", 1.0, 0.5, "log2", 0, "all"],
+    "bootstrap": [True, False],
+    "l2_regularization": [0, 1, -1],
+    "max_leaf_nodes": [2, 31, 1],
+    "var_smoothing": [1e-9, 0, -1],
+    "n_init": [1, 3, 0],
+    "tol": [1e-4, 0, -1],
+    "nosuch": [1],
+}
+
+
+def hyperparams(rng):
+    keys = rng.sample(sorted(HYPER), rng.choice([0, 0, 1, 2, 3]))
+    return {k: rng.choice(HYPER[k]) for k in keys if k != "nosuch" or fz.hostile}
+
+
+def options(rng, t):
+    o = {}
+    names = t.names()
+    if rng.random() < 0.3:
+        o["test_size"] = rng.choice([0.2, 0.5, 0.01, 0.9, 0, 1, "NaN"])
+    if rng.random() < 0.2:
+        o["folds"] = rng.choice([2, 3, 5, 1, 0, 21, 2.5])
+    if rng.random() < 0.3:
+        o["seed"] = rng.choice([0, 1, 42, -1, 2 ** 40])
+    if rng.random() < 0.15 and names:
+        o["time_column"] = rng.choice(names + ["nosuch"])
+    if rng.random() < 0.1 and names:
+        o["holdout_column"] = rng.choice(names + ["nosuch"])
+    if rng.random() < 0.2 and names:
+        o["features"] = fz.some(rng, names, 1, 3)
+    if rng.random() < 0.2 and names:
+        o["exclude"] = fz.some(rng, names, 1, 2)
+    if rng.random() < 0.1:
+        o["budget_s"] = rng.choice([0.1, 1, 0, -5])
+    if fz.hostile and rng.random() < 0.2:
+        o["bogus"] = 1
+    return o
+
+
+def score_stmts(rng, t, other):
+    """Hand-over and scoring calls after a successful ml_train."""
+    fn = rng.choice(["ml_predict", "ml_predict_label", "ml_predict_proba"])
+    s = ["SELECT ml_mark_ready('fz', (SELECT max(version) FROM mlops.models))",
+         "SELECT ml_deploy('fz', (SELECT max(version) FROM mlops.models))"]
+    if rng.random() < 0.1:
+        # a damaged payload: loading it must be XX001, never a crash
+        s.append("UPDATE mlops.models SET payload = overlay(payload PLACING '\\x%02x%02x'::bytea FROM %d) "
+                 "WHERE version = (SELECT max(version) FROM mlops.models)"
+                 % (rng.randrange(256), rng.randrange(256), rng.randrange(1, 400)))
+    r = rng.random()
+    if r < 0.4:
+        s.append("SELECT %s('fz', r) FROM %s r" % (fn, fz.ident(other)))
+    elif r < 0.7:
+        row = {c: fz.rand_value(rng) for c in fz.some(rng, t.names() + ["extra"], 0, 6, bogus=0)}
+        s.append("SELECT %s('fz', %s)" % (fn, fz.jlit(row)))
+    else:
+        s.append("SELECT ml_score('fz', %s, 'fz_scored')" % fz.lit(other))
+    return s
+
+
+def gen_train(rng, index):
+    fz.hostile = rng.random() < fz.HOSTILE
+    stmts = []
+    if rng.random() < 0.05:
+        stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
+    nrows = rng.choice([1, 2, 3, 5, 10, 30, 100, 300, 1000])
+    t = fz.Table(rng, "fz_a", nrows)
+    stmts += t.sql
+    names = t.names()
+    task = rng.choice(["regression", "classification"])
+    fits = t.of(lambda k: k in NUMERIC) if task == "regression" else t.of(lambda k: k in LABELS)
+    if fits and rng.random() < 0.85:
+        target = rng.choice(fits)
+    else:
+        target = rng.choice(names) if names and rng.random() > 0.05 else "nosuch"
+    stmts.append("SELECT ml_create_project('fz', 'fz_a', %s, %s)" % (fz.lit(target), fz.lit(task)))
+    args = [fz.lit(rng.choice(ALGORITHMS if not fz.hostile else ALGORITHMS + ["nosuch", ""]))]
+    hp = hyperparams(rng)
+    if hp or rng.random() < 0.2:
+        args.append(fz.jlit(hp))
+    o = options(rng, t)
+    if o:
+        args.append("options => " + fz.jlit(o))
+    stmts.append("SELECT * FROM ml_train('fz', %s)" % ", ".join(args))
+    other = "fz_a"
+    if rng.random() < 0.4:
+        cols = []
+        for c, k in t.cols:
+            r = rng.random()
+            if r < 0.1:
+                continue
+            cols.append((c, k if r < 0.6 else rng.choice(list(fz.KINDS))))
+        b = fz.Table(rng, "fz_b", rng.choice([0, 1, 5, 50]), cols=cols)
+        stmts += b.sql
+        other = "fz_b"
+    stmts += score_stmts(rng, t, other)
+    return "train", stmts
+
+
+def corrupted_on_purpose(stmts, code):
+    return code == "XX001" and any("overlay(payload" in s for s in stmts)
+
+
+if __name__ == "__main__":
+    fz.CALLS = int(os.environ.get("FUZZ_CALLS", "150"))
+    sys.exit(fz.main(gen_train, "fuzz_train", corrupted_on_purpose))
