@@ -13,6 +13,7 @@ static const MlLearner *const learners[] = {
 	&MlRidgeLearner,
 	&MlLassoLearner,
 	&MlElasticNetLearner,
+	&MlLogisticLearner,
 };
 
 const MlLearner *
