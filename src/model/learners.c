@@ -14,6 +14,8 @@ static const MlLearner *const learners[] = {
 	&MlLassoLearner,
 	&MlElasticNetLearner,
 	&MlLogisticLearner,
+	&MlKmeansLearner,
+	&MlNaiveBayesLearner,
 };
 
 const MlLearner *
