@@ -66,9 +66,7 @@ extern int64 MlSampleRows(int ncols);
 extern int64 MlChunkRows(int ncols);
 extern int64 MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *obj);
 extern Oid	MlPrepareOutput(Oid relid, const char *into, bool *copied);
-extern char *MlRelName(Oid relid);
 extern Oid	MlCopyRelation(Oid relid, const char *dest, bool temp);
-extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);
 extern char *MlProjectTarget(Oid relid, int64 *project_id);
 extern int64 MlStoreRecipe(void *scope, Oid relid, const char *kind, const char *options,
 						   const char *steps, const char *report, int64 project_id);

@@ -31,14 +31,6 @@
 #include "core/options.h"
 #include "core/progress.h"
 
-/* The relation's name, schema-qualified and quoted for SQL. */
-char *
-MlRelName(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
 /*
  * Copy a relation into a new table, as the caller: "CREATE [TEMP] TABLE
  * dest AS SELECT * FROM relid" (dest quoted and qualified already),
@@ -55,22 +47,6 @@ MlCopyRelation(Oid relid, const char *dest, bool temp)
 	copyid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(dest)), NoLock, false);
 	MlSpiExec(psprintf("ANALYZE %s", dest), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	return copyid;
-}
-
-/* Parse into_table ("name" or "schema.name") and resolve its schema. */
-RangeVar *
-MlParseInto(const char *into_table, Oid *nspid)
-{
-	List	   *names = stringToQualifiedNameList(into_table);
-	RangeVar   *rv = makeRangeVarFromNameList(names);
-
-	*nspid = RangeVarGetCreationNamespace(rv);
-	if (OidIsValid(get_relname_relid(rv->relname, *nspid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_TABLE),
-				 errmsg("relation \"%s\" already exists", rv->relname),
-				 errhint("Choose another into_table, or drop the existing table first.")));
-	return rv;
 }
 
 /*

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -17,7 +18,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 
 #include "core/catalog.h"
 
@@ -329,4 +332,39 @@ MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
 	MlRequireArg(fcinfo, argno, argname);
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* The relation's name, schema-qualified and quoted for SQL. */
+char *
+MlRelName(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/* Parse into_table ("name" or "schema.name") and resolve its schema. */
+RangeVar *
+MlParseInto(const char *into_table, Oid *nspid)
+{
+	List	   *names = stringToQualifiedNameList(into_table);
+	RangeVar   *rv = makeRangeVarFromNameList(names);
+
+	*nspid = RangeVarGetCreationNamespace(rv);
+	if (OidIsValid(get_relname_relid(rv->relname, *nspid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"%s\" already exists", rv->relname),
+				 errhint("Choose another into_table, or drop the existing table first.")));
+	return rv;
+}
+
+/*
+ * Tell every backend that a project, its members or its deployed model
+ * changed: a relcache invalidation of mlops.models, sent at commit, which
+ * the scoring cache (model/deployed.c) listens for.
+ */
+void
+MlCatalogInvalidate(void)
+{
+	CacheInvalidateRelcacheByRelid(get_relname_relid("models", get_namespace_oid("mlops", false)));
 }

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+#include "nodes/primnodes.h"
+
 /*
  * A catalog scope brackets every API call that reads or writes the catalog.
  * It pins search_path to "pg_catalog, pg_temp" (so nothing the caller put
@@ -61,6 +63,10 @@ extern int	MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 extern void MlAudit(MlScope *scope, const char *action, const char *object_type,
 					const char *object_name, int64 project_id,
 					int nkeys, const char **keys, const char **values);
+
+extern void MlCatalogInvalidate(void);
+extern char *MlRelName(Oid relid);
+extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);
 
 extern void MlRequireArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname);

@@ -764,3 +764,16 @@ MlCmpIndexByValue(const void *a, const void *b, void *arg)
 
 	return (x > y) - (x < y);
 }
+
+/* For scoring: a cell as the frame would hold it (base type of typid). */
+double
+MlDatumToDouble(Datum d, Oid typid)
+{
+	return datum_to_double(d, getBaseType(typid));
+}
+
+MlKind
+MlKindOfType(Oid typid)
+{
+	return kind_of_type(typid);
+}

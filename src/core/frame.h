@@ -110,5 +110,7 @@ extern void MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 extern int	MlCmpIndexByValue(const void *a, const void *b, void *arg);
 extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
+extern double MlDatumToDouble(Datum d, Oid typid);
+extern MlKind MlKindOfType(Oid typid);
 
 #endif							/* ML_FRAME_H */

@@ -251,6 +251,7 @@ ml_update_project(PG_FUNCTION_ARGS)
 		}
 
 		MlAudit(&scope, "update_project", "project", p->name, p->id, 5, keys, vals);
+		MlCatalogInvalidate();
 	}
 	MlScopeExit(&scope);
 	PG_RETURN_VOID();
@@ -306,6 +307,7 @@ ml_drop_project(PG_FUNCTION_ARGS)
 		const char *vals[2] = {force ? "true" : "false", deployed};
 
 		MlAudit(&scope, "drop_project", "project", p->name, p->id, 2, keys, vals);
+		MlCatalogInvalidate();
 	}
 	MlScopeExit(&scope);
 	PG_RETURN_VOID();
@@ -375,6 +377,7 @@ change_membership(FunctionCallInfo fcinfo, bool add)
 		MlAudit(&scope, add ? "add_member" : "remove_member", "project",
 				p->name, p->id, 1, keys, vals);
 	}
+	MlCatalogInvalidate();
 	MlScopeExit(&scope);
 }
 

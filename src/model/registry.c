@@ -150,6 +150,8 @@ switch_deployment(MlScope *scope, MlProject *p, int32 version, int64 model_id,
 
 		MlAudit(scope, action, "model", p->name, p->id, 3, keys, vals);
 	}
+	/* every backend's scoring cache drops the old version at its next command */
+	MlCatalogInvalidate();
 }
 
 Datum

@@ -1,0 +1,513 @@
+/*
+ * features.c
+ *	  The feature encoder: fitted on the training rows of a frame, stored in
+ *	  the model's payload, replayed on one row at scoring time.
+ *
+ * Training and scoring share one layout function, so the features a model
+ * was fitted on and the features a scored row produces cannot drift apart.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+
+#include "core/options.h"
+#include "model/features.h"
+
+/* Open-addressing table from level text to code, for scoring. */
+typedef struct MlLevelHash
+{
+	int			size;			/* a power of two, over twice the levels */
+	int32	   *slot;			/* code, or -1 for an empty slot */
+} MlLevelHash;
+
+static const char *const part_names[] = {
+	"year", "month", "day", "hour", "minute", "second", "dow", "doy", "week", "weekend"
+};
+
+static uint32
+level_hash(const char *s, int len)
+{
+	return hash_bytes((const unsigned char *) s, len);
+}
+
+static void
+build_level_hash(MlInput *in)
+{
+	MlLevelHash *h = palloc(sizeof(MlLevelHash));
+
+	h->size = 16;
+	while (h->size < in->nlevels * 2 + 1)
+		h->size <<= 1;
+	h->slot = palloc(sizeof(int32) * h->size);
+	memset(h->slot, 0xff, sizeof(int32) * h->size);
+	for (int k = 0; k < in->nlevels; k++)
+	{
+		uint32		i = level_hash(in->levels[k], strlen(in->levels[k])) & (h->size - 1);
+
+		while (h->slot[i] >= 0)
+			i = (i + 1) & (h->size - 1);
+		h->slot[i] = k;
+	}
+	in->hash = h;
+}
+
+/* Code of a level, -1 when the model never saw it. */
+int32
+MlLevelCode(MlInput *in, const char *s, int len)
+{
+	MlLevelHash *h = in->hash;
+	uint32		i = level_hash(s, len) & (h->size - 1);
+
+	while (h->slot[i] >= 0)
+	{
+		const char *l = in->levels[h->slot[i]];
+
+		if ((int) strlen(l) == len && memcmp(l, s, len) == 0)
+			return h->slot[i];
+		i = (i + 1) & (h->size - 1);
+	}
+	return -1;
+}
+
+/* Raw and learner features of every input; names for both. */
+static void
+layout(MlEncoder *enc)
+{
+	int			r = 0;
+
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+
+		in->first_raw = r;
+		in->nraw = in->kind == ML_INPUT_DATETIME ? 1 + in->nparts : 1;
+		r += in->nraw;
+	}
+	enc->nraw = r;
+	enc->raw_name = palloc(sizeof(char *) * Max(r, 1));
+	enc->raw_categorical = palloc0(sizeof(bool) * Max(r, 1));
+	enc->raw_ncat = palloc0(sizeof(int) * Max(r, 1));
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+
+		enc->raw_name[in->first_raw] = in->name;
+		if (in->kind == ML_INPUT_CATEGORY)
+		{
+			enc->raw_categorical[in->first_raw] = true;
+			enc->raw_ncat[in->first_raw] = in->nlevels;
+		}
+		for (int p = 0; p < in->nparts; p++)
+			enc->raw_name[in->first_raw + 1 + p] = psprintf("%s_%s", in->name,
+															part_names[in->parts[p]]);
+	}
+}
+
+/* Learner features once the dense maps are known (or the raw ones). */
+static void
+layout_features(MlEncoder *enc)
+{
+	int			f = 0;
+	int			n;
+
+	if (!enc->dense)
+	{
+		enc->nfeat = enc->nraw;
+		enc->feat_name = enc->raw_name;
+		enc->feat_categorical = enc->raw_categorical;
+		enc->feat_ncat = enc->raw_ncat;
+		enc->feat_input = palloc(sizeof(int) * Max(enc->nraw, 1));
+		for (int i = 0; i < enc->ninputs; i++)
+			for (int j = 0; j < enc->inputs[i].nraw; j++)
+				enc->feat_input[enc->inputs[i].first_raw + j] = i;
+		return;
+	}
+	for (int j = 0; j < enc->nraw; j++)
+	{
+		MlDenseMap *m = &enc->map[j];
+
+		m->first = f;
+		m->n = enc->raw_categorical[j] ? m->nonehot : 1 + (m->indicator ? 1 : 0);
+		f += m->n;
+	}
+	n = f;
+	enc->nfeat = n;
+	enc->feat_name = palloc(sizeof(char *) * Max(n, 1));
+	enc->feat_categorical = palloc0(sizeof(bool) * Max(n, 1));
+	enc->feat_ncat = palloc0(sizeof(int) * Max(n, 1));
+	enc->feat_input = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+
+		for (int j = in->first_raw; j < in->first_raw + in->nraw; j++)
+		{
+			MlDenseMap *m = &enc->map[j];
+
+			for (int k = 0; k < m->n; k++)
+				enc->feat_input[m->first + k] = i;
+			if (enc->raw_categorical[j])
+				for (int k = 0; k < m->nonehot; k++)
+					enc->feat_name[m->first + k] = psprintf("%s=%s", in->name,
+															in->levels[m->onehot[k]]);
+			else
+			{
+				enc->feat_name[m->first] = enc->raw_name[j];
+				if (m->indicator)
+					enc->feat_name[m->first + 1] = psprintf("%s_missing", enc->raw_name[j]);
+			}
+		}
+	}
+}
+
+static MlInput
+input_of_column(MlColumn *col)
+{
+	MlInput		in;
+	Oid			base = getBaseType(col->typid);
+
+	memset(&in, 0, sizeof(in));
+	in.name = col->name;
+	in.typid = base;
+	if (col->kind == ML_KIND_NUMERIC)
+		in.kind = ML_INPUT_NUMERIC;
+	else if (col->kind == ML_KIND_DATETIME)
+	{
+		in.kind = ML_INPUT_DATETIME;
+		in.with_tz = (base == TIMESTAMPTZOID);
+		in.parts[in.nparts++] = ML_PART_YEAR;
+		in.parts[in.nparts++] = ML_PART_MONTH;
+		in.parts[in.nparts++] = ML_PART_DAY;
+		in.parts[in.nparts++] = ML_PART_DOW;
+		if (base != DATEOID)
+			in.parts[in.nparts++] = ML_PART_HOUR;
+	}
+	else
+	{
+		in.kind = ML_INPUT_CATEGORY;
+		in.nlevels = col->nlevels;
+		in.levels = col->level_text;
+	}
+	return in;
+}
+
+/* Raw features of frame rows (all rows when rows is NULL). */
+void
+MlEncoderRaw(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows, double **raw)
+{
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+		MlColumn   *col = &frame->cols[MlFrameColumn(frame, in->name)];
+		double	   *dst = raw[in->first_raw];
+
+		for (int64 r = 0; r < nrows; r++)
+		{
+			int64		row = rows ? rows[r] : r;
+
+			if (in->kind == ML_INPUT_CATEGORY)
+				dst[r] = col->code[row] < 0 ? NAN : (double) col->code[row];
+			else
+				dst[r] = isfinite(col->x[row]) ? col->x[row] : NAN;
+		}
+		for (int p = 0; p < in->nparts; p++)
+		{
+			double	   *part = raw[in->first_raw + 1 + p];
+
+			for (int64 r = 0; r < nrows; r++)
+				part[r] = MlDatePartOf(dst[r], in->parts[p], in->with_tz);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+}
+
+/* Most frequent codes first (ties: the smaller code). */
+static int
+cmp_count_desc(const void *a, const void *b, void *arg)
+{
+	const int64 *count = arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	if (count[x] != count[y])
+		return count[x] > count[y] ? -1 : 1;
+	return x < y ? -1 : (x > y);
+}
+
+static void
+fit_dense_map(MlEncoder *enc, int j, const double *v, int64 n)
+{
+	MlDenseMap *m = &enc->map[j];
+
+	if (enc->raw_categorical[j])
+	{
+		int			ncat = enc->raw_ncat[j];
+		int64	   *count = palloc0(sizeof(int64) * Max(ncat, 1));
+		int32	   *order = palloc(sizeof(int32) * Max(ncat, 1));
+		int			seen = 0;
+
+		for (int64 r = 0; r < n; r++)
+			if (!isnan(v[r]))
+				count[(int) v[r]]++;
+		for (int k = 0; k < ncat; k++)
+			if (count[k] > 0)
+				order[seen++] = k;
+		qsort_arg(order, seen, sizeof(int32), cmp_count_desc, count);
+		m->nonehot = Min(seen, ML_MAX_ONEHOT);
+		m->onehot = order;
+		m->scale = 1;
+		return;
+	}
+	{
+		double		sum = 0,
+					sumsq = 0;
+		int64		k = 0;
+
+		for (int64 r = 0; r < n; r++)
+			if (!isnan(v[r]))
+			{
+				sum += v[r];
+				sumsq += v[r] * v[r];
+				k++;
+			}
+			else
+				m->indicator = true;
+		m->center = k > 0 ? sum / k : 0;
+		m->scale = k > 1 ? sqrt(fmax(0, (sumsq - k * m->center * m->center) / (k - 1))) : 0;
+		if (!(m->scale > 1e-12 * Max(1.0, fabs(m->center))) || !isfinite(m->scale))
+			m->scale = 1;
+	}
+}
+
+/*
+ * Fit an encoder on the training rows of a frame, over the frame columns
+ * listed (an integer list of column indexes).
+ */
+MlEncoder *
+MlEncoderFit(MlFrame *frame, List *columns, const int64 *rows, int64 nrows, bool dense)
+{
+	MlEncoder  *enc = palloc0(sizeof(MlEncoder));
+	ListCell   *lc;
+	int			i = 0;
+
+	enc->ninputs = list_length(columns);
+	enc->inputs = palloc0(sizeof(MlInput) * Max(enc->ninputs, 1));
+	foreach(lc, columns)
+		enc->inputs[i++] = input_of_column(&frame->cols[lfirst_int(lc)]);
+	layout(enc);
+	enc->dense = dense;
+	if (dense)
+	{
+		double	  **raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
+
+		for (int j = 0; j < enc->nraw; j++)
+			raw[j] = palloc(sizeof(double) * Max(nrows, 1));
+		MlEncoderRaw(enc, frame, rows, nrows, raw);
+		enc->map = palloc0(sizeof(MlDenseMap) * Max(enc->nraw, 1));
+		for (int j = 0; j < enc->nraw; j++)
+		{
+			fit_dense_map(enc, j, raw[j], nrows);
+			pfree(raw[j]);
+		}
+		pfree(raw);
+	}
+	layout_features(enc);
+	return enc;
+}
+
+/* Stage two: standardize, indicate missing, one-hot. */
+void
+MlEncoderDensify(MlEncoder *enc, double **raw, int64 nrows, double **out)
+{
+	for (int j = 0; j < enc->nraw; j++)
+	{
+		MlDenseMap *m = &enc->map[j];
+		const double *v = raw[j];
+
+		if (enc->raw_categorical[j])
+		{
+			/* code -> position among the one-hot codes, -1 for the rest */
+			int			ncat = enc->raw_ncat[j];
+			int		   *pos = palloc(sizeof(int) * Max(ncat, 1));
+
+			for (int k = 0; k < ncat; k++)
+				pos[k] = -1;
+			for (int k = 0; k < m->nonehot; k++)
+				pos[m->onehot[k]] = k;
+			for (int k = 0; k < m->nonehot; k++)
+				memset(out[m->first + k], 0, sizeof(double) * nrows);
+			for (int64 r = 0; r < nrows; r++)
+				if (!isnan(v[r]) && pos[(int) v[r]] >= 0)
+					out[m->first + pos[(int) v[r]]][r] = 1.0;
+			pfree(pos);
+			continue;
+		}
+		for (int64 r = 0; r < nrows; r++)
+		{
+			bool		miss = isnan(v[r]);
+
+			out[m->first][r] = miss ? 0.0 : (v[r] - m->center) / m->scale;
+			if (m->indicator)
+				out[m->first + 1][r] = miss ? 1.0 : 0.0;
+		}
+	}
+}
+
+/* The shape of the design a model expects (no rows). */
+void
+MlEncoderShape(MlEncoder *enc, MlDesign *shape)
+{
+	memset(shape, 0, sizeof(*shape));
+	shape->nfeat = enc->nfeat;
+	shape->categorical = enc->feat_categorical;
+	shape->ncat = enc->feat_ncat;
+	shape->name = enc->feat_name;
+}
+
+/* A design over frame rows (no target: the caller sets y and the task). */
+MlDesign *
+MlEncoderDesign(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows)
+{
+	MlDesign   *d = palloc0(sizeof(MlDesign));
+	double	  **raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
+
+	MlEncoderShape(enc, d);
+	d->nrows = nrows;
+	for (int j = 0; j < enc->nraw; j++)
+		raw[j] = palloc_extended(sizeof(double) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	MlEncoderRaw(enc, frame, rows, nrows, raw);
+	if (!enc->dense)
+	{
+		d->col = raw;
+		return d;
+	}
+	d->col = palloc(sizeof(double *) * Max(enc->nfeat, 1));
+	for (int f = 0; f < enc->nfeat; f++)
+		d->col[f] = palloc_extended(sizeof(double) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	MlEncoderDensify(enc, raw, nrows, d->col);
+	for (int j = 0; j < enc->nraw; j++)
+		pfree(raw[j]);
+	pfree(raw);
+	return d;
+}
+
+void
+MlEncoderSave(MlEncoder *enc, StringInfo buf)
+{
+	MlWriteInt32(buf, enc->ninputs);
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+
+		MlWriteString(buf, in->name);
+		MlWriteInt32(buf, in->kind);
+		MlWriteInt32(buf, in->kind == ML_INPUT_DATETIME ? (int32) in->typid : 0);
+		MlWriteInt32(buf, in->nparts);
+		for (int p = 0; p < in->nparts; p++)
+			MlWriteInt32(buf, in->parts[p]);
+		MlWriteInt32(buf, in->nlevels);
+		for (int k = 0; k < in->nlevels; k++)
+			MlWriteString(buf, in->levels[k]);
+	}
+	MlWriteInt32(buf, enc->dense ? 1 : 0);
+	if (enc->dense)
+		for (int j = 0; j < enc->nraw; j++)
+		{
+			MlDenseMap *m = &enc->map[j];
+
+			MlWriteFloat8(buf, m->center);
+			MlWriteFloat8(buf, m->scale);
+			MlWriteInt32(buf, m->indicator ? 1 : 0);
+			MlWriteInt32(buf, m->nonehot);
+			for (int k = 0; k < m->nonehot; k++)
+				MlWriteInt32(buf, m->onehot[k]);
+		}
+}
+
+static void
+load_input(MlReader *r, MlInput *in)
+{
+	in->name = MlReadString(r);
+	in->kind = (MlInputKind) MlReadInt32(r, ML_INPUT_NUMERIC, ML_INPUT_DATETIME);
+	in->typid = (Oid) MlReadInt32(r, 0, PG_INT32_MAX);
+	if (in->kind == ML_INPUT_DATETIME &&
+		in->typid != DATEOID && in->typid != TIMESTAMPOID && in->typid != TIMESTAMPTZOID)
+		MlPayloadInvalid(r, "a date/time input has no date/time type");
+	in->with_tz = (in->typid == TIMESTAMPTZOID);
+	in->nparts = MlReadInt32(r, 0, in->kind == ML_INPUT_DATETIME ? ML_MAX_PARTS : 0);
+	for (int p = 0; p < in->nparts; p++)
+		in->parts[p] = (MlDatePart) MlReadInt32(r, ML_PART_YEAR, ML_PART_WEEKEND);
+	in->nlevels = MlReadInt32(r, 0, in->kind == ML_INPUT_CATEGORY ? ML_MAX_NUMERIC_LEVELS * 16 : 0);
+	if (in->nlevels > (r->len - r->pos) / 4)
+		MlPayloadInvalid(r, "it ends too early");
+	in->levels = palloc(sizeof(char *) * Max(in->nlevels, 1));
+	for (int k = 0; k < in->nlevels; k++)
+		in->levels[k] = MlReadString(r);
+	if (in->kind == ML_INPUT_CATEGORY)
+		build_level_hash(in);
+}
+
+MlEncoder *
+MlEncoderLoad(MlReader *r)
+{
+	MlEncoder  *enc = palloc0(sizeof(MlEncoder));
+
+	enc->ninputs = MlReadInt32(r, 1, MaxTupleAttributeNumber);
+	enc->inputs = palloc0(sizeof(MlInput) * enc->ninputs);
+	for (int i = 0; i < enc->ninputs; i++)
+		load_input(r, &enc->inputs[i]);
+	layout(enc);
+	enc->dense = MlReadInt32(r, 0, 1) == 1;
+	if (enc->dense)
+	{
+		enc->map = palloc0(sizeof(MlDenseMap) * enc->nraw);
+		for (int j = 0; j < enc->nraw; j++)
+		{
+			MlDenseMap *m = &enc->map[j];
+
+			m->center = MlReadFiniteFloat8(r);
+			m->scale = MlReadFiniteFloat8(r);
+			if (!(m->scale > 0))
+				MlPayloadInvalid(r, "a feature scale is not positive");
+			m->indicator = MlReadInt32(r, 0, 1) == 1;
+			m->nonehot = MlReadInt32(r, 0, enc->raw_categorical[j] ? ML_MAX_ONEHOT : 0);
+			m->onehot = palloc(sizeof(int32) * Max(m->nonehot, 1));
+			for (int k = 0; k < m->nonehot; k++)
+				m->onehot[k] = MlReadInt32(r, 0, enc->raw_ncat[j] - 1);
+			if (m->indicator && enc->raw_categorical[j])
+				MlPayloadInvalid(r, "a category has a missing indicator");
+		}
+	}
+	layout_features(enc);
+	return enc;
+}
+
+/* [{"name": ..., "column": ..., "kind": ...}, ...] for the version row. */
+void
+MlEncoderFeaturesJson(MlEncoder *enc, StringInfo out)
+{
+	static const char *const kinds[] = {"numeric", "category", "datetime"};
+
+	appendStringInfoChar(out, '[');
+	for (int f = 0; f < enc->nfeat; f++)
+	{
+		MlInput    *in = &enc->inputs[enc->feat_input[f]];
+
+		if (f > 0)
+			appendStringInfoString(out, ", ");
+		appendStringInfoString(out, "{\"name\": ");
+		escape_json(out, enc->feat_name[f]);
+		appendStringInfoString(out, ", \"column\": ");
+		escape_json(out, in->name);
+		appendStringInfo(out, ", \"kind\": \"%s\"}", kinds[in->kind]);
+	}
+	appendStringInfoChar(out, ']');
+}

@@ -1,0 +1,108 @@
+/*
+ * features.h
+ *	  From relation columns to a learner's design, the same way at training
+ *	  and at scoring.
+ *
+ * Two stages. Raw features: a number per numeric column, a level code per
+ * categorical column, and parts (epoch, year, month, day, day of week,
+ * hour) per date/time column; NaN for NULL. Trees learn from raw features
+ * directly (they route NaN and split on codes). Dense learners get a second
+ * stage: numbers standardized with NULL at the mean plus a missing
+ * indicator, codes one-hot over the most frequent levels.
+ */
+#ifndef ML_FEATURES_H
+#define ML_FEATURES_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+
+#include "core/frame.h"
+#include "model/model.h"
+
+typedef enum MlInputKind
+{
+	ML_INPUT_NUMERIC = 0,
+	ML_INPUT_CATEGORY,
+	ML_INPUT_DATETIME
+} MlInputKind;
+
+#define ML_MAX_PARTS 6
+#define ML_MAX_ONEHOT 64
+
+/* One column of the relation the model reads. */
+typedef struct MlInput
+{
+	char	   *name;
+	MlInputKind kind;
+	Oid			typid;			/* datetime inputs: DATEOID, TIMESTAMPOID or TIMESTAMPTZOID */
+	bool		with_tz;		/* timestamptz: parts in the session time zone */
+	int			nparts;
+	MlDatePart	parts[ML_MAX_PARTS];	/* after the epoch (raw feature 0) */
+	int			nlevels;
+	char	  **levels;			/* category levels as the type prints them */
+	int			first_raw;		/* its first raw feature */
+	int			nraw;
+	/* scoring: level text -> code (built on load) */
+	struct MlLevelHash *hash;
+} MlInput;
+
+/* Stage two of one raw feature (dense learners). */
+typedef struct MlDenseMap
+{
+	int			first;			/* first dense feature it writes */
+	int			n;				/* 1 (+1 indicator) or the one-hot width */
+	double		center;
+	double		scale;
+	bool		indicator;		/* a 0/1 "was missing" feature follows */
+	int			nonehot;
+	int32	   *onehot;			/* codes that get their own column */
+} MlDenseMap;
+
+typedef struct MlEncoder
+{
+	int			ninputs;
+	MlInput    *inputs;
+	int			nraw;
+	char	  **raw_name;
+	bool	   *raw_categorical;
+	int		   *raw_ncat;
+	bool		dense;
+	MlDenseMap *map;			/* per raw feature, when dense */
+	int			nfeat;			/* what the learner sees */
+	char	  **feat_name;
+	bool	   *feat_categorical;
+	int		   *feat_ncat;
+	int		   *feat_input;		/* input each learner feature comes from */
+} MlEncoder;
+
+extern MlEncoder *MlEncoderFit(MlFrame *frame, List *columns, const int64 *rows, int64 nrows,
+							   bool dense);
+extern void MlEncoderRaw(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows,
+						 double **raw);
+extern void MlEncoderDensify(MlEncoder *enc, double **raw, int64 nrows, double **out);
+extern MlDesign *MlEncoderDesign(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows);
+extern void MlEncoderShape(MlEncoder *enc, MlDesign *shape);
+extern void MlEncoderSave(MlEncoder *enc, StringInfo buf);
+extern MlEncoder *MlEncoderLoad(MlReader *r);
+extern void MlEncoderFeaturesJson(MlEncoder *enc, StringInfo out);
+
+/* Scoring one row: the input columns bound by name to a row type. */
+typedef struct MlRowBinding
+{
+	Oid			typid;
+	int32		typmod;
+	int			natts;
+	int		   *attno;			/* per input: 0-based attribute, -1 if absent */
+	Oid		   *atttype;		/* base type */
+	FmgrInfo   *out;			/* output function (categories) */
+} MlRowBinding;
+
+extern int32 MlLevelCode(MlInput *in, const char *s, int len);
+extern MlRowBinding *MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what);
+extern void MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nulls,
+						double *raw, double *feat);
+extern void MlEncodeJson(MlEncoder *enc, Jsonb *row, double *raw, double *feat, const char *what);
+
+#endif							/* ML_FEATURES_H */

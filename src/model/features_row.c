@@ -1,0 +1,236 @@
+/*
+ * features_row.c
+ *	  One row to a model's features at scoring time: columns of a row type
+ *	  bound by name, or the keys of a jsonb object.
+ *
+ * Binding happens once per row type (the caller caches it); each row then
+ * costs one pass over the model's inputs. A column the model needs that is
+ * absent, or present with a type of another kind, is an error naming it.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "model/features.h"
+
+static const char *const kind_names[] = {"a number", "a category", "a date/time"};
+
+static MlInputKind
+input_kind_of_type(Oid typid)
+{
+	switch (MlKindOfType(typid))
+	{
+		case ML_KIND_NUMERIC:
+			return ML_INPUT_NUMERIC;
+		case ML_KIND_DATETIME:
+			return ML_INPUT_DATETIME;
+		default:
+			return ML_INPUT_CATEGORY;
+	}
+}
+
+MlRowBinding *
+MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
+{
+	MlRowBinding *b = palloc0(sizeof(MlRowBinding));
+
+	b->typid = desc->tdtypeid;
+	b->typmod = desc->tdtypmod;
+	b->natts = desc->natts;
+	b->attno = palloc(sizeof(int) * enc->ninputs);
+	b->atttype = palloc(sizeof(Oid) * enc->ninputs);
+	b->out = palloc0(sizeof(FmgrInfo) * enc->ninputs);
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+
+		b->attno[i] = -1;
+		for (int a = 0; a < desc->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), in->name) == 0)
+			{
+				b->attno[i] = a;
+				b->atttype[i] = att->atttypid;
+				break;
+			}
+		}
+		if (b->attno[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the row has no column \"%s\", a feature of %s", in->name, what),
+					 errhint("Score rows with the columns the model was trained on (listed in ml_models.features).")));
+		if (input_kind_of_type(b->atttype[i]) != in->kind)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" is of type %s, but %s was trained on it as %s",
+							in->name, format_type_be(b->atttype[i]), what, kind_names[in->kind])));
+		if (in->kind == ML_INPUT_CATEGORY)
+		{
+			Oid			outfn;
+			bool		varlena;
+
+			getTypeOutputInfo(b->atttype[i], &outfn, &varlena);
+			fmgr_info(outfn, &b->out[i]);
+		}
+		b->atttype[i] = getBaseType(b->atttype[i]);
+	}
+	return b;
+}
+
+/* Raw features of one input from its value (epoch or number, or a code). */
+static void
+put_input(MlInput *in, double v, double *raw)
+{
+	raw[in->first_raw] = v;
+	for (int p = 0; p < in->nparts; p++)
+		raw[in->first_raw + 1 + p] = MlDatePartOf(v, in->parts[p], in->with_tz);
+}
+
+static double
+category_value(MlInput *in, const char *s, int len)
+{
+	int32		code = MlLevelCode(in, s, len);
+
+	return code < 0 ? NAN : (double) code;
+}
+
+/* Learner features from raw ones: stage two for dense models. */
+static void
+finish_row(MlEncoder *enc, double *raw, double *feat)
+{
+	if (!enc->dense)
+	{
+		memcpy(feat, raw, sizeof(double) * enc->nraw);
+		return;
+	}
+	{
+		double	  **in = palloc(sizeof(double *) * enc->nraw);
+		double	  **out = palloc(sizeof(double *) * enc->nfeat);
+
+		for (int j = 0; j < enc->nraw; j++)
+			in[j] = &raw[j];
+		for (int f = 0; f < enc->nfeat; f++)
+			out[f] = &feat[f];
+		MlEncoderDensify(enc, in, 1, out);
+		pfree(in);
+		pfree(out);
+	}
+}
+
+void
+MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nulls, double *raw, double *feat)
+{
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+		int			a = b->attno[i];
+		double		v;
+
+		if (nulls[a])
+			v = NAN;
+		else if (in->kind == ML_INPUT_CATEGORY)
+		{
+			if (b->atttype[i] == TEXTOID || b->atttype[i] == VARCHAROID || b->atttype[i] == BPCHAROID)
+			{
+				text	   *t = DatumGetTextPP(values[a]);
+
+				v = category_value(in, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				if ((Pointer) t != DatumGetPointer(values[a]))
+					pfree(t);
+			}
+			else
+			{
+				char	   *s = OutputFunctionCall(&b->out[i], values[a]);
+
+				v = category_value(in, s, strlen(s));
+				pfree(s);
+			}
+		}
+		else
+		{
+			v = MlDatumToDouble(values[a], b->atttype[i]);
+			if (!isfinite(v))
+				v = NAN;
+		}
+		put_input(in, v, raw);
+	}
+	finish_row(enc, raw, feat);
+}
+
+/* A jsonb scalar as the value of one input. */
+static double
+json_input_value(MlInput *in, JsonbValue *jv, const char *what)
+{
+	if (jv->type == jbvNull)
+		return NAN;
+	if (in->kind == ML_INPUT_NUMERIC)
+	{
+		double		d;
+
+		if (jv->type != jbvNumeric)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("key \"%s\" must be a number: %s was trained on it as a number", in->name, what)));
+		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(jv->val.numeric)));
+		return isfinite(d) ? d : NAN;
+	}
+	if (in->kind == ML_INPUT_DATETIME)
+	{
+		Oid			infn,
+					ioparam;
+		char	   *s;
+
+		if (jv->type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("key \"%s\" must be a date/time string: %s was trained on it as a date/time",
+							in->name, what)));
+		s = pnstrdup(jv->val.string.val, jv->val.string.len);
+		getTypeInputInfo(in->typid, &infn, &ioparam);
+		return MlDatumToDouble(OidInputFunctionCall(infn, s, ioparam, -1), in->typid);
+	}
+	/* categories: the text the column's type would print */
+	if (jv->type == jbvString)
+		return category_value(in, jv->val.string.val, jv->val.string.len);
+	if (jv->type == jbvBool)
+		return category_value(in, jv->val.boolean ? "t" : "f", 1);
+	if (jv->type == jbvNumeric)
+	{
+		char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(jv->val.numeric)));
+
+		return category_value(in, s, strlen(s));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("key \"%s\" must be a scalar", in->name)));
+	return NAN;					/* keep compiler quiet */
+}
+
+void
+MlEncodeJson(MlEncoder *enc, Jsonb *row, double *raw, double *feat, const char *what)
+{
+	if (!JB_ROOT_IS_OBJECT(row))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the row to score must be a JSON object of column names and values")));
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+		JsonbValue *jv = getKeyJsonValueFromContainer(&row->root, in->name, strlen(in->name), NULL);
+
+		if (jv == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the row has no key \"%s\", a feature of %s", in->name, what),
+					 errhint("Give every feature; null for a missing value.")));
+		put_input(in, json_input_value(in, jv, what), raw);
+	}
+	finish_row(enc, raw, feat);
+}

@@ -1,0 +1,120 @@
+/*
+ * stored.c
+ *	  The payload of a model version: magic, format version, learner name,
+ *	  task, classes, encoder, learner bytes, in that order.
+ *
+ * Reading checks each part against the others (the learner validates its
+ * bytes against the encoder's feature count and the number of classes), so
+ * a payload from a dump or an edited row is an error, never a crash.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+
+#include "model/stored.h"
+
+bytea *
+MlTrainedSave(MlTrained *t)
+{
+	StringInfoData buf;
+	bytea	   *result;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, ML_PAYLOAD_MAGIC, 8);
+	MlWriteInt32(&buf, ML_PAYLOAD_FORMAT);
+	MlWriteString(&buf, t->learner->name);
+	MlWriteInt32(&buf, t->task);
+	MlWriteInt32(&buf, t->nclass);
+	for (int c = 0; c < t->nclass; c++)
+		MlWriteString(&buf, t->classes[c]);
+	MlEncoderSave(t->enc, &buf);
+	t->learner->save(t->model, &buf);
+	result = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(result, VARHDRSZ + buf.len);
+	memcpy(VARDATA(result), buf.data, buf.len);
+	pfree(buf.data);
+	return result;
+}
+
+static bool
+is_number(const char *s)
+{
+	char	   *end;
+
+	if (*s == '\0')
+		return false;
+	(void) strtod(s, &end);
+	return *end == '\0';
+}
+
+MlTrained *
+MlTrainedLoad(bytea *payload, const char *what)
+{
+	MlReader	r;
+	MlTrained  *t = palloc0(sizeof(MlTrained));
+	MlDesign	shape;
+	char	   *name;
+
+	r.data = VARDATA_ANY(payload);
+	r.len = VARSIZE_ANY_EXHDR(payload);
+	r.pos = 0;
+	r.what = what;
+	if (r.len < 8 || memcmp(r.data, ML_PAYLOAD_MAGIC, 8) != 0)
+		MlPayloadInvalid(&r, "it does not start with the pg_mlops model header");
+	r.pos = 8;
+	if (MlReadInt32(&r, 0, PG_INT32_MAX) != ML_PAYLOAD_FORMAT)
+		MlPayloadInvalid(&r, psprintf("its format is not %d, the one this library reads",
+									  ML_PAYLOAD_FORMAT));
+	name = MlReadString(&r);
+	t->learner = MlLearnerByName(name);
+	if (t->learner == NULL)
+		MlPayloadInvalid(&r, psprintf("algorithm \"%s\" is unknown to this library", name));
+	t->task = (MlTask) MlReadInt32(&r, ML_TASK_REGRESSION, ML_TASK_CLUSTERING);
+	if (!t->learner->supports(t->task))
+		MlPayloadInvalid(&r, "its algorithm does not support its task");
+	t->nclass = MlReadInt32(&r, t->task == ML_TASK_BINARY ? 2 : t->task == ML_TASK_MULTICLASS ? 3 : 0,
+							t->task == ML_TASK_BINARY ? 2 : t->task == ML_TASK_MULTICLASS ? 100000 :
+							t->task == ML_TASK_CLUSTERING ? 100000 : 0);
+	if (t->nclass > (r.len - r.pos) / 4)
+		MlPayloadInvalid(&r, "it ends too early");
+	t->classes = palloc(sizeof(char *) * Max(t->nclass, 1));
+	t->numeric_classes = true;
+	for (int c = 0; c < t->nclass; c++)
+	{
+		t->classes[c] = MlReadString(&r);
+		t->numeric_classes &= is_number(t->classes[c]);
+	}
+	t->enc = MlEncoderLoad(&r);
+	MlEncoderShape(t->enc, &shape);
+	shape.task = t->task;
+	shape.nclass = t->nclass;
+	t->model = t->learner->load(&r, &shape);
+	MlReadEnd(&r);
+	return t;
+}
+
+/* Values predict writes per row. */
+int
+MlTrainedOutputs(MlTrained *t)
+{
+	return (t->task == ML_TASK_BINARY || t->task == ML_TASK_MULTICLASS) ? t->nclass : 1;
+}
+
+void
+MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
+{
+	MlDesign	d;
+	double	  **col = palloc(sizeof(double *) * Max(t->enc->nfeat, 1));
+
+	MlEncoderShape(t->enc, &d);
+	d.task = t->task;
+	d.nclass = t->nclass;
+	d.nrows = 1;
+	for (int f = 0; f < t->enc->nfeat; f++)
+		col[f] = &feat[f];
+	d.col = col;
+	t->learner->predict(t->model, &d, out);
+	pfree(col);
+}

@@ -1,0 +1,684 @@
+/*
+ * train.c
+ *	  ml_train: read the project's relation as the caller, encode, split,
+ *	  fit, evaluate and store a new model version.
+ *
+ * The relation is read once into a frame (core/frame.c) in a memory
+ * context this call owns; learners see only designs built from it
+ * (model/features.c). The version row, its payload and an audit row are
+ * written as the extension owner after the caller's rights were checked.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "core/catalog.h"
+#include "core/options.h"
+#include "model/deployed.h"
+#include "model/metrics.h"
+#include "model/stored.h"
+#include "model/train.h"
+
+PG_FUNCTION_INFO_V1(ml_train);
+
+/* One fitted candidate and how it scored. */
+typedef struct Trial
+{
+	const MlLearner *learner;
+	void	   *params;
+	MlTrained  *trained;
+	StringInfoData metrics;		/* JSON members */
+	double		primary;		/* rmse (lower wins) or accuracy (higher wins) */
+	double		seconds;
+} Trial;
+
+static void
+read_options(JsonbContainer *opts, MlTrainOptions *o)
+{
+	static const char *const valid[] = {
+		"test_size", "folds", "seed", "time_column", "holdout_column", "features", "exclude",
+		"permutation_importance", "budget_s", NULL
+	};
+
+	MlOptCheckKeys(opts, "training options", valid);
+	o->test_size = MlOptRange(opts, "test_size", 0.2, 0.01, 0.9);
+	o->folds = MlOptInt(opts, "folds", 1, 1, 20);
+	o->seed = MlOptInt(opts, "seed", 42, 0, PG_INT32_MAX);
+	o->time_column = MlOptString(opts, "time_column", NULL);
+	o->holdout_column = MlOptString(opts, "holdout_column", NULL);
+	o->features = MlOptStringList(opts, "features");
+	o->exclude = MlOptStringList(opts, "exclude");
+	o->permutation_importance = MlOptBool(opts, "permutation_importance", false);
+	o->budget_s = MlOptRange(opts, "budget_s", 60, 0.1, 86400);
+	if (o->folds > 1 && (o->time_column || o->holdout_column))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"folds\" cannot be combined with \"time_column\" or \"holdout_column\""),
+				 errhint("A time or column split is one holdout; k-fold splits rows at random.")));
+	if (o->time_column && o->holdout_column)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"time_column\" and \"holdout_column\" are mutually exclusive")));
+}
+
+/* The project's relation, as the caller sees it (SELECT checked by the scan). */
+static Oid
+project_relation(MlProject *p)
+{
+	Oid			nsp = get_namespace_oid(p->relation_schema, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(p->relation_name, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" of project \"%s\" does not exist",
+						p->relation_schema, p->relation_name, p->name),
+				 errhint("Point the project at a relation with ml_update_project().")));
+	return relid;
+}
+
+static bool
+in_list(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* Columns to load: the chosen features (or all), the target, split columns. */
+static List *
+columns_to_load(Oid relid, MlProject *p, MlTrainOptions *o)
+{
+	List	   *cols = NIL;
+	ListCell   *lc;
+	const char *need[3] = {p->target, o->time_column, o->holdout_column};
+
+	foreach(lc, o->exclude)
+		if (strcmp(lfirst(lc), p->target) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the target \"%s\" cannot be excluded", p->target)));
+	if (o->features != NIL)
+	{
+		foreach(lc, o->features)
+		{
+			if (strcmp(lfirst(lc), p->target) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the target \"%s\" cannot be a feature", p->target)));
+			if (!in_list(o->exclude, lfirst(lc)) && !in_list(cols, lfirst(lc)))
+				cols = lappend(cols, lfirst(lc));
+		}
+	}
+	else
+	{
+		Relation	rel = RelationIdGetRelation(relid);
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int a = 0; a < desc->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+			char	   *name = NameStr(att->attname);
+
+			if (!att->attisdropped && !in_list(o->exclude, name))
+				cols = lappend(cols, pstrdup(name));
+		}
+		RelationClose(rel);
+		foreach(lc, o->exclude)
+			if (get_attnum(relid, lfirst(lc)) == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("excluded column \"%s\" does not exist", (char *) lfirst(lc))));
+	}
+	for (int i = 0; i < 3; i++)
+		if (need[i] && !in_list(cols, need[i]))
+			cols = lappend(cols, pstrdup(need[i]));
+	return cols;
+}
+
+static MlTask
+task_of(MlProject *p, MlTrainData *td, const MlLearner *l)
+{
+	if (l && l->supports(ML_TASK_CLUSTERING) && !l->supports(ML_TASK_REGRESSION))
+		return ML_TASK_CLUSTERING;
+	if (strcmp(p->task, "classification") != 0)
+		return ML_TASK_REGRESSION;
+	return td->nclass == 2 ? ML_TASK_BINARY : ML_TASK_MULTICLASS;
+}
+
+static double
+elapsed_s(instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	return INSTR_TIME_GET_DOUBLE(now);
+}
+
+/* Indexes (into td->rows) of the rows of one side of a split. */
+static int64 *
+rows_where(MlTrainData *td, int fold, bool equal, int64 *n)
+{
+	int64	   *out = palloc(sizeof(int64) * Max(td->nrows, 1));
+
+	*n = 0;
+	for (int64 i = 0; i < td->nrows; i++)
+		if ((td->fold[i] == fold) == equal)
+			out[(*n)++] = i;
+	return out;
+}
+
+static MlDesign *
+design_of(MlEncoder *enc, MlFrame *frame, MlTrainData *td, const int64 *idx, int64 n, MlTask task)
+{
+	int64	   *frows = palloc(sizeof(int64) * Max(n, 1));
+	MlDesign   *d;
+
+	for (int64 i = 0; i < n; i++)
+		frows[i] = td->rows[idx[i]];
+	d = MlEncoderDesign(enc, frame, frows, n);
+	d->y = palloc(sizeof(double) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+		d->y[i] = td->y[idx[i]];
+	d->task = task;
+	d->nclass = td->nclass;
+	pfree(frows);
+	return d;
+}
+
+/* Fit on `train` rows; score `test` rows into metrics (when there are any). */
+static MlTrained *
+fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTrainOptions *o,
+		const int64 *train, int64 ntrain, const int64 *test, int64 ntest,
+		StringInfo metrics, double *primary)
+{
+	MlTrained  *t = palloc0(sizeof(MlTrained));
+	MlDesign   *d;
+	int64	   *frows = palloc(sizeof(int64) * Max(ntrain, 1));
+
+	for (int64 i = 0; i < ntrain; i++)
+		frows[i] = td->rows[train[i]];
+	t->learner = l;
+	t->task = td->task;
+	t->nclass = td->nclass;
+	t->classes = td->classes;
+	t->enc = MlEncoderFit(frame, td->features, frows, ntrain, l->needs_dense);
+	d = design_of(t->enc, frame, td, train, ntrain, td->task);
+	d->seed = (uint64) o->seed;
+	t->model = l->fit(d, params);
+	if (ntest > 0 && td->task != ML_TASK_CLUSTERING)
+	{
+		MlDesign   *e = design_of(t->enc, frame, td, test, ntest, td->task);
+		double	   *out = palloc_extended(sizeof(double) * ntest * MlTrainedOutputs(t), MCXT_ALLOC_HUGE);
+
+		l->predict(t->model, e, out);
+		if (td->task == ML_TASK_REGRESSION)
+			*primary = MlRegressionMetrics(e->y, out, ntest, metrics);
+		else
+			*primary = MlClassificationMetrics(e->y, out, ntest, td->nclass, metrics);
+	}
+	return t;
+}
+
+/* Metrics for a numeric key averaged over folds: mean of each fold's. */
+static void
+run_trial(Trial *tr, MlFrame *frame, MlTrainData *td, MlTrainOptions *o)
+{
+	instr_time	start;
+	int64		ntrain,
+				ntest;
+
+	INSTR_TIME_SET_CURRENT(start);
+	initStringInfo(&tr->metrics);
+	appendStringInfoChar(&tr->metrics, '{');
+	if (o->folds <= 1)
+	{
+		int64	   *train = rows_where(td, 1, false, &ntrain);
+		int64	   *test = rows_where(td, 1, true, &ntest);
+
+		if (ntrain == 0 || (ntest == 0 && td->task != ML_TASK_CLUSTERING))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the split leaves " INT64_FORMAT " training and " INT64_FORMAT " test rows",
+							ntrain, ntest),
+					 errhint("Both sides need rows: check \"test_size\" or the holdout column.")));
+		tr->trained = fit_one(tr->learner, tr->params, frame, td, o, train, ntrain, test, ntest,
+							  &tr->metrics, &tr->primary);
+	}
+	else
+	{
+		double		sum = 0;
+		int64	   *all = rows_where(td, -1, false, &ntrain);
+
+		for (int k = 0; k < o->folds; k++)
+		{
+			int64	   *train = rows_where(td, k, false, &ntrain);
+			int64	   *test = rows_where(td, k, true, &ntest);
+			StringInfoData m;
+			double		p = NAN;
+
+			initStringInfo(&m);
+			appendStringInfoChar(&m, '{');
+			(void) fit_one(tr->learner, tr->params, frame, td, o, train, ntrain, test, ntest, &m, &p);
+			sum += p;
+			if (k == 0)
+				appendStringInfo(&tr->metrics, "\"fold_1\": %s}", m.data);
+			else
+				appendStringInfo(&tr->metrics, ", \"fold_%d\": %s}", k + 1, m.data);
+		}
+		tr->primary = sum / o->folds;
+		appendStringInfo(&tr->metrics, ", \"cv_%s\": ",
+						 td->task == ML_TASK_REGRESSION ? "rmse" : "accuracy");
+		MlJsonNumber(&tr->metrics, tr->primary);
+		/* the stored model learns from every row */
+		tr->trained = fit_one(tr->learner, tr->params, frame, td, o, all, td->nrows, NULL, 0,
+							  &tr->metrics, &tr->primary);
+		tr->primary = sum / o->folds;
+	}
+	tr->seconds = elapsed_s(start);
+}
+
+static bool
+better(MlTask task, double a, double b)
+{
+	if (isnan(b))
+		return !isnan(a);
+	if (isnan(a))
+		return false;
+	return task == ML_TASK_REGRESSION ? a < b : a > b;
+}
+
+/* Gain importance per input column, normalized to sum 1. */
+static void
+importance_json(Trial *tr, StringInfo out)
+{
+	MlTrained  *t = tr->trained;
+	MlEncoder  *enc = t->enc;
+	double	   *gain;
+	double	   *by_input;
+	double		total = 0;
+
+	if (t->learner->importance == NULL)
+		return;
+	gain = palloc0(sizeof(double) * Max(enc->nfeat, 1));
+	by_input = palloc0(sizeof(double) * enc->ninputs);
+	t->learner->importance(t->model, gain);
+	for (int f = 0; f < enc->nfeat; f++)
+		if (isfinite(gain[f]))
+		{
+			by_input[enc->feat_input[f]] += fabs(gain[f]);
+			total += fabs(gain[f]);
+		}
+	appendStringInfoString(out, ", \"importance\": {");
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(out, ", ");
+		escape_json(out, enc->inputs[i].name);
+		appendStringInfoString(out, ": ");
+		MlJsonNumber(out, total > 0 ? by_input[i] / total : 0);
+	}
+	appendStringInfoChar(out, '}');
+}
+
+/* A fingerprint of the data as read: a hash of every loaded cell. */
+static char *
+fingerprint(MlFrame *frame, MlTrainData *td)
+{
+	uint64		h = hash_bytes_uint32_extended((uint32) frame->nrows, 0);
+
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+
+		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) col->name,
+												  strlen(col->name), 0));
+		if (col->code && col->kind != ML_KIND_NUMERIC)
+			h = hash_combine64(h, hash_bytes_extended((const unsigned char *) col->code,
+													  sizeof(int32) * frame->nrows, 0));
+		else
+			h = hash_combine64(h, hash_bytes_extended((const unsigned char *) col->x,
+													  sizeof(double) * frame->nrows, 0));
+		CHECK_FOR_INTERRUPTS();
+	}
+	(void) td;
+	return psprintf("%016llx", (unsigned long long) h);
+}
+
+/* Insert the version row and its audit entry; returns the version number. */
+static int32
+store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame *frame,
+			  MlTrainOptions *o, StringInfo metrics)
+{
+	StringInfoData params,
+				features,
+				training;
+	Oid			types[11] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, TEXTOID, INT8OID,
+	TEXTOID, NAMEOID, JSONBOID, JSONBOID};
+	Datum		values[11];
+	int32		version;
+	bool		isnull;
+	ListCell   *lc;
+
+	initStringInfo(&params);
+	tr->learner->params_json(tr->params, &params);
+	initStringInfo(&features);
+	MlEncoderFeaturesJson(tr->trained->enc, &features);
+	initStringInfo(&training);
+	appendStringInfo(&training, "{\"task\": \"%s\", \"rows\": " INT64_FORMAT
+					 ", \"rows_without_target\": " INT64_FORMAT ", \"split\": ",
+					 td->task == ML_TASK_REGRESSION ? "regression" :
+					 td->task == ML_TASK_BINARY ? "binary" :
+					 td->task == ML_TASK_MULTICLASS ? "multiclass" : "clustering",
+					 td->nrows, td->skipped_rows);
+	if (o->folds > 1)
+		appendStringInfo(&training, "{\"folds\": %d, \"seed\": %d}", o->folds, o->seed);
+	else if (o->holdout_column)
+	{
+		appendStringInfoString(&training, "{\"holdout_column\": ");
+		escape_json(&training, o->holdout_column);
+		appendStringInfoChar(&training, '}');
+	}
+	else
+	{
+		appendStringInfoString(&training, "{\"test_size\": ");
+		MlJsonNumber(&training, o->test_size);
+		if (o->time_column)
+		{
+			appendStringInfoString(&training, ", \"time_column\": ");
+			escape_json(&training, o->time_column);
+		}
+		else
+			appendStringInfo(&training, ", \"seed\": %d", o->seed);
+		appendStringInfoChar(&training, '}');
+	}
+	appendStringInfoString(&training, ", \"skipped\": [");
+	foreach(lc, td->skipped)
+	{
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(&training, ", ");
+		escape_json(&training, lfirst(lc));
+	}
+	appendStringInfoString(&training, "], \"classes\": [");
+	for (int c = 0; c < td->nclass; c++)
+	{
+		if (c > 0)
+			appendStringInfoString(&training, ", ");
+		escape_json(&training, td->classes[c]);
+	}
+	appendStringInfoString(&training, "], \"fit_seconds\": ");
+	MlJsonNumber(&training, tr->seconds);
+	appendStringInfoChar(&training, '}');
+
+	MlScopeAsOwner(scope);
+	/* one trainer at a time per project numbers the versions */
+	values[0] = Int64GetDatum(p->id);
+	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1 "
+			  "FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	values[1] = CStringGetTextDatum(tr->learner->name);
+	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(params.data));
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics->data));
+	values[4] = PointerGetDatum(MlTrainedSave(tr->trained));
+	values[5] = CStringGetTextDatum(quote_qualified_identifier(p->relation_schema, p->relation_name));
+	values[6] = Int64GetDatum(frame->nrows);
+	values[7] = CStringGetTextDatum(fingerprint(frame, td));
+	values[8] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
+	values[9] = DirectFunctionCall1(jsonb_in, CStringGetDatum(features.data));
+	values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(training.data));
+	{
+		Oid			t2[12];
+		Datum		v2[12];
+
+		memcpy(t2, types, sizeof(types));
+		memcpy(v2, values, sizeof(values));
+		t2[11] = INT4OID;
+		v2[11] = Int32GetDatum(version);
+		MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
+				  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
+				  "features, training, version) "
+				  "VALUES ($1, $2, $3, $4, $5, " CppAsString2(ML_PAYLOAD_FORMAT) ", $6, $7, $8, $9, $10, $11, $12)",
+				  12, t2, v2, NULL, SPI_OK_INSERT);
+	}
+	{
+		const char *keys[2] = {"version", "algorithm"};
+		const char *vals[2] = {psprintf("%d", version), tr->learner->name};
+
+		MlAudit(scope, "train", "model", p->name, p->id, 2, keys, vals);
+	}
+	/* scoring caches in every backend drop what they hold for the project */
+	MlCatalogInvalidate();
+	return version;
+}
+
+/* Learners auto tries, in order, for the task. */
+static List *
+auto_candidates(MlTask task)
+{
+	static const char *const names[] = {"gbdt", "random_forest", "ridge", "logistic", "linear"};
+	List	   *out = NIL;
+
+	for (size_t i = 0; i < lengthof(names); i++)
+	{
+		const MlLearner *l = MlLearnerByName(names[i]);
+
+		if (l && l->supports(task))
+			out = lappend(out, (void *) l);
+	}
+	return out;
+}
+
+static void
+trial_json(StringInfo out, Trial *tr, bool first)
+{
+	StringInfoData p;
+
+	initStringInfo(&p);
+	tr->learner->params_json(tr->params, &p);
+	appendStringInfo(out, "%s{\"algorithm\": \"%s\", \"hyperparameters\": %s, \"score\": ",
+					 first ? "" : ", ", tr->learner->name, p.data);
+	MlJsonNumber(out, tr->primary);
+	appendStringInfoString(out, ", \"seconds\": ");
+	MlJsonNumber(out, tr->seconds);
+	appendStringInfoChar(out, '}');
+}
+
+/* All rows, no target: what a clustering learner sees. */
+static void
+clustering_rows(MlTrainData *td, MlFrame *frame)
+{
+	td->nrows = frame->nrows;
+	td->rows = palloc(sizeof(int64) * Max(frame->nrows, 1));
+	td->y = palloc0(sizeof(double) * Max(frame->nrows, 1));
+	for (int64 i = 0; i < frame->nrows; i++)
+		td->rows[i] = i;
+	if (td->nrows < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the relation has " INT64_FORMAT " rows; training needs at least 2", td->nrows)));
+}
+
+/* Frame columns of the split options, checked for type. */
+static void
+split_columns(MlFrame *frame, MlTrainOptions *o)
+{
+	o->time_col = o->time_column ? MlFrameColumn(frame, o->time_column) : -1;
+	o->holdout_col = o->holdout_column ? MlFrameColumn(frame, o->holdout_column) : -1;
+	if (o->time_col >= 0 && frame->cols[o->time_col].kind != ML_KIND_DATETIME &&
+		frame->cols[o->time_col].kind != ML_KIND_NUMERIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("time column \"%s\" must be a date, a timestamp or a number", o->time_column)));
+	if (o->holdout_col >= 0 && getBaseType(frame->cols[o->holdout_col].typid) != BOOLOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("holdout column \"%s\" must be boolean (true: a test row)", o->holdout_column)));
+}
+
+/* The frame, or a uniform sample when the relation outgrows the budget. */
+static MlFrame *
+load_frame(Oid relid, List *cols, bool *sampled)
+{
+	Size		budget = (Size) maintenance_work_mem * 1024 / 4 * 3;
+	Size		per_row = (Size) list_length(cols) * ML_CELL_BYTES + 6;
+	Size		est = MlFrameEstimate(relid, list_length(cols));
+
+	*sampled = est > budget;
+	return MlFrameLoadSample(relid, cols, false, *sampled ? (int64) (budget / per_row) : 0);
+}
+
+static void
+run_trials(Trial **best, List **trials, const MlLearner *l, JsonbContainer *hp, MlFrame *frame,
+		   MlTrainData *td, MlTrainOptions *o)
+{
+	List	   *cands = l ? list_make1((void *) l) : auto_candidates(td->task);
+	instr_time	start;
+	ListCell   *lc;
+
+	if (cands == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("no algorithm of this library can learn this task")));
+	INSTR_TIME_SET_CURRENT(start);
+	*best = NULL;
+	*trials = NIL;
+	foreach(lc, cands)
+	{
+		Trial	   *tr = palloc0(sizeof(Trial));
+
+		tr->learner = lfirst(lc);
+		tr->params = tr->learner->read_params(l ? hp : NULL, td->task);
+		run_trial(tr, frame, td, o);
+		*trials = lappend(*trials, tr);
+		if (*best == NULL || better(td->task, tr->primary, (*best)->primary))
+			*best = tr;
+		if (elapsed_s(start) > o->budget_s)
+			break;
+	}
+}
+
+static Datum
+result_tuple(FunctionCallInfo fcinfo, int32 version, const char *algorithm, const char *metrics)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ml_train must return a row");
+	values[0] = Int32GetDatum(version);
+	values[1] = CStringGetTextDatum(algorithm);
+	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+}
+
+Datum
+ml_train(PG_FUNCTION_ARGS)
+{
+	MlScope		scope;
+	MlProject  *p;
+	char	   *alg = PG_ARGISNULL(1) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	JsonbContainer *hp = PG_ARGISNULL(2) ? NULL : &PG_GETARG_JSONB_P(2)->root;
+	JsonbContainer *opts = PG_ARGISNULL(3) ? NULL : &PG_GETARG_JSONB_P(3)->root;
+	const MlLearner *l = NULL;
+	MlTrainOptions o;
+	MlTrainData td;
+	MlFrame    *frame;
+	MemoryContext cxt,
+				old,
+				callercxt;
+	Trial	   *best;
+	List	   *trials;
+	StringInfoData metrics;
+	bool		sampled;
+	int			tcol;
+	int32		version;
+	char	   *algorithm;
+	char	   *metrics_text;
+
+	if (strcmp(alg, "auto") != 0 && (l = MlLearnerByName(alg)) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown algorithm \"%s\"", alg),
+				 errhint("Valid algorithms: auto, %s.", MlLearnerNames())));
+	if (l == NULL && hp != NULL && JsonContainerSize(hp) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"auto\" chooses its own hyperparameters"),
+				 errhint("Name an algorithm to set hyperparameters.")));
+	read_options(opts, &o);
+
+	callercxt = CurrentMemoryContext;	/* SPI_finish frees what SPI allocated */
+	MlScopeEnter(&scope);
+	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
+	MlProjectRequireChange(p);
+	MlScopeAsCaller(&scope);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	{
+		Oid			relid = project_relation(p);
+
+		frame = load_frame(relid, columns_to_load(relid, p, &o), &sampled);
+	}
+	tcol = MlFrameColumn(frame, p->target);
+	split_columns(frame, &o);
+	memset(&td, 0, sizeof(td));
+	td.task = task_of(p, &td, l);
+	if (td.task == ML_TASK_CLUSTERING)
+		clustering_rows(&td, frame);
+	else
+	{
+		MlTrainTarget(&td, frame, tcol, td.task != ML_TASK_REGRESSION);
+		td.task = task_of(p, &td, l);
+	}
+	if (l && !l->supports(td.task))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"%s\" cannot learn a %s project", l->name, p->task)));
+	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
+	MlTrainSplit(&td, frame, &o);
+	run_trials(&best, &trials, l, hp, frame, &td, &o);
+
+	initStringInfo(&metrics);
+	appendStringInfoString(&metrics, best->metrics.data);
+	importance_json(best, &metrics);
+	appendStringInfo(&metrics, ", \"sampled\": %s", sampled ? "true" : "false");
+	if (l == NULL)
+	{
+		ListCell   *lc;
+
+		appendStringInfoString(&metrics, ", \"trials\": [");
+		foreach(lc, trials)
+			trial_json(&metrics, lfirst(lc), foreach_current_index(lc) == 0);
+		appendStringInfoChar(&metrics, ']');
+	}
+	appendStringInfoChar(&metrics, '}');
+	version = store_version(&scope, p, best, &td, frame, &o, &metrics);
+	MemoryContextSwitchTo(old);
+	algorithm = MemoryContextStrdup(callercxt, best->learner->name);
+	metrics_text = MemoryContextStrdup(callercxt, metrics.data);
+	MemoryContextDelete(cxt);
+	MlScopeExit(&scope);
+	PG_RETURN_DATUM(result_tuple(fcinfo, version, algorithm, metrics_text));
+}

@@ -1,0 +1,51 @@
+/*
+ * train.h
+ *	  ml_train's data: options, the rows it learns from, the split.
+ */
+#ifndef ML_TRAIN_H
+#define ML_TRAIN_H
+
+#include "postgres.h"
+
+#include "core/frame.h"
+#include "model/model.h"
+
+#define ML_MAX_CLASSES 1000
+
+typedef struct MlTrainOptions
+{
+	double		test_size;
+	int			folds;			/* 1: holdout */
+	int			seed;
+	char	   *time_column;
+	char	   *holdout_column;
+	List	   *features;		/* NIL: every column */
+	List	   *exclude;
+	bool		permutation_importance;
+	double		budget_s;		/* auto's search budget */
+	int			time_col;		/* frame columns, -1 if none */
+	int			holdout_col;
+} MlTrainOptions;
+
+typedef struct MlTrainData
+{
+	MlTask		task;
+	int64		nrows;			/* rows with a target */
+	int64	   *rows;			/* their frame rows */
+	double	   *y;				/* target or class index per used row */
+	int			nclass;
+	char	  **classes;
+	int		   *fold;			/* per used row: 1 = test (holdout) or fold index */
+	int64		skipped_rows;	/* rows without a target */
+	List	   *features;		/* frame column indexes */
+	List	   *skipped;		/* "column: reason" */
+} MlTrainData;
+
+extern void MlTrainTarget(MlTrainData *td, MlFrame *frame, int tcol, bool classification);
+extern void MlTrainFeatures(MlTrainData *td, MlFrame *frame, int tcol, int holdout_col,
+							bool explicit_list);
+extern void MlTrainSplit(MlTrainData *td, MlFrame *frame, MlTrainOptions *o);
+extern int	MlCmpDouble(const void *a, const void *b);
+extern char *MlJoinList(List *items);
+
+#endif							/* ML_TRAIN_H */
