@@ -92,6 +92,10 @@ SELECT regress_try($$SELECT mlops.ml_gram_agg(1, ARRAY[1.0::float8, NULL])$$);
 SELECT regress_try($$SELECT mlops.ml_gram_agg('NaN', ARRAY[1.0::float8])$$);
 SELECT regress_try($$SELECT mlops.ml_gram_agg(1, ARRAY[1.0::float8, 'Infinity'])$$);
 SELECT regress_try($$SELECT mlops.ml_gram_agg(1, ARRAY[[1.0::float8, 2], [3, 4]])$$);
+-- finite values whose squares overflow
+SELECT regress_try($$SELECT mlops.ml_gram_agg(y, ARRAY[1.0::float8]) FROM (VALUES (1e200::float8), (-1e200)) v(y)$$);
+SELECT regress_try($$SELECT mlops.ml_gram_agg(1, ARRAY[x]) FROM (VALUES (1e200::float8), (-1e200)) v(x)$$);
+SELECT regress_try($$SELECT mlops.ml_linear_solve(mlops.ml_gram_agg(1, ARRAY[1e308::float8]), 0, false)$$);
 SELECT regress_try($$SELECT mlops.ml_linear_solve(mlops.ml_gram_agg(y, x), -1) FROM lin_exact$$);
 SELECT regress_try($$SELECT mlops.ml_linear_solve(mlops.ml_gram_agg(y, x), 'NaN') FROM lin_exact$$);
 -- Bad states: never trusted.

@@ -69,6 +69,30 @@ merge_moments(int k, int64 na, double *mean_a, double *m_a,
 		mean_a[j] += delta[j] * ((double) nb / n);
 }
 
+/*
+ * Finite inputs can still overflow their squares (1e200^2): refuse rather
+ * than carry an infinity into the state and its bytes.
+ */
+static void
+check_finite(const MlGram *g)
+{
+	for (int j = 0; j < g->k; j++)
+		if (!isfinite(g->mean[j]) || !isfinite(g->m[j * g->k + j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the values of a linear fit are too large: their sums of squares overflow"),
+					 errhint("Rescale %s before fitting.", j == g->k - 1 ? "y" : "x")));
+}
+
+static void
+system_too_large(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("the values of a linear fit are too large: their sums of squares overflow"),
+			 errhint("Rescale the features or the target, or fit an intercept.")));
+}
+
 void
 MlGramFlush(MlGram *g)
 {
@@ -102,6 +126,7 @@ MlGramFlush(MlGram *g)
 	merge_moments(k, g->n, g->mean, g->m, nb, bmean, delta);
 	g->n += nb;
 	g->nbuf = 0;
+	check_finite(g);
 	pfree(bmean);
 	pfree(delta);
 	CHECK_FOR_INTERRUPTS();
@@ -129,6 +154,7 @@ MlGramMerge(MlGram *into, MlGram *from)
 			into->m[i * k + j] += from->m[i * k + j];
 	merge_moments(k, into->n, into->mean, into->m, from->n, from->mean, delta);
 	into->n += from->n;
+	check_finite(into);
 	pfree(delta);
 }
 
@@ -246,6 +272,16 @@ MlGramSystem(MlGram *g, bool fit_intercept, double *a, double *c, double *yy)
 		c[i] = g->m[i * k + p] + (fit_intercept ? 0 : n * g->mean[i] * g->mean[p]);
 	}
 	*yy = g->m[p * k + p] + (fit_intercept ? 0 : n * g->mean[p] * g->mean[p]);
+	if (!isfinite(*yy))
+		system_too_large();
+	for (int i = 0; i < p; i++)
+	{
+		if (!isfinite(c[i]))
+			system_too_large();
+		for (int j = 0; j < p; j++)
+			if (!isfinite(a[i * p + j]))
+				system_too_large();
+	}
 }
 
 /*
@@ -312,6 +348,14 @@ MlGramSolve(MlGram *g, double alpha, bool fit_intercept, double *intercept, doub
 	}
 	for (int u = 0; u < na; u++)
 	{
+		if (!isfinite(d[u]) || !isfinite(c[u]))
+			system_too_large();
+		for (int v = 0; v < na; v++)
+			if (!isfinite(a[u * na + v]))
+				system_too_large();
+	}
+	for (int u = 0; u < na; u++)
+	{
 		c[u] /= d[u];
 		for (int v = 0; v < na; v++)
 			a[u * na + v] /= d[u] * d[v];
@@ -326,16 +370,11 @@ MlGramSolve(MlGram *g, double alpha, bool fit_intercept, double *intercept, doub
 		for (int j = 0; j < p; j++)
 			*intercept -= coef[j] * g->mean[j];
 	}
-	if (!isfinite(*intercept))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("the linear fit overflowed"),
-				 errhint("Rescale the features or the target.")));
-	for (int j = 0; j < p; j++)
-		if (!isfinite(coef[j]))
+	for (int j = -1; j < p; j++)
+		if (!isfinite(j < 0 ? *intercept : coef[j]))
 			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("the linear fit overflowed"),
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the coefficients of a linear fit overflow"),
 					 errhint("Rescale the features or the target.")));
 	pfree(a);
 	pfree(c);

@@ -112,7 +112,10 @@ objective(LogisticProblem *pr, const double *theta, double *grad)
 	double		loss = 0;
 	double		pen = 0;
 
-	MlLinalgGemm(false, true, (int) n, K, p, 1.0, pr->X, p, W, p, 0.0, Z, K);
+	if (p > 0)
+		MlLinalgGemm(false, true, (int) n, K, p, 1.0, pr->X, p, W, p, 0.0, Z, K);
+	else
+		memset(Z, 0, sizeof(double) * n * K);
 	for (int c = 0; c < K; c++)
 		grad[(size_t) K * p + c] = 0;
 	for (int64 i = 0; i < n; i++)
@@ -148,7 +151,8 @@ objective(LogisticProblem *pr, const double *theta, double *grad)
 			grad[(size_t) K * p + c] += z[c];
 	}
 	/* gradient of the weights: Z' X (K x p) */
-	MlLinalgGemm(true, false, K, p, (int) n, 1.0 / pr->sw, Z, K, pr->X, p, 0.0, grad, p);
+	if (p > 0)
+		MlLinalgGemm(true, false, K, p, (int) n, 1.0 / pr->sw, Z, K, pr->X, p, 0.0, grad, p);
 	for (int c = 0; c < K; c++)
 		grad[(size_t) K * p + c] = pr->fit_intercept ? grad[(size_t) K * p + c] / pr->sw : 0;
 	for (size_t j = 0; j < (size_t) K * p; j++)
