@@ -93,6 +93,20 @@ SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.jobs', 'mlops.job_runs']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
+SELECT 'ml_train(text,text,jsonb,jsonb)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_admin']) r
+UNION ALL
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_predict(text,anyelement)', 'ml_predict(text,jsonb)',
+                 'ml_predict_label(text,anyelement)', 'ml_predict_label(text,jsonb)',
+                 'ml_predict_proba(text,anyelement)', 'ml_predict_proba(text,jsonb)',
+                 'mlops.score_value(text,bigint,anyelement)', 'mlops.score_label(text,bigint,anyelement)',
+                 'mlops.score_proba(text,bigint,anyelement)', 'ml_score(text,regclass,text)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_models', r, 'SELECT'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'mlops', r, 'USAGE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;
 

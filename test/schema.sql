@@ -13,7 +13,8 @@ SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owne
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
-    'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at']);
+    'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
+    'features', 'training']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
     'created_at', 'holds_rows']);
