@@ -419,6 +419,35 @@ def gen_case(rng, index):
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
     nrows = 20000 if large else rng.choice([1, 1, 2, 3, 5, 8, 20, 50, 120, 300, 1000])
     kind = rng.choices(["impute", "clean", "recipe", "csv", "casts"], weights=[40, 30, 20, 10, 5])[0]
+    if kind == "casts" and rng.random() < 0.5:
+        kind = "gram"
+    if kind == "gram":
+        # the linear-fit aggregate: ragged, NULL, non-finite and huge arrays,
+        # and states that are random, cut short or with one byte changed
+        vals = ["1", "-2.5", "0", "1e308", "-1e308", "'NaN'", "'Infinity'", "NULL", "1e-320"]
+        width = rng.choice([0, 1, 2, 3, 5, 1001])
+        rows = []
+        for _ in range(rng.choice([0, 1, 2, 5, 40])):
+            w = width if rng.random() < 0.9 else rng.randrange(0, 6)
+            xs = ", ".join(rng.choice(vals) if rng.random() < 0.2 else repr(rng.uniform(-50, 50))
+                           for _ in range(w))
+            x = "NULL::float8[]" if rng.random() < 0.05 else ("ARRAY[%s]::float8[]" % xs if w else "'{}'::float8[]")
+            if rng.random() < 0.03:
+                x = "ARRAY[[1, 2], [3, 4]]::float8[]"
+            y = rng.choice(vals) if rng.random() < 0.1 else repr(rng.uniform(-50, 50))
+            rows.append("(%s::float8, %s)" % (y, x))
+        src = "(VALUES %s) v(y, x)" % ", ".join(rows) if rows else "(SELECT 1.0::float8 AS y, NULL::float8[] AS x WHERE false) v"
+        state = "(SELECT mlops.ml_gram_agg(y, x) FROM %s)" % src
+        r = rng.random()
+        if r < 0.3:
+            state = "substr(%s, 1, %d)" % (state, rng.randrange(0, 200))
+        elif r < 0.6:
+            state = "set_byte(%s, %d, %d)" % (state, rng.randrange(0, 120), rng.randrange(256))
+        elif r < 0.7:
+            state = "'\\x%s'::bytea" % "".join("%02x" % rng.randrange(256) for _ in range(rng.randrange(0, 60)))
+        stmts.append("SELECT mlops.ml_linear_solve(%s, %s, %s)" % (
+            state, rng.choice(["0", "1", "1e12", "-1", "'NaN'", "1e-300"]), rng.choice(["true", "false"])))
+        return kind, stmts
     if kind == "casts":
         # the never-failing casts and the access probe: any input, NULL or a value
         texts = ["1", "-0", "1e999", "9223372036854775808", "-9223372036854775809", "1,5", "n/a",

@@ -75,6 +75,11 @@ SELECT f, r, 'EXECUTE' FROM
                  'mlops.try_round_int8(numeric)', 'mlops.try_round_int4(numeric)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.ml_gram_agg(double precision,double precision[])',
+                 'mlops.ml_linear_solve(bytea,double precision,boolean)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL

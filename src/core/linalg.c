@@ -13,6 +13,10 @@
 /* LAPACK's Cholesky solver, from OpenBLAS (Fortran calling convention). */
 extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
 				   const int *lda, double *b, const int *ldb, int *info);
+/* LAPACK's least squares by divide-and-conquer SVD (minimum-norm solution). */
+extern void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda,
+					double *b, const int *ldb, double *s, const double *rcond, int *rank,
+					double *work, const int *lwork, int *iwork, int *info);
 
 /*
  * A backend is one process among many: parallelism comes from PostgreSQL's
@@ -85,4 +89,69 @@ MlLinalgGemm(bool transa, bool transb, int m, int n, int k, double alpha,
 {
 	cblas_dgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans,
 				m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* C (p x p, upper triangle) += alpha X'X for a row-major block X (n x p). */
+void
+MlLinalgSyrk(const double *X, int n, int p, double alpha, double *C)
+{
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p, n, alpha, X, p, 1.0, C, p);
+}
+
+/* C (p x p, upper triangle) += alpha x x'. */
+void
+MlLinalgSyr(const double *x, int p, double alpha, double *C)
+{
+	cblas_dsyr(CblasRowMajor, CblasUpper, p, alpha, x, 1, C, p);
+}
+
+/* y = alpha op(A) x + beta y, A row-major m x n. */
+void
+MlLinalgGemv(bool trans, int m, int n, double alpha, const double *A, int lda,
+			 const double *x, double beta, double *y)
+{
+	cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, A, lda, x, 1,
+				beta, y, 1);
+}
+
+/*
+ * Minimum-norm solution of the square system A x = b (A p x p, overwritten;
+ * b overwritten by x) by LAPACK's SVD least squares (dgelsd): singular values
+ * below rcond times the largest count as zero, so a singular system (a
+ * collinear design) has the solution of least norm instead of none. Returns
+ * the rank found.
+ */
+int
+MlLinalgMinNormSolve(double *A, int p, double *b, double rcond)
+{
+	int			nrhs = 1;
+	int			rank = 0;
+	int			info = 0;
+	int			lwork = -1;
+	double		wq = 0;
+	int			iwq = 0;
+	double	   *s;
+	double	   *work;
+	int		   *iwork;
+
+	if (p == 0)
+		return 0;
+	s = palloc(sizeof(double) * p);
+	/* workspace query */
+	dgelsd_(&p, &p, &nrhs, A, &p, b, &p, s, &rcond, &rank, &wq, &lwork, &iwq, &info);
+	if (info != 0)
+		elog(ERROR, "LAPACK dgelsd workspace query failed (info %d)", info);
+	lwork = (int) wq + 1;
+	work = palloc(sizeof(double) * lwork);
+	iwork = palloc(sizeof(int) * Max(iwq, 1));
+	/* the matrix is symmetric, so row- or column-major is the same */
+	dgelsd_(&p, &p, &nrhs, A, &p, b, &p, s, &rcond, &rank, work, &lwork, iwork, &info);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not solve the regression system (LAPACK dgelsd info %d)", info)));
+	pfree(s);
+	pfree(work);
+	pfree(iwork);
+	return rank;
 }

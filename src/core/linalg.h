@@ -18,4 +18,10 @@ extern void MlLinalgGemm(bool transa, bool transb, int m, int n, int k, double a
 						 const double *A, int lda, const double *B, int ldb, double beta,
 						 double *C, int ldc);
 
+extern void MlLinalgSyrk(const double *X, int n, int p, double alpha, double *C);
+extern void MlLinalgSyr(const double *x, int p, double alpha, double *C);
+extern void MlLinalgGemv(bool trans, int m, int n, double alpha, const double *A, int lda,
+						 const double *x, double beta, double *y);
+extern int	MlLinalgMinNormSolve(double *A, int p, double *b, double rcond);
+
 #endif							/* ML_LINALG_H */

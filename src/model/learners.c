@@ -11,6 +11,11 @@
 static const MlLearner *const learners[] = {
 	&MlLinearLearner,
 	&MlRidgeLearner,
+	&MlLassoLearner,
+	&MlElasticNetLearner,
+	&MlLogisticLearner,
+	&MlKmeansLearner,
+	&MlNaiveBayesLearner,
 };
 
 const MlLearner *

@@ -235,6 +235,9 @@ fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTra
 		else
 			*primary = MlClassificationMetrics(e->y, out, ntest, td->nclass, metrics);
 	}
+	else if (td->task == ML_TASK_CLUSTERING)
+		/* no labels to score against; the metrics object must not stay empty */
+		appendStringInfo(metrics, "\"clustered_rows\": " INT64_FORMAT, ntrain);
 	return t;
 }
 
