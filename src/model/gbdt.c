@@ -206,6 +206,111 @@ check_target(const MlDesign *d)
 	}
 }
 
+#define ROUND_CHUNKS 16
+
+/* One round's row work, in chunks, on the builder's threads. */
+typedef struct RoundCtx
+{
+	const MlDesign *d;
+	int			K;
+	int			k;				/* the class of the tree at hand */
+	double	   *F;
+	double	   *P;
+	double	   *g;
+	double	   *h;
+	const int32 *rows;			/* the rows to work on */
+	int64		nrows;
+	MlTree	   *tree;
+	const bool *skip;			/* rows the tree already scored */
+	MlTreeBuilder *builder;
+} RoundCtx;
+
+/* thread: gradients and hessians of class k at the current scores */
+static void
+grad_task(void *arg, int task, int worker)
+{
+	RoundCtx   *c = arg;
+	const MlDesign *d = c->d;
+	int			K = c->K,
+				k = c->k;
+	int64		lo = c->nrows * task / ROUND_CHUNKS,
+				hi = c->nrows * (task + 1) / ROUND_CHUNKS;
+
+	(void) worker;
+	for (int64 s = lo; s < hi; s++)
+	{
+		int32		i = c->rows[s];
+		double		w = d->w ? d->w[i] : 1.0;
+
+		if (d->task == ML_TASK_REGRESSION)
+		{
+			c->g[i] = w * (c->F[i] - d->y[i]);
+			c->h[i] = w;
+		}
+		else if (d->task == ML_TASK_BINARY)
+		{
+			double		pr = sigmoid(c->F[i]);
+
+			c->g[i] = w * (pr - d->y[i]);
+			c->h[i] = w * Max(pr * (1 - pr), 1e-16);
+		}
+		else
+		{
+			double		pr = c->P[(size_t) i * K + k];
+
+			c->g[i] = w * (pr - ((int) d->y[i] == k ? 1.0 : 0.0));
+			c->h[i] = w * Max(pr * (1 - pr), 1e-16);
+		}
+	}
+}
+
+/* thread: class probabilities of the rows at the current scores */
+static void
+softmax_task(void *arg, int task, int worker)
+{
+	RoundCtx   *c = arg;
+	int64		lo = c->nrows * task / ROUND_CHUNKS,
+				hi = c->nrows * (task + 1) / ROUND_CHUNKS;
+
+	(void) worker;
+	for (int64 s = lo; s < hi; s++)
+	{
+		int32		i = c->rows[s];
+
+		softmax(c->F + (size_t) i * c->K, c->K, c->P + (size_t) i * c->K);
+	}
+}
+
+/* thread: task = a leaf: add its value to the scores of its rows */
+static void
+leaf_task(void *arg, int task, int worker)
+{
+	RoundCtx   *c = arg;
+	int64		b0,
+				b1;
+	double		v = c->tree->values[task];
+	const int32 *rows = MlTreeBuilderRows(c->builder);
+
+	(void) worker;
+	MlTreeLeafRows(c->builder, task, &b0, &b1);
+	for (int64 s = b0; s < b1; s++)
+		c->F[(size_t) rows[s] * c->K + c->k] += v;
+}
+
+/* thread: rows the tree was not grown on, through the tree */
+static void
+score_task(void *arg, int task, int worker)
+{
+	RoundCtx   *c = arg;
+	int64		lo = c->d->nrows * task / ROUND_CHUNKS,
+				hi = c->d->nrows * (task + 1) / ROUND_CHUNKS;
+
+	(void) worker;
+	for (int64 i = lo; i < hi; i++)
+		if (!c->skip[i])
+			c->F[(size_t) i * c->K + c->k] += MlTreeLeafValues(c->tree, c->d, i, 1)[0];
+}
+
 static void *
 gbdt_fit(const MlDesign *d, void *params)
 {
@@ -232,6 +337,7 @@ gbdt_fit(const MlDesign *d, void *params)
 	MlBins	   *bins;
 	MlTreeBuilder *volatile builder = NULL;
 	MlTreeParams tp;
+	RoundCtx	rc;
 	double		best_loss = INFINITY;
 	int			best_round = 0;
 	int			max_trees;
@@ -403,62 +509,36 @@ gbdt_fit(const MlDesign *d, void *params)
 					pfree(idx);
 				}
 			}
+			rc.d = d;
+			rc.K = K;
+			rc.F = F;
+			rc.P = P;
+			rc.g = g;
+			rc.h = h;
+			rc.skip = inbag;
+			rc.builder = builder;
 			if (K > 1)
-				for (int64 s = 0; s < ntrain; s++)
-				{
-					int32		i = train[s];
-
-					softmax(F + (size_t) i * K, K, P + (size_t) i * K);
-				}
+			{
+				rc.rows = train;
+				rc.nrows = ntrain;
+				MlTreesParallel(builder, softmax_task, &rc, ROUND_CHUNKS);
+			}
 			for (int k = 0; k < K; k++)
 			{
 				MlTree	   *t;
-				int32	   *rows;
 
-				for (int64 s = 0; s < nsample; s++)
-				{
-					int32		i = sample[s];
-					double		w = d->w ? d->w[i] : 1.0;
-
-					if (d->task == ML_TASK_REGRESSION)
-					{
-						g[i] = w * (F[i] - d->y[i]);
-						h[i] = w;
-					}
-					else if (d->task == ML_TASK_BINARY)
-					{
-						double		pr = sigmoid(F[i]);
-
-						g[i] = w * (pr - d->y[i]);
-						h[i] = w * Max(pr * (1 - pr), 1e-16);
-					}
-					else
-					{
-						double		pr = P[(size_t) i * K + k];
-
-						g[i] = w * (pr - ((int) d->y[i] == k ? 1.0 : 0.0));
-						h[i] = w * Max(pr * (1 - pr), 1e-16);
-					}
-				}
+				rc.k = k;
+				rc.rows = sample;
+				rc.nrows = nsample;
+				MlTreesParallel(builder, grad_task, &rc, ROUND_CHUNKS);
 				t = MlTreeGrow(builder, sample, nsample, g, h, allowed, &rng, pending);
 				m->trees[m->nrounds * K + k] = t;
+				rc.tree = t;
 				/* scores of the rows the tree was grown on, by leaf */
-				rows = MlTreeBuilderRows(builder);
-				for (int l = 0; l < t->nleaves; l++)
-				{
-					int64		b0,
-								b1;
-					double		v = t->values[l];
-
-					MlTreeLeafRows(builder, l, &b0, &b1);
-					for (int64 s = b0; s < b1; s++)
-						F[(size_t) rows[s] * K + k] += v;
-				}
+				MlTreesParallel(builder, leaf_task, &rc, t->nleaves);
 				/* other rows (out of the sample, held out) through the tree */
 				if (nsample < n)
-					for (int64 i = 0; i < n; i++)
-						if (!inbag[i])
-							F[(size_t) i * K + k] += MlTreeLeafValues(t, d, i, 1)[0];
+					MlTreesParallel(builder, score_task, &rc, ROUND_CHUNKS);
 			}
 			for (int64 s = 0; s < nsample; s++)
 				inbag[sample[s]] = false;

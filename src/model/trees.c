@@ -32,7 +32,7 @@
 
 #define BIN_SAMPLE 100000		/* values sorted to find a feature's bins */
 #define POOL_MIN_CELLS 40000	/* fewer cells than this: no threads */
-#define POOL_SPIN 4000			/* polls before a thread sleeps */
+#define POOL_SPIN 300			/* polls before a thread sleeps */
 #define CAT_SMOOTH 10.0			/* hessian added when ordering categories */
 #define TREES_MAX_NODES (PG_INT32_MAX / 2)
 
@@ -486,7 +486,23 @@ typedef struct HistJob
 	int			sub;			/* then subtract it from this one (the parent's), or -1 */
 } HistJob;
 
+/* A part of a cand to partition: the whole cand or a chunk of it. */
+typedef struct PartJob
+{
+	int			cand;
+	bool		chunked;
+	int64		lo;
+	int64		hi;
+	int64		nleft;
+	int64		ldst;			/* chunked: where its left rows go */
+	int64		rdst;			/* and its right rows */
+} PartJob;
+
+#define PART_CHUNK 16384		/* rows per chunk of a large cand */
+#define PART_MAX_CHUNKS 16
 #define HIST_GROUP 4			/* features per pass over the rows */
+#define PREFETCH 24				/* rows ahead whose bins are fetched */
+#define GATHER_CHUNKS 16		/* fixed, so sums do not depend on threads */
 #define BATCH_BYTES (16 * 1024 * 1024)	/* histograms of a batch, at most */
 
 struct MlTreeBuilder
@@ -528,11 +544,19 @@ struct MlTreeBuilder
 	int			nbatch;
 	HistJob    *jobs;
 	int			njobs;
+	PartJob    *parts;
+	int		   *scatter;
 	int		   *finds;			/* cands whose split to find */
 	int			nfinds;
 	int		   *jfeat;			/* allowed features */
 	int			jnfeat;
 	int			ngroups;
+	/* the tree's input, for gather_task */
+	const int32 *src_rows;
+	const double *src_g;
+	const double *src_h;
+	int64		src_n;
+	double	   *chunk_tot;		/* GATHER_CHUNKS * (nout + 2) */
 	/* result of the last tree */
 	int64	   *leaf_begin;
 	int64	   *leaf_end;
@@ -574,6 +598,10 @@ MlTreeBuilderCreate(const MlBins *bins, int nout, const MlTreeParams *p, int nth
 	b->batch = palloc(sizeof(int) * b->max_batch);
 	b->jobs = palloc(sizeof(HistJob) * (b->max_batch + 1));
 	b->finds = palloc(sizeof(int) * 2 * (b->max_batch + 1));
+	/* each chunk has PART_CHUNK rows at least */
+	b->parts = palloc(sizeof(PartJob) * (b->max_batch + n / PART_CHUNK + 1));
+	b->scatter = palloc(sizeof(int) * (b->max_batch + n / PART_CHUNK + 1));
+	b->chunk_tot = palloc(sizeof(double) * GATHER_CHUNKS * (nout + 2));
 	b->pool = pool_create(nthreads);
 	return b;
 }
@@ -583,6 +611,14 @@ MlTreeBuilderDestroy(MlTreeBuilder *b)
 {
 	if (b)
 		pool_destroy(b->pool);
+}
+
+/* Run fn(ctx, task, worker) for every task on the builder's threads. */
+void
+MlTreesParallel(MlTreeBuilder *b, void (*fn) (void *ctx, int task, int worker),
+				void *ctx, int ntasks)
+{
+	pool_run(b->pool, fn, ctx, ntasks);
 }
 
 int32 *
@@ -675,6 +711,8 @@ hist_task(void *ctx, int task, int worker)
 			double	   *e2 = h2 + c2[row] * 3;
 			double	   *e3 = h3 + c3[row] * 3;
 
+			if (i + PREFETCH < end)
+				__builtin_prefetch(c0 + (size_t) r[i + PREFETCH] * stride);
 			e0[0] += gi;
 			e0[2] += 1;
 			e1[0] += gi;
@@ -706,6 +744,8 @@ hist_task(void *ctx, int task, int worker)
 			double	   *e2 = h2 + c2[row] * 3;
 			double	   *e3 = h3 + c3[row] * 3;
 
+			if (i + PREFETCH < end)
+				__builtin_prefetch(c0 + (size_t) r[i + PREFETCH] * stride);
 			e0[0] += gi;
 			e0[1] += hi;
 			e0[2] += 1;
@@ -794,35 +834,80 @@ hist_pass(MlTreeBuilder *b)
 }
 
 /*
- * thread: task = a cand of the batch: partition its rows (and their
- * gradients) by its split, left first, keeping their order; sets mid.
+ * thread: task = a chunk of the tree's rows: copy them and their gradients
+ * in row order; the chunk's sums (and whether a hessian is not 1).
+ */
+static void
+gather_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	int			nout = b->nout;
+	int			nchunks = b->src_n >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1;
+	int64		lo = b->src_n * task / nchunks;
+	int64		hi = b->src_n * (task + 1) / nchunks;
+	double	   *T = b->chunk_tot + task * (nout + 2);
+	const int32 *rows = b->src_rows;
+	const double *g = b->src_g;
+	const double *h = b->src_h;
+	double		not_unit = 0;
+
+	(void) worker;
+	memset(T, 0, sizeof(double) * (nout + 2));
+	memcpy(b->rows + lo, rows + lo, sizeof(int32) * (hi - lo));
+	for (int64 i = lo; i < hi; i++)
+	{
+		int32		r = rows[i];
+		double		hv = h[r];
+
+		if (nout == 1)
+			T[0] += (b->og[i] = g[r]);
+		else
+			for (int k = 0; k < nout; k++)
+				T[k] += (b->og[i * nout + k] = g[(size_t) r * nout + k]);
+		T[nout] += (b->oh[i] = hv);
+		not_unit += hv != 1.0;
+	}
+	T[nout + 1] = not_unit;
+}
+
+/*
+ * thread: task = a part of a cand of the batch (the whole cand, or a chunk
+ * of a large one): partition its rows (and their gradients) by the cand's
+ * split, left first, keeping their order; sets the part's left count.
  */
 static void
 partition_task(void *ctx, int task, int worker)
 {
 	MlTreeBuilder *b = ctx;
-	Cand	   *c = &b->cands[b->batch[task]];
-	const uint8 *gl = b->goleft + (size_t) b->batch[task] * ML_TREES_NBIN;
+	PartJob    *pj = &b->parts[task];
+	Cand	   *c = &b->cands[pj->cand];
+	const uint8 *gl = b->goleft + (size_t) pj->cand * ML_TREES_NBIN;
 	const uint8 *col = b->B->bins + c->feature;
 	size_t		stride = b->B->nfeat;
 	int32	   *rows = b->rows;
-	int32	   *tmp = b->tmp + c->begin;
+	int32	   *tmp = b->tmp + pj->lo;
 	double	   *og = b->og,
 			   *oh = b->oh;
-	double	   *tg = b->tg + c->begin * b->nout,
-			   *th = b->th + c->begin;
+	double	   *tg = b->tg + pj->lo * b->nout,
+			   *th = b->th + pj->lo;
 	int			nout = b->nout;
-	int64		wl = c->begin,
+	int64		wl = pj->lo,
 				wr = 0;
+	int64		lo = pj->lo,
+				hi = pj->hi;
 
 	(void) worker;
 	if (nout == 1 && b->unit_hess)
 	{
-		for (int64 i = c->begin; i < c->end; i++)
+		for (int64 i = lo; i < hi; i++)
 		{
 			int32		r = rows[i];
-			int			go = gl[col[r * stride]];
+			int			go;
 			double		gv = og[i];
+
+			if (i + PREFETCH < hi)
+				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
+			go = gl[col[r * stride]];
 
 			/* branch-free: write both, advance one */
 			rows[wl] = r;
@@ -835,7 +920,7 @@ partition_task(void *ctx, int task, int worker)
 	}
 	else if (nout == 1)
 	{
-		for (int64 i = c->begin; i < c->end; i++)
+		for (int64 i = lo; i < hi; i++)
 		{
 			int32		r = rows[i];
 			int			go = gl[col[r * stride]];
@@ -854,7 +939,7 @@ partition_task(void *ctx, int task, int worker)
 	}
 	else
 	{
-		for (int64 i = c->begin; i < c->end; i++)
+		for (int64 i = lo; i < hi; i++)
 		{
 			int32		r = rows[i];
 			double		hv = oh[i];
@@ -879,7 +964,116 @@ partition_task(void *ctx, int task, int worker)
 	memcpy(og + wl * nout, tg, sizeof(double) * wr * nout);
 	if (!b->unit_hess || nout > 1)
 		memcpy(oh + wl, th, sizeof(double) * wr);
-	c->mid = wl;
+	pj->nleft = wl - lo;
+}
+
+/*
+ * thread: task = a chunk of a cand partitioned in chunks: move its left
+ * and right rows to their places in the cand (in the scratch arrays).
+ */
+static void
+scatter_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	PartJob    *pj = &b->parts[b->scatter[task]];
+	int			nout = b->nout;
+	int64		nl = pj->nleft,
+				nr = pj->hi - pj->lo - pj->nleft;
+	bool		hess = !b->unit_hess || nout > 1;
+
+	(void) worker;
+	memcpy(b->tmp + pj->ldst, b->rows + pj->lo, sizeof(int32) * nl);
+	memcpy(b->tmp + pj->rdst, b->rows + pj->lo + nl, sizeof(int32) * nr);
+	memcpy(b->tg + pj->ldst * nout, b->og + pj->lo * nout, sizeof(double) * nl * nout);
+	memcpy(b->tg + pj->rdst * nout, b->og + (pj->lo + nl) * nout, sizeof(double) * nr * nout);
+	if (hess)
+	{
+		memcpy(b->th + pj->ldst, b->oh + pj->lo, sizeof(double) * nl);
+		memcpy(b->th + pj->rdst, b->oh + pj->lo + nl, sizeof(double) * nr);
+	}
+}
+
+/* thread: task = a chunk as above: copy its span back from scratch */
+static void
+copyback_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	PartJob    *pj = &b->parts[b->scatter[task]];
+	int			nout = b->nout;
+	int64		n = pj->hi - pj->lo;
+
+	(void) worker;
+	memcpy(b->rows + pj->lo, b->tmp + pj->lo, sizeof(int32) * n);
+	memcpy(b->og + pj->lo * nout, b->tg + pj->lo * nout, sizeof(double) * n * nout);
+	if (!b->unit_hess || nout > 1)
+		memcpy(b->oh + pj->lo, b->th + pj->lo, sizeof(double) * n);
+}
+
+/* Partition every cand of the batch; sets each one's mid. */
+static void
+partition_pass(MlTreeBuilder *b)
+{
+	int64		cells = 0;
+	int			nparts = 0;
+	int			nscatter = 0;
+	bool		threads;
+
+	for (int k = 0; k < b->nbatch; k++)
+		cells += b->cands[b->batch[k]].end - b->cands[b->batch[k]].begin;
+	threads = b->pool->nthreads > 1 && cells * 4 >= POOL_MIN_CELLS;
+	for (int k = 0; k < b->nbatch; k++)
+	{
+		Cand	   *c = &b->cands[b->batch[k]];
+		int64		n = c->end - c->begin;
+		int			nch = threads && n >= 2 * PART_CHUNK ? (int) Min(PART_MAX_CHUNKS, n / PART_CHUNK) : 1;
+
+		for (int q = 0; q < nch; q++)
+		{
+			PartJob    *pj = &b->parts[nparts++];
+
+			pj->cand = b->batch[k];
+			pj->lo = c->begin + n * q / nch;
+			pj->hi = c->begin + n * (q + 1) / nch;
+			pj->chunked = nch > 1;
+		}
+	}
+	if (threads)
+		pool_run(b->pool, partition_task, b, nparts);
+	else
+		for (int t = 0; t < nparts; t++)
+			partition_task(b, t, 0);
+	/* where each chunk's left and right rows go */
+	for (int t = 0; t < nparts;)
+	{
+		int			ci = b->parts[t].cand;
+		Cand	   *c = &b->cands[ci];
+		int64		nleft = 0;
+		int			u;
+
+		for (u = t; u < nparts && b->parts[u].cand == ci; u++)
+			nleft += b->parts[u].nleft;
+		c->mid = c->begin + nleft;
+		if (b->parts[t].chunked)
+		{
+			int64		ld = c->begin,
+						rd = c->mid;
+
+			for (int v = t; v < u; v++)
+			{
+				b->parts[v].ldst = ld;
+				b->parts[v].rdst = rd;
+				ld += b->parts[v].nleft;
+				rd += b->parts[v].hi - b->parts[v].lo - b->parts[v].nleft;
+				b->scatter[nscatter++] = v;
+			}
+		}
+		t = u;
+	}
+	if (nscatter > 0)
+	{
+		pool_run(b->pool, scatter_task, b, nscatter);
+		pool_run(b->pool, copyback_task, b, nscatter);
+	}
 }
 
 static inline double
@@ -1209,7 +1403,6 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 	int			max_leaves = b->p.max_leaf_nodes;
 
 	Assert(nrows <= b->cap_rows && nrows > 0);
-	memcpy(b->rows, rows, sizeof(int32) * nrows);
 	b->ncands = 0;
 	b->nopen = 0;
 	b->nleaves = 0;
@@ -1224,21 +1417,21 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 
 	root = cand_new(b, 0, nrows, 0);
 	{
+		/* rows, gradients in row order and totals, in fixed chunks */
 		double	   *T = b->tot;
 
+		b->src_rows = rows;
+		b->src_g = g;
+		b->src_h = h;
+		b->src_n = nrows;
+		pool_run(b->pool, gather_task, b, nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1);
 		memset(T, 0, sizeof(double) * S);
 		b->unit_hess = true;
-		for (int64 i = 0; i < nrows; i++)
+		for (int c = 0; c < (nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1); c++)
 		{
-			int32		r = rows[i];
-
-			if (nout == 1)
-				T[0] += (b->og[i] = g[r]);
-			else
-				for (int k = 0; k < nout; k++)
-					T[k] += (b->og[i * nout + k] = g[(size_t) r * nout + k]);
-			T[nout] += (b->oh[i] = h[r]);
-			b->unit_hess &= h[r] == 1.0;
+			for (int q = 0; q <= nout; q++)
+				T[q] += b->chunk_tot[c * (nout + 2) + q];
+			b->unit_hess &= b->chunk_tot[c * (nout + 2) + nout + 1] == 0;
 		}
 		T[nout + 1] = (double) nrows;
 	}
@@ -1259,8 +1452,6 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 
 	while (b->nopen > 0)
 	{
-		int64		cells = 0;
-
 		CHECK_FOR_INTERRUPTS();
 		b->nbatch = 0;
 		if (max_leaves > 0)
@@ -1286,14 +1477,7 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 			b->nopen -= take;
 		}
 
-		/* partition every node of the batch */
-		for (int k = 0; k < b->nbatch; k++)
-			cells += b->cands[b->batch[k]].end - b->cands[b->batch[k]].begin;
-		if (cells * 4 < POOL_MIN_CELLS || b->nbatch == 1)
-			for (int k = 0; k < b->nbatch; k++)
-				partition_task(b, k, 0);
-		else
-			pool_run(b->pool, partition_task, b, b->nbatch);
+		partition_pass(b);
 
 		/* children; the smaller of each pair gets a histogram built */
 		b->njobs = 0;

@@ -85,6 +85,10 @@ extern MlTree *MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows,
 extern void MlTreeLeafRows(MlTreeBuilder *b, int leaf, int64 *begin, int64 *end);
 extern int32 *MlTreeBuilderRows(MlTreeBuilder *b);
 
+/* fn must be compute-only: it runs in the builder's threads */
+extern void MlTreesParallel(MlTreeBuilder *b, void (*fn) (void *ctx, int task, int worker),
+							void *ctx, int ntasks);
+
 static inline const double *
 MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 {
