@@ -820,6 +820,21 @@ hist_pass(MlTreeBuilder *b)
 	int64		cells = 0;
 	int			ntasks = b->njobs * b->ngroups;
 
+	/* largest first, so the threads finish together */
+	for (int k = 1; k < b->njobs; k++)
+	{
+		HistJob		x = b->jobs[k];
+		int64		nx = b->cands[x.cand].end - b->cands[x.cand].begin;
+		int			q = k;
+
+		while (q > 0 && b->cands[b->jobs[q - 1].cand].end - b->cands[b->jobs[q - 1].cand].begin < nx)
+		{
+			b->jobs[q] = b->jobs[q - 1];
+			q--;
+		}
+		b->jobs[q] = x;
+	}
+
 	for (int k = 0; k < b->njobs; k++)
 	{
 		const Cand *c = &b->cands[b->jobs[k].cand];
