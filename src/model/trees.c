@@ -376,6 +376,8 @@ bin_feature(void *ctx, int j, int worker)
 		}
 		upper[nb++] = INFINITY;
 		B->nbins[j] = nb;
+		/* one value and no NaN: nothing to split on */
+		B->splittable[j] = nb > 1 || m < job->nsample;
 	}
 	for (int64 i = 0; i < B->nrows; i++)
 	{
@@ -422,8 +424,10 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	B->upper = palloc0(sizeof(double *) * Max(d->nfeat, 1));
 	B->categorical = palloc0(sizeof(bool) * Max(d->nfeat, 1));
 	B->ncat = palloc0(sizeof(int) * Max(d->nfeat, 1));
+	B->splittable = palloc(sizeof(bool) * Max(d->nfeat, 1));
 	for (int j = 0; j < d->nfeat; j++)
 	{
+		B->splittable[j] = true;
 		B->categorical[j] = d->categorical && d->categorical[j];
 		B->ncat[j] = B->categorical[j] ? d->ncat[j] : 0;
 		if (B->categorical[j])
@@ -546,6 +550,7 @@ struct MlTreeBuilder
 	int			njobs;
 	PartJob    *parts;
 	int		   *scatter;
+	double	   *dummy;			/* per worker: HIST_GROUP scratch histograms */
 	int		   *finds;			/* cands whose split to find */
 	int			nfinds;
 	int		   *jfeat;			/* allowed features */
@@ -601,6 +606,7 @@ MlTreeBuilderCreate(const MlBins *bins, int nout, const MlTreeParams *p, int nth
 	/* each chunk has PART_CHUNK rows at least */
 	b->parts = palloc(sizeof(PartJob) * (b->max_batch + n / PART_CHUNK + 1));
 	b->scatter = palloc(sizeof(int) * (b->max_batch + n / PART_CHUNK + 1));
+	b->dummy = palloc(sizeof(double) * ML_TREES_MAX_THREADS * HIST_GROUP * ML_TREES_NBIN * 3);
 	b->chunk_tot = palloc(sizeof(double) * GATHER_CHUNKS * (nout + 2));
 	b->pool = pool_create(nthreads);
 	return b;
@@ -677,12 +683,12 @@ hist_task(void *ctx, int task, int worker)
 	const double *oh = b->oh;
 	int			first = (task % b->ngroups) * HIST_GROUP;
 	int			nf = Min(HIST_GROUP, b->jnfeat - first);
+	int			nf_fast = nf;
 	double	   *base = b->hists[job->hist];
 	double	   *hist[HIST_GROUP];
 	const uint8 *col[HIST_GROUP];
 	size_t		stride = b->B->nfeat;
 
-	(void) worker;
 	for (int q = 0; q < nf; q++)
 	{
 		int			j = b->jfeat[first + q];
@@ -691,7 +697,17 @@ hist_task(void *ctx, int task, int worker)
 		col[q] = b->B->bins + j;
 		memset(hist[q], 0, sizeof(double) * ML_TREES_NBIN * S);
 	}
-	if (S == 3 && nf == HIST_GROUP && b->unit_hess)
+	if (S == 3 && nf < HIST_GROUP)
+	{
+		/* pad the group: the extra slots sum into this thread's scratch */
+		for (int q = nf; q < HIST_GROUP; q++)
+		{
+			hist[q] = b->dummy + ((size_t) worker * HIST_GROUP + q) * ML_TREES_NBIN * 3;
+			col[q] = col[0];
+		}
+		nf_fast = HIST_GROUP;
+	}
+	if (S == 3 && nf_fast == HIST_GROUP && b->unit_hess)
 	{
 		double	   *h0 = hist[0],
 				   *h1 = hist[1],
@@ -723,7 +739,7 @@ hist_task(void *ctx, int task, int worker)
 			e3[2] += 1;
 		}
 	}
-	else if (S == 3 && nf == HIST_GROUP)
+	else if (S == 3 && nf_fast == HIST_GROUP)
 	{
 		double	   *h0 = hist[0],
 				   *h1 = hist[1],
@@ -781,7 +797,7 @@ hist_task(void *ctx, int task, int worker)
 			}
 		}
 	}
-	if (S == 3 && nf == HIST_GROUP && b->unit_hess)
+	if (S == 3 && b->unit_hess)
 		for (int q = 0; q < nf; q++)
 			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
 				hist[q][bin * 3 + 1] = hist[q][bin * 3 + 2];
@@ -1426,7 +1442,7 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 		b->freehist[b->nfree++] = b->nhists - 1 - i;
 	b->jnfeat = 0;
 	for (int j = 0; j < b->B->nfeat; j++)
-		if (allowed == NULL || allowed[j])
+		if ((allowed == NULL || allowed[j]) && b->B->splittable[j])
 			b->jfeat[b->jnfeat++] = j;
 	b->ngroups = (b->jnfeat + HIST_GROUP - 1) / HIST_GROUP;
 

@@ -34,6 +34,7 @@ typedef struct MlBins
 	double	  **upper;			/* numeric: bin b holds x <= upper[j][b] */
 	bool	   *categorical;
 	int		   *ncat;
+	bool	   *splittable;		/* false: one value, no NaN in the sample */
 } MlBins;
 
 /* A node of a fitted tree. */
