@@ -587,18 +587,37 @@ gbdt_fit(const MlDesign *d, void *params)
 }
 
 #define PREDICT_BLOCK 64
+#define PREDICT_CHUNK 8192		/* rows per task when scoring on threads */
+#define PREDICT_RUN 16			/* tasks between interrupt checks */
 
-/* Rows in blocks, tree by tree: independent walks overlap in the CPU. */
-static void
-gbdt_predict(void *model, const MlDesign *d, double *out)
+typedef struct PredictCtx
 {
-	GbdtModel  *m = model;
-	int			K = m->K;
-	double	   *f = palloc(sizeof(double) * PREDICT_BLOCK * K);
+	GbdtModel  *m;
+	const MlDesign *d;
+	double	   *out;
+	double	   *f;				/* PREDICT_BLOCK * K per task */
+	int			first;			/* task 0 of this run is chunk first */
+} PredictCtx;
 
-	for (int64 start = 0; start < d->nrows; start += PREDICT_BLOCK)
+/*
+ * thread: rows of one chunk, in blocks, tree by tree: independent walks
+ * overlap in the CPU.
+ */
+static void
+predict_task(void *arg, int task, int worker)
+{
+	PredictCtx *c = arg;
+	GbdtModel  *m = c->m;
+	const MlDesign *d = c->d;
+	int			K = m->K;
+	double	   *f = c->f + (size_t) task * PREDICT_BLOCK * K;
+	int64		lo = (int64) (c->first + task) * PREDICT_CHUNK,
+				hi = Min(d->nrows, lo + PREDICT_CHUNK);
+
+	(void) worker;
+	for (int64 start = lo; start < hi; start += PREDICT_BLOCK)
 	{
-		int			nb = (int) Min(PREDICT_BLOCK, d->nrows - start);
+		int			nb = (int) Min(PREDICT_BLOCK, hi - start);
 
 		for (int i = 0; i < nb; i++)
 			for (int k = 0; k < K; k++)
@@ -616,21 +635,44 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 			int64		row = start + i;
 
 			if (m->task == ML_TASK_REGRESSION)
-				out[row] = f[i];
+				c->out[row] = f[i];
 			else if (m->task == ML_TASK_BINARY)
 			{
 				double		p1 = sigmoid(f[i]);
 
-				out[row * 2] = 1 - p1;
-				out[row * 2 + 1] = p1;
+				c->out[row * 2] = 1 - p1;
+				c->out[row * 2 + 1] = p1;
 			}
 			else
-				softmax(f + i * K, K, out + (size_t) row * K);
+				softmax(f + i * K, K, c->out + (size_t) row * K);
 		}
-		if ((start / PREDICT_BLOCK) % 256 == 255)
-			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(f);
+}
+
+/* Large batches on threads (the model's trees are read-only). */
+static void
+gbdt_predict(void *model, const MlDesign *d, double *out)
+{
+	GbdtModel  *m = model;
+	PredictCtx	c;
+	int			ntasks = (int) ((d->nrows + PREDICT_CHUNK - 1) / PREDICT_CHUNK);
+
+	c.m = m;
+	c.d = d;
+	c.out = out;
+	c.f = palloc(sizeof(double) * PREDICT_BLOCK * m->K * PREDICT_RUN);
+	for (int first = 0; first < ntasks; first += PREDICT_RUN)
+	{
+		int			n = Min(PREDICT_RUN, ntasks - first);
+
+		CHECK_FOR_INTERRUPTS();
+		c.first = first;
+		if (n > 1)
+			MlTreesRun(MlTreesThreads(0), predict_task, &c, n);
+		else
+			predict_task(&c, 0, 0);
+	}
+	pfree(c.f);
 }
 
 static void

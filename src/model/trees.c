@@ -229,6 +229,26 @@ pool_destroy(Pool *p)
 	pthread_cond_destroy(&p->cv);
 }
 
+/*
+ * Run fn(ctx, task, worker) for every task on a pool of nthreads started
+ * for this call (scoring large batches); fn must be compute-only.
+ */
+void
+MlTreesRun(int nthreads, void (*fn) (void *ctx, int task, int worker), void *ctx, int ntasks)
+{
+	Pool	   *pool = pool_create(nthreads);
+
+	PG_TRY();
+	{
+		pool_run(pool, fn, ctx, ntasks);
+	}
+	PG_FINALLY();
+	{
+		pool_destroy(pool);
+	}
+	PG_END_TRY();
+}
+
 int
 MlTreesThreads(int requested)
 {
@@ -298,6 +318,43 @@ sort_doubles(double *v, int64 n)
 	}
 }
 
+#define DISTINCT_SLOTS 1024		/* open addressing table, > 2 * 255 */
+
+/*
+ * thread: the distinct values of v[0..m) into out when there are at most
+ * maxb of them (returns false as soon as there are more).
+ */
+static bool
+few_distinct(const double *v, int64 m, int maxb, double *out, int64 *nd)
+{
+	double		slot[DISTINCT_SLOTS];
+	bool		used[DISTINCT_SLOTS];
+	int64		n = 0;
+
+	memset(used, 0, sizeof(used));
+	for (int64 i = 0; i < m; i++)
+	{
+		double		x = v[i] == 0 ? 0 : v[i];	/* -0 and 0 are one value */
+		uint64		bits;
+		uint32		h;
+
+		memcpy(&bits, &x, sizeof(bits));
+		h = (uint32) ((bits * UINT64CONST(0x9E3779B97F4A7C15)) >> 54) & (DISTINCT_SLOTS - 1);
+		while (used[h] && slot[h] != x)
+			h = (h + 1) & (DISTINCT_SLOTS - 1);
+		if (!used[h])
+		{
+			if (n == maxb)
+				return false;
+			used[h] = true;
+			slot[h] = x;
+			out[n++] = x;
+		}
+	}
+	*nd = n;
+	return true;
+}
+
 typedef struct BinJob
 {
 	const MlDesign *d;
@@ -306,6 +363,7 @@ typedef struct BinJob
 	int64		nsample;
 	int			max_bins;
 	double	  **scratch;		/* per worker, nsample doubles */
+	double	  **distinct;		/* per worker, max_bins doubles */
 } BinJob;
 
 /* thread: a threshold between a and b (a < b), a itself if none fits */
@@ -343,6 +401,7 @@ bin_feature(void *ctx, int j, int worker)
 	{
 		double	   *v = job->scratch[worker];
 		int64		m = 0,
+					m_all,
 					nd = 0;
 		int			maxb = job->max_bins;
 
@@ -353,7 +412,15 @@ bin_feature(void *ctx, int j, int worker)
 			if (!isnan(c))
 				v[m++] = c;
 		}
+		m_all = m;
+		if (few_distinct(v, m, maxb, job->distinct[worker], &nd))
+		{
+			/* at most maxb values: sort those, not the sample */
+			memcpy(v, job->distinct[worker], sizeof(double) * nd);
+			m = nd;
+		}
 		sort_doubles(v, m);
+		nd = 0;
 		for (int64 i = 0; i < m; i++)
 			if (i == 0 || v[i] != v[i - 1])
 				nd++;
@@ -377,7 +444,7 @@ bin_feature(void *ctx, int j, int worker)
 		upper[nb++] = INFINITY;
 		B->nbins[j] = nb;
 		/* one value and no NaN: nothing to split on */
-		B->splittable[j] = nb > 1 || m < job->nsample;
+		B->splittable[j] = nb > 1 || m_all < job->nsample;
 	}
 	for (int64 i = 0; i < B->nrows; i++)
 	{
@@ -452,8 +519,12 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	job.max_bins = Min(Max(max_bins, 2), ML_TREES_MAX_BINS);
 	job.scratch = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
 	pool = pool_create(nrows * d->nfeat >= POOL_MIN_CELLS ? nthreads : 1);
+	job.distinct = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
 	for (int t = 0; t < pool->nthreads; t++)
+	{
 		job.scratch[t] = palloc(sizeof(double) * Max(nsample, 1));
+		job.distinct[t] = palloc(sizeof(double) * (ML_TREES_MAX_BINS + 1));
+	}
 	PG_TRY();
 	{
 		pool_run(pool, bin_feature, &job, d->nfeat);

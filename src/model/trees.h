@@ -77,6 +77,8 @@ typedef struct MlTreeBuilder MlTreeBuilder;
 extern MlBins *MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows,
 						  int max_bins, uint64 seed, int nthreads);
 extern int	MlTreesThreads(int requested);
+extern void MlTreesRun(int nthreads, void (*fn) (void *ctx, int task, int worker),
+					   void *ctx, int ntasks);
 extern MlTreeBuilder *MlTreeBuilderCreate(const MlBins *bins, int nout,
 										  const MlTreeParams *p, int nthreads);
 extern void MlTreeBuilderDestroy(MlTreeBuilder *b);
@@ -102,7 +104,12 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 		int			left;
 
 		if (likely(!n->categorical))
-			left = x <= n->threshold;
+		{
+			/* branch-free: NaN compares false, then takes its side */
+			left = (x <= n->threshold) | (n->missing_left & (x != x));
+		}
+		else if (x != x)
+			left = n->missing_left;
 		else
 		{
 			int			b = (x >= 0 && x < ML_TREES_MAX_BINS - 1) ? (int) x : ML_TREES_MAX_BINS - 1;
@@ -110,8 +117,6 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 
 			left = (int) ((set[b >> 6] >> (b & 63)) & 1);
 		}
-		if (unlikely(isnan(x)))
-			left = n->missing_left;
 		n = nodes + (left ? n->left : n->right);
 	}
 	return t->values + (size_t) n->aux * nout;
