@@ -11,6 +11,8 @@
 static const MlLearner *const learners[] = {
 	&MlLinearLearner,
 	&MlRidgeLearner,
+	&MlGbdtLearner,
+	&MlForestLearner,
 	&MlLassoLearner,
 	&MlElasticNetLearner,
 	&MlLogisticLearner,

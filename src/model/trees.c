@@ -1,0 +1,1820 @@
+/*
+ * trees.c
+ *	  The binned tree builder shared by gbdt.c and forest.c.
+ *
+ * Features are binned once (quantile bins of a sample, at most 255 value
+ * bins and bin 255 for NaN; categorical codes bin by code, codes past 253
+ * sharing bin 254). A tree grows on histograms of gradient sums per bin:
+ * the smaller child's histogram is built from its rows, the larger one's is
+ * the parent's minus it. Each split tries NaN on both sides and keeps the
+ * better; categorical splits order the categories present by gradient over
+ * hessian and cut that order (LightGBM's method). Without max_leaf_nodes a
+ * tree grows depth-first up to max_depth; with it, best-first.
+ *
+ * Histograms are built feature by feature, features shared among a pool of
+ * compute-only threads. The threads run only the static functions marked
+ * "thread" below: plain arithmetic on buffers the main thread allocated;
+ * they never call PostgreSQL, and all signals are blocked in them. Each
+ * feature's sums are added in row order whatever the thread count, so the
+ * model does not depend on it.
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+
+#include "model/trees.h"
+
+#define BIN_SAMPLE 100000		/* values sorted to find a feature's bins */
+#define POOL_MIN_CELLS 40000	/* fewer cells than this: no threads */
+#define POOL_SPIN 300			/* polls before a thread sleeps */
+#define CAT_SMOOTH 10.0			/* hessian added when ordering categories */
+#define TREES_MAX_NODES (PG_INT32_MAX / 2)
+
+/* ---------------------------------------------------------------- random */
+
+uint64
+MlTreesRandom(uint64 *state)
+{
+	uint64		z = (*state += UINT64CONST(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/* ----------------------------------------------------------- thread pool */
+
+/*
+ * A job is fn(ctx, task, worker) for tasks 0..ntasks-1. The job word packs
+ * the job's generation, its task count and the next task to claim, so a
+ * thread can only claim a task of the job it read fn and ctx for: a claim
+ * is a compare-and-swap of the whole word, and the main thread changes fn
+ * and ctx only after every task of the previous job has finished.
+ */
+typedef void (*PoolFn) (void *ctx, int task, int worker);
+
+#define JOB_GEN(w)		((uint32) ((w) >> 40))
+#define JOB_NTASKS(w)	((int) (((w) >> 20) & 0xFFFFF))
+#define JOB_NEXT(w)		((int) ((w) & 0xFFFFF))
+#define POOL_MAX_TASKS	0xFFFFF
+
+typedef struct Pool
+{
+	int			nthreads;		/* the main thread is worker 0 */
+	int			started;
+	pthread_t	th[ML_TREES_MAX_THREADS];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64		word;
+	int			sleeping;
+	int			stop;
+	PoolFn		fn;
+	void	   *ctx;
+	int			done;
+} Pool;
+
+typedef struct PoolArg
+{
+	Pool	   *pool;
+	int			worker;
+} PoolArg;
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* thread: claim and run tasks of generation gen until none is left */
+static void
+pool_drain(Pool *p, uint32 gen, int worker)
+{
+	for (;;)
+	{
+		uint64		w = __atomic_load_n(&p->word, __ATOMIC_ACQUIRE);
+
+		if (JOB_GEN(w) != (gen & 0xFFFFFF) || JOB_NEXT(w) >= JOB_NTASKS(w))
+			return;
+		if (__atomic_compare_exchange_n(&p->word, &w, w + 1, false,
+										__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		{
+			p->fn(p->ctx, JOB_NEXT(w), worker);
+			__atomic_fetch_add(&p->done, 1, __ATOMIC_ACQ_REL);
+		}
+	}
+}
+
+/* thread */
+static void *
+pool_main(void *arg)
+{
+	PoolArg    *a = arg;
+	Pool	   *p = a->pool;
+	uint32		seen = 0;
+
+	for (;;)
+	{
+		uint32		g = seen;
+
+		for (int spin = 0; spin < POOL_SPIN; spin++)
+		{
+			g = JOB_GEN(__atomic_load_n(&p->word, __ATOMIC_ACQUIRE));
+			if (g != seen || __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+				break;
+			cpu_relax();
+		}
+		if (g == seen && !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+		{
+			pthread_mutex_lock(&p->mu);
+			__atomic_fetch_add(&p->sleeping, 1, __ATOMIC_SEQ_CST);
+			while ((g = JOB_GEN(__atomic_load_n(&p->word, __ATOMIC_SEQ_CST))) == seen &&
+				   !__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST))
+				pthread_cond_wait(&p->cv, &p->mu);
+			__atomic_fetch_sub(&p->sleeping, 1, __ATOMIC_SEQ_CST);
+			pthread_mutex_unlock(&p->mu);
+		}
+		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+			return NULL;
+		seen = g;
+		pool_drain(p, g, a->worker);
+	}
+}
+
+static Pool *
+pool_create(int nthreads)
+{
+	Pool	   *p = palloc0(sizeof(Pool));
+	PoolArg    *args = palloc0(sizeof(PoolArg) * ML_TREES_MAX_THREADS);
+	sigset_t	all,
+				old;
+
+	p->nthreads = 1;
+	if (nthreads <= 1)
+		return p;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	/* threads inherit the mask: no signal handler ever runs in them */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 1; i < nthreads && i < ML_TREES_MAX_THREADS; i++)
+	{
+		args[i].pool = p;
+		args[i].worker = i;
+		if (pthread_create(&p->th[i], NULL, pool_main, &args[i]) != 0)
+			break;
+		p->started = i;
+		p->nthreads = i + 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return p;
+}
+
+/* Run fn(ctx, task) for every task, on all threads; returns when done. */
+static void
+pool_run(Pool *p, PoolFn fn, void *ctx, int ntasks)
+{
+	uint32		gen;
+	int			waits = 0;
+
+	if (p->nthreads == 1 || ntasks <= 1)
+	{
+		for (int t = 0; t < ntasks; t++)
+			fn(ctx, t, 0);
+		return;
+	}
+	Assert(ntasks <= POOL_MAX_TASKS);
+	p->fn = fn;
+	p->ctx = ctx;
+	__atomic_store_n(&p->done, 0, __ATOMIC_RELEASE);
+	gen = (JOB_GEN(p->word) + 1) & 0xFFFFFF;
+	__atomic_store_n(&p->word, ((uint64) gen << 40) | ((uint64) ntasks << 20), __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&p->sleeping, __ATOMIC_SEQ_CST) > 0)
+	{
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	pool_drain(p, gen, 0);
+	while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) < ntasks)
+	{
+		/* a thread is still on a task; let it have this core if it shares it */
+		if (++waits % 1024 == 0)
+			sched_yield();
+		cpu_relax();
+	}
+}
+
+static void
+pool_destroy(Pool *p)
+{
+	if (p == NULL || p->started == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	__atomic_store_n(&p->stop, 1, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 1; i <= p->started; i++)
+		pthread_join(p->th[i], NULL);
+	p->started = 0;
+	p->nthreads = 1;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+}
+
+/*
+ * Run fn(ctx, task, worker) for every task on a pool of nthreads started
+ * for this call (scoring large batches); fn must be compute-only.
+ */
+void
+MlTreesRun(int nthreads, void (*fn) (void *ctx, int task, int worker), void *ctx, int ntasks)
+{
+	Pool	   *pool = pool_create(nthreads);
+
+	PG_TRY();
+	{
+		pool_run(pool, fn, ctx, ntasks);
+	}
+	PG_FINALLY();
+	{
+		pool_destroy(pool);
+	}
+	PG_END_TRY();
+}
+
+int
+MlTreesThreads(int requested)
+{
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (requested > 0)
+		return Min(requested, ML_TREES_MAX_THREADS);
+	return (int) Max(1, Min(cores, 2));
+}
+
+/* --------------------------------------------------------------- binning */
+
+/* thread: in-place sort of doubles without NaN (introsort-like quicksort) */
+static void
+sort_doubles(double *v, int64 n)
+{
+	while (n > 16)
+	{
+		double		a = v[0],
+					b = v[n / 2],
+					c = v[n - 1];
+		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		int64		i = 0,
+					j = n - 1;
+
+		for (;;)
+		{
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			{
+				double		t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+			}
+			i++;
+			j--;
+		}
+		/* recurse into the smaller side */
+		if (j + 1 < n - j - 1)
+		{
+			sort_doubles(v, j + 1);
+			v += j + 1;
+			n -= j + 1;
+		}
+		else
+		{
+			sort_doubles(v + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (int64 i = 1; i < n; i++)
+	{
+		double		x = v[i];
+		int64		k = i;
+
+		while (k > 0 && v[k - 1] > x)
+		{
+			v[k] = v[k - 1];
+			k--;
+		}
+		v[k] = x;
+	}
+}
+
+#define DISTINCT_SLOTS 1024		/* open addressing table, > 2 * 255 */
+
+/*
+ * thread: the distinct values of v[0..m) into out when there are at most
+ * maxb of them (returns false as soon as there are more).
+ */
+static bool
+few_distinct(const double *v, int64 m, int maxb, double *out, int64 *nd)
+{
+	double		slot[DISTINCT_SLOTS];
+	bool		used[DISTINCT_SLOTS];
+	int64		n = 0;
+
+	memset(used, 0, sizeof(used));
+	for (int64 i = 0; i < m; i++)
+	{
+		double		x = v[i] == 0 ? 0 : v[i];	/* -0 and 0 are one value */
+		uint64		bits;
+		uint32		h;
+
+		memcpy(&bits, &x, sizeof(bits));
+		h = (uint32) ((bits * UINT64CONST(0x9E3779B97F4A7C15)) >> 54) & (DISTINCT_SLOTS - 1);
+		while (used[h] && slot[h] != x)
+			h = (h + 1) & (DISTINCT_SLOTS - 1);
+		if (!used[h])
+		{
+			if (n == maxb)
+				return false;
+			used[h] = true;
+			slot[h] = x;
+			out[n++] = x;
+		}
+	}
+	*nd = n;
+	return true;
+}
+
+typedef struct BinJob
+{
+	const MlDesign *d;
+	MlBins	   *bins;
+	const int32 *sample;
+	int64		nsample;
+	int			max_bins;
+	double	  **scratch;		/* per worker, nsample doubles */
+	double	  **distinct;		/* per worker, max_bins doubles */
+} BinJob;
+
+/* thread: a threshold between a and b (a < b), a itself if none fits */
+static double
+between(double a, double b)
+{
+	double		t = a / 2 + b / 2;
+
+	return (t >= a && t < b) ? t : a;
+}
+
+/* thread: thresholds of numeric feature j, then the bin of every row */
+static void
+bin_feature(void *ctx, int j, int worker)
+{
+	BinJob	   *job = ctx;
+	MlBins	   *B = job->bins;
+	const double *x = job->d->col[j];
+	uint8	   *out = B->bins + j;
+	size_t		nf = B->nfeat;
+	double	   *upper = B->upper[j];
+	int			nb = 0;
+
+	if (B->categorical[j])
+	{
+		for (int64 i = 0; i < B->nrows; i++)
+		{
+			double		c = x[i];
+
+			out[i * nf] = isnan(c) ? ML_TREES_MISSING_BIN :
+				(c >= 0 && c < ML_TREES_MAX_BINS - 1) ? (uint8) c : ML_TREES_MAX_BINS - 1;
+		}
+		return;
+	}
+	{
+		double	   *v = job->scratch[worker];
+		int64		m = 0,
+					m_all,
+					nd = 0;
+		int			maxb = job->max_bins;
+
+		for (int64 s = 0; s < job->nsample; s++)
+		{
+			double		c = x[job->sample[s]];
+
+			if (!isnan(c))
+				v[m++] = c;
+		}
+		m_all = m;
+		if (few_distinct(v, m, maxb, job->distinct[worker], &nd))
+		{
+			/* at most maxb values: sort those, not the sample */
+			memcpy(v, job->distinct[worker], sizeof(double) * nd);
+			m = nd;
+		}
+		sort_doubles(v, m);
+		nd = 0;
+		for (int64 i = 0; i < m; i++)
+			if (i == 0 || v[i] != v[i - 1])
+				nd++;
+		if (nd <= maxb)
+		{
+			for (int64 i = 0; i + 1 < m; i++)
+				if (v[i + 1] != v[i])
+					upper[nb++] = between(v[i], v[i + 1]);
+		}
+		else
+		{
+			for (int b = 1; b < maxb; b++)
+			{
+				int64		k = (int64) ((double) b * m / maxb);
+				double		t = v[k];
+
+				if (t < v[m - 1] && (nb == 0 || t > upper[nb - 1]))
+					upper[nb++] = t;
+			}
+		}
+		upper[nb++] = INFINITY;
+		B->nbins[j] = nb;
+		/* one value and no NaN: nothing to split on */
+		B->splittable[j] = nb > 1 || m_all < job->nsample;
+	}
+	for (int64 i = 0; i < B->nrows; i++)
+	{
+		double		c = x[i];
+		int			lo = 0,
+					hi = nb - 1;
+
+		if (isnan(c))
+		{
+			out[i * nf] = ML_TREES_MISSING_BIN;
+			continue;
+		}
+		/* first b with c <= upper[b]; upper[nb - 1] is infinite */
+		while (lo < hi)
+		{
+			int			mid = (lo + hi) >> 1;
+
+			if (c <= upper[mid])
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		out[i * nf] = (uint8) lo;
+	}
+}
+
+/*
+ * Bin every row of d, with thresholds from (a sample of) the given rows.
+ */
+MlBins *
+MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
+		   uint64 seed, int nthreads)
+{
+	MlBins	   *B = palloc0(sizeof(MlBins));
+	BinJob		job;
+	int32	   *sample;
+	int64		nsample = Min(nrows, BIN_SAMPLE);
+	Pool	   *pool;
+
+	B->nrows = d->nrows;
+	B->nfeat = d->nfeat;
+	B->bins = palloc_extended(Max((size_t) d->nrows * d->nfeat, 1), MCXT_ALLOC_HUGE);
+	B->nbins = palloc0(sizeof(int) * Max(d->nfeat, 1));
+	B->upper = palloc0(sizeof(double *) * Max(d->nfeat, 1));
+	B->categorical = palloc0(sizeof(bool) * Max(d->nfeat, 1));
+	B->ncat = palloc0(sizeof(int) * Max(d->nfeat, 1));
+	B->splittable = palloc(sizeof(bool) * Max(d->nfeat, 1));
+	for (int j = 0; j < d->nfeat; j++)
+	{
+		B->splittable[j] = true;
+		B->categorical[j] = d->categorical && d->categorical[j];
+		B->ncat[j] = B->categorical[j] ? d->ncat[j] : 0;
+		if (B->categorical[j])
+			B->nbins[j] = Max(1, Min(B->ncat[j], ML_TREES_MAX_BINS));
+		else
+			B->upper[j] = palloc(sizeof(double) * (ML_TREES_MAX_BINS + 1));
+	}
+	sample = palloc(sizeof(int32) * Max(nsample, 1));
+	if (nsample == nrows)
+		memcpy(sample, rows, sizeof(int32) * nrows);
+	else
+	{
+		uint64		rng = seed ^ UINT64CONST(0xB1A5);
+
+		for (int64 s = 0; s < nsample; s++)
+			sample[s] = rows[MlTreesRandom(&rng) % (uint64) nrows];
+	}
+	job.d = d;
+	job.bins = B;
+	job.sample = sample;
+	job.nsample = nsample;
+	job.max_bins = Min(Max(max_bins, 2), ML_TREES_MAX_BINS);
+	job.scratch = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
+	pool = pool_create(nrows * d->nfeat >= POOL_MIN_CELLS ? nthreads : 1);
+	job.distinct = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
+	for (int t = 0; t < pool->nthreads; t++)
+	{
+		job.scratch[t] = palloc(sizeof(double) * Max(nsample, 1));
+		job.distinct[t] = palloc(sizeof(double) * (ML_TREES_MAX_BINS + 1));
+	}
+	PG_TRY();
+	{
+		pool_run(pool, bin_feature, &job, d->nfeat);
+	}
+	PG_FINALLY();
+	{
+		pool_destroy(pool);
+	}
+	PG_END_TRY();
+	return B;
+}
+
+/* ----------------------------------------------------------- the builder */
+
+typedef struct Cand
+{
+	int32		depth;
+	int64		begin;
+	int64		end;
+	int64		mid;			/* after partitioning: first row going right */
+	int			hist;			/* histogram buffer, -1 if none; <= -2: split */
+	double		gain;			/* best split's gain, -1 if none */
+	int			feature;
+	int			bin;			/* numeric: bins <= bin go left */
+	bool		missing_left;
+	bool		categorical;
+} Cand;
+
+/* A histogram to build in a pass: cand's rows into hist. */
+typedef struct HistJob
+{
+	int			cand;
+	int			hist;
+	int			sub;			/* then subtract it from this one (the parent's), or -1 */
+} HistJob;
+
+/* A part of a cand to partition: the whole cand or a chunk of it. */
+typedef struct PartJob
+{
+	int			cand;
+	bool		chunked;
+	int64		lo;
+	int64		hi;
+	int64		nleft;
+	int64		ldst;			/* chunked: where its left rows go */
+	int64		rdst;			/* and its right rows */
+} PartJob;
+
+#define PART_CHUNK 16384		/* rows per chunk of a large cand */
+#define PART_MAX_CHUNKS 16
+#define HIST_GROUP 4			/* features per pass over the rows */
+#define PREFETCH 24				/* rows ahead whose bins are fetched */
+#define GATHER_CHUNKS 16		/* fixed, so sums do not depend on threads */
+#define BATCH_BYTES (16 * 1024 * 1024)	/* histograms of a batch, at most */
+
+struct MlTreeBuilder
+{
+	const MlBins *B;
+	int			nout;
+	int			S;				/* doubles per histogram slot: nout g, h, count */
+	MlTreeParams p;
+	Pool	   *pool;
+	size_t		histlen;		/* doubles per histogram */
+	double	  **hists;
+	int			nhists;
+	int		   *freehist;
+	int			nfree;
+	int			cap_hists;
+	int64		cap_rows;
+	int32	   *rows;			/* the tree's rows, grouped by node */
+	int32	   *tmp;
+	double	   *og;				/* gradients of rows[i], moved with them */
+	double	   *oh;				/* hessians of rows[i] (unless unit) */
+	double	   *tg;
+	double	   *th;
+	bool		unit_hess;		/* every hessian is 1: sums are counts */
+	/* the tree being grown */
+	Cand	   *cands;
+	double	   *tot;			/* S per cand: totals */
+	double	   *ltot;			/* S per cand: best split's left totals */
+	uint8	   *goleft;			/* 256 per cand */
+	int			cap_cands;
+	int			ncands;
+	int		   *open;
+	int			nopen;
+	int		   *leaves;
+	int			nleaves;
+	int		   *feats;			/* features considered, for sampling */
+	int			max_batch;
+	/* the current pass */
+	int		   *batch;
+	int			nbatch;
+	HistJob    *jobs;
+	int			njobs;
+	PartJob    *parts;
+	int		   *scatter;
+	double	   *dummy;			/* per worker: HIST_GROUP scratch histograms */
+	int		   *finds;			/* cands whose split to find */
+	int			nfinds;
+	int		   *jfeat;			/* allowed features */
+	int			jnfeat;
+	int			ngroups;
+	/* the tree's input, for gather_task */
+	const int32 *src_rows;
+	const double *src_g;
+	const double *src_h;
+	int64		src_n;
+	double	   *chunk_tot;		/* GATHER_CHUNKS * (nout + 2) */
+	/* result of the last tree */
+	int64	   *leaf_begin;
+	int64	   *leaf_end;
+};
+
+MlTreeBuilder *
+MlTreeBuilderCreate(const MlBins *bins, int nout, const MlTreeParams *p, int nthreads)
+{
+	MlTreeBuilder *b = palloc0(sizeof(MlTreeBuilder));
+	size_t		n = Max(bins->nrows, 1);
+
+	b->B = bins;
+	b->nout = nout;
+	b->S = nout + 2;
+	b->p = *p;
+	b->histlen = (size_t) Max(bins->nfeat, 1) * ML_TREES_NBIN * b->S;
+	b->max_batch = (int) Max(1, Min(256, BATCH_BYTES / (b->histlen * sizeof(double) * 2)));
+	b->cap_hists = 8;
+	b->hists = palloc0(sizeof(double *) * b->cap_hists);
+	b->freehist = palloc(sizeof(int) * b->cap_hists);
+	b->cap_rows = n;
+	b->rows = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	b->tmp = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	b->og = palloc_extended(sizeof(double) * n * nout, MCXT_ALLOC_HUGE);
+	b->tg = palloc_extended(sizeof(double) * n * nout, MCXT_ALLOC_HUGE);
+	b->oh = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	b->th = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	b->cap_cands = 64;
+	b->cands = palloc(sizeof(Cand) * b->cap_cands);
+	b->tot = palloc(sizeof(double) * b->cap_cands * b->S);
+	b->ltot = palloc(sizeof(double) * b->cap_cands * b->S);
+	b->goleft = palloc(b->cap_cands * ML_TREES_NBIN);
+	b->open = palloc(sizeof(int) * b->cap_cands);
+	b->leaves = palloc(sizeof(int) * b->cap_cands);
+	b->leaf_begin = palloc(sizeof(int64) * b->cap_cands);
+	b->leaf_end = palloc(sizeof(int64) * b->cap_cands);
+	b->feats = palloc(sizeof(int) * Max(bins->nfeat, 1));
+	b->jfeat = palloc(sizeof(int) * Max(bins->nfeat, 1));
+	b->batch = palloc(sizeof(int) * b->max_batch);
+	b->jobs = palloc(sizeof(HistJob) * (b->max_batch + 1));
+	b->finds = palloc(sizeof(int) * 2 * (b->max_batch + 1));
+	/* each chunk has PART_CHUNK rows at least */
+	b->parts = palloc(sizeof(PartJob) * (b->max_batch + n / PART_CHUNK + 1));
+	b->scatter = palloc(sizeof(int) * (b->max_batch + n / PART_CHUNK + 1));
+	b->dummy = palloc(sizeof(double) * ML_TREES_MAX_THREADS * HIST_GROUP * ML_TREES_NBIN * 3);
+	b->chunk_tot = palloc(sizeof(double) * GATHER_CHUNKS * (nout + 2));
+	b->pool = pool_create(nthreads);
+	return b;
+}
+
+void
+MlTreeBuilderDestroy(MlTreeBuilder *b)
+{
+	if (b)
+		pool_destroy(b->pool);
+}
+
+/* Run fn(ctx, task, worker) for every task on the builder's threads. */
+void
+MlTreesParallel(MlTreeBuilder *b, void (*fn) (void *ctx, int task, int worker),
+				void *ctx, int ntasks)
+{
+	pool_run(b->pool, fn, ctx, ntasks);
+}
+
+int32 *
+MlTreeBuilderRows(MlTreeBuilder *b)
+{
+	return b->rows;
+}
+
+void
+MlTreeLeafRows(MlTreeBuilder *b, int leaf, int64 *begin, int64 *end)
+{
+	*begin = b->leaf_begin[leaf];
+	*end = b->leaf_end[leaf];
+}
+
+static int
+hist_alloc(MlTreeBuilder *b)
+{
+	if (b->nfree > 0)
+		return b->freehist[--b->nfree];
+	if (b->nhists == b->cap_hists)
+	{
+		b->cap_hists *= 2;
+		b->hists = repalloc(b->hists, sizeof(double *) * b->cap_hists);
+		b->freehist = repalloc(b->freehist, sizeof(int) * b->cap_hists);
+	}
+	b->hists[b->nhists] = palloc_extended(sizeof(double) * b->histlen, MCXT_ALLOC_HUGE);
+	return b->nhists++;
+}
+
+static void
+hist_free(MlTreeBuilder *b, int h)
+{
+	if (h >= 0)
+		b->freehist[b->nfree++] = h;
+}
+
+/*
+ * thread: task = (job, group of up to HIST_GROUP features): the histograms
+ * of those features over the job's rows. Updating several features per row
+ * keeps independent additions in flight where one feature's run of equal
+ * bins would chain them. With unit hessians only gradients and counts are
+ * summed (the hessian sum is the count).
+ */
+static void
+hist_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	const HistJob *job = &b->jobs[task / b->ngroups];
+	const Cand *c = &b->cands[job->cand];
+	int			S = b->S;
+	int64		begin = c->begin;
+	int64		end = c->end;
+	const int32 *r = b->rows;
+	const double *og = b->og;
+	const double *oh = b->oh;
+	int			first = (task % b->ngroups) * HIST_GROUP;
+	int			nf = Min(HIST_GROUP, b->jnfeat - first);
+	int			nf_fast = nf;
+	double	   *base = b->hists[job->hist];
+	double	   *hist[HIST_GROUP];
+	const uint8 *col[HIST_GROUP];
+	size_t		stride = b->B->nfeat;
+
+	for (int q = 0; q < nf; q++)
+	{
+		int			j = b->jfeat[first + q];
+
+		hist[q] = base + (size_t) j * ML_TREES_NBIN * S;
+		col[q] = b->B->bins + j;
+		memset(hist[q], 0, sizeof(double) * ML_TREES_NBIN * S);
+	}
+	if (S == 3 && nf < HIST_GROUP)
+	{
+		/* pad the group: the extra slots sum into this thread's scratch */
+		for (int q = nf; q < HIST_GROUP; q++)
+		{
+			hist[q] = b->dummy + ((size_t) worker * HIST_GROUP + q) * ML_TREES_NBIN * 3;
+			col[q] = col[0];
+		}
+		nf_fast = HIST_GROUP;
+	}
+	if (S == 3 && nf_fast == HIST_GROUP && b->unit_hess)
+	{
+		double	   *h0 = hist[0],
+				   *h1 = hist[1],
+				   *h2 = hist[2],
+				   *h3 = hist[3];
+		const uint8 *c0 = col[0],
+				   *c1 = col[1],
+				   *c2 = col[2],
+				   *c3 = col[3];
+
+		for (int64 i = begin; i < end; i++)
+		{
+			size_t		row = (size_t) r[i] * stride;
+			double		gi = og[i];
+			double	   *e0 = h0 + c0[row] * 3;
+			double	   *e1 = h1 + c1[row] * 3;
+			double	   *e2 = h2 + c2[row] * 3;
+			double	   *e3 = h3 + c3[row] * 3;
+
+			if (i + PREFETCH < end)
+				__builtin_prefetch(c0 + (size_t) r[i + PREFETCH] * stride);
+			e0[0] += gi;
+			e0[2] += 1;
+			e1[0] += gi;
+			e1[2] += 1;
+			e2[0] += gi;
+			e2[2] += 1;
+			e3[0] += gi;
+			e3[2] += 1;
+		}
+	}
+	else if (S == 3 && nf_fast == HIST_GROUP)
+	{
+		double	   *h0 = hist[0],
+				   *h1 = hist[1],
+				   *h2 = hist[2],
+				   *h3 = hist[3];
+		const uint8 *c0 = col[0],
+				   *c1 = col[1],
+				   *c2 = col[2],
+				   *c3 = col[3];
+
+		for (int64 i = begin; i < end; i++)
+		{
+			size_t		row = (size_t) r[i] * stride;
+			double		gi = og[i],
+						hi = oh[i];
+			double	   *e0 = h0 + c0[row] * 3;
+			double	   *e1 = h1 + c1[row] * 3;
+			double	   *e2 = h2 + c2[row] * 3;
+			double	   *e3 = h3 + c3[row] * 3;
+
+			if (i + PREFETCH < end)
+				__builtin_prefetch(c0 + (size_t) r[i + PREFETCH] * stride);
+			e0[0] += gi;
+			e0[1] += hi;
+			e0[2] += 1;
+			e1[0] += gi;
+			e1[1] += hi;
+			e1[2] += 1;
+			e2[0] += gi;
+			e2[1] += hi;
+			e2[2] += 1;
+			e3[0] += gi;
+			e3[1] += hi;
+			e3[2] += 1;
+		}
+	}
+	else
+	{
+		int			nout = b->nout;
+
+		for (int q = 0; q < nf; q++)
+		{
+			double	   *hq = hist[q];
+			const uint8 *cq = col[q];
+
+			for (int64 i = begin; i < end; i++)
+			{
+				double	   *e = hq + cq[(size_t) r[i] * stride] * S;
+				const double *gi = og + i * nout;
+
+				for (int k = 0; k < nout; k++)
+					e[k] += gi[k];
+				e[nout] += b->unit_hess ? 1.0 : oh[i];
+				e[nout + 1] += 1;
+			}
+		}
+	}
+	if (S == 3 && b->unit_hess)
+		for (int q = 0; q < nf; q++)
+			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
+				hist[q][bin * 3 + 1] = hist[q][bin * 3 + 2];
+	if (job->sub >= 0)
+	{
+		/* the sibling's histogram: the parent's minus this one */
+		double	   *pbase = b->hists[job->sub];
+
+		for (int q = 0; q < nf; q++)
+		{
+			double	   *ph = pbase + (hist[q] - base);
+			const double *sh = hist[q];
+
+			for (int k = 0; k < ML_TREES_NBIN * S; k++)
+				ph[k] -= sh[k];
+		}
+	}
+}
+
+static void find_split(MlTreeBuilder *b, int ci, uint64 *rng);
+
+/* thread: task = a cand of b->finds: its best split */
+static void
+find_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+
+	(void) worker;
+	find_split(b, b->finds[task], NULL);
+}
+
+/* Build the histograms of b->jobs, on the pool when there is enough work. */
+static void
+hist_pass(MlTreeBuilder *b)
+{
+	int64		cells = 0;
+	int			ntasks = b->njobs * b->ngroups;
+
+	/* largest first, so the threads finish together */
+	for (int k = 1; k < b->njobs; k++)
+	{
+		HistJob		x = b->jobs[k];
+		int64		nx = b->cands[x.cand].end - b->cands[x.cand].begin;
+		int			q = k;
+
+		while (q > 0 && b->cands[b->jobs[q - 1].cand].end - b->cands[b->jobs[q - 1].cand].begin < nx)
+		{
+			b->jobs[q] = b->jobs[q - 1];
+			q--;
+		}
+		b->jobs[q] = x;
+	}
+
+	for (int k = 0; k < b->njobs; k++)
+	{
+		const Cand *c = &b->cands[b->jobs[k].cand];
+
+		cells += (c->end - c->begin) * b->jnfeat;
+	}
+	if (cells < POOL_MIN_CELLS)
+		for (int t = 0; t < ntasks; t++)
+			hist_task(b, t, 0);
+	else
+		pool_run(b->pool, hist_task, b, ntasks);
+}
+
+/*
+ * thread: task = a chunk of the tree's rows: copy them and their gradients
+ * in row order; the chunk's sums (and whether a hessian is not 1).
+ */
+static void
+gather_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	int			nout = b->nout;
+	int			nchunks = b->src_n >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1;
+	int64		lo = b->src_n * task / nchunks;
+	int64		hi = b->src_n * (task + 1) / nchunks;
+	double	   *T = b->chunk_tot + task * (nout + 2);
+	const int32 *rows = b->src_rows;
+	const double *g = b->src_g;
+	const double *h = b->src_h;
+	double		not_unit = 0;
+
+	(void) worker;
+	memset(T, 0, sizeof(double) * (nout + 2));
+	memcpy(b->rows + lo, rows + lo, sizeof(int32) * (hi - lo));
+	for (int64 i = lo; i < hi; i++)
+	{
+		int32		r = rows[i];
+		double		hv = h[r];
+
+		if (nout == 1)
+			T[0] += (b->og[i] = g[r]);
+		else
+			for (int k = 0; k < nout; k++)
+				T[k] += (b->og[i * nout + k] = g[(size_t) r * nout + k]);
+		T[nout] += (b->oh[i] = hv);
+		not_unit += hv != 1.0;
+	}
+	T[nout + 1] = not_unit;
+}
+
+/*
+ * thread: task = a part of a cand of the batch (the whole cand, or a chunk
+ * of a large one): partition its rows (and their gradients) by the cand's
+ * split, left first, keeping their order; sets the part's left count.
+ */
+static void
+partition_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	PartJob    *pj = &b->parts[task];
+	Cand	   *c = &b->cands[pj->cand];
+	const uint8 *gl = b->goleft + (size_t) pj->cand * ML_TREES_NBIN;
+	const uint8 *col = b->B->bins + c->feature;
+	size_t		stride = b->B->nfeat;
+	int32	   *rows = b->rows;
+	int32	   *tmp = b->tmp + pj->lo;
+	double	   *og = b->og,
+			   *oh = b->oh;
+	double	   *tg = b->tg + pj->lo * b->nout,
+			   *th = b->th + pj->lo;
+	int			nout = b->nout;
+	int64		wl = pj->lo,
+				wr = 0;
+	int64		lo = pj->lo,
+				hi = pj->hi;
+
+	(void) worker;
+	if (nout == 1 && b->unit_hess)
+	{
+		for (int64 i = lo; i < hi; i++)
+		{
+			int32		r = rows[i];
+			int			go;
+			double		gv = og[i];
+
+			if (i + PREFETCH < hi)
+				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
+			go = gl[col[r * stride]];
+
+			/* branch-free: write both, advance one */
+			rows[wl] = r;
+			og[wl] = gv;
+			tmp[wr] = r;
+			tg[wr] = gv;
+			wl += go;
+			wr += 1 - go;
+		}
+	}
+	else if (nout == 1)
+	{
+		for (int64 i = lo; i < hi; i++)
+		{
+			int32		r = rows[i];
+			int			go = gl[col[r * stride]];
+			double		gv = og[i],
+						hv = oh[i];
+
+			rows[wl] = r;
+			og[wl] = gv;
+			oh[wl] = hv;
+			tmp[wr] = r;
+			tg[wr] = gv;
+			th[wr] = hv;
+			wl += go;
+			wr += 1 - go;
+		}
+	}
+	else
+	{
+		for (int64 i = lo; i < hi; i++)
+		{
+			int32		r = rows[i];
+			double		hv = oh[i];
+
+			if (gl[col[r * stride]])
+			{
+				memmove(og + wl * nout, og + i * nout, sizeof(double) * nout);
+				rows[wl] = r;
+				oh[wl] = hv;
+				wl++;
+			}
+			else
+			{
+				memcpy(tg + wr * nout, og + i * nout, sizeof(double) * nout);
+				tmp[wr] = r;
+				th[wr] = hv;
+				wr++;
+			}
+		}
+	}
+	memcpy(rows + wl, tmp, sizeof(int32) * wr);
+	memcpy(og + wl * nout, tg, sizeof(double) * wr * nout);
+	if (!b->unit_hess || nout > 1)
+		memcpy(oh + wl, th, sizeof(double) * wr);
+	pj->nleft = wl - lo;
+}
+
+/*
+ * thread: task = a chunk of a cand partitioned in chunks: move its left
+ * and right rows to their places in the cand (in the scratch arrays).
+ */
+static void
+scatter_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	PartJob    *pj = &b->parts[b->scatter[task]];
+	int			nout = b->nout;
+	int64		nl = pj->nleft,
+				nr = pj->hi - pj->lo - pj->nleft;
+	bool		hess = !b->unit_hess || nout > 1;
+
+	(void) worker;
+	memcpy(b->tmp + pj->ldst, b->rows + pj->lo, sizeof(int32) * nl);
+	memcpy(b->tmp + pj->rdst, b->rows + pj->lo + nl, sizeof(int32) * nr);
+	memcpy(b->tg + pj->ldst * nout, b->og + pj->lo * nout, sizeof(double) * nl * nout);
+	memcpy(b->tg + pj->rdst * nout, b->og + (pj->lo + nl) * nout, sizeof(double) * nr * nout);
+	if (hess)
+	{
+		memcpy(b->th + pj->ldst, b->oh + pj->lo, sizeof(double) * nl);
+		memcpy(b->th + pj->rdst, b->oh + pj->lo + nl, sizeof(double) * nr);
+	}
+}
+
+/* thread: task = a chunk as above: copy its span back from scratch */
+static void
+copyback_task(void *ctx, int task, int worker)
+{
+	MlTreeBuilder *b = ctx;
+	PartJob    *pj = &b->parts[b->scatter[task]];
+	int			nout = b->nout;
+	int64		n = pj->hi - pj->lo;
+
+	(void) worker;
+	memcpy(b->rows + pj->lo, b->tmp + pj->lo, sizeof(int32) * n);
+	memcpy(b->og + pj->lo * nout, b->tg + pj->lo * nout, sizeof(double) * n * nout);
+	if (!b->unit_hess || nout > 1)
+		memcpy(b->oh + pj->lo, b->th + pj->lo, sizeof(double) * n);
+}
+
+/* Partition every cand of the batch; sets each one's mid. */
+static void
+partition_pass(MlTreeBuilder *b)
+{
+	int64		cells = 0;
+	int			nparts = 0;
+	int			nscatter = 0;
+	bool		threads;
+
+	for (int k = 0; k < b->nbatch; k++)
+		cells += b->cands[b->batch[k]].end - b->cands[b->batch[k]].begin;
+	threads = b->pool->nthreads > 1 && cells * 4 >= POOL_MIN_CELLS;
+	for (int k = 0; k < b->nbatch; k++)
+	{
+		Cand	   *c = &b->cands[b->batch[k]];
+		int64		n = c->end - c->begin;
+		int			nch = threads && n >= 2 * PART_CHUNK ? (int) Min(PART_MAX_CHUNKS, n / PART_CHUNK) : 1;
+
+		for (int q = 0; q < nch; q++)
+		{
+			PartJob    *pj = &b->parts[nparts++];
+
+			pj->cand = b->batch[k];
+			pj->lo = c->begin + n * q / nch;
+			pj->hi = c->begin + n * (q + 1) / nch;
+			pj->chunked = nch > 1;
+		}
+	}
+	if (threads)
+		pool_run(b->pool, partition_task, b, nparts);
+	else
+		for (int t = 0; t < nparts; t++)
+			partition_task(b, t, 0);
+	/* where each chunk's left and right rows go */
+	for (int t = 0; t < nparts;)
+	{
+		int			ci = b->parts[t].cand;
+		Cand	   *c = &b->cands[ci];
+		int64		nleft = 0;
+		int			u;
+
+		for (u = t; u < nparts && b->parts[u].cand == ci; u++)
+			nleft += b->parts[u].nleft;
+		c->mid = c->begin + nleft;
+		if (b->parts[t].chunked)
+		{
+			int64		ld = c->begin,
+						rd = c->mid;
+
+			for (int v = t; v < u; v++)
+			{
+				b->parts[v].ldst = ld;
+				b->parts[v].rdst = rd;
+				ld += b->parts[v].nleft;
+				rd += b->parts[v].hi - b->parts[v].lo - b->parts[v].nleft;
+				b->scatter[nscatter++] = v;
+			}
+		}
+		t = u;
+	}
+	if (nscatter > 0)
+	{
+		pool_run(b->pool, scatter_task, b, nscatter);
+		pool_run(b->pool, copyback_task, b, nscatter);
+	}
+}
+
+static inline double
+score_of(const double *t, int nout, double l2)
+{
+	double		s = 0;
+	double		den = t[nout] + l2;
+
+	if (den <= 0)
+		return 0;
+	for (int k = 0; k < nout; k++)
+		s += t[k] * t[k];
+	return s / den;
+}
+
+typedef struct CatOrder
+{
+	double		key;
+	int			bin;
+} CatOrder;
+
+static int
+cmp_cat(const void *a, const void *b)
+{
+	const CatOrder *x = a,
+			   *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->bin - y->bin;
+}
+
+/* Try the splits of one side's prefix sums; keep the best in c. */
+static inline bool
+split_ok(MlTreeBuilder *b, const double *L, const double *R)
+{
+	int			nout = b->nout;
+
+	return L[nout + 1] >= b->p.min_samples_leaf && R[nout + 1] >= b->p.min_samples_leaf &&
+		L[nout] >= b->p.min_hessian && R[nout] >= b->p.min_hessian &&
+		L[nout] > 0 && R[nout] > 0;
+}
+
+/*
+ * The best split of candidate ci (gain -1 when none). Runs in a thread
+ * too (find_task) when no feature sampling needs the random state and the
+ * slots fit the stack buffers.
+ */
+static void
+find_split(MlTreeBuilder *b, int ci, uint64 *rng)
+{
+	Cand	   *c = &b->cands[ci];
+	int			S = b->S;
+	int			nout = b->nout;
+	const double *P = b->tot + (size_t) ci * S;
+	double	   *best_l = b->ltot + (size_t) ci * S;
+	uint8	   *gl = b->goleft + (size_t) ci * ML_TREES_NBIN;
+	double		parent = score_of(P, nout, b->p.l2);
+	double		L[64];
+	double		R[64];
+	double	   *Lb,
+			   *Rb;
+	const double *hist = b->hists[c->hist];
+	int			nf;
+	const int  *feats;
+	int			maxf;
+	CatOrder	order[ML_TREES_NBIN];
+	int			best_cat_n = 0;
+	CatOrder	best_order[ML_TREES_NBIN];
+
+	c->gain = -1;
+	Lb = S <= 64 ? L : palloc(sizeof(double) * S);
+	Rb = S <= 64 ? R : palloc(sizeof(double) * S);
+	nf = b->jnfeat;
+	feats = b->jfeat;
+	maxf = (b->p.max_features > 0 && b->p.max_features < nf) ? b->p.max_features : nf;
+	if (maxf < nf)
+	{
+		/* main thread only: a random subset, in feature order for ties */
+		memcpy(b->feats, b->jfeat, sizeof(int) * nf);
+		feats = b->feats;
+		for (int i = 0; i < maxf; i++)
+		{
+			int			k = i + (int) (MlTreesRandom(rng) % (uint64) (nf - i));
+			int			t = b->feats[i];
+
+			b->feats[i] = b->feats[k];
+			b->feats[k] = t;
+		}
+		for (int i = 1; i < maxf; i++)
+		{
+			int			x = b->feats[i],
+						k = i;
+
+			while (k > 0 && b->feats[k - 1] > x)
+			{
+				b->feats[k] = b->feats[k - 1];
+				k--;
+			}
+			b->feats[k] = x;
+		}
+	}
+	for (int fi = 0; fi < maxf; fi++)
+	{
+		int			j = feats[fi];
+		const double *hj = hist + (size_t) j * ML_TREES_NBIN * S;
+		const double *M = hj + ML_TREES_MISSING_BIN * S;
+		int			nb = b->B->nbins[j];
+		bool		has_missing = M[nout + 1] > 0;
+
+		if (!b->B->categorical[j])
+		{
+			for (int pass = 0; pass < (has_missing ? 2 : 1); pass++)
+			{
+				bool		mleft = pass == 1;
+				int			last = (has_missing && !mleft) ? nb - 1 : nb - 2;
+
+				for (int k = 0; k < S; k++)
+					Lb[k] = mleft ? M[k] : 0;
+				for (int bin = 0; bin <= last; bin++)
+				{
+					const double *e = hj + (size_t) bin * S;
+					double		gain;
+
+					if (e[nout + 1] == 0 && bin < last)
+						continue;	/* same split as the previous bin */
+					for (int k = 0; k < S; k++)
+					{
+						Lb[k] += e[k];
+						Rb[k] = P[k] - Lb[k];
+					}
+					if (Rb[nout + 1] < b->p.min_samples_leaf)
+						break;
+					if (!split_ok(b, Lb, Rb))
+						continue;
+					gain = score_of(Lb, nout, b->p.l2) + score_of(Rb, nout, b->p.l2) - parent;
+					if (gain > c->gain && gain > b->p.min_gain_to_split && gain > 0)
+					{
+						c->gain = gain;
+						c->feature = j;
+						c->bin = bin;
+						c->categorical = false;
+						/* no NaN seen here: NaN follows the larger side */
+						c->missing_left = has_missing ? mleft : Lb[nout + 1] >= Rb[nout + 1];
+						memcpy(best_l, Lb, sizeof(double) * S);
+					}
+				}
+			}
+		}
+		else
+		{
+			int			m = 0;
+			int			kk = 0;
+
+			if (nout > 1)
+			{
+				/* order by the output with the largest total (a class) */
+				for (int k = 1; k < nout; k++)
+					if (fabs(P[k]) > fabs(P[kk]))
+						kk = k;
+			}
+			for (int bin = 0; bin < nb; bin++)
+			{
+				const double *e = hj + (size_t) bin * S;
+
+				if (e[nout + 1] > 0)
+				{
+					order[m].key = e[kk] / (e[nout] + CAT_SMOOTH);
+					order[m].bin = bin;
+					m++;
+				}
+			}
+			if (m + (has_missing ? 1 : 0) < 2)
+				continue;
+			qsort(order, m, sizeof(CatOrder), cmp_cat);
+			for (int pass = 0; pass < (has_missing ? 2 : 1); pass++)
+			{
+				bool		mleft = pass == 1;
+				int			last = (has_missing && !mleft) ? m : m - 1;
+
+				for (int k = 0; k < S; k++)
+					Lb[k] = mleft ? M[k] : 0;
+				for (int t = 0; t < last; t++)
+				{
+					const double *e = hj + (size_t) order[t].bin * S;
+					double		gain;
+
+					for (int k = 0; k < S; k++)
+					{
+						Lb[k] += e[k];
+						Rb[k] = P[k] - Lb[k];
+					}
+					if (!split_ok(b, Lb, Rb))
+						continue;
+					gain = score_of(Lb, nout, b->p.l2) + score_of(Rb, nout, b->p.l2) - parent;
+					if (gain > c->gain && gain > b->p.min_gain_to_split && gain > 0)
+					{
+						c->gain = gain;
+						c->feature = j;
+						c->bin = t + 1; /* categories in the left set */
+						c->categorical = true;
+						c->missing_left = has_missing ? mleft : Lb[nout + 1] >= Rb[nout + 1];
+						memcpy(best_l, Lb, sizeof(double) * S);
+						best_cat_n = m;
+						memcpy(best_order, order, sizeof(CatOrder) * m);
+					}
+				}
+			}
+		}
+	}
+	if (c->gain > 0)
+	{
+		if (c->categorical)
+		{
+			memset(gl, 0, ML_TREES_NBIN);
+			for (int t = 0; t < c->bin && t < best_cat_n; t++)
+				gl[best_order[t].bin] = 1;
+		}
+		else
+		{
+			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
+				gl[bin] = bin <= c->bin;
+		}
+		gl[ML_TREES_MISSING_BIN] = c->missing_left;
+	}
+	if (Lb != L)
+	{
+		pfree(Lb);
+		pfree(Rb);
+	}
+}
+
+static int
+cand_new(MlTreeBuilder *b, int64 begin, int64 end, int depth)
+{
+	Cand	   *c;
+
+	if (b->ncands == b->cap_cands)
+	{
+		if (b->cap_cands >= TREES_MAX_NODES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("a tree would have more than %d nodes", TREES_MAX_NODES),
+					 errhint("Set max_depth, max_leaf_nodes or a larger min_samples_leaf.")));
+		b->cap_cands *= 2;
+		b->cands = repalloc_huge(b->cands, sizeof(Cand) * b->cap_cands);
+		b->tot = repalloc_huge(b->tot, sizeof(double) * b->cap_cands * b->S);
+		b->ltot = repalloc_huge(b->ltot, sizeof(double) * b->cap_cands * b->S);
+		b->goleft = repalloc_huge(b->goleft, (Size) b->cap_cands * ML_TREES_NBIN);
+		b->open = repalloc_huge(b->open, sizeof(int) * b->cap_cands);
+		b->leaves = repalloc_huge(b->leaves, sizeof(int) * b->cap_cands);
+		b->leaf_begin = repalloc_huge(b->leaf_begin, sizeof(int64) * b->cap_cands);
+		b->leaf_end = repalloc_huge(b->leaf_end, sizeof(int64) * b->cap_cands);
+	}
+	c = &b->cands[b->ncands];
+	c->depth = depth;
+	c->begin = begin;
+	c->end = end;
+	c->mid = begin;
+	c->hist = -1;
+	c->gain = -1;
+	c->feature = -1;
+	c->bin = 0;
+	c->missing_left = false;
+	c->categorical = false;
+	return b->ncands++;
+}
+
+static bool
+can_split(MlTreeBuilder *b, int ci)
+{
+	Cand	   *c = &b->cands[ci];
+
+	if (b->p.max_depth > 0 && c->depth >= b->p.max_depth)
+		return false;
+	return c->end - c->begin >= 2 * (int64) Max(b->p.min_samples_leaf, 1);
+}
+
+/* After its split was looked for: cand k is open or a leaf. */
+static void
+settle(MlTreeBuilder *b, int k, bool splittable)
+{
+	if (splittable && b->cands[k].gain > 0)
+		b->open[b->nopen++] = k;
+	else
+	{
+		hist_free(b, b->cands[k].hist);
+		b->cands[k].hist = -1;
+		b->cands[k].gain = -1;
+		b->leaves[b->nleaves++] = k;
+	}
+}
+
+/* Find the splits of b->finds, in parallel when that is safe. */
+static void
+find_pass(MlTreeBuilder *b, uint64 *rng)
+{
+	if (b->p.max_features == 0 && b->S <= 64 && b->nfinds > 1)
+		pool_run(b->pool, find_task, b, b->nfinds);
+	else
+		for (int k = 0; k < b->nfinds; k++)
+			find_split(b, b->finds[k], rng);
+}
+
+/*
+ * Grow one tree on rows (copied; grouped by node in the builder's own
+ * array) with gradients g (nout per row, by row id) and hessians h (by row
+ * id). allowed: features this tree may use (NULL = all). gain[j] grows by
+ * each split's gain. The leaves' row ranges stay readable (MlTreeLeafRows)
+ * until the next tree.
+ *
+ * Without max_leaf_nodes the open nodes are split in batches (a level of
+ * a shallow tree at once, depth-first in bounded batches for a deep one);
+ * each batch is one parallel partition pass and one parallel histogram
+ * pass. The tree does not depend on the batching: each node's split depends
+ * on its rows only. With max_leaf_nodes the best open node is split first.
+ */
+MlTree *
+MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
+		   const double *h, const bool *allowed, uint64 *rng, double *gain)
+{
+	int			S = b->S;
+	int			nout = b->nout;
+	int			root;
+	MlTree	   *t = palloc0(sizeof(MlTree));
+	int			nsets = 0;
+	int			max_leaves = b->p.max_leaf_nodes;
+
+	Assert(nrows <= b->cap_rows && nrows > 0);
+	b->ncands = 0;
+	b->nopen = 0;
+	b->nleaves = 0;
+	b->nfree = 0;
+	for (int i = 0; i < b->nhists; i++)
+		b->freehist[b->nfree++] = b->nhists - 1 - i;
+	b->jnfeat = 0;
+	for (int j = 0; j < b->B->nfeat; j++)
+		if ((allowed == NULL || allowed[j]) && b->B->splittable[j])
+			b->jfeat[b->jnfeat++] = j;
+	b->ngroups = (b->jnfeat + HIST_GROUP - 1) / HIST_GROUP;
+
+	root = cand_new(b, 0, nrows, 0);
+	{
+		/* rows, gradients in row order and totals, in fixed chunks */
+		double	   *T = b->tot;
+
+		b->src_rows = rows;
+		b->src_g = g;
+		b->src_h = h;
+		b->src_n = nrows;
+		pool_run(b->pool, gather_task, b, nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1);
+		memset(T, 0, sizeof(double) * S);
+		b->unit_hess = true;
+		for (int c = 0; c < (nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1); c++)
+		{
+			for (int q = 0; q <= nout; q++)
+				T[q] += b->chunk_tot[c * (nout + 2) + q];
+			b->unit_hess &= b->chunk_tot[c * (nout + 2) + nout + 1] == 0;
+		}
+		T[nout + 1] = (double) nrows;
+	}
+	if (can_split(b, root))
+	{
+		b->cands[root].hist = hist_alloc(b);
+		b->jobs[0].cand = root;
+		b->jobs[0].hist = b->cands[root].hist;
+		b->jobs[0].sub = -1;
+		b->njobs = 1;
+		hist_pass(b);
+	}
+	b->nfinds = 0;
+	if (can_split(b, root))
+		b->finds[b->nfinds++] = root;
+	find_pass(b, rng);
+	settle(b, root, can_split(b, root));
+
+	while (b->nopen > 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		b->nbatch = 0;
+		if (max_leaves > 0)
+		{
+			int			pick = 0;
+
+			if (b->nleaves + b->nopen >= max_leaves)
+				break;
+			for (int i = 1; i < b->nopen; i++)
+				if (b->cands[b->open[i]].gain > b->cands[b->open[pick]].gain)
+					pick = i;
+			b->batch[b->nbatch++] = b->open[pick];
+			memmove(b->open + pick, b->open + pick + 1, sizeof(int) * (b->nopen - pick - 1));
+			b->nopen--;
+		}
+		else
+		{
+			/* the newest open nodes, oldest of them first */
+			int			take = Min(b->nopen, b->max_batch);
+
+			memcpy(b->batch, b->open + b->nopen - take, sizeof(int) * take);
+			b->nbatch = take;
+			b->nopen -= take;
+		}
+
+		partition_pass(b);
+
+		/* children; the smaller of each pair gets a histogram built */
+		b->njobs = 0;
+		for (int k = 0; k < b->nbatch; k++)
+		{
+			int			ci = b->batch[k];
+			int			li,
+						ri,
+						small;
+			bool		split_l,
+						split_r;
+			Cand	   *c = &b->cands[ci];
+			int64		begin = c->begin,
+						mid = c->mid,
+						end = c->end;
+			int			depth = c->depth;
+
+			if (gain)
+				gain[c->feature] += c->gain;
+			li = cand_new(b, begin, mid, depth + 1);
+			ri = cand_new(b, mid, end, depth + 1);
+			Assert(ri == li + 1);
+			{
+				double	   *P = b->tot + (size_t) ci * S;
+				double	   *Lt = b->tot + (size_t) li * S;
+				double	   *Rt = b->tot + (size_t) ri * S;
+				const double *BL = b->ltot + (size_t) ci * S;
+
+				for (int q = 0; q < S; q++)
+				{
+					Lt[q] = BL[q];
+					Rt[q] = P[q] - BL[q];
+				}
+				Lt[nout + 1] = (double) (mid - begin);
+				Rt[nout + 1] = (double) (end - mid);
+			}
+			split_l = can_split(b, li);
+			split_r = can_split(b, ri);
+			if (split_l || split_r)
+			{
+				bool		need_large;
+
+				small = (mid - begin <= end - mid) ? li : ri;
+				need_large = small == li ? split_r : split_l;
+				b->cands[small].hist = hist_alloc(b);
+				b->jobs[b->njobs].cand = small;
+				b->jobs[b->njobs].hist = b->cands[small].hist;
+				b->jobs[b->njobs].sub = -1;
+				if (need_large)
+				{
+					/* the larger child takes over the parent's buffer */
+					b->jobs[b->njobs].sub = b->cands[ci].hist;
+					b->cands[small == li ? ri : li].hist = b->cands[ci].hist;
+					b->cands[ci].hist = -1;
+				}
+				b->njobs++;
+			}
+			hist_free(b, b->cands[ci].hist);
+			b->cands[ci].hist = -2 - li;	/* a split; children li, li + 1 */
+		}
+		if (b->njobs > 0)
+			hist_pass(b);
+
+		/* the children's splits */
+		b->nfinds = 0;
+		for (int k = b->ncands - 2 * b->nbatch; k < b->ncands; k++)
+			if (can_split(b, k) && b->cands[k].hist >= 0)
+				b->finds[b->nfinds++] = k;
+		find_pass(b, rng);
+		for (int k = b->ncands - 2 * b->nbatch; k < b->ncands; k++)
+			settle(b, k, can_split(b, k) && b->cands[k].hist >= 0);
+	}
+	/* whatever is still open becomes a leaf */
+	for (int i = 0; i < b->nopen; i++)
+	{
+		hist_free(b, b->cands[b->open[i]].hist);
+		b->cands[b->open[i]].hist = -1;
+		b->cands[b->open[i]].gain = -1;
+		b->leaves[b->nleaves++] = b->open[i];
+	}
+	b->nopen = 0;
+
+	/* the fitted tree; node ids are cand ids, children after parents */
+	t->nnodes = b->ncands;
+	t->nleaves = b->nleaves;
+	t->nodes = palloc_extended(sizeof(MlTreeNode) * t->nnodes, MCXT_ALLOC_HUGE);
+	t->values = palloc_extended(sizeof(double) * t->nleaves * nout, MCXT_ALLOC_HUGE);
+	for (int i = 0; i < b->ncands; i++)
+		if (b->cands[i].hist <= -2 && b->cands[i].categorical)
+			nsets++;
+	t->nsets = nsets;
+	t->sets = palloc0(sizeof(uint64) * 4 * Max(nsets, 1));
+	nsets = 0;
+	for (int i = 0; i < b->ncands; i++)
+	{
+		Cand	   *c = &b->cands[i];
+		MlTreeNode *n = &t->nodes[i];
+
+		memset(n, 0, sizeof(MlTreeNode));
+		n->feature = -1;
+		n->left = -1;
+		n->right = -1;
+		if (c->hist <= -2)
+		{
+			int			li = -2 - c->hist;
+			const uint8 *gl = b->goleft + (size_t) i * ML_TREES_NBIN;
+
+			n->feature = c->feature;
+			n->left = li;
+			n->right = li + 1;
+			n->missing_left = c->missing_left;
+			n->categorical = c->categorical;
+			if (c->categorical)
+			{
+				uint64	   *set = t->sets + (size_t) nsets * 4;
+
+				for (int bin = 0; bin < ML_TREES_MAX_BINS; bin++)
+					if (gl[bin])
+						set[bin >> 6] |= UINT64CONST(1) << (bin & 63);
+				n->aux = nsets++;
+			}
+			else
+				n->threshold = b->B->upper[c->feature][c->bin];
+		}
+	}
+	for (int l = 0; l < b->nleaves; l++)
+	{
+		int			i = b->leaves[l];
+		const double *T = b->tot + (size_t) i * S;
+		double		den = T[nout] + b->p.l2;
+
+		t->nodes[i].aux = l;
+		for (int k = 0; k < nout; k++)
+			t->values[(size_t) l * nout + k] = den > 0 ? -T[k] / den * b->p.leaf_scale : 0;
+		b->leaf_begin[l] = b->cands[i].begin;
+		b->leaf_end[l] = b->cands[i].end;
+	}
+	return t;
+}
+
+/* --------------------------------------------------------- save and load */
+
+#define NODE_BYTES 28			/* feature, left, right, aux, flags, threshold */
+
+void
+MlTreeWrite(const MlTree *t, int nout, StringInfo buf)
+{
+	MlWriteInt32(buf, t->nnodes);
+	MlWriteInt32(buf, t->nleaves);
+	MlWriteInt32(buf, t->nsets);
+	for (int i = 0; i < t->nnodes; i++)
+	{
+		const MlTreeNode *n = &t->nodes[i];
+
+		MlWriteInt32(buf, n->feature);
+		MlWriteInt32(buf, n->left);
+		MlWriteInt32(buf, n->right);
+		MlWriteInt32(buf, n->aux);
+		MlWriteInt32(buf, (n->missing_left ? 1 : 0) | (n->categorical ? 2 : 0));
+		MlWriteFloat8(buf, n->threshold);
+	}
+	MlWriteFloat8s(buf, t->values, (int64) t->nleaves * nout);
+	for (int i = 0; i < t->nsets * 4; i++)
+		MlWriteInt64(buf, (int64) t->sets[i]);
+}
+
+/*
+ * Read a tree written by MlTreeWrite, trusting nothing: counts bounded by
+ * the bytes left, features inside the shape, categorical flags matching it,
+ * children after their parent and each node the child of one parent only
+ * (so scoring always ends at a leaf), leaves numbered once, values finite.
+ */
+MlTree *
+MlTreeRead(MlReader *r, int nout, const MlDesign *shape)
+{
+	MlTree	   *t = palloc0(sizeof(MlTree));
+	int			left = r->len - r->pos;
+	bool	   *seen;
+	bool	   *leaf_seen;
+
+	t->nnodes = MlReadInt32(r, 1, Max(1, left / NODE_BYTES));
+	t->nleaves = MlReadInt32(r, 1, t->nnodes);
+	t->nsets = MlReadInt32(r, 0, t->nnodes);
+	t->nodes = palloc_extended(sizeof(MlTreeNode) * t->nnodes, MCXT_ALLOC_HUGE);
+	seen = palloc0(sizeof(bool) * t->nnodes);
+	leaf_seen = palloc0(sizeof(bool) * t->nleaves);
+	for (int i = 0; i < t->nnodes; i++)
+	{
+		MlTreeNode *n = &t->nodes[i];
+		int32		flags;
+
+		n->feature = MlReadInt32(r, -1, shape->nfeat - 1);
+		n->left = MlReadInt32(r, -1, t->nnodes - 1);
+		n->right = MlReadInt32(r, -1, t->nnodes - 1);
+		n->aux = MlReadInt32(r, 0, t->nnodes);
+		flags = MlReadInt32(r, 0, 3);
+		n->missing_left = (flags & 1) != 0;
+		n->categorical = (flags & 2) != 0;
+		n->threshold = MlReadFloat8(r);
+		if (n->feature < 0)
+		{
+			if (n->left != -1 || n->right != -1 || flags != 0 || n->aux >= t->nleaves)
+				MlPayloadInvalid(r, psprintf("leaf %d of a tree is malformed", i));
+			if (leaf_seen[n->aux])
+				MlPayloadInvalid(r, psprintf("leaf value %d is used twice", n->aux));
+			leaf_seen[n->aux] = true;
+			continue;
+		}
+		if (n->left <= i || n->right <= i || n->left == n->right)
+			MlPayloadInvalid(r, psprintf("node %d of a tree has children that are not after it", i));
+		if (seen[n->left] || seen[n->right])
+			MlPayloadInvalid(r, psprintf("a node below node %d has two parents", i));
+		seen[n->left] = seen[n->right] = true;
+		if (n->categorical != (shape->categorical && shape->categorical[n->feature]))
+			MlPayloadInvalid(r, psprintf("node %d splits feature %d of the wrong kind", i, n->feature));
+		if (n->categorical ? n->aux >= t->nsets : (isnan(n->threshold) || n->aux != 0))
+			MlPayloadInvalid(r, psprintf("node %d of a tree has an invalid split", i));
+	}
+	for (int i = 1; i < t->nnodes; i++)
+		if (!seen[i])
+			MlPayloadInvalid(r, psprintf("node %d of a tree is not reached", i));
+	for (int l = 0; l < t->nleaves; l++)
+		if (!leaf_seen[l])
+			MlPayloadInvalid(r, psprintf("leaf value %d is not used", l));
+	if ((int64) t->nleaves * nout > (r->len - r->pos) / 8)
+		MlPayloadInvalid(r, "it ends too early");
+	t->values = palloc_extended(sizeof(double) * t->nleaves * nout, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < (int64) t->nleaves * nout; i++)
+		t->values[i] = MlReadFiniteFloat8(r);
+	if ((int64) t->nsets * 32 > r->len - r->pos)
+		MlPayloadInvalid(r, "it ends too early");
+	t->sets = palloc0(sizeof(uint64) * 4 * Max(t->nsets, 1));
+	for (int i = 0; i < t->nsets * 4; i++)
+		t->sets[i] = (uint64) MlReadInt64(r, PG_INT64_MIN, PG_INT64_MAX);
+	pfree(seen);
+	pfree(leaf_seen);
+	return t;
+}
