@@ -715,8 +715,32 @@ report_skipped(MlFrame *frame, List *targets, MlImputeReport *report, int n)
 	return n;
 }
 
+/*
+ * A notice for every text column read as numbers: how many cells did not
+ * parse (they were gaps, filled like the others) and a few of them.
+ */
 static void
-report_json(StringInfo out, MlImputeReport *report, int n)
+report_unparsed(MlFrame *frame)
+{
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+		StringInfoData s;
+
+		if (!col->converted || col->kind != ML_KIND_NUMERIC)
+			continue;
+		initStringInfo(&s);
+		MlUnparsedText(&s, col);
+		ereport(NOTICE,
+				(errmsg("column \"%s\" is %s", col->name, s.data),
+				 col->nunparsed > 0 ?
+				 errdetail("Cells that are not numbers were treated as missing; the column keeps its type %s, fills are written as the text of the number.",
+						   format_type_be(col->typid)) : 0));
+	}
+}
+
+static void
+report_json(StringInfo out, MlFrame *frame, MlImputeReport *report, int n)
 {
 	appendStringInfoChar(out, '[');
 	for (int i = 0; i < n; i++)
@@ -727,9 +751,16 @@ report_json(StringInfo out, MlImputeReport *report, int n)
 		escape_json(out, report[i].method);
 		appendStringInfo(out, ", \"metric\": \"%s\", \"error\": ", report[i].metric);
 		if (isfinite(report[i].error))
-			appendStringInfo(out, "%.6g}", report[i].error);
+			appendStringInfo(out, "%.6g", report[i].error);
 		else
-			appendStringInfoString(out, "null}");
+			appendStringInfoString(out, "null");
+		{
+			int			c = MlFrameColumn(frame, report[i].column);
+
+			if (c >= 0)
+				MlUnparsedJson(out, &frame->cols[c]);
+		}
+		appendStringInfoChar(out, '}');
 	}
 	appendStringInfoChar(out, ']');
 }
@@ -805,7 +836,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	}
 	elog(DEBUG1, "loaded %lld rows in %.3f s", (long long) frame->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
-	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target);
+	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target, true, NIL);
 	MlFrameRoundFills(frame, MlOptBool(opts, "round", false));
 
 	foreach(lc, colnames)
@@ -832,9 +863,13 @@ ml_impute(PG_FUNCTION_ARGS)
 	t0 = GetCurrentTimestamp();
 	if (large)
 	{
-		int64	   *filled = MlApplyModelsChunked(relid,
+		int64	   *filled;
+
+		MlCountUnparsed(relid, frame);
+		filled = MlApplyModelsChunked(relid,
 												  DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(steps.data))),
 												  MlOptObject(opts, "roles"),
+												  MlNumericTextColumns(frame),
 												  MlChunkRows(frame->ncols));
 
 		for (int i = 0; i < n; i++)
@@ -844,11 +879,24 @@ ml_impute(PG_FUNCTION_ARGS)
 		MlFillsWrite(frame, fills, copied ? NULL : into);
 	if (colnames == NIL)
 		n = report_skipped(frame, targets, report, n);
+	report_unparsed(frame);
+	{
+		/* the recipe says which text columns were read as numbers */
+		StringInfoData lead;
+
+		initStringInfo(&lead);
+		appendStringInfoChar(&lead, '[');
+		MlNumericTextStep(&lead, frame);
+		if (lead.len > 1 && steps.len > 2)
+			appendStringInfoString(&lead, ", ");
+		appendStringInfoString(&lead, steps.data + 1);
+		steps = lead;
+	}
 	elog(DEBUG1, "wrote %lld rows in %.3f s", (long long) fills->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 
 	initStringInfo(&rep);
-	report_json(&rep, report, n);
+	report_json(&rep, frame, report, n);
 	initStringInfo(&optstr);
 	appendStringInfoString(&optstr, "{\"method\": ");
 	escape_json(&optstr, method);

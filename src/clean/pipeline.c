@@ -100,7 +100,13 @@ MlCleanNewName(Clean *c, const char *base, const char *suffix)
 				taken = true;
 		if (!taken)
 			break;
-		name = psprintf("%.*s_%d", NAMEDATALEN - 8, psprintf("%s_%s", base, suffix), ++n);
+		{
+			/* clipped on a character boundary, room left for the number */
+			char	   *full = psprintf("%s_%s", base, suffix);
+
+			full[pg_mbcliplen(full, strlen(full), NAMEDATALEN - 8)] = '\0';
+			name = psprintf("%s_%d", full, ++n);
+		}
 	}
 	c->taken_names = lappend(c->taken_names, name);
 	return name;
@@ -247,6 +253,7 @@ MlCleanReportJson(Clean *c, StringInfo out)
 			appendStringInfo(out, ", \"encoding\": \"%s\"", r->encoding);
 		if (r->cast)
 			appendStringInfo(out, ", \"cast\": \"%s\"", r->cast);
+		MlUnparsedJson(out, col);
 		if (col->kind == ML_KIND_NUMERIC && isfinite(r->min_before))
 		{
 			report_number(out, "mean_before", r->mean_before);
@@ -275,6 +282,11 @@ actions_text(Clean *c, int ci)
 	StringInfoData s;
 
 	initStringInfo(&s);
+	if (c->frame->cols[ci].numeric_text)
+	{
+		MlUnparsedText(&s, &c->frame->cols[ci]);
+		appendStringInfoString(&s, "; ");
+	}
 	if (r->filled > 0)
 		appendStringInfo(&s, "filled " INT64_FORMAT " by %s; ", r->filled, r->fill_method);
 	if (r->outliers > 0)
@@ -500,7 +512,7 @@ build_select(Clean *c, const char *from)
  */
 Oid
 MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List *colnames,
-			int64 sample)
+			int64 sample, bool infer, List *numeric_text)
 {
 	char		relkind = get_rel_relkind(relid);
 	MlFrame    *frame;
@@ -513,7 +525,7 @@ MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, Lis
 		relid = MlCopyRelation(relid, scratch, true);
 	}
 	frame = MlFrameLoadSample(relid, colnames, true, sample);
-	MlApplyRoles(frame, roles, target);
+	MlApplyRoles(frame, roles, target, infer, numeric_text);
 
 	memset(c, 0, sizeof(*c));
 	c->frame = frame;
@@ -529,6 +541,7 @@ MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, Lis
 	c->na_expr = palloc0(sizeof(char *) * Max(frame->ncols, 1));
 	initStringInfo(&c->steps);
 	appendStringInfoChar(&c->steps, '[');
+	MlNumericTextStep(&c->steps, frame);
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
 		MlColumn   *col = &frame->cols[ci];

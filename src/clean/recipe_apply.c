@@ -111,6 +111,20 @@ replay_fills(Clean *c, JsonbContainer *step, const char *kind, List **xnames, Li
 		/* bounds never apply to filled cells */
 		(void) MlCleanMissingFlag(c, step_column(c, step, "column"), xnames, xexprs);
 	}
+	else if (strcmp(kind, "unparsed") == 0)
+	{
+		int			ci = step_column(c, step, "column");
+		MlColumn   *col = &c->frame->cols[ci];
+		const char *q = quote_identifier(col->name);
+		char	   *inner = MlCleanNewName(c, "__ml", psprintf("raw%d", ci));
+
+		if (!col->numeric_text || MlOptString(step, "name", NULL) == NULL)
+			bad_step(psprintf("column \"%s\" keeps unparsed text but is not read as numbers", col->name));
+		*xnames = lappend(*xnames, inner);
+		*xexprs = lappend(*xexprs,
+						  psprintf("CASE WHEN mlops.try_cast_numeric(t.%s::text) IS NULL THEN t.%s::text END", q, q));
+		MlCleanAddOutput(c, ci, MlOptString(step, "name", NULL), psprintf("t.%s", quote_identifier(inner)));
+	}
 	else if (strcmp(kind, "indicator") == 0)
 	{
 		int			ci = step_column(c, step, "column");
@@ -310,8 +324,10 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 
 		JsonbValue *missing = MlOptGet(o, "missing");
 
+		/* and the text columns the run read as numbers, exactly those */
 		readid = MlCleanBegin(&c, relid, MlOptObject(inner ? inner : o, "roles"),
-							 MlOptString(inner ? inner : o, "target", NULL), NIL, 0);
+							 MlOptString(inner ? inner : o, "target", NULL), NIL, 0,
+							 false, MlNumericTextFromSteps(&steps->root));
 		/* fills rounded as the run rounded them */
 		MlFrameRoundFills(c.frame,
 						  inner ? MlOptBool(inner, "round", false) :

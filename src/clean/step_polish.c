@@ -56,8 +56,9 @@ MlEmitCast(Clean *c, int ci, const char *to, bool from_text)
 }
 
 /*
- * Text columns declared numeric or datetime (options.roles) were read as
- * numbers or times; the output casts them so, before any other step uses
+ * Text columns declared numeric or datetime (options.roles), or mostly
+ * numbers (MlColumnMostlyNumbers), were read as numbers or times; the
+ * output casts them so, before any other step uses
  * them, with casts that give NULL for a value that does not parse.
  */
 void
@@ -69,7 +70,7 @@ MlCastDeclared(Clean *c)
 
 		if (TypeCategory(getBaseType(col->typid)) != TYPCATEGORY_STRING || c->rep[ci].cast)
 			continue;
-		if (col->role == ML_ROLE_NUMERIC && col->kind == ML_KIND_NUMERIC)
+		if ((col->role == ML_ROLE_NUMERIC || col->numeric_text) && col->kind == ML_KIND_NUMERIC)
 			MlEmitCast(c, ci, col->integral ? "bigint" : "numeric", true);
 		else if (col->role == ML_ROLE_DATETIME && col->kind == ML_KIND_DATETIME)
 			MlEmitCast(c, ci, "timestamp", true);

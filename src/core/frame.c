@@ -29,6 +29,7 @@
 #include "catalog/namespace.h"
 #include "access/attnum.h"
 
+#include "core/casts.h"
 #include "core/frame.h"
 
 #define FETCH_BATCH 10000
@@ -717,8 +718,16 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 	bool	   *ok = palloc(sizeof(bool) * Max(col->nlevels, 1));
 	int32	   *oldcode = col->code;
 
+	int			nex = 0;
+
 	for (int l = 0; l < col->nlevels; l++)
+	{
 		ok[l] = parse(col->level_text[l], &vals[l]);
+		/* a few of the texts that do not parse, for the report */
+		if (!ok[l] && nex < (int) lengthof(col->unparsed_examples))
+			col->unparsed_examples[nex++] = col->level_text[l];
+	}
+	col->nunparsed = 0;
 	col->kind = kind;
 	col->converted = true;
 	col->level_text = NULL;
@@ -732,6 +741,8 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 
 		if (l < 0 || !ok[l])
 		{
+			if (l >= 0)
+				col->nunparsed++;
 			col->isnull[r] = true;
 			col->x[r] = NAN;
 			if (col->code)
@@ -750,8 +761,65 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 		}
 	}
 	MlColumnComputeStats(col, nrows);
+	col->nlevels_seen = nrows - col->nnull;
 	if (col->wasnull)
 		memcpy(col->wasnull, col->isnull, sizeof(bool) * nrows);
+}
+
+/* "007", "-01": a number written with leading zeros is a code, not an amount */
+static bool
+leading_zero(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '+' || *s == '-')
+		s++;
+	return s[0] == '0' && s[1] >= '0' && s[1] <= '9';
+}
+
+/*
+ * Whether a text column (inferred categorical or free text, no declared
+ * role) is mostly numbers: at least ML_NUMERIC_TEXT_SHARE of its non-null
+ * cells parse as plain decimal numbers. Not when a number has leading
+ * zeros (codes such as "007"), nor for a key of distinct whole numbers.
+ */
+bool
+MlColumnMostlyNumbers(MlColumn *col, int64 nrows)
+{
+	int64	   *count;
+	int64		nonnull = 0,
+				parsed = 0;
+	bool		whole = true;
+	bool		result;
+
+	if ((col->kind != ML_KIND_CATEGORICAL && col->kind != ML_KIND_TEXT) ||
+		col->level_text == NULL || col->code == NULL || col->nlevels == 0 ||
+		col->role != ML_ROLE_AUTO)
+		return false;
+	count = palloc0(sizeof(int64) * col->nlevels);
+	for (int64 r = 0; r < nrows; r++)
+		if (!col->isnull[r] && col->code[r] >= 0)
+			count[col->code[r]]++;
+	for (int l = 0; l < col->nlevels; l++)
+	{
+		double		v;
+
+		nonnull += count[l];
+		if (!MlTextIsNumber(col->level_text[l], &v))
+			continue;
+		if (leading_zero(col->level_text[l]))
+		{
+			pfree(count);
+			return false;
+		}
+		parsed += count[l];
+		if (v != floor(v))
+			whole = false;
+	}
+	pfree(count);
+	result = nonnull > 0 && (double) parsed >= ML_NUMERIC_TEXT_SHARE * (double) nonnull;
+	/* distinct whole numbers stay a key; distinct fractions are measurements */
+	if (result && col->identifier && whole)
+		result = false;
+	return result;
 }
 
 /* qsort_arg comparator: int indices ordered by the doubles they index (arg). */
