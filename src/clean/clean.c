@@ -105,6 +105,19 @@ step_indicators(Clean *c, List **names, List **exprs)
 	}
 }
 
+/*
+ * Whether text columns that are mostly numbers are read as numbers: the
+ * polish step's text_types (on by default) says whether text is retyped.
+ */
+static bool
+reads_text_numbers(JsonbContainer *opts)
+{
+	bool		on;
+	JsonbContainer *st = MlCleanStepOptions(opts, "polish", true, &on, MlPolishKeys);
+
+	return on && MlOptBool(st, "text_types", true);
+}
+
 /* The text a cell of column ci holds when it is not a number, else NULL. */
 static char *
 unparsed_expr(MlColumn *col)
@@ -273,7 +286,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	MlSpiExec(psprintf("ANALYZE %s", copy), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 
 	(void) MlCleanBegin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
-					   MlSampleRows(list_length(colnames)), true, NIL);
+					   MlSampleRows(list_length(colnames)), reads_text_numbers(opts), NIL);
 	c->duplicates = before - after;
 	c->src_ctid_expr = "t.__ml_src_ctid";
 	for (int ci = 0; ci < c->frame->ncols; ci++)
@@ -417,7 +430,8 @@ ml_clean(PG_FUNCTION_ARGS)
 		from = clean_large(&c, relid, opts, target);
 	else
 	{
-		(void) MlCleanBegin(&c, relid, MlOptObject(opts, "roles"), target, NIL, 0, true, NIL);
+		(void) MlCleanBegin(&c, relid, MlOptObject(opts, "roles"), target, NIL, 0,
+							reads_text_numbers(opts), NIL);
 		st = MlCleanStepOptions(opts, "duplicates", true, &on, simple_keys);
 		if (on)
 			MlStepDuplicates(&c, st);

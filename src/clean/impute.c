@@ -727,7 +727,9 @@ report_unparsed(MlFrame *frame)
 		MlColumn   *col = &frame->cols[c];
 		StringInfoData s;
 
-		if (!col->converted || col->kind != ML_KIND_NUMERIC)
+		/* inferred, or declared with cells that are not numbers */
+		if (!col->converted || col->kind != ML_KIND_NUMERIC ||
+			(!col->numeric_text && col->nunparsed == 0))
 			continue;
 		initStringInfo(&s);
 		MlUnparsedText(&s, col);

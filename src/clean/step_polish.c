@@ -71,7 +71,9 @@ MlCastDeclared(Clean *c)
 		if (TypeCategory(getBaseType(col->typid)) != TYPCATEGORY_STRING || c->rep[ci].cast)
 			continue;
 		if ((col->role == ML_ROLE_NUMERIC || col->numeric_text) && col->kind == ML_KIND_NUMERIC)
-			MlEmitCast(c, ci, col->integral ? "bigint" : "numeric", true);
+			/* whole numbers beyond bigint stay numeric: the cast would lose them */
+			MlEmitCast(c, ci, col->integral && col->min > -9.2e18 && col->max < 9.2e18 ?
+					   "bigint" : "numeric", true);
 		else if (col->role == ML_ROLE_DATETIME && col->kind == ML_KIND_DATETIME)
 			MlEmitCast(c, ci, "timestamp", true);
 	}
@@ -108,7 +110,9 @@ MlStepPolishText(Clean *c, JsonbContainer *st)
 		{
 			double		v;
 
-			if (num && !MlTextIsNumber(col->level_text[l], &v))
+			/* "007": a code with leading zeros, which a cast would lose */
+			if (num && (!MlTextIsNumber(col->level_text[l], &v) ||
+						MlTextHasLeadingZero(col->level_text[l])))
 				num = false;
 			else if (num && (v != floor(v) || fabs(v) >= 9.2e18))
 				whole = false;	/* fractions, or beyond bigint: numeric */

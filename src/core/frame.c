@@ -766,15 +766,6 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 		memcpy(col->wasnull, col->isnull, sizeof(bool) * nrows);
 }
 
-/* "007", "-01": a number written with leading zeros is a code, not an amount */
-static bool
-leading_zero(const char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '+' || *s == '-')
-		s++;
-	return s[0] == '0' && s[1] >= '0' && s[1] <= '9';
-}
-
 /*
  * Whether a text column (inferred categorical or free text, no declared
  * role) is mostly numbers: at least ML_NUMERIC_TEXT_SHARE of its non-null
@@ -805,7 +796,7 @@ MlColumnMostlyNumbers(MlColumn *col, int64 nrows)
 		nonnull += count[l];
 		if (!MlTextIsNumber(col->level_text[l], &v))
 			continue;
-		if (leading_zero(col->level_text[l]))
+		if (MlTextHasLeadingZero(col->level_text[l]))
 		{
 			pfree(count);
 			return false;
