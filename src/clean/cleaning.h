@@ -24,6 +24,7 @@ typedef struct MlFills
 	Datum	  **value;			/* [slot][row]: float8 or text */
 	bool	  **isset;			/* [slot][row] */
 	int64	   *filled;			/* [slot] */
+	int64	   *out_of_range;	/* [slot]: estimates the column's type cannot hold, left missing */
 	bool	   *rowset;			/* [row]: some cell of the row is filled */
 	int64		nrows;
 	bool	   *deleted;		/* [row]: delete the row */

@@ -612,6 +612,9 @@ MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
 
 	if (!isfinite(epoch))
 		return NAN;
+	/* beyond the timestamp range (far dates): no parts, never an overflowing cast */
+	if (fabs(epoch) > 9.0e12)
+		return NAN;
 	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 					  * USECS_PER_SEC);
 	if (timestamp2tm(ts, with_tz ? &tz : NULL, &tm, &fsec, NULL, NULL) != 0)
