@@ -491,6 +491,9 @@ def failing(code, msg):
         return "broken SQL"
     if code == "22P02" and re.search(r"\bjson", msg or "", re.I):
         return "broken JSON"
+    # our own messages about a user's constant (the type's input function said no)
+    if re.match(r"constant .* is not a valid value for column", msg or ""):
+        return None
     if code.startswith("2201") or code in ("22003", "22008", "22021", "22001"):
         return "arithmetic/range error"
     return None
