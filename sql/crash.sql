@@ -204,3 +204,12 @@ SELECT * FROM k_far_c ORDER BY id;
 SELECT regress_try(format('SELECT count(*) FROM ml_apply_recipe(%s, %L, into_table => %L)',
     (SELECT max(id) FROM mlops.recipes), 'k_far', 'k_far_r'));
 RESET ROLE;
+
+-- numeric values beyond float8's range: the after-statistics do not cast to float8
+SET ROLE regress_alice;
+CREATE TABLE k_bignum (id int, x numeric);
+INSERT INTO k_bignum SELECT i, CASE WHEN i = 1 THEN 1e400 WHEN i = 2 THEN NULL ELSE i END FROM generate_series(1, 30) i;
+SELECT column_name, nulls_before, nulls_after FROM ml_clean('k_bignum', '{"outliers": false, "polish": false}', into_table => 'k_bignum_c') ORDER BY 1;
+SELECT x->>'max_after' AS max_after FROM mlops.recipes r, jsonb_array_elements(r.report) x
+WHERE r.id = (SELECT max(id) FROM mlops.recipes) AND x->>'column' = 'x';
+RESET ROLE;

@@ -595,6 +595,19 @@ MlCleanFills(Clean *c, List *xnames, List *xexprs)
 	return from;
 }
 
+/* A statistic read back as text: beyond float8's range it is +-Infinity. */
+static double
+stat_value(HeapTuple tup, TupleDesc desc, int k)
+{
+	char	   *s = SPI_getvalue(tup, desc, k);
+
+	if (s == NULL)
+		return NAN;
+	if (strcmp(s, "NaN") == 0)
+		return NAN;
+	return strtod(s, NULL);		/* "Infinity", and overflow, give +-HUGE_VAL */
+}
+
 /*
  * After-statistics of the kept source columns, measured on the output in
  * one scan: NULLs left, and mean/min/max of numeric columns.
@@ -619,9 +632,13 @@ measure_after(Clean *c, const char *table)
 			continue;
 		appendStringInfo(&sql, "%spg_catalog.count(*) FILTER (WHERE %s IS NULL)", k++ ? ", " : "", q);
 		if (frame->cols[ci].kind == ML_KIND_NUMERIC)
-			/* the mean in numeric: a float8 average overflows near 1e300 */
-			appendStringInfo(&sql, ", pg_catalog.avg(%s::float8::numeric)::float8, pg_catalog.min(%s::float8), "
-							 "pg_catalog.max(%s::float8)", q, q, q);
+			/*
+			 * in numeric, read back as text: a float8 average overflows near
+			 * 1e300, and a numeric beyond float8's range cannot be cast to it
+			 */
+			appendStringInfo(&sql, ", pg_catalog.avg(%s::pg_catalog.numeric)::pg_catalog.text, "
+							 "pg_catalog.min(%s::pg_catalog.numeric)::pg_catalog.text, "
+							 "pg_catalog.max(%s::pg_catalog.numeric)::pg_catalog.text", q, q, q);
 	}
 	if (k == 0)
 		return;
@@ -632,19 +649,15 @@ measure_after(Clean *c, const char *table)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Datum		d;
 
 		if (!c->keep_source[ci])
 			continue;
 		c->rep[ci].nulls_after = DatumGetInt64(SPI_getbinval(tup, desc, k++, &isnull));
 		if (frame->cols[ci].kind != ML_KIND_NUMERIC)
 			continue;
-		d = SPI_getbinval(tup, desc, k++, &isnull);
-		c->rep[ci].mean_after = isnull ? NAN : DatumGetFloat8(d);
-		d = SPI_getbinval(tup, desc, k++, &isnull);
-		c->rep[ci].min_after = isnull ? NAN : DatumGetFloat8(d);
-		d = SPI_getbinval(tup, desc, k++, &isnull);
-		c->rep[ci].max_after = isnull ? NAN : DatumGetFloat8(d);
+		c->rep[ci].mean_after = stat_value(tup, desc, k++);
+		c->rep[ci].min_after = stat_value(tup, desc, k++);
+		c->rep[ci].max_after = stat_value(tup, desc, k++);
 	}
 }
 
