@@ -213,3 +213,11 @@ SELECT column_name, nulls_before, nulls_after FROM ml_clean('k_bignum', '{"outli
 SELECT x->>'max_after' AS max_after FROM mlops.recipes r, jsonb_array_elements(r.report) x
 WHERE r.id = (SELECT max(id) FROM mlops.recipes) AND x->>'column' = 'x';
 RESET ROLE;
+
+-- auto when no candidate's error is a number (squares of 1e300 overflow):
+-- the global mean, never a NULL winner
+SET ROLE regress_alice;
+CREATE TABLE k_nanerr AS SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE ((i % 7) - 3) * 1e300::float8 END AS x
+FROM generate_series(1, 20) i;
+SELECT column_name, filled, method FROM ml_impute('k_nanerr', '{x}', into_table => 'k_nanerr_i');
+RESET ROLE;
