@@ -287,6 +287,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 
 	(void) MlCleanBegin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
 					   MlSampleRows(list_length(colnames)), reads_text_numbers(opts), NIL);
+	MlFrameMarkGenerated(c->frame, relid);
 	c->duplicates = before - after;
 	c->src_ctid_expr = "t.__ml_src_ctid";
 	for (int ci = 0; ci < c->frame->ncols; ci++)
@@ -420,6 +421,7 @@ ml_clean(PG_FUNCTION_ARGS)
 	MlScopeEnter(&scope);
 	MlPreferTidJoins();
 	target = MlOptString(opts, "target", NULL);
+	MlCheckTargetOption(relid, target);
 	{
 		char	   *ptarget = MlProjectTarget(relid, &project_id);
 

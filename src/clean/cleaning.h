@@ -47,6 +47,7 @@ extern const char *const MlImputeOptionKeys[];
 extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool infer,
 						 List *numeric_text);
 extern List *MlNumericTextColumns(MlFrame *frame);
+extern void MlCheckTargetOption(Oid relid, const char *target);
 extern void MlUnparsedText(StringInfo out, MlColumn *col);
 extern void MlUnparsedJson(StringInfo out, MlColumn *col);
 extern void MlNumericTextStep(StringInfo steps, MlFrame *frame);

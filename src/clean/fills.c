@@ -146,7 +146,12 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 {
 	MlColumn   *col = &frame->cols[target];
 	int			slot = MlFillSlot(fills, target);
-	MemoryContext old = MemoryContextSwitchTo(fills->cxt);
+	MemoryContext old;
+
+	/* a generated column's values come from its expression (a recipe's model too) */
+	if (col->generated)
+		return;
+	old = MemoryContextSwitchTo(fills->cxt);
 
 	if (slot >= 0)
 	{

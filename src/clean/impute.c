@@ -48,7 +48,7 @@ MlDefaultTargets(MlFrame *frame)
 		MlColumn   *col = &frame->cols[c];
 
 		if (col->nnull == 0 || col->identifier || col->kind == ML_KIND_TEXT ||
-			col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET)
+			col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET || col->generated)
 			continue;
 		targets = lappend_int(targets, c);
 	}
@@ -127,6 +127,17 @@ MlConstantParse(MlColumn *col, const char *text, double *value)
 
 		MemoryContextSwitchTo(cxt);
 		e = CopyErrorData();
+		/*
+		 * Only the input function's verdict on the text (a data exception,
+		 * or a domain's constraint) is about the constant; a cancel, out of
+		 * memory or anything else goes on as it was raised.
+		 */
+		if (ERRCODE_TO_CATEGORY(e->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
+			ERRCODE_TO_CATEGORY(e->sqlerrcode) != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+		{
+			FreeErrorData(e);
+			PG_RE_THROW();
+		}
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(e->sqlerrcode),
@@ -701,7 +712,8 @@ report_skipped(MlFrame *frame, List *targets, MlImputeReport *report, int n)
 
 		if (col->nnull == 0 || list_member_int(targets, c))
 			continue;
-		why = col->role == ML_ROLE_TARGET ? "target" :
+		why = col->generated ? "generated" :
+			col->role == ML_ROLE_TARGET ? "target" :
 			col->role == ML_ROLE_SKIP ? "role skip" :
 			col->identifier ? "identifier" :
 			col->kind == ML_KIND_TEXT ? "free text" : "not imputable";
@@ -794,6 +806,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	bool		copied;
 	bool		large;
 	TimestampTz t0;
+	Oid			source_relid;
 
 	MlRequireArg(fcinfo, 0, "relation");
 	relid = PG_GETARG_OID(0);
@@ -812,7 +825,9 @@ ml_impute(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	MlProgressStart();
 	MlScopeEnter(&scope);
+	source_relid = relid;
 	relid = MlPrepareOutput(relid, into, &copied);
+	MlCheckTargetOption(relid, o.target);
 	ptarget = MlProjectTarget(relid, &project_id);
 	if (o.target == NULL)
 		o.target = ptarget;
@@ -835,6 +850,8 @@ ml_impute(PG_FUNCTION_ARGS)
 			copied = true;
 		}
 		frame = MlFrameLoadSample(relid, NIL, true, large ? sample : 0);
+		/* a copy has plain columns: generated ones are the source's */
+		MlFrameMarkGenerated(frame, source_relid);
 	}
 	elog(DEBUG1, "loaded %lld rows in %.3f s", (long long) frame->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
@@ -850,6 +867,12 @@ ml_impute(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of relation \"%s\" does not exist",
 							(char *) lfirst(lc), get_rel_name(relid))));
+		if (frame->cols[c].generated)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" is a generated column and cannot be imputed",
+							frame->cols[c].name),
+					 errdetail("Its values come from its generation expression; impute the columns it is computed from.")));
 		targets = list_append_unique_int(targets, c);
 	}
 	if (colnames == NIL)

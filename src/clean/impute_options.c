@@ -130,6 +130,22 @@ parse_number(const char *s, double *v)
 
 static void apply_declared_roles(MlFrame *frame, JsonbContainer *roles);
 
+/* options.target names a column of the relation: a misspelt one is an error. */
+void
+MlCheckTargetOption(Oid relid, const char *target)
+{
+	AttrNumber	a;
+
+	if (target == NULL)
+		return;
+	a = get_attnum(relid, target);
+	if (a == InvalidAttrNumber || a < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" in option \"target\" does not exist in relation \"%s\"",
+						target, get_rel_name(relid))));
+}
+
 static bool
 name_listed(List *names, const char *name)
 {

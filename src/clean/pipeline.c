@@ -289,6 +289,8 @@ actions_text(Clean *c, int ci)
 	}
 	if (r->filled > 0)
 		appendStringInfo(&s, "filled " INT64_FORMAT " by %s; ", r->filled, r->fill_method);
+	else if (c->frame->cols[ci].generated && r->nulls_before > 0)
+		appendStringInfoString(&s, "not imputed: generated; ");
 	if (r->outliers > 0)
 		appendStringInfo(&s, INT64_FORMAT " outliers: %s; ", r->outliers, r->outlier_action);
 	else if (r->outliers < 0)
@@ -455,13 +457,19 @@ replace_contents(Oid relid, Oid tmpid, Clean *c)
 		Oid			coll;
 
 		if (column_untouchable(relid, col->name))
+		{
+			c->rep[ci].cast = NULL; /* the report says only what was done */
 			continue;
+		}
 		t = col->typid, m = col->typmod;
 		if (c->keep_source[ci])
 			get_atttypetypmodcoll(tmpid, get_attnum(tmpid, col->name), &t, &m, &coll);
 		if ((!c->keep_source[ci] || t != col->typid || m != col->typmod) &&
 			column_pinned(relid, col->name))
+		{
+			c->rep[ci].cast = NULL;
 			continue;
+		}
 		if (!c->keep_source[ci])
 		{
 			appendStringInfo(&alter, "%sDROP COLUMN %s", any ? ", " : "", q);

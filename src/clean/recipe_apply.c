@@ -156,9 +156,9 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 			(void) step_column(c, step, "by");
 			ng = list_length(groups);
 		}
-		MlEmitOutlier(c, ci, MlOptString(step, "method", "iqr"), MlOptNumber(step, "k", 1.5),
-					 MlOptString(step, "action", "winsorize"), MlOptNumber(step, "lo", -INFINITY),
-					 MlOptNumber(step, "hi", INFINITY), by, list_to_array(groups), glo, ghi,
+		MlEmitOutlier(c, ci, MlOptString(step, "method", "iqr"), MlRecipeNumber(step, "k", 1.5),
+					 MlOptString(step, "action", "winsorize"), MlRecipeNumber(step, "lo", -INFINITY),
+					 MlRecipeNumber(step, "hi", INFINITY), by, list_to_array(groups), glo, ghi,
 					 (int) Min(ng, Min(nlo, nhi)), MlOptString(step, "name", NULL));
 		c->rep[ci].outliers = -1;	/* bounds applied; not counted */
 	}
@@ -192,7 +192,7 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 			double	   *enc = MlOptNumbers(step, "encodings", &ne);
 
 			MlEmitTarget(c, ci, list_to_array(levels), (int) Min(ne, list_length(levels)), enc, NULL,
-						MlOptNumber(step, "prior", 0), MlOptNumber(step, "smoothing", 10),
+						MlRecipeNumber(step, "prior", 0), MlRecipeNumber(step, "smoothing", 10),
 						MlOptString(step, "name", NULL), keep);
 		}
 		else if (strcmp(method, "onehot") == 0)
@@ -205,7 +205,7 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 		}
 		else if (strcmp(method, "hashing") == 0)
 		{
-			double		buckets = MlOptNumber(step, "buckets", 16);
+			double		buckets = MlRecipeNumber(step, "buckets", 16);
 
 			if (!(buckets >= 2 && buckets <= 1024) || buckets != floor(buckets) ||
 				list_length(names) != (int) buckets)

@@ -28,6 +28,9 @@
 #include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "access/attnum.h"
+#include "optimizer/plancat.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 
 #include "core/casts.h"
 #include "core/frame.h"
@@ -207,21 +210,46 @@ datum_to_double(Datum d, Oid typid)
 }
 
 /*
- * Bytes a frame of the relation would take, from the planner's row count
- * (0 when unknown): per cell a value, a code and a null flag, per row a
+ * Rows of a relation: the planner's count (pg_class.reltuples) or, for a
+ * table never vacuumed or analyzed (reltuples -1), its size in pages times
+ * the rows a page holds at the columns' estimated width.
+ */
+double
+MlRelTuples(Oid relid)
+{
+	double		reltuples = 0;
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	char		relkind = 0;
+
+	if (HeapTupleIsValid(tup))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
+		ReleaseSysCache(tup);
+	}
+	if (reltuples < 0 && (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW))
+	{
+		Relation	rel = RelationIdGetRelation(relid);
+		BlockNumber pages = RelationGetNumberOfBlocks(rel);
+		int32		width = get_relation_data_width(relid, NULL) +
+			MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData);
+
+		RelationClose(rel);
+		reltuples = (double) pages * ((BLCKSZ - SizeOfPageHeaderData) / Max(width, 1));
+	}
+	return Max(reltuples, 0);
+}
+
+/*
+ * Bytes a frame of the relation would take, from its row count (0 when
+ * unknown, MlRelTuples): per cell a value, a code and a null flag, per row a
  * ctid.
  */
 Size
 MlFrameEstimate(Oid relid, int ncols)
 {
-	double		reltuples = 0;
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		reltuples = MlRelTuples(relid);
 
-	if (HeapTupleIsValid(tup))
-	{
-		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
-		ReleaseSysCache(tup);
-	}
 	if (reltuples <= 0)
 		return 0;
 	return mul_size((Size) reltuples, add_size(mul_size(ncols, ML_CELL_BYTES), 6));
@@ -401,6 +429,28 @@ classify_column(MlColumn *col, int64 nrows)
 	}
 }
 
+/*
+ * Mark the columns that are generated in relid (the source, when the frame
+ * reads a working copy): their values come from their expression, so they
+ * are never imputed (in place they cannot be written; into a new table a
+ * fill would contradict the expression).
+ */
+void
+MlFrameMarkGenerated(MlFrame *frame, Oid relid)
+{
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		HeapTuple	tup = SearchSysCacheAttName(relid, frame->cols[c].name);
+
+		if (HeapTupleIsValid(tup))
+		{
+			if (((Form_pg_attribute) GETSTRUCT(tup))->attgenerated != '\0')
+				frame->cols[c].generated = true;
+			ReleaseSysCache(tup);
+		}
+	}
+}
+
 /* An empty frame over the named columns (all user columns when NIL). */
 MlFrame *
 MlFrameCreate(Oid relid, List *colnames, bool with_tids)
@@ -439,6 +489,7 @@ MlFrameCreate(Oid relid, List *colnames, bool with_tids)
 	}
 	if (with_tids)
 		frame->tids = palloc(sizeof(ItemPointerData) * frame->capacity);
+	MlFrameMarkGenerated(frame, relid);
 	return frame;
 }
 
@@ -570,14 +621,8 @@ MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows)
 
 	if (sample_rows > 0)
 	{
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-		double		reltuples = 1;
+		double		reltuples = Max(1, MlRelTuples(relid));
 
-		if (HeapTupleIsValid(tup))
-		{
-			reltuples = Max(1, ((Form_pg_class) GETSTRUCT(tup))->reltuples);
-			ReleaseSysCache(tup);
-		}
 		suffix = psprintf(" TABLESAMPLE BERNOULLI (%.6f) REPEATABLE (42)",
 						  Min(100.0, 100.0 * sample_rows / reltuples));
 	}

@@ -46,6 +46,7 @@ typedef struct MlColumn
 	MlKind		kind;
 	MlRole		role;			/* declared role, ML_ROLE_AUTO if none */
 	bool		identifier;		/* a unique key: never a feature */
+	bool		generated;		/* a generated column of the source: never filled */
 	bool		converted;		/* text read as numbers or times (a role, or mostly numbers) */
 	bool		numeric_text;	/* text inferred numeric: >= ML_NUMERIC_TEXT_SHARE parse */
 	int64		nunparsed;		/* non-null cells of a converted column that did not parse */
@@ -101,6 +102,8 @@ extern char *MlFrameQuery(MlFrame *frame, const char *suffix);
 extern int64 MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows);
 extern void MlFrameFinish(MlFrame *frame);
 extern Size MlFrameEstimate(Oid relid, int ncols);
+extern double MlRelTuples(Oid relid);
+extern void MlFrameMarkGenerated(MlFrame *frame, Oid relid);
 extern int	MlFrameColumn(MlFrame *frame, const char *name);
 extern bool MlColumnIsDiscrete(MlColumn *col);
 extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
