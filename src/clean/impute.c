@@ -739,9 +739,8 @@ report_unparsed(MlFrame *frame)
 		MlColumn   *col = &frame->cols[c];
 		StringInfoData s;
 
-		/* inferred, or declared with cells that are not numbers */
-		if (!col->converted || col->kind != ML_KIND_NUMERIC ||
-			(!col->numeric_text && col->nunparsed == 0))
+		/* cells that are not numbers became gaps: say so (the report always does) */
+		if (!col->converted || col->kind != ML_KIND_NUMERIC || col->nunparsed == 0)
 			continue;
 		initStringInfo(&s);
 		MlUnparsedText(&s, col);
