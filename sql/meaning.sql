@@ -104,3 +104,51 @@ SELECT column_name, actions FROM ml_clean('mr', '{"missing": {"method": "mean", 
 SELECT id, f, i, pg_typeof(f) FROM mr_d WHERE id = 3;
 
 RESET ROLE;
+
+-- generated columns are never imputed: skipped with the reason, in place and
+-- into a new table; in place their values follow the filled inputs
+SET ROLE regress_alice;
+CREATE TABLE mg (id int, x float8, g float8 GENERATED ALWAYS AS (CASE WHEN x > 5 THEN x * 2 END) STORED);
+INSERT INTO mg (id, x) SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE i % 10 END FROM generate_series(1, 40) i;
+SELECT column_name, filled, method FROM ml_impute('mg', into_table => 'mg_i') ORDER BY 1;
+SELECT column_name, filled, method FROM ml_impute('mg') ORDER BY 1;
+SELECT count(*) FILTER (WHERE x IS NULL) AS x_gaps, count(*) FILTER (WHERE g IS DISTINCT FROM CASE WHEN x > 5 THEN x * 2 END) AS g_wrong FROM mg;
+SELECT regress_try($$SELECT * FROM ml_impute('mg', '{g}')$$);
+UPDATE mg SET x = NULL WHERE id % 4 = 0;
+SELECT column_name, nulls_before, nulls_after, actions FROM ml_clean('mg', '{"polish": false}') ORDER BY 1;
+RESET ROLE;
+
+-- options.target must name a column of the relation
+SET ROLE regress_alice;
+SELECT regress_try($$SELECT * FROM ml_clean('mg', '{"target": "nosuch"}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('mg', options => '{"target": "nosuch"}')$$);
+-- user options are finite numbers: the strings "NaN"/"Infinity" are for stored recipes only
+SELECT regress_try($$SELECT * FROM ml_clean('mg', '{"outliers": {"k": "Infinity"}}', into_table => 'mg_k')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('mg', options => '{"holdout": "NaN"}')$$);
+SELECT regress_try($$SELECT * FROM ml_clean('mg', '{"encode": {"max_levels": 1e300}}', into_table => 'mg_e')$$);
+RESET ROLE;
+
+-- a constant: the input function's verdict is about the constant; any other
+-- error (here one a domain's check function raises) goes on as it was raised
+SET ROLE regress_alice;
+CREATE FUNCTION regress_boom(int) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN IF $1 = 13 THEN RAISE EXCEPTION 'boom' USING ERRCODE = 'P0001'; END IF; RETURN $1 > 0; END$$;
+CREATE DOMAIN regress_dint AS int CHECK (regress_boom(VALUE));
+CREATE TABLE mdom (id int, v regress_dint);
+INSERT INTO mdom VALUES (1, 5), (2, NULL), (3, 7);
+SELECT regress_try($$SELECT * FROM ml_impute('mdom', '{v}', 'constant', '{"value": "13"}')$$);
+SELECT regress_try($$SELECT * FROM ml_impute('mdom', '{v}', 'constant', '{"value": "-1"}')$$);
+RESET ROLE;
+
+-- a table never analyzed (reltuples -1) larger than the budget takes the
+-- sampled path (its size estimated from its pages), not an out-of-memory error
+SET ROLE regress_alice;
+BEGIN;
+CREATE TABLE mna AS SELECT i AS id, (i % 3)::float8 AS k, CASE WHEN i % 10 = 0 THEN NULL ELSE (i % 3) * 10.0 END AS v
+FROM generate_series(1, 40000) i;
+SELECT reltuples < 0 AS never_analyzed FROM pg_class WHERE oid = 'mna'::regclass;
+SET LOCAL maintenance_work_mem = '1MB';
+SELECT column_name, filled FROM ml_impute('mna', '{v}', into_table => 'mna_i');
+SELECT count(*) FILTER (WHERE v IS NULL) AS gaps FROM mna_i;
+COMMIT;
+RESET ROLE;

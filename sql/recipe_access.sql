@@ -47,3 +47,16 @@ RESET ROLE;
 SET ROLE regress_adam;
 SELECT count(*) AS knn_seen FROM mlops.recipes WHERE id = :knn_recipe;
 RESET ROLE;
+
+-- a table re-created under the dropped source's name is another relation:
+-- it does not unlock the rows, even for a role that may read it
+SET ROLE regress_alice;
+CREATE TABLE ra_secret (id int, a float8, b float8);
+GRANT SELECT ON ra_secret TO regress_adam;
+RESET ROLE;
+SET ROLE regress_adam;
+SELECT count(*) AS knn_seen_after_recreate FROM mlops.recipes WHERE id = :knn_recipe;
+RESET ROLE;
+SET ROLE regress_alice;
+DROP TABLE ra_secret;
+RESET ROLE;

@@ -64,7 +64,7 @@ scenario() {
 scenario "learned, in place" \
   "SELECT * FROM ml_impute('big', '{y}', 'learned', '{\"hidden\": 128, \"epochs\": 1000}')"
 scenario "classifier, into a new table" \
-  "SELECT * FROM ml_impute('big', '{k}', 'classifier', '{\"hidden\": 128, \"epochs\": 1000}', into_table => 'big_k')"
+  "SELECT * FROM ml_impute('big', '{k}', 'classifier', '{\"hidden\": 128, \"epochs\": 1000, \"roles\": {\"k\": \"categorical\"}}', into_table => 'big_k')"
 
 n=$((n + 1))
 if [ "$(q -At -c "SELECT count(*) FILTER (WHERE y IS NULL) || '/' || (to_regclass('big_k') IS NULL) FROM big")" = 5000/true ]; then

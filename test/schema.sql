@@ -17,7 +17,7 @@ SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algo
     'features', 'training']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
-    'created_at', 'holds_rows']);
+    'created_at', 'holds_rows', 'source_relid']);
 SELECT columns_are('mlops', 'deployments', ARRAY['id', 'project_id', 'model_id', 'version',
     'from_version', 'action', 'deployed_by', 'deployed_at', 'reason']);
 SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 'schedule',

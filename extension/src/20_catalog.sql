@@ -41,7 +41,10 @@ CREATE TABLE mlops.recipes (
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- KNN models carry reference rows of the source: such a recipe is shown
     -- only to roles that may read the source (policy recipe_visible)
-    holds_rows      boolean GENERATED ALWAYS AS (steps @? '$.**.reference_y') STORED
+    holds_rows      boolean GENERATED ALWAYS AS (steps @? '$.**.reference_y') STORED,
+    -- the source relation's OID when the recipe was fitted (0.3.0): a
+    -- relation dropped and re-created under the same name is another one
+    source_relid    oid
 );
 COMMENT ON TABLE mlops.recipes IS 'fitted cleaning steps, reusable on new data and across projects';
 

@@ -42,16 +42,20 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
 -- Recipes are reusable across projects: visible to their creator, to
 -- anyone who can see their project, and to admins.
 -- A recipe holding source rows (KNN reference rows) is shown only to its
--- creator and to roles that may read the source relation.
+-- creator and to roles that may read the source relation: the relation it
+-- was fitted on, by OID, still under its name (a table dropped and
+-- re-created under the name is another relation; no OID, or an OID that
+-- no longer has the name, as after a restore: denied).
 CREATE POLICY recipe_visible ON mlops.recipes FOR SELECT
     USING ((created_by OPERATOR(pg_catalog.=) CURRENT_USER
             OR mlops.project_access(project_id) IS NOT NULL
             OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'))
            AND (NOT holds_rows
                 OR created_by OPERATOR(pg_catalog.=) CURRENT_USER
-                OR COALESCE(pg_catalog.has_table_privilege(
-                       pg_catalog.to_regclass(pg_catalog.format('%I.%I', source_schema, source_name)),
-                       'SELECT'), false)));
+                OR (source_relid IS NOT NULL
+                    AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', source_schema, source_name))::pg_catalog.oid
+                        OPERATOR(pg_catalog.=) source_relid
+                    AND COALESCE(pg_catalog.has_table_privilege(source_relid, 'SELECT'), false))));
 CREATE POLICY job_visible ON mlops.jobs FOR SELECT
     USING (owner OPERATOR(pg_catalog.=) CURRENT_USER
            OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'));

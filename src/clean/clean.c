@@ -38,7 +38,7 @@ PG_FUNCTION_INFO_V1(ml_clean);
 
 static const char *const clean_keys[] = {
 	"duplicates", "missing", "outliers", "encode", "datetime", "polish", "indicators",
-	"roles", "target", NULL
+	"roles", "target", "keep_unparsed", NULL
 };
 
 static const char *const missing_keys[] = {
@@ -99,6 +99,64 @@ step_indicators(Clean *c, List **names, List **exprs)
 		out = MlCleanNewName(c, col->name, "was_missing");
 		MlCleanAddOutput(c, ci, out, MlCleanMissingFlag(c, ci, names, exprs));
 		MlCleanStepOpen(c, "indicator", col);
+		appendStringInfoString(&c->steps, ", \"name\": ");
+		escape_json(&c->steps, out);
+		appendStringInfoChar(&c->steps, '}');
+	}
+}
+
+/*
+ * Whether text columns that are mostly numbers are read as numbers: the
+ * polish step's text_types (on by default) says whether text is retyped.
+ */
+static bool
+reads_text_numbers(JsonbContainer *opts)
+{
+	bool		on;
+	JsonbContainer *st = MlCleanStepOptions(opts, "polish", true, &on, MlPolishKeys);
+
+	return on && MlOptBool(st, "text_types", true);
+}
+
+/* The text a cell of column ci holds when it is not a number, else NULL. */
+static char *
+unparsed_expr(MlColumn *col)
+{
+	const char *q = quote_identifier(col->name);
+
+	return psprintf("CASE WHEN mlops.try_cast_numeric(t.%s::text) IS NULL THEN t.%s::text END", q, q);
+}
+
+/*
+ * keep_unparsed: a text column <col>_unparsed beside every text column read
+ * as numbers, holding the cells that were not numbers as they were
+ * (computed over the unfilled rows: inner names or, on the large path, the
+ * working copy's __ml_raw columns).
+ */
+static void
+step_unparsed(Clean *c, List **names, List **exprs, bool large)
+{
+	for (int ci = 0; ci < c->frame->ncols; ci++)
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+		char	   *expr;
+		char	   *out;
+
+		if (!col->numeric_text)
+			continue;
+		if (large)
+			expr = psprintf("t.%s", quote_identifier(psprintf("__ml_raw%d", ci)));
+		else
+		{
+			char	   *inner = MlCleanNewName(c, "__ml", psprintf("raw%d", ci));
+
+			*names = lappend(*names, inner);
+			*exprs = lappend(*exprs, unparsed_expr(col));
+			expr = psprintf("t.%s", quote_identifier(inner));
+		}
+		out = MlCleanNewName(c, col->name, "unparsed");
+		MlCleanAddOutput(c, ci, out, expr);
+		MlCleanStepOpen(c, "unparsed", col);
 		appendStringInfoString(&c->steps, ", \"name\": ");
 		escape_json(&c->steps, out);
 		appendStringInfoChar(&c->steps, '}');
@@ -186,6 +244,13 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		appendStringInfo(&all, "%s%s", all.len ? ", " : "", quote_identifier(NameStr(att->attname)));
 		appendStringInfo(&flags, ", (%s IS NULL) AS %s", quote_identifier(NameStr(att->attname)),
 						 quote_identifier(psprintf("__ml_na%d", list_length(colnames) - 1)));
+		/* the text of cells that are not numbers, before the fills replace them */
+		if (MlOptBool(opts, "keep_unparsed", false) &&
+			TypeCategory(getBaseType(att->atttypid)) == TYPCATEGORY_STRING)
+			appendStringInfo(&flags, ", CASE WHEN mlops.try_cast_numeric(%s::text) IS NULL THEN %s::text END AS %s",
+							 quote_identifier(NameStr(att->attname)),
+							 quote_identifier(NameStr(att->attname)),
+							 quote_identifier(psprintf("__ml_raw%d", list_length(colnames) - 1)));
 	}
 	RelationClose(rel);
 
@@ -221,7 +286,8 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	MlSpiExec(psprintf("ANALYZE %s", copy), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 
 	(void) MlCleanBegin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
-					   MlSampleRows(list_length(colnames)));
+					   MlSampleRows(list_length(colnames)), reads_text_numbers(opts), NIL);
+	MlFrameMarkGenerated(c->frame, relid);
 	c->duplicates = before - after;
 	c->src_ctid_expr = "t.__ml_src_ctid";
 	for (int ci = 0; ci < c->frame->ncols; ci++)
@@ -239,11 +305,30 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		for (int ci = 0; ci < c->frame->ncols; ci++)
 			appendStringInfo(&q, "%spg_catalog.count(*) FILTER (WHERE %s)", ci ? ", " : "",
 							 quote_identifier(psprintf("__ml_na%d", ci)));
+		/* and of the cells of text read as numbers that are not numbers */
+		for (int ci = 0; ci < c->frame->ncols; ci++)
+			if (c->frame->cols[ci].numeric_text)
+			{
+				const char *qc = quote_identifier(c->frame->cols[ci].name);
+
+				appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE %s IS NOT NULL AND "
+								 "mlops.try_cast_numeric(%s::text) IS NULL)", qc, qc);
+			}
 		appendStringInfo(&q, " FROM %s", copy);
 		MlSpiExec(q.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
 		for (int ci = 0; ci < c->frame->ncols; ci++)
 			c->rep[ci].nulls_before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 																  SPI_tuptable->tupdesc, ci + 1, &isnull));
+		for (int ci = 0, k = c->frame->ncols + 1; ci < c->frame->ncols; ci++)
+			if (c->frame->cols[ci].numeric_text)
+			{
+				MlColumn   *col = &c->frame->cols[ci];
+
+				col->nunparsed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+															 SPI_tuptable->tupdesc, k++, &isnull));
+				/* an unparsed cell is a gap: counted with the NULLs */
+				c->rep[ci].nulls_before += col->nunparsed;
+			}
 	}
 	if (on)
 	{
@@ -266,7 +351,8 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		step_missing(c, st, target);
 		models = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(c->models)));
 		filled = MlApplyModelsChunked(copyid, models, MlOptObject(opts, "roles"),
-										 MlChunkRows(list_length(colnames)));
+									  MlNumericTextColumns(c->frame),
+									  MlChunkRows(list_length(colnames)));
 		for (int ci = 0; ci < c->frame->ncols; ci++)
 			c->rep[ci].filled = 0;
 		it = JsonbIteratorInit(&models->root);
@@ -281,6 +367,8 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 			}
 	}
 	MlOutliersUnmask(c);
+	if (MlOptBool(opts, "keep_unparsed", false))
+		step_unparsed(c, NULL, NULL, true);
 	if (MlOptBool(opts, "indicators", false))
 	{
 		for (int ci = 0; ci < c->frame->ncols; ci++)
@@ -333,6 +421,7 @@ ml_clean(PG_FUNCTION_ARGS)
 	MlScopeEnter(&scope);
 	MlPreferTidJoins();
 	target = MlOptString(opts, "target", NULL);
+	MlCheckTargetOption(relid, target);
 	{
 		char	   *ptarget = MlProjectTarget(relid, &project_id);
 
@@ -343,7 +432,8 @@ ml_clean(PG_FUNCTION_ARGS)
 		from = clean_large(&c, relid, opts, target);
 	else
 	{
-		(void) MlCleanBegin(&c, relid, MlOptObject(opts, "roles"), target, NIL, 0);
+		(void) MlCleanBegin(&c, relid, MlOptObject(opts, "roles"), target, NIL, 0,
+							reads_text_numbers(opts), NIL);
 		st = MlCleanStepOptions(opts, "duplicates", true, &on, simple_keys);
 		if (on)
 			MlStepDuplicates(&c, st);
@@ -355,6 +445,8 @@ ml_clean(PG_FUNCTION_ARGS)
 		if (on)
 			step_missing(&c, st, target);
 		MlOutliersUnmask(&c);
+		if (MlOptBool(opts, "keep_unparsed", false))
+			step_unparsed(&c, &xnames, &xexprs, false);
 		if (MlOptBool(opts, "indicators", false))
 			step_indicators(&c, &xnames, &xexprs);
 		MlOutliersMissingFlags(&c, &xnames, &xexprs);

@@ -24,6 +24,7 @@ typedef struct MlFills
 	Datum	  **value;			/* [slot][row]: float8 or text */
 	bool	  **isset;			/* [slot][row] */
 	int64	   *filled;			/* [slot] */
+	int64	   *out_of_range;	/* [slot]: estimates the column's type cannot hold, left missing */
 	bool	   *rowset;			/* [row]: some cell of the row is filled */
 	int64		nrows;
 	bool	   *deleted;		/* [row]: delete the row */
@@ -43,7 +44,14 @@ typedef struct MlImputeReport
 extern void MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o,
 								const char *const *valid);
 extern const char *const MlImputeOptionKeys[];
-extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target);
+extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool infer,
+						 List *numeric_text);
+extern List *MlNumericTextColumns(MlFrame *frame);
+extern void MlCheckTargetOption(Oid relid, const char *target);
+extern void MlUnparsedText(StringInfo out, MlColumn *col);
+extern void MlUnparsedJson(StringInfo out, MlColumn *col);
+extern void MlNumericTextStep(StringInfo steps, MlFrame *frame);
+extern List *MlNumericTextFromSteps(JsonbContainer *steps);
 extern MlFills *MlFillsCreate(MlFrame *frame);
 extern int	MlFillSlot(MlFills *fills, int target);
 extern void MlFillTimeOrdered(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
@@ -60,8 +68,9 @@ extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool e
 							StringInfo steps, MlImputeReport *report);
 extern List *MlDefaultTargets(MlFrame *frame);
 extern int64 *MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles,
-									 int64 chunk_rows);
+								   List *numeric_text, int64 chunk_rows);
 extern bool MlFrameTooLarge(Oid relid, int ncols);
+extern void MlCountUnparsed(Oid relid, MlFrame *frame);
 extern int64 MlSampleRows(int ncols);
 extern int64 MlChunkRows(int ncols);
 extern int64 MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *obj);

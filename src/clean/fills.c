@@ -52,6 +52,63 @@ epoch_to_text(double epoch, Oid typid)
 	}
 }
 
+/*
+ * Whether a number fits the column's type as the write casts it (float8 to
+ * the type): integer ranges, real's range, numeric(p,s)'s digits. A real
+ * fill below real's smallest value is written as 0, as real stores it.
+ */
+static bool
+fits_type(MlColumn *col, double *v)
+{
+	double		x = *v;
+
+	if (!isfinite(x))
+		return true;			/* non-finite fills are never stored */
+	switch (getBaseType(col->typid))
+	{
+		case INT2OID:
+			return x >= PG_INT16_MIN && x <= PG_INT16_MAX;
+		case INT4OID:
+			return x >= PG_INT32_MIN && x <= PG_INT32_MAX;
+		case INT8OID:
+			return x >= -9223372036854775808.0 && x < 9223372036854775808.0;
+		case FLOAT4OID:
+			if (isinf((float) x))
+				return false;
+			if ((float) x == 0.0f)
+				*v = 0;
+			return true;
+		case NUMERICOID:
+			if (col->typmod >= (int32) VARHDRSZ)
+			{
+				int			precision = ((col->typmod - VARHDRSZ) >> 16) & 0xffff;
+				int			scale = (((col->typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
+				double		scaled = rint(x * pow(10, scale)) / pow(10, scale);
+
+				return fabs(scaled) < pow(10, precision - scale);
+			}
+			return true;
+		default:
+			return true;
+	}
+}
+
+/* Whether epoch seconds are within the range of the column's date/time type. */
+static bool
+epoch_fits(double epoch, Oid typid)
+{
+	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	if (getBaseType(typid) == DATEOID)
+	{
+		double		d = floor(pg / SECS_PER_DAY + 0.5);
+
+		return d >= (double) (DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE) &&
+			d < (double) (DATE_END_JULIAN - POSTGRES_EPOCH_JDATE);
+	}
+	return pg * USECS_PER_SEC >= (double) MIN_TIMESTAMP && pg * USECS_PER_SEC < (double) END_TIMESTAMP;
+}
+
 static bool
 is_integer_type(Oid typid)
 {
@@ -89,13 +146,19 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 {
 	MlColumn   *col = &frame->cols[target];
 	int			slot = MlFillSlot(fills, target);
-	MemoryContext old = MemoryContextSwitchTo(fills->cxt);
+	MemoryContext old;
+
+	/* a generated column's values come from its expression (a recipe's model too) */
+	if (col->generated)
+		return;
+	old = MemoryContextSwitchTo(fills->cxt);
 
 	if (slot >= 0)
 	{
 		/* a column filled again (MICE rounds): its slot's fills are replaced */
 		memset(fills->isset[slot], 0, sizeof(bool) * Max(frame->nrows, 1));
 		fills->filled[slot] = 0;
+		fills->out_of_range[slot] = 0;
 	}
 	else
 	{
@@ -133,8 +196,21 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 
 			v = rint(v * scale) / scale;
 		}
+		if (col->kind == ML_KIND_NUMERIC && !fits_type(col, &v))
+		{
+			/* never clamped: the cell stays missing, and the write says so */
+			fills->out_of_range[slot]++;
+			continue;
+		}
 		if (col->kind == ML_KIND_DATETIME)
+		{
+			if (!epoch_fits(v, col->typid))
+			{
+				fills->out_of_range[slot]++;
+				continue;
+			}
 			text = epoch_to_text(v, col->typid);
+		}
 		if (!written_as_number(col) && text == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -172,6 +248,7 @@ MlFillsCreate(MlFrame *frame)
 	f->value = palloc0(sizeof(Datum *) * Max(frame->ncols, 1));
 	f->isset = palloc0(sizeof(bool *) * Max(frame->ncols, 1));
 	f->filled = palloc0(sizeof(int64) * Max(frame->ncols, 1));
+	f->out_of_range = palloc0(sizeof(int64) * Max(frame->ncols, 1));
 	f->rowset = palloc0(sizeof(bool) * Max(frame->nrows, 1));
 	f->deleted = palloc0(sizeof(bool) * Max(frame->nrows, 1));
 	return f;
@@ -337,6 +414,14 @@ MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into)
 	char	   *rel = MlRelName(frame->relid);
 
 	MlPreferTidJoins();
+	for (int s = 0; s < fills->ntargets; s++)
+		if (fills->out_of_range[s] > 0)
+			ereport(NOTICE,
+					(errmsg("column \"%s\": " INT64_FORMAT " estimates out of the range of type %s were left missing",
+							frame->cols[fills->targets[s]].name, fills->out_of_range[s],
+							format_type_with_typemod(frame->cols[fills->targets[s]].typid,
+													 frame->cols[fills->targets[s]].typmod)),
+					 errhint("Choose another method for this column (option \"methods\"), or widen its type.")));
 	initStringInfo(&sql);
 	if (into)
 	{

@@ -48,7 +48,7 @@ MlDefaultTargets(MlFrame *frame)
 		MlColumn   *col = &frame->cols[c];
 
 		if (col->nnull == 0 || col->identifier || col->kind == ML_KIND_TEXT ||
-			col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET)
+			col->role == ML_ROLE_SKIP || col->role == ML_ROLE_TARGET || col->generated)
 			continue;
 		targets = lappend_int(targets, c);
 	}
@@ -127,6 +127,17 @@ MlConstantParse(MlColumn *col, const char *text, double *value)
 
 		MemoryContextSwitchTo(cxt);
 		e = CopyErrorData();
+		/*
+		 * Only the input function's verdict on the text (a data exception,
+		 * or a domain's constraint) is about the constant; a cancel, out of
+		 * memory or anything else goes on as it was raised.
+		 */
+		if (ERRCODE_TO_CATEGORY(e->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
+			ERRCODE_TO_CATEGORY(e->sqlerrcode) != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+		{
+			FreeErrorData(e);
+			PG_RE_THROW();
+		}
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(e->sqlerrcode),
@@ -701,7 +712,8 @@ report_skipped(MlFrame *frame, List *targets, MlImputeReport *report, int n)
 
 		if (col->nnull == 0 || list_member_int(targets, c))
 			continue;
-		why = col->role == ML_ROLE_TARGET ? "target" :
+		why = col->generated ? "generated" :
+			col->role == ML_ROLE_TARGET ? "target" :
 			col->role == ML_ROLE_SKIP ? "role skip" :
 			col->identifier ? "identifier" :
 			col->kind == ML_KIND_TEXT ? "free text" : "not imputable";
@@ -715,8 +727,33 @@ report_skipped(MlFrame *frame, List *targets, MlImputeReport *report, int n)
 	return n;
 }
 
+/*
+ * A notice for every text column read as numbers: how many cells did not
+ * parse (they were gaps, filled like the others) and a few of them.
+ */
 static void
-report_json(StringInfo out, MlImputeReport *report, int n)
+report_unparsed(MlFrame *frame)
+{
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+		StringInfoData s;
+
+		/* cells that are not numbers became gaps: say so (the report always does) */
+		if (!col->converted || col->kind != ML_KIND_NUMERIC || col->nunparsed == 0)
+			continue;
+		initStringInfo(&s);
+		MlUnparsedText(&s, col);
+		ereport(NOTICE,
+				(errmsg("column \"%s\" is %s", col->name, s.data),
+				 col->nunparsed > 0 ?
+				 errdetail("Cells that are not numbers were treated as missing; the column keeps its type %s, fills are written as the text of the number.",
+						   format_type_be(col->typid)) : 0));
+	}
+}
+
+static void
+report_json(StringInfo out, MlFrame *frame, MlImputeReport *report, int n)
 {
 	appendStringInfoChar(out, '[');
 	for (int i = 0; i < n; i++)
@@ -727,9 +764,16 @@ report_json(StringInfo out, MlImputeReport *report, int n)
 		escape_json(out, report[i].method);
 		appendStringInfo(out, ", \"metric\": \"%s\", \"error\": ", report[i].metric);
 		if (isfinite(report[i].error))
-			appendStringInfo(out, "%.6g}", report[i].error);
+			appendStringInfo(out, "%.6g", report[i].error);
 		else
-			appendStringInfoString(out, "null}");
+			appendStringInfoString(out, "null");
+		{
+			int			c = MlFrameColumn(frame, report[i].column);
+
+			if (c >= 0)
+				MlUnparsedJson(out, &frame->cols[c]);
+		}
+		appendStringInfoChar(out, '}');
 	}
 	appendStringInfoChar(out, ']');
 }
@@ -761,6 +805,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	bool		copied;
 	bool		large;
 	TimestampTz t0;
+	Oid			source_relid;
 
 	MlRequireArg(fcinfo, 0, "relation");
 	relid = PG_GETARG_OID(0);
@@ -779,7 +824,9 @@ ml_impute(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	MlProgressStart();
 	MlScopeEnter(&scope);
+	source_relid = relid;
 	relid = MlPrepareOutput(relid, into, &copied);
+	MlCheckTargetOption(relid, o.target);
 	ptarget = MlProjectTarget(relid, &project_id);
 	if (o.target == NULL)
 		o.target = ptarget;
@@ -802,10 +849,12 @@ ml_impute(PG_FUNCTION_ARGS)
 			copied = true;
 		}
 		frame = MlFrameLoadSample(relid, NIL, true, large ? sample : 0);
+		/* a copy has plain columns: generated ones are the source's */
+		MlFrameMarkGenerated(frame, source_relid);
 	}
 	elog(DEBUG1, "loaded %lld rows in %.3f s", (long long) frame->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
-	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target);
+	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target, true, NIL);
 	MlFrameRoundFills(frame, MlOptBool(opts, "round", false));
 
 	foreach(lc, colnames)
@@ -817,6 +866,12 @@ ml_impute(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of relation \"%s\" does not exist",
 							(char *) lfirst(lc), get_rel_name(relid))));
+		if (frame->cols[c].generated)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" is a generated column and cannot be imputed",
+							frame->cols[c].name),
+					 errdetail("Its values come from its generation expression; impute the columns it is computed from.")));
 		targets = list_append_unique_int(targets, c);
 	}
 	if (colnames == NIL)
@@ -832,9 +887,13 @@ ml_impute(PG_FUNCTION_ARGS)
 	t0 = GetCurrentTimestamp();
 	if (large)
 	{
-		int64	   *filled = MlApplyModelsChunked(relid,
+		int64	   *filled;
+
+		MlCountUnparsed(relid, frame);
+		filled = MlApplyModelsChunked(relid,
 												  DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(steps.data))),
 												  MlOptObject(opts, "roles"),
+												  MlNumericTextColumns(frame),
 												  MlChunkRows(frame->ncols));
 
 		for (int i = 0; i < n; i++)
@@ -844,11 +903,24 @@ ml_impute(PG_FUNCTION_ARGS)
 		MlFillsWrite(frame, fills, copied ? NULL : into);
 	if (colnames == NIL)
 		n = report_skipped(frame, targets, report, n);
+	report_unparsed(frame);
+	{
+		/* the recipe says which text columns were read as numbers */
+		StringInfoData lead;
+
+		initStringInfo(&lead);
+		appendStringInfoChar(&lead, '[');
+		MlNumericTextStep(&lead, frame);
+		if (lead.len > 1 && steps.len > 2)
+			appendStringInfoString(&lead, ", ");
+		appendStringInfoString(&lead, steps.data + 1);
+		steps = lead;
+	}
 	elog(DEBUG1, "wrote %lld rows in %.3f s", (long long) fills->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 
 	initStringInfo(&rep);
-	report_json(&rep, report, n);
+	report_json(&rep, frame, report, n);
 	initStringInfo(&optstr);
 	appendStringInfoString(&optstr, "{\"method\": ");
 	escape_json(&optstr, method);

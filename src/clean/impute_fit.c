@@ -570,6 +570,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	KeyCache	kc;
 	MlModel    *best = NULL;
 	MlModel    *m;
+	MlModel    *first;
 	int64		budget = Max(64, train->n / 8);
 	int			T = proto->discrete ? frame->cols[proto->target].nlevels : 1;
 	Rows		knn_test = subsample(test, 500, rng);
@@ -601,6 +602,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	m = new_model(proto, proto->discrete ? ML_METHOD_MODE : ML_METHOD_MEAN);
 	fit_global(frame, m, train, m->method);
 	CONSIDER(m, score_model(frame, m, test, NULL, NULL));
+	first = m;
 	if (!proto->discrete)
 	{
 		m = new_model(proto, ML_METHOD_MEDIAN);
@@ -670,6 +672,13 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 		CONSIDER(m, score_model(frame, m, &knn_test, NULL, NULL));
 #undef CONSIDER
 #undef SIMPLE
+
+	/*
+	 * No candidate could be scored (errors that are not numbers: values
+	 * whose squares overflow): the global statistic, its error unknown.
+	 */
+	if (best == NULL)
+		best = first;
 
 	/* refit the winner on every observed cell */
 	m = new_model(proto, best->method);

@@ -128,15 +128,69 @@ parse_number(const char *s, double *v)
 	return MlTextIsNumber(s, v);
 }
 
-/* options.roles: {"column": "identifier" | "categorical" | ...} */
-void
-MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
+static void apply_declared_roles(MlFrame *frame, JsonbContainer *roles);
 
+/* options.target names a column of the relation: a misspelt one is an error. */
+void
+MlCheckTargetOption(Oid relid, const char *target)
+{
+	AttrNumber	a;
+
+	if (target == NULL)
+		return;
+	a = get_attnum(relid, target);
+	if (a == InvalidAttrNumber || a < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" in option \"target\" does not exist in relation \"%s\"",
+						target, get_rel_name(relid))));
+}
+
+static bool
+name_listed(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* Names of the columns read as numbers by inference, for recipes and chunks. */
+List *
+MlNumericTextColumns(MlFrame *frame)
+{
+	List	   *names = NIL;
+
+	for (int c = 0; c < frame->ncols; c++)
+		if (frame->cols[c].numeric_text)
+			names = lappend(names, frame->cols[c].name);
+	return names;
+}
+
+/* A text column read as numbers without a declared role (numeric_text). */
+static void
+read_numeric_text(MlFrame *frame, int c)
+{
+	MlColumn   *col = &frame->cols[c];
+
+	col->identifier = false;
+	MlColumnConvert(col, frame->nrows, ML_KIND_NUMERIC, parse_number);
+	col->numeric_text = true;
+}
+
+/*
+ * options.roles: {"column": "identifier" | "categorical" | ...}; then text
+ * columns without a declared role that are mostly numbers are read as
+ * numbers: inferred (infer), or, replaying a recipe or filling the chunks
+ * of a sampled table, exactly the columns named in numeric_text (so new
+ * rows are read the way the fitted run read them).
+ */
+void
+MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool infer,
+			 List *numeric_text)
+{
 	if (target)
 	{
 		int			c = MlFrameColumn(frame, target);
@@ -144,8 +198,30 @@ MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
 		if (c >= 0)
 			frame->cols[c].role = ML_ROLE_TARGET;
 	}
-	if (roles == NULL)
-		return;
+	if (roles != NULL)
+		apply_declared_roles(frame, roles);
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		MlColumn   *col = &frame->cols[c];
+
+		if (col->role != ML_ROLE_AUTO ||
+			TypeCategory(getBaseType(col->typid)) != TYPCATEGORY_STRING)
+			continue;
+		if (infer ? MlColumnMostlyNumbers(col, frame->nrows) :
+			(name_listed(numeric_text, col->name) && col->level_text != NULL &&
+			 (col->kind == ML_KIND_CATEGORICAL || col->kind == ML_KIND_TEXT)))
+			read_numeric_text(frame, c);
+	}
+}
+
+static void
+apply_declared_roles(MlFrame *frame, JsonbContainer *roles)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
 	it = JsonbIteratorInit(roles);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -206,4 +282,81 @@ MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target)
 				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_DATETIME, MlTextToEpoch);
 		}
 	}
+}
+
+/* "read as numbers, 3 unparsed (e.g. "n/a", "abc")", for ml_clean's actions. */
+void
+MlUnparsedText(StringInfo out, MlColumn *col)
+{
+	appendStringInfoString(out, "read as numbers");
+	if (col->nunparsed == 0)
+		return;
+	appendStringInfo(out, ", " INT64_FORMAT " unparsed (e.g. ", col->nunparsed);
+	for (int i = 0; i < (int) lengthof(col->unparsed_examples) && col->unparsed_examples[i]; i++)
+	{
+		if (i)
+			appendStringInfoString(out, ", ");
+		escape_json(out, col->unparsed_examples[i]);
+	}
+	appendStringInfoChar(out, ')');
+}
+
+/* The unparsed cells of a column read from text, as report JSON fields. */
+void
+MlUnparsedJson(StringInfo out, MlColumn *col)
+{
+	if (!col->converted)
+		return;
+	appendStringInfo(out, ", \"read_as\": \"%s\", \"unparsed\": " INT64_FORMAT
+					 ", \"unparsed_examples\": [",
+					 col->kind == ML_KIND_DATETIME ? "datetime" : "numeric", col->nunparsed);
+	for (int i = 0; i < (int) lengthof(col->unparsed_examples) && col->unparsed_examples[i]; i++)
+	{
+		if (i)
+			appendStringInfoString(out, ", ");
+		escape_json(out, col->unparsed_examples[i]);
+	}
+	appendStringInfoChar(out, ']');
+}
+
+/*
+ * The recipe step that says which text columns the run read as numbers by
+ * inference: a recipe replays exactly those (MlNumericTextFromSteps).
+ */
+void
+MlNumericTextStep(StringInfo steps, MlFrame *frame)
+{
+	List	   *names = MlNumericTextColumns(frame);
+	ListCell   *lc;
+
+	if (names == NIL)
+		return;
+	if (steps->len > 1)
+		appendStringInfoString(steps, ", ");
+	appendStringInfoString(steps, "{\"step\": \"numeric_text\", \"columns\": [");
+	foreach(lc, names)
+	{
+		if (foreach_current_index(lc))
+			appendStringInfoString(steps, ", ");
+		escape_json(steps, lfirst(lc));
+	}
+	appendStringInfoString(steps, "]}");
+}
+
+List *
+MlNumericTextFromSteps(JsonbContainer *steps)
+{
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	List	   *names = NIL;
+
+	if (steps == NULL || !JsonContainerIsArray(steps))
+		return NIL;
+	it = JsonbIteratorInit(steps);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		if (tok == WJB_ELEM && e.type == jbvBinary && JsonContainerIsObject(e.val.binary.data) &&
+			strcmp(MlOptString(e.val.binary.data, "step", "model"), "numeric_text") == 0)
+			names = list_concat(names, MlOptStringList(e.val.binary.data, "columns"));
+	return names;
 }

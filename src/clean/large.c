@@ -39,7 +39,8 @@
  * never sees the rows the chunks rewrite. Returns cells filled per model.
  */
 int64 *
-MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, int64 chunk_rows)
+MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *numeric_text,
+					 int64 chunk_rows)
 {
 	JsonbIterator *it;
 	JsonbValue	e;
@@ -56,7 +57,8 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, int64 chun
 	MlRecipeReading(0);			/* models fitted by this call */
 	it = JsonbIteratorInit(&models->root);
 	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-		if (tok == WJB_ELEM && e.type == jbvBinary)
+		if (tok == WJB_ELEM && e.type == jbvBinary &&
+			strcmp(MlOptString(e.val.binary.data, "step", "model"), "model") == 0)
 			objs = lappend(objs, e.val.binary.data);
 	filled = palloc0(sizeof(int64) * (list_length(objs) + 1));
 	if (objs == NIL)
@@ -67,6 +69,7 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, int64 chun
 	{
 		char	   *col = MlOptString(lfirst(lc), "column", NULL);
 		char	   *method = MlOptString(lfirst(lc), "method", "none");
+		ListCell   *ln;
 
 		if (strcmp(method, "locf") == 0 || strcmp(method, "interpolate") == 0)
 			ereport(ERROR,
@@ -74,6 +77,11 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, int64 chun
 					 errmsg("method \"%s\" needs the whole table in memory, more than maintenance_work_mem", method),
 					 errhint("Raise maintenance_work_mem for this session.")));
 		appendStringInfo(&where, "%s%s IS NULL", where.len ? " OR " : " WHERE ", quote_identifier(col));
+		/* text read as numbers: a cell that is not one is a gap too */
+		foreach(ln, numeric_text)
+			if (strcmp(lfirst(ln), col) == 0)
+				appendStringInfo(&where, " OR mlops.try_cast_numeric(%s::text) IS NULL",
+								 quote_identifier(col));
 	}
 	proto = MlFrameCreate(relid, NIL, true);
 	portal = SPI_cursor_open_with_args(NULL, MlFrameQuery(proto, where.data), 0, NULL, NULL, NULL,
@@ -93,7 +101,7 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, int64 chun
 		}
 		MlFrameFinish(frame);
 		/* each chunk reads its columns the way the sample was read */
-		MlApplyRoles(frame, roles, NULL);
+		MlApplyRoles(frame, roles, NULL, false, numeric_text);
 		fills = MlFillsCreate(frame);
 		foreach(lc, objs)
 		{
@@ -110,6 +118,41 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, int64 chun
 	SPI_cursor_close(portal);
 	MemoryContextDelete(chunkcxt);
 	return filled;
+}
+
+/*
+ * The unparsed cells of the text columns a sample read as numbers, counted
+ * over the whole relation (the sample saw only some of them).
+ */
+void
+MlCountUnparsed(Oid relid, MlFrame *frame)
+{
+	StringInfoData q;
+	int			k = 0;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int c = 0; c < frame->ncols; c++)
+		if (frame->cols[c].numeric_text)
+		{
+			const char *qc = quote_identifier(frame->cols[c].name);
+
+			appendStringInfo(&q, "%spg_catalog.count(*) FILTER (WHERE %s IS NOT NULL AND "
+							 "mlops.try_cast_numeric(%s::text) IS NULL)", k++ ? ", " : "", qc, qc);
+		}
+	if (k == 0)
+		return;
+	appendStringInfo(&q, " FROM %s", MlRelName(relid));
+	MlSpiExec(q.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	k = 1;
+	for (int c = 0; c < frame->ncols; c++)
+		if (frame->cols[c].numeric_text)
+		{
+			bool		isnull;
+
+			frame->cols[c].nunparsed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+																   SPI_tuptable->tupdesc, k++, &isnull));
+		}
 }
 
 /*

@@ -109,9 +109,9 @@ MlStoreRecipe(void *scopep, Oid relid, const char *kind, const char *options,
 			  const char *steps, const char *report, int64 project_id)
 {
 	MlScope    *scope = scopep;
-	Oid			types[8] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID};
-	Datum		values[8];
-	char		nulls[8] = "        ";
+	Oid			types[9] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, OIDOID};
+	Datum		values[9];
+	char		nulls[9] = "         ";
 	bool		isnull;
 	int64		id;
 
@@ -125,10 +125,19 @@ MlStoreRecipe(void *scopep, Oid relid, const char *kind, const char *options,
 	values[7] = Int64GetDatum(project_id);
 	if (project_id <= 0)
 		nulls[7] = 'n';
+	values[8] = ObjectIdGetDatum(relid);
 	MlScopeAsOwner(scope);
-	MlSpiExec("INSERT INTO mlops.recipes (kind, source_schema, source_name, options, steps, report, "
-			  "created_by, project_id) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8) "
-			  "RETURNING id", 8, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	/* the extension's SQL may be older than this library (before 0.3.0: no source_relid) */
+	if (get_attnum(get_relname_relid("recipes", get_namespace_oid("mlops", false)),
+				   "source_relid") != InvalidAttrNumber)
+		MlSpiExec("INSERT INTO mlops.recipes (kind, source_schema, source_name, options, steps, report, "
+				  "created_by, project_id, source_relid) "
+				  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9) "
+				  "RETURNING id", 9, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	else
+		MlSpiExec("INSERT INTO mlops.recipes (kind, source_schema, source_name, options, steps, report, "
+				  "created_by, project_id) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8) "
+				  "RETURNING id", 8, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	{
 		const char *keys[2] = {"kind", "recipe_id"};

@@ -100,7 +100,13 @@ MlCleanNewName(Clean *c, const char *base, const char *suffix)
 				taken = true;
 		if (!taken)
 			break;
-		name = psprintf("%.*s_%d", NAMEDATALEN - 8, psprintf("%s_%s", base, suffix), ++n);
+		{
+			/* clipped on a character boundary, room left for the number */
+			char	   *full = psprintf("%s_%s", base, suffix);
+
+			full[pg_mbcliplen(full, strlen(full), NAMEDATALEN - 8)] = '\0';
+			name = psprintf("%s_%d", full, ++n);
+		}
 	}
 	c->taken_names = lappend(c->taken_names, name);
 	return name;
@@ -247,6 +253,7 @@ MlCleanReportJson(Clean *c, StringInfo out)
 			appendStringInfo(out, ", \"encoding\": \"%s\"", r->encoding);
 		if (r->cast)
 			appendStringInfo(out, ", \"cast\": \"%s\"", r->cast);
+		MlUnparsedJson(out, col);
 		if (col->kind == ML_KIND_NUMERIC && isfinite(r->min_before))
 		{
 			report_number(out, "mean_before", r->mean_before);
@@ -275,8 +282,15 @@ actions_text(Clean *c, int ci)
 	StringInfoData s;
 
 	initStringInfo(&s);
+	if (c->frame->cols[ci].numeric_text)
+	{
+		MlUnparsedText(&s, &c->frame->cols[ci]);
+		appendStringInfoString(&s, "; ");
+	}
 	if (r->filled > 0)
 		appendStringInfo(&s, "filled " INT64_FORMAT " by %s; ", r->filled, r->fill_method);
+	else if (c->frame->cols[ci].generated && r->nulls_before > 0)
+		appendStringInfoString(&s, "not imputed: generated; ");
 	if (r->outliers > 0)
 		appendStringInfo(&s, INT64_FORMAT " outliers: %s; ", r->outliers, r->outlier_action);
 	else if (r->outliers < 0)
@@ -443,13 +457,19 @@ replace_contents(Oid relid, Oid tmpid, Clean *c)
 		Oid			coll;
 
 		if (column_untouchable(relid, col->name))
+		{
+			c->rep[ci].cast = NULL; /* the report says only what was done */
 			continue;
+		}
 		t = col->typid, m = col->typmod;
 		if (c->keep_source[ci])
 			get_atttypetypmodcoll(tmpid, get_attnum(tmpid, col->name), &t, &m, &coll);
 		if ((!c->keep_source[ci] || t != col->typid || m != col->typmod) &&
 			column_pinned(relid, col->name))
+		{
+			c->rep[ci].cast = NULL;
 			continue;
+		}
 		if (!c->keep_source[ci])
 		{
 			appendStringInfo(&alter, "%sDROP COLUMN %s", any ? ", " : "", q);
@@ -500,7 +520,7 @@ build_select(Clean *c, const char *from)
  */
 Oid
 MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List *colnames,
-			int64 sample)
+			int64 sample, bool infer, List *numeric_text)
 {
 	char		relkind = get_rel_relkind(relid);
 	MlFrame    *frame;
@@ -513,7 +533,7 @@ MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, Lis
 		relid = MlCopyRelation(relid, scratch, true);
 	}
 	frame = MlFrameLoadSample(relid, colnames, true, sample);
-	MlApplyRoles(frame, roles, target);
+	MlApplyRoles(frame, roles, target, infer, numeric_text);
 
 	memset(c, 0, sizeof(*c));
 	c->frame = frame;
@@ -529,6 +549,7 @@ MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, Lis
 	c->na_expr = palloc0(sizeof(char *) * Max(frame->ncols, 1));
 	initStringInfo(&c->steps);
 	appendStringInfoChar(&c->steps, '[');
+	MlNumericTextStep(&c->steps, frame);
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
 		MlColumn   *col = &frame->cols[ci];
@@ -582,6 +603,19 @@ MlCleanFills(Clean *c, List *xnames, List *xexprs)
 	return from;
 }
 
+/* A statistic read back as text: beyond float8's range it is +-Infinity. */
+static double
+stat_value(HeapTuple tup, TupleDesc desc, int k)
+{
+	char	   *s = SPI_getvalue(tup, desc, k);
+
+	if (s == NULL)
+		return NAN;
+	if (strcmp(s, "NaN") == 0)
+		return NAN;
+	return strtod(s, NULL);		/* "Infinity", and overflow, give +-HUGE_VAL */
+}
+
 /*
  * After-statistics of the kept source columns, measured on the output in
  * one scan: NULLs left, and mean/min/max of numeric columns.
@@ -606,9 +640,13 @@ measure_after(Clean *c, const char *table)
 			continue;
 		appendStringInfo(&sql, "%spg_catalog.count(*) FILTER (WHERE %s IS NULL)", k++ ? ", " : "", q);
 		if (frame->cols[ci].kind == ML_KIND_NUMERIC)
-			/* the mean in numeric: a float8 average overflows near 1e300 */
-			appendStringInfo(&sql, ", pg_catalog.avg(%s::float8::numeric)::float8, pg_catalog.min(%s::float8), "
-							 "pg_catalog.max(%s::float8)", q, q, q);
+			/*
+			 * in numeric, read back as text: a float8 average overflows near
+			 * 1e300, and a numeric beyond float8's range cannot be cast to it
+			 */
+			appendStringInfo(&sql, ", pg_catalog.avg(%s::pg_catalog.numeric)::pg_catalog.text, "
+							 "pg_catalog.min(%s::pg_catalog.numeric)::pg_catalog.text, "
+							 "pg_catalog.max(%s::pg_catalog.numeric)::pg_catalog.text", q, q, q);
 	}
 	if (k == 0)
 		return;
@@ -619,19 +657,15 @@ measure_after(Clean *c, const char *table)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Datum		d;
 
 		if (!c->keep_source[ci])
 			continue;
 		c->rep[ci].nulls_after = DatumGetInt64(SPI_getbinval(tup, desc, k++, &isnull));
 		if (frame->cols[ci].kind != ML_KIND_NUMERIC)
 			continue;
-		d = SPI_getbinval(tup, desc, k++, &isnull);
-		c->rep[ci].mean_after = isnull ? NAN : DatumGetFloat8(d);
-		d = SPI_getbinval(tup, desc, k++, &isnull);
-		c->rep[ci].min_after = isnull ? NAN : DatumGetFloat8(d);
-		d = SPI_getbinval(tup, desc, k++, &isnull);
-		c->rep[ci].max_after = isnull ? NAN : DatumGetFloat8(d);
+		c->rep[ci].mean_after = stat_value(tup, desc, k++);
+		c->rep[ci].min_after = stat_value(tup, desc, k++);
+		c->rep[ci].max_after = stat_value(tup, desc, k++);
 	}
 }
 

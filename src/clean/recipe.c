@@ -74,6 +74,9 @@ MlRecipeReading(int64 id)
 	reading_recipe = id;
 }
 
+/* Most inputs a stored model may have (numbers, one-hot levels, hashed text). */
+#define ML_MAX_RECIPE_WIDTH 1000000
+
 static void
 bad_recipe(const char *what)
 {
@@ -348,7 +351,7 @@ target_levels(MlModel *m, MlColumn *col, JsonbContainer *obj)
 		int			j;
 
 		if (fill && MlOptGet(obj, "fill")->type == jbvNumeric)
-			fill = psprintf("%.17g", MlOptNumber(obj, "fill", 0));
+			fill = psprintf("%.17g", MlRecipeNumber(obj, "fill", 0));
 		m->fill_level = -1;
 		for (j = 0; fill && j < m->ntlevels; j++)
 			if (strcmp(m->tlevel_text[j], fill) == 0)
@@ -409,16 +412,25 @@ recipe_features(MlFrame *frame, JsonbContainer *obj)
 		JsonbContainer *o = jobject(&num.items[i], "a numeric input is not an object");
 
 		f->numcol[i] = recipe_column(frame, o);
-		f->mean[i] = MlOptNumber(o, "mean", 0);
-		f->sd[i] = MlOptNumber(o, "sd", 1);
+		f->mean[i] = MlRecipeNumber(o, "mean", 0);
+		f->sd[i] = MlRecipeNumber(o, "sd", 1);
 	}
 	f->nnum = num.n;
 	f->keys = palloc(sizeof(MlKey) * Max(oh.n, 1));
-	f->width = 1 + f->nnum;
-	for (int i = 0; i < oh.n; i++)
 	{
-		f->keys[i] = recipe_key(frame, jobject(&oh.items[i], "a one-hot input is not an object"));
-		f->width += f->keys[i].nlevels;
+		/* summed in 64 bits and bounded: a stored width never wraps an int */
+		int64		width = 1 + (int64) f->nnum;
+
+		for (int i = 0; i < oh.n; i++)
+		{
+			f->keys[i] = recipe_key(frame, jobject(&oh.items[i], "a one-hot input is not an object"));
+			width += f->keys[i].nlevels;
+			if (width > ML_MAX_RECIPE_WIDTH)
+				bad_recipe("a model has too many inputs");
+		}
+		if (width > ML_MAX_RECIPE_WIDTH)
+			bad_recipe("a model has too many inputs");
+		f->width = (int) width;
 	}
 	f->nkey = oh.n;
 	return f;
@@ -458,7 +470,7 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 						col->name, format_type_be(col->typid))));
 	m->error = NAN;
 	m->fill = MlOptGet(obj, "fill") && MlOptGet(obj, "fill")->type == jbvNumeric ?
-		MlOptNumber(obj, "fill", 0) : NAN;
+		MlRecipeNumber(obj, "fill", 0) : NAN;
 	m->fill_level = -1;
 	if (m->method == ML_METHOD_CONSTANT && !m->discrete && MlOptGet(obj, "value") != NULL)
 		m->constant_text = MlConstantParse(col, MlOptString(obj, "value", NULL), &m->fill);
@@ -494,7 +506,7 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		JArray		members = jarray(obj, "chain");
 		bool		self = false;
 
-		m->rounds = (int) MlOptNumber(obj, "rounds", 0);
+		m->rounds = (int) MlRecipeNumber(obj, "rounds", 0);
 		if (m->discrete || m->rounds < 1 || m->rounds > 100 || members.n < 1)
 			bad_recipe("chained model needs 1 to 100 rounds and its member regressions");
 		m->nchain = members.n;
@@ -527,7 +539,7 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 	{
 		JArray		ref = jarray(obj, "reference");
 		JArray		y = jarray(obj, "reference_y");
-		double		k = MlOptNumber(obj, "k", 5);
+		double		k = MlRecipeNumber(obj, "k", 5);
 
 		m->feat = recipe_features(frame, obj);
 
@@ -565,9 +577,9 @@ MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
 				nb2;
 	int			D;
 
-	double		hidden = MlOptNumber(obj, "hidden", 0);
-	double		nout = MlOptNumber(obj, "outputs", 1);
-	double		buckets = MlOptNumber(obj, "buckets", 64);
+	double		hidden = MlRecipeNumber(obj, "hidden", 0);
+	double		nout = MlRecipeNumber(obj, "outputs", 1);
+	double		buckets = MlRecipeNumber(obj, "buckets", 64);
 
 	if (!(hidden >= 0 && hidden <= 1024) || hidden != floor(hidden))
 		bad_recipe("network \"hidden\" must be a whole number between 0 and 1024");
@@ -577,8 +589,8 @@ MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
 		bad_recipe("network \"buckets\" must be a whole number between 1 and 65536");
 	m->hidden = (int) hidden;
 	m->nout = (int) nout;
-	m->ymean = MlOptNumber(obj, "ymean", 0);
-	m->ysd = MlOptNumber(obj, "ysd", 1);
+	m->ymean = MlRecipeNumber(obj, "ymean", 0);
+	m->ysd = MlRecipeNumber(obj, "ysd", 1);
 	m->buckets = (int) buckets;
 	m->ntext = list_length(text);
 	m->textcols = palloc(sizeof(int) * (m->ntext + 1));
@@ -593,6 +605,8 @@ MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
 							frame->cols[tc].name, format_type_be(frame->cols[tc].typid))));
 		m->textcols[foreach_current_index(lc)] = tc;
 	}
+	if ((int64) m->feat->width + (int64) m->ntext * m->buckets > ML_MAX_RECIPE_WIDTH)
+		bad_recipe("a network has too many inputs");
 	D = m->feat->width + m->ntext * m->buckets;
 	m->w1 = MlOptNumbers(obj, "w1", &n1);
 	m->b1 = MlOptNumbers(obj, "b1", &nb1);

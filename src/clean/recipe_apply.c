@@ -111,6 +111,20 @@ replay_fills(Clean *c, JsonbContainer *step, const char *kind, List **xnames, Li
 		/* bounds never apply to filled cells */
 		(void) MlCleanMissingFlag(c, step_column(c, step, "column"), xnames, xexprs);
 	}
+	else if (strcmp(kind, "unparsed") == 0)
+	{
+		int			ci = step_column(c, step, "column");
+		MlColumn   *col = &c->frame->cols[ci];
+		const char *q = quote_identifier(col->name);
+		char	   *inner = MlCleanNewName(c, "__ml", psprintf("raw%d", ci));
+
+		if (!col->numeric_text || MlOptString(step, "name", NULL) == NULL)
+			bad_step(psprintf("column \"%s\" keeps unparsed text but is not read as numbers", col->name));
+		*xnames = lappend(*xnames, inner);
+		*xexprs = lappend(*xexprs,
+						  psprintf("CASE WHEN mlops.try_cast_numeric(t.%s::text) IS NULL THEN t.%s::text END", q, q));
+		MlCleanAddOutput(c, ci, MlOptString(step, "name", NULL), psprintf("t.%s", quote_identifier(inner)));
+	}
 	else if (strcmp(kind, "indicator") == 0)
 	{
 		int			ci = step_column(c, step, "column");
@@ -142,9 +156,9 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 			(void) step_column(c, step, "by");
 			ng = list_length(groups);
 		}
-		MlEmitOutlier(c, ci, MlOptString(step, "method", "iqr"), MlOptNumber(step, "k", 1.5),
-					 MlOptString(step, "action", "winsorize"), MlOptNumber(step, "lo", -INFINITY),
-					 MlOptNumber(step, "hi", INFINITY), by, list_to_array(groups), glo, ghi,
+		MlEmitOutlier(c, ci, MlOptString(step, "method", "iqr"), MlRecipeNumber(step, "k", 1.5),
+					 MlOptString(step, "action", "winsorize"), MlRecipeNumber(step, "lo", -INFINITY),
+					 MlRecipeNumber(step, "hi", INFINITY), by, list_to_array(groups), glo, ghi,
 					 (int) Min(ng, Min(nlo, nhi)), MlOptString(step, "name", NULL));
 		c->rep[ci].outliers = -1;	/* bounds applied; not counted */
 	}
@@ -178,7 +192,7 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 			double	   *enc = MlOptNumbers(step, "encodings", &ne);
 
 			MlEmitTarget(c, ci, list_to_array(levels), (int) Min(ne, list_length(levels)), enc, NULL,
-						MlOptNumber(step, "prior", 0), MlOptNumber(step, "smoothing", 10),
+						MlRecipeNumber(step, "prior", 0), MlRecipeNumber(step, "smoothing", 10),
 						MlOptString(step, "name", NULL), keep);
 		}
 		else if (strcmp(method, "onehot") == 0)
@@ -191,7 +205,7 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 		}
 		else if (strcmp(method, "hashing") == 0)
 		{
-			double		buckets = MlOptNumber(step, "buckets", 16);
+			double		buckets = MlRecipeNumber(step, "buckets", 16);
 
 			if (!(buckets >= 2 && buckets <= 1024) || buckets != floor(buckets) ||
 				list_length(names) != (int) buckets)
@@ -310,8 +324,10 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 
 		JsonbValue *missing = MlOptGet(o, "missing");
 
+		/* and the text columns the run read as numbers, exactly those */
 		readid = MlCleanBegin(&c, relid, MlOptObject(inner ? inner : o, "roles"),
-							 MlOptString(inner ? inner : o, "target", NULL), NIL, 0);
+							 MlOptString(inner ? inner : o, "target", NULL), NIL, 0,
+							 false, MlNumericTextFromSteps(&steps->root));
 		/* fills rounded as the run rounded them */
 		MlFrameRoundFills(c.frame,
 						  inner ? MlOptBool(inner, "round", false) :

@@ -38,20 +38,39 @@ static const struct
 {
 	const char *name;
 	const char *expr;			/* %s: the value */
+	const char *date_expr;		/* the same on a date (no cast to timestamp) */
 	double		period;			/* for cyclical encodings, 0 if none */
 }			dt_parts[] =
 {
-	{"year", "date_part('year', %s)::int4", 0},
-	{"month", "date_part('month', %s)::int4", 12},
-	{"day", "date_part('day', %s)::int4", 0},
-	{"hour", "date_part('hour', %s)::int4", 24},
-	{"minute", "date_part('minute', %s)::int4", 0},
-	{"second", "date_part('second', %s)", 0},
-	{"dow", "date_part('dow', %s)::int4", 7},
-	{"doy", "date_part('doy', %s)::int4", 0},
-	{"week", "date_part('week', %s)::int4", 0},
-	{"weekend", "(date_part('isodow', %s) >= 6)", 0}
+	/*
+	 * EXTRACT, not date_part: on a date it needs no cast to timestamp (which
+	 * fails beyond the timestamp range); whole-number parts through the
+	 * never-failing int4 cast, so an infinite value gives NULL parts.
+	 */
+	{"year", "mlops.try_round_int4(EXTRACT(year FROM %s))", NULL, 0},
+	{"month", "mlops.try_round_int4(EXTRACT(month FROM %s))", NULL, 12},
+	{"day", "mlops.try_round_int4(EXTRACT(day FROM %s))", NULL, 0},
+	{"hour", "mlops.try_round_int4(EXTRACT(hour FROM %s))",
+	"CASE WHEN pg_catalog.isfinite(%s) THEN 0 END", 24},
+	{"minute", "mlops.try_round_int4(EXTRACT(minute FROM %s))",
+	"CASE WHEN pg_catalog.isfinite(%s) THEN 0 END", 0},
+	{"second", "EXTRACT(second FROM %s)::pg_catalog.float8",
+	"CASE WHEN pg_catalog.isfinite(%s) THEN 0::pg_catalog.float8 END", 0},
+	{"dow", "mlops.try_round_int4(EXTRACT(dow FROM %s))", NULL, 7},
+	{"doy", "mlops.try_round_int4(EXTRACT(doy FROM %s))", NULL, 0},
+	{"week", "mlops.try_round_int4(EXTRACT(week FROM %s))", NULL, 0},
+	{"weekend", "(EXTRACT(isodow FROM %s) OPERATOR(pg_catalog.>=) 6)", NULL, 0}
 };
+
+/* The expression of a part over the column's (possibly cast) value. */
+static char *
+part_expr(Clean *c, int ci, int i)
+{
+	bool		is_date = getBaseType(c->frame->cols[ci].typid) == DATEOID && c->rep[ci].cast == NULL;
+
+	return psprintf(is_date && dt_parts[i].date_expr ? dt_parts[i].date_expr : dt_parts[i].expr,
+					c->source_expr[ci]);
+}
 
 /*
  * Datetime parts of one column (also used to replay a recipe): parts are
@@ -61,7 +80,6 @@ static const struct
 void
 MlEmitDatetime(Clean *c, int ci, List *parts, List *names)
 {
-	char	   *cur = c->source_expr[ci];
 	ListCell   *lp,
 			   *ln;
 
@@ -83,11 +101,11 @@ MlEmitDatetime(Clean *c, int ci, List *parts, List *names)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown datetime part \"%s\"", p)));
 		if (variant == 0)
-			MlCleanAddOutput(c, ci, lfirst(ln), psprintf(dt_parts[i].expr, cur));
+			MlCleanAddOutput(c, ci, lfirst(ln), part_expr(c, ci, i));
 		else
 			MlCleanAddOutput(c, ci, lfirst(ln),
-					   psprintf("%s(%.17g * %s)", variant == 1 ? "sin" : "cos",
-								2 * M_PI / dt_parts[i].period, psprintf(dt_parts[i].expr, cur)));
+					   psprintf("pg_catalog.%s(%.17g * %s)", variant == 1 ? "sin" : "cos",
+								2 * M_PI / dt_parts[i].period, part_expr(c, ci, i)));
 	}
 	appendStringInfoString(&c->steps, ", \"parts\": [");
 	foreach(lp, parts)
@@ -108,8 +126,10 @@ MlEmitDatetime(Clean *c, int ci, List *parts, List *names)
 void
 MlEmitElapsed(Clean *c, int a, int b, char *name)
 {
-	MlCleanAddOutput(c, b, name, psprintf("date_part('epoch', %s) - date_part('epoch', %s)",
-									c->source_expr[b], c->source_expr[a]));
+	/* EXTRACT reads a date without a cast to timestamp, which far dates fail */
+	MlCleanAddOutput(c, b, name, psprintf("(EXTRACT(epoch FROM %s) OPERATOR(pg_catalog.-) "
+										  "EXTRACT(epoch FROM %s))::pg_catalog.float8",
+										  c->source_expr[b], c->source_expr[a]));
 	MlCleanStepOpen(c, "elapsed", &c->frame->cols[b]);
 	appendStringInfoString(&c->steps, ", \"from\": ");
 	escape_json(&c->steps, c->frame->cols[a].name);

@@ -284,8 +284,11 @@ MlStepEncode(Clean *c, JsonbContainer *st)
 {
 	MlFrame    *frame = c->frame;
 	char	   *method = MlOptString(st, "method", "auto");
-	int			max_levels = (int) MlOptNumber(st, "max_levels", 10);
-	int			buckets = (int) MlOptNumber(st, "buckets", 16);
+	double		max_levels_d = MlOptNumber(st, "max_levels", 10);
+	double		buckets_d = MlOptNumber(st, "buckets", 16);
+	/* range-checked before the cast: (int) of 1e300 is undefined */
+	int			max_levels = max_levels_d >= 1 && max_levels_d <= 1000 ? (int) max_levels_d : 0;
+	int			buckets = buckets_d >= 2 && buckets_d <= 1024 ? (int) buckets_d : 0;
 	bool		keep = MlOptBool(st, "keep_original", false);
 
 	if (strcmp(method, "auto") && strcmp(method, "onehot") && strcmp(method, "ordinal") &&

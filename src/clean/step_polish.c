@@ -56,8 +56,9 @@ MlEmitCast(Clean *c, int ci, const char *to, bool from_text)
 }
 
 /*
- * Text columns declared numeric or datetime (options.roles) were read as
- * numbers or times; the output casts them so, before any other step uses
+ * Text columns declared numeric or datetime (options.roles), or mostly
+ * numbers (MlColumnMostlyNumbers), were read as numbers or times; the
+ * output casts them so, before any other step uses
  * them, with casts that give NULL for a value that does not parse.
  */
 void
@@ -69,8 +70,10 @@ MlCastDeclared(Clean *c)
 
 		if (TypeCategory(getBaseType(col->typid)) != TYPCATEGORY_STRING || c->rep[ci].cast)
 			continue;
-		if (col->role == ML_ROLE_NUMERIC && col->kind == ML_KIND_NUMERIC)
-			MlEmitCast(c, ci, col->integral ? "bigint" : "numeric", true);
+		if ((col->role == ML_ROLE_NUMERIC || col->numeric_text) && col->kind == ML_KIND_NUMERIC)
+			/* whole numbers beyond bigint stay numeric: the cast would lose them */
+			MlEmitCast(c, ci, col->integral && col->min > -9.2e18 && col->max < 9.2e18 ?
+					   "bigint" : "numeric", true);
 		else if (col->role == ML_ROLE_DATETIME && col->kind == ML_KIND_DATETIME)
 			MlEmitCast(c, ci, "timestamp", true);
 	}
@@ -107,7 +110,9 @@ MlStepPolishText(Clean *c, JsonbContainer *st)
 		{
 			double		v;
 
-			if (num && !MlTextIsNumber(col->level_text[l], &v))
+			/* "007": a code with leading zeros, which a cast would lose */
+			if (num && (!MlTextIsNumber(col->level_text[l], &v) ||
+						MlTextHasLeadingZero(col->level_text[l])))
 				num = false;
 			else if (num && (v != floor(v) || fabs(v) >= 9.2e18))
 				whole = false;	/* fractions, or beyond bigint: numeric */

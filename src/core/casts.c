@@ -63,6 +63,15 @@ MlTextIsNumber(const char *s, double *value)
 	return true;
 }
 
+/* "007", "-01": a number written with leading zeros is a code, not an amount */
+bool
+MlTextHasLeadingZero(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '+' || *s == '-')
+		s++;
+	return s[0] == '0' && s[1] >= '0' && s[1] <= '9';
+}
+
 bool
 MlTextIsBool(const char *s)
 {

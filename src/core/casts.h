@@ -8,6 +8,7 @@
 
 extern bool MlTextIsNumber(const char *s, double *value);
 extern bool MlTextIsBool(const char *s);
+extern bool MlTextHasLeadingZero(const char *s);
 extern bool MlTextIsTimestamp(const char *s);
 extern bool MlTextToEpoch(const char *s, double *epoch);
 

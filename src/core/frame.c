@@ -28,7 +28,11 @@
 #include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "access/attnum.h"
+#include "optimizer/plancat.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 
+#include "core/casts.h"
 #include "core/frame.h"
 
 #define FETCH_BATCH 10000
@@ -206,21 +210,46 @@ datum_to_double(Datum d, Oid typid)
 }
 
 /*
- * Bytes a frame of the relation would take, from the planner's row count
- * (0 when unknown): per cell a value, a code and a null flag, per row a
+ * Rows of a relation: the planner's count (pg_class.reltuples) or, for a
+ * table never vacuumed or analyzed (reltuples -1), its size in pages times
+ * the rows a page holds at the columns' estimated width.
+ */
+double
+MlRelTuples(Oid relid)
+{
+	double		reltuples = 0;
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	char		relkind = 0;
+
+	if (HeapTupleIsValid(tup))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
+		ReleaseSysCache(tup);
+	}
+	if (reltuples < 0 && (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW))
+	{
+		Relation	rel = RelationIdGetRelation(relid);
+		BlockNumber pages = RelationGetNumberOfBlocks(rel);
+		int32		width = get_relation_data_width(relid, NULL) +
+			MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData);
+
+		RelationClose(rel);
+		reltuples = (double) pages * ((BLCKSZ - SizeOfPageHeaderData) / Max(width, 1));
+	}
+	return Max(reltuples, 0);
+}
+
+/*
+ * Bytes a frame of the relation would take, from its row count (0 when
+ * unknown, MlRelTuples): per cell a value, a code and a null flag, per row a
  * ctid.
  */
 Size
 MlFrameEstimate(Oid relid, int ncols)
 {
-	double		reltuples = 0;
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		reltuples = MlRelTuples(relid);
 
-	if (HeapTupleIsValid(tup))
-	{
-		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
-		ReleaseSysCache(tup);
-	}
 	if (reltuples <= 0)
 		return 0;
 	return mul_size((Size) reltuples, add_size(mul_size(ncols, ML_CELL_BYTES), 6));
@@ -400,6 +429,28 @@ classify_column(MlColumn *col, int64 nrows)
 	}
 }
 
+/*
+ * Mark the columns that are generated in relid (the source, when the frame
+ * reads a working copy): their values come from their expression, so they
+ * are never imputed (in place they cannot be written; into a new table a
+ * fill would contradict the expression).
+ */
+void
+MlFrameMarkGenerated(MlFrame *frame, Oid relid)
+{
+	for (int c = 0; c < frame->ncols; c++)
+	{
+		HeapTuple	tup = SearchSysCacheAttName(relid, frame->cols[c].name);
+
+		if (HeapTupleIsValid(tup))
+		{
+			if (((Form_pg_attribute) GETSTRUCT(tup))->attgenerated != '\0')
+				frame->cols[c].generated = true;
+			ReleaseSysCache(tup);
+		}
+	}
+}
+
 /* An empty frame over the named columns (all user columns when NIL). */
 MlFrame *
 MlFrameCreate(Oid relid, List *colnames, bool with_tids)
@@ -438,6 +489,7 @@ MlFrameCreate(Oid relid, List *colnames, bool with_tids)
 	}
 	if (with_tids)
 		frame->tids = palloc(sizeof(ItemPointerData) * frame->capacity);
+	MlFrameMarkGenerated(frame, relid);
 	return frame;
 }
 
@@ -569,14 +621,8 @@ MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows)
 
 	if (sample_rows > 0)
 	{
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-		double		reltuples = 1;
+		double		reltuples = Max(1, MlRelTuples(relid));
 
-		if (HeapTupleIsValid(tup))
-		{
-			reltuples = Max(1, ((Form_pg_class) GETSTRUCT(tup))->reltuples);
-			ReleaseSysCache(tup);
-		}
 		suffix = psprintf(" TABLESAMPLE BERNOULLI (%.6f) REPEATABLE (42)",
 						  Min(100.0, 100.0 * sample_rows / reltuples));
 	}
@@ -610,6 +656,9 @@ MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
 	int			jd;
 
 	if (!isfinite(epoch))
+		return NAN;
+	/* beyond the timestamp range (far dates): no parts, never an overflowing cast */
+	if (fabs(epoch) > 9.0e12)
 		return NAN;
 	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 					  * USECS_PER_SEC);
@@ -717,8 +766,16 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 	bool	   *ok = palloc(sizeof(bool) * Max(col->nlevels, 1));
 	int32	   *oldcode = col->code;
 
+	int			nex = 0;
+
 	for (int l = 0; l < col->nlevels; l++)
+	{
 		ok[l] = parse(col->level_text[l], &vals[l]);
+		/* a few of the texts that do not parse, for the report */
+		if (!ok[l] && nex < (int) lengthof(col->unparsed_examples))
+			col->unparsed_examples[nex++] = col->level_text[l];
+	}
+	col->nunparsed = 0;
 	col->kind = kind;
 	col->converted = true;
 	col->level_text = NULL;
@@ -732,6 +789,8 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 
 		if (l < 0 || !ok[l])
 		{
+			if (l >= 0)
+				col->nunparsed++;
 			col->isnull[r] = true;
 			col->x[r] = NAN;
 			if (col->code)
@@ -750,8 +809,56 @@ MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 		}
 	}
 	MlColumnComputeStats(col, nrows);
+	col->nlevels_seen = nrows - col->nnull;
 	if (col->wasnull)
 		memcpy(col->wasnull, col->isnull, sizeof(bool) * nrows);
+}
+
+/*
+ * Whether a text column (inferred categorical or free text, no declared
+ * role) is mostly numbers: at least ML_NUMERIC_TEXT_SHARE of its non-null
+ * cells parse as plain decimal numbers. Not when a number has leading
+ * zeros (codes such as "007"), nor for a key of distinct whole numbers.
+ */
+bool
+MlColumnMostlyNumbers(MlColumn *col, int64 nrows)
+{
+	int64	   *count;
+	int64		nonnull = 0,
+				parsed = 0;
+	bool		whole = true;
+	bool		result;
+
+	if ((col->kind != ML_KIND_CATEGORICAL && col->kind != ML_KIND_TEXT) ||
+		col->level_text == NULL || col->code == NULL || col->nlevels == 0 ||
+		col->role != ML_ROLE_AUTO)
+		return false;
+	count = palloc0(sizeof(int64) * col->nlevels);
+	for (int64 r = 0; r < nrows; r++)
+		if (!col->isnull[r] && col->code[r] >= 0)
+			count[col->code[r]]++;
+	for (int l = 0; l < col->nlevels; l++)
+	{
+		double		v;
+
+		nonnull += count[l];
+		if (!MlTextIsNumber(col->level_text[l], &v))
+			continue;
+		if (MlTextHasLeadingZero(col->level_text[l]))
+		{
+			pfree(count);
+			return false;
+		}
+		parsed += count[l];
+		if (v != floor(v))
+			whole = false;
+	}
+	pfree(count);
+	result = nonnull > 0 && (double) parsed >= ML_NUMERIC_TEXT_SHARE * (double) nonnull;
+	/* distinct whole numbers stay a key; distinct fractions are measurements */
+	if (result && col->identifier && whole)
+		result = false;
+	return result;
 }
 
 /* qsort_arg comparator: int indices ordered by the doubles they index (arg). */

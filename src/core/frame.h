@@ -46,7 +46,11 @@ typedef struct MlColumn
 	MlKind		kind;
 	MlRole		role;			/* declared role, ML_ROLE_AUTO if none */
 	bool		identifier;		/* a unique key: never a feature */
-	bool		converted;		/* text read as numbers or times (a declared role) */
+	bool		generated;		/* a generated column of the source: never filled */
+	bool		converted;		/* text read as numbers or times (a role, or mostly numbers) */
+	bool		numeric_text;	/* text inferred numeric: >= ML_NUMERIC_TEXT_SHARE parse */
+	int64		nunparsed;		/* non-null cells of a converted column that did not parse */
+	char	   *unparsed_examples[3];	/* a few distinct texts that did not parse */
 	bool		integral;		/* every finite value is a whole number */
 	int			decimals;		/* decimal places the values need (0..6), -1 if more */
 	bool		round_fills;	/* fills rounded to those places (integer types always) */
@@ -82,6 +86,12 @@ typedef struct MlFrame
 /* Most levels a numeric column may have and still be coded as a key. */
 #define ML_MAX_NUMERIC_LEVELS 65536
 
+/*
+ * Share of a text column's non-null cells that must parse as numbers for
+ * the column to be read as numeric (the rest become gaps, counted).
+ */
+#define ML_NUMERIC_TEXT_SHARE 0.95
+
 /* bytes per cell of a frame: value, code, null flag, and their copies */
 #define ML_CELL_BYTES 14
 
@@ -92,6 +102,8 @@ extern char *MlFrameQuery(MlFrame *frame, const char *suffix);
 extern int64 MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows);
 extern void MlFrameFinish(MlFrame *frame);
 extern Size MlFrameEstimate(Oid relid, int ncols);
+extern double MlRelTuples(Oid relid);
+extern void MlFrameMarkGenerated(MlFrame *frame, Oid relid);
 extern int	MlFrameColumn(MlFrame *frame, const char *name);
 extern bool MlColumnIsDiscrete(MlColumn *col);
 extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
@@ -107,6 +119,7 @@ typedef enum MlDatePart
 
 extern void MlColumnConvert(MlColumn *col, int64 nrows, MlKind kind,
 							bool (*parse) (const char *text, double *value));
+extern bool MlColumnMostlyNumbers(MlColumn *col, int64 nrows);
 extern int	MlCmpIndexByValue(const void *a, const void *b, void *arg);
 extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);

@@ -146,6 +146,11 @@ MlJsonToNumber(JsonbValue *v, double *out)
 	return false;
 }
 
+/*
+ * A number a user passes as an option: a finite JSON number. The strings
+ * "NaN" and "Infinity" are only read back from stored recipes
+ * (MlRecipeNumber); a number beyond float8's range is an error too.
+ */
 double
 MlOptNumber(JsonbContainer *obj, const char *key, double dflt)
 {
@@ -154,10 +159,32 @@ MlOptNumber(JsonbContainer *obj, const char *key, double dflt)
 
 	if (v == NULL)
 		return dflt;
-	if (!MlJsonToNumber(v, &d))
+	if (v->type != jbvNumeric)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"%s\" must be a number", key)));
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+										   NumericGetDatum(v->val.numeric)));
+	if (!isfinite(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a finite number", key)));
+	return d;
+}
+
+/* A number stored in a recipe: also "NaN", "Infinity", "-Infinity". */
+double
+MlRecipeNumber(JsonbContainer *obj, const char *key, double dflt)
+{
+	JsonbValue *v = MlOptGet(obj, key);
+	double		d;
+
+	if (v == NULL)
+		return dflt;
+	if (!MlJsonToNumber(v, &d))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("recipe field \"%s\" must be a number", key)));
 	return d;
 }
 

@@ -14,6 +14,7 @@ extern void MlOptCheckKeys(JsonbContainer *obj, const char *what, const char *co
 extern JsonbValue *MlOptGet(JsonbContainer *obj, const char *key);
 extern char *MlOptString(JsonbContainer *obj, const char *key, const char *dflt);
 extern double MlOptNumber(JsonbContainer *obj, const char *key, double dflt);
+extern double MlRecipeNumber(JsonbContainer *obj, const char *key, double dflt);
 extern int	MlOptInt(JsonbContainer *obj, const char *key, int dflt, int lo, int hi);
 extern double MlOptRange(JsonbContainer *obj, const char *key, double dflt, double lo, double hi);
 extern bool MlOptBool(JsonbContainer *obj, const char *key, bool dflt);
