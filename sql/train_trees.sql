@@ -199,6 +199,6 @@ SELECT ml_predict('tree step', '{"x": 150}'::jsonb) AS restored;
 
 DROP FUNCTION regress_flip_all(bigint, bytea);
 DROP FUNCTION regress_fit(text, text, jsonb, jsonb);
-SELECT count(ml_drop_project(name)) AS dropped FROM unnest(ARRAY['tree step', 'tree nulls',
-    'tree cats', 'tree binary', 'tree iris', 'tree seed', 'tree threads']) name;
+DELETE FROM mlops.projects WHERE name IN ('tree step', 'tree nulls', 'tree cats', 'tree binary',
+    'tree iris', 'tree seed', 'tree threads');
 DROP TABLE tree_step, tree_nulls, tree_cats, tree_binary, tree_iris, tree_seed, tree_threads;

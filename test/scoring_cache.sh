@@ -46,7 +46,7 @@ n=0
 ask() {  # ask ROLE: score one row in session B as ROLE; the answer in $answer
   n=$((n + 1))
   printf '%s\n' "\\o $tmp/out$n" "SET ROLE $1;" \
-    "SELECT coalesce((SELECT ml_predict('p', '{\"a\": 10, \"b\": 1}'::jsonb)::text), 'null');" \
+    "SELECT coalesce((SELECT round(ml_predict('p', '{\"a\": 10, \"b\": 1}'::jsonb)::numeric, 6)::text), 'null');" \
     "RESET ROLE;" "\\o $tmp/flush$n" >&3
   for _ in $(seq 1 100); do [ -e "$tmp/flush$n" ] && break; sleep 0.1; done
   answer=$(cat "$tmp/out$n" 2>/dev/null || true)
@@ -54,8 +54,8 @@ ask() {  # ask ROLE: score one row in session B as ROLE; the answer in $answer
 ask sc_eng; v1=$answer
 q -c "SET ROLE sc_eng" -c "SELECT ml_deploy('p', 2)" >/dev/null
 ask sc_eng; v2=$answer
-fresh=$(q -c "SET ROLE sc_eng" -c "SELECT ml_predict('p', '{\"a\": 10, \"b\": 1}'::jsonb)")
-if [ "$v1" = "18" ] && [ "$v2" = "$fresh" ] && [ "$v2" != "$v1" ]; then
+fresh=$(q -c "SET ROLE sc_eng" -c "SELECT round(ml_predict('p', '{\"a\": 10, \"b\": 1}'::jsonb)::numeric, 6)")
+if [ "$v1" = "18.000000" ] && [ "$v2" = "$fresh" ] && [ "$v2" != "$v1" ]; then
   echo "ok 1 - after ml_deploy in another session the next statement scores the new version ($v1 -> $v2)"
 else
   echo "not ok 1 - v1 '$v1', after deploy '$v2', fresh session '$fresh': $(cat "$tmp/err")"
