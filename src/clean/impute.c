@@ -468,14 +468,11 @@ column_method(MlFrame *frame, int t, bool explicit, MlMethod base, JsonbContaine
 
 /*
  * Columns the chain may fill: those that ask for it, and with 'auto' the
- * numeric (not coded) columns with gaps, when there are at least two and
- * the frame has at most CHAIN_AUTO_MAX_ROWS rows. Scoring the chain costs
- * about 2 us per row and column, and on tables that large it has not beaten
- * the group-wise and regression candidates it competes with; a sampled
- * scoring would lift this bound.
+ * numeric columns with gaps (coded whole numbers too, unless declared
+ * categorical), when there are at least two. On a large frame the chain is
+ * scored on a sample of its rows (MlChainScore).
  * Returns how many, fewest gaps first as in targets.
  */
-#define CHAIN_AUTO_MAX_ROWS 50000
 
 static int
 chain_candidates(MlFrame *frame, List *targets, bool explicit, MlMethod base,
@@ -499,9 +496,8 @@ chain_candidates(MlFrame *frame, List *targets, bool explicit, MlMethod base,
 			cols[n++] = t;
 			nforced++;
 		}
-		else if (m == ML_METHOD_AUTO && frame->nrows <= CHAIN_AUTO_MAX_ROWS &&
-				 col->nnull > 0 && col->kind == ML_KIND_NUMERIC &&
-				 !(col->code != NULL && MlColumnIsDiscrete(col)))
+		else if (m == ML_METHOD_AUTO && col->nnull > 0 && col->kind == ML_KIND_NUMERIC &&
+				 col->role != ML_ROLE_CATEGORICAL)
 		{
 			forced[n] = false;
 			cols[n++] = t;

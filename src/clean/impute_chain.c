@@ -28,7 +28,11 @@
 #define CHAIN_TOL			1e-3	/* largest change of a fill, in sds, that still counts */
 #define CHAIN_SEARCH_ROWS	10000	/* rows a member is fitted on while scoring */
 #define CHAIN_FIT_ROWS		50000	/* ... in the final fit */
-#define CHAIN_LAMBDA		1e-2
+#define CHAIN_LAMBDA		1e-2	/* penalty with many rows per input */
+#define CHAIN_LOO_ROWS		2000	/* rows the penalty is chosen on otherwise */
+#define CHAIN_SCORE_ROWS	20000	/* rows of a larger frame the chain is scored on */
+#define CHAIN_FOLD_ROWS		1000	/* smaller frames: several folds */
+#define CHAIN_FOLDS			5
 #define CHAIN_BLOCK			1024
 
 typedef struct Member
@@ -41,31 +45,19 @@ typedef struct Member
 	int64		ncells;
 	double		mean;
 	double	   *beta;
+	double		lambda;			/* penalty, chosen in the first rounds (-1: not yet) */
 } Member;
 
 /*
- * A member's inputs: those of a regression, less the one-hot levels of
- * numeric columns, which the chain has as numbers (on a small table every
- * numeric column is coded, and its levels would swamp the rows).
+ * A member's inputs: those of a regression, with numeric columns as
+ * numbers only (the chain has their current values; their one-hot levels
+ * would swamp the rows of a small table), categorical levels and datetime
+ * parts one-hot.
  */
 static MlFeatures *
 chain_features(MlFrame *frame, int target, MlImputeOptions *opts)
 {
-	MlFeatures *f = MlImputeFeatures(frame, target, opts);
-	int			k = 0;
-
-	f->width = 1 + f->nnum;
-	for (int j = 0; j < f->nkey; j++)
-	{
-		MlColumn   *col = &frame->cols[f->keys[j].col];
-
-		if (col->kind == ML_KIND_NUMERIC && !MlColumnIsDiscrete(col))
-			continue;
-		f->keys[k++] = f->keys[j];
-		f->width += f->keys[j].nlevels;
-	}
-	f->nkey = k;
-	return f;
+	return MlImputeFeatures(frame, target, opts, false);
 }
 
 static bool *
@@ -129,7 +121,28 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				MlLinalgGramAdd(X, nb, w, y, xtx, xty);
 				CHECK_FOR_INTERRUPTS();
 			}
-			MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
+			if (mb[i].ntrain > RIDGE_RICH_ROWS * (int64) w)
+				MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
+			else if (mb[i].lambda > 0 && round > 2)
+				MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, mb[i].lambda, mb[i].beta);
+			else
+			{
+				/* small: the penalty with the least leave-one-out error */
+				int			nloo = (int) Min(mb[i].ntrain, CHAIN_LOO_ROWS);
+				double	   *lx = palloc(sizeof(double) * Max(nloo, 1) * w);
+				double	   *ly = palloc(sizeof(double) * Max(nloo, 1));
+
+				for (int k = 0; k < nloo; k++)
+				{
+					int64		r = mb[i].train[(int64) ((double) k * mb[i].ntrain / nloo)];
+
+					MlFeatureRow(frame, mb[i].feat, r, 1.0, lx + (int64) k * w);
+					ly[k] = col->x[r];
+				}
+				mb[i].lambda = MlRidgeFitLoo(xtx, xty, w, mb[i].ntrain, lx, ly, nloo, mb[i].beta);
+				pfree(lx);
+				pfree(ly);
+			}
 			for (int64 k = 0; k < mb[i].ncells; k++)
 			{
 				int64		r = mb[i].cells[k];
@@ -152,11 +165,12 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 
 /*
  * Members' rows and starts. hold[i], when given, marks cells of member i
- * that are hidden (scored) as well as its gaps. Sets the cells to the
+ * that are hidden (scored) as well as its gaps; inrow, when given, the
+ * rows the chain runs on (the others are left alone). Sets the cells to the
  * mean of the learning rows and marks them present.
  */
 static void
-chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, int64 maxrows)
+chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, const bool *inrow, int64 maxrows)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -169,6 +183,8 @@ chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, int64 maxrows)
 		mb[i].ntrain = mb[i].ncells = 0;
 		for (int64 r = 0; r < frame->nrows; r++)
 		{
+			if (inrow && !inrow[r])
+				continue;
 			if (gap[r] || (hold && hold[i][r]))
 				mb[i].cells[mb[i].ncells++] = r;
 			else if (isfinite(col->x[r]))
@@ -230,8 +246,14 @@ restore_columns(MlFrame *frame, const int *cols, int n, Saved *s)
 
 /*
  * Holdout error of the chain for each of the columns: normalised RMSE on
- * the cells MlImputeFit holds out for that column (NaN when it holds out
- * none). The frame is left as it was.
+ * held-out observed cells (NaN when none). A fold hides, in each row, at
+ * most one observed cell (the member (h(row) + fold) mod n, h a hash), so
+ * every hidden cell is predicted from a row that has what it really has:
+ * hiding a share of every column at once would score the chain on rows
+ * far emptier than the table's. A frame with fewer than CHAIN_FOLD_ROWS
+ * rows has min(n, CHAIN_FOLDS) folds (with n <= CHAIN_FOLDS every observed
+ * cell is scored once), a larger one a single fold on CHAIN_SCORE_ROWS rows
+ * spread over it. The frame is left as it was.
  */
 void
 MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, double *err)
@@ -239,38 +261,70 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_impute chain score",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
 	bool	  **hold = palloc(sizeof(bool *) * Max(n, 1));
-	int64	  **test = palloc(sizeof(int64 *) * Max(n, 1));
-	int64	   *ntest = palloc(sizeof(int64) * Max(n, 1));
+	double	   *sse = palloc0(sizeof(double) * Max(n, 1));
+	int64	   *cnt = palloc0(sizeof(int64) * Max(n, 1));
+	MlFeatures **feat = palloc(sizeof(MlFeatures *) * Max(n, 1));
+	bool	   *inrow = NULL;
+	int			folds = frame->nrows < CHAIN_FOLD_ROWS ? Min(n, CHAIN_FOLDS) : 1;
 	Saved	   *saved = save_columns(frame, cols, n);
+	double	   *lambda = palloc(sizeof(double) * Max(n, 1));
 
+	if (frame->nrows > CHAIN_SCORE_ROWS)
+	{
+		inrow = palloc0(sizeof(bool) * frame->nrows);
+		for (int64 k = 0; k < CHAIN_SCORE_ROWS; k++)
+			inrow[(int64) ((double) k * frame->nrows / CHAIN_SCORE_ROWS)] = true;
+	}
 	for (int i = 0; i < n; i++)
 	{
-		mb[i].col = cols[i];
-		mb[i].feat = chain_features(frame, cols[i], opts);
+		feat[i] = chain_features(frame, cols[i], opts);
 		hold[i] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
-		ntest[i] = MlImputeHoldout(frame, cols[i], opts, &test[i]);
-		for (int64 k = 0; k < ntest[i]; k++)
-			hold[i][test[i][k]] = true;
 	}
-	chain_setup(frame, mb, n, hold, CHAIN_SEARCH_ROWS);
-	(void) chain_rounds(frame, mb, n);
+	for (int f = 0; f < folds; f++)
+	{
+		Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+		{
+			MlColumn   *col = &frame->cols[cols[i]];
+
+			mb[i].col = cols[i];
+			mb[i].feat = feat[i];
+			mb[i].lambda = f == 0 ? -1 : lambda[i];
+			for (int64 r = 0; r < frame->nrows; r++)
+			{
+				uint64		h = ((uint64) r * UINT64CONST(0x9E3779B97F4A7C15)) >> 33;
+
+				hold[i][r] = (inrow == NULL || inrow[r]) && !col->isnull[r] &&
+					isfinite(col->x[r]) && (int) ((h + (uint64) opts->seed + i) % n) == f;
+			}
+		}
+		chain_setup(frame, mb, n, hold, inrow, CHAIN_SEARCH_ROWS);
+		(void) chain_rounds(frame, mb, n);
+		for (int i = 0; i < n; i++)
+		{
+			MlColumn   *col = &frame->cols[cols[i]];
+
+			lambda[i] = mb[i].lambda;
+			for (int64 r = 0; r < frame->nrows; r++)
+				if (hold[i][r])
+				{
+					double		d = col->x[r] - saved[i].x[r];
+
+					sse[i] += d * d;
+					cnt[i]++;
+				}
+		}
+		restore_columns(frame, cols, n, saved);
+		CHECK_FOR_INTERRUPTS();
+	}
 	for (int i = 0; i < n; i++)
 	{
 		MlColumn   *col = &frame->cols[cols[i]];
-		double		sse = 0;
 
-		for (int64 k = 0; k < ntest[i]; k++)
-		{
-			double		d = col->x[test[i][k]] - saved[i].x[test[i][k]];
-
-			sse += d * d;
-		}
-		err[i] = ntest[i] == 0 ? NAN :
-			sqrt(sse / ntest[i]) / (col->sd > 0 ? col->sd : 1);
+		err[i] = cnt[i] == 0 ? NAN : sqrt(sse[i] / cnt[i]) / (col->sd > 0 ? col->sd : 1);
 	}
-	restore_columns(frame, cols, n, saved);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }
@@ -299,7 +353,9 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 	}
 	MemoryContextSwitchTo(cxt);
 	saved = save_columns(frame, cols, n);
-	chain_setup(frame, mb, n, NULL, CHAIN_FIT_ROWS);
+	for (int i = 0; i < n; i++)
+		mb[i].lambda = -1;
+	chain_setup(frame, mb, n, NULL, NULL, CHAIN_FIT_ROWS);
 	rounds = chain_rounds(frame, mb, n);
 	restore_columns(frame, cols, n, saved);
 	MemoryContextSwitchTo(outer);

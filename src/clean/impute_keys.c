@@ -12,9 +12,11 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "clean/impute.h"
+#include "core/linalg.h"
 
 static const struct
 {
@@ -134,3 +136,151 @@ MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level)
 	}
 }
 
+
+/* ---------- ridge with a penalty chosen by leave-one-out error ---------- */
+
+#define RIDGE_LOO_MAX_WIDTH	400		/* wider systems keep the default penalty */
+
+static const double ridge_grid[] = {1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0};
+
+/*
+ * Cholesky factor of xtx + lambda n I (the intercept, column 0, not
+ * penalised) in l (lower triangle, row-major). Returns false when the
+ * system is not positive definite.
+ */
+static bool
+ridge_factor(const double *xtx, int p, int64 n, double lambda, double *l)
+{
+	memcpy(l, xtx, sizeof(double) * p * p);
+	for (int j = 1; j < p; j++)
+		l[j * p + j] += lambda * n;
+	l[0] += 1e-9 * n;
+	for (int j = 0; j < p; j++)
+	{
+		double		d = l[j * p + j];
+
+		/* xtx holds the upper triangle: read a[i][j] (i > j) as xtx[j][i] */
+		for (int k = 0; k < j; k++)
+			d -= l[j * p + k] * l[j * p + k];
+		if (!(d > 1e-12 * (1 + fabs(l[j * p + j]))))
+			return false;
+		d = sqrt(d);
+		l[j * p + j] = d;
+		for (int i = j + 1; i < p; i++)
+		{
+			double		s = l[j * p + i];
+
+			for (int k = 0; k < j; k++)
+				s -= l[i * p + k] * l[j * p + k];
+			l[i * p + j] = s / d;
+		}
+	}
+	return true;
+}
+
+/* Solve L z = b in place (forward), then L' x = z (backward) when full. */
+static void
+ridge_forward(const double *l, int p, double *b)
+{
+	for (int i = 0; i < p; i++)
+	{
+		double		s = b[i];
+
+		for (int k = 0; k < i; k++)
+			s -= l[i * p + k] * b[k];
+		b[i] = s / l[i * p + i];
+	}
+}
+
+static void
+ridge_backward(const double *l, int p, double *b)
+{
+	for (int i = p - 1; i >= 0; i--)
+	{
+		double		s = b[i];
+
+		for (int k = i + 1; k < p; k++)
+			s -= l[k * p + i] * b[k];
+		b[i] = s / l[i * p + i];
+	}
+}
+
+/*
+ * Ridge regression whose penalty is the one with the smallest exact
+ * leave-one-out error over the rows X (ns x p, rows the Gram matrix
+ * xtx/xty of n rows was built from, or a sample of them): for ridge the
+ * left-out residual is the residual divided by 1 - h, h the row's
+ * leverage. On a table of twenty rows and ten inputs this picks a strong
+ * penalty; on a large one, almost none. Returns the chosen penalty.
+ */
+double
+MlRidgeFitLoo(const double *xtx, const double *xty, int p, int64 n,
+			  const double *X, const double *y, int ns, double *beta)
+{
+	double	   *l;
+	double	   *b;
+	double	   *z;
+	double		best_lambda = 1e-2,
+				best_err = INFINITY;
+
+	if (p > RIDGE_LOO_MAX_WIDTH || ns < 3)
+	{
+		MlLinalgRidgeSolve(xtx, xty, p, n, p > RIDGE_LOO_MAX_WIDTH ? 1e-4 : 1e-2, beta);
+		return p > RIDGE_LOO_MAX_WIDTH ? 1e-4 : 1e-2;
+	}
+	l = palloc(sizeof(double) * p * p);
+	b = palloc(sizeof(double) * p);
+	z = palloc(sizeof(double) * p);
+	for (int g = 0; g < (int) lengthof(ridge_grid); g++)
+	{
+		double		err = 0;
+
+		if (!ridge_factor(xtx, p, n, ridge_grid[g], l))
+			continue;
+		memcpy(b, xty, sizeof(double) * p);
+		ridge_forward(l, p, b);
+		ridge_backward(l, p, b);
+		for (int i = 0; i < ns; i++)
+		{
+			const double *x = X + (int64) i * p;
+			double		fit = 0,
+						h = 0,
+						r;
+
+			for (int j = 0; j < p; j++)
+				fit += x[j] * b[j];
+			memcpy(z, x, sizeof(double) * p);
+			ridge_forward(l, p, z);
+			for (int j = 0; j < p; j++)
+				h += z[j] * z[j];
+			r = (y[i] - fit) / Max(1 - h, 1e-3);
+			err += r * r;
+		}
+		if (err < best_err)
+		{
+			best_err = err;
+			best_lambda = ridge_grid[g];
+			memcpy(beta, b, sizeof(double) * p);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (!isfinite(best_err))
+		MlLinalgRidgeSolve(xtx, xty, p, n, best_lambda, beta);
+	pfree(l);
+	pfree(b);
+	pfree(z);
+	return best_lambda;
+}
+
+/*
+ * A numeric column whose few levels are coded (not declared categorical):
+ * its codes are amounts as much as categories. As an input it is a number,
+ * one-hot only where 'auto' finds that helps; as a target, 'auto' scores
+ * level predictions and numeric ones alike, by normalised RMSE.
+ */
+bool
+MlColumnNumericCodes(MlColumn *col)
+{
+	return col->kind == ML_KIND_NUMERIC && col->code != NULL &&
+		col->role != ML_ROLE_CATEGORICAL;
+}
