@@ -28,8 +28,7 @@
 #define CHAIN_TOL			1e-3	/* largest change of a fill, in sds, that still counts */
 #define CHAIN_SEARCH_ROWS	10000	/* rows a member is fitted on while scoring */
 #define CHAIN_FIT_ROWS		50000	/* ... in the final fit */
-#define CHAIN_LAMBDA		1e-2	/* penalty with many rows per input */
-#define CHAIN_LOO_ROWS		2000	/* rows the penalty is chosen on otherwise */
+#define CHAIN_LAMBDA		1e-2	/* penalty with many rows per input (else Bayesian) */
 #define CHAIN_SCORE_ROWS	20000	/* rows of a larger frame the chain is scored on */
 #define CHAIN_FOLD_ROWS		1000	/* smaller frames: several folds */
 #define CHAIN_FOLDS			5
@@ -45,7 +44,7 @@ typedef struct Member
 	int64		ncells;
 	double		mean;
 	double	   *beta;
-	double		lambda;			/* penalty, chosen in the first rounds (-1: not yet) */
+	double	   *rbeta;			/* when kept: the coefficients of every round */
 } Member;
 
 /*
@@ -107,6 +106,8 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 			int			w = mb[i].feat->width;
 			double		sd = col->sd > 0 ? col->sd : 1;
 
+			double		yy = 0;
+
 			memset(xtx, 0, sizeof(double) * w * w);
 			memset(xty, 0, sizeof(double) * w);
 			for (int64 b = 0; b < mb[i].ntrain; b += CHAIN_BLOCK)
@@ -117,32 +118,17 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				{
 					MlFeatureRow(frame, mb[i].feat, mb[i].train[b + k], 1.0, X + (int64) k * w);
 					y[k] = col->x[mb[i].train[b + k]];
+					yy += y[k] * y[k];
 				}
 				MlLinalgGramAdd(X, nb, w, y, xtx, xty);
 				CHECK_FOR_INTERRUPTS();
 			}
 			if (mb[i].ntrain > RIDGE_RICH_ROWS * (int64) w)
 				MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
-			else if (mb[i].lambda > 0 && round > 2)
-				MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, mb[i].lambda, mb[i].beta);
 			else
-			{
-				/* small: the penalty with the least leave-one-out error */
-				int			nloo = (int) Min(mb[i].ntrain, CHAIN_LOO_ROWS);
-				double	   *lx = palloc(sizeof(double) * Max(nloo, 1) * w);
-				double	   *ly = palloc(sizeof(double) * Max(nloo, 1));
-
-				for (int k = 0; k < nloo; k++)
-				{
-					int64		r = mb[i].train[(int64) ((double) k * mb[i].ntrain / nloo)];
-
-					MlFeatureRow(frame, mb[i].feat, r, 1.0, lx + (int64) k * w);
-					ly[k] = col->x[r];
-				}
-				mb[i].lambda = MlRidgeFitLoo(xtx, xty, w, mb[i].ntrain, lx, ly, nloo, mb[i].beta);
-				pfree(lx);
-				pfree(ly);
-			}
+				(void) MlRidgeFitBayes(xtx, xty, yy, w, mb[i].ntrain, mb[i].beta);
+			if (mb[i].rbeta)
+				memcpy(mb[i].rbeta + (int64) (round - 1) * w, mb[i].beta, sizeof(double) * w);
 			for (int64 k = 0; k < mb[i].ncells; k++)
 			{
 				int64		r = mb[i].cells[k];
@@ -268,7 +254,6 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	bool	   *inrow = NULL;
 	int			folds = frame->nrows < CHAIN_FOLD_ROWS ? Min(n, CHAIN_FOLDS) : 1;
 	Saved	   *saved = save_columns(frame, cols, n);
-	double	   *lambda = palloc(sizeof(double) * Max(n, 1));
 
 	if (frame->nrows > CHAIN_SCORE_ROWS)
 	{
@@ -291,7 +276,6 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 
 			mb[i].col = cols[i];
 			mb[i].feat = feat[i];
-			mb[i].lambda = f == 0 ? -1 : lambda[i];
 			for (int64 r = 0; r < frame->nrows; r++)
 			{
 				uint64		h = ((uint64) r * UINT64CONST(0x9E3779B97F4A7C15)) >> 33;
@@ -306,7 +290,6 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 		{
 			MlColumn   *col = &frame->cols[cols[i]];
 
-			lambda[i] = mb[i].lambda;
 			for (int64 r = 0; r < frame->nrows; r++)
 				if (hold[i][r])
 				{
@@ -351,10 +334,10 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 		mb[i].col = cols[i];
 		mb[i].feat = chain_features(frame, cols[i], opts);
 	}
+	for (int i = 0; i < n; i++)
+		mb[i].rbeta = palloc(sizeof(double) * CHAIN_MAX_ROUNDS * mb[i].feat->width);
 	MemoryContextSwitchTo(cxt);
 	saved = save_columns(frame, cols, n);
-	for (int i = 0; i < n; i++)
-		mb[i].lambda = -1;
 	chain_setup(frame, mb, n, NULL, NULL, CHAIN_FIT_ROWS);
 	rounds = chain_rounds(frame, mb, n);
 	restore_columns(frame, cols, n, saved);
@@ -371,6 +354,8 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 		m->feat = mb[i].feat;
 		m->beta = palloc(sizeof(double) * mb[i].feat->width);
 		memcpy(m->beta, mb[i].beta, sizeof(double) * mb[i].feat->width);
+		m->round_beta = mb[i].rbeta;
+		m->nround_beta = rounds;
 		m->metric = "nrmse";
 		m->error = err[i];
 		members[i] = m;
@@ -429,13 +414,22 @@ MlChainRun(MlFrame *frame, MlModel *chain)
 			col->isnull[cells[i][k]] = false;
 		}
 	}
+	/*
+	 * the fit's rounds, each with that round's coefficients: on the rows it
+	 * was fitted on this gives the fit's own fills (a chain that has not
+	 * settled in CHAIN_MAX_ROUNDS, as collinear columns may not, depends on
+	 * its path, not only on its last regressions)
+	 */
 	for (int round = 0; round < chain->rounds; round++)
 	{
 		for (int i = 0; i < n; i++)
 		{
 			MlColumn   *col = &frame->cols[cols[i]];
+			MlModel		step = *chain->chain[i];
 
-			MlModelPredictRows(frame, chain->chain[i], cells[i], ncells[i], v, lvls);
+			if (step.round_beta && round < step.nround_beta)
+				step.beta = step.round_beta + (int64) round * step.feat->width;
+			MlModelPredictRows(frame, &step, cells[i], ncells[i], v, lvls);
 			for (int64 k = 0; k < ncells[i]; k++)
 				col->x[cells[i][k]] = v[k];
 			CHECK_FOR_INTERRUPTS();

@@ -36,7 +36,6 @@
 #define MAX_HOLDOUT			10000
 #define SIMPLER_MARGIN		0.01	/* relative gain a model needs over a global statistic */
 #define ONEHOT_MARGIN		0.02	/* ... one-hot numeric inputs need over numbers */
-#define LOO_ROWS			2000	/* rows a regression's penalty is chosen on */
 #define FOLD_ROWS			1000	/* fewer observed cells: FOLDS-fold scoring */
 #define FOLDS				5
 
@@ -346,10 +345,7 @@ fit_regression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 	double	   *y = palloc(sizeof(double) * GRAM_BLOCK);
 	double	   *xtx = palloc0(sizeof(double) * w * w);
 	double	   *xty = palloc0(sizeof(double) * w);
-	int64		stride = (s.n + LOO_ROWS - 1) / LOO_ROWS;
-	int			nloo = 0;
-	double	   *lx = palloc(sizeof(double) * (LOO_ROWS + 1) * w);
-	double	   *ly = palloc(sizeof(double) * (LOO_ROWS + 1));
+	double		yy = 0;
 
 	/* X'X block by block: memory stays at GRAM_BLOCK rows whatever n is */
 	for (int64 b = 0; b < s.n; b += GRAM_BLOCK)
@@ -360,27 +356,18 @@ fit_regression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 		{
 			MlFeatureRow(frame, f, s.idx[b + i], 1.0, X + (int64) i * w);
 			y[i] = frame->cols[m->target].x[s.idx[b + i]];
-			if ((b + i) % stride == 0 && nloo < LOO_ROWS)
-			{
-				memcpy(lx + (int64) nloo * w, X + (int64) i * w, sizeof(double) * w);
-				ly[nloo++] = y[i];
-			}
+			yy += y[i] * y[i];
 		}
 		MlLinalgGramAdd(X, nb, w, y, xtx, xty);
 		CHECK_FOR_INTERRUPTS();
 	}
 	m->feat = f;
 	m->beta = palloc(sizeof(double) * w);
-	/*
-	 * the penalty with the least leave-one-out error, on rows spread over
-	 * the sample; with many rows per input, a token one
-	 */
+	/* with few rows per input, the penalty the evidence favours; else a token one */
 	if (s.n > RIDGE_RICH_ROWS * (int64) w)
 		MlLinalgRidgeSolve(xtx, xty, w, s.n, 1e-4, m->beta);
 	else
-		(void) MlRidgeFitLoo(xtx, xty, w, s.n, lx, ly, nloo, m->beta);
-	pfree(lx);
-	pfree(ly);
+		(void) MlRidgeFitBayes(xtx, xty, yy, w, s.n, m->beta);
 	fit_global(frame, m, train, ML_METHOD_MEAN);
 	pfree(X);
 	pfree(y);

@@ -137,141 +137,6 @@ MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level)
 }
 
 
-/* ---------- ridge with a penalty chosen by leave-one-out error ---------- */
-
-#define RIDGE_LOO_MAX_WIDTH	400		/* wider systems keep the default penalty */
-
-static const double ridge_grid[] = {1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0};
-
-/*
- * Cholesky factor of xtx + lambda n I (the intercept, column 0, not
- * penalised) in l (lower triangle, row-major). Returns false when the
- * system is not positive definite.
- */
-static bool
-ridge_factor(const double *xtx, int p, int64 n, double lambda, double *l)
-{
-	memcpy(l, xtx, sizeof(double) * p * p);
-	for (int j = 1; j < p; j++)
-		l[j * p + j] += lambda * n;
-	l[0] += 1e-9 * n;
-	for (int j = 0; j < p; j++)
-	{
-		double		d = l[j * p + j];
-
-		/* xtx holds the upper triangle: read a[i][j] (i > j) as xtx[j][i] */
-		for (int k = 0; k < j; k++)
-			d -= l[j * p + k] * l[j * p + k];
-		if (!(d > 1e-12 * (1 + fabs(l[j * p + j]))))
-			return false;
-		d = sqrt(d);
-		l[j * p + j] = d;
-		for (int i = j + 1; i < p; i++)
-		{
-			double		s = l[j * p + i];
-
-			for (int k = 0; k < j; k++)
-				s -= l[i * p + k] * l[j * p + k];
-			l[i * p + j] = s / d;
-		}
-	}
-	return true;
-}
-
-/* Solve L z = b in place (forward), then L' x = z (backward) when full. */
-static void
-ridge_forward(const double *l, int p, double *b)
-{
-	for (int i = 0; i < p; i++)
-	{
-		double		s = b[i];
-
-		for (int k = 0; k < i; k++)
-			s -= l[i * p + k] * b[k];
-		b[i] = s / l[i * p + i];
-	}
-}
-
-static void
-ridge_backward(const double *l, int p, double *b)
-{
-	for (int i = p - 1; i >= 0; i--)
-	{
-		double		s = b[i];
-
-		for (int k = i + 1; k < p; k++)
-			s -= l[k * p + i] * b[k];
-		b[i] = s / l[i * p + i];
-	}
-}
-
-/*
- * Ridge regression whose penalty is the one with the smallest exact
- * leave-one-out error over the rows X (ns x p, rows the Gram matrix
- * xtx/xty of n rows was built from, or a sample of them): for ridge the
- * left-out residual is the residual divided by 1 - h, h the row's
- * leverage. On a table of twenty rows and ten inputs this picks a strong
- * penalty; on a large one, almost none. Returns the chosen penalty.
- */
-double
-MlRidgeFitLoo(const double *xtx, const double *xty, int p, int64 n,
-			  const double *X, const double *y, int ns, double *beta)
-{
-	double	   *l;
-	double	   *b;
-	double	   *z;
-	double		best_lambda = 1e-2,
-				best_err = INFINITY;
-
-	if (p > RIDGE_LOO_MAX_WIDTH || ns < 3)
-	{
-		MlLinalgRidgeSolve(xtx, xty, p, n, p > RIDGE_LOO_MAX_WIDTH ? 1e-4 : 1e-2, beta);
-		return p > RIDGE_LOO_MAX_WIDTH ? 1e-4 : 1e-2;
-	}
-	l = palloc(sizeof(double) * p * p);
-	b = palloc(sizeof(double) * p);
-	z = palloc(sizeof(double) * p);
-	for (int g = 0; g < (int) lengthof(ridge_grid); g++)
-	{
-		double		err = 0;
-
-		if (!ridge_factor(xtx, p, n, ridge_grid[g], l))
-			continue;
-		memcpy(b, xty, sizeof(double) * p);
-		ridge_forward(l, p, b);
-		ridge_backward(l, p, b);
-		for (int i = 0; i < ns; i++)
-		{
-			const double *x = X + (int64) i * p;
-			double		fit = 0,
-						h = 0,
-						r;
-
-			for (int j = 0; j < p; j++)
-				fit += x[j] * b[j];
-			memcpy(z, x, sizeof(double) * p);
-			ridge_forward(l, p, z);
-			for (int j = 0; j < p; j++)
-				h += z[j] * z[j];
-			r = (y[i] - fit) / Max(1 - h, 1e-3);
-			err += r * r;
-		}
-		if (err < best_err)
-		{
-			best_err = err;
-			best_lambda = ridge_grid[g];
-			memcpy(beta, b, sizeof(double) * p);
-		}
-		CHECK_FOR_INTERRUPTS();
-	}
-	if (!isfinite(best_err))
-		MlLinalgRidgeSolve(xtx, xty, p, n, best_lambda, beta);
-	pfree(l);
-	pfree(b);
-	pfree(z);
-	return best_lambda;
-}
-
 /*
  * A numeric column whose few levels are coded (not declared categorical):
  * its codes are amounts as much as categories. As an input it is a number,
@@ -283,4 +148,125 @@ MlColumnNumericCodes(MlColumn *col)
 {
 	return col->kind == ML_KIND_NUMERIC && col->code != NULL &&
 		col->role != ML_ROLE_CATEGORICAL;
+}
+
+/* ---------- Bayesian ridge: the penalty chosen by the evidence ---------- */
+
+#define BAYES_MAX_WIDTH		400		/* wider systems keep a fixed penalty */
+#define BAYES_MAX_ITER		300
+#define BAYES_PRIOR			1e-6	/* gamma hyperpriors of both precisions */
+
+/*
+ * Ridge regression whose penalty is estimated from the data by maximising
+ * the marginal likelihood, as scikit-learn's BayesianRidge does (the
+ * estimator its IterativeImputer uses): the noise precision alpha and the
+ * weight precision lambda are updated in turn, with the centred Gram
+ * matrix diagonalised once, the target in units of its standard deviation.
+ * xtx (upper triangle) and xty come from rows whose column 0 is the
+ * intercept, yy is the sum of squared targets. On a
+ * table of twenty rows this shrinks hard; on a large one hardly at all.
+ * Returns the penalty lambda / alpha, or -1 when the system is too wide (a
+ * fixed small penalty is used then).
+ */
+double
+MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n, double *beta)
+{
+	int			q = p - 1;
+	double	   *C,
+			   *e,
+			   *c,
+			   *ct;
+	double		ybar,
+				yyc,
+				sdy,
+				alpha,
+				lambda = 1,
+				r = 0;
+
+	if (q < 1 || q > BAYES_MAX_WIDTH || n < 2)
+	{
+		MlLinalgRidgeSolve(xtx, xty, p, n, 1e-4, beta);
+		return -1;
+	}
+	C = palloc(sizeof(double) * q * q);
+	e = palloc(sizeof(double) * q);
+	c = palloc(sizeof(double) * q);
+	ct = palloc0(sizeof(double) * q);
+	ybar = xty[0] / n;
+	yyc = Max(yy - n * ybar * ybar, 0);
+	for (int a = 0; a < q; a++)
+	{
+		double		sa = xtx[a + 1];	/* row 0: sums of the features */
+
+		c[a] = xty[a + 1] - sa * ybar;
+		for (int b = a; b < q; b++)
+		{
+			double		v = xtx[(a + 1) * p + b + 1] - sa * xtx[b + 1] / n;
+
+			C[a * q + b] = C[b * q + a] = v;
+		}
+	}
+	if (!MlLinalgSymEigen(C, q, e))
+	{
+		pfree(C);
+		pfree(e);
+		pfree(c);
+		pfree(ct);
+		MlLinalgRidgeSolve(xtx, xty, p, n, 1e-2, beta);
+		return -1;
+	}
+	/* in units of the target's sd, so the hyperpriors mean what they do there */
+	sdy = sqrt(yyc / n);
+	if (!(sdy > 0))
+		sdy = 1;
+	yyc /= sdy * sdy;
+	for (int j = 0; j < q; j++)
+	{
+		e[j] = Max(e[j], 0);
+		for (int a = 0; a < q; a++)
+			ct[j] += C[j * q + a] * c[a];
+		ct[j] /= sdy;
+	}
+	alpha = 1.0 / (yyc / n + 1e-12);
+	for (int iter = 0; iter < BAYES_MAX_ITER; iter++)
+	{
+		double		gamma = 0,
+					w2 = 0,
+					rss = yyc,
+					rold = r;
+
+		r = lambda / alpha;
+		for (int j = 0; j < q; j++)
+		{
+			double		u = ct[j] / (e[j] + r);
+
+			w2 += u * u;
+			rss += -2 * ct[j] * u + e[j] * u * u;
+			gamma += alpha * e[j] / (lambda + alpha * e[j]);
+		}
+		rss = Max(rss, 1e-12 * (yyc + 1e-12));
+		lambda = (gamma + 2 * BAYES_PRIOR) / (w2 + 2 * BAYES_PRIOR);
+		alpha = (n - gamma + 2 * BAYES_PRIOR) / (rss + 2 * BAYES_PRIOR);
+		if (iter > 0 && fabs(lambda / alpha - rold) <= 1e-6 * (rold + 1e-12))
+			break;
+	}
+	r = lambda / alpha;
+	elog(DEBUG1, "bayes ridge: n %lld, width %d, penalty %g, alpha %g, lambda %g, e0 %g emax %g ct0 %g",
+		 (long long) n, p, r, alpha, lambda, e[0], e[q - 1], ct[q - 1]);
+	beta[0] = ybar;
+	for (int a = 0; a < q; a++)
+	{
+		double		w = 0;
+
+		for (int j = 0; j < q; j++)
+			w += C[j * q + a] * ct[j] / (e[j] + r);
+		w *= sdy;
+		beta[a + 1] = w;
+		beta[0] -= w * xtx[a + 1] / n;
+	}
+	pfree(C);
+	pfree(e);
+	pfree(c);
+	pfree(ct);
+	return r;
 }
