@@ -229,11 +229,18 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 		return m;
 	if (chained && isfinite(chain_err))
 	{
-		/* the chain must beat auto's pick, and a global statistic clearly */
-		bool		simple = m->method == ML_METHOD_MEAN || m->method == ML_METHOD_MEDIAN ||
-			m->method == ML_METHOD_MODE;
+		/*
+		 * The chain is one candidate, auto's pick the best of many, scored on
+		 * the same few cells: the pick's error is the more optimistic, by
+		 * about the noise of a holdout of that size. The pick must beat the
+		 * chain by that much (1 / (2 sqrt(cells))): 14 % on a column of a
+		 * dozen observed cells, 2 % on 500, under 1 % on large tables.
+		 */
+		double		nobs = (double) (frame->nrows - col->nnull);
+		double		scored = nobs < 1000 ? nobs : Min(nobs * o->holdout, 10000);
+		double		margin = 0.5 / sqrt(Max(scored, 1));
 
-		if (isnan(m->error) || chain_err < m->error * (simple ? 0.99 : 1.0))
+		if (isnan(m->error) || chain_err < m->error * (1 + margin))
 		{
 			*chained = true;
 			return m;

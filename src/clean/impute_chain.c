@@ -29,7 +29,7 @@
 #define CHAIN_SEARCH_ROWS	10000	/* rows a member is fitted on while scoring */
 #define CHAIN_FIT_ROWS		50000	/* ... in the final fit */
 #define CHAIN_LAMBDA		1e-2	/* penalty with many rows per input (else Bayesian) */
-#define CHAIN_SCORE_ROWS	20000	/* rows of a larger frame the chain is scored on */
+#define CHAIN_SCORE_ROWS	5000	/* rows of a larger frame the chain is scored on */
 #define CHAIN_FOLD_ROWS		1000	/* smaller frames: several folds */
 #define CHAIN_FOLDS			5
 #define CHAIN_BLOCK			1024
@@ -123,7 +123,13 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				MlLinalgGramAdd(X, nb, w, y, xtx, xty);
 				CHECK_FOR_INTERRUPTS();
 			}
-			if (mb[i].ntrain > RIDGE_RICH_ROWS * (int64) w)
+			if (mb[i].ntrain < 2)
+			{
+				/* every learning row held out: the member predicts its mean */
+				memset(mb[i].beta, 0, sizeof(double) * w);
+				mb[i].beta[0] = mb[i].mean;
+			}
+			else if (mb[i].ntrain > RIDGE_RICH_ROWS * (int64) w)
 				MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
 			else
 				(void) MlRidgeFitBayes(xtx, xty, yy, w, mb[i].ntrain, mb[i].beta);

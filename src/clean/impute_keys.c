@@ -183,7 +183,14 @@ MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
 				lambda = 1,
 				r = 0;
 
-	if (q < 1 || q > BAYES_MAX_WIDTH || n < 2)
+	if (n < 2)
+	{
+		/* nothing to learn a slope from: the mean of what there is */
+		memset(beta, 0, sizeof(double) * p);
+		beta[0] = n > 0 ? xty[0] / n : 0;
+		return -1;
+	}
+	if (q < 1 || q > BAYES_MAX_WIDTH)
 	{
 		MlLinalgRidgeSolve(xtx, xty, p, n, 1e-4, beta);
 		return -1;
@@ -251,8 +258,6 @@ MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
 			break;
 	}
 	r = lambda / alpha;
-	elog(DEBUG1, "bayes ridge: n %lld, width %d, penalty %g, alpha %g, lambda %g, e0 %g emax %g ct0 %g",
-		 (long long) n, p, r, alpha, lambda, e[0], e[q - 1], ct[q - 1]);
 	beta[0] = ybar;
 	for (int a = 0; a < q; a++)
 	{
