@@ -191,7 +191,7 @@ class Pg:
             cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'")
             self.version = cur.fetchone()[0]
 
-    def impute(self, name, masked, cats):
+    def impute(self, name, masked, cats, method="auto"):
         t, out = f"corpus_{name}", f"corpus_{name}_out"
         cols = ", ".join(f'"{c}" {"text" if c in cats else "float8"}' for c in masked.columns)
         buf = io.StringIO()
@@ -203,9 +203,9 @@ class Pg:
             cur.copy_expert(f'COPY "{t}" FROM STDIN CSV', buf)
             cur.execute(f'VACUUM ANALYZE "{t}"')
             t0 = time.perf_counter()
-            cur.execute("SELECT column_name, filled, method FROM ml_impute(%s::regclass, "
+            cur.execute("SELECT column_name, filled, method FROM ml_impute(%s::regclass, method => %s, "
                         "options => %s::jsonb, into_table => %s)",
-                        (f'"{t}"', json.dumps({"roles": {"rid": "identifier"}}), out))
+                        (f'"{t}"', method, json.dumps({"roles": {"rid": "identifier"}}), out))
             report = cur.fetchall()
             secs = time.perf_counter() - t0
             res = io.StringIO()
@@ -288,6 +288,8 @@ def main():
                     help="leave out the second run of the chained imputers with categories as codes")
     ap.add_argument("--only", help="comma-separated table names")
     ap.add_argument("--json", help="also write every figure to this file")
+    ap.add_argument("--method", default="auto",
+                    help="ml_impute method in the 'auto' column (to compare one method, e.g. chain)")
     args = ap.parse_args()
 
     only = set(args.only.split(",")) if args.only else None
@@ -306,7 +308,7 @@ def main():
             for c, rows in hidden.items():
                 masked.loc[rows, c] = np.nan
             try:
-                secs, filled, report = pg.impute(name, masked, cats)
+                secs, filled, report = pg.impute(name, masked, cats, args.method)
                 filled = filled.reindex(df.index)
                 nr, ca = score(filled, df, hidden, cats)
             except psycopg2.Error as e:

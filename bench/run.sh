@@ -4,6 +4,7 @@
 #
 #   bash bench/run.sh                      # full table (197,428 rows), seed 2022
 #   bash bench/run.sh --rows 50000 --seed 7
+#   bash bench/run.sh --pg-only            # no scikit-learn anchors: pg_mlops rows, ml_clean time
 #   bash bench/run.sh --scale --sizes 1000000,3000000,10000000
 #   bash bench/run.sh --corpus             # real tables shipped with Debian packages
 #   bash bench/run.sh --corpus --seeds 1 --only iris,mtcars

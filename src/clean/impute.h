@@ -98,6 +98,9 @@ typedef struct MlModel
 	int			nchain;
 	struct MlModel **chain;
 	int			rounds;
+	int			nround_beta;	/* chain member: rounds of coefficients kept */
+	double	   *round_beta;		/* ... nround_beta x width, round by round */
+	bool		onehot;			/* fitting: numeric coded inputs also one-hot */
 	/* what holdout scoring measured */
 	const char *metric;			/* "nrmse" or "error_rate" */
 	double		error;
@@ -122,8 +125,12 @@ typedef struct MlImputeOptions
 extern MlMethod MlMethodFromName(const char *name);
 extern const char *MlMethodName(MlMethod m);
 extern MlModel *MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts);
-extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts);
-extern int64 MlImputeHoldout(MlFrame *frame, int target, MlImputeOptions *opts, int64 **test);
+extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts,
+									 bool onehot_numeric);
+#define RIDGE_RICH_ROWS 50	/* rows per input beyond which the penalty barely matters */
+extern double MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
+							  double *beta);
+extern bool MlColumnNumericCodes(MlColumn *col);
 extern void MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
 						 double *err);
 extern MlModel **MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,

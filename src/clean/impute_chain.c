@@ -28,7 +28,10 @@
 #define CHAIN_TOL			1e-3	/* largest change of a fill, in sds, that still counts */
 #define CHAIN_SEARCH_ROWS	10000	/* rows a member is fitted on while scoring */
 #define CHAIN_FIT_ROWS		50000	/* ... in the final fit */
-#define CHAIN_LAMBDA		1e-2
+#define CHAIN_LAMBDA		1e-2	/* penalty with many rows per input (else Bayesian) */
+#define CHAIN_SCORE_ROWS	5000	/* rows of a larger frame the chain is scored on */
+#define CHAIN_FOLD_ROWS		1000	/* smaller frames: several folds */
+#define CHAIN_FOLDS			5
 #define CHAIN_BLOCK			1024
 
 typedef struct Member
@@ -41,31 +44,19 @@ typedef struct Member
 	int64		ncells;
 	double		mean;
 	double	   *beta;
+	double	   *rbeta;			/* when kept: the coefficients of every round */
 } Member;
 
 /*
- * A member's inputs: those of a regression, less the one-hot levels of
- * numeric columns, which the chain has as numbers (on a small table every
- * numeric column is coded, and its levels would swamp the rows).
+ * A member's inputs: those of a regression, with numeric columns as
+ * numbers only (the chain has their current values; their one-hot levels
+ * would swamp the rows of a small table), categorical levels and datetime
+ * parts one-hot.
  */
 static MlFeatures *
 chain_features(MlFrame *frame, int target, MlImputeOptions *opts)
 {
-	MlFeatures *f = MlImputeFeatures(frame, target, opts);
-	int			k = 0;
-
-	f->width = 1 + f->nnum;
-	for (int j = 0; j < f->nkey; j++)
-	{
-		MlColumn   *col = &frame->cols[f->keys[j].col];
-
-		if (col->kind == ML_KIND_NUMERIC && !MlColumnIsDiscrete(col))
-			continue;
-		f->keys[k++] = f->keys[j];
-		f->width += f->keys[j].nlevels;
-	}
-	f->nkey = k;
-	return f;
+	return MlImputeFeatures(frame, target, opts, false);
 }
 
 static bool *
@@ -115,6 +106,8 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 			int			w = mb[i].feat->width;
 			double		sd = col->sd > 0 ? col->sd : 1;
 
+			double		yy = 0;
+
 			memset(xtx, 0, sizeof(double) * w * w);
 			memset(xty, 0, sizeof(double) * w);
 			for (int64 b = 0; b < mb[i].ntrain; b += CHAIN_BLOCK)
@@ -125,11 +118,23 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				{
 					MlFeatureRow(frame, mb[i].feat, mb[i].train[b + k], 1.0, X + (int64) k * w);
 					y[k] = col->x[mb[i].train[b + k]];
+					yy += y[k] * y[k];
 				}
 				MlLinalgGramAdd(X, nb, w, y, xtx, xty);
 				CHECK_FOR_INTERRUPTS();
 			}
-			MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
+			if (mb[i].ntrain < 2)
+			{
+				/* every learning row held out: the member predicts its mean */
+				memset(mb[i].beta, 0, sizeof(double) * w);
+				mb[i].beta[0] = mb[i].mean;
+			}
+			else if (mb[i].ntrain > RIDGE_RICH_ROWS * (int64) w)
+				MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
+			else
+				(void) MlRidgeFitBayes(xtx, xty, yy, w, mb[i].ntrain, mb[i].beta);
+			if (mb[i].rbeta)
+				memcpy(mb[i].rbeta + (int64) (round - 1) * w, mb[i].beta, sizeof(double) * w);
 			for (int64 k = 0; k < mb[i].ncells; k++)
 			{
 				int64		r = mb[i].cells[k];
@@ -152,11 +157,12 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 
 /*
  * Members' rows and starts. hold[i], when given, marks cells of member i
- * that are hidden (scored) as well as its gaps. Sets the cells to the
+ * that are hidden (scored) as well as its gaps; inrow, when given, the
+ * rows the chain runs on (the others are left alone). Sets the cells to the
  * mean of the learning rows and marks them present.
  */
 static void
-chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, int64 maxrows)
+chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, const bool *inrow, int64 maxrows)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -169,6 +175,8 @@ chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, int64 maxrows)
 		mb[i].ntrain = mb[i].ncells = 0;
 		for (int64 r = 0; r < frame->nrows; r++)
 		{
+			if (inrow && !inrow[r])
+				continue;
 			if (gap[r] || (hold && hold[i][r]))
 				mb[i].cells[mb[i].ncells++] = r;
 			else if (isfinite(col->x[r]))
@@ -230,8 +238,14 @@ restore_columns(MlFrame *frame, const int *cols, int n, Saved *s)
 
 /*
  * Holdout error of the chain for each of the columns: normalised RMSE on
- * the cells MlImputeFit holds out for that column (NaN when it holds out
- * none). The frame is left as it was.
+ * held-out observed cells (NaN when none). A fold hides, in each row, at
+ * most one observed cell (the member (h(row) + fold) mod n, h a hash), so
+ * every hidden cell is predicted from a row that has what it really has:
+ * hiding a share of every column at once would score the chain on rows
+ * far emptier than the table's. A frame with fewer than CHAIN_FOLD_ROWS
+ * rows has min(n, CHAIN_FOLDS) folds (with n <= CHAIN_FOLDS every observed
+ * cell is scored once), a larger one a single fold on CHAIN_SCORE_ROWS rows
+ * spread over it. The frame is left as it was.
  */
 void
 MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, double *err)
@@ -239,38 +253,67 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_impute chain score",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
 	bool	  **hold = palloc(sizeof(bool *) * Max(n, 1));
-	int64	  **test = palloc(sizeof(int64 *) * Max(n, 1));
-	int64	   *ntest = palloc(sizeof(int64) * Max(n, 1));
+	double	   *sse = palloc0(sizeof(double) * Max(n, 1));
+	int64	   *cnt = palloc0(sizeof(int64) * Max(n, 1));
+	MlFeatures **feat = palloc(sizeof(MlFeatures *) * Max(n, 1));
+	bool	   *inrow = NULL;
+	int			folds = frame->nrows < CHAIN_FOLD_ROWS ? Min(n, CHAIN_FOLDS) : 1;
 	Saved	   *saved = save_columns(frame, cols, n);
 
+	if (frame->nrows > CHAIN_SCORE_ROWS)
+	{
+		inrow = palloc0(sizeof(bool) * frame->nrows);
+		for (int64 k = 0; k < CHAIN_SCORE_ROWS; k++)
+			inrow[(int64) ((double) k * frame->nrows / CHAIN_SCORE_ROWS)] = true;
+	}
 	for (int i = 0; i < n; i++)
 	{
-		mb[i].col = cols[i];
-		mb[i].feat = chain_features(frame, cols[i], opts);
+		feat[i] = chain_features(frame, cols[i], opts);
 		hold[i] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
-		ntest[i] = MlImputeHoldout(frame, cols[i], opts, &test[i]);
-		for (int64 k = 0; k < ntest[i]; k++)
-			hold[i][test[i][k]] = true;
 	}
-	chain_setup(frame, mb, n, hold, CHAIN_SEARCH_ROWS);
-	(void) chain_rounds(frame, mb, n);
+	for (int f = 0; f < folds; f++)
+	{
+		Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+		{
+			MlColumn   *col = &frame->cols[cols[i]];
+
+			mb[i].col = cols[i];
+			mb[i].feat = feat[i];
+			for (int64 r = 0; r < frame->nrows; r++)
+			{
+				uint64		h = ((uint64) r * UINT64CONST(0x9E3779B97F4A7C15)) >> 33;
+
+				hold[i][r] = (inrow == NULL || inrow[r]) && !col->isnull[r] &&
+					isfinite(col->x[r]) && (int) ((h + (uint64) opts->seed + i) % n) == f;
+			}
+		}
+		chain_setup(frame, mb, n, hold, inrow, CHAIN_SEARCH_ROWS);
+		(void) chain_rounds(frame, mb, n);
+		for (int i = 0; i < n; i++)
+		{
+			MlColumn   *col = &frame->cols[cols[i]];
+
+			for (int64 r = 0; r < frame->nrows; r++)
+				if (hold[i][r])
+				{
+					double		d = col->x[r] - saved[i].x[r];
+
+					sse[i] += d * d;
+					cnt[i]++;
+				}
+		}
+		restore_columns(frame, cols, n, saved);
+		CHECK_FOR_INTERRUPTS();
+	}
 	for (int i = 0; i < n; i++)
 	{
 		MlColumn   *col = &frame->cols[cols[i]];
-		double		sse = 0;
 
-		for (int64 k = 0; k < ntest[i]; k++)
-		{
-			double		d = col->x[test[i][k]] - saved[i].x[test[i][k]];
-
-			sse += d * d;
-		}
-		err[i] = ntest[i] == 0 ? NAN :
-			sqrt(sse / ntest[i]) / (col->sd > 0 ? col->sd : 1);
+		err[i] = cnt[i] == 0 ? NAN : sqrt(sse[i] / cnt[i]) / (col->sd > 0 ? col->sd : 1);
 	}
-	restore_columns(frame, cols, n, saved);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }
@@ -297,9 +340,11 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 		mb[i].col = cols[i];
 		mb[i].feat = chain_features(frame, cols[i], opts);
 	}
+	for (int i = 0; i < n; i++)
+		mb[i].rbeta = palloc(sizeof(double) * CHAIN_MAX_ROUNDS * mb[i].feat->width);
 	MemoryContextSwitchTo(cxt);
 	saved = save_columns(frame, cols, n);
-	chain_setup(frame, mb, n, NULL, CHAIN_FIT_ROWS);
+	chain_setup(frame, mb, n, NULL, NULL, CHAIN_FIT_ROWS);
 	rounds = chain_rounds(frame, mb, n);
 	restore_columns(frame, cols, n, saved);
 	MemoryContextSwitchTo(outer);
@@ -315,6 +360,8 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 		m->feat = mb[i].feat;
 		m->beta = palloc(sizeof(double) * mb[i].feat->width);
 		memcpy(m->beta, mb[i].beta, sizeof(double) * mb[i].feat->width);
+		m->round_beta = mb[i].rbeta;
+		m->nround_beta = rounds;
 		m->metric = "nrmse";
 		m->error = err[i];
 		members[i] = m;
@@ -373,13 +420,22 @@ MlChainRun(MlFrame *frame, MlModel *chain)
 			col->isnull[cells[i][k]] = false;
 		}
 	}
+	/*
+	 * the fit's rounds, each with that round's coefficients: on the rows it
+	 * was fitted on this gives the fit's own fills (a chain that has not
+	 * settled in CHAIN_MAX_ROUNDS, as collinear columns may not, depends on
+	 * its path, not only on its last regressions)
+	 */
 	for (int round = 0; round < chain->rounds; round++)
 	{
 		for (int i = 0; i < n; i++)
 		{
 			MlColumn   *col = &frame->cols[cols[i]];
+			MlModel		step = *chain->chain[i];
 
-			MlModelPredictRows(frame, chain->chain[i], cells[i], ncells[i], v, lvls);
+			if (step.round_beta && round < step.nround_beta)
+				step.beta = step.round_beta + (int64) round * step.feat->width;
+			MlModelPredictRows(frame, &step, cells[i], ncells[i], v, lvls);
 			for (int64 k = 0; k < ncells[i]; k++)
 				col->x[cells[i][k]] = v[k];
 			CHECK_FOR_INTERRUPTS();

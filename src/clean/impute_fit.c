@@ -35,6 +35,9 @@
 #define PAIR_CANDIDATES		6		/* best single keys tried in pairs */
 #define MAX_HOLDOUT			10000
 #define SIMPLER_MARGIN		0.01	/* relative gain a model needs over a global statistic */
+#define ONEHOT_MARGIN		0.02	/* ... one-hot numeric inputs need over numbers */
+#define FOLD_ROWS			1000	/* fewer observed cells: FOLDS-fold scoring */
+#define FOLDS				5
 
 typedef struct Rows
 {
@@ -263,8 +266,15 @@ fit_groupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const in
 
 /* ---------- features: regression and KNN ---------- */
 
+/*
+ * Inputs: every usable numeric and datetime column as a standardised
+ * number, and the one-hot levels of categorical columns and datetime
+ * parts. Numeric columns with coded levels are one-hot as well only with
+ * onehot_numeric: on a small table their levels would outnumber the rows.
+ */
 static MlFeatures *
-build_features(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opts)
+build_features(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opts,
+			   bool onehot_numeric)
 {
 	MlFeatures *f = palloc0(sizeof(MlFeatures));
 	MlKey	   *keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
@@ -288,7 +298,9 @@ build_features(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opts)
 	f->keys = palloc(sizeof(MlKey) * (nkeys + 1));
 	f->width = 1 + f->nnum;
 	for (int i = 0; i < nkeys; i++)
-		if (keys[i].nlevels <= MAX_LOWCARD_LEVELS)
+		if (keys[i].nlevels <= MAX_LOWCARD_LEVELS &&
+			(onehot_numeric || keys[i].part >= 0 ||
+			 !MlColumnNumericCodes(&frame->cols[keys[i].col])))
 		{
 			f->keys[f->nkey++] = keys[i];
 			f->width += keys[i].nlevels;
@@ -327,12 +339,13 @@ fit_regression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 			   MlImputeOptions *opts, pg_prng_state *rng, int64 maxrows)
 {
 	Rows		s = subsample(train, maxrows, rng);
-	MlFeatures *f = build_features(frame, m->target, missing, opts);
+	MlFeatures *f = build_features(frame, m->target, missing, opts, m->onehot);
 	int			w = f->width;
 	double	   *X = palloc(sizeof(double) * GRAM_BLOCK * w);
 	double	   *y = palloc(sizeof(double) * GRAM_BLOCK);
 	double	   *xtx = palloc0(sizeof(double) * w * w);
 	double	   *xty = palloc0(sizeof(double) * w);
+	double		yy = 0;
 
 	/* X'X block by block: memory stays at GRAM_BLOCK rows whatever n is */
 	for (int64 b = 0; b < s.n; b += GRAM_BLOCK)
@@ -343,13 +356,18 @@ fit_regression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 		{
 			MlFeatureRow(frame, f, s.idx[b + i], 1.0, X + (int64) i * w);
 			y[i] = frame->cols[m->target].x[s.idx[b + i]];
+			yy += y[i] * y[i];
 		}
 		MlLinalgGramAdd(X, nb, w, y, xtx, xty);
 		CHECK_FOR_INTERRUPTS();
 	}
 	m->feat = f;
 	m->beta = palloc(sizeof(double) * w);
-	MlLinalgRidgeSolve(xtx, xty, w, s.n, 1e-4, m->beta);
+	/* with few rows per input, the penalty the evidence favours; else a token one */
+	if (s.n > RIDGE_RICH_ROWS * (int64) w)
+		MlLinalgRidgeSolve(xtx, xty, w, s.n, 1e-4, m->beta);
+	else
+		(void) MlRidgeFitBayes(xtx, xty, yy, w, s.n, m->beta);
 	fit_global(frame, m, train, ML_METHOD_MEAN);
 	pfree(X);
 	pfree(y);
@@ -362,7 +380,7 @@ fit_knn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 		MlImputeOptions *opts, pg_prng_state *rng, int64 maxrefs)
 {
 	Rows		s = subsample(train, maxrefs, rng);
-	MlFeatures *f = build_features(frame, m->target, missing, opts);
+	MlFeatures *f = build_features(frame, m->target, missing, opts, m->onehot);
 	MlColumn   *col = &frame->cols[m->target];
 
 	m->feat = f;
@@ -389,7 +407,7 @@ fit_net(MlFrame *frame, MlModel *m, Rows *train, Rows *missing, MlImputeOptions 
 		pg_prng_state *rng)
 {
 	Rows		s = subsample(train, MAX_NET_ROWS, rng);
-	MlFeatures *f = build_features(frame, m->target, missing, opts);
+	MlFeatures *f = build_features(frame, m->target, missing, opts, m->onehot);
 	int		   *text = palloc(sizeof(int) * (frame->ncols + 1));
 	int			ntext = 0;
 
@@ -478,9 +496,15 @@ cache_keys(MlFrame *frame, KeyCache *kc)
 	}
 }
 
-/* Holdout error: normalised RMSE for numbers, error rate for levels. */
+/*
+ * Holdout loss over the test rows: the sum of squared errors for numeric
+ * predictions, and for level predictions the count of wrong levels, or,
+ * with numeric set (a numeric column's coded levels), the squared error of
+ * the level's value.
+ */
 static double
-score_model(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2)
+score_sum(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2,
+		  bool numeric)
 {
 	MlColumn   *col = &frame->cols[m->target];
 	double	   *v = palloc(sizeof(double) * Max(test->n, 1));
@@ -496,19 +520,38 @@ score_model(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32
 	{
 		int64		r = test->idx[i];
 
-		if (m->discrete)
+		if (m->discrete && !numeric)
 			err += (l[i] != col->code[r]);
 		else
-			err += (v[i] - col->x[r]) * (v[i] - col->x[r]);
+		{
+			double		p = m->discrete ? (l[i] >= 0 ? col->level_value[l[i]] : m->fill) : v[i];
+			double		d = p - col->x[r];
+
+			err += d * d;
+		}
 	}
 	pfree(v);
 	pfree(l);
-	if (test->n == 0)
+	return err;
+}
+
+/* Holdout error from a loss sum: normalised RMSE, or the error rate. */
+static double
+error_of(MlColumn *col, double sum, int64 n, bool numeric)
+{
+	if (n == 0)
 		return NAN;
-	if (m->discrete)
-		return err / test->n;
-	err = sqrt(err / test->n);
-	return col->sd > 0 ? err / col->sd : err;
+	if (!numeric)
+		return sum / n;
+	return col->sd > 0 ? sqrt(sum / n) / col->sd : sqrt(sum / n);
+}
+
+/* Holdout error: normalised RMSE for numbers, error rate for levels. */
+static double
+score_model(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2)
+{
+	return error_of(&frame->cols[m->target],
+					score_sum(frame, m, test, c1, c2, false), test->n, !m->discrete);
 }
 
 static MlModel *
@@ -522,6 +565,7 @@ new_model(MlModel *proto, MlMethod method)
 	m->metric = proto->metric;
 	m->fill_level = -1;
 	m->error = NAN;
+	m->onehot = proto->onehot;
 	m->ntlevels = proto->ntlevels;
 	m->tlevel_text = proto->tlevel_text;
 	m->tlevel_value = proto->tlevel_value;
@@ -560,117 +604,276 @@ fit_method(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 }
 
 /*
+ * The folds 'auto' scores on. A table with fewer than FOLD_ROWS observed
+ * cells in the column has FOLDS folds: every observed cell is held out
+ * once and predicted by models fitted on the others, so the choice rests
+ * on all of them rather than on the few a single holdout would hide. Fold
+ * f holds out the cells [lo, hi) of the shuffled observed rows; a single
+ * fold holds out the last ntest.
+ */
+static void
+fold_bounds(int64 n, int nfolds, int64 ntest, int f, int64 *lo, int64 *hi)
+{
+	if (nfolds <= 1)
+	{
+		*lo = n - ntest;
+		*hi = n;
+		return;
+	}
+	*lo = n * f / nfolds;
+	*hi = n * (f + 1) / nfolds;
+}
+
+static void
+fold_rows(Rows *obs, int nfolds, int64 ntest, int f, Rows *train, Rows *test)
+{
+	int64		lo,
+				hi;
+
+	fold_bounds(obs->n, nfolds, ntest, f, &lo, &hi);
+	test->idx = obs->idx + lo;
+	test->n = hi - lo;
+	if (hi == obs->n)
+	{
+		train->idx = obs->idx;
+		train->n = lo;
+		return;
+	}
+	train->idx = palloc(sizeof(int64) * Max(obs->n - test->n, 1));
+	memcpy(train->idx, obs->idx, sizeof(int64) * lo);
+	memcpy(train->idx + lo, obs->idx + hi, sizeof(int64) * (obs->n - hi));
+	train->n = obs->n - test->n;
+}
+
+/* A candidate of 'auto': what to fit, and its loss summed over the folds. */
+typedef struct Cand
+{
+	MlMethod	method;
+	bool		discrete;		/* predicts levels */
+	bool		onehot;			/* numeric coded inputs also one-hot */
+	int			nkeys;
+	int			key[2];			/* indices into the key cache */
+	double		loss;
+	int64		n;
+	bool		valid;
+} Cand;
+
+static MlModel *
+cand_model(MlModel *proto, Cand *c, KeyCache *kc)
+{
+	MlModel    *m = new_model(proto, c->method);
+
+	m->discrete = c->discrete;
+	m->onehot = c->onehot;
+	m->k = 5;
+	m->nkeys = c->nkeys;
+	for (int i = 0; i < c->nkeys; i++)
+		m->keys[i] = kc->keys[c->key[i]];
+	return m;
+}
+
+/* Fit candidate c on one fold's training rows and add its loss on the test rows. */
+static void
+eval_cand(MlFrame *frame, MlModel *proto, Cand *c, KeyCache *kc, Rows *train, Rows *search,
+		  Rows *test, Rows *knn_test, Rows *missing, MlImputeOptions *opts,
+		  pg_prng_state *rng, bool numeric)
+{
+	MlModel    *m = cand_model(proto, c, kc);
+	const int32 *c1 = c->nkeys > 0 ? kc->codes[c->key[0]] : NULL;
+	const int32 *c2 = c->nkeys > 1 ? kc->codes[c->key[1]] : NULL;
+	Rows	   *t = test;
+
+	if (!c->valid)
+		return;
+	switch (c->method)
+	{
+		case ML_METHOD_GROUPWISE:
+			fit_groupwise(frame, m, search, c1, c2);
+			break;
+		case ML_METHOD_REGRESSION:
+			fit_regression(frame, m, search, missing, opts, rng, SEARCH_REG_ROWS);
+			c->valid = m->feat->width > 1;
+			break;
+		case ML_METHOD_KNN:
+			m->k = Max(1, opts->k);
+			fit_knn(frame, m, search, missing, opts, rng, SEARCH_KNN_REFS);
+			c->valid = m->feat->width > 1;
+			t = knn_test;
+			break;
+		default:
+			fit_global(frame, m, train, c->method);
+			break;
+	}
+	if (c->valid)
+	{
+		c->loss += score_sum(frame, m, t, c1, c2, numeric);
+		c->n += t->n;
+	}
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Run candidates [from, to) over every fold. */
+static void
+eval_folds(MlFrame *frame, MlModel *proto, Cand *cands, int from, int to, KeyCache *kc,
+		   Rows *obs, int nfolds, int64 ntest, Rows *missing, MlImputeOptions *opts,
+		   pg_prng_state *rng, bool numeric)
+{
+	for (int f = 0; f < nfolds; f++)
+	{
+		Rows		train,
+					test,
+					search,
+					knn_test;
+
+		fold_rows(obs, nfolds, ntest, f, &train, &test);
+		knn_test = subsample(&test, 500, rng);
+		search = subsample(&train, SEARCH_ROWS, rng);
+		for (int i = from; i < to; i++)
+			eval_cand(frame, proto, &cands[i], kc, &train, &search, &test, &knn_test,
+					  missing, opts, rng, numeric);
+	}
+}
+
+/*
  * auto: every candidate is fitted on the training part of the observed
- * cells and scored on the holdout; the best is refitted on all of them.
+ * cells and scored on the held-out part (over every fold); the best is
+ * refitted on all of them. With both set (a numeric column whose levels
+ * are coded), level predictions and numeric ones compete, all scored by
+ * normalised RMSE. Numeric-input models are tried with coded numeric
+ * inputs as numbers, and also one-hot.
  */
 static MlModel *
-choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
-			Rows *missing, MlImputeOptions *opts, pg_prng_state *rng)
+choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
+			Rows *missing, MlImputeOptions *opts, pg_prng_state *rng, bool both)
 {
+	MlColumn   *col = &frame->cols[proto->target];
 	KeyCache	kc;
-	MlModel    *best = NULL;
+	Cand	   *cands;
+	int			nc = 0;
+	int			nsingle;
+	int64		ntrain = nfolds > 1 ? obs->n - obs->n / nfolds : obs->n - ntest;
+	int64		budget = Max(64, ntrain / 8);
+	bool		numeric = both || !proto->discrete;
+	bool		numcodes = false;
+	Cand	   *best = NULL;
 	MlModel    *m;
-	MlModel    *first;
-	int64		budget = Max(64, train->n / 8);
-	int			T = proto->discrete ? frame->cols[proto->target].nlevels : 1;
-	Rows		knn_test = subsample(test, 500, rng);
-	Rows		search = subsample(train, SEARCH_ROWS, rng);
-	double	   *single_err;
-	int		   *top = palloc(sizeof(int) * (frame->ncols * 3 + 1));
-	int			ntop = 0;
 
 	kc.keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
 	kc.nkeys = collect_keys(frame, proto->target, missing, opts, kc.keys);
 	cache_keys(frame, &kc);
+	for (int a = 0; a < kc.nkeys; a++)
+		if (kc.keys[a].part < 0 && MlColumnNumericCodes(&frame->cols[kc.keys[a].col]) &&
+			kc.keys[a].nlevels <= MAX_LOWCARD_LEVELS)
+			numcodes = true;
+	cands = palloc0(sizeof(Cand) * (2 * (kc.nkeys + PAIR_CANDIDATES * PAIR_CANDIDATES + 8)));
+
+#define ADD(meth, disc, oh) \
+	do { cands[nc] = (Cand) {(meth), (disc), (oh), 0, {0, 0}, 0, 0, true}; nc++; } while (0)
+	for (int pass = 0; pass < 2; pass++)
+	{
+		bool		disc = pass == 0;
+		int			T = disc ? col->nlevels : 1;
+
+		if (disc ? !proto->discrete : (proto->discrete && !both))
+			continue;
+		if (disc)
+			ADD(ML_METHOD_MODE, true, false);
+		else
+		{
+			ADD(ML_METHOD_MEAN, false, false);
+			ADD(ML_METHOD_MEDIAN, false, false);
+		}
+		for (int a = 0; a < kc.nkeys; a++)
+		{
+			/* a key with too few rows per group only memorises the sample */
+			if ((int64) kc.keys[a].nlevels * T > 8000000 || kc.keys[a].nlevels > ntrain / 5)
+				continue;
+			ADD(ML_METHOD_GROUPWISE, disc, false);
+			cands[nc - 1].nkeys = 1;
+			cands[nc - 1].key[0] = a;
+		}
+		if (!disc)
+			ADD(ML_METHOD_REGRESSION, false, false);
+		ADD(ML_METHOD_KNN, disc, false);
+		if (numcodes)
+		{
+			if (!disc)
+				ADD(ML_METHOD_REGRESSION, false, true);
+			ADD(ML_METHOD_KNN, disc, true);
+		}
+	}
+	eval_folds(frame, proto, cands, 0, nc, &kc, obs, nfolds, ntest, missing, opts, rng, numeric);
+
+	/* pairs of the most useful low-cardinality single keys */
+	nsingle = nc;
+	for (int pass = 0; pass < 2; pass++)
+	{
+		bool		disc = pass == 0;
+		int			T = disc ? col->nlevels : 1;
+		int		   *top = palloc(sizeof(int) * (nsingle + 1));
+		double	   *err = palloc(sizeof(double) * (nsingle + 1));
+		int			ntop = 0;
+
+		for (int i = 0; i < nsingle; i++)
+		{
+			err[i] = cands[i].n > 0 ? cands[i].loss / cands[i].n : INFINITY;
+			if (cands[i].method == ML_METHOD_GROUPWISE && cands[i].discrete == disc &&
+				cands[i].valid && cands[i].n > 0 &&
+				kc.keys[cands[i].key[0]].nlevels <= MAX_LOWCARD_LEVELS)
+				top[ntop++] = i;
+		}
+		qsort_arg(top, ntop, sizeof(int), MlCmpIndexByValue, err);
+		ntop = Min(ntop, PAIR_CANDIDATES);
+		for (int i = 0; i < ntop; i++)
+			for (int j = i + 1; j < ntop; j++)
+			{
+				int			a = cands[top[i]].key[0],
+							b = cands[top[j]].key[0];
+				int64		G = (int64) kc.keys[a].nlevels * kc.keys[b].nlevels;
+
+				if (G > budget || G * T > 8000000 || kc.keys[a].col == kc.keys[b].col)
+					continue;
+				/* the coarser key is the parent the finer groups back off to */
+				if (kc.keys[b].nlevels < kc.keys[a].nlevels)
+				{
+					int			t = a;
+
+					a = b;
+					b = t;
+				}
+				ADD(ML_METHOD_GROUPWISE, disc, false);
+				cands[nc - 1].nkeys = 2;
+				cands[nc - 1].key[0] = a;
+				cands[nc - 1].key[1] = b;
+			}
+	}
+#undef ADD
+	eval_folds(frame, proto, cands, nsingle, nc, &kc, obs, nfolds, ntest, missing, opts, rng,
+			   numeric);
 
 	/*
 	 * A model only replaces a global statistic if it beats it by a clear
 	 * margin: on a column nothing predicts, the mean stays, rather than a
-	 * group table that fits the holdout's noise.
+	 * group table that fits the holdout's noise. Likewise one-hot numeric
+	 * inputs must clearly beat the same model with them as numbers.
 	 */
-#define SIMPLE(mm) ((mm)->method == ML_METHOD_MEAN || (mm)->method == ML_METHOD_MEDIAN || \
-					(mm)->method == ML_METHOD_MODE)
-#define CONSIDER(model, err_) \
-	do { (model)->error = (err_); \
-		 if (!isnan((model)->error) && \
-			 (best == NULL || \
-			  (SIMPLE(best) && !SIMPLE(model) ? \
-			   (model)->error < best->error * (1 - SIMPLER_MARGIN) : \
-			   (model)->error < best->error))) \
-			 best = (model); } while (0)
-
-	m = new_model(proto, proto->discrete ? ML_METHOD_MODE : ML_METHOD_MEAN);
-	fit_global(frame, m, train, m->method);
-	CONSIDER(m, score_model(frame, m, test, NULL, NULL));
-	first = m;
-	if (!proto->discrete)
+#define SIMPLE(c) ((c)->method == ML_METHOD_MEAN || (c)->method == ML_METHOD_MEDIAN || \
+				   (c)->method == ML_METHOD_MODE)
+	for (int i = 0; i < nc; i++)
 	{
-		m = new_model(proto, ML_METHOD_MEDIAN);
-		fit_global(frame, m, train, ML_METHOD_MEDIAN);
-		CONSIDER(m, score_model(frame, m, test, NULL, NULL));
-	}
+		Cand	   *c = &cands[i];
+		double		e,
+					be;
 
-	/* single keys, then pairs of the most useful low-cardinality ones */
-	single_err = palloc(sizeof(double) * Max(kc.nkeys, 1));
-	for (int a = 0; a < kc.nkeys; a++)
-	{
-		single_err[a] = NAN;
-		/* a key with too few rows per group only memorises the sample */
-		if ((int64) kc.keys[a].nlevels * T > 8000000 || kc.keys[a].nlevels > train->n / 5)
+		if (!c->valid || c->n == 0)
 			continue;
-		m = new_model(proto, ML_METHOD_GROUPWISE);
-		m->keys[0] = kc.keys[a];
-		m->nkeys = 1;
-		fit_groupwise(frame, m, &search, kc.codes[a], NULL);
-		single_err[a] = score_model(frame, m, test, kc.codes[a], NULL);
-		CONSIDER(m, single_err[a]);
-		CHECK_FOR_INTERRUPTS();
+		e = error_of(col, c->loss, c->n, numeric);
+		be = best ? error_of(col, best->loss, best->n, numeric) : INFINITY;
+		if (best == NULL ||
+			(SIMPLE(best) && !SIMPLE(c) ? e < be * (1 - SIMPLER_MARGIN) :
+			 c->onehot && !best->onehot ? e < be * (1 - ONEHOT_MARGIN) : e < be))
+			best = c;
 	}
-	for (int i = 0; i < kc.nkeys; i++)
-		if (kc.keys[i].nlevels <= MAX_LOWCARD_LEVELS && !isnan(single_err[i]))
-			top[ntop++] = i;
-	qsort_arg(top, ntop, sizeof(int), MlCmpIndexByValue, single_err);
-	ntop = Min(ntop, PAIR_CANDIDATES);
-	for (int i = 0; i < ntop; i++)
-	{
-		for (int j = i + 1; j < ntop; j++)
-		{
-			int			a = top[i],
-						b = top[j];
-			int64		G = (int64) kc.keys[a].nlevels * kc.keys[b].nlevels;
-
-			if (G > budget || G * T > 8000000 || kc.keys[a].col == kc.keys[b].col)
-				continue;
-			/* the coarser key is the parent the finer groups back off to */
-			if (kc.keys[b].nlevels < kc.keys[a].nlevels)
-			{
-				int			t = a;
-
-				a = b;
-				b = t;
-			}
-			m = new_model(proto, ML_METHOD_GROUPWISE);
-			m->keys[0] = kc.keys[a];
-			m->keys[1] = kc.keys[b];
-			m->nkeys = 2;
-			fit_groupwise(frame, m, &search, kc.codes[a], kc.codes[b]);
-			CONSIDER(m, score_model(frame, m, test, kc.codes[a], kc.codes[b]));
-			CHECK_FOR_INTERRUPTS();
-		}
-	}
-
-	if (!proto->discrete)
-	{
-		m = new_model(proto, ML_METHOD_REGRESSION);
-		fit_regression(frame, m, &search, missing, opts, rng, SEARCH_REG_ROWS);
-		if (m->feat->width > 1)
-			CONSIDER(m, score_model(frame, m, test, NULL, NULL));
-	}
-	m = new_model(proto, ML_METHOD_KNN);
-	fit_knn(frame, m, &search, missing, opts, rng, SEARCH_KNN_REFS);
-	if (m->feat->width > 1)
-		CONSIDER(m, score_model(frame, m, &knn_test, NULL, NULL));
-#undef CONSIDER
 #undef SIMPLE
 
 	/*
@@ -678,30 +881,30 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, Rows *train, Rows *test,
 	 * whose squares overflow): the global statistic, its error unknown.
 	 */
 	if (best == NULL)
-		best = first;
+		best = &cands[0];
 
 	/* refit the winner on every observed cell */
-	m = new_model(proto, best->method);
-	m->nkeys = best->nkeys;
-	m->keys[0] = best->keys[0];
-	m->keys[1] = best->keys[1];
-	m->k = best->k;
+	m = cand_model(proto, best, &kc);
+	m->metric = numeric ? "nrmse" : "error_rate";
+	if (m->method == ML_METHOD_KNN)
+		m->k = Max(1, opts->k);
 	fit_method(frame, m, obs, missing, opts, rng);
-	m->error = best->error;
+	m->error = error_of(col, best->loss, best->n, numeric);
 	return m;
 }
 
 /*
  * The target's observed and missing rows, and the holdout: a random share
- * of the observed cells, shuffled off the end. Returns false when nothing
- * is observed.
+ * of the observed cells, shuffled off the end (one fold), or all observed
+ * cells shuffled (several folds). Returns false when nothing is observed.
  */
 static bool
 split_rows(MlFrame *frame, int target, bool discrete, MlImputeOptions *opts,
-		   pg_prng_state *rng, Rows *obs, Rows *miss, Rows *train, Rows *test)
+		   pg_prng_state *rng, bool folds, Rows *obs, Rows *miss, int *nfolds, int64 *ntestp)
 {
 	MlColumn   *col = &frame->cols[target];
 	int64		ntest;
+	int64		nshuffle;
 
 	obs->idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
 	miss->idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
@@ -713,12 +916,17 @@ split_rows(MlFrame *frame, int target, bool discrete, MlImputeOptions *opts,
 		else if (observed(col, r, discrete))
 			obs->idx[obs->n++] = r;
 	}
+	*nfolds = 1;
+	*ntestp = 0;
 	if (obs->n == 0 || (discrete && col->nlevels == 0))
 		return false;
 
 	ntest = obs->n >= 10 ? Min((int64) (obs->n * opts->holdout), MAX_HOLDOUT) : 0;
 	ntest = Max(ntest, obs->n >= 10 ? 1 : 0);
-	for (int64 i = obs->n - 1; i > 0 && i >= obs->n - ntest; i--)
+	if (folds && obs->n >= 10 && obs->n < FOLD_ROWS)
+		*nfolds = FOLDS;
+	nshuffle = *nfolds > 1 ? obs->n : ntest;
+	for (int64 i = obs->n - 1; i > 0 && i >= obs->n - nshuffle; i--)
 	{
 		int64		j = (int64) pg_prng_uint64_range(rng, 0, i);
 		int64		t = obs->idx[i];
@@ -726,39 +934,13 @@ split_rows(MlFrame *frame, int target, bool discrete, MlImputeOptions *opts,
 		obs->idx[i] = obs->idx[j];
 		obs->idx[j] = t;
 	}
-	train->idx = obs->idx;
-	train->n = obs->n - ntest;
-	test->idx = obs->idx + train->n;
-	test->n = ntest;
+	*ntestp = ntest;
 	return true;
-}
-
-/*
- * The holdout cells 'auto' scores a numeric target's candidates on, for
- * candidates fitted elsewhere (the chain): the same cells, drawn the same way.
- */
-int64
-MlImputeHoldout(MlFrame *frame, int target, MlImputeOptions *opts, int64 **test)
-{
-	pg_prng_state rng;
-	Rows		obs,
-				miss,
-				train,
-				t;
-
-	pg_prng_seed(&rng, (uint64) opts->seed * 7919 + target);
-	if (!split_rows(frame, target, false, opts, &rng, &obs, &miss, &train, &t))
-	{
-		*test = NULL;
-		return 0;
-	}
-	*test = t.idx;
-	return t.n;
 }
 
 /* The inputs a regression for the target would use. */
 MlFeatures *
-MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts)
+MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts, bool onehot_numeric)
 {
 	MlColumn   *col = &frame->cols[target];
 	Rows		miss;
@@ -768,7 +950,7 @@ MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts)
 	for (int64 r = 0; r < frame->nrows; r++)
 		if ((col->wasnull ? col->wasnull : col->isnull)[r])
 			miss.idx[miss.n++] = r;
-	return build_features(frame, target, &miss, opts);
+	return build_features(frame, target, &miss, opts, onehot_numeric);
 }
 
 /*
@@ -787,6 +969,7 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 				test;
 	pg_prng_state rng;
 	int64		ntest;
+	int			nfolds;
 
 	memset(&proto, 0, sizeof(proto));
 	proto.target = target;
@@ -816,13 +999,23 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 				 errmsg("method \"classifier\" needs a categorical column, but \"%s\" is numeric", col->name),
 				 errhint("Use learned or regression for numeric columns.")));
 	pg_prng_seed(&rng, (uint64) opts->seed * 7919 + target);
-	if (!split_rows(frame, target, proto.discrete, opts, &rng, &obs, &miss, &train, &test))
+	if (!split_rows(frame, target, proto.discrete, opts, &rng, opts->method == ML_METHOD_AUTO,
+					&obs, &miss, &nfolds, &ntest))
 		return new_model(&proto, ML_METHOD_NONE);
-	ntest = test.n;
 
 	if (opts->method == ML_METHOD_AUTO && ntest > 0)
-		return choose_auto(frame, &proto, &obs, &train, &test, &miss, opts, &rng);
+		return choose_auto(frame, &proto, &obs, nfolds, ntest, &miss, opts, &rng,
+						   proto.discrete && MlColumnNumericCodes(col) && col->level_value);
 
+	/* explicit methods: one holdout, and the inputs one-hot as they always were */
+	if (nfolds > 1)
+	{
+		pg_prng_seed(&rng, (uint64) opts->seed * 7919 + target);
+		(void) split_rows(frame, target, proto.discrete, opts, &rng, false,
+						  &obs, &miss, &nfolds, &ntest);
+	}
+	fold_rows(&obs, 1, ntest, 0, &train, &test);
+	proto.onehot = true;
 	m = new_model(&proto, opts->method == ML_METHOD_AUTO ?
 				  (proto.discrete ? ML_METHOD_MODE : ML_METHOD_MEAN) : opts->method);
 	m->k = Max(1, opts->k);
@@ -842,6 +1035,7 @@ MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts)
 			fresh->keys[0] = m->keys[0];
 			fresh->keys[1] = m->keys[1];
 			fresh->k = m->k;
+			fresh->onehot = m->onehot;
 			m = fresh;
 			m->error = err;
 		}

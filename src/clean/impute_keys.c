@@ -12,9 +12,11 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "clean/impute.h"
+#include "core/linalg.h"
 
 static const struct
 {
@@ -134,3 +136,142 @@ MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level)
 	}
 }
 
+
+/*
+ * A numeric column whose few levels are coded (not declared categorical):
+ * its codes are amounts as much as categories. As an input it is a number,
+ * one-hot only where 'auto' finds that helps; as a target, 'auto' scores
+ * level predictions and numeric ones alike, by normalised RMSE.
+ */
+bool
+MlColumnNumericCodes(MlColumn *col)
+{
+	return col->kind == ML_KIND_NUMERIC && col->code != NULL &&
+		col->role != ML_ROLE_CATEGORICAL;
+}
+
+/* ---------- Bayesian ridge: the penalty chosen by the evidence ---------- */
+
+#define BAYES_MAX_WIDTH		400		/* wider systems keep a fixed penalty */
+#define BAYES_MAX_ITER		300
+#define BAYES_PRIOR			1e-6	/* gamma hyperpriors of both precisions */
+
+/*
+ * Ridge regression whose penalty is estimated from the data by maximising
+ * the marginal likelihood, as scikit-learn's BayesianRidge does (the
+ * estimator its IterativeImputer uses): the noise precision alpha and the
+ * weight precision lambda are updated in turn, with the centred Gram
+ * matrix diagonalised once, the target in units of its standard deviation.
+ * xtx (upper triangle) and xty come from rows whose column 0 is the
+ * intercept, yy is the sum of squared targets. On a
+ * table of twenty rows this shrinks hard; on a large one hardly at all.
+ * Returns the penalty lambda / alpha, or -1 when the system is too wide (a
+ * fixed small penalty is used then).
+ */
+double
+MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n, double *beta)
+{
+	int			q = p - 1;
+	double	   *C,
+			   *e,
+			   *c,
+			   *ct;
+	double		ybar,
+				yyc,
+				sdy,
+				alpha,
+				lambda = 1,
+				r = 0;
+
+	if (n < 2)
+	{
+		/* nothing to learn a slope from: the mean of what there is */
+		memset(beta, 0, sizeof(double) * p);
+		beta[0] = n > 0 ? xty[0] / n : 0;
+		return -1;
+	}
+	if (q < 1 || q > BAYES_MAX_WIDTH)
+	{
+		MlLinalgRidgeSolve(xtx, xty, p, n, 1e-4, beta);
+		return -1;
+	}
+	C = palloc(sizeof(double) * q * q);
+	e = palloc(sizeof(double) * q);
+	c = palloc(sizeof(double) * q);
+	ct = palloc0(sizeof(double) * q);
+	ybar = xty[0] / n;
+	yyc = Max(yy - n * ybar * ybar, 0);
+	for (int a = 0; a < q; a++)
+	{
+		double		sa = xtx[a + 1];	/* row 0: sums of the features */
+
+		c[a] = xty[a + 1] - sa * ybar;
+		for (int b = a; b < q; b++)
+		{
+			double		v = xtx[(a + 1) * p + b + 1] - sa * xtx[b + 1] / n;
+
+			C[a * q + b] = C[b * q + a] = v;
+		}
+	}
+	if (!MlLinalgSymEigen(C, q, e))
+	{
+		pfree(C);
+		pfree(e);
+		pfree(c);
+		pfree(ct);
+		MlLinalgRidgeSolve(xtx, xty, p, n, 1e-2, beta);
+		return -1;
+	}
+	/* in units of the target's sd, so the hyperpriors mean what they do there */
+	sdy = sqrt(yyc / n);
+	if (!(sdy > 0))
+		sdy = 1;
+	yyc /= sdy * sdy;
+	for (int j = 0; j < q; j++)
+	{
+		e[j] = Max(e[j], 0);
+		for (int a = 0; a < q; a++)
+			ct[j] += C[j * q + a] * c[a];
+		ct[j] /= sdy;
+	}
+	alpha = 1.0 / (yyc / n + 1e-12);
+	for (int iter = 0; iter < BAYES_MAX_ITER; iter++)
+	{
+		double		gamma = 0,
+					w2 = 0,
+					rss = yyc,
+					rold = r;
+
+		r = lambda / alpha;
+		for (int j = 0; j < q; j++)
+		{
+			double		u = ct[j] / (e[j] + r);
+
+			w2 += u * u;
+			rss += -2 * ct[j] * u + e[j] * u * u;
+			gamma += alpha * e[j] / (lambda + alpha * e[j]);
+		}
+		rss = Max(rss, 1e-12 * (yyc + 1e-12));
+		lambda = (gamma + 2 * BAYES_PRIOR) / (w2 + 2 * BAYES_PRIOR);
+		alpha = (n - gamma + 2 * BAYES_PRIOR) / (rss + 2 * BAYES_PRIOR);
+		if (iter > 0 && fabs(lambda / alpha - rold) <= 1e-6 * (rold + 1e-12))
+			break;
+	}
+	r = lambda / alpha;
+	beta[0] = ybar;
+	for (int a = 0; a < q; a++)
+	{
+		double		w = 0;
+
+		for (int j = 0; j < q; j++)
+			w += C[j * q + a] * ct[j] / (e[j] + r);
+		w *= sdy;
+		beta[a + 1] = w;
+		beta[0] -= w * xtx[a + 1] / n;
+	}
+	pfree(C);
+	pfree(e);
+	pfree(c);
+	pfree(ct);
+	return r;
+}

@@ -367,6 +367,18 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 		}
 		appendStringInfoChar(out, ']');
 	}
+	if (m->round_beta)
+	{
+		/* a chain member: its coefficients of every round, replayed in turn */
+		appendStringInfoString(out, ", \"round_coefficients\": [");
+		for (int64 j = 0; j < (int64) m->nround_beta * m->feat->width; j++)
+		{
+			if (j)
+				appendStringInfoString(out, ", ");
+			json_number(out, m->round_beta[j]);
+		}
+		appendStringInfoChar(out, ']');
+	}
 	if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
 		MlNetToJson(frame, m, out);
 	if (m->method == ML_METHOD_CHAIN)

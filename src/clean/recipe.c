@@ -520,6 +520,21 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 			if (m->chain[i]->method != ML_METHOD_REGRESSION || m->chain[i]->discrete ||
 				!isfinite(m->chain[i]->fill))
 				bad_recipe("a chain member is not a numeric regression");
+			if (MlOptGet(members.items[i].val.binary.data, "round_coefficients"))
+			{
+				/* the coefficients of every round (recipes before 0.3.0 have only the last) */
+				int64		nrb;
+				double	   *rb = MlOptNumbers(members.items[i].val.binary.data,
+											  "round_coefficients", &nrb);
+
+				if (nrb != (int64) m->rounds * m->chain[i]->feat->width)
+					bad_recipe("a chain member's round coefficients do not match its rounds and inputs");
+				for (int64 k = 0; k < nrb; k++)
+					if (!isfinite(rb[k]))
+						bad_recipe("a chain member's round coefficients are not finite numbers");
+				m->chain[i]->round_beta = rb;
+				m->chain[i]->nround_beta = m->rounds;
+			}
 			for (int j = 0; j < i; j++)
 				if (m->chain[j]->target == m->chain[i]->target)
 					bad_recipe("a column is twice in a chain");

@@ -17,6 +17,9 @@ extern void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
 extern void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda,
 					double *b, const int *ldb, double *s, const double *rcond, int *rank,
 					double *work, const int *lwork, int *iwork, int *info);
+/* LAPACK's symmetric eigensolver */
+extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+				   double *w, double *work, const int *lwork, int *info);
 
 /*
  * A backend is one process among many: parallelism comes from PostgreSQL's
@@ -154,4 +157,26 @@ MlLinalgMinNormSolve(double *A, int p, double *b, double rcond)
 	pfree(work);
 	pfree(iwork);
 	return rank;
+/*
+ * Eigenvalues (ascending, into w) and eigenvectors of the symmetric p x p
+ * matrix a (upper triangle read, row-major); on return row j of a is the
+ * eigenvector of w[j]. Returns false when LAPACK does not converge.
+ */
+bool
+MlLinalgSymEigen(double *a, int p, double *w)
+{
+	int			info = 0;
+	int			lwork = -1;
+	double		query;
+	double	   *work;
+
+	/* row-major upper triangle = column-major lower triangle */
+	dsyev_("V", "L", &p, a, &p, w, &query, &lwork, &info);
+	if (info != 0)
+		return false;
+	lwork = Max((int) query, 3 * p);
+	work = palloc(sizeof(double) * lwork);
+	dsyev_("V", "L", &p, a, &p, w, work, &lwork, &info);
+	pfree(work);
+	return info == 0;
 }

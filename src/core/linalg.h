@@ -11,6 +11,7 @@ extern void MlLinalgGramAdd(const double *X, int n, int p, const double *y,
 							double *xtx, double *xty);
 extern void MlLinalgRidgeSolve(const double *xtx, const double *xty, int p, int64 n,
 							   double lambda, double *beta);
+extern bool MlLinalgSymEigen(double *a, int p, double *w);
 extern void MlLinalgCrossProduct(const double *A, int m, const double *B, int n,
 								 int k, double *C);
 
