@@ -157,6 +157,8 @@ MlLinalgMinNormSolve(double *A, int p, double *b, double rcond)
 	pfree(work);
 	pfree(iwork);
 	return rank;
+}
+
 /*
  * Eigenvalues (ascending, into w) and eigenvectors of the symmetric p x p
  * matrix a (upper triangle read, row-major); on return row j of a is the
