@@ -65,7 +65,7 @@ echo "== sanitize: pg_regress"
 make -s installcheck || { status=1; head -200 regression.diffs 2>/dev/null; }
 if [ "${FUZZ:-0}" = 1 ]; then
   echo "== sanitize: fuzz"
-  prove test/fuzz_clean.sh test/fuzz_train.sh || status=1
+  prove -v test/fuzz_clean.sh test/fuzz_train.sh || status=1
 fi
 
 reports=$(ls "$work/reports" 2>/dev/null | wc -l)

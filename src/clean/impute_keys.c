@@ -245,26 +245,37 @@ MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
 		r = lambda / alpha;
 		for (int j = 0; j < q; j++)
 		{
-			double		u = ct[j] / (e[j] + r);
+			/* a direction with no variance and no penalty carries no weight */
+			double		u = (e[j] + r) > 0 ? ct[j] / (e[j] + r) : 0;
 
 			w2 += u * u;
 			rss += -2 * ct[j] * u + e[j] * u * u;
-			gamma += alpha * e[j] / (lambda + alpha * e[j]);
+			if (lambda + alpha * e[j] > 0)
+				gamma += alpha * e[j] / (lambda + alpha * e[j]);
 		}
 		rss = Max(rss, 1e-12 * (yyc + 1e-12));
 		lambda = (gamma + 2 * BAYES_PRIOR) / (w2 + 2 * BAYES_PRIOR);
 		alpha = (n - gamma + 2 * BAYES_PRIOR) / (rss + 2 * BAYES_PRIOR);
+		if (!(alpha > 0) || !isfinite(lambda) || !isfinite(alpha))
+			break;
 		if (iter > 0 && fabs(lambda / alpha - rold) <= 1e-6 * (rold + 1e-12))
 			break;
 	}
-	r = lambda / alpha;
+	/*
+	 * Values whose squares overflow leave no usable evidence: a penalty so
+	 * large that the fit is the mean.
+	 */
+	r = (alpha > 0 && isfinite(lambda) && isfinite(alpha)) ? lambda / alpha : 1e12;
+	if (!isfinite(r))
+		r = 1e12;
 	beta[0] = ybar;
 	for (int a = 0; a < q; a++)
 	{
 		double		w = 0;
 
 		for (int j = 0; j < q; j++)
-			w += C[j * q + a] * ct[j] / (e[j] + r);
+			if (e[j] + r > 0)
+				w += C[j * q + a] * ct[j] / (e[j] + r);
 		w *= sdy;
 		beta[a + 1] = w;
 		beta[0] -= w * xtx[a + 1] / n;
