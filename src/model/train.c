@@ -659,6 +659,11 @@ ml_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" cannot learn a %s project", l->name, p->task)));
+	if (td.task == ML_TASK_CLUSTERING && o.folds > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"folds\" does not apply to clustering"),
+				 errhint("A clustering learner has no labels to score folds against; leave \"folds\" out.")));
 	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
 	MlTrainSplit(&td, frame, &o);
 	run_trials(&best, &trials, l, hp, frame, &td, &o);
