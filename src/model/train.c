@@ -461,8 +461,21 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 		MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
 				  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
 				  "features, training, version) "
-				  "VALUES ($1, $2, $3, $4, $5, " CppAsString2(ML_PAYLOAD_FORMAT) ", $6, $7, $8, $9, $10, $11, $12)",
+				  "VALUES ($1, $2, $3, $4, $5, " CppAsString2(ML_PAYLOAD_FORMAT) ", $6, $7, $8, $9, $10, $11, $12) "
+				  "ON CONFLICT (project_id, version) DO NOTHING",
 				  12, t2, v2, NULL, SPI_OK_INSERT);
+		/*
+		 * A trainer whose snapshot predates another one's commit (repeatable
+		 * read) numbers the same version: that is a serialization failure,
+		 * to retry, never a duplicate key. (When the other version is not
+		 * in the snapshot, the INSERT itself reports 40001.)
+		 */
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not number the new version of project \"%s\": another ml_train stored version %d first",
+							p->name, version),
+					 errhint("Retry the transaction.")));
 	}
 	{
 		const char *keys[2] = {"version", "algorithm"};
