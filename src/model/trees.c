@@ -249,6 +249,47 @@ MlTreesRun(int nthreads, void (*fn) (void *ctx, int task, int worker), void *ctx
 	PG_END_TRY();
 }
 
+/*
+ * Split gains normalized to sum 1, always finite (the payload stores only
+ * finite numbers): a gain that overflowed on extreme targets counts as an
+ * equal share of the whole among the features whose gain did.
+ */
+void
+MlTreesNormalizeGain(double *gain, int n)
+{
+	double		total = 0;
+	int			ninf = 0;
+
+	for (int j = 0; j < n; j++)
+	{
+		if (!(gain[j] >= 0))
+			gain[j] = 0;		/* NaN */
+		if (isinf(gain[j]))
+			ninf++;
+		total += gain[j];
+	}
+	if (ninf > 0)
+	{
+		for (int j = 0; j < n; j++)
+			gain[j] = isinf(gain[j]) ? 1.0 / ninf : 0;
+		return;
+	}
+	if (isinf(total))
+	{
+		/* finite gains whose sum overflows: scale by the largest first */
+		double		mx = 0;
+
+		for (int j = 0; j < n; j++)
+			mx = Max(mx, gain[j]);
+		total = 0;
+		for (int j = 0; j < n; j++)
+			total += (gain[j] /= mx);
+	}
+	if (total > 0)
+		for (int j = 0; j < n; j++)
+			gain[j] /= total;
+}
+
 int
 MlTreesThreads(int requested)
 {
