@@ -63,3 +63,17 @@ SELECT version, algorithm FROM ml_train('rv_huge', 'gbdt', '{"n_estimators": 5}'
 SELECT m.version, regress_try(format($$SELECT mlops.score_value('rv_huge', %s, r) FROM rv_huge r$$, m.id)) AS scores
 FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'rv_huge' ORDER BY m.version;
 RESET ROLE;
+-- a dense learner's standardization of values near the float8 limit: the
+-- sum overflowed, the center stored was not finite and the version could not
+-- load (fuzz_train seed 22, XX001)
+CREATE TABLE rv_edge AS
+SELECT i AS id, CASE WHEN i % 2 = 0 THEN 1.7e308::float8 ELSE -1.7e308::float8 END AS big,
+       (i % 5)::float8 AS small, (i % 3)::float8 AS y
+FROM generate_series(1, 40) i;
+GRANT SELECT ON rv_edge TO ml_analyst, ml_engineer;
+SET ROLE regress_alice;
+SELECT ml_create_project('rv_edge', 'rv_edge', 'y') > 0 AS created;
+SELECT version, algorithm FROM ml_train('rv_edge', 'kmeans', '{"n_clusters": 2}', '{"exclude": ["id"]}');
+SELECT m.version, regress_try(format($$SELECT count(mlops.score_value('rv_edge', %s, r)) FROM rv_edge r$$, m.id)) AS scores
+FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'rv_edge' ORDER BY m.version;
+RESET ROLE;
