@@ -77,3 +77,17 @@ SELECT version, algorithm FROM ml_train('rv_edge', 'kmeans', '{"n_clusters": 2}'
 SELECT m.version, regress_try(format($$SELECT count(mlops.score_value('rv_edge', %s, r)) FROM rv_edge r$$, m.id)) AS scores
 FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'rv_edge' ORDER BY m.version;
 RESET ROLE;
+-- a tree learner's leaf sums overflow on a target near the float8 limit:
+-- a clear 22003 at training, not a stored version that cannot load
+-- (fuzz_train seed 23, XX001)
+CREATE TABLE rv_edge2 AS
+SELECT i AS id, (i % 4)::float8 AS a,
+       CASE WHEN i % 3 = 0 THEN NULL WHEN i % 2 = 0 THEN 1.7e308::float8 ELSE -1.7e308::float8 END AS y
+FROM generate_series(1, 300) i;
+GRANT SELECT ON rv_edge2 TO ml_analyst, ml_engineer;
+SET ROLE regress_alice;
+SELECT ml_create_project('rv_edge2', 'rv_edge2', 'y') > 0 AS created;
+SELECT regress_try($$SELECT ml_train('rv_edge2', 'random_forest', '{"n_estimators": 3}', '{"exclude": ["id"]}')$$);
+SELECT m.version, regress_try(format($$SELECT count(mlops.score_value('rv_edge2', %s, r)) FROM rv_edge2 r$$, m.id)) AS scores
+FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'rv_edge2' ORDER BY m.version;
+RESET ROLE;

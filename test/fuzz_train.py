@@ -158,7 +158,7 @@ def gen_train(rng, index):
 # A learner's own report that extreme data (1e300) overflowed its fit: an
 # expected 22003 with our message, unlike an overflow in SQL we built.
 LEARNER_OVERFLOW = re.compile(r'^ERROR:  (the variance of feature ".*" overflowed|kmeans centres overflowed|'
-                              r'the linear fit overflowed|logistic regression diverged|'
+                              r'the linear fit overflowed|logistic regression diverged|a tree.s leaf value overflowed|'
                               r'cannot score a row whose features are this far from every class)', re.M)
 
 

@@ -1754,7 +1754,17 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 
 		t->nodes[i].aux = l;
 		for (int k = 0; k < nout; k++)
-			t->values[(size_t) l * nout + k] = den > 0 ? -T[k] / den * b->p.leaf_scale : 0;
+		{
+			double		v = den > 0 ? -T[k] / den * b->p.leaf_scale : 0;
+
+			/* the payload stores only finite numbers: report it here, not at scoring */
+			if (!isfinite(v))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("a tree's leaf value overflowed"),
+						 errhint("The target's values are too large to sum; rescale the target.")));
+			t->values[(size_t) l * nout + k] = v;
+		}
 		b->leaf_begin[l] = b->cands[i].begin;
 		b->leaf_end[l] = b->cands[i].end;
 	}
