@@ -628,7 +628,7 @@ def normalise(msg):
 
 
 def main(gen=None, name="fuzz_clean", allowed=None):
-    """Run CALLS cases of gen (gen_case by default); allowed(stmts, code)
+    """Run CALLS cases of gen (gen_case by default); allowed(stmts, code, msg)
     may excuse an error a case provoked on purpose."""
     gen = gen or gen_case
     rng = random.Random(SEED)
@@ -651,7 +651,7 @@ def main(gen=None, name="fuzz_clean", allowed=None):
             continue
         counts["error"] += 1
         why = failing(code, msg)
-        if why is not None and allowed is not None and allowed(stmts, code):
+        if why is not None and allowed is not None and allowed(stmts, code, msg):
             why = None
         if why is None:
             if code == "57014":

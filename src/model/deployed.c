@@ -15,6 +15,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -39,8 +40,20 @@ flush(void)
 {
 	ListCell   *lc;
 
+	/*
+	 * A call of this transaction may still hold an entry (an invalidation
+	 * arrives at any lock): inside a transaction the entries live on until
+	 * its end, and the generation tells their holders to fetch again.
+	 */
 	foreach(lc, entries)
-		MemoryContextDelete(((MlDeployed *) lfirst(lc))->cxt);
+	{
+		MemoryContext cxt = ((MlDeployed *) lfirst(lc))->cxt;
+
+		if (IsTransactionState())
+			MemoryContextSetParent(cxt, TopTransactionContext);
+		else
+			MemoryContextDelete(cxt);
+	}
 	list_free(entries);
 	entries = NIL;
 	MlDeployedGeneration++;

@@ -282,6 +282,31 @@ fit_dense_map(MlEncoder *enc, int j, const double *v, int64 n)
 				m->indicator = true;
 		m->center = k > 0 ? sum / k : 0;
 		m->scale = k > 1 ? sqrt(fmax(0, (sumsq - k * m->center * m->center) / (k - 1))) : 0;
+		if (!isfinite(m->center) || !isfinite(sumsq))
+		{
+			/*
+			 * Values near the float8 limit overflow the sums: take the
+			 * moments of v / max|v| (the center must be finite: the payload
+			 * stores only finite numbers, and a NaN center would silently
+			 * turn every value into a missing one).
+			 */
+			double		mx = 0,
+						c;
+
+			for (int64 r = 0; r < n; r++)
+				if (!isnan(v[r]))
+					mx = Max(mx, fabs(v[r]));
+			sum = sumsq = 0;
+			for (int64 r = 0; r < n; r++)
+				if (!isnan(v[r]))
+				{
+					sum += v[r] / mx;
+					sumsq += (v[r] / mx) * (v[r] / mx);
+				}
+			c = sum / k;
+			m->center = mx * c;
+			m->scale = k > 1 ? mx * sqrt(fmax(0, (sumsq - k * c * c) / (k - 1))) : 0;
+		}
 		if (!(m->scale > 1e-12 * Max(1.0, fabs(m->center))) || !isfinite(m->scale))
 			m->scale = 1;
 	}

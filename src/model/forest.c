@@ -268,15 +268,7 @@ forest_fit(const MlDesign *d, void *params)
 		MlTreeBuilderDestroy(builder);
 	}
 	PG_END_TRY();
-	{
-		double		total = 0;
-
-		for (int j = 0; j < d->nfeat; j++)
-			total += m->gain[j];
-		if (total > 0)
-			for (int j = 0; j < d->nfeat; j++)
-				m->gain[j] /= total;
-	}
+	MlTreesNormalizeGain(m->gain, d->nfeat);
 	return m;
 }
 

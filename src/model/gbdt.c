@@ -574,15 +574,7 @@ gbdt_fit(const MlDesign *d, void *params)
 
 	if (nvalid > 0 && m->nrounds > best_round + 1)
 		m->nrounds = best_round + 1;	/* keep the best round */
-	{
-		double		total = 0;
-
-		for (int j = 0; j < d->nfeat; j++)
-			total += m->gain[j];
-		if (total > 0)
-			for (int j = 0; j < d->nfeat; j++)
-				m->gain[j] /= total;
-	}
+	MlTreesNormalizeGain(m->gain, d->nfeat);
 	return m;
 }
 

@@ -311,7 +311,7 @@ kmeans_fit(const MlDesign *d, void *params)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("kmeans needs at least one feature")));
-	X = palloc(mul_size(mul_size((Size) n, (Size) p), sizeof(double)));
+	X = palloc_extended(mul_size(mul_size((Size) n, (Size) p), sizeof(double)), MCXT_ALLOC_HUGE);
 	for (int j = 0; j < p; j++)
 	{
 		double		mean = 0;

@@ -322,7 +322,7 @@ logistic_fit(const MlDesign *d, void *params)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("logistic regression takes at most %d rows", INT_MAX)));
-	X = palloc(mul_size(mul_size((Size) n, (Size) Max(p, 1)), sizeof(double)));
+	X = palloc_extended(mul_size(mul_size((Size) n, (Size) Max(p, 1)), sizeof(double)), MCXT_ALLOC_HUGE);
 	y = palloc(sizeof(int) * n);
 	for (int j = 0; j < p; j++)
 		for (int64 i = 0; i < n; i++)
@@ -349,7 +349,7 @@ logistic_fit(const MlDesign *d, void *params)
 	pr.y = y;
 	pr.w = d->w;
 	pr.l2 = 1.0 / (prm->C * pr.sw);
-	pr.Z = palloc(mul_size(mul_size((Size) n, (Size) K), sizeof(double)));
+	pr.Z = palloc_extended(mul_size(mul_size((Size) n, (Size) K), sizeof(double)), MCXT_ALLOC_HUGE);
 	dim = K * p + K;
 	theta = palloc0(sizeof(double) * dim);
 	iters = lbfgs(&pr, theta, dim, prm->max_iter, prm->tol);

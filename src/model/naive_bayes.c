@@ -173,6 +173,12 @@ nb_fit(const MlDesign *d, void *params)
 				tv += wi * dt * dt;
 			}
 		tv = tw > 0 ? tv / tw : 0;
+		/* this feature's own moments: the smoothing below adds the largest to every one */
+		if (!isfinite(tv) || !isfinite(tm))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("the variance of feature \"%s\" overflowed", d->name[j]),
+					 errhint("Rescale the feature.")));
 		for (int c = 0; c < K; c++)
 			m->var[j][c] = cw[c] > 0 ? m->var[j][c] / cw[c] : tv;
 		maxvar = Max(maxvar, tv);

@@ -49,6 +49,10 @@ ml_score(PG_FUNCTION_ARGS)
 	MlRequireArg(fcinfo, 1, "relation");
 	project = MlTextArg(fcinfo, 0, "project");
 	relid = PG_GETARG_OID(1);
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	/* the output's schema resolves with the caller's search_path */
 	rv = MlParseInto(MlTextArg(fcinfo, 2, "into_table"), &nspid);
 	dest = quote_qualified_identifier(get_namespace_name(nspid), rv->relname);

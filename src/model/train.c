@@ -12,6 +12,7 @@
 
 #include <math.h>
 
+#include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -129,7 +130,7 @@ columns_to_load(Oid relid, MlProject *p, MlTrainOptions *o)
 	}
 	else
 	{
-		Relation	rel = RelationIdGetRelation(relid);
+		Relation	rel = relation_open(relid, AccessShareLock);
 		TupleDesc	desc = RelationGetDescr(rel);
 
 		for (int a = 0; a < desc->natts; a++)
@@ -140,7 +141,7 @@ columns_to_load(Oid relid, MlProject *p, MlTrainOptions *o)
 			if (!att->attisdropped && !in_list(o->exclude, name))
 				cols = lappend(cols, pstrdup(name));
 		}
-		RelationClose(rel);
+		relation_close(rel, NoLock);
 		foreach(lc, o->exclude)
 			if (get_attnum(relid, lfirst(lc)) == InvalidAttrNumber)
 				ereport(ERROR,
@@ -461,8 +462,21 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 		MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
 				  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
 				  "features, training, version) "
-				  "VALUES ($1, $2, $3, $4, $5, " CppAsString2(ML_PAYLOAD_FORMAT) ", $6, $7, $8, $9, $10, $11, $12)",
+				  "VALUES ($1, $2, $3, $4, $5, " CppAsString2(ML_PAYLOAD_FORMAT) ", $6, $7, $8, $9, $10, $11, $12) "
+				  "ON CONFLICT (project_id, version) DO NOTHING",
 				  12, t2, v2, NULL, SPI_OK_INSERT);
+		/*
+		 * A trainer whose snapshot predates another one's commit (repeatable
+		 * read) numbers the same version: that is a serialization failure,
+		 * to retry, never a duplicate key. (When the other version is not
+		 * in the snapshot, the INSERT itself reports 40001.)
+		 */
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not number the new version of project \"%s\": another ml_train stored version %d first",
+							p->name, version),
+					 errhint("Retry the transaction.")));
 	}
 	{
 		const char *keys[2] = {"version", "algorithm"};
@@ -659,6 +673,11 @@ ml_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" cannot learn a %s project", l->name, p->task)));
+	if (td.task == ML_TASK_CLUSTERING && o.folds > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"folds\" does not apply to clustering"),
+				 errhint("A clustering learner has no labels to score folds against; leave \"folds\" out.")));
 	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
 	MlTrainSplit(&td, frame, &o);
 	run_trials(&best, &trials, l, hp, frame, &td, &o);

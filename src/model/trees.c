@@ -249,6 +249,47 @@ MlTreesRun(int nthreads, void (*fn) (void *ctx, int task, int worker), void *ctx
 	PG_END_TRY();
 }
 
+/*
+ * Split gains normalized to sum 1, always finite (the payload stores only
+ * finite numbers): a gain that overflowed on extreme targets counts as an
+ * equal share of the whole among the features whose gain did.
+ */
+void
+MlTreesNormalizeGain(double *gain, int n)
+{
+	double		total = 0;
+	int			ninf = 0;
+
+	for (int j = 0; j < n; j++)
+	{
+		if (!(gain[j] >= 0))
+			gain[j] = 0;		/* NaN */
+		if (isinf(gain[j]))
+			ninf++;
+		total += gain[j];
+	}
+	if (ninf > 0)
+	{
+		for (int j = 0; j < n; j++)
+			gain[j] = isinf(gain[j]) ? 1.0 / ninf : 0;
+		return;
+	}
+	if (isinf(total))
+	{
+		/* finite gains whose sum overflows: scale by the largest first */
+		double		mx = 0;
+
+		for (int j = 0; j < n; j++)
+			mx = Max(mx, gain[j]);
+		total = 0;
+		for (int j = 0; j < n; j++)
+			total += (gain[j] /= mx);
+	}
+	if (total > 0)
+		for (int j = 0; j < n; j++)
+			gain[j] /= total;
+}
+
 int
 MlTreesThreads(int requested)
 {
@@ -1713,7 +1754,17 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 
 		t->nodes[i].aux = l;
 		for (int k = 0; k < nout; k++)
-			t->values[(size_t) l * nout + k] = den > 0 ? -T[k] / den * b->p.leaf_scale : 0;
+		{
+			double		v = den > 0 ? -T[k] / den * b->p.leaf_scale : 0;
+
+			/* the payload stores only finite numbers: report it here, not at scoring */
+			if (!isfinite(v))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("a tree's leaf value overflowed"),
+						 errhint("The target's values are too large to sum; rescale the target.")));
+			t->values[(size_t) l * nout + k] = v;
+		}
 		b->leaf_begin[l] = b->cands[i].begin;
 		b->leaf_end[l] = b->cands[i].end;
 	}

@@ -77,6 +77,7 @@ typedef struct MlTreeBuilder MlTreeBuilder;
 extern MlBins *MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows,
 						  int max_bins, uint64 seed, int nthreads);
 extern int	MlTreesThreads(int requested);
+extern void MlTreesNormalizeGain(double *gain, int n);
 extern void MlTreesRun(int nthreads, void (*fn) (void *ctx, int task, int worker),
 					   void *ctx, int ntasks);
 extern MlTreeBuilder *MlTreeBuilderCreate(const MlBins *bins, int nout,
