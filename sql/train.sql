@@ -98,6 +98,7 @@ SELECT regress_try($$SELECT ml_train('price', 'linear', options => '{"exclude": 
 SELECT regress_try($$SELECT ml_train('price', 'linear', options => '{"time_column": "zone"}')$$);
 SELECT regress_try($$SELECT ml_train('price', 'linear', options => '{"holdout_column": "rooms"}')$$);
 SELECT regress_try($$SELECT ml_train('price', 'linear', options => '{"features": ["zone", "nosuch"]}')$$);
+SELECT regress_try($$SELECT ml_train('price', 'linear', options => '{"features": []}')$$);
 SELECT count(*) AS versions_after FROM ml_models;
 -- x is y / 2: derived from the target, never a feature
 SELECT version FROM ml_train('bad', 'linear');

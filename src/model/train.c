@@ -62,6 +62,11 @@ read_options(JsonbContainer *opts, MlTrainOptions *o)
 	o->time_column = MlOptString(opts, "time_column", NULL);
 	o->holdout_column = MlOptString(opts, "holdout_column", NULL);
 	o->features = MlOptStringList(opts, "features");
+	if (o->features == NIL && MlOptGet(opts, "features") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"features\" must name at least one column"),
+				 errhint("Leave it out to learn from every column.")));
 	o->exclude = MlOptStringList(opts, "exclude");
 	o->permutation_importance = MlOptBool(opts, "permutation_importance", false);
 	o->budget_s = MlOptRange(opts, "budget_s", 60, 0.1, 86400);
