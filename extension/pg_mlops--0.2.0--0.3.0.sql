@@ -165,3 +165,15 @@ REVOKE ALL ON FUNCTION mlops.ml_gram_sfunc(internal, float8, float8[]),
     mlops.ml_linear_solve(bytea, float8, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlops.ml_gram_agg(float8, float8[]),
     mlops.ml_linear_solve(bytea, float8, boolean) TO ml_analyst, ml_engineer;
+
+-- Deployment strategies, and the metrics a version had when it went live.
+ALTER TABLE mlops.deployments ADD COLUMN metrics jsonb;
+COMMENT ON COLUMN mlops.deployments.metrics IS 'the deployed version''s metrics at that moment';
+CREATE FUNCTION @extschema@.ml_deploy(project text, strategy text, reason text DEFAULT NULL)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'ml_deploy_strategy'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_deploy(text, text, text) IS
+    'deploy the ready version a strategy picks (best_score, most_recent); returns it';
+REVOKE ALL ON FUNCTION @extschema@.ml_deploy(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ml_deploy(text, text, text) TO ml_engineer;

@@ -67,6 +67,19 @@ SELECT ml_deploy('price', 2);
 SELECT round(ml_predict('price', h)::numeric, 9) <> round(price::numeric, 9) AS ridge_not_exact
 FROM house h WHERE id = 1;
 SELECT ml_rollback('price');
+-- strategies: the best held-out score among ready versions, or the newest
+SET ROLE regress_alice;
+SELECT version FROM ml_train('price', 'ridge', '{"alpha": 1000}');   -- version 4, a poor fit
+SELECT ml_mark_ready('price', 3);
+SELECT ml_mark_ready('price', 4);
+SET ROLE regress_eve;
+SELECT ml_deploy('price', 'best_score', 'lowest rmse');
+SELECT ml_deploy('price', 'most_recent');
+SELECT regress_try($$SELECT ml_deploy('price', 'best')$$);
+SELECT version, action, reason, (metrics->>'rmse')::numeric < 1e-6 AS exact_rmse_recorded
+FROM mlops.deployments WHERE project_id = (SELECT id FROM mlops.projects WHERE name = 'price')
+ORDER BY id;
+SELECT ml_deploy('price', 1);
 SELECT round(ml_predict('price', h)::numeric, 9) = round(price::numeric, 9) AS exact_again
 FROM house h WHERE id = 1;
 

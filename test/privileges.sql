@@ -55,7 +55,7 @@ SELECT 'ml_drop_project(text,boolean)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT f, r, 'EXECUTE' FROM
-    unnest(ARRAY['ml_deploy(text,integer,text)', 'ml_rollback(text,text)']) f,
+    unnest(ARRAY['ml_deploy(text,integer,text)', 'ml_deploy(text,text,text)', 'ml_rollback(text,text)']) f,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT f, 'ml_analyst', 'EXECUTE' FROM

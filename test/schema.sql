@@ -19,7 +19,7 @@ SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
     'created_at', 'holds_rows', 'source_relid']);
 SELECT columns_are('mlops', 'deployments', ARRAY['id', 'project_id', 'model_id', 'version',
-    'from_version', 'action', 'deployed_by', 'deployed_at', 'reason']);
+    'from_version', 'action', 'deployed_by', 'deployed_at', 'reason', 'metrics']);
 SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 'schedule',
     'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',

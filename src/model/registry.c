@@ -19,6 +19,7 @@
 PG_FUNCTION_INFO_V1(ml_mark_ready);
 PG_FUNCTION_INFO_V1(ml_deploy);
 PG_FUNCTION_INFO_V1(ml_rollback);
+PG_FUNCTION_INFO_V1(ml_deploy_strategy);
 
 /* Status of one model version, or NULL if it does not exist. */
 static char *
@@ -139,9 +140,11 @@ switch_deployment(MlScope *scope, MlProject *p, int32 version, int64 model_id,
 		values[6] = CStringGetTextDatum(reason);
 	else
 		nulls[6] = 'n';
+	/* the metrics the version had when it went live, copied from its row */
 	MlSpiExec("INSERT INTO mlops.deployments "
-			  "(project_id, model_id, version, from_version, action, deployed_by, reason) "
-			  "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			  "(project_id, model_id, version, from_version, action, deployed_by, reason, metrics) "
+			  "SELECT $1, $2, $3, $4, $5, $6, $7, m.metrics FROM mlops.models m "
+			  "WHERE m.id OPERATOR(pg_catalog.=) $2",
 			  7, types, values, nulls, SPI_OK_INSERT);
 	{
 		const char *keys[3] = {"version", "from_version", "reason"};
@@ -250,6 +253,65 @@ ml_rollback(PG_FUNCTION_ARGS)
 	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	switch_deployment(&scope, p, version, model_id, "rollback", reason);
+	MlScopeExit(&scope);
+	PG_RETURN_INT32(version);
+}
+
+/*
+ * ml_deploy(project, strategy text, reason): deploy the ready version a
+ * strategy picks. "most_recent": the highest ready version number.
+ * "best_score": the ready version with the best primary metric of the
+ * project's task on its held-out rows (lowest rmse, or highest accuracy;
+ * cross-validated figures when the version was trained with folds); ties
+ * go to the newer version, versions without the metric (or with one that
+ * is not a number: stored data is not trusted) come last.
+ */
+Datum
+ml_deploy_strategy(PG_FUNCTION_ARGS)
+{
+	MlScope		scope;
+	MlProject  *p;
+	char	   *strategy = MlTextArg(fcinfo, 1, "strategy");
+	char	   *reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	bool		isnull;
+	int32		version;
+	int64		model_id;
+	const char *order;
+
+	if (strcmp(strategy, "most_recent") == 0)
+		order = "version DESC";
+	else if (strcmp(strategy, "best_score") == 0)
+		order = NULL;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown deployment strategy \"%s\"", strategy),
+				 errhint("Valid strategies: best_score, most_recent; or pass a version number.")));
+
+	MlScopeEnter(&scope);
+	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
+	require_engineer(&scope, p);
+	MlScopeAsOwner(&scope);
+	if (order == NULL)
+		order = strcmp(p->task, "classification") == 0 ?
+			"mlops.try_cast_numeric(COALESCE(metrics->>'accuracy', metrics->>'cv_accuracy')) "
+			"DESC NULLS LAST, version DESC" :
+			"mlops.try_cast_numeric(COALESCE(metrics->>'rmse', metrics->>'cv_rmse')) "
+			"ASC NULLS LAST, version DESC";
+	values[0] = Int64GetDatum(p->id);
+	MlSpiExec(psprintf("SELECT version, id FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1 "
+					   "AND status OPERATOR(pg_catalog.=) 'ready' ORDER BY %s LIMIT 1", order),
+			  1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("project \"%s\" has no model version ready for deployment", p->name),
+				 errhint("An analyst marks a trained version ready with ml_mark_ready().")));
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	switch_deployment(&scope, p, version, model_id, "deploy", reason);
 	MlScopeExit(&scope);
 	PG_RETURN_INT32(version);
 }
