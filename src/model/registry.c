@@ -12,7 +12,9 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "core/catalog.h"
 
@@ -140,12 +142,23 @@ switch_deployment(MlScope *scope, MlProject *p, int32 version, int64 model_id,
 		values[6] = CStringGetTextDatum(reason);
 	else
 		nulls[6] = 'n';
-	/* the metrics the version had when it went live, copied from its row */
-	MlSpiExec("INSERT INTO mlops.deployments "
-			  "(project_id, model_id, version, from_version, action, deployed_by, reason, metrics) "
-			  "SELECT $1, $2, $3, $4, $5, $6, $7, m.metrics FROM mlops.models m "
-			  "WHERE m.id OPERATOR(pg_catalog.=) $2",
-			  7, types, values, nulls, SPI_OK_INSERT);
+	/*
+	 * The metrics the version had when it went live, copied from its row;
+	 * a catalog still at an older script version (before ALTER EXTENSION
+	 * UPDATE) has no column for them.
+	 */
+	if (get_attnum(get_relname_relid("deployments", get_namespace_oid("mlops", false)),
+				   "metrics") != InvalidAttrNumber)
+		MlSpiExec("INSERT INTO mlops.deployments "
+				  "(project_id, model_id, version, from_version, action, deployed_by, reason, metrics) "
+				  "SELECT $1, $2, $3, $4, $5, $6, $7, m.metrics FROM mlops.models m "
+				  "WHERE m.id OPERATOR(pg_catalog.=) $2",
+				  7, types, values, nulls, SPI_OK_INSERT);
+	else
+		MlSpiExec("INSERT INTO mlops.deployments "
+				  "(project_id, model_id, version, from_version, action, deployed_by, reason) "
+				  "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+				  7, types, values, nulls, SPI_OK_INSERT);
 	{
 		const char *keys[3] = {"version", "from_version", "reason"};
 		const char *vals[3] = {psprintf("%d", version),
