@@ -31,9 +31,11 @@ CREATE POLICY recipe_visible ON mlops.recipes FOR SELECT
 -- What a version learned from and how (the payload holds the model itself).
 ALTER TABLE mlops.models
     ADD COLUMN features jsonb,
-    ADD COLUMN training jsonb;
+    ADD COLUMN training jsonb,
+    ADD COLUMN ready_comment text;
 COMMENT ON COLUMN mlops.models.features IS 'the features the model reads: name, source column, kind';
 COMMENT ON COLUMN mlops.models.training IS 'task, rows, split, skipped columns, classes, fit time';
+COMMENT ON COLUMN mlops.models.ready_comment IS 'the analyst''s note when marking the version ready';
 
 CREATE FUNCTION @extschema@.ml_train(
     project text,
@@ -108,7 +110,7 @@ COMMENT ON FUNCTION @extschema@.ml_score(text, regclass, text) IS
 
 -- Model versions without their payload, as the reader may see them.
 CREATE VIEW @extschema@.ml_models WITH (security_invoker = true) AS
-SELECT p.name AS project, m.version, m.algorithm, m.status, m.metrics, m.hyperparameters,
+SELECT p.name AS project, m.version, m.algorithm, m.status, m.ready_comment, m.metrics, m.hyperparameters,
        m.features, m.training, m.training_relation, m.row_count, m.data_fingerprint,
        m.created_by, m.created_at
 FROM mlops.models m
@@ -177,3 +179,14 @@ COMMENT ON FUNCTION @extschema@.ml_deploy(text, text, text) IS
     'deploy the ready version a strategy picks (best_score, most_recent); returns it';
 REVOKE ALL ON FUNCTION @extschema@.ml_deploy(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ml_deploy(text, text, text) TO ml_engineer;
+
+-- ml_mark_ready takes an optional comment (kept in mlops.models.ready_comment).
+DROP FUNCTION @extschema@.ml_mark_ready(text, integer);
+CREATE FUNCTION @extschema@.ml_mark_ready(project text, version integer, comment text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ml_mark_ready'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_mark_ready(text, integer, text) IS
+    'analyst hand-over: mark a trained model version ready for deployment';
+REVOKE ALL ON FUNCTION @extschema@.ml_mark_ready(text, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ml_mark_ready(text, integer, text) TO ml_analyst;

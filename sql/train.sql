@@ -70,8 +70,10 @@ SELECT ml_rollback('price');
 -- strategies: the best held-out score among ready versions, or the newest
 SET ROLE regress_alice;
 SELECT version FROM ml_train('price', 'ridge', '{"alpha": 1000}');   -- version 4, a poor fit
-SELECT ml_mark_ready('price', 3);
+SELECT ml_mark_ready('price', 3, 'auto: every learner tried');
 SELECT ml_mark_ready('price', 4);
+SELECT version, status, ready_comment FROM ml_models WHERE project = 'price' AND version IN (3, 4) ORDER BY version;
+SELECT details FROM ml_audit WHERE action = 'mark_ready' ORDER BY id DESC LIMIT 2;
 SET ROLE regress_eve;
 SELECT ml_deploy('price', 'best_score', 'lowest rmse');
 SELECT ml_deploy('price', 'most_recent');

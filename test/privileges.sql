@@ -48,7 +48,7 @@ SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['ml_create_project(text,regclass,text,text,text)',
                  'ml_update_project(text,text,regclass,text,text,text)',
                  'ml_add_member(text,regrole)', 'ml_remove_member(text,regrole)',
-                 'ml_mark_ready(text,integer)']) f,
+                 'ml_mark_ready(text,integer,text)']) f,
     unnest(ARRAY['ml_analyst', 'ml_admin']) r
 UNION ALL
 SELECT 'ml_drop_project(text,boolean)', r, 'EXECUTE'

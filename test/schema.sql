@@ -14,7 +14,7 @@ SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owne
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
     'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
-    'features', 'training']);
+    'features', 'training', 'ready_comment']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
     'created_at', 'holds_rows', 'source_relid']);
@@ -57,7 +57,7 @@ SELECT has_function('public', 'ml_update_project', ARRAY['text', 'text', 'regcla
 SELECT has_function('public', 'ml_drop_project', ARRAY['text', 'boolean']);
 SELECT has_function('public', 'ml_add_member', ARRAY['text', 'regrole']);
 SELECT has_function('public', 'ml_remove_member', ARRAY['text', 'regrole']);
-SELECT has_function('public', 'ml_mark_ready', ARRAY['text', 'integer']);
+SELECT has_function('public', 'ml_mark_ready', ARRAY['text', 'integer', 'text']);
 SELECT has_function('public', 'ml_deploy', ARRAY['text', 'integer', 'text']);
 SELECT function_returns('public', 'ml_deploy', ARRAY['text', 'integer', 'text'], 'integer');
 SELECT has_function('public', 'ml_rollback', ARRAY['text', 'text']);

@@ -41,11 +41,11 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.ml_remove_member(text, regrole) IS
     'stop sharing a project with a role (owner or admin only)';
 
-CREATE FUNCTION @extschema@.ml_mark_ready(project text, version integer)
+CREATE FUNCTION @extschema@.ml_mark_ready(project text, version integer, comment text DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'ml_mark_ready'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.ml_mark_ready(text, integer) IS
+COMMENT ON FUNCTION @extschema@.ml_mark_ready(text, integer, text) IS
     'analyst hand-over: mark a trained model version ready for deployment';
 
 CREATE FUNCTION @extschema@.ml_deploy(project text, version integer DEFAULT NULL, reason text DEFAULT NULL)

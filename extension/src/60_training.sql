@@ -3,9 +3,11 @@
 -- What a version learned from and how (the payload holds the model itself).
 ALTER TABLE mlops.models
     ADD COLUMN features jsonb,
-    ADD COLUMN training jsonb;
+    ADD COLUMN training jsonb,
+    ADD COLUMN ready_comment text;
 COMMENT ON COLUMN mlops.models.features IS 'the features the model reads: name, source column, kind';
 COMMENT ON COLUMN mlops.models.training IS 'task, rows, split, skipped columns, classes, fit time';
+COMMENT ON COLUMN mlops.models.ready_comment IS 'the analyst''s note when marking the version ready';
 
 CREATE FUNCTION @extschema@.ml_train(
     project text,
@@ -80,7 +82,7 @@ COMMENT ON FUNCTION @extschema@.ml_score(text, regclass, text) IS
 
 -- Model versions without their payload, as the reader may see them.
 CREATE VIEW @extschema@.ml_models WITH (security_invoker = true) AS
-SELECT p.name AS project, m.version, m.algorithm, m.status, m.metrics, m.hyperparameters,
+SELECT p.name AS project, m.version, m.algorithm, m.status, m.ready_comment, m.metrics, m.hyperparameters,
        m.features, m.training, m.training_relation, m.row_count, m.data_fingerprint,
        m.created_by, m.created_at
 FROM mlops.models m

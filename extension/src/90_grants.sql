@@ -38,7 +38,7 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.ml_update_project(text, text, regclass, text, text, text),
     @extschema@.ml_add_member(text, regrole),
     @extschema@.ml_remove_member(text, regrole),
-    @extschema@.ml_mark_ready(text, integer)
+    @extschema@.ml_mark_ready(text, integer, text)
     TO ml_analyst;
 GRANT EXECUTE ON FUNCTION @extschema@.ml_drop_project(text, boolean) TO ml_analyst, ml_engineer;
 GRANT EXECUTE ON FUNCTION

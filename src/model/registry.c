@@ -84,9 +84,12 @@ ml_mark_ready(PG_FUNCTION_ARGS)
 	int32		version;
 	char	   *status;
 	int64		model_id;
+	char	   *comment;
 
 	MlRequireArg(fcinfo, 1, "version");
 	version = PG_GETARG_INT32(1);
+	/* 0.1.0 and 0.2.0 scripts declare two arguments */
+	comment = (PG_NARGS() > 2 && !PG_ARGISNULL(2)) ? text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL;
 
 	MlScopeEnter(&scope);
 	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
@@ -103,12 +106,23 @@ ml_mark_ready(PG_FUNCTION_ARGS)
 	{
 		Oid			types[1] = {INT8OID};
 		Datum		values[1] = {Int64GetDatum(model_id)};
-		const char *keys[1] = {"version"};
-		const char *vals[1] = {psprintf("%d", version)};
+		const char *keys[2] = {"version", "comment"};
+		const char *vals[2] = {psprintf("%d", version), comment};
 
 		MlSpiExec("UPDATE mlops.models SET status = 'ready' WHERE id OPERATOR(pg_catalog.=) $1",
 				  1, types, values, NULL, SPI_OK_UPDATE);
-		MlAudit(&scope, "mark_ready", "model", p->name, p->id, 1, keys, vals);
+		/* the comment column exists once the catalog is at 0.3.0 */
+		if (comment != NULL &&
+			get_attnum(get_relname_relid("models", get_namespace_oid("mlops", false)),
+					   "ready_comment") != InvalidAttrNumber)
+		{
+			Oid			t2[2] = {INT8OID, TEXTOID};
+			Datum		v2[2] = {Int64GetDatum(model_id), CStringGetTextDatum(comment)};
+
+			MlSpiExec("UPDATE mlops.models SET ready_comment = $2 WHERE id OPERATOR(pg_catalog.=) $1",
+					  2, t2, v2, NULL, SPI_OK_UPDATE);
+		}
+		MlAudit(&scope, "mark_ready", "model", p->name, p->id, 2, keys, vals);
 	}
 	MlScopeExit(&scope);
 	PG_RETURN_VOID();
