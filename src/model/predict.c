@@ -21,6 +21,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 
 #include "core/catalog.h"
@@ -52,6 +53,7 @@ typedef struct CallState
 	Datum	   *values;
 	bool	   *nulls;
 	int			natts;
+	MemoryContext cxt;			/* the above, per fetched model: reset on refetch */
 } CallState;
 
 static CallState *
@@ -63,6 +65,8 @@ call_state(FunctionCallInfo fcinfo, const char *project, int64 model_id)
 	if (st == NULL)
 	{
 		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallState));
+		st->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "pg_mlops scoring call",
+										ALLOCSET_SMALL_SIZES);
 		fcinfo->flinfo->fn_extra = st;
 	}
 	if (st->e != NULL && st->generation == MlDeployedGeneration &&
@@ -70,11 +74,11 @@ call_state(FunctionCallInfo fcinfo, const char *project, int64 model_id)
 		st->e->role == GetUserId())
 		return st;
 	/* (re)fetch: a new project, or the cache was flushed */
+	st->e = NULL;
+	MemoryContextReset(st->cxt);
 	st->e = MlDeployedGet(project, model_id);
 	st->generation = MlDeployedGeneration;
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	if (st->project)
-		pfree(st->project);
+	old = MemoryContextSwitchTo(st->cxt);
 	st->project = pstrdup(project);
 	st->model_id = model_id;
 	st->binding = NULL;
@@ -105,7 +109,7 @@ encode_row(FunctionCallInfo fcinfo, CallState *st, int argno)
 	if (st->binding == NULL || st->rowtype != typid || st->rowtypmod != typmod)
 	{
 		TupleDesc	desc = lookup_rowtype_tupdesc(typid, typmod);
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
 
 		st->binding = MlBindRow(st->e->trained->enc, desc, st->e->what);
 		st->natts = desc->natts;
