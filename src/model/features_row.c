@@ -110,17 +110,21 @@ finish_row(MlEncoder *enc, double *raw, double *feat)
 		memcpy(feat, raw, sizeof(double) * enc->nraw);
 		return;
 	}
+	/* stage two for one row, as MlEncoderDensify does for columns, without allocating */
+	for (int j = 0; j < enc->nraw; j++)
 	{
-		double	  **in = palloc(sizeof(double *) * enc->nraw);
-		double	  **out = palloc(sizeof(double *) * enc->nfeat);
+		MlDenseMap *m = &enc->map[j];
+		double		v = raw[j];
 
-		for (int j = 0; j < enc->nraw; j++)
-			in[j] = &raw[j];
-		for (int f = 0; f < enc->nfeat; f++)
-			out[f] = &feat[f];
-		MlEncoderDensify(enc, in, 1, out);
-		pfree(in);
-		pfree(out);
+		if (enc->raw_categorical[j])
+		{
+			for (int k = 0; k < m->nonehot; k++)
+				feat[m->first + k] = (!isnan(v) && m->onehot[k] == (int32) v) ? 1.0 : 0.0;
+			continue;
+		}
+		feat[m->first] = isnan(v) ? 0.0 : (v - m->center) / m->scale;
+		if (m->indicator)
+			feat[m->first + 1] = isnan(v) ? 1.0 : 0.0;
 	}
 }
 

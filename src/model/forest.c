@@ -185,22 +185,9 @@ forest_fit(const MlDesign *d, void *params)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("random_forest classifies between 2 and 255 classes, not %d", d->nclass)));
+	MlTreesCheckTarget(d);
 	for (int64 i = 0; i < n; i++)
-	{
-		double		y = d->y[i];
-
-		if (!isfinite(y))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the target of row " INT64_FORMAT " is not a finite number", i + 1)));
-		if (d->task != ML_TASK_REGRESSION && (y < 0 || y >= d->nclass || y != floor(y)))
-			elog(ERROR, "class index %g out of range for %d classes", y, d->nclass);
-		if (d->w && !(d->w[i] >= 0 && isfinite(d->w[i])))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the weight of row " INT64_FORMAT " is not a finite number at least 0", i + 1)));
 		wsum += d->w ? d->w[i] : 1.0;
-	}
 	m->task = d->task;
 	m->nclass = d->task == ML_TASK_REGRESSION ? 0 : d->nclass;
 	m->nfeat = d->nfeat;
@@ -301,11 +288,7 @@ forest_save(void *model, StringInfo buf)
 {
 	ForestModel *m = model;
 
-	MlWriteInt32(buf, FOREST_MAGIC);
-	MlWriteInt32(buf, FOREST_FORMAT);
-	MlWriteInt32(buf, (int32) m->task);
-	MlWriteInt32(buf, m->nclass);
-	MlWriteInt32(buf, m->nfeat);
+	MlTreesWriteHead(buf, FOREST_MAGIC, FOREST_FORMAT, m->task, m->nclass, m->nfeat);
 	MlWriteInt32(buf, m->ntrees);
 	MlWriteFloat8s(buf, m->gain, m->nfeat);
 	for (int t = 0; t < m->ntrees; t++)
@@ -317,27 +300,11 @@ forest_load(MlReader *r, const MlDesign *shape)
 {
 	ForestModel *m = palloc0(sizeof(ForestModel));
 
-	if (MlReadInt32(r, PG_INT32_MIN, PG_INT32_MAX) != FOREST_MAGIC)
-		MlPayloadInvalid(r, "it is not a random_forest model");
-	(void) MlReadInt32(r, FOREST_FORMAT, FOREST_FORMAT);
-	m->task = (MlTask) MlReadInt32(r, ML_TASK_REGRESSION, ML_TASK_MULTICLASS);
-	if (m->task != shape->task)
-		MlPayloadInvalid(r, "its task is not the version's");
-	m->nclass = MlReadInt32(r, 0, 255);
-	if (m->task == ML_TASK_REGRESSION ? m->nclass != 0 :
-		(m->nclass != shape->nclass || m->nclass < 2 ||
-		 (m->task == ML_TASK_BINARY) != (m->nclass == 2)))
-		MlPayloadInvalid(r, "its class count is not the version's");
+	MlTreesReadHead(r, shape, FOREST_MAGIC, FOREST_FORMAT, "random_forest", &m->task, &m->nclass,
+					&m->nfeat);
 	m->nout = m->task == ML_TASK_REGRESSION ? 1 : m->nclass;
-	m->nfeat = MlReadInt32(r, shape->nfeat, shape->nfeat);
 	m->ntrees = MlReadInt32(r, 1, FOREST_MAX_TREES);
-	m->gain = palloc(sizeof(double) * Max(m->nfeat, 1));
-	for (int j = 0; j < m->nfeat; j++)
-	{
-		m->gain[j] = MlReadFiniteFloat8(r);
-		if (m->gain[j] < 0)
-			MlPayloadInvalid(r, "a feature's gain is negative");
-	}
+	m->gain = MlTreesReadGain(r, m->nfeat);
 	if (m->ntrees > (r->len - r->pos) / 48)
 		MlPayloadInvalid(r, "it ends too early");
 	m->trees = palloc(sizeof(MlTree *) * m->ntrees);

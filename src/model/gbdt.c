@@ -186,26 +186,6 @@ gbdt_loss(const MlDesign *d, const double *F, int K, const int32 *rows, int64 n)
 	return wsum > 0 ? loss / wsum : 0;
 }
 
-static void
-check_target(const MlDesign *d)
-{
-	for (int64 i = 0; i < d->nrows; i++)
-	{
-		double		y = d->y[i];
-
-		if (!isfinite(y))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the target of row " INT64_FORMAT " is not a finite number", i + 1)));
-		if (d->task != ML_TASK_REGRESSION && (y < 0 || y >= d->nclass || y != floor(y)))
-			elog(ERROR, "class index %g out of range for %d classes", y, d->nclass);
-		if (d->w && !(d->w[i] >= 0 && isfinite(d->w[i])))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the weight of row " INT64_FORMAT " is not a finite number at least 0", i + 1)));
-	}
-}
-
 #define ROUND_CHUNKS 16
 
 /* One round's row work, in chunks, on the builder's threads. */
@@ -355,7 +335,7 @@ gbdt_fit(const MlDesign *d, void *params)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gbdt classifies between 2 and 255 classes, not %d", d->nclass)));
-	check_target(d);
+	MlTreesCheckTarget(d);
 	K = d->task == ML_TASK_MULTICLASS ? d->nclass : 1;
 	m->task = d->task;
 	m->nclass = d->task == ML_TASK_REGRESSION ? 0 : d->nclass;
@@ -672,11 +652,7 @@ gbdt_save(void *model, StringInfo buf)
 {
 	GbdtModel  *m = model;
 
-	MlWriteInt32(buf, GBDT_MAGIC);
-	MlWriteInt32(buf, GBDT_FORMAT);
-	MlWriteInt32(buf, (int32) m->task);
-	MlWriteInt32(buf, m->nclass);
-	MlWriteInt32(buf, m->nfeat);
+	MlTreesWriteHead(buf, GBDT_MAGIC, GBDT_FORMAT, m->task, m->nclass, m->nfeat);
 	MlWriteInt32(buf, m->K);
 	MlWriteInt32(buf, m->nrounds);
 	MlWriteFloat8s(buf, m->init, m->K);
@@ -691,18 +667,7 @@ gbdt_load(MlReader *r, const MlDesign *shape)
 	GbdtModel  *m = palloc0(sizeof(GbdtModel));
 	int			ntrees;
 
-	if (MlReadInt32(r, PG_INT32_MIN, PG_INT32_MAX) != GBDT_MAGIC)
-		MlPayloadInvalid(r, "it is not a gbdt model");
-	(void) MlReadInt32(r, GBDT_FORMAT, GBDT_FORMAT);
-	m->task = (MlTask) MlReadInt32(r, ML_TASK_REGRESSION, ML_TASK_MULTICLASS);
-	if (m->task != shape->task)
-		MlPayloadInvalid(r, "its task is not the version's");
-	m->nclass = MlReadInt32(r, 0, 255);
-	if (m->task == ML_TASK_REGRESSION ? m->nclass != 0 :
-		(m->nclass != shape->nclass || m->nclass < 2 ||
-		 (m->task == ML_TASK_BINARY) != (m->nclass == 2)))
-		MlPayloadInvalid(r, "its class count is not the version's");
-	m->nfeat = MlReadInt32(r, shape->nfeat, shape->nfeat);
+	MlTreesReadHead(r, shape, GBDT_MAGIC, GBDT_FORMAT, "gbdt", &m->task, &m->nclass, &m->nfeat);
 	m->K = MlReadInt32(r, 1, 255);
 	if (m->K != (m->task == ML_TASK_MULTICLASS ? m->nclass : 1))
 		MlPayloadInvalid(r, "its trees per round do not match its task");
@@ -710,13 +675,7 @@ gbdt_load(MlReader *r, const MlDesign *shape)
 	m->init = palloc(sizeof(double) * m->K);
 	for (int k = 0; k < m->K; k++)
 		m->init[k] = MlReadFiniteFloat8(r);
-	m->gain = palloc(sizeof(double) * Max(m->nfeat, 1));
-	for (int j = 0; j < m->nfeat; j++)
-	{
-		m->gain[j] = MlReadFiniteFloat8(r);
-		if (m->gain[j] < 0)
-			MlPayloadInvalid(r, "a feature's gain is negative");
-	}
+	m->gain = MlTreesReadGain(r, m->nfeat);
 	ntrees = m->nrounds * m->K;
 	/* a tree takes at least 12 + 28 + 8 bytes */
 	if (ntrees > (r->len - r->pos) / 48)

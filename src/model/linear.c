@@ -314,54 +314,21 @@ linear_importance(void *model, double *gain)
 		gain[j] = fabs(m->coef[j]);
 }
 
-const MlLearner MlLinearLearner = {
-	.name = "linear",
-	.supports = linear_supports,
-	.read_params = linear_read_params,
-	.params_json = linear_params_json,
-	.fit = linear_fit,
-	.predict = linear_predict,
-	.save = linear_save,
-	.load = linear_load,
-	.importance = linear_importance,
-	.needs_dense = true,
-};
+/* The four share everything but the name and how their penalty is read. */
+#define LINEAR_LEARNER(name_, read_params_) { \
+	.name = (name_), \
+	.supports = linear_supports, \
+	.read_params = (read_params_), \
+	.params_json = linear_params_json, \
+	.fit = linear_fit, \
+	.predict = linear_predict, \
+	.save = linear_save, \
+	.load = linear_load, \
+	.importance = linear_importance, \
+	.needs_dense = true, \
+}
 
-const MlLearner MlRidgeLearner = {
-	.name = "ridge",
-	.supports = linear_supports,
-	.read_params = ridge_read_params,
-	.params_json = linear_params_json,
-	.fit = linear_fit,
-	.predict = linear_predict,
-	.save = linear_save,
-	.load = linear_load,
-	.importance = linear_importance,
-	.needs_dense = true,
-};
-
-const MlLearner MlLassoLearner = {
-	.name = "lasso",
-	.supports = linear_supports,
-	.read_params = lasso_read_params,
-	.params_json = linear_params_json,
-	.fit = linear_fit,
-	.predict = linear_predict,
-	.save = linear_save,
-	.load = linear_load,
-	.importance = linear_importance,
-	.needs_dense = true,
-};
-
-const MlLearner MlElasticNetLearner = {
-	.name = "elastic_net",
-	.supports = linear_supports,
-	.read_params = enet_read_params,
-	.params_json = linear_params_json,
-	.fit = linear_fit,
-	.predict = linear_predict,
-	.save = linear_save,
-	.load = linear_load,
-	.importance = linear_importance,
-	.needs_dense = true,
-};
+const MlLearner MlLinearLearner = LINEAR_LEARNER("linear", linear_read_params);
+const MlLearner MlRidgeLearner = LINEAR_LEARNER("ridge", ridge_read_params);
+const MlLearner MlLassoLearner = LINEAR_LEARNER("lasso", lasso_read_params);
+const MlLearner MlElasticNetLearner = LINEAR_LEARNER("elastic_net", enet_read_params);

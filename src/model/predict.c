@@ -53,6 +53,7 @@ typedef struct CallState
 	Datum	   *values;
 	bool	   *nulls;
 	int			natts;
+	TupleDesc	desc;			/* copy of the bound row type's descriptor */
 	MemoryContext cxt;			/* the above, per fetched model: reset on refetch */
 } CallState;
 
@@ -112,6 +113,7 @@ encode_row(FunctionCallInfo fcinfo, CallState *st, int argno)
 		MemoryContext old = MemoryContextSwitchTo(st->cxt);
 
 		st->binding = MlBindRow(st->e->trained->enc, desc, st->e->what);
+		st->desc = CreateTupleDescCopy(desc);
 		st->natts = desc->natts;
 		st->values = palloc(sizeof(Datum) * Max(desc->natts, 1));
 		st->nulls = palloc(sizeof(bool) * Max(desc->natts, 1));
@@ -124,12 +126,7 @@ encode_row(FunctionCallInfo fcinfo, CallState *st, int argno)
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = th;
-	{
-		TupleDesc	desc = lookup_rowtype_tupdesc(typid, typmod);
-
-		heap_deform_tuple(&tuple, desc, st->values, st->nulls);
-		ReleaseTupleDesc(desc);
-	}
+	heap_deform_tuple(&tuple, st->desc, st->values, st->nulls);
 	MlEncodeRow(st->e->trained->enc, st->binding, st->values, st->nulls, st->raw, st->feat);
 }
 

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "model/stored.h"
 
@@ -106,8 +107,13 @@ void
 MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
 {
 	MlDesign	d;
-	double	  **col = palloc(sizeof(double *) * Max(t->enc->nfeat, 1));
+	double	  **col;
 
+	/* the pointer array lives as long as the model (its cache entry), not per row */
+	if (t->rowcol == NULL)
+		t->rowcol = MemoryContextAlloc(GetMemoryChunkContext(t->enc),
+									   sizeof(double *) * Max(t->enc->nfeat, 1));
+	col = t->rowcol;
 	MlEncoderShape(t->enc, &d);
 	d.task = t->task;
 	d.nclass = t->nclass;
@@ -116,5 +122,4 @@ MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
 		col[f] = &feat[f];
 	d.col = col;
 	t->learner->predict(t->model, &d, out);
-	pfree(col);
 }

@@ -20,6 +20,7 @@ typedef struct MlTrained
 	bool		numeric_classes;	/* every label is a number */
 	MlEncoder  *enc;
 	void	   *model;
+	double	  **rowcol;			/* scratch for scoring one row (allocated on first use) */
 } MlTrained;
 
 #define ML_PAYLOAD_MAGIC "PGMLMODL"

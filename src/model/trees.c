@@ -1869,3 +1869,72 @@ MlTreeRead(MlReader *r, int nout, const MlDesign *shape)
 	pfree(leaf_seen);
 	return t;
 }
+
+/* Every target finite (and a class index), every weight finite and at least 0. */
+void
+MlTreesCheckTarget(const MlDesign *d)
+{
+	for (int64 i = 0; i < d->nrows; i++)
+	{
+		double		y = d->y[i];
+
+		if (!isfinite(y))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the target of row " INT64_FORMAT " is not a finite number", i + 1)));
+		if (d->task != ML_TASK_REGRESSION && (y < 0 || y >= d->nclass || y != floor(y)))
+			elog(ERROR, "class index %g out of range for %d classes", y, d->nclass);
+		if (d->w && !(d->w[i] >= 0 && isfinite(d->w[i])))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the weight of row " INT64_FORMAT " is not a finite number at least 0", i + 1)));
+	}
+}
+
+/*
+ * The head both tree learners' payloads start with: magic, format, task,
+ * class count and feature count, each checked against the version the
+ * payload belongs to.
+ */
+void
+MlTreesWriteHead(StringInfo buf, int32 magic, int32 format, MlTask task, int nclass, int nfeat)
+{
+	MlWriteInt32(buf, magic);
+	MlWriteInt32(buf, format);
+	MlWriteInt32(buf, (int32) task);
+	MlWriteInt32(buf, nclass);
+	MlWriteInt32(buf, nfeat);
+}
+
+void
+MlTreesReadHead(MlReader *r, const MlDesign *shape, int32 magic, int32 format, const char *name,
+				MlTask *task, int *nclass, int *nfeat)
+{
+	if (MlReadInt32(r, PG_INT32_MIN, PG_INT32_MAX) != magic)
+		MlPayloadInvalid(r, psprintf("it is not a %s model", name));
+	(void) MlReadInt32(r, format, format);
+	*task = (MlTask) MlReadInt32(r, ML_TASK_REGRESSION, ML_TASK_MULTICLASS);
+	if (*task != shape->task)
+		MlPayloadInvalid(r, "its task is not the version's");
+	*nclass = MlReadInt32(r, 0, 255);
+	if (*task == ML_TASK_REGRESSION ? *nclass != 0 :
+		(*nclass != shape->nclass || *nclass < 2 ||
+		 (*task == ML_TASK_BINARY) != (*nclass == 2)))
+		MlPayloadInvalid(r, "its class count is not the version's");
+	*nfeat = MlReadInt32(r, shape->nfeat, shape->nfeat);
+}
+
+/* Gain importance per feature: finite and at least 0. */
+double *
+MlTreesReadGain(MlReader *r, int nfeat)
+{
+	double	   *gain = palloc(sizeof(double) * Max(nfeat, 1));
+
+	for (int j = 0; j < nfeat; j++)
+	{
+		gain[j] = MlReadFiniteFloat8(r);
+		if (gain[j] < 0)
+			MlPayloadInvalid(r, "a feature's gain is negative");
+	}
+	return gain;
+}

@@ -78,6 +78,12 @@ extern MlBins *MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows,
 						  int max_bins, uint64 seed, int nthreads);
 extern int	MlTreesThreads(int requested);
 extern void MlTreesNormalizeGain(double *gain, int n);
+extern void MlTreesCheckTarget(const MlDesign *d);
+extern void MlTreesWriteHead(StringInfo buf, int32 magic, int32 format, MlTask task, int nclass,
+							 int nfeat);
+extern void MlTreesReadHead(MlReader *r, const MlDesign *shape, int32 magic, int32 format,
+							const char *name, MlTask *task, int *nclass, int *nfeat);
+extern double *MlTreesReadGain(MlReader *r, int nfeat);
 extern void MlTreesRun(int nthreads, void (*fn) (void *ctx, int task, int worker),
 					   void *ctx, int ntasks);
 extern MlTreeBuilder *MlTreeBuilderCreate(const MlBins *bins, int nout,
