@@ -123,3 +123,36 @@ MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
 	d.col = col;
 	t->learner->predict(t->model, &d, out);
 }
+
+/*
+ * Score n rows given as raw feature columns (what MlEncodeRow or
+ * MlEncoderRaw produce): the dense stage when the model needs it, then one
+ * batch prediction into out (MlTrainedOutputs values per row).
+ */
+void
+MlTrainedPredictRaw(MlTrained *t, double **raw, int64 n, double *out)
+{
+	MlEncoder  *enc = t->enc;
+	MlDesign	d;
+	double	  **feat = raw;
+
+	MlEncoderShape(enc, &d);
+	d.task = t->task;
+	d.nclass = t->nclass;
+	d.nrows = n;
+	if (enc->dense)
+	{
+		feat = palloc(sizeof(double *) * Max(enc->nfeat, 1));
+		for (int f = 0; f < enc->nfeat; f++)
+			feat[f] = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+		MlEncoderDensify(enc, raw, n, feat);
+	}
+	d.col = feat;
+	t->learner->predict(t->model, &d, out);
+	if (feat != raw)
+	{
+		for (int f = 0; f < enc->nfeat; f++)
+			pfree(feat[f]);
+		pfree(feat);
+	}
+}
