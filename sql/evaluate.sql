@@ -26,6 +26,10 @@ CREATE TABLE ev_rls AS SELECT * FROM ev_new;
 ALTER TABLE ev_rls ENABLE ROW LEVEL SECURITY;
 CREATE POLICY ev_even ON ev_rls FOR SELECT TO ml_analyst USING (id % 2 = 0);
 GRANT SELECT ON ev_rls TO ml_analyst;
+-- a view, and a relation with no rows to read
+CREATE VIEW ev_view AS SELECT * FROM ev_new WHERE id < 220;
+CREATE SEQUENCE ev_seq;
+GRANT SELECT ON ev_view, ev_seq TO ml_analyst;
 
 SET ROLE regress_alice;
 SELECT ml_create_project('ev_reg', 'ev_train', 'y') > 0 AS created;
@@ -41,6 +45,9 @@ SELECT round((e->>'rmse')::numeric, 9) AS rmse, round((e->>'mae')::numeric, 9) A
 FROM ml_evaluate('ev_reg', 1, 'ev_new') e;
 -- Row-level security: the caller's rows only.
 SELECT e->'rows' AS rows, e->'rows_scored' AS scored FROM ml_evaluate('ev_reg', 1, 'ev_rls') e;
+-- A view is evaluated like a table.
+SELECT e->'rows' AS rows, e->'rows_scored' AS scored, round((e->>'rmse')::numeric, 9) AS rmse
+FROM ml_evaluate('ev_reg', 1, 'ev_view') e;
 -- ml_train reports the same metrics on its test split.
 SELECT array_agg(k ORDER BY k) AS evaluate_only
 FROM ml_evaluate('ev_reg', 1, 'ev_new') e, jsonb_object_keys(e) k
@@ -79,6 +86,8 @@ SELECT regress_try($$SELECT ml_evaluate('ev_reg', NULL, 'ev_new')$$);
 SELECT regress_try($$SELECT ml_evaluate('ev_reg', 1, 'ev_new', '{"nosuch": 1}')$$);
 SELECT regress_try($$SELECT ml_evaluate('ev_reg', 1, 'ev_new', '{"permutation_repeats": 101}')$$);
 SELECT regress_try($$SELECT ml_evaluate('ev_reg', 1, 'orders')$$);
+SELECT regress_try($$SELECT ml_evaluate('ev_reg', 1, 'ev_seq')$$);
+SELECT regress_try($$SELECT ml_evaluate('ev_reg', 1, 0)$$);
 SELECT regress_catalog_digest() = :'digest' AS unchanged;
 
 -- A project the caller cannot see is reported exactly like one that does not exist.
@@ -156,5 +165,7 @@ RESET ROLE;
 SET ROLE regress_alice;
 SELECT ml_drop_project('ev_reg', true), ml_drop_project('ev_cls', true), ml_drop_project('ev_num', true);
 RESET ROLE;
+DROP VIEW ev_view;
+DROP SEQUENCE ev_seq;
 DROP TABLE ev_train, ev_new, ev_no_target, ev_text_feature, ev_text_target, ev_empty, ev_only_null,
            ev_nan, ev_secret, ev_rls, ev_cls, ev_cls_new, ev_cls_int, ev_num, ev_num_new;
