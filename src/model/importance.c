@@ -90,7 +90,8 @@ MlPermutationImportance(MlTrained *t, double **raw, int64 n, const double *y,
 		MlInput    *in = &enc->inputs[i];
 		double		sum = 0;
 
-		Assert(in->nraw <= 1 + ML_MAX_PARTS);
+		if (in->nraw > 1 + ML_MAX_PARTS)	/* the payload reader bounds it */
+			elog(ERROR, "input \"%s\" has %d raw features", in->name, in->nraw);
 		for (int k = 0; k < in->nraw; k++)
 			memcpy(saved[k], raw[in->first_raw + k], sizeof(double) * n);
 		for (int r = 0; r < repeats; r++)
