@@ -13,7 +13,7 @@ db=mlops_bench_evaluate
 dropdb --if-exists "$db" 2>/dev/null || true
 createdb "$db"
 trap 'dropdb --if-exists "$db" 2>/dev/null || true' EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
+q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
 q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION pg_mlops;
