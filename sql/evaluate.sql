@@ -159,7 +159,7 @@ FROM ml_evaluate('ev_num', 1, 'ev_num_new') e;
 -- The audit trail has one row per evaluation.
 SELECT action, object_name, details->>'version' AS version, details->>'relation' AS relation,
        details->>'rows_scored' AS rows_scored, details->>'permutation_importance' AS permutation
-FROM ml_audit WHERE action = 'evaluate' ORDER BY id LIMIT 3;
+FROM ml_audit WHERE action = 'evaluate' AND object_name LIKE 'ev\_%' ORDER BY id LIMIT 3;
 
 RESET ROLE;
 SET ROLE regress_alice;

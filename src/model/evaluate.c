@@ -18,7 +18,6 @@
 #include <math.h>
 
 #include "access/htup_details.h"
-#include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -29,7 +28,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
+#include "utils/typcache.h"
 
 #include "core/catalog.h"
 #include "core/frame.h"
@@ -151,7 +150,6 @@ load_version(MlScope *scope, MlProject *p, int32 version, EvalModel *m)
 static void
 check_relation(Oid relid, MlProject *p, EvalModel *m)
 {
-	Relation	rel;
 	TupleDesc	desc;
 	AttrNumber	att;
 	Oid			typid;
@@ -188,10 +186,10 @@ check_relation(Oid relid, MlProject *p, EvalModel *m)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("target column \"%s\" of type %s cannot hold class labels",
 						p->target, format_type_be(typid))));
-	rel = relation_open(relid, AccessShareLock);
-	desc = RelationGetDescr(rel);
+	/* the row type, as ml_score binds it: no lock before the scan checks the caller's rights */
+	desc = lookup_rowtype_tupdesc(get_rel_type_id(relid), -1);
 	(void) MlBindRow(m->t->enc, desc, m->what);
-	relation_close(rel, NoLock);
+	ReleaseTupleDesc(desc);
 }
 
 /* SELECT target, features FROM relation: only the columns the caller needs to read. */
