@@ -12,7 +12,10 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
+
+#include "core/options.h"
 
 #include "model/stored.h"
 
@@ -122,4 +125,56 @@ MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
 		col[f] = &feat[f];
 	d.col = col;
 	t->learner->predict(t->model, &d, out);
+}
+
+/*
+ * Score n rows of features, column-major (col[f][r]), into out: the
+ * learner's predict on one design of n rows, MlTrainedOutputs values a row.
+ */
+void
+MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out)
+{
+	MlDesign	d;
+
+	MlEncoderShape(t->enc, &d);
+	d.task = t->task;
+	d.nclass = t->nclass;
+	d.nrows = n;
+	d.col = col;
+	t->learner->predict(t->model, &d, out);
+}
+
+/* A classifier's most probable class (the first of equals). */
+int
+MlTrainedBestClass(MlTrained *t, const double *out)
+{
+	int			best = 0;
+
+	for (int c = 1; c < t->nclass; c++)
+		if (out[c] > out[best])
+			best = c;
+	return best;
+}
+
+/* A classifier's probabilities as jsonb: {"label": p, ...} in class order. */
+Datum
+MlTrainedProbaJsonb(MlTrained *t, const double *out)
+{
+	StringInfoData s;
+	Datum		result;
+
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '{');
+	for (int c = 0; c < t->nclass; c++)
+	{
+		if (c > 0)
+			appendStringInfoString(&s, ", ");
+		escape_json(&s, t->classes[c]);
+		appendStringInfoString(&s, ": ");
+		MlJsonNumber(&s, out[c]);
+	}
+	appendStringInfoChar(&s, '}');
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data));
+	pfree(s.data);
+	return result;
 }
