@@ -879,6 +879,13 @@ MlDatumToDouble(Datum d, Oid typid)
 	return datum_to_double(d, getBaseType(typid));
 }
 
+/* The same for a value whose type is already a base type (no catalog lookup). */
+double
+MlBaseDatumToDouble(Datum d, Oid basetype)
+{
+	return datum_to_double(d, basetype);
+}
+
 MlKind
 MlKindOfType(Oid typid)
 {

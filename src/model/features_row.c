@@ -155,7 +155,7 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 		}
 		return v;
 	}
-	v = MlDatumToDouble(value, b->atttype[i]);
+	v = MlBaseDatumToDouble(value, b->atttype[i]);	/* atttype is the base type */
 	return isfinite(v) ? v : NAN;
 }
 
