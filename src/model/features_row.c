@@ -191,12 +191,14 @@ MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values, const
 		for (int r = 0; r < n; r++)
 			dst[r] = input_value(in, b, i, values[(size_t) r * stride + a],
 								 nulls[(size_t) r * stride + a]);
-		for (int p = 0; p < in->nparts; p++)
+		for (int r = 0; r < n && in->nparts > 0; r++)
 		{
-			double	   *part = raw[in->first_raw + 1 + p];
+			double		parts[ML_MAX_PARTS];
 
-			for (int r = 0; r < n; r++)
-				part[r] = MlDatePartOf(dst[r], in->parts[p], in->with_tz);
+			/* one breakdown of the time for all its parts */
+			MlDatePartsOf(dst[r], in->parts, in->nparts, in->with_tz, parts);
+			for (int p = 0; p < in->nparts; p++)
+				raw[in->first_raw + 1 + p][r] = parts[p];
 		}
 	}
 	if (enc->dense)

@@ -12,7 +12,7 @@
 #include <math.h>
 
 #include "utils/builtins.h"
-#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "core/options.h"
@@ -156,25 +156,45 @@ MlTrainedBestClass(MlTrained *t, const double *out)
 	return best;
 }
 
-/* A classifier's probabilities as jsonb: {"label": p, ...} in class order. */
+/*
+ * A classifier's probabilities as jsonb: {"label": p, ...}. Built as
+ * jsonb_in would parse the text MlJsonNumber writes (numbers through
+ * numeric_in, non-finite ones as strings), without the text and its
+ * parse: ml_score writes one per row.
+ */
 Datum
 MlTrainedProbaJsonb(MlTrained *t, const double *out)
 {
-	StringInfoData s;
-	Datum		result;
+	JsonbParseState *st = NULL;
+	JsonbValue	k,
+				v;
+	StringInfoData num;
 
-	initStringInfo(&s);
-	appendStringInfoChar(&s, '{');
+	initStringInfo(&num);
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	for (int c = 0; c < t->nclass; c++)
 	{
-		if (c > 0)
-			appendStringInfoString(&s, ", ");
-		escape_json(&s, t->classes[c]);
-		appendStringInfoString(&s, ": ");
-		MlJsonNumber(&s, out[c]);
+		k.type = jbvString;
+		k.val.string.val = t->classes[c];
+		k.val.string.len = strlen(t->classes[c]);
+		(void) pushJsonbValue(&st, WJB_KEY, &k);
+		resetStringInfo(&num);
+		MlJsonNumber(&num, out[c]);
+		if (num.data[0] == '"')
+		{
+			v.type = jbvString;
+			v.val.string.val = pnstrdup(num.data + 1, num.len - 2);
+			v.val.string.len = num.len - 2;
+		}
+		else
+		{
+			v.type = jbvNumeric;
+			v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(num.data),
+																ObjectIdGetDatum(InvalidOid),
+																Int32GetDatum(-1)));
+		}
+		(void) pushJsonbValue(&st, WJB_VALUE, &v);
 	}
-	appendStringInfoChar(&s, '}');
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data));
-	pfree(s.data);
-	return result;
+	pfree(num.data);
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
 }
