@@ -75,6 +75,14 @@ SELECT count(*) AS rows,
                            OR o.probabilities IS DISTINCT FROM ml_predict_proba('sb_log', f)) AS differ,
        count(DISTINCT o.prediction) AS labels
 FROM sb_fresh f JOIN sb_out_log o USING (id);
+-- wide rows: a block is cut at about work_mem of rows
+CREATE VIEW sb_wide AS SELECT f.*, repeat(md5(f.id::text), 40) AS pad FROM sb_fresh f;
+SET work_mem = '64kB';
+SELECT ml_score('sb_lin', 'sb_wide', 'sb_out_wide');
+RESET work_mem;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE w.prediction IS DISTINCT FROM o.prediction OR length(w.pad) <> 1280) AS differ
+FROM sb_out_wide w JOIN sb_out_lin o USING (id);
 -- the input columns unchanged (NULLs included), in the input's order
 SELECT count(*) FILTER (WHERE (o.id, o.x, o.n, o.zone, o.day, o.flag, o.y, o.label)
                               IS DISTINCT FROM (f.id, f.x, f.n, f.zone, f.day, f.flag, f.y, f.label)) AS changed,
@@ -140,6 +148,7 @@ FROM sb_out_decorated d JOIN sb_out_cls o USING (id);
 
 DROP TABLE sb_out_lin, sb_out_gb, sb_out_cls, sb_out_log, sb_out_rls, sb_out_decorated, sb_rls;
 DROP SEQUENCE sb_seen;
-DROP VIEW sb_late_fail;
+DROP TABLE sb_out_wide;
+DROP VIEW sb_late_fail, sb_wide;
 DROP FUNCTION sb_count(), sb_decorate();
 RESET pg_mlops.progress_interval;

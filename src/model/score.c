@@ -7,10 +7,11 @@
  * the caller (so it is the caller's, with the columns and types a CREATE
  * TABLE AS of the rows and the predictions would give). The relation is
  * then read as the caller through a cursor (privileges and row-level
- * security apply), pg_mlops.score_block_rows rows at a time: each block is
- * encoded column-wise, scored by one call of the learner's predict (the
- * tree learners run a large design on their compute-only threads) and
- * written (score_write.c). Memory is a block's worth, reset every block.
+ * security apply), pg_mlops.score_block_rows rows at a time and about
+ * work_mem of them at most: each block is encoded column-wise, scored by
+ * one call of the learner's predict (the tree learners run a large design
+ * on their compute-only threads) and written (score_write.c). Memory is a
+ * block's worth, reset every block.
  *
  * The version is pinned when the call starts, and its loaded model is held
  * for the whole call (a cache flush keeps it alive to the end of the
@@ -26,6 +27,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -153,7 +155,7 @@ write_block(ScoreCall *c, int n, Datum *values, bool *nulls, const double *out)
 
 /* One block of fetched rows: deform, encode column-wise, predict once, write. */
 static void
-score_block(ScoreCall *c, SPITupleTable *tt, int n)
+score_block(ScoreCall *c, HeapTuple *tuples, int n)
 {
 	MlEncoder  *enc = c->t->enc;
 	Datum	   *values = palloc(sizeof(Datum) * (size_t) n * c->stride);
@@ -163,7 +165,7 @@ score_block(ScoreCall *c, SPITupleTable *tt, int n)
 	double	   *out = palloc(sizeof(double) * (size_t) n * MlTrainedOutputs(c->t));
 
 	for (int r = 0; r < n; r++)
-		heap_deform_tuple(tt->vals[r], c->indesc, values + (size_t) r * c->stride,
+		heap_deform_tuple(tuples[r], c->indesc, values + (size_t) r * c->stride,
 						  nulls + (size_t) r * c->stride);
 	for (int j = 0; j < enc->nraw; j++)
 		raw[j] = palloc(sizeof(double) * n);
@@ -178,6 +180,53 @@ score_block(ScoreCall *c, SPITupleTable *tt, int n)
 	write_block(c, n, values, nulls, out);
 }
 
+/*
+ * The next block: up to pg_mlops.score_block_rows rows, and about work_mem
+ * of them at most (wide rows make shorter blocks). Fetched in parts sized
+ * from the rows seen so far, so one fetch never takes far more than the
+ * budget. Returns the row count (0 at the end); the parts' tuple tables
+ * are appended to *parts for the caller to free.
+ */
+static int
+fetch_block(Portal portal, List **parts, HeapTuple **tuples, double *row_bytes)
+{
+	int64		budget = (int64) work_mem * 1024;
+	int			want = ml_score_block_rows;
+	int			n = 0;
+	int64		bytes = 0;
+
+	*tuples = palloc(sizeof(HeapTuple) * want);
+	while (n < want && bytes < budget)
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		int			ask = want - n;
+		SPITupleTable *tt;
+		int			got;
+
+		/* the first part of the first block is small: nothing is known of the rows yet */
+		if (*row_bytes > 0)
+			ask = (int) Max(1, Min(ask, (budget - bytes) / *row_bytes));
+		else
+			ask = Min(ask, 64);
+		SPI_cursor_fetch(portal, true, ask);
+		MemoryContextSwitchTo(cxt);
+		tt = SPI_tuptable;
+		got = (int) SPI_processed;
+		*parts = lappend(*parts, tt);
+		for (int r = 0; r < got; r++)
+		{
+			(*tuples)[n + r] = tt->vals[r];
+			bytes += tt->vals[r]->t_len;
+		}
+		n += got;
+		if (n > 0)
+			*row_bytes = (double) bytes / n;
+		if (got < ask)
+			break;
+	}
+	return n;
+}
+
 static int64
 score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool classifier)
 {
@@ -186,6 +235,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	ScoreCall	c;
 	Portal		portal;
 	int64		rows = 0;
+	double		row_bytes = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.t = e->trained;
@@ -206,25 +256,23 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	MlProgressStart();
 	for (;;)
 	{
-		SPITupleTable *tt;
-		uint64		n;
+		List	   *parts = NIL;
+		HeapTuple  *tuples;
+		int			n;
+		ListCell   *lc;
 
 		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, ml_score_block_rows);
-		MemoryContextSwitchTo(callcxt);
-		tt = SPI_tuptable;
-		n = SPI_processed;
+		MemoryContextSwitchTo(blockcxt);
+		n = fetch_block(portal, &parts, &tuples, &row_bytes);
 		if (n > 0)
-		{
-			MemoryContextSwitchTo(blockcxt);
-			score_block(&c, tt, (int) n);
-			MemoryContextSwitchTo(callcxt);
-			MemoryContextReset(blockcxt);
-			rows += (int64) n;
-		}
-		SPI_freetuptable(tt);
+			score_block(&c, tuples, n);
+		foreach(lc, parts)
+			SPI_freetuptable(lfirst(lc));
+		MemoryContextSwitchTo(callcxt);
+		MemoryContextReset(blockcxt);
 		if (n == 0)
 			break;
+		rows += n;
 		MlProgress("ml_score: " INT64_FORMAT " rows scored", rows);
 	}
 	SPI_cursor_close(portal);
