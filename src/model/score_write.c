@@ -49,15 +49,18 @@ struct MlScoreWriter
 	char	   *nullchars;
 };
 
-/* Nothing but the columns we expect: no index, trigger, rule, policy, constraint or default. */
+/*
+ * Nothing but the columns we expect: no index, trigger, rule, policy,
+ * constraint, default, identity or generated column, not a partition.
+ */
 static bool
 pristine(Relation rel, TupleDesc expected)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Form_pg_class form = rel->rd_rel;
 
-	if (form->relkind != RELKIND_RELATION || form->relhasindex || form->relhastriggers ||
-		form->relhasrules || form->relrowsecurity || form->relchecks > 0 ||
+	if (form->relkind != RELKIND_RELATION || form->relispartition || form->relhasindex ||
+		form->relhastriggers || form->relhasrules || form->relrowsecurity || form->relchecks > 0 ||
 		rel->trigdesc != NULL || rel->rd_rules != NULL || desc->constr != NULL ||
 		RelationGetIndexList(rel) != NIL)
 		return false;
@@ -68,8 +71,8 @@ pristine(Relation rel, TupleDesc expected)
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 		Form_pg_attribute want = TupleDescAttr(expected, a);
 
-		if (att->attisdropped || att->attgenerated != '\0' || att->atttypid != want->atttypid ||
-			att->atttypmod != want->atttypmod)
+		if (att->attisdropped || att->attgenerated != '\0' || att->attidentity != '\0' ||
+			att->atthasdef || att->atttypid != want->atttypid || att->atttypmod != want->atttypmod)
 			return false;
 	}
 	return pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) == ACLCHECK_OK;
