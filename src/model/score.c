@@ -181,17 +181,16 @@ score_block(ScoreCall *c, HeapTuple *tuples, int n)
 }
 
 /*
- * The next block: up to pg_mlops.score_block_rows rows, and about work_mem
- * of them at most (wide rows make shorter blocks). Fetched in parts sized
- * from the rows seen so far, so one fetch never takes far more than the
- * budget. Returns the row count (0 at the end); the parts' tuple tables
- * are appended to *parts for the caller to free.
+ * The next block: up to want rows, and about work_mem of them at most
+ * (wide rows make shorter blocks). Fetched in parts sized from the rows
+ * seen so far, so one fetch never takes far more than the budget. Returns
+ * the row count (0 at the end); the parts' tuple tables are appended to
+ * *parts for the caller to free.
  */
 static int
-fetch_block(Portal portal, List **parts, HeapTuple **tuples, double *row_bytes)
+fetch_block(Portal portal, int want, List **parts, HeapTuple **tuples, double *row_bytes)
 {
 	int64		budget = (int64) work_mem * 1024;
-	int			want = ml_score_block_rows;
 	int			n = 0;
 	int64		bytes = 0;
 
@@ -236,6 +235,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	Portal		portal;
 	int64		rows = 0;
 	double		row_bytes = 0;
+	int			max_rows;
 
 	memset(&c, 0, sizeof(c));
 	c.t = e->trained;
@@ -252,6 +252,10 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	if (classifier)
 		c.labels = palloc0(sizeof(Datum) * c.t->nclass);
 	c.writer = MlScoreWriterOpen(destrelid, dest, output_desc(c.indesc, classifier));
+	/* a block's arrays stay within one allocation each (very wide rows, many classes) */
+	max_rows = (int) Max(1, Min(ml_score_block_rows,
+								MaxAllocSize / Max(sizeof(Datum) * c.stride,
+												   sizeof(double) * MlTrainedOutputs(c.t))));
 	blockcxt = AllocSetContextCreate(callcxt, "pg_mlops ml_score block", ALLOCSET_DEFAULT_SIZES);
 	MlProgressStart();
 	for (;;)
@@ -263,7 +267,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(blockcxt);
-		n = fetch_block(portal, &parts, &tuples, &row_bytes);
+		n = fetch_block(portal, max_rows, &parts, &tuples, &row_bytes);
 		if (n > 0)
 			score_block(&c, tuples, n);
 		foreach(lc, parts)
