@@ -234,7 +234,11 @@ ml_predict_proba_json(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(proba_of(score(fcinfo, project_arg(fcinfo), 0, 1, true)));
 }
 
-/* mlops.score_*(project text, model bigint, row anyelement): ml_score's pinned version. */
+/*
+ * mlops.score_*(project text, model bigint, row anyelement): a pinned version
+ * scored per row. ml_score called these before it scored in blocks; they stay
+ * in the installed SQL.
+ */
 static int64
 model_arg(FunctionCallInfo fcinfo)
 {
