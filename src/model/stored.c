@@ -198,3 +198,30 @@ MlTrainedProbaJsonb(MlTrained *t, const double *out)
 	pfree(num.data);
 	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
 }
+
+/*
+ * Score n rows given as raw feature columns (what MlEncodeRow or
+ * MlEncoderRaw produce): the dense stage when the model needs it, then one
+ * batch prediction into out (MlTrainedOutputs values per row).
+ */
+void
+MlTrainedPredictRaw(MlTrained *t, double **raw, int64 n, double *out)
+{
+	MlEncoder  *enc = t->enc;
+	double	  **feat = raw;
+
+	if (enc->dense)
+	{
+		feat = palloc(sizeof(double *) * Max(enc->nfeat, 1));
+		for (int f = 0; f < enc->nfeat; f++)
+			feat[f] = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+		MlEncoderDensify(enc, raw, n, feat);
+	}
+	MlTrainedPredict(t, feat, n, out);
+	if (feat != raw)
+	{
+		for (int f = 0; f < enc->nfeat; f++)
+			pfree(feat[f]);
+		pfree(feat);
+	}
+}
