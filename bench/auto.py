@@ -111,7 +111,8 @@ def main():
         print(f"{name:<46} {sec:8.2f} {e:10.2f}")
     w = s["winner"]
     print(f"# auto: {s['configurations']} configurations, {s['trials']} trials in {s['rungs_run']} of "
-          f"{s['rungs']} rungs ({s['completed']} completed, {s['pruned']} pruned, {s['failed']} failed), "
+          f"{s['rungs']} rungs ({s['completed']} completed, {s['pruned']} pruned, {s['failed']} failed, "
+          f"{s['skipped']} skipped for the budget), "
           f"validation {s['validation']}, search {s['seconds']:.1f} s, budget exhausted: "
           f"{str(s['budget_exhausted']).lower()}")
     print(f"# winner: trial {w['trial']} (rung {w['rung']}) {w['algorithm']} "

@@ -118,13 +118,13 @@ sample_config(const char *alg, bool anchor, pg_prng_state *rng)
 	}
 	else if (strcmp(alg, "random_forest") == 0)
 	{
-		static const int trees[] = {50, 100};
+		static const int trees[] = {30, 60};
 		static const char *const depth[] = {"null", "8", "12", "16", "24"};
-		static const int leaf[] = {1, 2, 5, 10, 20};
+		static const int leaf[] = {2, 5, 10, 20};
 		static const char *const feats[] = {"\"sqrt\"", "\"log2\"", "0.33", "0.5", "0.8", "1.0"};
 
 		if (anchor)
-			return "{\"n_estimators\": 50, \"min_samples_leaf\": 5}";
+			return "{\"n_estimators\": 30, \"min_samples_leaf\": 5}";
 		appendStringInfo(&s, "{\"n_estimators\": %d, \"max_depth\": %s, \"min_samples_leaf\": %d"
 						 ", \"max_features\": %s}",
 						 trees[pick(rng, lengthof(trees))], depth[pick(rng, lengthof(depth))],
@@ -155,8 +155,8 @@ draw_weight(const char *alg, int nother)
 	if (strcmp(alg, "gbdt") == 0)
 		return 0.5;
 	if (strcmp(alg, "random_forest") == 0)
-		return 0.2;
-	return 0.3 / Max(nother, 1);
+		return 0.15;
+	return 0.35 / Max(nother, 1);
 }
 
 static MlSearchTrial *
@@ -426,12 +426,6 @@ ranked(List *trials, MlTask task)
 	return a;
 }
 
-static int
-cmp_config_order(const ListCell *a, const ListCell *b)
-{
-	return ((MlSearchTrial *) lfirst(a))->trial - ((MlSearchTrial *) lfirst(b))->trial;
-}
-
 static MlSearchTrial *
 at_rung(MlSearchTrial *cfg, int rung, int64 m, double fraction)
 {
@@ -448,9 +442,85 @@ at_rung(MlSearchTrial *cfg, int rung, int64 m, double fraction)
 }
 
 /*
- * Successive halving within the budget (checked before every trial, once
- * one has completed: even a tiny budget yields a model). The winner is the
- * best completed trial of the highest rung that has one.
+ * Run rung r: every configuration alive (the previous rung's trials, best
+ * first) on a sample of m rows, while the budget lasts (checked before
+ * every trial once one has completed: even a tiny budget yields a model).
+ */
+static List *
+run_rung(MlSearchResult *res, List *alive, int r, int64 m, SearchRows *sr, MlFrame *frame,
+		 MlTrainData *td, MlTrainOptions *o, instr_time start)
+{
+	List	   *rung = NIL;
+	ListCell   *lc;
+
+	foreach(lc, alive)
+	{
+		MlSearchTrial *prev = lfirst(lc);
+		MlSearchTrial *t;
+		bool		started = res->completed + res->pruned > 0;
+
+		CHECK_FOR_INTERRUPTS();
+		if (started && elapsed_since(start) > o->budget_s)
+		{
+			res->budget_exhausted = true;
+			break;
+		}
+
+		/*
+		 * A survivor's fit grows with its sample: one that would end past
+		 * the budget, judged by its time in the previous rung, is skipped so
+		 * cheaper ones can still run.
+		 */
+		if (started && r > 1 && prev->train_rows > 0 &&
+			elapsed_since(start) + prev->seconds * m / prev->train_rows > o->budget_s)
+		{
+			res->budget_exhausted = true;
+			res->skipped++;
+			continue;
+		}
+		t = at_rung(prev, r, m, (double) m / sr->n);
+		run_trial(t, sr, m, frame, td, o);
+		rung = lappend(rung, t);
+		res->trials = lappend(res->trials, t);
+		if (t->status == 'f')
+			res->failed++;
+		else
+			res->completed++;
+	}
+	return rung;
+}
+
+/*
+ * The best third of a rung's completed trials (all of them in the last
+ * rung), best first; the others are pruned.
+ */
+static List *
+promote(MlSearchResult *res, List *rung, bool last, MlTask task)
+{
+	MlSearchTrial **best = ranked(rung, task);
+	int			keep = last ? list_length(rung) : (list_length(rung) + SEARCH_ETA - 1) / SEARCH_ETA;
+	List	   *alive = NIL;
+
+	for (int i = 0; i < list_length(rung); i++)
+	{
+		if (best[i]->status != 'c')
+			continue;
+		if (i < keep)
+			alive = lappend(alive, best[i]);
+		else
+		{
+			best[i]->status = 'p';
+			res->completed--;
+			res->pruned++;
+		}
+	}
+	pfree(best);
+	return alive;
+}
+
+/*
+ * Successive halving within the budget. The winner is the best completed
+ * trial of the highest rung that has one.
  */
 void
 MlSearch(MlSearchResult *res, MlFrame *frame, MlTrainData *td, MlTrainOptions *o, List *cands)
@@ -477,55 +547,15 @@ MlSearch(MlSearchResult *res, MlFrame *frame, MlTrainData *td, MlTrainOptions *o
 	{
 		double		fraction = pow(SEARCH_ETA, r - res->nrungs);
 		int64		m = Min(sr.n, Max((int64) ceil(fraction * sr.n), SEARCH_MIN_ROWS));
-		List	   *rung = NIL;
-		MlSearchTrial **best;
-		int			keep;
-		ListCell   *lc;
+		List	   *rung = run_rung(res, alive, r, m, &sr, frame, td, o, start);
 
-		foreach(lc, alive)
-		{
-			MlSearchTrial *t;
-
-			CHECK_FOR_INTERRUPTS();
-			if (res->completed + res->pruned > 0 && elapsed_since(start) > o->budget_s)
-			{
-				res->budget_exhausted = true;
-				break;
-			}
-			t = at_rung(lfirst(lc), r, m, (double) m / sr.n);
-			run_trial(t, &sr, m, frame, td, o);
-			rung = lappend(rung, t);
-			res->trials = lappend(res->trials, t);
-			if (t->status == 'f')
-				res->failed++;
-			else
-				res->completed++;
-		}
 		if (rung == NIL)
 			break;
 		res->rungs_run = r;
-		best = ranked(rung, td->task);
-		keep = (r == res->nrungs || res->budget_exhausted) ? list_length(rung) :
-			(list_length(rung) + SEARCH_ETA - 1) / SEARCH_ETA;
-		alive = NIL;
-		for (int i = 0; i < list_length(rung); i++)
-		{
-			if (best[i]->status != 'c')
-				continue;
-			if (i < keep)
-				alive = lappend(alive, best[i]);
-			else
-			{
-				best[i]->status = 'p';
-				res->completed--;
-				res->pruned++;
-			}
-		}
+		/* survivors run the next rung best first: a budget cut drops the worst */
+		alive = promote(res, rung, r == res->nrungs || res->budget_exhausted, td->task);
 		if (alive != NIL)
 			res->winner = linitial(alive);
-		/* the next rung runs the survivors in configuration order */
-		alive = list_copy(alive);
-		list_sort(alive, cmp_config_order);
 	}
 	if (res->winner == NULL)
 	{
@@ -554,9 +584,9 @@ MlSearchJson(MlSearchResult *res, MlTrainOptions *o, StringInfo out)
 	MlJsonNumber(out, w->score);
 	appendStringInfo(out, "}, \"configurations\": %d, \"rungs\": %d, \"rungs_run\": %d"
 					 ", \"trials\": %d, \"completed\": %d, \"pruned\": %d, \"failed\": %d"
-					 ", \"validation\": ",
+					 ", \"skipped\": %d, \"validation\": ",
 					 res->nconfigs, res->nrungs, res->rungs_run, list_length(res->trials),
-					 res->completed, res->pruned, res->failed);
+					 res->completed, res->pruned, res->failed, res->skipped);
 	if (res->folds > 1)
 		appendStringInfo(out, "\"%d folds\"", res->folds);
 	else

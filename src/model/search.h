@@ -42,6 +42,7 @@ typedef struct MlSearchResult
 	int			completed;
 	int			pruned;
 	int			failed;
+	int			skipped;		/* survivors not run: they would overrun the budget */
 	int			folds;			/* 1: one inner holdout */
 	bool		budget_exhausted;
 	double		seconds;
