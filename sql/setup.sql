@@ -55,5 +55,7 @@ LANGUAGE sql AS $$
         UNION ALL SELECT 'd' || d::text FROM mlops.deployments d
         UNION ALL SELECT 'a' || a::text FROM mlops.audit_log a
         UNION ALL SELECT 'r' || r::text FROM mlops.recipes r
+        UNION ALL SELECT 'x' || (t.project_id, t.version, t.trial, t.rung, t.status)::text
+                  FROM mlops.trials t
     ) s
 $$;

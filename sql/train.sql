@@ -32,8 +32,8 @@ SELECT version, algorithm, metrics ? 'cv_rmse' AS cross_validated,
 FROM ml_train('price', 'ridge', '{"alpha": 0.5}', '{"folds": 4, "seed": 7}');
 SELECT hyperparameters, jsonb_array_length(features) AS nfeatures FROM ml_models
 WHERE project = 'price' AND version = 2;
--- auto: every candidate recorded.
-SELECT version, jsonb_array_length(metrics->'trials') >= 2 AS trials
+-- auto: a search, every trial recorded (ml_trials).
+SELECT version, (metrics->'search'->>'trials')::int >= 2 AS trials
 FROM ml_train('price');
 
 -- Hand-over, then scoring.

@@ -16,8 +16,9 @@ q -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
              (i % 97) * 0.5 + (i % 89) * 0.25 AS y,
              (ARRAY['red apple', 'green pear', 'blue plum'])[i % 3 + 1] || ' no ' || (i % 997) AS descr
       FROM generate_series(1, 50000) i" \
-  -c "UPDATE big SET y = NULL, k = NULL WHERE i % 10 = 0"
-echo "1..6"
+  -c "UPDATE big SET y = NULL, k = NULL WHERE i % 10 = 0" \
+  -c "SELECT ml_create_project('cancel', 'big', 'y')" >/dev/null
+echo "1..8"
 
 # One scenario: start the call in the background, cancel it once it has
 # run for 2 s, and time from the cancel to the end of the call.
@@ -65,9 +66,14 @@ scenario "learned, in place" \
   "SELECT * FROM ml_impute('big', '{y}', 'learned', '{\"hidden\": 128, \"epochs\": 1000}')"
 scenario "classifier, into a new table" \
   "SELECT * FROM ml_impute('big', '{k}', 'classifier', '{\"hidden\": 128, \"epochs\": 1000, \"roles\": {\"k\": \"categorical\"}}', into_table => 'big_k')"
+# the auto search: the cancel reaches it inside a trial's subtransaction
+scenario "auto search" \
+  "SELECT * FROM ml_train('cancel', 'auto', '{}', '{\"budget_s\": 600, \"max_trials\": 200}')"
 
 n=$((n + 1))
-if [ "$(q -At -c "SELECT count(*) FILTER (WHERE y IS NULL) || '/' || (to_regclass('big_k') IS NULL) FROM big")" = 5000/true ]; then
+if [ "$(q -At -c "SELECT count(*) FILTER (WHERE y IS NULL) || '/' || (to_regclass('big_k') IS NULL)
+                  || '/' || (SELECT count(*) FROM mlops.trials) || '/' || (SELECT count(*) FROM mlops.models)
+                  FROM big")" = 5000/true/0/0 ]; then
   echo "ok $n - the cancelled calls changed nothing"
 else
   echo "not ok $n - table changed or output left behind"

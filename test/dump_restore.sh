@@ -45,6 +45,13 @@ SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE
 INSERT INTO mlops.job_runs (job_id, status, message) SELECT id, 'succeeded', 'ok' FROM mlops.jobs;
 INSERT INTO mlops.reports (project_id, name, kind, content, created_by)
 SELECT id, 'eval', 'evaluation', '{"rmse": 1.25}', 'dump_ann' FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.trials (project_id, model_id, version, trial, rung, algorithm, hyperparameters,
+                          train_rows, fraction, metric, fold_scores, score, fit_seconds, status, error, chosen)
+SELECT p.id, m.id, 1, t, 1, 'linear', '{"alpha": 0}', 10, 1, 'rmse',
+       CASE WHEN t = 1 THEN '{1.5, 2.5}'::float8[] END, CASE WHEN t = 1 THEN 2 END, 0.01,
+       CASE WHEN t = 1 THEN 'completed' ELSE 'failed' END, CASE WHEN t = 2 THEN '22023: no' END, t = 1
+FROM mlops.projects p JOIN mlops.models m ON m.project_id = p.id AND m.version = 1,
+     generate_series(1, 2) t WHERE p.name = 'forecast';
 SQL
 
 tables=$(q -d "$src" -c "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class

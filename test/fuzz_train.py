@@ -104,6 +104,8 @@ def options(rng, t):
         o["permutation_importance"] = rng.choice([True, False, "yes"])
     if rng.random() < 0.1:
         o["permutation_repeats"] = rng.choice([1, 3, 0, 101, 2.5])
+    if rng.random() < 0.1:
+        o["max_trials"] = rng.choice([1, 3, 0, 1001, "x", 2.5])
     if fz.hostile and rng.random() < 0.2:
         o["bogus"] = 1
     return o
@@ -165,11 +167,16 @@ def gen_train(rng, index):
                 if task == "regression" else ["auto", "logistic", "gbdt", "random_forest", "naive_bayes"])
     else:
         algs = ALGORITHMS if not fz.hostile else ALGORITHMS + ["nosuch", ""]
-    args = [fz.lit(rng.choice(algs))]
+    alg = rng.choice(algs)
+    args = [fz.lit(alg)]
     hp = {} if sane else hyperparams(rng)
     if hp or rng.random() < 0.2:
         args.append(fz.jlit(hp))
     o = sane_options(rng) if sane else options(rng, t)
+    if sane and alg == "auto":
+        # a small search: the trials, their records and the winner's refit
+        o["max_trials"] = rng.choice([1, 3, 6, 9])
+        o["budget_s"] = rng.choice([0.1, 2])
     if o:
         args.append("options => " + fz.jlit(o))
     stmts.append("SELECT * FROM ml_train('fz', %s)" % ", ".join(args))
@@ -185,6 +192,9 @@ def gen_train(rng, index):
         stmts += b.sql
         other = "fz_b"
     stmts += score_stmts(rng, t, other)
+    # what the search recorded, as the catalog's readers see it
+    stmts.append("SELECT * FROM ml_trials")
+    stmts.append("SELECT * FROM ml_leaderboard")
     return "train", stmts
 
 

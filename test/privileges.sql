@@ -85,8 +85,8 @@ FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
-                 'mlops.deployments', 'mlops.reports', 'mlops.audit_log',
-                 'ml_projects', 'ml_audit', 'ml_cleaning_report']) t,
+                 'mlops.deployments', 'mlops.reports', 'mlops.audit_log', 'mlops.trials',
+                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard']) t,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM

@@ -4,11 +4,11 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(42);
+SELECT plan(45);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
-    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log']);
+    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
@@ -26,6 +26,9 @@ SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status
     'started_at', 'finished_at', 'message']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
     'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
+SELECT columns_are('mlops', 'trials', ARRAY['id', 'project_id', 'model_id', 'version', 'trial',
+    'rung', 'algorithm', 'hyperparameters', 'train_rows', 'fraction', 'metric', 'fold_scores',
+    'score', 'fit_seconds', 'status', 'error', 'chosen']);
 SELECT columns_are('mlops', 'audit_log', ARRAY['id', 'at', 'actor', 'action', 'object_type',
     'object_name', 'project_id', 'details']);
 SELECT col_type_is('mlops'::name, 'models'::name, 'payload'::name, 'bytea', 'model payloads are bytea');
@@ -64,6 +67,8 @@ SELECT has_function('public', 'ml_rollback', ARRAY['text', 'text']);
 SELECT has_view('public', 'ml_projects', 'the ml_projects view exists');
 SELECT has_view('public', 'ml_audit', 'the ml_audit view exists');
 SELECT has_view('public', 'ml_cleaning_report', 'the ml_cleaning_report view exists');
+SELECT has_view('public', 'ml_trials', 'the ml_trials view exists');
+SELECT has_view('public', 'ml_leaderboard', 'the ml_leaderboard view exists');
 SELECT has_function('public', 'ml_impute', ARRAY['regclass', 'text[]', 'text', 'jsonb', 'text']);
 SELECT has_function('public', 'ml_clean', ARRAY['regclass', 'jsonb', 'text']);
 SELECT has_function('mlops', 'project_access', ARRAY['bigint'],

@@ -32,6 +32,7 @@
 #include "model/deployed.h"
 #include "model/importance.h"
 #include "model/metrics.h"
+#include "model/search.h"
 #include "model/stored.h"
 #include "model/train.h"
 
@@ -49,11 +50,11 @@ typedef struct Trial
 } Trial;
 
 static void
-read_options(JsonbContainer *opts, MlTrainOptions *o)
+read_options(JsonbContainer *opts, MlTrainOptions *o, bool is_auto)
 {
 	static const char *const valid[] = {
 		"test_size", "folds", "seed", "time_column", "holdout_column", "features", "exclude",
-		"permutation_importance", "permutation_repeats", "budget_s", NULL
+		"permutation_importance", "permutation_repeats", "budget_s", "max_trials", NULL
 	};
 
 	MlOptCheckKeys(opts, "training options", valid);
@@ -78,6 +79,12 @@ read_options(JsonbContainer *opts, MlTrainOptions *o)
 				 errhint("It is measured on the test split, and with folds the stored model learns from every row; "
 						 "use ml_evaluate() on held-out rows instead.")));
 	o->budget_s = MlOptRange(opts, "budget_s", 60, 0.1, 86400);
+	o->max_trials = MlOptInt(opts, "max_trials", 27, 1, 1000);
+	if (!is_auto && (MlOptGet(opts, "max_trials") || MlOptGet(opts, "budget_s")))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"budget_s\" and \"max_trials\" apply to algorithm \"auto\" only"),
+				 errhint("Leave them out, or let ml_train search with algorithm \"auto\".")));
 	if (o->folds > 1 && (o->time_column || o->holdout_column))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -87,6 +94,18 @@ read_options(JsonbContainer *opts, MlTrainOptions *o)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options \"time_column\" and \"holdout_column\" are mutually exclusive")));
+	/*
+	 * auto holds the test rows out as a named algorithm does without
+	 * folds, and cross-validates its search on the training rows: 3 folds
+	 * unless told, one holdout of them when the split is by time or column.
+	 */
+	o->search_folds = 1;
+	if (is_auto)
+	{
+		o->search_folds = MlOptGet(opts, "folds") ? o->folds :
+			(o->time_column || o->holdout_column) ? 1 : 3;
+		o->folds = 1;
+	}
 }
 
 /* The project's relation, as the caller sees it (SELECT checked by the scan). */
@@ -255,6 +274,15 @@ fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTra
 	return t;
 }
 
+/* fit_one for the search (search.c). */
+MlTrained *
+MlTrainFitScore(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td,
+				MlTrainOptions *o, const int64 *train, int64 ntrain, const int64 *test,
+				int64 ntest, StringInfo metrics, double *primary)
+{
+	return fit_one(l, params, frame, td, o, train, ntrain, test, ntest, metrics, primary);
+}
+
 /* Metrics for a numeric key averaged over folds: mean of each fold's. */
 static void
 run_trial(Trial *tr, MlFrame *frame, MlTrainData *td, MlTrainOptions *o)
@@ -311,16 +339,6 @@ run_trial(Trial *tr, MlFrame *frame, MlTrainData *td, MlTrainOptions *o)
 		tr->primary = sum / o->folds;
 	}
 	tr->seconds = elapsed_s(start);
-}
-
-static bool
-better(MlTask task, double a, double b)
-{
-	if (isnan(b))
-		return !isnan(a);
-	if (isnan(a))
-		return false;
-	return task == ML_TASK_REGRESSION ? a < b : a > b;
 }
 
 /* Gain importance per input column, normalized to sum 1. */
@@ -502,11 +520,12 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 	return version;
 }
 
-/* Learners auto tries, in order, for the task. */
+/* Learners auto searches, in order, for the task. */
 static List *
 auto_candidates(MlTask task)
 {
-	static const char *const names[] = {"gbdt", "random_forest", "ridge", "logistic", "linear"};
+	static const char *const names[] = {"gbdt", "random_forest", "ridge", "lasso", "elastic_net",
+	"logistic", "naive_bayes", "linear"};
 	List	   *out = NIL;
 
 	for (size_t i = 0; i < lengthof(names); i++)
@@ -517,21 +536,6 @@ auto_candidates(MlTask task)
 			out = lappend(out, (void *) l);
 	}
 	return out;
-}
-
-static void
-trial_json(StringInfo out, Trial *tr, bool first)
-{
-	StringInfoData p;
-
-	initStringInfo(&p);
-	tr->learner->params_json(tr->params, &p);
-	appendStringInfo(out, "%s{\"algorithm\": \"%s\", \"hyperparameters\": %s, \"score\": ",
-					 first ? "" : ", ", tr->learner->name, p.data);
-	MlJsonNumber(out, tr->primary);
-	appendStringInfoString(out, ", \"seconds\": ");
-	MlJsonNumber(out, tr->seconds);
-	appendStringInfoChar(out, '}');
 }
 
 /* All rows, no target: what a clustering learner sees. */
@@ -578,34 +582,35 @@ load_frame(Oid relid, List *cols, bool *sampled)
 	return MlFrameLoadSample(relid, cols, false, *sampled ? (int64) (budget / per_row) : 0);
 }
 
-static void
-run_trials(Trial **best, List **trials, const MlLearner *l, JsonbContainer *hp, MlFrame *frame,
+/*
+ * The fitted version: the named learner with the user's hyperparameters,
+ * or auto's search winner (search.c) refitted on every training row.
+ */
+static Trial *
+train_best(MlSearchResult *search, const MlLearner *l, JsonbContainer *hp, MlFrame *frame,
 		   MlTrainData *td, MlTrainOptions *o)
 {
-	List	   *cands = l ? list_make1((void *) l) : auto_candidates(td->task);
-	instr_time	start;
-	ListCell   *lc;
+	Trial	   *tr = palloc0(sizeof(Trial));
 
-	if (cands == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("no algorithm of this library can learn this task")));
-	INSTR_TIME_SET_CURRENT(start);
-	*best = NULL;
-	*trials = NIL;
-	foreach(lc, cands)
+	if (l == NULL)
 	{
-		Trial	   *tr = palloc0(sizeof(Trial));
+		List	   *cands = auto_candidates(td->task);
 
-		tr->learner = lfirst(lc);
-		tr->params = tr->learner->read_params(l ? hp : NULL, td->task);
-		run_trial(tr, frame, td, o);
-		*trials = lappend(*trials, tr);
-		if (*best == NULL || better(td->task, tr->primary, (*best)->primary))
-			*best = tr;
-		if (elapsed_s(start) > o->budget_s)
-			break;
+		if (cands == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("no algorithm of this library can learn this task")));
+		MlSearch(search, frame, td, o, cands);
+		tr->learner = search->winner->learner;
+		tr->params = search->winner->params;
 	}
+	else
+	{
+		tr->learner = l;
+		tr->params = l->read_params(hp, td->task);
+	}
+	run_trial(tr, frame, td, o);
+	return tr;
 }
 
 static Datum
@@ -639,7 +644,7 @@ ml_train(PG_FUNCTION_ARGS)
 				old,
 				callercxt;
 	Trial	   *best;
-	List	   *trials;
+	MlSearchResult search;
 	StringInfoData metrics;
 	bool		sampled;
 	int			tcol;
@@ -657,7 +662,7 @@ ml_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"auto\" chooses its own hyperparameters"),
 				 errhint("Name an algorithm to set hyperparameters.")));
-	read_options(opts, &o);
+	read_options(opts, &o, l == NULL);
 
 	callercxt = CurrentMemoryContext;	/* SPI_finish frees what SPI allocated */
 	MlScopeEnter(&scope);
@@ -693,7 +698,7 @@ ml_train(PG_FUNCTION_ARGS)
 				 errhint("A clustering learner has no labels to score folds against; leave \"folds\" out.")));
 	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
 	MlTrainSplit(&td, frame, &o);
-	run_trials(&best, &trials, l, hp, frame, &td, &o);
+	best = train_best(&search, l, hp, frame, &td, &o);
 
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, best->metrics.data);
@@ -703,15 +708,13 @@ ml_train(PG_FUNCTION_ARGS)
 	appendStringInfo(&metrics, ", \"sampled\": %s", sampled ? "true" : "false");
 	if (l == NULL)
 	{
-		ListCell   *lc;
-
-		appendStringInfoString(&metrics, ", \"trials\": [");
-		foreach(lc, trials)
-			trial_json(&metrics, lfirst(lc), foreach_current_index(lc) == 0);
-		appendStringInfoChar(&metrics, ']');
+		appendStringInfoString(&metrics, ", \"search\": ");
+		MlSearchJson(&search, &o, &metrics);
 	}
 	appendStringInfoChar(&metrics, '}');
 	version = store_version(&scope, p, best, &td, frame, &o, &metrics);
+	if (l == NULL)
+		MlSearchStore(&search, td.task, p->id, version);
 	MemoryContextSwitchTo(old);
 	algorithm = MemoryContextStrdup(callercxt, best->learner->name);
 	metrics_text = MemoryContextStrdup(callercxt, metrics.data);

@@ -24,6 +24,8 @@ typedef struct MlTrainOptions
 	bool		permutation_importance;
 	int			permutation_repeats;
 	double		budget_s;		/* auto's search budget */
+	int			search_folds;	/* auto: folds of the search, 1: one holdout */
+	int			max_trials;		/* auto: configurations in the first rung */
 	int			time_col;		/* frame columns, -1 if none */
 	int			holdout_col;
 } MlTrainOptions;
