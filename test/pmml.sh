@@ -65,8 +65,9 @@ cases=(
   "pm_multi gbdt {\"n_estimators\":15,\"max_depth\":3}"
   "pm_multi random_forest {\"n_estimators\":8}"
 )
-echo "1..$(( ${#cases[@]} * 2 ))"
+echo "1..$(( ${#cases[@]} * 2 + 1 ))"
 n=0
+paths=""
 opts='{"features": ["a", "b", "c", "flag"]}'
 for c in "${cases[@]}"; do
   read -r project alg hp <<<"$c"
@@ -95,7 +96,20 @@ SQL
   n=$((n + 1))
   if out=$(/usr/bin/python3 test/pmml/evaluate.py "$tmp/m.pmml" "$tmp/rows.json" 2>&1); then
     echo "ok $n - $name: the PMML evaluator gives the database's predictions ($out)"
+    case $alg in gbdt | random_forest) paths="$paths $out" ;; esac
   else
     echo "not ok $n - $name: $out"
   fi
 done
+
+# The tree exports must have sent missing values down defaultChild, tested
+# a level set (SimpleSetPredicate) and, for a set holding the level with a
+# backslash, equal / notEqual terms: else the data did not test them.
+n=$((n + 1))
+sum() { tr ' ' '\n' | grep "^$1=" | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }'; }
+d=$(echo "$paths" | sum missing_routed); s=$(echo "$paths" | sum set_tests); e=$(echo "$paths" | sum equal_tests)
+if [ "$d" -gt 0 ] && [ "$s" -gt 0 ] && [ "$e" -gt 0 ]; then
+  echo "ok $n - tree exports took every path: $d missing routed, $s set tests, $e equal tests"
+else
+  echo "not ok $n - tree exports: $d missing routed, $s set tests, $e equal tests"
+fi

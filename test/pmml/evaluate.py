@@ -139,6 +139,8 @@ def predicate(p, v):
         if x is None:
             return None
         ref = p.get("value")
+        if op in ("equal", "notEqual"):
+            COUNT["equal"] += 1
         if not isinstance(x, str):
             ref = float(ref)
         return {"equal": x == ref, "notEqual": x != ref, "lessThan": x < ref,
@@ -148,6 +150,7 @@ def predicate(p, v):
         x = v[p.get("field")]
         if x is None:
             return None
+        COUNT["set"] += 1
         values = parse_array(kid(p, "Array").text or "")
         return (x in values) == (p.get("booleanOperator") == "isIn")
     if t == "CompoundPredicate":
@@ -158,6 +161,10 @@ def predicate(p, v):
         if op == "and":
             return False if False in rs else (None if None in rs else True)
     raise ValueError("predicate %s" % t)
+
+
+# How often the export's paths were taken (the test checks they were).
+COUNT = {"default": 0, "set": 0, "equal": 0}
 
 
 def tree(m, v):
@@ -171,6 +178,7 @@ def tree(m, v):
         for c in children:
             r = predicate([x for x in c if tag(x) != "Extension"][0], v)
             if r is None:
+                COUNT["default"] += 1
                 nxt = [d for d in children if d.get("id") == node.get("defaultChild")][0]
                 break
             if r:
@@ -288,7 +296,8 @@ def main():
             worst = max(worst, rel)
             if not ok:
                 bad.append("row %d: %r, database %r" % (i, a, b))
-    print("rows=%d max_rel=%.3g" % (len(rows), worst))
+    print("rows=%d max_rel=%.3g missing_routed=%d set_tests=%d equal_tests=%d"
+          % (len(rows), worst, COUNT["default"], COUNT["set"], COUNT["equal"]))
     for b in bad[:5]:
         print("# " + b)
     sys.exit(1 if bad else 0)
