@@ -142,9 +142,9 @@ check_inputs(MlPmml *x)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s cannot be exported to PMML: feature \"%s\" is a date/time",
 							x->what, enc->inputs[i].name),
-					 errdetail("The model reads the year, month, day, day of week and hour of \"%s\"; PMML 4.4 has no built-in function for them.",
+					 errdetail("PMML 4.4 has no built-in function for the date parts (year, month, day, day of week, hour) the model reads from \"%s\".",
 							   enc->inputs[i].name),
-					 errhint("Train on numeric columns derived from the date/time (see ml_clean's datetime step) to export the model.")));
+					 errhint("Derive numeric columns from it first (ml_clean's datetime step, keep_original false) and train on those.")));
 }
 
 static void
