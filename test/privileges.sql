@@ -104,6 +104,9 @@ SELECT f, r, 'EXECUTE' FROM
                  'mlops.score_proba(text,bigint,anyelement)', 'ml_score(text,regclass,text)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+SELECT 'ml_export_pmml(text,integer)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'ml_models', r, 'SELECT'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
