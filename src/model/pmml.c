@@ -371,20 +371,27 @@ serialize(xmlDocPtr doc)
 {
 	xmlBufferPtr buf = xmlBufferCreate();
 	xmlSaveCtxtPtr ctxt;
+	long		rc = -1;
 	char	   *out;
 
 	if (buf == NULL)
 		xml_oom();
 	ctxt = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
-	if (ctxt == NULL || xmlSaveDoc(ctxt, doc) < 0 || xmlSaveClose(ctxt) < 0)
+	if (ctxt != NULL)
+	{
+		rc = xmlSaveDoc(ctxt, doc);
+		if (xmlSaveClose(ctxt) < 0)
+			rc = -1;
+	}
+	if (ctxt == NULL || rc < 0)
 	{
 		xmlBufferFree(buf);
 		xml_oom();
 	}
-	out = pg_any_to_server((const char *) xmlBufferContent(buf), xmlBufferLength(buf), PG_UTF8);
-	if (out == (const char *) xmlBufferContent(buf))
-		out = pstrdup(out);
+	/* a palloc'ed copy first: the conversion may raise an error */
+	out = pnstrdup((const char *) xmlBufferContent(buf), xmlBufferLength(buf));
 	xmlBufferFree(buf);
+	out = pg_any_to_server(out, strlen(out), PG_UTF8);
 	return out;
 }
 
@@ -454,6 +461,7 @@ ml_export_pmml(PG_FUNCTION_ARGS)
 				 errmsg("%s cannot be exported to PMML: algorithm \"%s\" has no PMML form here",
 						x.what, x.t->learner->name),
 				 errhint("Exportable algorithms: %s.", MlLearnerExportNames())));
+	pg_xml_init_library();
 	doc = xmlNewDoc((const xmlChar *) "1.0");
 	if (doc == NULL)
 		xml_oom();
