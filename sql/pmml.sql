@@ -48,6 +48,14 @@ SELECT regress_try($$SELECT ml_export_pmml('px_class', 1)$$);
 SELECT regress_try($$SELECT ml_export_pmml('px', 3)$$);
 SELECT regress_try($$SELECT ml_export_pmml(NULL, 1)$$);
 SELECT regress_try($$SELECT ml_export_pmml('px', NULL)$$);
+-- a derived field would take a column's name
+RESET ROLE;
+CREATE TABLE px_clash AS SELECT a, a * 2 + 1 AS "standardized(a)", y FROM px;
+GRANT SELECT ON px_clash TO ml_analyst;
+SET ROLE regress_alice;
+SELECT ml_create_project('px_clash', 'px_clash', 'y') > 0 AS created;
+SELECT version FROM ml_train('px_clash', 'ridge');
+SELECT regress_try($$SELECT ml_export_pmml('px_clash', 1)$$);
 -- another analyst does not see the project; an engineer does, a consumer
 -- and a role with no pg_mlops role may not call the function
 SET ROLE regress_bob;

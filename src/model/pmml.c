@@ -104,6 +104,25 @@ is_classifier(MlTrained *t)
 	return t->task == ML_TASK_BINARY || t->task == ML_TASK_MULTICLASS;
 }
 
+char *
+MlPmmlPredictedName(MlPmml *x)
+{
+	return psprintf("predicted(%s)", x->target);
+}
+
+char *
+MlPmmlProbabilityName(MlPmml *x, int c)
+{
+	return psprintf("probability(%s)", x->t->classes[c]);
+}
+
+/* gbdt's raw score of round tree k (two classes: the second class's) */
+char *
+MlPmmlScoreName(MlPmml *x, int k, int per_round)
+{
+	return psprintf("gbdt_score(%s)", x->t->classes[per_round == 1 ? 1 : k]);
+}
+
 /*
  * Every input field, active; a value outside the DataDictionary (a level
  * the model never saw) is missing, as MlLevelCode makes it at scoring.
@@ -291,13 +310,17 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Derived fields must not take the name of a column (or of each other). */
+/*
+ * Derived and output fields must not take the name of a column (or of each
+ * other): an evaluator would read one for the other.
+ */
 static void
-check_field_names(MlPmml *x)
+check_field_names(MlPmml *x, const MlModelView *v)
 {
-	MlEncoder  *enc = x->t->enc;
+	MlTrained  *t = x->t;
+	MlEncoder  *enc = t->enc;
 	int			n = 0;
-	char	  **all = palloc(sizeof(char *) * (enc->ninputs + enc->nfeat + 1));
+	char	  **all = palloc(sizeof(char *) * (enc->ninputs + enc->nfeat + 2 * t->nclass + 2));
 
 	for (int i = 0; i < enc->ninputs; i++)
 		all[n++] = enc->inputs[i].name;
@@ -305,6 +328,15 @@ check_field_names(MlPmml *x)
 	if (enc->dense)
 		for (int f = 0; f < enc->nfeat; f++)
 			all[n++] = x->field[f];
+	if (is_classifier(t))
+	{
+		all[n++] = MlPmmlPredictedName(x);
+		for (int c = 0; c < t->nclass; c++)
+			all[n++] = MlPmmlProbabilityName(x, c);
+		if (v->form == ML_FORM_BOOSTED)
+			for (int k = 0; k < v->per_round; k++)
+				all[n++] = MlPmmlScoreName(x, k, v->per_round);
+	}
 	qsort(all, n, sizeof(char *), cmp_str);
 	for (int i = 1; i < n; i++)
 		if (strcmp(all[i - 1], all[i]) == 0)
@@ -312,7 +344,7 @@ check_field_names(MlPmml *x)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s cannot be exported to PMML: two of its fields would be named \"%s\"",
 							x->what, all[i]),
-					 errhint("Rename the column of that name and train again.")));
+					 errhint("Rename the column of that name (or the class label) and train again.")));
 	pfree(all);
 }
 
@@ -354,11 +386,11 @@ build(MlPmml *x, xmlDocPtr doc)
 	else
 		for (int f = 0; f < t->enc->nfeat; f++)
 			x->field[f] = t->enc->feat_name[f];
-	check_field_names(x);
 	memset(&v, 0, sizeof(v));
 	t->learner->view(t->model, &v);
 	if (v.nfeat != t->enc->nfeat)
 		elog(ERROR, "%s: the model's features do not match its encoder", x->what);
+	check_field_names(x, &v);
 	if (v.form == ML_FORM_LINEAR)
 		MlPmmlLinear(x, &v, root);
 	else

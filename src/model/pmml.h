@@ -29,6 +29,11 @@ extern void MlPmmlAttrNum(xmlNodePtr node, const char *name, double v);
 extern void MlPmmlAttrInt(xmlNodePtr node, const char *name, int64 v);
 extern void MlPmmlText(xmlNodePtr node, const char *text);
 
+/* Names of the fields a model outputs (checked against the others in pmml.c). */
+extern char *MlPmmlPredictedName(MlPmml *x);
+extern char *MlPmmlProbabilityName(MlPmml *x, int c);
+extern char *MlPmmlScoreName(MlPmml *x, int k, int per_round);
+
 /* The MiningSchema of a model over every input (and the target if asked). */
 extern void MlPmmlMiningSchema(MlPmml *x, xmlNodePtr model, bool with_target);
 

@@ -31,14 +31,14 @@ probability_output(MlPmml *x, xmlNodePtr model)
 	xmlNodePtr	out = MlPmmlChild(model, "Output");
 	xmlNodePtr	f = MlPmmlChild(out, "OutputField");
 
-	MlPmmlAttr(f, "name", psprintf("predicted(%s)", x->target));
+	MlPmmlAttr(f, "name", MlPmmlPredictedName(x));
 	MlPmmlAttr(f, "optype", "categorical");
 	MlPmmlAttr(f, "dataType", "string");
 	MlPmmlAttr(f, "feature", "predictedValue");
 	for (int c = 0; c < x->t->nclass; c++)
 	{
 		f = MlPmmlChild(out, "OutputField");
-		MlPmmlAttr(f, "name", psprintf("probability(%s)", x->t->classes[c]));
+		MlPmmlAttr(f, "name", MlPmmlProbabilityName(x, c));
 		MlPmmlAttr(f, "optype", "continuous");
 		MlPmmlAttr(f, "dataType", "double");
 		MlPmmlAttr(f, "feature", "probability");
@@ -405,8 +405,7 @@ boosted(MlPmml *x, const MlModelView *v, xmlNodePtr parent)
 	score = palloc(sizeof(char *) * v->per_round);
 	for (int k = 0; k < v->per_round; k++)
 	{
-		score[k] = v->per_round == 1 ? psprintf("gbdt_score(%s)", classes[1]) :
-			psprintf("gbdt_score(%s)", classes[k]);
+		score[k] = MlPmmlScoreName(x, k, v->per_round);
 		boosted_sum(x, v, k, score[k], segment(seg, k + 1));
 	}
 	rm = MlPmmlChild(segment(seg, v->per_round + 1), "RegressionModel");
