@@ -36,7 +36,19 @@ RESET ROLE;
 SELECT name, relation_schema, relation_name, target FROM mlops.projects ORDER BY id;
 -- orders is still there
 SELECT count(*) AS orders_rows FROM orders;
+-- a PMML export keeps every name and level exactly (libxml2 escapes them)
+INSERT INTO "Sales; DROP TABLE orders; --"."Order ""Lines"""
+SELECT g * 1.5, 'r' || (g % 3), (ARRAY['é<&>"x', 'Δ''; --'])[g % 2 + 1], g % 5 + (g % 3)
+FROM generate_series(1, 40) g;
 SET ROLE regress_alice;
+SELECT version FROM ml_train('mixed', 'gbdt', '{"n_estimators": 2}',
+                             '{"features": ["Amount \"$\"", "ÉtiquetteΔ", "Robert''); DROP TABLE orders;--"]}');
+SELECT f.name, f.value
+FROM XMLTABLE(XMLNAMESPACES('http://www.dmg.org/PMML-4_4' AS p),
+              '/p:PMML/p:DataDictionary/p:DataField | /p:PMML/p:DataDictionary/p:DataField/p:Value'
+              PASSING ml_export_pmml('mixed', 1)
+              COLUMNS name text PATH 'self::p:DataField/@name | parent::p:DataField/@name',
+                      value text PATH '@value') f;
 SELECT ml_drop_project(name) FROM ml_projects ORDER BY id;
 RESET ROLE;
 DROP SCHEMA "Sales; DROP TABLE orders; --" CASCADE;

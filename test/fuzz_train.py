@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Randomized robustness test of training and scoring (ml_train, ml_predict,
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
-importance, the hand-over), on the tables
+importance, the hand-over, ml_export_pmml), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -121,6 +121,10 @@ def score_stmts(rng, t, other):
         s.append("UPDATE mlops.models SET payload = overlay(payload PLACING '\\x%02x%02x'::bytea FROM %d) "
                  "WHERE version = (SELECT max(version) FROM mlops.models)"
                  % (rng.randrange(256), rng.randrange(256), rng.randrange(1, 400)))
+    if rng.random() < 0.3:
+        # export: any version (or none), whatever the algorithm and features
+        v = rng.choice(["(SELECT max(version) FROM mlops.models)"] * 4 + ["0", "-1", "2147483647", "NULL"])
+        s.append("SELECT length(ml_export_pmml('fz', %s)::text)" % v)
     r = rng.random()
     if r < 0.25:
         # any stored version, deployed or not, on any relation

@@ -105,6 +105,9 @@ SELECT f, r, 'EXECUTE' FROM
                  'ml_evaluate(text,integer,regclass,jsonb)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+SELECT 'ml_export_pmml(text,integer)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'ml_models', r, 'SELECT'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL

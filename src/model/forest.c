@@ -321,6 +321,19 @@ forest_importance(void *model, double *gain)
 	memcpy(gain, m->gain, sizeof(double) * m->nfeat);
 }
 
+static void
+forest_view(void *model, MlModelView *v)
+{
+	ForestModel *m = model;
+
+	v->form = ML_FORM_FOREST;
+	v->nfeat = m->nfeat;
+	v->ntrees = m->ntrees;
+	v->per_round = 1;
+	v->nout = m->nout;
+	v->trees = m->trees;
+}
+
 const MlLearner MlForestLearner = {
 	.name = "random_forest",
 	.supports = forest_supports,
@@ -331,5 +344,6 @@ const MlLearner MlForestLearner = {
 	.save = forest_save,
 	.load = forest_load,
 	.importance = forest_importance,
+	.view = forest_view,
 	.needs_dense = false,
 };

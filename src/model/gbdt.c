@@ -694,6 +694,20 @@ gbdt_importance(void *model, double *gain)
 	memcpy(gain, m->gain, sizeof(double) * m->nfeat);
 }
 
+static void
+gbdt_view(void *model, MlModelView *v)
+{
+	GbdtModel  *m = model;
+
+	v->form = ML_FORM_BOOSTED;
+	v->nfeat = m->nfeat;
+	v->ntrees = m->nrounds * m->K;
+	v->per_round = m->K;
+	v->nout = 1;
+	v->init = m->init;
+	v->trees = m->trees;
+}
+
 const MlLearner MlGbdtLearner = {
 	.name = "gbdt",
 	.supports = gbdt_supports,
@@ -704,5 +718,6 @@ const MlLearner MlGbdtLearner = {
 	.save = gbdt_save,
 	.load = gbdt_load,
 	.importance = gbdt_importance,
+	.view = gbdt_view,
 	.needs_dense = false,
 };

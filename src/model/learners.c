@@ -40,3 +40,16 @@ MlLearnerNames(void)
 		appendStringInfo(&s, "%s%s", i ? ", " : "", learners[i]->name);
 	return s.data;
 }
+
+/* "linear, ridge, ..." of the learners whose models export (view set). */
+const char *
+MlLearnerExportNames(void)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (size_t i = 0; i < lengthof(learners); i++)
+		if (learners[i]->view != NULL)
+			appendStringInfo(&s, "%s%s", s.len ? ", " : "", learners[i]->name);
+	return s.data;
+}

@@ -314,6 +314,18 @@ linear_importance(void *model, double *gain)
 		gain[j] = fabs(m->coef[j]);
 }
 
+static void
+linear_view(void *model, MlModelView *v)
+{
+	LinearModel *m = model;
+
+	v->form = ML_FORM_LINEAR;
+	v->nfeat = m->nfeat;
+	v->nsets = 1;
+	v->coef = m->coef;
+	v->intercept = &m->intercept;
+}
+
 /* The four share everything but the name and how their penalty is read. */
 #define LINEAR_LEARNER(name_, read_params_) { \
 	.name = (name_), \
@@ -325,6 +337,7 @@ linear_importance(void *model, double *gain)
 	.save = linear_save, \
 	.load = linear_load, \
 	.importance = linear_importance, \
+	.view = linear_view, \
 	.needs_dense = true, \
 }
 

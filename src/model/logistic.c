@@ -467,6 +467,18 @@ logistic_importance(void *model, double *gain)
 	}
 }
 
+static void
+logistic_view(void *model, MlModelView *v)
+{
+	LogisticModel *m = model;
+
+	v->form = ML_FORM_LINEAR;
+	v->nfeat = m->nfeat;
+	v->nsets = m->nsets;
+	v->coef = m->W;
+	v->intercept = m->b;
+}
+
 const MlLearner MlLogisticLearner = {
 	.name = "logistic",
 	.supports = logistic_supports,
@@ -477,5 +489,6 @@ const MlLearner MlLogisticLearner = {
 	.save = logistic_save,
 	.load = logistic_load,
 	.importance = logistic_importance,
+	.view = logistic_view,
 	.needs_dense = true,
 };

@@ -85,7 +85,43 @@ extern void MlPayloadInvalid(MlReader *r, const char *detail) pg_attribute_noret
  * save / load: the fitted model as bytes; load validates every field
  *	 (XX001 via MlPayloadInvalid) against nfeat, ncat and nclass.
  * importance: gain importance per feature (may be NULL: permutation only).
+ * view: the fitted model's parameters, read-only, for export (PMML); NULL
+ *	 when the learner's form has no exported equivalent.
  */
+/*
+ * A fitted model seen from outside (export, model/pmml_models.c). Linear
+ * forms: out = link(intercept[s] + coef[s] . x) per weight set s; one set
+ * for regression and two-class logistic (the second class's logit), one
+ * per class otherwise (softmax). Tree forms: boosted models sum
+ * init[k] + the trees of class k, round-major (trees[r * per_round + k]),
+ * then apply the sigmoid (binary) or softmax (multiclass); forests average
+ * the leaf values (nout per leaf) over the trees.
+ */
+typedef enum MlModelForm
+{
+	ML_FORM_LINEAR = 1,
+	ML_FORM_BOOSTED,
+	ML_FORM_FOREST
+} MlModelForm;
+
+struct MlTree;
+
+typedef struct MlModelView
+{
+	MlModelForm form;
+	int			nfeat;
+	/* linear */
+	int			nsets;
+	const double *coef;			/* nsets x nfeat, row-major */
+	const double *intercept;	/* nsets */
+	/* trees */
+	int			ntrees;
+	int			per_round;		/* boosted: trees per round (1, or nclass) */
+	int			nout;			/* values per leaf */
+	const double *init;			/* boosted: per_round initial scores */
+	struct MlTree *const *trees;
+} MlModelView;
+
 typedef struct MlLearner
 {
 	const char *name;
@@ -97,6 +133,7 @@ typedef struct MlLearner
 	void		(*save) (void *model, StringInfo buf);
 	void	   *(*load) (MlReader *r, const MlDesign *shape);
 	void		(*importance) (void *model, double *gain);
+	void		(*view) (void *model, MlModelView *v);
 	/* features the learner needs imputed, one-hot and standardized */
 	bool		needs_dense;
 } MlLearner;
@@ -104,6 +141,7 @@ typedef struct MlLearner
 /* Learner registry (learners.c): NULL when the name is unknown. */
 extern const MlLearner *MlLearnerByName(const char *name);
 extern const char *MlLearnerNames(void);
+extern const char *MlLearnerExportNames(void);
 
 /* The learners, each in its own file. */
 extern const MlLearner MlLinearLearner;		/* linear.c: "linear" */
