@@ -29,6 +29,7 @@
 #include "catalog/namespace.h"
 #include "access/attnum.h"
 #include "optimizer/plancat.h"
+#include "portability/instr_time.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 
@@ -618,7 +619,10 @@ MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows)
 	MlFrame    *frame = MlFrameCreate(relid, colnames, with_tids);
 	char	   *suffix = NULL;
 	Portal		portal;
+	instr_time	start,
+				now;
 
+	INSTR_TIME_SET_CURRENT(start);
 	if (sample_rows > 0)
 	{
 		double		reltuples = Max(1, MlRelTuples(relid));
@@ -630,6 +634,10 @@ MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows)
 	(void) MlFrameFetch(frame, portal, PG_INT64_MAX);
 	SPI_cursor_close(portal);
 	MlFrameFinish(frame);
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	elog(DEBUG1, "frame timing: load %.3f s (" INT64_FORMAT " rows, %d columns)",
+		 INSTR_TIME_GET_DOUBLE(now), frame->nrows, frame->ncols);
 	return frame;
 }
 

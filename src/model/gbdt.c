@@ -323,6 +323,10 @@ gbdt_fit(const MlDesign *d, void *params)
 	int			max_trees;
 	bool		flush = false;
 
+	double		t_start = MlTreesNow(),
+				t0;
+
+	memset(&MlTreesTime, 0, sizeof(MlTreesTime));
 	if (n < 1 || n > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -510,8 +514,11 @@ gbdt_fit(const MlDesign *d, void *params)
 				rc.k = k;
 				rc.rows = sample;
 				rc.nrows = nsample;
+				t0 = MlTreesNow();
 				MlTreesParallel(builder, grad_task, &rc, ROUND_CHUNKS);
+				MlTreesTime.rows += MlTreesNow() - t0;
 				t = MlTreeGrow(builder, sample, nsample, g, h, allowed, &rng, pending);
+				t0 = MlTreesNow();
 				m->trees[m->nrounds * K + k] = t;
 				rc.tree = t;
 				/* scores of the rows the tree was grown on, by leaf */
@@ -519,6 +526,7 @@ gbdt_fit(const MlDesign *d, void *params)
 				/* other rows (out of the sample, held out) through the tree */
 				if (nsample < n)
 					MlTreesParallel(builder, score_task, &rc, ROUND_CHUNKS);
+				MlTreesTime.rows += MlTreesNow() - t0;
 			}
 			for (int64 s = 0; s < nsample; s++)
 				inbag[sample[s]] = false;
@@ -555,6 +563,12 @@ gbdt_fit(const MlDesign *d, void *params)
 	if (nvalid > 0 && m->nrounds > best_round + 1)
 		m->nrounds = best_round + 1;	/* keep the best round */
 	MlTreesNormalizeGain(m->gain, d->nfeat);
+	elog(DEBUG1, "gbdt timing: fit %.3f s (" INT64_FORMAT " rows, %d features, %d trees): "
+		 "binning %.3f, gathering %.3f, histograms %.3f, partitioning %.3f, splits %.3f, "
+		 "gradients and scores %.3f",
+		 MlTreesNow() - t_start, n, d->nfeat, m->nrounds * K, MlTreesTime.bin,
+		 MlTreesTime.gather, MlTreesTime.hist, MlTreesTime.partition, MlTreesTime.find,
+		 MlTreesTime.rows);
 	return m;
 }
 
@@ -628,6 +642,7 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 	GbdtModel  *m = model;
 	PredictCtx	c;
 	int			ntasks = (int) ((d->nrows + PREDICT_CHUNK - 1) / PREDICT_CHUNK);
+	double		t0 = MlTreesNow();
 
 	c.m = m;
 	c.d = d;
@@ -645,6 +660,9 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 			predict_task(&c, 0, 0);
 	}
 	pfree(c.f);
+	if (d->nrows >= PREDICT_CHUNK)
+		elog(DEBUG1, "gbdt timing: predict %.3f s (" INT64_FORMAT " rows)", MlTreesNow() - t0,
+			 d->nrows);
 }
 
 static void

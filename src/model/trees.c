@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
@@ -35,6 +36,25 @@
 #define POOL_SPIN 300			/* polls before a thread sleeps */
 #define CAT_SMOOTH 10.0			/* hessian added when ordering categories */
 #define TREES_MAX_NODES (PG_INT32_MAX / 2)
+
+MlTreesTimes MlTreesTime;
+
+/* run stmt, its wall time added to MlTreesTime.field */
+#define TIMED(field, stmt) \
+	do { \
+		double		t0_ = MlTreesNow(); \
+		stmt; \
+		MlTreesTime.field += MlTreesNow() - t0_; \
+	} while (0)
+
+double
+MlTreesNow(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 /* ---------------------------------------------------------------- random */
 
@@ -568,7 +588,7 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	}
 	PG_TRY();
 	{
-		pool_run(pool, bin_feature, &job, d->nfeat);
+		TIMED(bin, pool_run(pool, bin_feature, &job, d->nfeat));
 	}
 	PG_FINALLY();
 	{
@@ -1567,7 +1587,7 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 		b->src_g = g;
 		b->src_h = h;
 		b->src_n = nrows;
-		pool_run(b->pool, gather_task, b, nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1);
+		TIMED(gather, pool_run(b->pool, gather_task, b, nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1));
 		memset(T, 0, sizeof(double) * S);
 		b->unit_hess = true;
 		for (int c = 0; c < (nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1); c++)
@@ -1585,12 +1605,12 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 		b->jobs[0].hist = b->cands[root].hist;
 		b->jobs[0].sub = -1;
 		b->njobs = 1;
-		hist_pass(b);
+		TIMED(hist, hist_pass(b));
 	}
 	b->nfinds = 0;
 	if (can_split(b, root))
 		b->finds[b->nfinds++] = root;
-	find_pass(b, rng);
+	TIMED(find, find_pass(b, rng));
 	settle(b, root, can_split(b, root));
 
 	while (b->nopen > 0)
@@ -1620,7 +1640,7 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 			b->nopen -= take;
 		}
 
-		partition_pass(b);
+		TIMED(partition, partition_pass(b));
 
 		/* children; the smaller of each pair gets a histogram built */
 		b->njobs = 0;
@@ -1682,14 +1702,14 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 			b->cands[ci].hist = -2 - li;	/* a split; children li, li + 1 */
 		}
 		if (b->njobs > 0)
-			hist_pass(b);
+			TIMED(hist, hist_pass(b));
 
 		/* the children's splits */
 		b->nfinds = 0;
 		for (int k = b->ncands - 2 * b->nbatch; k < b->ncands; k++)
 			if (can_split(b, k) && b->cands[k].hist >= 0)
 				b->finds[b->nfinds++] = k;
-		find_pass(b, rng);
+		TIMED(find, find_pass(b, rng));
 		for (int k = b->ncands - 2 * b->nbatch; k < b->ncands; k++)
 			settle(b, k, can_split(b, k) && b->cands[k].hist >= 0);
 	}

@@ -133,4 +133,21 @@ extern void MlTreeWrite(const MlTree *t, int nout, StringInfo buf);
 extern MlTree *MlTreeRead(MlReader *r, int nout, const MlDesign *shape);
 extern uint64 MlTreesRandom(uint64 *state);
 
+/*
+ * Seconds the main thread spent in each phase since the learner reset
+ * them, for the debug log (client_min_messages = debug1).
+ */
+typedef struct MlTreesTimes
+{
+	double		bin;
+	double		gather;
+	double		hist;
+	double		partition;
+	double		find;
+	double		rows;			/* the learner's own row passes */
+} MlTreesTimes;
+
+extern MlTreesTimes MlTreesTime;
+extern double MlTreesNow(void);
+
 #endif							/* ML_TREES_H */
