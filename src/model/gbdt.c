@@ -225,7 +225,8 @@ grad_task(void *arg, int task, int worker)
 		if (d->task == ML_TASK_REGRESSION)
 		{
 			c->g[i] = w * (c->F[i] - d->y[i]);
-			c->h[i] = w;
+			if (d->w)
+				c->h[i] = w;
 		}
 		else if (d->task == ML_TASK_BINARY)
 		{
@@ -517,7 +518,10 @@ gbdt_fit(const MlDesign *d, void *params)
 				t0 = MlTreesNow();
 				MlTreesParallel(builder, grad_task, &rc, ROUND_CHUNKS);
 				MlTreesTime.rows += MlTreesNow() - t0;
-				t = MlTreeGrow(builder, sample, nsample, g, h, allowed, &rng, pending);
+				/* unweighted squared error: every hessian is 1 */
+				t = MlTreeGrow(builder, sample, nsample, g,
+							   d->task == ML_TASK_REGRESSION && d->w == NULL ? NULL : h,
+							   allowed, &rng, pending);
 				t0 = MlTreesNow();
 				m->trees[m->nrounds * K + k] = t;
 				rc.tree = t;
