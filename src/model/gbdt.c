@@ -590,9 +590,36 @@ typedef struct PredictCtx
 } PredictCtx;
 
 /*
- * thread: rows of one chunk, in blocks, tree by tree: independent walks
- * overlap in the CPU.
+ * thread: f[i * K + k] += the value of rows start..start + nb in tree t,
+ * the rows walked down a level at a time: their walks are independent, so
+ * their loads overlap in the CPU instead of one walk waiting on each.
  */
+static void
+tree_block(const MlTree *t, const MlDesign *d, int64 start, int nb, double *f, int K, int k)
+{
+	int32		at[PREDICT_BLOCK];
+	bool		more = true;
+
+	for (int i = 0; i < nb; i++)
+		at[i] = 0;
+	while (more)
+	{
+		more = false;
+		for (int i = 0; i < nb; i++)
+		{
+			const MlTreeNode *n = &t->nodes[at[i]];
+
+			if (n->feature < 0)
+				continue;
+			at[i] = MlTreeGoesLeft(t, n, d->col[n->feature][start + i]) ? n->left : n->right;
+			more = true;
+		}
+	}
+	for (int i = 0; i < nb; i++)
+		f[i * K + k] += t->values[t->nodes[at[i]].aux];
+}
+
+/* thread: rows of one chunk, in blocks, tree by tree */
 static void
 predict_task(void *arg, int task, int worker)
 {
@@ -615,10 +642,7 @@ predict_task(void *arg, int task, int worker)
 		for (int r = 0; r < m->nrounds; r++)
 			for (int k = 0; k < K; k++)
 			{
-				const MlTree *t = m->trees[r * K + k];
-
-				for (int i = 0; i < nb; i++)
-					f[i * K + k] += MlTreeLeafValues(t, d, start + i, 1)[0];
+				tree_block(m->trees[r * K + k], d, start, nb, f, K, k);
 			}
 		for (int i = 0; i < nb; i++)
 		{

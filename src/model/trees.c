@@ -636,10 +636,12 @@ typedef struct PartJob
 
 #define PART_CHUNK 16384		/* rows per chunk of a large cand */
 #define PART_MAX_CHUNKS 16
-#define HIST_GROUP 4			/* features per pass over the rows */
+#define HIST_GROUP 8			/* features per pass over the rows, at most */
 #define PREFETCH 24				/* rows ahead whose bins are fetched */
 #define GATHER_CHUNKS 16		/* fixed, so sums do not depend on threads */
 #define BATCH_BYTES (16 * 1024 * 1024)	/* histograms of a batch, at most */
+
+typedef double v2d __attribute__((vector_size(16)));
 
 struct MlTreeBuilder
 {
@@ -693,6 +695,9 @@ struct MlTreeBuilder
 	const double *src_h;
 	int64		src_n;
 	double	   *chunk_tot;		/* GATHER_CHUNKS * (nout + 2) */
+	/* per worker: HIST_GROUP * 256 (g, h) pairs (16-byte aligned) and counts */
+	v2d		   *scratch_pair[ML_TREES_MAX_THREADS];
+	uint32	   *scratch_cnt[ML_TREES_MAX_THREADS];
 	/* result of the last tree */
 	int64	   *leaf_begin;
 	int64	   *leaf_end;
@@ -738,6 +743,13 @@ MlTreeBuilderCreate(const MlBins *bins, int nout, const MlTreeParams *p, int nth
 	b->parts = palloc(sizeof(PartJob) * (b->max_batch + n / PART_CHUNK + 1));
 	b->scatter = palloc(sizeof(int) * (b->max_batch + n / PART_CHUNK + 1));
 	b->chunk_tot = palloc(sizeof(double) * GATHER_CHUNKS * (nout + 2));
+	for (int w = 0; w < ML_TREES_MAX_THREADS; w++)
+	{
+		char	   *raw = palloc(sizeof(v2d) * (HIST_GROUP * ML_TREES_NBIN + 1));
+
+		b->scratch_pair[w] = (v2d *) TYPEALIGN(sizeof(v2d), raw);
+		b->scratch_cnt[w] = palloc(sizeof(uint32) * HIST_GROUP * ML_TREES_NBIN);
+	}
 	b->pool = pool_create(nthreads);
 	return b;
 }
@@ -792,76 +804,45 @@ hist_free(MlTreeBuilder *b, int h)
 		b->freehist[b->nfree++] = h;
 }
 
-typedef double v2d __attribute__((vector_size(16)));
-
-/* thread: add a gradient and hessian pair to a bin's first two slots */
-static inline void
-add_pair(double *e, v2d gh)
-{
-	v2d			v;
-
-	memcpy(&v, e, sizeof(v));
-	v += gh;
-	memcpy(e, &v, sizeof(v));
-}
-
 /*
- * thread: histograms of nf (1..4, a constant once inlined) features of one
- * output over rows[begin, end): slots (g, h, count), g and h added as one
- * pair. With unit hessians the pair is (g, 1) and the count is copied from
- * the hessian slot afterwards.
+ * thread: histograms of nf (1..HIST_GROUP, a constant once inlined)
+ * features of one output over rows[begin, end), into pair[q * 256 + bin]:
+ * (g, h) added as one aligned pair, the count into cnt (with unit hessians
+ * the pair is (g, 1) and h is the count).
  */
 static pg_attribute_always_inline void
-hist_rows(int nf, bool unit, double *const *hist, const uint8 *const *col, size_t stride,
-		  const int32 *r, const double *og, const double *oh, int64 begin, int64 end)
+hist_rows(int nf, bool unit, v2d *pair, uint32 *cnt, const uint8 *bins, const int *feat,
+		  size_t stride, const int32 *r, const double *og, const double *oh, int64 begin, int64 end)
 {
-	double	   *h0 = hist[0],
-			   *h1 = nf > 1 ? hist[1] : NULL,
-			   *h2 = nf > 2 ? hist[2] : NULL,
-			   *h3 = nf > 3 ? hist[3] : NULL;
-	const uint8 *c0 = col[0],
-			   *c1 = nf > 1 ? col[1] : NULL,
-			   *c2 = nf > 2 ? col[2] : NULL,
-			   *c3 = nf > 3 ? col[3] : NULL;
+	int			off[HIST_GROUP];
 
+	for (int q = 0; q < nf; q++)
+		off[q] = feat[q];
 	for (int64 i = begin; i < end; i++)
 	{
-		size_t		row = (size_t) r[i] * stride;
+		const uint8 *rb = bins + (size_t) r[i] * stride;
 		v2d			gh = {og[i], unit ? 1.0 : oh[i]};
 
 		if (i + PREFETCH < end)
-			__builtin_prefetch(c0 + (size_t) r[i + PREFETCH] * stride);
-		add_pair(h0 + c0[row] * 3, gh);
-		if (!unit)
-			h0[c0[row] * 3 + 2] += 1;
-		if (nf > 1)
+			__builtin_prefetch(bins + (size_t) r[i + PREFETCH] * stride);
+		for (int q = 0; q < nf; q++)
 		{
-			add_pair(h1 + c1[row] * 3, gh);
+			int			bin = rb[off[q]];
+
+			pair[q * ML_TREES_NBIN + bin] += gh;
 			if (!unit)
-				h1[c1[row] * 3 + 2] += 1;
-		}
-		if (nf > 2)
-		{
-			add_pair(h2 + c2[row] * 3, gh);
-			if (!unit)
-				h2[c2[row] * 3 + 2] += 1;
-		}
-		if (nf > 3)
-		{
-			add_pair(h3 + c3[row] * 3, gh);
-			if (!unit)
-				h3[c3[row] * 3 + 2] += 1;
+				cnt[q * ML_TREES_NBIN + bin]++;
 		}
 	}
 }
 
 /*
- * thread: task = (job, group of up to HIST_GROUP features): the histograms
- * of those features over the job's rows. Updating several features per row
- * keeps independent additions in flight where one feature's run of equal
- * bins would chain them. With unit hessians only gradients and counts are
- * summed (the hessian sum is the count). Each feature's bins are summed in
- * row order, so the grouping does not change the sums.
+ * thread: task = (job, group of up to HIST_GROUP allowed features): the histograms of those features over the
+ * job's rows, summed in the worker's aligned scratch and then spread into
+ * the (g, h, count) slots. Updating several features per row keeps
+ * independent additions in flight where one feature's run of equal bins
+ * would chain them. Each feature's bins are summed in row order, so the
+ * grouping does not change the sums.
  */
 static void
 hist_task(void *ctx, int task, int worker)
@@ -880,29 +861,32 @@ hist_task(void *ctx, int task, int worker)
 	int			nf = (g + 1) * b->jnfeat / b->ngroups - first;
 	double	   *base = b->hists[job->hist];
 	double	   *hist[HIST_GROUP];
-	const uint8 *col[HIST_GROUP];
 	size_t		stride = b->B->nfeat;
 
-	(void) worker;
 	Assert(nf >= 1 && nf <= HIST_GROUP);
 	for (int q = 0; q < nf; q++)
 	{
 		int			j = b->jfeat[first + q];
 
 		hist[q] = base + (size_t) j * ML_TREES_NBIN * S;
-		col[q] = b->B->bins + j;
-		memset(hist[q], 0, sizeof(double) * ML_TREES_NBIN * S);
 	}
 	if (S == 3)
 	{
+		v2d		   *pair = b->scratch_pair[worker];
+		uint32	   *cnt = b->scratch_cnt[worker];
 		bool		unit = b->unit_hess;
+		const uint8 *bins = b->B->bins;
+		const int  *feat = b->jfeat + first;
 
+		memset(pair, 0, sizeof(v2d) * ML_TREES_NBIN * nf);
+		if (!unit)
+			memset(cnt, 0, sizeof(uint32) * ML_TREES_NBIN * nf);
 #define HIST_CASE(n) \
 		case n: \
 			if (unit) \
-				hist_rows(n, true, hist, col, stride, r, og, oh, begin, end); \
+				hist_rows(n, true, pair, cnt, bins, feat, stride, r, og, oh, begin, end); \
 			else \
-				hist_rows(n, false, hist, col, stride, r, og, oh, begin, end); \
+				hist_rows(n, false, pair, cnt, bins, feat, stride, r, og, oh, begin, end); \
 			break
 		switch (nf)
 		{
@@ -910,8 +894,25 @@ hist_task(void *ctx, int task, int worker)
 				HIST_CASE(2);
 				HIST_CASE(3);
 				HIST_CASE(4);
+				HIST_CASE(5);
+				HIST_CASE(6);
+				HIST_CASE(7);
+				HIST_CASE(8);
 		}
 #undef HIST_CASE
+		for (int q = 0; q < nf; q++)
+		{
+			double	   *hq = hist[q];
+			const v2d  *pq = pair + q * ML_TREES_NBIN;
+			const uint32 *cq = cnt + q * ML_TREES_NBIN;
+
+			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
+			{
+				hq[bin * 3] = pq[bin][0];
+				hq[bin * 3 + 1] = pq[bin][1];
+				hq[bin * 3 + 2] = unit ? pq[bin][1] : (double) cq[bin];
+			}
+		}
 	}
 	else
 	{
@@ -920,8 +921,9 @@ hist_task(void *ctx, int task, int worker)
 		for (int q = 0; q < nf; q++)
 		{
 			double	   *hq = hist[q];
-			const uint8 *cq = col[q];
+			const uint8 *cq = b->B->bins + b->jfeat[first + q];
 
+			memset(hq, 0, sizeof(double) * ML_TREES_NBIN * S);
 			for (int64 i = begin; i < end; i++)
 			{
 				double	   *e = hq + cq[(size_t) r[i] * stride] * S;
@@ -934,10 +936,6 @@ hist_task(void *ctx, int task, int worker)
 			}
 		}
 	}
-	if (S == 3 && b->unit_hess)
-		for (int q = 0; q < nf; q++)
-			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
-				hist[q][bin * 3 + 2] = hist[q][bin * 3 + 1];
 	if (job->sub >= 0)
 	{
 		/* the sibling's histogram: the parent's minus this one */
@@ -979,6 +977,7 @@ hist_pass(MlTreeBuilder *b)
 	 * the task count to be a multiple of the threads (no thread idles at
 	 * the root).
 	 */
+	b->ngroups = (b->jnfeat + HIST_GROUP - 1) / HIST_GROUP;
 	if (nth > 1 && b->njobs < 4 * nth)
 		while ((b->njobs * b->ngroups) % nth != 0 && b->ngroups < b->jnfeat)
 			b->ngroups++;

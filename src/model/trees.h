@@ -99,6 +99,26 @@ extern int32 *MlTreeBuilderRows(MlTreeBuilder *b);
 extern void MlTreesParallel(MlTreeBuilder *b, void (*fn) (void *ctx, int task, int worker),
 							void *ctx, int ntasks);
 
+/* Whether a row with value x at node n goes left (NaN: the node's side). */
+static inline int
+MlTreeGoesLeft(const MlTree *t, const MlTreeNode *n, double x)
+{
+	if (likely(!n->categorical))
+	{
+		/* branch-free: NaN compares false, then takes its side */
+		return (x <= n->threshold) | (n->missing_left & (x != x));
+	}
+	else if (x != x)
+		return n->missing_left;
+	else
+	{
+		int			b = (x >= 0 && x < ML_TREES_MAX_BINS - 1) ? (int) x : ML_TREES_MAX_BINS - 1;
+		const uint64 *set = t->sets + (size_t) n->aux * 4;
+
+		return (int) ((set[b >> 6] >> (b & 63)) & 1);
+	}
+}
+
 static inline const double *
 MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 {
@@ -106,26 +126,7 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 	const MlTreeNode *n = nodes;
 
 	while (n->feature >= 0)
-	{
-		double		x = d->col[n->feature][i];
-		int			left;
-
-		if (likely(!n->categorical))
-		{
-			/* branch-free: NaN compares false, then takes its side */
-			left = (x <= n->threshold) | (n->missing_left & (x != x));
-		}
-		else if (x != x)
-			left = n->missing_left;
-		else
-		{
-			int			b = (x >= 0 && x < ML_TREES_MAX_BINS - 1) ? (int) x : ML_TREES_MAX_BINS - 1;
-			const uint64 *set = t->sets + (size_t) n->aux * 4;
-
-			left = (int) ((set[b >> 6] >> (b & 63)) & 1);
-		}
-		n = nodes + (left ? n->left : n->right);
-	}
+		n = nodes + (MlTreeGoesLeft(t, n, d->col[n->feature][i]) ? n->left : n->right);
 	return t->values + (size_t) n->aux * nout;
 }
 
