@@ -775,6 +775,17 @@ MlTreeBuilderRows(MlTreeBuilder *b)
 	return b->rows;
 }
 
+/*
+ * Where a caller may write the next tree's gradients in the order of its
+ * rows (one output, unit hessians), passing this array as MlTreeGrow's g:
+ * they are then not copied. Overwritten by growing a tree.
+ */
+double *
+MlTreeBuilderGradients(MlTreeBuilder *b)
+{
+	return b->og;
+}
+
 void
 MlTreeLeafRows(MlTreeBuilder *b, int leaf, int64 *begin, int64 *end)
 {
@@ -1032,6 +1043,15 @@ gather_task(void *ctx, int task, int worker)
 	(void) worker;
 	memset(T, 0, sizeof(double) * (nout + 2));
 	memcpy(b->rows + lo, rows + lo, sizeof(int32) * (hi - lo));
+	if (h == NULL && nout == 1 && g == b->og)
+	{
+		/* the caller wrote the gradients in place (in rows' order) */
+		for (int64 i = lo; i < hi; i++)
+			T[0] += g[i];
+		T[1] = (double) (hi - lo);
+		T[2] = 0;
+		return;
+	}
 	if (h == NULL && nout == 1)
 	{
 		/* unit hessians: the hessian sum is the count, nothing to copy */
@@ -1564,7 +1584,8 @@ find_pass(MlTreeBuilder *b, uint64 *rng)
 /*
  * Grow one tree on rows (copied; grouped by node in the builder's own
  * array) with gradients g (nout per row, by row id) and hessians h (by row
- * id; NULL when every hessian is 1). allowed: features this tree may use (NULL = all). gain[j] grows by
+ * id; NULL when every hessian is 1). With one output and unit hessians g
+ * may instead be MlTreeBuilderGradients(b), filled in the order of rows. allowed: features this tree may use (NULL = all). gain[j] grows by
  * each split's gain. The leaves' row ranges stay readable (MlTreeLeafRows)
  * until the next tree.
  *
