@@ -693,11 +693,12 @@ MlFrameColumn(MlFrame *frame, const char *name)
 }
 
 /*
- * A datetime part of epoch seconds. Timestamps without time zone are
- * taken as they are; timestamptz values in the session time zone.
+ * Datetime parts of epoch seconds: out[p] = part parts[p]. Timestamps
+ * without time zone are taken as they are; timestamptz values in the
+ * session time zone.
  */
-double
-MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
+void
+MlDatePartsOf(double epoch, const MlDatePart *parts, int nparts, bool with_tz, double *out)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
@@ -705,40 +706,64 @@ MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
 	Timestamp	ts;
 	int			jd;
 
+	for (int p = 0; p < nparts; p++)
+		out[p] = NAN;
 	if (!isfinite(epoch))
-		return NAN;
+		return;
 	/* beyond the timestamp range (far dates): no parts, never an overflowing cast */
 	if (fabs(epoch) > 9.0e12)
-		return NAN;
+		return;
 	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 					  * USECS_PER_SEC);
 	if (timestamp2tm(ts, with_tz ? &tz : NULL, &tm, &fsec, NULL, NULL) != 0)
-		return NAN;
+		return;
 	jd = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-	switch (part)
+	for (int p = 0; p < nparts; p++)
 	{
-		case ML_PART_YEAR:
-			return tm.tm_year;
-		case ML_PART_MONTH:
-			return tm.tm_mon;
-		case ML_PART_DAY:
-			return tm.tm_mday;
-		case ML_PART_HOUR:
-			return tm.tm_hour;
-		case ML_PART_MINUTE:
-			return tm.tm_min;
-		case ML_PART_SECOND:
-			return tm.tm_sec + fsec / 1e6;
-		case ML_PART_DOW:
-			return j2day(jd);
-		case ML_PART_DOY:
-			return jd - date2j(tm.tm_year, 1, 1) + 1;
-		case ML_PART_WEEK:
-			return date2isoweek(tm.tm_year, tm.tm_mon, tm.tm_mday);
-		case ML_PART_WEEKEND:
-			return (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
+		switch (parts[p])
+		{
+			case ML_PART_YEAR:
+				out[p] = tm.tm_year;
+				break;
+			case ML_PART_MONTH:
+				out[p] = tm.tm_mon;
+				break;
+			case ML_PART_DAY:
+				out[p] = tm.tm_mday;
+				break;
+			case ML_PART_HOUR:
+				out[p] = tm.tm_hour;
+				break;
+			case ML_PART_MINUTE:
+				out[p] = tm.tm_min;
+				break;
+			case ML_PART_SECOND:
+				out[p] = tm.tm_sec + fsec / 1e6;
+				break;
+			case ML_PART_DOW:
+				out[p] = j2day(jd);
+				break;
+			case ML_PART_DOY:
+				out[p] = jd - date2j(tm.tm_year, 1, 1) + 1;
+				break;
+			case ML_PART_WEEK:
+				out[p] = date2isoweek(tm.tm_year, tm.tm_mon, tm.tm_mday);
+				break;
+			case ML_PART_WEEKEND:
+				out[p] = (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
+				break;
+		}
 	}
-	return NAN;
+}
+
+/* One datetime part of epoch seconds (MlDatePartsOf). */
+double
+MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
+{
+	double		v;
+
+	MlDatePartsOf(epoch, &part, 1, with_tz, &v);
+	return v;
 }
 
 /* Swap-based selection: after it, v[k] is the k-th smallest of v[0..n). */
