@@ -848,9 +848,9 @@ hist_rows(int nf, bool unit, v2d *pair, uint32 *cnt, const uint8 *bins, const in
 }
 
 /*
- * thread: task = (job, group of up to HIST_GROUP allowed features): the histograms of those features over the
- * job's rows, summed in the worker's aligned scratch and then spread into
- * the (g, h, count) slots. Updating several features per row keeps
+ * thread: task = (job, group of up to HIST_GROUP allowed features): the
+ * histograms of those features over the job's rows, summed in the worker's
+ * aligned scratch and then spread into the (g, h, count) slots. Updating several features per row keeps
  * independent additions in flight where one feature's run of equal bins
  * would chain them. Each feature's bins are summed in row order, so the
  * grouping does not change the sums.
