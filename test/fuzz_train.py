@@ -104,6 +104,9 @@ def score_stmts(rng, t, other):
         row = {c: fz.rand_value(rng) for c in fz.some(rng, t.names() + ["extra"], 0, 6, bogus=0)}
         s.append("SELECT %s('fz', %s)" % (fn, fz.jlit(row)))
     else:
+        if rng.random() < 0.5:
+            # several blocks, or one row per block
+            s.append("SET LOCAL pg_mlops.score_block_rows = %d" % rng.choice([1, 2, 7, 100]))
         s.append("SELECT ml_score('fz', %s, 'fz_scored')" % fz.lit(other))
     return s
 

@@ -692,78 +692,82 @@ MlFrameColumn(MlFrame *frame, const char *name)
 	return -1;
 }
 
+/* The broken-down time of an epoch: false when it has none (NaN, out of range). */
+static bool
+epoch_tm(double epoch, bool with_tz, struct pg_tm *tm, fsec_t *fsec, int *jd)
+{
+	int			tz;
+	Timestamp	ts;
+
+	if (!isfinite(epoch))
+		return false;
+	/* beyond the timestamp range (far dates): no parts, never an overflowing cast */
+	if (fabs(epoch) > 9.0e12)
+		return false;
+	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
+					  * USECS_PER_SEC);
+	if (timestamp2tm(ts, with_tz ? &tz : NULL, tm, fsec, NULL, NULL) != 0)
+		return false;
+	*jd = date2j(tm->tm_year, tm->tm_mon, tm->tm_mday);
+	return true;
+}
+
+static double
+part_of_tm(const struct pg_tm *tm, fsec_t fsec, int jd, MlDatePart part)
+{
+	switch (part)
+	{
+		case ML_PART_YEAR:
+			return tm->tm_year;
+		case ML_PART_MONTH:
+			return tm->tm_mon;
+		case ML_PART_DAY:
+			return tm->tm_mday;
+		case ML_PART_HOUR:
+			return tm->tm_hour;
+		case ML_PART_MINUTE:
+			return tm->tm_min;
+		case ML_PART_SECOND:
+			return tm->tm_sec + fsec / 1e6;
+		case ML_PART_DOW:
+			return j2day(jd);
+		case ML_PART_DOY:
+			return jd - date2j(tm->tm_year, 1, 1) + 1;
+		case ML_PART_WEEK:
+			return date2isoweek(tm->tm_year, tm->tm_mon, tm->tm_mday);
+		case ML_PART_WEEKEND:
+			return (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
+	}
+	return NAN;
+}
+
 /*
- * Datetime parts of epoch seconds: out[p] = part parts[p]. Timestamps
- * without time zone are taken as they are; timestamptz values in the
- * session time zone.
+ * A datetime part of epoch seconds. Timestamps without time zone are
+ * taken as they are; timestamptz values in the session time zone.
  */
+double
+MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			jd;
+
+	if (!epoch_tm(epoch, with_tz, &tm, &fsec, &jd))
+		return NAN;
+	return part_of_tm(&tm, fsec, jd, part);
+}
+
+/* Several parts of one epoch, broken down once: out[p] = MlDatePartOf(epoch, parts[p]). */
 void
 MlDatePartsOf(double epoch, const MlDatePart *parts, int nparts, bool with_tz, double *out)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
-	int			tz;
-	Timestamp	ts;
 	int			jd;
+	bool		ok = epoch_tm(epoch, with_tz, &tm, &fsec, &jd);
 
 	for (int p = 0; p < nparts; p++)
-		out[p] = NAN;
-	if (!isfinite(epoch))
-		return;
-	/* beyond the timestamp range (far dates): no parts, never an overflowing cast */
-	if (fabs(epoch) > 9.0e12)
-		return;
-	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
-					  * USECS_PER_SEC);
-	if (timestamp2tm(ts, with_tz ? &tz : NULL, &tm, &fsec, NULL, NULL) != 0)
-		return;
-	jd = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-	for (int p = 0; p < nparts; p++)
-	{
-		switch (parts[p])
-		{
-			case ML_PART_YEAR:
-				out[p] = tm.tm_year;
-				break;
-			case ML_PART_MONTH:
-				out[p] = tm.tm_mon;
-				break;
-			case ML_PART_DAY:
-				out[p] = tm.tm_mday;
-				break;
-			case ML_PART_HOUR:
-				out[p] = tm.tm_hour;
-				break;
-			case ML_PART_MINUTE:
-				out[p] = tm.tm_min;
-				break;
-			case ML_PART_SECOND:
-				out[p] = tm.tm_sec + fsec / 1e6;
-				break;
-			case ML_PART_DOW:
-				out[p] = j2day(jd);
-				break;
-			case ML_PART_DOY:
-				out[p] = jd - date2j(tm.tm_year, 1, 1) + 1;
-				break;
-			case ML_PART_WEEK:
-				out[p] = date2isoweek(tm.tm_year, tm.tm_mon, tm.tm_mday);
-				break;
-			case ML_PART_WEEKEND:
-				out[p] = (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
-				break;
-		}
-	}
-}
-
-/* One datetime part of epoch seconds (MlDatePartsOf). */
-double
-MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
-{
-	double		v;
-
-	MlDatePartsOf(epoch, &part, 1, with_tz, &v);
-	return v;
+		out[p] = ok ? part_of_tm(&tm, fsec, jd, parts[p]) : NAN;
 }
 
 /* Swap-based selection: after it, v[k] is the k-th smallest of v[0..n). */
@@ -952,6 +956,13 @@ double
 MlDatumToDouble(Datum d, Oid typid)
 {
 	return datum_to_double(d, getBaseType(typid));
+}
+
+/* The same for a value whose type is already a base type (no catalog lookup). */
+double
+MlBaseDatumToDouble(Datum d, Oid basetype)
+{
+	return datum_to_double(d, basetype);
 }
 
 MlKind

@@ -127,6 +127,7 @@ extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
 extern void MlDatePartsOf(double epoch, const MlDatePart *parts, int nparts, bool with_tz,
 						  double *out);
 extern double MlDatumToDouble(Datum d, Oid typid);
+extern double MlBaseDatumToDouble(Datum d, Oid basetype);
 extern MlKind MlKindOfType(Oid typid);
 
 #endif							/* ML_FRAME_H */

@@ -614,7 +614,11 @@ tree_block(const MlTree *t, const MlDesign *d, int64 start, int nb, double *f, i
 
 			if (n->feature < 0)
 				continue;
-			at[i] = MlTreeGoesLeft(t, n, d->col[n->feature][start + i]) ? n->left : n->right;
+			{
+				int			left = MlTreeGoesLeft(t, n, d->col[n->feature][start + i]);
+
+				at[i] = n->right + ((n->left - n->right) & -left);
+			}
 			more = true;
 		}
 	}

@@ -30,5 +30,8 @@ extern bytea *MlTrainedSave(MlTrained *t);
 extern MlTrained *MlTrainedLoad(bytea *payload, const char *what);
 extern int	MlTrainedOutputs(MlTrained *t);
 extern void MlTrainedPredictRow(MlTrained *t, double *feat, double *out);
+extern void MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out);
+extern int	MlTrainedBestClass(MlTrained *t, const double *out);
+extern Datum MlTrainedProbaJsonb(MlTrained *t, const double *out);
 
 #endif							/* ML_STORED_H */

@@ -127,7 +127,12 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 	const MlTreeNode *n = nodes;
 
 	while (n->feature >= 0)
-		n = nodes + (MlTreeGoesLeft(t, n, d->col[n->feature][i]) ? n->left : n->right);
+	{
+		int			left = MlTreeGoesLeft(t, n, d->col[n->feature][i]);
+
+		/* arithmetic, not a branch: a walk's turns are unpredictable */
+		n = nodes + (n->right + ((n->left - n->right) & -left));
+	}
 	return t->values + (size_t) n->aux * nout;
 }
 
