@@ -197,8 +197,17 @@ $$;
 SELECT regress_flip_all(id, payload) FROM good;
 SELECT ml_predict('tree step', '{"x": 150}'::jsonb) AS restored;
 
+-- A key of more rows than the frame codes the levels of (65,536) is still
+-- an identifier, never a feature; an integer column with repeats is one.
+CREATE TABLE tree_key AS
+SELECT g AS id, g % 10 AS x, (g % 10) + (g % 7) AS y FROM generate_series(1, 70000) g;
+SELECT ml_create_project('tree key', 'tree_key', 'y', 'regression') > 0 AS created;
+SELECT version FROM ml_train('tree key', 'gbdt', '{"n_estimators": 1}');
+SELECT training->'skipped' AS skipped, features FROM ml_models WHERE project = 'tree key';
+
 DROP FUNCTION regress_flip_all(bigint, bytea);
 DROP FUNCTION regress_fit(text, text, jsonb, jsonb);
 DELETE FROM mlops.projects WHERE name IN ('tree step', 'tree nulls', 'tree cats', 'tree binary',
-    'tree iris', 'tree seed', 'tree threads');
-DROP TABLE tree_step, tree_nulls, tree_cats, tree_binary, tree_iris, tree_seed, tree_threads;
+    'tree iris', 'tree seed', 'tree threads', 'tree key');
+DROP TABLE tree_step, tree_nulls, tree_cats, tree_binary, tree_iris, tree_seed, tree_threads,
+    tree_key;

@@ -29,6 +29,7 @@
 #include "catalog/namespace.h"
 #include "access/attnum.h"
 #include "optimizer/plancat.h"
+#include "portability/instr_time.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 
@@ -46,12 +47,19 @@ struct MlDict
 	int			capacity;		/* allocated levels */
 };
 
-static uint32
-hash_level(const char *text, double value)
+/* a level's hash: its bytes (text), or its bits mixed (a number) */
+static inline uint32
+hash_level(const char *text, int len, double value)
 {
+	uint64		bits;
+
 	if (text)
-		return hash_bytes((const unsigned char *) text, strlen(text));
-	return hash_bytes((const unsigned char *) &value, sizeof(double));
+		return hash_bytes((const unsigned char *) text, len);
+	memcpy(&bits, &value, sizeof(bits));
+	bits ^= bits >> 33;
+	bits *= UINT64CONST(0xff51afd7ed558ccd);
+	bits ^= bits >> 33;
+	return (uint32) bits;
 }
 
 static void
@@ -74,14 +82,15 @@ dict_grow_slots(MlColumn *col)
 }
 
 /*
- * Code of a level, adding it if new (text for categorical columns, value
- * for numeric ones). Returns -1 when the column may hold no more levels.
+ * Code of a level, adding it if new (text of len bytes, not necessarily
+ * terminated, for categorical columns; value for numeric ones). Returns -1
+ * when the column may hold no more levels.
  */
 static int32
-dict_code(MlColumn *col, const char *text, double value, bool add)
+dict_code_len(MlColumn *col, const char *text, int len, double value, bool add)
 {
 	MlDict	   *d = col->dict;
-	uint32		h = hash_level(text, value);
+	uint32		h = hash_level(text, len, value);
 	uint32		i = h & d->mask;
 
 	while (d->slots[i])
@@ -89,7 +98,8 @@ dict_code(MlColumn *col, const char *text, double value, bool add)
 		int32		c = d->slots[i] - 1;
 
 		if (d->hashes[c] == h &&
-			(text ? strcmp(col->level_text[c], text) == 0 : col->level_value[c] == value))
+			(text ? (memcmp(col->level_text[c], text, len) == 0 && col->level_text[c][len] == '\0') :
+			 col->level_value[c] == value))
 			return c;
 		i = (i + 1) & d->mask;
 	}
@@ -107,7 +117,13 @@ dict_code(MlColumn *col, const char *text, double value, bool add)
 	d->hashes[col->nlevels] = h;
 	/* levels live as long as the column, whatever context adds them */
 	if (text)
-		col->level_text[col->nlevels] = MemoryContextStrdup(GetMemoryChunkContext(d->hashes), text);
+	{
+		char	   *copy = MemoryContextAlloc(GetMemoryChunkContext(d->hashes), len + 1);
+
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		col->level_text[col->nlevels] = copy;
+	}
 	else
 		col->level_value[col->nlevels] = value;
 	d->slots[i] = col->nlevels + 1;
@@ -115,6 +131,12 @@ dict_code(MlColumn *col, const char *text, double value, bool add)
 	if ((uint32) col->nlevels * 2 > d->mask)
 		dict_grow_slots(col);
 	return col->nlevels - 1;
+}
+
+static inline int32
+dict_code(MlColumn *col, const char *text, double value, bool add)
+{
+	return dict_code_len(col, text, text ? (int) strlen(text) : 0, value, add);
 }
 
 static void
@@ -268,6 +290,7 @@ column_init(MlColumn *col, Oid relid, const char *name, int64 capacity)
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						name, get_rel_name(relid))));
 	get_atttypetypmodcoll(relid, col->attnum, &col->typid, &col->typmod, &collation);
+	col->basetype = getBaseType(col->typid);
 	col->kind = kind_of_type(col->typid);
 	col->isnull = palloc(sizeof(bool) * capacity);
 	col->x = palloc(sizeof(double) * capacity);
@@ -285,11 +308,14 @@ column_grow(MlColumn *col, int64 capacity)
 		col->code = repalloc_huge(col->code, sizeof(int32) * capacity);
 }
 
-/* Store one cell. Output functions are only used for non-numeric kinds. */
+/*
+ * Store one cell. Output functions are only used for non-numeric kinds;
+ * text types and booleans print as their bytes and "t"/"f", read directly.
+ */
 static void
 column_put(MlColumn *col, int64 row, Datum d, bool isnull, FmgrInfo *out)
 {
-	Oid			base = getBaseType(col->typid);
+	Oid			base = col->basetype;
 
 	col->isnull[row] = isnull;
 	if (isnull)
@@ -301,11 +327,24 @@ column_put(MlColumn *col, int64 row, Datum d, bool isnull, FmgrInfo *out)
 	}
 	if (col->kind == ML_KIND_CATEGORICAL)
 	{
-		char	   *s = OutputFunctionCall(out, d);
-
 		col->x[row] = NAN;
-		col->code[row] = dict_code(col, s, 0, true);
-		pfree(s);
+		if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
+		{
+			struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+
+			col->code[row] = dict_code_len(col, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), 0, true);
+			if ((Pointer) v != DatumGetPointer(d))
+				pfree(v);
+		}
+		else if (base == BOOLOID)
+			col->code[row] = dict_code_len(col, DatumGetBool(d) ? "t" : "f", 1, 0, true);
+		else
+		{
+			char	   *s = OutputFunctionCall(out, d);
+
+			col->code[row] = dict_code(col, s, 0, true);
+			pfree(s);
+		}
 		return;
 	}
 	col->x[row] = datum_to_double(d, base);
@@ -526,6 +565,8 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 	int64		got = 0;
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext batch = AllocSetContextCreate(cxt, "ml frame batch", ALLOCSET_DEFAULT_SIZES);
+	Datum	   *values;
+	bool	   *nulls;
 
 	while (got < max_rows)
 	{
@@ -559,12 +600,16 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 		}
 		/* what converting a cell allocates (detoasted values, text) dies with the batch */
 		MemoryContextSwitchTo(batch);
+		{
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+
+			values = palloc(sizeof(Datum) * Max(desc->natts, 1));
+			nulls = palloc(sizeof(bool) * Max(desc->natts, 1));
+		}
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[r];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
-			Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-			bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 
 			heap_deform_tuple(tup, desc, values, nulls);
 			if (frame->tids)
@@ -573,8 +618,6 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 				column_put(&frame->cols[c], frame->nrows, values[c + first],
 						   nulls[c + first], &frame->out[c]);
 			frame->nrows++;
-			pfree(values);
-			pfree(nulls);
 		}
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(batch);
@@ -618,7 +661,10 @@ MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows)
 	MlFrame    *frame = MlFrameCreate(relid, colnames, with_tids);
 	char	   *suffix = NULL;
 	Portal		portal;
+	instr_time	start,
+				now;
 
+	INSTR_TIME_SET_CURRENT(start);
 	if (sample_rows > 0)
 	{
 		double		reltuples = Max(1, MlRelTuples(relid));
@@ -630,6 +676,10 @@ MlFrameLoadSample(Oid relid, List *colnames, bool with_tids, int64 sample_rows)
 	(void) MlFrameFetch(frame, portal, PG_INT64_MAX);
 	SPI_cursor_close(portal);
 	MlFrameFinish(frame);
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	elog(DEBUG1, "frame timing: load %.3f s (" INT64_FORMAT " rows, %d columns)",
+		 INSTR_TIME_GET_DOUBLE(now), frame->nrows, frame->ncols);
 	return frame;
 }
 

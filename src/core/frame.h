@@ -42,6 +42,7 @@ typedef struct MlColumn
 	char	   *name;
 	AttrNumber	attnum;
 	Oid			typid;
+	Oid			basetype;		/* typid's base type (typid unless a domain) */
 	int32		typmod;
 	MlKind		kind;
 	MlRole		role;			/* declared role, ML_ROLE_AUTO if none */

@@ -218,13 +218,19 @@ MlEncoderRaw(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows, dou
 			else
 				dst[r] = isfinite(col->x[row]) ? col->x[row] : NAN;
 		}
-		for (int p = 0; p < in->nparts; p++)
+		if (in->nparts > 0)
 		{
-			double	   *part = raw[in->first_raw + 1 + p];
+			/* every part of a row from one broken-down time */
+			double		v[ML_MAX_PARTS];
 
 			for (int64 r = 0; r < nrows; r++)
-				part[r] = MlDatePartOf(dst[r], in->parts[p], in->with_tz);
-			CHECK_FOR_INTERRUPTS();
+			{
+				MlDatePartsOf(dst[r], in->parts, in->nparts, in->with_tz, v);
+				for (int p = 0; p < in->nparts; p++)
+					raw[in->first_raw + 1 + p][r] = v[p];
+				if ((r & 65535) == 65535)
+					CHECK_FOR_INTERRUPTS();
+			}
 		}
 	}
 }

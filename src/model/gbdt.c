@@ -203,6 +203,7 @@ typedef struct RoundCtx
 	MlTree	   *tree;
 	const bool *skip;			/* rows the tree already scored */
 	MlTreeBuilder *builder;
+	double	   *og;				/* unweighted regression: gradients in sample order */
 } RoundCtx;
 
 /* thread: gradients and hessians of class k at the current scores */
@@ -222,7 +223,9 @@ grad_task(void *arg, int task, int worker)
 		int32		i = c->rows[s];
 		double		w = d->w ? d->w[i] : 1.0;
 
-		if (d->task == ML_TASK_REGRESSION)
+		if (c->og)
+			c->og[s] = c->F[i] - d->y[i];
+		else if (d->task == ML_TASK_REGRESSION)
 		{
 			c->g[i] = w * (c->F[i] - d->y[i]);
 			c->h[i] = w;
@@ -323,6 +326,10 @@ gbdt_fit(const MlDesign *d, void *params)
 	int			max_trees;
 	bool		flush = false;
 
+	double		t_start = MlTreesNow(),
+				t0;
+
+	memset(&MlTreesTime, 0, sizeof(MlTreesTime));
 	if (n < 1 || n > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -497,6 +504,8 @@ gbdt_fit(const MlDesign *d, void *params)
 			rc.h = h;
 			rc.skip = inbag;
 			rc.builder = builder;
+			rc.og = d->task == ML_TASK_REGRESSION && d->w == NULL ?
+				MlTreeBuilderGradients(builder) : NULL;
 			if (K > 1)
 			{
 				rc.rows = train;
@@ -510,8 +519,13 @@ gbdt_fit(const MlDesign *d, void *params)
 				rc.k = k;
 				rc.rows = sample;
 				rc.nrows = nsample;
+				t0 = MlTreesNow();
 				MlTreesParallel(builder, grad_task, &rc, ROUND_CHUNKS);
-				t = MlTreeGrow(builder, sample, nsample, g, h, allowed, &rng, pending);
+				MlTreesTime.rows += MlTreesNow() - t0;
+				/* unweighted squared error: hessians 1, gradients in place */
+				t = MlTreeGrow(builder, sample, nsample, rc.og ? rc.og : g, rc.og ? NULL : h,
+							   allowed, &rng, pending);
+				t0 = MlTreesNow();
 				m->trees[m->nrounds * K + k] = t;
 				rc.tree = t;
 				/* scores of the rows the tree was grown on, by leaf */
@@ -519,6 +533,7 @@ gbdt_fit(const MlDesign *d, void *params)
 				/* other rows (out of the sample, held out) through the tree */
 				if (nsample < n)
 					MlTreesParallel(builder, score_task, &rc, ROUND_CHUNKS);
+				MlTreesTime.rows += MlTreesNow() - t0;
 			}
 			for (int64 s = 0; s < nsample; s++)
 				inbag[sample[s]] = false;
@@ -555,6 +570,12 @@ gbdt_fit(const MlDesign *d, void *params)
 	if (nvalid > 0 && m->nrounds > best_round + 1)
 		m->nrounds = best_round + 1;	/* keep the best round */
 	MlTreesNormalizeGain(m->gain, d->nfeat);
+	elog(DEBUG1, "gbdt timing: fit %.3f s (" INT64_FORMAT " rows, %d features, %d trees): "
+		 "binning %.3f, gathering %.3f, histograms %.3f, partitioning %.3f, splits %.3f, "
+		 "gradients and scores %.3f",
+		 MlTreesNow() - t_start, n, d->nfeat, m->nrounds * K, MlTreesTime.bin,
+		 MlTreesTime.gather, MlTreesTime.hist, MlTreesTime.partition, MlTreesTime.find,
+		 MlTreesTime.rows);
 	return m;
 }
 
@@ -572,9 +593,40 @@ typedef struct PredictCtx
 } PredictCtx;
 
 /*
- * thread: rows of one chunk, in blocks, tree by tree: independent walks
- * overlap in the CPU.
+ * thread: f[i * K + k] += the value of rows start..start + nb in tree t,
+ * the rows walked down a level at a time: their walks are independent, so
+ * their loads overlap in the CPU instead of one walk waiting on each.
  */
+static void
+tree_block(const MlTree *t, const MlDesign *d, int64 start, int nb, double *f, int K, int k)
+{
+	int32		at[PREDICT_BLOCK];
+	bool		more = true;
+
+	for (int i = 0; i < nb; i++)
+		at[i] = 0;
+	while (more)
+	{
+		more = false;
+		for (int i = 0; i < nb; i++)
+		{
+			const MlTreeNode *n = &t->nodes[at[i]];
+
+			if (n->feature < 0)
+				continue;
+			{
+				int			left = MlTreeGoesLeft(t, n, d->col[n->feature][start + i]);
+
+				at[i] = n->right + ((n->left - n->right) & -left);
+			}
+			more = true;
+		}
+	}
+	for (int i = 0; i < nb; i++)
+		f[i * K + k] += t->values[t->nodes[at[i]].aux];
+}
+
+/* thread: rows of one chunk, in blocks, tree by tree */
 static void
 predict_task(void *arg, int task, int worker)
 {
@@ -597,10 +649,7 @@ predict_task(void *arg, int task, int worker)
 		for (int r = 0; r < m->nrounds; r++)
 			for (int k = 0; k < K; k++)
 			{
-				const MlTree *t = m->trees[r * K + k];
-
-				for (int i = 0; i < nb; i++)
-					f[i * K + k] += MlTreeLeafValues(t, d, start + i, 1)[0];
+				tree_block(m->trees[r * K + k], d, start, nb, f, K, k);
 			}
 		for (int i = 0; i < nb; i++)
 		{
@@ -628,6 +677,7 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 	GbdtModel  *m = model;
 	PredictCtx	c;
 	int			ntasks = (int) ((d->nrows + PREDICT_CHUNK - 1) / PREDICT_CHUNK);
+	double		t0 = MlTreesNow();
 
 	c.m = m;
 	c.d = d;
@@ -645,6 +695,9 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 			predict_task(&c, 0, 0);
 	}
 	pfree(c.f);
+	if (d->nrows >= PREDICT_CHUNK)
+		elog(DEBUG1, "gbdt timing: predict %.3f s (" INT64_FORMAT " rows)", MlTreesNow() - t0,
+			 d->nrows);
 }
 
 static void

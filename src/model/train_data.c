@@ -9,6 +9,7 @@
 
 #include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 
@@ -194,6 +195,44 @@ abs_correlation(MlColumn *c, MlTrainData *td)
 	}
 }
 
+/*
+ * A key the frame could not tell for its number of levels: an integer
+ * column (no code: more distinct whole numbers than the frame codes) whose
+ * values are all distinct. A sample of the values is checked first, so
+ * only a column that looks like a key is sorted whole.
+ */
+static bool
+uncoded_key(MlColumn *col, int64 nrows)
+{
+	Oid			base = col->basetype;
+	int64		nonnull = nrows - col->nnull;
+	int64		m = 0,
+				step;
+	double	   *v;
+	bool		distinct = true;
+
+	if (col->kind != ML_KIND_NUMERIC || col->code != NULL || !col->integral || nonnull < 20 ||
+		col->ninfinite > 0 || (base != INT2OID && base != INT4OID && base != INT8OID && base != NUMERICOID))
+		return false;
+	v = palloc(sizeof(double) * nonnull);
+	/* every step-th value first (about 10000), then all */
+	for (step = Max(1, nrows / 10000);; step = 1)
+	{
+		m = 0;
+		for (int64 i = 0; i < nrows; i += step)
+			if (!col->isnull[i])
+				v[m++] = col->x[i];
+		qsort(v, m, sizeof(double), MlCmpDouble);
+		for (int64 i = 1; i < m && distinct; i++)
+			distinct = v[i] != v[i - 1];
+		if (!distinct || step == 1)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(v);
+	return distinct;
+}
+
 static void
 skip(MlTrainData *td, const char *name, const char *why)
 {
@@ -216,7 +255,7 @@ MlTrainFeatures(MlTrainData *td, MlFrame *frame, int tcol, int holdout_col, bool
 
 		if (c == tcol || c == holdout_col)
 			continue;
-		if (col->identifier && !explicit_list)
+		if (!explicit_list && (col->identifier || uncoded_key(col, frame->nrows)))
 			skip(td, col->name, "identifier");
 		else if (col->kind == ML_KIND_TEXT)
 			skip(td, col->name, "free text");

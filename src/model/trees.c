@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
@@ -35,6 +36,25 @@
 #define POOL_SPIN 300			/* polls before a thread sleeps */
 #define CAT_SMOOTH 10.0			/* hessian added when ordering categories */
 #define TREES_MAX_NODES (PG_INT32_MAX / 2)
+
+MlTreesTimes MlTreesTime;
+
+/* run stmt, its wall time added to MlTreesTime.field */
+#define TIMED(field, stmt) \
+	do { \
+		double		t0_ = MlTreesNow(); \
+		stmt; \
+		MlTreesTime.field += MlTreesNow() - t0_; \
+	} while (0)
+
+double
+MlTreesNow(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 /* ---------------------------------------------------------------- random */
 
@@ -568,7 +588,7 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	}
 	PG_TRY();
 	{
-		pool_run(pool, bin_feature, &job, d->nfeat);
+		TIMED(bin, pool_run(pool, bin_feature, &job, d->nfeat));
 	}
 	PG_FINALLY();
 	{
@@ -616,10 +636,12 @@ typedef struct PartJob
 
 #define PART_CHUNK 16384		/* rows per chunk of a large cand */
 #define PART_MAX_CHUNKS 16
-#define HIST_GROUP 4			/* features per pass over the rows */
+#define HIST_GROUP 8			/* features per pass over the rows, at most */
 #define PREFETCH 24				/* rows ahead whose bins are fetched */
 #define GATHER_CHUNKS 16		/* fixed, so sums do not depend on threads */
 #define BATCH_BYTES (16 * 1024 * 1024)	/* histograms of a batch, at most */
+
+typedef double v2d __attribute__((vector_size(16)));
 
 struct MlTreeBuilder
 {
@@ -662,7 +684,6 @@ struct MlTreeBuilder
 	int			njobs;
 	PartJob    *parts;
 	int		   *scatter;
-	double	   *dummy;			/* per worker: HIST_GROUP scratch histograms */
 	int		   *finds;			/* cands whose split to find */
 	int			nfinds;
 	int		   *jfeat;			/* allowed features */
@@ -674,6 +695,9 @@ struct MlTreeBuilder
 	const double *src_h;
 	int64		src_n;
 	double	   *chunk_tot;		/* GATHER_CHUNKS * (nout + 2) */
+	/* per worker: HIST_GROUP * 256 (g, h) pairs (16-byte aligned) and counts */
+	v2d		   *scratch_pair[ML_TREES_MAX_THREADS];
+	uint32	   *scratch_cnt[ML_TREES_MAX_THREADS];
 	/* result of the last tree */
 	int64	   *leaf_begin;
 	int64	   *leaf_end;
@@ -718,8 +742,14 @@ MlTreeBuilderCreate(const MlBins *bins, int nout, const MlTreeParams *p, int nth
 	/* each chunk has PART_CHUNK rows at least */
 	b->parts = palloc(sizeof(PartJob) * (b->max_batch + n / PART_CHUNK + 1));
 	b->scatter = palloc(sizeof(int) * (b->max_batch + n / PART_CHUNK + 1));
-	b->dummy = palloc(sizeof(double) * ML_TREES_MAX_THREADS * HIST_GROUP * ML_TREES_NBIN * 3);
 	b->chunk_tot = palloc(sizeof(double) * GATHER_CHUNKS * (nout + 2));
+	for (int w = 0; w < ML_TREES_MAX_THREADS; w++)
+	{
+		char	   *raw = palloc(sizeof(v2d) * (HIST_GROUP * ML_TREES_NBIN + 1));
+
+		b->scratch_pair[w] = (v2d *) TYPEALIGN(sizeof(v2d), raw);
+		b->scratch_cnt[w] = palloc(sizeof(uint32) * HIST_GROUP * ML_TREES_NBIN);
+	}
 	b->pool = pool_create(nthreads);
 	return b;
 }
@@ -743,6 +773,17 @@ int32 *
 MlTreeBuilderRows(MlTreeBuilder *b)
 {
 	return b->rows;
+}
+
+/*
+ * Where a caller may write the next tree's gradients in the order of its
+ * rows (one output, unit hessians), passing this array as MlTreeGrow's g:
+ * they are then not copied. Overwritten by growing a tree.
+ */
+double *
+MlTreeBuilderGradients(MlTreeBuilder *b)
+{
+	return b->og;
 }
 
 void
@@ -775,11 +816,44 @@ hist_free(MlTreeBuilder *b, int h)
 }
 
 /*
- * thread: task = (job, group of up to HIST_GROUP features): the histograms
- * of those features over the job's rows. Updating several features per row
- * keeps independent additions in flight where one feature's run of equal
- * bins would chain them. With unit hessians only gradients and counts are
- * summed (the hessian sum is the count).
+ * thread: histograms of nf (1..HIST_GROUP, a constant once inlined)
+ * features of one output over rows[begin, end), into pair[q * 256 + bin]:
+ * (g, h) added as one aligned pair, the count into cnt (with unit hessians
+ * the pair is (g, 1) and h is the count).
+ */
+static pg_attribute_always_inline void
+hist_rows(int nf, bool unit, v2d *pair, uint32 *cnt, const uint8 *bins, const int *feat,
+		  size_t stride, const int32 *r, const double *og, const double *oh, int64 begin, int64 end)
+{
+	int			off[HIST_GROUP];
+
+	for (int q = 0; q < nf; q++)
+		off[q] = feat[q];
+	for (int64 i = begin; i < end; i++)
+	{
+		const uint8 *rb = bins + (size_t) r[i] * stride;
+		v2d			gh = {og[i], unit ? 1.0 : oh[i]};
+
+		if (i + PREFETCH < end)
+			__builtin_prefetch(bins + (size_t) r[i + PREFETCH] * stride);
+		for (int q = 0; q < nf; q++)
+		{
+			int			bin = rb[off[q]];
+
+			pair[q * ML_TREES_NBIN + bin] += gh;
+			if (!unit)
+				cnt[q * ML_TREES_NBIN + bin]++;
+		}
+	}
+}
+
+/*
+ * thread: task = (job, group of up to HIST_GROUP allowed features): the
+ * histograms of those features over the job's rows, summed in the worker's
+ * aligned scratch and then spread into the (g, h, count) slots. Updating several features per row keeps
+ * independent additions in flight where one feature's run of equal bins
+ * would chain them. Each feature's bins are summed in row order, so the
+ * grouping does not change the sums.
  */
 static void
 hist_task(void *ctx, int task, int worker)
@@ -793,99 +867,62 @@ hist_task(void *ctx, int task, int worker)
 	const int32 *r = b->rows;
 	const double *og = b->og;
 	const double *oh = b->oh;
-	int			first = (task % b->ngroups) * HIST_GROUP;
-	int			nf = Min(HIST_GROUP, b->jnfeat - first);
-	int			nf_fast = nf;
+	int			g = task % b->ngroups;
+	int			first = g * b->jnfeat / b->ngroups;
+	int			nf = (g + 1) * b->jnfeat / b->ngroups - first;
 	double	   *base = b->hists[job->hist];
 	double	   *hist[HIST_GROUP];
-	const uint8 *col[HIST_GROUP];
 	size_t		stride = b->B->nfeat;
 
+	Assert(nf >= 1 && nf <= HIST_GROUP);
 	for (int q = 0; q < nf; q++)
 	{
 		int			j = b->jfeat[first + q];
 
 		hist[q] = base + (size_t) j * ML_TREES_NBIN * S;
-		col[q] = b->B->bins + j;
-		memset(hist[q], 0, sizeof(double) * ML_TREES_NBIN * S);
 	}
-	if (S == 3 && nf < HIST_GROUP)
+	if (S == 3)
 	{
-		/* pad the group: the extra slots sum into this thread's scratch */
-		for (int q = nf; q < HIST_GROUP; q++)
+		v2d		   *pair = b->scratch_pair[worker];
+		uint32	   *cnt = b->scratch_cnt[worker];
+		bool		unit = b->unit_hess;
+		const uint8 *bins = b->B->bins;
+		const int  *feat = b->jfeat + first;
+
+		memset(pair, 0, sizeof(v2d) * ML_TREES_NBIN * nf);
+		if (!unit)
+			memset(cnt, 0, sizeof(uint32) * ML_TREES_NBIN * nf);
+#define HIST_CASE(n) \
+		case n: \
+			if (unit) \
+				hist_rows(n, true, pair, cnt, bins, feat, stride, r, og, oh, begin, end); \
+			else \
+				hist_rows(n, false, pair, cnt, bins, feat, stride, r, og, oh, begin, end); \
+			break
+		switch (nf)
 		{
-			hist[q] = b->dummy + ((size_t) worker * HIST_GROUP + q) * ML_TREES_NBIN * 3;
-			col[q] = col[0];
+				HIST_CASE(1);
+				HIST_CASE(2);
+				HIST_CASE(3);
+				HIST_CASE(4);
+				HIST_CASE(5);
+				HIST_CASE(6);
+				HIST_CASE(7);
+				HIST_CASE(8);
 		}
-		nf_fast = HIST_GROUP;
-	}
-	if (S == 3 && nf_fast == HIST_GROUP && b->unit_hess)
-	{
-		double	   *h0 = hist[0],
-				   *h1 = hist[1],
-				   *h2 = hist[2],
-				   *h3 = hist[3];
-		const uint8 *c0 = col[0],
-				   *c1 = col[1],
-				   *c2 = col[2],
-				   *c3 = col[3];
-
-		for (int64 i = begin; i < end; i++)
+#undef HIST_CASE
+		for (int q = 0; q < nf; q++)
 		{
-			size_t		row = (size_t) r[i] * stride;
-			double		gi = og[i];
-			double	   *e0 = h0 + c0[row] * 3;
-			double	   *e1 = h1 + c1[row] * 3;
-			double	   *e2 = h2 + c2[row] * 3;
-			double	   *e3 = h3 + c3[row] * 3;
+			double	   *hq = hist[q];
+			const v2d  *pq = pair + q * ML_TREES_NBIN;
+			const uint32 *cq = cnt + q * ML_TREES_NBIN;
 
-			if (i + PREFETCH < end)
-				__builtin_prefetch(c0 + (size_t) r[i + PREFETCH] * stride);
-			e0[0] += gi;
-			e0[2] += 1;
-			e1[0] += gi;
-			e1[2] += 1;
-			e2[0] += gi;
-			e2[2] += 1;
-			e3[0] += gi;
-			e3[2] += 1;
-		}
-	}
-	else if (S == 3 && nf_fast == HIST_GROUP)
-	{
-		double	   *h0 = hist[0],
-				   *h1 = hist[1],
-				   *h2 = hist[2],
-				   *h3 = hist[3];
-		const uint8 *c0 = col[0],
-				   *c1 = col[1],
-				   *c2 = col[2],
-				   *c3 = col[3];
-
-		for (int64 i = begin; i < end; i++)
-		{
-			size_t		row = (size_t) r[i] * stride;
-			double		gi = og[i],
-						hi = oh[i];
-			double	   *e0 = h0 + c0[row] * 3;
-			double	   *e1 = h1 + c1[row] * 3;
-			double	   *e2 = h2 + c2[row] * 3;
-			double	   *e3 = h3 + c3[row] * 3;
-
-			if (i + PREFETCH < end)
-				__builtin_prefetch(c0 + (size_t) r[i + PREFETCH] * stride);
-			e0[0] += gi;
-			e0[1] += hi;
-			e0[2] += 1;
-			e1[0] += gi;
-			e1[1] += hi;
-			e1[2] += 1;
-			e2[0] += gi;
-			e2[1] += hi;
-			e2[2] += 1;
-			e3[0] += gi;
-			e3[1] += hi;
-			e3[2] += 1;
+			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
+			{
+				hq[bin * 3] = pq[bin][0];
+				hq[bin * 3 + 1] = pq[bin][1];
+				hq[bin * 3 + 2] = unit ? pq[bin][1] : (double) cq[bin];
+			}
 		}
 	}
 	else
@@ -895,8 +932,9 @@ hist_task(void *ctx, int task, int worker)
 		for (int q = 0; q < nf; q++)
 		{
 			double	   *hq = hist[q];
-			const uint8 *cq = col[q];
+			const uint8 *cq = b->B->bins + b->jfeat[first + q];
 
+			memset(hq, 0, sizeof(double) * ML_TREES_NBIN * S);
 			for (int64 i = begin; i < end; i++)
 			{
 				double	   *e = hq + cq[(size_t) r[i] * stride] * S;
@@ -909,10 +947,6 @@ hist_task(void *ctx, int task, int worker)
 			}
 		}
 	}
-	if (S == 3 && b->unit_hess)
-		for (int q = 0; q < nf; q++)
-			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
-				hist[q][bin * 3 + 1] = hist[q][bin * 3 + 2];
 	if (job->sub >= 0)
 	{
 		/* the sibling's histogram: the parent's minus this one */
@@ -946,7 +980,19 @@ static void
 hist_pass(MlTreeBuilder *b)
 {
 	int64		cells = 0;
-	int			ntasks = b->njobs * b->ngroups;
+	int			ntasks;
+	int			nth = b->pool->nthreads;
+
+	/*
+	 * Groups of up to HIST_GROUP features; with few jobs, enough groups for
+	 * the task count to be a multiple of the threads (no thread idles at
+	 * the root).
+	 */
+	b->ngroups = (b->jnfeat + HIST_GROUP - 1) / HIST_GROUP;
+	if (nth > 1 && b->njobs < 4 * nth)
+		while ((b->njobs * b->ngroups) % nth != 0 && b->ngroups < b->jnfeat)
+			b->ngroups++;
+	ntasks = b->njobs * b->ngroups;
 
 	/* largest first, so the threads finish together */
 	for (int k = 1; k < b->njobs; k++)
@@ -997,10 +1043,28 @@ gather_task(void *ctx, int task, int worker)
 	(void) worker;
 	memset(T, 0, sizeof(double) * (nout + 2));
 	memcpy(b->rows + lo, rows + lo, sizeof(int32) * (hi - lo));
+	if (h == NULL && nout == 1 && g == b->og)
+	{
+		/* the caller wrote the gradients in place (in rows' order) */
+		for (int64 i = lo; i < hi; i++)
+			T[0] += g[i];
+		T[1] = (double) (hi - lo);
+		T[2] = 0;
+		return;
+	}
+	if (h == NULL && nout == 1)
+	{
+		/* unit hessians: the hessian sum is the count, nothing to copy */
+		for (int64 i = lo; i < hi; i++)
+			T[0] += (b->og[i] = g[rows[i]]);
+		T[1] = (double) (hi - lo);
+		T[2] = 0;
+		return;
+	}
 	for (int64 i = lo; i < hi; i++)
 	{
 		int32		r = rows[i];
-		double		hv = h[r];
+		double		hv = h ? h[r] : 1.0;
 
 		if (nout == 1)
 			T[0] += (b->og[i] = g[r]);
@@ -1014,9 +1078,49 @@ gather_task(void *ctx, int task, int worker)
 }
 
 /*
+ * thread: rows lo..hi of the scratch arrays, as a partition left them (the
+ * left rows first, the right ones from hi - 1 down), into the row arrays:
+ * the left nl from ldst, the right ones from rdst, both in their order.
+ */
+static void
+unpack_part(MlTreeBuilder *b, int64 lo, int64 hi, int64 nl, int64 ldst, int64 rdst)
+{
+	int			nout = b->nout;
+	int64		nr = hi - lo - nl;
+	bool		hess = !b->unit_hess || nout > 1;
+	int32	   *rows = b->rows;
+	const int32 *tmp = b->tmp;
+	double	   *og = b->og,
+			   *oh = b->oh;
+	const double *tg = b->tg,
+			   *th = b->th;
+
+	memmove(rows + ldst, tmp + lo, sizeof(int32) * nl);
+	memmove(og + ldst * nout, tg + lo * nout, sizeof(double) * nl * nout);
+	if (hess)
+		memmove(oh + ldst, th + lo, sizeof(double) * nl);
+	for (int64 k = 0; k < nr; k++)
+		rows[rdst + k] = tmp[hi - 1 - k];
+	if (nout == 1)
+		for (int64 k = 0; k < nr; k++)
+			og[rdst + k] = tg[hi - 1 - k];
+	else
+		for (int64 k = 0; k < nr; k++)
+			memcpy(og + (rdst + k) * nout, tg + (hi - 1 - k) * nout, sizeof(double) * nout);
+	if (hess)
+		for (int64 k = 0; k < nr; k++)
+			oh[rdst + k] = th[hi - 1 - k];
+}
+
+/*
  * thread: task = a part of a cand of the batch (the whole cand, or a chunk
  * of a large one): partition its rows (and their gradients) by the cand's
- * split, left first, keeping their order; sets the part's left count.
+ * split into the scratch arrays, the left rows from lo up and the right
+ * ones from hi - 1 down, one pass writing each row once to each end
+ * (branch-free: the slot not taken is overwritten later). A whole cand is
+ * moved back in place at once, left first, each side in its order; a chunk
+ * later (scatter_task). Sets the part's left count. (A whole cand with unit
+ * hessians is partitioned in place instead: fewer bytes moved.)
  */
 static void
 partition_task(void *ctx, int task, int worker)
@@ -1027,19 +1131,50 @@ partition_task(void *ctx, int task, int worker)
 	const uint8 *gl = b->goleft + (size_t) pj->cand * ML_TREES_NBIN;
 	const uint8 *col = b->B->bins + c->feature;
 	size_t		stride = b->B->nfeat;
-	int32	   *rows = b->rows;
-	int32	   *tmp = b->tmp + pj->lo;
-	double	   *og = b->og,
+	const int32 *rows = b->rows;
+	int32	   *tmp = b->tmp;
+	const double *og = b->og,
 			   *oh = b->oh;
-	double	   *tg = b->tg + pj->lo * b->nout,
-			   *th = b->th + pj->lo;
+	double	   *tg = b->tg,
+			   *th = b->th;
 	int			nout = b->nout;
-	int64		wl = pj->lo,
-				wr = 0;
 	int64		lo = pj->lo,
 				hi = pj->hi;
+	int64		wl = lo,
+				wr = hi - 1;
 
 	(void) worker;
+	if (nout == 1 && b->unit_hess && !pj->chunked)
+	{
+		/*
+		 * A whole cand: the left rows in place (never ahead of the reading),
+		 * the right ones into the scratch, copied back after them.
+		 */
+		int32	   *wrows = b->rows;
+		double	   *wog = b->og;
+		int64		nr = 0;
+
+		for (int64 i = lo; i < hi; i++)
+		{
+			int32		r = rows[i];
+			int			go;
+			double		gv = og[i];
+
+			if (i + PREFETCH < hi)
+				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
+			go = gl[col[(size_t) r * stride]];
+			wrows[wl] = r;
+			wog[wl] = gv;
+			tmp[lo + nr] = r;
+			tg[lo + nr] = gv;
+			wl += go;
+			nr += 1 - go;
+		}
+		memcpy(wrows + wl, tmp + lo, sizeof(int32) * nr);
+		memcpy(wog + wl, tg + lo, sizeof(double) * nr);
+		pj->nleft = wl - lo;
+		return;
+	}
 	if (nout == 1 && b->unit_hess)
 	{
 		for (int64 i = lo; i < hi; i++)
@@ -1050,15 +1185,13 @@ partition_task(void *ctx, int task, int worker)
 
 			if (i + PREFETCH < hi)
 				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
-			go = gl[col[r * stride]];
-
-			/* branch-free: write both, advance one */
-			rows[wl] = r;
-			og[wl] = gv;
+			go = gl[col[(size_t) r * stride]];
+			tmp[wl] = r;
 			tmp[wr] = r;
+			tg[wl] = gv;
 			tg[wr] = gv;
 			wl += go;
-			wr += 1 - go;
+			wr -= 1 - go;
 		}
 	}
 	else if (nout == 1)
@@ -1066,18 +1199,21 @@ partition_task(void *ctx, int task, int worker)
 		for (int64 i = lo; i < hi; i++)
 		{
 			int32		r = rows[i];
-			int			go = gl[col[r * stride]];
+			int			go;
 			double		gv = og[i],
 						hv = oh[i];
 
-			rows[wl] = r;
-			og[wl] = gv;
-			oh[wl] = hv;
+			if (i + PREFETCH < hi)
+				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
+			go = gl[col[(size_t) r * stride]];
+			tmp[wl] = r;
 			tmp[wr] = r;
+			tg[wl] = gv;
 			tg[wr] = gv;
+			th[wl] = hv;
 			th[wr] = hv;
 			wl += go;
-			wr += 1 - go;
+			wr -= 1 - go;
 		}
 	}
 	else
@@ -1085,71 +1221,30 @@ partition_task(void *ctx, int task, int worker)
 		for (int64 i = lo; i < hi; i++)
 		{
 			int32		r = rows[i];
-			double		hv = oh[i];
+			int64		w = gl[col[(size_t) r * stride]] ? wl++ : wr--;
 
-			if (gl[col[r * stride]])
-			{
-				memmove(og + wl * nout, og + i * nout, sizeof(double) * nout);
-				rows[wl] = r;
-				oh[wl] = hv;
-				wl++;
-			}
-			else
-			{
-				memcpy(tg + wr * nout, og + i * nout, sizeof(double) * nout);
-				tmp[wr] = r;
-				th[wr] = hv;
-				wr++;
-			}
+			tmp[w] = r;
+			memcpy(tg + w * nout, og + i * nout, sizeof(double) * nout);
+			th[w] = oh[i];
 		}
 	}
-	memcpy(rows + wl, tmp, sizeof(int32) * wr);
-	memcpy(og + wl * nout, tg, sizeof(double) * wr * nout);
-	if (!b->unit_hess || nout > 1)
-		memcpy(oh + wl, th, sizeof(double) * wr);
 	pj->nleft = wl - lo;
+	if (!pj->chunked)
+		unpack_part(b, lo, hi, pj->nleft, lo, lo + pj->nleft);
 }
 
 /*
  * thread: task = a chunk of a cand partitioned in chunks: move its left
- * and right rows to their places in the cand (in the scratch arrays).
+ * and right rows from the scratch arrays to their places in the cand.
  */
 static void
 scatter_task(void *ctx, int task, int worker)
 {
 	MlTreeBuilder *b = ctx;
 	PartJob    *pj = &b->parts[b->scatter[task]];
-	int			nout = b->nout;
-	int64		nl = pj->nleft,
-				nr = pj->hi - pj->lo - pj->nleft;
-	bool		hess = !b->unit_hess || nout > 1;
 
 	(void) worker;
-	memcpy(b->tmp + pj->ldst, b->rows + pj->lo, sizeof(int32) * nl);
-	memcpy(b->tmp + pj->rdst, b->rows + pj->lo + nl, sizeof(int32) * nr);
-	memcpy(b->tg + pj->ldst * nout, b->og + pj->lo * nout, sizeof(double) * nl * nout);
-	memcpy(b->tg + pj->rdst * nout, b->og + (pj->lo + nl) * nout, sizeof(double) * nr * nout);
-	if (hess)
-	{
-		memcpy(b->th + pj->ldst, b->oh + pj->lo, sizeof(double) * nl);
-		memcpy(b->th + pj->rdst, b->oh + pj->lo + nl, sizeof(double) * nr);
-	}
-}
-
-/* thread: task = a chunk as above: copy its span back from scratch */
-static void
-copyback_task(void *ctx, int task, int worker)
-{
-	MlTreeBuilder *b = ctx;
-	PartJob    *pj = &b->parts[b->scatter[task]];
-	int			nout = b->nout;
-	int64		n = pj->hi - pj->lo;
-
-	(void) worker;
-	memcpy(b->rows + pj->lo, b->tmp + pj->lo, sizeof(int32) * n);
-	memcpy(b->og + pj->lo * nout, b->tg + pj->lo * nout, sizeof(double) * n * nout);
-	if (!b->unit_hess || nout > 1)
-		memcpy(b->oh + pj->lo, b->th + pj->lo, sizeof(double) * n);
+	unpack_part(b, pj->lo, pj->hi, pj->nleft, pj->ldst, pj->rdst);
 }
 
 /* Partition every cand of the batch; sets each one's mid. */
@@ -1213,10 +1308,7 @@ partition_pass(MlTreeBuilder *b)
 		t = u;
 	}
 	if (nscatter > 0)
-	{
 		pool_run(b->pool, scatter_task, b, nscatter);
-		pool_run(b->pool, copyback_task, b, nscatter);
-	}
 }
 
 static inline double
@@ -1524,7 +1616,8 @@ find_pass(MlTreeBuilder *b, uint64 *rng)
 /*
  * Grow one tree on rows (copied; grouped by node in the builder's own
  * array) with gradients g (nout per row, by row id) and hessians h (by row
- * id). allowed: features this tree may use (NULL = all). gain[j] grows by
+ * id; NULL when every hessian is 1). With one output and unit hessians g
+ * may instead be MlTreeBuilderGradients(b), filled in the order of rows. allowed: features this tree may use (NULL = all). gain[j] grows by
  * each split's gain. The leaves' row ranges stay readable (MlTreeLeafRows)
  * until the next tree.
  *
@@ -1556,7 +1649,6 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 	for (int j = 0; j < b->B->nfeat; j++)
 		if ((allowed == NULL || allowed[j]) && b->B->splittable[j])
 			b->jfeat[b->jnfeat++] = j;
-	b->ngroups = (b->jnfeat + HIST_GROUP - 1) / HIST_GROUP;
 
 	root = cand_new(b, 0, nrows, 0);
 	{
@@ -1567,7 +1659,7 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 		b->src_g = g;
 		b->src_h = h;
 		b->src_n = nrows;
-		pool_run(b->pool, gather_task, b, nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1);
+		TIMED(gather, pool_run(b->pool, gather_task, b, nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1));
 		memset(T, 0, sizeof(double) * S);
 		b->unit_hess = true;
 		for (int c = 0; c < (nrows >= POOL_MIN_CELLS ? GATHER_CHUNKS : 1); c++)
@@ -1585,12 +1677,12 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 		b->jobs[0].hist = b->cands[root].hist;
 		b->jobs[0].sub = -1;
 		b->njobs = 1;
-		hist_pass(b);
+		TIMED(hist, hist_pass(b));
 	}
 	b->nfinds = 0;
 	if (can_split(b, root))
 		b->finds[b->nfinds++] = root;
-	find_pass(b, rng);
+	TIMED(find, find_pass(b, rng));
 	settle(b, root, can_split(b, root));
 
 	while (b->nopen > 0)
@@ -1620,7 +1712,7 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 			b->nopen -= take;
 		}
 
-		partition_pass(b);
+		TIMED(partition, partition_pass(b));
 
 		/* children; the smaller of each pair gets a histogram built */
 		b->njobs = 0;
@@ -1682,14 +1774,14 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 			b->cands[ci].hist = -2 - li;	/* a split; children li, li + 1 */
 		}
 		if (b->njobs > 0)
-			hist_pass(b);
+			TIMED(hist, hist_pass(b));
 
 		/* the children's splits */
 		b->nfinds = 0;
 		for (int k = b->ncands - 2 * b->nbatch; k < b->ncands; k++)
 			if (can_split(b, k) && b->cands[k].hist >= 0)
 				b->finds[b->nfinds++] = k;
-		find_pass(b, rng);
+		TIMED(find, find_pass(b, rng));
 		for (int k = b->ncands - 2 * b->nbatch; k < b->ncands; k++)
 			settle(b, k, can_split(b, k) && b->cands[k].hist >= 0);
 	}

@@ -94,10 +94,31 @@ extern MlTree *MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows,
 						  uint64 *rng, double *gain);
 extern void MlTreeLeafRows(MlTreeBuilder *b, int leaf, int64 *begin, int64 *end);
 extern int32 *MlTreeBuilderRows(MlTreeBuilder *b);
+extern double *MlTreeBuilderGradients(MlTreeBuilder *b);
 
 /* fn must be compute-only: it runs in the builder's threads */
 extern void MlTreesParallel(MlTreeBuilder *b, void (*fn) (void *ctx, int task, int worker),
 							void *ctx, int ntasks);
+
+/* Whether a row with value x at node n goes left (NaN: the node's side). */
+static inline int
+MlTreeGoesLeft(const MlTree *t, const MlTreeNode *n, double x)
+{
+	if (likely(!n->categorical))
+	{
+		/* branch-free: NaN compares false, then takes its side */
+		return (x <= n->threshold) | (n->missing_left & (x != x));
+	}
+	else if (x != x)
+		return n->missing_left;
+	else
+	{
+		int			b = (x >= 0 && x < ML_TREES_MAX_BINS - 1) ? (int) x : ML_TREES_MAX_BINS - 1;
+		const uint64 *set = t->sets + (size_t) n->aux * 4;
+
+		return (int) ((set[b >> 6] >> (b & 63)) & 1);
+	}
+}
 
 static inline const double *
 MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
@@ -107,23 +128,8 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 
 	while (n->feature >= 0)
 	{
-		double		x = d->col[n->feature][i];
-		int			left;
+		int			left = MlTreeGoesLeft(t, n, d->col[n->feature][i]);
 
-		if (likely(!n->categorical))
-		{
-			/* branch-free: NaN compares false, then takes its side */
-			left = (x <= n->threshold) | (n->missing_left & (x != x));
-		}
-		else if (x != x)
-			left = n->missing_left;
-		else
-		{
-			int			b = (x >= 0 && x < ML_TREES_MAX_BINS - 1) ? (int) x : ML_TREES_MAX_BINS - 1;
-			const uint64 *set = t->sets + (size_t) n->aux * 4;
-
-			left = (int) ((set[b >> 6] >> (b & 63)) & 1);
-		}
 		/* arithmetic, not a branch: a walk's turns are unpredictable */
 		n = nodes + (n->right + ((n->left - n->right) & -left));
 	}
@@ -133,5 +139,22 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 extern void MlTreeWrite(const MlTree *t, int nout, StringInfo buf);
 extern MlTree *MlTreeRead(MlReader *r, int nout, const MlDesign *shape);
 extern uint64 MlTreesRandom(uint64 *state);
+
+/*
+ * Seconds the main thread spent in each phase since the learner reset
+ * them, for the debug log (client_min_messages = debug1).
+ */
+typedef struct MlTreesTimes
+{
+	double		bin;
+	double		gather;
+	double		hist;
+	double		partition;
+	double		find;
+	double		rows;			/* the learner's own row passes */
+} MlTreesTimes;
+
+extern MlTreesTimes MlTreesTime;
+extern double MlTreesNow(void);
 
 #endif							/* ML_TREES_H */
