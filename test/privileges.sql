@@ -104,6 +104,12 @@ SELECT f, r, 'EXECUTE' FROM
                  'mlops.score_proba(text,bigint,anyelement)', 'ml_score(text,regclass,text)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+SELECT 'ml_forecast_train(text,text,text[],jsonb)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_forecast(text,integer,integer)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'ml_models', r, 'SELECT'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL

@@ -375,7 +375,7 @@ skip_reason(FcModel *m, const FcConfig *cfg)
 		case FC_SKIP_ONE_TIME:
 			return "every point has the same time";
 		case FC_SKIP_FAILED:
-			return "the regression system could not be solved";
+			return "the regression could not be solved (or its values overflow)";
 		default:
 			return "fitted";
 	}

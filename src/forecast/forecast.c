@@ -75,16 +75,18 @@ load_version(MlScope *scope, MlProject *p, bool pinned, int32 version, int32 *fo
 
 /* Epoch seconds as a timestamptz: wall-clock times (date, timestamp) in the session zone. */
 static Datum
-epoch_to_timestamptz(double epoch, bool local_time)
+epoch_to_timestamptz(double epoch, bool local_time, int horizon)
 {
 	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 	double		us = rint(pg * USECS_PER_SEC);
 	Timestamp	ts;
 
-	if (!(us > (double) MIN_TIMESTAMP && us < (double) END_TIMESTAMP))
+	/* two days inside the range: the zone shift of a wall-clock time cannot overflow */
+	if (!(us > (double) MIN_TIMESTAMP + 2 * USECS_PER_DAY &&
+		  us < (double) END_TIMESTAMP - 2 * USECS_PER_DAY))
 		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("forecast time out of range"),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon %d reaches past the last time a timestamp can hold", horizon),
 				 errhint("Ask for a shorter horizon.")));
 	ts = (Timestamp) us;
 	if (!local_time)
@@ -108,7 +110,7 @@ emit_series(Tuplestorestate *store, TupleDesc desc, FcStored *st, int64 i, int h
 		bool		nulls[5] = {false, false, false, false, false};
 
 		values[0] = key;
-		values[1] = epoch_to_timestamptz(t, st->local_time);
+		values[1] = epoch_to_timestamptz(t, st->local_time, horizon);
 		values[2] = Float8GetDatum(f);
 		values[3] = Float8GetDatum(f - z * m->sigma);
 		values[4] = Float8GetDatum(f + z * m->sigma);

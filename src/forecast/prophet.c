@@ -255,8 +255,12 @@ solve_round(const FcConfig *cfg, FcModel *m, FcWorkspace *ws, double yy, double 
 	return true;
 }
 
-/* In-sample rmse, mae, smape and the residual sd, from the fitted values. */
-static void
+/*
+ * In-sample rmse, mae, smape and the residual sd, from the fitted values,
+ * summed in scaled units (a series near the largest double cannot
+ * overflow the sums); false if a figure is not finite in the target's units.
+ */
+static bool
 in_sample_metrics(const FcConfig *cfg, FcModel *m, FcWorkspace *ws, const double *ts,
 				  const double *y, int n)
 {
@@ -269,12 +273,13 @@ in_sample_metrics(const FcConfig *cfg, FcModel *m, FcWorkspace *ws, const double
 	{
 		int			b = design_block(cfg, m, ts, from, n, ws);
 
-		MlLinalgGemv(false, b, m->p, m->yscale, ws->X, m->p, m->beta, 0.0, ws->fit);
+		MlLinalgGemv(false, b, m->p, 1.0, ws->X, m->p, m->beta, 0.0, ws->fit);
 		for (int i = 0; i < b; i++)
 		{
 			double		f = ws->fit[i];
-			double		d = fabs(f - y[from + i]);
-			double		denom = fabs(f) + fabs(y[from + i]);
+			double		v = y[from + i] / m->yscale;
+			double		d = fabs(f - v);
+			double		denom = fabs(f) + fabs(v);
 
 			rss += d * d;
 			abs_sum += d;
@@ -285,10 +290,20 @@ in_sample_metrics(const FcConfig *cfg, FcModel *m, FcWorkspace *ws, const double
 			}
 		}
 	}
-	m->rmse = sqrt(rss / n);
-	m->sigma = sqrt(rss / Max(n - 1, 1));
-	m->mae = abs_sum / n;
+	m->rmse = m->yscale * sqrt(rss / n);
+	m->sigma = m->yscale * sqrt(rss / Max(n - 1, 1));
+	m->mae = m->yscale * (abs_sum / n);
 	m->smape = smape_n > 0 ? 100.0 * smape_sum / smape_n : 0;
+	return isfinite(m->rmse) && isfinite(m->sigma) && isfinite(m->mae) && isfinite(m->smape);
+}
+
+static bool
+all_finite(const double *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return false;
+	return true;
 }
 
 /*
@@ -341,7 +356,9 @@ FcFit(const FcConfig *cfg, const double *ts, const double *y, int n, FcWorkspace
 		MlLinalgSyrk(ws->X, b, m->p, 1.0, ws->xtx);
 		MlLinalgGemv(true, b, m->p, 1.0 / m->yscale, ws->X, m->p, &y[from], 1.0, ws->xty);
 	}
-	yy = MlLinalgDot(y, y, n) / (m->yscale * m->yscale);
+	yy = 0;
+	for (int i = 0; i < n; i++)
+		yy += (y[i] / m->yscale) * (y[i] / m->yscale);
 
 	/* first guess of the noise: the variance of the scaled series */
 	sigma2 = Max(yy / n - mean * mean, SIGMA2_FLOOR);
@@ -354,7 +371,11 @@ FcFit(const FcConfig *cfg, const double *ts, const double *y, int n, FcWorkspace
 		}
 		sigma2 = Max(rss / n, SIGMA2_FLOOR);
 	}
-	in_sample_metrics(cfg, m, ws, ts, y, n);
+	if (!all_finite(m->beta, m->p) || !in_sample_metrics(cfg, m, ws, ts, y, n))
+	{
+		m->status = FC_SKIP_FAILED;
+		return;
+	}
 	m->status = FC_FITTED;
 }
 

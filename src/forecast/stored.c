@@ -127,7 +127,7 @@ load_config(MlReader *r, FcConfig *c)
 		c->holiday_days[g] = palloc(sizeof(double) * c->holiday_ndays[g]);
 		for (int d = 0; d < c->holiday_ndays[g]; d++)
 		{
-			c->holiday_days[g][d] = read_range(r, -1e8, 1e8);
+			c->holiday_days[g][d] = read_range(r, -1e10, 1e10);
 			if (d > 0 && !(c->holiday_days[g][d] > c->holiday_days[g][d - 1]))
 				MlPayloadInvalid(r, "holiday dates are not in ascending order");
 		}
@@ -144,9 +144,10 @@ load_series(MlReader *r, FcConfig *c, char **key, FcModel *m)
 	m->npoints = MlReadInt32(r, 0, PG_INT32_MAX);
 	m->missing = MlReadInt64(r, 0, PG_INT64_MAX);
 	m->duplicates = MlReadInt64(r, 0, PG_INT32_MAX);
-	m->t0 = read_range(r, -1e13, 1e13);
-	m->tspan = read_range(r, 0, 1e13);
-	m->step = read_range(r, 0, 1e13);
+	/* epoch seconds of dates span about +-2e14 (4713 BC to 5874897 AD) */
+	m->t0 = read_range(r, -1e15, 1e15);
+	m->tspan = read_range(r, 0, 2e15);
+	m->step = read_range(r, 0, 2e15);
 	m->yscale = read_range(r, 0, DBL_MAX);
 	m->cp = NULL;
 	m->beta = NULL;
