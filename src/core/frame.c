@@ -879,6 +879,13 @@ MlDatumToDouble(Datum d, Oid typid)
 	return datum_to_double(d, getBaseType(typid));
 }
 
+/* As MlDatumToDouble, for a type already resolved to its base type (per-row callers). */
+double
+MlBaseDatumToDouble(Datum d, Oid basetype)
+{
+	return datum_to_double(d, basetype);
+}
+
 MlKind
 MlKindOfType(Oid typid)
 {

@@ -124,6 +124,7 @@ extern int	MlCmpIndexByValue(const void *a, const void *b, void *arg);
 extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
 extern double MlDatumToDouble(Datum d, Oid typid);
+extern double MlBaseDatumToDouble(Datum d, Oid basetype);
 extern MlKind MlKindOfType(Oid typid);
 
 #endif							/* ML_FRAME_H */

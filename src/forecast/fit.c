@@ -315,7 +315,8 @@ check_columns(Oid relid, MlProject *p, const char *time_column, List *series_by)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("time column \"%s\" has type %s, but it must be a date or a timestamp",
 						time_column, format_type_be(ttype))));
-	if (TypeCategory(vtype) != TYPCATEGORY_NUMERIC)
+	if (vtype != INT2OID && vtype != INT4OID && vtype != INT8OID && vtype != FLOAT4OID &&
+		vtype != FLOAT8OID && vtype != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("target column \"%s\" has type %s, but a forecast needs a numeric column",
