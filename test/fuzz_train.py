@@ -131,6 +131,10 @@ FC_OPTS = {
 }
 
 
+# share of cases that forecast (FUZZ_FORECAST overrides, e.g. 1 for forecasting only)
+FORECAST_SHARE = float(os.environ.get("FUZZ_FORECAST", "0.2"))
+
+
 def gen_forecast(rng, index):
     """A forecast project: ml_forecast_train, then ml_forecast on the version."""
     stmts = []
@@ -186,7 +190,7 @@ def gen_forecast(rng, index):
 
 def gen_train(rng, index):
     fz.hostile = rng.random() < fz.HOSTILE
-    if rng.random() < 0.2:
+    if rng.random() < FORECAST_SHARE:
         return gen_forecast(rng, index)
     stmts = []
     if rng.random() < 0.05:
