@@ -110,7 +110,7 @@ SELECT column_name, kind, nulls_before, nulls_after, actions, new_columns FROM m
     "datetime": {"parts": ["month", "dow"]}, "outliers": false}', into_table => 'rl_clean');
 SELECT column_name, data_type FROM information_schema.columns
 WHERE table_name = 'rl_clean' ORDER BY ordinal_position;
-SELECT id, amount_txt, when_txt FROM rl_clean WHERE id IN (5, 7, 9) ORDER BY id;
+SELECT id, round(amount_txt, 9) AS amount_txt, when_txt FROM rl_clean WHERE id IN (5, 7, 9) ORDER BY id;
 SELECT DISTINCT recipe_id AS roles_recipe FROM ml_cleaning_report ORDER BY 1 DESC LIMIT 1 \gset
 SELECT column_name, actions FROM ml_apply_recipe(:roles_recipe, 'rl', into_table => 'rl_again')
 WHERE actions <> 'kept';

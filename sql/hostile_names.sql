@@ -62,3 +62,29 @@ RESET ROLE;
 SELECT count(*) AS orders_rows FROM orders;
 DROP SCHEMA "Sales; DROP TABLE orders; --" CASCADE;
 DROP TABLE "x123456789012345678901234567890123456789012345678901234567890abc";
+
+-- ml_evaluate on relations and columns with hostile names: quoted everywhere.
+CREATE SCHEMA "Eval; DROP TABLE orders; --";
+CREATE TABLE "Eval; DROP TABLE orders; --"."Rows ""to"" learn" AS
+SELECT g AS id, (g % 4)::float8 AS "x'); DROP TABLE orders;--", (g % 3)::float8 AS "ÉtiquetteΔ",
+       (1 + 2 * (g % 4) - (g % 3))::float8 AS "Amount ""$"""
+FROM generate_series(1, 60) g;
+CREATE TABLE "Eval; DROP TABLE orders; --"."Rows ""to"" score; --" AS
+SELECT * FROM "Eval; DROP TABLE orders; --"."Rows ""to"" learn" WHERE id % 2 = 0;
+GRANT USAGE ON SCHEMA "Eval; DROP TABLE orders; --" TO ml_analyst;
+GRANT SELECT ON ALL TABLES IN SCHEMA "Eval; DROP TABLE orders; --" TO ml_analyst;
+SET ROLE regress_alice;
+SELECT ml_create_project('eval''); DROP TABLE orders; --', '"Eval; DROP TABLE orders; --"."Rows ""to"" learn"',
+                         'Amount "$"') > 0 AS created;
+SELECT version FROM ml_train('eval''); DROP TABLE orders; --', 'linear');
+SELECT * FROM (
+    SELECT round((e->>'rmse')::numeric, 9) AS rmse, e->'rows_scored' AS scored, e->>'relation' AS relation,
+           jsonb_object_keys(e->'permutation_importance') AS feature
+    FROM ml_evaluate('eval''); DROP TABLE orders; --', 1,
+                     '"Eval; DROP TABLE orders; --"."Rows ""to"" score; --"',
+                     '{"permutation_importance": true, "permutation_repeats": 1}') e) s
+ORDER BY feature COLLATE "C";
+SELECT ml_drop_project('eval''); DROP TABLE orders; --', true);
+RESET ROLE;
+SELECT count(*) AS orders_rows FROM orders;
+DROP SCHEMA "Eval; DROP TABLE orders; --" CASCADE;

@@ -8,6 +8,7 @@
 
 #include "core/linalg.h"
 #include "core/progress.h"
+#include "model/score.h"
 
 PG_MODULE_MAGIC;
 
@@ -17,5 +18,6 @@ void
 _PG_init(void)
 {
 	MlLinalgInit();
+	MlScoreInit();
 	MlProgressInit();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Randomized robustness test of training and scoring (ml_train, ml_predict,
-ml_predict_label, ml_predict_proba, ml_score, the hand-over, and for a fifth
-of the cases ml_forecast_train and ml_forecast), on the tables
+ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
+importance, the hand-over, and for a fifth of the cases ml_forecast_train
+and ml_forecast), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -61,6 +62,23 @@ def sane_options(rng):
         o["folds"] = rng.choice([2, 3])
     if rng.random() < 0.5:
         o["seed"] = rng.choice([0, 1, 42])
+    if rng.random() < 0.15 and "folds" not in o:
+        o["permutation_importance"] = True
+        if rng.random() < 0.5:
+            o["permutation_repeats"] = rng.choice([1, 2])
+    return o
+
+
+def evaluate_options(rng):
+    o = {}
+    if rng.random() < 0.4:
+        o["permutation_importance"] = rng.choice([True, False] + (["yes", 1] if fz.hostile else []))
+    if rng.random() < 0.3:
+        o["permutation_repeats"] = rng.choice([1, 2, 5] + ([0, 101, "NaN"] if fz.hostile else []))
+    if rng.random() < 0.2:
+        o["seed"] = rng.choice([0, 7] + ([-1, 2 ** 40] if fz.hostile else []))
+    if fz.hostile and rng.random() < 0.1:
+        o["bogus"] = 1
     return o
 
 
@@ -83,6 +101,10 @@ def options(rng, t):
         o["exclude"] = fz.some(rng, names, 1, 2)
     if rng.random() < 0.1:
         o["budget_s"] = rng.choice([0.1, 1, 0, -5])
+    if rng.random() < 0.15:
+        o["permutation_importance"] = rng.choice([True, False, "yes"])
+    if rng.random() < 0.1:
+        o["permutation_repeats"] = rng.choice([1, 3, 0, 101, 2.5])
     if fz.hostile and rng.random() < 0.2:
         o["bogus"] = 1
     return o
@@ -99,12 +121,23 @@ def score_stmts(rng, t, other):
                  "WHERE version = (SELECT max(version) FROM mlops.models)"
                  % (rng.randrange(256), rng.randrange(256), rng.randrange(1, 400)))
     r = rng.random()
-    if r < 0.4:
+    if r < 0.25:
+        # any stored version, deployed or not, on any relation
+        version = "(SELECT max(version) FROM mlops.models)"
+        if fz.hostile and rng.random() < 0.3:
+            version = rng.choice(["0", "-1", "99", "NULL"])
+        opts = evaluate_options(rng)
+        s.append("SELECT ml_evaluate('fz', %s, %s%s)"
+                 % (version, fz.lit(other), ", " + fz.jlit(opts) if opts else ""))
+    elif r < 0.5:
         s.append("SELECT %s('fz', r) FROM %s r" % (fn, fz.ident(other)))
-    elif r < 0.7:
+    elif r < 0.75:
         row = {c: fz.rand_value(rng) for c in fz.some(rng, t.names() + ["extra"], 0, 6, bogus=0)}
         s.append("SELECT %s('fz', %s)" % (fn, fz.jlit(row)))
     else:
+        if rng.random() < 0.5:
+            # several blocks, or one row per block
+            s.append("SET LOCAL pg_mlops.score_block_rows = %d" % rng.choice([1, 2, 7, 100]))
         s.append("SELECT ml_score('fz', %s, 'fz_scored')" % fz.lit(other))
     return s
 

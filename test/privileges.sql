@@ -101,7 +101,8 @@ SELECT f, r, 'EXECUTE' FROM
                  'ml_predict_label(text,anyelement)', 'ml_predict_label(text,jsonb)',
                  'ml_predict_proba(text,anyelement)', 'ml_predict_proba(text,jsonb)',
                  'mlops.score_value(text,bigint,anyelement)', 'mlops.score_label(text,bigint,anyelement)',
-                 'mlops.score_proba(text,bigint,anyelement)', 'ml_score(text,regclass,text)']) f,
+                 'mlops.score_proba(text,bigint,anyelement)', 'ml_score(text,regclass,text)',
+                 'ml_evaluate(text,integer,regclass,jsonb)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT 'ml_forecast_train(text,text,text[],jsonb)', r, 'EXECUTE'

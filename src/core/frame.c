@@ -642,6 +642,55 @@ MlFrameColumn(MlFrame *frame, const char *name)
 	return -1;
 }
 
+/* The broken-down time of an epoch: false when it has none (NaN, out of range). */
+static bool
+epoch_tm(double epoch, bool with_tz, struct pg_tm *tm, fsec_t *fsec, int *jd)
+{
+	int			tz;
+	Timestamp	ts;
+
+	if (!isfinite(epoch))
+		return false;
+	/* beyond the timestamp range (far dates): no parts, never an overflowing cast */
+	if (fabs(epoch) > 9.0e12)
+		return false;
+	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
+					  * USECS_PER_SEC);
+	if (timestamp2tm(ts, with_tz ? &tz : NULL, tm, fsec, NULL, NULL) != 0)
+		return false;
+	*jd = date2j(tm->tm_year, tm->tm_mon, tm->tm_mday);
+	return true;
+}
+
+static double
+part_of_tm(const struct pg_tm *tm, fsec_t fsec, int jd, MlDatePart part)
+{
+	switch (part)
+	{
+		case ML_PART_YEAR:
+			return tm->tm_year;
+		case ML_PART_MONTH:
+			return tm->tm_mon;
+		case ML_PART_DAY:
+			return tm->tm_mday;
+		case ML_PART_HOUR:
+			return tm->tm_hour;
+		case ML_PART_MINUTE:
+			return tm->tm_min;
+		case ML_PART_SECOND:
+			return tm->tm_sec + fsec / 1e6;
+		case ML_PART_DOW:
+			return j2day(jd);
+		case ML_PART_DOY:
+			return jd - date2j(tm->tm_year, 1, 1) + 1;
+		case ML_PART_WEEK:
+			return date2isoweek(tm->tm_year, tm->tm_mon, tm->tm_mday);
+		case ML_PART_WEEKEND:
+			return (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
+	}
+	return NAN;
+}
+
 /*
  * A datetime part of epoch seconds. Timestamps without time zone are
  * taken as they are; timestamptz values in the session time zone.
@@ -651,44 +700,24 @@ MlDatePartOf(double epoch, MlDatePart part, bool with_tz)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
-	int			tz;
-	Timestamp	ts;
 	int			jd;
 
-	if (!isfinite(epoch))
+	if (!epoch_tm(epoch, with_tz, &tm, &fsec, &jd))
 		return NAN;
-	/* beyond the timestamp range (far dates): no parts, never an overflowing cast */
-	if (fabs(epoch) > 9.0e12)
-		return NAN;
-	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
-					  * USECS_PER_SEC);
-	if (timestamp2tm(ts, with_tz ? &tz : NULL, &tm, &fsec, NULL, NULL) != 0)
-		return NAN;
-	jd = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-	switch (part)
-	{
-		case ML_PART_YEAR:
-			return tm.tm_year;
-		case ML_PART_MONTH:
-			return tm.tm_mon;
-		case ML_PART_DAY:
-			return tm.tm_mday;
-		case ML_PART_HOUR:
-			return tm.tm_hour;
-		case ML_PART_MINUTE:
-			return tm.tm_min;
-		case ML_PART_SECOND:
-			return tm.tm_sec + fsec / 1e6;
-		case ML_PART_DOW:
-			return j2day(jd);
-		case ML_PART_DOY:
-			return jd - date2j(tm.tm_year, 1, 1) + 1;
-		case ML_PART_WEEK:
-			return date2isoweek(tm.tm_year, tm.tm_mon, tm.tm_mday);
-		case ML_PART_WEEKEND:
-			return (j2day(jd) == 0 || j2day(jd) == 6) ? 1 : 0;
-	}
-	return NAN;
+	return part_of_tm(&tm, fsec, jd, part);
+}
+
+/* Several parts of one epoch, broken down once: out[p] = MlDatePartOf(epoch, parts[p]). */
+void
+MlDatePartsOf(double epoch, const MlDatePart *parts, int nparts, bool with_tz, double *out)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			jd;
+	bool		ok = epoch_tm(epoch, with_tz, &tm, &fsec, &jd);
+
+	for (int p = 0; p < nparts; p++)
+		out[p] = ok ? part_of_tm(&tm, fsec, jd, parts[p]) : NAN;
 }
 
 /* Swap-based selection: after it, v[k] is the k-th smallest of v[0..n). */
@@ -879,7 +908,7 @@ MlDatumToDouble(Datum d, Oid typid)
 	return datum_to_double(d, getBaseType(typid));
 }
 
-/* As MlDatumToDouble, for a type already resolved to its base type (per-row callers). */
+/* The same for a value whose type is already a base type (no catalog lookup). */
 double
 MlBaseDatumToDouble(Datum d, Oid basetype)
 {

@@ -103,6 +103,8 @@ extern int32 MlLevelCode(MlInput *in, const char *s, int len);
 extern MlRowBinding *MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what);
 extern void MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nulls,
 						double *raw, double *feat);
+extern void MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values,
+						  const bool *nulls, int stride, double **raw, double **feat);
 extern void MlEncodeJson(MlEncoder *enc, Jsonb *row, double *raw, double *feat, const char *what);
 
 #endif							/* ML_FEATURES_H */

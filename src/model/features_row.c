@@ -128,44 +128,81 @@ finish_row(MlEncoder *enc, double *raw, double *feat)
 	}
 }
 
+/* The value of input i in a deformed row: a number, an epoch or a code; NaN for NULL. */
+static inline double
+input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
+{
+	double		v;
+
+	if (isnull)
+		return NAN;
+	if (in->kind == ML_INPUT_CATEGORY)
+	{
+		if (b->atttype[i] == TEXTOID || b->atttype[i] == VARCHAROID || b->atttype[i] == BPCHAROID)
+		{
+			text	   *t = DatumGetTextPP(value);
+
+			v = category_value(in, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			if ((Pointer) t != DatumGetPointer(value))
+				pfree(t);
+		}
+		else
+		{
+			char	   *s = OutputFunctionCall(&b->out[i], value);
+
+			v = category_value(in, s, strlen(s));
+			pfree(s);
+		}
+		return v;
+	}
+	v = MlBaseDatumToDouble(value, b->atttype[i]);	/* atttype is the base type */
+	return isfinite(v) ? v : NAN;
+}
+
 void
 MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nulls, double *raw, double *feat)
 {
 	for (int i = 0; i < enc->ninputs; i++)
 	{
-		MlInput    *in = &enc->inputs[i];
 		int			a = b->attno[i];
-		double		v;
 
-		if (nulls[a])
-			v = NAN;
-		else if (in->kind == ML_INPUT_CATEGORY)
-		{
-			if (b->atttype[i] == TEXTOID || b->atttype[i] == VARCHAROID || b->atttype[i] == BPCHAROID)
-			{
-				text	   *t = DatumGetTextPP(values[a]);
-
-				v = category_value(in, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-				if ((Pointer) t != DatumGetPointer(values[a]))
-					pfree(t);
-			}
-			else
-			{
-				char	   *s = OutputFunctionCall(&b->out[i], values[a]);
-
-				v = category_value(in, s, strlen(s));
-				pfree(s);
-			}
-		}
-		else
-		{
-			v = MlDatumToDouble(values[a], b->atttype[i]);
-			if (!isfinite(v))
-				v = NAN;
-		}
-		put_input(in, v, raw);
+		put_input(&enc->inputs[i], input_value(&enc->inputs[i], b, i, values[a], nulls[a]), raw);
 	}
 	finish_row(enc, raw, feat);
+}
+
+/*
+ * A block of n deformed rows (row r at values[r * stride], nulls likewise)
+ * to column-major features: raw[j][r], then feat[f][r] through the same
+ * stage two as training (MlEncoderDensify). For a model without a dense
+ * stage the caller passes feat == raw. Input by input, so each column's
+ * conversion runs over the whole block.
+ */
+void
+MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values, const bool *nulls,
+			  int stride, double **raw, double **feat)
+{
+	for (int i = 0; i < enc->ninputs; i++)
+	{
+		MlInput    *in = &enc->inputs[i];
+		int			a = b->attno[i];
+		double	   *dst = raw[in->first_raw];
+
+		for (int r = 0; r < n; r++)
+			dst[r] = input_value(in, b, i, values[(size_t) r * stride + a],
+								 nulls[(size_t) r * stride + a]);
+		for (int r = 0; r < n && in->nparts > 0; r++)
+		{
+			double		parts[ML_MAX_PARTS];
+
+			/* one breakdown of the time for all its parts */
+			MlDatePartsOf(dst[r], in->parts, in->nparts, in->with_tz, parts);
+			for (int p = 0; p < in->nparts; p++)
+				raw[in->first_raw + 1 + p][r] = parts[p];
+		}
+	}
+	if (enc->dense)
+		MlEncoderDensify(enc, raw, n, feat);
 }
 
 /* A jsonb scalar as the value of one input. */

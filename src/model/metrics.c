@@ -2,11 +2,16 @@
  * metrics.c
  *	  Evaluation metrics, with scikit-learn's definitions.
  *
- * Regression: RMSE, MAE, R², MAPE (over rows whose target is not zero).
- * Classification: accuracy, balanced accuracy, macro precision, recall and
- * F1, ROC AUC (binary; macro one-vs-rest for several classes), log loss
- * (probabilities clipped at 1e-15) and the confusion matrix (rows: true
- * class, columns: predicted).
+ * Regression: RMSE, MAE, R², MAPE (over rows whose target is not zero;
+ * those rows are counted in mape_zero_targets, since scikit-learn's
+ * division by machine epsilon would make the mean meaningless).
+ * Classification: accuracy, balanced accuracy (recall averaged over the
+ * classes that occur), macro precision, recall and F1 (over the classes
+ * that occur or are predicted, zero where undefined: scikit-learn's
+ * zero_division=0), ROC AUC (binary; macro one-vs-rest for several
+ * classes, over the classes that occur), log loss (probabilities clipped
+ * at 1e-15) and the confusion matrix (rows: true class, columns:
+ * predicted). ml_train (its test split) and ml_evaluate both use these.
  */
 #include "postgres.h"
 
@@ -60,7 +65,41 @@ MlRegressionMetrics(const double *y, const double *pred, int64 n, StringInfo out
 	key_number(out, "mae", sae / Max(n, 1));
 	key_number(out, "r2", sst > 0 ? 1 - sse / sst : NAN);
 	key_number(out, "mape", nape > 0 ? sape / nape : NAN);
+	appendStringInfo(out, ", \"mape_zero_targets\": " INT64_FORMAT, n - nape);
 	return sqrt(sse / Max(n, 1));
+}
+
+/* Index of the largest of nclass probabilities (ties: the first). */
+static int
+best_of(const double *prob, int nclass)
+{
+	int			best = 0;
+
+	for (int c = 1; c < nclass; c++)
+		if (prob[c] > prob[best])
+			best = c;
+	return best;
+}
+
+/*
+ * The primary metric alone: RMSE (regression) or accuracy (classes), as
+ * the JSON functions below compute it. pred: one value per row, or nclass
+ * probabilities per row.
+ */
+double
+MlPrimaryMetric(MlTask task, const double *y, const double *pred, int64 n, int nclass)
+{
+	double		acc = 0;
+
+	if (task == ML_TASK_REGRESSION)
+	{
+		for (int64 i = 0; i < n; i++)
+			acc += (pred[i] - y[i]) * (pred[i] - y[i]);
+		return sqrt(acc / Max(n, 1));
+	}
+	for (int64 i = 0; i < n; i++)
+		acc += (best_of(&pred[i * nclass], nclass) == (int) y[i]);
+	return acc / Max(n, 1);
 }
 
 /* Area under the ROC curve of scores s for the positive rows (ties: half). */
@@ -128,6 +167,7 @@ MlClassificationMetrics(const double *y, const double *prob, int64 n, int nclass
 				auc = 0;
 	int64		correct = 0;
 	int			present = 0,
+				labels = 0,
 				nauc = 0;
 	double	   *score = palloc(sizeof(double) * Max(n, 1));
 	bool	   *pos = palloc(sizeof(bool) * Max(n, 1));
@@ -135,11 +175,8 @@ MlClassificationMetrics(const double *y, const double *prob, int64 n, int nclass
 	for (int64 i = 0; i < n; i++)
 	{
 		int			t = (int) y[i];
-		int			best = 0;
+		int			best = best_of(&prob[i * nclass], nclass);
 
-		for (int c = 1; c < nclass; c++)
-			if (prob[i * nclass + c] > prob[i * nclass + best])
-				best = c;
 		cm[t * nclass + best]++;
 		correct += (best == t);
 		logloss -= log(fmin(1 - 1e-15, fmax(1e-15, prob[i * nclass + t])));
@@ -157,14 +194,18 @@ MlClassificationMetrics(const double *y, const double *prob, int64 n, int nclass
 			actual += cm[c * nclass + k];
 			predicted += cm[k * nclass + c];
 		}
-		if (actual == 0)
+		if (actual == 0 && predicted == 0)
 			continue;
-		present++;
+		/* a class predicted but absent counts in the macro means, at 0 */
+		labels++;
 		p = predicted > 0 ? (double) tp / predicted : 0;
-		r = (double) tp / actual;
+		r = actual > 0 ? (double) tp / actual : 0;
 		prec += p;
 		rec += r;
 		f1 += (p + r) > 0 ? 2 * p * r / (p + r) : 0;
+		if (actual == 0)
+			continue;
+		present++;
 		bal += r;
 		if (nclass > 2 || c == 1)
 		{
@@ -186,9 +227,9 @@ MlClassificationMetrics(const double *y, const double *prob, int64 n, int nclass
 	}
 	key_number(out, "accuracy", (double) correct / Max(n, 1));
 	key_number(out, "balanced_accuracy", present ? bal / present : NAN);
-	key_number(out, "precision", present ? prec / present : NAN);
-	key_number(out, "recall", present ? rec / present : NAN);
-	key_number(out, "f1", present ? f1 / present : NAN);
+	key_number(out, "precision", labels ? prec / labels : NAN);
+	key_number(out, "recall", labels ? rec / labels : NAN);
+	key_number(out, "f1", labels ? f1 / labels : NAN);
 	key_number(out, "roc_auc", nauc ? auc / nauc : NAN);
 	key_number(out, "log_loss", logloss / Max(n, 1));
 	appendStringInfoString(out, ", \"confusion_matrix\": [");

@@ -144,17 +144,6 @@ score(FunctionCallInfo fcinfo, const char *project, int64 model_id, int argno, b
 	return st;
 }
 
-static int
-best_class(MlTrained *t, const double *out)
-{
-	int			best = 0;
-
-	for (int c = 1; c < t->nclass; c++)
-		if (out[c] > out[best])
-			best = c;
-	return best;
-}
-
 static bool
 is_classifier(MlTrained *t)
 {
@@ -173,7 +162,7 @@ value_of(CallState *st)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("%s predicts text labels, not numbers", st->e->what),
 				 errhint("Use ml_predict_label() for the label or ml_predict_proba() for probabilities.")));
-	return Float8GetDatum(strtod(t->classes[best_class(t, st->out)], NULL));
+	return Float8GetDatum(strtod(t->classes[MlTrainedBestClass(t, st->out)], NULL));
 }
 
 static Datum
@@ -186,32 +175,20 @@ label_of(CallState *st)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("%s is not a classifier", st->e->what),
 				 errhint("Use ml_predict() for its predictions.")));
-	return CStringGetTextDatum(t->classes[best_class(t, st->out)]);
+	return CStringGetTextDatum(t->classes[MlTrainedBestClass(t, st->out)]);
 }
 
 static Datum
 proba_of(CallState *st)
 {
 	MlTrained  *t = st->e->trained;
-	StringInfoData s;
 
 	if (!is_classifier(t))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("%s is not a classifier", st->e->what),
 				 errhint("Use ml_predict() for its predictions.")));
-	initStringInfo(&s);
-	appendStringInfoChar(&s, '{');
-	for (int c = 0; c < t->nclass; c++)
-	{
-		if (c > 0)
-			appendStringInfoString(&s, ", ");
-		escape_json(&s, t->classes[c]);
-		appendStringInfoString(&s, ": ");
-		MlJsonNumber(&s, st->out[c]);
-	}
-	appendStringInfoChar(&s, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data));
+	return MlTrainedProbaJsonb(t, st->out);
 }
 
 static char *
@@ -257,7 +234,11 @@ ml_predict_proba_json(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(proba_of(score(fcinfo, project_arg(fcinfo), 0, 1, true)));
 }
 
-/* mlops.score_*(project text, model bigint, row anyelement): ml_score's pinned version. */
+/*
+ * mlops.score_*(project text, model bigint, row anyelement): a pinned version
+ * scored per row. ml_score called these before it scored in blocks; they stay
+ * in the installed SQL.
+ */
 static int64
 model_arg(FunctionCallInfo fcinfo)
 {

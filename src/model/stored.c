@@ -12,7 +12,10 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
+
+#include "core/options.h"
 
 #include "model/stored.h"
 
@@ -128,4 +131,103 @@ MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
 		col[f] = &feat[f];
 	d.col = col;
 	t->learner->predict(t->model, &d, out);
+}
+
+/*
+ * Score n rows of features, column-major (col[f][r]), into out: the
+ * learner's predict on one design of n rows, MlTrainedOutputs values a row.
+ */
+void
+MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out)
+{
+	MlDesign	d;
+
+	MlEncoderShape(t->enc, &d);
+	d.task = t->task;
+	d.nclass = t->nclass;
+	d.nrows = n;
+	d.col = col;
+	t->learner->predict(t->model, &d, out);
+}
+
+/* A classifier's most probable class (the first of equals). */
+int
+MlTrainedBestClass(MlTrained *t, const double *out)
+{
+	int			best = 0;
+
+	for (int c = 1; c < t->nclass; c++)
+		if (out[c] > out[best])
+			best = c;
+	return best;
+}
+
+/*
+ * A classifier's probabilities as jsonb: {"label": p, ...}. Built as
+ * jsonb_in would parse the text MlJsonNumber writes (numbers through
+ * numeric_in, non-finite ones as strings), without the text and its
+ * parse: ml_score writes one per row.
+ */
+Datum
+MlTrainedProbaJsonb(MlTrained *t, const double *out)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue	k,
+				v;
+	StringInfoData num;
+
+	initStringInfo(&num);
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int c = 0; c < t->nclass; c++)
+	{
+		k.type = jbvString;
+		k.val.string.val = t->classes[c];
+		k.val.string.len = strlen(t->classes[c]);
+		(void) pushJsonbValue(&st, WJB_KEY, &k);
+		resetStringInfo(&num);
+		MlJsonNumber(&num, out[c]);
+		if (num.data[0] == '"')
+		{
+			v.type = jbvString;
+			v.val.string.val = pnstrdup(num.data + 1, num.len - 2);
+			v.val.string.len = num.len - 2;
+		}
+		else
+		{
+			v.type = jbvNumeric;
+			v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(num.data),
+																ObjectIdGetDatum(InvalidOid),
+																Int32GetDatum(-1)));
+		}
+		(void) pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	pfree(num.data);
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
+}
+
+/*
+ * Score n rows given as raw feature columns (what MlEncodeRow or
+ * MlEncoderRaw produce): the dense stage when the model needs it, then one
+ * batch prediction into out (MlTrainedOutputs values per row).
+ */
+void
+MlTrainedPredictRaw(MlTrained *t, double **raw, int64 n, double *out)
+{
+	MlEncoder  *enc = t->enc;
+	double	  **feat = raw;
+
+	if (enc->dense)
+	{
+		feat = palloc(sizeof(double *) * Max(enc->nfeat, 1));
+		for (int f = 0; f < enc->nfeat; f++)
+			feat[f] = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+		MlEncoderDensify(enc, raw, n, feat);
+	}
+	MlTrainedPredict(t, feat, n, out);
+	if (feat != raw)
+	{
+		for (int f = 0; f < enc->nfeat; f++)
+			pfree(feat[f]);
+		pfree(feat);
+	}
 }

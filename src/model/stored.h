@@ -30,5 +30,9 @@ extern bytea *MlTrainedSave(MlTrained *t);
 extern MlTrained *MlTrainedLoad(bytea *payload, const char *what);
 extern int	MlTrainedOutputs(MlTrained *t);
 extern void MlTrainedPredictRow(MlTrained *t, double *feat, double *out);
+extern void MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out);
+extern int	MlTrainedBestClass(MlTrained *t, const double *out);
+extern Datum MlTrainedProbaJsonb(MlTrained *t, const double *out);
+extern void MlTrainedPredictRaw(MlTrained *t, double **raw, int64 n, double *out);
 
 #endif							/* ML_STORED_H */

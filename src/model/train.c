@@ -30,6 +30,7 @@
 #include "core/catalog.h"
 #include "core/options.h"
 #include "model/deployed.h"
+#include "model/importance.h"
 #include "model/metrics.h"
 #include "model/stored.h"
 #include "model/train.h"
@@ -52,7 +53,7 @@ read_options(JsonbContainer *opts, MlTrainOptions *o)
 {
 	static const char *const valid[] = {
 		"test_size", "folds", "seed", "time_column", "holdout_column", "features", "exclude",
-		"permutation_importance", "budget_s", NULL
+		"permutation_importance", "permutation_repeats", "budget_s", NULL
 	};
 
 	MlOptCheckKeys(opts, "training options", valid);
@@ -69,6 +70,13 @@ read_options(JsonbContainer *opts, MlTrainOptions *o)
 				 errhint("Leave it out to learn from every column.")));
 	o->exclude = MlOptStringList(opts, "exclude");
 	o->permutation_importance = MlOptBool(opts, "permutation_importance", false);
+	o->permutation_repeats = MlOptInt(opts, "permutation_repeats", ML_PERMUTATION_REPEATS, 1, 100);
+	if (o->permutation_importance && o->folds > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"permutation_importance\" cannot be combined with \"folds\""),
+				 errhint("It is measured on the test split, and with folds the stored model learns from every row; "
+						 "use ml_evaluate() on held-out rows instead.")));
 	o->budget_s = MlOptRange(opts, "budget_s", 60, 0.1, 86400);
 	if (o->folds > 1 && (o->time_column || o->holdout_column))
 		ereport(ERROR,
@@ -695,6 +703,8 @@ ml_train(PG_FUNCTION_ARGS)
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, best->metrics.data);
 	importance_json(best, &metrics);
+	if (o.permutation_importance)
+		MlTrainPermutationImportance(best->trained, frame, &td, &o, &metrics);
 	appendStringInfo(&metrics, ", \"sampled\": %s", sampled ? "true" : "false");
 	if (l == NULL)
 	{

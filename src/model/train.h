@@ -22,6 +22,7 @@ typedef struct MlTrainOptions
 	List	   *features;		/* NIL: every column */
 	List	   *exclude;
 	bool		permutation_importance;
+	int			permutation_repeats;
 	double		budget_s;		/* auto's search budget */
 	int			time_col;		/* frame columns, -1 if none */
 	int			holdout_col;

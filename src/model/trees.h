@@ -124,7 +124,8 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 
 			left = (int) ((set[b >> 6] >> (b & 63)) & 1);
 		}
-		n = nodes + (left ? n->left : n->right);
+		/* arithmetic, not a branch: a walk's turns are unpredictable */
+		n = nodes + (n->right + ((n->left - n->right) & -left));
 	}
 	return t->values + (size_t) n->aux * nout;
 }
