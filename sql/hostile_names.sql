@@ -50,7 +50,28 @@ FROM XMLTABLE(XMLNAMESPACES('http://www.dmg.org/PMML-4_4' AS p),
               COLUMNS name text PATH 'self::p:DataField/@name | parent::p:DataField/@name',
                       value text PATH '@value') f;
 SELECT ml_drop_project(name) FROM ml_projects ORDER BY id;
+
+-- forecasting: hostile table, time, target and series_by names
 RESET ROLE;
+CREATE TABLE "Sales; DROP TABLE orders; --"."Daily ""Sales""" AS
+SELECT (ARRAY['O''Brien', 'x"); DROP TABLE orders;--'])[s] AS "Store'; DROP TABLE orders;--",
+       '2024-01-01'::date + i AS "Day ""1""", (10 * s + i)::numeric AS "Amount ""$""",
+       s AS "ÉtiquetteΔ"
+FROM generate_series(1, 2) s, generate_series(0, 29) i;
+GRANT SELECT ON "Sales; DROP TABLE orders; --"."Daily ""Sales""" TO ml_analyst;
+SET ROLE regress_alice;
+SELECT ml_create_project($$f'); DROP TABLE orders; --$$, '"Sales; DROP TABLE orders; --"."Daily ""Sales"""',
+                         'Amount "$"', 'forecast') > 0 AS created;
+SELECT version, series, metrics->'fitted' AS fitted
+FROM ml_forecast_train($$f'); DROP TABLE orders; --$$, 'Day "1"',
+                       ARRAY['Store''; DROP TABLE orders;--', 'ÉtiquetteΔ']);
+SELECT series, ts::date AS day, round(forecast::numeric, 3) AS forecast
+FROM ml_forecast($$f'); DROP TABLE orders; --$$, 1, 1) ORDER BY series::text;
+SELECT regress_try($$SELECT ml_forecast_train('f''); DROP TABLE orders; --', 'day "1"')$$);
+SELECT regress_try($$SELECT ml_forecast_train('f''); DROP TABLE orders; --', 'Day "1"', '{"Store; DROP TABLE orders;--"}')$$);
+SELECT ml_drop_project($$f'); DROP TABLE orders; --$$);
+RESET ROLE;
+SELECT count(*) AS orders_rows FROM orders;
 DROP SCHEMA "Sales; DROP TABLE orders; --" CASCADE;
 DROP TABLE "x123456789012345678901234567890123456789012345678901234567890abc";
 

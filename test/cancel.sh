@@ -17,8 +17,11 @@ q -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
              (ARRAY['red apple', 'green pear', 'blue plum'])[i % 3 + 1] || ' no ' || (i % 997) AS descr
       FROM generate_series(1, 50000) i" \
   -c "UPDATE big SET y = NULL, k = NULL WHERE i % 10 = 0" \
+  -c "CREATE TABLE series AS SELECT s, '2015-01-01'::date + i AS day, s + i * 0.01 + sin(i) AS v
+      FROM generate_series(1, 400) s, generate_series(0, 2999) i" \
+  -c "SELECT ml_create_project('series', 'series', 'v', 'forecast')" \
   -c "SELECT ml_create_project('cancel', 'big', 'y')" >/dev/null
-echo "1..8"
+echo "1..10"
 
 # One scenario: start the call in the background, cancel it once it has
 # run for 2 s, and time from the cancel to the end of the call.
@@ -69,6 +72,10 @@ scenario "classifier, into a new table" \
 # the auto search: the cancel reaches it inside a trial's subtransaction
 scenario "auto search" \
   "SELECT * FROM ml_train('cancel', 'auto', '{}', '{\"budget_s\": 600, \"max_trials\": 200}')"
+
+# the fits run on compute-only threads: the leader checks for interrupts while they run
+scenario "forecast fits on worker threads" \
+  "SELECT * FROM ml_forecast_train('series', 'day', '{s}', '{\"n_changepoints\": 100, \"yearly_order\": 30, \"weekly_order\": 10, \"workers\": 2}')"
 
 n=$((n + 1))
 if [ "$(q -At -c "SELECT count(*) FILTER (WHERE y IS NULL) || '/' || (to_regclass('big_k') IS NULL)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Randomized robustness test of training and scoring (ml_train, ml_predict,
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
-importance, the hand-over, ml_export_pmml), on the tables
+importance, the hand-over, ml_export_pmml, and for a fifth of the cases
+ml_forecast_train and ml_forecast), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -147,8 +148,89 @@ def score_stmts(rng, t, other):
     return s
 
 
+DATES = {"date", "timestamptz", "timestamp", "timestamp_inf", "date_far", "null_date"}
+KEYS = {"cat", "cat_two", "bool", "int_code", "cat_utf8", "cat_varchar", "text_bool", "null_float", "text_free"}
+FC_OPTS = {
+    "n_changepoints": [0, 1, 5, 25, 100, -1, 101, 2.5],
+    "changepoint_range": [0.5, 0.8, 1, 0, 2],
+    "changepoint_prior_scale": [0.001, 0.05, 10, 0, "NaN"],
+    "seasonality_prior_scale": [0.01, 10, 1e6, -1],
+    "weekly": [True, False, "auto", "yes"],
+    "yearly": [True, False, "auto", 1],
+    "weekly_order": [1, 3, 10, 0, 11],
+    "yearly_order": [1, 10, 30, 0, 31],
+    "holidays": [["2024-01-01", "2024-02-01"], {"a": ["2024-01-05"], "b": ["2024-03-01", "2023-01-01"]},
+                 [], ["nope"], {"a": 1}, ["infinity"]],
+    "interval_width": [0.5, 0.8, 0.99, 0, 1],
+    "min_points": [3, 10, 1000, 2, 0],
+    "workers": [1, 2, 3, 8, 0, 9],
+    "seasonality_mode": ["additive", "multiplicative"],
+    "regressors": [["x"]],
+    "nosuch": [1],
+}
+
+
+# share of cases that forecast (FUZZ_FORECAST overrides, e.g. 1 for forecasting only)
+FORECAST_SHARE = float(os.environ.get("FUZZ_FORECAST", "0.2"))
+
+
+def gen_forecast(rng, index):
+    """A forecast project: ml_forecast_train, then ml_forecast on the version."""
+    stmts = []
+    nrows = rng.choice([1, 5, 30, 100, 300, 1000])
+    t = fz.Table(rng, "fz_a", nrows)
+    cols = list(t.cols)
+    if not t.of(lambda k: k in DATES) or rng.random() < 0.5:
+        cols.append(("fz_day", rng.choice(sorted(DATES))))
+    if not t.of(lambda k: k in NUMERIC) or rng.random() < 0.5:
+        cols.append(("fz_value", rng.choice(sorted(NUMERIC))))
+    if rng.random() < 0.6:
+        cols.append(("fz_key", rng.choice(sorted(KEYS))))
+    t = fz.Table(rng, "fz_a", nrows, cols=cols)
+    stmts += t.sql
+    names = t.names()
+    values = t.of(lambda k: k in NUMERIC)
+    dates = t.of(lambda k: k in DATES)
+    target = rng.choice(values) if values and rng.random() < 0.9 else rng.choice(names)
+    stmts.append("SELECT ml_create_project('fz', 'fz_a', %s, 'forecast')" % fz.lit(target))
+    tcol = rng.choice(dates) if dates and rng.random() < 0.9 else rng.choice(names + ["nosuch"])
+    args = [fz.lit(tcol)]
+    keys = [c for c in names if c not in (target, tcol)]
+    if keys and rng.random() < 0.6:
+        by = rng.sample(keys, min(len(keys), rng.choice([1, 1, 2])))
+        if fz.hostile and rng.random() < 0.3:
+            by.append(rng.choice(["nosuch", target, tcol]))
+        args.append("ARRAY[%s]::text[]" % ", ".join(fz.lit(c) for c in by))
+    elif rng.random() < 0.3:
+        args.append("NULL")
+    if rng.random() < 0.6:
+        keys_o = rng.sample(sorted(FC_OPTS), rng.choice([1, 2, 3]))
+        o = {k: (rng.choice(FC_OPTS[k]) if fz.hostile else FC_OPTS[k][0 if k != "workers" else 1])
+             for k in keys_o if k not in ("nosuch", "regressors") or fz.hostile}
+        if len(args) == 1:
+            args.append("NULL")
+        args.append(fz.jlit(o))
+    stmts.append("SELECT * FROM ml_forecast_train('fz', %s)" % ", ".join(args))
+    if rng.random() < 0.1:
+        stmts.append("UPDATE mlops.models SET payload = overlay(payload PLACING '\\x%02x%02x'::bytea FROM %d) "
+                     "WHERE version = (SELECT max(version) FROM mlops.models)"
+                     % (rng.randrange(256), rng.randrange(256), rng.randrange(1, 400)))
+    horizon = rng.choice([1, 7, 28, 365] if not fz.hostile else [0, -1, 10001, 1, 28])
+    if rng.random() < 0.5:
+        stmts.append("SELECT * FROM ml_forecast('fz', %d, (SELECT max(version) FROM mlops.models))" % horizon)
+    else:
+        stmts += ["SELECT ml_mark_ready('fz', (SELECT max(version) FROM mlops.models))",
+                  "SELECT ml_deploy('fz', (SELECT max(version) FROM mlops.models))",
+                  "SELECT count(*), max(forecast) FROM ml_forecast('fz', %d)" % horizon]
+    if rng.random() < 0.2:
+        stmts.append("SELECT ml_predict('fz', '{}'::jsonb)")
+    return "forecast", stmts
+
+
 def gen_train(rng, index):
     fz.hostile = rng.random() < fz.HOSTILE
+    if rng.random() < FORECAST_SHARE:
+        return gen_forecast(rng, index)
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")

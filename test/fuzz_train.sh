@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Randomized robustness test of training and scoring (test/fuzz_train.py):
-# seeded, bounded calls of ml_train, ml_predict*, ml_score, ml_export_pmml and the
+# seeded, bounded calls of ml_train, ml_predict*, ml_score, ml_export_pmml,
+# ml_forecast_train, ml_forecast (a fifth of the cases; FUZZ_FORECAST sets the share) and the
 # hand-over; fails on a server crash, an internal error, or an error
 # from SQL/JSON we built. Prints TAP; run with prove inside a throwaway
 # cluster (scripts/cluster.sh). FUZZ_CALLS (150) and FUZZ_SEED (1) override.

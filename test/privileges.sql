@@ -108,6 +108,12 @@ UNION ALL
 SELECT 'ml_export_pmml(text,integer)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+SELECT 'ml_forecast_train(text,text,text[],jsonb)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_forecast(text,integer,integer)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'ml_models', r, 'SELECT'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL

@@ -77,6 +77,42 @@ MlLinalgRidgeSolve(const double *xtx, const double *xty, int p, int64 n, double 
 	pfree(a);
 }
 
+/*
+ * Solve the symmetric positive definite system a x = b in place (a: p x p,
+ * upper triangle read, overwritten by its Cholesky factor; b: overwritten by
+ * x). Allocates nothing and never raises an error, so compute-only threads
+ * may call it: returns LAPACK's info (0 on success, > 0 when a is not
+ * positive definite).
+ */
+int
+MlLinalgCholeskySolve(double *a, double *b, int p)
+{
+	int			nrhs = 1;
+	int			info = 0;
+
+	/* row-major upper triangle = column-major lower triangle */
+	dposv_("L", &p, &nrhs, a, &p, b, &p, &info);
+	return info;
+}
+
+/* x'y: allocation-free, safe on compute-only threads. */
+double
+MlLinalgDot(const double *x, const double *y, int n)
+{
+	return cblas_ddot(n, x, 1, y, 1);
+}
+
+/*
+ * x'Ax for a symmetric A (p x p, upper triangle read, row-major); tmp holds
+ * p doubles. Allocation-free, safe on compute-only threads.
+ */
+double
+MlLinalgQuadForm(const double *A, int p, const double *x, double *tmp)
+{
+	cblas_dsymv(CblasRowMajor, CblasUpper, p, 1.0, A, p, x, 1, 0.0, tmp, 1);
+	return cblas_ddot(p, x, 1, tmp, 1);
+}
+
 /* C (m x n) = A (m x k) * B' (B is n x k): dot products for distances. */
 void
 MlLinalgCrossProduct(const double *A, int m, const double *B, int n, int k, double *C)

@@ -23,6 +23,9 @@ extern void MlLinalgSyrk(const double *X, int n, int p, double alpha, double *C)
 extern void MlLinalgSyr(const double *x, int p, double alpha, double *C);
 extern void MlLinalgGemv(bool trans, int m, int n, double alpha, const double *A, int lda,
 						 const double *x, double beta, double *y);
+extern int	MlLinalgCholeskySolve(double *a, double *b, int p);
+extern double MlLinalgDot(const double *x, const double *y, int n);
+extern double MlLinalgQuadForm(const double *A, int p, const double *x, double *tmp);
 extern int	MlLinalgMinNormSolve(double *A, int p, double *b, double rcond);
 
 #endif							/* ML_LINALG_H */

@@ -27,7 +27,7 @@ PG_FUNCTION_INFO_V1(ml_drop_project);
 PG_FUNCTION_INFO_V1(ml_add_member);
 PG_FUNCTION_INFO_V1(ml_remove_member);
 
-static const char *const valid_tasks[] = {"regression", "classification", NULL};
+static const char *const valid_tasks[] = {"regression", "classification", "forecast", NULL};
 
 static void
 check_task(const char *task)
@@ -38,7 +38,7 @@ check_task(const char *task)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown task \"%s\"", task),
-			 errhint("Valid tasks are: regression, classification.")));
+			 errhint("Valid tasks are: regression, classification, forecast.")));
 }
 
 static void
@@ -88,12 +88,12 @@ check_source(MlScope *scope, Oid relid, const char *target, const char *task)
 				 errhint("Column names are case-sensitive here: pass the name exactly as stored.")));
 
 	atttype = get_atttype(relid, attnum);
-	if (strcmp(task, "regression") == 0 &&
+	if ((strcmp(task, "regression") == 0 || strcmp(task, "forecast") == 0) &&
 		TypeCategory(getBaseType(atttype)) != TYPCATEGORY_NUMERIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("target column \"%s\" has type %s, but task \"regression\" needs a numeric column",
-						target, format_type_be(atttype)),
+				 errmsg("target column \"%s\" has type %s, but task \"%s\" needs a numeric column",
+						target, format_type_be(atttype), task),
 				 errhint("Use task => 'classification' for a categorical target.")));
 }
 

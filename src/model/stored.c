@@ -65,6 +65,12 @@ MlTrainedLoad(bytea *payload, const char *what)
 	r.len = VARSIZE_ANY_EXHDR(payload);
 	r.pos = 0;
 	r.what = what;
+	/* a forecast version (forecast/stored.c) is forecast, not scored row by row */
+	if (r.len >= 8 && memcmp(r.data, "PGMLFCST", 8) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s is a forecast model", what),
+				 errhint("Forecast with ml_forecast(project, horizon).")));
 	if (r.len < 8 || memcmp(r.data, ML_PAYLOAD_MAGIC, 8) != 0)
 		MlPayloadInvalid(&r, "it does not start with the pg_mlops model header");
 	r.pos = 8;

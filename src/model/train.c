@@ -668,6 +668,11 @@ ml_train(PG_FUNCTION_ARGS)
 	MlScopeEnter(&scope);
 	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
 	MlProjectRequireChange(p);
+	if (strcmp(p->task, "forecast") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("project \"%s\" is a forecast project", p->name),
+				 errhint("Train it with ml_forecast_train(project, time_column, series_by, options).")));
 	MlScopeAsCaller(&scope);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);

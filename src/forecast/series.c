@@ -1,0 +1,478 @@
+/*
+ * series.c
+ *	  A relation read as time series: the target and the time of every row,
+ *	  grouped by the values of the series_by columns and sorted by time.
+ *
+ * One query reads the relation as the caller (privileges and row-level
+ * security apply): SELECT time, target, keys... FROM rel. Its rows go to a
+ * DestReceiver of ours, which keeps only two doubles and a series number per
+ * row, so nothing is materialized. A row whose key equals the previous row's
+ * (the common case: rows stored series by series) reuses its series number;
+ * another key is looked up by its JSON text. A NULL in a key column is a key
+ * value of its own (as in GROUP BY); rows without a value or a time are
+ * counted and left out, never guessed.
+ *
+ * Series are then ordered by their key's text and their points by time
+ * (a counting sort by series, then a sort of each series only when it is
+ * not already in time order).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "tcop/dest.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "common/hashfn.h"
+#include "core/catalog.h"
+#include "core/frame.h"
+#include "forecast/forecast.h"
+
+#define MAX_SERIES_POINTS (PG_INT32_MAX / 2)
+#define MAX_SERIES (PG_INT32_MAX / 2)
+
+typedef struct KeyEntry
+{
+	char	   *text;			/* hash key: the key's JSON text */
+	int32		sid;
+} KeyEntry;
+
+typedef struct Receiver
+{
+	DestReceiver pub;
+	FcSeriesSet *set;
+	MemoryContext cxt;			/* owns the arrays */
+	int			nkeys;
+	Oid			ttype;
+	Oid			vtype;
+	Oid		   *ktype;
+	bool	   *kbyval;
+	int16	   *klen;
+	FmgrInfo   *kout;
+	List	   *knames;
+	int64		n;				/* points kept */
+	int64		cap;
+	double	   *ts;
+	double	   *y;
+	int32	   *sid;
+	HTAB	   *keys;
+	int32		nseries;
+	int32		keycap;
+	char	  **keytext;
+	Datum	   *last;			/* the previous kept row's key, to reuse its series */
+	bool	   *lastnull;
+	int32		last_sid;
+} Receiver;
+
+static uint32
+key_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	(void) keysize;
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+key_match(const void *a, const void *b, Size keysize)
+{
+	(void) keysize;
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Epoch seconds as the text of a date / timestamp / timestamptz. */
+char *
+FcEpochText(double epoch, Oid typid)
+{
+	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	switch (getBaseType(typid))
+	{
+		case DATEOID:
+			return DatumGetCString(DirectFunctionCall1(date_out,
+													   DateADTGetDatum((DateADT) floor(pg / SECS_PER_DAY + 0.5))));
+		case TIMESTAMPTZOID:
+			return DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum((TimestampTz) rint(pg * USECS_PER_SEC))));
+		default:
+			return DatumGetCString(DirectFunctionCall1(timestamp_out,
+													   TimestampGetDatum((Timestamp) rint(pg * USECS_PER_SEC))));
+	}
+}
+
+/* One key value as JSON: numbers as numbers, booleans as booleans, the rest as strings. */
+static void
+value_json(StringInfo out, Receiver *r, int k, Datum d)
+{
+	char	   *text = OutputFunctionCall(&r->kout[k], d);
+
+	switch (r->ktype[k])
+	{
+		case BOOLOID:
+			appendStringInfoString(out, DatumGetBool(d) ? "true" : "false");
+			break;
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			appendStringInfoString(out, text);
+			break;
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			/* NaN and the infinities have no JSON number */
+			if (strpbrk(text, "aAiI") != NULL)
+				escape_json(out, text);
+			else
+				appendStringInfoString(out, text);
+			break;
+		default:
+			escape_json(out, text);
+	}
+	pfree(text);
+}
+
+static char *
+key_text(Receiver *r, TupleTableSlot *slot)
+{
+	StringInfoData out;
+	ListCell   *lc;
+
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '{');
+	foreach(lc, r->knames)
+	{
+		int			k = foreach_current_index(lc);
+
+		if (k > 0)
+			appendStringInfoString(&out, ", ");
+		escape_json(&out, lfirst(lc));
+		appendStringInfoString(&out, ": ");
+		if (slot->tts_isnull[k + 2])
+			appendStringInfoString(&out, "null");
+		else
+			value_json(&out, r, k, slot->tts_values[k + 2]);
+	}
+	appendStringInfoChar(&out, '}');
+	return out.data;
+}
+
+static bool
+same_key_as_last(Receiver *r, TupleTableSlot *slot)
+{
+	if (r->last_sid < 0)
+		return false;
+	for (int k = 0; k < r->nkeys; k++)
+	{
+		bool		isnull = slot->tts_isnull[k + 2];
+
+		if (isnull != r->lastnull[k])
+			return false;
+		if (!isnull && !datumIsEqual(slot->tts_values[k + 2], r->last[k], r->kbyval[k], r->klen[k]))
+			return false;
+	}
+	return true;
+}
+
+static void
+remember_key(Receiver *r, TupleTableSlot *slot, int32 sid)
+{
+	for (int k = 0; k < r->nkeys; k++)
+	{
+		if (!r->kbyval[k] && !r->lastnull[k])
+			pfree(DatumGetPointer(r->last[k]));
+		r->lastnull[k] = slot->tts_isnull[k + 2];
+		r->last[k] = r->lastnull[k] ? (Datum) 0 :
+			datumCopy(slot->tts_values[k + 2], r->kbyval[k], r->klen[k]);
+	}
+	r->last_sid = sid;
+}
+
+static int32
+series_of(Receiver *r, TupleTableSlot *slot)
+{
+	char	   *text;
+	KeyEntry   *e;
+	bool		found;
+
+	if (r->nkeys == 0)
+		text = "{}";
+	else if (same_key_as_last(r, slot))
+		return r->last_sid;
+	else
+		text = key_text(r, slot);
+	e = hash_search(r->keys, &text, HASH_ENTER, &found);
+	if (found && r->nkeys > 0)
+		pfree(text);
+	else if (!found)
+	{
+		if (r->nseries >= MAX_SERIES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the relation holds more than %d series", MAX_SERIES)));
+		if (r->nseries == r->keycap)
+		{
+			r->keycap *= 2;
+			r->keytext = repalloc_huge(r->keytext, sizeof(char *) * r->keycap);
+		}
+		e->text = pstrdup(text);
+		e->sid = r->nseries;
+		r->keytext[r->nseries++] = e->text;
+	}
+	if (r->nkeys > 0)
+		remember_key(r, slot, e->sid);
+	return e->sid;
+}
+
+static bool
+receive_slot(TupleTableSlot *slot, DestReceiver *self)
+{
+	Receiver   *r = (Receiver *) self;
+	FcSeriesSet *s = r->set;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+	double		t,
+				v;
+
+	slot_getallattrs(slot);
+	s->nrows++;
+	t = slot->tts_isnull[0] ? NAN : MlBaseDatumToDouble(slot->tts_values[0], r->ttype);
+	v = slot->tts_isnull[1] ? NAN : MlBaseDatumToDouble(slot->tts_values[1], r->vtype);
+	if (!isfinite(t))
+		s->rows_without_time++;
+	else if (!isfinite(v))
+		s->rows_without_value++;
+	else
+	{
+		if (r->n == r->cap)
+		{
+			r->cap *= 2;
+			r->ts = repalloc_huge(r->ts, sizeof(double) * r->cap);
+			r->y = repalloc_huge(r->y, sizeof(double) * r->cap);
+			r->sid = repalloc_huge(r->sid, sizeof(int32) * r->cap);
+		}
+		r->ts[r->n] = t;
+		r->y[r->n] = v;
+		r->sid[r->n] = series_of(r, slot);
+		r->n++;
+		s->tmin = Min(s->tmin, t);
+		s->tmax = Max(s->tmax, t);
+	}
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+static void
+receiver_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	(void) self;
+	(void) operation;
+	(void) typeinfo;
+}
+
+static void
+receiver_noop(DestReceiver *self)
+{
+	(void) self;
+}
+
+static Receiver *
+make_receiver(FcSeriesSet *s, Oid relid, const char *target, const char *time_column,
+			  List *series_by)
+{
+	Receiver   *r = palloc0(sizeof(Receiver));
+	HASHCTL		ctl;
+	ListCell   *lc;
+
+	r->pub.receiveSlot = receive_slot;
+	r->pub.rStartup = receiver_startup;
+	r->pub.rShutdown = receiver_noop;
+	r->pub.rDestroy = receiver_noop;
+	r->pub.mydest = DestNone;
+	r->set = s;
+	r->cxt = CurrentMemoryContext;
+	r->ttype = getBaseType(get_atttype(relid, get_attnum(relid, time_column)));
+	r->vtype = getBaseType(get_atttype(relid, get_attnum(relid, target)));
+	r->nkeys = list_length(series_by);
+	r->knames = series_by;
+	r->ktype = palloc(sizeof(Oid) * Max(r->nkeys, 1));
+	r->kbyval = palloc(sizeof(bool) * Max(r->nkeys, 1));
+	r->klen = palloc(sizeof(int16) * Max(r->nkeys, 1));
+	r->kout = palloc(sizeof(FmgrInfo) * Max(r->nkeys, 1));
+	r->last = palloc0(sizeof(Datum) * Max(r->nkeys, 1));
+	r->lastnull = palloc(sizeof(bool) * Max(r->nkeys, 1));
+	foreach(lc, series_by)
+	{
+		int			k = foreach_current_index(lc);
+		Oid			typid = get_atttype(relid, get_attnum(relid, lfirst(lc)));
+		Oid			outfn;
+		bool		varlena;
+
+		r->ktype[k] = getBaseType(typid);
+		get_typlenbyval(typid, &r->klen[k], &r->kbyval[k]);
+		getTypeOutputInfo(typid, &outfn, &varlena);
+		fmgr_info(outfn, &r->kout[k]);
+		r->lastnull[k] = true;
+	}
+	r->last_sid = -1;
+	r->cap = 1024;
+	r->ts = palloc(sizeof(double) * r->cap);
+	r->y = palloc(sizeof(double) * r->cap);
+	r->sid = palloc(sizeof(int32) * r->cap);
+	r->keycap = 64;
+	r->keytext = palloc(sizeof(char *) * r->keycap);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(KeyEntry);
+	ctl.hash = key_hash;
+	ctl.match = key_match;
+	ctl.hcxt = CurrentMemoryContext;
+	r->keys = hash_create("forecast series keys", 1024, &ctl,
+						  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	return r;
+}
+
+static int
+cmp_keytext(const void *a, const void *b, void *arg)
+{
+	char	  **text = arg;
+
+	return strcmp(text[*(const int32 *) a], text[*(const int32 *) b]);
+}
+
+typedef struct Point
+{
+	double		t;
+	double		y;
+} Point;
+
+static int
+cmp_point(const void *a, const void *b)
+{
+	const Point *p = a,
+			   *q = b;
+
+	if (p->t != q->t)
+		return p->t < q->t ? -1 : 1;
+	return p->y < q->y ? -1 : p->y > q->y;
+}
+
+/* Sort one series' points by time (then value), unless they already are. */
+static void
+sort_series(double *ts, double *y, int n)
+{
+	Point	   *pts;
+	bool		sorted = true;
+
+	for (int i = 1; i < n && sorted; i++)
+		sorted = ts[i - 1] < ts[i] || (ts[i - 1] == ts[i] && y[i - 1] <= y[i]);
+	if (sorted)
+		return;
+	pts = palloc(sizeof(Point) * n);
+	for (int i = 0; i < n; i++)
+	{
+		pts[i].t = ts[i];
+		pts[i].y = y[i];
+	}
+	qsort(pts, n, sizeof(Point), cmp_point);
+	for (int i = 0; i < n; i++)
+	{
+		ts[i] = pts[i].t;
+		y[i] = pts[i].y;
+	}
+	pfree(pts);
+}
+
+/* Series in key order, their points contiguous and in time order. */
+static void
+arrange(FcSeriesSet *s, Receiver *r)
+{
+	int32	   *order = palloc(sizeof(int32) * Max(r->nseries, 1));
+	int32	   *rank = palloc(sizeof(int32) * Max(r->nseries, 1));
+	int64	   *fill;
+
+	s->nseries = r->nseries;
+	for (int32 i = 0; i < r->nseries; i++)
+		order[i] = i;
+	qsort_arg(order, r->nseries, sizeof(int32), cmp_keytext, r->keytext);
+	s->key = palloc(sizeof(char *) * Max(r->nseries, 1));
+	s->start = palloc(sizeof(int64) * Max(r->nseries, 1));
+	s->len = palloc0(sizeof(int) * Max(r->nseries, 1));
+	for (int32 i = 0; i < r->nseries; i++)
+	{
+		rank[order[i]] = i;
+		s->key[i] = r->keytext[order[i]];
+	}
+	for (int64 i = 0; i < r->n; i++)
+	{
+		int32		k = rank[r->sid[i]];
+
+		if (s->len[k] >= MAX_SERIES_POINTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("series %s has more than %d points", s->key[k], MAX_SERIES_POINTS)));
+		s->len[k]++;
+	}
+	fill = palloc(sizeof(int64) * Max(r->nseries, 1));
+	for (int64 i = 0, pos = 0; i < r->nseries; i++)
+	{
+		s->start[i] = pos;
+		fill[i] = pos;
+		pos += s->len[i];
+	}
+	s->npoints = r->n;
+	s->ts = palloc_extended(sizeof(double) * Max(r->n, 1), MCXT_ALLOC_HUGE);
+	s->y = palloc_extended(sizeof(double) * Max(r->n, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < r->n; i++)
+	{
+		int64		at = fill[rank[r->sid[i]]]++;
+
+		s->ts[at] = r->ts[i];
+		s->y[at] = r->y[i];
+	}
+	for (int64 i = 0; i < s->nseries; i++)
+	{
+		sort_series(&s->ts[s->start[i]], &s->y[s->start[i]], s->len[i]);
+		if (i % 1024 == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+FcSeriesSet *
+FcLoadSeries(Oid relid, const char *target, const char *time_column, List *series_by)
+{
+	FcSeriesSet *s = palloc0(sizeof(FcSeriesSet));
+	Receiver   *r;
+	StringInfoData sql;
+	SPIExecuteOptions opts;
+	ListCell   *lc;
+
+	s->tmin = INFINITY;
+	s->tmax = -INFINITY;
+	s->time_type = get_atttype(relid, get_attnum(relid, time_column));
+	r = make_receiver(s, relid, target, time_column, series_by);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s, %s", quote_identifier(time_column), quote_identifier(target));
+	foreach(lc, series_by)
+		appendStringInfo(&sql, ", %s", quote_identifier(lfirst(lc)));
+	appendStringInfo(&sql, " FROM %s", MlRelName(relid));
+
+	memset(&opts, 0, sizeof(opts));
+	opts.dest = (DestReceiver *) r;
+	/* our receiver is DestNone to the executor, so SPI reports SPI_OK_UTILITY */
+	if (SPI_execute_extended(sql.data, &opts) < 0)
+		elog(ERROR, "could not read the relation of the series: %s", sql.data);
+	/* SPI leaves us in its procedure context: go back to ours */
+	MemoryContextSwitchTo(r->cxt);
+	arrange(s, r);
+	return s;
+}
