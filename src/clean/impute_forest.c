@@ -45,7 +45,8 @@
 #define FOREST_FOLDS		5
 #define FOREST_FIT_ROWS		5000	/* rows a member's forest learns from */
 #define FOREST_MAX_LEAVES	256		/* per tree: bounds a recipe's size */
-#define FOREST_MAX_MEMBERS	1000
+#define FOREST_MAX_MEMBERS	1600	/* a table's most columns */
+#define FOREST_MAX_INPUTS	1600
 #define FOREST_SCORE_TREES	10		/* trees per member while scoring */
 #define FOREST_SCORE_ROUNDS 5		/* most rounds while scoring */
 #define FOREST_SCORE_BUDGET 4e6		/* rows x inputs x trees x rounds x folds, scoring */
@@ -921,8 +922,8 @@ read_inputs(MlFrame *frame, ForestMember *mb, JsonbContainer *obj)
 	int			n;
 	JsonbValue *a = MlRecipeArray(obj, "inputs", &n);
 
-	if (n > frame->ncols)
-		MlRecipeBad("a forest member has more inputs than the relation has columns");
+	if (n > FOREST_MAX_INPUTS)
+		MlRecipeBad("a forest member has too many inputs");
 	mb->ninput = n;
 	mb->inputs = palloc0(sizeof(ForestInput) * Max(n, 1));
 	for (int j = 0; j < n; j++)
@@ -1075,8 +1076,8 @@ MlForestFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj)
 		!(trees >= 1 && trees <= 100000) || trees != floor(trees))
 		MlRecipeBad("a forest needs 1 to 100 rounds and 1 to 100000 trees");
 	a = MlRecipeArray(obj, "members", &n);
-	if (n < 1 || n > Min(frame->ncols, FOREST_MAX_MEMBERS))
-		MlRecipeBad("a forest needs 1 member per column at most, and at least one");
+	if (n < 1 || n > FOREST_MAX_MEMBERS)
+		MlRecipeBad("a forest needs 1 to 1600 members");
 	fo = palloc0(sizeof(MlForest));
 	fo->n = n;
 	fo->rounds = (int) rounds;
