@@ -43,7 +43,7 @@ static const char *const clean_keys[] = {
 
 static const char *const missing_keys[] = {
 	"method", "k", "value", "by", "time_column", "exclude_features", "holdout", "seed",
-	"methods", "columns", "skip", "hidden", "epochs", "round", NULL
+	"methods", "columns", "skip", "hidden", "epochs", "round", "max_rounds", "trees", NULL
 };
 
 static const char *const simple_keys[] = {"keys", NULL};

@@ -53,6 +53,7 @@ extern void MlUnparsedJson(StringInfo out, MlColumn *col);
 extern void MlNumericTextStep(StringInfo steps, MlFrame *frame);
 extern List *MlNumericTextFromSteps(JsonbContainer *steps);
 extern MlFills *MlFillsCreate(MlFrame *frame);
+extern int64 MlForestApply(MlFrame *frame, MlFills *fills, MlModel *m);
 extern int	MlFillSlot(MlFills *fills, int target);
 extern void MlFillTimeOrdered(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 							  bool discrete);

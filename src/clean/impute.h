@@ -29,6 +29,7 @@ typedef enum MlMethod
 	ML_METHOD_LOCF,
 	ML_METHOD_INTERPOLATE,
 	ML_METHOD_CHAIN,
+	ML_METHOD_FOREST,
 	ML_METHOD_NONE
 } MlMethod;
 
@@ -101,6 +102,9 @@ typedef struct MlModel
 	int			nround_beta;	/* chain member: rounds of coefficients kept */
 	double	   *round_beta;		/* ... nround_beta x width, round by round */
 	bool		onehot;			/* fitting: numeric coded inputs also one-hot */
+	/* forest: the members' forests (the lead's step), or the lead's column */
+	struct MlForest *forest;
+	char	   *forest_lead;
 	/* what holdout scoring measured */
 	const char *metric;			/* "nrmse" or "error_rate" */
 	double		error;
@@ -120,6 +124,8 @@ typedef struct MlImputeOptions
 	int			epochs;
 	double		holdout;
 	int			seed;
+	int			forest_rounds;	/* forest: most rounds */
+	int			forest_trees;	/* forest: trees per member */
 } MlImputeOptions;
 
 extern MlMethod MlMethodFromName(const char *name);
@@ -154,6 +160,20 @@ extern void MlRecipeReading(int64 id);
 extern char *MlConstantParse(MlColumn *col, const char *text, double *value);
 extern void MlRecipeCheckType(MlColumn *col, JsonbContainer *obj);
 extern void MlRecipeWriteType(StringInfo out, MlColumn *col);
+extern void MlRecipeBad(const char *what) pg_attribute_noreturn();
+extern JsonbValue *MlRecipeArray(JsonbContainer *obj, const char *key, int *n);
+extern int	MlRecipeColumn(MlFrame *frame, const char *name);
+
+/* impute_forest.c: MissForest */
+#define ML_FOREST_MAX_LEVELS 64	/* categories a forest member or input may have */
+extern bool MlForestCanFill(MlColumn *col);
+extern bool MlForestScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
+						  double *err);
+extern MlModel **MlForestFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
+							 const double *err, bool asked);
+extern void MlForestToJson(MlFrame *frame, MlModel *m, StringInfo out);
+extern void MlForestFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj);
+extern char *MlForestDescribe(MlModel *m);
 extern void MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level);
 
 #endif							/* ML_IMPUTE_H */

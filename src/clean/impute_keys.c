@@ -29,7 +29,8 @@ static const struct
 	{"groupwise", ML_METHOD_GROUPWISE}, {"regression", ML_METHOD_REGRESSION},
 	{"knn", ML_METHOD_KNN}, {"mice", ML_METHOD_MICE}, {"learned", ML_METHOD_LEARNED},
 	{"classifier", ML_METHOD_CLASSIFIER}, {"locf", ML_METHOD_LOCF},
-	{"interpolate", ML_METHOD_INTERPOLATE}, {"chain", ML_METHOD_CHAIN}, {"none", ML_METHOD_NONE}
+	{"interpolate", ML_METHOD_INTERPOLATE}, {"chain", ML_METHOD_CHAIN}, {"forest", ML_METHOD_FOREST},
+	{"missforest", ML_METHOD_FOREST}, {"none", ML_METHOD_NONE}
 };
 
 MlMethod
@@ -42,7 +43,7 @@ MlMethodFromName(const char *name)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown imputation method \"%s\"", name),
 			 errhint("Valid methods are: auto, mean, median, mode, constant, delete, groupwise, "
-					 "regression, knn, mice, chain, learned, classifier, locf, interpolate.")));
+					 "regression, knn, mice, chain, forest (or missforest), learned, classifier, locf, interpolate.")));
 	return ML_METHOD_AUTO;		/* keep compiler quiet */
 }
 

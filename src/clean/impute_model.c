@@ -214,6 +214,8 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 						 m->feat->width - 1, m->ntext);
 	else if (m->method == ML_METHOD_CHAIN)
 		appendStringInfo(&s, " (%d columns, %d rounds)", m->nchain, m->rounds);
+	else if (m->method == ML_METHOD_FOREST)
+		return MlForestDescribe(m);
 	else if (m->method == ML_METHOD_CLASSIFIER)
 		appendStringInfo(&s, " (multinomial, %d classes, %d inputs)", m->nout, m->feat->width - 1);
 	else if (m->feat)
@@ -381,6 +383,8 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 	}
 	if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
 		MlNetToJson(frame, m, out);
+	if (m->method == ML_METHOD_FOREST)
+		MlForestToJson(frame, m, out);
 	if (m->method == ML_METHOD_CHAIN)
 	{
 		/* every member travels with each column: a step replays on its own */

@@ -34,7 +34,7 @@
 
 const char *const MlImputeOptionKeys[] = {
 	"k", "value", "by", "time_column", "exclude_features", "target", "holdout", "seed",
-	"roles", "methods", "hidden", "epochs", "round", NULL
+	"roles", "methods", "hidden", "epochs", "round", "max_rounds", "trees", NULL
 };
 
 /* What a method needs from the options, checked for the main method and every override. */
@@ -83,6 +83,8 @@ MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o
 	o->seed = int_option(opts, "seed", 42, PG_INT32_MIN, PG_INT32_MAX);
 	o->hidden = int_option(opts, "hidden", 32, 1, 1024);
 	o->epochs = int_option(opts, "epochs", 20, 1, 1000);
+	o->forest_rounds = int_option(opts, "max_rounds", 10, 1, 100);
+	o->forest_trees = int_option(opts, "trees", 30, 1, 1000);
 	check_method(o, o->method, method);
 	/* per-column overrides pass the same checks as the main method */
 	{

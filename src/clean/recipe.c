@@ -89,6 +89,24 @@ bad_recipe(const char *what)
 			 errmsg("recipe is invalid: %s", what)));
 }
 
+/* For the other readers of stored models (impute_forest.c). */
+void
+MlRecipeBad(const char *what)
+{
+	bad_recipe(what);
+	pg_unreachable();
+}
+
+/* The elements of an array member (none when absent or not an array). */
+JsonbValue *
+MlRecipeArray(JsonbContainer *obj, const char *key, int *n)
+{
+	JArray		a = jarray(obj, key);
+
+	*n = a.n;
+	return a.items;
+}
+
 /* An element of a recipe array that must be an object. */
 static JsonbContainer *
 jobject(JsonbValue *v, const char *what)
@@ -145,6 +163,12 @@ recipe_column_named(MlFrame *frame, const char *name)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" needed by the recipe does not exist in the relation", name)));
 	return c;
+}
+
+int
+MlRecipeColumn(MlFrame *frame, const char *name)
+{
+	return recipe_column_named(frame, name);
 }
 
 static int
@@ -543,6 +567,8 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		if (!self)
 			bad_recipe("a chained model does not include its own column");
 	}
+	else if (m->method == ML_METHOD_FOREST)
+		MlForestFromJson(frame, m, obj);
 	else if (m->method == ML_METHOD_LEARNED || m->method == ML_METHOD_CLASSIFIER)
 	{
 		m->feat = recipe_features(frame, obj);
