@@ -197,8 +197,8 @@ remove_old_runs(void)
 	if (ml_job_run_retention <= 0)
 		return;
 	MlSpiExec("DELETE FROM mlops.job_runs WHERE status NOT IN ('queued', 'running') "
-			  "AND finished_at OPERATOR(pg_catalog.<) pg_catalog.now() "
-			  "    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1)",
+			  "AND finished_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
+			  "    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))",
 			  1, types, values, NULL, SPI_OK_DELETE);
 }
 
