@@ -3,9 +3,10 @@
 # job function says so and how to enable it, while the rest of the
 # extension works. Starts its own cluster without the preload (nested
 # pg_virtualenv). Prints TAP; run with prove in scripts/cluster.sh.
-set -euo pipefail
+set -uo pipefail
 echo "1..2"
-out=$(pg_virtualenv -t -v 15 -o "lc_messages=C" bash -c '
+# its own port (pg_virtualenv would reuse the outer cluster's PGPORT)
+out=$(PGPORT=$((5600 + $$ % 300)) pg_virtualenv -t -v 15 -o "lc_messages=C" bash -c '
   psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
        -c "CREATE ROLE np_eng IN ROLE ml_engineer" -c "CREATE TABLE t AS SELECT 1.0::float8 AS x, 2.0::float8 AS y" \
        -c "SET ROLE np_eng" -c "SELECT count(*) FROM ml_projects"

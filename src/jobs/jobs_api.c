@@ -255,6 +255,8 @@ parse_options(const char *kind, Jsonb *j, JobOptions *o, bool alter)
 			one_option(kind, key, &v, o, alter);
 		}
 	}
+	if (alter)
+		return;					/* the changes alone; the merged whole is checked next */
 	if (strcmp(kind, "score") == 0 && (o->relation == NULL || o->into == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
