@@ -92,6 +92,28 @@ SELECT regress_try($$SELECT ml_alter_job(9223372036854775807, '{}')$$);
 SELECT ml_unschedule((SELECT id FROM ml_jobs WHERE name = 'rj nightly'));
 SELECT count(*) FROM ml_jobs WHERE name = 'rj nightly';
 
+-- hostile identifiers: stored quoted and schema-qualified, never spliced
+RESET ROLE;
+CREATE SCHEMA "Job; DROP TABLE orders; --";
+CREATE TABLE "Job; DROP TABLE orders; --"."Score ""Me""" AS SELECT * FROM orders;
+GRANT USAGE ON SCHEMA "Job; DROP TABLE orders; --" TO ml_analyst, ml_engineer;
+GRANT SELECT ON "Job; DROP TABLE orders; --"."Score ""Me""" TO ml_analyst, ml_engineer;
+SET ROLE regress_alice;
+SELECT ml_create_project($$j'); DROP TABLE orders; --$$, 'orders', 'amount') > 0 AS created;
+SET ROLE regress_eve;
+SELECT ml_schedule($$j'); DROP TABLE orders; --$$, 'score', '@daily',
+                   '{"name": "Δ \"job\"; --", "relation": "\"Job; DROP TABLE orders; --\".\"Score \"\"Me\"\"\"",
+                     "into_table": "\"Job; DROP TABLE orders; --\".\"Out \"\"put\"\"\""}') > 0 AS scheduled;
+SELECT name, project, command->>'relation' AS relation, command->>'into_table' AS into_table
+FROM ml_jobs WHERE project = $$j'); DROP TABLE orders; --$$;
+SELECT ml_unschedule(id) FROM ml_jobs WHERE project = $$j'); DROP TABLE orders; --$$;
+SET ROLE regress_alice;
+SELECT ml_drop_project($$j'); DROP TABLE orders; --$$);
+RESET ROLE;
+DROP SCHEMA "Job; DROP TABLE orders; --" CASCADE;
+SELECT count(*) AS orders_rows FROM orders;
+SET ROLE regress_eve;
+
 -- the next due time of a schedule (cron in UTC)
 SELECT s, mlops.schedule_next(s, '2026-02-27 23:59:30+00') AT TIME ZONE 'UTC' AS next
 FROM unnest(ARRAY['* * * * *', '*/15 * * * *', '0 3 * * *', '0 0 29 2 *', '0 12 * * 0',

@@ -21,6 +21,11 @@ check "replace: 300 rows, all from one run, model version 1 ($got)" test "${got%
 check "rows processed and a step log are recorded" \
   test "$(q -c "SELECT rows_processed = 300 AND jsonb_array_length(log) = 1 AND log->0->>'status' = 'succeeded'
                 FROM mlops.job_runs WHERE id = $last")" = t
+# a figure, not an assertion: how late scheduled runs start (poll 200 ms here)
+echo "# start - due over $(q -c "SELECT count(*) || ' scheduled runs: mean ' ||
+        round(avg(extract(epoch FROM started_at - due_at))::numeric, 3) || ' s, max ' ||
+        round(max(extract(epoch FROM started_at - due_at))::numeric, 3) || ' s'
+        FROM mlops.job_runs WHERE job_id = $job AND trigger = 'schedule' AND started_at IS NOT NULL")"
 as $eng -c "SELECT ml_unschedule($job)" >/dev/null
 
 # a train job: run now, as its owner; the run's end is notified. Training
