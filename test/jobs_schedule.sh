@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jsched
-echo "1..7"
+echo "1..9"
 
 job=$(as $eng -c "SELECT ml_schedule('homes', 'score', '1 second',
                    '{\"relation\": \"houses\", \"into_table\": \"scored\", \"mode\": \"replace\"}')")
@@ -45,3 +45,15 @@ wait
 check "the end of the run is notified on channel ml_job_runs" \
   grep -q "\"run\": $run, \"status\": \"succeeded\"" "$out"
 rm -f "$out"
+
+# a clean job: the analyst's recipe, re-applied by the engineer's job, run
+# on demand by the analyst (it runs as the job's owner all the same)
+as $ana -c "SELECT count(*) FROM ml_clean('houses', '{}', into_table => 'houses_clean')" >/dev/null
+recipe=$(q -c "SELECT max(id) FROM mlops.recipes")
+cjob=$(as $eng -c "SELECT ml_schedule('homes', 'clean', '@yearly',
+        '{\"relation\": \"houses\", \"recipe\": $recipe, \"into_table\": \"houses_again\", \"mode\": \"replace\"}')")
+run=$(as $ana -c "SELECT ml_run_now($cjob)")
+check "a clean job run on demand by the analyst succeeds ($(run_end $run))" \
+  test "$(q -c "SELECT status || ' ' || rows_processed FROM mlops.job_runs WHERE id = $run")" = "succeeded 300"
+check "its output is owned by the job's owner, not the analyst" \
+  test "$(q -c "SELECT tableowner FROM pg_tables WHERE tablename = 'houses_again'")" = "$eng"
