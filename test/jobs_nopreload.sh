@@ -7,7 +7,7 @@ set -uo pipefail
 echo "1..2"
 # its own port (pg_virtualenv would reuse the outer cluster's PGPORT)
 out=$(PGPORT=$((5600 + $$ % 300)) pg_virtualenv -t -v 15 -o "lc_messages=C" bash -c '
-  psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
+  psql -X -q -At -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
        -c "CREATE ROLE np_eng IN ROLE ml_engineer" -c "CREATE TABLE t AS SELECT 1.0::float8 AS x, 2.0::float8 AS y" \
        -c "SET ROLE np_eng" -c "SELECT count(*) FROM ml_projects"
   for call in "ml_schedule('"'"'p'"'"', '"'"'train'"'"', '"'"'@daily'"'"')" "ml_run_now(1)" "ml_cancel(1)" \

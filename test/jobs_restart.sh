@@ -17,8 +17,13 @@ job=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\"
 run=$(as $eng -c "SELECT ml_run_now($job)")
 wait_for "SELECT status = 'running' FROM mlops.job_runs WHERE id = $run" 15 || true
 jobs_before=$(q -c "SELECT count(*) FROM mlops.jobs")
-pg_ctlcluster 15 regress restart -m fast >/dev/null 2>&1 || pg_ctlcluster 15 regress restart -m fast
-for _ in $(seq 100); do q -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.1; done
+started=$(q -c "SELECT pg_postmaster_start_time()")
+pg_ctlcluster -m fast 15 regress restart >/dev/null 2>&1 || true
+for _ in $(seq 300); do
+  [ "$(q -c "SELECT pg_postmaster_start_time() > '$started'" 2>/dev/null)" = t ] && break
+  sleep 0.1
+done
+echo "# server restarted: $(q -c "SELECT pg_postmaster_start_time() > '$started'")"
 
 check "the jobs are all there after the restart" test "$(q -c "SELECT count(*) FROM mlops.jobs")" = "$jobs_before"
 check "the finished run is kept as it was" \
