@@ -36,6 +36,8 @@ SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"retri
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"retries": 1.5}')$$);
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"retries": "2"}')$$);
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"backoff": "soon"}')$$);
+SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"backoff": "25 hours"}')$$);
+SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"timeout": "1 mon"}')$$);
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"timeout": "0 seconds"}')$$);
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"statement_timeout": 5}')$$);
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '@daily', '{"hyperparams": [1]}')$$);

@@ -98,9 +98,13 @@ string_value(const char *key, JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-/* An interval option, checked now so the launcher never meets a bad one. */
+/*
+ * An interval option, checked now so the launcher never meets a bad one.
+ * At most max_secs: a backoff beyond a day, or a timeout beyond what the
+ * timer counts (INT_MAX ms, about 24 days), would not be honoured.
+ */
 static char *
-interval_value(const char *key, JsonbValue *v, bool positive)
+interval_value(const char *key, JsonbValue *v, bool positive, int64 max_secs)
 {
 	char	   *s = string_value(key, v);
 	MemoryContext cxt = CurrentMemoryContext;
@@ -123,6 +127,10 @@ interval_value(const char *key, JsonbValue *v, bool positive)
 		(positive && iv->month == 0 && iv->day == 0 && iv->time < 1000))
 		bad_option(key, positive ? "It must be at least one millisecond, with no negative part."
 				   : "It must not be negative.");
+	/* months as 30 days, as interval comparison does */
+	if ((int64) iv->month * 30 + iv->day > max_secs / SECS_PER_DAY + 1 ||
+		((int64) iv->month * 30 + iv->day) * SECS_PER_DAY + iv->time / USECS_PER_SEC > max_secs)
+		bad_option(key, psprintf("It must be at most %s.", max_secs == SECS_PER_DAY ? "1 day" : "24 days"));
 	return s;
 }
 
@@ -182,11 +190,11 @@ one_option(const char *kind, const char *key, JsonbValue *v, JobOptions *o, bool
 		o->retries = atoi(n);
 	}
 	else if (strcmp(key, "backoff") == 0)
-		o->backoff = interval_value(key, v, false);
+		o->backoff = interval_value(key, v, false, SECS_PER_DAY);
 	else if (strcmp(key, "timeout") == 0)
-		o->timeout = interval_value(key, v, true);
+		o->timeout = interval_value(key, v, true, 24 * SECS_PER_DAY);
 	else if (strcmp(key, "statement_timeout") == 0)
-		o->statement_timeout = interval_value(key, v, true);
+		o->statement_timeout = interval_value(key, v, true, 24 * SECS_PER_DAY);
 	else if (train && strcmp(key, "algorithm") == 0)
 		o->algorithm = string_value(key, v);
 	else if (train && strcmp(key, "hyperparams") == 0)

@@ -37,7 +37,9 @@ MlRunNotify(int64 run, const char *status)
 /*
  * End a queued or running run. A failed or timed-out run whose job has
  * retries left queues the next attempt, due after the job's backoff
- * doubled for each attempt already made. Nothing happens to a run that has
+ * doubled for each attempt already made, at most a day (bounded in SQL
+ * too, so no stored value can make the interval overflow here, in the
+ * dispatch pass). Nothing happens to a run that has
  * already ended (it was cancelled, or its job was removed).
  */
 void
@@ -82,8 +84,9 @@ MlRunFinish(int64 run, const char *status, const char *sqlstate,
 		MlSpiExec("INSERT INTO mlops.job_runs (job_id, attempt, trigger, due_at) "
 				  "SELECT j.id, $2 OPERATOR(pg_catalog.+) 1, 'retry', "
 				  "       pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) "
-				  "       (j.backoff OPERATOR(pg_catalog.*) "
-				  "        pg_catalog.power(2, LEAST($2, 30) OPERATOR(pg_catalog.-) 1)) "
+				  "       LEAST(LEAST(j.backoff, '1 day'::pg_catalog.interval) OPERATOR(pg_catalog.*) "
+				  "             pg_catalog.power(2, LEAST($2, 16) OPERATOR(pg_catalog.-) 1), "
+				  "             '1 day'::pg_catalog.interval) "
 				  "FROM mlops.jobs j WHERE j.id OPERATOR(pg_catalog.=) $1 "
 				  "  AND j.max_retries OPERATOR(pg_catalog.>=) $2",
 				  2, rtypes, rvalues, NULL, SPI_OK_INSERT);
