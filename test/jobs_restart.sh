@@ -2,7 +2,8 @@
 # A server restart in the middle of a run loses no job and no finished
 # run; the interrupted run is marked failed by the launcher when the server
 # is back, and retried because its job allows it. Restarts the throwaway
-# cluster of scripts/cluster.sh (pg_ctlcluster, cluster "regress").
+# cluster of scripts/cluster.sh (pg_ctl restart on its data directory, as
+# the cluster's owner; the postmaster's recorded options are kept).
 # Prints TAP; run with prove in scripts/cluster.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
@@ -18,7 +19,9 @@ run=$(as $eng -c "SELECT ml_run_now($job)")
 wait_for "SELECT status = 'running' FROM mlops.job_runs WHERE id = $run" 15 || true
 jobs_before=$(q -c "SELECT count(*) FROM mlops.jobs")
 started=$(q -c "SELECT pg_postmaster_start_time()")
-pg_ctlcluster -m fast 15 regress restart >/dev/null 2>&1 || true
+datadir=$(q -c "SHOW data_directory")
+runuser -u "$(stat -c %U "$datadir")" -- "$(pg_config --bindir)/pg_ctl" -D "$datadir" -m fast -w restart \
+  >/dev/null 2>&1 || true
 for _ in $(seq 300); do
   [ "$(q -c "SELECT pg_postmaster_start_time() > '$started'" 2>/dev/null)" = t ] && break
   sleep 0.1
