@@ -34,7 +34,7 @@
 
 char	   *ml_job_databases = NULL;
 int			ml_max_job_workers = 4;
-int			ml_job_poll_interval = 1000;
+int			ml_job_poll_interval = 500;
 int			ml_job_run_retention = 30 * 24 * 3600;
 
 /* set in the postmaster (inherited by every backend it forks) */
@@ -72,7 +72,7 @@ MlJobsInit(void)
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mlops.job_poll_interval",
 							"How often the launcher looks for due jobs and ended runs.",
-							NULL, &ml_job_poll_interval, 1000, 100, 3600 * 1000,
+							NULL, &ml_job_poll_interval, 500, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mlops.job_run_retention",
 							"How long finished job runs are kept (0: forever).",
