@@ -8,6 +8,7 @@
 
 #include "core/linalg.h"
 #include "core/progress.h"
+#include "jobs/jobs.h"
 #include "model/score.h"
 
 PG_MODULE_MAGIC;
@@ -19,5 +20,7 @@ _PG_init(void)
 {
 	MlLinalgInit();
 	MlScoreInit();
+	/* before MlProgressInit, which reserves the pg_mlops. prefix */
+	MlJobsInit();
 	MlProgressInit();
 }

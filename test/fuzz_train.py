@@ -2,7 +2,8 @@
 """Randomized robustness test of training and scoring (ml_train, ml_predict,
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
 importance, the hand-over, ml_export_pmml, and for a fifth of the cases
-ml_forecast_train and ml_forecast), on the tables
+ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
+ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -227,10 +228,69 @@ def gen_forecast(rng, index):
     return "forecast", stmts
 
 
+JOB_KINDS = ["train", "score", "clean", "report", "workflow", "sql", "", "TRAIN"]
+SCHEDULES = ["@daily", "@hourly", "@weekly", "* * * * *", "*/5 1-3 * * 1-5", "0 0 29 2 *", "0 0 31 2 *",
+             "60 * * * *", "* * * *", "1-60/0 * * * *", "30 seconds", "5 minutes", "0 seconds", "-1 day",
+             "1 mon", "99999999 years", "@nope", "", " ", "1,2,,3 * * * *", "*/1000 * * * *", "7 7 7 7 7"]
+JOB_OPTIONS = {
+    "retries": [0, 1, 3, 100, 101, -1, 1.5, "2", None, True],
+    "backoff": ["1 second", "0 seconds", "-1 second", "soon", 5, "1000000 years"],
+    "timeout": ["1 minute", "0 seconds", "1 ms", "x", [1]],
+    "statement_timeout": ["10 seconds", "-1 minute", {}],
+    "name": ["fz job", "", "x" * 300, 7],
+    "algorithm": ["auto", "linear", "nosuch", 3],
+    "hyperparams": [{}, {"alpha": 1}, [1], "x"],
+    "options": [{}, {"folds": 3}, 1],
+    "relation": ["fz_a", "nosuch", "", "pg_catalog.pg_class", 1],
+    "into_table": ["fz_out", "public.fz_out", "pg_temp.fz_out", "nosuch.x", "", "a.b.c.d"],
+    "mode": ["append", "replace", "merge", None],
+    "recipe": [1, -1, 9223372036854775807, "nosuch", 1.5],
+    "schedule": ["@daily", "bad"],
+    "active": [True, False, "yes"],
+    "bogus": [1],
+}
+JOB_IDS = ["(SELECT max(id) FROM mlops.jobs)", "(SELECT max(id) FROM mlops.job_runs)", "0", "-1", "NULL",
+           "9223372036854775807"]
+
+
+def job_options(rng):
+    return {k: rng.choice(JOB_OPTIONS[k]) for k in fz.some(rng, list(JOB_OPTIONS), 0, 5, bogus=0)}
+
+
+def gen_jobs(rng):
+    """Random calls of the job API by an engineer (this database is not
+    served by the launcher: nothing runs, every call is checked)."""
+    t = fz.Table(rng, "fz_a", rng.choice([5, 30]))
+    stmts = t.sql + [
+        "SELECT ml_create_project('fz', 'fz_a', %s)" % fz.lit(rng.choice(t.names() or ["nosuch"])),
+        "CREATE ROLE fz_eng IN ROLE ml_engineer",
+        "GRANT SELECT ON fz_a TO fz_eng",
+        "SET LOCAL ROLE fz_eng"]
+    for _ in range(rng.randint(1, 6)):
+        r = rng.random()
+        jid = rng.choice(JOB_IDS)
+        if r < 0.45:
+            stmts.append("SELECT ml_schedule(%s, %s, %s, %s)" % (
+                fz.lit(rng.choice(["fz", "fz", "nosuch"])), fz.lit(rng.choice(JOB_KINDS)),
+                fz.lit(rng.choice(SCHEDULES)), fz.jlit(job_options(rng))))
+        elif r < 0.6:
+            stmts.append("SELECT ml_alter_job(%s, %s)" % (jid, fz.jlit(job_options(rng))))
+        elif r < 0.75:
+            stmts.append("SELECT ml_run_now(%s)" % jid)
+        elif r < 0.9:
+            stmts.append("SELECT ml_cancel(%s)" % jid)
+        else:
+            stmts.append("SELECT ml_unschedule(%s)" % jid)
+    return "jobs", stmts
+
+
 def gen_train(rng, index):
     fz.hostile = rng.random() < fz.HOSTILE
-    if rng.random() < FORECAST_SHARE:
+    r = rng.random()
+    if r < FORECAST_SHARE:
         return gen_forecast(rng, index)
+    if r < FORECAST_SHARE + 0.15:
+        return gen_jobs(rng)
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")

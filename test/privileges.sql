@@ -117,6 +117,19 @@ UNION ALL
 SELECT 'ml_models', r, 'SELECT'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- jobs: engineers own schedules; analysts run their projects' jobs on demand
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_schedule(text,text,text,jsonb)', 'ml_cancel(bigint)', 'ml_unschedule(bigint)',
+                 'ml_alter_job(bigint,jsonb)', 'mlops.schedule_next(text,timestamp with time zone)']) f,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_run_now(bigint)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['ml_jobs', 'ml_job_runs']) t,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'mlops', r, 'USAGE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;
 

@@ -21,9 +21,11 @@ SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source
 SELECT columns_are('mlops', 'deployments', ARRAY['id', 'project_id', 'model_id', 'version',
     'from_version', 'action', 'deployed_by', 'deployed_at', 'reason', 'metrics']);
 SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 'schedule',
-    'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at']);
+    'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at',
+    'options', 'backoff', 'statement_timeout', 'next_run_at']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
-    'started_at', 'finished_at', 'message']);
+    'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
+    'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
     'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
 SELECT columns_are('mlops', 'trials', ARRAY['id', 'project_id', 'model_id', 'version', 'trial',

@@ -1,0 +1,492 @@
+/*
+ * worker.c
+ *	  One run of a job, in its own background worker connected to the
+ *	  job's database as the job's owner (never as a superuser: the dispatch
+ *	  pass refuses such owners). The step goes through the SQL API
+ *	  (ml_train, ml_score, ml_apply_recipe) with bound parameters, so it has
+ *	  exactly the owner's rights: a privilege the owner lost fails the run
+ *	  with that privilege's error. Catalog writes switch to the extension
+ *	  owner (MlScope), as every API function does.
+ *
+ * A run takes a session advisory lock on its job before it starts, so two
+ * runs of one job never overlap. The timeout is our own timer, which
+ * cancels the step like statement_timeout would (a background worker has
+ * no statement_timeout of its own); ml_cancel sends SIGINT.
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+
+#include "core/catalog.h"
+#include "jobs/jobs.h"
+
+/* the advisory lock class of job runs ('MLJB') */
+#define ML_JOB_LOCK_CLASS 1296845378
+
+typedef struct Run
+{
+	int64		run;
+	int64		job;
+	int64		project_id;
+	char	   *kind;
+	char	   *project;
+	char	   *ext;			/* the extension's schema, quoted */
+	int64		timeout_ms;		/* 0: none */
+	char	   *algorithm;
+	char	   *hyperparams;
+	char	   *train_options;
+	char	   *relation;
+	char	   *into;
+	char	   *mode;
+	char	   *recipe;
+	/* the result of the step */
+	int64		rows;
+	bool		has_rows;
+	char	   *detail;
+	TimestampTz step_start;
+} Run;
+
+static volatile sig_atomic_t timed_out = false;
+static TimeoutId run_timeout;
+
+/* Cancel the step the way statement_timeout does, remembering why. */
+static void
+run_timeout_handler(void)
+{
+	timed_out = true;
+	kill(MyProcPid, SIGINT);
+}
+
+static char *
+field(HeapTuple t, TupleDesc d, int n)
+{
+	return SPI_getvalue(t, d, n);
+}
+
+/* A stored relation name, parsed and quoted again (it is stored data). */
+static char *
+requote(const char *name)
+{
+	List	   *names;
+
+	if (name == NULL)
+		return NULL;
+	names = stringToQualifiedNameList(name);
+	if (list_length(names) == 2)
+		return quote_qualified_identifier(strVal(linitial(names)), strVal(lsecond(names)));
+	if (list_length(names) == 1)
+		return pstrdup(quote_identifier(strVal(linitial(names))));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_NAME),
+			 errmsg("the job's stored relation name \"%s\" is not valid", name)));
+	return NULL;
+}
+
+/*
+ * Load the run and claim it (pid = ours) while it is still queued. False:
+ * it was cancelled or removed before this worker came up.
+ */
+static bool
+load_and_claim(Run *r, MemoryContext cxt)
+{
+	MlScope		scope;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(r->run), Int32GetDatum(MyProcPid)};
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	bool		claimed;
+	MemoryContext old;
+
+	MlScopeEnter(&scope);
+	MlScopeAsOwner(&scope);
+	MlSpiExec("SELECT j.id, j.project_id, j.kind, p.name, pg_catalog.quote_ident(n.nspname), "
+			  "  COALESCE((EXTRACT(epoch FROM LEAST(j.timeout, j.statement_timeout)) "
+			  "            OPERATOR(pg_catalog.*) 1000)::bigint, 0), "
+			  "  j.command OPERATOR(pg_catalog.->>) 'algorithm', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'hyperparams', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'options', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'relation', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'into_table', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'mode', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'recipe' "
+			  "FROM mlops.job_runs r JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
+			  "LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id, "
+			  "pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+			  "WHERE r.id OPERATOR(pg_catalog.=) $1 AND e.extname OPERATOR(pg_catalog.=) 'pg_mlops'",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+	{
+		MlScopeExit(&scope);
+		return false;
+	}
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	old = MemoryContextSwitchTo(cxt);
+	r->job = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	r->project_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+	r->kind = field(t, d, 3);
+	r->project = field(t, d, 4);
+	r->ext = field(t, d, 5);
+	r->timeout_ms = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+	r->algorithm = field(t, d, 7);
+	r->hyperparams = field(t, d, 8);
+	r->train_options = field(t, d, 9);
+	r->relation = requote(field(t, d, 10));
+	r->into = requote(field(t, d, 11));
+	r->mode = field(t, d, 12);
+	r->recipe = field(t, d, 13);
+	MemoryContextSwitchTo(old);
+
+	MlSpiExec("UPDATE mlops.job_runs SET pid = $2 WHERE id OPERATOR(pg_catalog.=) $1 "
+			  "AND status OPERATOR(pg_catalog.=) 'queued'",
+			  2, types, values, NULL, SPI_OK_UPDATE);
+	claimed = SPI_processed == 1;
+	MlScopeExit(&scope);
+	return claimed;
+}
+
+/* Wait for the job's other run to end, then mark this one running. */
+static bool
+lock_and_start(Run *r)
+{
+	MlScope		scope;
+	Oid			types[2] = {INT4OID, INT4OID};
+	Datum		values[2] = {Int32GetDatum(ML_JOB_LOCK_CLASS), Int32GetDatum((int32) (r->job % PG_INT32_MAX))};
+	Oid			rtypes[1] = {INT8OID};
+	Datum		rvalues[1] = {Int64GetDatum(r->run)};
+	bool		started;
+
+	MlScopeEnter(&scope);
+	pgstat_report_activity(STATE_RUNNING, "pg_mlops job run: waiting for the job's previous run");
+	MlSpiExec("SELECT pg_catalog.pg_advisory_lock($1, $2)", 2, types, values, NULL, SPI_OK_SELECT);
+	MlScopeAsOwner(&scope);
+	MlSpiExec("UPDATE mlops.job_runs SET status = 'running', started_at = pg_catalog.clock_timestamp(), "
+			  "progress = 0 WHERE id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'queued'",
+			  1, rtypes, rvalues, NULL, SPI_OK_UPDATE);
+	started = SPI_processed == 1;
+	MlScopeExit(&scope);
+	return started;
+}
+
+/* SPI as the owner, with bound parameters (all text here). */
+static void
+owner_exec(const char *sql, int nargs, const char **args, int expected)
+{
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = "    ";
+
+	for (int i = 0; i < nargs; i++)
+	{
+		if (args[i])
+			values[i] = CStringGetTextDatum(args[i]);
+		else
+			nulls[i] = 'n';
+	}
+	MlSpiExec(sql, nargs, types, values, nulls, expected);
+}
+
+static void
+require_arg(const Run *r, const char *value, const char *name)
+{
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("job %lld has no %s", (long long) r->job, name),
+				 errhint("Set it with ml_alter_job(%lld, '{\"%s\": ...}').", (long long) r->job, name)));
+}
+
+/*
+ * Write the step's output (a temporary table) into the job's table: a new
+ * table owned by the job's owner, or appended to / replacing the rows of
+ * the existing one. Score output is stamped with the run.
+ */
+static int64
+write_output(Run *r, const char *tmp, bool stamp)
+{
+	const char *args[1] = {r->into};
+	bool		exists;
+	char	   *runid = psprintf("%lld", (long long) r->run);
+	const char *cols = stamp ? psprintf("t.*, %s::pg_catalog.int8 AS run_id", runid) : "t.*";
+
+	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
+	exists = SPI_processed == 1 &&
+		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) != NULL;
+	if (!exists)
+		MlSpiExec(psprintf("CREATE TABLE %s AS SELECT %s FROM %s t", r->into, cols, tmp),
+				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	else
+	{
+		if (r->mode && strcmp(r->mode, "replace") == 0)
+			MlSpiExec(psprintf("TRUNCATE %s", r->into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		MlSpiExec(psprintf("INSERT INTO %s SELECT %s FROM %s t", r->into, cols, tmp),
+				  0, NULL, NULL, NULL, SPI_OK_INSERT);
+	}
+	return (int64) SPI_processed;
+}
+
+static void
+step_train(Run *r)
+{
+	const char *args[4] = {r->project, r->algorithm ? r->algorithm : "auto",
+	r->hyperparams ? r->hyperparams : "{}", r->train_options ? r->train_options : "{}"};
+	char	   *version;
+
+	owner_exec(psprintf("SELECT t.version::pg_catalog.text, m.row_count::pg_catalog.text "
+						"FROM %s.ml_train($1, $2, $3::pg_catalog.jsonb, $4::pg_catalog.jsonb) t "
+						"LEFT JOIN mlops.models m ON m.version OPERATOR(pg_catalog.=) t.version "
+						" AND m.project_id OPERATOR(pg_catalog.=) %lld",
+						r->ext, (long long) r->project_id),
+			   4, args, SPI_OK_SELECT);
+	version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) != NULL)
+	{
+		r->rows = pg_strtoint64(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+		r->has_rows = true;
+	}
+	r->detail = MemoryContextStrdup(TopMemoryContext, psprintf("trained version %s", version));
+}
+
+static void
+step_score(Run *r)
+{
+	char	   *tmp_name = psprintf("mlops_job_run_%lld", (long long) r->run);
+	char	   *tmp = psprintf("pg_temp.%s", quote_identifier(tmp_name));
+	const char *args[3] = {r->project, r->relation, tmp};
+
+	require_arg(r, r->relation, "relation");
+	require_arg(r, r->into, "into_table");
+	owner_exec(psprintf("SELECT %s.ml_score($1, $2::pg_catalog.regclass, $3)", r->ext),
+			   3, args, SPI_OK_SELECT);
+	r->rows = write_output(r, tmp, true);
+	r->has_rows = true;
+	MlSpiExec(psprintf("DROP TABLE %s", tmp), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	r->detail = MemoryContextStrdup(TopMemoryContext,
+									psprintf("scored %s into %s (%s)", r->relation, r->into,
+											 r->mode ? r->mode : "append"));
+}
+
+static void
+step_clean(Run *r)
+{
+	char	   *tmp_name = psprintf("mlops_job_run_%lld", (long long) r->run);
+	char	   *tmp = psprintf("pg_temp.%s", quote_identifier(tmp_name));
+	const char *args[3] = {r->recipe, r->relation, r->into ? tmp : NULL};
+
+	require_arg(r, r->relation, "relation");
+	require_arg(r, r->recipe, "recipe");
+	owner_exec(psprintf("SELECT pg_catalog.count(*) FROM %s.ml_apply_recipe($1::pg_catalog.int8, "
+						"$2::pg_catalog.regclass, $3)", r->ext),
+			   3, args, SPI_OK_SELECT);
+	if (r->into)
+	{
+		r->rows = write_output(r, tmp, false);
+		MlSpiExec(psprintf("DROP TABLE %s", tmp), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		r->detail = MemoryContextStrdup(TopMemoryContext,
+										psprintf("applied recipe %s to %s into %s", r->recipe, r->relation, r->into));
+	}
+	else
+	{
+		MlSpiExec(psprintf("SELECT pg_catalog.count(*) FROM %s", r->relation),
+				  0, NULL, NULL, NULL, SPI_OK_SELECT);
+		r->rows = pg_strtoint64(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		r->detail = MemoryContextStrdup(TopMemoryContext,
+										psprintf("applied recipe %s to %s in place", r->recipe, r->relation));
+	}
+	r->has_rows = true;
+}
+
+/* One row of the run's log, and how the run ended; as the extension owner. */
+static void
+record(Run *r, const char *status, const char *sqlstate, const char *message, bool allow_retry)
+{
+	MlScope		scope;
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+
+	MlScopeEnter(&scope);
+	MlScopeAsOwner(&scope);
+	values[0] = Int64GetDatum(r->run);
+	values[1] = CStringGetTextDatum(r->kind);
+	values[2] = CStringGetTextDatum(status);
+	values[3] = TimestampTzGetDatum(r->step_start);
+	values[4] = Int64GetDatum(r->rows);
+	if (!r->has_rows)
+		nulls[4] = 'n';
+	values[5] = CStringGetTextDatum(message ? message : (r->detail ? r->detail : ""));
+	MlSpiExec("UPDATE mlops.job_runs SET rows_processed = $5, log = log OPERATOR(pg_catalog.||) "
+			  "pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('step', $2, 'status', $3, "
+			  "  'started_at', $4, 'finished_at', pg_catalog.clock_timestamp(), 'rows', $5, 'detail', $6)) "
+			  "WHERE id OPERATOR(pg_catalog.=) $1",
+			  6, types, values, nulls, SPI_OK_UPDATE);
+	MlRunFinish(r->run, status, sqlstate, message, allow_retry);
+	MlScopeExit(&scope);
+}
+
+/* The step and its success, in one transaction: both or neither. */
+static void
+execute_step(Run *r)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pgstat_report_activity(STATE_RUNNING, psprintf("pg_mlops job run %lld: %s", (long long) r->run, r->kind));
+	if (r->timeout_ms > 0)
+		enable_timeout_after(run_timeout, (int) Min(r->timeout_ms, INT_MAX));
+	if (r->project == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the project of job %lld no longer exists", (long long) r->job)));
+	if (strcmp(r->kind, "train") == 0)
+		step_train(r);
+	else if (strcmp(r->kind, "score") == 0)
+		step_score(r);
+	else if (strcmp(r->kind, "clean") == 0)
+		step_clean(r);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("job kind \"%s\" is not yet available", r->kind)));
+	disable_timeout(run_timeout, false);
+	record(r, "succeeded", NULL, NULL, false);
+	SPI_finish();
+}
+
+/*
+ * Run fn in its own transaction. On error: roll it back and return the
+ * error (the caller records it in a new transaction).
+ */
+static ErrorData *
+in_transaction(bool (*fn) (Run *), void (*vfn) (Run *), Run *r, bool *result, MemoryContext cxt)
+{
+	ErrorData  *volatile edata = NULL;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PG_TRY();
+	{
+		if (fn)
+			*result = fn(r);
+		else
+			vfn(r);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		disable_timeout(run_timeout, false);
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return edata;
+}
+
+/* Record how an error ended the run: timed out, cancelled, or failed. */
+static void
+record_error(Run *r, ErrorData *e)
+{
+	const char *status = "failed";
+	const char *message = e->message;
+
+	if (timed_out)
+	{
+		status = "timed_out";
+		message = psprintf("the run exceeded its timeout of %lld ms", (long long) r->timeout_ms);
+	}
+	else if (e->sqlerrcode == ERRCODE_QUERY_CANCELED)
+	{
+		status = "cancelled";
+		message = "cancelled";
+	}
+	ereport(LOG,
+			(errmsg("pg_mlops: run %lld of job %lld %s: %s", (long long) r->run, (long long) r->job,
+					status, message)));
+	timed_out = false;
+	{
+		char	   *sqlstate = pstrdup(unpack_sql_state(e->sqlerrcode));
+		bool		retry = strcmp(status, "cancelled") != 0;
+
+		/* a cancel that arrives while recording must not lose the record */
+		HOLD_INTERRUPTS();
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		record(r, status, sqlstate, message, retry);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		RESUME_INTERRUPTS();
+	}
+}
+
+static bool
+claim_fn(Run *r)
+{
+	return load_and_claim(r, TopMemoryContext);
+}
+
+void
+ml_jobs_run_main(Datum main_arg)
+{
+	MlRunArg	arg;
+	Run			r = {0};
+	MemoryContext cxt;
+	ErrorData  *e;
+	bool		ok = false;
+
+	(void) main_arg;
+	memcpy(&arg, MyBgworkerEntry->bgw_extra, sizeof(arg));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(arg.database, arg.role, 0);
+	run_timeout = RegisterTimeout(USER_TIMEOUT, run_timeout_handler);
+	cxt = AllocSetContextCreate(TopMemoryContext, "pg_mlops job run", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cxt);
+	r.run = arg.run;
+	pgstat_report_appname(psprintf("pg_mlops job run %lld", (long long) r.run));
+
+	e = in_transaction(claim_fn, NULL, &r, &ok, cxt);
+	if (e != NULL || !ok)
+	{
+		if (e)
+			ereport(LOG, (errmsg("pg_mlops: run %lld could not start: %s", (long long) r.run, e->message)));
+		proc_exit(0);
+	}
+	r.step_start = GetCurrentTimestamp();
+	e = in_transaction(lock_and_start, NULL, &r, &ok, cxt);
+	if (e == NULL && !ok)
+		proc_exit(0);			/* cancelled while it waited */
+	if (e == NULL)
+		e = in_transaction(NULL, execute_step, &r, &ok, cxt);
+	if (e != NULL)
+		record_error(&r, e);
+	else
+		ereport(LOG,
+				(errmsg("pg_mlops: run %lld of job %lld succeeded: %s", (long long) r.run,
+						(long long) r.job, r.detail ? r.detail : r.kind)));
+	proc_exit(0);
+}
