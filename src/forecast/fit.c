@@ -34,6 +34,7 @@
 #include "core/catalog.h"
 #include "core/options.h"
 #include "forecast/forecast.h"
+#include "model/versions.h"
 
 PG_FUNCTION_INFO_V1(ml_forecast_train);
 
@@ -584,61 +585,22 @@ store_version(MlScope *scope, MlProject *p, FcStored *st, FcSeriesSet *set,
 			  const char *params, const char *metrics, const char *features,
 			  const char *training)
 {
-	Oid			types[11] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, TEXTOID, INT8OID,
-	TEXTOID, NAMEOID, JSONBOID, JSONBOID};
-	Datum		values[11];
-	int32		version;
-	bool		isnull;
+	MlVersionRow row = {
+		.algorithm = FC_ALGORITHM,
+		.hyperparameters = params,
+		.metrics = metrics,
+		.payload = FcStoredSave(st),
+		.payload_format = FC_PAYLOAD_FORMAT,
+		.row_count = set->nrows,
+		.fingerprint = fingerprint(set),
+		.features = features,
+		.training = training,
+		.audit_action = "forecast_train",
+		.audit_key = "series",
+		.audit_value = psprintf(INT64_FORMAT, st->nseries),
+	};
 
-	MlScopeAsOwner(scope);
-	/* one trainer at a time per project numbers the versions */
-	values[0] = Int64GetDatum(p->id);
-	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-			  1, types, values, NULL, SPI_OK_SELECT);
-	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1 "
-			  "FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1",
-			  1, types, values, NULL, SPI_OK_SELECT);
-	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	values[1] = CStringGetTextDatum(FC_ALGORITHM);
-	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(params));
-	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
-	values[4] = PointerGetDatum(FcStoredSave(st));
-	values[5] = CStringGetTextDatum(quote_qualified_identifier(p->relation_schema, p->relation_name));
-	values[6] = Int64GetDatum(set->nrows);
-	values[7] = CStringGetTextDatum(fingerprint(set));
-	values[8] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
-	values[9] = DirectFunctionCall1(jsonb_in, CStringGetDatum(features));
-	values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(training));
-	{
-		Oid			t2[12];
-		Datum		v2[12];
-
-		memcpy(t2, types, sizeof(types));
-		memcpy(v2, values, sizeof(values));
-		t2[11] = INT4OID;
-		v2[11] = Int32GetDatum(version);
-		MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
-				  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
-				  "features, training, version) "
-				  "VALUES ($1, $2, $3, $4, $5, " CppAsString2(FC_PAYLOAD_FORMAT) ", $6, $7, $8, $9, $10, $11, $12) "
-				  "ON CONFLICT (project_id, version) DO NOTHING",
-				  12, t2, v2, NULL, SPI_OK_INSERT);
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not number the new version of project \"%s\": another trainer stored version %d first",
-							p->name, version),
-					 errhint("Retry the transaction.")));
-	}
-	{
-		const char *keys[3] = {"version", "algorithm", "series"};
-		const char *vals[3] = {psprintf("%d", version), FC_ALGORITHM,
-			psprintf(INT64_FORMAT, st->nseries)};
-
-		MlAudit(scope, "forecast_train", "model", p->name, p->id, 3, keys, vals);
-	}
-	MlCatalogInvalidate();
-	return version;
+	return MlStoreVersion(scope, p, &row);
 }
 
 static void

@@ -30,6 +30,7 @@
 #include "core/catalog.h"
 #include "core/options.h"
 #include "model/deployed.h"
+#include "model/versions.h"
 #include "model/importance.h"
 #include "model/metrics.h"
 #include "model/search.h"
@@ -406,11 +407,6 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 	StringInfoData params,
 				features,
 				training;
-	Oid			types[11] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, TEXTOID, INT8OID,
-	TEXTOID, NAMEOID, JSONBOID, JSONBOID};
-	Datum		values[11];
-	int32		version;
-	bool		isnull;
 	ListCell   *lc;
 
 	initStringInfo(&params);
@@ -463,61 +459,22 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 	MlJsonNumber(&training, tr->seconds);
 	appendStringInfoChar(&training, '}');
 
-	MlScopeAsOwner(scope);
-	/* one trainer at a time per project numbers the versions */
-	values[0] = Int64GetDatum(p->id);
-	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-			  1, types, values, NULL, SPI_OK_SELECT);
-	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1 "
-			  "FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1",
-			  1, types, values, NULL, SPI_OK_SELECT);
-	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	values[1] = CStringGetTextDatum(tr->learner->name);
-	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(params.data));
-	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics->data));
-	values[4] = PointerGetDatum(MlTrainedSave(tr->trained));
-	values[5] = CStringGetTextDatum(quote_qualified_identifier(p->relation_schema, p->relation_name));
-	values[6] = Int64GetDatum(frame->nrows);
-	values[7] = CStringGetTextDatum(fingerprint(frame, td));
-	values[8] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
-	values[9] = DirectFunctionCall1(jsonb_in, CStringGetDatum(features.data));
-	values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(training.data));
 	{
-		Oid			t2[12];
-		Datum		v2[12];
+		MlVersionRow row = {
+			.algorithm = tr->learner->name,
+			.hyperparameters = params.data,
+			.metrics = metrics->data,
+			.payload = MlTrainedSave(tr->trained),
+			.payload_format = ML_PAYLOAD_FORMAT,
+			.row_count = frame->nrows,
+			.fingerprint = fingerprint(frame, td),
+			.features = features.data,
+			.training = training.data,
+			.audit_action = "train",
+		};
 
-		memcpy(t2, types, sizeof(types));
-		memcpy(v2, values, sizeof(values));
-		t2[11] = INT4OID;
-		v2[11] = Int32GetDatum(version);
-		MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
-				  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
-				  "features, training, version) "
-				  "VALUES ($1, $2, $3, $4, $5, " CppAsString2(ML_PAYLOAD_FORMAT) ", $6, $7, $8, $9, $10, $11, $12) "
-				  "ON CONFLICT (project_id, version) DO NOTHING",
-				  12, t2, v2, NULL, SPI_OK_INSERT);
-		/*
-		 * A trainer whose snapshot predates another one's commit (repeatable
-		 * read) numbers the same version: that is a serialization failure,
-		 * to retry, never a duplicate key. (When the other version is not
-		 * in the snapshot, the INSERT itself reports 40001.)
-		 */
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not number the new version of project \"%s\": another ml_train stored version %d first",
-							p->name, version),
-					 errhint("Retry the transaction.")));
+		return MlStoreVersion(scope, p, &row);
 	}
-	{
-		const char *keys[2] = {"version", "algorithm"};
-		const char *vals[2] = {psprintf("%d", version), tr->learner->name};
-
-		MlAudit(scope, "train", "model", p->name, p->id, 2, keys, vals);
-	}
-	/* scoring caches in every backend drop what they hold for the project */
-	MlCatalogInvalidate();
-	return version;
 }
 
 /* Learners auto searches, in order, for the task. */

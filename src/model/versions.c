@@ -1,0 +1,73 @@
+/*
+ * versions.c
+ *	  A new model version row, numbered under a lock on its project.
+ *
+ * Trainers of one project take the project row FOR UPDATE, so they number
+ * versions one at a time; the INSERT still guards against a trainer whose
+ * snapshot predates another's commit (repeatable read), which would number
+ * the same version: that is a serialization failure to retry, never a
+ * duplicate key.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/ruleutils.h"
+
+#include "model/versions.h"
+
+int32
+MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
+{
+	Oid			types[13] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
+	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID};
+	Datum		values[13];
+	int32		version;
+	bool		isnull;
+
+	MlScopeAsOwner(scope);
+	values[0] = Int64GetDatum(p->id);
+	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1 "
+			  "FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	values[1] = CStringGetTextDatum(row->algorithm);
+	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->hyperparameters));
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->metrics));
+	values[4] = PointerGetDatum(row->payload);
+	values[5] = Int32GetDatum(row->payload_format);
+	values[6] = CStringGetTextDatum(quote_qualified_identifier(p->relation_schema, p->relation_name));
+	values[7] = Int64GetDatum(row->row_count);
+	values[8] = CStringGetTextDatum(row->fingerprint);
+	values[9] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
+	values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->features));
+	values[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->training));
+	values[12] = Int32GetDatum(version);
+	MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
+			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
+			  "features, training, version) "
+			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+			  "ON CONFLICT (project_id, version) DO NOTHING",
+			  13, types, values, NULL, SPI_OK_INSERT);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not number the new version of project \"%s\": another trainer stored version %d first",
+						p->name, version),
+				 errhint("Retry the transaction.")));
+	{
+		const char *keys[3] = {"version", "algorithm", row->audit_key};
+		const char *vals[3] = {psprintf("%d", version), row->algorithm, row->audit_value};
+
+		MlAudit(scope, row->audit_action, "model", p->name, p->id,
+				row->audit_key ? 3 : 2, keys, vals);
+	}
+	/* scoring caches in every backend drop what they hold for the project */
+	MlCatalogInvalidate();
+	return version;
+}
