@@ -202,10 +202,14 @@ class Pg:
             cur.execute(f'CREATE TABLE "{t}" (rid int PRIMARY KEY, {cols})')
             cur.copy_expert(f'COPY "{t}" FROM STDIN CSV', buf)
             cur.execute(f'VACUUM ANALYZE "{t}"')
+            # The categories are declared: a text column of numbers ('0'/'1', R
+            # factors with numeric labels) is otherwise read as numbers (cleaning.md,
+            # "Text holding numbers") and filled with fractional values, never a level.
+            roles = {"rid": "identifier", **{c: "categorical" for c in cats}}
             t0 = time.perf_counter()
             cur.execute("SELECT column_name, filled, method FROM ml_impute(%s::regclass, method => %s, "
                         "options => %s::jsonb, into_table => %s)",
-                        (f'"{t}"', method, json.dumps({"roles": {"rid": "identifier"}}), out))
+                        (f'"{t}"', method, json.dumps({"roles": roles}), out))
             report = cur.fetchall()
             secs = time.perf_counter() - t0
             res = io.StringIO()
