@@ -69,3 +69,23 @@ SELECT regress_try($$SELECT ml_evaluate('rv_lin', 1, 'rv_train')$$);
 SELECT regress_try($$SELECT ml_export_pmml('rv_lin', 1)$$);
 SELECT count(*) FROM ml_trials WHERE project = 'rv_lin';
 RESET ROLE;
+
+-- an event trigger that adds a trigger to every new table: ml_score's
+-- rows then go through INSERT, so the trigger sees each of them
+CREATE TABLE rv_seen (n int);
+GRANT INSERT ON rv_seen TO PUBLIC;
+CREATE FUNCTION rv_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.rv_seen VALUES (1); RETURN NEW; END $$;
+CREATE FUNCTION rv_add_trigger() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE o record;
+BEGIN
+  FOR o IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE AS' LOOP
+    EXECUTE format('CREATE TRIGGER rv_t BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION public.rv_count()', o.object_identity);
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER rv_et ON ddl_command_end EXECUTE FUNCTION rv_add_trigger();
+SET ROLE regress_alice;
+SELECT ml_score('rv_lin', 'rv_train', 'rv_scored2');
+RESET ROLE;
+DROP EVENT TRIGGER rv_et;
+SELECT count(*) AS rows_seen_by_trigger FROM rv_seen;
