@@ -14,6 +14,8 @@
 #include <float.h>
 #include <math.h>
 
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
 #include "model/model.h"
 #include "forecast/forecast.h"
 
@@ -134,12 +136,29 @@ load_config(MlReader *r, FcConfig *c)
 	}
 }
 
+/*
+ * A series key is the jsonb text ml_forecast hands back: checked here,
+ * without raising, so an edited key is "data corrupted" like any other
+ * byte, not jsonb_in's syntax error later (need_escapes: \u0000, which
+ * jsonb refuses, is refused here too).
+ */
+static void
+check_key(MlReader *r, char *key)
+{
+	JsonLexContext *lex = makeJsonLexContextCstringLen(key, strlen(key),
+													   GetDatabaseEncoding(), true);
+
+	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+		MlPayloadInvalid(r, "a series key is not valid JSON");
+}
+
 static void
 load_series(MlReader *r, FcConfig *c, char **key, FcModel *m)
 {
 	int			maxp = FcMaxParams(c);
 
 	*key = MlReadString(r);
+	check_key(r, *key);
 	m->status = (FcStatus) MlReadInt32(r, FC_FITTED, FC_SKIP_FAILED);
 	m->npoints = MlReadInt32(r, 0, PG_INT32_MAX);
 	m->missing = MlReadInt64(r, 0, PG_INT64_MAX);
