@@ -102,7 +102,7 @@ FROM tomorrow_scores GROUP BY model_version;
 SELECT version, algorithm, status, created_by FROM ml_models WHERE project = 'delivery time' ORDER BY version;
 
 \echo
-\echo '== analyst: forecast daily deliveries per category, 7 days ahead'
+\echo '== analyst: forecast daily deliveries per category, 7 days ahead (the sample rate is steady: a flat forecast)'
 SET ROLE demo_analyst;
 CREATE VIEW daily_deliveries AS
 SELECT category, created_at::date AS day, count(*) AS deliveries
