@@ -46,13 +46,77 @@ SELECT id + 100000 AS id, CASE WHEN id % 5 = 0 THEN NULL ELSE market_id END AS m
        CASE WHEN id % 4 = 0 THEN NULL ELSE total_onshift_partners END AS total_onshift_partners,
        total_items, duration_s
 FROM deliveries WHERE id <= 200;
-GRANT SELECT ON deliveries_tomorrow TO ml_engineer;
+GRANT SELECT ON deliveries_tomorrow TO ml_engineer, ml_analyst;
 GRANT CREATE ON SCHEMA public TO ml_engineer;
 SET ROLE demo_engineer;
 SELECT column_name, nulls_before, nulls_after, actions
 FROM ml_apply_recipe(:clean_recipe, 'deliveries_tomorrow', into_table => 'tomorrow_clean');
 SELECT count(*) AS rows, count(*) FILTER (WHERE total_onshift_partners IS NULL) AS gaps_left
 FROM tomorrow_clean;
+
+\echo
+\echo '== analyst: train two learners on the raw table, compare them, hand them over'
+SET ROLE demo_analyst;
+SELECT version, algorithm, round((metrics->>'rmse')::numeric, 1) AS rmse, round((metrics->>'r2')::numeric, 3) AS r2
+FROM ml_train('delivery time', 'linear');
+SELECT version, algorithm, round((metrics->>'rmse')::numeric, 1) AS rmse, round((metrics->>'r2')::numeric, 3) AS r2
+FROM ml_train('delivery time', 'gbdt');
+SELECT version, algorithm, metric, round(value::numeric, 1) AS value, rank
+FROM ml_leaderboard WHERE project = 'delivery time' ORDER BY rank;
+SELECT v AS version, e->>'rows_scored' AS rows, round((e->>'rmse')::numeric, 1) AS rmse_tomorrow
+FROM generate_series(1, 2) v, ml_evaluate('delivery time', v, 'deliveries_tomorrow') e;
+SELECT ml_mark_ready('delivery time', 1, 'linear baseline');
+SELECT ml_mark_ready('delivery time', 2, 'boosted trees');
+
+\echo
+\echo '== engineer: deploy the ready version with the best held-out score, predict'
+SET ROLE demo_engineer;
+SELECT ml_deploy('delivery time', 'best_score', 'best held-out rmse') AS deployed_version;
+SELECT id, total_items, duration_s, round(ml_predict('delivery time', d)) AS predicted_s
+FROM deliveries_tomorrow d ORDER BY id LIMIT 5;
+
+\echo
+\echo '== engineer: a nightly retrain and a batch score every 5 minutes, each run once now'
+RESET ROLE;
+GRANT ml_analyst TO demo_engineer;    -- a train job runs as its owner, who must be able to train
+SET ROLE demo_analyst;
+SET client_min_messages = warning;
+SELECT ml_add_member('delivery time', 'demo_engineer');
+RESET client_min_messages;
+SET ROLE demo_engineer;
+SELECT ml_schedule('delivery time', 'train', '@daily', '{"algorithm": "gbdt", "retries": 1}') AS retrain_job \gset
+SELECT ml_schedule('delivery time', 'score', '5 minutes',
+                   '{"relation": "deliveries_tomorrow", "into_table": "tomorrow_scores", "mode": "append"}') AS score_job \gset
+SELECT name, kind, schedule, next_run_at FROM ml_jobs ORDER BY id;
+SELECT ml_run_now(:retrain_job) AS retrain_run, ml_run_now(:score_job) AS score_run;
+\echo '   (waiting for the launcher''s workers)'
+DO $$ BEGIN
+  FOR i IN 1..1200 LOOP
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM ml_job_runs WHERE status IN ('queued', 'running'));
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT job_name, trigger, status, attempt, rows_processed, message FROM ml_job_runs ORDER BY run;
+SELECT model_version, count(*) AS rows, round(avg(prediction)) AS mean_prediction
+FROM tomorrow_scores GROUP BY model_version;
+SELECT version, algorithm, status, created_by FROM ml_models WHERE project = 'delivery time' ORDER BY version;
+
+\echo
+\echo '== analyst: forecast daily deliveries per category, 7 days ahead (the sample rate is steady: a flat forecast)'
+SET ROLE demo_analyst;
+CREATE VIEW daily_deliveries AS
+SELECT category, created_at::date AS day, count(*) AS deliveries
+FROM deliveries
+WHERE created_at < (SELECT date_trunc('day', max(created_at)) FROM deliveries)  -- whole days only
+GROUP BY category, day;
+SELECT ml_create_project('daily deliveries', 'daily_deliveries', 'deliveries', 'forecast') AS project_id;
+SELECT version, series FROM ml_forecast_train('daily deliveries', 'day', ARRAY['category']);
+SELECT ml_mark_ready('daily deliveries', 1);
+SET ROLE demo_engineer;
+SELECT ml_deploy('daily deliveries', 1, 'first forecast') AS deployed_version;
+SELECT series->>'category' AS category, ts::date AS day, round(forecast::numeric, 1) AS forecast,
+       round(lower::numeric, 1) AS lower, round(upper::numeric, 1) AS upper
+FROM ml_forecast('daily deliveries', 7) WHERE series->>'category' IN ('pizza', 'sushi') ORDER BY 1, 2;
 
 \echo
 \echo '== audit trail (as superuser)'
