@@ -247,7 +247,9 @@ startable_runs(MemoryContext cxt)
 
 /*
  * The role a run connects as: the job's owner, which must exist, be able
- * to log in and not be a superuser. Otherwise the run fails, and says why.
+ * to log in, not be a superuser, and still be an engineer (engineers own
+ * schedules: a role that lost ml_engineer keeps no jobs running).
+ * Otherwise the run fails, and says why.
  */
 static Oid
 run_role(const QueuedRun *q)
@@ -256,9 +258,11 @@ run_role(const QueuedRun *q)
 	Datum		values[1] = {DirectFunctionCall1(namein, CStringGetDatum(q->owner))};
 	bool		isnull;
 	const char *why = NULL;
+	const char *sqlstate = "28000";
 	Oid			role = InvalidOid;
 
-	MlSpiExec("SELECT oid, rolcanlogin, rolsuper FROM pg_catalog.pg_roles "
+	MlSpiExec("SELECT oid, rolcanlogin, rolsuper, "
+			  "  pg_catalog.pg_has_role(oid, 'ml_engineer', 'USAGE') FROM pg_catalog.pg_roles "
 			  "WHERE rolname OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
@@ -274,11 +278,17 @@ run_role(const QueuedRun *q)
 		else if (DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull)))
 			why = psprintf("role \"%s\" that owns job %lld is a superuser; jobs never run as a superuser",
 						   q->owner, (long long) q->job);
+		else if (!DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull)))
+		{
+			why = psprintf("role \"%s\" that owns job %lld is no longer a member of ml_engineer; jobs run only for engineers",
+						   q->owner, (long long) q->job);
+			sqlstate = "42501";
+		}
 	}
 	if (why == NULL)
 		return role;
 	ereport(LOG, (errmsg("pg_mlops: run %lld not started: %s", (long long) q->run, why)));
-	MlRunFinish(q->run, "failed", "28000", why, false);
+	MlRunFinish(q->run, "failed", sqlstate, why, false);
 	return InvalidOid;
 }
 
