@@ -5,7 +5,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jrev
-echo "1..4"
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS jrev_tmp" 2>/dev/null || true
+echo "1..6"
 try() { as "$@" 2>&1 || true; }
 
 # an engineer who is also an analyst schedules a train job, then loses ml_engineer
@@ -26,3 +27,16 @@ check "a step on a single number is refused, not read as that number" grep -q 'i
 # a schedule that is never due is refused at once (and the launcher does not spin)
 out=$(try $eng -c "SELECT ml_schedule('homes', 'train', '0 0 30 2 *')")
 check "Feb 30 is never due" grep -q 'never due' <<<"$out"
+
+# the owner is dropped and another role created under its name: the job does not run as it
+q -c "CREATE ROLE ${prefix}_tmp LOGIN IN ROLE ml_engineer" >/dev/null
+tjob=$(as ${prefix}_tmp -c "SELECT ml_schedule('homes', 'train', '@yearly', '{\"algorithm\": \"linear\"}')")
+as ${prefix}_tmp -c "SELECT ml_alter_job($tjob, '{\"retries\": 1}')" >/dev/null
+check "the owner's OID is kept, not shown among the options" \
+  test "$(q -c "SELECT (command ? 'owner_oid') AND NOT (options ? 'owner_oid') FROM mlops.jobs WHERE id = $tjob")" = t
+q -c "DROP ROLE ${prefix}_tmp" >/dev/null
+q -c "CREATE ROLE ${prefix}_tmp LOGIN IN ROLE ml_engineer" >/dev/null
+run=$(q -c "SELECT ml_run_now($tjob)")
+got=$(run_end $run)/$(q -c "SELECT sqlstate FROM mlops.job_runs WHERE id = $run")
+q -c "DROP ROLE ${prefix}_tmp" >/dev/null
+check "a new role under the dropped owner's name does not inherit its job ($got)" test "$got" = failed/28000
