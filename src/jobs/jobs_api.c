@@ -763,6 +763,21 @@ ml_alter_job(PG_FUNCTION_ARGS)
 	parse_options(j->kind, changes, &check, true);
 	if (check.schedule)
 		MlScheduleParse(check.schedule, &s);
+	/*
+	 * The step runs with its owner's rights: what it reads and writes is the
+	 * owner's to say. An admin who is not the owner would otherwise point
+	 * it at tables only the owner may read or write.
+	 */
+	if ((check.algorithm || check.hyperparams || check.train_options || check.relation ||
+		 check.into || check.mode || check.recipe) &&
+		!(OidIsValid(get_role_oid(j->owner, true)) &&
+		  has_privs_of_role(GetUserId(), get_role_oid(j->owner, true))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only the owner of job %lld can change what its step reads and writes", (long long) id),
+				 errdetail("The job runs as role \"%s\"; its relation, into_table, mode, recipe, algorithm, hyperparams and options are that role's to set.",
+						   j->owner),
+				 errhint("Admins may pause or resume it, change its schedule, retries and timeouts, or remove it.")));
 
 	MlScopeEnter(&scope);
 	j = owned_job(&scope, id);
