@@ -396,7 +396,7 @@ COMMENT ON FUNCTION mlops.schedule_next(text, timestamptz) IS
 
 CREATE VIEW @extschema@.ml_jobs WITH (security_invoker = true) AS
 SELECT j.id, j.name, p.name AS project, j.kind, j.schedule, j.owner, j.active,
-       j.command, j.options, j.max_retries AS retries, j.backoff, j.timeout, j.statement_timeout,
+       j.command OPERATOR(pg_catalog.-) 'owner_oid' AS command, j.options, j.max_retries AS retries, j.backoff, j.timeout, j.statement_timeout,
        j.next_run_at, j.created_at
 FROM mlops.jobs j
 LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id;

@@ -39,6 +39,7 @@ typedef struct QueuedRun
 	int64		run;
 	int64		job;
 	char	   *owner;
+	char	   *owner_oid;		/* the OID of the role that scheduled it; NULL before 0.3.0 */
 } QueuedRun;
 
 static void
@@ -220,8 +221,9 @@ startable_runs(MemoryContext cxt)
 		return NIL;
 	values[0] = Int64GetDatum(ml_max_job_workers - running);
 	types[0] = INT8OID;
-	MlSpiExec("SELECT q.id, q.job_id, q.owner FROM ("
-			  "  SELECT DISTINCT ON (r.job_id) r.id, r.job_id, j.owner, r.due_at, r.pid "
+	MlSpiExec("SELECT q.id, q.job_id, q.owner, q.owner_oid FROM ("
+			  "  SELECT DISTINCT ON (r.job_id) r.id, r.job_id, j.owner, r.due_at, r.pid, "
+			  "    j.command OPERATOR(pg_catalog.->>) 'owner_oid' AS owner_oid "
 			  "  FROM mlops.job_runs r JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
 			  "  WHERE r.status OPERATOR(pg_catalog.=) 'queued' "
 			  "  ORDER BY r.job_id, r.id) q "
@@ -239,6 +241,7 @@ startable_runs(MemoryContext cxt)
 		q->run = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		q->job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 		q->owner = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		q->owner_oid = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4);
 		runs = lappend(runs, q);
 		MemoryContextSwitchTo(old);
 	}
@@ -246,8 +249,11 @@ startable_runs(MemoryContext cxt)
 }
 
 /*
- * The role a run connects as: the job's owner, which must exist, be able
- * to log in and not be a superuser. Otherwise the run fails, and says why.
+ * The role a run connects as: the job's owner, which must exist (the very
+ * role that scheduled the job, not a new one of the same name), be able
+ * to log in, not be a superuser, and still be an engineer (engineers own
+ * schedules: a role that lost ml_engineer keeps no jobs running).
+ * Otherwise the run fails, and says why.
  */
 static Oid
 run_role(const QueuedRun *q)
@@ -256,9 +262,11 @@ run_role(const QueuedRun *q)
 	Datum		values[1] = {DirectFunctionCall1(namein, CStringGetDatum(q->owner))};
 	bool		isnull;
 	const char *why = NULL;
+	const char *sqlstate = "28000";
 	Oid			role = InvalidOid;
 
-	MlSpiExec("SELECT oid, rolcanlogin, rolsuper FROM pg_catalog.pg_roles "
+	MlSpiExec("SELECT oid, rolcanlogin, rolsuper, "
+			  "  pg_catalog.pg_has_role(oid, 'ml_engineer', 'USAGE') FROM pg_catalog.pg_roles "
 			  "WHERE rolname OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
@@ -268,17 +276,28 @@ run_role(const QueuedRun *q)
 		HeapTuple	t = SPI_tuptable->vals[0];
 
 		role = DatumGetObjectId(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
-		if (!DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull)))
+		/* a role dropped (or renamed) and another created under its name */
+		if (q->owner_oid != NULL &&
+			strcmp(q->owner_oid, psprintf("%u", role)) != 0)
+			why = psprintf("role \"%s\" is not the role that scheduled job %lld (that role was dropped or renamed)",
+						   q->owner, (long long) q->job);
+		else if (!DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull)))
 			why = psprintf("role \"%s\" that owns job %lld cannot log in (jobs run as their owner: ALTER ROLE ... LOGIN)",
 						   q->owner, (long long) q->job);
 		else if (DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull)))
 			why = psprintf("role \"%s\" that owns job %lld is a superuser; jobs never run as a superuser",
 						   q->owner, (long long) q->job);
+		else if (!DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull)))
+		{
+			why = psprintf("role \"%s\" that owns job %lld is no longer a member of ml_engineer; jobs run only for engineers",
+						   q->owner, (long long) q->job);
+			sqlstate = "42501";
+		}
 	}
 	if (why == NULL)
 		return role;
 	ereport(LOG, (errmsg("pg_mlops: run %lld not started: %s", (long long) q->run, why)));
-	MlRunFinish(q->run, "failed", "28000", why, false);
+	MlRunFinish(q->run, "failed", sqlstate, why, false);
 	return InvalidOid;
 }
 

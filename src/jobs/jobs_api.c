@@ -310,11 +310,11 @@ static void
 write_job(MlScope *scope, JobRow *job, const JobOptions *o, const char *raw_options,
 		  bool insert, bool active)
 {
-	Oid			types[19] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			types[20] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, NAMEOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Datum		values[19];
-	char		nulls[20] = "                   ";
+		TEXTOID, NAMEOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID};
+	Datum		values[20];
+	char		nulls[21] = "                    ";
 	MlSchedule	s;
 
 	MlScheduleParse(job->schedule, &s);
@@ -339,6 +339,7 @@ write_job(MlScope *scope, JobRow *job, const JobOptions *o, const char *raw_opti
 	values[18] = TimestampTzGetDatum(MlScheduleNext(&s, GetCurrentTransactionStartTimestamp()));
 	if (!active)
 		nulls[18] = 'n';
+	values[19] = Int64GetDatum((int64) get_role_oid(job->owner, false));
 
 	MlScopeAsOwner(scope);
 	if (o->name && (insert || strcmp(o->name, job->name) != 0))
@@ -354,14 +355,17 @@ write_job(MlScope *scope, JobRow *job, const JobOptions *o, const char *raw_opti
 	MlSpiExec(psprintf("%s mlops.jobs SET (project_id, name, kind, schedule, command, options, owner, "
 					   "  max_retries, timeout, backoff, statement_timeout, next_run_at, active) = "
 					   "(SELECT $2, $3, $4, $5, c.command, "
-					   "  $13::pg_catalog.jsonb OPERATOR(pg_catalog.||) c.command, $14, $15, "
+					   "  ($13::pg_catalog.jsonb OPERATOR(pg_catalog.||) c.command) OPERATOR(pg_catalog.-) 'owner_oid', $14, $15, "
 					   "  $16::pg_catalog.interval, $17::pg_catalog.interval, $18::pg_catalog.interval, $19, %s "
 					   " FROM (SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
 					   "   'algorithm', $6, 'hyperparams', $7::pg_catalog.jsonb, 'options', $8::pg_catalog.jsonb, "
-					   "   'relation', $9, 'into_table', $10, 'mode', $11, 'recipe', $12::pg_catalog.int8)) AS command) c) "
+					   "   'relation', $9, 'into_table', $10, 'mode', $11, 'recipe', $12::pg_catalog.int8, "
+					   /* the owner's OID, kept from the first write: runs check it (dispatch.c) */
+					   "   'owner_oid', COALESCE(jobs.command OPERATOR(pg_catalog.->) 'owner_oid', "
+					   "                         pg_catalog.to_jsonb($20)))) AS command) c) "
 					   "WHERE id OPERATOR(pg_catalog.=) $1",
 					   "UPDATE", active ? "true" : "false"),
-			  19, types, values, nulls, SPI_OK_UPDATE);
+			  20, types, values, nulls, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "job %lld vanished while it was written", (long long) job->id);
 }
@@ -759,6 +763,21 @@ ml_alter_job(PG_FUNCTION_ARGS)
 	parse_options(j->kind, changes, &check, true);
 	if (check.schedule)
 		MlScheduleParse(check.schedule, &s);
+	/*
+	 * The step runs with its owner's rights: what it reads and writes is the
+	 * owner's to say. An admin who is not the owner would otherwise point
+	 * it at tables only the owner may read or write.
+	 */
+	if ((check.algorithm || check.hyperparams || check.train_options || check.relation ||
+		 check.into || check.mode || check.recipe) &&
+		!(OidIsValid(get_role_oid(j->owner, true)) &&
+		  has_privs_of_role(GetUserId(), get_role_oid(j->owner, true))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only the owner of job %lld can change what its step reads and writes", (long long) id),
+				 errdetail("The job runs as role \"%s\"; its relation, into_table, mode, recipe, algorithm, hyperparams and options are that role's to set.",
+						   j->owner),
+				 errhint("Admins may pause or resume it, change its schedule, retries and timeouts, or remove it.")));
 
 	MlScopeEnter(&scope);
 	j = owned_job(&scope, id);

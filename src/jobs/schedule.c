@@ -72,6 +72,7 @@ cron_field(const char *text, const char *src, const CronField *f, bool *star)
 		int			lo,
 					hi,
 					step = 1;
+		bool		single = false;
 
 		if (*p == '*')
 		{
@@ -82,6 +83,7 @@ cron_field(const char *text, const char *src, const CronField *f, bool *star)
 		else
 		{
 			lo = hi = cron_number(text, &p, f);
+			single = *p != '-';
 			if (*p == '-')
 			{
 				p++;
@@ -92,6 +94,10 @@ cron_field(const char *text, const char *src, const CronField *f, bool *star)
 		}
 		if (*p == '/')
 		{
+			/* "5/10" is 5-59/10 in some crons and an error in others */
+			if (single)
+				bad_cron(text, psprintf("The %s field has a step on a single number; write a range (\"a-b/n\") or \"*/n\".",
+										f->name));
 			p++;
 			step = cron_number(text, &p, &(CronField) {f->name, 1, f->hi});
 		}

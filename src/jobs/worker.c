@@ -353,6 +353,12 @@ execute_step(Run *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("the project of job %lld no longer exists", (long long) r->job)));
+	/* the dispatch pass checked the owner; it may have changed since */
+	if (superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" that owns job %lld is a superuser; jobs never run as a superuser",
+						GetUserNameFromId(GetUserId(), false), (long long) r->job)));
 	if (strcmp(r->kind, "train") == 0)
 		step_train(r);
 	else if (strcmp(r->kind, "score") == 0)
