@@ -136,22 +136,36 @@ served_databases(Oid *oids, int maxn)
 	TableScanDesc scan;
 	HeapTuple	tup;
 	int			n = 0;
+	static bool warned = false;
+	bool		over = false;
 
 	StartTransactionCommand();
 	(void) GetTransactionSnapshot();
 	rel = table_open(DatabaseRelationId, AccessShareLock);
 	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (n < maxn && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 
-		if (db->datallowconn && !db->datistemplate &&
-			MlJobsServesDatabase(NameStr(db->datname)))
-			oids[n++] = db->oid;
+		if (!db->datallowconn || db->datistemplate ||
+			!MlJobsServesDatabase(NameStr(db->datname)))
+			continue;
+		if (n == maxn)
+		{
+			over = true;
+			break;
+		}
+		oids[n++] = db->oid;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+	/* say so once, not every poll, when databases are left out */
+	if (over && !warned)
+		ereport(WARNING,
+				(errmsg("pg_mlops launcher: more than %d databases to serve, the others are not served", maxn),
+				 errhint("List at most %d databases in pg_mlops.job_databases.", maxn)));
+	warned = over;
 	return n;
 }
 

@@ -22,7 +22,7 @@ MlPayloadInvalid(MlReader *r, const char *detail)
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("%s has an invalid payload", r->what ? r->what : "model"),
 			 errdetail("%s (at byte %d of %d).", detail, r->pos, r->len),
-			 errhint("Train the model again; payloads are written only by ml_train.")));
+			 errhint("Fit it again (ml_train, ml_forecast_train, or the cleaning call that stored the recipe); payloads are written only by pg_mlops.")));
 }
 
 void
