@@ -18,7 +18,7 @@ q -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
       FROM generate_series(1, 50000) i" \
   -c "UPDATE big SET y = NULL, k = NULL WHERE i % 10 = 0" \
   -c "CREATE TABLE series AS SELECT s, '2015-01-01'::date + i AS day, s + i * 0.01 + sin(i) AS v
-      FROM generate_series(1, 400) s, generate_series(0, 2999) i" \
+      FROM generate_series(1, 1000) s, generate_series(0, 2999) i" \
   -c "SELECT ml_create_project('series', 'series', 'v', 'forecast')" \
   -c "SELECT ml_create_project('cancel', 'big', 'y')" >/dev/null
 echo "1..10"
