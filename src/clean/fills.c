@@ -32,26 +32,6 @@
 #include "core/options.h"
 #include "core/progress.h"
 
-/* Epoch seconds back to the text of a date/timestamp/timestamptz value. */
-static char *
-epoch_to_text(double epoch, Oid typid)
-{
-	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-
-	switch (getBaseType(typid))
-	{
-		case DATEOID:
-			return DatumGetCString(DirectFunctionCall1(date_out,
-													   DateADTGetDatum((DateADT) floor(pg / SECS_PER_DAY + 0.5))));
-		case TIMESTAMPTZOID:
-			return DatumGetCString(DirectFunctionCall1(timestamptz_out,
-													   TimestampTzGetDatum((TimestampTz) rint(pg * USECS_PER_SEC))));
-		default:
-			return DatumGetCString(DirectFunctionCall1(timestamp_out,
-													   TimestampGetDatum((Timestamp) rint(pg * USECS_PER_SEC))));
-	}
-}
-
 /*
  * Whether a number fits the column's type as the write casts it (float8 to
  * the type): integer ranges, real's range, numeric(p,s)'s digits. A real
@@ -209,7 +189,7 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 				fills->out_of_range[slot]++;
 				continue;
 			}
-			text = epoch_to_text(v, col->typid);
+			text = MlEpochText(v, col->typid);
 		}
 		if (!written_as_number(col) && text == NULL)
 			ereport(ERROR,

@@ -212,6 +212,26 @@ ml_project_access(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The OID of a project's relation, by the schema and name the catalog
+ * stores (a relation dropped or renamed since is an error that says how to
+ * repoint the project). Privileges are checked by the scan that reads it.
+ */
+Oid
+MlProjectRelation(MlProject *p)
+{
+	Oid			nsp = get_namespace_oid(p->relation_schema, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(p->relation_name, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" of project \"%s\" does not exist",
+						p->relation_schema, p->relation_name, p->name),
+				 errhint("Point the project at a relation with ml_update_project().")));
+	return relid;
+}
+
+/*
  * Find a project by name, as the caller: a project hidden by row-level
  * security is reported exactly like one that does not exist.
  */

@@ -56,6 +56,7 @@ extern void MlScopeAsCaller(MlScope *scope);
 
 extern bool MlCallerHasRole(MlScope *scope, const char *rolname);
 extern MlProject *MlProjectLookup(MlScope *scope, const char *name);
+extern Oid	MlProjectRelation(MlProject *p);
 extern void MlProjectRequireChange(MlProject *project);
 
 extern int	MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,

@@ -970,3 +970,26 @@ MlKindOfType(Oid typid)
 {
 	return kind_of_type(typid);
 }
+
+/*
+ * Epoch seconds (as the frame holds date/time cells) back to the text of a
+ * date, timestamp or timestamptz value of type typid.
+ */
+char *
+MlEpochText(double epoch, Oid typid)
+{
+	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	switch (getBaseType(typid))
+	{
+		case DATEOID:
+			return DatumGetCString(DirectFunctionCall1(date_out,
+													   DateADTGetDatum((DateADT) floor(pg / SECS_PER_DAY + 0.5))));
+		case TIMESTAMPTZOID:
+			return DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum((TimestampTz) rint(pg * USECS_PER_SEC))));
+		default:
+			return DatumGetCString(DirectFunctionCall1(timestamp_out,
+													   TimestampGetDatum((Timestamp) rint(pg * USECS_PER_SEC))));
+	}
+}

@@ -126,6 +126,7 @@ extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
 extern void MlDatePartsOf(double epoch, const MlDatePart *parts, int nparts, bool with_tz,
 						  double *out);
+extern char *MlEpochText(double epoch, Oid typid);
 extern double MlDatumToDouble(Datum d, Oid typid);
 extern double MlBaseDatumToDouble(Datum d, Oid basetype);
 extern MlKind MlKindOfType(Oid typid);

@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 
 #include "core/catalog.h"
+#include "core/frame.h"
 #include "core/options.h"
 #include "forecast/forecast.h"
 #include "model/versions.h"
@@ -275,21 +276,6 @@ series_columns(FunctionCallInfo fcinfo)
 }
 
 static Oid
-project_relation(MlProject *p)
-{
-	Oid			nsp = get_namespace_oid(p->relation_schema, true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid(p->relation_name, nsp) : InvalidOid;
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"%s.%s\" of project \"%s\" does not exist",
-						p->relation_schema, p->relation_name, p->name),
-				 errhint("Point the project at a relation with ml_update_project().")));
-	return relid;
-}
-
-static Oid
 column_type(Oid relid, const char *name, const char *what)
 {
 	AttrNumber	att = get_attnum(relid, name);
@@ -527,9 +513,9 @@ training_json(FcStored *st, FcSeriesSet *set, const char *time_column, List *ser
 	if (set->npoints > 0)
 	{
 		appendStringInfoString(&out, "{\"from\": ");
-		escape_json(&out, FcEpochText(set->tmin, set->time_type));
+		escape_json(&out, MlEpochText(set->tmin, set->time_type));
 		appendStringInfoString(&out, ", \"to\": ");
-		escape_json(&out, FcEpochText(set->tmax, set->time_type));
+		escape_json(&out, MlEpochText(set->tmax, set->time_type));
 		appendStringInfoChar(&out, '}');
 	}
 	else
@@ -681,7 +667,7 @@ ml_forecast_train(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(cxt);
 	INSTR_TIME_SET_CURRENT(start);
 	{
-		Oid			relid = project_relation(p);
+		Oid			relid = MlProjectRelation(p);
 
 		check_columns(relid, p, time_column, series_by);
 		set = FcLoadSeries(relid, p->target, time_column, series_by);

@@ -55,7 +55,6 @@ typedef struct FcSeriesSet
 
 extern FcSeriesSet *FcLoadSeries(Oid relid, const char *target, const char *time_column,
 								 List *series_by);
-extern char *FcEpochText(double epoch, Oid typid);
 
 /* Run fn(ctx, task, worker) for tasks 0..ntasks-1 on nworkers threads; returns the threads used. */
 typedef void (*FcTaskFn) (void *ctx, int64 task, int worker);

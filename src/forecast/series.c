@@ -91,26 +91,6 @@ key_match(const void *a, const void *b, Size keysize)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Epoch seconds as the text of a date / timestamp / timestamptz. */
-char *
-FcEpochText(double epoch, Oid typid)
-{
-	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
-
-	switch (getBaseType(typid))
-	{
-		case DATEOID:
-			return DatumGetCString(DirectFunctionCall1(date_out,
-													   DateADTGetDatum((DateADT) floor(pg / SECS_PER_DAY + 0.5))));
-		case TIMESTAMPTZOID:
-			return DatumGetCString(DirectFunctionCall1(timestamptz_out,
-													   TimestampTzGetDatum((TimestampTz) rint(pg * USECS_PER_SEC))));
-		default:
-			return DatumGetCString(DirectFunctionCall1(timestamp_out,
-													   TimestampGetDatum((Timestamp) rint(pg * USECS_PER_SEC))));
-	}
-}
-
 /* One key value as JSON: numbers as numbers, booleans as booleans, the rest as strings. */
 static void
 value_json(StringInfo out, Receiver *r, int k, Datum d)

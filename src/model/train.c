@@ -109,22 +109,6 @@ read_options(JsonbContainer *opts, MlTrainOptions *o, bool is_auto)
 	}
 }
 
-/* The project's relation, as the caller sees it (SELECT checked by the scan). */
-static Oid
-project_relation(MlProject *p)
-{
-	Oid			nsp = get_namespace_oid(p->relation_schema, true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid(p->relation_name, nsp) : InvalidOid;
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"%s.%s\" of project \"%s\" does not exist",
-						p->relation_schema, p->relation_name, p->name),
-				 errhint("Point the project at a relation with ml_update_project().")));
-	return relid;
-}
-
 static bool
 in_list(List *names, const char *name)
 {
@@ -634,7 +618,7 @@ ml_train(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	{
-		Oid			relid = project_relation(p);
+		Oid			relid = MlProjectRelation(p);
 
 		frame = load_frame(relid, columns_to_load(relid, p, &o), &sampled);
 	}
