@@ -11,7 +11,7 @@ api_roles arest
 served=mlops_jobs unserved=mlops_api_unserved
 echo "1..8"
 
-score() { qd "$1" -c "SET ROLE $cons" -c "SELECT count(ml_predict('homes', h)) FROM houses h WHERE id <= $2" 2>&1; }
+score() { qd "$1" -c "SET ROLE $cons" -c "SELECT count(ml_predict('homes', h)) FROM houses h WHERE id <= $2" 2>&1 || true; }
 usage() { qd "$1" -c "SET ROLE $cons" -c "SELECT calls || ' ' || rows || ' ' || errors FROM ml_api_usage"; }
 
 for d in $served $unserved; do

@@ -456,7 +456,8 @@ MlApiUsageFlush(int *nflushed)
 	int			n;
 	UsageCopy  *all;
 	int			out = 0;
-	Oid			types[8] = {INT8OID, NAMEOID, DATEOID, INT8OID, INT8OID, INT8OID, INT8ARRAYOID, FLOAT8ARRAYOID};
+	Oid			types[10] = {INT8OID, NAMEOID, DATEOID, INT8OID, INT8OID, INT8OID, INT8ARRAYOID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID};
 
 	*nflushed = 0;
 	MlSpiExec("SELECT 1 WHERE pg_catalog.to_regclass('mlops.api_usage') IS NOT NULL",
@@ -470,9 +471,10 @@ MlApiUsageFlush(int *nflushed)
 		UsageCopy  *u = &all[i];
 		MlUsageEntry *e;
 		bool		dirty;
-		Datum		values[8];
+		Datum		values[10];
+		char		nulls[10] = "          ";
 		Datum		hist[ML_LATENCY_BUCKETS];
-		Datum		pct[3];
+		double		q[3] = {0.50, 0.95, 0.99};
 
 		LWLockAcquire(usage_lock, LW_SHARED);
 		e = hash_search(usage_hash, &u->key, HASH_FIND, NULL);
@@ -482,9 +484,14 @@ MlApiUsageFlush(int *nflushed)
 			continue;
 		for (int b = 0; b < ML_LATENCY_BUCKETS; b++)
 			hist[b] = Int64GetDatum(u->counts.hist[b]);
-		pct[0] = Float8GetDatum(MlUsagePercentile(u->counts.hist, 0.50));
-		pct[1] = Float8GetDatum(MlUsagePercentile(u->counts.hist, 0.95));
-		pct[2] = Float8GetDatum(MlUsagePercentile(u->counts.hist, 0.99));
+		for (int k = 0; k < 3; k++)
+		{
+			double		p = MlUsagePercentile(u->counts.hist, q[k]);
+
+			values[7 + k] = Float8GetDatum(p);
+			if (isnan(p))
+				nulls[7 + k] = 'n';
+		}
 		values[0] = Int64GetDatum(u->key.project_id);
 		values[1] = NameGetDatum(&u->key.consumer);
 		values[2] = DateADTGetDatum(u->key.day);
@@ -493,13 +500,10 @@ MlApiUsageFlush(int *nflushed)
 		values[5] = Int64GetDatum(u->counts.errors);
 		values[6] = PointerGetDatum(construct_array(hist, ML_LATENCY_BUCKETS, INT8OID, 8,
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		values[7] = PointerGetDatum(construct_array(pct, 3, FLOAT8OID, 8,
-													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		/* a project dropped since: its usage goes with it */
 		MlSpiExec("INSERT INTO mlops.api_usage AS u (project_id, consumer, day, calls, rows, errors, "
 				  "  latency_histogram, latency_p50_ms, latency_p95_ms, latency_p99_ms) "
-				  "SELECT $1, $2, $3, $4, $5, $6, $7, "
-				  "  pg_catalog.nullif($8[1], 'NaN'), pg_catalog.nullif($8[2], 'NaN'), pg_catalog.nullif($8[3], 'NaN') "
+				  "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 "
 				  "WHERE EXISTS (SELECT 1 FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1) "
 				  "ON CONFLICT (project_id, consumer, day) DO UPDATE SET "
 				  "  calls = excluded.calls, rows = excluded.rows, errors = excluded.errors, "
@@ -508,7 +512,7 @@ MlApiUsageFlush(int *nflushed)
 				  "  latency_p99_ms = excluded.latency_p99_ms, flushed_at = pg_catalog.now() "
 				  "WHERE excluded.calls OPERATOR(pg_catalog.>=) u.calls "
 				  "  AND excluded.rows OPERATOR(pg_catalog.>=) u.rows",
-				  8, types, values, NULL, SPI_OK_INSERT);
+				  10, types, values, nulls, SPI_OK_INSERT);
 		all[out++] = *u;
 	}
 	*nflushed = out;
