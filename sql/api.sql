@@ -110,6 +110,12 @@ SET ROLE regress_carl;
 SELECT ml_score('api_p', 'api_houses', 'api_scored') AS scored;
 SELECT count(*), min(model_version) FROM api_scored;
 SELECT calls, rows, errors FROM ml_api_usage;
+-- under a large quota a statement reserves rows ahead; those it did not hand out go back
+SET ROLE regress_eve;
+SELECT ml_expose('api_p', 'regress_carl', '{"rows_per_day": 1000000}');
+SET ROLE regress_carl;
+SELECT count(ml_predict('api_p', h)) FROM api_houses h WHERE id <= 7;
+SELECT calls, rows FROM ml_api_usage;
 -- the quota holds for ml_score too: a block that does not fit is refused whole
 SET ROLE regress_eve;
 SELECT ml_expose('api_p', 'regress_carl', '{"rows_per_day": 100}');

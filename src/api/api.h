@@ -13,10 +13,8 @@
 
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "core/catalog.h"
 #include "datatype/timestamp.h"
-#include "storage/proc.h"
 
 struct MlApiMeter;
 
@@ -32,9 +30,18 @@ typedef struct MlExposure
 	struct MlApiMeter *meter;	/* the running statement's meter, if any */
 } MlExposure;
 
+/*
+ * Bumped by metering.c whenever a statement may have begun or ended (an
+ * outermost executor run or utility statement, the end of a call or of a
+ * transaction): while it holds, a meter checked once is still the
+ * statement's.
+ */
+extern uint64 MlApiGeneration;
+
 /* The statement meter: what MlApiRow checks and counts without a call. */
 typedef struct MlApiMeter
 {
+	uint64		generation;		/* MlApiGeneration when last found current */
 	uint64		exposure_id;
 	TimestampTz stmt_start;
 	LocalTransactionId lxid;
@@ -42,6 +49,7 @@ typedef struct MlApiMeter
 	bool		failed;			/* refused by a limit */
 	int64		rows;			/* handed out by this statement */
 	int64		charged;		/* of which already added to the shared counter */
+	int64		reserved;		/* more in the shared counter, not handed out yet */
 	struct MlUsageEntry *entry; /* the shared usage entry (usage.h) */
 } MlApiMeter;
 
@@ -71,9 +79,7 @@ MlApiMeterOf(MlExposure *x)
 {
 	MlApiMeter *m = x->meter;
 
-	if (unlikely(m == NULL || !m->open || m->exposure_id != x->id ||
-				 m->stmt_start != GetCurrentStatementStartTimestamp() ||
-				 m->lxid != MyProc->lxid))
+	if (unlikely(m == NULL || m->generation != MlApiGeneration || m->exposure_id != x->id))
 		m = MlApiBeginCall(x);
 	return m;
 }
@@ -99,10 +105,18 @@ MlApiRow(MlExposure *x)
 	if (likely(x == NULL))
 		return;
 	m = MlApiMeterOf(x);
-	if (x->rows_per_day > 0)
+	if (x->rows_per_day > 0 && m->reserved == 0)
 		MlApiChargeRows(x, m, 1);
 	else
+	{
+		/* no quota, or a row the statement has reserved already */
+		if (x->rows_per_day > 0)
+		{
+			m->reserved--;
+			m->charged++;
+		}
 		m->rows++;
+	}
 }
 
 #endif							/* ML_API_H */

@@ -3,10 +3,12 @@
  *	  Calls through exposures, metered per statement.
  *
  * A call is one top-level statement: ml_predict over 1,000 rows in one
- * SELECT is one call of 1,000 rows. A new statement is recognised by its
- * start timestamp and local transaction id (MlApiRow compares them
- * inline, without a clock read or a call); the statement's meter counts
- * its rows in backend memory. The call ends when the outermost executor
+ * SELECT is one call of 1,000 rows. A statement is recognised by its start
+ * timestamp and local transaction id, compared only when MlApiGeneration
+ * moved (an outermost executor run or utility statement began, a call or
+ * a transaction ended): per row MlApiRow compares one counter, inline,
+ * without a clock read or a call. The statement's meter counts its rows in
+ * backend memory. The call ends when the outermost executor
  * ends (or the top-level utility statement, or the transaction): one clock
  * read gives its latency, and the counts go into the shared entry (usage.c)
  * under its spinlock, once per statement. Rows under a daily quota are
@@ -34,6 +36,7 @@ static MlApiMeter meters[MAX_METERS];
 static int	nopen = 0;			/* open meters (any slot) */
 static int	depth = 0;			/* executor / utility nesting */
 static bool hooks_done = false;
+uint64		MlApiGeneration = 1;
 
 static ExecutorRun_hook_type prev_run = NULL;
 static ExecutorFinish_hook_type prev_finish = NULL;
@@ -60,6 +63,7 @@ end_calls(bool error)
 {
 	TimestampTz now;
 
+	MlApiGeneration++;
 	if (nopen == 0)
 		return;
 	now = GetCurrentTimestamp();
@@ -75,6 +79,10 @@ end_calls(bool error)
 		nopen--;
 		if (m->rows > m->charged)
 			pg_atomic_fetch_add_u64(&e->rows, (uint64) (m->rows - m->charged));
+		/* rows reserved under a quota and not handed out go back */
+		if (m->reserved > 0)
+			pg_atomic_fetch_sub_u64(&e->rows, (uint64) m->reserved);
+		m->reserved = 0;
 		bucket = MlUsageBucket(Max(now - m->stmt_start, 0));
 		SpinLockAcquire(&e->mutex);
 		e->counts.calls++;
@@ -90,6 +98,7 @@ static void
 xact_cb(XactEvent event, void *arg)
 {
 	(void) arg;
+	MlApiGeneration++;
 	if (nopen == 0)
 		return;
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -126,6 +135,8 @@ subxact_cb(SubXactEvent event, SubTransactionId mysub, SubTransactionId parent, 
 static void
 run_hook(QueryDesc *qd, ScanDirection dir, uint64 count, bool execute_once)
 {
+	if (depth == 0)
+		MlApiGeneration++;
 	depth++;
 	PG_TRY();
 	{
@@ -175,6 +186,8 @@ utility_hook(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 			 ProcessUtilityContext context, ParamListInfo params,
 			 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
+	if (depth == 0)
+		MlApiGeneration++;
 	depth++;
 	PG_TRY();
 	{
@@ -240,6 +253,7 @@ MlApiBeginCall(MlExposure *x)
 				strcmp(NameStr(e->key.consumer), NameStr(x->consumer)) == 0)
 			{
 				o->exposure_id = x->id;
+				o->generation = MlApiGeneration;
 				x->meter = o;
 				return o;
 			}
@@ -263,6 +277,7 @@ MlApiBeginCall(MlExposure *x)
 	day = (int32) (stmt / USECS_PER_DAY);
 	e = MlUsageGet(x->project_id, NameStr(x->consumer), day);
 	memset(m, 0, sizeof(*m));
+	m->generation = MlApiGeneration;
 	m->exposure_id = x->id;
 	m->stmt_start = stmt;
 	m->lxid = lxid;

@@ -35,16 +35,26 @@ utc_text(TimestampTz t)
 					tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Charge n rows to the day's quota, all or none. */
+/*
+ * Charge n rows to the day's quota, all or none. The statement's reserved
+ * rows go first; beyond them, the shared counter is raised by compare and
+ * swap, with a reserve for the next rows of the statement (at most 64, and
+ * at most 1/64 of what remains, so near the limit every row is charged
+ * one by one and no backend holds rows another needs). The reserve not
+ * used is given back when the call ends (metering.c).
+ */
 void
 MlApiChargeRows(MlExposure *x, MlApiMeter *m, int64 n)
 {
 	MlUsageEntry *e = m->entry;
+	int64		need = n - Min(n, m->reserved);
 	uint64		used = pg_atomic_read_u64(&e->rows);
+	uint64		limit = (uint64) x->rows_per_day;
+	uint64		extra;
 
 	for (;;)
 	{
-		if (used + (uint64) n > (uint64) x->rows_per_day)
+		if (used + (uint64) need > limit)
 		{
 			TimestampTz reset = ((TimestampTz) e->key.day + 1) * USECS_PER_DAY;
 
@@ -54,12 +64,14 @@ MlApiChargeRows(MlExposure *x, MlApiMeter *m, int64 n)
 					 errmsg("daily row quota of role \"%s\" on project \"%s\" exceeded: rows_per_day is " INT64_FORMAT,
 							NameStr(x->consumer), x->project_name, x->rows_per_day),
 					 errdetail(UINT64_FORMAT " rows were scored today (UTC); this statement asked for " INT64_FORMAT " more.",
-							   used, n),
+							   used >= (uint64) m->reserved ? used - (uint64) m->reserved : 0, n),
 					 errhint("The quota resets at %s.", utc_text(reset))));
 		}
-		if (pg_atomic_compare_exchange_u64(&e->rows, &used, used + (uint64) n))
+		extra = Min(64, (limit - used - (uint64) need) / 64);
+		if (pg_atomic_compare_exchange_u64(&e->rows, &used, used + (uint64) need + extra))
 			break;
 	}
+	m->reserved = m->reserved - (n - need) + (int64) extra;
 	m->rows += n;
 	m->charged += n;
 }
