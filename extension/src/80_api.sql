@@ -18,7 +18,7 @@ COMMENT ON TABLE mlops.exposures IS
 
 -- One row per project, consumer and UTC day, written by the scheduler's
 -- dispatch pass from the shared-memory counters (absolute values: a row is
--- only ever replaced by larger counts).
+-- only ever replaced by one of as many calls or more).
 CREATE TABLE mlops.api_usage (
     project_id        bigint NOT NULL REFERENCES mlops.projects (id) ON DELETE CASCADE,
     consumer          name NOT NULL,

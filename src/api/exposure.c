@@ -59,13 +59,15 @@ name_datum(const char *s)
 	return DirectFunctionCall1(namein, CStringGetDatum(s));
 }
 
-/* The project, for an engineer; the consumer role's name, checked. */
+/*
+ * The project (arguments project, consumer), for an engineer or admin, and
+ * the consumer role's name.
+ */
 static MlProject *
-exposure_target(MlScope *scope, FunctionCallInfo fcinfo, char **consumer)
+managed_project(MlScope *scope, FunctionCallInfo fcinfo, char **consumer)
 {
 	MlProject  *p = MlProjectLookup(scope, MlTextArg(fcinfo, 0, "project"));
 	Oid			role;
-	Oid			group = get_role_oid("ml_consumer", true);
 
 	MlRequireArg(fcinfo, 1, "consumer");
 	if (!MlCallerHasRole(scope, "ml_engineer"))
@@ -79,6 +81,17 @@ exposure_target(MlScope *scope, FunctionCallInfo fcinfo, char **consumer)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("role with OID %u does not exist", role)));
+	return p;
+}
+
+/* As managed_project, and the consumer must have ml_consumer's privileges. */
+static MlProject *
+exposure_target(MlScope *scope, FunctionCallInfo fcinfo, char **consumer)
+{
+	MlProject  *p = managed_project(scope, fcinfo, consumer);
+	Oid			role = PG_GETARG_OID(1);
+	Oid			group = get_role_oid("ml_consumer", true);
+
 	if (!OidIsValid(group) || !has_privs_of_role(role, group))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -161,19 +174,8 @@ ml_revoke_exposure(PG_FUNCTION_ARGS)
 	Datum		values[2];
 
 	MlScopeEnter(&scope);
-	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
-	MlRequireArg(fcinfo, 1, "consumer");
-	if (!MlCallerHasRole(&scope, "ml_engineer"))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to manage the exposures of project \"%s\"", p->name),
-				 errdetail("Only engineers and admins expose projects to consumers.")));
 	/* a role that lost ml_consumer since can still be revoked */
-	consumer = GetUserNameFromId(PG_GETARG_OID(1), true);
-	if (consumer == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role with OID %u does not exist", PG_GETARG_OID(1))));
+	p = managed_project(&scope, fcinfo, &consumer);
 	values[0] = Int64GetDatum(p->id);
 	values[1] = name_datum(consumer);
 	MlScopeAsOwner(&scope);
@@ -254,8 +256,6 @@ MlApiExposureVisible(int64 project_id, const char *consumer)
 {
 	Oid			role = get_role_oid(consumer, true);
 	Oid			engineer = get_role_oid("ml_engineer", true);
-	Oid			types[2] = {INT8OID, OIDOID};
-	Datum		values[2];
 	MlScope		scope;
 	bool		visible;
 
@@ -265,19 +265,7 @@ MlApiExposureVisible(int64 project_id, const char *consumer)
 		return true;
 	/* a project's owner or member (analysts): the catalog's access rule */
 	MlScopeEnter(&scope);
-	values[0] = Int64GetDatum(project_id);
-	values[1] = ObjectIdGetDatum(scope.caller);
-	MlScopeAsOwner(&scope);
-	MlSpiExec("SELECT 1 FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1 AND ("
-			  "  EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
-			  "          WHERE r.rolname OPERATOR(pg_catalog.=) p.owner "
-			  "            AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
-			  "  OR EXISTS (SELECT 1 FROM mlops.project_members m "
-			  "             JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) m.member "
-			  "             WHERE m.project_id OPERATOR(pg_catalog.=) p.id "
-			  "               AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')))",
-			  2, types, values, NULL, SPI_OK_SELECT);
-	visible = SPI_processed > 0;
+	visible = MlProjectAccess(&scope, project_id) != ML_ACCESS_NONE;
 	MlScopeExit(&scope);
 	return visible;
 }

@@ -446,9 +446,35 @@ copy_entries(MemoryContext cxt, int *n)
 }
 
 /*
+ * An entry's key, counts and latency percentiles as the first nine
+ * columns of mlops.api_usage_live() (percentiles NULL when no call).
+ */
+static void
+usage_datums(const UsageCopy *u, Datum *values, bool *nulls)
+{
+	static const double q[3] = {0.50, 0.95, 0.99};
+
+	memset(nulls, 0, sizeof(bool) * 9);
+	values[0] = Int64GetDatum(u->key.project_id);
+	values[1] = NameGetDatum(&u->key.consumer);
+	values[2] = DateADTGetDatum(u->key.day);
+	values[3] = Int64GetDatum(u->counts.calls);
+	values[4] = Int64GetDatum(u->counts.rows);
+	values[5] = Int64GetDatum(u->counts.errors);
+	for (int k = 0; k < 3; k++)
+	{
+		double		p = MlUsagePercentile(u->counts.hist, q[k]);
+
+		values[6 + k] = Float8GetDatum(p);
+		nulls[6 + k] = isnan(p);
+	}
+}
+
+/*
  * Write this database's changed entries into mlops.api_usage (inside the
  * caller's transaction, SPI connected, as a superuser: the dispatch
- * worker). A row is replaced only by counts at least as large. Returns
+ * worker). A row is replaced only by as many calls or more (the rows of a
+ * running statement may include rows it reserved and gives back). Returns
  * what was written, for MlApiUsageFlushed once committed.
  */
 void *
@@ -457,8 +483,8 @@ MlApiUsageFlush(int *nflushed)
 	int			n;
 	UsageCopy  *all;
 	int			out = 0;
-	Oid			types[10] = {INT8OID, NAMEOID, DATEOID, INT8OID, INT8OID, INT8OID, INT8ARRAYOID,
-		FLOAT8OID, FLOAT8OID, FLOAT8OID};
+	Oid			types[10] = {INT8OID, NAMEOID, DATEOID, INT8OID, INT8OID, INT8OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8ARRAYOID};
 
 	*nflushed = 0;
 	MlSpiExec("SELECT 1 WHERE pg_catalog.to_regclass('mlops.api_usage') IS NOT NULL",
@@ -473,9 +499,9 @@ MlApiUsageFlush(int *nflushed)
 		MlUsageEntry *e;
 		bool		dirty;
 		Datum		values[10];
+		bool		isnull[9];
 		char		nulls[10] = "          ";
 		Datum		hist[ML_LATENCY_BUCKETS];
-		double		q[3] = {0.50, 0.95, 0.99};
 
 		LWLockAcquire(usage_lock, LW_SHARED);
 		e = hash_search(usage_hash, &u->key, HASH_FIND, NULL);
@@ -483,27 +509,16 @@ MlApiUsageFlush(int *nflushed)
 		LWLockRelease(usage_lock);
 		if (!dirty)
 			continue;
+		usage_datums(u, values, isnull);
+		for (int k = 0; k < 9; k++)
+			nulls[k] = isnull[k] ? 'n' : ' ';
 		for (int b = 0; b < ML_LATENCY_BUCKETS; b++)
 			hist[b] = Int64GetDatum(u->counts.hist[b]);
-		for (int k = 0; k < 3; k++)
-		{
-			double		p = MlUsagePercentile(u->counts.hist, q[k]);
-
-			values[7 + k] = Float8GetDatum(p);
-			if (isnan(p))
-				nulls[7 + k] = 'n';
-		}
-		values[0] = Int64GetDatum(u->key.project_id);
-		values[1] = NameGetDatum(&u->key.consumer);
-		values[2] = DateADTGetDatum(u->key.day);
-		values[3] = Int64GetDatum(u->counts.calls);
-		values[4] = Int64GetDatum(u->counts.rows);
-		values[5] = Int64GetDatum(u->counts.errors);
-		values[6] = PointerGetDatum(construct_array(hist, ML_LATENCY_BUCKETS, INT8OID, 8,
+		values[9] = PointerGetDatum(construct_array(hist, ML_LATENCY_BUCKETS, INT8OID, 8,
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		/* a project dropped since: its usage goes with it */
 		MlSpiExec("INSERT INTO mlops.api_usage AS u (project_id, consumer, day, calls, rows, errors, "
-				  "  latency_histogram, latency_p50_ms, latency_p95_ms, latency_p99_ms) "
+				  "  latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_histogram) "
 				  "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 "
 				  "WHERE EXISTS (SELECT 1 FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1) "
 				  "ON CONFLICT (project_id, consumer, day) DO UPDATE SET "
@@ -511,8 +526,7 @@ MlApiUsageFlush(int *nflushed)
 				  "  latency_histogram = excluded.latency_histogram, "
 				  "  latency_p50_ms = excluded.latency_p50_ms, latency_p95_ms = excluded.latency_p95_ms, "
 				  "  latency_p99_ms = excluded.latency_p99_ms, flushed_at = pg_catalog.now() "
-				  "WHERE excluded.calls OPERATOR(pg_catalog.>=) u.calls "
-				  "  AND excluded.rows OPERATOR(pg_catalog.>=) u.rows",
+				  "WHERE excluded.calls OPERATOR(pg_catalog.>=) u.calls",
 				  10, types, values, nulls, SPI_OK_INSERT);
 		all[out++] = *u;
 	}
@@ -564,24 +578,11 @@ ml_api_usage_live(PG_FUNCTION_ARGS)
 	{
 		UsageCopy  *u = &all[i];
 		Datum		values[9];
-		bool		nulls[9] = {0};
-		double		q[3] = {0.50, 0.95, 0.99};
+		bool		nulls[9];
 
 		if (!MlApiExposureVisible(u->key.project_id, NameStr(u->key.consumer)))
 			continue;
-		values[0] = Int64GetDatum(u->key.project_id);
-		values[1] = NameGetDatum(&u->key.consumer);
-		values[2] = DateADTGetDatum(u->key.day);
-		values[3] = Int64GetDatum(u->counts.calls);
-		values[4] = Int64GetDatum(u->counts.rows);
-		values[5] = Int64GetDatum(u->counts.errors);
-		for (int k = 0; k < 3; k++)
-		{
-			double		p = MlUsagePercentile(u->counts.hist, q[k]);
-
-			values[6 + k] = Float8GetDatum(p);
-			nulls[6 + k] = isnan(p);
-		}
+		usage_datums(u, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

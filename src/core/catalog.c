@@ -180,6 +180,13 @@ project_access_text(MlScope *scope, int64 project_id)
 	return access;
 }
 
+/* The caller's access to a project by id (ML_ACCESS_NONE: hidden or none). */
+MlAccess
+MlProjectAccess(MlScope *scope, int64 project_id)
+{
+	return parse_access(project_access_text(scope, project_id));
+}
+
 /*
  * mlops.project_access(project bigint) -> text: how the calling role (the
  * current user, as in the row-level security policies) reaches a project.
