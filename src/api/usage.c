@@ -19,6 +19,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -32,6 +33,7 @@
 #include "utils/date.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "api/api.h"
@@ -202,11 +204,21 @@ MlUsageShmemInit(void)
 	shmem_startup_hook = usage_shmem_startup;
 }
 
+/* The OID of this database's mlops.projects (InvalidOid: no catalog). */
+static Oid
+projects_relid(void)
+{
+	Oid			nsp = get_namespace_oid("mlops", true);
+
+	return OidIsValid(nsp) ? get_relname_relid("projects", nsp) : InvalidOid;
+}
+
 static void
 make_key(MlUsageKey *key, int64 project_id, const char *consumer, int32 day)
 {
 	memset(key, 0, sizeof(*key));
 	key->dbid = MyDatabaseId;
+	key->catalog = projects_relid();
 	key->day = day;
 	key->project_id = project_id;
 	strlcpy(key->consumer.data, consumer, NAMEDATALEN);
@@ -269,10 +281,12 @@ catalog_counts(const MlUsageKey *key, MlUsageCounts *c)
  * entry of a past day already written to the catalog, the oldest first;
  * failing that, the oldest entry of a past day (its unwritten usage is
  * lost, and the log says so). Entries of today are never dropped: they
- * hold the quotas. False if every entry is of today.
+ * hold the quotas; but entries of a dropped extension of this database
+ * (another mlops.projects OID) are dropped first. False if every entry is
+ * of today. No catalog access here: the lock is held.
  */
 static bool
-evict_one(int32 today)
+evict_one(int32 today, Oid catalog)
 {
 	HASH_SEQ_STATUS seq;
 	MlUsageEntry *e;
@@ -282,9 +296,11 @@ evict_one(int32 today)
 	hash_seq_init(&seq, usage_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		bool		flushed = e->changes == e->flushed;
+		/* counted for a dropped extension of this database: nothing will read it */
+		bool		stale = e->key.dbid == MyDatabaseId && e->key.catalog != catalog;
+		bool		flushed = stale || e->changes == e->flushed;
 
-		if (e->key.day >= today)
+		if (e->key.day >= today && !stale)
 			continue;
 		if (best == NULL || (flushed && !best_flushed) ||
 			(flushed == best_flushed && e->key.day < best->key.day))
@@ -329,7 +345,7 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	catalog_counts(&key, &c);
 	LWLockAcquire(usage_lock, LW_EXCLUSIVE);
 	e = hash_search(usage_hash, &key, HASH_ENTER_NULL, &found);
-	if (e == NULL && evict_one(day))
+	if (e == NULL && evict_one(day, key.catalog))
 		e = hash_search(usage_hash, &key, HASH_ENTER_NULL, &found);
 	if (e == NULL)
 	{
@@ -421,6 +437,7 @@ copy_entries(MemoryContext cxt, int *n)
 	MlUsageEntry *e;
 	UsageCopy  *out;
 	int			max;
+	Oid			catalog = projects_relid();
 
 	*n = 0;
 	if (usage_hash == NULL)
@@ -431,7 +448,8 @@ copy_entries(MemoryContext cxt, int *n)
 	hash_seq_init(&seq, usage_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		if (e->key.dbid != MyDatabaseId || *n >= max)
+		/* of this database, and of its current catalog (not a dropped extension's) */
+		if (e->key.dbid != MyDatabaseId || e->key.catalog != catalog || *n >= max)
 			continue;
 		out[*n].key = e->key;
 		SpinLockAcquire(&e->mutex);

@@ -17,7 +17,9 @@
 typedef struct MlUsageKey
 {
 	Oid			dbid;
+	Oid			catalog;		/* mlops.projects' OID: project ids restart with a new extension */
 	int32		day;			/* UTC day, as a date (days since 2000-01-01) */
+	int32		pad;
 	int64		project_id;
 	NameData	consumer;
 } MlUsageKey;
