@@ -228,16 +228,8 @@ static char *
 object_text(JsonbContainer *obj, const char *key)
 {
 	JsonbContainer *o = MlOptObject(obj, key);
-	Jsonb	   *j;
-	JsonbValue	v;
 
-	if (o == NULL)
-		return pstrdup("{}");
-	v.type = jbvBinary;
-	v.val.binary.data = o;
-	v.val.binary.len = 0;
-	j = JsonbValueToJsonb(&v);
-	return JsonbToCString(NULL, &j->root, VARSIZE(j));
+	return o ? JsonbToCString(NULL, o, -1) : pstrdup("{}");
 }
 
 static char *
