@@ -468,7 +468,8 @@ check_order(const MlWorkflowStep *s, bool trained, bool gated, const char *task)
 		bad_step(psprintf("a %s step cannot be used in a forecast project", s->kind_name),
 				 "Forecast projects train with ml_forecast_train, which workflows do not run yet.");
 	if ((s->kind == ML_WF_EVALUATE || s->kind == ML_WF_GATE) && !trained)
-		bad_step(psprintf("a %s step needs a train step before it", s->kind_name),
+		bad_step(psprintf("%s %s step needs a train step before it",
+						  s->kind == ML_WF_EVALUATE ? "an" : "a", s->kind_name),
 				 "It compares the version the workflow trained with the deployed one.");
 	if (s->kind == ML_WF_DEPLOY && !gated)
 		bad_step("a deploy step needs a gate step after the last train step",
