@@ -4,12 +4,14 @@
 # a gate rejection (the new version is worse) keeps the deployed version
 # and skips the later steps; a failing step, once fixed, resumes with
 # ml_run_now from the failed step (the train step is not redone), and
-# ml_run_now(job, true) starts again from the first step. Prints TAP; run
+# ml_run_now(job, true) starts again from the first step; a worker
+# terminated in the middle of a step leaves it failed, and the retry
+# resumes at that step. Prints TAP; run
 # with prove in scripts/cluster.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..16"
+echo "1..19"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -107,3 +109,21 @@ run3=$(as $eng -c "SELECT ml_run_now($njob, true)")
 run_end $run3 >/dev/null
 check "ml_run_now(job, true) starts from the first step: one more version ($(steps $run3))" \
   test "$(versions)/$(steps $run3)" = "$((before + 1))/train:succeeded score:succeeded"
+
+# 5. a worker terminated in the middle of a step: the step shows failed,
+# the retry resumes at it
+as $eng -c "SELECT ml_create_workflow('homes', 'slow', '[
+    {\"kind\": \"train\", \"algorithm\": \"linear\"},
+    {\"kind\": \"score\", \"relation\": \"slow_houses\", \"into_table\": \"slow_scores\"}]')" >/dev/null
+sjob=$(as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"slow\", \"retries\": 1, \"backoff\": \"1 second\"}')")
+run=$(as $eng -c "SELECT ml_run_now($sjob)")
+wait_for "SELECT EXISTS (SELECT 1 FROM mlops.job_run_steps WHERE run_id = $run AND step_no = 2 AND status = 'running')" 20 || true
+sleep 0.5
+before=$(versions)
+q -c "SELECT pg_terminate_backend(pid) FROM mlops.job_runs WHERE id = $run" >/dev/null
+check "terminated during its score step: the run failed, the step shows failed ($(run_end $run)/$(steps $run))" \
+  test "$(steps $run)" = "train:succeeded score:failed"
+retry=$(q -c "SELECT id FROM mlops.job_runs WHERE job_id = $sjob AND attempt = 2")
+got="$(run_end "${retry:-0}" 40)/$(steps "${retry:-0}")"
+check "the retry resumes at the score step ($got)" test "$got" = "succeeded/train:carried score:succeeded"
+check "and trained nothing again ($before versions)" test "$(versions)" = "$before"
