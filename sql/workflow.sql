@@ -97,6 +97,19 @@ SELECT regress_try($$SELECT ml_create_workflow('wf_orders', 'x', '[
     {"kind": "score", "relation": "wf_later", "into_table": "o"},
     {"kind": "import", "relation": "orders", "into_table": "wf_later"}]')$$);
 SELECT count(*) AS workflows FROM ml_workflows WHERE project = 'wf_orders';
+-- the task decides the gate's metrics; forecast projects do not train here
+SET client_min_messages = warning;
+SELECT ml_create_project('wf_late', 'orders', 'late', 'classification') > 0 AS created;
+SELECT ml_create_project('wf_fc', 'orders', 'amount', 'forecast') > 0 AS created;
+SET client_min_messages = notice;
+SELECT ml_create_workflow('wf_late', 'cls', '[{"kind": "train"}, {"kind": "gate"}, {"kind": "gate", "metric": "log_loss"}]') > 0 AS created;
+SELECT s->>'metric' AS metric, s->>'direction' AS direction
+FROM ml_workflows, jsonb_array_elements(steps) s WHERE name = 'cls' AND s->>'kind' = 'gate';
+SELECT regress_try($$SELECT ml_create_workflow('wf_late', 'x', '[{"kind": "train"}, {"kind": "gate", "metric": "rmse"}]')$$);
+SELECT regress_try($$SELECT ml_create_workflow('wf_fc', 'x', '[{"kind": "train"}]')$$);
+SELECT regress_try($$SELECT ml_create_workflow('wf_fc', 'x', '[{"kind": "import", "relation": "orders", "into_table": "o", "when": "now"}]')$$);
+SELECT ml_drop_project('wf_late');
+SELECT ml_drop_project('wf_fc');
 
 -- who may: the project's owner and members, engineers; not other analysts or consumers
 SET ROLE regress_bob;

@@ -92,6 +92,13 @@ step_context(void *arg)
 		errcontext("workflow step %d", c->no);
 }
 
+/* "an import step", "a gate step" */
+static char *
+a_step(const char *kind)
+{
+	return psprintf("%s %s step", strchr("aeiou", kind[0]) ? "an" : "a", kind);
+}
+
 static void
 bad_step(const char *msg, const char *hint)
 {
@@ -465,11 +472,10 @@ check_order(const MlWorkflowStep *s, bool trained, bool gated, const char *task)
 {
 	if ((s->kind == ML_WF_TRAIN || s->kind == ML_WF_EVALUATE || s->kind == ML_WF_GATE) &&
 		strcmp(task, "forecast") == 0)
-		bad_step(psprintf("a %s step cannot be used in a forecast project", s->kind_name),
+		bad_step(psprintf("%s cannot be used in a forecast project", a_step(s->kind_name)),
 				 "Forecast projects train with ml_forecast_train, which workflows do not run yet.");
 	if ((s->kind == ML_WF_EVALUATE || s->kind == ML_WF_GATE) && !trained)
-		bad_step(psprintf("%s %s step needs a train step before it",
-						  s->kind == ML_WF_EVALUATE ? "an" : "a", s->kind_name),
+		bad_step(psprintf("%s needs a train step before it", a_step(s->kind_name)),
 				 "It compares the version the workflow trained with the deployed one.");
 	if (s->kind == ML_WF_DEPLOY && !gated)
 		bad_step("a deploy step needs a gate step after the last train step",
@@ -522,7 +528,7 @@ MlWorkflowParse(Jsonb *steps, const char *task, bool stored, int *nsteps, char *
 		s = &out[n];
 		s->kind = k->kind;
 		s->kind_name = k->name;
-		MlOptCheckKeys(v.val.binary.data, psprintf("a %s step", k->name), k->keys);
+		MlOptCheckKeys(v.val.binary.data, a_step(k->name), k->keys);
 		check_order(s, trained, gated, task);
 		parse_step(s, v.val.binary.data, task, stored, &written);
 		if (s->kind == ML_WF_TRAIN)
