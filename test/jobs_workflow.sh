@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..19"
+echo "1..23"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -127,3 +127,38 @@ retry=$(q -c "SELECT id FROM mlops.job_runs WHERE job_id = $sjob AND attempt = 2
 got="$(run_end "${retry:-0}" 40)/$(steps "${retry:-0}")"
 check "the retry resumes at the score step ($got)" test "$got" = "succeeded/train:carried score:succeeded"
 check "and trained nothing again ($before versions)" test "$(versions)" = "$before"
+
+# 6. the data steps: a CSV file and a relation imported, a recipe re-applied,
+# a fresh cleaning; a report step without ml_report installed fails clearly
+csv=$(mktemp /tmp/jwf_XXXXXX.csv)
+printf 'id,x1,x2,y\n1,1,2,7\n2,2,1,8\n3,x,1,9\n' >"$csv"
+chmod 644 "$csv"
+q -c "GRANT pg_read_server_files TO $eng" >/dev/null
+as $ana -c "SELECT count(*) FROM ml_clean('houses', '{}', into_table => 'houses_cleaned')" >/dev/null
+recipe=$(q -c "SELECT max(id) FROM mlops.recipes")
+as $eng -c "SELECT ml_create_workflow('homes', 'data', '[
+    {\"kind\": \"import\", \"path\": \"$csv\", \"into_table\": \"from_csv\", \"mode\": \"replace\"},
+    {\"kind\": \"import\", \"relation\": \"houses\", \"into_table\": \"staged\", \"mode\": \"replace\"},
+    {\"kind\": \"clean\", \"relation\": \"staged\", \"recipe\": $recipe, \"into_table\": \"staged_clean\", \"mode\": \"replace\"},
+    {\"kind\": \"clean\", \"relation\": \"staged\", \"options\": {}, \"into_table\": \"staged_fresh\", \"mode\": \"replace\"},
+    {\"kind\": \"report\", \"report\": \"cleaning\"}]')" >/dev/null
+djob=$(as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"data\"}')")
+run=$(as $eng -c "SELECT ml_run_now($djob)")
+run_end $run >/dev/null
+if [ "$(q -c "SELECT to_regprocedure('ml_report(text, text, jsonb)') IS NULL")" = t ]; then
+  check "without ml_report the report step fails with 0A000 ($(steps $run))" \
+    test "$(steps $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")" = \
+         "import:succeeded import:succeeded clean:succeeded clean:succeeded report:failed/0A000"
+else
+  check "the report step builds a report ($(steps $run))" \
+    test "$(steps $run)" = "import:succeeded import:succeeded clean:succeeded clean:succeeded report:succeeded"
+fi
+check "the CSV file's 3 rows were imported ($(q -c "SELECT details FROM ml_job_run_steps WHERE run = $run AND step = 1"))" \
+  test "$(q -c "SELECT count(*) FROM from_csv")/$(q -c "SELECT details->>'rows' FROM ml_job_run_steps WHERE run = $run AND step = 1")" = "3/3"
+check "the relation was copied and cleaned twice, as the owner" \
+  test "$(q -c "SELECT string_agg(tablename || ':' || tableowner, ' ' ORDER BY tablename) FROM pg_tables
+                WHERE tablename IN ('staged', 'staged_clean', 'staged_fresh')")" = \
+       "staged:$eng staged_clean:$eng staged_fresh:$eng"
+check "each wrote 300 rows" \
+  test "$(q -c "SELECT string_agg(details->>'rows', ' ' ORDER BY step) FROM ml_job_run_steps WHERE run = $run AND step BETWEEN 2 AND 4")" = "300 300 300"
+rm -f "$csv"
