@@ -309,7 +309,7 @@ step_gate(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
 		gain = s->lower_better ? dvalue - value : value - dvalue;
 	}
 	/* NaN compares false: a version without a figure never passes */
-	pass = deployed < 0 || (gain > 0 && gain >= required);
+	pass = !isnan(value) && (deployed < 0 || (gain > 0 && gain >= required));
 	detail_json(res, "version", psprintf("%d", version));
 	detail_text(res, "metric", s->metric);
 	detail_text(res, "direction", s->lower_better ? "lower is better" : "higher is better");
