@@ -322,8 +322,10 @@ step_gate(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
 	detail_number(res, "required_gain", required);
 	detail_text(res, "source", from_eval ? "evaluate" : "training");
 	if (deployed < 0)
-		res->message = psprintf("version %d is ready: nothing is deployed to compare with (%s %.6g)",
-								version, s->metric, value);
+		res->message = pass
+			? psprintf("version %d is ready: nothing is deployed to compare with (%s %.6g)",
+					   version, s->metric, value)
+			: psprintf("version %d rejected: its %s is not a number", version, s->metric);
 	else
 		res->message = psprintf("version %d %s: %s %.6g against deployed version %d's %.6g (required gain %.6g)",
 								version, pass ? "is ready" : "rejected", s->metric, value, deployed,
