@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..23"
+echo "1..24"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -162,3 +162,24 @@ check "the relation was copied and cleaned twice, as the owner" \
 check "each wrote 300 rows" \
   test "$(q -c "SELECT string_agg(details->>'rows', ' ' ORDER BY step) FROM ml_job_run_steps WHERE run = $run AND step BETWEEN 2 AND 4")" = "300 300 300"
 rm -f "$csv"
+
+# 7. hostile identifiers run as well as they are stored: quoted, never spliced
+q >/dev/null <<'SQL'
+CREATE SCHEMA "Wf; DROP TABLE houses; --";
+CREATE TABLE "Wf; DROP TABLE houses; --"."Rows ""In""" AS SELECT * FROM houses;
+GRANT USAGE, CREATE ON SCHEMA "Wf; DROP TABLE houses; --" TO ml_engineer;
+GRANT SELECT ON "Wf; DROP TABLE houses; --"."Rows ""In""" TO ml_engineer;
+SQL
+hjob=$(q <<SQL
+SET ROLE $eng;
+SELECT ml_create_workflow('homes', \$\$w'); DROP TABLE houses; --\$\$, \$\$[
+    {"kind": "score", "relation": "\\"Wf; DROP TABLE houses; --\\".\\"Rows \\"\\"In\\"\\"\\"",
+     "into_table": "\\"Wf; DROP TABLE houses; --\\".\\"Out \\"\\"put\\"\\"\\""}]\$\$) IS NULL;
+SELECT ml_schedule('homes', 'workflow', '@yearly',
+                   jsonb_build_object('workflow', \$\$w'); DROP TABLE houses; --\$\$));
+SQL
+)
+hjob=${hjob##*$'\n'}
+run=$(as $eng -c "SELECT ml_run_now($hjob)")
+got="$(run_end $run)/$(q -c "SELECT count(*) FROM \"Wf; DROP TABLE houses; --\".\"Out \"\"put\"\"\"")/$(q -c "SELECT count(*) FROM houses")"
+check "a workflow over hostile names scores into its hostile table, houses intact ($got)" test "$got" = "succeeded/300/300"
