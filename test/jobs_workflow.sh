@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..24"
+echo "1..25"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -183,3 +183,15 @@ hjob=${hjob##*$'\n'}
 run=$(as $eng -c "SELECT ml_run_now($hjob)")
 got="$(run_end $run)/$(q -c "SELECT count(*) FROM \"Wf; DROP TABLE houses; --\".\"Out \"\"put\"\"\"")/$(q -c "SELECT count(*) FROM houses")"
 check "a workflow over hostile names scores into its hostile table, houses intact ($got)" test "$got" = "succeeded/300/300"
+
+# 8. nothing deployed yet: the gate passes (nothing to compare with), the first version goes live
+as $ana -c "SELECT ml_create_project('fresh', 'houses', 'y')" >/dev/null
+as $ana -c "SELECT ml_add_member('fresh', '$eng')" >/dev/null
+as $eng -c "SELECT ml_create_workflow('fresh', 'first', '[{\"kind\": \"train\", \"algorithm\": \"linear\"},
+    {\"kind\": \"evaluate\", \"relation\": \"houses_eval\"}, {\"kind\": \"gate\"}, {\"kind\": \"deploy\"}]')" >/dev/null
+as $eng -c "SELECT ml_allow_auto_deploy('fresh', 'first')" >/dev/null
+fjob=$(as $eng -c "SELECT ml_schedule('fresh', 'workflow', '@yearly', '{\"workflow\": \"first\"}')")
+run=$(as $eng -c "SELECT ml_run_now($fjob)")
+got="$(run_end $run)/$(steps $run)/$(q -c "SELECT version FROM ml_models WHERE project = 'fresh' AND status = 'deployed'")"
+check "nothing deployed: the gate passes and version 1 is deployed ($got)" \
+  test "$got" = "succeeded/train:succeeded evaluate:succeeded gate:succeeded deploy:succeeded/1"
