@@ -3,10 +3,11 @@
  *	  API management: exposures of a project's deployed model to consumer
  *	  roles, metering of the calls that go through them, quotas.
  *
- * Scoring (model/deployed.c, predict.c, score.c) calls in here at three
- * points only: when it loads a model for a role (MlApiScoringProject),
- * for every row it hands out (MlApiRow, inline fast path) and for a block
- * of rows (MlApiRows).
+ * Scoring (model/deployed.c, predict.c, score.c) calls in here at a few
+ * points only: when it loads a model for a role (MlApiScoringProject,
+ * MlApiExposureCopy), for every row it scores and hands out (MlApiRowStart,
+ * MlApiRow: inline fast paths) and for a block of rows (MlApiRows). The
+ * scheduler's dispatch pass calls the flush (MlApiUsageFlush).
  */
 #ifndef ML_API_H
 #define ML_API_H

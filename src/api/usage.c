@@ -370,16 +370,6 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	return e;
 }
 
-/* A consistent copy of an entry's counts (rows from the atomic counter). */
-void
-MlUsageRead(MlUsageEntry *e, MlUsageCounts *out)
-{
-	SpinLockAcquire(&e->mutex);
-	*out = e->counts;
-	SpinLockRelease(&e->mutex);
-	out->rows = (int64) pg_atomic_read_u64(&e->rows);
-}
-
 /* The bucket of a latency: 4 per octave from 0.01 ms. */
 int
 MlUsageBucket(int64 usecs)

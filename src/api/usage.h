@@ -50,7 +50,6 @@ extern int	ml_api_usage_entries;
 
 extern bool MlUsageReady(void);
 extern MlUsageEntry *MlUsageGet(int64 project_id, const char *consumer, int32 day);
-extern void MlUsageRead(MlUsageEntry *e, MlUsageCounts *out);
 extern double MlUsagePercentile(const int64 *hist, double q);
 extern int	MlUsageBucket(int64 usecs);
 extern void MlUsageShmemInit(void);
