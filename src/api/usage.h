@@ -1,7 +1,8 @@
 /*
  * usage.h
- *	  The shared-memory usage table (usage.c), between metering.c and
- *	  quota.c: one entry per database, project, consumer and UTC day.
+ *	  The shared-memory usage table (usage.c), shared by metering.c,
+ *	  quota.c and usage_flush.c: one entry per database, catalog, project,
+ *	  consumer and UTC day.
  */
 #ifndef ML_USAGE_H
 #define ML_USAGE_H
@@ -46,6 +47,14 @@ typedef struct MlUsageEntry
 	uint64		flushed;		/* changes when last written to the catalog */
 } MlUsageEntry;
 
+/* a copy of an entry, out of shared memory */
+typedef struct MlUsageCopy
+{
+	MlUsageKey	key;
+	MlUsageCounts counts;		/* rows from the atomic counter */
+	uint64		changes;
+} MlUsageCopy;
+
 extern int	ml_api_usage_entries;
 
 extern bool MlUsageReady(void);
@@ -53,5 +62,8 @@ extern MlUsageEntry *MlUsageGet(int64 project_id, const char *consumer, int32 da
 extern double MlUsagePercentile(const int64 *hist, double q);
 extern int	MlUsageBucket(int64 usecs);
 extern void MlUsageShmemInit(void);
+extern MlUsageCopy *MlUsageCopyAll(MemoryContext cxt, int *n);
+extern bool MlUsageDirty(const MlUsageKey *key, uint64 changes);
+extern void MlUsageMarkFlushed(const MlUsageKey *key, uint64 changes);
 
 #endif							/* ML_USAGE_H */
