@@ -13,7 +13,7 @@ set -euo pipefail
 api_roles arate
 d=mlops_api_rate
 api_db $d
-echo "1..7"
+echo "1..8"
 
 qd $d >/dev/null <<SQL
 SET client_min_messages = warning;
@@ -79,3 +79,18 @@ check "together they got at most the quota ($(( (a + b) * 7 )) <= 500 rows)" tes
 rows=$(qd $d -c "SET ROLE $eng" -c "SELECT rows FROM ml_api_usage WHERE consumer = '$cons2'")
 check "and the quota is used exactly, never overshot ($rows rows charged)" test "$rows" = 500
 rm -rf "$tmp"
+
+# A real client: pandas read_sql over psycopg2 gets numbers as numbers.
+dtypes=$(DB=$d ROLE=$eng /usr/bin/python3 - <<'PY' 2>&1
+import os, warnings
+import pandas as pd, psycopg2
+warnings.simplefilter("ignore")
+conn = psycopg2.connect(dbname=os.environ["DB"])
+conn.cursor().execute("SET ROLE " + os.environ["ROLE"])
+df = pd.read_sql("SELECT * FROM ml_api_usage ORDER BY consumer", conn)
+print(" ".join("%s:%s" % (c, df[c].dtype) for c in df.columns), len(df))
+PY
+) || true
+echo "$dtypes" | sed "s|^|# |"
+check "pandas reads ml_api_usage with integer counts and float latencies" \
+  test "$dtypes" = "consumer:object project:object day:object calls:int64 rows:int64 errors:int64 latency_p50_ms:float64 latency_p95_ms:float64 latency_p99_ms:float64 2"
