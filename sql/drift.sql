@@ -242,3 +242,45 @@ SELECT ml_deploy('dr_cls', 1);
 SELECT feature, bin_labels, array(SELECT round(s::numeric, 2) FROM unnest(train_share) s) AS train
 FROM ml_drift WHERE project = 'dr_cls' AND feature = '(prediction)';
 RESET ROLE;
+
+-- ml_predict: with pg_mlops.drift_sample_rows = 7, one row in seven is counted
+-- in backend memory and written at commit (read-only and aborted
+-- transactions write nothing)
+SHOW pg_mlops.drift_sample_rows;
+SET pg_mlops.drift_sample_rows = 7;
+SET ROLE regress_alice;
+SELECT count(ml_predict_label('dr_cls', t)) FROM dr_train t;
+SELECT source, rows, role, relation FROM mlops.scoring_log WHERE source = 'ml_predict';
+BEGIN READ ONLY;
+SELECT count(ml_predict_label('dr_cls', t)) FROM dr_train t;
+COMMIT;
+BEGIN;
+SELECT count(ml_predict_label('dr_cls', to_jsonb(t))) FROM dr_train t;
+ROLLBACK;
+SELECT count(ml_predict_label('dr_cls', to_jsonb(t))) FROM dr_train t WHERE id <= 1000;
+SELECT source, rows FROM mlops.scoring_log WHERE source = 'ml_predict' ORDER BY id;
+SELECT feature, rows_scored, round(psi::numeric, 3) AS psi, drifted
+FROM ml_drift WHERE project = 'dr_cls' ORDER BY feature;
+RESET ROLE;
+RESET pg_mlops.drift_sample_rows;
+
+-- hostile names: a project whose name has quotes and spaces, a job name too
+SET ROLE regress_alice;
+SELECT ml_create_project('dr "q''" x', 'dr_train', 'y') > 0 AS created;
+SELECT version FROM ml_train('dr "q''" x', 'linear', options => '{"exclude": ["id"]}');
+SELECT ml_mark_ready('dr "q''" x', 1);
+RESET ROLE;
+SET client_min_messages = error;
+SET ROLE regress_eve;
+SELECT ml_deploy('dr "q''" x', 1);
+SELECT ml_schedule('dr "q''" x', 'train', '@daily', '{"name": "dr \"q''\"; DROP TABLE dr_train; --"}') > 0 AS scheduled;
+SELECT ml_set_drift_policy('dr "q''" x', '{"retrain_job": "dr \"q''\"; DROP TABLE dr_train; --"}');
+RESET ROLE;
+SET ROLE regress_alice;
+SELECT ml_score('dr "q''" x', 'dr_shift', '"dr ""q''"" out"');
+SELECT feature, retrain_job, retrain_note ~ '^run [0-9]+ queued$' AS queued
+FROM ml_drift_alerts WHERE project = 'dr "q''" x' ORDER BY feature;
+SELECT count(*) AS feature_rows FROM ml_check_drift('dr "q''" x');
+RESET ROLE;
+RESET client_min_messages;
+SELECT count(*) AS train_rows FROM dr_train;

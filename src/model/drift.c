@@ -36,6 +36,7 @@
 
 #include "core/options.h"
 #include "model/drift.h"
+#include "model/scoring_log.h"
 
 PG_FUNCTION_INFO_V1(ml_drift_rows);
 PG_FUNCTION_INFO_V1(ml_check_drift);
@@ -45,6 +46,7 @@ int			ml_drift_log_retention_s = 30 * 86400;
 double		ml_drift_psi_threshold = 0.2;
 double		ml_drift_missing_threshold = 0.1;
 bool		ml_drift_check_on_score = true;
+bool		ml_drift_log_scoring = true;
 
 #define DRIFT_COLUMNS 13
 
@@ -72,6 +74,16 @@ MlDriftInit(void)
 							 "A project's policy (ml_set_drift_policy) overrides it.",
 							 &ml_drift_missing_threshold, 0.1, 0.0001, 1,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_mlops.drift_log_scoring",
+							 "Log every ml_score batch in mlops.scoring_log, counted on the training bins.",
+							 "Off: ml_score writes no log row, and drift sees none of its rows.",
+							 &ml_drift_log_scoring, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_mlops.drift_sample_rows",
+							"ml_predict logs one row in this many for drift (0: none).",
+							"The sampled rows are counted in backend memory and written at commit.",
+							&ml_drift_sample_rows, 0, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("pg_mlops.drift_check_on_score",
 							 "Check drift and raise alerts after every logged ml_score batch.",
 							 "Off: only ml_check_drift raises alerts.",

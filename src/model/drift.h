@@ -23,6 +23,7 @@ extern int	ml_drift_log_retention_s;
 extern double ml_drift_psi_threshold;
 extern double ml_drift_missing_threshold;
 extern bool ml_drift_check_on_score;
+extern bool ml_drift_log_scoring;
 
 /* A project's thresholds: its policy where set, else the settings. */
 typedef struct MlDriftPolicy

@@ -42,12 +42,17 @@ typedef struct LogFeature
 
 struct MlScoringLog
 {
-	MlDeployed *e;
+	int64		project_id;
+	int64		model_id;
+	int32		version;
 	MlProfile  *profile;		/* NULL: the version has none; only rows are logged */
 	int			nfeat;
 	LogFeature *feat;
 	LogFeature	pred;
-	int32	   *class_bin;		/* classifier: class -> prediction bin */
+	int			nout;			/* the model's outputs per row */
+	int32	   *class_bin;		/* classifier: class -> prediction bin (nout classes) */
+	int64		rows;			/* counted so far */
+	char	   *what;			/* "model version 3 of project "x"" */
 };
 
 static void
@@ -86,16 +91,21 @@ bind_feature(LogFeature *lf, MlProfileFeature *f, MlEncoder *enc, const char *wh
 }
 
 /*
- * The log of one ml_score call of the deployed version e, with its profile
- * bound to the model's inputs; memory in the current (the call's) context.
+ * The log of a version, with its profile bound to the model's inputs;
+ * memory in the current context. Nothing in it points into the model.
  */
 MlScoringLog *
-MlScoringLogStart(MlScope *scope, MlDeployed *e)
+MlScoringLogNew(MlScope *scope, MlDeployed *e)
 {
-	MlScoringLog *log = palloc0(sizeof(MlScoringLog));
+	MlScoringLog *log;
 	MlTrained  *t = e->trained;
 
-	log->e = e;
+	log = palloc0(sizeof(MlScoringLog));
+	log->project_id = e->project_id;
+	log->model_id = e->model_id;
+	log->version = e->version;
+	log->nout = MlTrainedOutputs(t);
+	log->what = pstrdup(e->what);
 	log->profile = MlDriftLoadProfile(scope, e->model_id, e->what);
 	if (log->profile == NULL)
 		return log;
@@ -122,17 +132,54 @@ MlScoringLogStart(MlScope *scope, MlDeployed *e)
 	return log;
 }
 
-/* Count one block: raw feature columns, the rows' cells (NULLs), predictions. */
+/*
+ * The log of one ml_score call of the deployed version e. NULL when
+ * pg_mlops.drift_log_scoring is off: nothing is counted or written.
+ */
+MlScoringLog *
+MlScoringLogStart(MlScope *scope, MlDeployed *e)
+{
+	if (!ml_drift_log_scoring)
+		return NULL;
+	return MlScoringLogNew(scope, e);
+}
+
+bool
+MlScoringLogHasProfile(MlScoringLog *log)
+{
+	return log->profile != NULL;
+}
+
+/* The most probable class (the first of equals), as MlTrainedBestClass. */
+static int
+best_class(const double *o, int nclass)
+{
+	int			best = 0;
+
+	for (int c = 1; c < nclass; c++)
+		if (o[c] > o[best])
+			best = c;
+	return best;
+}
+
+/*
+ * Count one block: raw feature columns, the rows' cells (NULLs tell a
+ * missing category from an unseen level; without a binding, as for jsonb
+ * rows, a category without a code counts as missing), predictions.
+ */
 void
 MlScoringLogBlock(MlScoringLog *log, MlRowBinding *b, double **raw, const Datum *values,
 				  const bool *nulls, int stride, int n, const double *out)
 {
-	MlTrained  *t = log->e->trained;
-	int			nout = MlTrainedOutputs(t);
+	int			nout;
 
 	(void) values;
+	if (log == NULL)
+		return;
+	log->rows += n;
 	if (log->profile == NULL)
 		return;
+	nout = log->nout;
 	for (int i = 0; i < log->nfeat; i++)
 	{
 		LogFeature *lf = &log->feat[i];
@@ -151,7 +198,7 @@ MlScoringLogBlock(MlScoringLog *log, MlRowBinding *b, double **raw, const Datum 
 		}
 		for (int r = 0; r < n; r++)
 		{
-			int			attno = b->attno[lf->input];
+			int			attno = b ? b->attno[lf->input] : -1;
 
 			if (!isnan(x[r]) && x[r] >= 0 && x[r] < lf->ncodes)
 				lf->count[lf->code_bin[(int) x[r]]]++;
@@ -169,7 +216,7 @@ MlScoringLogBlock(MlScoringLog *log, MlRowBinding *b, double **raw, const Datum 
 		int			bin;
 
 		if (log->class_bin)
-			bin = log->class_bin[MlTrainedBestClass(t, o)];
+			bin = log->class_bin[best_class(o, nout)];
 		else
 			bin = isnan(o[0]) ? -1 : MlProfileNumericBin(log->pred.f, o[0]);
 		if (bin < 0)
@@ -188,25 +235,53 @@ counts_json(StringInfo s, LogFeature *lf)
 	appendStringInfo(s, "], \"missing\": " INT64_FORMAT "}", lf->missing);
 }
 
+/* Counts back to zero. */
+void
+MlScoringLogReset(MlScoringLog *log)
+{
+	log->rows = 0;
+	for (int i = 0; i < log->nfeat; i++)
+	{
+		memset(log->feat[i].count, 0, sizeof(int64) * log->feat[i].f->nbins);
+		log->feat[i].missing = 0;
+	}
+	if (log->pred.f)
+	{
+		memset(log->pred.count, 0, sizeof(int64) * log->pred.f->nbins);
+		log->pred.missing = 0;
+	}
+}
+
+int64
+MlScoringLogRows(MlScoringLog *log)
+{
+	return log->rows;
+}
+
 /*
- * The call's log row, old rows of the project past pg_mlops.drift_log_retention
- * dropped, then the window's drift checked (alerts). Runs inside ml_score's
- * scope; leaves it as the caller.
+ * The log's row (as the extension owner), then the project's rows older
+ * than pg_mlops.drift_log_retention dropped; the counts start again.
  */
 void
-MlScoringLogFinish(MlScoringLog *log, MlScope *scope, Oid relid, int64 rows)
+MlScoringLogWrite(MlScoringLog *log, MlScope *scope, const char *relation, const char *role,
+				  const char *source)
 {
-	MlDeployed *e = log->e;
-	Oid			types[8] = {INT8OID, INT8OID, INT4OID, TEXTOID, INT8OID, NAMEOID, JSONBOID, JSONBOID};
-	Datum		values[8];
-	char		nulls[9] = "        ";
+	Oid			types[9] = {INT8OID, INT8OID, INT4OID, TEXTOID, INT8OID, NAMEOID, JSONBOID, JSONBOID,
+	TEXTOID};
+	Datum		values[9];
+	char		nulls[10] = "         ";
+	bool		was_owner = scope->as_owner;
 
-	values[0] = Int64GetDatum(e->project_id);
-	values[1] = Int64GetDatum(e->model_id);
-	values[2] = Int32GetDatum(e->version);
-	values[3] = CStringGetTextDatum(MlRelName(relid));
-	values[4] = Int64GetDatum(rows);
-	values[5] = DirectFunctionCall1(namein, CStringGetDatum(scope->caller_name));
+	values[0] = Int64GetDatum(log->project_id);
+	values[1] = Int64GetDatum(log->model_id);
+	values[2] = Int32GetDatum(log->version);
+	if (relation)
+		values[3] = CStringGetTextDatum(relation);
+	else
+		nulls[3] = 'n';
+	values[4] = Int64GetDatum(log->rows);
+	values[5] = DirectFunctionCall1(namein, CStringGetDatum(role));
+	values[8] = CStringGetTextDatum(source);
 	nulls[6] = nulls[7] = 'n';
 	if (log->profile)
 	{
@@ -235,12 +310,12 @@ MlScoringLogFinish(MlScoringLog *log, MlScope *scope, Oid relid, int64 rows)
 	}
 	MlScopeAsOwner(scope);
 	MlSpiExec("INSERT INTO mlops.scoring_log (project_id, model_id, version, relation, rows, role, "
-			  "features, prediction) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-			  8, types, values, nulls, SPI_OK_INSERT);
+			  "features, prediction, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			  9, types, values, nulls, SPI_OK_INSERT);
 	if (ml_drift_log_retention_s > 0)
 	{
 		Oid			rtypes[2] = {INT8OID, TIMESTAMPTZOID};
-		Datum		rvalues[2] = {Int64GetDatum(e->project_id),
+		Datum		rvalues[2] = {Int64GetDatum(log->project_id),
 			TimestampTzGetDatum(GetCurrentTransactionStartTimestamp() -
 								(TimestampTz) ml_drift_log_retention_s * USECS_PER_SEC)};
 
@@ -248,7 +323,33 @@ MlScoringLogFinish(MlScoringLog *log, MlScope *scope, Oid relid, int64 rows)
 				  "AND scored_at OPERATOR(pg_catalog.<) $2",
 				  2, rtypes, rvalues, NULL, SPI_OK_DELETE);
 	}
-	if (log->profile)
-		MlDriftAfterScore(scope, e->project_id, e->model_id, e->version, log->profile, e->what);
+	MlScoringLogReset(log);
+	if (!was_owner)
+		MlScopeAsCaller(scope);
+}
+
+/*
+ * ml_score's end: the call's log row, then the window's drift checked
+ * (alerts). Runs inside ml_score's scope; leaves it as the caller.
+ */
+void
+MlScoringLogFinish(MlScoringLog *log, MlScope *scope, Oid relid, int64 rows)
+{
+	MlProfile  *profile;
+	int64		project_id,
+				model_id;
+	int32		version;
+
+	if (log == NULL)
+		return;
+	Assert(log->rows == rows);
+	log->rows = rows;
+	profile = log->profile;
+	project_id = log->project_id;
+	model_id = log->model_id;
+	version = log->version;
+	MlScoringLogWrite(log, scope, MlRelName(relid), scope->caller_name, "ml_score");
+	if (profile)
+		MlDriftAfterScore(scope, project_id, model_id, version, profile, log->what);
 	MlScopeAsCaller(scope);
 }
