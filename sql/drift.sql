@@ -89,7 +89,7 @@ SELECT feature, drifted, alert IS NOT NULL AS new_alert FROM ml_check_drift('dr'
 SELECT count(*) AS alerts FROM ml_drift_alerts WHERE project = 'dr';
 -- the audit trail has the alert
 SELECT action, object_type, details->>'features' AS features FROM ml_audit
-WHERE action = 'drift_alert' ORDER BY at;
+WHERE action = 'drift_alert' AND project_id = (SELECT id FROM mlops.projects WHERE name = 'dr') ORDER BY at;
 
 -- policies: every option checked
 SELECT regress_try($$SELECT ml_set_drift_policy('dr', '{"psy": 1}')$$);

@@ -187,12 +187,27 @@ MlScoringLogBlock(MlScoringLog *log, MlRowBinding *b, double **raw, const Datum 
 
 		if (lf->f->kind == ML_PROFILE_NUMERIC)
 		{
+			const double *edge = lf->f->edges;
+			int			ne = lf->f->nbins - 1;
+
+			/*
+			 * The bin is the number of edges below the value (as
+			 * MlProfileNumericBin finds it): at most nine comparisons
+			 * without branches beat a binary search's mispredictions.
+			 */
 			for (int r = 0; r < n; r++)
 			{
-				if (isnan(x[r]))
+				double		v = x[r];
+				int			b = 0;
+
+				if (isnan(v))
+				{
 					lf->missing++;
-				else
-					lf->count[MlProfileNumericBin(lf->f, x[r])]++;
+					continue;
+				}
+				for (int k = 0; k < ne; k++)
+					b += v > edge[k];
+				lf->count[b]++;
 			}
 			continue;
 		}
