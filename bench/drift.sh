@@ -4,7 +4,7 @@
 # window's drift checked) against the same ml_score with
 # pg_mlops.drift_log_scoring off, for a linear model and a gbdt (100 trees,
 # depth 6); and ml_predict with pg_mlops.drift_sample_rows = 10 against 0.
-# Same table and invocation; best of 3 wall times from psql's \timing,
+# Same table and invocation; best of 5 wall times from psql's \timing,
 # alternating on and off; prints the ratios.
 #
 #   bash bench/drift.sh [rows]        # default 200000 rows x 8 columns
@@ -43,7 +43,7 @@ min() { awk "BEGIN{a=$1; b=$2; print (b < a ? b : a)}"; }
 printf "rows: %s\n" "$rows"
 for p in lin gb; do
   on=""; off=""
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     q -c "DROP TABLE IF EXISTS o"
     t=$(time_of "SET pg_mlops.drift_log_scoring = off" "SELECT ml_score('\''$p'\'', '\''s'\'', '\''o'\'')")
     off=$([ -z "$off" ] && echo "$t" || min "$off" "$t")
@@ -56,7 +56,7 @@ for p in lin gb; do
 done
 for p in lin gb; do
   on=""; off=""
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     t=$(time_of "SET pg_mlops.drift_sample_rows = 0" "SELECT sum(ml_predict('\''$p'\'', s)) FROM s")
     off=$([ -z "$off" ] && echo "$t" || min "$off" "$t")
     t=$(time_of "SET pg_mlops.drift_sample_rows = 10" "SELECT sum(ml_predict('\''$p'\'', s)) FROM s")

@@ -190,10 +190,26 @@ MlDriftRaiseAlerts(MlScope *scope, int64 project_id, int64 model_id, int32 versi
 	int64	   *raised = palloc(sizeof(int64) * Max(nres, 1));
 	int			nraised = 0;
 	bool		was_owner = scope->as_owner;
+	bool		any = false;
 	StringInfoData features;
 
 	initStringInfo(&features);
 	MlScopeAsOwner(scope);
+	for (int i = 0; i < nres && !any; i++)
+		any = res[i].drifted;
+	if (any)
+	{
+		/*
+		 * Two scorers of the version must not both raise the same alert:
+		 * the second waits here, then sees the first's rows (a fresh
+		 * snapshot per statement). Only taken when something drifted.
+		 */
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(model_id)};
+
+		MlSpiExec("SELECT 1 FROM mlops.models WHERE id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+				  1, types, values, NULL, SPI_OK_SELECT);
+	}
 	for (int i = 0; i < nres; i++)
 	{
 		if (!res[i].drifted || already_open(model_id, res[i].f->name, w))
