@@ -16,16 +16,14 @@
 
 #include <math.h>
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
+#include "core/subxact.h"
 #include "model/drift.h"
 
 /* An open alert for this version and feature within the window? */
@@ -91,6 +89,26 @@ job_id(int64 project_id, const char *name)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* ml_run_now(job) as the caller: the query and what it returned. */
+typedef struct RunNow
+{
+	const char *sql;
+	int64		job;
+	int64		run;
+} RunNow;
+
+static void
+run_now(void *arg)
+{
+	RunNow	   *r = arg;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(r->job)};
+	bool		isnull;
+
+	MlSpiExec(r->sql, 1, types, values, NULL, SPI_OK_SELECT);
+	r->run = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /*
  * ml_run_now(job) as the caller, in a subtransaction: the run id, or 0 and
  * *note saying why not.
@@ -98,51 +116,23 @@ job_id(int64 project_id, const char *name)
 static int64
 run_now_as_caller(MlScope *scope, int64 job, char **note)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(job)};
-	char	   *sql;
-	int64		run = 0;
+	RunNow		r = {NULL, job, 0};
+	char	   *why;
 
 	/* the API lives in the extension's schema (not relocatable) */
 	MlSpiExec("SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n "
 			  "ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
 			  "WHERE e.extname OPERATOR(pg_catalog.=) 'pg_mlops'", 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	sql = psprintf("SELECT %s.ml_run_now($1)",
-				   quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
-
+	r.sql = psprintf("SELECT %s.ml_run_now($1)",
+					 quote_identifier(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
 	MlScopeAsCaller(scope);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	if (!MlSubxactTry(run_now, &r, &why))
 	{
-		bool		isnull;
-
-		MlSpiExec(sql, 1, types, values, NULL, SPI_OK_SELECT);
-		run = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
+		*note = psprintf("retrain not started: %s", why);
+		r.run = 0;
 	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		*note = psprintf("retrain not started: %s (SQLSTATE %s)", ed->message,
-						 unpack_sql_state(ed->sqlerrcode));
-		FreeErrorData(ed);
-		run = 0;
-	}
-	PG_END_TRY();
 	MlScopeAsOwner(scope);
-	return run;
+	return r.run;
 }
 
 /* Start the policy's job for the alerts just raised; record how it went. */

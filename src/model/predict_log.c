@@ -18,9 +18,9 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
+#include "core/subxact.h"
 #include "model/scoring_log.h"
 
 int			ml_drift_sample_rows = 0;
@@ -104,47 +104,32 @@ MlScoringLogSample(MlDeployed *e, MlRowBinding *b, double *raw, const Datum *val
 	pending = true;
 }
 
-/* Write every entry's counts, in a subtransaction; a failure is a WARNING. */
+/* Write every entry's counts (in a subtransaction, MlSubxactTry). */
+static void
+write_counts(void *arg)
+{
+	MlScope		scope;
+
+	(void) arg;
+	/* the statements' snapshots are gone at commit: SPI needs one */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MlScopeEnter(&scope);
+	for (Sampled *s = samples; s; s = s->next)
+		if (s->log && MlScoringLogRows(s->log) > 0)
+			MlScoringLogWrite(s->log, &scope, NULL, s->role_name, "ml_predict");
+	MlScopeExit(&scope);
+	PopActiveSnapshot();
+}
+
 static void
 flush(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	char	   *why;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		MlScope		scope;
-
-		/* the statements' snapshots are gone at commit: SPI needs one */
-		PushActiveSnapshot(GetTransactionSnapshot());
-		MlScopeEnter(&scope);
-		for (Sampled *s = samples; s; s = s->next)
-			if (s->log && MlScoringLogRows(s->log) > 0)
-				MlScoringLogWrite(s->log, &scope, NULL, s->role_name, "ml_predict");
-		MlScopeExit(&scope);
-		PopActiveSnapshot();
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
+	if (!MlSubxactTry(write_counts, NULL, &why))
 		ereport(WARNING,
-				(errmsg("could not log the sampled ml_predict rows: %s", ed->message),
+				(errmsg("could not log the sampled ml_predict rows: %s", why),
 				 errhint("The rows were scored; only their drift counts are lost.")));
-		FreeErrorData(ed);
-	}
-	PG_END_TRY();
 }
 
 static void
