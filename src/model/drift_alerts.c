@@ -220,9 +220,17 @@ MlDriftRaiseAlerts(MlScope *scope, int64 project_id, int64 model_id, int32 versi
 		const char *keys[3] = {"version", "features", "retrain_job"};
 		const char *vals[3] = {psprintf("%d", version), features.data, pol->retrain_job};
 
+		Oid			types[1] = {INT8OID};
+		Datum		values[1] = {Int64GetDatum(project_id)};
+		char	   *project;
+
 		if (pol->retrain_job)
 			start_retrain(scope, project_id, pol, raised, nraised);
-		MlAudit(scope, "drift_alert", "project", NULL, project_id, 3, keys, vals);
+		MlSpiExec("SELECT name FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1",
+				  1, types, values, NULL, SPI_OK_SELECT);
+		project = SPI_processed == 1 ?
+			SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+		MlAudit(scope, "drift_alert", "project", project, project_id, 3, keys, vals);
 	}
 	if (!was_owner)
 		MlScopeAsCaller(scope);

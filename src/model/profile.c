@@ -348,7 +348,7 @@ read_feature(JsonbContainer *obj, MlProfileFeature *f, bool prediction, const ch
 	}
 	else if (strcmp(kind, "category") == 0 || (prediction && strcmp(kind, "class") == 0))
 	{
-		f->kind = kind[0] == 'c' && kind[1] == 'a' ? ML_PROFILE_CATEGORY : ML_PROFILE_CLASS;
+		f->kind = strcmp(kind, "category") == 0 ? ML_PROFILE_CATEGORY : ML_PROFILE_CLASS;
 		nlev = read_array(obj, "levels", true, NULL, &f->levels, what);
 		f->nbins = f->kind == ML_PROFILE_CATEGORY ? nlev + 1 : nlev;
 		if (f->nbins < 1)
