@@ -83,7 +83,7 @@ AS 'MODULE_PATHNAME', 'ml_drift_rows'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION mlops.drift_rows() IS 'the rows of the ml_drift view';
 
-CREATE VIEW @extschema@.ml_drift AS
+CREATE VIEW @extschema@.ml_drift WITH (security_invoker = true) AS
 SELECT project, version, feature, psi, missing_rate_train, missing_rate_scored, rows_scored,
        window_start, window_end, drifted, bin_labels, train_share, scored_share
 FROM mlops.drift_rows();
