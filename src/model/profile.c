@@ -442,19 +442,47 @@ MlProfileLevelBin(const MlProfileFeature *f, const char *level)
 	return f->kind == ML_PROFILE_CATEGORY ? f->nbins - 1 : -1;
 }
 
+/*
+ * Digits that tell every two neighbouring edges apart: 6, more when they
+ * are close (epoch seconds of dates a day apart need 10).
+ */
+static int
+label_digits(const MlProfileFeature *f)
+{
+	char		a[64],
+				b[64];
+
+	for (int digits = 6; digits < 17; digits++)
+	{
+		bool		distinct = true;
+
+		for (int e = 1; e < f->nbins - 1 && distinct; e++)
+		{
+			snprintf(a, sizeof(a), "%.*g", digits, f->edges[e - 1]);
+			snprintf(b, sizeof(b), "%.*g", digits, f->edges[e]);
+			distinct = strcmp(a, b) != 0;
+		}
+		if (distinct)
+			return digits;
+	}
+	return 17;
+}
+
 /* "<= 1.5", "(1.5, 3]", "> 3"; a level's name; "(other)". */
 char *
 MlProfileBinLabel(const MlProfileFeature *f, int bin)
 {
 	int			ne = f->nbins - 1;
+	int			d;
 
 	if (f->kind != ML_PROFILE_NUMERIC)
 		return pstrdup(bin < (f->kind == ML_PROFILE_CATEGORY ? ne : f->nbins) ? f->levels[bin] : "(other)");
 	if (ne == 0)
 		return pstrdup("(all)");
+	d = label_digits(f);
 	if (bin == 0)
-		return psprintf("<= %.6g", f->edges[0]);
+		return psprintf("<= %.*g", d, f->edges[0]);
 	if (bin == ne)
-		return psprintf("> %.6g", f->edges[ne - 1]);
-	return psprintf("(%.6g, %.6g]", f->edges[bin - 1], f->edges[bin]);
+		return psprintf("> %.*g", d, f->edges[ne - 1]);
+	return psprintf("(%.*g, %.*g]", d, f->edges[bin - 1], d, f->edges[bin]);
 }
