@@ -8,10 +8,10 @@
  *	  nothing and costs one comparison per call.
  *
  * The write runs in the pre-commit callback inside a subtransaction: a
- * read-only transaction, or one whose write fails (a project dropped
- * meanwhile), drops the counts with a WARNING instead of failing the
- * commit. An aborted transaction drops them too. Drift alerts are raised by
- * the next ml_score or ml_check_drift of the project, not at commit.
+ * write that fails (a project dropped meanwhile) drops the counts with a
+ * WARNING instead of failing the commit. A read-only or aborted
+ * transaction drops them without a word. Drift alerts are raised by the
+ * next ml_score or ml_check_drift of the project, not at commit.
  */
 #include "postgres.h"
 
