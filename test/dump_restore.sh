@@ -57,6 +57,19 @@ SELECT p.id, m.id, 1, t, 1, 'linear', '{"alpha": 0}', 10, 1, 'rmse',
        CASE WHEN t = 1 THEN 'completed' ELSE 'failed' END, CASE WHEN t = 2 THEN '22023: no' END, t = 1
 FROM mlops.projects p JOIN mlops.models m ON m.project_id = p.id AND m.version = 1,
      generate_series(1, 2) t WHERE p.name = 'forecast';
+-- drift (0.3.0): a scoring log row, a policy, an alert
+INSERT INTO mlops.scoring_log (project_id, model_id, version, relation, rows, role, features, prediction)
+SELECT p.id, m.id, 1, 'public.sales', 10, 'dump_ann', '{"region": {"counts": [4, 6], "missing": 0}}',
+       '{"counts": [10], "missing": 0}'
+FROM mlops.projects p JOIN mlops.models m ON m.project_id = p.id AND m.version = 1 WHERE p.name = 'forecast';
+INSERT INTO mlops.drift_policies (project_id, options, updated_by)
+SELECT id, '{"psi": 0.3}', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.drift_alerts (project_id, model_id, version, feature, psi, missing_rate_train,
+                                missing_rate_scored, missing_change, rows, window_start, window_end,
+                                psi_threshold, missing_threshold, raised_by, retrain_note)
+SELECT p.id, m.id, 1, 'region', 0.5, 0, 0.25, 0.25, 10, '2026-01-01', '2026-01-02', 0.2, 0.1, 'dump_ann',
+       'retrain not started: no job'
+FROM mlops.projects p JOIN mlops.models m ON m.project_id = p.id AND m.version = 1 WHERE p.name = 'forecast';
 SQL
 
 tables=$(q -d "$src" -c "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
