@@ -83,11 +83,16 @@ UNION ALL
 SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- BI views: their metric columns call it as the reader
+SELECT 'mlops.metric_value(jsonb,text)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
                  'mlops.deployments', 'mlops.reports', 'mlops.audit_log', 'mlops.trials',
                  'mlops.column_profiles',
-                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard']) t,
+                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard',
+                 'ml_data_quality', 'ml_deployments']) t,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
@@ -128,7 +133,7 @@ SELECT 'ml_run_now(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
-    unnest(ARRAY['ml_jobs', 'ml_job_runs']) t,
+    unnest(ARRAY['ml_jobs', 'ml_job_runs', 'ml_job_history']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT 'mlops', r, 'USAGE'

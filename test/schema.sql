@@ -4,7 +4,7 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
@@ -75,6 +75,9 @@ SELECT has_view('public', 'ml_audit', 'the ml_audit view exists');
 SELECT has_view('public', 'ml_cleaning_report', 'the ml_cleaning_report view exists');
 SELECT has_view('public', 'ml_trials', 'the ml_trials view exists');
 SELECT has_view('public', 'ml_leaderboard', 'the ml_leaderboard view exists');
+SELECT has_view('public', 'ml_data_quality', 'the ml_data_quality view exists');
+SELECT has_view('public', 'ml_deployments', 'the ml_deployments view exists');
+SELECT has_view('public', 'ml_job_history', 'the ml_job_history view exists');
 SELECT has_function('public', 'ml_impute', ARRAY['regclass', 'text[]', 'text', 'jsonb', 'text']);
 SELECT has_function('public', 'ml_clean', ARRAY['regclass', 'jsonb', 'text']);
 SELECT has_function('mlops', 'project_access', ARRAY['bigint'],
