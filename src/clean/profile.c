@@ -27,6 +27,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/timestamp.h"
 
 #include "core/catalog.h"
 #include "clean/pipeline.h"
@@ -120,17 +121,32 @@ distinct_doubles(const double *v, int64 n)
 	return count;
 }
 
-/* The phase's non-missing values of a numeric or datetime column (n of them). */
-static double *
-phase_values(const PhaseCells *p, int64 nrows, int64 *n)
+/*
+ * Distinct values of a coded column (few levels) by its codes, when every
+ * present cell of the phase has one (a fill by a continuous model has
+ * none); -1 when some cell has none.
+ */
+static int64
+distinct_codes(MlColumn *col, const PhaseCells *p, int64 nrows)
 {
-	double	   *v = palloc(sizeof(double) * Max(nrows, 1));
+	bool	   *seen = palloc0(sizeof(bool) * Max(col->nlevels, 1));
+	int64		count = 0;
 
-	*n = 0;
 	for (int64 r = 0; r < nrows; r++)
-		if (!p->missing[r] && !(p->deleted && p->deleted[r]))
-			v[(*n)++] = p->x[r];
-	return v;
+	{
+		int32		k = col->code[r];
+
+		if (p->missing[r] || (p->deleted && p->deleted[r]))
+			continue;
+		if (k < 0 || k >= col->nlevels)
+			return -1;
+		if (!seen[k])
+		{
+			seen[k] = true;
+			count++;
+		}
+	}
+	return count;
 }
 
 /*
@@ -146,6 +162,8 @@ histogram_values(StringInfo out, const double *v, int64 n, double lo, double hi,
 	int64		counts[PROFILE_BINS] = {0};
 	int64		below = 0,
 				above = 0;
+	/* the direct scale unless hi - lo overflows */
+	double		scale = width > 0 && isfinite(hi - lo) ? bins / (hi - lo) : 0;
 
 	appendStringInfoString(out, "{\"edges\": [");
 	if (isfinite(lo) && isfinite(hi))
@@ -171,7 +189,12 @@ histogram_values(StringInfo out, const double *v, int64 n, double lo, double hi,
 				above++;
 				continue;
 			}
-			b = width > 0 ? (int) floor(bins * ((v[i] / bins - lo / bins) / width)) : 0;
+			if (width == 0)
+				b = 0;
+			else if (scale > 0)
+				b = (int) ((v[i] - lo) * scale);
+			else
+				b = (int) floor(bins * ((v[i] / bins - lo / bins) / width));
 			counts[Max(0, Min(b, bins - 1))]++;
 		}
 	}
@@ -246,57 +269,73 @@ profile_levels(MlColumn *col, const PhaseCells *p, int64 nrows, PhaseStats *s, b
 	s->histogram = out.data;
 }
 
-/* Rows, missing cells, and for values: range, mean, non-finite, distinct. */
+/*
+ * Rows, missing cells, and for values (numeric, datetime): the phase's
+ * present values (*values, *nvalues), range, mean, non-finite, distinct.
+ * One pass over the rows.
+ */
 static void
 profile_phase(MlColumn *col, const PhaseCells *p, int64 nrows, PhaseStats *s,
 			  double **values, int64 *nvalues)
 {
+	double	   *v = uses_values(col) ? palloc(sizeof(double) * Max(nrows, 1)) : NULL;
+	double		sum = 0,
+				lo = INFINITY,
+				hi = -INFINITY;
+	int64		n = 0,
+				finite = 0;
+
 	memset(s, 0, sizeof(*s));
 	s->outliers = -1;
 	s->min = s->max = s->mean = NAN;
 	for (int64 r = 0; r < nrows; r++)
-		if (!(p->deleted && p->deleted[r]))
-		{
-			s->rows++;
-			if (p->missing[r])
-				s->missing++;
-		}
-	if (!uses_values(col))
-		return;
-	*values = phase_values(p, nrows, nvalues);
 	{
-		double		sum = 0;
-		int64		n = 0;
+		double		x;
 
-		for (int64 i = 0; i < *nvalues; i++)
+		if (p->deleted && p->deleted[r])
+			continue;
+		s->rows++;
+		if (p->missing[r])
 		{
-			double		v = (*values)[i];
-
-			if (!isfinite(v))
-			{
-				s->non_finite++;
-				continue;
-			}
-			sum += v;
-			n++;
-			if (n == 1 || v < s->min)
-				s->min = v;
-			if (n == 1 || v > s->max)
-				s->max = v;
+			s->missing++;
+			continue;
 		}
-		if (n > 0)
-			s->mean = sum / n;
+		if (v == NULL)
+			continue;
+		x = p->x[r];
+		v[n++] = x;
+		if (!isfinite(x))
+		{
+			s->non_finite++;
+			continue;
+		}
+		finite++;
+		sum += x;
+		lo = Min(lo, x);
+		hi = Max(hi, x);
+	}
+	*values = v;
+	*nvalues = n;
+	if (v == NULL)
+		return;
+	if (finite > 0)
+	{
+		s->min = lo;
+		s->max = hi;
+		s->mean = sum / finite;
 		/* an overflowing sum: the mean of the values scaled down */
-		if (n > 0 && !isfinite(s->mean))
+		if (!isfinite(s->mean))
 		{
 			sum = 0;
-			for (int64 i = 0; i < *nvalues; i++)
-				if (isfinite((*values)[i]))
-					sum += (*values)[i] / n;
+			for (int64 i = 0; i < n; i++)
+				if (isfinite(v[i]))
+					sum += v[i] / finite;
 			s->mean = sum;
 		}
 	}
-	s->distinct = distinct_doubles(*values, *nvalues);
+	s->distinct = col->code ? distinct_codes(col, p, nrows) : -1;
+	if (s->distinct < 0)
+		s->distinct = distinct_doubles(v, n);
 }
 
 /* Cells of a value column beyond [lo, hi] (non-finite values never are). */
@@ -340,6 +379,27 @@ profile_fences(MlColumn *col, const double *v, int64 n, double step_lo, double s
 		*lo = *hi = NAN;
 }
 
+/*
+ * Whether the run left a column as it was: no row removed, no cell filled
+ * or changed. Its 'after' phase is then its 'before' one, not computed
+ * twice (most columns of a wide table).
+ */
+static bool
+after_is_before(MlProfileSpec *spec, int ci)
+{
+	MlColumn   *col = &spec->frame->cols[ci];
+
+	if (spec->after_x && spec->after_x[ci])
+		return false;
+	if (col->wasnull && memcmp(col->wasnull, col->isnull, sizeof(bool) * spec->frame->nrows) != 0)
+		return false;
+	if (spec->deleted)
+		for (int64 r = 0; r < spec->frame->nrows; r++)
+			if (spec->deleted[r])
+				return false;
+	return true;
+}
+
 /* Both phases of one column. */
 static void
 profile_column(MlProfileSpec *spec, int ci, PhaseStats *before, PhaseStats *after)
@@ -353,10 +413,19 @@ profile_column(MlProfileSpec *spec, int ci, PhaseStats *before, PhaseStats *afte
 	int64		nb = 0,
 				na = 0;
 
+	bool		same = after_is_before(spec, ci);
+
 	if (spec->after_x && spec->after_x[ci])
 		pa.x = spec->after_x[ci];
 	profile_phase(col, &pb, frame->nrows, before, &vb, &nb);
-	profile_phase(col, &pa, frame->nrows, after, &va, &na);
+	if (same)
+	{
+		*after = *before;
+		va = vb;
+		na = nb;
+	}
+	else
+		profile_phase(col, &pa, frame->nrows, after, &va, &na);
 	if (uses_values(col))
 	{
 		/* one set of bins for both phases, over both ranges */
@@ -384,20 +453,29 @@ profile_column(MlProfileSpec *spec, int ci, PhaseStats *before, PhaseStats *afte
 			initStringInfo(&h);
 			histogram_values(&h, vb, nb, lo, hi, before->non_finite);
 			before->histogram = h.data;
-			initStringInfo(&h);
-			histogram_values(&h, va, na, lo, hi, after->non_finite);
-			after->histogram = h.data;
+			if (same)
+				after->histogram = before->histogram;
+			else
+			{
+				initStringInfo(&h);
+				histogram_values(&h, va, na, lo, hi, after->non_finite);
+				after->histogram = h.data;
+			}
 		}
 		if (col->kind == ML_KIND_NUMERIC && !col->identifier)
 		{
 			before->outliers = isnan(flo) ? 0 : count_outliers(vb, nb, flo, fhi);
-			after->outliers = isnan(flo) ? 0 : count_outliers(va, na, flo, fhi);
+			after->outliers = same ? before->outliers :
+				isnan(flo) ? 0 : count_outliers(va, na, flo, fhi);
 		}
 	}
 	else if (col->code)
 	{
 		profile_levels(col, &pb, frame->nrows, before, !col->identifier);
-		profile_levels(col, &pa, frame->nrows, after, !col->identifier);
+		if (same)
+			*after = *before;
+		else
+			profile_levels(col, &pa, frame->nrows, after, !col->identifier);
 	}
 	CHECK_FOR_INTERRUPTS();
 }
@@ -456,10 +534,16 @@ insert_phase(SPIPlanPtr plan, MlProfileSpec *spec, int64 recipe_id, int ci, cons
 		elog(ERROR, "could not store a column profile: %s", SPI_result_code_string(rc));
 }
 
+/* A catalog older than 0.3.0 has no mlops.column_profiles: no profiles then. */
+static bool
+profiles_table_exists(void)
+{
+	return OidIsValid(get_relname_relid("column_profiles", get_namespace_oid("mlops", false)));
+}
+
 /*
  * Profile every column of spec->frame before and after the run and store
- * the profiles under recipe_id, as the extension owner. A catalog older
- * than 0.3.0 (no mlops.column_profiles) gets none.
+ * the profiles under recipe_id, as the extension owner.
  */
 void
 MlProfileStore(void *scopep, int64 recipe_id, MlProfileSpec *spec)
@@ -475,7 +559,9 @@ MlProfileStore(void *scopep, int64 recipe_id, MlProfileSpec *spec)
 	SPIPlanPtr	plan;
 	MlFrame    *frame = spec->frame;
 
-	if (!OidIsValid(get_relname_relid("column_profiles", get_namespace_oid("mlops", false))))
+	TimestampTz t0 = GetCurrentTimestamp();
+
+	if (!profiles_table_exists())
 		return;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "column profiles", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -504,6 +590,8 @@ MlProfileStore(void *scopep, int64 recipe_id, MlProfileSpec *spec)
 	SPI_freeplan(plan);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+	elog(DEBUG1, "profiled %d columns of %lld rows in %.3f s", frame->ncols, (long long) frame->nrows,
+		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 }
 
 /*
@@ -522,6 +610,8 @@ MlCleanProfile(Clean *c, void *scope, Oid relid, const char *into, int64 recipe_
 	int64	   *mb = palloc(sizeof(int64) * Max(frame->ncols, 1));
 	int64	   *ma = palloc(sizeof(int64) * Max(frame->ncols, 1));
 
+	if (!profiles_table_exists())
+		return;
 	memset(&spec, 0, sizeof(spec));
 	spec.frame = frame;
 	spec.relid = relid;
