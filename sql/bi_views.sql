@@ -57,6 +57,31 @@ FROM ml_data_quality WHERE relation = 'public.bi_sales' ORDER BY column_name;
 SELECT phase, count(*) FROM mlops.column_profiles p JOIN mlops.recipes r ON r.id = p.recipe_id
 WHERE r.source_name = 'bi_sales' GROUP BY phase ORDER BY phase;
 
+-- Hostile names: the relation comes quoted, names as they are; in place.
+CREATE TABLE "bi ""odd"" t" ("my col" float8, "Lvl" text);
+INSERT INTO "bi ""odd"" t" SELECT CASE WHEN g % 4 = 0 THEN NULL ELSE g END, CASE WHEN g % 2 = 0 THEN 'a''b' ELSE 'c "d"' END
+FROM generate_series(1, 30) g;
+SELECT count(*) FROM ml_clean('"bi ""odd"" t"', '{"outliers": false}');
+SELECT relation, column_name, missing, missing_after, output_relation, in_output, histogram -> 'levels' AS levels
+FROM ml_data_quality WHERE relation LIKE '%odd%' ORDER BY column_name;
+
+-- A table too large for memory: distribution figures on a sample, counts exact.
+RESET ROLE;
+CREATE TABLE bi_large AS
+SELECT i AS id, ((i % 7) * 3 + (i % 5))::float8 AS v, (ARRAY['x', 'y', 'z'])[i % 3 + 1] AS k
+FROM generate_series(1, 30000) i;
+UPDATE bi_large SET v = NULL WHERE id % 10 = 0;
+INSERT INTO bi_large SELECT * FROM bi_large WHERE id <= 50;          -- 50 duplicates
+VACUUM ANALYZE bi_large;
+GRANT SELECT ON bi_large TO regress_alice;
+SET ROLE regress_alice;
+SET maintenance_work_mem = '1MB';
+SELECT count(*) FROM ml_clean('bi_large', '{"outliers": false, "encode": false}', into_table => 'bi_large_clean');
+RESET maintenance_work_mem;
+SELECT column_name, rows, missing, rows_after, missing_after, sample_rows > 0 AND sample_rows < rows AS sampled,
+       (SELECT sum(c::text::bigint) FROM jsonb_array_elements(histogram -> 'counts') c) <= sample_rows AS histogram_on_sample
+FROM ml_data_quality WHERE relation = 'public.bi_large' ORDER BY column_name;
+
 -- Trained, deployed, retrained, deployed, rolled back.
 SELECT version FROM ml_train('bi price', 'linear', options => '{"seed": 1}');
 SELECT version FROM ml_train('bi price', 'ridge', '{"alpha": 1}', '{"seed": 1}');
