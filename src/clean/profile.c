@@ -171,7 +171,8 @@ histogram_values(StringInfo out, const double *v, int64 n, double lo, double hi,
 		for (int b = 0; b <= bins; b++)
 		{
 			appendStringInfoString(out, b ? ", " : "");
-			json_number(out, b == bins ? hi : lo + b * width);
+			/* weights of both ends: lo + b * width may overflow */
+			json_number(out, b == bins ? hi : (lo / bins) * (bins - b) + (hi / bins) * b);
 		}
 		for (int64 i = 0; i < n; i++)
 		{
