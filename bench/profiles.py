@@ -8,11 +8,10 @@ bench/profiles.sh inside a throwaway cluster.
 """
 import argparse
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deliveries import DDL, GEN, GEN_ABSENT, HERE, psql  # noqa: E402
+from deliveries import load_deliveries, psql  # noqa: E402
 
 
 def main():
@@ -21,21 +20,8 @@ def main():
     ap.add_argument("--seed", type=int, default=2022)
     ap.add_argument("--repeat", type=int, default=5, help="runs of each variant")
     args = ap.parse_args()
-    if not os.path.exists(GEN):
-        print(GEN_ABSENT)
+    if load_deliveries(args.rows, args.seed) is None:
         return
-    work = os.path.join(HERE, "data")
-    os.makedirs(work, exist_ok=True)
-    csv = os.path.join(work, f"deliveries_{args.rows}_{args.seed}.csv")
-    if not os.path.exists(csv):
-        subprocess.run([sys.executable, GEN, csv, "--rows", str(args.rows), "--seed", str(args.seed),
-                        "--truth", csv.replace(".csv", "_truth.csv")], check=True)
-    psql("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_mlops;" + DDL)
-    with open(csv) as f:
-        cols = f.readline().strip()
-        f.seek(0)
-        psql(f"COPY deliveries ({cols}) FROM STDIN CSV HEADER", stdin=f.read())
-    psql("VACUUM ANALYZE deliveries")
 
     def run(profiles):
         if not profiles:

@@ -518,6 +518,20 @@ RETURN CASE WHEN pg_catalog.jsonb_typeof(metrics OPERATOR(pg_catalog.->) key) OP
 COMMENT ON FUNCTION mlops.metric_value(jsonb, text) IS
     'a metric of a metrics object as double precision; NULL when absent or not a number';
 
+-- The headline metrics the views show as columns (NULL when not applicable:
+-- rmse, mae, r2 for regressors; accuracy, macro f1, roc_auc for classifiers).
+CREATE FUNCTION mlops.headline_metrics(metrics jsonb,
+    OUT rmse double precision, OUT mae double precision, OUT r2 double precision,
+    OUT accuracy double precision, OUT f1 double precision, OUT roc_auc double precision)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT mlops.metric_value(metrics, 'rmse'), mlops.metric_value(metrics, 'mae'),
+           mlops.metric_value(metrics, 'r2'), mlops.metric_value(metrics, 'accuracy'),
+           mlops.metric_value(metrics, 'f1'), mlops.metric_value(metrics, 'roc_auc');
+END;
+COMMENT ON FUNCTION mlops.headline_metrics(jsonb) IS
+    'rmse, mae, r2, accuracy, f1 and roc_auc of a metrics object as double precision columns';
+
 -- Per relation and column, its latest profile the reader may see: the
 -- 'before' figures of the latest cleaning run, with the run's 'after' ones.
 CREATE VIEW @extschema@.ml_data_quality WITH (security_invoker = true) AS
@@ -580,12 +594,7 @@ SELECT d.id AS deployment_id,
        m.algorithm,
        p.task,
        s.metrics,
-       mlops.metric_value(s.metrics, 'rmse') AS rmse,
-       mlops.metric_value(s.metrics, 'mae') AS mae,
-       mlops.metric_value(s.metrics, 'r2') AS r2,
-       mlops.metric_value(s.metrics, 'accuracy') AS accuracy,
-       mlops.metric_value(s.metrics, 'f1') AS f1,
-       mlops.metric_value(s.metrics, 'roc_auc') AS roc_auc,
+       h.*,
        (m.status OPERATOR(pg_catalog.=) 'deployed'
         AND d.id OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(l.id) FROM mlops.deployments l
                                          WHERE l.project_id OPERATOR(pg_catalog.=) d.project_id))
@@ -593,7 +602,8 @@ SELECT d.id AS deployment_id,
 FROM mlops.deployments d
 JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) d.project_id
 LEFT JOIN mlops.models m ON m.id OPERATOR(pg_catalog.=) d.model_id
-CROSS JOIN LATERAL (SELECT COALESCE(d.metrics, m.metrics, '{}'::pg_catalog.jsonb) AS metrics) s;
+CROSS JOIN LATERAL (SELECT COALESCE(d.metrics, m.metrics, '{}'::pg_catalog.jsonb) AS metrics) s
+CROSS JOIN LATERAL mlops.headline_metrics(s.metrics) h;
 COMMENT ON VIEW @extschema@.ml_deployments IS
     'deployment history: version, previous version, action, who, when, why, and the version''s metrics';
 
@@ -636,12 +646,7 @@ SELECT s.project, s.version, s.algorithm, s.hyperparameters, s.metric, s.value,
                                         ASC NULLS LAST) AS rank,
        s.status, s.status OPERATOR(pg_catalog.=) 'deployed' AS is_deployed,
        s.metrics,
-       mlops.metric_value(s.metrics, 'rmse') AS rmse,
-       mlops.metric_value(s.metrics, 'mae') AS mae,
-       mlops.metric_value(s.metrics, 'r2') AS r2,
-       mlops.metric_value(s.metrics, 'accuracy') AS accuracy,
-       mlops.metric_value(s.metrics, 'f1') AS f1,
-       mlops.metric_value(s.metrics, 'roc_auc') AS roc_auc,
+       h.*,
        s.row_count AS training_rows,
        s.created_by::pg_catalog.text AS created_by,
        s.created_at
@@ -654,14 +659,16 @@ FROM (SELECT p.name AS project, m.version, m.algorithm, m.hyperparameters, m.sta
                   ELSE COALESCE(mlops.metric_value(m.metrics, 'rmse'),
                                 mlops.metric_value(m.metrics, 'cv_rmse')) END AS value
       FROM mlops.models m
-      JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) m.project_id) s;
+      JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) m.project_id) s
+CROSS JOIN LATERAL mlops.headline_metrics(s.metrics) h;
 COMMENT ON VIEW @extschema@.ml_leaderboard IS 'model versions ranked within their project by the primary metric';
 
-REVOKE ALL ON FUNCTION mlops.metric_value(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION mlops.metric_value(jsonb, text), mlops.headline_metrics(jsonb) FROM PUBLIC;
 REVOKE ALL ON @extschema@.ml_data_quality, @extschema@.ml_deployments,
     @extschema@.ml_job_history, @extschema@.ml_leaderboard FROM PUBLIC;
 -- the views call it as their reader
-GRANT EXECUTE ON FUNCTION mlops.metric_value(jsonb, text) TO ml_analyst, ml_engineer;
+GRANT EXECUTE ON FUNCTION mlops.metric_value(jsonb, text), mlops.headline_metrics(jsonb)
+    TO ml_analyst, ml_engineer;
 GRANT SELECT ON @extschema@.ml_data_quality, @extschema@.ml_deployments, @extschema@.ml_leaderboard
     TO ml_analyst, ml_engineer;
 -- like ml_job_runs, which it reads: jobs are engineers' (admins see all)

@@ -84,8 +84,9 @@ SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 -- BI views: their metric columns call it as the reader
-SELECT 'mlops.metric_value(jsonb,text)', r, 'EXECUTE'
-FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.metric_value(jsonb,text)', 'mlops.headline_metrics(jsonb)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
