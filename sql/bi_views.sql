@@ -30,7 +30,7 @@ SELECT column_name, kind, nulls_before, nulls_after
 FROM ml_clean('bi_sales', '{"encode": false, "datetime": false}', 'bi_sales_clean') ORDER BY column_name;
 SELECT relation, column_name, kind, type, rows, missing, round(missing_share::numeric, 4) AS missing_share,
        distinct_values, outliers, non_finite, round(min::numeric, 2) AS min, round(max::numeric, 2) AS max,
-       round(mean::numeric, 3) AS mean, cleaned_by, recipe, project, output_relation, in_output,
+       round(mean::numeric, 3) AS mean, cleaned_by, recipe = recipe_id::text AS recipe_by_id, project, output_relation, in_output,
        rows_after, missing_after, outliers_after, sample_rows
 FROM ml_data_quality WHERE relation = 'public.bi_sales' ORDER BY column_name;
 -- histograms: numbers are JSON numbers; bins + below + above + non_finite = present cells

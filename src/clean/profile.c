@@ -595,12 +595,28 @@ MlProfileStore(void *scopep, int64 recipe_id, MlProfileSpec *spec)
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
 }
 
+/* A run's spec: the frame, the relation profiled and where its rows went. */
+static void
+spec_init(MlProfileSpec *spec, MlFrame *frame, Oid relid, const char *into, int64 project_id,
+		  bool sampled)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->frame = frame;
+	spec->relid = relid;
+	spec->outid = into ? RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(into)),
+										  NoLock, false) : relid;
+	spec->project_id = project_id;
+	spec->sample_rows = sampled ? frame->nrows : 0;
+	spec->rows_before = spec->rows_after = -1;
+}
+
 /*
  * ml_clean's profiles: 'before' is the frame as loaded, 'after' the frame
  * with the fills, without the rows the run removed (duplicates, outliers
- * deleted), winsorized cells clamped, and only the source columns the
- * output keeps. Row and missing counts are the exact ones the run measured
- * (the whole relation, also when the frame is a sample).
+ * deleted), winsorized cells clamped; a column the output does not keep
+ * under its name is marked so (in_output). Row and missing counts are the
+ * exact ones the run measured (the whole relation, also when the frame is
+ * a sample).
  */
 void
 MlCleanProfile(Clean *c, void *scope, Oid relid, const char *into, int64 recipe_id,
@@ -610,24 +626,22 @@ MlCleanProfile(Clean *c, void *scope, Oid relid, const char *into, int64 recipe_
 	MlProfileSpec spec;
 	int64	   *mb = palloc(sizeof(int64) * Max(frame->ncols, 1));
 	int64	   *ma = palloc(sizeof(int64) * Max(frame->ncols, 1));
+	bool	   *deleted = palloc(sizeof(bool) * Max(frame->nrows, 1));
+	double	   *lo = palloc(sizeof(double) * Max(frame->ncols, 1));
+	double	   *hi = palloc(sizeof(double) * Max(frame->ncols, 1));
 
 	if (!profiles_table_exists())
 		return;
-	memset(&spec, 0, sizeof(spec));
-	spec.frame = frame;
-	spec.relid = relid;
-	spec.outid = into ? RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(into)),
-										 NoLock, false) : relid;
-	spec.project_id = project_id;
-	spec.sample_rows = c->source_rows > 0 ? frame->nrows : 0;
-	spec.deleted = palloc(sizeof(bool) * Max(frame->nrows, 1));
-	memcpy((bool *) spec.deleted, c->fills->deleted, sizeof(bool) * frame->nrows);
-	spec.kept = c->keep_source;
+	spec_init(&spec, frame, relid, into, project_id, c->source_rows > 0);
+	memcpy(deleted, c->fills->deleted, sizeof(bool) * frame->nrows);
 	spec.after_x = palloc0(sizeof(double *) * Max(frame->ncols, 1));
-	spec.lo = palloc(sizeof(double) * Max(frame->ncols, 1));
-	spec.hi = palloc(sizeof(double) * Max(frame->ncols, 1));
-	MlOutliersAfter(c, (double *) spec.lo, (double *) spec.hi, spec.after_x, (bool *) spec.deleted);
-	spec.rows_before = c->source_rows > 0 ? c->source_rows : -1;
+	MlOutliersAfter(c, lo, hi, spec.after_x, deleted);
+	spec.deleted = deleted;
+	spec.lo = lo;
+	spec.hi = hi;
+	spec.kept = c->keep_source;
+	if (c->source_rows > 0)
+		spec.rows_before = c->source_rows;
 	spec.rows_after = c->rows_after;
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
@@ -650,14 +664,7 @@ MlImputeProfile(void *scope, MlFrame *frame, MlFills *fills, Oid source_relid, c
 {
 	MlProfileSpec spec;
 
-	memset(&spec, 0, sizeof(spec));
-	spec.frame = frame;
-	spec.relid = source_relid;
-	spec.outid = into ? RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(into)),
-										 NoLock, false) : source_relid;
-	spec.project_id = project_id;
-	spec.sample_rows = sampled ? frame->nrows : 0;
+	spec_init(&spec, frame, source_relid, into, project_id, sampled);
 	spec.deleted = fills->deleted;
-	spec.rows_before = spec.rows_after = -1;
 	MlProfileStore(scope, recipe_id, &spec);
 }
