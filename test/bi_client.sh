@@ -133,6 +133,8 @@ def dtype_ok(sql_type, s):
         return pd.api.types.is_datetime64_any_dtype(s)
     if sql_type == "interval":
         return pd.api.types.is_timedelta64_dtype(s)
+    if sql_type == "date":
+        return s.dtype == object        # datetime.date values, as pandas keeps them
     if sql_type == "boolean":
         return str(s.dtype) == ("object" if nulls else "bool")
     return s.dtype == object
