@@ -8,7 +8,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
   libopenblas-dev libxml2-dev libxml2-utils libcsv-dev
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-  gcc make python3-psycopg2
+  gcc make python3-psycopg2 python3-sklearn
 )
 missing=()
 for p in "${packages[@]}"; do

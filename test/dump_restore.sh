@@ -49,6 +49,11 @@ RESET ROLE;
 INSERT INTO mlops.jobs (project_id, name, kind, schedule, owner)
 SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.job_runs (job_id, status, message) SELECT id, 'succeeded', 'ok' FROM mlops.jobs;
+INSERT INTO mlops.workflows (project_id, name, steps, created_by)
+SELECT id, 'retrain', '[{"kind": "train"}, {"kind": "gate", "metric": "rmse", "margin": 0}]', 'dump_eng'
+FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.job_run_steps (run_id, step_no, workflow_id, kind, status, details)
+SELECT r.id, 1, w.id, 'train', 'succeeded', '{"version": 1}' FROM mlops.job_runs r, mlops.workflows w;
 INSERT INTO mlops.reports (project_id, name, kind, content, created_by)
 SELECT id, 'eval', 'evaluation', '{"rmse": 1.25}', 'dump_ann' FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.trials (project_id, model_id, version, trial, rung, algorithm, hyperparameters,

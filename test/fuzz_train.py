@@ -3,7 +3,9 @@
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
 importance, the hand-over, ml_export_pmml, and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
-ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), on the tables
+ml_alter_job, ml_run_now, ml_cancel, ml_unschedule) and of workflows
+(ml_create_workflow with random steps, ml_allow_auto_deploy,
+ml_drop_workflow, workflow jobs), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -284,6 +286,98 @@ def gen_jobs(rng):
     return "jobs", stmts
 
 
+WF_NAMES = ["wf", "wf", "", "x" * 250, "w'); DROP TABLE fz_a; --", 'Δ "quoted" name', " ", "wf\\n2"]
+WF_KINDS = ["import", "clean", "train", "evaluate", "gate", "deploy", "score", "report", "predict", "", 7, None]
+WF_KEYS = {
+    "algorithm": ["auto", "linear", "ridge", "gbdt", "nosuch", 3, ["linear"]],
+    "hyperparams": [{}, {"alpha": 1}, [1], "x"],
+    "options": [{}, {"folds": 3}, 1, [], {"delimiter": ";"}],
+    "relation": ["fz_a", "public.fz_a", "fz_w", "nosuch", "", "pg_catalog.pg_class", "a.b.c.d", '"fz_a', 1,
+                 '"Odd ""schema"""."t; --"', "fz_staged"],
+    "into_table": ["fz_out", "public.fz_out", "pg_temp.fz_out", "nosuch.x", "", "fz_staged",
+                   '"Out ""put"""', 5],
+    "mode": ["append", "replace", "merge", 1],
+    "recipe": [1, -1, 9223372036854775807, "nosuch", 1.5, [1]],
+    "path": ["/tmp/nosuch.csv", "", "../../etc/passwd", 3],
+    "metric": ["rmse", "mae", "r2", "accuracy", "roc_auc", "log_loss", "speed", "", 1],
+    "margin": [0, 0.01, 5, -1, "2%", "0%", "100%", "150%", "-5%", "%", "abc", True, 1e300, "NaN"],
+    "direction": ["lower is better", "higher is better", "up"],
+    "report": ["model", "cleaning", "nosuch", 3],
+    "publish": [True, False, "yes"],
+    "bogus": [1],
+}
+
+
+def wf_step(rng):
+    step = {}
+    kind = rng.choice(WF_KINDS)
+    if kind is not None:
+        step["kind"] = kind
+    for k in fz.some(rng, list(WF_KEYS), 0, 3, bogus=0):
+        if k != "bogus" or fz.hostile:
+            step[k] = rng.choice(WF_KEYS[k])
+    return step
+
+
+def wf_steps(rng):
+    r = rng.random()
+    if r < 0.05:
+        return rng.choice([{}, [], "train", 1, None, [[]], [1]])
+    if r < 0.7:
+        # plausible: a train, a gate, maybe a deploy and a score
+        steps = [{"kind": "train", "algorithm": rng.choice(["linear", "auto"])}]
+        if rng.random() < 0.5:
+            steps.append({"kind": "evaluate", "relation": "fz_a"})
+        steps.append({"kind": "gate", "margin": rng.choice(WF_KEYS["margin"])})
+        if rng.random() < 0.7:
+            steps.append({"kind": "deploy"})
+        if rng.random() < 0.7:
+            steps.append({"kind": "score", "relation": "fz_a", "into_table": "fz_scores",
+                          "mode": rng.choice(["append", "replace"])})
+        return steps
+    return [wf_step(rng) for _ in range(rng.choice([1, 2, 3, 5, 8, 51]))]
+
+
+def gen_workflows(rng):
+    """Random workflow definitions (steps, names), their deploy permission,
+    workflow jobs and their runs on demand, by an engineer; nothing runs."""
+    t = fz.Table(rng, "fz_a", rng.choice([5, 30]))
+    task = rng.choice(["regression", "classification"])
+    # a project that always exists: the calls after it are what is tested
+    stmts = t.sql + [
+        "CREATE TABLE fz_w AS SELECT g AS id, g::float8 AS x, (g % 3)::float8 AS y FROM generate_series(1, 30) g",
+        "SELECT ml_create_project('fz', 'fz_w', 'y', %s)" % fz.lit(task),
+        "CREATE ROLE fz_eng IN ROLE ml_engineer",
+        "GRANT SELECT ON fz_a, fz_w TO fz_eng",
+        "SET LOCAL ROLE fz_eng"]
+    for _ in range(rng.randint(1, 6)):
+        r = rng.random()
+        name = rng.choice(WF_NAMES)
+        if r < 0.5:
+            steps = wf_steps(rng)
+            stmts.append("SELECT ml_create_workflow(%s, %s, %s)" % (
+                fz.lit(rng.choice(["fz", "fz", "nosuch"])), fz.lit(name),
+                "NULL" if steps is None else fz.jlit(steps)))
+        elif r < 0.6:
+            stmts.append("SELECT ml_allow_auto_deploy('fz', %s, %s)" % (
+                fz.lit(name), rng.choice(["true", "false", "NULL"])))
+        elif r < 0.7:
+            stmts.append("SELECT ml_drop_workflow('fz', %s)" % fz.lit(name))
+        elif r < 0.85:
+            o = {"workflow": rng.choice(WF_NAMES + [1, None])}
+            if rng.random() < 0.3:
+                o.update(job_options(rng))
+            stmts.append("SELECT ml_schedule('fz', 'workflow', %s, %s)" % (
+                fz.lit(rng.choice(SCHEDULES)), fz.jlit(o)))
+        elif r < 0.95:
+            stmts.append("SELECT ml_run_now(%s, %s)" % (rng.choice(JOB_IDS), rng.choice(["true", "false", "NULL"])))
+        else:
+            stmts.append("SELECT ml_alter_job(%s, %s)" % (
+                rng.choice(JOB_IDS), fz.jlit({"workflow": rng.choice(WF_NAMES)})))
+    stmts.append("SELECT * FROM ml_workflows")
+    return "workflows", stmts
+
+
 def gen_train(rng, index):
     fz.hostile = rng.random() < fz.HOSTILE
     r = rng.random()
@@ -291,6 +385,8 @@ def gen_train(rng, index):
         return gen_forecast(rng, index)
     if r < FORECAST_SHARE + 0.15:
         return gen_jobs(rng)
+    if r < FORECAST_SHARE + 0.25:
+        return gen_workflows(rng)
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")

@@ -133,6 +133,23 @@ UNION ALL
 SELECT 'ml_run_now(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- workflows: defined by whoever sees the project, auto-deploy allowed by engineers
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_create_workflow(text,text,jsonb)', 'ml_drop_workflow(text,text)',
+                 'ml_run_now(bigint,boolean)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_allow_auto_deploy(text,text,boolean)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.workflows', 'ml_workflows']) t,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.job_run_steps', 'ml_job_run_steps']) t,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['ml_jobs', 'ml_job_runs', 'ml_job_history']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r

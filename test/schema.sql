@@ -4,11 +4,11 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(49);
+SELECT plan(51);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
-    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'column_profiles']);
+    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'workflows', 'job_run_steps', 'column_profiles']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
@@ -25,7 +25,11 @@ SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 's
     'options', 'backoff', 'statement_timeout', 'next_run_at']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
-    'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested']);
+    'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested', 'from_start', 'resumed_from']);
+SELECT columns_are('mlops', 'workflows', ARRAY['id', 'project_id', 'name', 'steps', 'auto_deploy',
+    'auto_deploy_allowed_by', 'auto_deploy_allowed_at', 'created_by', 'created_at']);
+SELECT columns_are('mlops', 'job_run_steps', ARRAY['run_id', 'step_no', 'workflow_id', 'kind', 'status',
+    'started_at', 'finished_at', 'message', 'details']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
     'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
 SELECT columns_are('mlops', 'column_profiles', ARRAY['id', 'recipe_id', 'project_id',

@@ -56,6 +56,30 @@ extern void MlRunFinish(int64 run, const char *status, const char *sqlstate,
 extern void MlRunNotify(int64 run, const char *status);
 extern bool MlRunWorkerAlive(int pid);
 
+/*
+ * worker.c: the score and clean steps of jobs, their output writer and the
+ * owner's SPI calls (bound text parameters), for workflow steps.
+ */
+typedef struct MlRunStepArgs
+{
+	int64		run;
+	int64		job;
+	int64		project_id;
+	const char *kind;			/* score or clean */
+	const char *project;
+	const char *ext;			/* the extension's schema, quoted */
+	const char *relation;		/* quoted */
+	const char *into;			/* quoted; NULL: clean in place */
+	const char *mode;
+	const char *recipe;
+	int64		rows;			/* out */
+	char	   *detail;			/* out */
+} MlRunStepArgs;
+
+extern void MlRunStep(MlRunStepArgs *a);
+extern int64 MlRunWriteOutput(MlRunStepArgs *a, const char *source, bool stamp);
+extern void MlRunExec(const char *sql, int nargs, const char **args, int expected);
+
 /* entry points of the workers (dispatch.c, worker.c) */
 extern PGDLLEXPORT void ml_jobs_launcher_main(Datum arg);
 extern PGDLLEXPORT void ml_jobs_dispatch_main(Datum arg);

@@ -28,6 +28,7 @@
 
 #include "core/catalog.h"
 #include "jobs/jobs.h"
+#include "jobs/workflow.h"
 
 /* What ml_schedule / ml_alter_job options say, checked and normalised. */
 typedef struct JobOptions
@@ -47,6 +48,7 @@ typedef struct JobOptions
 	bool		recipe_by_name;
 	char	   *schedule;		/* ml_alter_job only */
 	int			active;			/* ml_alter_job only; -1: not given */
+	char	   *workflow;		/* workflow: its name in the project */
 } JobOptions;
 
 /* A job as the catalog has it (read as the extension owner). */
@@ -79,15 +81,17 @@ check_kind(const char *kind)
 {
 	if (strcmp(kind, "train") == 0 || strcmp(kind, "score") == 0 || strcmp(kind, "clean") == 0)
 		return;
-	if (strcmp(kind, "report") == 0 || strcmp(kind, "workflow") == 0)
+	if (strcmp(kind, "workflow") == 0)
+		return;
+	if (strcmp(kind, "report") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("job kind \"%s\" is not yet available", kind),
-				 errhint("Jobs of kind train, score and clean can be scheduled now.")));
+				 errhint("Jobs of kind train, score, clean and workflow can be scheduled now.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown job kind \"%s\"", kind),
-			 errhint("Kinds are train, score and clean.")));
+			 errhint("Kinds are train, score, clean and workflow.")));
 }
 
 static char *
@@ -221,6 +225,8 @@ one_option(const char *kind, const char *key, JsonbValue *v, JobOptions *o, bool
 			o->recipe_by_name = true;
 		}
 	}
+	else if (strcmp(kind, "workflow") == 0 && strcmp(key, "workflow") == 0)
+		o->workflow = string_value(key, v);
 	else if (alter && strcmp(key, "schedule") == 0)
 		o->schedule = string_value(key, v);
 	else if (alter && strcmp(key, "active") == 0)
@@ -231,6 +237,7 @@ one_option(const char *kind, const char *key, JsonbValue *v, JobOptions *o, bool
 	}
 	else
 		bad_option(key, psprintf("Jobs of kind %s take %s.", kind,
+								 strcmp(kind, "workflow") == 0 ? "name, retries, backoff, timeout, statement_timeout, workflow" :
 								 train ? "name, retries, backoff, timeout, statement_timeout, algorithm, hyperparams, options"
 								 : score ? "name, retries, backoff, timeout, statement_timeout, relation, into_table, mode"
 								 : "name, retries, backoff, timeout, statement_timeout, relation, recipe, into_table, mode"));
@@ -273,6 +280,10 @@ parse_options(const char *kind, Jsonb *j, JobOptions *o, bool alter)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a clean job needs options \"relation\" and \"recipe\"")));
+	if (strcmp(kind, "workflow") == 0 && o->workflow == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a workflow job needs option \"workflow\" (the name of one of the project's workflows)")));
 }
 
 /* A recipe the caller can see (row-level security), by id or by name. */
@@ -463,6 +474,8 @@ ml_schedule(PG_FUNCTION_ARGS)
 
 		o.name = NULL;			/* already checked and written */
 		write_job(&scope, &job, &o, raw, true, true);
+		if (o.workflow)
+			MlWorkflowBindJob(&scope, job.id, p->id, o.workflow);
 		o.name = name;
 		vals[0] = kind;
 		vals[1] = schedule;
@@ -599,8 +612,10 @@ ml_run_now(PG_FUNCTION_ARGS)
 	JobRow	   *j;
 	int64		run;
 	bool		isnull;
-	Oid			types[2] = {INT8OID, NAMEOID};
-	Datum		values[2];
+	Oid			types[3] = {INT8OID, NAMEOID, BOOLOID};
+	Datum		values[3];
+	/* ml_run_now(job, restart): a workflow run that does not resume */
+	bool		restart = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 
 	MlJobsRequireLauncher();
 	MlRequireArg(fcinfo, 0, "job");
@@ -611,9 +626,14 @@ ml_run_now(PG_FUNCTION_ARGS)
 		no_such_job(id);
 	values[0] = Int64GetDatum(id);
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(scope.caller_name));
+	values[2] = BoolGetDatum(restart);
 	MlScopeAsOwner(&scope);
-	MlSpiExec("INSERT INTO mlops.job_runs (job_id, trigger, requested_by) VALUES ($1, 'manual', $2) "
-			  "RETURNING id", 2, types, values, NULL, SPI_OK_INSERT_RETURNING);
+	if (restart)
+		MlSpiExec("INSERT INTO mlops.job_runs (job_id, trigger, requested_by, from_start) "
+				  "VALUES ($1, 'manual', $2, $3) RETURNING id", 3, types, values, NULL, SPI_OK_INSERT_RETURNING);
+	else
+		MlSpiExec("INSERT INTO mlops.job_runs (job_id, trigger, requested_by) VALUES ($1, 'manual', $2) "
+				  "RETURNING id", 2, types, values, NULL, SPI_OK_INSERT_RETURNING);
 	run = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	wake_launcher();
 	{
@@ -769,7 +789,7 @@ ml_alter_job(PG_FUNCTION_ARGS)
 	 * it at tables only the owner may read or write.
 	 */
 	if ((check.algorithm || check.hyperparams || check.train_options || check.relation ||
-		 check.into || check.mode || check.recipe) &&
+		 check.into || check.mode || check.recipe || check.workflow) &&
 		!(OidIsValid(get_role_oid(j->owner, true)) &&
 		  has_privs_of_role(GetUserId(), get_role_oid(j->owner, true))))
 		ereport(ERROR,
@@ -799,6 +819,8 @@ ml_alter_job(PG_FUNCTION_ARGS)
 		j->schedule = check.schedule;
 	active = check.active < 0 ? j->active : check.active == 1;
 	write_job(&scope, j, &o, merged, false, active);
+	if (o.workflow)
+		MlWorkflowBindJob(&scope, j->id, j->project_id, o.workflow);
 	{
 		const char *keys[1] = {"options"};
 		const char *vals[1] = {JsonbToCString(NULL, &changes->root, VARSIZE(changes))};

@@ -163,6 +163,9 @@ parse_interval(const char *text, MlSchedule *s)
 	if (iv->month < 0 || iv->day < 0 || iv->time < 0 ||
 		(iv->month == 0 && iv->day == 0 && iv->time < USECS_PER_SEC))
 		bad_cron(text, "An interval schedule must be at least one second, with no negative part.");
+	/* beyond a century the next due time could leave timestamptz's range */
+	if (iv->month / 12 + iv->day / 365 + iv->time / USECS_PER_DAY / 365 > 100)
+		bad_cron(text, "An interval schedule must be at most 100 years.");
 	s->is_interval = true;
 	s->every = *iv;
 }

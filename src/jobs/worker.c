@@ -34,6 +34,7 @@
 
 #include "core/catalog.h"
 #include "jobs/jobs.h"
+#include "jobs/workflow.h"
 
 /* the advisory lock class of job runs ('MLJB') */
 #define ML_JOB_LOCK_CLASS 1296845378
@@ -63,6 +64,10 @@ typedef struct Run
 
 static volatile sig_atomic_t timed_out = false;
 static TimeoutId run_timeout;
+
+/* a workflow run's state (workflow_run.c); NULL for other kinds */
+static MlWorkflowRun *workflow = NULL;
+static bool workflow_more = false;
 
 /* Cancel the step the way statement_timeout does, remembering why. */
 static void
@@ -340,15 +345,10 @@ record(Run *r, const char *status, const char *sqlstate, const char *message, bo
 	MlScopeExit(&scope);
 }
 
-/* The step and its success, in one transaction: both or neither. */
+/* What every run checks before its first step. */
 static void
-execute_step(Run *r)
+check_run(Run *r)
 {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	pgstat_report_activity(STATE_RUNNING, psprintf("pg_mlops job run %lld: %s", (long long) r->run, r->kind));
-	if (r->timeout_ms > 0)
-		enable_timeout_after(run_timeout, (int) Min(r->timeout_ms, INT_MAX));
 	if (r->project == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -359,6 +359,18 @@ execute_step(Run *r)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" that owns job %lld is a superuser; jobs never run as a superuser",
 						GetUserNameFromId(GetUserId(), false), (long long) r->job)));
+}
+
+/* The step and its success, in one transaction: both or neither. */
+static void
+execute_step(Run *r)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pgstat_report_activity(STATE_RUNNING, psprintf("pg_mlops job run %lld: %s", (long long) r->run, r->kind));
+	if (r->timeout_ms > 0)
+		enable_timeout_after(run_timeout, (int) Min(r->timeout_ms, INT_MAX));
+	check_run(r);
 	if (strcmp(r->kind, "train") == 0)
 		step_train(r);
 	else if (strcmp(r->kind, "score") == 0)
@@ -409,6 +421,58 @@ in_transaction(bool (*fn) (Run *), void (*vfn) (Run *), Run *r, bool *result, Me
 	return edata;
 }
 
+/*
+ * A workflow: its start (checks, the steps carried from a failed run it
+ * resumes), then one transaction per step, so a failed step leaves the
+ * earlier steps' results committed; the timeout covers the whole run.
+ */
+static void
+workflow_begin(Run *r)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (r->timeout_ms > 0)
+		enable_timeout_after(run_timeout, (int) Min(r->timeout_ms, INT_MAX));
+	check_run(r);
+	workflow = MlWorkflowBegin(r->run, r->job, r->project_id, r->project, r->ext, TopMemoryContext);
+	SPI_finish();
+}
+
+static void
+workflow_step(Run *r)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	workflow_more = MlWorkflowNextStep(workflow);
+	SPI_finish();
+	(void) r;
+}
+
+static void
+workflow_end(Run *r)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	disable_timeout(run_timeout, false);
+	r->detail = pstrdup(MlWorkflowSummary(workflow, &r->rows, &r->has_rows));
+	record(r, "succeeded", NULL, NULL, false);
+	SPI_finish();
+}
+
+static ErrorData *
+run_workflow(Run *r, MemoryContext cxt)
+{
+	bool		ok;
+	ErrorData  *e = in_transaction(NULL, workflow_begin, r, &ok, cxt);
+
+	workflow_more = true;
+	while (e == NULL && workflow_more)
+		e = in_transaction(NULL, workflow_step, r, &ok, cxt);
+	if (e == NULL)
+		e = in_transaction(NULL, workflow_end, r, &ok, cxt);
+	return e;
+}
+
 /* Record how an error ended the run: timed out, cancelled, or failed. */
 static void
 record_error(Run *r, ErrorData *e)
@@ -441,6 +505,8 @@ record_error(Run *r, ErrorData *e)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		if (workflow)
+			MlWorkflowStepFailed(workflow, status, message);
 		record(r, status, sqlstate, message, retry);
 		SPI_finish();
 		PopActiveSnapshot();
@@ -486,7 +552,9 @@ ml_jobs_run_main(Datum main_arg)
 	e = in_transaction(lock_and_start, NULL, &r, &ok, cxt);
 	if (e == NULL && !ok)
 		proc_exit(0);			/* cancelled while it waited */
-	if (e == NULL)
+	if (e == NULL && strcmp(r.kind, "workflow") == 0)
+		e = run_workflow(&r, cxt);
+	else if (e == NULL)
 		e = in_transaction(NULL, execute_step, &r, &ok, cxt);
 	if (e != NULL)
 		record_error(&r, e);
@@ -495,4 +563,54 @@ ml_jobs_run_main(Datum main_arg)
 				(errmsg("pg_mlops: run %lld of job %lld succeeded: %s", (long long) r.run,
 						(long long) r.job, r.detail ? r.detail : r.kind)));
 	proc_exit(0);
+}
+
+/*
+ * The score and clean steps, and their writer, for a workflow's steps
+ * (workflow_run.c): the same code as jobs of those kinds, as the run's
+ * owner, SPI connected.
+ */
+static void
+run_from_args(Run *r, const MlRunStepArgs *a)
+{
+	memset(r, 0, sizeof(*r));
+	r->run = a->run;
+	r->job = a->job;
+	r->project_id = a->project_id;
+	r->kind = (char *) a->kind;
+	r->project = (char *) a->project;
+	r->ext = (char *) a->ext;
+	r->relation = (char *) a->relation;
+	r->into = (char *) a->into;
+	r->mode = (char *) a->mode;
+	r->recipe = (char *) a->recipe;
+}
+
+void
+MlRunStep(MlRunStepArgs *a)
+{
+	Run			r;
+
+	run_from_args(&r, a);
+	if (strcmp(a->kind, "score") == 0)
+		step_score(&r);
+	else
+		step_clean(&r);
+	a->rows = r.rows;
+	a->detail = r.detail;
+}
+
+int64
+MlRunWriteOutput(MlRunStepArgs *a, const char *source, bool stamp)
+{
+	Run			r;
+
+	run_from_args(&r, a);
+	return write_output(&r, source, stamp);
+}
+
+void
+MlRunExec(const char *sql, int nargs, const char **args, int expected)
+{
+	owner_exec(sql, nargs, args, expected);
 }
