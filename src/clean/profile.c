@@ -96,8 +96,10 @@ distinct_doubles(const double *v, int64 n)
 
 	while (size < (uint64) n * 2)
 		size *= 2;
-	slot = palloc(sizeof(uint64) * size);
-	used = palloc0(sizeof(bool) * size);
+	/* transient, and may pass 1 GB for a frame of tens of millions of rows */
+	slot = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * size);
+	used = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(bool) * size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (int64 i = 0; i < n; i++)
 	{
 		double		d = v[i] == 0 ? 0 : (isnan(v[i]) ? NAN : v[i]);
@@ -118,6 +120,8 @@ distinct_doubles(const double *v, int64 n)
 		if ((i & 65535) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	pfree(slot);
+	pfree(used);
 	return count;
 }
 
@@ -334,7 +338,8 @@ profile_phase(MlColumn *col, const PhaseCells *p, int64 nrows, PhaseStats *s,
 			s->mean = sum;
 		}
 	}
-	s->distinct = col->code ? distinct_codes(col, p, nrows) : -1;
+	/* codes name the loaded values: not those the outlier step clamped */
+	s->distinct = col->code && p->x == col->x ? distinct_codes(col, p, nrows) : -1;
 	if (s->distinct < 0)
 		s->distinct = distinct_doubles(v, n);
 }
@@ -378,6 +383,7 @@ profile_fences(MlColumn *col, const double *v, int64 n, double step_lo, double s
 			finite[m++] = v[i];
 	if (!MlOutlierBounds(finite, m, "iqr", 1.5, lo, hi))
 		*lo = *hi = NAN;
+	pfree(finite);
 }
 
 /*
@@ -564,8 +570,9 @@ MlProfileStore(void *scopep, int64 recipe_id, MlProfileSpec *spec)
 
 	if (!profiles_table_exists())
 		return;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "column profiles", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
+	old = CurrentMemoryContext;
+	/* one column at a time: its values, hash set and histograms, then reset */
+	cxt = AllocSetContextCreate(old, "column profiles", ALLOCSET_DEFAULT_SIZES);
 	plan = SPI_prepare("INSERT INTO mlops.column_profiles (recipe_id, project_id, relation_schema, "
 					   "relation_name, relation_oid, column_name, phase, kind, type, rows, missing, "
 					   "distinct_values, outliers, non_finite, min, max, mean, histogram, "
@@ -580,6 +587,8 @@ MlProfileStore(void *scopep, int64 recipe_id, MlProfileSpec *spec)
 		PhaseStats	before,
 					after;
 
+		/* SPI_execute_plan leaves us in SPI's context: back to the column's */
+		MemoryContextSwitchTo(cxt);
 		profile_column(spec, ci, &before, &after);
 		MlScopeAsOwner(scope);
 		insert_phase(plan, spec, recipe_id, ci, "before", &before, spec->rows_before,
@@ -587,6 +596,7 @@ MlProfileStore(void *scopep, int64 recipe_id, MlProfileSpec *spec)
 		insert_phase(plan, spec, recipe_id, ci, "after", &after, spec->rows_after,
 					 spec->missing_after ? spec->missing_after[ci] : -1);
 		MlScopeAsCaller(scope);
+		MemoryContextReset(cxt);
 	}
 	SPI_freeplan(plan);
 	MemoryContextSwitchTo(old);
