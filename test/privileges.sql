@@ -83,10 +83,17 @@ UNION ALL
 SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- BI views: their metric columns call it as the reader
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.metric_value(jsonb,text)', 'mlops.headline_metrics(jsonb)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
                  'mlops.deployments', 'mlops.reports', 'mlops.audit_log', 'mlops.trials',
-                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard']) t,
+                 'mlops.column_profiles',
+                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard',
+                 'ml_data_quality', 'ml_deployments']) t,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
@@ -144,7 +151,7 @@ SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
-    unnest(ARRAY['ml_jobs', 'ml_job_runs']) t,
+    unnest(ARRAY['ml_jobs', 'ml_job_runs', 'ml_job_history']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 -- drift (75_drift.sql): whoever sees a project sees and checks its drift
