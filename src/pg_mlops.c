@@ -10,6 +10,7 @@
 #include "core/linalg.h"
 #include "core/progress.h"
 #include "jobs/jobs.h"
+#include "model/drift.h"
 #include "model/score.h"
 
 PG_MODULE_MAGIC;
@@ -21,6 +22,7 @@ _PG_init(void)
 {
 	MlLinalgInit();
 	MlScoreInit();
+	MlDriftInit();
 	/* before MlProgressInit, which reserves the pg_mlops. prefix */
 	MlJobsInit();
 	MlApiInit();
