@@ -19,6 +19,9 @@ DO $$ BEGIN
     CREATE ROLE dump_ann IN ROLE ml_analyst;
     CREATE ROLE dump_eng IN ROLE ml_engineer;
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dump_cons') THEN
+    CREATE ROLE dump_cons IN ROLE ml_consumer;
+  END IF;
 END $$;
 CREATE TABLE sales (amount numeric, region text, "Odd ""name""" text);
 GRANT SELECT ON sales TO ml_analyst;
@@ -45,7 +48,11 @@ SELECT ml_mark_ready('forecast', 2);
 SET ROLE dump_eng;
 SELECT ml_deploy('forecast', 1, 'go');
 SELECT ml_deploy('forecast', 2);
+SELECT ml_expose('forecast', 'dump_cons', '{"rows_per_day": 100}');
 RESET ROLE;
+INSERT INTO mlops.api_usage (project_id, consumer, day, calls, rows, errors, latency_histogram, latency_p50_ms)
+SELECT id, 'dump_cons', '2026-12-01', 3, 30, 1, array_fill(1::bigint, ARRAY[96]), 0.5
+FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.jobs (project_id, name, kind, schedule, owner)
 SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.job_runs (job_id, status, message) SELECT id, 'succeeded', 'ok' FROM mlops.jobs;
