@@ -162,52 +162,76 @@ MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_roun
 }
 
 /*
- * thread: at[i] = the leaf that row i of the block x (row-major, nfeat a
- * row) reaches in packed tree t. Numeric splits only: no branch per step.
+ * One step of a walk: the child of node n for value v (MlTreeGoesLeft's
+ * rule), without a branch. With cat false the node is known numeric; else
+ * both rules are computed and the node's kind picks one. sets is the
+ * tree's category sets; a numeric node reads the first word of set 0,
+ * which every tree has.
  */
-static inline void
-walk_numeric(const PackNode *nodes, int depth, const double *x, int nfeat, int nb, int32 *at)
+static pg_attribute_always_inline int32
+step(const PackNode *n, double v, const uint64 *sets, bool cat)
 {
-	for (int i = 0; i < nb; i++)
-		at[i] = 0;
-	for (int s = 0; s < depth; s++)
-		for (int i = 0; i < nb; i++)
-		{
-			const PackNode *n = &nodes[at[i]];
-			double		v = x[(size_t) i * nfeat + (n->meta >> META_SHIFT)];
-			int			left = (v <= n->u.threshold) | (n->meta & META_MISSING_LEFT & (v != v));
+	int			ml = n->meta & META_MISSING_LEFT;
+	int			nan = v != v;
+	int			left = (v <= n->u.threshold) | (ml & nan);
 
-			at[i] = n->left + 1 - left;
-		}
+	if (cat && (n->meta & META_CATEGORICAL))
+	{
+		int			b = (v >= 0 && v < ML_TREES_MAX_BINS - 1) ? (int) v : ML_TREES_MAX_BINS - 1;
+		const uint64 *set = sets + (size_t) n->u.set * 4;
+
+		left = nan ? ml : (int) ((set[b >> 6] >> (b & 63)) & 1);
+	}
+	return n->left + 1 - left;
 }
 
-/* thread: the same with categorical splits (MlTreeGoesLeft's rule) */
+/*
+ * thread: at[i] = the leaf that row i of the block x (row-major, nfeat a
+ * row) reaches in a packed tree, each row taking exactly depth steps
+ * (leaves loop on themselves). A block goes down a level at a time, so
+ * the steps of its rows are independent; a row or two (ml_predict) walks
+ * alone, its position in a register.
+ */
+static pg_attribute_always_inline void
+walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x, int nfeat,
+		  int nb, int32 *at, bool cat)
+{
+	if (nb >= 8)
+	{
+		for (int i = 0; i < nb; i++)
+			at[i] = 0;
+		for (int s = 0; s < depth; s++)
+			for (int i = 0; i < nb; i++)
+			{
+				const PackNode *n = &nodes[at[i]];
+
+				at[i] = step(n, x[(size_t) i * nfeat + (n->meta >> META_SHIFT)], sets, cat);
+			}
+		return;
+	}
+	for (int i = 0; i < nb; i++)
+	{
+		int32		pos = 0;
+		const double *xi = x + (size_t) i * nfeat;
+
+		for (int s = 0; s < depth; s++)
+			pos = step(&nodes[pos], xi[nodes[pos].meta >> META_SHIFT], sets, cat);
+		at[i] = pos;
+	}
+}
+
+/* thread: walk_rows for a tree without categorical splits, or with */
+static void
+walk_numeric(const PackNode *nodes, int depth, const double *x, int nfeat, int nb, int32 *at)
+{
+	walk_rows(nodes, NULL, depth, x, nfeat, nb, at, false);
+}
+
 static void
 walk_mixed(const PackNode *nodes, const MlTree *tree, int depth, const double *x, int nfeat,
 		   int nb, int32 *at)
 {
-	for (int i = 0; i < nb; i++)
-		at[i] = 0;
-	for (int s = 0; s < depth; s++)
-		for (int i = 0; i < nb; i++)
-		{
-			const PackNode *n = &nodes[at[i]];
-			double		v = x[(size_t) i * nfeat + (n->meta >> META_SHIFT)];
-			int			left;
-
-			if (likely(!(n->meta & META_CATEGORICAL)))
-				left = (v <= n->u.threshold) | (n->meta & META_MISSING_LEFT & (v != v));
-			else if (v != v)
-				left = n->meta & META_MISSING_LEFT;
-			else
-			{
-				int			b = (v >= 0 && v < ML_TREES_MAX_BINS - 1) ? (int) v : ML_TREES_MAX_BINS - 1;
-				const uint64 *set = tree->sets + (size_t) n->u.set * 4;
-
-				left = (int) ((set[b >> 6] >> (b & 63)) & 1);
-			}
-			at[i] = n->left + 1 - left;
-		}
+	walk_rows(nodes, tree->sets, depth, x, nfeat, nb, at, true);
 }
 
 typedef struct PackCtx
