@@ -198,9 +198,13 @@ walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x,
 {
 	if (nb >= 8)
 	{
+		/* the first step leaves one node, the root, for every row */
+		const PackNode *root = &nodes[0];
+		const double *xr = x + (root->meta >> META_SHIFT);
+
 		for (int i = 0; i < nb; i++)
-			at[i] = 0;
-		for (int s = 0; s < depth; s++)
+			at[i] = step(root, xr[(size_t) i * nfeat], sets, cat);
+		for (int s = 1; s < depth; s++)
 			for (int i = 0; i < nb; i++)
 			{
 				const PackNode *n = &nodes[at[i]];
