@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# usage: ident.sh outfile   (inside scripts/cluster.sh)
+# Bit-identity of tree scoring across two builds: trains gbdt (regression,
+# binary, multiclass) and random_forest (regression, classification) on
+# 6,000 rows with NULLs and a text category, and writes to OUTFILE every
+# stored version's payload md5 and held-out metrics, every ml_score output
+# and every per-row ml_predict / ml_predict_proba, in float8's exact text.
+# Training is deterministic, so two builds that score alike write the same
+# file. Run it once per build, each in its own cluster (the library is
+# preloaded), then cmp the files:
+#
+#   (cd OLD && make -s install) && bash scripts/cluster.sh bash bench/score_identity.sh /tmp/old.txt
+#   make -s install && bash scripts/cluster.sh bash bench/score_identity.sh /tmp/new.txt
+#   cmp /tmp/old.txt /tmp/new.txt
 set -euo pipefail
 out=$1
-db=sf2_ident
+db=mlops_score_identity
 dropdb --if-exists $db 2>/dev/null; createdb $db
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" >/dev/null
