@@ -28,6 +28,8 @@ bool errstart(int elevel, const char *domain) { (void) domain; if (elevel >= ERR
 bool errstart_cold(int elevel, const char *domain) { return errstart(elevel, domain); }
 void errfinish(const char *f, int l, const char *fn) { (void) f; (void) l; (void) fn; }
 int errmsg_internal(const char *fmt, ...) { (void) fmt; return 0; }
+int errmsg(const char *fmt, ...) { (void) fmt; return 0; }
+int errcode(int c) { (void) c; return 0; }
 static void *xalloc(Size n) { char *p = aligned_alloc(16, n + 16); *(MemoryContext *) (p + 8) = CurrentMemoryContext; return p + 16; }
 void *palloc(Size n) { return xalloc(n); }
 void *palloc0(Size n) { void *p = xalloc(n); memset(p, 0, n); return p; }

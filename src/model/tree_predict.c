@@ -94,6 +94,8 @@ pack_tree(MlTreePack *p, int t, const MlTree *tree, int64 base, int32 *queue, in
 		}
 		else
 		{
+			if (tail + 2 > tree->nnodes)	/* load validated it: one parent each */
+				elog(ERROR, "a tree has more children than nodes");
 			o->left = tail;
 			o->meta = ((uint32) n->feature << META_SHIFT) |
 				(n->missing_left ? META_MISSING_LEFT : 0) |
@@ -113,7 +115,6 @@ pack_tree(MlTreePack *p, int t, const MlTree *tree, int64 base, int32 *queue, in
 		}
 		head++;
 	}
-	Assert(tail == tree->nnodes);
 	p->depth[t] = depth;
 }
 
@@ -133,7 +134,9 @@ MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_roun
 	int32	   *level;
 
 	if ((uint32) nfeat > (PG_UINT32_MAX >> META_SHIFT))
-		elog(ERROR, "too many features for the tree scorer: %d", nfeat);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a tree model of %d features is too wide to score", nfeat)));
 	p->ntrees = ntrees;
 	p->nfeat = nfeat;
 	p->per_round = per_round;
