@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Randomized robustness test of training and scoring (ml_train, ml_predict,
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
-importance, the hand-over, ml_export_pmml, and for a fifth of the cases
+importance, the hand-over, ml_export_pmml, drift (ml_drift, ml_check_drift,
+ml_set_drift_policy, ml_predict sampling, damaged profiles), and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
 ml_alter_job, ml_run_now, ml_cancel, ml_unschedule) and of workflows
 (ml_create_workflow with random steps, ml_allow_auto_deploy,
@@ -115,6 +116,43 @@ def options(rng, t):
     return o
 
 
+DRIFT_POLICY = {
+    "psi": [0.1, 0.2, 100, 0, -1, 1e9, "x", None, 0.0001],
+    "missing_rate": [0.05, 1, 0, 2, "NaN", None],
+    "min_rows": [0, 1, 100, 2.5, -1, 1e12, None],
+    "retrain_job": ["nosuch", "", 5, None, ["a"]],
+    "bogus": [1],
+}
+PROFILE_PATHS = ["{format}", "{rows}", "{features}", "{features,0}", "{features,0,kind}", "{features,0,edges}",
+                 "{features,0,shares}", "{features,0,levels}", "{features,0,missing_rate}", "{features,0,name}",
+                 "{prediction}", "{prediction,kind}", "{prediction,shares}", "{prediction,edges}"]
+PROFILE_VALUES = ['"x"', "[]", "null", "-1", "[1e308, 1e308]", "{}", "[3, 1]", "[0.5, 0.5]", '["a", "a"]',
+                  "2", '"category"', '"class"', '"numeric"', "[" + ", ".join(["0.001"] * 2000) + "]"]
+
+
+def drift_stmts(rng):
+    """Drift calls after scoring: the view, a check, a policy, a damaged profile."""
+    s = []
+    if rng.random() < 0.15:
+        # a damaged profile: reading it back must be XX001, never a crash
+        s.append("UPDATE mlops.models SET profile = jsonb_set(profile, %s, %s) "
+                 "WHERE version = (SELECT max(version) FROM mlops.models) AND profile IS NOT NULL"
+                 % (fz.lit(rng.choice(PROFILE_PATHS)), fz.lit(rng.choice(PROFILE_VALUES))))
+    for _ in range(rng.randint(1, 3)):
+        r = rng.random()
+        if r < 0.3:
+            s.append("SELECT * FROM ml_drift")
+        elif r < 0.6:
+            s.append("SELECT * FROM ml_check_drift(%s)" % fz.lit(rng.choice(["fz", "fz", "nosuch", ""])))
+        elif r < 0.85:
+            o = {k: rng.choice(DRIFT_POLICY[k]) for k in fz.some(rng, list(DRIFT_POLICY), 0, 4, bogus=0)}
+            s.append("SELECT ml_set_drift_policy(%s, %s)" % (fz.lit(rng.choice(["fz", "fz", "nosuch"])),
+                                                             fz.jlit(o) if rng.random() > 0.05 else "NULL"))
+        else:
+            s.append("SELECT * FROM ml_drift_alerts")
+    return s
+
+
 def score_stmts(rng, t, other):
     """Hand-over and scoring calls after a successful ml_train."""
     fn = rng.choice(["ml_predict", "ml_predict_label", "ml_predict_proba"])
@@ -139,6 +177,9 @@ def score_stmts(rng, t, other):
         s.append("SELECT ml_evaluate('fz', %s, %s%s)"
                  % (version, fz.lit(other), ", " + fz.jlit(opts) if opts else ""))
     elif r < 0.5:
+        if rng.random() < 0.3:
+            # ml_predict sampled for drift, counted in memory, written at commit
+            s.append("SET LOCAL pg_mlops.drift_sample_rows = %d" % rng.choice([1, 2, 3]))
         s.append("SELECT %s('fz', r) FROM %s r" % (fn, fz.ident(other)))
     elif r < 0.75:
         row = {c: fz.rand_value(rng) for c in fz.some(rng, t.names() + ["extra"], 0, 6, bogus=0)}
@@ -148,6 +189,8 @@ def score_stmts(rng, t, other):
             # several blocks, or one row per block
             s.append("SET LOCAL pg_mlops.score_block_rows = %d" % rng.choice([1, 2, 7, 100]))
         s.append("SELECT ml_score('fz', %s, 'fz_scored')" % fz.lit(other))
+    if rng.random() < 0.5:
+        s += drift_stmts(rng)
     return s
 
 
@@ -286,6 +329,32 @@ def gen_jobs(rng):
     return "jobs", stmts
 
 
+def gen_drift(rng):
+    """A deployed linear model scored on random rows, then drift calls: the
+    profile, the scoring log, the window's check and policies are exercised
+    on every column kind, not only after the cases that got that far."""
+    t = fz.Table(rng, "fz_a", rng.choice([30, 100]))
+    fits = t.of(lambda k: k in NUMERIC)
+    if not fits:
+        return "drift", t.sql
+    stmts = t.sql + [
+        "SELECT ml_create_project('fz', 'fz_a', %s)" % fz.lit(rng.choice(fits)),
+        "SELECT version FROM ml_train('fz', %s)" % fz.lit(rng.choice(["linear", "gbdt", "kmeans"])),
+        "SELECT ml_mark_ready('fz', 1)", "SELECT ml_deploy('fz', 1)"]
+    other = "fz_a"
+    if rng.random() < 0.5:
+        cols = [(c, k if rng.random() < 0.7 else rng.choice(list(fz.KINDS))) for c, k in t.cols]
+        b = fz.Table(rng, "fz_b", rng.choice([0, 1, 5, 200]), cols=cols)
+        stmts += b.sql
+        other = "fz_b"
+    if rng.random() < 0.3:
+        stmts.append("SELECT ml_set_drift_policy('fz', %s)" % fz.jlit(
+            {k: rng.choice(DRIFT_POLICY[k]) for k in fz.some(rng, list(DRIFT_POLICY), 0, 3, bogus=0)}))
+    for i in range(rng.randint(1, 3)):
+        stmts.append("SELECT ml_score('fz', %s, 'fz_scored%d')" % (fz.lit(other), i))
+    return "drift", stmts + drift_stmts(rng)
+
+
 WF_NAMES = ["wf", "wf", "", "x" * 250, "w'); DROP TABLE fz_a; --", 'Δ "quoted" name', " ", "wf\\n2"]
 WF_KINDS = ["import", "clean", "train", "evaluate", "gate", "deploy", "score", "report", "predict", "", 7, None]
 WF_KEYS = {
@@ -387,6 +456,8 @@ def gen_train(rng, index):
         return gen_jobs(rng)
     if r < FORECAST_SHARE + 0.25:
         return gen_workflows(rng)
+    if r < FORECAST_SHARE + 0.35:
+        return gen_drift(rng)
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
@@ -450,6 +521,8 @@ LEARNER_OVERFLOW = re.compile(r'^ERROR:  (the variance of feature ".*" overflowe
 def expected_error(stmts, code, msg):
     if code == "XX001" and any("overlay(payload" in s for s in stmts):
         return True      # a payload the case corrupted on purpose
+    if code == "XX001" and any("SET profile = jsonb_set" in s for s in stmts):
+        return True      # a profile the case corrupted on purpose
     return code == "22003" and LEARNER_OVERFLOW.search(msg or "") is not None
 
 

@@ -83,10 +83,17 @@ UNION ALL
 SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- BI views: their metric columns call it as the reader
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.metric_value(jsonb,text)', 'mlops.headline_metrics(jsonb)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
                  'mlops.deployments', 'mlops.reports', 'mlops.audit_log', 'mlops.trials',
-                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard']) t,
+                 'mlops.column_profiles',
+                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard',
+                 'ml_data_quality', 'ml_deployments']) t,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
@@ -144,8 +151,18 @@ SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
-    unnest(ARRAY['ml_jobs', 'ml_job_runs']) t,
+    unnest(ARRAY['ml_jobs', 'ml_job_runs', 'ml_job_history']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+-- drift (75_drift.sql): whoever sees a project sees and checks its drift
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.drift_rows()', 'ml_check_drift(text)', 'ml_set_drift_policy(text,jsonb)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.scoring_log', 'mlops.drift_policies', 'mlops.drift_alerts',
+                 'ml_drift', 'ml_drift_alerts']) t,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT 'mlops', r, 'USAGE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;

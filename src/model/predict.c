@@ -27,6 +27,7 @@
 #include "core/catalog.h"
 #include "core/options.h"
 #include "model/deployed.h"
+#include "model/scoring_log.h"
 
 PG_FUNCTION_INFO_V1(ml_predict_row);
 PG_FUNCTION_INFO_V1(ml_predict_json);
@@ -141,6 +142,8 @@ score(FunctionCallInfo fcinfo, const char *project, int64 model_id, int argno, b
 	else
 		encode_row(fcinfo, st, argno);
 	MlTrainedPredictRow(st->e->trained, st->feat, st->out);
+	if (ml_drift_sample_rows > 0)	/* drift: 1 row in N counted (predict_log.c) */
+		MlScoringLogSample(st->e, json ? NULL : st->binding, st->raw, st->values, st->nulls, st->out);
 	return st;
 }
 
