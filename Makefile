@@ -28,7 +28,7 @@ PG_CPPFLAGS = -Isrc -I/usr/include/libxml2 \
               -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null) \
               -isystem $(shell $(PG_CONFIG) --includedir 2>/dev/null)/postgresql/internal
 PG_CFLAGS   = -Wall -Wextra -Werror
-SHLIB_LINK  = -lopenblas -lxml2 -lcsv -lm
+SHLIB_LINK  = -lopenblas -lxml2 -lcsv -lmicrohttpd -lm
 
 EXTRA_CLEAN = results regression.diffs regression.out
 
