@@ -69,9 +69,7 @@ echo "# $r"
 
 r1=$(call POST /v1/projects/nosuch/predict "$key_ana" "$rows")
 q >/dev/null <<SQL
-SET ROLE $eng;
 CREATE ROLE ${prefix}_other IN ROLE ml_analyst;
-RESET ROLE;
 CREATE TABLE other_houses AS SELECT * FROM houses;
 GRANT SELECT ON other_houses TO ${prefix}_other;
 SET ROLE ${prefix}_other;
@@ -159,6 +157,8 @@ for line in open(sys.argv[1]):
     if doc["predictions"] != expected[doc["model_version"]]:
         bad += 1
 print(bad)
+print("# versions answered:", sorted({json.loads(l.partition(" ")[2])["model_version"]
+      for l in open(sys.argv[1]) if l.startswith("200 ")}), file=sys.stderr)
 PY
 )
 check "60 requests during 20 redeploys: all 200, each with its version's predictions" test "$bad" = 0

@@ -360,7 +360,7 @@ MlApiKeyAuthenticate(const char *key, char **consumer)
 
 		MlSpiExec("UPDATE mlops.api_keys SET last_used_at = pg_catalog.now() "
 				  "WHERE id OPERATOR(pg_catalog.=) $1 AND (last_used_at IS NULL "
-				  "  OR last_used_at OPERATOR(pg_catalog.<) pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval)",
+				  "  OR last_used_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))",
 				  1, utypes, uvalues, NULL, SPI_OK_UPDATE);
 	}
 	return ML_KEY_OK;

@@ -372,24 +372,24 @@ start_daemon(const struct sockaddr *sa, const char *addr, const char *cert, cons
 		flags |= MHD_USE_TLS;
 	d = cert ?
 		MHD_start_daemon(flags, (uint16_t) ml_http_port, NULL, NULL, on_request, NULL,
+						 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 						 MHD_OPTION_SOCK_ADDR, sa,
 						 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
 						 MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
 						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
 						 MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
 						 MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-						 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 						 MHD_OPTION_HTTPS_MEM_CERT, cert,
 						 MHD_OPTION_HTTPS_MEM_KEY, key,
 						 MHD_OPTION_END) :
 		MHD_start_daemon(flags, (uint16_t) ml_http_port, NULL, NULL, on_request, NULL,
+						 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 						 MHD_OPTION_SOCK_ADDR, sa,
 						 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
 						 MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
 						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
 						 MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
 						 MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-						 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 						 MHD_OPTION_END);
 	if (d == NULL)
 	{

@@ -12,11 +12,13 @@ check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; f
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 restart() {
-  local started datadir
+  local started datadir log
   started=$(psql -X -At -d postgres -c "SELECT pg_postmaster_start_time()")
   datadir=$(psql -X -At -d postgres -c "SHOW data_directory")
-  runuser -u "$(stat -c %U "$datadir")" -- "$(pg_config --bindir)/pg_ctl" -D "$datadir" -m fast -w restart \
-    >/dev/null 2>&1 || true
+  # keep logging where pg_virtualenv's cluster logs, if it is that cluster
+  log=$(find "$(dirname "$(dirname "$(dirname "$datadir")")")" -maxdepth 2 -path '*/log/postgresql-*.log' 2>/dev/null | head -1 || true)
+  runuser -u "$(stat -c %U "$datadir")" -- "$(pg_config --bindir)/pg_ctl" -D "$datadir" -m fast -w \
+    ${log:+-l "$log"} restart >/dev/null 2>&1 || true
   for _ in $(seq 300); do
     [ "$(psql -X -At -d postgres -c "SELECT pg_postmaster_start_time() > '$started'" 2>/dev/null)" = t ] && return 0
     sleep 0.1
