@@ -3,7 +3,8 @@
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
 importance, the hand-over, ml_export_pmml, and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
-ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), on the tables
+ml_alter_job, ml_run_now, ml_cancel, ml_unschedule) and of API keys
+(ml_create_api_key, ml_revoke_api_key), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -284,6 +285,35 @@ def gen_jobs(rng):
     return "jobs", stmts
 
 
+KEY_ROLES = ["fz_app", "fz_app", '"fz app ""quoted"""', "fz_eng", "fz_ana", "ml_consumer", "ml_admin",
+             "postgres", "nosuch_role", "NULL", "0"]
+KEY_LABELS = ["NULL", "'web'", "''", "repeat('x', 201)", "E'\\x01'", "'Gr\u00fc\u00dfe \"q\"'"]
+KEY_EXPIRES = ["NULL", "'1 day'", "'1 millisecond'", "'0'", "'-1 hour'", "'infinity'", "'-infinity'",
+               "'178000000 years'"]
+KEY_REFS = ["(SELECT max(id) FROM mlops.api_keys)", "0", "-1", "NULL", "9223372036854775807",
+            "(SELECT prefix FROM mlops.api_keys ORDER BY id DESC LIMIT 1)", "''", "'mlk_'", "'0123456789ab'",
+            "'mlk_0123456789ab_x'", "'ZZZZZZZZZZZZ'", "'0123456789abc'", "NULL::text"]
+
+
+def gen_keys(rng):
+    """Random API key calls by an engineer (and, sometimes, by others)."""
+    stmts = ["CREATE ROLE fz_eng IN ROLE ml_engineer", "CREATE ROLE fz_app IN ROLE ml_consumer",
+             "CREATE ROLE \"fz app \"\"quoted\"\"\" IN ROLE ml_consumer",
+             "CREATE ROLE fz_ana IN ROLE ml_analyst, ml_consumer",
+             "SET LOCAL ROLE %s" % rng.choice(["fz_eng"] * 5 + ["fz_ana", "fz_app"])]
+    for _ in range(rng.randint(1, 6)):
+        if rng.random() < 0.6:
+            role = rng.choice(KEY_ROLES)
+            role = role if role in ("NULL", "0") else fz.lit(role)
+            stmts.append("SELECT length(ml_create_api_key(%s::regrole, %s, %s::interval))" % (
+                role, rng.choice(KEY_LABELS), rng.choice(KEY_EXPIRES)))
+        else:
+            stmts.append("SELECT ml_revoke_api_key(%s)" % rng.choice(KEY_REFS))
+        if rng.random() < 0.2:
+            stmts.append("SELECT count(*) FROM ml_api_keys")
+    return "keys", stmts
+
+
 def gen_train(rng, index):
     fz.hostile = rng.random() < fz.HOSTILE
     r = rng.random()
@@ -291,6 +321,8 @@ def gen_train(rng, index):
         return gen_forecast(rng, index)
     if r < FORECAST_SHARE + 0.15:
         return gen_jobs(rng)
+    if r < FORECAST_SHARE + 0.2:
+        return gen_keys(rng)
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
