@@ -330,14 +330,16 @@ MlApiKeyAuthenticate(const char *key, char **consumer)
 	HeapTuple	tup;
 	TupleDesc	desc;
 	int64		id;
+	static SPIPlanPtr find_plan = NULL;
+	static SPIPlanPtr used_plan = NULL;
 
 	if (strlen(key) > 256 || !parse_prefix(key, false, prefix))
 		return ML_KEY_MALFORMED;
 	values[0] = CStringGetTextDatum(prefix);
-	MlSpiExec("SELECT id, hash, consumer::pg_catalog.text, revoked_at IS NOT NULL, "
-			  "  COALESCE(expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), false) "
-			  "FROM mlops.api_keys WHERE prefix OPERATOR(pg_catalog.=) $1",
-			  1, types, values, NULL, SPI_OK_SELECT);
+	MlSpiExecCached(&find_plan, "SELECT id, hash, consumer::pg_catalog.text, revoked_at IS NOT NULL, "
+					"  COALESCE(expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), false) "
+					"FROM mlops.api_keys WHERE prefix OPERATOR(pg_catalog.=) $1",
+					1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		return ML_KEY_UNKNOWN;
 	tup = SPI_tuptable->vals[0];
@@ -358,10 +360,10 @@ MlApiKeyAuthenticate(const char *key, char **consumer)
 		Oid			utypes[1] = {INT8OID};
 		Datum		uvalues[1] = {Int64GetDatum(id)};
 
-		MlSpiExec("UPDATE mlops.api_keys SET last_used_at = pg_catalog.now() "
-				  "WHERE id OPERATOR(pg_catalog.=) $1 AND (last_used_at IS NULL "
-				  "  OR last_used_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))",
-				  1, utypes, uvalues, NULL, SPI_OK_UPDATE);
+		MlSpiExecCached(&used_plan, "UPDATE mlops.api_keys SET last_used_at = pg_catalog.now() "
+						"WHERE id OPERATOR(pg_catalog.=) $1 AND (last_used_at IS NULL "
+						"  OR last_used_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))",
+						1, utypes, uvalues, NULL, SPI_OK_UPDATE);
 	}
 	return ML_KEY_OK;
 }

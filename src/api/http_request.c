@@ -29,6 +29,7 @@
 #include "utils/timeout.h"
 
 #include "api/api.h"
+#include "core/catalog.h"
 #include "model/deployed.h"
 
 #define PREDICT_PREFIX	"/v1/projects/"
@@ -180,9 +181,11 @@ parse_rows(Predict *p, MlHttpResponse *resp)
 static char *
 extension_schema(void)
 {
-	SPI_execute("SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
-				"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-				"WHERE e.extname OPERATOR(pg_catalog.=) 'pg_mlops'", true, 0);
+	static SPIPlanPtr plan = NULL;
+
+	MlSpiExecCached(&plan, "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
+					"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+					"WHERE e.extname OPERATOR(pg_catalog.=) 'pg_mlops'", 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -235,8 +238,24 @@ authenticate(Predict *p, MlHttpResponse *resp)
 static void
 score(Predict *p, const char *ext, Datum rows)
 {
+	static const char *const fns[] = {"ml_predict", "ml_predict_label", "ml_predict_proba"};
+	static SPIPlanPtr plans[lengthof(fns)];
+	static char *plan_ext = NULL;	/* the schema the plans were made for */
 	Oid			types[2] = {TEXTOID, JSONBOID};
 	Datum		values[2] = {CStringGetTextDatum(p->project), rows};
+
+	if (plan_ext == NULL || strcmp(plan_ext, ext) != 0)
+	{
+		for (int i = 0; i < (int) lengthof(fns); i++)
+		{
+			if (plans[i])
+				SPI_freeplan(plans[i]);
+			plans[i] = NULL;
+		}
+		if (plan_ext)
+			pfree(plan_ext);
+		plan_ext = MemoryContextStrdup(TopMemoryContext, ext);
+	}
 
 	for (int attempt = 1;; attempt++)
 	{
@@ -244,21 +263,19 @@ score(Predict *p, const char *ext, Datum rows)
 		uint64		gen = MlDeployedGeneration;
 		bool		classifier = e->trained->task == ML_TASK_BINARY ||
 			e->trained->task == ML_TASK_MULTICLASS;
-		const char *fn = strcmp(p->output, "proba") == 0 ? "ml_predict_proba" :
-			strcmp(p->output, "label") == 0 || (classifier && strcmp(p->output, "value") != 0) ?
-			"ml_predict_label" : "ml_predict";
-		char	   *sql;
+		int			fn = strcmp(p->output, "proba") == 0 ? 2 :
+			strcmp(p->output, "label") == 0 || (classifier && strcmp(p->output, "value") != 0) ? 1 : 0;
 		bool		isnull;
-		int			rc;
 
 		p->version = e->version;
-		sql = psprintf("SELECT COALESCE(pg_catalog.jsonb_agg(%s.%s($1, r.value) ORDER BY r.n), "
-					   "'[]'::pg_catalog.jsonb)::pg_catalog.text "
-					   "FROM pg_catalog.jsonb_array_elements($2) WITH ORDINALITY r(value, n)",
-					   ext, fn);
-		rc = SPI_execute_with_args(sql, 2, types, values, NULL, false, 0);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "the scoring statement failed: %s", SPI_result_code_string(rc));
+		MlSpiExecCached(&plans[fn],
+						psprintf("SELECT COALESCE(pg_catalog.jsonb_agg(%s.%s($1, r.value) ORDER BY r.n), "
+								 "'[]'::pg_catalog.jsonb)::pg_catalog.text "
+								 "FROM pg_catalog.jsonb_array_elements($2) WITH ORDINALITY r(value, n)",
+								 ext, fns[fn]),
+						2, types, values, NULL, SPI_OK_SELECT);
+		if (SPI_processed != 1)
+			elog(ERROR, "the scoring statement returned %llu rows", (unsigned long long) SPI_processed);
 		p->predictions = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
 														   SPI_tuptable->tupdesc, 1, &isnull));
 		if (gen == MlDeployedGeneration)
