@@ -6,7 +6,7 @@
 
 #include "fmgr.h"
 
-#include "api/api.h"
+#include "api/http.h"
 #include "core/linalg.h"
 #include "core/progress.h"
 #include "jobs/jobs.h"

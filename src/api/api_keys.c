@@ -22,7 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "api/api.h"
+#include "api/http.h"
 #include "core/catalog.h"
 
 #define KEY_TAG			"mlk_"

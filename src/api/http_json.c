@@ -11,7 +11,7 @@
 #include "utils/elog.h"
 #include "utils/json.h"
 
-#include "api/api.h"
+#include "api/http.h"
 
 void
 MlHttpInitResponse(MlHttpResponse *resp)

@@ -28,7 +28,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
-#include "api/api.h"
+#include "api/http.h"
 #include "core/catalog.h"
 #include "model/deployed.h"
 

@@ -36,7 +36,7 @@
 #include "utils/memutils.h"
 #include "utils/varlena.h"
 
-#include "api/api.h"
+#include "api/http.h"
 
 #define MAX_DAEMONS		16
 #define MAX_CONNECTIONS	256

@@ -1,9 +1,9 @@
 /*
- * api.h
+ * http.h
  *	  API keys and the HTTP endpoint: what the files of src/api/ share.
  */
-#ifndef ML_API_H
-#define ML_API_H
+#ifndef ML_HTTP_H
+#define ML_HTTP_H
 
 #include "postgres.h"
 
@@ -65,4 +65,4 @@ extern void MlHttpError(MlHttpResponse *resp, int status, const char *code, cons
 extern int	MlHttpStatusOf(int sqlerrcode, int *retry_after);
 extern void MlHttpPredictions(MlHttpResponse *resp, int version, const char *predictions);
 
-#endif							/* ML_API_H */
+#endif							/* ML_HTTP_H */
