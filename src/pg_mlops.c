@@ -6,6 +6,7 @@
 
 #include "fmgr.h"
 
+#include "api/api.h"
 #include "api/http.h"
 #include "core/linalg.h"
 #include "core/progress.h"
@@ -23,6 +24,7 @@ _PG_init(void)
 	MlScoreInit();
 	/* before MlProgressInit, which reserves the pg_mlops. prefix */
 	MlJobsInit();
+	MlApiInit();
 	MlHttpInit();
 	MlProgressInit();
 }

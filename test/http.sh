@@ -12,7 +12,7 @@ trap 'http_teardown; http_off; rm -rf "$tmp"' EXIT
 http_setup htest
 port=$(free_port)
 url=http://127.0.0.1:$port
-echo "1..31"
+echo "1..34"
 http_on "$port" http_workers=2 http_timeout=2000 http_max_body=4096
 
 # call METHOD PATH [KEY] [BODY]: "status body" of a request
@@ -62,11 +62,28 @@ key_exp=$(q -c "SELECT ml_create_api_key('$eng', 'expires', '1 millisecond')")
 sleep 0.05
 check "an expired key: 401" test "$(status POST /v1/projects/homes/predict "$key_exp" "$rows")" = 401
 
+# A consumer without an exposure learns nothing: the project "does not
+# exist" for it, exactly as an unknown one.
 r=$(call POST /v1/projects/homes/predict "$key_cons" "$rows")
-check "a consumer without exposure: 403" test "${r%% *}" = 403
+r0=$(call POST /v1/projects/nosuch/predict "$key_cons" "$rows")
+check "a consumer without exposure: 404, as for no such project" \
+  test "${r%% *} $(sed 's/homes/X/' <<<"${r#* }")" = "404 $(sed 's/nosuch/X/' <<<"${r0#* }")"
 check "and no data in the answer" bash -c '! grep -q predictions <<<"$1"' _ "$r"
 echo "# $r"
-
+# Exposed, with a quota of 5 rows a day: scored as in SQL, metered, limited.
+q -c "SET ROLE $eng" -c "SELECT ml_expose('homes', '$cons', '{\"rows_per_day\": 5}')" >/dev/null
+r=$(call POST /v1/projects/homes/predict "$key_cons" "$rows")
+check "an exposed consumer's key: 200 with the same predictions" \
+  test "${r%% *} $(q -c "SELECT '${r#* }'::jsonb::text" 2>/dev/null)" = "200 $expected"
+h=$(curl -s -D - -o "$tmp/body" -X POST -H "Authorization: Bearer $key_cons" --data-binary "$rows" "$url/v1/projects/homes/predict")
+check "over the consumer's daily quota: 429 with Retry-After" \
+  bash -c 'grep -q "^HTTP/1.1 429" <<<"$1" && grep -qi "^Retry-After: [0-9]" <<<"$1"' _ "$h"
+echo "# $(cat "$tmp/body")"
+usage=$(q -c "SELECT calls || ' calls, ' || rows || ' rows, ' || errors || ' errors' FROM ml_api_usage
+               WHERE consumer = '$cons' AND project = 'homes'")
+echo "# usage: $usage"
+check "both calls are metered for the consumer as in SQL, the refused one as an error" \
+  bash -c 'grep -q "^2 calls, .* 1 errors$" <<<"$1"' _ "$usage"
 r1=$(call POST /v1/projects/nosuch/predict "$key_ana" "$rows")
 q >/dev/null <<SQL
 CREATE ROLE ${prefix}_other IN ROLE ml_analyst;

@@ -26,6 +26,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/timeout.h"
 
 #include "api/http.h"
@@ -351,6 +352,10 @@ error_response(Predict *p, ErrorData *edata, MlHttpResponse *resp)
 		MlHttpError(resp, status, code, "internal error");
 		return;
 	}
+	/* a daily quota resets at the next UTC midnight, a rate limit within the second */
+	if (edata->sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED &&
+		strncmp(edata->message, "daily", 5) == 0)
+		resp->retry_after = (int) (SECS_PER_DAY - (GetCurrentTimestamp() / USECS_PER_SEC) % SECS_PER_DAY);
 	MlHttpError(resp, status, code, edata->message);
 	resp->status = status;
 }
