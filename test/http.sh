@@ -12,7 +12,7 @@ trap 'http_teardown; http_off; rm -rf "$tmp"' EXIT
 http_setup htest
 port=$(free_port)
 url=http://127.0.0.1:$port
-echo "1..34"
+echo "1..35"
 http_on "$port" http_workers=2 http_timeout=2000 http_max_body=4096
 
 # call METHOD PATH [KEY] [BODY]: "status body" of a request
@@ -104,6 +104,17 @@ check "a project name with an escaped slash is one name (404, not a route)" \
   test "$(status POST /v1/projects/ho%2Fmes/predict "$key_eng" "$rows")" = 404
 check "a badly escaped project name: 400" test "$(status POST /v1/projects/ho%zzmes/predict "$key_eng" "$rows")" = 400
 
+q >/dev/null <<SQL
+SET ROLE $ana;
+SELECT ml_create_project('we"ird näme/%', 'houses', 'y');
+SELECT version FROM ml_train('we"ird näme/%', 'linear');
+SELECT ml_mark_ready('we"ird näme/%', 1);
+SET ROLE $eng;
+SELECT ml_deploy('we"ird näme/%', 1);
+SQL
+r=$(call POST "/v1/projects/we%22ird%20n%C3%A4me%2F%25/predict" "$key_eng" "$rows")
+check "a project name with quotes, a space, UTF-8, a slash and a percent, encoded: 200" \
+  test "${r%% *} $(q -c "SELECT '${r#* }'::jsonb::text" 2>/dev/null)" = "200 $expected"
 check "malformed JSON: 400" test "$(status POST /v1/projects/homes/predict "$key_eng" '{"rows": [')" = 400
 check "a body without rows: 400" test "$(status POST /v1/projects/homes/predict "$key_eng" '{"row": []}')" = 400
 check "a row that is not an object: 400" test "$(status POST /v1/projects/homes/predict "$key_eng" '{"rows": [1]}')" = 400
