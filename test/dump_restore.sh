@@ -39,6 +39,7 @@ SELECT ml_mark_ready('forecast', 2);
 SET ROLE dump_eng;
 SELECT ml_deploy('forecast', 1, 'go');
 SELECT ml_deploy('forecast', 2);
+SELECT length(ml_create_api_key('dump_eng', 'restored keys keep working'));
 RESET ROLE;
 INSERT INTO mlops.jobs (project_id, name, kind, schedule, owner)
 SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
