@@ -300,15 +300,19 @@ def gen_keys(rng):
     stmts = ["CREATE ROLE fz_eng IN ROLE ml_engineer", "CREATE ROLE fz_app IN ROLE ml_consumer",
              "CREATE ROLE \"fz app \"\"quoted\"\"\" IN ROLE ml_consumer",
              "CREATE ROLE fz_ana IN ROLE ml_analyst, ml_consumer",
-             "SET LOCAL ROLE %s" % rng.choice(["fz_eng"] * 5 + ["fz_ana", "fz_app"])]
-    for _ in range(rng.randint(1, 6)):
-        if rng.random() < 0.6:
-            role = rng.choice(KEY_ROLES)
+             "SET LOCAL ROLE %s" % (rng.choice(["fz_eng"] * 5 + ["fz_ana", "fz_app"]) if fz.hostile else "fz_eng")]
+    # a plausible case (valid arguments only) gets through, a hostile one mostly not
+    roles, labels, expires, refs = ((KEY_ROLES, KEY_LABELS, KEY_EXPIRES, KEY_REFS) if fz.hostile else
+                                    (KEY_ROLES[:4], KEY_LABELS[:3] + KEY_LABELS[5:], KEY_EXPIRES[:3],
+                                     [KEY_REFS[0], KEY_REFS[5]]))
+    for i in range(rng.randint(1, 6)):
+        if i == 0 or rng.random() < 0.6:
+            role = rng.choice(roles)
             role = role if role in ("NULL", "0") else fz.lit(role)
             stmts.append("SELECT length(ml_create_api_key(%s::regrole, %s, %s::interval))" % (
-                role, rng.choice(KEY_LABELS), rng.choice(KEY_EXPIRES)))
+                role, rng.choice(labels), rng.choice(expires)))
         else:
-            stmts.append("SELECT ml_revoke_api_key(%s)" % rng.choice(KEY_REFS))
+            stmts.append("SELECT ml_revoke_api_key(%s)" % rng.choice(refs))
         if rng.random() < 0.2:
             stmts.append("SELECT count(*) FROM ml_api_keys")
     return "keys", stmts

@@ -30,6 +30,7 @@
 #define PREFIX_CHARS	(2 * PREFIX_BYTES)
 #define SECRET_BYTES	32
 #define LABEL_MAX		200
+#define MAX_EXPIRY_YEARS 100
 
 PG_FUNCTION_INFO_V1(ml_create_api_key);
 PG_FUNCTION_INFO_V1(ml_revoke_api_key);
@@ -198,19 +199,23 @@ ml_create_api_key(PG_FUNCTION_ARGS)
 		label = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		if (strlen(label) > LABEL_MAX)
 			ereport(ERROR,
-					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the label of an API key is at most %d bytes long", LABEL_MAX)));
 	}
 	if (!PG_ARGISNULL(2))
 	{
 		Interval   *iv = PG_GETARG_INTERVAL_P(2);
 		Interval	zero = {0};
+		Interval	most = {0};
 
+		most.month = MAX_EXPIRY_YEARS * MONTHS_PER_YEAR;
 		if (DatumGetBool(DirectFunctionCall2(interval_le, IntervalPGetDatum(iv),
-											 IntervalPGetDatum(&zero))))
+											 IntervalPGetDatum(&zero))) ||
+			DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(iv),
+											 IntervalPGetDatum(&most))))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("expires_in must be a positive interval"),
+					 errmsg("expires_in must be a positive interval of at most %d years", MAX_EXPIRY_YEARS),
 					 errhint("Pass NULL for a key that does not expire.")));
 		values[5] = IntervalPGetDatum(iv);
 	}
