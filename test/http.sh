@@ -12,8 +12,11 @@ trap 'http_teardown; http_off; rm -rf "$tmp"' EXIT
 http_setup htest
 port=$(free_port)
 url=http://127.0.0.1:$port
-echo "1..35"
+echo "1..37"
+workers() { psql -X -At -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'"; }
+check "off by default: no HTTP worker runs" test "$(workers)" = 0
 http_on "$port" http_workers=2 http_timeout=2000 http_max_body=4096
+check "with pg_mlops.http_port and http_workers = 2: two workers" test "$(workers)" = 2
 
 # call METHOD PATH [KEY] [BODY]: "status body" of a request
 call() {

@@ -52,6 +52,7 @@ typedef struct Predict
 	char	   *project;
 	const char *key;
 	const char *output;			/* "value" (default), "label" or "proba" */
+	MemoryContext cxt;			/* the request's: what outlives its transaction */
 	/* filled while it runs */
 	Stage		stage;
 	int			version;
@@ -277,8 +278,10 @@ score(Predict *p, const char *ext, Datum rows)
 						2, types, values, NULL, SPI_OK_SELECT);
 		if (SPI_processed != 1)
 			elog(ERROR, "the scoring statement returned %llu rows", (unsigned long long) SPI_processed);
-		p->predictions = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
-														   SPI_tuptable->tupdesc, 1, &isnull));
+		/* SPI's memory goes at SPI_finish: the answer is copied out */
+		p->predictions = MemoryContextStrdup(p->cxt,
+											 TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+																			   SPI_tuptable->tupdesc, 1, &isnull)));
 		if (gen == MlDeployedGeneration)
 			return;
 		if (attempt == SCORE_ATTEMPTS)
@@ -366,6 +369,7 @@ run_predict(Predict *p, MlHttpResponse *resp)
 	MemoryContext cxt = CurrentMemoryContext;
 	ErrorData  *volatile edata = NULL;
 
+	p->cxt = cxt;
 	if (request_timeout == MAX_TIMEOUTS)
 		request_timeout = RegisterTimeout(USER_TIMEOUT, request_timeout_handler);
 	timed_out = false;

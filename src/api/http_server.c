@@ -24,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -217,6 +218,7 @@ send_error(struct MHD_Connection *c, int status, const char *code, const char *m
 {
 	MlHttpResponse resp;
 	volatile enum MHD_Result ret = MHD_NO;
+	MemoryContext old = MemoryContextSwitchTo(request_cxt);
 
 	PG_TRY();
 	{
@@ -229,6 +231,7 @@ send_error(struct MHD_Connection *c, int status, const char *code, const char *m
 		FlushErrorState();
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(old);
 	MemoryContextReset(request_cxt);
 	return ret;
 }
@@ -285,6 +288,7 @@ answer(struct MHD_Connection *c, const char *url, const char *method, Conn *conn
 	{
 		EmitErrorReport();
 		FlushErrorState();
+		AbortOutOfAnyTransaction();
 		failed = true;
 	}
 	PG_END_TRY();
@@ -535,6 +539,8 @@ ml_http_main(Datum main_arg)
 
 	for (;;)
 	{
+		/* a cancel between requests cancels nothing (a statement's is handled in http_request.c) */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
@@ -543,6 +549,7 @@ ml_http_main(Datum main_arg)
 		}
 		(void) WaitEventSetWait(set, next_timeout(), events, lengthof(events), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		for (int i = 0; i < ndaemons; i++)
 			(void) MHD_run(daemons[i]);
