@@ -374,27 +374,25 @@ start_daemon(const struct sockaddr *sa, const char *addr, const char *cert, cons
 		flags |= MHD_USE_IPv6;
 	if (cert)
 		flags |= MHD_USE_TLS;
-	d = cert ?
-		MHD_start_daemon(flags, (uint16_t) ml_http_port, NULL, NULL, on_request, NULL,
-						 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-						 MHD_OPTION_SOCK_ADDR, sa,
-						 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
-						 MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
-						 MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-						 MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-						 MHD_OPTION_HTTPS_MEM_CERT, cert,
-						 MHD_OPTION_HTTPS_MEM_KEY, key,
-						 MHD_OPTION_END) :
-		MHD_start_daemon(flags, (uint16_t) ml_http_port, NULL, NULL, on_request, NULL,
-						 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-						 MHD_OPTION_SOCK_ADDR, sa,
-						 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
-						 MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
-						 MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-						 MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-						 MHD_OPTION_END);
+	{
+		/* the logger first, so that MHD's own messages go to it too */
+		struct MHD_OptionItem ops[] = {
+			{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) mhd_log, NULL},
+			{MHD_OPTION_SOCK_ADDR, 0, (void *) sa},
+			{MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+			{MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, NULL},
+			{MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, NULL},
+			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) request_completed, NULL},
+			{MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t) keep_escapes, NULL},
+			/* without TLS the list ends here */
+			{cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *) cert},
+			{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) key},
+			{MHD_OPTION_END, 0, NULL}
+		};
+
+		d = MHD_start_daemon(flags, (uint16_t) ml_http_port, NULL, NULL, on_request, NULL,
+							 MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+	}
 	if (d == NULL)
 	{
 		ereport(WARNING,
