@@ -85,6 +85,13 @@ check_addresses(char **newval, void **extra, GucSource source)
 	return ok;
 }
 
+/*
+ * Every setting is PGC_SIGHUP, none PGC_POSTMASTER: a library loaded
+ * without the preload may not define PGC_POSTMASTER settings (a backend
+ * that tried would exit). The port and the number of workers are read when
+ * the workers are registered, the others when a worker starts; only
+ * http_max_body and http_timeout take effect at a reload.
+ */
 void
 MlHttpInit(void)
 {
@@ -93,19 +100,19 @@ MlHttpInit(void)
 	DefineCustomIntVariable("pg_mlops.http_port",
 							"TCP port of the HTTP endpoint (0: off).",
 							NULL, &ml_http_port, 0, 0, 65535,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mlops.http_workers",
 							"Background workers serving the HTTP endpoint, sharing its port.",
 							NULL, &ml_http_workers, 1, 1, 32,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("pg_mlops.http_listen_addresses",
 							   "Addresses the HTTP endpoint listens on (comma-separated; localhost, * or addresses).",
 							   NULL, &ml_http_listen_addresses, "localhost",
-							   PGC_POSTMASTER, GUC_LIST_INPUT, check_addresses, NULL, NULL);
+							   PGC_SIGHUP, GUC_LIST_INPUT, check_addresses, NULL, NULL);
 	DefineCustomStringVariable("pg_mlops.http_database",
 							   "Database whose API keys and projects the HTTP endpoint serves.",
 							   NULL, &ml_http_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mlops.http_max_body",
 							"Largest request body the HTTP endpoint accepts (larger: 413).",
 							NULL, &ml_http_max_body, 1024 * 1024, 1024, 256 * 1024 * 1024,
@@ -117,11 +124,11 @@ MlHttpInit(void)
 	DefineCustomStringVariable("pg_mlops.http_ssl_cert_file",
 							   "PEM certificate of the HTTP endpoint; with http_ssl_key_file it serves HTTPS only.",
 							   NULL, &ml_http_ssl_cert_file, "",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("pg_mlops.http_ssl_key_file",
 							   "PEM private key of the HTTP endpoint's certificate.",
 							   NULL, &ml_http_ssl_key_file, "",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade || ml_http_port == 0)
 		return;
