@@ -100,3 +100,38 @@ SELECT ml_drop_project('eval''); DROP TABLE orders; --', true);
 RESET ROLE;
 SELECT count(*) AS orders_rows FROM orders;
 DROP SCHEMA "Eval; DROP TABLE orders; --" CASCADE;
+
+-- Exposures: hostile project and consumer names stored and matched exactly.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS "Robert'); DROP ROLE regress_eve;--", "consumer ""Δ"" app";
+CREATE ROLE "Robert'); DROP ROLE regress_eve;--" IN ROLE ml_consumer;
+CREATE ROLE "consumer ""Δ"" app" IN ROLE ml_consumer;
+RESET client_min_messages;
+CREATE TABLE expo_rows AS SELECT g::float8 AS "x'); --", 2.0 * g + g % 3 AS "Amount ""$""" FROM generate_series(1, 30) g;
+GRANT SELECT ON expo_rows TO ml_analyst, "Robert'); DROP ROLE regress_eve;--";
+SET ROLE regress_alice;
+SELECT ml_create_project('expo''); DROP TABLE orders; --', 'expo_rows', 'Amount "$"') > 0 AS created;
+SELECT version FROM ml_train('expo''); DROP TABLE orders; --', 'linear');
+SELECT ml_mark_ready('expo''); DROP TABLE orders; --', 1);
+SET ROLE regress_eve;
+SELECT ml_deploy('expo''); DROP TABLE orders; --', 1);
+SELECT ml_expose('expo''); DROP TABLE orders; --', '"Robert''); DROP ROLE regress_eve;--"', '{"rows_per_day": 3}');
+SELECT ml_expose('expo''); DROP TABLE orders; --', '"consumer ""Δ"" app"');
+SELECT project, consumer, rows_per_day FROM ml_exposures ORDER BY consumer COLLATE "C";
+SET ROLE "Robert'); DROP ROLE regress_eve;--";
+SELECT count(ml_predict('expo''); DROP TABLE orders; --', r)) AS scored FROM expo_rows r WHERE "x'); --" <= 3;
+SELECT regexp_replace(regress_try($$SELECT ml_predict('expo''); DROP TABLE orders; --', '{"x''); --": 1}'::jsonb)$$),
+                      '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC', '<next UTC midnight>') AS over_quota;
+SELECT consumer, project, calls, rows, errors FROM ml_api_usage;
+SET ROLE "consumer ""Δ"" app";
+SELECT round(ml_predict('expo''); DROP TABLE orders; --', '{"x''); --": 1}'::jsonb)::numeric, 1) AS prediction;
+SELECT consumer, rows FROM ml_api_usage;
+SET ROLE regress_eve;
+SELECT ml_revoke_exposure('expo''); DROP TABLE orders; --', '"Robert''); DROP ROLE regress_eve;--"');
+SELECT project, consumer FROM ml_exposures;
+SELECT ml_drop_project('expo''); DROP TABLE orders; --', true);
+RESET ROLE;
+SELECT count(*) AS orders_rows, (SELECT count(*) FROM pg_roles WHERE rolname = 'regress_eve') AS eve
+FROM orders;
+DROP TABLE expo_rows;
+DROP ROLE "Robert'); DROP ROLE regress_eve;--", "consumer ""Δ"" app";

@@ -33,5 +33,5 @@ for d in $served $unserved; do
   out=$(score $d 15)
   check "$d: the day's rows are still counted: 15 more fit" test "$out" = 15
   out=$(score $d 1)
-  check "$d: and the 51st row is refused" grep -q "daily row quota of role \"$cons\" on project \"homes\" exceeded: 50 rows per day" <<<"$out"
+  check "$d: and the 51st row is refused" grep -q "daily row quota of role \"$cons\" on project \"homes\" exceeded: rows_per_day is 50" <<<"$out"
 done

@@ -3,8 +3,10 @@
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
 importance, the hand-over, ml_export_pmml, and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
-ml_alter_job, ml_run_now, ml_cancel, ml_unschedule) and of API keys
-(ml_create_api_key, ml_revoke_api_key), on the tables
+ml_alter_job, ml_run_now, ml_cancel, ml_unschedule) and of API management
+(ml_expose, ml_revoke_exposure, scoring through an exposure, the usage
+and exposure views, mlops.project_exposed) and of API keys (ml_create_api_key,
+ml_revoke_api_key), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -318,6 +320,90 @@ def gen_keys(rng):
     return "keys", stmts
 
 
+EXPOSE_OPTS = {
+    "rows_per_day": [1, 3, 10, 1000, 10 ** 15, 0, -1, 2.5, "10", None, 1e16, 2 ** 62, [1], "NaN"],
+    "calls_per_second": [1, 2, 1000, 10 ** 6, None, 0, 10 ** 6 + 1, True, -3],
+    "nosuch": [1],
+}
+# consumers as SQL: roles in ml_consumer (directly, through another role, with
+# quotes), not in it, group roles, the "-" role (OID 0), NULL, none such
+CONSUMERS = ["'fz_cons'"] * 4 + ["'fz_app'", "'\"fz \"\"q\"\" cons\"'", "'fz_nobody'", "'ml_consumer'",
+                                 "'ml_engineer'", "'-'", "NULL", "'nosuch'", "'PUBLIC'"]
+PROJECTS = ["'fz'"] * 6 + ["'nosuch'", "''", "NULL", fz.lit("fz'); DROP TABLE fz_a; --"), fz.lit("x" * 300)]
+SCORERS = ["fz_cons", "fz_cons", "fz_app", '"fz ""q"" cons"', "fz_nobody"]
+
+
+# share of cases that drive API management (FUZZ_EXPOSE overrides)
+EXPOSE_SHARE = float(os.environ.get("FUZZ_EXPOSE", "0.12"))
+
+
+def expose_options(rng):
+    keys = fz.some(rng, list(EXPOSE_OPTS), 0, 2, bogus=0)
+    o = {k: rng.choice(EXPOSE_OPTS[k]) for k in keys if k != "nosuch" or fz.hostile}
+    return fz.jlit(o) if rng.random() < 0.9 else rng.choice(["NULL", "'[1]'", "'\"x\"'", "'{}'"])
+
+
+def gen_expose(rng):
+    """A deployed model exposed to consumer roles with random limits, then
+    random exposure changes, scoring as consumers (quotas, revocations; rows
+    of a random table too), and the views, as each role. Most calls are
+    plausible, so a case gets deep; about a third are hostile."""
+    b = fz.Table(rng, "fz_b", rng.choice([0, 1, 5, 50]))
+    stmts = b.sql + [
+        "CREATE TABLE fz_a AS SELECT g::float8 AS x, (g %% 7)::float8 AS z, 2.0 * g + g %% 5 AS y "
+        "FROM generate_series(1, %d) g" % rng.choice([20, 200]),
+        "SELECT ml_create_project('fz', 'fz_a', 'y')",
+        "SELECT * FROM ml_train('fz', 'linear')",
+        "SELECT ml_mark_ready('fz', 1)",
+        "SELECT ml_deploy('fz', 1)",
+        "CREATE ROLE fz_cons IN ROLE ml_consumer",
+        "CREATE ROLE fz_app IN ROLE fz_cons",
+        'CREATE ROLE "fz ""q"" cons" IN ROLE ml_consumer',
+        "CREATE ROLE fz_nobody",
+        "CREATE ROLE fz_eng IN ROLE ml_engineer",
+        "GRANT SELECT ON fz_a, fz_b TO ml_consumer, fz_nobody",
+        "GRANT CREATE ON SCHEMA public TO ml_consumer",
+        "SELECT ml_expose('fz', 'fz_cons', %s)" % fz.jlit(
+            {k: rng.choice(EXPOSE_OPTS[k][:5]) for k in fz.some(rng, ["rows_per_day", "calls_per_second"], 0, 2, bogus=0)})]
+    for _ in range(rng.randint(1, 8)):
+        r = rng.random()
+        hostile = rng.random() < 0.3
+        who = rng.choice(["fz_eng", "fz_cons", "fz_nobody"]) if hostile else "fz_eng"
+        project = rng.choice(PROJECTS) if hostile else "'fz'"
+        consumer = rng.choice(CONSUMERS) if hostile else rng.choice(["'fz_cons'", "'\"fz \"\"q\"\" cons\"'"])
+        if r < 0.3:
+            opts = expose_options(rng) if hostile else fz.jlit(
+                {k: rng.choice(EXPOSE_OPTS[k][:5]) for k in fz.some(rng, ["rows_per_day", "calls_per_second"], 0, 2, bogus=0)})
+            stmts += ["SET LOCAL ROLE %s" % who, "SELECT ml_expose(%s, %s, %s)" % (project, consumer, opts), "RESET ROLE"]
+        elif r < 0.38:
+            stmts += ["SET LOCAL ROLE %s" % who, "SELECT ml_revoke_exposure(%s, %s)" % (project, consumer), "RESET ROLE"]
+        else:
+            fn = rng.choice(["ml_predict", "ml_predict_label", "ml_predict_proba"] if hostile else ["ml_predict"])
+            if hostile and rng.random() < 0.3:
+                fn = "mlops.score_value"
+            q = rng.random()
+            if q < 0.4:
+                call = "SELECT %s(%s, %sr) FROM %s r LIMIT %d" % (
+                    fn, project, "1, " if fn.startswith("mlops.") else "", rng.choice(["fz_a", "fz_b"] if hostile else ["fz_a"]),
+                    rng.choice([1, 2, 5, 30, 1000]))
+            elif q < 0.55:
+                row = {c: rng.choice([fz.rand_value(rng), 1, 2.5]) for c in
+                       fz.some(rng, ["x", "z", "extra"], 0, 3, bogus=0)} if hostile else {"x": 1, "z": 2}
+                call = "SELECT ml_predict(%s, %s)" % (project, fz.jlit(row))
+            elif q < 0.7:
+                call = "SELECT ml_score(%s, %s, %s)" % (project, rng.choice(["'fz_a'", "'fz_b'"]),
+                                                        fz.lit("fz_out%d" % rng.randrange(1000)))
+            elif q < 0.9:
+                call = rng.choice(["SELECT * FROM ml_api_usage", "SELECT * FROM ml_exposures",
+                                   "SELECT * FROM mlops.api_usage_live()"])
+            else:
+                call = "SELECT mlops.project_exposed(%s)" % rng.choice(
+                    ["(SELECT max(id) FROM mlops.projects)", "0", "-1", "NULL", "9223372036854775807"])
+            scorer = rng.choice(SCORERS) if hostile else rng.choice(["fz_cons", "fz_app"])
+            stmts += ["SET LOCAL ROLE %s" % scorer, call, "RESET ROLE"]
+    return "expose", stmts
+
+
 def gen_train(rng, index):
     fz.hostile = rng.random() < fz.HOSTILE
     r = rng.random()
@@ -325,7 +411,9 @@ def gen_train(rng, index):
         return gen_forecast(rng, index)
     if r < FORECAST_SHARE + 0.15:
         return gen_jobs(rng)
-    if r < FORECAST_SHARE + 0.2:
+    if r < FORECAST_SHARE + 0.15 + EXPOSE_SHARE:
+        return gen_expose(rng)
+    if r < FORECAST_SHARE + 0.15 + EXPOSE_SHARE + 0.05:
         return gen_keys(rng)
     stmts = []
     if rng.random() < 0.05:

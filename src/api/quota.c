@@ -51,7 +51,7 @@ MlApiChargeRows(MlExposure *x, MlApiMeter *m, int64 n)
 			m->failed = true;
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("daily row quota of role \"%s\" on project \"%s\" exceeded: " INT64_FORMAT " rows per day",
+					 errmsg("daily row quota of role \"%s\" on project \"%s\" exceeded: rows_per_day is " INT64_FORMAT,
 							NameStr(x->consumer), x->project_name, x->rows_per_day),
 					 errdetail(UINT64_FORMAT " rows were scored today (UTC); this statement asked for " INT64_FORMAT " more.",
 							   used, n),
@@ -90,7 +90,7 @@ MlApiCheckRate(MlExposure *x, MlApiMeter *m)
 		m->failed = true;
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("rate limit of role \"%s\" on project \"%s\" exceeded: %d calls per second",
+				 errmsg("rate limit of role \"%s\" on project \"%s\" exceeded: calls_per_second is %d",
 						NameStr(x->consumer), x->project_name, x->calls_per_second),
 				 errhint("The limit resets at %s.", utc_text((second + 1) * USECS_PER_SEC))));
 	}

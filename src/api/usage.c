@@ -188,13 +188,14 @@ usage_shmem_startup(void)
 void
 MlUsageShmemInit(void)
 {
+	/* a PGC_POSTMASTER setting can only be defined while preloading */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomIntVariable("pg_mlops.api_usage_entries",
 							"Most API usage counters (database, project, consumer, UTC day) kept in shared memory.",
 							"Entries of past days are dropped once written to mlops.api_usage.",
 							&ml_api_usage_entries, 1000, 100, 1000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = usage_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
