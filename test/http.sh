@@ -12,7 +12,7 @@ trap 'http_teardown; http_off; rm -rf "$tmp"' EXIT
 http_setup htest
 port=$(free_port)
 url=http://127.0.0.1:$port
-echo "1..37"
+echo "1..39"
 workers() { psql -X -At -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'"; }
 check "off by default: no HTTP worker runs" test "$(workers)" = 0
 http_on "$port" http_workers=2 http_timeout=2000 http_max_body=4096
@@ -126,6 +126,20 @@ check "a body over pg_mlops.http_max_body: 413" test "$(status POST /v1/projects
 check "the same, chunked (no Content-Length): 413" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
   -H "Authorization: Bearer $key_eng" -H 'Transfer-Encoding: chunked' --data-binary "$big" \
   "$url/v1/projects/homes/predict")" = 413
+psql -X -q -d postgres -c "ALTER SYSTEM SET pg_mlops.http_max_body = '64kB'" -c "SELECT pg_reload_conf()" >/dev/null
+ok_after=""
+for _ in $(seq 50); do  # each worker reads the file at its next wake-up
+  ok_after=$(status POST /v1/projects/homes/predict "$key_eng" "$big")$(status POST /v1/projects/homes/predict "$key_eng" "$big")
+  [ "$ok_after" = 200200 ] && break
+  sleep 0.1
+done
+check "pg_mlops.http_max_body raised by a reload: the same body is scored" test "$ok_after" = 200200
+psql -X -q -d postgres -c "ALTER SYSTEM SET pg_mlops.http_max_body = 4096" -c "SELECT pg_reload_conf()" >/dev/null
+pids=$(psql -X -At -d postgres -c "SELECT string_agg(pid::text, ' ' ORDER BY pid) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'")
+psql -X -q -d postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'" >/dev/null
+sleep 0.2
+check "a cancel between requests leaves the workers serving" test "$(status GET /healthz)$(psql -X -At -d postgres \
+  -c "SELECT string_agg(pid::text, ' ' ORDER BY pid) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'")" = "200$pids"
 check "GET on predict: 405" test "$(status GET /v1/projects/homes/predict "$key_eng")" = 405
 check "an unknown path: 404" test "$(status GET /v2/nothing)" = 404
 
