@@ -12,7 +12,7 @@ trap 'http_teardown; http_off; rm -rf "$tmp"' EXIT
 http_setup htest
 port=$(free_port)
 url=http://127.0.0.1:$port
-echo "1..39"
+echo "1..43"
 workers() { psql -X -At -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'"; }
 check "off by default: no HTTP worker runs" test "$(workers)" = 0
 http_on "$port" http_workers=2 http_timeout=2000 http_max_body=4096
@@ -118,6 +118,25 @@ SQL
 r=$(call POST "/v1/projects/we%22ird%20n%C3%A4me%2F%25/predict" "$key_eng" "$rows")
 check "a project name with quotes, a space, UTF-8, a slash and a percent, encoded: 200" \
   test "${r%% *} $(q -c "SELECT '${r#* }'::jsonb::text" 2>/dev/null)" = "200 $expected"
+q >/dev/null <<SQL
+CREATE TABLE sizes AS SELECT x1, x2, CASE WHEN y > 30 THEN 'big' ELSE 'small' END AS size FROM houses;
+GRANT SELECT ON sizes TO ml_analyst;
+SET ROLE $ana;
+SELECT ml_create_project('sizes', 'sizes', 'size', 'classification');
+SELECT version FROM ml_train('sizes', 'logistic');
+SELECT ml_mark_ready('sizes', 1);
+SET ROLE $eng;
+SELECT ml_deploy('sizes', 1);
+SQL
+sql_as() { q -c "SET ROLE $eng" -c "SELECT jsonb_agg($1('sizes', r) ORDER BY n)::text FROM jsonb_array_elements($sql_rows) WITH ORDINALITY t(r, n)"; }
+r=$(call POST /v1/projects/sizes/predict "$key_eng" "$rows")
+check "a classifier answers its labels, as ml_predict_label" \
+  test "${r%% *} $(q -c "SELECT ('${r#* }'::jsonb->'predictions')::text")" = "200 $(sql_as ml_predict_label)"
+r=$(call POST "/v1/projects/sizes/predict?output=proba" "$key_eng" "$rows")
+check "?output=proba answers the probabilities, as ml_predict_proba" \
+  test "${r%% *} $(q -c "SELECT ('${r#* }'::jsonb->'predictions')::text")" = "200 $(sql_as ml_predict_proba)"
+check "?output=nonsense: 400" test "$(status POST "/v1/projects/sizes/predict?output=nonsense" "$key_eng" "$rows")" = 400
+check "?output=proba on a regression: 422" test "$(status POST "/v1/projects/homes/predict?output=proba" "$key_eng" "$rows")" = 422
 check "malformed JSON: 400" test "$(status POST /v1/projects/homes/predict "$key_eng" '{"rows": [')" = 400
 check "a body without rows: 400" test "$(status POST /v1/projects/homes/predict "$key_eng" '{"row": []}')" = 400
 check "a row that is not an object: 400" test "$(status POST /v1/projects/homes/predict "$key_eng" '{"rows": [1]}')" = 400
