@@ -159,7 +159,7 @@ SET ROLE regress_eve;
 SELECT consumer, project, rows FROM ml_api_usage;
 RESET ROLE;
 SELECT actor, action, object_name, details FROM mlops.audit_log
-WHERE action IN ('expose', 'update_exposure', 'revoke_exposure') ORDER BY id;
+WHERE action IN ('expose', 'update_exposure', 'revoke_exposure') AND object_name = 'api_p' ORDER BY id;
 
 -- Dropping the project drops its exposures.
 SET ROLE regress_eve;

@@ -67,6 +67,7 @@ end_calls(bool error)
 	{
 		MlApiMeter *m = &meters[i];
 		MlUsageEntry *e = m->entry;
+		int			bucket;
 
 		if (!m->open)
 			continue;
@@ -74,11 +75,12 @@ end_calls(bool error)
 		nopen--;
 		if (m->rows > m->charged)
 			pg_atomic_fetch_add_u64(&e->rows, (uint64) (m->rows - m->charged));
+		bucket = MlUsageBucket(Max(now - m->stmt_start, 0));
 		SpinLockAcquire(&e->mutex);
 		e->counts.calls++;
 		if (error || m->failed)
 			e->counts.errors++;
-		e->counts.hist[MlUsageBucket(Max(now - m->stmt_start, 0))]++;
+		e->counts.hist[bucket]++;
 		e->changes++;
 		SpinLockRelease(&e->mutex);
 	}
@@ -97,7 +99,12 @@ xact_cb(XactEvent event, void *arg)
 		end_calls(false);
 }
 
-/* An error caught inside the call (a PL/pgSQL handler): the call had an error. */
+/*
+ * An error caught by a subtransaction: inside the statement (a PL/pgSQL
+ * handler, an executor still running above it) the call goes on and has
+ * had an error; caught outside any executor (a worker that runs each
+ * request through SPI in a subtransaction) it ended with that error.
+ */
 static void
 subxact_cb(SubXactEvent event, SubTransactionId mysub, SubTransactionId parent, void *arg)
 {
@@ -106,6 +113,11 @@ subxact_cb(SubXactEvent event, SubTransactionId mysub, SubTransactionId parent, 
 	(void) arg;
 	if (nopen == 0 || event != SUBXACT_EVENT_ABORT_SUB)
 		return;
+	if (depth == 0)
+	{
+		end_calls(true);
+		return;
+	}
 	for (int i = 0; i < MAX_METERS; i++)
 		if (meters[i].open)
 			meters[i].failed = true;
