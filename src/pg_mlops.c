@@ -7,6 +7,7 @@
 #include "fmgr.h"
 
 #include "api/api.h"
+#include "api/http.h"
 #include "core/linalg.h"
 #include "core/progress.h"
 #include "jobs/jobs.h"
@@ -26,5 +27,6 @@ _PG_init(void)
 	/* before MlProgressInit, which reserves the pg_mlops. prefix */
 	MlJobsInit();
 	MlApiInit();
+	MlHttpInit();
 	MlProgressInit();
 }

@@ -8,7 +8,8 @@ ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
 (ml_create_workflow with random steps, ml_allow_auto_deploy,
 ml_drop_workflow, workflow jobs) and of API management (ml_expose,
 ml_revoke_exposure, scoring through an exposure, the usage and exposure
-views, mlops.project_exposed), on the tables
+views, mlops.project_exposed), of API keys (ml_create_api_key,
+ml_revoke_api_key), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -447,6 +448,37 @@ def gen_workflows(rng):
                 rng.choice(JOB_IDS), fz.jlit({"workflow": rng.choice(WF_NAMES)})))
     stmts.append("SELECT * FROM ml_workflows")
     return "workflows", stmts
+KEY_ROLES = ["fz_app", "fz_app", '"fz app ""quoted"""', "fz_eng", "fz_ana", "ml_consumer", "ml_admin",
+             "postgres", "nosuch_role", "NULL", "0"]
+KEY_LABELS = ["NULL", "'web'", "''", "repeat('x', 201)", "E'\\x01'", "'Gr\u00fc\u00dfe \"q\"'"]
+KEY_EXPIRES = ["NULL", "'1 day'", "'1 millisecond'", "'0'", "'-1 hour'", "'infinity'", "'-infinity'",
+               "'178000000 years'"]
+KEY_REFS = ["(SELECT max(id) FROM mlops.api_keys)", "0", "-1", "NULL", "9223372036854775807",
+            "(SELECT prefix FROM mlops.api_keys ORDER BY id DESC LIMIT 1)", "''", "'mlk_'", "'0123456789ab'",
+            "'mlk_0123456789ab_x'", "'ZZZZZZZZZZZZ'", "'0123456789abc'", "NULL::text"]
+
+
+def gen_keys(rng):
+    """Random API key calls by an engineer (and, sometimes, by others)."""
+    stmts = ["CREATE ROLE fz_eng IN ROLE ml_engineer", "CREATE ROLE fz_app IN ROLE ml_consumer",
+             "CREATE ROLE \"fz app \"\"quoted\"\"\" IN ROLE ml_consumer",
+             "CREATE ROLE fz_ana IN ROLE ml_analyst, ml_consumer",
+             "SET LOCAL ROLE %s" % (rng.choice(["fz_eng"] * 5 + ["fz_ana", "fz_app"]) if fz.hostile else "fz_eng")]
+    # a plausible case (valid arguments only) gets through, a hostile one mostly not
+    roles, labels, expires, refs = ((KEY_ROLES, KEY_LABELS, KEY_EXPIRES, KEY_REFS) if fz.hostile else
+                                    (KEY_ROLES[:4], KEY_LABELS[:3] + KEY_LABELS[5:], KEY_EXPIRES[:3],
+                                     [KEY_REFS[0], KEY_REFS[5]]))
+    for i in range(rng.randint(1, 6)):
+        if i == 0 or rng.random() < 0.6:
+            role = rng.choice(roles)
+            role = role if role in ("NULL", "0") else fz.lit(role)
+            stmts.append("SELECT length(ml_create_api_key(%s::regrole, %s, %s::interval))" % (
+                role, rng.choice(labels), rng.choice(expires)))
+        else:
+            stmts.append("SELECT ml_revoke_api_key(%s)" % rng.choice(refs))
+        if rng.random() < 0.2:
+            stmts.append("SELECT count(*) FROM ml_api_keys")
+    return "keys", stmts
 
 
 EXPOSE_OPTS = {
@@ -546,6 +578,8 @@ def gen_train(rng, index):
         return gen_drift(rng)
     if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE:
         return gen_expose(rng)
+    if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE + 0.05:
+        return gen_keys(rng)
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")

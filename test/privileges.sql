@@ -188,6 +188,15 @@ SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['ml_exposures', 'ml_api_usage']) t,
     unnest(ARRAY['ml_consumer', 'ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- API keys: engineers manage them (the table itself: column grants without the hash only)
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_create_api_key(regrole,text,interval)', 'ml_revoke_api_key(bigint)',
+                 'ml_revoke_api_key(text)']) f,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_api_keys', r, 'SELECT'
+FROM unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'mlops', r, 'USAGE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;
 

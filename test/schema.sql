@@ -4,13 +4,13 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
     'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'workflows', 'job_run_steps',
     'scoring_log', 'drift_policies', 'drift_alerts', 'column_profiles',
-    'exposures', 'api_usage']);
+    'exposures', 'api_usage', 'api_keys']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
@@ -29,6 +29,8 @@ SELECT columns_are('mlops', 'exposures', ARRAY['project_id', 'consumer', 'rows_p
     'calls_per_second', 'created_by', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'api_usage', ARRAY['project_id', 'consumer', 'day', 'calls', 'rows',
     'errors', 'latency_histogram', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'flushed_at']);
+SELECT columns_are('mlops', 'api_keys', ARRAY['id', 'prefix', 'hash', 'consumer', 'label',
+    'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
     'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested', 'from_start', 'resumed_from']);

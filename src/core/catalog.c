@@ -117,6 +117,34 @@ MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return rc;
 }
 
+/*
+ * MlSpiExec for a statement run again and again by one backend (the HTTP
+ * worker): planned once, kept in *plan (the plan cache replans it when
+ * what it depends on changes; privileges are checked at every execution).
+ */
+int
+MlSpiExecCached(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+				Datum *values, const char *nulls, int expected_rc)
+{
+	int			rc;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare a catalog query: %s (%s)",
+				 SPI_result_code_string(SPI_result), sql);
+		*plan = p;
+	}
+	rc = SPI_execute_plan(*plan, values, nulls, false, 0);
+	MemoryContextSwitchTo(cxt);
+	if (rc != expected_rc)
+		elog(ERROR, "catalog query failed: %s (%s)", SPI_result_code_string(rc), sql);
+	return rc;
+}
+
 static MlAccess
 parse_access(const char *s)
 {

@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "nodes/primnodes.h"
 
 /*
@@ -64,6 +65,8 @@ extern void MlProjectRequireChange(MlProject *project);
 
 extern int	MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					  const char *nulls, int expected_rc);
+extern int	MlSpiExecCached(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+							Datum *values, const char *nulls, int expected_rc);
 extern void MlAudit(MlScope *scope, const char *action, const char *object_type,
 					const char *object_name, int64 project_id,
 					int nkeys, const char **keys, const char **values);
