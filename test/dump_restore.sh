@@ -43,8 +43,8 @@ RESET ROLE;
 INSERT INTO mlops.jobs (project_id, name, kind, schedule, owner)
 SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.job_runs (job_id, status, message) SELECT id, 'succeeded', 'ok' FROM mlops.jobs;
-INSERT INTO mlops.reports (project_id, name, kind, content, created_by)
-SELECT id, 'eval', 'evaluation', '{"rmse": 1.25}', 'dump_ann' FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.reports (project_id, name, kind, version, content, created_by)
+SELECT id, 'eval', 'evaluation', 1, '{"rmse": 1.25}', 'dump_ann' FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.trials (project_id, model_id, version, trial, rung, algorithm, hyperparameters,
                           train_rows, fraction, metric, fold_scores, score, fit_seconds, status, error, chosen)
 SELECT p.id, m.id, 1, t, 1, 'linear', '{"alpha": 0}', 10, 1, 'rmse',
