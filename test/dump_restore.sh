@@ -30,6 +30,12 @@ RESET ROLE;
 INSERT INTO mlops.recipes (name, project_id, kind, steps, created_by)
 SELECT 'r1', id, 'impute', '[{"column": "amount", "fill": 1.5}]', 'dump_ann'
 FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.column_profiles (recipe_id, project_id, relation_schema, relation_name, relation_oid,
+                                   column_name, phase, kind, type, rows, missing, distinct_values,
+                                   outliers, min, max, mean, histogram)
+SELECT r.id, r.project_id, 'public', 'sales', 'sales'::regclass, 'amount', ph, 'numeric', 'numeric',
+       10, 2, 7, 1, 0.5, 9.5, 4.25, '{"edges": [0.5, 9.5], "counts": [8], "below": 0, "above": 0, "non_finite": 0}'
+FROM mlops.recipes r, unnest(ARRAY['before', 'after']) ph WHERE r.name = 'r1';
 INSERT INTO mlops.models (project_id, version, algorithm, payload, recipe_id, created_by)
 SELECT p.id, v, 'linear', '\x4d4c4f5001'::bytea, r.id, 'dump_ann'
 FROM mlops.projects p, mlops.recipes r, generate_series(1, 2) v WHERE p.name = 'forecast';

@@ -4,11 +4,11 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
-    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials']);
+    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'column_profiles']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
@@ -28,6 +28,10 @@ SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status
     'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
     'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
+SELECT columns_are('mlops', 'column_profiles', ARRAY['id', 'recipe_id', 'project_id',
+    'relation_schema', 'relation_name', 'relation_oid', 'column_name', 'phase', 'kind', 'type',
+    'rows', 'missing', 'distinct_values', 'outliers', 'non_finite', 'min', 'max', 'mean',
+    'histogram', 'sample_rows', 'output_schema', 'output_name', 'in_output', 'profiled_at']);
 SELECT columns_are('mlops', 'trials', ARRAY['id', 'project_id', 'model_id', 'version', 'trial',
     'rung', 'algorithm', 'hyperparameters', 'train_rows', 'fraction', 'metric', 'fold_scores',
     'score', 'fit_seconds', 'status', 'error', 'chosen']);
