@@ -43,7 +43,7 @@ timeline_section(MlReport *r, int days, int limit, double *status_count)
 			  "  EXTRACT(epoch FROM COALESCE(r.finished_at, r.started_at, r.due_at))::pg_catalog.float8 "
 			  "FROM mlops.job_runs r JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
 			  "WHERE j.project_id OPERATOR(pg_catalog.=) $1 "
-			  "  AND r.due_at OPERATOR(pg_catalog.>=) pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2) "
+			  "  AND COALESCE(r.started_at, r.due_at) OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2)) "
 			  "ORDER BY r.id DESC LIMIT $3",
 			  3, types, values, NULL, SPI_OK_SELECT);
 	n = (int) SPI_processed;
@@ -121,7 +121,7 @@ durations_section(MlReport *r, int days)
 			  "  pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM r.finished_at OPERATOR(pg_catalog.-) r.started_at)::pg_catalog.float8), "
 			  "  pg_catalog.max(EXTRACT(epoch FROM r.finished_at OPERATOR(pg_catalog.-) r.started_at))::pg_catalog.float8 "
 			  "FROM mlops.jobs j JOIN mlops.job_runs r ON r.job_id OPERATOR(pg_catalog.=) j.id "
-			  "  AND r.due_at OPERATOR(pg_catalog.>=) pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2) "
+			  "  AND COALESCE(r.started_at, r.due_at) OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2)) "
 			  "WHERE j.project_id OPERATOR(pg_catalog.=) $1 GROUP BY j.name, j.kind ORDER BY j.name LIMIT 100",
 			  2, types, values, NULL, SPI_OK_SELECT);
 	tab = MlHtmlTable(sec, 7, heads);
@@ -168,7 +168,7 @@ failures_section(MlReport *r, int days)
 			  "  r.sqlstate, pg_catalog.left(r.message, 300) "
 			  "FROM mlops.job_runs r JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
 			  "WHERE j.project_id OPERATOR(pg_catalog.=) $1 AND r.status IN ('failed', 'timed_out') "
-			  "  AND r.due_at OPERATOR(pg_catalog.>=) pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2) "
+			  "  AND COALESCE(r.started_at, r.due_at) OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2)) "
 			  "ORDER BY r.id DESC LIMIT " CppAsString2(FAILURES_SHOWN),
 			  2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)

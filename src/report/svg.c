@@ -392,7 +392,7 @@ MlSvgGroupedBars(MlReport *r, const char *title, const char *ylabel, int n,
 		legend(&p, nseries, series, NULL);
 }
 
-/* Histograms over numeric bins (edges: nbins + 1), the series overlaid translucently. */
+/* Histograms over numeric bins (edges: nbins + 1), nseries counts per bin. */
 void
 MlSvgHistogram(MlReport *r, const char *title, const char *xlabel, int nbins,
 			   const double *edges, int nseries, const char *const *series,
@@ -416,17 +416,17 @@ MlSvgHistogram(MlReport *r, const char *title, const char *xlabel, int nbins,
 	}
 	y_axis(&p, "rows");
 	x_axis(&p, xlabel);
+	/* the series side by side within each bin, so both stay readable */
 	for (int s = 0; s < nseries; s++)
 		for (int b = 0; b < nbins; b++)
 		{
 			double		v = Max(finite_or(counts[s * nbins + b], 0), 0);
 			double		x0 = px(&p, edges[b]),
 						x1 = px(&p, edges[b + 1]);
-			xmlNodePtr	bar = rect(p.root, x0 + 0.5, py(&p, v), Max(x1 - x0 - 1, 1),
-								   p.bottom - py(&p, v), palette[s % lengthof(palette)]);
+			double		w = Max((x1 - x0 - 1) / nseries, 0.5);
 
-			if (nseries > 1)
-				attr(bar, "fill-opacity", "0.55");
+			rect(p.root, x0 + 0.5 + s * w, py(&p, v), w, p.bottom - py(&p, v),
+				 palette[s % lengthof(palette)]);
 		}
 	if (nseries > 1)
 		legend(&p, nseries, series, NULL);
@@ -611,7 +611,7 @@ utc_label(double epoch, double span)
 
 	if (gmtime_r(&t, &tm) == NULL)
 		return pstrdup("?");
-	strftime(buf, sizeof(buf), span > 2 * 86400 ? "%m-%d %H:%M" : "%H:%M:%S", &tm);
+	strftime(buf, sizeof(buf), span > 43200 ? "%m-%d %H:%M" : "%H:%M:%S", &tm);
 	return pstrdup(buf);
 }
 
