@@ -9,6 +9,7 @@
 #include "core/linalg.h"
 #include "core/progress.h"
 #include "jobs/jobs.h"
+#include "model/drift.h"
 #include "model/score.h"
 
 PG_MODULE_MAGIC;
@@ -20,6 +21,7 @@ _PG_init(void)
 {
 	MlLinalgInit();
 	MlScoreInit();
+	MlDriftInit();
 	/* before MlProgressInit, which reserves the pg_mlops. prefix */
 	MlJobsInit();
 	MlProgressInit();

@@ -131,6 +131,16 @@ SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['ml_jobs', 'ml_job_runs']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
+-- drift (75_drift.sql): whoever sees a project sees and checks its drift
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.drift_rows()', 'ml_check_drift(text)', 'ml_set_drift_policy(text,jsonb)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.scoring_log', 'mlops.drift_policies', 'mlops.drift_alerts',
+                 'ml_drift', 'ml_drift_alerts']) t,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'mlops', r, 'USAGE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;
 

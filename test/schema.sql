@@ -8,13 +8,14 @@ SELECT plan(46);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
-    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'column_profiles']);
+    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'column_profiles',
+    'scoring_log', 'drift_policies', 'drift_alerts']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
     'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
-    'features', 'training', 'ready_comment']);
+    'features', 'training', 'ready_comment', 'profile']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
     'created_at', 'holds_rows', 'source_relid']);

@@ -39,6 +39,7 @@
 #include "core/progress.h"
 #include "model/deployed.h"
 #include "model/score.h"
+#include "model/scoring_log.h"
 
 PG_FUNCTION_INFO_V1(ml_score);
 
@@ -70,6 +71,7 @@ typedef struct ScoreCall
 	Datum	   *labels;			/* text of class c, made on first use */
 	MemoryContext cxt;			/* the call's: owns the above */
 	MlScoreWriter *writer;
+	MlScoringLog *log;			/* drift: rows counted on the training bins */
 } ScoreCall;
 
 static void
@@ -177,6 +179,7 @@ score_block(ScoreCall *c, HeapTuple *tuples, int n)
 	}
 	MlEncodeBlock(enc, c->binding, n, values, nulls, c->stride, raw, feat);
 	MlTrainedPredict(c->t, feat, n, out);
+	MlScoringLogBlock(c->log, c->binding, raw, values, nulls, c->stride, n, out);
 	write_block(c, n, values, nulls, out);
 }
 
@@ -227,7 +230,8 @@ fetch_block(Portal portal, int want, List **parts, HeapTuple **tuples, double *r
 }
 
 static int64
-score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool classifier)
+score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool classifier,
+		   MlScoringLog *log)
 {
 	MemoryContext callcxt = CurrentMemoryContext;
 	MemoryContext blockcxt;
@@ -242,6 +246,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	c.version = e->version;
 	c.classifier = classifier;
 	c.cxt = callcxt;
+	c.log = log;
 	/* a fresh snapshot, as the CREATE TABLE AS it replaces had */
 	portal = SPI_cursor_open_with_args(NULL, psprintf("SELECT s.* FROM %s s", MlRelName(relid)),
 									   0, NULL, NULL, NULL, false, CURSOR_OPT_NO_SCROLL);
@@ -298,6 +303,7 @@ ml_score(PG_FUNCTION_ARGS)
 	MlDeployed *e;
 	bool		classifier;
 	int64		rows;
+	MlScoringLog *log;
 
 	MlRequireArg(fcinfo, 1, "relation");
 	project = MlTextArg(fcinfo, 0, "project");
@@ -329,8 +335,10 @@ ml_score(PG_FUNCTION_ARGS)
 	}
 
 	MlScopeEnter(&scope);
+	log = MlScoringLogStart(&scope, e);
 	create_output(dest, relid, classifier);
-	rows = score_rows(e, relid, get_relname_relid(rv->relname, nspid), dest, classifier);
+	rows = score_rows(e, relid, get_relname_relid(rv->relname, nspid), dest, classifier, log);
+	MlScoringLogFinish(log, &scope, relid, rows);
 	MlScopeExit(&scope);
 	PG_RETURN_INT64(rows);
 }
