@@ -6,6 +6,7 @@
 
 #include "fmgr.h"
 
+#include "api/api.h"
 #include "core/linalg.h"
 #include "core/progress.h"
 #include "jobs/jobs.h"
@@ -24,5 +25,6 @@ _PG_init(void)
 	MlDriftInit();
 	/* before MlProgressInit, which reserves the pg_mlops. prefix */
 	MlJobsInit();
+	MlApiInit();
 	MlProgressInit();
 }

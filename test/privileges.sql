@@ -141,6 +141,30 @@ SELECT t, r, 'SELECT' FROM
                  'ml_drift', 'ml_drift_alerts']) t,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- API management: engineers expose; consumers score exposed projects' deployed versions
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_expose(text,regrole,jsonb)', 'ml_revoke_exposure(text,regrole)']) f,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.project_exposed(bigint)', 'mlops.exposure_visible(bigint,name)',
+                 'mlops.api_usage_live()']) f,
+    unnest(ARRAY['ml_consumer', 'ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT f, 'ml_consumer', 'EXECUTE' FROM
+    unnest(ARRAY['ml_predict(text,anyelement)', 'ml_predict(text,jsonb)',
+                 'ml_predict_label(text,anyelement)', 'ml_predict_label(text,jsonb)',
+                 'ml_predict_proba(text,anyelement)', 'ml_predict_proba(text,jsonb)',
+                 'ml_score(text,regclass,text)']) f
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.exposures', 'mlops.api_usage']) t,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['ml_exposures', 'ml_api_usage']) t,
+    unnest(ARRAY['ml_consumer', 'ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT 'mlops', r, 'USAGE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;
 

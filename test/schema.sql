@@ -4,12 +4,12 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
     'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'column_profiles',
-    'scoring_log', 'drift_policies', 'drift_alerts']);
+    'scoring_log', 'drift_policies', 'drift_alerts', 'exposures', 'api_usage']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
@@ -24,6 +24,10 @@ SELECT columns_are('mlops', 'deployments', ARRAY['id', 'project_id', 'model_id',
 SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 'schedule',
     'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at',
     'options', 'backoff', 'statement_timeout', 'next_run_at']);
+SELECT columns_are('mlops', 'exposures', ARRAY['project_id', 'consumer', 'rows_per_day',
+    'calls_per_second', 'created_by', 'created_at', 'updated_at']);
+SELECT columns_are('mlops', 'api_usage', ARRAY['project_id', 'consumer', 'day', 'calls', 'rows',
+    'errors', 'latency_histogram', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'flushed_at']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
     'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested']);

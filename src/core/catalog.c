@@ -231,29 +231,41 @@ MlProjectRelation(MlProject *p)
 	return relid;
 }
 
+/* The error for a project the caller cannot see: the same as for none at all. */
+void
+MlProjectNotFound(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("project \"%s\" does not exist", name),
+			 errhint("Projects you own or belong to are listed in the ml_projects view.")));
+}
+
 /*
- * Find a project by name, as the caller: a project hidden by row-level
- * security is reported exactly like one that does not exist.
+ * Find a project by name, as the caller, or NULL: a project hidden by
+ * row-level security, or a caller that may not read the catalog at all
+ * (a consumer), finds nothing, exactly as for a project that does not
+ * exist.
  */
 MlProject *
-MlProjectLookup(MlScope *scope, const char *name)
+MlProjectFind(MlScope *scope, const char *name)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	MlProject  *p;
 	HeapTuple	tup;
 	TupleDesc	desc;
+	Oid			projects = get_relname_relid("projects", get_namespace_oid("mlops", false));
 
 	MlScopeAsCaller(scope);
+	if (pg_class_aclcheck(projects, scope->caller, ACL_SELECT) != ACLCHECK_OK)
+		return NULL;
 	values[0] = CStringGetTextDatum(name);
 	MlSpiExec("SELECT id, name, owner, relation_schema, relation_name, target, task "
 			  "FROM mlops.projects WHERE name OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("project \"%s\" does not exist", name),
-				 errhint("Projects you own or belong to are listed in the ml_projects view.")));
+		return NULL;
 
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -270,6 +282,17 @@ MlProjectLookup(MlScope *scope, const char *name)
 	p->target = SPI_getvalue(tup, desc, 6);
 	p->task = SPI_getvalue(tup, desc, 7);
 	p->access = parse_access(project_access_text(scope, p->id));
+	return p;
+}
+
+/* Find a project by name, as the caller; hidden or missing: an error. */
+MlProject *
+MlProjectLookup(MlScope *scope, const char *name)
+{
+	MlProject  *p = MlProjectFind(scope, name);
+
+	if (p == NULL)
+		MlProjectNotFound(name);
 	return p;
 }
 

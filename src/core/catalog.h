@@ -56,6 +56,8 @@ extern void MlScopeAsCaller(MlScope *scope);
 
 extern bool MlCallerHasRole(MlScope *scope, const char *rolname);
 extern MlProject *MlProjectLookup(MlScope *scope, const char *name);
+extern MlProject *MlProjectFind(MlScope *scope, const char *name);
+extern void MlProjectNotFound(const char *name) pg_attribute_noreturn();
 extern Oid	MlProjectRelation(MlProject *p);
 extern void MlProjectRequireChange(MlProject *project);
 

@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
+#include "api/api.h"
 #include "core/catalog.h"
 #include "core/options.h"
 #include "model/deployed.h"
@@ -136,11 +137,13 @@ score(FunctionCallInfo fcinfo, const char *project, int64 model_id, int argno, b
 {
 	CallState  *st = call_state(fcinfo, project, model_id);
 
+	MlApiRowStart(st->e->exposure);
 	if (json)
 		MlEncodeJson(st->e->trained->enc, PG_GETARG_JSONB_P(argno), st->raw, st->feat, st->e->what);
 	else
 		encode_row(fcinfo, st, argno);
 	MlTrainedPredictRow(st->e->trained, st->feat, st->out);
+	MlApiRow(st->e->exposure);	/* metered, and charged to a quota, through an exposure */
 	return st;
 }
 

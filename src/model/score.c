@@ -35,6 +35,7 @@
 #include "utils/portal.h"
 #include "utils/typcache.h"
 
+#include "api/api.h"
 #include "core/catalog.h"
 #include "core/progress.h"
 #include "model/deployed.h"
@@ -274,7 +275,10 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 		MemoryContextSwitchTo(blockcxt);
 		n = fetch_block(portal, max_rows, &parts, &tuples, &row_bytes);
 		if (n > 0)
+		{
+			MlApiRows(e->exposure, n);	/* metered, and charged to a quota, before it is written */
 			score_block(&c, tuples, n);
+		}
 		foreach(lc, parts)
 			SPI_freetuptable(lfirst(lc));
 		MemoryContextSwitchTo(callcxt);
@@ -323,6 +327,7 @@ ml_score(PG_FUNCTION_ARGS)
 	check_free_name(relid, "model_version");
 
 	e = MlDeployedGet(project, 0);
+	MlApiRows(e->exposure, 0);	/* the call begins: metered through an exposure */
 	classifier = e->trained->task == ML_TASK_BINARY || e->trained->task == ML_TASK_MULTICLASS;
 	if (classifier)
 		check_free_name(relid, "probabilities");
