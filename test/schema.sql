@@ -32,7 +32,8 @@ SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
     'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
-    'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
+    'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at',
+    'version', 'title', 'built_from', 'published_at', 'published_by']);
 SELECT columns_are('mlops', 'column_profiles', ARRAY['id', 'recipe_id', 'project_id',
     'relation_schema', 'relation_name', 'relation_oid', 'column_name', 'phase', 'kind', 'type',
     'rows', 'missing', 'distinct_values', 'outliers', 'non_finite', 'min', 'max', 'mean',

@@ -56,18 +56,17 @@ COMMENT ON VIEW @extschema@.ml_reports IS 'reports of the projects the current r
 -- reader (CURRENT_USER and project_access() answer for the reader);
 -- security_barrier keeps a reader's own functions from seeing rows before
 -- the filter has removed them.
--- TODO(merge with branch api): add "OR mlops.project_exposed(r.project_id)"
--- so consumers a project is exposed to (ml_expose) see its published
--- reports; until then a published report is visible to the roles that can
--- see its project (owner, members, engineers, admins).
+-- Consumers a project is exposed to (ml_expose, mlops.project_exposed)
+-- read its published reports; so do the roles that can see the project.
 CREATE VIEW @extschema@.ml_published_reports WITH (security_barrier = true) AS
 SELECT p.name AS project, r.kind, r.version, r.title, r.html, r.published_at, r.published_by,
        r.id AS report, r.created_at
 FROM mlops.reports r
 JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) r.project_id
 WHERE r.published
-  AND mlops.project_access(r.project_id) IS NOT NULL;
-COMMENT ON VIEW @extschema@.ml_published_reports IS 'published reports the current role may read: the projects it can see (and, with API exposure, the projects exposed to it)';
+  AND (mlops.project_access(r.project_id) IS NOT NULL
+       OR mlops.project_exposed(r.project_id));
+COMMENT ON VIEW @extschema@.ml_published_reports IS 'published reports the current role may read: of the projects it can see or that are exposed to it';
 
 REVOKE ALL ON FUNCTION @extschema@.ml_report(text, text, jsonb),
     @extschema@.ml_publish_report(bigint, boolean) FROM PUBLIC;

@@ -224,6 +224,22 @@ bins_section(MlReport *r, Feature *f, int n, int max_features)
 	MlJsonKeyNumber(&r->built_from, "features_drawn", shown);
 }
 
+/* The project's drift policy threshold (ml_set_drift_policy), else the setting, else 0.2. */
+static double
+policy_threshold(MlReport *r)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(r->project->id)};
+	char	   *v = MlReportQueryValue("SELECT COALESCE((SELECT CASE WHEN pg_catalog.jsonb_typeof(options OPERATOR(pg_catalog.->) 'psi') "
+									   "  OPERATOR(pg_catalog.=) 'number' THEN (options OPERATOR(pg_catalog.->>) 'psi')::pg_catalog.float8 END "
+									   "  FROM mlops.drift_policies WHERE project_id OPERATOR(pg_catalog.=) $1), "
+									   "  pg_catalog.current_setting('pg_mlops.drift_psi_threshold', true)::pg_catalog.float8, 0.2)",
+									   1, types, values);
+	double		d = v ? strtod(v, NULL) : 0.2;
+
+	return isfinite(d) && d >= 0 && d <= 100 ? d : 0.2;
+}
+
 void
 MlReportDrift(MlReport *r)
 {
@@ -236,7 +252,7 @@ MlReportDrift(MlReport *r)
 
 	MlOptCheckKeys(r->options, "drift report options", valid);
 	version = MlOptGet(r->options, "version") ? MlOptInt(r->options, "version", 1, 1, PG_INT32_MAX) : 0;
-	threshold = MlOptRange(r->options, "psi_threshold", 0.2, 0, 100);
+	threshold = MlOptRange(r->options, "psi_threshold", policy_threshold(r), 0, 100);
 	max_features = MlOptInt(r->options, "features", 24, 1, 200);
 	n = read_drift(r, version, &f);
 	MlJsonKeyNumber(&r->built_from, "version", f[0].version);
