@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev libxml2-dev libxml2-utils libcsv-dev
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
   gcc make python3-psycopg2
+  chromium python3-pil  # test/report_render.sh renders every report kind
 )
 missing=()
 for p in "${packages[@]}"; do
