@@ -105,6 +105,21 @@ MlReportPairs(const char *sql, int nargs, Oid *types, Datum *values, char ***lab
 	return n;
 }
 
+/* A table of the last query's rows, its first ncols columns as text. */
+void
+MlReportSpiTable(xmlNodePtr parent, int ncols, const char *const *heads)
+{
+	xmlNodePtr	tab = MlHtmlTable(parent, ncols, heads);
+	const char **cells = palloc(sizeof(char *) * ncols);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		for (int c = 0; c < ncols; c++)
+			cells[c] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1);
+		MlHtmlRow(tab, ncols, cells);
+	}
+}
+
 static int
 kind_index(const char *kind)
 {

@@ -73,6 +73,7 @@ extern void MlJsonKey(StringInfo s, const char *key);
 extern void MlJsonKeyNumber(StringInfo s, const char *key, double v);
 extern void MlJsonKeyString(StringInfo s, const char *key, const char *v);
 extern char *MlReportQueryValue(const char *sql, int nargs, Oid *types, Datum *values);
+extern void MlReportSpiTable(xmlNodePtr parent, int ncols, const char *const *heads);
 extern int	MlReportPairs(const char *sql, int nargs, Oid *types, Datum *values,
 						  char ***labels, double **vals);
 

@@ -135,15 +135,7 @@ recipe_section(MlReport *r, Recipe *rc)
 	if (SPI_processed == 0)
 		return;
 	MlHtmlElem(sec, "h3", "Steps");
-	tab = MlHtmlTable(sec, 3, sheads);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		const char *cells[3];
-
-		for (int c = 0; c < 3; c++)
-			cells[c] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1);
-		MlHtmlRow(tab, 3, cells);
-	}
+	MlReportSpiTable(sec, 3, sheads);
 }
 
 /* The recipe's report per column, and missing values before and after as paired bars. */

@@ -161,7 +161,6 @@ failures_section(MlReport *r, int days)
 	Datum		values[2] = {Int64GetDatum(r->project->id), Int32GetDatum(days)};
 	xmlNodePtr	sec = MlHtmlSection(r, "Last failures");
 	static const char *const heads[6] = {"run", "job", "status", "finished (UTC)", "SQLSTATE", "message"};
-	xmlNodePtr	tab;
 
 	MlSpiExec("SELECT r.id::pg_catalog.text, j.name, r.status, "
 			  "  pg_catalog.to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
@@ -176,15 +175,7 @@ failures_section(MlReport *r, int days)
 		MlHtmlElem(sec, "p", "No failed runs in the window.");
 		return;
 	}
-	tab = MlHtmlTable(sec, 6, heads);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		const char *cells[6];
-
-		for (int c = 0; c < 6; c++)
-			cells[c] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1);
-		MlHtmlRow(tab, 6, cells);
-	}
+	MlReportSpiTable(sec, 6, heads);
 }
 
 void

@@ -432,17 +432,14 @@ MlSvgHistogram(MlReport *r, const char *title, const char *xlabel, int nbins,
 		legend(&p, nseries, series, NULL);
 }
 
-/* Points (x, y), e.g. predicted against residual, with an optional y = 0 line. */
-void
-MlSvgScatter(MlReport *r, const char *title, const char *xlabel, const char *ylabel,
-			 int64 n, const double *x, const double *y, bool zero_line)
+/* The plot's ranges from the finite points (x, y), widened to whole ticks; zero_y: y = 0 shown. */
+static void
+fit_axes(Plot *p, int64 n, const double *x, const double *y, bool zero_y)
 {
-	Plot		p = plot_begin(r, title, 520, 360, 70, 20, 36, 48);
 	double		xlo = INFINITY,
 				xhi = -INFINITY,
-				ylo = zero_line ? 0 : INFINITY,
-				yhi = zero_line ? 0 : -INFINITY;
-	xmlNodePtr	g;
+				ylo = zero_y ? 0 : INFINITY,
+				yhi = zero_y ? 0 : -INFINITY;
 
 	for (int64 i = 0; i < n; i++)
 	{
@@ -455,10 +452,21 @@ MlSvgScatter(MlReport *r, const char *title, const char *xlabel, const char *yla
 	}
 	nice_range(&xlo, &xhi);
 	nice_range(&ylo, &yhi);
-	p.xmin = xlo;
-	p.xmax = xhi;
-	p.ymin = ylo;
-	p.ymax = yhi;
+	p->xmin = xlo;
+	p->xmax = xhi;
+	p->ymin = ylo;
+	p->ymax = yhi;
+}
+
+/* Points (x, y), e.g. predicted against residual, with an optional y = 0 line. */
+void
+MlSvgScatter(MlReport *r, const char *title, const char *xlabel, const char *ylabel,
+			 int64 n, const double *x, const double *y, bool zero_line)
+{
+	Plot		p = plot_begin(r, title, 520, 360, 70, 20, 36, 48);
+	xmlNodePtr	g;
+
+	fit_axes(&p, n, x, y, zero_line);
 	y_axis(&p, ylabel);
 	x_axis(&p, xlabel);
 	if (zero_line)
@@ -530,26 +538,7 @@ MlSvgLine(MlReport *r, const char *title, const char *xlabel, const char *ylabel
 		p.xmax = p.ymax = 1;
 	}
 	else
-	{
-		double		xlo = INFINITY,
-					xhi = -INFINITY,
-					ylo = INFINITY,
-					yhi = -INFINITY;
-
-		for (int i = 0; i < n; i++)
-		{
-			xlo = Min(xlo, finite_or(x[i], xlo));
-			xhi = Max(xhi, finite_or(x[i], xhi));
-			ylo = Min(ylo, finite_or(y[i], ylo));
-			yhi = Max(yhi, finite_or(y[i], yhi));
-		}
-		nice_range(&xlo, &xhi);
-		nice_range(&ylo, &yhi);
-		p.xmin = xlo;
-		p.xmax = xhi;
-		p.ymin = ylo;
-		p.ymax = yhi;
-	}
+		fit_axes(&p, n, x, y, false);
 	y_axis(&p, ylabel);
 	x_axis(&p, xlabel);
 	if (unit_square)
