@@ -169,7 +169,7 @@ residuals_section(MlReport *r, MlEvalSample *s)
 	MlSvgScatter(r, "Residuals against predictions", "predicted", "actual - predicted",
 				 s->n, s->pred, res, true);
 	MlHtmlChart(r, sec);
-	MlHtmlElem(sec, "p", psprintf("%s points; mean residual %s, residual standard deviation %s, from %s to %s.",
+	MlHtmlElem(sec, "p", psprintf("%s rows (at most 2,000 drawn); mean residual %s, residual standard deviation %s, from %s to %s.",
 								  MlFormatNumber((double) s->n), MlFormatNumber(sum / s->n),
 								  MlFormatNumber(sqrt(Max(sq / s->n - (sum / s->n) * (sum / s->n), 0))),
 								  MlFormatNumber(lo), MlFormatNumber(hi)));

@@ -21,7 +21,8 @@
 
 #define SVG_NS "http://www.w3.org/2000/svg"
 #define FONT "Helvetica, Arial, sans-serif"
-#define MAX_LABEL 28			/* characters of a category label drawn */
+#define MAX_LABEL 28
+#define MAX_POINTS 2000			/* points of a scatter plot drawn */			/* characters of a category label drawn */
 
 static const char *const palette[] = {"#3b73b9", "#e08a2c", "#4c9a5b", "#c44e52", "#8172b2", "#937860"};
 
@@ -474,8 +475,10 @@ MlSvgScatter(MlReport *r, const char *title, const char *xlabel, const char *yla
 	g = el(p.root, "g");
 	attr(g, "fill", palette[0]);
 	attr(g, "fill-opacity", "0.6");
-	for (int64 i = 0; i < n; i++)
+	/* at most MAX_POINTS circles, evenly spaced over the rows: the document stays small */
+	for (int64 k = 0; k < Min(n, MAX_POINTS); k++)
 	{
+		int64		i = n <= MAX_POINTS ? k : (int64) ((double) k * n / MAX_POINTS);
 		xmlNodePtr	c;
 
 		if (!isfinite(x[i]) || !isfinite(y[i]))
@@ -484,7 +487,7 @@ MlSvgScatter(MlReport *r, const char *title, const char *xlabel, const char *yla
 		attrf(c, "cx", px(&p, x[i]));
 		attrf(c, "cy", py(&p, y[i]));
 		attr(c, "r", "2.5");
-		if ((i & 255) == 0)
+		if ((k & 255) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
 }
