@@ -4,7 +4,7 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
