@@ -13,7 +13,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup rrender
 out=$(mktemp -d)
-trap 'jobs_teardown; rm -rf "$out"' EXIT
+# REPORT_RENDER_KEEP=dir keeps the documents and screenshots there
+trap 'jobs_teardown; [ -n "${REPORT_RENDER_KEEP:-}" ] && cp -r "$out"/. "$REPORT_RENDER_KEEP"/; rm -rf "$out"' EXIT
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
 chromium=$(command -v chromium || command -v chromium-browser || true)
 echo "1..21"
