@@ -10,6 +10,7 @@ packages=(
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
   gcc make python3-psycopg2 python3-sklearn
   libmicrohttpd-dev curl openssl wrk
+  chromium python3-pil  # test/report_render.sh renders every report kind
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -24,7 +24,7 @@ SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '-5 minutes')$$);
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'train', '')$$);
 -- kinds and projects
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'predict', '@daily')$$);
-SELECT regress_try($$SELECT ml_schedule('rj_orders', 'report', '@daily')$$);
+SELECT regress_try($$SELECT ml_schedule('rj_orders', 'report', '@daily', '{"kind": "nope"}')$$);
 SELECT regress_try($$SELECT ml_schedule('rj_orders', 'workflow', '@daily')$$);
 SELECT regress_try($$SELECT ml_schedule('no_such_project', 'train', '@daily')$$);
 SELECT regress_try($$SELECT ml_schedule(NULL, 'train', '@daily')$$);

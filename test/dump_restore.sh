@@ -62,8 +62,8 @@ SELECT id, 'retrain', '[{"kind": "train"}, {"kind": "gate", "metric": "rmse", "m
 FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.job_run_steps (run_id, step_no, workflow_id, kind, status, details)
 SELECT r.id, 1, w.id, 'train', 'succeeded', '{"version": 1}' FROM mlops.job_runs r, mlops.workflows w;
-INSERT INTO mlops.reports (project_id, name, kind, content, created_by)
-SELECT id, 'eval', 'evaluation', '{"rmse": 1.25}', 'dump_ann' FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.reports (project_id, name, kind, version, content, created_by)
+SELECT id, 'eval', 'evaluation', 1, '{"rmse": 1.25}', 'dump_ann' FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.trials (project_id, model_id, version, trial, rung, algorithm, hyperparameters,
                           train_rows, fraction, metric, fold_scores, score, fit_seconds, status, error, chosen)
 SELECT p.id, m.id, 1, t, 1, 'linear', '{"alpha": 0}', 10, 1, 'rmse',

@@ -9,7 +9,9 @@ ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
 ml_drop_workflow, workflow jobs) and of API management (ml_expose,
 ml_revoke_exposure, scoring through an exposure, the usage and exposure
 views, mlops.project_exposed), of API keys (ml_create_api_key,
-ml_revoke_api_key), on the tables
+ml_revoke_api_key) and of reports (ml_report
+with random kinds and options, hostile project names, ml_publish_report with
+random ids), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -293,6 +295,8 @@ JOB_OPTIONS = {
     "into_table": ["fz_out", "public.fz_out", "pg_temp.fz_out", "nosuch.x", "", "a.b.c.d"],
     "mode": ["append", "replace", "merge", None],
     "recipe": [1, -1, 9223372036854775807, "nosuch", 1.5],
+    "kind": ["model", "cleaning", "drift", "jobs", "nope", "", 1],
+    "publish": [True, False, "yes", None],
     "schedule": ["@daily", "bad"],
     "active": [True, False, "yes"],
     "bogus": [1],
@@ -563,6 +567,66 @@ def gen_expose(rng):
             scorer = rng.choice(SCORERS) if hostile else rng.choice(["fz_cons", "fz_app"])
             stmts += ["SET LOCAL ROLE %s" % scorer, call, "RESET ROLE"]
     return "expose", stmts
+REPORT_KINDS = ["model", "model", "cleaning", "drift", "jobs", "nope", "", "MODEL", None]
+REPORT_OPTIONS = {
+    "version": [1, 2, 0, -1, 1.5, "1", 2147483648, None],
+    "sample_rows": [10, 50, 1000, 9, 100001, "x", 1e300],
+    "seed": [0, 7, -1, 2.5],
+    "permutation_importance": [True, False, "yes"],
+    "calibration_bins": [2, 10, 50, 1, 51],
+    "title": ["t", "", "x" * 300, "<script>alert(1)</script> & \"q\"", 3],
+    "inline_svg": [True, False, 1],
+    "recipe": [1, 0, -1, 9223372036854775807, "x"],
+    "columns": [1, 24, 0, 201],
+    "days": [1, 30, 0, 3661],
+    "runs": [1, 5000, 0],
+    "psi_threshold": [0, 0.2, -1, 101, "x"],
+    "features": [1, 0],
+    "bogus": [1],
+}
+REPORT_IDS = ["(SELECT max(id) FROM mlops.reports)", "(SELECT min(id) FROM mlops.reports)", "0", "-1",
+              "NULL", "9223372036854775807"]
+
+
+def report_stmts(rng):
+    """ml_report with random kinds and options, ml_publish_report with random ids."""
+    stmts = []
+    for _ in range(rng.randint(1, 4)):
+        if rng.random() < 0.75:
+            o = {k: rng.choice(REPORT_OPTIONS[k]) for k in fz.some(rng, list(REPORT_OPTIONS), 0, 3, bogus=0)}
+            kind = rng.choice(REPORT_KINDS)
+            project = rng.choice(["fz", "fz", "fz", "nosuch", 'fz "q" <x>'])
+            stmts.append("SELECT ml_report(%s, %s, %s)" % (
+                fz.lit(project), "NULL" if kind is None else fz.lit(kind),
+                fz.jlit(o) if rng.random() > 0.05 else rng.choice(["NULL", "'[1]'", "'\"x\"'"])))
+        else:
+            stmts.append("SELECT ml_publish_report(%s%s)" % (
+                rng.choice(REPORT_IDS), rng.choice(["", ", true", ", false", ", NULL"])))
+    if rng.random() < 0.3:
+        stmts.append("SELECT count(*), sum(length(html)) FROM ml_published_reports")
+    return stmts
+
+
+def gen_reports(rng):
+    """A trained (and sometimes cleaned) project, then random report calls."""
+    t = fz.Table(rng, "fz_a", rng.choice([30, 100]))
+    stmts = list(t.sql)
+    task = rng.choice(["regression", "classification"])
+    fits = t.of(lambda k: k in NUMERIC) if task == "regression" else t.of(lambda k: k in LABELS)
+    target = rng.choice(fits) if fits else "nosuch"
+    project = rng.choice(["fz", 'fz "q" <x>'])
+    stmts.append("SELECT ml_create_project(%s, 'fz_a', %s, %s)" % (fz.lit(project), fz.lit(target), fz.lit(task)))
+    if rng.random() < 0.4:
+        stmts.append("SELECT count(*) FROM ml_clean('fz_a', into_table => 'fz_clean')")
+    if rng.random() < 0.85:
+        stmts.append("SELECT * FROM ml_train(%s, %s)" % (
+            fz.lit(project), fz.lit("linear" if task == "regression" else rng.choice(["logistic", "naive_bayes"]))))
+    stmts.append("CREATE ROLE fz_eng IN ROLE ml_engineer")
+    stmts.append("GRANT SELECT ON fz_a TO fz_eng")
+    if rng.random() < 0.5:
+        stmts.append("SET LOCAL ROLE fz_eng")
+    stmts += [st.replace("ml_report('fz'", "ml_report(%s" % fz.lit(project)) for st in report_stmts(rng)]
+    return "reports", stmts
 
 
 def gen_train(rng, index):
@@ -580,6 +644,8 @@ def gen_train(rng, index):
         return gen_expose(rng)
     if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE + 0.05:
         return gen_keys(rng)
+    if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE + 0.12:
+        return gen_reports(rng)
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
@@ -627,6 +693,10 @@ def gen_train(rng, index):
         stmts += b.sql
         other = "fz_b"
     stmts += score_stmts(rng, t, other)
+    if rng.random() < 0.35:
+        if rng.random() < 0.3:
+            stmts.append("SELECT ml_create_project('fz \"q\" <x>', 'fz_a', %s, %s)" % (fz.lit(target), fz.lit(task)))
+        stmts += report_stmts(rng)
     # what the search recorded, as the catalog's readers see it
     stmts.append("SELECT * FROM ml_trials")
     stmts.append("SELECT * FROM ml_leaderboard")

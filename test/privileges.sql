@@ -80,13 +80,28 @@ SELECT f, r, 'EXECUTE' FROM
                  'mlops.ml_linear_solve(bytea,double precision,boolean)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- consumers too: ml_published_reports asks it for its reader
 SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r
+UNION ALL
+-- reports (85_reports.sql): analysts and engineers build them and list
+-- them; engineers publish; consumers read the published ones
+SELECT 'ml_report(text,text,jsonb)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 -- BI views: their metric columns call it as the reader
 SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['mlops.metric_value(jsonb,text)', 'mlops.headline_metrics(jsonb)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_publish_report(bigint,boolean)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_reports', r, 'SELECT'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_published_reports', r, 'SELECT'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',

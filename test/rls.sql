@@ -58,8 +58,9 @@ SELECT throws_ok($$SELECT ml_update_project('ann''s project', description => 'x'
                  '42501', NULL, 'but cannot change its definition');
 
 SET LOCAL ROLE tap_con;
-SELECT throws_ok(format('SELECT mlops.project_access(%s)', :ann_id), '42501', NULL,
-                 'a consumer cannot call the access function');
+-- (ml_published_reports asks it for its reader, so consumers may call it)
+SELECT is(mlops.project_access(:ann_id), NULL,
+          'the access function tells a consumer nothing about a project it cannot see');
 SELECT throws_ok($$SELECT * FROM mlops.projects$$, '42501', NULL,
                  'a consumer cannot read the project catalog');
 

@@ -39,7 +39,8 @@ SELECT columns_are('mlops', 'workflows', ARRAY['id', 'project_id', 'name', 'step
 SELECT columns_are('mlops', 'job_run_steps', ARRAY['run_id', 'step_no', 'workflow_id', 'kind', 'status',
     'started_at', 'finished_at', 'message', 'details']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
-    'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
+    'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at',
+    'version', 'title', 'built_from', 'published_at', 'published_by']);
 SELECT columns_are('mlops', 'column_profiles', ARRAY['id', 'recipe_id', 'project_id',
     'relation_schema', 'relation_name', 'relation_oid', 'column_name', 'phase', 'kind', 'type',
     'rows', 'missing', 'distinct_values', 'outliers', 'non_finite', 'min', 'max', 'mean',

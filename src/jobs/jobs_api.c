@@ -46,6 +46,8 @@ typedef struct JobOptions
 	char	   *mode;
 	char	   *recipe;			/* id, or name until resolved */
 	bool		recipe_by_name;
+	char	   *report_kind;	/* report: model, cleaning, drift, jobs */
+	int			publish;		/* report: -1 not given, 0, 1 */
 	char	   *schedule;		/* ml_alter_job only */
 	int			active;			/* ml_alter_job only; -1: not given */
 	char	   *workflow;		/* workflow: its name in the project */
@@ -79,19 +81,13 @@ bad_option(const char *key, const char *detail)
 static void
 check_kind(const char *kind)
 {
-	if (strcmp(kind, "train") == 0 || strcmp(kind, "score") == 0 || strcmp(kind, "clean") == 0)
+	if (strcmp(kind, "train") == 0 || strcmp(kind, "score") == 0 || strcmp(kind, "clean") == 0 ||
+		strcmp(kind, "report") == 0 || strcmp(kind, "workflow") == 0)
 		return;
-	if (strcmp(kind, "workflow") == 0)
-		return;
-	if (strcmp(kind, "report") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("job kind \"%s\" is not yet available", kind),
-				 errhint("Jobs of kind train, score, clean and workflow can be scheduled now.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown job kind \"%s\"", kind),
-			 errhint("Kinds are train, score, clean and workflow.")));
+			 errhint("Kinds are train, score, clean, report and workflow.")));
 }
 
 static char *
@@ -179,6 +175,7 @@ one_option(const char *kind, const char *key, JsonbValue *v, JobOptions *o, bool
 	bool		train = strcmp(kind, "train") == 0;
 	bool		score = strcmp(kind, "score") == 0;
 	bool		clean = strcmp(kind, "clean") == 0;
+	bool		report = strcmp(kind, "report") == 0;
 
 	if (strcmp(key, "name") == 0)
 		o->name = string_value(key, v);
@@ -203,8 +200,21 @@ one_option(const char *kind, const char *key, JsonbValue *v, JobOptions *o, bool
 		o->algorithm = string_value(key, v);
 	else if (train && strcmp(key, "hyperparams") == 0)
 		o->hyperparams = object_value(key, v);
-	else if (train && strcmp(key, "options") == 0)
+	else if ((train || report) && strcmp(key, "options") == 0)
 		o->train_options = object_value(key, v);
+	else if (report && strcmp(key, "kind") == 0)
+	{
+		o->report_kind = string_value(key, v);
+		if (strcmp(o->report_kind, "model") != 0 && strcmp(o->report_kind, "cleaning") != 0 &&
+			strcmp(o->report_kind, "drift") != 0 && strcmp(o->report_kind, "jobs") != 0)
+			bad_option(key, "Report kinds are model, cleaning, drift and jobs.");
+	}
+	else if (report && strcmp(key, "publish") == 0)
+	{
+		if (v->type != jbvBool)
+			bad_option(key, "It must be true or false.");
+		o->publish = v->val.boolean;
+	}
 	else if ((score || clean) && strcmp(key, "relation") == 0)
 		o->relation = relation_value(key, v);
 	else if ((score || clean) && strcmp(key, "into_table") == 0)
@@ -240,6 +250,7 @@ one_option(const char *kind, const char *key, JsonbValue *v, JobOptions *o, bool
 								 strcmp(kind, "workflow") == 0 ? "name, retries, backoff, timeout, statement_timeout, workflow" :
 								 train ? "name, retries, backoff, timeout, statement_timeout, algorithm, hyperparams, options"
 								 : score ? "name, retries, backoff, timeout, statement_timeout, relation, into_table, mode"
+								 : report ? "name, retries, backoff, timeout, statement_timeout, kind, options, publish"
 								 : "name, retries, backoff, timeout, statement_timeout, relation, recipe, into_table, mode"));
 }
 
@@ -253,6 +264,7 @@ parse_options(const char *kind, Jsonb *j, JobOptions *o, bool alter)
 	memset(o, 0, sizeof(*o));
 	o->retries = -1;
 	o->active = -1;
+	o->publish = -1;
 	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -321,11 +333,12 @@ static void
 write_job(MlScope *scope, JobRow *job, const JobOptions *o, const char *raw_options,
 		  bool insert, bool active)
 {
-	Oid			types[20] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			types[22] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, NAMEOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID};
-	Datum		values[20];
-	char		nulls[21] = "                    ";
+		TEXTOID, NAMEOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID,
+	TEXTOID, BOOLOID};
+	Datum		values[22];
+	char		nulls[23] = "                      ";
 	MlSchedule	s;
 
 	MlScheduleParse(job->schedule, &s);
@@ -351,6 +364,12 @@ write_job(MlScope *scope, JobRow *job, const JobOptions *o, const char *raw_opti
 	if (!active)
 		nulls[18] = 'n';
 	values[19] = Int64GetDatum((int64) get_role_oid(job->owner, false));
+	/* a report job: which report (model by default) and whether to publish it */
+	values[20] = text_or_null(strcmp(job->kind, "report") == 0 ?
+							  (o->report_kind ? o->report_kind : "model") : NULL, &nulls[20]);
+	values[21] = BoolGetDatum(o->publish == 1);
+	if (o->publish < 0 || strcmp(job->kind, "report") != 0)
+		nulls[21] = 'n';
 
 	MlScopeAsOwner(scope);
 	if (o->name && (insert || strcmp(o->name, job->name) != 0))
@@ -371,12 +390,13 @@ write_job(MlScope *scope, JobRow *job, const JobOptions *o, const char *raw_opti
 					   " FROM (SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
 					   "   'algorithm', $6, 'hyperparams', $7::pg_catalog.jsonb, 'options', $8::pg_catalog.jsonb, "
 					   "   'relation', $9, 'into_table', $10, 'mode', $11, 'recipe', $12::pg_catalog.int8, "
+					   "   'kind', $21, 'publish', $22, "
 					   /* the owner's OID, kept from the first write: runs check it (dispatch.c) */
 					   "   'owner_oid', COALESCE(jobs.command OPERATOR(pg_catalog.->) 'owner_oid', "
 					   "                         pg_catalog.to_jsonb($20)))) AS command) c) "
 					   "WHERE id OPERATOR(pg_catalog.=) $1",
 					   "UPDATE", active ? "true" : "false"),
-			  20, types, values, nulls, SPI_OK_UPDATE);
+			  22, types, values, nulls, SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "job %lld vanished while it was written", (long long) job->id);
 }
@@ -789,13 +809,14 @@ ml_alter_job(PG_FUNCTION_ARGS)
 	 * it at tables only the owner may read or write.
 	 */
 	if ((check.algorithm || check.hyperparams || check.train_options || check.relation ||
-		 check.into || check.mode || check.recipe || check.workflow) &&
+		 check.into || check.mode || check.recipe || check.workflow || check.report_kind ||
+		 check.publish >= 0) &&
 		!(OidIsValid(get_role_oid(j->owner, true)) &&
 		  has_privs_of_role(GetUserId(), get_role_oid(j->owner, true))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only the owner of job %lld can change what its step reads and writes", (long long) id),
-				 errdetail("The job runs as role \"%s\"; its relation, into_table, mode, recipe, algorithm, hyperparams and options are that role's to set.",
+				 errdetail("The job runs as role \"%s\"; its relation, into_table, mode, recipe, algorithm, hyperparams, options, report kind and publish are that role's to set.",
 						   j->owner),
 				 errhint("Admins may pause or resume it, change its schedule, retries and timeouts, or remove it.")));
 

@@ -55,6 +55,8 @@ typedef struct Run
 	char	   *into;
 	char	   *mode;
 	char	   *recipe;
+	char	   *report_kind;
+	char	   *publish;		/* "true" / "false" / NULL */
 	/* the result of the step */
 	int64		rows;
 	bool		has_rows;
@@ -129,7 +131,9 @@ load_and_claim(Run *r, MemoryContext cxt)
 			  "  j.command OPERATOR(pg_catalog.->>) 'relation', "
 			  "  j.command OPERATOR(pg_catalog.->>) 'into_table', "
 			  "  j.command OPERATOR(pg_catalog.->>) 'mode', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'recipe' "
+			  "  j.command OPERATOR(pg_catalog.->>) 'recipe', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'kind', "
+			  "  j.command OPERATOR(pg_catalog.->>) 'publish' "
 			  "FROM mlops.job_runs r JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
 			  "LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id, "
 			  "pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
@@ -156,6 +160,8 @@ load_and_claim(Run *r, MemoryContext cxt)
 	r->into = requote(field(t, d, 11));
 	r->mode = field(t, d, 12);
 	r->recipe = field(t, d, 13);
+	r->report_kind = field(t, d, 14);
+	r->publish = field(t, d, 15);
 	MemoryContextSwitchTo(old);
 
 	MlSpiExec("UPDATE mlops.job_runs SET pid = $2 WHERE id OPERATOR(pg_catalog.=) $1 "
@@ -317,6 +323,29 @@ step_clean(Run *r)
 	r->has_rows = true;
 }
 
+/* A report built (and published) as the owner, through the SQL API. */
+static void
+step_report(Run *r)
+{
+	const char *args[3] = {r->project, r->report_kind ? r->report_kind : "model",
+	r->train_options ? r->train_options : "{}"};
+	bool		publish = r->publish && strcmp(r->publish, "true") == 0;
+	char	   *id;
+
+	owner_exec(psprintf("SELECT %s.ml_report($1, $2, $3::pg_catalog.jsonb)::pg_catalog.text", r->ext),
+			   3, args, SPI_OK_SELECT);
+	id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (publish)
+	{
+		const char *pargs[1] = {id};
+
+		owner_exec(psprintf("SELECT %s.ml_publish_report($1::pg_catalog.int8)", r->ext),
+				   1, pargs, SPI_OK_SELECT);
+	}
+	r->detail = MemoryContextStrdup(TopMemoryContext,
+									psprintf("%s report %s%s", args[1], id, publish ? " published" : ""));
+}
+
 /* One row of the run's log, and how the run ended; as the extension owner. */
 static void
 record(Run *r, const char *status, const char *sqlstate, const char *message, bool allow_retry)
@@ -377,6 +406,8 @@ execute_step(Run *r)
 		step_score(r);
 	else if (strcmp(r->kind, "clean") == 0)
 		step_clean(r);
+	else if (strcmp(r->kind, "report") == 0)
+		step_report(r);
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

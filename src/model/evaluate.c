@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "common/pg_prng.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -33,6 +34,7 @@
 #include "core/catalog.h"
 #include "core/frame.h"
 #include "core/options.h"
+#include "model/evaluate.h"
 #include "model/importance.h"
 #include "model/metrics.h"
 #include "model/stored.h"
@@ -71,6 +73,9 @@ typedef struct EvalRows
 	int64		nonfinite;
 	int64		unseen;
 	List	   *unseen_labels;
+	int64		limit;			/* > 0: keep a uniform sample of this many rows */
+	int64		eligible;		/* rows that could be scored (sampled among) */
+	pg_prng_state rng;
 } EvalRows;
 
 static void
@@ -338,8 +343,15 @@ read_rows(Oid relid, MlProject *p, EvalModel *m, EvalRows *er)
 	FmgrInfo	tout;
 	Portal		portal;
 
-	memset(er, 0, sizeof(*er));
-	er->cap = FETCH_ROWS;
+	{
+		int64		limit = er->limit;
+		pg_prng_state rng = er->rng;
+
+		memset(er, 0, sizeof(*er));
+		er->limit = limit;
+		er->rng = rng;
+	}
+	er->cap = er->limit > 0 ? Min(er->limit, FETCH_ROWS) : FETCH_ROWS;
 	er->raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
 	for (int j = 0; j < enc->nraw; j++)
 		er->raw[j] = palloc_extended(sizeof(double) * er->cap, MCXT_ALLOC_HUGE);
@@ -365,12 +377,14 @@ read_rows(Oid relid, MlProject *p, EvalModel *m, EvalRows *er)
 		MemoryContextSwitchTo(cxt);
 		if (SPI_processed == 0)
 			break;
-		rows_grow(er, enc->nraw, er->n + (int64) SPI_processed, row_bytes);
+		rows_grow(er, enc->nraw, er->limit > 0 ? Min(er->limit, er->n + (int64) SPI_processed)
+				  : er->n + (int64) SPI_processed, row_bytes);
 		/* texts of labels and categories die with the batch */
 		MemoryContextSwitchTo(batch);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			double		y;
+			int64		slot;
 
 			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
 			er->read++;
@@ -381,10 +395,21 @@ read_rows(Oid relid, MlProject *p, EvalModel *m, EvalRows *er)
 			}
 			if (!row_target(m, er, values[0], ttype, &tout, &y, cxt))
 				continue;
+			/* a bounded sample: reservoir sampling (Algorithm R) over the scorable rows */
+			slot = er->n;
+			er->eligible++;
+			if (er->limit > 0 && er->n >= er->limit)
+			{
+				slot = (int64) pg_prng_uint64_range(&er->rng, 0, (uint64) (er->eligible - 1));
+				if (slot >= er->limit)
+					continue;
+			}
 			MlEncodeRow(enc, b, values, nulls, rawrow, featrow);
 			for (int j = 0; j < enc->nraw; j++)
-				er->raw[j][er->n] = rawrow[j];
-			er->y[er->n++] = y;
+				er->raw[j][slot] = rawrow[j];
+			er->y[slot] = y;
+			if (slot == er->n)
+				er->n++;
 		}
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(batch);
@@ -499,6 +524,7 @@ ml_evaluate(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_evaluate", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	memset(&m, 0, sizeof(m));
+	memset(&er, 0, sizeof(er));
 	load_version(&scope, p, version, &m);
 	/* the relation is read as the caller: its privileges and policies apply */
 	check_relation(relid, p, &m);
@@ -518,4 +544,41 @@ ml_evaluate(PG_FUNCTION_ARGS)
 	MemoryContextDelete(cxt);
 	MlScopeExit(&scope);
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * A version scored on a uniform sample of at most max_rows rows of a
+ * relation, read as the caller (for reports): the same binding, reading
+ * and checks as ml_evaluate, the predictions kept. Allocated in the
+ * current memory context; the caller checked its access to the project.
+ */
+MlEvalSample *
+MlEvaluateSample(MlScope *scope, MlProject *p, int32 version, Oid relid,
+				 int64 max_rows, uint64 seed)
+{
+	EvalModel	m;
+	EvalRows	er;
+	MlEvalSample *s = palloc0(sizeof(MlEvalSample));
+
+	memset(&m, 0, sizeof(m));
+	memset(&er, 0, sizeof(er));
+	er.limit = max_rows;
+	pg_prng_seed(&er.rng, seed);
+	load_version(scope, p, version, &m);
+	check_relation(relid, p, &m);
+	read_rows(relid, p, &m, &er);
+	check_rows(&er, relid, p);
+	s->t = m.t;
+	s->version = version;
+	s->classifier = m.classifier;
+	s->n = er.n;
+	s->read = er.read;
+	s->eligible = er.eligible;
+	s->without_target = er.without_target;
+	s->unseen = er.unseen;
+	s->raw = er.raw;
+	s->y = er.y;
+	s->pred = palloc_extended(sizeof(double) * er.n * MlTrainedOutputs(m.t), MCXT_ALLOC_HUGE);
+	MlTrainedPredictRaw(m.t, er.raw, er.n, s->pred);
+	return s;
 }
