@@ -119,6 +119,44 @@ SELECT series->>'category' AS category, ts::date AS day, round(forecast::numeric
 FROM ml_forecast('daily deliveries', 7) WHERE series->>'category' IN ('pizza', 'sushi') ORDER BY 1, 2;
 
 \echo
+\echo '== engineer: a model report (HTML with SVG charts), published to the consumers'
+SET ROLE demo_engineer;
+SELECT ml_report('delivery time', 'model') AS report \gset
+SELECT kind, version, title, html_bytes FROM ml_reports WHERE id = :report;
+SELECT ml_publish_report(:report) \gset
+SELECT published, published_by FROM ml_reports WHERE id = :report;
+SELECT project, version, action, deployed_by, currently_deployed FROM ml_deployments ORDER BY deployed_at;
+
+\echo
+\echo '== engineer: expose the model to an application role with a quota; the application scores over HTTP'
+RESET ROLE;
+SET client_min_messages = warning;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_shop') THEN
+    CREATE ROLE demo_shop LOGIN IN ROLE ml_consumer;
+  END IF;
+END $$;
+RESET client_min_messages;
+SET ROLE demo_engineer;
+SELECT ml_expose('delivery time', 'demo_shop', '{"rows_per_day": 100000, "calls_per_second": 50}') \gset
+SELECT project, consumer, rows_per_day, calls_per_second FROM ml_exposures;
+SELECT ml_create_api_key('demo_shop', 'demo web shop') AS key \gset
+SELECT current_setting('pg_mlops.http_port') AS http_port \gset
+\setenv KEY :key
+\setenv HTTP_PORT :http_port
+-- two of tomorrow's deliveries, as an application would send them
+SELECT jsonb_build_object('rows', jsonb_agg(to_jsonb(d) - 'duration_s' ORDER BY id))::text AS body
+FROM (SELECT * FROM deliveries_tomorrow ORDER BY id LIMIT 2) d \gset
+\setenv BODY :body
+\! curl -s --retry 5 --retry-connrefused -H "Authorization: Bearer $KEY" -d "$BODY" "http://localhost:$HTTP_PORT/v1/projects/delivery%20time/predict"; echo
+\echo '   (the same rows in SQL:)'
+SELECT id, ml_predict('delivery time', d) AS prediction FROM deliveries_tomorrow d ORDER BY id LIMIT 2;
+SET ROLE demo_shop;
+SELECT project, kind, version, length(html) AS html_bytes FROM ml_published_reports;
+RESET ROLE;
+SELECT consumer, project, calls, rows, errors FROM ml_api_usage;
+
+\echo
 \echo '== audit trail (as superuser)'
 RESET ROLE;
 SELECT actor, action, object_name, details FROM ml_audit ORDER BY id;

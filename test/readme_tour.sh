@@ -9,6 +9,7 @@
 # run) and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. test/lib/http.bash
 db=mlops_readme_tour
 tour=$(mktemp); out=$(mktemp)
 
@@ -42,11 +43,13 @@ drop_all() {
   dropdb --force --if-exists "$db" 2>/dev/null || true
   for r in $roles; do psql -X -q -d postgres -c "DROP ROLE IF EXISTS \"$r\"" 2>/dev/null || true; done
 }
-trap 'drop_all; rm -f "$tour" "$out"' EXIT
+trap 'drop_all; http_off; rm -f "$tour" "$out"' EXIT
 drop_all
 createdb "$db"
+# the tour ends with a row scored over HTTP: the endpoint on, serving $db
+http_on "$(free_port)"
 
-echo "1..4"
+echo "1..6"
 statements=$(grep -cE ';[[:space:]]*(--.*)?$|\\gset' "$tour" || true)
 blocks=$(awk '/^## A five-minute tour/ { t = 1; next } t && /^## / { exit } t && /^```sql/ { n++ } END { print n + 0 }' README.md)
 if [ "$statements" -ge 10 ] && grep -q 'CREATE EXTENSION pg_mlops' "$tour"; then
@@ -79,4 +82,20 @@ if [ -n "$runs" ] && ! echo "$runs" | grep -qE '^0 runs|NOT ALL'; then
 else
   echo "not ok 4 - the tour's job runs: '$runs'"
   psql -X -d "$db" -c "SELECT id, job_id, status, sqlstate, message FROM mlops.job_runs" 2>&1 | sed 's/^/# /'
+fi
+
+# The row scored over HTTP came back, and the consumer read the published report.
+if grep -E '"model_version": *[0-9]+' "$out" | grep -qE '"predictions": *\[ *-?[0-9]'; then
+  echo "ok 5 - the tour's HTTP request answered: $(grep -m1 '"model_version"' "$out")"
+else
+  echo "not ok 5 - no prediction from the HTTP endpoint in the tour's output"
+  grep -n 'curl\|error\|model_version' "$out" | sed 's/^/# /' | head -10
+fi
+usage=$(psql -X -At -d "$db" -c "SELECT string_agg(consumer || ' ' || calls || ' calls ' || rows || ' rows', ', ')
+                                 FROM ml_api_usage" 2>/dev/null || true)
+published=$(psql -X -At -d "$db" -c "SELECT count(*) FROM mlops.reports WHERE published" 2>/dev/null || true)
+if [ "$published" = 1 ] && echo "$usage" | grep -q '^shop 2 calls 2 rows'; then
+  echo "ok 6 - one report published; the consumer's calls metered ($usage)"
+else
+  echo "not ok 6 - published reports: '$published', usage: '$usage'"
 fi

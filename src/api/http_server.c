@@ -89,7 +89,8 @@ check_addresses(char **newval, void **extra, GucSource source)
  * Every setting is PGC_SIGHUP, none PGC_POSTMASTER: a library loaded
  * without the preload may not define PGC_POSTMASTER settings (a backend
  * that tried would exit). The port and the number of workers are read when
- * the workers are registered, the others when a worker starts; only
+ * the workers are registered, the others when a worker starts (a new
+ * http_database at a reload makes the workers restart on it); only
  * http_max_body and http_timeout take effect at a reload.
  */
 void
@@ -138,7 +139,8 @@ MlHttpInit(void)
 		memset(&w, 0, sizeof(w));
 		w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 		w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		w.bgw_restart_time = 5;
+		/* short: a worker exits to follow a new http_database */
+		w.bgw_restart_time = 1;
 		snprintf(w.bgw_library_name, BGW_MAXLEN, "pg_mlops");
 		snprintf(w.bgw_function_name, BGW_MAXLEN, "ml_http_main");
 		snprintf(w.bgw_name, BGW_MAXLEN, ML_HTTP_TYPE " %d", i + 1);
@@ -525,11 +527,13 @@ ml_http_main(Datum main_arg)
 {
 	WaitEventSet *set;
 	WaitEvent	events[MAX_DAEMONS + 2];
+	char	   *served;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(ml_http_database, NULL, 0);
+	served = MemoryContextStrdup(TopMemoryContext, ml_http_database);
 	pgstat_report_appname(ML_HTTP_TYPE);
 	/* nothing the consumer put in a search_path can capture our statements */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
@@ -551,6 +555,17 @@ ml_http_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/*
+			 * A backend cannot change database: exit, and the postmaster
+			 * starts the worker again (bgw_restart_time) on the new one.
+			 */
+			if (strcmp(served, ml_http_database) != 0)
+			{
+				ereport(LOG,
+						(errmsg("pg_mlops http worker %d restarting to serve database \"%s\"",
+								DatumGetInt32(main_arg) + 1, ml_http_database)));
+				proc_exit(1);
+			}
 		}
 		(void) WaitEventSetWait(set, next_timeout(), events, lengthof(events), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

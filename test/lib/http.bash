@@ -17,7 +17,10 @@ restart() {
   datadir=$(psql -X -At -d postgres -c "SHOW data_directory")
   # keep logging where pg_virtualenv's cluster logs, if it is that cluster
   log=$(find "$(dirname "$(dirname "$(dirname "$datadir")")")" -maxdepth 2 -path '*/log/postgresql-*.log' 2>/dev/null | head -1 || true)
-  runuser -u "$(stat -c %U "$datadir")" -- "$(pg_config --bindir)/pg_ctl" -D "$datadir" -m fast -w \
+  # as root (CI), as the cluster's owner; otherwise the caller owns it
+  local as=()
+  [ "$(id -u)" = 0 ] && as=(runuser -u "$(stat -c %U "$datadir")" --)
+  "${as[@]}" "$(pg_config --bindir)/pg_ctl" -D "$datadir" -m fast -w \
     ${log:+-l "$log"} restart >/dev/null 2>&1 || true
   for _ in $(seq 300); do
     [ "$(psql -X -At -d postgres -c "SELECT pg_postmaster_start_time() > '$started'" 2>/dev/null)" = t ] && return 0
