@@ -541,3 +541,19 @@ GRANT SELECT ON mlops.job_run_steps, @extschema@.ml_job_run_steps TO ml_engineer
 SELECT pg_catalog.pg_extension_config_dump('mlops.workflows', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.workflows_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.job_run_steps', '');
+
+-- Many-models (issue 8): ml_train_groups
+CREATE FUNCTION @extschema@.ml_train_groups(
+    project text,
+    group_by text[],
+    algorithm text DEFAULT 'auto',
+    hyperparams jsonb DEFAULT '{}',
+    options jsonb DEFAULT '{}')
+RETURNS TABLE (version integer, groups integer, metrics jsonb)
+AS 'MODULE_PATHNAME', 'ml_train_groups'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_train_groups(text, text[], text, jsonb, jsonb) IS
+    'fit one model per group of the key columns and store them as one new version';
+
+REVOKE ALL ON FUNCTION @extschema@.ml_train_groups(text, text[], text, jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ml_train_groups(text, text[], text, jsonb, jsonb) TO ml_analyst;

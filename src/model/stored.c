@@ -25,6 +25,8 @@ MlTrainedSave(MlTrained *t)
 	StringInfoData buf;
 	bytea	   *result;
 
+	if (t->groups)
+		return MlGroupedSave(t);
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, ML_PAYLOAD_MAGIC, 8);
 	MlWriteInt32(&buf, ML_PAYLOAD_FORMAT);
@@ -71,6 +73,11 @@ MlTrainedLoad(bytea *payload, const char *what)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("%s is a forecast model", what),
 				 errhint("Forecast with ml_forecast(project, horizon).")));
+	if (r.len >= 8 && memcmp(r.data, ML_GROUPED_MAGIC, 8) == 0)
+	{
+		r.pos = 8;
+		return MlGroupedLoad(&r);
+	}
 	if (r.len < 8 || memcmp(r.data, ML_PAYLOAD_MAGIC, 8) != 0)
 		MlPayloadInvalid(&r, "it does not start with the pg_mlops model header");
 	r.pos = 8;
@@ -129,6 +136,11 @@ MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
 	d.nrows = 1;
 	for (int f = 0; f < t->enc->nfeat; f++)
 		col[f] = &feat[f];
+	if (t->groups)
+	{
+		MlGroupedPredict(t, col, 1, out);
+		return;
+	}
 	d.col = col;
 	t->learner->predict(t->model, &d, out);
 }
@@ -142,6 +154,11 @@ MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out)
 {
 	MlDesign	d;
 
+	if (t->groups)
+	{
+		MlGroupedPredict(t, col, n, out);
+		return;
+	}
 	MlEncoderShape(t->enc, &d);
 	d.task = t->task;
 	d.nclass = t->nclass;
