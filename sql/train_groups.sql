@@ -85,6 +85,18 @@ SELECT groups, jsonb_array_length(metrics->'per_group') AS fitted,
        metrics->'per_group'->0->'key' AS first_key
 FROM ml_train_groups('shops', ARRAY['mar"ket', 'tier'], 'ridge', options => '{"exclude": ["id"], "min_rows": 10}');
 
+-- 0 (the backend alone), 1 and 2 background workers fit the same models
+SELECT w, groups, (metrics->>'workers')::int <= w AS workers
+FROM unnest(ARRAY[0, 1, 2]) w,
+     ml_train_groups('shops', ARRAY['mar"ket'], 'gbdt', '{"n_estimators": 10}',
+                     jsonb_build_object('exclude', ARRAY['id'], 'workers', w));
+RESET ROLE;
+SELECT count(*) AS versions, count(DISTINCT payload) AS payloads
+FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
+WHERE p.name = 'shops' AND version > 4;
+SET ROLE regress_alice;
+SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], options => '{"workers": 9}')$$);
+
 -- option and argument errors (nothing stored)
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['nope'])$$);
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['y'])$$);
@@ -103,6 +115,8 @@ SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], optio
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], options => '{"features": ["tier"]}')$$);
 SELECT regress_try($$SELECT * FROM ml_train_groups('nope', ARRAY['tier'])$$);
 SELECT count(*) AS versions FROM ml_models WHERE project = 'shops';
+-- ml_evaluate routes as scoring does: version 1 is exact on the fitted markets
+SELECT jsonb_typeof(ml_evaluate('shops', 1, 'shops')->'rmse') AS evaluate_rmse;
 -- a grouped version is not exported to PMML
 SELECT regress_try($$SELECT ml_export_pmml('shops', 1)$$);
 RESET ROLE;

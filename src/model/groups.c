@@ -19,6 +19,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/cost.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -30,6 +31,7 @@
 
 #include "core/catalog.h"
 #include "core/options.h"
+#include "model/groups.h"
 #include "model/metrics.h"
 #include "model/stored.h"
 #include "model/train.h"
@@ -44,6 +46,7 @@ typedef struct GroupOptions
 	MlTrainOptions t;
 	int			min_rows;
 	bool		fallback_global;
+	int			workers;		/* background workers; 0: the backend fits alone */
 } GroupOptions;
 
 /* One group: its rows (indexes into td->rows, in frame order) and its fit. */
@@ -52,6 +55,8 @@ typedef struct FitGroup
 	int64		first;			/* into the sorted order */
 	int64		n;
 	MlTrained  *model;			/* NULL: too small */
+	MlDesign   *train;			/* prepared for the fit */
+	MlDesign   *test;
 	StringInfoData metrics;
 	double	   *test_y;
 	double	   *test_out;
@@ -62,7 +67,7 @@ static void
 read_options(JsonbContainer *opts, GroupOptions *o)
 {
 	static const char *const valid[] = {
-		"test_size", "seed", "features", "exclude", "min_rows", "fallback", NULL
+		"test_size", "seed", "features", "exclude", "min_rows", "fallback", "workers", NULL
 	};
 	char	   *fallback;
 
@@ -88,6 +93,9 @@ read_options(JsonbContainer *opts, GroupOptions *o)
 				 errmsg("unknown fallback \"%s\"", fallback),
 				 errhint("Valid fallbacks: global (a model of every row), error.")));
 	o->fallback_global = strcmp(fallback, "global") == 0;
+	o->workers = MlOptInt(opts, "workers",
+						  Min(max_parallel_workers_per_gather, ML_GROUPS_MAX_WORKERS),
+						  0, ML_GROUPS_MAX_WORKERS);
 }
 
 /* group_by as a list of distinct column names. */
@@ -293,13 +301,11 @@ design_of(MlEncoder *enc, MlFrame *frame, MlTrainData *gtd, const int64 *idx, in
 }
 
 /*
- * Fit the rows of gtd as ml_train would with a named algorithm: split,
- * encoder and fit on the training side, metrics on the test side (their
- * targets and predictions kept for the overall figures).
+ * Prepare the fit of gtd's rows as ml_train would with a named algorithm:
+ * the split, an encoder of the training side, both sides' designs.
  */
 static MlTrained *
-fit_rows(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *gtd, GroupOptions *o,
-		 FitGroup *g)
+prepare_rows(const MlLearner *l, MlFrame *frame, MlTrainData *gtd, GroupOptions *o, FitGroup *g)
 {
 	MlTrained  *t = palloc0(sizeof(MlTrained));
 	int64	   *train = palloc(sizeof(int64) * Max(gtd->nrows, 1));
@@ -307,8 +313,6 @@ fit_rows(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *gtd, Gro
 	int64	   *frows = palloc(sizeof(int64) * Max(gtd->nrows, 1));
 	int64		ntrain = 0,
 				ntest = 0;
-	MlDesign   *d;
-	MlDesign   *e;
 
 	MlTrainSplit(gtd, frame, &o->t);
 	for (int64 i = 0; i < gtd->nrows; i++)
@@ -325,27 +329,42 @@ fit_rows(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *gtd, Gro
 	t->nclass = gtd->nclass;
 	t->classes = gtd->classes;
 	t->enc = MlEncoderFit(frame, gtd->features, frows, ntrain, l->needs_dense);
-	d = design_of(t->enc, frame, gtd, train, ntrain);
-	d->seed = (uint64) o->t.seed;
-	t->model = l->fit(d, params);
-	e = design_of(t->enc, frame, gtd, test, ntest);
+	g->train = design_of(t->enc, frame, gtd, train, ntrain);
+	g->train->seed = (uint64) o->t.seed;
+	g->test = design_of(t->enc, frame, gtd, test, ntest);
 	g->ntest = ntest;
-	g->test_y = e->y;
-	g->test_out = palloc_extended(sizeof(double) * Max(ntest, 1) * MlTrainedOutputs(t), MCXT_ALLOC_HUGE);
-	l->predict(t->model, e, g->test_out);
-	/* "{" then members: the metrics writers separate members after the brace */
 	initStringInfo(&g->metrics);
-	appendStringInfoChar(&g->metrics, '{');
-	if (gtd->task == ML_TASK_REGRESSION)
-		(void) MlRegressionMetrics(e->y, g->test_out, ntest, &g->metrics);
-	else
-		(void) MlClassificationMetrics(e->y, g->test_out, ntest, gtd->nclass, &g->metrics);
 	appendStringInfo(&g->metrics, ", \"rows\": " INT64_FORMAT ", \"train_rows\": " INT64_FORMAT
 					 ", \"test_rows\": " INT64_FORMAT, gtd->nrows, ntrain, ntest);
 	pfree(frows);
 	pfree(train);
 	pfree(test);
 	return t;
+}
+
+/* After the fit: the test side's predictions and metrics, before the row counts. */
+static void
+finish_rows(FitGroup *g)
+{
+	MlTrained  *t = g->model;
+	StringInfoData m;
+
+	g->test_y = g->test->y;
+	g->test_out = palloc_extended(sizeof(double) * Max(g->ntest, 1) * MlTrainedOutputs(t),
+								  MCXT_ALLOC_HUGE);
+	t->learner->predict(t->model, g->test, g->test_out);
+	/* "{" then members: the metrics writers separate members after the brace */
+	initStringInfo(&m);
+	appendStringInfoChar(&m, '{');
+	if (t->task == ML_TASK_REGRESSION)
+		(void) MlRegressionMetrics(g->test_y, g->test_out, g->ntest, &m);
+	else
+		(void) MlClassificationMetrics(g->test_y, g->test_out, g->ntest, t->nclass, &m);
+	appendStringInfoString(&m, g->metrics.data);
+	g->metrics = m;
+	for (int f = 0; f < g->train->nfeat; f++)
+		pfree(g->train->col[f]);
+	g->train = NULL;
 }
 
 /* The used rows of one group as a training set of their own. */
@@ -423,11 +442,20 @@ overall_metrics(MlTrainData *td, FitGroup *groups, int ngroups, int nout, String
 	appendStringInfoString(out, ", ");
 }
 
-/* Fit every group big enough (and the fallback); group i's key at keys[i * ngk]. */
-static void
-fit_groups(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, GroupOptions *o,
-		   const int64 *order, FitGroup *groups, int ngroups)
+/*
+ * Fit every group big enough, and the fallback (global, when not NULL),
+ * over the workers; returns the workers that ran.
+ */
+static int
+fit_groups(const MlLearner *l, Jsonb *hp, void *params, MlFrame *frame, MlTrainData *td,
+		   GroupOptions *o, const int64 *order, FitGroup *groups, int ngroups, FitGroup *global)
 {
+	FitGroup  **fits = palloc(sizeof(FitGroup *) * (ngroups + 1));
+	MlDesign  **designs = palloc(sizeof(MlDesign *) * (ngroups + 1));
+	void	  **models = palloc(sizeof(void *) * (ngroups + 1));
+	int			nfits = 0;
+	int			ran;
+
 	for (int i = 0; i < ngroups; i++)
 	{
 		MlTrainData gtd;
@@ -435,9 +463,24 @@ fit_groups(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, Gr
 		if (groups[i].n < o->min_rows)
 			continue;
 		group_data(td, order, &groups[i], &gtd);
-		groups[i].model = fit_rows(l, params, frame, &gtd, o, &groups[i]);
+		groups[i].model = prepare_rows(l, frame, &gtd, o, &groups[i]);
+		fits[nfits++] = &groups[i];
 		CHECK_FOR_INTERRUPTS();
 	}
+	if (global)
+	{
+		global->model = prepare_rows(l, frame, td, o, global);
+		fits[nfits++] = global;
+	}
+	for (int i = 0; i < nfits; i++)
+		designs[i] = fits[i]->train;
+	ran = MlGroupsFit(l, hp, params, designs, models, nfits, o->workers);
+	for (int i = 0; i < nfits; i++)
+	{
+		fits[i]->model->model = models[i];
+		finish_rows(fits[i]);
+	}
+	return ran;
 }
 
 /* Split the sorted rows into groups of equal keys. */
@@ -463,7 +506,7 @@ find_groups(const double *key, int ngk, const int64 *order, int64 n, int *ngroup
 static char *
 metrics_json(MlFrame *frame, MlTrainData *td, GroupOptions *o, int *keycol, int ngk,
 			 const double *key, const int64 *order, FitGroup *groups, int ngroups,
-			 FitGroup *global, double fit_s, int nout)
+			 FitGroup *global, double fit_s, int nout, int workers)
 {
 	StringInfoData m;
 	int			fitted = 0;
@@ -499,7 +542,7 @@ metrics_json(MlFrame *frame, MlTrainData *td, GroupOptions *o, int *keycol, int 
 		appendStringInfo(&m, ", \"rows\": " INT64_FORMAT "}", groups[i].n);
 		first = false;
 	}
-	appendStringInfoString(&m, "], \"fit_seconds\": ");
+	appendStringInfo(&m, "], \"workers\": %d, \"fit_seconds\": ", workers);
 	MlJsonNumber(&m, fit_s);
 	appendStringInfoChar(&m, '}');
 	return m.data;
@@ -651,7 +694,7 @@ ml_train_groups(PG_FUNCTION_ARGS)
 	MlProject  *p;
 	List	   *group_by = group_columns(fcinfo);
 	const MlLearner *l = learner_arg(fcinfo);
-	JsonbContainer *hp = PG_ARGISNULL(3) ? NULL : &PG_GETARG_JSONB_P(3)->root;
+	Jsonb	   *hp = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
 	GroupOptions o;
 	MlTrainData td;
 	MlFrame    *frame;
@@ -667,6 +710,7 @@ ml_train_groups(PG_FUNCTION_ARGS)
 	FitGroup		global;
 	int			ngroups;
 	int			fitted = 0;
+	int			workers;
 	KeySort		ks;
 	instr_time	start;
 	char	   *metrics;
@@ -700,7 +744,7 @@ ml_train_groups(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" cannot learn a %s project", l->name, p->task)));
-	params = l->read_params(hp, td.task);
+	params = l->read_params(hp ? &hp->root : NULL, td.task);
 	MlTrainFeatures(&td, frame, MlFrameColumn(frame, p->target), -1, o.t.features != NIL);
 	keycol = key_columns(frame, &td, group_by);
 
@@ -714,16 +758,15 @@ ml_train_groups(PG_FUNCTION_ARGS)
 	groups = find_groups(key, ngk, order, td.nrows, &ngroups);
 
 	INSTR_TIME_SET_CURRENT(start);
-	fit_groups(l, params, frame, &td, &o, order, groups, ngroups);
 	memset(&global, 0, sizeof(global));
-	if (o.fallback_global)
-		global.model = fit_rows(l, params, frame, &td, &o, &global);
+	workers = fit_groups(l, hp, params, frame, &td, &o, order, groups, ngroups,
+						 o.fallback_global ? &global : NULL);
 	for (int i = 0; i < ngroups; i++)
 		fitted += groups[i].model != NULL;
 	what = psprintf("the grouped model of project \"%s\"", p->name);
 	metrics = metrics_json(frame, &td, &o, keycol, ngk, key, order, groups, ngroups,
 						   o.fallback_global ? &global : NULL, elapsed_s(start),
-						   td.task == ML_TASK_REGRESSION ? 1 : td.nclass);
+						   td.task == ML_TASK_REGRESSION ? 1 : td.nclass, workers);
 	{
 		MlTrained  *t = grouped_model(frame, &td, keycol, ngk, key, order, groups, ngroups,
 									  global.model, what, o.min_rows);
