@@ -50,7 +50,7 @@ SELECT count(*) AS north_rows,
 FROM shops s WHERE "mar""ket" = 'north';
 -- the linear version: exact on every fitted group, the global model for the rest
 SELECT ml_deploy('shops', 1);
-SELECT "mar""ket" AS market, round(ml_predict('shops', s)::numeric, 6) AS predicted, y
+SELECT "mar""ket" AS market, round(ml_predict('shops', s)::numeric, 2) AS predicted, y
 FROM shops s WHERE id IN (3, 4, 5, 1001, 2000) ORDER BY id;
 -- an unseen market: the global model
 SELECT round(ml_predict('shops', '{"mar\"ket": "west", "x1": 1, "x2": 2}'::jsonb)::numeric, 3) =
@@ -100,6 +100,9 @@ SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], optio
 -- option and argument errors (nothing stored)
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['nope'])$$);
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['y'])$$);
+SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['mar"ket"; DROP TABLE shops; --'])$$);
+SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['MAR"KET'])$$);
+SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY[['tier']])$$);
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['x1'])$$);
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY[]::text[])$$);
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier', 'tier'])$$);

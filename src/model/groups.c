@@ -98,56 +98,19 @@ read_options(JsonbContainer *opts, GroupOptions *o)
 						  0, ML_GROUPS_MAX_WORKERS);
 }
 
-/* group_by as a list of distinct column names. */
+/* group_by as a list of 1 to MAX_GROUP_BY distinct column names. */
 static List *
 group_columns(FunctionCallInfo fcinfo)
 {
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	List	   *out = NIL;
+	List	   *out;
 
 	MlRequireArg(fcinfo, 1, "group_by");
-	arr = PG_GETARG_ARRAYTYPE_P(1);
-	if (ARR_NDIM(arr) > 1)
+	out = MlColumnListArg(fcinfo, 1, "group_by", MAX_GROUP_BY);
+	if (out == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("group_by must be a one-dimensional array of column names")));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	if (n < 1 || n > MAX_GROUP_BY)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("group_by names %d columns; it must name 1 to %d", n, MAX_GROUP_BY)));
-	for (int i = 0; i < n; i++)
-	{
-		char	   *name;
-		ListCell   *lc;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("group_by must not contain NULL")));
-		name = TextDatumGetCString(elems[i]);
-		foreach(lc, out)
-			if (strcmp(lfirst(lc), name) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("group_by names column \"%s\" twice", name)));
-		out = lappend(out, name);
-	}
+				 errmsg("group_by must name at least one column")));
 	return out;
-}
-
-static bool
-in_list(List *names, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, names)
-		if (strcmp(lfirst(lc), name) == 0)
-			return true;
-	return false;
 }
 
 /* Key columns exist, are text, integer or boolean, and are not the target. */
@@ -206,19 +169,19 @@ columns_to_load(Oid relid, MlProject *p, GroupOptions *o, List *group_by)
 		Form_pg_attribute att = TupleDescAttr(desc, a);
 		char	   *name = NameStr(att->attname);
 
-		if (att->attisdropped || in_list(o->t.exclude, name) || in_list(group_by, name))
+		if (att->attisdropped || MlInList(o->t.exclude, name) || MlInList(group_by, name))
 			continue;
-		if (o->t.features == NIL || in_list(o->t.features, name) || strcmp(name, p->target) == 0)
+		if (o->t.features == NIL || MlInList(o->t.features, name) || strcmp(name, p->target) == 0)
 			cols = lappend(cols, pstrdup(name));
 	}
 	ReleaseTupleDesc(desc);
 	foreach(lc, o->t.features)
-		if (!in_list(cols, lfirst(lc)) && !in_list(group_by, lfirst(lc)))
+		if (!MlInList(cols, lfirst(lc)) && !MlInList(group_by, lfirst(lc)))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("feature column \"%s\" does not exist or is excluded",
 							(char *) lfirst(lc))));
-	if (!in_list(cols, p->target))
+	if (!MlInList(cols, p->target))
 		cols = lappend(cols, pstrdup(p->target));
 	return list_concat(cols, list_copy(group_by));
 }
@@ -608,21 +571,9 @@ training_json(MlTrainData *td, List *group_by, GroupOptions *o)
 	}
 	appendStringInfoString(&s, "], \"split\": {\"test_size\": ");
 	MlJsonNumber(&s, o->t.test_size);
-	appendStringInfo(&s, ", \"seed\": %d}, \"skipped\": [", o->t.seed);
-	foreach(lc, td->skipped)
-	{
-		if (foreach_current_index(lc) > 0)
-			appendStringInfoString(&s, ", ");
-		escape_json(&s, lfirst(lc));
-	}
-	appendStringInfoString(&s, "], \"classes\": [");
-	for (int c = 0; c < td->nclass; c++)
-	{
-		if (c > 0)
-			appendStringInfoString(&s, ", ");
-		escape_json(&s, td->classes[c]);
-	}
-	appendStringInfoString(&s, "]}");
+	appendStringInfo(&s, ", \"seed\": %d}", o->t.seed);
+	MlTrainListsJson(td, &s);
+	appendStringInfoChar(&s, '}');
 	return s.data;
 }
 
