@@ -192,6 +192,29 @@ def verdict(kind, auto, best):
     return "better" if auto > best + 0.005 else "same" if auto >= best - 0.005 else "WORSE"
 
 
+def load_deliveries(rows, seed):
+    """The reference table generated (cached in bench/data) and loaded into
+    table deliveries; returns the CSV and truth paths, or None (printed why)
+    when the generator is absent."""
+    if not os.path.exists(GEN):
+        print(GEN_ABSENT)
+        return None
+    work = os.path.join(HERE, "data")
+    os.makedirs(work, exist_ok=True)
+    csv = os.path.join(work, f"deliveries_{rows}_{seed}.csv")
+    truth_csv = csv.replace(".csv", "_truth.csv")
+    if not os.path.exists(truth_csv):
+        subprocess.run([sys.executable, GEN, csv, "--rows", str(rows), "--seed", str(seed),
+                        "--truth", truth_csv], check=True)
+    psql("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_mlops;" + DDL)
+    with open(csv) as f:
+        cols = f.readline().strip()
+        f.seek(0)
+        psql(f"COPY deliveries ({cols}) FROM STDIN CSV HEADER", stdin=f.read())
+    psql("VACUUM ANALYZE deliveries")
+    return csv, truth_csv
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=197428)
@@ -206,24 +229,12 @@ def main():
                          "the best possible and the ml_clean timing only")
     args = ap.parse_args()
 
-    if not os.path.exists(GEN):
-        print(GEN_ABSENT)
+    loaded = load_deliveries(args.rows, args.seed)
+    if loaded is None:
         return
-    work = os.path.join(HERE, "data")
-    os.makedirs(work, exist_ok=True)
-    csv = os.path.join(work, f"deliveries_{args.rows}_{args.seed}.csv")
-    truth_csv = csv.replace(".csv", "_truth.csv")
-    if not os.path.exists(truth_csv):
-        subprocess.run([sys.executable, GEN, csv, "--rows", str(args.rows), "--seed", str(args.seed),
-                        "--truth", truth_csv], check=True)
+    csv, truth_csv = loaded
     truth = pd.read_csv(truth_csv)
     df = pd.read_csv(csv)
-
-    psql("SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_mlops;" + DDL)
-    cols = ", ".join(df.columns)
-    with open(csv) as f:
-        psql(f"COPY deliveries ({cols}) FROM STDIN CSV HEADER", stdin=f.read())
-    psql("VACUUM ANALYZE deliveries")
 
     print(f"# deliveries: {len(df)} rows, {int(df.isna().sum().sum())} missing cells, seed {args.seed}")
     head = "  ".join(f"{c[:6]:>6}" for c in NUMERIC + CATEGORICAL)

@@ -17,22 +17,8 @@ db=mlops_bench_score
 dropdb --if-exists $db 2>/dev/null; createdb $db
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" >/dev/null
+q -v rows=$rows -f bench/score_table.sql >/dev/null
 q >/dev/null <<SQL
-CREATE TABLE s AS
-SELECT i AS id, (i * 7 % 101) / 3.0 AS a, (i * 13 % 97)::float8 AS b,
-       (ARRAY['\''n'\'', '\''s'\'', '\''e'\'', '\''w'\''])[i % 4 + 1] AS region,
-       CASE WHEN i % 9 = 0 THEN NULL ELSE (i % 50)::float8 END AS c,
-       timestamp '\''2024-01-01'\'' + i * interval '\''7 minutes'\'' AS at,
-       (i % 3 = 0) AS flag,
-       3 * ((i * 7 % 101) / 3.0) - 2 * (i * 13 % 97) + (i % 50) + (i * 7919 % 100) / 10.0 AS y
-FROM generate_series(1, $rows) i;
-ANALYZE s;
-SELECT ml_create_project('\''lin'\'', '\''s'\'', '\''y'\'');
-SELECT ml_create_project('\''gb'\'', '\''s'\'', '\''y'\'');
-SELECT version FROM ml_train('\''lin'\'', '\''linear'\'');
-SELECT version FROM ml_train('\''gb'\'', '\''gbdt'\'', '\''{"n_estimators": 100, "max_depth": 6}'\'');
-SELECT ml_mark_ready('\''lin'\'', 1); SELECT ml_deploy('\''lin'\'', 1);
-SELECT ml_mark_ready('\''gb'\'', 1); SELECT ml_deploy('\''gb'\'', 1);
 CREATE FUNCTION trivial(p text, r s) RETURNS float8 LANGUAGE sql STABLE AS '\''SELECT r.a'\'';
 SQL
 best() {  # best of 3 wall times (ms) of a statement, run in a fresh session each time

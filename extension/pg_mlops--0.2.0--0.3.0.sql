@@ -542,6 +542,609 @@ SELECT pg_catalog.pg_extension_config_dump('mlops.workflows', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.workflows_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('mlops.job_run_steps', '');
 
+-- Drift (0.3.0): every version records its training profile; every ml_score
+-- batch logs its rows on the profile's bins; ml_drift compares the two over
+-- a window (pg_mlops.drift_window) with the population stability index and
+-- the change of the missing rate; thresholds raise alerts and can start a
+-- retrain job. src/model/profile.c, scoring_log.c, drift.c; docs/drift.md.
+
+ALTER TABLE mlops.models ADD COLUMN profile jsonb;
+COMMENT ON COLUMN mlops.models.profile IS
+    'training profile: per input feature bins and shares, missing rate; the predictions'' distribution (docs/drift.md)';
+
+CREATE TABLE mlops.scoring_log (
+    id          bigserial PRIMARY KEY,
+    project_id  bigint NOT NULL REFERENCES mlops.projects (id) ON DELETE CASCADE,
+    model_id    bigint REFERENCES mlops.models (id) ON DELETE CASCADE,
+    version     integer NOT NULL,
+    relation    text,
+    rows        bigint NOT NULL CHECK (rows >= 0),
+    scored_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    role        name NOT NULL,
+    source      text NOT NULL DEFAULT 'ml_score' CHECK (source IN ('ml_score', 'ml_predict')),
+    features    jsonb,
+    prediction  jsonb
+);
+COMMENT ON TABLE mlops.scoring_log IS
+    'one row per scored batch: rows per training bin and missing per feature, prediction bins';
+COMMENT ON COLUMN mlops.scoring_log.features IS
+    '{"feature": {"counts": [rows per training bin], "missing": n}, ...}; NULL: the version has no profile';
+CREATE INDEX scoring_log_window ON mlops.scoring_log (project_id, scored_at);
+
+CREATE TABLE mlops.drift_policies (
+    project_id   bigint PRIMARY KEY REFERENCES mlops.projects (id) ON DELETE CASCADE,
+    options      jsonb NOT NULL DEFAULT '{}',
+    updated_by   name NOT NULL,
+    updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE mlops.drift_policies IS
+    'per project drift thresholds and retrain job (ml_set_drift_policy): psi, missing_rate, min_rows, retrain_job';
+
+CREATE TABLE mlops.drift_alerts (
+    id                  bigserial PRIMARY KEY,
+    project_id          bigint NOT NULL REFERENCES mlops.projects (id) ON DELETE CASCADE,
+    model_id            bigint REFERENCES mlops.models (id) ON DELETE CASCADE,
+    version             integer NOT NULL,
+    feature             text NOT NULL,
+    psi                 double precision,
+    missing_rate_train  double precision,
+    missing_rate_scored double precision,
+    missing_change      double precision,
+    rows                bigint NOT NULL,
+    window_start        timestamptz NOT NULL,
+    window_end          timestamptz NOT NULL,
+    psi_threshold       double precision NOT NULL,
+    missing_threshold   double precision NOT NULL,
+    raised_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    raised_by           name NOT NULL,
+    retrain_job         text,
+    retrain_run         bigint,
+    retrain_note        text
+);
+COMMENT ON TABLE mlops.drift_alerts IS
+    'a feature of a deployed version over a drift threshold; at most one per feature and version within a window';
+CREATE INDEX drift_alerts_model ON mlops.drift_alerts (model_id, feature, raised_at);
+
+ALTER TABLE mlops.scoring_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.drift_policies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.drift_alerts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY project_visible ON mlops.scoring_log FOR SELECT
+    USING (mlops.project_access(project_id) IS NOT NULL);
+CREATE POLICY project_visible ON mlops.drift_policies FOR SELECT
+    USING (mlops.project_access(project_id) IS NOT NULL);
+CREATE POLICY project_visible ON mlops.drift_alerts FOR SELECT
+    USING (mlops.project_access(project_id) IS NOT NULL);
+
+-- The rows of ml_drift, computed in C (src/model/drift.c) for the deployed
+-- versions the caller can see.
+CREATE FUNCTION mlops.drift_rows()
+RETURNS TABLE (project text, version integer, feature text, psi double precision,
+               missing_rate_train double precision, missing_rate_scored double precision,
+               rows_scored bigint, window_start timestamptz, window_end timestamptz,
+               drifted boolean, bin_labels text[], train_share double precision[],
+               scored_share double precision[])
+AS 'MODULE_PATHNAME', 'ml_drift_rows'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION mlops.drift_rows() IS 'the rows of the ml_drift view';
+
+CREATE VIEW @extschema@.ml_drift WITH (security_invoker = true) AS
+SELECT project, version, feature, psi, missing_rate_train, missing_rate_scored, rows_scored,
+       window_start, window_end, drifted, bin_labels, train_share, scored_share
+FROM mlops.drift_rows();
+COMMENT ON VIEW @extschema@.ml_drift IS
+    'per deployed version and feature (and "(prediction)"): PSI and missing rates of the rows scored in pg_mlops.drift_window against the training profile';
+
+CREATE FUNCTION @extschema@.ml_check_drift(project text)
+RETURNS TABLE (project text, version integer, feature text, psi double precision,
+               missing_rate_train double precision, missing_rate_scored double precision,
+               rows_scored bigint, window_start timestamptz, window_end timestamptz,
+               drifted boolean, bin_labels text[], train_share double precision[],
+               scored_share double precision[], alert bigint)
+AS 'MODULE_PATHNAME', 'ml_check_drift'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_check_drift(text) IS
+    'drift of a project''s deployed version now; raises the alerts (and the retrain job) its thresholds call for';
+
+CREATE FUNCTION @extschema@.ml_set_drift_policy(project text, options jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ml_set_drift_policy'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_set_drift_policy(text, jsonb) IS
+    'set a project''s drift thresholds and retrain job ({"psi", "missing_rate", "min_rows", "retrain_job"}; null resets one); returns the policy';
+
+CREATE VIEW @extschema@.ml_drift_alerts WITH (security_invoker = true) AS
+SELECT a.id AS alert, p.name AS project, a.version, a.feature, a.psi,
+       a.missing_rate_train, a.missing_rate_scored, a.missing_change, a.rows,
+       a.window_start, a.window_end, a.psi_threshold, a.missing_threshold,
+       a.raised_at, a.raised_by, a.retrain_job, a.retrain_run, a.retrain_note
+FROM mlops.drift_alerts a
+JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) a.project_id;
+COMMENT ON VIEW @extschema@.ml_drift_alerts IS
+    'drift alerts of the projects the current role can see, with the retrain they started or why not';
+
+REVOKE ALL ON FUNCTION mlops.drift_rows(), @extschema@.ml_check_drift(text),
+    @extschema@.ml_set_drift_policy(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON mlops.scoring_log, mlops.drift_policies, mlops.drift_alerts,
+    @extschema@.ml_drift, @extschema@.ml_drift_alerts FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.drift_rows(), @extschema@.ml_check_drift(text),
+    @extschema@.ml_set_drift_policy(text, jsonb) TO ml_analyst, ml_engineer;
+GRANT SELECT ON mlops.scoring_log, mlops.drift_policies, mlops.drift_alerts,
+    @extschema@.ml_drift, @extschema@.ml_drift_alerts TO ml_analyst, ml_engineer;
+
+SELECT pg_catalog.pg_extension_config_dump('mlops.scoring_log', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.scoring_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.drift_policies', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.drift_alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.drift_alerts_id_seq', '');
+-- Column profiles (0.3.0): what every column of a cleaned relation looked
+-- like before and after ml_clean / ml_impute, written by the C code
+-- (src/clean/profile.c) in the transaction that stores the recipe, from the
+-- frame already in memory. ml_data_quality (78_bi.sql) and the cleaning
+-- report read them.
+--
+-- histogram: numeric and datetime columns {"edges": [21 numbers], "counts":
+-- [20 numbers], "non_finite": n} (equal-width bins over the finite values of
+-- both phases of one run, datetimes in epoch seconds; NaN and +-Infinity are
+-- counted in non_finite, in no bin); categorical and text columns
+-- {"levels": [up to 20 texts, most frequent first], "counts": [...],
+-- "other": n}; NULL for identifiers.
+CREATE TABLE mlops.column_profiles (
+    id              bigserial PRIMARY KEY,
+    recipe_id       bigint NOT NULL REFERENCES mlops.recipes (id) ON DELETE CASCADE,
+    project_id      bigint REFERENCES mlops.projects (id) ON DELETE SET NULL,
+    relation_schema name NOT NULL,
+    relation_name   name NOT NULL,
+    -- the profiled relation's OID when profiled: a relation dropped and
+    -- re-created under the same name is another one (policy profile_visible)
+    relation_oid    oid,
+    column_name     name NOT NULL,
+    phase           text NOT NULL CHECK (phase IN ('before', 'after')),
+    kind            text NOT NULL
+                    CHECK (kind IN ('numeric', 'categorical', 'datetime', 'text', 'identifier')),
+    type            text,
+    rows            bigint NOT NULL,
+    missing         bigint NOT NULL,
+    distinct_values bigint,
+    outliers        bigint,
+    non_finite      bigint NOT NULL DEFAULT 0,
+    min             double precision,
+    max             double precision,
+    mean            double precision,
+    histogram       jsonb,
+    -- rows the distribution figures (distinct_values, outliers, min, max,
+    -- mean, histogram) were computed on when a large relation was sampled;
+    -- NULL when computed on every row
+    sample_rows     bigint,
+    -- where the cleaned rows went: into_table, or the relation itself
+    output_schema   name,
+    output_name     name,
+    -- 'after' rows: whether the column is in the output under its name
+    -- (false: the encoding replaced it; its 'after' figures are then its
+    -- values after fills and outlier treatment, just before encoding)
+    in_output       boolean,
+    profiled_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (recipe_id, column_name, phase)
+);
+COMMENT ON TABLE mlops.column_profiles IS
+    'per cleaning run and column: rows, missing, distinct, outliers, range and histogram before and after';
+CREATE INDEX column_profiles_relation ON mlops.column_profiles (relation_schema, relation_name, column_name);
+
+-- min/max, levels and histograms reveal the data: a profile is shown to
+-- roles that may see its recipe (policy recipe_visible) and that may read
+-- the column of the relation it describes (by OID, still under its name),
+-- or that ran the cleaning.
+ALTER TABLE mlops.column_profiles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
+    USING (EXISTS (SELECT 1 FROM mlops.recipes r
+                   WHERE r.id OPERATOR(pg_catalog.=) recipe_id
+                     AND (r.created_by OPERATOR(pg_catalog.=) CURRENT_USER
+                          OR (relation_oid IS NOT NULL
+                              AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', relation_schema, relation_name))::pg_catalog.oid
+                                  OPERATOR(pg_catalog.=) relation_oid
+                              AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                          WHERE a.attrelid OPERATOR(pg_catalog.=) relation_oid
+                                            AND a.attname OPERATOR(pg_catalog.=) column_name
+                                            AND NOT a.attisdropped
+                                            AND COALESCE(pg_catalog.has_column_privilege(relation_oid, a.attnum, 'SELECT'), false))))));
+REVOKE ALL ON mlops.column_profiles FROM PUBLIC;
+REVOKE ALL ON SEQUENCE mlops.column_profiles_id_seq FROM PUBLIC;
+GRANT SELECT ON mlops.column_profiles TO ml_analyst, ml_engineer;
+SELECT pg_catalog.pg_extension_config_dump('mlops.column_profiles', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.column_profiles_id_seq', '');
+
+-- Views for BI tools (0.3.0): stable, documented column names (docs/bi.md),
+-- plain SQL types (bigint, double precision, text, boolean, timestamptz,
+-- jsonb), row-level security applied to the reader (security_invoker: each
+-- view shows what the reader's own policies show). Numbers inside jsonb are
+-- JSON numbers.
+
+-- A metric of a metrics object as a number: NULL when absent or not a
+-- number (a JSON null, as non-finite metrics are stored).
+CREATE FUNCTION mlops.metric_value(metrics jsonb, key text)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN pg_catalog.jsonb_typeof(metrics OPERATOR(pg_catalog.->) key) OPERATOR(pg_catalog.=) 'number'
+            THEN (metrics OPERATOR(pg_catalog.->>) key)::pg_catalog.float8 END;
+COMMENT ON FUNCTION mlops.metric_value(jsonb, text) IS
+    'a metric of a metrics object as double precision; NULL when absent or not a number';
+
+-- The headline metrics the views show as columns (NULL when not applicable:
+-- rmse, mae, r2 for regressors; accuracy, macro f1, roc_auc for classifiers).
+CREATE FUNCTION mlops.headline_metrics(metrics jsonb,
+    OUT rmse double precision, OUT mae double precision, OUT r2 double precision,
+    OUT accuracy double precision, OUT f1 double precision, OUT roc_auc double precision)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT mlops.metric_value(metrics, 'rmse'), mlops.metric_value(metrics, 'mae'),
+           mlops.metric_value(metrics, 'r2'), mlops.metric_value(metrics, 'accuracy'),
+           mlops.metric_value(metrics, 'f1'), mlops.metric_value(metrics, 'roc_auc');
+END;
+COMMENT ON FUNCTION mlops.headline_metrics(jsonb) IS
+    'rmse, mae, r2, accuracy, f1 and roc_auc of a metrics object as double precision columns';
+
+-- Per relation and column, its latest profile the reader may see: the
+-- 'before' figures of the latest cleaning run, with the run's 'after' ones.
+CREATE VIEW @extschema@.ml_data_quality WITH (security_invoker = true) AS
+SELECT DISTINCT ON (b.relation_schema, b.relation_name, b.column_name)
+       pg_catalog.format('%I.%I', b.relation_schema, b.relation_name) AS relation,
+       b.column_name::pg_catalog.text AS column_name,
+       b.kind,
+       b.type,
+       b.rows,
+       b.missing,
+       CASE WHEN b.rows OPERATOR(pg_catalog.>) 0
+            THEN b.missing::pg_catalog.float8 OPERATOR(pg_catalog./) b.rows::pg_catalog.float8 END AS missing_share,
+       b.distinct_values,
+       b.outliers,
+       b.non_finite,
+       b.min,
+       b.max,
+       b.mean,
+       b.histogram,
+       b.profiled_at AS last_cleaned,
+       r.kind AS cleaned_by,
+       b.recipe_id,
+       COALESCE(r.name, b.recipe_id::pg_catalog.text) AS recipe,
+       p.name AS project,
+       pg_catalog.format('%I.%I', a.output_schema, a.output_name) AS output_relation,
+       a.in_output,
+       a.rows AS rows_after,
+       a.missing AS missing_after,
+       CASE WHEN a.rows OPERATOR(pg_catalog.>) 0
+            THEN a.missing::pg_catalog.float8 OPERATOR(pg_catalog./) a.rows::pg_catalog.float8 END AS missing_share_after,
+       a.distinct_values AS distinct_values_after,
+       a.outliers AS outliers_after,
+       a.min AS min_after,
+       a.max AS max_after,
+       a.mean AS mean_after,
+       a.histogram AS histogram_after,
+       b.sample_rows
+FROM mlops.column_profiles b
+JOIN mlops.recipes r ON r.id OPERATOR(pg_catalog.=) b.recipe_id
+LEFT JOIN mlops.column_profiles a
+       ON a.recipe_id OPERATOR(pg_catalog.=) b.recipe_id
+      AND a.column_name OPERATOR(pg_catalog.=) b.column_name
+      AND a.phase OPERATOR(pg_catalog.=) 'after'
+LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) b.project_id
+WHERE b.phase OPERATOR(pg_catalog.=) 'before'
+ORDER BY b.relation_schema, b.relation_name, b.column_name, b.profiled_at DESC, b.recipe_id DESC;
+COMMENT ON VIEW @extschema@.ml_data_quality IS
+    'per relation and column, the latest cleaning run''s profile: missing, distinct, outliers, range, before and after';
+
+-- One row per deployment event, with the version's metrics at that moment.
+CREATE VIEW @extschema@.ml_deployments WITH (security_invoker = true) AS
+SELECT d.id AS deployment_id,
+       p.name AS project,
+       d.version,
+       d.from_version,
+       d.action,
+       d.deployed_by::pg_catalog.text AS deployed_by,
+       d.deployed_at,
+       d.reason,
+       m.algorithm,
+       p.task,
+       s.metrics,
+       h.*,
+       (m.status OPERATOR(pg_catalog.=) 'deployed'
+        AND d.id OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(l.id) FROM mlops.deployments l
+                                         WHERE l.project_id OPERATOR(pg_catalog.=) d.project_id))
+           IS TRUE AS currently_deployed
+FROM mlops.deployments d
+JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) d.project_id
+LEFT JOIN mlops.models m ON m.id OPERATOR(pg_catalog.=) d.model_id
+CROSS JOIN LATERAL (SELECT COALESCE(d.metrics, m.metrics, '{}'::pg_catalog.jsonb) AS metrics) s
+CROSS JOIN LATERAL mlops.headline_metrics(s.metrics) h;
+COMMENT ON VIEW @extschema@.ml_deployments IS
+    'deployment history: version, previous version, action, who, when, why, and the version''s metrics';
+
+-- One row per job run, on ml_job_runs and ml_jobs (the jobs policies: the
+-- reader's own jobs, admins all).
+CREATE VIEW @extschema@.ml_job_history WITH (security_invoker = true) AS
+SELECT r.run AS run_id,
+       r.job AS job_id,
+       r.job_name AS job,
+       r.project,
+       r.kind,
+       j.owner::pg_catalog.text AS owner,
+       r.status,
+       r.trigger,
+       r.attempt,
+       r.due_at,
+       r.started_at,
+       r.finished_at,
+       r.duration,
+       pg_catalog.date_part('epoch', r.duration) AS duration_s,
+       r.rows_processed,
+       r.sqlstate,
+       r.message
+FROM @extschema@.ml_job_runs r
+LEFT JOIN @extschema@.ml_jobs j ON j.id OPERATOR(pg_catalog.=) r.job;
+COMMENT ON VIEW @extschema@.ml_job_history IS
+    'runs of the jobs the reader may see: status, attempt, start, end, duration, message';
+
+-- Versions ranked within their project by the task's primary metric on
+-- held-out rows: rmse (lowest first) for regression, accuracy (highest
+-- first) for classification; cross-validated figures where the version has
+-- no held-out ones. Versions without the metric (clustering, or a value
+-- that is not a number) rank last. (Defined here since 0.3.0's BI views:
+-- the columns after is_deployed were added for BI tools.)
+CREATE OR REPLACE VIEW @extschema@.ml_leaderboard WITH (security_invoker = true) AS
+SELECT s.project, s.version, s.algorithm, s.hyperparameters, s.metric, s.value,
+       pg_catalog.rank() OVER (PARTITION BY s.project
+                               ORDER BY CASE WHEN s.metric OPERATOR(pg_catalog.=) 'rmse'
+                                             THEN s.value ELSE OPERATOR(pg_catalog.-) s.value END
+                                        ASC NULLS LAST) AS rank,
+       s.status, s.status OPERATOR(pg_catalog.=) 'deployed' AS is_deployed,
+       s.metrics,
+       h.*,
+       s.row_count AS training_rows,
+       s.created_by::pg_catalog.text AS created_by,
+       s.created_at
+FROM (SELECT p.name AS project, m.version, m.algorithm, m.hyperparameters, m.status,
+             m.metrics, m.row_count, m.created_by, m.created_at,
+             CASE WHEN p.task OPERATOR(pg_catalog.=) 'classification' THEN 'accuracy' ELSE 'rmse' END AS metric,
+             CASE WHEN p.task OPERATOR(pg_catalog.=) 'classification'
+                  THEN COALESCE(mlops.metric_value(m.metrics, 'accuracy'),
+                                mlops.metric_value(m.metrics, 'cv_accuracy'))
+                  ELSE COALESCE(mlops.metric_value(m.metrics, 'rmse'),
+                                mlops.metric_value(m.metrics, 'cv_rmse')) END AS value
+      FROM mlops.models m
+      JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) m.project_id) s
+CROSS JOIN LATERAL mlops.headline_metrics(s.metrics) h;
+COMMENT ON VIEW @extschema@.ml_leaderboard IS 'model versions ranked within their project by the primary metric';
+
+REVOKE ALL ON FUNCTION mlops.metric_value(jsonb, text), mlops.headline_metrics(jsonb) FROM PUBLIC;
+REVOKE ALL ON @extschema@.ml_data_quality, @extschema@.ml_deployments,
+    @extschema@.ml_job_history, @extschema@.ml_leaderboard FROM PUBLIC;
+-- the views call it as their reader
+GRANT EXECUTE ON FUNCTION mlops.metric_value(jsonb, text), mlops.headline_metrics(jsonb)
+    TO ml_analyst, ml_engineer;
+GRANT SELECT ON @extschema@.ml_data_quality, @extschema@.ml_deployments, @extschema@.ml_leaderboard
+    TO ml_analyst, ml_engineer;
+-- like ml_job_runs, which it reads: jobs are engineers' (admins see all)
+GRANT SELECT ON @extschema@.ml_job_history TO ml_engineer;
+
+-- API management (0.3.0): exposures of a project's deployed model to
+-- consumer roles, with optional limits, and the usage metered through them
+-- (src/api/). Engineers manage exposures; a consumer role scores an exposed
+-- project's deployed version with ml_predict*, ml_score and nothing else.
+
+CREATE TABLE mlops.exposures (
+    project_id       bigint NOT NULL REFERENCES mlops.projects (id) ON DELETE CASCADE,
+    consumer         name NOT NULL,
+    rows_per_day     bigint CHECK (rows_per_day > 0),
+    calls_per_second integer CHECK (calls_per_second > 0),
+    created_by       name NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (project_id, consumer)
+);
+COMMENT ON TABLE mlops.exposures IS
+    'consumer roles that may score a project''s deployed model, with their limits (NULL: none)';
+
+-- One row per project, consumer and UTC day, written by the scheduler's
+-- dispatch pass from the shared-memory counters (absolute values: a row is
+-- only ever replaced by one of as many calls or more).
+CREATE TABLE mlops.api_usage (
+    project_id        bigint NOT NULL REFERENCES mlops.projects (id) ON DELETE CASCADE,
+    consumer          name NOT NULL,
+    day               date NOT NULL,
+    calls             bigint NOT NULL DEFAULT 0,
+    rows              bigint NOT NULL DEFAULT 0,
+    errors            bigint NOT NULL DEFAULT 0,
+    latency_histogram bigint[] NOT NULL DEFAULT '{}',
+    latency_p50_ms    double precision,
+    latency_p95_ms    double precision,
+    latency_p99_ms    double precision,
+    flushed_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (project_id, consumer, day)
+);
+COMMENT ON TABLE mlops.api_usage IS
+    'calls, rows, errors and latency of scoring through exposures, per project, consumer and UTC day';
+COMMENT ON COLUMN mlops.api_usage.latency_histogram IS
+    'calls per latency bucket: bucket i holds latencies below 0.01 ms * 2^((i+1)/4), the last one the rest';
+
+CREATE FUNCTION mlops.project_exposed(project_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_project_exposed'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION mlops.project_exposed(bigint) IS
+    'whether the calling role has an exposure to a project (through its role memberships)';
+
+CREATE FUNCTION mlops.exposure_visible(project_id bigint, consumer name)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_exposure_visible'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION mlops.exposure_visible(bigint, name) IS
+    'whether the calling role may see an exposure and its usage: engineers and admins all, '
+    'a project''s owner and members their project''s, a consumer its own';
+
+CREATE FUNCTION mlops.api_usage_live(OUT project_id bigint, OUT consumer name, OUT day date,
+                                     OUT calls bigint, OUT rows bigint, OUT errors bigint,
+                                     OUT latency_p50_ms double precision,
+                                     OUT latency_p95_ms double precision,
+                                     OUT latency_p99_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ml_api_usage_live'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION mlops.api_usage_live() IS
+    'the shared-memory usage counters of this database that the calling role may see';
+
+ALTER TABLE mlops.exposures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mlops.api_usage ENABLE ROW LEVEL SECURITY;
+CREATE POLICY exposure_visible ON mlops.exposures FOR SELECT
+    USING (mlops.exposure_visible(project_id, consumer));
+CREATE POLICY exposure_visible ON mlops.api_usage FOR SELECT
+    USING (mlops.exposure_visible(project_id, consumer));
+
+CREATE FUNCTION @extschema@.ml_expose(project text, consumer regrole, options jsonb DEFAULT '{}')
+RETURNS void
+AS 'MODULE_PATHNAME', 'ml_expose'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_expose(text, regrole, jsonb) IS
+    'let a consumer role score a project''s deployed model; options rows_per_day, calls_per_second';
+
+CREATE FUNCTION @extschema@.ml_revoke_exposure(project text, consumer regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ml_revoke_exposure'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_revoke_exposure(text, regrole) IS
+    'stop a consumer role from scoring a project (effective at the next statement everywhere)';
+
+-- The views read the catalog as their owner (the extension's) and show the
+-- rows mlops.exposure_visible grants the reader: consumers may not read the
+-- project catalog itself. security_barrier: the filter runs before any
+-- function of the reader's query sees a row.
+CREATE VIEW @extschema@.ml_exposures WITH (security_barrier = true) AS
+SELECT p.name AS project, e.consumer, e.rows_per_day, e.calls_per_second,
+       e.created_by, e.created_at, e.updated_at
+FROM mlops.exposures e
+JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) e.project_id
+WHERE mlops.exposure_visible(e.project_id, e.consumer);
+COMMENT ON VIEW @extschema@.ml_exposures IS
+    'exposures and their limits: engineers and admins see all, analysts their projects'', consumers their own';
+
+CREATE VIEW @extschema@.ml_api_usage WITH (security_barrier = true) AS
+SELECT u.consumer, p.name AS project, u.day, u.calls, u.rows, u.errors,
+       u.latency_p50_ms, u.latency_p95_ms, u.latency_p99_ms
+FROM (SELECT COALESCE(l.project_id, c.project_id) AS project_id,
+             COALESCE(l.consumer, c.consumer) AS consumer,
+             COALESCE(l.day, c.day) AS day,
+             COALESCE(l.calls, c.calls) AS calls,
+             COALESCE(l.rows, c.rows) AS rows,
+             COALESCE(l.errors, c.errors) AS errors,
+             COALESCE(l.latency_p50_ms, c.latency_p50_ms) AS latency_p50_ms,
+             COALESCE(l.latency_p95_ms, c.latency_p95_ms) AS latency_p95_ms,
+             COALESCE(l.latency_p99_ms, c.latency_p99_ms) AS latency_p99_ms
+      FROM mlops.api_usage c
+      FULL JOIN mlops.api_usage_live() l
+        ON l.project_id OPERATOR(pg_catalog.=) c.project_id
+       AND l.consumer OPERATOR(pg_catalog.=) c.consumer
+       AND l.day OPERATOR(pg_catalog.=) c.day) u
+JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) u.project_id
+WHERE mlops.exposure_visible(u.project_id, u.consumer);
+COMMENT ON VIEW @extschema@.ml_api_usage IS
+    'scoring through exposures per consumer, project and UTC day: calls, rows, errors, latency percentiles';
+
+REVOKE ALL ON FUNCTION @extschema@.ml_expose(text, regrole, jsonb),
+    @extschema@.ml_revoke_exposure(text, regrole),
+    mlops.project_exposed(bigint), mlops.exposure_visible(bigint, name),
+    mlops.api_usage_live() FROM PUBLIC;
+REVOKE ALL ON mlops.exposures, mlops.api_usage,
+    @extschema@.ml_exposures, @extschema@.ml_api_usage FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ml_expose(text, regrole, jsonb),
+    @extschema@.ml_revoke_exposure(text, regrole) TO ml_engineer;
+GRANT EXECUTE ON FUNCTION mlops.project_exposed(bigint), mlops.exposure_visible(bigint, name),
+    mlops.api_usage_live() TO ml_consumer, ml_analyst, ml_engineer;
+GRANT SELECT ON mlops.exposures, mlops.api_usage TO ml_analyst, ml_engineer;
+GRANT SELECT ON @extschema@.ml_exposures, @extschema@.ml_api_usage
+    TO ml_consumer, ml_analyst, ml_engineer;
+-- Consumers score exposed projects' deployed versions (never a pinned one:
+-- mlops.score_* stay with analysts and engineers).
+GRANT EXECUTE ON FUNCTION
+    @extschema@.ml_predict(text, anyelement), @extschema@.ml_predict(text, jsonb),
+    @extschema@.ml_predict_label(text, anyelement), @extschema@.ml_predict_label(text, jsonb),
+    @extschema@.ml_predict_proba(text, anyelement), @extschema@.ml_predict_proba(text, jsonb),
+    @extschema@.ml_score(text, regclass, text)
+    TO ml_consumer;
+
+SELECT pg_catalog.pg_extension_config_dump('mlops.exposures', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.api_usage', '');
+
+-- API keys and the HTTP endpoint (extension/src/82_http.sql)
+-- API keys and the HTTP endpoint (0.3.0). The endpoint is a background
+-- worker (src/api/http_server.c), off unless pg_mlops.http_port is set; it
+-- authenticates a request's key against mlops.api_keys and scores as the
+-- key's consumer role through ml_predict (docs/http.md).
+
+CREATE TABLE mlops.api_keys (
+    id           bigserial PRIMARY KEY,
+    prefix       text NOT NULL UNIQUE CHECK (prefix OPERATOR(pg_catalog.~) '^[0-9a-f]{12}$'),
+    hash         bytea NOT NULL CHECK (pg_catalog.length(hash) OPERATOR(pg_catalog.=) 32),
+    consumer     name NOT NULL,
+    label        text,
+    created_by   name NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    expires_at   timestamptz,
+    revoked_at   timestamptz,
+    last_used_at timestamptz
+);
+COMMENT ON TABLE mlops.api_keys IS 'API keys of the HTTP endpoint: a public prefix and the SHA-256 of the key, never the key';
+COMMENT ON COLUMN mlops.api_keys.prefix IS 'the public part of the key (mlk_<prefix>_<secret>), how a request finds its row';
+COMMENT ON COLUMN mlops.api_keys.hash IS 'SHA-256 of the whole key';
+COMMENT ON COLUMN mlops.api_keys.consumer IS 'the role requests with this key run as';
+COMMENT ON COLUMN mlops.api_keys.last_used_at IS 'the last request that used the key (updated at most once a minute)';
+
+ALTER TABLE mlops.api_keys ENABLE ROW LEVEL SECURITY;
+-- Keys are shown to their creator, to roles that act as their consumer,
+-- and to admins; the hash column is granted to nobody.
+CREATE POLICY api_key_visible ON mlops.api_keys FOR SELECT
+    USING (created_by OPERATOR(pg_catalog.=) CURRENT_USER
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                      WHERE r.rolname OPERATOR(pg_catalog.=) consumer
+                        AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'USAGE')));
+
+CREATE FUNCTION @extschema@.ml_create_api_key(consumer regrole, label text DEFAULT NULL,
+                                             expires_in interval DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ml_create_api_key'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_create_api_key(regrole, text, interval) IS
+    'a new API key for a consumer role, returned once (only its hash is stored)';
+
+CREATE FUNCTION @extschema@.ml_revoke_api_key(key_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_revoke_api_key'
+LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.ml_revoke_api_key(prefix text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_revoke_api_key_prefix'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_revoke_api_key(bigint) IS
+    'revoke an API key by id; false if it was already revoked';
+COMMENT ON FUNCTION @extschema@.ml_revoke_api_key(text) IS
+    'revoke an API key by its prefix (or the whole key); false if it was already revoked';
+
+CREATE VIEW @extschema@.ml_api_keys WITH (security_invoker = true) AS
+SELECT k.id, k.prefix, k.consumer, k.label, k.created_by, k.created_at, k.expires_at,
+       k.revoked_at, k.last_used_at,
+       (k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at OPERATOR(pg_catalog.>) pg_catalog.now())) AS active
+FROM mlops.api_keys k;
+COMMENT ON VIEW @extschema@.ml_api_keys IS 'API keys the current role created or acts as (admins: all), without their hashes';
+
+REVOKE ALL ON FUNCTION @extschema@.ml_create_api_key(regrole, text, interval),
+    @extschema@.ml_revoke_api_key(bigint), @extschema@.ml_revoke_api_key(text) FROM PUBLIC;
+REVOKE ALL ON mlops.api_keys, @extschema@.ml_api_keys FROM PUBLIC;
+REVOKE ALL ON SEQUENCE mlops.api_keys_id_seq FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ml_create_api_key(regrole, text, interval),
+    @extschema@.ml_revoke_api_key(bigint), @extschema@.ml_revoke_api_key(text) TO ml_engineer;
+GRANT SELECT (id, prefix, consumer, label, created_by, created_at, expires_at, revoked_at, last_used_at)
+    ON mlops.api_keys TO ml_engineer;
+GRANT SELECT ON @extschema@.ml_api_keys TO ml_engineer;
+
+SELECT pg_catalog.pg_extension_config_dump('mlops.api_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('mlops.api_keys_id_seq', '');
 -- Many-models (issue 8): ml_train_groups
 CREATE FUNCTION @extschema@.ml_train_groups(
     project text,

@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev libxml2-dev libxml2-utils libcsv-dev
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
   gcc make python3-psycopg2 python3-sklearn
+  libmicrohttpd-dev curl openssl wrk
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -6,9 +6,12 @@
 
 #include "fmgr.h"
 
+#include "api/api.h"
+#include "api/http.h"
 #include "core/linalg.h"
 #include "core/progress.h"
 #include "jobs/jobs.h"
+#include "model/drift.h"
 #include "model/score.h"
 
 PG_MODULE_MAGIC;
@@ -20,7 +23,10 @@ _PG_init(void)
 {
 	MlLinalgInit();
 	MlScoreInit();
+	MlDriftInit();
 	/* before MlProgressInit, which reserves the pg_mlops. prefix */
 	MlJobsInit();
+	MlApiInit();
+	MlHttpInit();
 	MlProgressInit();
 }

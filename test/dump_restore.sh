@@ -19,6 +19,9 @@ DO $$ BEGIN
     CREATE ROLE dump_ann IN ROLE ml_analyst;
     CREATE ROLE dump_eng IN ROLE ml_engineer;
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dump_cons') THEN
+    CREATE ROLE dump_cons IN ROLE ml_consumer;
+  END IF;
 END $$;
 CREATE TABLE sales (amount numeric, region text, "Odd ""name""" text);
 GRANT SELECT ON sales TO ml_analyst;
@@ -30,6 +33,12 @@ RESET ROLE;
 INSERT INTO mlops.recipes (name, project_id, kind, steps, created_by)
 SELECT 'r1', id, 'impute', '[{"column": "amount", "fill": 1.5}]', 'dump_ann'
 FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.column_profiles (recipe_id, project_id, relation_schema, relation_name, relation_oid,
+                                   column_name, phase, kind, type, rows, missing, distinct_values,
+                                   outliers, min, max, mean, histogram)
+SELECT r.id, r.project_id, 'public', 'sales', 'sales'::regclass, 'amount', ph, 'numeric', 'numeric',
+       10, 2, 7, 1, 0.5, 9.5, 4.25, '{"edges": [0.5, 9.5], "counts": [8], "below": 0, "above": 0, "non_finite": 0}'
+FROM mlops.recipes r, unnest(ARRAY['before', 'after']) ph WHERE r.name = 'r1';
 INSERT INTO mlops.models (project_id, version, algorithm, payload, recipe_id, created_by)
 SELECT p.id, v, 'linear', '\x4d4c4f5001'::bytea, r.id, 'dump_ann'
 FROM mlops.projects p, mlops.recipes r, generate_series(1, 2) v WHERE p.name = 'forecast';
@@ -39,7 +48,12 @@ SELECT ml_mark_ready('forecast', 2);
 SET ROLE dump_eng;
 SELECT ml_deploy('forecast', 1, 'go');
 SELECT ml_deploy('forecast', 2);
+SELECT ml_expose('forecast', 'dump_cons', '{"rows_per_day": 100}');
+SELECT length(ml_create_api_key('dump_eng', 'restored keys keep working'));
 RESET ROLE;
+INSERT INTO mlops.api_usage (project_id, consumer, day, calls, rows, errors, latency_histogram, latency_p50_ms)
+SELECT id, 'dump_cons', '2026-12-01', 3, 30, 1, array_fill(1::bigint, ARRAY[96]), 0.5
+FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.jobs (project_id, name, kind, schedule, owner)
 SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.job_runs (job_id, status, message) SELECT id, 'succeeded', 'ok' FROM mlops.jobs;
@@ -57,6 +71,19 @@ SELECT p.id, m.id, 1, t, 1, 'linear', '{"alpha": 0}', 10, 1, 'rmse',
        CASE WHEN t = 1 THEN 'completed' ELSE 'failed' END, CASE WHEN t = 2 THEN '22023: no' END, t = 1
 FROM mlops.projects p JOIN mlops.models m ON m.project_id = p.id AND m.version = 1,
      generate_series(1, 2) t WHERE p.name = 'forecast';
+-- drift (0.3.0): a scoring log row, a policy, an alert
+INSERT INTO mlops.scoring_log (project_id, model_id, version, relation, rows, role, features, prediction)
+SELECT p.id, m.id, 1, 'public.sales', 10, 'dump_ann', '{"region": {"counts": [4, 6], "missing": 0}}',
+       '{"counts": [10], "missing": 0}'
+FROM mlops.projects p JOIN mlops.models m ON m.project_id = p.id AND m.version = 1 WHERE p.name = 'forecast';
+INSERT INTO mlops.drift_policies (project_id, options, updated_by)
+SELECT id, '{"psi": 0.3}', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';
+INSERT INTO mlops.drift_alerts (project_id, model_id, version, feature, psi, missing_rate_train,
+                                missing_rate_scored, missing_change, rows, window_start, window_end,
+                                psi_threshold, missing_threshold, raised_by, retrain_note)
+SELECT p.id, m.id, 1, 'region', 0.5, 0, 0.25, 0.25, 10, '2026-01-01', '2026-01-02', 0.2, 0.1, 'dump_ann',
+       'retrain not started: no job'
+FROM mlops.projects p JOIN mlops.models m ON m.project_id = p.id AND m.version = 1 WHERE p.name = 'forecast';
 SQL
 
 tables=$(q -d "$src" -c "SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class

@@ -469,6 +469,11 @@ def gen_case(rng, index):
             f = rng.choice(["try_round_int8", "try_round_int4"])
             stmts.append("SELECT mlops.%s(%s::numeric)" % (f, lit(rng.choice(nums))))
         stmts.append("SELECT mlops.project_access(%s)" % rng.choice(["-1", "0", "1", "NULL", "9223372036854775807"]))
+        # the BI views' metric helper: any object, key, type of value
+        metrics = ["'{}'", "'{\"rmse\": 1.5}'", "'{\"rmse\": \"1.5\"}'", "'{\"rmse\": null}'",
+                   "'{\"rmse\": 1e308}'", "'{\"rmse\": [1]}'", "'[1, 2]'", "'3'", "NULL"]
+        stmts.append("SELECT mlops.metric_value(%s::jsonb, %s)" % (
+            rng.choice(metrics), rng.choice(["'rmse'", "''", "NULL", lit("x" * 100)])))
         return kind, stmts
     if kind == "csv":
         text, opts = rand_csv(rng)
@@ -485,6 +490,10 @@ def gen_case(rng, index):
         stmts.append(call_impute(rng, t))
     elif kind == "clean":
         stmts.append(call_clean(rng, t))
+    if kind in ("impute", "clean") and rng.random() < 0.3:
+        # the run's column profiles, as a BI tool reads them (histograms must parse as JSON)
+        stmts.append("SELECT relation, column_name, histogram::text, histogram_after::text "
+                     "FROM ml_data_quality")
     else:
         fit = call_clean(rng, t, into="fz_fit") if rng.random() < 0.6 else call_impute(rng, t, into="fz_fit")
         stmts.append(fit)

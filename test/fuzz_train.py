@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Randomized robustness test of training and scoring (ml_train, ml_predict,
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
-importance, the hand-over, ml_export_pmml, and for a fifth of the cases
+importance, the hand-over, ml_export_pmml, drift (ml_drift, ml_check_drift,
+ml_set_drift_policy, ml_predict sampling, damaged profiles), and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
-ml_alter_job, ml_run_now, ml_cancel, ml_unschedule) and of workflows
+ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
 (ml_create_workflow with random steps, ml_allow_auto_deploy,
-ml_drop_workflow, workflow jobs) and of many-models (ml_train_groups over
-random key columns, hostile names among them, and random options, the
-grouped version scored, evaluated and exported), on the tables
+ml_drop_workflow, workflow jobs) and of API management (ml_expose,
+ml_revoke_exposure, scoring through an exposure, the usage and exposure
+views, mlops.project_exposed), of API keys (ml_create_api_key,
+ml_revoke_api_key), of many-models (ml_train_groups over random key
+columns, hostile names among them, and random options, the grouped
+version scored, evaluated and exported), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -117,6 +121,43 @@ def options(rng, t):
     return o
 
 
+DRIFT_POLICY = {
+    "psi": [0.1, 0.2, 100, 0, -1, 1e9, "x", None, 0.0001],
+    "missing_rate": [0.05, 1, 0, 2, "NaN", None],
+    "min_rows": [0, 1, 100, 2.5, -1, 1e12, None],
+    "retrain_job": ["nosuch", "", 5, None, ["a"]],
+    "bogus": [1],
+}
+PROFILE_PATHS = ["{format}", "{rows}", "{features}", "{features,0}", "{features,0,kind}", "{features,0,edges}",
+                 "{features,0,shares}", "{features,0,levels}", "{features,0,missing_rate}", "{features,0,name}",
+                 "{prediction}", "{prediction,kind}", "{prediction,shares}", "{prediction,edges}"]
+PROFILE_VALUES = ['"x"', "[]", "null", "-1", "[1e308, 1e308]", "{}", "[3, 1]", "[0.5, 0.5]", '["a", "a"]',
+                  "2", '"category"', '"class"', '"numeric"', "[" + ", ".join(["0.001"] * 2000) + "]"]
+
+
+def drift_stmts(rng):
+    """Drift calls after scoring: the view, a check, a policy, a damaged profile."""
+    s = []
+    if rng.random() < 0.15:
+        # a damaged profile: reading it back must be XX001, never a crash
+        s.append("UPDATE mlops.models SET profile = jsonb_set(profile, %s, %s) "
+                 "WHERE version = (SELECT max(version) FROM mlops.models) AND profile IS NOT NULL"
+                 % (fz.lit(rng.choice(PROFILE_PATHS)), fz.lit(rng.choice(PROFILE_VALUES))))
+    for _ in range(rng.randint(1, 3)):
+        r = rng.random()
+        if r < 0.3:
+            s.append("SELECT * FROM ml_drift")
+        elif r < 0.6:
+            s.append("SELECT * FROM ml_check_drift(%s)" % fz.lit(rng.choice(["fz", "fz", "nosuch", ""])))
+        elif r < 0.85:
+            o = {k: rng.choice(DRIFT_POLICY[k]) for k in fz.some(rng, list(DRIFT_POLICY), 0, 4, bogus=0)}
+            s.append("SELECT ml_set_drift_policy(%s, %s)" % (fz.lit(rng.choice(["fz", "fz", "nosuch"])),
+                                                             fz.jlit(o) if rng.random() > 0.05 else "NULL"))
+        else:
+            s.append("SELECT * FROM ml_drift_alerts")
+    return s
+
+
 def score_stmts(rng, t, other):
     """Hand-over and scoring calls after a successful ml_train."""
     fn = rng.choice(["ml_predict", "ml_predict_label", "ml_predict_proba"])
@@ -141,6 +182,9 @@ def score_stmts(rng, t, other):
         s.append("SELECT ml_evaluate('fz', %s, %s%s)"
                  % (version, fz.lit(other), ", " + fz.jlit(opts) if opts else ""))
     elif r < 0.5:
+        if rng.random() < 0.3:
+            # ml_predict sampled for drift, counted in memory, written at commit
+            s.append("SET LOCAL pg_mlops.drift_sample_rows = %d" % rng.choice([1, 2, 3]))
         s.append("SELECT %s('fz', r) FROM %s r" % (fn, fz.ident(other)))
     elif r < 0.75:
         row = {c: fz.rand_value(rng) for c in fz.some(rng, t.names() + ["extra"], 0, 6, bogus=0)}
@@ -150,6 +194,8 @@ def score_stmts(rng, t, other):
             # several blocks, or one row per block
             s.append("SET LOCAL pg_mlops.score_block_rows = %d" % rng.choice([1, 2, 7, 100]))
         s.append("SELECT ml_score('fz', %s, 'fz_scored')" % fz.lit(other))
+    if rng.random() < 0.5:
+        s += drift_stmts(rng)
     return s
 
 
@@ -288,6 +334,32 @@ def gen_jobs(rng):
     return "jobs", stmts
 
 
+def gen_drift(rng):
+    """A deployed linear model scored on random rows, then drift calls: the
+    profile, the scoring log, the window's check and policies are exercised
+    on every column kind, not only after the cases that got that far."""
+    t = fz.Table(rng, "fz_a", rng.choice([30, 100]))
+    fits = t.of(lambda k: k in NUMERIC)
+    if not fits:
+        return "drift", t.sql
+    stmts = t.sql + [
+        "SELECT ml_create_project('fz', 'fz_a', %s)" % fz.lit(rng.choice(fits)),
+        "SELECT version FROM ml_train('fz', %s)" % fz.lit(rng.choice(["linear", "gbdt", "kmeans"])),
+        "SELECT ml_mark_ready('fz', 1)", "SELECT ml_deploy('fz', 1)"]
+    other = "fz_a"
+    if rng.random() < 0.5:
+        cols = [(c, k if rng.random() < 0.7 else rng.choice(list(fz.KINDS))) for c, k in t.cols]
+        b = fz.Table(rng, "fz_b", rng.choice([0, 1, 5, 200]), cols=cols)
+        stmts += b.sql
+        other = "fz_b"
+    if rng.random() < 0.3:
+        stmts.append("SELECT ml_set_drift_policy('fz', %s)" % fz.jlit(
+            {k: rng.choice(DRIFT_POLICY[k]) for k in fz.some(rng, list(DRIFT_POLICY), 0, 3, bogus=0)}))
+    for i in range(rng.randint(1, 3)):
+        stmts.append("SELECT ml_score('fz', %s, 'fz_scored%d')" % (fz.lit(other), i))
+    return "drift", stmts + drift_stmts(rng)
+
+
 WF_NAMES = ["wf", "wf", "", "x" * 250, "w'); DROP TABLE fz_a; --", 'Δ "quoted" name', " ", "wf\\n2"]
 WF_KINDS = ["import", "clean", "train", "evaluate", "gate", "deploy", "score", "report", "predict", "", 7, None]
 WF_KEYS = {
@@ -378,6 +450,121 @@ def gen_workflows(rng):
                 rng.choice(JOB_IDS), fz.jlit({"workflow": rng.choice(WF_NAMES)})))
     stmts.append("SELECT * FROM ml_workflows")
     return "workflows", stmts
+KEY_ROLES = ["fz_app", "fz_app", '"fz app ""quoted"""', "fz_eng", "fz_ana", "ml_consumer", "ml_admin",
+             "postgres", "nosuch_role", "NULL", "0"]
+KEY_LABELS = ["NULL", "'web'", "''", "repeat('x', 201)", "E'\\x01'", "'Gr\u00fc\u00dfe \"q\"'"]
+KEY_EXPIRES = ["NULL", "'1 day'", "'1 millisecond'", "'0'", "'-1 hour'", "'infinity'", "'-infinity'",
+               "'178000000 years'"]
+KEY_REFS = ["(SELECT max(id) FROM mlops.api_keys)", "0", "-1", "NULL", "9223372036854775807",
+            "(SELECT prefix FROM mlops.api_keys ORDER BY id DESC LIMIT 1)", "''", "'mlk_'", "'0123456789ab'",
+            "'mlk_0123456789ab_x'", "'ZZZZZZZZZZZZ'", "'0123456789abc'", "NULL::text"]
+
+
+def gen_keys(rng):
+    """Random API key calls by an engineer (and, sometimes, by others)."""
+    stmts = ["CREATE ROLE fz_eng IN ROLE ml_engineer", "CREATE ROLE fz_app IN ROLE ml_consumer",
+             "CREATE ROLE \"fz app \"\"quoted\"\"\" IN ROLE ml_consumer",
+             "CREATE ROLE fz_ana IN ROLE ml_analyst, ml_consumer",
+             "SET LOCAL ROLE %s" % (rng.choice(["fz_eng"] * 5 + ["fz_ana", "fz_app"]) if fz.hostile else "fz_eng")]
+    # a plausible case (valid arguments only) gets through, a hostile one mostly not
+    roles, labels, expires, refs = ((KEY_ROLES, KEY_LABELS, KEY_EXPIRES, KEY_REFS) if fz.hostile else
+                                    (KEY_ROLES[:4], KEY_LABELS[:3] + KEY_LABELS[5:], KEY_EXPIRES[:3],
+                                     [KEY_REFS[0], KEY_REFS[5]]))
+    for i in range(rng.randint(1, 6)):
+        if i == 0 or rng.random() < 0.6:
+            role = rng.choice(roles)
+            role = role if role in ("NULL", "0") else fz.lit(role)
+            stmts.append("SELECT length(ml_create_api_key(%s::regrole, %s, %s::interval))" % (
+                role, rng.choice(labels), rng.choice(expires)))
+        else:
+            stmts.append("SELECT ml_revoke_api_key(%s)" % rng.choice(refs))
+        if rng.random() < 0.2:
+            stmts.append("SELECT count(*) FROM ml_api_keys")
+    return "keys", stmts
+
+
+EXPOSE_OPTS = {
+    "rows_per_day": [1, 3, 10, 1000, 10 ** 15, 0, -1, 2.5, "10", None, 1e16, 2 ** 62, [1], "NaN"],
+    "calls_per_second": [1, 2, 1000, 10 ** 6, None, 0, 10 ** 6 + 1, True, -3],
+    "nosuch": [1],
+}
+# consumers as SQL: roles in ml_consumer (directly, through another role, with
+# quotes), not in it, group roles, the "-" role (OID 0), NULL, none such
+CONSUMERS = ["'fz_cons'"] * 4 + ["'fz_app'", "'\"fz \"\"q\"\" cons\"'", "'fz_nobody'", "'ml_consumer'",
+                                 "'ml_engineer'", "'-'", "NULL", "'nosuch'", "'PUBLIC'"]
+PROJECTS = ["'fz'"] * 6 + ["'nosuch'", "''", "NULL", fz.lit("fz'); DROP TABLE fz_a; --"), fz.lit("x" * 300)]
+SCORERS = ["fz_cons", "fz_cons", "fz_app", '"fz ""q"" cons"', "fz_nobody"]
+
+
+# share of cases that drive API management (FUZZ_EXPOSE overrides)
+EXPOSE_SHARE = float(os.environ.get("FUZZ_EXPOSE", "0.12"))
+
+
+def expose_options(rng):
+    keys = fz.some(rng, list(EXPOSE_OPTS), 0, 2, bogus=0)
+    o = {k: rng.choice(EXPOSE_OPTS[k]) for k in keys if k != "nosuch" or fz.hostile}
+    return fz.jlit(o) if rng.random() < 0.9 else rng.choice(["NULL", "'[1]'", "'\"x\"'", "'{}'"])
+
+
+def gen_expose(rng):
+    """A deployed model exposed to consumer roles with random limits, then
+    random exposure changes, scoring as consumers (quotas, revocations; rows
+    of a random table too), and the views, as each role. Most calls are
+    plausible, so a case gets deep; about a third are hostile."""
+    b = fz.Table(rng, "fz_b", rng.choice([0, 1, 5, 50]))
+    stmts = b.sql + [
+        "CREATE TABLE fz_a AS SELECT g::float8 AS x, (g %% 7)::float8 AS z, 2.0 * g + g %% 5 AS y "
+        "FROM generate_series(1, %d) g" % rng.choice([20, 200]),
+        "SELECT ml_create_project('fz', 'fz_a', 'y')",
+        "SELECT * FROM ml_train('fz', 'linear')",
+        "SELECT ml_mark_ready('fz', 1)",
+        "SELECT ml_deploy('fz', 1)",
+        "CREATE ROLE fz_cons IN ROLE ml_consumer",
+        "CREATE ROLE fz_app IN ROLE fz_cons",
+        'CREATE ROLE "fz ""q"" cons" IN ROLE ml_consumer',
+        "CREATE ROLE fz_nobody",
+        "CREATE ROLE fz_eng IN ROLE ml_engineer",
+        "GRANT SELECT ON fz_a, fz_b TO ml_consumer, fz_nobody",
+        "GRANT CREATE ON SCHEMA public TO ml_consumer",
+        "SELECT ml_expose('fz', 'fz_cons', %s)" % fz.jlit(
+            {k: rng.choice(EXPOSE_OPTS[k][:5]) for k in fz.some(rng, ["rows_per_day", "calls_per_second"], 0, 2, bogus=0)})]
+    for _ in range(rng.randint(1, 8)):
+        r = rng.random()
+        hostile = rng.random() < 0.3
+        who = rng.choice(["fz_eng", "fz_cons", "fz_nobody"]) if hostile else "fz_eng"
+        project = rng.choice(PROJECTS) if hostile else "'fz'"
+        consumer = rng.choice(CONSUMERS) if hostile else rng.choice(["'fz_cons'", "'\"fz \"\"q\"\" cons\"'"])
+        if r < 0.3:
+            opts = expose_options(rng) if hostile else fz.jlit(
+                {k: rng.choice(EXPOSE_OPTS[k][:5]) for k in fz.some(rng, ["rows_per_day", "calls_per_second"], 0, 2, bogus=0)})
+            stmts += ["SET LOCAL ROLE %s" % who, "SELECT ml_expose(%s, %s, %s)" % (project, consumer, opts), "RESET ROLE"]
+        elif r < 0.38:
+            stmts += ["SET LOCAL ROLE %s" % who, "SELECT ml_revoke_exposure(%s, %s)" % (project, consumer), "RESET ROLE"]
+        else:
+            fn = rng.choice(["ml_predict", "ml_predict_label", "ml_predict_proba"] if hostile else ["ml_predict"])
+            if hostile and rng.random() < 0.3:
+                fn = "mlops.score_value"
+            q = rng.random()
+            if q < 0.4:
+                call = "SELECT %s(%s, %sr) FROM %s r LIMIT %d" % (
+                    fn, project, "1, " if fn.startswith("mlops.") else "", rng.choice(["fz_a", "fz_b"] if hostile else ["fz_a"]),
+                    rng.choice([1, 2, 5, 30, 1000]))
+            elif q < 0.55:
+                row = {c: rng.choice([fz.rand_value(rng), 1, 2.5]) for c in
+                       fz.some(rng, ["x", "z", "extra"], 0, 3, bogus=0)} if hostile else {"x": 1, "z": 2}
+                call = "SELECT ml_predict(%s, %s)" % (project, fz.jlit(row))
+            elif q < 0.7:
+                call = "SELECT ml_score(%s, %s, %s)" % (project, rng.choice(["'fz_a'", "'fz_b'"]),
+                                                        fz.lit("fz_out%d" % rng.randrange(1000)))
+            elif q < 0.9:
+                call = rng.choice(["SELECT * FROM ml_api_usage", "SELECT * FROM ml_exposures",
+                                   "SELECT * FROM mlops.api_usage_live()"])
+            else:
+                call = "SELECT mlops.project_exposed(%s)" % rng.choice(
+                    ["(SELECT max(id) FROM mlops.projects)", "0", "-1", "NULL", "9223372036854775807"])
+            scorer = rng.choice(SCORERS) if hostile else rng.choice(["fz_cons", "fz_app"])
+            stmts += ["SET LOCAL ROLE %s" % scorer, call, "RESET ROLE"]
+    return "expose", stmts
 
 
 GROUP_OPTS = {"min_rows": [2, 5, 20, 0, 1e9, "x"], "fallback": ["global", "error", "nearest", 1],
@@ -440,6 +627,12 @@ def gen_train(rng, index):
     if r < FORECAST_SHARE + 0.25:
         return gen_workflows(rng)
     if r < FORECAST_SHARE + 0.35:
+        return gen_drift(rng)
+    if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE:
+        return gen_expose(rng)
+    if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE + 0.05:
+        return gen_keys(rng)
+    if r < FORECAST_SHARE + 0.45 + EXPOSE_SHARE:
         return gen_groups(rng)
     stmts = []
     if rng.random() < 0.05:
@@ -504,6 +697,8 @@ LEARNER_OVERFLOW = re.compile(r'^ERROR:  (the variance of feature ".*" overflowe
 def expected_error(stmts, code, msg):
     if code == "XX001" and any("overlay(payload" in s for s in stmts):
         return True      # a payload the case corrupted on purpose
+    if code == "XX001" and any("SET profile = jsonb_set" in s for s in stmts):
+        return True      # a profile the case corrupted on purpose
     return code == "22003" and LEARNER_OVERFLOW.search(msg or "") is not None
 
 

@@ -83,10 +83,17 @@ UNION ALL
 SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- BI views: their metric columns call it as the reader
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.metric_value(jsonb,text)', 'mlops.headline_metrics(jsonb)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.projects', 'mlops.project_members', 'mlops.recipes', 'mlops.models',
                  'mlops.deployments', 'mlops.reports', 'mlops.audit_log', 'mlops.trials',
-                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard']) t,
+                 'mlops.column_profiles',
+                 'ml_projects', 'ml_audit', 'ml_cleaning_report', 'ml_trials', 'ml_leaderboard',
+                 'ml_data_quality', 'ml_deployments']) t,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
@@ -147,8 +154,51 @@ SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT t, r, 'SELECT' FROM
-    unnest(ARRAY['ml_jobs', 'ml_job_runs']) t,
+    unnest(ARRAY['ml_jobs', 'ml_job_runs', 'ml_job_history']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+-- drift (75_drift.sql): whoever sees a project sees and checks its drift
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.drift_rows()', 'ml_check_drift(text)', 'ml_set_drift_policy(text,jsonb)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.scoring_log', 'mlops.drift_policies', 'mlops.drift_alerts',
+                 'ml_drift', 'ml_drift_alerts']) t,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+-- API management: engineers expose; consumers score exposed projects' deployed versions
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_expose(text,regrole,jsonb)', 'ml_revoke_exposure(text,regrole)']) f,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['mlops.project_exposed(bigint)', 'mlops.exposure_visible(bigint,name)',
+                 'mlops.api_usage_live()']) f,
+    unnest(ARRAY['ml_consumer', 'ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT f, 'ml_consumer', 'EXECUTE' FROM
+    unnest(ARRAY['ml_predict(text,anyelement)', 'ml_predict(text,jsonb)',
+                 'ml_predict_label(text,anyelement)', 'ml_predict_label(text,jsonb)',
+                 'ml_predict_proba(text,anyelement)', 'ml_predict_proba(text,jsonb)',
+                 'ml_score(text,regclass,text)']) f
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['mlops.exposures', 'mlops.api_usage']) t,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT t, r, 'SELECT' FROM
+    unnest(ARRAY['ml_exposures', 'ml_api_usage']) t,
+    unnest(ARRAY['ml_consumer', 'ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
+-- API keys: engineers manage them (the table itself: column grants without the hash only)
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_create_api_key(regrole,text,interval)', 'ml_revoke_api_key(bigint)',
+                 'ml_revoke_api_key(text)']) f,
+    unnest(ARRAY['ml_engineer', 'ml_admin']) r
+UNION ALL
+SELECT 'ml_api_keys', r, 'SELECT'
+FROM unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT 'mlops', r, 'USAGE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r;

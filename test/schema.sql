@@ -4,17 +4,19 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(47);
+SELECT plan(54);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
-    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'workflows', 'job_run_steps']);
+    'deployments', 'jobs', 'job_runs', 'reports', 'audit_log', 'trials', 'workflows', 'job_run_steps',
+    'scoring_log', 'drift_policies', 'drift_alerts', 'column_profiles',
+    'exposures', 'api_usage', 'api_keys']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
     'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
     'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
-    'features', 'training', 'ready_comment']);
+    'features', 'training', 'ready_comment', 'profile']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
     'created_at', 'holds_rows', 'source_relid']);
@@ -23,6 +25,12 @@ SELECT columns_are('mlops', 'deployments', ARRAY['id', 'project_id', 'model_id',
 SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 'schedule',
     'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at',
     'options', 'backoff', 'statement_timeout', 'next_run_at']);
+SELECT columns_are('mlops', 'exposures', ARRAY['project_id', 'consumer', 'rows_per_day',
+    'calls_per_second', 'created_by', 'created_at', 'updated_at']);
+SELECT columns_are('mlops', 'api_usage', ARRAY['project_id', 'consumer', 'day', 'calls', 'rows',
+    'errors', 'latency_histogram', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'flushed_at']);
+SELECT columns_are('mlops', 'api_keys', ARRAY['id', 'prefix', 'hash', 'consumer', 'label',
+    'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
     'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested', 'from_start', 'resumed_from']);
@@ -32,6 +40,10 @@ SELECT columns_are('mlops', 'job_run_steps', ARRAY['run_id', 'step_no', 'workflo
     'started_at', 'finished_at', 'message', 'details']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
     'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at']);
+SELECT columns_are('mlops', 'column_profiles', ARRAY['id', 'recipe_id', 'project_id',
+    'relation_schema', 'relation_name', 'relation_oid', 'column_name', 'phase', 'kind', 'type',
+    'rows', 'missing', 'distinct_values', 'outliers', 'non_finite', 'min', 'max', 'mean',
+    'histogram', 'sample_rows', 'output_schema', 'output_name', 'in_output', 'profiled_at']);
 SELECT columns_are('mlops', 'trials', ARRAY['id', 'project_id', 'model_id', 'version', 'trial',
     'rung', 'algorithm', 'hyperparameters', 'train_rows', 'fraction', 'metric', 'fold_scores',
     'score', 'fit_seconds', 'status', 'error', 'chosen']);
@@ -75,6 +87,9 @@ SELECT has_view('public', 'ml_audit', 'the ml_audit view exists');
 SELECT has_view('public', 'ml_cleaning_report', 'the ml_cleaning_report view exists');
 SELECT has_view('public', 'ml_trials', 'the ml_trials view exists');
 SELECT has_view('public', 'ml_leaderboard', 'the ml_leaderboard view exists');
+SELECT has_view('public', 'ml_data_quality', 'the ml_data_quality view exists');
+SELECT has_view('public', 'ml_deployments', 'the ml_deployments view exists');
+SELECT has_view('public', 'ml_job_history', 'the ml_job_history view exists');
 SELECT has_function('public', 'ml_impute', ARRAY['regclass', 'text[]', 'text', 'jsonb', 'text']);
 SELECT has_function('public', 'ml_clean', ARRAY['regclass', 'jsonb', 'text']);
 SELECT has_function('mlops', 'project_access', ARRAY['bigint'],

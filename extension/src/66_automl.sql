@@ -45,28 +45,7 @@ FROM mlops.trials t
 JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) t.project_id;
 COMMENT ON VIEW @extschema@.ml_trials IS 'every trial of ml_train''s auto search, per project and version';
 
--- Versions ranked within their project by the task's primary metric on
--- held-out rows: rmse (lowest first) for regression, accuracy (highest
--- first) for classification; cross-validated figures where the version has
--- no held-out ones. Versions without the metric (clustering, or a value
--- that is not a number) rank last.
-CREATE VIEW @extschema@.ml_leaderboard WITH (security_invoker = true) AS
-SELECT s.project, s.version, s.algorithm, s.hyperparameters, s.metric, s.value,
-       pg_catalog.rank() OVER (PARTITION BY s.project
-                               ORDER BY CASE WHEN s.metric OPERATOR(pg_catalog.=) 'rmse'
-                                             THEN s.value ELSE OPERATOR(pg_catalog.-) s.value END
-                                        ASC NULLS LAST) AS rank,
-       s.status, s.status OPERATOR(pg_catalog.=) 'deployed' AS is_deployed
-FROM (SELECT p.name AS project, m.version, m.algorithm, m.hyperparameters, m.status,
-             CASE WHEN p.task OPERATOR(pg_catalog.=) 'classification' THEN 'accuracy' ELSE 'rmse' END AS metric,
-             mlops.try_cast_numeric(CASE WHEN p.task OPERATOR(pg_catalog.=) 'classification'
-                                         THEN COALESCE(m.metrics OPERATOR(pg_catalog.->>) 'accuracy',
-                                                       m.metrics OPERATOR(pg_catalog.->>) 'cv_accuracy')
-                                         ELSE COALESCE(m.metrics OPERATOR(pg_catalog.->>) 'rmse',
-                                                       m.metrics OPERATOR(pg_catalog.->>) 'cv_rmse') END)
-                 ::double precision AS value
-      FROM mlops.models m
-      JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) m.project_id) s;
-COMMENT ON VIEW @extschema@.ml_leaderboard IS 'model versions ranked within their project by the primary metric';
-REVOKE ALL ON @extschema@.ml_trials, @extschema@.ml_leaderboard FROM PUBLIC;
-GRANT SELECT ON @extschema@.ml_trials, @extschema@.ml_leaderboard TO ml_analyst, ml_engineer;
+-- ml_leaderboard, the versions ranked per project, is in 78_bi.sql with the
+-- other views for BI tools.
+REVOKE ALL ON @extschema@.ml_trials FROM PUBLIC;
+GRANT SELECT ON @extschema@.ml_trials TO ml_analyst, ml_engineer;

@@ -289,6 +289,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 					   MlSampleRows(list_length(colnames)), reads_text_numbers(opts), NIL);
 	MlFrameMarkGenerated(c->frame, relid);
 	c->duplicates = before - after;
+	c->source_rows = before;
 	c->src_ctid_expr = "t.__ml_src_ctid";
 	for (int ci = 0; ci < c->frame->ncols; ci++)
 		c->na_expr[ci] = psprintf("t.%s", quote_identifier(psprintf("__ml_na%d", ci)));
@@ -406,6 +407,7 @@ ml_clean(PG_FUNCTION_ARGS)
 	JsonbContainer *st;
 	char	   *target;
 	int64		project_id;
+	int64		recipe_id;
 	List	   *xnames = NIL,
 			   *xexprs = NIL;
 	char	   *from;
@@ -470,10 +472,11 @@ ml_clean(PG_FUNCTION_ARGS)
 
 	initStringInfo(&rep);
 	MlCleanReportJson(&c, &rep);
-	MlCleanResult(&c, rsinfo,
-				 MlStoreRecipe(&scope, relid, "clean",
-							   optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}",
-							   c.steps.data, rep.data, project_id));
+	recipe_id = MlStoreRecipe(&scope, relid, "clean",
+							  optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}",
+							  c.steps.data, rep.data, project_id);
+	MlCleanProfile(&c, &scope, relid, into, recipe_id, project_id);
+	MlCleanResult(&c, rsinfo, recipe_id);
 	MlScopeExit(&scope);
 	return (Datum) 0;
 }

@@ -81,4 +81,27 @@ extern char *MlProjectTarget(Oid relid, int64 *project_id);
 extern int64 MlStoreRecipe(void *scope, Oid relid, const char *kind, const char *options,
 						   const char *steps, const char *report, int64 project_id);
 
+/* What a run's column profiles are computed from (profile.c). */
+typedef struct MlProfileSpec
+{
+	MlFrame    *frame;			/* as loaded, fills written into it */
+	Oid			relid;			/* the relation profiled */
+	Oid			outid;			/* where the cleaned rows went (InvalidOid: relid) */
+	int64		project_id;		/* 0: none */
+	int64		sample_rows;	/* 0: the frame holds every row */
+	const bool *deleted;		/* [row] removed by the run, or NULL */
+	const bool *kept;			/* [col] in the output, or NULL: every column */
+	double	  **after_x;		/* [col] values after the run when not the frame's, or NULL */
+	const double *lo,
+			   *hi;				/* [col] the outlier step's fences (NaN: none), or NULL */
+	int64		rows_before,
+				rows_after;		/* exact row counts, -1: the frame's */
+	const int64 *missing_before,
+			   *missing_after;	/* [col] exact missing counts, or NULL: the frame's */
+} MlProfileSpec;
+
+extern void MlProfileStore(void *scope, int64 recipe_id, MlProfileSpec *spec);
+extern void MlImputeProfile(void *scope, MlFrame *frame, MlFills *fills, Oid source_relid,
+							const char *into, bool sampled, int64 recipe_id, int64 project_id);
+
 #endif							/* ML_CLEANING_H */

@@ -1082,6 +1082,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	appendStringInfo(&optstr, ", \"options\": %s}",
 					 optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}");
 	recipe_id = MlStoreRecipe(&scope, relid, "impute", optstr.data, steps.data, rep.data, project_id);
+	MlImputeProfile(&scope, frame, fills, source_relid, into, large, recipe_id, project_id);
 
 	for (int i = 0; i < n; i++)
 	{

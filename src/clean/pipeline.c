@@ -628,8 +628,9 @@ measure_after(Clean *c, const char *table)
 	int			k = 0;
 	bool		isnull;
 
+	c->rows_after = -1;
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT ");
+	appendStringInfoString(&sql, "SELECT pg_catalog.count(*)");
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
 		const char *q = quote_identifier(frame->cols[ci].name);
@@ -638,7 +639,8 @@ measure_after(Clean *c, const char *table)
 		c->rep[ci].mean_after = c->rep[ci].min_after = c->rep[ci].max_after = NAN;
 		if (!c->keep_source[ci])
 			continue;
-		appendStringInfo(&sql, "%spg_catalog.count(*) FILTER (WHERE %s IS NULL)", k++ ? ", " : "", q);
+		k++;
+		appendStringInfo(&sql, ", pg_catalog.count(*) FILTER (WHERE %s IS NULL)", q);
 		if (frame->cols[ci].kind == ML_KIND_NUMERIC)
 			/*
 			 * in numeric, read back as text: a float8 average overflows near
@@ -652,7 +654,8 @@ measure_after(Clean *c, const char *table)
 		return;
 	appendStringInfo(&sql, " FROM %s", table);
 	MlSpiExec(sql.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	k = 1;
+	c->rows_after = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	k = 2;
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];

@@ -63,6 +63,8 @@ typedef struct Clean
 	char	   *models;			/* JSON array of the fitted imputation models */
 	char	  **na_expr;		/* [col] expression true where the cell was missing, or NULL */
 	struct OutlierStep *outliers;	/* the fitted outlier step, NULL if none */
+	int64		source_rows;	/* rows of the source when the frame is a sample, else 0 */
+	int64		rows_after;		/* rows written, -1 until measured */
 } Clean;
 
 extern int MlCleanParam(Clean *c, Oid type, Datum value);
@@ -83,6 +85,7 @@ extern const char *const MlOutlierKeys[];
 extern void MlStepOutliers(Clean *c, JsonbContainer *st);
 extern void MlOutliersUnmask(Clean *c);
 extern void MlOutliersEmit(Clean *c);
+extern void MlOutliersAfter(Clean *c, double *lo, double *hi, double **after_x, bool *deleted);
 extern void MlOutliersMissingFlags(Clean *c, List **names, List **exprs);
 extern char *MlCleanMissingFlag(Clean *c, int ci, List **names, List **exprs);
 extern const char *const MlEncodeKeys[];
@@ -105,6 +108,8 @@ extern Oid MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *
 extern char *MlCleanFills(Clean *c, List *xnames, List *xexprs);
 extern void MlCleanWrite(Clean *c, Oid relid, const char *into, const char *from);
 extern void MlCleanResult(Clean *c, ReturnSetInfo *rsinfo, int64 recipe_id);
+extern void MlCleanProfile(Clean *c, void *scope, Oid relid, const char *into, int64 recipe_id,
+						   int64 project_id);
 extern char *MlResolveInto(FunctionCallInfo fcinfo, int argno);
 extern Oid MlCheckRelation(FunctionCallInfo fcinfo, int argno, const char *into);
 

@@ -196,6 +196,8 @@ typedef struct OutlierStep
 	double		k;
 	int			g;				/* grouping column, -1 if none */
 	List	   *fits;			/* OutlierFit per column with outliers */
+	double	   *col_lo,
+			   *col_hi;			/* [col] the column's fences, NaN if not bounded */
 } OutlierStep;
 
 /*
@@ -242,6 +244,10 @@ MlStepOutliers(Clean *c, JsonbContainer *st)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"k\" must be positive")));
 	c->outliers = os;
+	os->col_lo = palloc(sizeof(double) * Max(frame->ncols, 1));
+	os->col_hi = palloc(sizeof(double) * Max(frame->ncols, 1));
+	for (int ci = 0; ci < frame->ncols; ci++)
+		os->col_lo[ci] = os->col_hi[ci] = NAN;
 
 	if (g >= 0)
 	{
@@ -282,6 +288,8 @@ MlStepOutliers(Clean *c, JsonbContainer *st)
 				v[n++] = col->x[r];
 		if (!MlOutlierBounds(v, n, os->method, os->k, &f->lo, &f->hi))
 			continue;
+		os->col_lo[ci] = f->lo;
+		os->col_hi[ci] = f->hi;
 		if (ngroups > 0)
 		{
 			/* per-group bounds; groups too small keep the column's bounds */
@@ -419,5 +427,51 @@ MlOutliersEmit(Clean *c)
 					  os->g >= 0 ? frame->cols[os->g].name : NULL, names, f->glo, f->ghi,
 					  ngroups, NULL);
 		c->rep[f->ci].outliers = count;
+	}
+}
+
+/*
+ * The step's effect on the frame in memory, for the 'after' column profiles
+ * (profile.c): each column's fences (the overall ones, also with "by"),
+ * winsorized values as copies in after_x[col], deleted rows marked.
+ */
+void
+MlOutliersAfter(Clean *c, double *lo, double *hi, double **after_x, bool *deleted)
+{
+	OutlierStep *os = c->outliers;
+	MlFrame    *frame = c->frame;
+	ListCell   *lc;
+
+	for (int ci = 0; ci < frame->ncols; ci++)
+	{
+		lo[ci] = os ? os->col_lo[ci] : NAN;
+		hi[ci] = os ? os->col_hi[ci] : NAN;
+	}
+	if (os == NULL)
+		return;
+	foreach(lc, os->fits)
+	{
+		OutlierFit *f = lfirst(lc);
+		MlColumn   *col = &frame->cols[f->ci];
+		double	   *x = NULL;
+
+		if (strcmp(os->action, "winsorize") == 0)
+		{
+			x = palloc(sizeof(double) * Max(frame->nrows, 1));
+			memcpy(x, col->x, sizeof(double) * frame->nrows);
+			after_x[f->ci] = x;
+		}
+		for (int64 i = 0; i < f->count; i++)
+		{
+			int64		r = f->rows[i];
+			int32		gc = os->g >= 0 ? frame->cols[os->g].code[r] : -1;
+			double		l = gc >= 0 ? f->glo[gc] : f->lo,
+						h = gc >= 0 ? f->ghi[gc] : f->hi;
+
+			if (x)
+				x[r] = Min(Max(f->values[i], l), h);
+			else if (strcmp(os->action, "delete") == 0)
+				deleted[r] = true;
+		}
 	}
 }

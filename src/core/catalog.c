@@ -117,6 +117,34 @@ MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return rc;
 }
 
+/*
+ * MlSpiExec for a statement run again and again by one backend (the HTTP
+ * worker): planned once, kept in *plan (the plan cache replans it when
+ * what it depends on changes; privileges are checked at every execution).
+ */
+int
+MlSpiExecCached(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+				Datum *values, const char *nulls, int expected_rc)
+{
+	int			rc;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare a catalog query: %s (%s)",
+				 SPI_result_code_string(SPI_result), sql);
+		*plan = p;
+	}
+	rc = SPI_execute_plan(*plan, values, nulls, false, 0);
+	MemoryContextSwitchTo(cxt);
+	if (rc != expected_rc)
+		elog(ERROR, "catalog query failed: %s (%s)", SPI_result_code_string(rc), sql);
+	return rc;
+}
+
 static MlAccess
 parse_access(const char *s)
 {
@@ -180,6 +208,13 @@ project_access_text(MlScope *scope, int64 project_id)
 	return access;
 }
 
+/* The caller's access to a project by id (ML_ACCESS_NONE: hidden or none). */
+MlAccess
+MlProjectAccess(MlScope *scope, int64 project_id)
+{
+	return parse_access(project_access_text(scope, project_id));
+}
+
 /*
  * mlops.project_access(project bigint) -> text: how the calling role (the
  * current user, as in the row-level security policies) reaches a project.
@@ -231,29 +266,41 @@ MlProjectRelation(MlProject *p)
 	return relid;
 }
 
+/* The error for a project the caller cannot see: the same as for none at all. */
+void
+MlProjectNotFound(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("project \"%s\" does not exist", name),
+			 errhint("Projects you own or belong to are listed in the ml_projects view.")));
+}
+
 /*
- * Find a project by name, as the caller: a project hidden by row-level
- * security is reported exactly like one that does not exist.
+ * Find a project by name, as the caller, or NULL: a project hidden by
+ * row-level security, or a caller that may not read the catalog at all
+ * (a consumer), finds nothing, exactly as for a project that does not
+ * exist.
  */
 MlProject *
-MlProjectLookup(MlScope *scope, const char *name)
+MlProjectFind(MlScope *scope, const char *name)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	MlProject  *p;
 	HeapTuple	tup;
 	TupleDesc	desc;
+	Oid			projects = get_relname_relid("projects", get_namespace_oid("mlops", false));
 
 	MlScopeAsCaller(scope);
+	if (pg_class_aclcheck(projects, scope->caller, ACL_SELECT) != ACLCHECK_OK)
+		return NULL;
 	values[0] = CStringGetTextDatum(name);
 	MlSpiExec("SELECT id, name, owner, relation_schema, relation_name, target, task "
 			  "FROM mlops.projects WHERE name OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("project \"%s\" does not exist", name),
-				 errhint("Projects you own or belong to are listed in the ml_projects view.")));
+		return NULL;
 
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -270,6 +317,17 @@ MlProjectLookup(MlScope *scope, const char *name)
 	p->target = SPI_getvalue(tup, desc, 6);
 	p->task = SPI_getvalue(tup, desc, 7);
 	p->access = parse_access(project_access_text(scope, p->id));
+	return p;
+}
+
+/* Find a project by name, as the caller; hidden or missing: an error. */
+MlProject *
+MlProjectLookup(MlScope *scope, const char *name)
+{
+	MlProject  *p = MlProjectFind(scope, name);
+
+	if (p == NULL)
+		MlProjectNotFound(name);
 	return p;
 }
 

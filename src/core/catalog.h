@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "nodes/primnodes.h"
 
 /*
@@ -56,11 +57,16 @@ extern void MlScopeAsCaller(MlScope *scope);
 
 extern bool MlCallerHasRole(MlScope *scope, const char *rolname);
 extern MlProject *MlProjectLookup(MlScope *scope, const char *name);
+extern MlProject *MlProjectFind(MlScope *scope, const char *name);
+extern MlAccess MlProjectAccess(MlScope *scope, int64 project_id);
+extern void MlProjectNotFound(const char *name) pg_attribute_noreturn();
 extern Oid	MlProjectRelation(MlProject *p);
 extern void MlProjectRequireChange(MlProject *project);
 
 extern int	MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					  const char *nulls, int expected_rc);
+extern int	MlSpiExecCached(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+							Datum *values, const char *nulls, int expected_rc);
 extern void MlAudit(MlScope *scope, const char *action, const char *object_type,
 					const char *object_name, int64 project_id,
 					int nkeys, const char **keys, const char **values);

@@ -9,7 +9,9 @@
  *	       (two runs of a job never overlap), and its next due time;
  *	    3. finished runs older than pg_mlops.job_run_retention are removed;
  *	    4. queued runs that are due start, one worker each, as the job's
- *	       owner (worker.c), while fewer than pg_mlops.max_job_workers run.
+ *	       owner (worker.c), while fewer than pg_mlops.max_job_workers run;
+ *	    5. the database's API usage counters are written from shared memory
+ *	       into mlops.api_usage (api/usage.c).
  * It connects as the bootstrap superuser but runs only these statements
  * on the catalog, with search_path pinned; no user code runs here.
  */
@@ -31,6 +33,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "api/api.h"
 #include "core/catalog.h"
 #include "jobs/jobs.h"
 
@@ -384,5 +387,16 @@ ml_jobs_dispatch_main(Datum main_arg)
 	foreach(lc, runs)
 		start_run((QueuedRun *) lfirst(lc));
 	end_tx();
+
+	/* last, in a transaction of its own: a failed flush delays no run */
+	{
+		void	   *flushed;
+		int			n;
+
+		begin_tx("pg_mlops dispatch: api usage");
+		flushed = MlApiUsageFlush(&n);
+		end_tx();
+		MlApiUsageFlushed(flushed, n);
+	}
 	proc_exit(0);
 }

@@ -24,13 +24,14 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "api/api.h"
 #include "core/catalog.h"
 #include "model/deployed.h"
 
 static MemoryContext cache_cxt = NULL;	/* holds the list cells */
 static List *entries = NIL;
 static bool callbacks_done = false;
-static Oid	watched[3];
+static Oid	watched[4];
 static bool watched_valid = false;	/* re-resolved after a full reset */
 uint64		MlDeployedGeneration = 1;
 
@@ -63,7 +64,8 @@ static void
 relcache_cb(Datum arg, Oid relid)
 {
 	(void) arg;
-	if (!OidIsValid(relid) || relid == watched[0] || relid == watched[1] || relid == watched[2])
+	if (!OidIsValid(relid) || relid == watched[0] || relid == watched[1] || relid == watched[2] ||
+		relid == watched[3])
 	{
 		flush();
 		watched_valid = false;
@@ -89,6 +91,7 @@ setup(void)
 		watched[0] = get_relname_relid("models", nsp);
 		watched[1] = get_relname_relid("projects", nsp);
 		watched[2] = get_relname_relid("project_members", nsp);
+		watched[3] = get_relname_relid("exposures", nsp);	/* none before 0.3.0 */
 		watched_valid = true;
 	}
 	if (callbacks_done)
@@ -131,17 +134,15 @@ load_entry(const char *project, int64 model_id, MemoryContext cxt)
 {
 	MlScope		scope;
 	MlProject  *p;
+	MlExposure *exposure;
 	MlDeployed *e;
 	bool		isnull;
 	MemoryContext old;
 	bytea	   *payload;
 
 	MlScopeEnter(&scope);
-	p = MlProjectLookup(&scope, project);
-	if (p->access == ML_ACCESS_NONE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to score project \"%s\"", p->name)));
+	/* a role without access to the project scores it only through an exposure */
+	p = MlApiScoringProject(&scope, project, model_id != 0, &exposure);
 	read_model_row(&scope, p, model_id);
 	old = MemoryContextSwitchTo(cxt);
 	e = palloc0(sizeof(MlDeployed));
@@ -152,6 +153,8 @@ load_entry(const char *project, int64 model_id, MemoryContext cxt)
 	e->model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	e->version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	e->role = scope.caller;
+	if (exposure != NULL)
+		e->exposure = MlApiExposureCopy(exposure);
 	payload = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (isnull)
 		ereport(ERROR,

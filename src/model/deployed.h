@@ -18,6 +18,7 @@ typedef struct MlDeployed
 	bool		pinned;			/* a given version, not "whatever is deployed" */
 	Oid			role;			/* the role whose access was checked */
 	char	   *what;			/* "model version 3 of project "x"" */
+	struct MlExposure *exposure;	/* NULL: the role reaches the project (not metered) */
 	MlTrained  *trained;
 	MemoryContext cxt;			/* owns the entry */
 } MlDeployed;

@@ -51,6 +51,7 @@ typedef struct ForestModel
 	int			ntrees;
 	MlTree	  **trees;
 	double	   *gain;
+	MlTreePack *pack;			/* the trees for scoring, built on first use */
 } ForestModel;
 
 static bool
@@ -259,28 +260,18 @@ forest_fit(const MlDesign *d, void *params)
 	return m;
 }
 
+/* Mean of the trees' leaf values, on the packed trees (tree_predict.c). */
 static void
 forest_predict(void *model, const MlDesign *d, double *out)
 {
 	ForestModel *m = model;
 	int			nout = m->nout;
 
-	for (int64 i = 0; i < d->nrows; i++)
-	{
-		double	   *o = out + (size_t) i * nout;
-
-		for (int k = 0; k < nout; k++)
-			o[k] = 0;
-		for (int t = 0; t < m->ntrees; t++)
-		{
-			const double *v = MlTreeLeafValues(m->trees[t], d, i, nout);
-
-			for (int k = 0; k < nout; k++)
-				o[k] += v[k];
-		}
-		for (int k = 0; k < nout; k++)
-			o[k] /= m->ntrees;
-	}
+	if (m->pack == NULL)
+		m->pack = MlTreePackBuild(m, m->trees, m->ntrees, m->nfeat, 1, nout);
+	MlTreePackScore(m->pack, d, NULL, out);
+	for (int64 i = 0; i < d->nrows * nout; i++)
+		out[i] /= m->ntrees;
 }
 
 static void

@@ -53,6 +53,7 @@ typedef struct GbdtModel
 	double	   *init;			/* K raw scores before the first tree */
 	MlTree	  **trees;			/* nrounds * K, round-major */
 	double	   *gain;			/* nfeat */
+	MlTreePack *pack;			/* the trees for scoring, built on first use */
 } GbdtModel;
 
 static bool
@@ -579,123 +580,34 @@ gbdt_fit(const MlDesign *d, void *params)
 	return m;
 }
 
-#define PREDICT_BLOCK 64
-#define PREDICT_CHUNK 8192		/* rows per task when scoring on threads */
-#define PREDICT_RUN 16			/* tasks between interrupt checks */
-
-typedef struct PredictCtx
-{
-	GbdtModel  *m;
-	const MlDesign *d;
-	double	   *out;
-	double	   *f;				/* PREDICT_BLOCK * K per task */
-	int			first;			/* task 0 of this run is chunk first */
-} PredictCtx;
-
 /*
- * thread: f[i * K + k] += the value of rows start..start + nb in tree t,
- * the rows walked down a level at a time: their walks are independent, so
- * their loads overlap in the CPU instead of one walk waiting on each.
+ * Scores on the packed trees (tree_predict.c, built on first use in the
+ * model's context): raw scores first, then probabilities in place.
  */
-static void
-tree_block(const MlTree *t, const MlDesign *d, int64 start, int nb, double *f, int K, int k)
-{
-	int32		at[PREDICT_BLOCK];
-	bool		more = true;
-
-	for (int i = 0; i < nb; i++)
-		at[i] = 0;
-	while (more)
-	{
-		more = false;
-		for (int i = 0; i < nb; i++)
-		{
-			const MlTreeNode *n = &t->nodes[at[i]];
-
-			if (n->feature < 0)
-				continue;
-			{
-				int			left = MlTreeGoesLeft(t, n, d->col[n->feature][start + i]);
-
-				at[i] = n->right + ((n->left - n->right) & -left);
-			}
-			more = true;
-		}
-	}
-	for (int i = 0; i < nb; i++)
-		f[i * K + k] += t->values[t->nodes[at[i]].aux];
-}
-
-/* thread: rows of one chunk, in blocks, tree by tree */
-static void
-predict_task(void *arg, int task, int worker)
-{
-	PredictCtx *c = arg;
-	GbdtModel  *m = c->m;
-	const MlDesign *d = c->d;
-	int			K = m->K;
-	double	   *f = c->f + (size_t) task * PREDICT_BLOCK * K;
-	int64		lo = (int64) (c->first + task) * PREDICT_CHUNK,
-				hi = Min(d->nrows, lo + PREDICT_CHUNK);
-
-	(void) worker;
-	for (int64 start = lo; start < hi; start += PREDICT_BLOCK)
-	{
-		int			nb = (int) Min(PREDICT_BLOCK, hi - start);
-
-		for (int i = 0; i < nb; i++)
-			for (int k = 0; k < K; k++)
-				f[i * K + k] = m->init[k];
-		for (int r = 0; r < m->nrounds; r++)
-			for (int k = 0; k < K; k++)
-			{
-				tree_block(m->trees[r * K + k], d, start, nb, f, K, k);
-			}
-		for (int i = 0; i < nb; i++)
-		{
-			int64		row = start + i;
-
-			if (m->task == ML_TASK_REGRESSION)
-				c->out[row] = f[i];
-			else if (m->task == ML_TASK_BINARY)
-			{
-				double		p1 = sigmoid(f[i]);
-
-				c->out[row * 2] = 1 - p1;
-				c->out[row * 2 + 1] = p1;
-			}
-			else
-				softmax(f + i * K, K, c->out + (size_t) row * K);
-		}
-	}
-}
-
-/* Large batches on threads (the model's trees are read-only). */
 static void
 gbdt_predict(void *model, const MlDesign *d, double *out)
 {
 	GbdtModel  *m = model;
-	PredictCtx	c;
-	int			ntasks = (int) ((d->nrows + PREDICT_CHUNK - 1) / PREDICT_CHUNK);
 	double		t0 = MlTreesNow();
 
-	c.m = m;
-	c.d = d;
-	c.out = out;
-	c.f = palloc(sizeof(double) * PREDICT_BLOCK * m->K * PREDICT_RUN);
-	for (int first = 0; first < ntasks; first += PREDICT_RUN)
+	if (m->pack == NULL)
+		m->pack = MlTreePackBuild(m, m->trees, m->nrounds * m->K, m->nfeat, m->K, 1);
+	MlTreePackScore(m->pack, d, m->init, out);
+	if (m->task == ML_TASK_BINARY)
 	{
-		int			n = Min(PREDICT_RUN, ntasks - first);
+		/* from the last row down: row i's raw score is read before 2i, 2i + 1 are written */
+		for (int64 row = d->nrows - 1; row >= 0; row--)
+		{
+			double		p1 = sigmoid(out[row]);
 
-		CHECK_FOR_INTERRUPTS();
-		c.first = first;
-		if (n > 1)
-			MlTreesRun(MlTreesThreads(0), predict_task, &c, n);
-		else
-			predict_task(&c, 0, 0);
+			out[row * 2] = 1 - p1;
+			out[row * 2 + 1] = p1;
+		}
 	}
-	pfree(c.f);
-	if (d->nrows >= PREDICT_CHUNK)
+	else if (m->task == ML_TASK_MULTICLASS)
+		for (int64 row = 0; row < d->nrows; row++)
+			softmax(out + (size_t) row * m->K, m->K, out + (size_t) row * m->K);
+	if (d->nrows >= 8192)
 		elog(DEBUG1, "gbdt timing: predict %.3f s (" INT64_FORMAT " rows)", MlTreesNow() - t0,
 			 d->nrows);
 }

@@ -24,9 +24,11 @@
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
+#include "api/api.h"
 #include "core/catalog.h"
 #include "core/options.h"
 #include "model/deployed.h"
+#include "model/scoring_log.h"
 
 PG_FUNCTION_INFO_V1(ml_predict_row);
 PG_FUNCTION_INFO_V1(ml_predict_json);
@@ -136,11 +138,15 @@ score(FunctionCallInfo fcinfo, const char *project, int64 model_id, int argno, b
 {
 	CallState  *st = call_state(fcinfo, project, model_id);
 
+	MlApiRowStart(st->e->exposure);
 	if (json)
 		MlEncodeJson(st->e->trained->enc, PG_GETARG_JSONB_P(argno), st->raw, st->feat, st->e->what);
 	else
 		encode_row(fcinfo, st, argno);
 	MlTrainedPredictRow(st->e->trained, st->feat, st->out);
+	MlApiRow(st->e->exposure);	/* metered, and charged to a quota, through an exposure */
+	if (ml_drift_sample_rows > 0)	/* drift: 1 row in N counted (predict_log.c) */
+		MlScoringLogSample(st->e, json ? NULL : st->binding, st->raw, st->values, st->nulls, st->out);
 	return st;
 }
 

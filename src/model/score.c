@@ -35,10 +35,12 @@
 #include "utils/portal.h"
 #include "utils/typcache.h"
 
+#include "api/api.h"
 #include "core/catalog.h"
 #include "core/progress.h"
 #include "model/deployed.h"
 #include "model/score.h"
+#include "model/scoring_log.h"
 
 PG_FUNCTION_INFO_V1(ml_score);
 
@@ -70,6 +72,7 @@ typedef struct ScoreCall
 	Datum	   *labels;			/* text of class c, made on first use */
 	MemoryContext cxt;			/* the call's: owns the above */
 	MlScoreWriter *writer;
+	MlScoringLog *log;			/* drift: rows counted on the training bins */
 } ScoreCall;
 
 static void
@@ -177,6 +180,7 @@ score_block(ScoreCall *c, HeapTuple *tuples, int n)
 	}
 	MlEncodeBlock(enc, c->binding, n, values, nulls, c->stride, raw, feat);
 	MlTrainedPredict(c->t, feat, n, out);
+	MlScoringLogBlock(c->log, c->binding, raw, values, nulls, c->stride, n, out);
 	write_block(c, n, values, nulls, out);
 }
 
@@ -227,7 +231,8 @@ fetch_block(Portal portal, int want, List **parts, HeapTuple **tuples, double *r
 }
 
 static int64
-score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool classifier)
+score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool classifier,
+		   MlScoringLog *log)
 {
 	MemoryContext callcxt = CurrentMemoryContext;
 	MemoryContext blockcxt;
@@ -242,6 +247,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	c.version = e->version;
 	c.classifier = classifier;
 	c.cxt = callcxt;
+	c.log = log;
 	/* a fresh snapshot, as the CREATE TABLE AS it replaces had */
 	portal = SPI_cursor_open_with_args(NULL, psprintf("SELECT s.* FROM %s s", MlRelName(relid)),
 									   0, NULL, NULL, NULL, false, CURSOR_OPT_NO_SCROLL);
@@ -269,7 +275,10 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 		MemoryContextSwitchTo(blockcxt);
 		n = fetch_block(portal, max_rows, &parts, &tuples, &row_bytes);
 		if (n > 0)
+		{
+			MlApiRows(e->exposure, n);	/* metered, and charged to a quota, before it is written */
 			score_block(&c, tuples, n);
+		}
 		foreach(lc, parts)
 			SPI_freetuptable(lfirst(lc));
 		MemoryContextSwitchTo(callcxt);
@@ -298,6 +307,7 @@ ml_score(PG_FUNCTION_ARGS)
 	MlDeployed *e;
 	bool		classifier;
 	int64		rows;
+	MlScoringLog *log;
 
 	MlRequireArg(fcinfo, 1, "relation");
 	project = MlTextArg(fcinfo, 0, "project");
@@ -317,6 +327,7 @@ ml_score(PG_FUNCTION_ARGS)
 	check_free_name(relid, "model_version");
 
 	e = MlDeployedGet(project, 0);
+	MlApiRows(e->exposure, 0);	/* the call begins: metered through an exposure */
 	classifier = e->trained->task == ML_TASK_BINARY || e->trained->task == ML_TASK_MULTICLASS;
 	if (classifier)
 		check_free_name(relid, "probabilities");
@@ -329,8 +340,10 @@ ml_score(PG_FUNCTION_ARGS)
 	}
 
 	MlScopeEnter(&scope);
+	log = MlScoringLogStart(&scope, e);
 	create_output(dest, relid, classifier);
-	rows = score_rows(e, relid, get_relname_relid(rv->relname, nspid), dest, classifier);
+	rows = score_rows(e, relid, get_relname_relid(rv->relname, nspid), dest, classifier, log);
+	MlScoringLogFinish(log, &scope, relid, rows);
 	MlScopeExit(&scope);
 	PG_RETURN_INT64(rows);
 }

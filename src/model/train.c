@@ -33,6 +33,7 @@
 #include "model/versions.h"
 #include "model/importance.h"
 #include "model/metrics.h"
+#include "model/profile.h"
 #include "model/search.h"
 #include "model/stored.h"
 #include "model/train.h"
@@ -429,6 +430,7 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 			.fingerprint = fingerprint(frame, td),
 			.features = features.data,
 			.training = training.data,
+			.profile = MlProfileBuild(tr->trained, frame, td->rows, td->nrows),
 			.audit_action = "train",
 		};
 

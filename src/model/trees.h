@@ -136,6 +136,18 @@ MlTreeLeafValues(const MlTree *t, const MlDesign *d, int64 i, int nout)
 	return t->values + (size_t) n->aux * nout;
 }
 
+/*
+ * Batch scoring (tree_predict.c): trees repacked for walking blocks of rows
+ * in lockstep, bit-identical to MlTreeLeafValues. Tree t adds its nout leaf
+ * values to output slot t % per_round of each row.
+ */
+typedef struct MlTreePack MlTreePack;
+
+extern MlTreePack *MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat,
+								   int per_round, int nout);
+extern void MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init,
+							double *out);
+
 extern void MlTreeWrite(const MlTree *t, int nout, StringInfo buf);
 extern MlTree *MlTreeRead(MlReader *r, int nout, const MlDesign *shape);
 extern uint64 MlTreesRandom(uint64 *state);

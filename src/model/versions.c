@@ -21,9 +21,10 @@
 int32
 MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 {
-	Oid			types[13] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
-	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID};
-	Datum		values[13];
+	Oid			types[14] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
+	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID, JSONBOID};
+	Datum		values[14];
+	char		nulls[15] = "              ";
 	int32		version;
 	bool		isnull;
 
@@ -48,12 +49,17 @@ MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 	values[10] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->features));
 	values[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->training));
 	values[12] = Int32GetDatum(version);
+	/* the training profile drift is measured against (model/profile.c) */
+	if (row->profile)
+		values[13] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->profile));
+	else
+		nulls[13] = 'n';
 	MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
 			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
-			  "features, training, version) "
-			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+			  "features, training, version, profile) "
+			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
 			  "ON CONFLICT (project_id, version) DO NOTHING",
-			  13, types, values, NULL, SPI_OK_INSERT);
+			  14, types, values, nulls, SPI_OK_INSERT);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

@@ -22,6 +22,7 @@ typedef struct MlVersionRow
 	const char *fingerprint;
 	const char *features;		/* jsonb */
 	const char *training;		/* jsonb */
+	const char *profile;		/* jsonb (model/profile.h), or NULL */
 	const char *audit_action;	/* "train", "forecast_train" */
 	const char *audit_key;		/* one more audit detail, or NULL */
 	const char *audit_value;

@@ -1,0 +1,69 @@
+/*
+ * usage.h
+ *	  The shared-memory usage table (usage.c), shared by metering.c,
+ *	  quota.c and usage_flush.c: one entry per database, catalog, project,
+ *	  consumer and UTC day.
+ */
+#ifndef ML_USAGE_H
+#define ML_USAGE_H
+
+#include "postgres.h"
+
+#include "port/atomics.h"
+#include "storage/spin.h"
+
+/* latency buckets: bucket i holds latencies below 0.01 ms * 2^((i+1)/4) */
+#define ML_LATENCY_BUCKETS	96
+
+typedef struct MlUsageKey
+{
+	Oid			dbid;
+	Oid			catalog;		/* mlops.projects' OID: project ids restart with a new extension */
+	int32		day;			/* UTC day, as a date (days since 2000-01-01) */
+	int32		pad;
+	int64		project_id;
+	NameData	consumer;
+} MlUsageKey;
+
+/* What is counted; absolute for the day (the catalog row's values included). */
+typedef struct MlUsageCounts
+{
+	int64		calls;
+	int64		rows;
+	int64		errors;
+	int64		hist[ML_LATENCY_BUCKETS];
+} MlUsageCounts;
+
+typedef struct MlUsageEntry
+{
+	MlUsageKey	key;
+	/* the day's rows handed out: the quota counter, added to without a lock */
+	pg_atomic_uint64 rows;
+	slock_t		mutex;			/* protects what follows */
+	MlUsageCounts counts;		/* counts.rows unused: see rows */
+	int64		rate_second;	/* the second rate_calls counts */
+	int32		rate_calls;
+	uint64		changes;		/* bumped by every update */
+	uint64		flushed;		/* changes when last written to the catalog */
+} MlUsageEntry;
+
+/* a copy of an entry, out of shared memory */
+typedef struct MlUsageCopy
+{
+	MlUsageKey	key;
+	MlUsageCounts counts;		/* rows from the atomic counter */
+	uint64		changes;
+} MlUsageCopy;
+
+extern int	ml_api_usage_entries;
+
+extern bool MlUsageReady(void);
+extern MlUsageEntry *MlUsageGet(int64 project_id, const char *consumer, int32 day);
+extern double MlUsagePercentile(const int64 *hist, double q);
+extern int	MlUsageBucket(int64 usecs);
+extern void MlUsageShmemInit(void);
+extern MlUsageCopy *MlUsageCopyAll(MemoryContext cxt, int *n);
+extern bool MlUsageDirty(const MlUsageKey *key, uint64 changes);
+extern void MlUsageMarkFlushed(const MlUsageKey *key, uint64 changes);
+
+#endif							/* ML_USAGE_H */

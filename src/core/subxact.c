@@ -1,0 +1,48 @@
+/*
+ * subxact.c
+ *	  A step that may fail without failing the caller: run in an internal
+ *	  subtransaction (as PL/pgSQL's EXCEPTION blocks do), its error turned
+ *	  into a message. The subtransaction's abort undoes what the step did,
+ *	  including SPI connections, snapshots, user id and settings it changed.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "core/subxact.h"
+
+bool
+MlSubxactTry(void (*fn) (void *arg), void *arg, char **message)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*message = psprintf("%s (SQLSTATE %s)", ed->message, unpack_sql_state(ed->sqlerrcode));
+		FreeErrorData(ed);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}

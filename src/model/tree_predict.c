@@ -1,0 +1,340 @@
+/*
+ * tree_predict.c
+ *	  Batch scoring of tree ensembles (gbdt.c, forest.c): the fitted trees
+ *	  repacked for walking many rows at once, and the threaded block driver.
+ *
+ * A walk down a tree is a chain of dependent loads (node, then the row's
+ * value of its feature, then the child). One walk at a time leaves the CPU
+ * waiting on each; here a block of rows goes down a tree a level at a time,
+ * so the walks of the block are independent work the CPU overlaps. To keep
+ * each step short and branch-free the trees are repacked:
+ *
+ * - 16-byte nodes renumbered breadth-first, so the right child is always
+ *	 left + 1 and a node needs one child index;
+ * - a leaf is a node that sends every row to itself (threshold +inf, NaN
+ *	 left), so every row of a block takes exactly the tree's depth in steps,
+ *	 with no test for having arrived;
+ * - the block's rows transposed row-major, so a step reads its value with
+ *	 one load;
+ * - categorical splits (a bit set per node) only in the trees that have one.
+ *
+ * The comparisons, the leaf values and the order of the sums are those of
+ * MlTreeLeafValues, so the predictions are bit-identical to a walk of the
+ * stored trees. The pack is derived, never stored: the payload is unchanged.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "model/trees.h"
+
+#define PACK_BLOCK 64			/* rows walked together */
+#define PACK_CHUNK 8192			/* rows per task on threads */
+#define PACK_RUN 16				/* tasks between interrupt checks */
+
+#define META_MISSING_LEFT 1
+#define META_CATEGORICAL 2
+#define META_SHIFT 2
+
+typedef struct PackNode
+{
+	union
+	{
+		double		threshold;	/* numeric: x <= threshold goes left */
+		int64		set;		/* categorical: the tree's set index */
+	}			u;
+	int32		left;			/* right child = left + 1; a leaf: itself */
+	uint32		meta;			/* feature << 2 | categorical | missing_left */
+} PackNode;
+
+StaticAssertDecl(sizeof(PackNode) == 16, "a packed node takes 16 bytes");
+
+struct MlTreePack
+{
+	int			ntrees;
+	int			nfeat;
+	int			per_round;		/* tree t adds to output slot t % per_round */
+	int			nout;			/* values per leaf */
+	const MlTree **trees;		/* leaf values and category sets */
+	int64	   *first;			/* tree t's nodes start at nodes + first[t] */
+	int32	   *depth;			/* steps from the root to the deepest leaf */
+	bool	   *has_cat;
+	PackNode   *nodes;
+	int32	   *leaf;			/* per node: its value block (leaves) */
+};
+
+/* Repack tree t (nodes in breadth-first order) into p at offset base. */
+static void
+pack_tree(MlTreePack *p, int t, const MlTree *tree, int64 base, int32 *queue, int32 *level)
+{
+	PackNode   *out = p->nodes + base;
+	int32	   *leaf = p->leaf + base;
+	int			head = 0,
+				tail = 1;
+	int32		depth = 0;
+
+	queue[0] = 0;				/* queue[k]: the stored node that gets index k */
+	level[0] = 0;
+	p->has_cat[t] = false;
+	while (head < tail)
+	{
+		const MlTreeNode *n = &tree->nodes[queue[head]];
+		PackNode   *o = &out[head];
+
+		depth = Max(depth, level[head]);
+		if (n->feature < 0)
+		{
+			o->u.threshold = INFINITY;
+			o->left = head;
+			o->meta = META_MISSING_LEFT;
+			leaf[head] = n->aux;
+		}
+		else
+		{
+			if (tail + 2 > tree->nnodes)	/* load validated it: one parent each */
+				elog(ERROR, "a tree has more children than nodes");
+			o->left = tail;
+			o->meta = ((uint32) n->feature << META_SHIFT) |
+				(n->missing_left ? META_MISSING_LEFT : 0) |
+				(n->categorical ? META_CATEGORICAL : 0);
+			if (n->categorical)
+			{
+				o->u.set = n->aux;
+				p->has_cat[t] = true;
+			}
+			else
+				o->u.threshold = n->threshold;
+			leaf[head] = 0;
+			queue[tail] = n->left;
+			level[tail++] = level[head] + 1;
+			queue[tail] = n->right;
+			level[tail++] = level[head] + 1;
+		}
+		head++;
+	}
+	p->depth[t] = depth;
+}
+
+/*
+ * The pack of trees[0..ntrees), allocated in the context of owner (the
+ * model it belongs to, so it lives and dies with it). The trees were
+ * validated on load (each node reached once, children after their parent).
+ */
+MlTreePack *
+MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_round, int nout)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(owner));
+	MlTreePack *p = palloc0(sizeof(MlTreePack));
+	int64		total = 0;
+	int32		maxnodes = 1;
+	int32	   *queue;
+	int32	   *level;
+
+	if ((uint32) nfeat > (PG_UINT32_MAX >> META_SHIFT))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a tree model of %d features is too wide to score", nfeat)));
+	p->ntrees = ntrees;
+	p->nfeat = nfeat;
+	p->per_round = per_round;
+	p->nout = nout;
+	p->trees = (const MlTree **) trees;
+	p->first = palloc(sizeof(int64) * ntrees);
+	p->depth = palloc(sizeof(int32) * ntrees);
+	p->has_cat = palloc(sizeof(bool) * ntrees);
+	for (int t = 0; t < ntrees; t++)
+	{
+		p->first[t] = total;
+		total += trees[t]->nnodes;
+		maxnodes = Max(maxnodes, trees[t]->nnodes);
+	}
+	p->nodes = palloc_extended(sizeof(PackNode) * Max(total, 1), MCXT_ALLOC_HUGE);
+	p->leaf = palloc_extended(sizeof(int32) * Max(total, 1), MCXT_ALLOC_HUGE);
+	MemoryContextSwitchTo(old);
+
+	queue = palloc(sizeof(int32) * maxnodes);
+	level = palloc(sizeof(int32) * maxnodes);
+	for (int t = 0; t < ntrees; t++)
+		pack_tree(p, t, trees[t], p->first[t], queue, level);
+	pfree(queue);
+	pfree(level);
+	return p;
+}
+
+/*
+ * One step of a walk: the child of node n for value v (MlTreeGoesLeft's
+ * rule), without a branch. With cat false the node is known numeric; else
+ * both rules are computed and the node's kind picks one. sets is the
+ * tree's category sets; a numeric node reads the first word of set 0,
+ * which every tree has.
+ */
+static pg_attribute_always_inline int32
+step(const PackNode *n, double v, const uint64 *sets, bool cat)
+{
+	int			ml = n->meta & META_MISSING_LEFT;
+	int			nan = v != v;
+	int			left = (v <= n->u.threshold) | (ml & nan);
+
+	if (cat && (n->meta & META_CATEGORICAL))
+	{
+		int			b = (v >= 0 && v < ML_TREES_MAX_BINS - 1) ? (int) v : ML_TREES_MAX_BINS - 1;
+		const uint64 *set = sets + (size_t) n->u.set * 4;
+
+		left = nan ? ml : (int) ((set[b >> 6] >> (b & 63)) & 1);
+	}
+	return n->left + 1 - left;
+}
+
+/*
+ * thread: at[i] = the leaf that row i of the block x (row-major, nfeat a
+ * row) reaches in a packed tree, each row taking exactly depth steps
+ * (leaves loop on themselves). A block goes down a level at a time, so
+ * the steps of its rows are independent; a row or two (ml_predict) walks
+ * alone, its position in a register.
+ */
+static pg_attribute_always_inline void
+walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x, int nfeat,
+		  int nb, int32 *at, bool cat)
+{
+	if (nb >= 8)
+	{
+		/* the first step leaves one node, the root, for every row */
+		const PackNode *root = &nodes[0];
+		const double *xr = x + (root->meta >> META_SHIFT);
+
+		for (int i = 0; i < nb; i++)
+			at[i] = step(root, xr[(size_t) i * nfeat], sets, cat);
+		for (int s = 1; s < depth; s++)
+			for (int i = 0; i < nb; i++)
+			{
+				const PackNode *n = &nodes[at[i]];
+
+				at[i] = step(n, x[(size_t) i * nfeat + (n->meta >> META_SHIFT)], sets, cat);
+			}
+		return;
+	}
+	for (int i = 0; i < nb; i++)
+	{
+		int32		pos = 0;
+		const double *xi = x + (size_t) i * nfeat;
+
+		for (int s = 0; s < depth; s++)
+			pos = step(&nodes[pos], xi[nodes[pos].meta >> META_SHIFT], sets, cat);
+		at[i] = pos;
+	}
+}
+
+/* thread: walk_rows for a tree without categorical splits, or with */
+static void
+walk_numeric(const PackNode *nodes, int depth, const double *x, int nfeat, int nb, int32 *at)
+{
+	walk_rows(nodes, NULL, depth, x, nfeat, nb, at, false);
+}
+
+static void
+walk_mixed(const PackNode *nodes, const MlTree *tree, int depth, const double *x, int nfeat,
+		   int nb, int32 *at)
+{
+	walk_rows(nodes, tree->sets, depth, x, nfeat, nb, at, true);
+}
+
+typedef struct PackCtx
+{
+	const MlTreePack *p;
+	const MlDesign *d;
+	const double *init;			/* per output slot, or NULL for 0 */
+	double	   *out;			/* nrows * per_round * nout */
+	double	   *x;				/* PACK_BLOCK * nfeat per task */
+	int			first;			/* task 0 of this run is chunk first */
+} PackCtx;
+
+/* thread: out of the rows of one chunk, in blocks, tree by tree */
+static void
+pack_task(void *arg, int task, int worker)
+{
+	PackCtx    *c = arg;
+	const MlTreePack *p = c->p;
+	const MlDesign *d = c->d;
+	int			nfeat = p->nfeat,
+				nout = p->nout,
+				stride = p->per_round * nout;
+	double	   *x = c->x + (size_t) task * PACK_BLOCK * nfeat;
+	int64		lo = (int64) (c->first + task) * PACK_CHUNK,
+				hi = Min(d->nrows, lo + PACK_CHUNK);
+	int32		at[PACK_BLOCK];
+
+	(void) worker;
+	for (int64 start = lo; start < hi; start += PACK_BLOCK)
+	{
+		int			nb = (int) Min(PACK_BLOCK, hi - start);
+		double	   *f = c->out + (size_t) start * stride;
+
+		for (int j = 0; j < nfeat; j++)
+		{
+			const double *col = d->col[j] + start;
+
+			for (int i = 0; i < nb; i++)
+				x[(size_t) i * nfeat + j] = col[i];
+		}
+		for (int i = 0; i < nb; i++)
+			for (int k = 0; k < stride; k++)
+				f[(size_t) i * stride + k] = c->init ? c->init[k] : 0;
+		for (int t = 0; t < p->ntrees; t++)
+		{
+			const MlTree *tree = p->trees[t];
+			const PackNode *nodes = p->nodes + p->first[t];
+			const int32 *leaf = p->leaf + p->first[t];
+			double	   *ft = f + (t % p->per_round) * nout;
+
+			if (p->has_cat[t])
+				walk_mixed(nodes, tree, p->depth[t], x, nfeat, nb, at);
+			else
+				walk_numeric(nodes, p->depth[t], x, nfeat, nb, at);
+			if (nout == 1)
+				for (int i = 0; i < nb; i++)
+					ft[(size_t) i * stride] += tree->values[leaf[at[i]]];
+			else
+				for (int i = 0; i < nb; i++)
+				{
+					const double *v = tree->values + (size_t) leaf[at[i]] * nout;
+
+					for (int k = 0; k < nout; k++)
+						ft[(size_t) i * stride + k] += v[k];
+				}
+		}
+	}
+}
+
+/*
+ * out[i * per_round * nout + (t % per_round) * nout + k] = init[...] (or 0)
+ * + the leaf values of row i in trees t, in tree order. Batches of more
+ * than a chunk run on the tree threads; interrupts are checked between
+ * runs of chunks.
+ */
+void
+MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init, double *out)
+{
+	PackCtx		c;
+	int64		ntasks = (d->nrows + PACK_CHUNK - 1) / PACK_CHUNK;
+
+	c.p = p;
+	c.d = d;
+	c.init = init;
+	c.out = out;
+	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->nfeat, 1) * PACK_RUN);
+	for (int64 first = 0; first < ntasks; first += PACK_RUN)
+	{
+		int			n = (int) Min(PACK_RUN, ntasks - first);
+
+		CHECK_FOR_INTERRUPTS();
+		c.first = (int) first;
+		if (n > 1)
+			MlTreesRun(MlTreesThreads(0), pack_task, &c, n);
+		else
+			pack_task(&c, 0, 0);
+	}
+	pfree(c.x);
+}

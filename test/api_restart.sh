@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# API usage and the day's quota survive a clean server restart: in a
+# database the scheduler serves (mlops_jobs: usage written to
+# mlops.api_usage by the dispatch pass before the restart) and in one it
+# does not serve (usage only in shared memory: saved to a file at
+# shutdown, read back at start). Prints TAP; run with prove in
+# scripts/cluster.sh.
+set -euo pipefail
+. "$(dirname "$0")/lib/api.bash"
+api_roles arest
+served=mlops_jobs unserved=mlops_api_unserved
+echo "1..8"
+
+score() { qd "$1" -c "SET ROLE $cons" -c "SELECT count(ml_predict('homes', h)) FROM houses h WHERE id <= $2" 2>&1 || true; }
+usage() { qd "$1" -c "SET ROLE $cons" -c "SELECT calls || ' ' || rows || ' ' || errors FROM ml_api_usage"; }
+
+for d in $served $unserved; do
+  api_db $d
+  qd $d -c "SET ROLE $eng" -c "SELECT ml_expose('homes', '$cons', '{\"rows_per_day\": 50}')" >/dev/null
+  score $d 30 >/dev/null
+  score $d 5 >/dev/null
+done
+# wait_for reads $db, the served database
+check "the served database's usage is written to the catalog" wait_for "SELECT rows = 35 FROM mlops.api_usage" 20
+check "the unserved database's usage is in shared memory only" \
+  test "$(qd $unserved -c "SELECT count(*) FROM mlops.api_usage")/$(usage $unserved)" = "0/2 35 0"
+
+api_restart
+echo "# server restarted"
+check "usage in the served database after the restart" test "$(usage $served)" = "2 35 0"
+check "usage in the unserved database after the restart (from the shutdown file)" test "$(usage $unserved)" = "2 35 0"
+for d in $served $unserved; do
+  out=$(score $d 15)
+  check "$d: the day's rows are still counted: 15 more fit" test "$out" = 15
+  out=$(score $d 1)
+  check "$d: and the 51st row is refused" grep -q "daily row quota of role \"$cons\" on project \"homes\" exceeded: rows_per_day is 50" <<<"$out"
+done
