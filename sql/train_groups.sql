@@ -61,8 +61,13 @@ SELECT count(*) AS rows,
        bool_and(abs(prediction - ml_predict('shops', s)) < 1e-9) AS same_as_predict
 FROM shops_scored JOIN shops s USING (id);
 SET ROLE regress_carl;
--- consumers neither train nor score here (the privilege matrix has them)
+-- a consumer sees nothing of a project not exposed to it, scores the
+-- deployed grouped version once it is, and never trains
 SELECT regress_try($$SELECT ml_predict('shops', '{"mar\"ket": "south", "x1": 2, "x2": 0}'::jsonb)$$);
+SET ROLE regress_eve;
+SELECT ml_expose('shops', 'regress_carl') IS NOT NULL AS exposed;
+SET ROLE regress_carl;
+SELECT round(ml_predict('shops', '{"mar\"ket": "south", "x1": 2, "x2": 0}'::jsonb)::numeric, 2) AS consumer_south;
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['mar"ket'])$$);
 RESET ROLE;
 
