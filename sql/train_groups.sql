@@ -99,6 +99,20 @@ RESET ROLE;
 SELECT count(*) AS versions, count(DISTINCT payload) AS payloads
 FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
 WHERE p.name = 'shops' AND version > 4;
+-- classification, a group of a single class, designs of any byte length through the workers
+CREATE TABLE labels (g text, b boolean, xyz float8, lab text);
+INSERT INTO labels SELECT (ARRAY['a', 'b'])[i % 2 + 1], i % 3 = 0, i,
+       CASE WHEN i % 2 = 0 THEN 'only' WHEN i > 50 THEN 'hi' ELSE 'lo' END
+FROM generate_series(1, 200) i;
+GRANT SELECT ON labels TO ml_analyst;
+SET ROLE regress_alice;
+SELECT ml_create_project('labels', 'labels', 'lab', 'classification') > 0 AS created;
+SELECT w, groups, round((metrics->>'accuracy')::numeric, 2) AS accuracy
+FROM unnest(ARRAY[0, 2]) w,
+     ml_train_groups('labels', ARRAY['g', 'b'], 'gbdt', '{"n_estimators": 5}', jsonb_build_object('workers', w));
+RESET ROLE;
+SELECT count(DISTINCT payload) AS payloads FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
+WHERE p.name = 'labels';
 SET ROLE regress_alice;
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], options => '{"workers": 9}')$$);
 

@@ -51,7 +51,7 @@ typedef struct GwHeader
 	Size		hp_len;			/* 0: no hyperparameters */
 	Size		hp_off;
 	Size		mq_off;
-	Size		fit_off[FLEXIBLE_ARRAY_MEMBER];	/* nfits + 1: each fit's design */
+	Size		fit[FLEXIBLE_ARRAY_MEMBER];	/* per fit: its design's offset, length */
 } GwHeader;
 
 /* A design as bytes (model.h's contract: no weights, features then y). */
@@ -153,8 +153,8 @@ ml_groups_worker_main(Datum arg)
 		{
 			MlDesign   *d;
 
-			r.data = (char *) h + h->fit_off[t];
-			r.len = (int) (h->fit_off[t + 1] - h->fit_off[t]);
+			r.data = (char *) h + h->fit[2 * t];
+			r.len = (int) h->fit[2 * t + 1];
 			r.pos = 0;
 			r.what = "a design of a groups worker";
 			d = design_read(&r, (MlTask) h->task, h->nclass);
@@ -174,6 +174,8 @@ ml_groups_worker_main(Datum arg)
 			appendStringInfoChar(&msg, 'E');
 			pq_sendint32(&msg, e->sqlerrcode);
 			appendStringInfoString(&msg, e->message ? e->message : "unknown error");
+			appendStringInfoChar(&msg, '\0');
+			appendStringInfoString(&msg, e->detail ? e->detail : "");
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(old);
@@ -190,7 +192,7 @@ static dsm_segment *
 setup_segment(const MlLearner *l, Jsonb *hp, MlDesign **designs, int nfits, int nworkers,
 			  GwHeader **hout)
 {
-	Size		head = MAXALIGN(offsetof(GwHeader, fit_off) + sizeof(Size) * (nfits + 1));
+	Size		head = MAXALIGN(offsetof(GwHeader, fit) + sizeof(Size) * 2 * nfits);
 	Size		hp_len = hp ? VARSIZE(hp) : 0;
 	StringInfoData *bufs = palloc(sizeof(StringInfoData) * Max(nfits, 1));
 	Size		total = head + MAXALIGN(hp_len);
@@ -221,9 +223,9 @@ setup_segment(const MlLearner *l, Jsonb *hp, MlDesign **designs, int nfits, int 
 	off = head + MAXALIGN(hp_len);
 	for (int i = 0; i < nfits; i++)
 	{
-		h->fit_off[i] = off;
+		h->fit[2 * i] = off;
+		h->fit[2 * i + 1] = bufs[i].len;
 		memcpy((char *) h + off, bufs[i].data, bufs[i].len);
-		h->fit_off[i + 1] = off + bufs[i].len;
 		off += MAXALIGN(bufs[i].len);
 		pfree(bufs[i].data);
 	}
@@ -283,10 +285,15 @@ take_answer(const MlLearner *l, MlDesign **designs, void **models, int nfits, co
 	if (r.data[r.pos++] == 'E')
 	{
 		int32		code = MlReadInt32(&r, PG_INT32_MIN, PG_INT32_MAX);
+		const char *message = r.data + r.pos;
+		int			mlen = strnlen(message, r.len - r.pos);
+		const char *detail = mlen < r.len - r.pos ? message + mlen + 1 : "";
+		int			dlen = mlen < r.len - r.pos ? r.len - r.pos - mlen - 1 : 0;
 
 		ereport(ERROR,
 				(errcode(code),
-				 errmsg("%.*s", r.len - r.pos, r.data + r.pos),
+				 errmsg("%.*s", mlen, message),
+				 dlen > 0 ? errdetail("%.*s", dlen, detail) : 0,
 				 errcontext("a background worker fitting a group")));
 	}
 	shape = *designs[t];
