@@ -52,7 +52,6 @@ MlGroupedSave(MlTrained *t)
 {
 	MlGrouped  *g = t->groups;
 	StringInfoData buf;
-	bytea	   *result;
 
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, ML_GROUPED_MAGIC, 8);
@@ -70,11 +69,7 @@ MlGroupedSave(MlTrained *t)
 	MlWriteInt32(&buf, g->global != NULL);
 	if (g->global)
 		write_model(&buf, g->global);
-	result = palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
-	pfree(buf.data);
-	return result;
+	return MlPayloadBytea(&buf);
 }
 
 /* A group model must read the top level's feature inputs, as they are. */

@@ -623,21 +623,6 @@ learner_arg(FunctionCallInfo fcinfo)
 	return l;
 }
 
-static Datum
-result_tuple(FunctionCallInfo fcinfo, int32 version, int groups, const char *metrics)
-{
-	TupleDesc	desc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "ml_train_groups must return a row");
-	values[0] = Int32GetDatum(version);
-	values[1] = Int32GetDatum(groups);
-	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
-}
-
 Datum
 ml_train_groups(PG_FUNCTION_ARGS)
 {
@@ -751,5 +736,5 @@ ml_train_groups(PG_FUNCTION_ARGS)
 	metrics = MemoryContextStrdup(callercxt, metrics);
 	MemoryContextDelete(cxt);
 	MlScopeExit(&scope);
-	PG_RETURN_DATUM(result_tuple(fcinfo, version, fitted, metrics));
+	PG_RETURN_DATUM(MlVersionResult(fcinfo, version, Int32GetDatum(fitted), metrics));
 }

@@ -23,7 +23,6 @@ bytea *
 MlTrainedSave(MlTrained *t)
 {
 	StringInfoData buf;
-	bytea	   *result;
 
 	if (t->groups)
 		return MlGroupedSave(t);
@@ -37,11 +36,7 @@ MlTrainedSave(MlTrained *t)
 		MlWriteString(&buf, t->classes[c]);
 	MlEncoderSave(t->enc, &buf);
 	t->learner->save(t->model, &buf);
-	result = palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
-	pfree(buf.data);
-	return result;
+	return MlPayloadBytea(&buf);
 }
 
 static bool

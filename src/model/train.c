@@ -531,21 +531,6 @@ train_best(MlSearchResult *search, const MlLearner *l, JsonbContainer *hp, MlFra
 	return tr;
 }
 
-static Datum
-result_tuple(FunctionCallInfo fcinfo, int32 version, const char *algorithm, const char *metrics)
-{
-	TupleDesc	desc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "ml_train must return a row");
-	values[0] = Int32GetDatum(version);
-	values[1] = CStringGetTextDatum(algorithm);
-	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
-}
-
 Datum
 ml_train(PG_FUNCTION_ARGS)
 {
@@ -643,5 +628,5 @@ ml_train(PG_FUNCTION_ARGS)
 	metrics_text = MemoryContextStrdup(callercxt, metrics.data);
 	MemoryContextDelete(cxt);
 	MlScopeExit(&scope);
-	PG_RETURN_DATUM(result_tuple(fcinfo, version, algorithm, metrics_text));
+	PG_RETURN_DATUM(MlVersionResult(fcinfo, version, CStringGetTextDatum(algorithm), metrics_text));
 }
