@@ -1224,3 +1224,18 @@ GRANT SELECT ON @extschema@.ml_reports TO ml_analyst, ml_engineer;
 GRANT SELECT ON @extschema@.ml_published_reports TO ml_analyst, ml_engineer, ml_consumer;
 -- The view asks project_access() for the reader, who needs to run it.
 GRANT EXECUTE ON FUNCTION mlops.project_access(bigint) TO ml_consumer;
+-- Many-models (issue 8): ml_train_groups
+CREATE FUNCTION @extschema@.ml_train_groups(
+    project text,
+    group_by text[],
+    algorithm text DEFAULT 'auto',
+    hyperparams jsonb DEFAULT '{}',
+    options jsonb DEFAULT '{}')
+RETURNS TABLE (version integer, groups integer, metrics jsonb)
+AS 'MODULE_PATHNAME', 'ml_train_groups'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.ml_train_groups(text, text[], text, jsonb, jsonb) IS
+    'fit one model per group of the key columns and store them as one new version';
+
+REVOKE ALL ON FUNCTION @extschema@.ml_train_groups(text, text[], text, jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ml_train_groups(text, text[], text, jsonb, jsonb) TO ml_analyst;

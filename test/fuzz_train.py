@@ -9,9 +9,10 @@ ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
 ml_drop_workflow, workflow jobs) and of API management (ml_expose,
 ml_revoke_exposure, scoring through an exposure, the usage and exposure
 views, mlops.project_exposed), of API keys (ml_create_api_key,
-ml_revoke_api_key) and of reports (ml_report
-with random kinds and options, hostile project names, ml_publish_report with
-random ids), on the tables
+ml_revoke_api_key), of reports (ml_report with random kinds and options,
+hostile project names, ml_publish_report with random ids), of many-models
+(ml_train_groups over random key columns, hostile names among them, and
+random options, the grouped version scored, evaluated and exported), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
 error from SQL/JSON we built fails the test. A payload the case corrupted
 on purpose must give XX001 (data corrupted), which is then expected.
@@ -629,23 +630,70 @@ def gen_reports(rng):
     return "reports", stmts
 
 
+GROUP_OPTS = {"min_rows": [2, 5, 20, 0, 1e9, "x"], "fallback": ["global", "error", "nearest", 1],
+              "workers": [0, 1, 2, -1, 9, "two"], "test_size": [0.2, 0.5, 0, 2],
+              "seed": [1, 42, -1], "exclude": [[], ["nosuch"]], "features": [[], ["nosuch"]],
+              "nosuch": [1]}
+
+
+def gen_groups(rng):
+    """Many-models: ml_train_groups over random key columns (hostile names
+    among them) and options, then the grouped version scored and exported."""
+    nrows = rng.choice([1, 5, 30, 100, 300])
+    t = fz.Table(rng, "fz_a", nrows)
+    if not t.of(lambda k: k in KEYS) and rng.random() < 0.8:
+        t = fz.Table(rng, "fz_a", nrows, cols=list(t.cols) + [("fz_key", rng.choice(sorted(KEYS)))])
+    stmts = list(t.sql)
+    names = t.names()
+    task = rng.choice(["regression", "classification"])
+    fits = t.of(lambda k: k in NUMERIC) if task == "regression" else t.of(lambda k: k in LABELS)
+    target = rng.choice(fits) if fits and rng.random() < 0.9 else rng.choice(names + ["nosuch"])
+    stmts.append("SELECT ml_create_project('fz', 'fz_a', %s, %s)" % (fz.lit(target), fz.lit(task)))
+    keys = [c for c in t.of(lambda k: k in KEYS) if c != target]
+    if not keys or rng.random() < 0.2:
+        keys = [c for c in names if c != target]
+    by = rng.sample(keys, min(len(keys), rng.choice([1, 1, 2, 3]))) if keys else []
+    if fz.hostile or not by:
+        by.append(rng.choice(["nosuch", target, 'a"b', "", "x y"]))
+    group_by = "ARRAY[%s]::text[]" % ", ".join(fz.lit(c) for c in by) if rng.random() > 0.03 else "NULL"
+    alg = rng.choice(["auto", "gbdt", "linear", "ridge", "random_forest", "logistic", "naive_bayes"]
+                     + (["kmeans", "nosuch"] if fz.hostile else []))
+    o = {}
+    for k in rng.sample(sorted(GROUP_OPTS), rng.choice([0, 1, 2, 3])):
+        if k != "nosuch" or fz.hostile:
+            o[k] = rng.choice(GROUP_OPTS[k]) if fz.hostile else GROUP_OPTS[k][0]
+    hp = hyperparams(rng) if fz.hostile and rng.random() < 0.3 else {}
+    stmts.append("SELECT * FROM ml_train_groups('fz', %s, %s, %s, %s)"
+                 % (group_by, fz.lit(alg), fz.jlit(hp), fz.jlit(o)))
+    if rng.random() < 0.1:
+        stmts.append("UPDATE mlops.models SET payload = overlay(payload PLACING '\\x%02x%02x'::bytea FROM %d) "
+                     "WHERE version = (SELECT max(version) FROM mlops.models)"
+                     % (rng.randrange(256), rng.randrange(256), rng.randrange(1, 400)))
+    stmts += ["SELECT ml_mark_ready('fz', (SELECT max(version) FROM mlops.models))",
+              "SELECT ml_deploy('fz', (SELECT max(version) FROM mlops.models))",
+              "SELECT count(*), sum(ml_predict('fz', t)) FROM fz_a t",
+              "SELECT ml_score('fz', 'fz_a', 'fz_scored')",
+              "SELECT ml_evaluate('fz', (SELECT max(version) FROM mlops.models), 'fz_a')",
+              "SELECT * FROM ml_leaderboard",
+              "SELECT ml_predict('fz', '{}'::jsonb)",
+              "SELECT ml_export_pmml('fz', (SELECT max(version) FROM mlops.models))"]
+    return "groups", stmts
+
+
 def gen_train(rng, index):
     fz.hostile = rng.random() < fz.HOSTILE
     r = rng.random()
     if r < FORECAST_SHARE:
         return gen_forecast(rng, index)
-    if r < FORECAST_SHARE + 0.15:
-        return gen_jobs(rng)
-    if r < FORECAST_SHARE + 0.25:
-        return gen_workflows(rng)
-    if r < FORECAST_SHARE + 0.35:
-        return gen_drift(rng)
-    if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE:
-        return gen_expose(rng)
-    if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE + 0.05:
-        return gen_keys(rng)
-    if r < FORECAST_SHARE + 0.35 + EXPOSE_SHARE + 0.12:
-        return gen_reports(rng)
+    # the other generators' shares, after forecasting's; the rest (about a
+    # third with the default shares) are plain training cases
+    r -= FORECAST_SHARE
+    for share, gen in ((0.08, gen_jobs), (0.06, gen_workflows), (0.06, gen_drift),
+                       (EXPOSE_SHARE, gen_expose), (0.04, gen_keys), (0.06, gen_reports),
+                       (0.06, gen_groups)):
+        if r < share:
+            return gen(rng)
+        r -= share
     stmts = []
     if rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")

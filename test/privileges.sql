@@ -118,6 +118,9 @@ UNION ALL
 SELECT 'ml_train(text,text,jsonb,jsonb)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_admin']) r
 UNION ALL
+SELECT 'ml_train_groups(text,text[],text,jsonb,jsonb)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_admin']) r
+UNION ALL
 SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['ml_predict(text,anyelement)', 'ml_predict(text,jsonb)',
                  'ml_predict_label(text,anyelement)', 'ml_predict_label(text,jsonb)',

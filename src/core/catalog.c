@@ -412,6 +412,51 @@ MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
+/*
+ * A text[] argument of column names (series_by, group_by) as a list of
+ * distinct names; NIL when the argument is NULL.
+ */
+List *
+MlColumnListArg(FunctionCallInfo fcinfo, int argno, const char *argname, int max)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *out = NIL;
+
+	if (PG_ARGISNULL(argno))
+		return NIL;
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array of column names", argname)));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s names %d columns; at most %d are allowed", argname, n, max)));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name;
+		ListCell   *lc;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", argname)));
+		name = TextDatumGetCString(elems[i]);
+		foreach(lc, out)
+			if (strcmp(lfirst(lc), name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s names column \"%s\" twice", argname, name)));
+		out = lappend(out, name);
+	}
+	return out;
+}
+
 /* The relation's name, schema-qualified and quoted for SQL. */
 char *
 MlRelName(Oid relid)

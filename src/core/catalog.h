@@ -77,5 +77,6 @@ extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);
 
 extern void MlRequireArg(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *MlTextArg(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern List *MlColumnListArg(FunctionCallInfo fcinfo, int argno, const char *argname, int max);
 
 #endif							/* ML_CATALOG_H */

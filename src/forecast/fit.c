@@ -233,48 +233,6 @@ read_options(JsonbContainer *opts, FcConfig *cfg, int *workers)
 	read_holidays(opts, cfg);
 }
 
-/* series_by as a list of distinct column names (NIL: one series). */
-static List *
-series_columns(FunctionCallInfo fcinfo)
-{
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	List	   *out = NIL;
-
-	if (PG_ARGISNULL(2))
-		return NIL;
-	arr = PG_GETARG_ARRAYTYPE_P(2);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("series_by must be a one-dimensional array of column names")));
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	if (n > MAX_SERIES_BY)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("series_by names %d columns; at most %d are allowed", n, MAX_SERIES_BY)));
-	for (int i = 0; i < n; i++)
-	{
-		char	   *name;
-		ListCell   *lc;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("series_by must not contain NULL")));
-		name = TextDatumGetCString(elems[i]);
-		foreach(lc, out)
-			if (strcmp(lfirst(lc), name) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("series_by names column \"%s\" twice", name)));
-		out = lappend(out, name);
-	}
-	return out;
-}
-
 static Oid
 column_type(Oid relid, const char *name, const char *what)
 {
@@ -637,7 +595,7 @@ ml_forecast_train(PG_FUNCTION_ARGS)
 	MlScope		scope;
 	MlProject  *p;
 	char	   *time_column = MlTextArg(fcinfo, 1, "time_column");
-	List	   *series_by = series_columns(fcinfo);
+	List	   *series_by = MlColumnListArg(fcinfo, 2, "series_by", MAX_SERIES_BY);
 	JsonbContainer *opts = PG_ARGISNULL(3) ? NULL : &PG_GETARG_JSONB_P(3)->root;
 	FcConfig	cfg;
 	FcStored	st;

@@ -100,6 +100,8 @@ typedef struct MlRowBinding
 } MlRowBinding;
 
 extern int32 MlLevelCode(MlInput *in, const char *s, int len);
+extern double MlUnseenLevel(void);
+extern bool MlIsUnseenLevel(double v);
 extern MlRowBinding *MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what);
 extern void MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nulls,
 						double *raw, double *feat);

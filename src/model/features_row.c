@@ -93,12 +93,35 @@ put_input(MlInput *in, double v, double *raw)
 		raw[in->first_raw + 1 + p] = MlDatePartOf(v, in->parts[p], in->with_tz);
 }
 
+/*
+ * A level the model never saw is missing to a learner, but a grouped model
+ * must not route it to the NULL group: it is a NaN with a payload of its own.
+ */
+double
+MlUnseenLevel(void)
+{
+	uint64		bits = UINT64CONST(0x7ff8000000000001);
+	double		v;
+
+	memcpy(&v, &bits, sizeof(v));
+	return v;
+}
+
+bool
+MlIsUnseenLevel(double v)
+{
+	uint64		bits;
+
+	memcpy(&bits, &v, sizeof(v));
+	return bits == UINT64CONST(0x7ff8000000000001);
+}
+
 static double
 category_value(MlInput *in, const char *s, int len)
 {
 	int32		code = MlLevelCode(in, s, len);
 
-	return code < 0 ? NAN : (double) code;
+	return code < 0 ? MlUnseenLevel() : (double) code;
 }
 
 /* Learner features from raw ones: stage two for dense models. */

@@ -68,6 +68,7 @@ extern void MlReadFloat8s(MlReader *r, double *v, int64 n);
 extern char *MlReadString(MlReader *r);
 extern void MlReadEnd(MlReader *r);
 extern void MlPayloadInvalid(MlReader *r, const char *detail) pg_attribute_noreturn();
+extern bytea *MlPayloadBytea(StringInfo buf);
 
 /*
  * A learner. Every callback runs in the caller's memory context (the

@@ -159,3 +159,15 @@ MlReadEnd(MlReader *r)
 	if (r->pos != r->len)
 		MlPayloadInvalid(r, "bytes follow the model");
 }
+
+/* The bytes written into buf as a bytea (buf's buffer is freed). */
+bytea *
+MlPayloadBytea(StringInfo buf)
+{
+	bytea	   *result = palloc(VARHDRSZ + buf->len);
+
+	SET_VARSIZE(result, VARHDRSZ + buf->len);
+	memcpy(VARDATA(result), buf->data, buf->len);
+	pfree(buf->data);
+	return result;
+}

@@ -487,6 +487,11 @@ ml_export_pmml(PG_FUNCTION_ARGS)
 	x.what = psprintf("model version %d of project \"%s\"", version, p->name);
 	x.target = p->target;
 	x.t = MlTrainedLoad(read_payload(&scope, p, version, x.what), x.what);
+	if (x.t->groups)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is a grouped model and cannot be exported to PMML", x.what),
+				 errhint("Export a version trained with ml_train().")));
 	if (x.t->task == ML_TASK_CLUSTERING || x.t->learner->view == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

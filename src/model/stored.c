@@ -23,8 +23,9 @@ bytea *
 MlTrainedSave(MlTrained *t)
 {
 	StringInfoData buf;
-	bytea	   *result;
 
+	if (t->groups)
+		return MlGroupedSave(t);
 	initStringInfo(&buf);
 	appendBinaryStringInfo(&buf, ML_PAYLOAD_MAGIC, 8);
 	MlWriteInt32(&buf, ML_PAYLOAD_FORMAT);
@@ -35,11 +36,7 @@ MlTrainedSave(MlTrained *t)
 		MlWriteString(&buf, t->classes[c]);
 	MlEncoderSave(t->enc, &buf);
 	t->learner->save(t->model, &buf);
-	result = palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(result, VARHDRSZ + buf.len);
-	memcpy(VARDATA(result), buf.data, buf.len);
-	pfree(buf.data);
-	return result;
+	return MlPayloadBytea(&buf);
 }
 
 static bool
@@ -71,6 +68,11 @@ MlTrainedLoad(bytea *payload, const char *what)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("%s is a forecast model", what),
 				 errhint("Forecast with ml_forecast(project, horizon).")));
+	if (r.len >= 8 && memcmp(r.data, ML_GROUPED_MAGIC, 8) == 0)
+	{
+		r.pos = 8;
+		return MlGroupedLoad(&r);
+	}
 	if (r.len < 8 || memcmp(r.data, ML_PAYLOAD_MAGIC, 8) != 0)
 		MlPayloadInvalid(&r, "it does not start with the pg_mlops model header");
 	r.pos = 8;
@@ -129,6 +131,11 @@ MlTrainedPredictRow(MlTrained *t, double *feat, double *out)
 	d.nrows = 1;
 	for (int f = 0; f < t->enc->nfeat; f++)
 		col[f] = &feat[f];
+	if (t->groups)
+	{
+		MlGroupedPredict(t, col, 1, out);
+		return;
+	}
 	d.col = col;
 	t->learner->predict(t->model, &d, out);
 }
@@ -142,6 +149,11 @@ MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out)
 {
 	MlDesign	d;
 
+	if (t->groups)
+	{
+		MlGroupedPredict(t, col, n, out);
+		return;
+	}
 	MlEncoderShape(t->enc, &d);
 	d.task = t->task;
 	d.nclass = t->nclass;

@@ -110,17 +110,6 @@ read_options(JsonbContainer *opts, MlTrainOptions *o, bool is_auto)
 	}
 }
 
-static bool
-in_list(List *names, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, names)
-		if (strcmp(lfirst(lc), name) == 0)
-			return true;
-	return false;
-}
-
 /* Columns to load: the chosen features (or all), the target, split columns. */
 static List *
 columns_to_load(Oid relid, MlProject *p, MlTrainOptions *o)
@@ -142,7 +131,7 @@ columns_to_load(Oid relid, MlProject *p, MlTrainOptions *o)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("the target \"%s\" cannot be a feature", p->target)));
-			if (!in_list(o->exclude, lfirst(lc)) && !in_list(cols, lfirst(lc)))
+			if (!MlInList(o->exclude, lfirst(lc)) && !MlInList(cols, lfirst(lc)))
 				cols = lappend(cols, lfirst(lc));
 		}
 	}
@@ -156,7 +145,7 @@ columns_to_load(Oid relid, MlProject *p, MlTrainOptions *o)
 			Form_pg_attribute att = TupleDescAttr(desc, a);
 			char	   *name = NameStr(att->attname);
 
-			if (!att->attisdropped && !in_list(o->exclude, name))
+			if (!att->attisdropped && !MlInList(o->exclude, name))
 				cols = lappend(cols, pstrdup(name));
 		}
 		relation_close(rel, NoLock);
@@ -167,7 +156,7 @@ columns_to_load(Oid relid, MlProject *p, MlTrainOptions *o)
 						 errmsg("excluded column \"%s\" does not exist", (char *) lfirst(lc))));
 	}
 	for (int i = 0; i < 3; i++)
-		if (need[i] && !in_list(cols, need[i]))
+		if (need[i] && !MlInList(cols, need[i]))
 			cols = lappend(cols, pstrdup(need[i]));
 	return cols;
 }
@@ -392,7 +381,6 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 	StringInfoData params,
 				features,
 				training;
-	ListCell   *lc;
 
 	initStringInfo(&params);
 	tr->learner->params_json(tr->params, &params);
@@ -426,21 +414,8 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 			appendStringInfo(&training, ", \"seed\": %d", o->seed);
 		appendStringInfoChar(&training, '}');
 	}
-	appendStringInfoString(&training, ", \"skipped\": [");
-	foreach(lc, td->skipped)
-	{
-		if (foreach_current_index(lc) > 0)
-			appendStringInfoString(&training, ", ");
-		escape_json(&training, lfirst(lc));
-	}
-	appendStringInfoString(&training, "], \"classes\": [");
-	for (int c = 0; c < td->nclass; c++)
-	{
-		if (c > 0)
-			appendStringInfoString(&training, ", ");
-		escape_json(&training, td->classes[c]);
-	}
-	appendStringInfoString(&training, "], \"fit_seconds\": ");
+	MlTrainListsJson(td, &training);
+	appendStringInfoString(&training, ", \"fit_seconds\": ");
 	MlJsonNumber(&training, tr->seconds);
 	appendStringInfoChar(&training, '}');
 
@@ -556,21 +531,6 @@ train_best(MlSearchResult *search, const MlLearner *l, JsonbContainer *hp, MlFra
 	return tr;
 }
 
-static Datum
-result_tuple(FunctionCallInfo fcinfo, int32 version, const char *algorithm, const char *metrics)
-{
-	TupleDesc	desc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "ml_train must return a row");
-	values[0] = Int32GetDatum(version);
-	values[1] = CStringGetTextDatum(algorithm);
-	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
-}
-
 Datum
 ml_train(PG_FUNCTION_ARGS)
 {
@@ -668,5 +628,5 @@ ml_train(PG_FUNCTION_ARGS)
 	metrics_text = MemoryContextStrdup(callercxt, metrics.data);
 	MemoryContextDelete(cxt);
 	MlScopeExit(&scope);
-	PG_RETURN_DATUM(result_tuple(fcinfo, version, algorithm, metrics_text));
+	PG_RETURN_DATUM(MlVersionResult(fcinfo, version, CStringGetTextDatum(algorithm), metrics_text));
 }

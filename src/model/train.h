@@ -50,5 +50,7 @@ extern void MlTrainFeatures(MlTrainData *td, MlFrame *frame, int tcol, int holdo
 extern void MlTrainSplit(MlTrainData *td, MlFrame *frame, MlTrainOptions *o);
 extern int	MlCmpDouble(const void *a, const void *b);
 extern char *MlJoinList(List *items);
+extern bool MlInList(List *names, const char *name);
+extern void MlTrainListsJson(MlTrainData *td, StringInfo out);
 
 #endif							/* ML_TRAIN_H */

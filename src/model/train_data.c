@@ -11,6 +11,7 @@
 #include "miscadmin.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/float.h"
 
 #include "model/metrics.h"
@@ -272,6 +273,40 @@ MlTrainFeatures(MlTrainData *td, MlFrame *frame, int tcol, int holdout_col, bool
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no column of the relation can be a feature"),
 				 errdetail("Left out: %s.", td->skipped ? MlJoinList(td->skipped) : "every column")));
+}
+
+bool
+MlInList(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* The version's training members: , "skipped": [...], "classes": [...] */
+void
+MlTrainListsJson(MlTrainData *td, StringInfo out)
+{
+	ListCell   *lc;
+
+	appendStringInfoString(out, ", \"skipped\": [");
+	foreach(lc, td->skipped)
+	{
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(out, ", ");
+		escape_json(out, lfirst(lc));
+	}
+	appendStringInfoString(out, "], \"classes\": [");
+	for (int c = 0; c < td->nclass; c++)
+	{
+		if (c > 0)
+			appendStringInfoString(out, ", ");
+		escape_json(out, td->classes[c]);
+	}
+	appendStringInfoChar(out, ']');
 }
 
 char *

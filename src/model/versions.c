@@ -10,8 +10,10 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/ruleutils.h"
@@ -76,4 +78,20 @@ MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 	/* scoring caches in every backend drop what they hold for the project */
 	MlCatalogInvalidate();
 	return version;
+}
+
+/* The (version, second, metrics jsonb) row ml_train and ml_train_groups return. */
+Datum
+MlVersionResult(FunctionCallInfo fcinfo, int32 version, Datum second, const char *metrics)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "a training function must return a row");
+	values[0] = Int32GetDatum(version);
+	values[1] = second;
+	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
 }

@@ -9,6 +9,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "core/catalog.h"
 
 typedef struct MlVersionRow
@@ -29,5 +31,7 @@ typedef struct MlVersionRow
 } MlVersionRow;
 
 extern int32 MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row);
+extern Datum MlVersionResult(FunctionCallInfo fcinfo, int32 version, Datum second,
+							 const char *metrics);
 
 #endif							/* ML_VERSIONS_H */
