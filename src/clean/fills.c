@@ -31,6 +31,7 @@
 #include "clean/impute.h"
 #include "core/options.h"
 #include "core/progress.h"
+#include "core/subxact.h"
 
 /*
  * Whether a number fits the column's type as the write casts it (float8 to
@@ -116,6 +117,55 @@ written_as_number(MlColumn *col)
 	return col->kind == ML_KIND_NUMERIC;
 }
 
+typedef struct LevelInput
+{
+	MlColumn   *col;
+	const char *text;
+} LevelInput;
+
+static void
+level_input(void *arg)
+{
+	LevelInput *in = arg;
+	Oid			infunc;
+	Oid			ioparam;
+
+	getTypeInputInfo(in->col->typid, &infunc, &ioparam);
+	(void) OidInputFunctionCall(infunc, (char *) in->text, ioparam, in->col->typmod);
+}
+
+/*
+ * A level's text is written into the column by a cast to its type. A
+ * recipe fitted on a text column and applied to a same-named jsonb, enum,
+ * domain or char(n) column may hold texts that type refuses: say so in our
+ * words, before the write fails in the middle of the statement we built.
+ * Each level is checked once per call (ok[] caches 1 valid, -1 refused).
+ */
+static void
+check_level_text(MlColumn *col, int level, int8 *ok)
+{
+	LevelInput	in = {col, col->level_text[level]};
+	char	   *message = NULL;
+
+	if (ok[level] == 0)
+		ok[level] = MlSubxactTry(level_input, &in, &message) ? 1 : -1;
+	if (ok[level] < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of type %s cannot hold the fill \"%s\"", col->name,
+						format_type_with_typemod(col->typid, col->typmod), in.text),
+				 message ? errdetail("%s", message) : 0,
+				 errhint("The fill was learned on a column of another type (a recipe applied to another "
+						 "relation, or options.roles); fill this column with a method or value of its own type.")));
+}
+
+static bool
+text_takes_any(MlColumn *col)
+{
+	return col->typid == TEXTOID ||
+		((col->typid == VARCHAROID || col->typid == BPCHAROID) && col->typmod < 0);
+}
+
 /*
  * Put predictions into the frame (so later columns can use them) and into
  * the per-row fill arrays that the final UPDATE reads.
@@ -127,10 +177,13 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 	MlColumn   *col = &frame->cols[target];
 	int			slot = MlFillSlot(fills, target);
 	MemoryContext old;
+	int8	   *level_ok = NULL;
 
 	/* a generated column's values come from its expression (a recipe's model too) */
 	if (col->generated)
 		return;
+	if (discrete && col->level_text && !text_takes_any(col))
+		level_ok = palloc0(sizeof(int8) * Max(col->nlevels, 1));
 	old = MemoryContextSwitchTo(fills->cxt);
 
 	if (slot >= 0)
@@ -159,6 +212,8 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		{
 			if (levels[i] < 0)
 				continue;
+			if (level_ok && levels[i] < col->nlevels)
+				check_level_text(col, levels[i], level_ok);
 			col->code[r] = levels[i];
 			if (col->level_text)
 				text = col->level_text[levels[i]];
