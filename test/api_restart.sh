@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/api.bash"
 api_roles arest
 served=mlops_jobs unserved=mlops_api_unserved
-echo "1..8"
+echo "1..10"
 
 score() { qd "$1" -c "SET ROLE $cons" -c "SELECT count(ml_predict('homes', h)) FROM houses h WHERE id <= $2" 2>&1 || true; }
 usage() { qd "$1" -c "SET ROLE $cons" -c "SELECT calls || ' ' || rows || ' ' || errors FROM ml_api_usage"; }
@@ -35,3 +35,25 @@ for d in $served $unserved; do
   out=$(score $d 1)
   check "$d: and the 51st row is refused" grep -q "daily row quota of role \"$cons\" on project \"homes\" exceeded: rows_per_day is 50" <<<"$out"
 done
+
+# The table's size is a hard limit: past it, scoring through a new exposure
+# fails with 53400, never taking the shared memory's slack (which the lock
+# table needs). Up to 130 consumers, each scoring once through its exposure.
+qd postgres -c "ALTER SYSTEM SET pg_mlops.api_usage_entries = 100" >/dev/null
+api_restart
+{
+  echo "SET client_min_messages = warning;"
+  for i in $(seq 130); do
+    echo "DROP ROLE IF EXISTS ${prefix}_m$i; CREATE ROLE ${prefix}_m$i; GRANT ml_consumer TO ${prefix}_m$i;"
+    echo "SET ROLE $eng; SELECT ml_expose('homes', '${prefix}_m$i'); RESET ROLE;"
+  done
+} | qd $served >/dev/null
+out=$(for i in $(seq 130); do
+  echo "SET ROLE ${prefix}_m$i; SELECT 'ok' FROM houses h WHERE id = 1 AND ml_predict('homes', h) IS NOT NULL; RESET ROLE;"
+done | psql -X -q -At -d $served 2>&1 || true)
+check "past pg_mlops.api_usage_entries, a clear error" \
+  grep -q "too many consumers and projects metered today: all 100 API usage entries are in use" <<<"$out"
+check "and never more than 100 entries" test "$(grep -c '^ok$' <<<"$out")" -le 100
+qd postgres -c "ALTER SYSTEM RESET pg_mlops.api_usage_entries" >/dev/null
+api_restart
+for i in $(seq 130); do echo "DROP ROLE IF EXISTS ${prefix}_m$i;"; done | psql -X -q -d postgres >/dev/null 2>&1 || true

@@ -90,10 +90,15 @@ usage_load_file(void)
 			fread(&in.flushed, sizeof(in.flushed), 1, f) != 1)
 			goto bad;
 		in.key.consumer.data[NAMEDATALEN - 1] = '\0';
+		/* a smaller table than before: the catalog has the rest */
+		if (hash_get_num_entries(usage_hash) >= ml_api_usage_entries &&
+			hash_search(usage_hash, &in.key, HASH_FIND, NULL) == NULL)
+			break;
 		e = hash_search(usage_hash, &in.key, HASH_ENTER_NULL, &found);
 		if (e == NULL)
-			break;				/* a smaller table than before: the catalog has the rest */
+			break;
 		pg_atomic_init_u64(&e->rows, rows);
+		pg_atomic_init_u32(&e->users, 0);
 		SpinLockInit(&e->mutex);
 		e->counts = in.counts;
 		e->rate_second = 0;
@@ -301,6 +306,9 @@ evict_one(int32 today, Oid catalog)
 
 		if (e->key.day >= today && !stale)
 			continue;
+		/* a call still running holds a pointer to it (a statement begun before midnight) */
+		if (pg_atomic_read_u32(&e->users) > 0)
+			continue;
 		if (best == NULL || (flushed && !best_flushed) ||
 			(flushed == best_flushed && e->key.day < best->key.day))
 		{
@@ -336,6 +344,8 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	make_key(&key, project_id, consumer, day);
 	LWLockAcquire(usage_lock, LW_SHARED);
 	e = hash_search(usage_hash, &key, HASH_FIND, NULL);
+	if (e != NULL)
+		pg_atomic_fetch_add_u32(&e->users, 1);	/* eviction needs the exclusive lock */
 	LWLockRelease(usage_lock);
 	if (e != NULL)
 		return e;
@@ -343,8 +353,16 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	/* read the catalog without the lock; a concurrent creator read the same row */
 	catalog_counts(&key, &c);
 	LWLockAcquire(usage_lock, LW_EXCLUSIVE);
-	e = hash_search(usage_hash, &key, HASH_ENTER_NULL, &found);
-	if (e == NULL && evict_one(day, key.catalog))
+	e = hash_search(usage_hash, &key, HASH_FIND, NULL);
+
+	/*
+	 * The limit is ours to keep: a shared hash that is full takes more
+	 * elements from the shared memory's slack (which the lock table needs)
+	 * rather than failing.
+	 */
+	found = e != NULL;
+	if (e == NULL && (hash_get_num_entries(usage_hash) < ml_api_usage_entries ||
+					  evict_one(day, key.catalog)))
 		e = hash_search(usage_hash, &key, HASH_ENTER_NULL, &found);
 	if (e == NULL)
 	{
@@ -358,6 +376,7 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	if (!found)
 	{
 		pg_atomic_init_u64(&e->rows, (uint64) c.rows);
+		pg_atomic_init_u32(&e->users, 0);
 		SpinLockInit(&e->mutex);
 		e->counts = c;
 		e->rate_second = 0;
@@ -365,8 +384,16 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 		e->changes = 0;
 		e->flushed = 0;
 	}
+	pg_atomic_fetch_add_u32(&e->users, 1);
 	LWLockRelease(usage_lock);
 	return e;
+}
+
+/* A call is done with the entry MlUsageGet gave it. */
+void
+MlUsageRelease(MlUsageEntry *e)
+{
+	pg_atomic_fetch_sub_u32(&e->users, 1);
 }
 
 /* The bucket of a latency: 4 per octave from 0.01 ms. */
