@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/api.bash"
 api_roles arest
 served=mlops_jobs unserved=mlops_api_unserved
-echo "1..10"
+echo "1..13"
 
 score() { qd "$1" -c "SET ROLE $cons" -c "SELECT count(ml_predict('homes', h)) FROM houses h WHERE id <= $2" 2>&1 || true; }
 usage() { qd "$1" -c "SET ROLE $cons" -c "SELECT calls || ' ' || rows || ' ' || errors FROM ml_api_usage"; }
@@ -35,6 +35,27 @@ for d in $served $unserved; do
   out=$(score $d 1)
   check "$d: and the 51st row is refused" grep -q "daily row quota of role \"$cons\" on project \"homes\" exceeded: rows_per_day is 50" <<<"$out"
 done
+
+# A damaged usage file is not trusted: here every record's day's rows are
+# changed (a quota would be lifted or exhausted); the CRC refuses the file,
+# so the unserved database's usage is lost, as after a crash, not corrupted.
+corrupt_usage_file() {
+  python3 - "$datadir/pg_stat/pg_mlops_api_usage.stat" <<'PY'
+import struct, sys
+path = sys.argv[1]
+data = bytearray(open(path, 'rb').read())
+magic, version, size = struct.unpack_from('<III', data, 0)
+n, = struct.unpack_from('<i', data, 12)
+for i in range(n):
+    # the top byte of the record's rows, right after its 88-byte key
+    data[16 + i * size + 88 + 6] ^= 0x01
+open(path, 'wb').write(bytes(data))
+PY
+}
+check "the server restarts over a damaged usage file" api_stop_start corrupt_usage_file
+check "the damaged file's counts are not loaded" test "$(usage $unserved)" = ""
+check "the served database's usage comes back from the catalog" \
+  test "$(usage $served | cut -d' ' -f3)" = "$(qd $served -c "SELECT errors FROM mlops.api_usage")"
 
 # The table's size is a hard limit: past it, scoring through a new exposure
 # fails with 53400, never taking the shared memory's slack (which the lock
