@@ -340,6 +340,8 @@ MlApiKeyAuthenticate(const char *key, char **consumer)
 
 	if (strlen(key) > 256 || !parse_prefix(key, false, prefix))
 		return ML_KEY_MALFORMED;
+	/* hashed whether or not the prefix exists: the time taken tells nothing of it */
+	given = key_hash(key);
 	values[0] = CStringGetTextDatum(prefix);
 	MlSpiExecCached(&find_plan, "SELECT id, hash, consumer::pg_catalog.text, revoked_at IS NOT NULL, "
 					"  COALESCE(expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), false) "
@@ -349,8 +351,9 @@ MlApiKeyAuthenticate(const char *key, char **consumer)
 		return ML_KEY_UNKNOWN;
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	stored = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
-	given = key_hash(key);
+	stored = (bytea *) DatumGetPointer(SPI_getbinval(tup, desc, 2, &isnull));
+	if (!isnull)
+		stored = DatumGetByteaPP(PointerGetDatum(stored));
 	/* stored data is validated: a hash of another length never matches */
 	if (isnull || VARSIZE_ANY_EXHDR(stored) != PG_SHA256_DIGEST_LENGTH ||
 		timingsafe_bcmp(VARDATA_ANY(stored), VARDATA(given), PG_SHA256_DIGEST_LENGTH) != 0)

@@ -5,7 +5,8 @@
  *
  * A predict request is one transaction: the key is checked as the
  * worker's own role, then the worker becomes the consumer
- * (SECURITY_LOCAL_USERID_CHANGE: nothing it runs can SET ROLE out of it)
+ * (SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION: nothing
+ * it runs can SET ROLE out of it or leave anything in the session)
  * and runs ml_predict on every row in ONE statement, so the consumer's
  * grants, exposures, quotas and metering apply exactly as in SQL. Any
  * error aborts the transaction and becomes a status and a JSON body; no
@@ -23,6 +24,7 @@
 #include "pgstat.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -301,6 +303,7 @@ predict_in_transaction(Predict *p, MlHttpResponse *resp)
 	Datum		rows;
 	Oid			save_userid;
 	int			save_sec;
+	int			nestlevel;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -320,9 +323,20 @@ predict_in_transaction(Predict *p, MlHttpResponse *resp)
 	if (p->refused)
 		return;
 	p->stage = STAGE_SCORE;
+
+	/*
+	 * As the consumer, restricted as a maintenance command is: nothing it
+	 * runs may SET ROLE, make temporary objects or prepare statements in the
+	 * superuser's session, and every setting it changes (even a session-level
+	 * set_config) is undone before the session is the worker's again. An
+	 * error undoes both with the transaction.
+	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = NewGUCNestLevel();
 	score(p, ext, rows);
+	AtEOXact_GUC(false, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");

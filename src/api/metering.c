@@ -91,6 +91,8 @@ end_calls(bool error)
 		e->counts.hist[bucket]++;
 		e->changes++;
 		SpinLockRelease(&e->mutex);
+		m->entry = NULL;
+		MlUsageRelease(e);
 	}
 }
 

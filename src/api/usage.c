@@ -23,6 +23,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "port/pg_crc32c.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -41,7 +42,7 @@
 
 #define USAGE_FILE			"pg_stat/pg_mlops_api_usage.stat"
 #define USAGE_FILE_MAGIC	0x4d4c4155	/* "MLAU" */
-#define USAGE_FILE_VERSION	1
+#define USAGE_FILE_VERSION	2	/* 2: record size in the header, CRC-32C at the end */
 
 int			ml_api_usage_entries = 1000;
 
@@ -65,64 +66,119 @@ usage_shmem_request(void)
 	RequestNamedLWLockTranche("pg_mlops api usage", 1);
 }
 
-/* The file written at the last clean shutdown, if any, into the new table. */
+/* One entry of the file, as usage_shmem_shutdown writes it. */
+typedef struct UsageRecord
+{
+	MlUsageKey	key;
+	uint64		rows;
+	MlUsageCounts counts;
+	uint64		flushed;		/* 1: in the catalog as of the shutdown */
+} UsageRecord;
+
+/* Counts a shutdown could have written: none negative, no key unterminated. */
+static bool
+record_valid(const UsageRecord *r)
+{
+	if (r->rows > (uint64) PG_INT64_MAX || r->counts.calls < 0 || r->counts.errors < 0 ||
+		r->counts.rows < 0 || r->flushed > 1 || !OidIsValid(r->key.dbid) ||
+		memchr(r->key.consumer.data, '\0', NAMEDATALEN) == NULL)
+		return false;
+	for (int i = 0; i < ML_LATENCY_BUCKETS; i++)
+		if (r->counts.hist[i] < 0)
+			return false;
+	return true;
+}
+
+/*
+ * Read the n records after the header; with insert false, only check them
+ * and their CRC (which follows them, then the end of the file), so that a
+ * damaged file puts nothing into the table.
+ */
+static bool
+usage_read_records(FILE *f, int32 n, bool insert)
+{
+	pg_crc32c	crc;
+	pg_crc32c	stored;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &n, sizeof(n));
+	for (int32 i = 0; i < n; i++)
+	{
+		UsageRecord r;
+		MlUsageEntry *e;
+		bool		found;
+
+		if (fread(&r, sizeof(r), 1, f) != 1)
+			return false;
+		COMP_CRC32C(crc, &r, sizeof(r));
+		if (!record_valid(&r))
+			return false;
+		if (!insert)
+			continue;
+		/* a smaller table than before: the catalog has the rest */
+		if (hash_get_num_entries(usage_hash) >= ml_api_usage_entries &&
+			hash_search(usage_hash, &r.key, HASH_FIND, NULL) == NULL)
+			break;
+		e = hash_search(usage_hash, &r.key, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+			break;
+		pg_atomic_init_u64(&e->rows, r.rows);
+		pg_atomic_init_u32(&e->users, 0);
+		SpinLockInit(&e->mutex);
+		e->counts = r.counts;
+		e->rate_second = 0;
+		e->rate_calls = 0;
+		/* unflushed entries stay unflushed */
+		e->changes = r.flushed == 0 ? 1 : 2;
+		e->flushed = r.flushed == 0 ? 0 : 2;
+	}
+	if (insert)
+		return true;
+	FIN_CRC32C(crc);
+	return fread(&stored, sizeof(stored), 1, f) == 1 && EQ_CRC32C(crc, stored) &&
+		fgetc(f) == EOF;
+}
+
+/*
+ * The file written at the last clean shutdown, if any, into the new table:
+ * only if its magic, version, sizes, values and CRC all check out.
+ */
 static void
 usage_load_file(void)
 {
 	FILE	   *f = AllocateFile(USAGE_FILE, PG_BINARY_R);
-	uint32		header[2];
+	uint32		header[3];
 	int32		n;
 
 	if (f == NULL)
 		return;
 	if (fread(header, sizeof(header), 1, f) != 1 || header[0] != USAGE_FILE_MAGIC ||
-		header[1] != USAGE_FILE_VERSION || fread(&n, sizeof(n), 1, f) != 1 || n < 0)
+		header[1] != USAGE_FILE_VERSION || header[2] != (uint32) sizeof(UsageRecord) ||
+		fread(&n, sizeof(n), 1, f) != 1 || n < 0 || !usage_read_records(f, n, false) ||
+		fseek(f, (long) (sizeof(header) + sizeof(n)), SEEK_SET) != 0 ||
+		!usage_read_records(f, n, true))
 		goto bad;
-	for (int i = 0; i < n; i++)
-	{
-		MlUsageEntry in;
-		MlUsageEntry *e;
-		uint64		rows;
-		bool		found;
-
-		if (fread(&in.key, sizeof(in.key), 1, f) != 1 || fread(&rows, sizeof(rows), 1, f) != 1 ||
-			fread(&in.counts, sizeof(in.counts), 1, f) != 1 ||
-			fread(&in.flushed, sizeof(in.flushed), 1, f) != 1)
-			goto bad;
-		in.key.consumer.data[NAMEDATALEN - 1] = '\0';
-		e = hash_search(usage_hash, &in.key, HASH_ENTER_NULL, &found);
-		if (e == NULL)
-			break;				/* a smaller table than before: the catalog has the rest */
-		pg_atomic_init_u64(&e->rows, rows);
-		SpinLockInit(&e->mutex);
-		e->counts = in.counts;
-		e->rate_second = 0;
-		e->rate_calls = 0;
-		/* unflushed entries stay unflushed */
-		e->changes = in.flushed == 0 ? 1 : 2;
-		e->flushed = in.flushed == 0 ? 0 : 2;
-	}
 	FreeFile(f);
 	unlink(USAGE_FILE);
 	return;
 bad:
 	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("pg_mlops: could not read the API usage file \"%s\"; the usage since the last flush is lost",
+			(errmsg("pg_mlops: the API usage file \"%s\" is damaged or of another version; the usage since the last flush is lost",
 					USAGE_FILE)));
 	FreeFile(f);
 	unlink(USAGE_FILE);
 }
 
-/* At a clean postmaster shutdown: every entry into the file. */
+/* At a clean postmaster shutdown: every entry into the file, with a CRC. */
 static void
 usage_shmem_shutdown(int code, Datum arg)
 {
 	FILE	   *f;
 	HASH_SEQ_STATUS seq;
 	MlUsageEntry *e;
-	uint32		header[2] = {USAGE_FILE_MAGIC, USAGE_FILE_VERSION};
+	uint32		header[3] = {USAGE_FILE_MAGIC, USAGE_FILE_VERSION, (uint32) sizeof(UsageRecord)};
 	int32		n;
+	pg_crc32c	crc;
 
 	(void) arg;
 	if (code != 0 || usage_hash == NULL)
@@ -131,22 +187,30 @@ usage_shmem_shutdown(int code, Datum arg)
 	if (f == NULL)
 		goto bad;
 	n = (int32) hash_get_num_entries(usage_hash);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &n, sizeof(n));
 	if (fwrite(header, sizeof(header), 1, f) != 1 || fwrite(&n, sizeof(n), 1, f) != 1)
 		goto bad;
 	hash_seq_init(&seq, usage_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		uint64		rows = pg_atomic_read_u64(&e->rows);
-		uint64		flushed = e->changes == e->flushed ? 1 : 0;
+		UsageRecord r;
 
-		if (fwrite(&e->key, sizeof(e->key), 1, f) != 1 || fwrite(&rows, sizeof(rows), 1, f) != 1 ||
-			fwrite(&e->counts, sizeof(e->counts), 1, f) != 1 ||
-			fwrite(&flushed, sizeof(flushed), 1, f) != 1)
+		memset(&r, 0, sizeof(r));
+		r.key = e->key;
+		r.rows = pg_atomic_read_u64(&e->rows);
+		r.counts = e->counts;
+		r.flushed = e->changes == e->flushed ? 1 : 0;
+		COMP_CRC32C(crc, &r, sizeof(r));
+		if (fwrite(&r, sizeof(r), 1, f) != 1)
 		{
 			hash_seq_term(&seq);
 			goto bad;
 		}
 	}
+	FIN_CRC32C(crc);
+	if (fwrite(&crc, sizeof(crc), 1, f) != 1)
+		goto bad;
 	if (FreeFile(f) != 0)
 	{
 		f = NULL;
@@ -301,6 +365,9 @@ evict_one(int32 today, Oid catalog)
 
 		if (e->key.day >= today && !stale)
 			continue;
+		/* a call still running holds a pointer to it (a statement begun before midnight) */
+		if (pg_atomic_read_u32(&e->users) > 0)
+			continue;
 		if (best == NULL || (flushed && !best_flushed) ||
 			(flushed == best_flushed && e->key.day < best->key.day))
 		{
@@ -336,6 +403,8 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	make_key(&key, project_id, consumer, day);
 	LWLockAcquire(usage_lock, LW_SHARED);
 	e = hash_search(usage_hash, &key, HASH_FIND, NULL);
+	if (e != NULL)
+		pg_atomic_fetch_add_u32(&e->users, 1);	/* eviction needs the exclusive lock */
 	LWLockRelease(usage_lock);
 	if (e != NULL)
 		return e;
@@ -343,8 +412,16 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	/* read the catalog without the lock; a concurrent creator read the same row */
 	catalog_counts(&key, &c);
 	LWLockAcquire(usage_lock, LW_EXCLUSIVE);
-	e = hash_search(usage_hash, &key, HASH_ENTER_NULL, &found);
-	if (e == NULL && evict_one(day, key.catalog))
+	e = hash_search(usage_hash, &key, HASH_FIND, NULL);
+
+	/*
+	 * The limit is ours to keep: a shared hash that is full takes more
+	 * elements from the shared memory's slack (which the lock table needs)
+	 * rather than failing.
+	 */
+	found = e != NULL;
+	if (e == NULL && (hash_get_num_entries(usage_hash) < ml_api_usage_entries ||
+					  evict_one(day, key.catalog)))
 		e = hash_search(usage_hash, &key, HASH_ENTER_NULL, &found);
 	if (e == NULL)
 	{
@@ -358,6 +435,7 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	if (!found)
 	{
 		pg_atomic_init_u64(&e->rows, (uint64) c.rows);
+		pg_atomic_init_u32(&e->users, 0);
 		SpinLockInit(&e->mutex);
 		e->counts = c;
 		e->rate_second = 0;
@@ -365,8 +443,16 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 		e->changes = 0;
 		e->flushed = 0;
 	}
+	pg_atomic_fetch_add_u32(&e->users, 1);
 	LWLockRelease(usage_lock);
 	return e;
+}
+
+/* A call is done with the entry MlUsageGet gave it. */
+void
+MlUsageRelease(MlUsageEntry *e)
+{
+	pg_atomic_fetch_sub_u32(&e->users, 1);
 }
 
 /* The bucket of a latency: 4 per octave from 0.01 ms. */

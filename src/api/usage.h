@@ -39,6 +39,8 @@ typedef struct MlUsageEntry
 	MlUsageKey	key;
 	/* the day's rows handed out: the quota counter, added to without a lock */
 	pg_atomic_uint64 rows;
+	/* open calls holding a pointer to the entry: it is not evicted while any */
+	pg_atomic_uint32 users;
 	slock_t		mutex;			/* protects what follows */
 	MlUsageCounts counts;		/* counts.rows unused: see rows */
 	int64		rate_second;	/* the second rate_calls counts */
@@ -59,6 +61,7 @@ extern int	ml_api_usage_entries;
 
 extern bool MlUsageReady(void);
 extern MlUsageEntry *MlUsageGet(int64 project_id, const char *consumer, int32 day);
+extern void MlUsageRelease(MlUsageEntry *e);
 extern double MlUsagePercentile(const int64 *hist, double q);
 extern int	MlUsageBucket(int64 usecs);
 extern void MlUsageShmemInit(void);

@@ -64,3 +64,21 @@ api_restart() {
   done
   return 1
 }
+
+# stop the throwaway cluster cleanly, run "$@" (with $datadir set), start it again
+api_stop_start() {
+  local started
+  started=$(qd postgres -c "SELECT pg_postmaster_start_time()")
+  datadir=$(qd postgres -c "SHOW data_directory")
+  local owner opts rc=0; owner=$(stat -c %U "$datadir")
+  # the server's own command line (its config_file), as pg_ctl restart reuses it
+  opts=$(sed 's/^[^ ]* //' "$datadir/postmaster.opts")
+  runuser -u "$owner" -- "$(pg_config --bindir)/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null 2>&1 || true
+  "$@" || rc=1
+  runuser -u "$owner" -- "$(pg_config --bindir)/pg_ctl" -D "$datadir" -o "$opts" -l "$datadir/restart.log" -w start >/dev/null 2>&1 || true
+  for _ in $(seq 300); do
+    [ "$(qd postgres -c "SELECT pg_postmaster_start_time() > '$started'" 2>/dev/null)" = t ] && return $rc
+    sleep 0.1
+  done
+  return 1
+}
