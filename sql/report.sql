@@ -113,6 +113,18 @@ SELECT position('rp &quot;dirty&quot; &lt;p&gt;' IN html) > 0 OR position('rp "d
 FROM mlops.reports WHERE id = :dirty_1;
 SELECT ml_report('rp "dirty" <p>', 'cleaning', '{"columns": 1}') AS dirty_2 \gset
 SELECT version, built_from->'histograms' AS histograms FROM ml_reports WHERE id = :dirty_2;
+-- Values closer together than a tick step can move a double near them
+-- (1.7e9 and the next double up): the axes still end (they once looped
+-- until the server ran out of memory).
+CREATE TABLE rp_narrow AS
+SELECT g AS id, 1.7e9::float8 + (g % 2) * 2.384185791015625e-07 AS a, (g % 3)::float8 + 0.5 AS b,
+       (g % 7)::float8 AS y
+FROM generate_series(1, 200) g;
+UPDATE rp_narrow SET a = NULL WHERE id % 10 = 0;
+SELECT ml_create_project('rp_narrow', 'rp_narrow', 'y') > 0 AS created;
+SELECT count(*) > 0 AS cleaned FROM ml_clean('rp_narrow', into_table => 'rp_narrow_clean');
+SELECT ml_report('rp_narrow', 'cleaning') AS narrow_1 \gset
+SELECT kind, version, doctype, scripts FROM rp_check(:narrow_1);
 
 -- Jobs: only engineers (who own jobs) read runs.
 SELECT regress_try($$SELECT ml_report('rp_houses', 'jobs')$$);
