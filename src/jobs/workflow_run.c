@@ -510,11 +510,12 @@ step_report(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
 	{
 		const char *pargs[1] = {id};
 
-		if (!has_function(w, "ml_publish_report(bigint)"))
+		/* the signature as created: to_regprocedure ignores defaults */
+		if (!has_function(w, "ml_publish_report(bigint, boolean)"))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("publishing reports is not available in this installation of pg_mlops")));
-		MlRunExec(psprintf("SELECT %s.ml_publish_report($1::pg_catalog.int8)", w->ext),
+		MlRunExec(psprintf("SELECT %s.ml_publish_report($1::pg_catalog.int8, true)", w->ext),
 				  1, pargs, SPI_OK_SELECT);
 	}
 	detail_json(res, "published", s->publish && id ? "true" : "false");
