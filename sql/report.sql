@@ -113,6 +113,18 @@ SELECT position('rp &quot;dirty&quot; &lt;p&gt;' IN html) > 0 OR position('rp "d
 FROM mlops.reports WHERE id = :dirty_1;
 SELECT ml_report('rp "dirty" <p>', 'cleaning', '{"columns": 1}') AS dirty_2 \gset
 SELECT version, built_from->'histograms' AS histograms FROM ml_reports WHERE id = :dirty_2;
+-- Values closer together than a tick step can move a double near them
+-- (1.7e9 and the next double up): the axes still end (they once looped
+-- until the server ran out of memory).
+CREATE TABLE rp_narrow AS
+SELECT g AS id, 1.7e9::float8 + (g % 2) * 2.384185791015625e-07 AS a, (g % 3)::float8 + 0.5 AS b,
+       (g % 7)::float8 AS y
+FROM generate_series(1, 200) g;
+UPDATE rp_narrow SET a = NULL WHERE id % 10 = 0;
+SELECT ml_create_project('rp_narrow', 'rp_narrow', 'y') > 0 AS created;
+SELECT count(*) > 0 AS cleaned FROM ml_clean('rp_narrow', into_table => 'rp_narrow_clean');
+SELECT ml_report('rp_narrow', 'cleaning') AS narrow_1 \gset
+SELECT kind, version, doctype, scripts FROM rp_check(:narrow_1);
 
 -- Jobs: only engineers (who own jobs) read runs.
 SELECT regress_try($$SELECT ml_report('rp_houses', 'jobs')$$);
@@ -185,4 +197,28 @@ SELECT regress_try($$SELECT ml_schedule('rp_houses', 'report', '@daily', '{"publ
 SELECT regress_try($$SELECT ml_schedule('rp_houses', 'report', '@daily', '{"options": [1]}')$$);
 SELECT regress_try($$SELECT ml_schedule('rp_houses', 'report', '@daily', '{"relation": "rp_houses"}')$$);
 SELECT ml_unschedule(:rjob);
+RESET ROLE;
+
+-- Model and cleaning reports show the rows they were built from: a member
+-- of the project who may not read its relation does not see them (the
+-- column profiles they copy are hidden from him too); granted SELECT, he does.
+SET ROLE regress_alice;
+CREATE TABLE rp_secret AS
+SELECT g AS id, CASE WHEN g % 9 = 0 THEN NULL ELSE (g % 40)::float8 END AS a, (g % 7)::float8 AS y
+FROM generate_series(1, 200) g;
+SELECT ml_create_project('rp_secret', 'rp_secret', 'y') > 0 AS created;
+SELECT version FROM ml_train('rp_secret', 'linear', options => '{"exclude": ["id"]}');
+SELECT count(*) > 0 AS cleaned FROM ml_clean('rp_secret', into_table => 'rp_secret_clean');
+SELECT ml_report('rp_secret') > 0 AS model_report, ml_report('rp_secret', 'cleaning') > 0 AS cleaning_report;
+SELECT ml_add_member('rp_secret', 'regress_bob');
+SET ROLE regress_bob;
+SELECT count(*) AS bob_sees_secret_reports FROM ml_reports WHERE project = 'rp_secret';
+SELECT count(*) AS bob_sees_secret_profiles FROM mlops.column_profiles WHERE relation_name = 'rp_secret';
+SET ROLE regress_alice;
+GRANT SELECT ON rp_secret TO regress_bob;
+SET ROLE regress_bob;
+SELECT kind FROM ml_reports WHERE project = 'rp_secret' ORDER BY kind;
+SET ROLE regress_alice;
+SELECT ml_drop_project('rp_secret');
+DROP TABLE rp_secret, rp_secret_clean;
 RESET ROLE;

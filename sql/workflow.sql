@@ -145,11 +145,16 @@ SELECT regress_try($$SELECT ml_schedule('wf_orders', 'workflow', '@daily', '{"wo
 SELECT regress_try($$SELECT ml_schedule('wf_orders', 'workflow', '@daily', '{"workflow": 1}')$$);
 SELECT regress_try($$SELECT ml_schedule('wf_orders', 'workflow', '@daily', '{"workflow": "eve", "relation": "orders"}')$$);
 SELECT regress_try($$SELECT ml_schedule('wf_orders', 'train', '@daily', '{"workflow": "eve"}')$$);
-SELECT ml_alter_job((SELECT id FROM ml_jobs WHERE name = 'wf nightly'), '{"workflow": "full"}');
-SELECT (command->>'workflow')::bigint = (SELECT id FROM ml_workflows WHERE name = 'full') AS rebound
+-- a job runs only a workflow its owner created: alice's steps would run
+-- with eve's rights (into eve's tables, reading what only eve may read)
+SELECT regress_try($$SELECT ml_schedule('wf_orders', 'workflow', '@daily', '{"workflow": "full"}')$$);
+SELECT regress_try($$SELECT ml_alter_job((SELECT id FROM ml_jobs WHERE name = 'wf nightly'), '{"workflow": "full"}')$$);
+SELECT ml_create_workflow('wf_orders', 'eve 2', '[{"kind": "train"}]') > 0 AS created;
+SELECT ml_alter_job((SELECT id FROM ml_jobs WHERE name = 'wf nightly'), '{"workflow": "eve 2"}');
+SELECT (command->>'workflow')::bigint = (SELECT id FROM ml_workflows WHERE name = 'eve 2') AS rebound
 FROM ml_jobs WHERE name = 'wf nightly';
 SELECT regress_try($$SELECT ml_alter_job((SELECT id FROM ml_jobs WHERE name = 'wf nightly'), '{"workflow": "nope"}')$$);
-SELECT regress_try($$SELECT ml_drop_workflow('wf_orders', 'full')$$);
+SELECT regress_try($$SELECT ml_drop_workflow('wf_orders', 'eve 2')$$);
 -- runs on demand: resume (default) or restart; analysts may not run workflow jobs
 SET client_min_messages = warning;
 SELECT ml_run_now((SELECT id FROM ml_jobs WHERE name = 'wf nightly'), true) > 0 AS queued;
@@ -162,6 +167,7 @@ SELECT regexp_replace(regress_try('SELECT ml_run_now(' || :wf_job || ')'), 'job 
 SELECT regexp_replace(regress_try('SELECT ml_run_now(' || :wf_job || ', true)'), 'job \d+', 'job N') AS regress_try;
 SET ROLE regress_eve;
 SELECT ml_unschedule(:wf_job);
+SELECT ml_drop_workflow('wf_orders', 'eve 2');
 SELECT ml_drop_workflow('wf_orders', 'full');
 SELECT regress_try($$SELECT ml_drop_workflow('wf_orders', 'full')$$);
 SELECT name FROM ml_workflows WHERE project = 'wf_orders' ORDER BY name;

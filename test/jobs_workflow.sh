@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..25"
+echo "1..26"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -195,3 +195,11 @@ run=$(as $eng -c "SELECT ml_run_now($fjob)")
 got="$(run_end $run)/$(steps $run)/$(q -c "SELECT version FROM ml_models WHERE project = 'fresh' AND status = 'deployed'")"
 check "nothing deployed: the gate passes and version 1 is deployed ($got)" \
   test "$got" = "succeeded/train:succeeded evaluate:succeeded gate:succeeded deploy:succeeded/1"
+
+# 9. a report step that publishes: the report is built and published by the job's owner
+as $eng -c "SELECT ml_create_workflow('fresh', 'publish', '[{\"kind\": \"report\", \"report\": \"model\", \"publish\": true}]')" >/dev/null
+pjob=$(as $eng -c "SELECT ml_schedule('fresh', 'workflow', '@yearly', '{\"workflow\": \"publish\"}')")
+run=$(as $eng -c "SELECT ml_run_now($pjob)")
+got="$(run_end $run)/$(steps $run)/$(q -c "SELECT count(*) || ' ' || min(published_by) FROM ml_published_reports WHERE project = 'fresh'")"
+check "a report step with publish builds and publishes the report ($got)" \
+  test "$got" = "succeeded/report:succeeded/1 $eng"

@@ -77,3 +77,28 @@ GRANT SELECT ON @extschema@.ml_reports TO ml_analyst, ml_engineer;
 GRANT SELECT ON @extschema@.ml_published_reports TO ml_analyst, ml_engineer, ml_consumer;
 -- The view asks project_access() for the reader, who needs to run it.
 GRANT EXECUTE ON FUNCTION mlops.project_access(bigint) TO ml_consumer;
+
+-- Model and cleaning reports show the data they were built from (sampled
+-- rows' residuals and classes, column ranges, levels and histograms):
+-- besides their builder, only roles that may read that relation see them
+-- (the project's relation; a cleaning report's recipe's, by OID still under
+-- its name, as recipe_visible). Jobs and drift reports stay visible to whoever
+-- can see the project; consumers read published reports through the view.
+DROP POLICY project_visible ON mlops.reports;
+CREATE POLICY project_visible ON mlops.reports FOR SELECT
+    USING (created_by OPERATOR(pg_catalog.=) CURRENT_USER
+           OR (mlops.project_access(project_id) IS NOT NULL
+               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning'])
+                    OR (kind OPERATOR(pg_catalog.=) 'model'
+                        AND EXISTS (SELECT 1 FROM mlops.projects p
+                                    WHERE p.id OPERATOR(pg_catalog.=) project_id
+                                      AND COALESCE(pg_catalog.has_table_privilege(
+                                              pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)),
+                                              'SELECT'), false)))
+                    OR (kind OPERATOR(pg_catalog.=) 'cleaning'
+                        AND EXISTS (SELECT 1 FROM mlops.recipes c
+                                    WHERE c.id OPERATOR(pg_catalog.=) recipe_id
+                                      AND c.source_relid IS NOT NULL
+                                      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
+                                          OPERATOR(pg_catalog.=) c.source_relid
+                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false))))));

@@ -13,6 +13,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/jsonb.h"
@@ -55,6 +57,29 @@ require_workflow(MlScope *scope, MlProject *p, const char *name)
 }
 
 /*
+ * A workflow's steps run with the rights of the job's owner, so a job may
+ * run only a workflow whose creator could do everything the owner can
+ * (the owner itself, or a role that has the owner's privileges). Otherwise an analyst could define
+ * steps (an import of a server file, a score into the engineer's table, a
+ * published report) that an engineer's job then runs with the engineer's
+ * rights, which the analyst could not do himself.
+ */
+void
+MlWorkflowCheckCreator(const char *workflow, const char *created_by, const char *owner)
+{
+	Oid			creator = created_by ? get_role_oid(created_by, true) : InvalidOid;
+	Oid			runner = owner ? get_role_oid(owner, true) : InvalidOid;
+
+	if (!OidIsValid(creator) || !OidIsValid(runner) || !has_privs_of_role(creator, runner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("workflow \"%s\" was created by role \"%s\", not by the job's owner \"%s\"",
+						workflow, created_by ? created_by : "?", owner ? owner : "?"),
+				 errdetail("A workflow's steps run with the rights of the job's owner; only a workflow its owner (or a role with the owner's privileges) created may run in its job."),
+				 errhint("Create the workflow as the job's owner with ml_create_workflow() (copy the steps from the ml_workflows view).")));
+}
+
+/*
  * Point a workflow job at its workflow: the name (a job option) resolved
  * in the job's project, its id kept in the job's command. Called by
  * ml_schedule and ml_alter_job after they wrote the job.
@@ -71,6 +96,14 @@ MlWorkflowBindJob(MlScope *scope, int64 job, int64 project_id, const char *name)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("workflow \"%s\" does not exist in the job's project", name),
 				 errhint("Create it with ml_create_workflow(); workflows are listed in the ml_workflows view.")));
+	MlSpiExec("SELECT w.created_by::pg_catalog.text, j.owner::pg_catalog.text "
+			  "FROM mlops.jobs j, mlops.workflows w "
+			  "WHERE j.id OPERATOR(pg_catalog.=) $1 AND w.id OPERATOR(pg_catalog.=) $2",
+			  2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "job %lld or workflow %lld vanished", (long long) job, (long long) id);
+	MlWorkflowCheckCreator(name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
 	MlSpiExec("UPDATE mlops.jobs SET command = command OPERATOR(pg_catalog.||) "
 			  "pg_catalog.jsonb_build_object('workflow', $2) WHERE id OPERATOR(pg_catalog.=) $1",
 			  2, types, values, NULL, SPI_OK_UPDATE);

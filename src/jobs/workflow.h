@@ -57,6 +57,7 @@ extern MlWorkflowStep *MlWorkflowParse(Jsonb *steps, const char *task, bool stor
 
 /* workflow.c: a workflow job's workflow, by name in the job's project (jobs_api.c) */
 extern void MlWorkflowBindJob(struct MlScope *scope, int64 job, int64 project_id, const char *name);
+extern void MlWorkflowCheckCreator(const char *workflow, const char *created_by, const char *owner);
 
 /* workflow_run.c: a run, one transaction per step (worker.c) */
 typedef struct MlWorkflowRun MlWorkflowRun;

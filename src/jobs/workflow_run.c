@@ -510,11 +510,12 @@ step_report(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
 	{
 		const char *pargs[1] = {id};
 
-		if (!has_function(w, "ml_publish_report(bigint)"))
+		/* the signature as created: to_regprocedure ignores defaults */
+		if (!has_function(w, "ml_publish_report(bigint, boolean)"))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("publishing reports is not available in this installation of pg_mlops")));
-		MlRunExec(psprintf("SELECT %s.ml_publish_report($1::pg_catalog.int8)", w->ext),
+		MlRunExec(psprintf("SELECT %s.ml_publish_report($1::pg_catalog.int8, true)", w->ext),
 				  1, pargs, SPI_OK_SELECT);
 	}
 	detail_json(res, "published", s->publish && id ? "true" : "false");
@@ -587,7 +588,8 @@ load(MlWorkflowRun *w, bool *resume)
 	MlScopeAsOwner(&scope);
 	MlSpiExec("SELECT j.command OPERATOR(pg_catalog.->>) 'workflow', w.id::pg_catalog.text, w.name, "
 			  "  w.steps::pg_catalog.text, p.task, "
-			  "  (r.trigger OPERATOR(pg_catalog.<>) 'schedule' AND NOT r.from_start)::pg_catalog.text "
+			  "  (r.trigger OPERATOR(pg_catalog.<>) 'schedule' AND NOT r.from_start)::pg_catalog.text, "
+			  "  w.created_by::pg_catalog.text, j.owner::pg_catalog.text "
 			  "FROM mlops.jobs j JOIN mlops.job_runs r ON r.id OPERATOR(pg_catalog.=) $2 "
 			  "JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id "
 			  "LEFT JOIN mlops.workflows w ON w.id::pg_catalog.text OPERATOR(pg_catalog.=) "
@@ -606,6 +608,8 @@ load(MlWorkflowRun *w, bool *resume)
 				 errmsg("the workflow of job %lld no longer exists in its project", (long long) w->job),
 				 errhint("Point the job at a workflow with ml_alter_job(%lld, '{\"workflow\": \"...\"}').",
 						 (long long) w->job)));
+	/* checked when the job was bound; again, the roles may have changed since */
+	MlWorkflowCheckCreator(SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 7), SPI_getvalue(t, d, 8));
 	old = MemoryContextSwitchTo(w->cxt);
 	w->workflow_id = pg_strtoint64(id);
 	w->name = SPI_getvalue(t, d, 3);

@@ -21,8 +21,9 @@
 
 #define SVG_NS "http://www.w3.org/2000/svg"
 #define FONT "Helvetica, Arial, sans-serif"
-#define MAX_LABEL 28
-#define MAX_POINTS 2000			/* points of a scatter plot drawn */			/* characters of a category label drawn */
+#define MAX_LABEL 28			/* characters of a category label drawn */
+#define MAX_POINTS 2000			/* points of a scatter plot drawn */
+#define MAX_TICKS 12			/* ticks of an axis (nice_step aims at 5) */
 
 static const char *const palette[] = {"#3b73b9", "#e08a2c", "#4c9a5b", "#c44e52", "#8172b2", "#937860"};
 
@@ -255,10 +256,20 @@ static void
 y_axis(Plot *p, const char *label)
 {
 	double		step = nice_step(p->ymax - p->ymin, 5);
+	double		first = ceil(p->ymin / step - 1e-9) * step;
 
-	for (double v = ceil(p->ymin / step - 1e-9) * step; v <= p->ymax + step * 1e-9; v += step)
+	/*
+	 * Ticks by index: where step is below the spacing of doubles near the
+	 * range (1.7e9 .. 1.7e9 + 2e-7) v += step would never move.
+	 */
+	for (int k = 0; k <= MAX_TICKS; k++)
 	{
-		double		y = py(p, v);
+		double		v = first + k * step;
+		double		y;
+
+		if (!(v <= p->ymax + step * 1e-9))
+			break;
+		y = py(p, v);
 
 		line(p->root, p->left, y, p->right, y, "#e6e9ed", NULL);
 		label_at(p->root, p->left - 6, y + 4, "end", 11, MlFormatNumber(fabs(v) < step * 1e-9 ? 0 : v), 0);
@@ -272,10 +283,16 @@ static void
 x_axis(Plot *p, const char *label)
 {
 	double		step = nice_step(p->xmax - p->xmin, 5);
+	double		first = ceil(p->xmin / step - 1e-9) * step;
 
-	for (double v = ceil(p->xmin / step - 1e-9) * step; v <= p->xmax + step * 1e-9; v += step)
+	for (int k = 0; k <= MAX_TICKS; k++)	/* by index, as y_axis */
 	{
-		double		x = px(p, v);
+		double		v = first + k * step;
+		double		x;
+
+		if (!(v <= p->xmax + step * 1e-9))
+			break;
+		x = px(p, v);
 
 		line(p->root, x, p->bottom, x, p->bottom + 4, "#333333", NULL);
 		label_at(p->root, x, p->bottom + 17, "middle", 11, MlFormatNumber(fabs(v) < step * 1e-9 ? 0 : v), 0);
