@@ -181,6 +181,7 @@ histogram_values(StringInfo out, const double *v, int64 n, double lo, double hi,
 		for (int64 i = 0; i < n; i++)
 		{
 			int			b;
+			double		pos;
 
 			if (!isfinite(v[i]))
 				continue;
@@ -195,12 +196,14 @@ histogram_values(StringInfo out, const double *v, int64 n, double lo, double hi,
 				continue;
 			}
 			if (width == 0)
-				b = 0;
+				pos = 0;
 			else if (scale > 0)
-				b = (int) ((v[i] - lo) * scale);
+				pos = (v[i] - lo) * scale;
 			else
-				b = (int) floor(bins * ((v[i] / bins - lo / bins) / width));
-			counts[Max(0, Min(b, bins - 1))]++;
+				pos = floor(bins * ((v[i] / bins - lo / bins) / width));
+			/* clamped as a double: near float8's limits pos may be NaN or infinite */
+			b = !(pos >= 0) ? 0 : pos >= bins - 1 ? bins - 1 : (int) pos;
+			counts[b]++;
 		}
 	}
 	appendStringInfoString(out, "], \"counts\": [");
