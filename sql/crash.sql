@@ -254,3 +254,14 @@ SELECT column_name, nulls_before, nulls_after
 FROM ml_apply_recipe(:k_txt_recipe, 'k_bool', into_table => 'k_bool_i') WHERE column_name = 'c';
 SELECT c, count(*) FROM k_bool_i GROUP BY c ORDER BY c;
 RESET ROLE;
+
+-- Whole floats beyond 1e15 narrowed to bigint by an in-place ml_clean:
+-- the ALTER casts them directly ('1e+16', a float's text, is no bigint).
+SET ROLE regress_alice;
+CREATE TABLE k_bigwhole AS
+SELECT i AS id, CASE WHEN i % 6 = 0 THEN NULL ELSE (i % 3 + 1) * 1e16::float8 END AS x,
+       (i % 5)::float8 AS w
+FROM generate_series(1, 60) i;
+SELECT column_name, nulls_before, nulls_after FROM ml_clean('k_bigwhole') WHERE column_name = 'x';
+SELECT pg_typeof(x) AS x_type, count(*), min(x) = 1e16::bigint AS exact FROM k_bigwhole GROUP BY 1;
+RESET ROLE;

@@ -357,6 +357,17 @@ column_pinned(Oid relid, const char *name)
  * exactly by the new one). Generated and identity columns are left as
  * they are. All in the caller's transaction.
  */
+
+/* A float (or numeric) column that the cleaning narrowed to an integer type. */
+static bool
+is_float_to_integer(Oid from, Oid to)
+{
+	from = getBaseType(from);
+	to = getBaseType(to);
+	return (from == FLOAT4OID || from == FLOAT8OID || from == NUMERICOID) &&
+		(to == INT2OID || to == INT4OID || to == INT8OID);
+}
+
 static void
 replace_contents(Oid relid, Oid tmpid, Clean *c)
 {
@@ -478,8 +489,16 @@ replace_contents(Oid relid, Oid tmpid, Clean *c)
 		}
 		if (t != col->typid || m != col->typmod)
 		{
-			appendStringInfo(&alter, "%sALTER COLUMN %s TYPE %s USING %s::text::%s", any ? ", " : "",
-							 q, format_type_with_typemod(t, m), q, format_type_with_typemod(t, m));
+			/*
+			 * Through text, any type reaches any other; but a float's text
+			 * of a large whole number ('1e+16') is no integer's input, and
+			 * the direct cast of a whole float is exact.
+			 */
+			bool		direct = is_float_to_integer(col->typid, t);
+
+			appendStringInfo(&alter, "%sALTER COLUMN %s TYPE %s USING %s%s::%s", any ? ", " : "",
+							 q, format_type_with_typemod(t, m), q, direct ? "" : "::text",
+							 format_type_with_typemod(t, m));
 			any = true;
 		}
 	}
