@@ -244,25 +244,6 @@ elapsed_s(instr_time start)
 	return INSTR_TIME_GET_DOUBLE(now);
 }
 
-/* A design of some used rows of a group (gtd indexes), target included. */
-static MlDesign *
-design_of(MlEncoder *enc, MlFrame *frame, MlTrainData *gtd, const int64 *idx, int64 n)
-{
-	int64	   *frows = palloc(sizeof(int64) * Max(n, 1));
-	MlDesign   *d;
-
-	for (int64 i = 0; i < n; i++)
-		frows[i] = gtd->rows[idx[i]];
-	d = MlEncoderDesign(enc, frame, frows, n);
-	d->y = palloc(sizeof(double) * Max(n, 1));
-	for (int64 i = 0; i < n; i++)
-		d->y[i] = gtd->y[idx[i]];
-	d->task = gtd->task;
-	d->nclass = gtd->nclass;
-	pfree(frows);
-	return d;
-}
-
 /*
  * Prepare the fit of gtd's rows as ml_train would with a named algorithm:
  * the split, an encoder of the training side, both sides' designs.
@@ -292,9 +273,9 @@ prepare_rows(const MlLearner *l, MlFrame *frame, MlTrainData *gtd, GroupOptions 
 	t->nclass = gtd->nclass;
 	t->classes = gtd->classes;
 	t->enc = MlEncoderFit(frame, gtd->features, frows, ntrain, l->needs_dense);
-	g->train = design_of(t->enc, frame, gtd, train, ntrain);
+	g->train = MlTrainDesign(t->enc, frame, gtd, train, ntrain);
 	g->train->seed = (uint64) o->t.seed;
-	g->test = design_of(t->enc, frame, gtd, test, ntest);
+	g->test = MlTrainDesign(t->enc, frame, gtd, test, ntest);
 	g->ntest = ntest;
 	initStringInfo(&g->metrics);
 	appendStringInfo(&g->metrics, ", \"rows\": " INT64_FORMAT ", \"train_rows\": " INT64_FORMAT

@@ -194,24 +194,6 @@ rows_where(MlTrainData *td, int fold, bool equal, int64 *n)
 	return out;
 }
 
-static MlDesign *
-design_of(MlEncoder *enc, MlFrame *frame, MlTrainData *td, const int64 *idx, int64 n, MlTask task)
-{
-	int64	   *frows = palloc(sizeof(int64) * Max(n, 1));
-	MlDesign   *d;
-
-	for (int64 i = 0; i < n; i++)
-		frows[i] = td->rows[idx[i]];
-	d = MlEncoderDesign(enc, frame, frows, n);
-	d->y = palloc(sizeof(double) * Max(n, 1));
-	for (int64 i = 0; i < n; i++)
-		d->y[i] = td->y[idx[i]];
-	d->task = task;
-	d->nclass = td->nclass;
-	pfree(frows);
-	return d;
-}
-
 /* Fit on `train` rows; score `test` rows into metrics (when there are any). */
 static MlTrained *
 fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTrainOptions *o,
@@ -229,12 +211,12 @@ fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTra
 	t->nclass = td->nclass;
 	t->classes = td->classes;
 	t->enc = MlEncoderFit(frame, td->features, frows, ntrain, l->needs_dense);
-	d = design_of(t->enc, frame, td, train, ntrain, td->task);
+	d = MlTrainDesign(t->enc, frame, td, train, ntrain);
 	d->seed = (uint64) o->seed;
 	t->model = l->fit(d, params);
 	if (ntest > 0 && td->task != ML_TASK_CLUSTERING)
 	{
-		MlDesign   *e = design_of(t->enc, frame, td, test, ntest, td->task);
+		MlDesign   *e = MlTrainDesign(t->enc, frame, td, test, ntest);
 		double	   *out = palloc_extended(sizeof(double) * ntest * MlTrainedOutputs(t), MCXT_ALLOC_HUGE);
 
 		l->predict(t->model, e, out);

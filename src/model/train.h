@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "core/frame.h"
+#include "model/features.h"
 #include "model/model.h"
 
 #define ML_MAX_CLASSES 1000
@@ -52,5 +53,7 @@ extern int	MlCmpDouble(const void *a, const void *b);
 extern char *MlJoinList(List *items);
 extern bool MlInList(List *names, const char *name);
 extern void MlTrainListsJson(MlTrainData *td, StringInfo out);
+extern MlDesign *MlTrainDesign(MlEncoder *enc, MlFrame *frame, MlTrainData *td,
+							   const int64 *idx, int64 n);
 
 #endif							/* ML_TRAIN_H */

@@ -385,3 +385,25 @@ MlTrainSplit(MlTrainData *td, MlFrame *frame, MlTrainOptions *o)
 	}
 	pfree(perm);
 }
+
+/*
+ * The design of some of td's rows (indexes into td), target included: the
+ * training or test side of ml_train's split, or of one group's.
+ */
+MlDesign *
+MlTrainDesign(MlEncoder *enc, MlFrame *frame, MlTrainData *td, const int64 *idx, int64 n)
+{
+	int64	   *frows = palloc(sizeof(int64) * Max(n, 1));
+	MlDesign   *d;
+
+	for (int64 i = 0; i < n; i++)
+		frows[i] = td->rows[idx[i]];
+	d = MlEncoderDesign(enc, frame, frows, n);
+	d->y = palloc(sizeof(double) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+		d->y[i] = td->y[idx[i]];
+	d->task = td->task;
+	d->nclass = td->nclass;
+	pfree(frows);
+	return d;
+}
