@@ -54,6 +54,9 @@ typedef struct GbdtModel
 	MlTree	  **trees;			/* nrounds * K, round-major */
 	double	   *gain;			/* nfeat */
 	MlTreePack *pack;			/* the trees for scoring, built on first use */
+	/* after the fit: raw scores of its rows by its trees (NULL: not kept) */
+	const double *fitted;
+	int64		nfitted;
 } GbdtModel;
 
 static bool
@@ -570,6 +573,12 @@ gbdt_fit(const MlDesign *d, void *params)
 
 	if (nvalid > 0 && m->nrounds > best_round + 1)
 		m->nrounds = best_round + 1;	/* keep the best round */
+	else
+	{
+		/* every row's score sums init and the kept trees in order, as predict does */
+		m->fitted = F;
+		m->nfitted = n;
+	}
 	MlTreesNormalizeGain(m->gain, d->nfeat);
 	elog(DEBUG1, "gbdt timing: fit %.3f s (" INT64_FORMAT " rows, %d features, %d trees): "
 		 "binning %.3f, gathering %.3f, histograms %.3f, partitioning %.3f, splits %.3f, "
@@ -578,6 +587,26 @@ gbdt_fit(const MlDesign *d, void *params)
 		 MlTreesTime.gather, MlTreesTime.hist, MlTreesTime.partition, MlTreesTime.find,
 		 MlTreesTime.rows);
 	return m;
+}
+
+/* Raw scores of n rows in out (K per row) to predictions in place. */
+static void
+gbdt_outputs(const GbdtModel *m, int64 n, double *out)
+{
+	if (m->task == ML_TASK_BINARY)
+	{
+		/* from the last row down: row i's raw score is read before 2i, 2i + 1 are written */
+		for (int64 row = n - 1; row >= 0; row--)
+		{
+			double		p1 = sigmoid(out[row]);
+
+			out[row * 2] = 1 - p1;
+			out[row * 2 + 1] = p1;
+		}
+	}
+	else if (m->task == ML_TASK_MULTICLASS)
+		for (int64 row = 0; row < n; row++)
+			softmax(out + (size_t) row * m->K, m->K, out + (size_t) row * m->K);
 }
 
 /*
@@ -593,23 +622,28 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 	if (m->pack == NULL)
 		m->pack = MlTreePackBuild(m, m->trees, m->nrounds * m->K, m->nfeat, m->K, 1);
 	MlTreePackScore(m->pack, d, m->init, out);
-	if (m->task == ML_TASK_BINARY)
-	{
-		/* from the last row down: row i's raw score is read before 2i, 2i + 1 are written */
-		for (int64 row = d->nrows - 1; row >= 0; row--)
-		{
-			double		p1 = sigmoid(out[row]);
-
-			out[row * 2] = 1 - p1;
-			out[row * 2 + 1] = p1;
-		}
-	}
-	else if (m->task == ML_TASK_MULTICLASS)
-		for (int64 row = 0; row < d->nrows; row++)
-			softmax(out + (size_t) row * m->K, m->K, out + (size_t) row * m->K);
+	gbdt_outputs(m, d->nrows, out);
 	if (d->nrows >= 8192)
 		elog(DEBUG1, "gbdt timing: predict %.3f s (" INT64_FORMAT " rows)", MlTreesNow() - t0,
 			 d->nrows);
+}
+
+/*
+ * The fit's own scores of its rows: the same leaves as scoring them (a
+ * row's bin is at most a split's bin exactly when its value is at most the
+ * split's threshold) and the same sums in the same order, so bit-identical
+ * to gbdt_predict on them.
+ */
+static bool
+gbdt_fitted(void *model, int64 nrows, double *out)
+{
+	GbdtModel  *m = model;
+
+	if (m->fitted == NULL || nrows != m->nfitted)
+		return false;
+	memcpy(out, m->fitted, sizeof(double) * nrows * m->K);
+	gbdt_outputs(m, nrows, out);
+	return true;
 }
 
 static void
@@ -680,6 +714,7 @@ const MlLearner MlGbdtLearner = {
 	.params_json = gbdt_params_json,
 	.fit = gbdt_fit,
 	.predict = gbdt_predict,
+	.fitted = gbdt_fitted,
 	.save = gbdt_save,
 	.load = gbdt_load,
 	.importance = gbdt_importance,

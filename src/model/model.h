@@ -85,6 +85,9 @@ extern bytea *MlPayloadBytea(StringInfo buf);
  *	 probabilities per row for classification, out[i * nclass + c].
  * save / load: the fitted model as bytes; load validates every field
  *	 (XX001 via MlPayloadInvalid) against nfeat, ncat and nclass.
+ * fitted: the predictions predict would give for the rows of the design fit
+ *	 learned from, in its row order, when the learner still holds them from
+ *	 the fit (saves scoring them again); false when it does not (NULL: never).
  * importance: gain importance per feature (may be NULL: permutation only).
  * view: the fitted model's parameters, read-only, for export (PMML); NULL
  *	 when the learner's form has no exported equivalent.
@@ -131,6 +134,7 @@ typedef struct MlLearner
 	void		(*params_json) (void *params, StringInfo out);
 	void	   *(*fit) (const MlDesign *d, void *params);
 	void		(*predict) (void *model, const MlDesign *d, double *out);
+	bool		(*fitted) (void *model, int64 nrows, double *out);
 	void		(*save) (void *model, StringInfo buf);
 	void	   *(*load) (MlReader *r, const MlDesign *shape);
 	void		(*importance) (void *model, double *gain);

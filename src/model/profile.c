@@ -40,28 +40,123 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* Inner edges at the deciles of the finite values, deduplicated. */
+#define SELECT_SMALL 16			/* ranges this short are sorted */
+
+/* Insertion sort of v[lo, hi). */
+static void
+sort_small(double *v, int64 lo, int64 hi)
+{
+	for (int64 i = lo + 1; i < hi; i++)
+	{
+		double		x = v[i];
+		int64		k = i;
+
+		while (k > lo && v[k - 1] > x)
+		{
+			v[k] = v[k - 1];
+			k--;
+		}
+		v[k] = x;
+	}
+}
+
+/*
+ * Reorder v[lo, hi) (no NaN) so that v[r] is the value a full sort would
+ * put there, for each of the ascending ranks[0 .. nr) inside the range:
+ * quickselect recursing only into the sides that hold a wanted rank, so
+ * the deciles cost a few passes, not a sort. A range that partitions
+ * badly too often is sorted instead (the bound on the work).
+ */
+static void
+select_ranks(double *v, int64 lo, int64 hi, const int64 *ranks, int nr, int budget)
+{
+	while (nr > 0 && hi - lo > SELECT_SMALL)
+	{
+		double		a = v[lo],
+					b = v[lo + (hi - lo) / 2],
+					c = v[hi - 1];
+		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		int64		i = lo,
+					j = hi - 1;
+		int			nleft = 0;
+
+		if (budget-- <= 0)
+		{
+			qsort(v + lo, hi - lo, sizeof(double), cmp_double);
+			return;
+		}
+		/* Hoare: v[lo, j] <= pivot <= v[j + 1, hi), both sides non-empty */
+		for (;;)
+		{
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			{
+				double		t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+			}
+			i++;
+			j--;
+		}
+		while (nleft < nr && ranks[nleft] <= j)
+			nleft++;
+		/* recurse into the side with fewer ranks, loop on the other */
+		if (nleft <= nr - nleft)
+		{
+			select_ranks(v, lo, j + 1, ranks, nleft, budget);
+			lo = j + 1;
+			ranks += nleft;
+			nr -= nleft;
+		}
+		else
+		{
+			select_ranks(v, j + 1, hi, ranks + nleft, nr - nleft, budget);
+			hi = j + 1;
+			nr = nleft;
+		}
+	}
+	if (nr > 0)
+		sort_small(v, lo, hi);
+}
+
+/*
+ * Inner edges at the deciles of the finite values, deduplicated: the
+ * values at ranks (m - 1) * q / ML_PROFILE_BINS of the sorted values.
+ */
 static int
 decile_edges(const double *v, int64 n, double *edges, double *sorted)
 {
 	int64		m = 0;
 	int			k = 0;
+	double		mx = -INFINITY;
+	int64		ranks[ML_PROFILE_BINS - 1];
+	int			budget = 64;
 
 	for (int64 r = 0; r < n; r++)
 		if (isfinite(v[r]))
+		{
 			sorted[m++] = v[r];
+			mx = Max(mx, v[r]);
+		}
 	if (m == 0)
 		return 0;
-	qsort(sorted, m, sizeof(double), cmp_double);
+	for (int q = 1; q < ML_PROFILE_BINS; q++)
+		ranks[q - 1] = ((m - 1) * q) / ML_PROFILE_BINS;
+	select_ranks(sorted, 0, m, ranks, ML_PROFILE_BINS - 1, budget);
 	for (int q = 1; q < ML_PROFILE_BINS; q++)
 	{
-		double		e = sorted[((m - 1) * q) / ML_PROFILE_BINS];
+		double		e = sorted[ranks[q - 1]];
 
 		if (k == 0 || e > edges[k - 1])
 			edges[k++] = e;
 	}
 	/* a top edge at the maximum would leave an always-empty last bin */
-	if (k > 1 && edges[k - 1] >= sorted[m - 1])
+	if (k > 1 && edges[k - 1] >= mx)
 		k--;
 	return k;
 }
@@ -185,33 +280,50 @@ levels_json(StringInfo out, const char *name, bool classes, char **levels, int n
 	appendStringInfoChar(out, '}');
 }
 
-/* The predictions on the sampled rows, as the "prediction" member. */
+/*
+ * The predictions on the sampled rows, as the "prediction" member: those
+ * given (of every step-th row, nout each), else scored from raw.
+ */
 static void
-prediction_json(StringInfo out, MlTrained *t, double **raw, int64 n, double *scratch)
+prediction_json(StringInfo out, MlTrained *t, double **raw, int64 n, const double *given,
+				int64 step, double *scratch)
 {
 	int			nout = MlTrainedOutputs(t);
-	double	   *pred = palloc_extended(sizeof(double) * Max(n, 1) * nout, MCXT_ALLOC_HUGE);
+	double	   *pred = NULL;
 	double	   *v = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
 	bool		classifier = t->task == ML_TASK_BINARY || t->task == ML_TASK_MULTICLASS;
 
-	MlTrainedPredictRaw(t, raw, n, pred);
+	if (given == NULL)
+	{
+		pred = palloc_extended(sizeof(double) * Max(n, 1) * nout, MCXT_ALLOC_HUGE);
+		MlTrainedPredictRaw(t, raw, n, pred);
+		given = pred;
+		step = 1;
+	}
 	for (int64 r = 0; r < n; r++)
-		v[r] = classifier ? (double) MlTrainedBestClass(t, pred + r * nout) : pred[r];
+	{
+		const double *p = given + r * step * nout;
+
+		v[r] = classifier ? (double) MlTrainedBestClass(t, p) : p[0];
+	}
 	appendStringInfoString(out, ", \"prediction\": ");
 	if (classifier)
 		levels_json(out, ML_PREDICTION_FEATURE, true, t->classes, t->nclass, v, n);
 	else
 		numeric_json(out, ML_PREDICTION_FEATURE, v, n, scratch);
-	pfree(pred);
+	if (pred)
+		pfree(pred);
 	pfree(v);
 }
 
 /*
  * The profile of a fitted model as jsonb text, from the frame rows it
- * learned from (rows[0 .. nrows - 1]); memory is the caller's context.
+ * learned from (rows[0 .. nrows - 1]) and, when the caller has them, the
+ * model's predictions of those rows (pred, MlTrainedOutputs values per
+ * row; NULL: scored here); memory is the caller's context.
  */
 char *
-MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows)
+MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows, const double *pred)
 {
 	MlEncoder  *enc = t->enc;
 	int64		step = nrows > ML_PROFILE_SAMPLE ? (nrows + ML_PROFILE_SAMPLE - 1) / ML_PROFILE_SAMPLE : 1;
@@ -244,7 +356,7 @@ MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows)
 	}
 	appendStringInfoChar(&out, ']');
 	if (n > 0)
-		prediction_json(&out, t, raw, n, scratch);
+		prediction_json(&out, t, raw, n, pred, step, scratch);
 	appendStringInfoChar(&out, '}');
 	for (int j = 0; j < enc->nraw; j++)
 		pfree(raw[j]);

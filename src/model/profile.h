@@ -48,7 +48,8 @@ typedef struct MlProfile
 	MlProfileFeature *prediction;	/* NULL: none (clustering) */
 } MlProfile;
 
-extern char *MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows);
+extern char *MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows,
+							 const double *pred);
 extern MlProfile *MlProfileRead(Jsonb *j, const char *what);
 extern int	MlProfileNumericBin(const MlProfileFeature *f, double v);
 extern int	MlProfileLevelBin(const MlProfileFeature *f, const char *level);

@@ -24,6 +24,7 @@ typedef struct MlTrained
 	void	   *model;
 	double	  **rowcol;			/* scratch for scoring one row (allocated on first use) */
 	struct MlGrouped *groups;	/* many-models (grouped.c): model is NULL, enc is raw */
+	double	   *fitted;			/* ml_train: predictions of its rows, or NULL; never stored */
 } MlTrained;
 
 /*

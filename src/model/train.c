@@ -181,6 +181,24 @@ elapsed_s(instr_time start)
 	return INSTR_TIME_GET_DOUBLE(now);
 }
 
+/*
+ * The outputs of every row of td (n), from those of the train rows and
+ * those of the test rows (each indexes into td's rows).
+ */
+static double *
+scatter_outputs(MlTrained *t, int64 n, const int64 *train, int64 ntrain, const double *train_out,
+				const int64 *test, int64 ntest, const double *test_out)
+{
+	int			nout = MlTrainedOutputs(t);
+	double	   *all = palloc_extended(sizeof(double) * Max(n, 1) * nout, MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < ntrain; i++)
+		memcpy(all + train[i] * nout, train_out + i * nout, sizeof(double) * nout);
+	for (int64 i = 0; i < ntest; i++)
+		memcpy(all + test[i] * nout, test_out + i * nout, sizeof(double) * nout);
+	return all;
+}
+
 /* Indexes (into td->rows) of the rows of one side of a split. */
 static int64 *
 rows_where(MlTrainData *td, int fold, bool equal, int64 *n)
@@ -194,15 +212,21 @@ rows_where(MlTrainData *td, int fold, bool equal, int64 *n)
 	return out;
 }
 
-/* Fit on `train` rows; score `test` rows into metrics (when there are any). */
+/*
+ * Fit on `train` rows; score `test` rows into metrics (when there are any).
+ * With keep, and when train and test are every row of td between them, the
+ * predictions of td's rows are kept in t->fitted when the learner still
+ * holds those of its training rows (the profile needs them all).
+ */
 static MlTrained *
 fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTrainOptions *o,
 		const int64 *train, int64 ntrain, const int64 *test, int64 ntest,
-		StringInfo metrics, double *primary)
+		StringInfo metrics, double *primary, bool keep)
 {
 	MlTrained  *t = palloc0(sizeof(MlTrained));
 	MlDesign   *d;
 	int64	   *frows = palloc(sizeof(int64) * Max(ntrain, 1));
+	double	   *trained_out = NULL;
 
 	for (int64 i = 0; i < ntrain; i++)
 		frows[i] = td->rows[train[i]];
@@ -214,6 +238,13 @@ fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTra
 	d = MlTrainDesign(t->enc, frame, td, train, ntrain);
 	d->seed = (uint64) o->seed;
 	t->model = l->fit(d, params);
+	keep = keep && l->fitted != NULL && ntrain + ntest == td->nrows;
+	if (keep)
+	{
+		trained_out = palloc_extended(sizeof(double) * Max(ntrain, 1) * MlTrainedOutputs(t),
+									  MCXT_ALLOC_HUGE);
+		keep = l->fitted(t->model, ntrain, trained_out);
+	}
 	if (ntest > 0 && td->task != ML_TASK_CLUSTERING)
 	{
 		MlDesign   *e = MlTrainDesign(t->enc, frame, td, test, ntest);
@@ -224,7 +255,11 @@ fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTra
 			*primary = MlRegressionMetrics(e->y, out, ntest, metrics);
 		else
 			*primary = MlClassificationMetrics(e->y, out, ntest, td->nclass, metrics);
+		if (keep)
+			t->fitted = scatter_outputs(t, td->nrows, train, ntrain, trained_out, test, ntest, out);
 	}
+	else if (keep && ntest == 0)
+		t->fitted = scatter_outputs(t, td->nrows, train, ntrain, trained_out, NULL, 0, NULL);
 	else if (td->task == ML_TASK_CLUSTERING)
 		/* no labels to score against; the metrics object must not stay empty */
 		appendStringInfo(metrics, "\"clustered_rows\": " INT64_FORMAT, ntrain);
@@ -237,7 +272,7 @@ MlTrainFitScore(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *t
 				MlTrainOptions *o, const int64 *train, int64 ntrain, const int64 *test,
 				int64 ntest, StringInfo metrics, double *primary)
 {
-	return fit_one(l, params, frame, td, o, train, ntrain, test, ntest, metrics, primary);
+	return fit_one(l, params, frame, td, o, train, ntrain, test, ntest, metrics, primary, false);
 }
 
 /* Metrics for a numeric key averaged over folds: mean of each fold's. */
@@ -263,7 +298,7 @@ run_trial(Trial *tr, MlFrame *frame, MlTrainData *td, MlTrainOptions *o)
 							ntrain, ntest),
 					 errhint("Both sides need rows: check \"test_size\" or the holdout column.")));
 		tr->trained = fit_one(tr->learner, tr->params, frame, td, o, train, ntrain, test, ntest,
-							  &tr->metrics, &tr->primary);
+							  &tr->metrics, &tr->primary, true);
 	}
 	else
 	{
@@ -279,7 +314,8 @@ run_trial(Trial *tr, MlFrame *frame, MlTrainData *td, MlTrainOptions *o)
 
 			initStringInfo(&m);
 			appendStringInfoChar(&m, '{');
-			(void) fit_one(tr->learner, tr->params, frame, td, o, train, ntrain, test, ntest, &m, &p);
+			(void) fit_one(tr->learner, tr->params, frame, td, o, train, ntrain, test, ntest, &m, &p,
+						   false);
 			sum += p;
 			if (k == 0)
 				appendStringInfo(&tr->metrics, "\"fold_1\": %s}", m.data);
@@ -292,7 +328,7 @@ run_trial(Trial *tr, MlFrame *frame, MlTrainData *td, MlTrainOptions *o)
 		MlJsonNumber(&tr->metrics, tr->primary);
 		/* the stored model learns from every row */
 		tr->trained = fit_one(tr->learner, tr->params, frame, td, o, all, td->nrows, NULL, 0,
-							  &tr->metrics, &tr->primary);
+							  &tr->metrics, &tr->primary, true);
 		tr->primary = sum / o->folds;
 	}
 	tr->seconds = elapsed_s(start);
@@ -412,11 +448,19 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 			.fingerprint = fingerprint(frame, td),
 			.features = features.data,
 			.training = training.data,
-			.profile = MlProfileBuild(tr->trained, frame, td->rows, td->nrows),
 			.audit_action = "train",
 		};
+		instr_time	start;
+		int32		version;
+		double		t_profile;
 
-		return MlStoreVersion(scope, p, &row);
+		INSTR_TIME_SET_CURRENT(start);
+		row.profile = MlProfileBuild(tr->trained, frame, td->rows, td->nrows, tr->trained->fitted);
+		t_profile = elapsed_s(start);
+		version = MlStoreVersion(scope, p, &row);
+		elog(DEBUG1, "train timing: profile %.3f s, storing %.3f s", t_profile,
+			 elapsed_s(start) - t_profile);
+		return version;
 	}
 }
 
@@ -536,7 +580,9 @@ ml_train(PG_FUNCTION_ARGS)
 	int32		version;
 	char	   *algorithm;
 	char	   *metrics_text;
+	instr_time	t_begin;
 
+	INSTR_TIME_SET_CURRENT(t_begin);
 	if (strcmp(alg, "auto") != 0 && (l = MlLearnerByName(alg)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -588,7 +634,9 @@ ml_train(PG_FUNCTION_ARGS)
 				 errhint("A clustering learner has no labels to score folds against; leave \"folds\" out.")));
 	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
 	MlTrainSplit(&td, frame, &o);
+	elog(DEBUG1, "train timing: reading and preparing %.3f s", elapsed_s(t_begin));
 	best = train_best(&search, l, hp, frame, &td, &o);
+	elog(DEBUG1, "train timing: fit and score %.3f s", best->seconds);
 
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, best->metrics.data);
@@ -610,5 +658,6 @@ ml_train(PG_FUNCTION_ARGS)
 	metrics_text = MemoryContextStrdup(callercxt, metrics.data);
 	MemoryContextDelete(cxt);
 	MlScopeExit(&scope);
+	elog(DEBUG1, "train timing: total %.3f s", elapsed_s(t_begin));
 	PG_RETURN_DATUM(MlVersionResult(fcinfo, version, CStringGetTextDatum(algorithm), metrics_text));
 }
