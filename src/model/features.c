@@ -199,6 +199,35 @@ input_of_column(MlColumn *col)
 	return in;
 }
 
+/* Raw input i of frame rows (all rows when rows is NULL) into dst. */
+static void
+input_raw(MlEncoder *enc, int i, MlFrame *frame, const int64 *rows, int64 nrows, double *dst)
+{
+	MlInput    *in = &enc->inputs[i];
+	MlColumn   *col = &frame->cols[MlFrameColumn(frame, in->name)];
+
+	for (int64 r = 0; r < nrows; r++)
+	{
+		int64		row = rows ? rows[r] : r;
+
+		if (in->kind == ML_INPUT_CATEGORY)
+			dst[r] = col->code[row] < 0 ? NAN : (double) col->code[row];
+		else
+			dst[r] = isfinite(col->x[row]) ? col->x[row] : NAN;
+	}
+}
+
+/*
+ * The first raw feature of each input only (a date's epoch without its
+ * parts), into raw[enc->inputs[i].first_raw].
+ */
+void
+MlEncoderInputs(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows, double **raw)
+{
+	for (int i = 0; i < enc->ninputs; i++)
+		input_raw(enc, i, frame, rows, nrows, raw[enc->inputs[i].first_raw]);
+}
+
 /* Raw features of frame rows (all rows when rows is NULL). */
 void
 MlEncoderRaw(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows, double **raw)
@@ -206,18 +235,9 @@ MlEncoderRaw(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows, dou
 	for (int i = 0; i < enc->ninputs; i++)
 	{
 		MlInput    *in = &enc->inputs[i];
-		MlColumn   *col = &frame->cols[MlFrameColumn(frame, in->name)];
 		double	   *dst = raw[in->first_raw];
 
-		for (int64 r = 0; r < nrows; r++)
-		{
-			int64		row = rows ? rows[r] : r;
-
-			if (in->kind == ML_INPUT_CATEGORY)
-				dst[r] = col->code[row] < 0 ? NAN : (double) col->code[row];
-			else
-				dst[r] = isfinite(col->x[row]) ? col->x[row] : NAN;
-		}
+		input_raw(enc, i, frame, rows, nrows, dst);
 		if (in->nparts > 0)
 		{
 			/* every part of a row from one broken-down time */

@@ -81,6 +81,8 @@ extern MlEncoder *MlEncoderFit(MlFrame *frame, List *columns, const int64 *rows,
 							   bool dense);
 extern void MlEncoderRaw(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows,
 						 double **raw);
+extern void MlEncoderInputs(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows,
+							double **raw);
 extern void MlEncoderDensify(MlEncoder *enc, double **raw, int64 nrows, double **out);
 extern MlDesign *MlEncoderDesign(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows);
 extern void MlEncoderShape(MlEncoder *enc, MlDesign *shape);

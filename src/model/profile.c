@@ -26,6 +26,7 @@
 
 #include "core/options.h"
 #include "model/profile.h"
+#include "model/trees.h"
 
 #define ML_PROFILE_SAMPLE 200000
 
@@ -193,35 +194,74 @@ append_shares(StringInfo out, const int64 *count, int nbins, int64 present)
 	appendStringInfoChar(out, ']');
 }
 
-/* One numeric column's entry: edges, shares, missing rate. */
-static void
-numeric_json(StringInfo out, const char *name, const double *v, int64 n, double *scratch)
+/* A numeric column's bins: inner edges and the count of finite values in each. */
+typedef struct NumericStats
 {
+	int			nedges;
 	double		edges[ML_PROFILE_BINS];
-	int			nedges = decile_edges(v, n, edges, scratch);
-	int64		count[ML_PROFILE_BINS] = {0};
-	int64		present = 0;
+	int64		count[ML_PROFILE_BINS];
+	int64		present;		/* finite values */
+} NumericStats;
 
+/* thread-safe (no palloc, no ereport): the bins of v[0 .. n) */
+static void
+numeric_stats(const double *v, int64 n, double *scratch, NumericStats *st)
+{
+	int			nedges = decile_edges(v, n, st->edges, scratch);
+
+	memset(st->count, 0, sizeof(st->count));
+	st->nedges = nedges;
+	st->present = 0;
 	for (int64 r = 0; r < n; r++)
 		if (isfinite(v[r]))
 		{
-			count[bin_of(edges, nedges, v[r])]++;
-			present++;
+			int			b = 0;
+
+			/* bin_of without branches: the edges below v */
+			for (int e = 0; e < nedges; e++)
+				b += st->edges[e] < v[r];
+			st->count[b]++;
+			st->present++;
 		}
+}
+
+/* One numeric column's entry: edges, shares, missing rate. */
+static void
+numeric_json(StringInfo out, const char *name, const NumericStats *st, int64 n)
+{
 	appendStringInfoString(out, "{\"name\": ");
 	escape_json(out, name);
 	appendStringInfoString(out, ", \"kind\": \"numeric\", \"edges\": [");
-	for (int e = 0; e < nedges; e++)
+	for (int e = 0; e < st->nedges; e++)
 	{
 		if (e > 0)
 			appendStringInfoString(out, ", ");
-		MlJsonNumber(out, edges[e]);
+		MlJsonNumber(out, st->edges[e]);
 	}
 	appendStringInfoChar(out, ']');
-	append_shares(out, count, nedges + 1, present);
+	append_shares(out, st->count, st->nedges + 1, st->present);
 	appendStringInfoString(out, ", \"missing_rate\": ");
-	MlJsonNumber(out, n > 0 ? (double) (n - present) / n : 0);
+	MlJsonNumber(out, n > 0 ? (double) (n - st->present) / n : 0);
 	appendStringInfoChar(out, '}');
+}
+
+/* The numeric columns of a profile, their bins found on the tree threads. */
+typedef struct StatsJob
+{
+	int			ncols;
+	const double **col;
+	NumericStats *stats;
+	int64		n;
+	double	   *scratch[ML_TREES_MAX_THREADS];
+} StatsJob;
+
+/* thread: task = a numeric column */
+static void
+stats_task(void *ctx, int task, int worker)
+{
+	StatsJob   *job = ctx;
+
+	numeric_stats(job->col[task], job->n, job->scratch[worker], &job->stats[task]);
 }
 
 static int
@@ -281,12 +321,12 @@ levels_json(StringInfo out, const char *name, bool classes, char **levels, int n
 }
 
 /*
- * The predictions on the sampled rows, as the "prediction" member: those
- * given (of every step-th row, nout each), else scored from raw.
+ * The predictions on the sampled rows as one value per row (the class for
+ * classifiers): from those given (of every step-th row, nout each), else
+ * scored from raw.
  */
-static void
-prediction_json(StringInfo out, MlTrained *t, double **raw, int64 n, const double *given,
-				int64 step, double *scratch)
+static double *
+prediction_values(MlTrained *t, double **raw, int64 n, const double *given, int64 step)
 {
 	int			nout = MlTrainedOutputs(t);
 	double	   *pred = NULL;
@@ -306,21 +346,18 @@ prediction_json(StringInfo out, MlTrained *t, double **raw, int64 n, const doubl
 
 		v[r] = classifier ? (double) MlTrainedBestClass(t, p) : p[0];
 	}
-	appendStringInfoString(out, ", \"prediction\": ");
-	if (classifier)
-		levels_json(out, ML_PREDICTION_FEATURE, true, t->classes, t->nclass, v, n);
-	else
-		numeric_json(out, ML_PREDICTION_FEATURE, v, n, scratch);
 	if (pred)
 		pfree(pred);
-	pfree(v);
+	return v;
 }
 
 /*
  * The profile of a fitted model as jsonb text, from the frame rows it
  * learned from (rows[0 .. nrows - 1]) and, when the caller has them, the
  * model's predictions of those rows (pred, MlTrainedOutputs values per
- * row; NULL: scored here); memory is the caller's context.
+ * row; NULL: scored here); memory is the caller's context. The numeric
+ * columns' deciles and counts are found in parallel, the JSON written
+ * after, in input order.
  */
 char *
 MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows, const double *pred)
@@ -330,14 +367,44 @@ MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows, con
 	int64		n = (nrows + step - 1) / step;
 	int64	   *sample = palloc(sizeof(int64) * Max(n, 1));
 	double	  **raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
-	double	   *scratch = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+	double	   *predv = NULL;
+	bool		classifier = t->task == ML_TASK_BINARY || t->task == ML_TASK_MULTICLASS;
+	int		   *slot = palloc(sizeof(int) * (enc->ninputs + 1));
+	int			nthreads = MlTreesThreads(0);
+	StatsJob	job;
 	StringInfoData out;
 
 	for (int64 i = 0; i < n; i++)
 		sample[i] = rows[i * step];
 	for (int j = 0; j < enc->nraw; j++)
 		raw[j] = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
-	MlEncoderRaw(enc, frame, sample, n, raw);
+	/* the date parts only to score the rows here */
+	if (pred != NULL || n == 0)
+		MlEncoderInputs(enc, frame, sample, n, raw);
+	else
+		MlEncoderRaw(enc, frame, sample, n, raw);
+	if (n > 0)
+		predv = prediction_values(t, raw, n, pred, step);
+
+	/* numeric inputs and a numeric prediction: their stats slot, else -1 */
+	memset(&job, 0, sizeof(job));
+	job.n = n;
+	job.col = palloc(sizeof(double *) * (enc->ninputs + 1));
+	job.stats = palloc(sizeof(NumericStats) * (enc->ninputs + 1));
+	for (int i = 0; i <= enc->ninputs; i++)
+	{
+		bool		numeric = i < enc->ninputs ? enc->inputs[i].kind != ML_INPUT_CATEGORY :
+			(predv != NULL && !classifier);
+
+		slot[i] = numeric ? job.ncols : -1;
+		if (numeric)
+			job.col[job.ncols++] = i < enc->ninputs ? raw[enc->inputs[i].first_raw] : predv;
+	}
+	nthreads = n * job.ncols >= 100000 ? Min(nthreads, job.ncols) : 1;
+	for (int w = 0; w < nthreads; w++)
+		job.scratch[w] = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+	MlTreesRun(nthreads, stats_task, &job, job.ncols);
+	CHECK_FOR_INTERRUPTS();
 
 	initStringInfo(&out);
 	appendStringInfo(&out, "{\"format\": %d, \"rows\": " INT64_FORMAT ", \"features\": [",
@@ -351,17 +418,25 @@ MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows, con
 		if (in->kind == ML_INPUT_CATEGORY)
 			levels_json(&out, in->name, false, in->levels, in->nlevels, raw[in->first_raw], n);
 		else
-			numeric_json(&out, in->name, raw[in->first_raw], n, scratch);
-		CHECK_FOR_INTERRUPTS();
+			numeric_json(&out, in->name, &job.stats[slot[i]], n);
 	}
 	appendStringInfoChar(&out, ']');
-	if (n > 0)
-		prediction_json(&out, t, raw, n, pred, step, scratch);
+	if (predv != NULL)
+	{
+		appendStringInfoString(&out, ", \"prediction\": ");
+		if (classifier)
+			levels_json(&out, ML_PREDICTION_FEATURE, true, t->classes, t->nclass, predv, n);
+		else
+			numeric_json(&out, ML_PREDICTION_FEATURE, &job.stats[slot[enc->ninputs]], n);
+	}
 	appendStringInfoChar(&out, '}');
 	for (int j = 0; j < enc->nraw; j++)
 		pfree(raw[j]);
+	for (int w = 0; w < nthreads; w++)
+		pfree(job.scratch[w]);
+	if (predv)
+		pfree(predv);
 	pfree(raw);
-	pfree(scratch);
 	pfree(sample);
 	return out.data;
 }
