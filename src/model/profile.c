@@ -25,105 +25,13 @@
 #include "utils/json.h"
 
 #include "core/options.h"
+#include "core/select.h"
 #include "model/profile.h"
 #include "model/trees.h"
 
 #define ML_PROFILE_SAMPLE 200000
 
 /* ---------- building ---------- */
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
-#define SELECT_SMALL 16			/* ranges this short are sorted */
-
-/* Insertion sort of v[lo, hi). */
-static void
-sort_small(double *v, int64 lo, int64 hi)
-{
-	for (int64 i = lo + 1; i < hi; i++)
-	{
-		double		x = v[i];
-		int64		k = i;
-
-		while (k > lo && v[k - 1] > x)
-		{
-			v[k] = v[k - 1];
-			k--;
-		}
-		v[k] = x;
-	}
-}
-
-/*
- * Reorder v[lo, hi) (no NaN) so that v[r] is the value a full sort would
- * put there, for each of the ascending ranks[0 .. nr) inside the range:
- * quickselect recursing only into the sides that hold a wanted rank, so
- * the deciles cost a few passes, not a sort. A range that partitions
- * badly too often is sorted instead (the bound on the work).
- */
-static void
-select_ranks(double *v, int64 lo, int64 hi, const int64 *ranks, int nr, int budget)
-{
-	while (nr > 0 && hi - lo > SELECT_SMALL)
-	{
-		double		a = v[lo],
-					b = v[lo + (hi - lo) / 2],
-					c = v[hi - 1];
-		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-		int64		i = lo,
-					j = hi - 1;
-		int			nleft = 0;
-
-		if (budget-- <= 0)
-		{
-			qsort(v + lo, hi - lo, sizeof(double), cmp_double);
-			return;
-		}
-		/* Hoare: v[lo, j] <= pivot <= v[j + 1, hi), both sides non-empty */
-		for (;;)
-		{
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i >= j)
-				break;
-			{
-				double		t = v[i];
-
-				v[i] = v[j];
-				v[j] = t;
-			}
-			i++;
-			j--;
-		}
-		while (nleft < nr && ranks[nleft] <= j)
-			nleft++;
-		/* recurse into the side with fewer ranks, loop on the other */
-		if (nleft <= nr - nleft)
-		{
-			select_ranks(v, lo, j + 1, ranks, nleft, budget);
-			lo = j + 1;
-			ranks += nleft;
-			nr -= nleft;
-		}
-		else
-		{
-			select_ranks(v, j + 1, hi, ranks + nleft, nr - nleft, budget);
-			hi = j + 1;
-			nr = nleft;
-		}
-	}
-	if (nr > 0)
-		sort_small(v, lo, hi);
-}
 
 /*
  * Inner edges at the deciles of the finite values, deduplicated: the
@@ -136,7 +44,6 @@ decile_edges(const double *v, int64 n, double *edges, double *sorted)
 	int			k = 0;
 	double		mx = -INFINITY;
 	int64		ranks[ML_PROFILE_BINS - 1];
-	int			budget = 64;
 
 	for (int64 r = 0; r < n; r++)
 		if (isfinite(v[r]))
@@ -148,7 +55,7 @@ decile_edges(const double *v, int64 n, double *edges, double *sorted)
 		return 0;
 	for (int q = 1; q < ML_PROFILE_BINS; q++)
 		ranks[q - 1] = ((m - 1) * q) / ML_PROFILE_BINS;
-	select_ranks(sorted, 0, m, ranks, ML_PROFILE_BINS - 1, budget);
+	MlSelectRanks(sorted, m, ranks, ML_PROFILE_BINS - 1);
 	for (int q = 1; q < ML_PROFILE_BINS; q++)
 	{
 		double		e = sorted[ranks[q - 1]];

@@ -29,6 +29,7 @@
 
 #include "miscadmin.h"
 
+#include "core/select.h"
 #include "model/trees.h"
 
 #define BIN_SAMPLE 100000		/* values sorted to find a feature's bins */
@@ -425,6 +426,7 @@ typedef struct BinJob
 	int			max_bins;
 	double	  **scratch;		/* per worker, nsample doubles */
 	double	  **distinct;		/* per worker, max_bins doubles */
+	int64	  **ranks;			/* per worker, max_bins ranks */
 } BinJob;
 
 /* thread: a threshold between a and b (a < b), a itself if none fits */
@@ -450,13 +452,18 @@ bin_feature(void *ctx, int j, int worker)
 
 	if (B->categorical[j])
 	{
+		int			top = 0;
+
 		for (int64 i = 0; i < B->nrows; i++)
 		{
 			double		c = x[i];
+			int			bin = (c >= 0 && c < ML_TREES_MAX_BINS - 1) ? (int) c : ML_TREES_MAX_BINS - 1;
 
-			out[i * nf] = isnan(c) ? ML_TREES_MISSING_BIN :
-				(c >= 0 && c < ML_TREES_MAX_BINS - 1) ? (uint8) c : ML_TREES_MAX_BINS - 1;
+			out[i * nf] = isnan(c) ? ML_TREES_MISSING_BIN : (uint8) bin;
+			top = isnan(c) ? top : Max(top, bin + 1);
 		}
+		/* codes past the levels counted (never in a design made here) keep their slots */
+		B->span[j] = Max(B->nbins[j], top);
 		return;
 	}
 	{
@@ -476,29 +483,31 @@ bin_feature(void *ctx, int j, int worker)
 		m_all = m;
 		if (few_distinct(v, m, maxb, job->distinct[worker], &nd))
 		{
-			/* at most maxb values: sort those, not the sample */
+			/* at most maxb values: thresholds between them, sorted */
 			memcpy(v, job->distinct[worker], sizeof(double) * nd);
-			m = nd;
-		}
-		sort_doubles(v, m);
-		nd = 0;
-		for (int64 i = 0; i < m; i++)
-			if (i == 0 || v[i] != v[i - 1])
-				nd++;
-		if (nd <= maxb)
-		{
-			for (int64 i = 0; i + 1 < m; i++)
-				if (v[i + 1] != v[i])
-					upper[nb++] = between(v[i], v[i + 1]);
+			sort_doubles(v, nd);
+			for (int64 i = 0; i + 1 < nd; i++)
+				upper[nb++] = between(v[i], v[i + 1]);
 		}
 		else
 		{
+			/*
+			 * more than maxb values: the sample's quantiles, found by
+			 * selection (a sort would put the same values there)
+			 */
+			int64	   *ranks = job->ranks[worker];
+			double		mx = -INFINITY;
+
+			for (int64 i = 0; i < m; i++)
+				mx = Max(mx, v[i]);
+			for (int b = 1; b < maxb; b++)
+				ranks[b - 1] = (int64) ((double) b * m / maxb);
+			MlSelectRanks(v, m, ranks, maxb - 1);
 			for (int b = 1; b < maxb; b++)
 			{
-				int64		k = (int64) ((double) b * m / maxb);
-				double		t = v[k];
+				double		t = v[ranks[b - 1]];
 
-				if (t < v[m - 1] && (nb == 0 || t > upper[nb - 1]))
+				if (t < mx && (nb == 0 || t > upper[nb - 1]))
 					upper[nb++] = t;
 			}
 		}
@@ -510,26 +519,23 @@ bin_feature(void *ctx, int j, int worker)
 	for (int64 i = 0; i < B->nrows; i++)
 	{
 		double		c = x[i];
-		int			lo = 0,
-					hi = nb - 1;
+		const double *at = upper;
+		int			len = nb;
 
-		if (isnan(c))
+		/*
+		 * first b with c <= upper[b] (upper[nb - 1] is infinite), without
+		 * branches: the searches of successive rows overlap in the CPU
+		 */
+		while (len > 1)
 		{
-			out[i * nf] = ML_TREES_MISSING_BIN;
-			continue;
-		}
-		/* first b with c <= upper[b]; upper[nb - 1] is infinite */
-		while (lo < hi)
-		{
-			int			mid = (lo + hi) >> 1;
+			int			half = len >> 1;
 
-			if (c <= upper[mid])
-				hi = mid;
-			else
-				lo = mid + 1;
+			at += half * (at[half - 1] < c);
+			len -= half;
 		}
-		out[i * nf] = (uint8) lo;
+		out[i * nf] = isnan(c) ? ML_TREES_MISSING_BIN : (uint8) (at - upper);
 	}
+	B->span[j] = nb;
 }
 
 /*
@@ -553,6 +559,7 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	B->categorical = palloc0(sizeof(bool) * Max(d->nfeat, 1));
 	B->ncat = palloc0(sizeof(int) * Max(d->nfeat, 1));
 	B->splittable = palloc(sizeof(bool) * Max(d->nfeat, 1));
+	B->span = palloc0(sizeof(int) * Max(d->nfeat, 1));
 	for (int j = 0; j < d->nfeat; j++)
 	{
 		B->splittable[j] = true;
@@ -581,10 +588,12 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	job.scratch = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
 	pool = pool_create(nrows * d->nfeat >= POOL_MIN_CELLS ? nthreads : 1);
 	job.distinct = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
+	job.ranks = palloc(sizeof(int64 *) * ML_TREES_MAX_THREADS);
 	for (int t = 0; t < pool->nthreads; t++)
 	{
 		job.scratch[t] = palloc(sizeof(double) * Max(nsample, 1));
 		job.distinct[t] = palloc(sizeof(double) * (ML_TREES_MAX_BINS + 1));
+		job.ranks[t] = palloc(sizeof(int64) * (ML_TREES_MAX_BINS + 1));
 	}
 	PG_TRY();
 	{
@@ -651,6 +660,7 @@ struct MlTreeBuilder
 	MlTreeParams p;
 	Pool	   *pool;
 	size_t		histlen;		/* doubles per histogram */
+	int64	   *hoff;			/* feature j's slots start at hoff[j] * S: span bins, then NaN */
 	double	  **hists;
 	int			nhists;
 	int		   *freehist;
@@ -713,7 +723,15 @@ MlTreeBuilderCreate(const MlBins *bins, int nout, const MlTreeParams *p, int nth
 	b->nout = nout;
 	b->S = nout + 2;
 	b->p = *p;
-	b->histlen = (size_t) Max(bins->nfeat, 1) * ML_TREES_NBIN * b->S;
+	/* a feature's slots: only the bins its rows can be in, and NaN's */
+	b->hoff = palloc(sizeof(int64) * Max(bins->nfeat, 1));
+	b->histlen = 0;
+	for (int j = 0; j < bins->nfeat; j++)
+	{
+		b->hoff[j] = b->histlen;
+		b->histlen += bins->span[j] + 1;
+	}
+	b->histlen = Max(b->histlen, 1) * b->S;
 	b->max_batch = (int) Max(1, Min(256, BATCH_BYTES / (b->histlen * sizeof(double) * 2)));
 	b->cap_hists = 8;
 	b->hists = palloc0(sizeof(double *) * b->cap_hists);
@@ -872,6 +890,7 @@ hist_task(void *ctx, int task, int worker)
 	int			nf = (g + 1) * b->jnfeat / b->ngroups - first;
 	double	   *base = b->hists[job->hist];
 	double	   *hist[HIST_GROUP];
+	int			span[HIST_GROUP];
 	size_t		stride = b->B->nfeat;
 
 	Assert(nf >= 1 && nf <= HIST_GROUP);
@@ -879,7 +898,8 @@ hist_task(void *ctx, int task, int worker)
 	{
 		int			j = b->jfeat[first + q];
 
-		hist[q] = base + (size_t) j * ML_TREES_NBIN * S;
+		hist[q] = base + b->hoff[j] * S;
+		span[q] = b->B->span[j];
 	}
 	if (S == 3)
 	{
@@ -889,9 +909,20 @@ hist_task(void *ctx, int task, int worker)
 		const uint8 *bins = b->B->bins;
 		const int  *feat = b->jfeat + first;
 
-		memset(pair, 0, sizeof(v2d) * ML_TREES_NBIN * nf);
-		if (!unit)
-			memset(cnt, 0, sizeof(uint32) * ML_TREES_NBIN * nf);
+		/* the slots rows can reach: bins below the span, and NaN's */
+		for (int q = 0; q < nf; q++)
+		{
+			v2d		   *pq = pair + q * ML_TREES_NBIN;
+			uint32	   *cq = cnt + q * ML_TREES_NBIN;
+
+			memset(pq, 0, sizeof(v2d) * span[q]);
+			memset(pq + ML_TREES_MISSING_BIN, 0, sizeof(v2d));
+			if (!unit)
+			{
+				memset(cq, 0, sizeof(uint32) * span[q]);
+				cq[ML_TREES_MISSING_BIN] = 0;
+			}
+		}
 #define HIST_CASE(n) \
 		case n: \
 			if (unit) \
@@ -917,12 +948,17 @@ hist_task(void *ctx, int task, int worker)
 			const v2d  *pq = pair + q * ML_TREES_NBIN;
 			const uint32 *cq = cnt + q * ML_TREES_NBIN;
 
-			for (int bin = 0; bin < ML_TREES_NBIN; bin++)
+			for (int bin = 0; bin < span[q]; bin++)
 			{
 				hq[bin * 3] = pq[bin][0];
 				hq[bin * 3 + 1] = pq[bin][1];
 				hq[bin * 3 + 2] = unit ? pq[bin][1] : (double) cq[bin];
 			}
+			/* NaN's slot follows the value bins */
+			hq[span[q] * 3] = pq[ML_TREES_MISSING_BIN][0];
+			hq[span[q] * 3 + 1] = pq[ML_TREES_MISSING_BIN][1];
+			hq[span[q] * 3 + 2] = unit ? pq[ML_TREES_MISSING_BIN][1] :
+				(double) cq[ML_TREES_MISSING_BIN];
 		}
 	}
 	else
@@ -934,10 +970,11 @@ hist_task(void *ctx, int task, int worker)
 			double	   *hq = hist[q];
 			const uint8 *cq = b->B->bins + b->jfeat[first + q];
 
-			memset(hq, 0, sizeof(double) * ML_TREES_NBIN * S);
+			memset(hq, 0, sizeof(double) * (span[q] + 1) * S);
 			for (int64 i = begin; i < end; i++)
 			{
-				double	   *e = hq + cq[(size_t) r[i] * stride] * S;
+				int			bin = cq[(size_t) r[i] * stride];
+				double	   *e = hq + (bin == ML_TREES_MISSING_BIN ? span[q] : bin) * S;
 				const double *gi = og + i * nout;
 
 				for (int k = 0; k < nout; k++)
@@ -957,7 +994,7 @@ hist_task(void *ctx, int task, int worker)
 			double	   *ph = pbase + (hist[q] - base);
 			const double *sh = hist[q];
 
-			for (int k = 0; k < ML_TREES_NBIN * S; k++)
+			for (int k = 0; k < (span[q] + 1) * S; k++)
 				ph[k] -= sh[k];
 		}
 	}
@@ -1414,8 +1451,8 @@ find_split(MlTreeBuilder *b, int ci, uint64 *rng)
 	for (int fi = 0; fi < maxf; fi++)
 	{
 		int			j = feats[fi];
-		const double *hj = hist + (size_t) j * ML_TREES_NBIN * S;
-		const double *M = hj + ML_TREES_MISSING_BIN * S;
+		const double *hj = hist + b->hoff[j] * S;
+		const double *M = hj + (size_t) b->B->span[j] * S;
 		int			nb = b->B->nbins[j];
 		bool		has_missing = M[nout + 1] > 0;
 

@@ -35,6 +35,7 @@ typedef struct MlBins
 	bool	   *categorical;
 	int		   *ncat;
 	bool	   *splittable;		/* false: one value, no NaN in the sample */
+	int		   *span;			/* value bins any row is in: 0 .. span - 1 (>= nbins) */
 } MlBins;
 
 /* A node of a fitted tree. */
