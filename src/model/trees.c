@@ -645,7 +645,7 @@ typedef struct PartJob
 
 #define PART_CHUNK 16384		/* rows per chunk of a large cand */
 #define PART_MAX_CHUNKS 16
-#define HIST_GROUP 8			/* features per pass over the rows, at most */
+#define HIST_GROUP 10			/* features per pass over the rows, at most (scratch: 40 kB) */
 #define PREFETCH 24				/* rows ahead whose bins are fetched */
 #define GATHER_CHUNKS 16		/* fixed, so sums do not depend on threads */
 #define BATCH_BYTES (16 * 1024 * 1024)	/* histograms of a batch, at most */
@@ -940,6 +940,8 @@ hist_task(void *ctx, int task, int worker)
 				HIST_CASE(6);
 				HIST_CASE(7);
 				HIST_CASE(8);
+				HIST_CASE(9);
+				HIST_CASE(10);
 		}
 #undef HIST_CASE
 		for (int q = 0; q < nf; q++)
