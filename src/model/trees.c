@@ -1382,26 +1382,24 @@ cmp_cat(const void *a, const void *b)
 
 /* Try the splits of one side's prefix sums; keep the best in c. */
 static inline bool
-split_ok(MlTreeBuilder *b, const double *L, const double *R)
+split_ok(MlTreeBuilder *b, const double *L, const double *R, int nout)
 {
-	int			nout = b->nout;
-
 	return L[nout + 1] >= b->p.min_samples_leaf && R[nout + 1] >= b->p.min_samples_leaf &&
 		L[nout] >= b->p.min_hessian && R[nout] >= b->p.min_hessian &&
 		L[nout] > 0 && R[nout] > 0;
 }
 
 /*
- * The best split of candidate ci (gain -1 when none). Runs in a thread
- * too (find_task) when no feature sampling needs the random state and the
- * slots fit the stack buffers.
+ * The best split of candidate ci (gain -1 when none), for nout outputs (a
+ * constant once inlined: find_split). Runs in a thread too (find_task)
+ * when no feature sampling needs the random state and the slots fit the
+ * stack buffers.
  */
-static void
-find_split(MlTreeBuilder *b, int ci, uint64 *rng)
+static pg_attribute_always_inline void
+find_split_n(MlTreeBuilder *b, int ci, uint64 *rng, int nout)
 {
 	Cand	   *c = &b->cands[ci];
-	int			S = b->S;
-	int			nout = b->nout;
+	int			S = nout + 2;
 	const double *P = b->tot + (size_t) ci * S;
 	double	   *best_l = b->ltot + (size_t) ci * S;
 	uint8	   *gl = b->goleft + (size_t) ci * ML_TREES_NBIN;
@@ -1481,7 +1479,7 @@ find_split(MlTreeBuilder *b, int ci, uint64 *rng)
 					}
 					if (Rb[nout + 1] < b->p.min_samples_leaf)
 						break;
-					if (!split_ok(b, Lb, Rb))
+					if (!split_ok(b, Lb, Rb, nout))
 						continue;
 					gain = score_of(Lb, nout, b->p.l2) + score_of(Rb, nout, b->p.l2) - parent;
 					if (gain > c->gain && gain > b->p.min_gain_to_split && gain > 0)
@@ -1540,7 +1538,7 @@ find_split(MlTreeBuilder *b, int ci, uint64 *rng)
 						Lb[k] += e[k];
 						Rb[k] = P[k] - Lb[k];
 					}
-					if (!split_ok(b, Lb, Rb))
+					if (!split_ok(b, Lb, Rb, nout))
 						continue;
 					gain = score_of(Lb, nout, b->p.l2) + score_of(Rb, nout, b->p.l2) - parent;
 					if (gain > c->gain && gain > b->p.min_gain_to_split && gain > 0)
@@ -1578,6 +1576,16 @@ find_split(MlTreeBuilder *b, int ci, uint64 *rng)
 		pfree(Lb);
 		pfree(Rb);
 	}
+}
+
+/* find_split_n with the loops over one output's slots unrolled */
+static void
+find_split(MlTreeBuilder *b, int ci, uint64 *rng)
+{
+	if (b->nout == 1)
+		find_split_n(b, ci, rng, 1);
+	else
+		find_split_n(b, ci, rng, b->nout);
 }
 
 static int
