@@ -34,7 +34,15 @@
 
 #define BIN_SAMPLE 100000		/* values sorted to find a feature's bins */
 #define POOL_MIN_CELLS 40000	/* fewer cells than this: no threads */
-#define POOL_SPIN 300			/* polls before a thread sleeps */
+/*
+ * How long an idle thread polls for the next job before it sleeps. The
+ * main thread's work between two passes takes tens of microseconds; a
+ * sleeping thread's wake-up can cost as much again (more on a virtual
+ * machine, where the idle core may be halted), and a tree has some 25
+ * passes, so the threads poll through a fit's gaps and sleep between fits.
+ */
+#define POOL_SPIN_SECONDS 0.002
+#define POOL_SPIN_CHECK 64		/* polls between looks at the clock */
 #define CAT_SMOOTH 10.0			/* hessian added when ordering categories */
 #define TREES_MAX_NODES (PG_INT32_MAX / 2)
 
@@ -144,11 +152,14 @@ pool_main(void *arg)
 	for (;;)
 	{
 		uint32		g = seen;
+		double		spin_end = MlTreesNow() + POOL_SPIN_SECONDS;
 
-		for (int spin = 0; spin < POOL_SPIN; spin++)
+		for (int spin = 1;; spin++)
 		{
 			g = JOB_GEN(__atomic_load_n(&p->word, __ATOMIC_ACQUIRE));
 			if (g != seen || __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+				break;
+			if (spin % POOL_SPIN_CHECK == 0 && MlTreesNow() > spin_end)
 				break;
 			cpu_relax();
 		}
