@@ -106,6 +106,18 @@ SELECT ml_predict_label('tree iris', '{"sepal_length": 5.1, "sepal_width": 3.5,
 SELECT (SELECT round(sum(value::float8)::numeric, 9) FROM jsonb_each_text(p)) AS sum_of_probabilities
 FROM ml_predict_proba('tree iris', '{"sepal_length": 6.8, "sepal_width": 2.8,
     "petal_length": 5.9, "petal_width": 2.0}'::jsonb) p;
+-- The profile's class shares are those of the classes predicted for every row.
+WITH m AS (SELECT m.profile->'prediction' AS pr
+           FROM mlops.models m JOIN mlops.projects j ON j.id = m.project_id
+           WHERE j.name = 'tree iris' ORDER BY m.version DESC LIMIT 1),
+     predicted AS (SELECT ml_predict_label('tree iris', t) AS label, count(*) AS n
+                   FROM tree_iris t GROUP BY 1)
+SELECT l.level, round(s.share::float8::numeric, 4) AS share,
+       round(coalesce(p.n, 0) / 150.0, 4) AS predicted_share
+FROM m, jsonb_array_elements_text(m.pr->'levels') WITH ORDINALITY l(level, i)
+     JOIN jsonb_array_elements_text(m.pr->'shares') WITH ORDINALITY s(share, i) USING (i)
+     LEFT JOIN predicted p ON p.label = l.level
+ORDER BY l.i;
 
 -- Same seed, same model: two fits with subsampling score alike.
 CREATE TABLE tree_seed AS
@@ -136,6 +148,18 @@ SELECT regress_fit('tree threads', 'gbdt', '{"n_estimators": 20, "subsample": 0.
 CREATE TEMP TABLE seed_t2 AS SELECT id, ml_predict('tree threads', t) AS p FROM tree_threads t;
 SELECT count(*) FILTER (WHERE a.p <> b.p) AS threads_differ
 FROM seed_t1 a JOIN seed_t2 b USING (id);
+-- The training profile's prediction deciles come from the fit's own scores
+-- of its rows (subsampled rows scored tree by tree, the test rows by the
+-- test scoring): they are the deciles of scoring every row again.
+WITH s AS (SELECT p, row_number() OVER (ORDER BY p) - 1 AS k, count(*) OVER () AS m FROM seed_t2),
+     expected AS (SELECT DISTINCT p FROM s, generate_series(1, 9) q WHERE k = ((m - 1) * q) / 10),
+     stored AS (SELECT e::float8 AS p
+                FROM mlops.models m JOIN mlops.projects j ON j.id = m.project_id,
+                     jsonb_array_elements_text(m.profile->'prediction'->'edges') e
+                WHERE j.name = 'tree threads' AND m.version = 2)
+SELECT array(SELECT round(p::numeric, 6) FROM expected ORDER BY p)
+       = array(SELECT round(p::numeric, 6) FROM stored ORDER BY p) AS profile_deciles_match,
+       (SELECT count(*) FROM stored) AS deciles;
 SELECT regress_fit('tree threads', 'random_forest', '{"n_estimators": 3, "max_depth": 8, "n_threads": 1}') AS v;
 CREATE TEMP TABLE rf_t1 AS SELECT id, ml_predict('tree threads', t) AS p FROM tree_threads t;
 SELECT regress_fit('tree threads', 'random_forest', '{"n_estimators": 3, "max_depth": 8, "n_threads": 2}') AS v;
