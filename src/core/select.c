@@ -41,6 +41,40 @@ sort_small(double *v, int64 lo, int64 hi)
 }
 
 /*
+ * Hoare partition of v[lo, hi) (more than SELECT_SMALL values, no NaN)
+ * around the median of its first, middle and last values: returns j with
+ * v[lo, j] <= pivot <= v[j + 1, hi).
+ */
+static int64
+partition(double *v, int64 lo, int64 hi)
+{
+	double		a = v[lo],
+				b = v[lo + (hi - lo) / 2],
+				c = v[hi - 1];
+	double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+	int64		i = lo,
+				j = hi - 1;
+
+	for (;;)
+	{
+		while (v[i] < pivot)
+			i++;
+		while (v[j] > pivot)
+			j--;
+		if (i >= j)
+			return j;
+		{
+			double		t = v[i];
+
+			v[i] = v[j];
+			v[j] = t;
+		}
+		i++;
+		j--;
+	}
+}
+
+/*
  * Reorder v[lo, hi) (no NaN) so that v[r] is the value a full sort would
  * put there, for each of the ascending ranks[0 .. nr) inside the range:
  * quickselect recursing only into the sides that hold a wanted rank, so
@@ -52,12 +86,7 @@ select_ranks(double *v, int64 lo, int64 hi, const int64 *ranks, int nr, int budg
 {
 	while (nr > 0 && hi - lo > SELECT_SMALL)
 	{
-		double		a = v[lo],
-					b = v[lo + (hi - lo) / 2],
-					c = v[hi - 1];
-		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-		int64		i = lo,
-					j = hi - 1;
+		int64		j;
 		int			nleft = 0;
 
 		if (budget-- <= 0)
@@ -65,24 +94,7 @@ select_ranks(double *v, int64 lo, int64 hi, const int64 *ranks, int nr, int budg
 			qsort(v + lo, hi - lo, sizeof(double), cmp_double);
 			return;
 		}
-		/* Hoare: v[lo, j] <= pivot <= v[j + 1, hi), both sides non-empty */
-		for (;;)
-		{
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i >= j)
-				break;
-			{
-				double		t = v[i];
-
-				v[i] = v[j];
-				v[j] = t;
-			}
-			i++;
-			j--;
-		}
+		j = partition(v, lo, hi);
 		while (nleft < nr && ranks[nleft] <= j)
 			nleft++;
 		/* recurse into the side with fewer ranks, loop on the other */
@@ -112,4 +124,29 @@ void
 MlSelectRanks(double *v, int64 n, const int64 *ranks, int nr)
 {
 	select_ranks(v, 0, n, ranks, nr, 64);
+}
+
+/* Sort v[0, n) (no NaN) in place: quicksort, the smaller side first. */
+void
+MlSortDoubles(double *v, int64 n)
+{
+	int64		lo = 0,
+				hi = n;
+
+	while (hi - lo > SELECT_SMALL)
+	{
+		int64		j = partition(v, lo, hi);
+
+		if (j + 1 - lo < hi - j - 1)
+		{
+			MlSortDoubles(v + lo, j + 1 - lo);
+			lo = j + 1;
+		}
+		else
+		{
+			MlSortDoubles(v + j + 1, hi - j - 1);
+			hi = j + 1;
+		}
+	}
+	sort_small(v, lo, hi);
 }

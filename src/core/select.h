@@ -8,5 +8,6 @@
 #include "postgres.h"
 
 extern void MlSelectRanks(double *v, int64 n, const int64 *ranks, int nr);
+extern void MlSortDoubles(double *v, int64 n);
 
 #endif							/* ML_SELECT_H */

@@ -334,63 +334,6 @@ MlTreesThreads(int requested)
 
 /* --------------------------------------------------------------- binning */
 
-/* thread: in-place sort of doubles without NaN (introsort-like quicksort) */
-static void
-sort_doubles(double *v, int64 n)
-{
-	while (n > 16)
-	{
-		double		a = v[0],
-					b = v[n / 2],
-					c = v[n - 1];
-		double		pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-		int64		i = 0,
-					j = n - 1;
-
-		for (;;)
-		{
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i >= j)
-				break;
-			{
-				double		t = v[i];
-
-				v[i] = v[j];
-				v[j] = t;
-			}
-			i++;
-			j--;
-		}
-		/* recurse into the smaller side */
-		if (j + 1 < n - j - 1)
-		{
-			sort_doubles(v, j + 1);
-			v += j + 1;
-			n -= j + 1;
-		}
-		else
-		{
-			sort_doubles(v + j + 1, n - j - 1);
-			n = j + 1;
-		}
-	}
-	for (int64 i = 1; i < n; i++)
-	{
-		double		x = v[i];
-		int64		k = i;
-
-		while (k > 0 && v[k - 1] > x)
-		{
-			v[k] = v[k - 1];
-			k--;
-		}
-		v[k] = x;
-	}
-}
-
 #define DISTINCT_SLOTS 1024		/* open addressing table, > 2 * 255 */
 
 /*
@@ -496,7 +439,7 @@ bin_feature(void *ctx, int j, int worker)
 		{
 			/* at most maxb values: thresholds between them, sorted */
 			memcpy(v, job->distinct[worker], sizeof(double) * nd);
-			sort_doubles(v, nd);
+			MlSortDoubles(v, nd);
 			for (int64 i = 0; i + 1 < nd; i++)
 				upper[nb++] = between(v[i], v[i + 1]);
 		}
