@@ -405,7 +405,15 @@ MlEncoderDensify(MlEncoder *enc, double **raw, int64 nrows, double **out)
 		{
 			bool		miss = isnan(v[r]);
 
-			out[m->first][r] = miss ? 0.0 : (v[r] - m->center) / m->scale;
+			double		z = miss ? 0.0 : (v[r] - m->center) / m->scale;
+
+			/*
+			 * a value and the center near the float8 limit on opposite
+			 * sides: their difference overflows, their quotients do not
+			 */
+			if (unlikely(!isfinite(z)))
+				z = v[r] / m->scale - m->center / m->scale;
+			out[m->first][r] = z;
 			if (m->indicator)
 				out[m->first + 1][r] = miss ? 1.0 : 0.0;
 		}
