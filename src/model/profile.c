@@ -110,11 +110,102 @@ typedef struct NumericStats
 	int64		present;		/* finite values */
 } NumericStats;
 
+#define FEW_VALUES 4096			/* distinct values counted instead of selected */
+#define FEW_SLOTS (2 * FEW_VALUES)
+
+/* A distinct value and how often it occurs. */
+typedef struct ValueCount
+{
+	double		value;
+	int64		count;
+} ValueCount;
+
+static int
+cmp_value_count(const void *a, const void *b)
+{
+	double		x = ((const ValueCount *) a)->value;
+	double		y = ((const ValueCount *) b)->value;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * thread-safe: the bins of v[0 .. n) when it holds at most FEW_VALUES
+ * distinct finite values (false otherwise), from their counts: the value
+ * at rank r of the sorted values is the one whose run of ranks holds r,
+ * so the edges are those decile_edges finds, found in one pass. slots:
+ * FEW_SLOTS entries.
+ */
+static bool
+few_values_stats(const double *v, int64 n, ValueCount *slots, NumericStats *st)
+{
+	int			nd = 0;
+	int64		m = 0;
+	int64		cum = 0;
+	int			q = 1;
+	int			k = 0;
+
+	memset(slots, 0, sizeof(ValueCount) * FEW_SLOTS);
+	for (int64 r = 0; r < n; r++)
+	{
+		double		x = v[r] == 0 ? 0 : v[r];	/* -0 and 0 are one value */
+		uint64		bits;
+		uint32		h;
+
+		if (!isfinite(x))
+			continue;
+		memcpy(&bits, &x, sizeof(bits));
+		h = (uint32) ((bits * UINT64CONST(0x9E3779B97F4A7C15)) >> 40) & (FEW_SLOTS - 1);
+		while (slots[h].count > 0 && slots[h].value != x)
+			h = (h + 1) & (FEW_SLOTS - 1);
+		if (slots[h].count == 0)
+		{
+			if (nd == FEW_VALUES)
+				return false;
+			slots[h].value = x;
+			nd++;
+		}
+		slots[h].count++;
+		m++;
+	}
+	/* the distinct values, ascending, at the front */
+	for (int s = 0, w = 0; s < FEW_SLOTS; s++)
+		if (slots[s].count > 0)
+			slots[w++] = slots[s];
+	qsort(slots, nd, sizeof(ValueCount), cmp_value_count);
+	memset(st->count, 0, sizeof(st->count));
+	st->present = m;
+	for (int d = 0; d < nd && m > 0; d++)
+	{
+		cum += slots[d].count;
+		/* ranks (m - 1) * q / bins below cum fall on this value */
+		for (; q < ML_PROFILE_BINS && ((m - 1) * q) / ML_PROFILE_BINS < cum; q++)
+			if (k == 0 || slots[d].value > st->edges[k - 1])
+				st->edges[k++] = slots[d].value;
+	}
+	if (k > 1 && nd > 0 && st->edges[k - 1] >= slots[nd - 1].value)
+		k--;
+	st->nedges = k;
+	for (int d = 0; d < nd; d++)
+	{
+		int			b = 0;
+
+		for (int e = 0; e < k; e++)
+			b += st->edges[e] < slots[d].value;
+		st->count[b] += slots[d].count;
+	}
+	return true;
+}
+
 /* thread-safe (no palloc, no ereport): the bins of v[0 .. n) */
 static void
-numeric_stats(const double *v, int64 n, double *scratch, NumericStats *st)
+numeric_stats(const double *v, int64 n, double *scratch, ValueCount *slots, NumericStats *st)
 {
-	int			nedges = decile_edges(v, n, st->edges, scratch);
+	int			nedges;
+
+	if (few_values_stats(v, n, slots, st))
+		return;
+	nedges = decile_edges(v, n, st->edges, scratch);
 
 	memset(st->count, 0, sizeof(st->count));
 	st->nedges = nedges;
@@ -160,6 +251,7 @@ typedef struct StatsJob
 	NumericStats *stats;
 	int64		n;
 	double	   *scratch[ML_TREES_MAX_THREADS];
+	ValueCount *slots[ML_TREES_MAX_THREADS];	/* FEW_SLOTS each */
 } StatsJob;
 
 /* thread: task = a numeric column */
@@ -168,7 +260,8 @@ stats_task(void *ctx, int task, int worker)
 {
 	StatsJob   *job = ctx;
 
-	numeric_stats(job->col[task], job->n, job->scratch[worker], &job->stats[task]);
+	numeric_stats(job->col[task], job->n, job->scratch[worker], job->slots[worker],
+				  &job->stats[task]);
 }
 
 static int
@@ -309,7 +402,10 @@ MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows, con
 	}
 	nthreads = n * job.ncols >= 100000 ? Min(nthreads, job.ncols) : 1;
 	for (int w = 0; w < nthreads; w++)
+	{
 		job.scratch[w] = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+		job.slots[w] = palloc(sizeof(ValueCount) * FEW_SLOTS);
+	}
 	MlTreesRun(nthreads, stats_task, &job, job.ncols);
 	CHECK_FOR_INTERRUPTS();
 
@@ -340,7 +436,10 @@ MlProfileBuild(MlTrained *t, MlFrame *frame, const int64 *rows, int64 nrows, con
 	for (int j = 0; j < enc->nraw; j++)
 		pfree(raw[j]);
 	for (int w = 0; w < nthreads; w++)
+	{
 		pfree(job.scratch[w]);
+		pfree(job.slots[w]);
+	}
 	if (predv)
 		pfree(predv);
 	pfree(raw);
