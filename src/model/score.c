@@ -22,10 +22,12 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <time.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
@@ -60,20 +62,56 @@ MlScoreInit(void)
 							NULL, NULL, NULL);
 }
 
+/* ml_score's stages, timed for pg_mlops's DEBUG1 "ml_score timing" line */
+enum
+{
+	STAGE_READ, STAGE_ENCODE, STAGE_PREDICT, STAGE_LOG, STAGE_WRITE, NSTAGES
+};
+
 /* What one call carries from block to block. */
 typedef struct ScoreCall
 {
 	MlTrained  *t;
 	int32		version;
 	bool		classifier;
-	TupleDesc	indesc;			/* the cursor's rows */
+	TupleDesc	indesc;			/* the rows read: the relation's columns */
+	TupleDesc	deformdesc;		/* the descriptor to deform them with */
 	MlRowBinding *binding;
 	int			stride;			/* output columns: input + prediction (+ probabilities) + version */
 	Datum	   *labels;			/* text of class c, made on first use */
 	MemoryContext cxt;			/* the call's: owns the above */
 	MlScoreWriter *writer;
 	MlScoringLog *log;			/* drift: rows counted on the training bins */
+	/* a block's arrays, kept from block to block (in cxt), for cap rows */
+	int			cap;
+	Datum	   *values;			/* row r's columns at r * stride */
+	bool	   *nulls;
+	double	  **raw;			/* encoder's raw features, column-wise */
+	double	  **feat;			/* learner's features: raw, or the dense stage's */
+	double	   *out;			/* outputs, row-major */
+	double		secs[NSTAGES];		/* time per stage, for the DEBUG1 line at the end */
 } ScoreCall;
+
+static const char *const stage_names[NSTAGES] = {"read", "encode", "predict", "log", "write"};
+
+static double
+now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* charge the time since *t0 to a stage; *t0 moves on */
+static inline void
+lap(ScoreCall *c, int stage, double *t0)
+{
+	double		t = now_secs();
+
+	c->secs[stage] += t - *t0;
+	*t0 = t;
+}
 
 static void
 check_free_name(Oid relid, const char *col)
@@ -156,78 +194,76 @@ write_block(ScoreCall *c, int n, Datum *values, bool *nulls, const double *out)
 	MlScoreWriterFlush(c->writer);
 }
 
+/*
+ * The block arrays for n rows, grown when a block is longer than any
+ * before: allocated once per call in the common case, not once per block
+ * (large allocations go back to the system when freed, and their pages
+ * fault in again).
+ */
+static void
+block_arrays(ScoreCall *c, int n)
+{
+	MlEncoder  *enc = c->t->enc;
+	MemoryContext old;
+
+	if (n <= c->cap)
+		return;
+	old = MemoryContextSwitchTo(c->cxt);
+	if (c->cap > 0)
+	{
+		pfree(c->values);
+		pfree(c->nulls);
+		pfree(c->out);
+		for (int j = 0; j < enc->nraw; j++)
+			pfree(c->raw[j]);
+		for (int f = 0; enc->dense && f < enc->nfeat; f++)
+			pfree(c->feat[f]);
+	}
+	else
+	{
+		c->raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
+		c->feat = enc->dense ? palloc(sizeof(double *) * Max(enc->nfeat, 1)) : c->raw;
+	}
+	c->values = palloc(sizeof(Datum) * (size_t) n * c->stride);
+	c->nulls = palloc(sizeof(bool) * (size_t) n * c->stride);
+	c->out = palloc(sizeof(double) * (size_t) n * MlTrainedOutputs(c->t));
+	for (int j = 0; j < enc->nraw; j++)
+		c->raw[j] = palloc(sizeof(double) * n);
+	for (int f = 0; enc->dense && f < enc->nfeat; f++)
+		c->feat[f] = palloc(sizeof(double) * n);
+	c->cap = n;
+	MemoryContextSwitchTo(old);
+}
+
 /* One block of fetched rows: deform, encode column-wise, predict once, write. */
 static void
 score_block(ScoreCall *c, HeapTuple *tuples, int n)
 {
 	MlEncoder  *enc = c->t->enc;
-	Datum	   *values = palloc(sizeof(Datum) * (size_t) n * c->stride);
-	bool	   *nulls = palloc(sizeof(bool) * (size_t) n * c->stride);
-	double	  **raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
-	double	  **feat = raw;
-	double	   *out = palloc(sizeof(double) * (size_t) n * MlTrainedOutputs(c->t));
+	Datum	   *values;
+	bool	   *nulls;
+	double	  **raw;
+	double	  **feat;
+	double	   *out;
+	double		t0 = now_secs();
 
+	block_arrays(c, n);
+	values = c->values;
+	nulls = c->nulls;
+	raw = c->raw;
+	feat = c->feat;
+	out = c->out;
 	for (int r = 0; r < n; r++)
-		heap_deform_tuple(tuples[r], c->indesc, values + (size_t) r * c->stride,
+		heap_deform_tuple(tuples[r], c->deformdesc, values + (size_t) r * c->stride,
 						  nulls + (size_t) r * c->stride);
-	for (int j = 0; j < enc->nraw; j++)
-		raw[j] = palloc(sizeof(double) * n);
-	if (enc->dense)
-	{
-		feat = palloc(sizeof(double *) * Max(enc->nfeat, 1));
-		for (int f = 0; f < enc->nfeat; f++)
-			feat[f] = palloc(sizeof(double) * n);
-	}
 	MlEncodeBlock(enc, c->binding, n, values, nulls, c->stride, raw, feat);
+	lap(c, STAGE_ENCODE, &t0);
 	MlTrainedPredict(c->t, feat, n, out);
+	lap(c, STAGE_PREDICT, &t0);
 	MlScoringLogBlock(c->log, c->binding, raw, values, nulls, c->stride, n, out);
+	lap(c, STAGE_LOG, &t0);
 	write_block(c, n, values, nulls, out);
-}
-
-/*
- * The next block: up to want rows, and about work_mem of them at most
- * (wide rows make shorter blocks). Fetched in parts sized from the rows
- * seen so far, so one fetch never takes far more than the budget. Returns
- * the row count (0 at the end); the parts' tuple tables are appended to
- * *parts for the caller to free.
- */
-static int
-fetch_block(Portal portal, int want, List **parts, HeapTuple **tuples, double *row_bytes)
-{
-	int64		budget = (int64) work_mem * 1024;
-	int			n = 0;
-	int64		bytes = 0;
-
-	*tuples = palloc(sizeof(HeapTuple) * want);
-	while (n < want && bytes < budget)
-	{
-		MemoryContext cxt = CurrentMemoryContext;
-		int			ask = want - n;
-		SPITupleTable *tt;
-		int			got;
-
-		/* the first part of the first block is small: nothing is known of the rows yet */
-		if (*row_bytes > 0)
-			ask = (int) Max(1, Min(ask, (budget - bytes) / *row_bytes));
-		else
-			ask = Min(ask, 64);
-		SPI_cursor_fetch(portal, true, ask);
-		MemoryContextSwitchTo(cxt);
-		tt = SPI_tuptable;
-		got = (int) SPI_processed;
-		*parts = lappend(*parts, tt);
-		for (int r = 0; r < got; r++)
-		{
-			(*tuples)[n + r] = tt->vals[r];
-			bytes += tt->vals[r]->t_len;
-		}
-		n += got;
-		if (n > 0)
-			*row_bytes = (double) bytes / n;
-		if (got < ask)
-			break;
-	}
-	return n;
+	lap(c, STAGE_WRITE, &t0);
 }
 
 static int64
@@ -237,9 +273,8 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	MemoryContext callcxt = CurrentMemoryContext;
 	MemoryContext blockcxt;
 	ScoreCall	c;
-	Portal		portal;
+	MlScoreReader *reader;
 	int64		rows = 0;
-	double		row_bytes = 0;
 	int			max_rows;
 
 	memset(&c, 0, sizeof(c));
@@ -249,10 +284,9 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	c.cxt = callcxt;
 	c.log = log;
 	/* a fresh snapshot, as the CREATE TABLE AS it replaces had */
-	portal = SPI_cursor_open_with_args(NULL, psprintf("SELECT s.* FROM %s s", MlRelName(relid)),
-									   0, NULL, NULL, NULL, false, CURSOR_OPT_NO_SCROLL);
-	MemoryContextSwitchTo(callcxt);
-	c.indesc = CreateTupleDescCopy(portal->tupDesc);
+	reader = MlScoreReaderOpen(relid);
+	c.indesc = MlScoreReaderDesc(reader);
+	c.deformdesc = MlScoreReaderDeformDesc(reader);
 	c.binding = MlBindRow(c.t->enc, c.indesc, e->what);
 	c.stride = c.indesc->natts + (classifier ? 3 : 2);
 	if (classifier)
@@ -266,21 +300,19 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	MlProgressStart();
 	for (;;)
 	{
-		List	   *parts = NIL;
 		HeapTuple  *tuples;
 		int			n;
-		ListCell   *lc;
+		double		t0 = now_secs();
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(blockcxt);
-		n = fetch_block(portal, max_rows, &parts, &tuples, &row_bytes);
+		n = MlScoreReaderNext(reader, max_rows, &tuples);
+		lap(&c, STAGE_READ, &t0);
 		if (n > 0)
 		{
 			MlApiRows(e->exposure, n);	/* metered, and charged to a quota, before it is written */
 			score_block(&c, tuples, n);
 		}
-		foreach(lc, parts)
-			SPI_freetuptable(lfirst(lc));
 		MemoryContextSwitchTo(callcxt);
 		MemoryContextReset(blockcxt);
 		if (n == 0)
@@ -288,10 +320,20 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 		rows += n;
 		MlProgress("ml_score: " INT64_FORMAT " rows scored", rows);
 	}
-	SPI_cursor_close(portal);
+	MlScoreReaderClose(reader);
 	MemoryContextSwitchTo(callcxt);
 	MlScoreWriterClose(c.writer);
 	MemoryContextDelete(blockcxt);
+	if (rows >= 8192)
+	{
+		StringInfoData s;
+
+		initStringInfo(&s);
+		for (int k = 0; k < NSTAGES; k++)
+			appendStringInfo(&s, "%s%s %.3f s", k > 0 ? ", " : "", stage_names[k], c.secs[k]);
+		elog(DEBUG1, "ml_score timing: %s (" INT64_FORMAT " rows, %s)", s.data, rows,
+			 MlScoreReaderIsDirect(reader) ? "table scan" : "cursor");
+	}
 	return rows;
 }
 

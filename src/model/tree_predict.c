@@ -16,7 +16,15 @@
  *	 with no test for having arrived;
  * - the block's rows transposed row-major, so a step reads its value with
  *	 one load;
- * - categorical splits (a bit set per node) only in the trees that have one.
+ * - a categorical split becomes a numeric one on a virtual feature: for
+ *	 each distinct (feature, set of bins) pair, up to PACK_VIRTUAL of them,
+ *	 the block gets a column holding 0 where the row's bin is in the set, 1
+ *	 where it is not and NaN where the value is missing, and the node sends
+ *	 it left at <= 0.5 (missing to its side), which is the categorical rule;
+ *	 the set is looked up once per row instead of once per row and node
+ *	 reached, and the walk has one kind of step;
+ * - the categorical splits left over (more distinct sets than that) stay
+ *	 bit sets, walked by a slower step only in the trees that have one.
  *
  * The comparisons, the leaf values and the order of the sums are those of
  * MlTreeLeafValues, so the predictions are bit-identical to a walk of the
@@ -34,6 +42,7 @@
 #define PACK_BLOCK 64			/* rows walked together */
 #define PACK_CHUNK 8192			/* rows per task on threads */
 #define PACK_RUN 16				/* tasks between interrupt checks */
+#define PACK_VIRTUAL 64			/* most categorical splits made numeric (distinct sets) */
 
 #define META_MISSING_LEFT 1
 #define META_CATEGORICAL 2
@@ -56,6 +65,10 @@ struct MlTreePack
 {
 	int			ntrees;
 	int			nfeat;
+	int			width;			/* values per row of a block: nfeat + nvirtual */
+	int			nvirtual;		/* virtual features: categorical splits made numeric */
+	int32	   *virtual_feature;	/* the feature a virtual one tests */
+	const uint64 **virtual_set; /* and its set of bins going left (4 words) */
 	int			per_round;		/* tree t adds to output slot t % per_round */
 	int			nout;			/* values per leaf */
 	const MlTree **trees;		/* leaf values and category sets */
@@ -65,6 +78,23 @@ struct MlTreePack
 	PackNode   *nodes;
 	int32	   *leaf;			/* per node: its value block (leaves) */
 };
+
+/*
+ * The virtual feature testing feature f against the 4-word set, added if
+ * new; -1 when PACK_VIRTUAL distinct ones exist already.
+ */
+static int
+virtual_of(MlTreePack *p, int32 f, const uint64 *set)
+{
+	for (int v = 0; v < p->nvirtual; v++)
+		if (p->virtual_feature[v] == f && memcmp(p->virtual_set[v], set, sizeof(uint64) * 4) == 0)
+			return v;
+	if (p->nvirtual == PACK_VIRTUAL)
+		return -1;
+	p->virtual_feature[p->nvirtual] = f;
+	p->virtual_set[p->nvirtual] = set;
+	return p->nvirtual++;
+}
 
 /* Repack tree t (nodes in breadth-first order) into p at offset base. */
 static void
@@ -102,8 +132,20 @@ pack_tree(MlTreePack *p, int t, const MlTree *tree, int64 base, int32 *queue, in
 				(n->categorical ? META_CATEGORICAL : 0);
 			if (n->categorical)
 			{
-				o->u.set = n->aux;
-				p->has_cat[t] = true;
+				int			v = virtual_of(p, n->feature, tree->sets + (size_t) n->aux * 4);
+
+				if (v >= 0)
+				{
+					/* the set test as a numeric one: 0 in the set, 1 not */
+					o->meta = ((uint32) (p->nfeat + v) << META_SHIFT) |
+						(n->missing_left ? META_MISSING_LEFT : 0);
+					o->u.threshold = 0.5;
+				}
+				else
+				{
+					o->u.set = n->aux;
+					p->has_cat[t] = true;
+				}
 			}
 			else
 				o->u.threshold = n->threshold;
@@ -133,7 +175,7 @@ MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_roun
 	int32	   *queue;
 	int32	   *level;
 
-	if ((uint32) nfeat > (PG_UINT32_MAX >> META_SHIFT))
+	if ((uint32) nfeat > (PG_UINT32_MAX >> META_SHIFT) - PACK_VIRTUAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a tree model of %d features is too wide to score", nfeat)));
@@ -145,6 +187,8 @@ MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_roun
 	p->first = palloc(sizeof(int64) * ntrees);
 	p->depth = palloc(sizeof(int32) * ntrees);
 	p->has_cat = palloc(sizeof(bool) * ntrees);
+	p->virtual_feature = palloc(sizeof(int32) * PACK_VIRTUAL);
+	p->virtual_set = palloc(sizeof(uint64 *) * PACK_VIRTUAL);
 	for (int t = 0; t < ntrees; t++)
 	{
 		p->first[t] = total;
@@ -159,9 +203,19 @@ MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_roun
 	level = palloc(sizeof(int32) * maxnodes);
 	for (int t = 0; t < ntrees; t++)
 		pack_tree(p, t, trees[t], p->first[t], queue, level);
+	p->width = nfeat + p->nvirtual;
 	pfree(queue);
 	pfree(level);
 	return p;
+}
+
+/* Whether value v is in a 4-word set of bins (MlTreeGoesLeft's rule for a category). */
+static pg_attribute_always_inline int
+in_set(const uint64 *set, double v)
+{
+	int			b = (v >= 0 && v < ML_TREES_MAX_BINS - 1) ? (int) v : ML_TREES_MAX_BINS - 1;
+
+	return (int) ((set[b >> 6] >> (b & 63)) & 1);
 }
 
 /*
@@ -179,24 +233,19 @@ step(const PackNode *n, double v, const uint64 *sets, bool cat)
 	int			left = (v <= n->u.threshold) | (ml & nan);
 
 	if (cat && (n->meta & META_CATEGORICAL))
-	{
-		int			b = (v >= 0 && v < ML_TREES_MAX_BINS - 1) ? (int) v : ML_TREES_MAX_BINS - 1;
-		const uint64 *set = sets + (size_t) n->u.set * 4;
-
-		left = nan ? ml : (int) ((set[b >> 6] >> (b & 63)) & 1);
-	}
+		left = nan ? ml : in_set(sets + (size_t) n->u.set * 4, v);
 	return n->left + 1 - left;
 }
 
 /*
- * thread: at[i] = the leaf that row i of the block x (row-major, nfeat a
+ * thread: at[i] = the leaf that row i of the block x (row-major, width a
  * row) reaches in a packed tree, each row taking exactly depth steps
  * (leaves loop on themselves). A block goes down a level at a time, so
  * the steps of its rows are independent; a row or two (ml_predict) walks
  * alone, its position in a register.
  */
 static pg_attribute_always_inline void
-walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x, int nfeat,
+walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x, int width,
 		  int nb, int32 *at, bool cat)
 {
 	if (nb >= 8)
@@ -206,20 +255,20 @@ walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x,
 		const double *xr = x + (root->meta >> META_SHIFT);
 
 		for (int i = 0; i < nb; i++)
-			at[i] = step(root, xr[(size_t) i * nfeat], sets, cat);
+			at[i] = step(root, xr[(size_t) i * width], sets, cat);
 		for (int s = 1; s < depth; s++)
 			for (int i = 0; i < nb; i++)
 			{
 				const PackNode *n = &nodes[at[i]];
 
-				at[i] = step(n, x[(size_t) i * nfeat + (n->meta >> META_SHIFT)], sets, cat);
+				at[i] = step(n, x[(size_t) i * width + (n->meta >> META_SHIFT)], sets, cat);
 			}
 		return;
 	}
 	for (int i = 0; i < nb; i++)
 	{
 		int32		pos = 0;
-		const double *xi = x + (size_t) i * nfeat;
+		const double *xi = x + (size_t) i * width;
 
 		for (int s = 0; s < depth; s++)
 			pos = step(&nodes[pos], xi[nodes[pos].meta >> META_SHIFT], sets, cat);
@@ -229,16 +278,16 @@ walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x,
 
 /* thread: walk_rows for a tree without categorical splits, or with */
 static void
-walk_numeric(const PackNode *nodes, int depth, const double *x, int nfeat, int nb, int32 *at)
+walk_numeric(const PackNode *nodes, int depth, const double *x, int width, int nb, int32 *at)
 {
-	walk_rows(nodes, NULL, depth, x, nfeat, nb, at, false);
+	walk_rows(nodes, NULL, depth, x, width, nb, at, false);
 }
 
 static void
-walk_mixed(const PackNode *nodes, const MlTree *tree, int depth, const double *x, int nfeat,
+walk_mixed(const PackNode *nodes, const MlTree *tree, int depth, const double *x, int width,
 		   int nb, int32 *at)
 {
-	walk_rows(nodes, tree->sets, depth, x, nfeat, nb, at, true);
+	walk_rows(nodes, tree->sets, depth, x, width, nb, at, true);
 }
 
 typedef struct PackCtx
@@ -247,7 +296,7 @@ typedef struct PackCtx
 	const MlDesign *d;
 	const double *init;			/* per output slot, or NULL for 0 */
 	double	   *out;			/* nrows * per_round * nout */
-	double	   *x;				/* PACK_BLOCK * nfeat per task */
+	double	   *x;				/* PACK_BLOCK * width per task */
 	int			first;			/* task 0 of this run is chunk first */
 } PackCtx;
 
@@ -259,9 +308,10 @@ pack_task(void *arg, int task, int worker)
 	const MlTreePack *p = c->p;
 	const MlDesign *d = c->d;
 	int			nfeat = p->nfeat,
+				width = p->width,
 				nout = p->nout,
 				stride = p->per_round * nout;
-	double	   *x = c->x + (size_t) task * PACK_BLOCK * nfeat;
+	double	   *x = c->x + (size_t) task * PACK_BLOCK * width;
 	int64		lo = (int64) (c->first + task) * PACK_CHUNK,
 				hi = Min(d->nrows, lo + PACK_CHUNK);
 	int32		at[PACK_BLOCK];
@@ -277,7 +327,19 @@ pack_task(void *arg, int task, int worker)
 			const double *col = d->col[j] + start;
 
 			for (int i = 0; i < nb; i++)
-				x[(size_t) i * nfeat + j] = col[i];
+				x[(size_t) i * width + j] = col[i];
+		}
+		for (int v = 0; v < p->nvirtual; v++)
+		{
+			const double *col = d->col[p->virtual_feature[v]] + start;
+			const uint64 *set = p->virtual_set[v];
+
+			for (int i = 0; i < nb; i++)
+			{
+				double		val = col[i];
+
+				x[(size_t) i * width + nfeat + v] = val != val ? NAN : in_set(set, val) ? 0.0 : 1.0;
+			}
 		}
 		for (int i = 0; i < nb; i++)
 			for (int k = 0; k < stride; k++)
@@ -290,9 +352,9 @@ pack_task(void *arg, int task, int worker)
 			double	   *ft = f + (t % p->per_round) * nout;
 
 			if (p->has_cat[t])
-				walk_mixed(nodes, tree, p->depth[t], x, nfeat, nb, at);
+				walk_mixed(nodes, tree, p->depth[t], x, width, nb, at);
 			else
-				walk_numeric(nodes, p->depth[t], x, nfeat, nb, at);
+				walk_numeric(nodes, p->depth[t], x, width, nb, at);
 			if (nout == 1)
 				for (int i = 0; i < nb; i++)
 					ft[(size_t) i * stride] += tree->values[leaf[at[i]]];
@@ -324,7 +386,7 @@ MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init, doub
 	c.d = d;
 	c.init = init;
 	c.out = out;
-	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->nfeat, 1) * PACK_RUN);
+	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->width, 1) * PACK_RUN);
 	for (int64 first = 0; first < ntasks; first += PACK_RUN)
 	{
 		int			n = (int) Min(PACK_RUN, ntasks - first);
