@@ -580,19 +580,10 @@ gbdt_fit(const MlDesign *d, void *params)
 	return m;
 }
 
-/*
- * Scores on the packed trees (tree_predict.c, built on first use in the
- * model's context): raw scores first, then probabilities in place.
- */
+/* Raw scores to probabilities in place (classifiers). */
 static void
-gbdt_predict(void *model, const MlDesign *d, double *out)
+gbdt_link(GbdtModel *m, const MlDesign *d, double *out)
 {
-	GbdtModel  *m = model;
-	double		t0 = MlTreesNow();
-
-	if (m->pack == NULL)
-		m->pack = MlTreePackBuild(m, m->trees, m->nrounds * m->K, m->nfeat, m->K, 1);
-	MlTreePackScore(m->pack, d, m->init, out);
 	if (m->task == ML_TASK_BINARY)
 	{
 		/* from the last row down: row i's raw score is read before 2i, 2i + 1 are written */
@@ -607,9 +598,53 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 	else if (m->task == ML_TASK_MULTICLASS)
 		for (int64 row = 0; row < d->nrows; row++)
 			softmax(out + (size_t) row * m->K, m->K, out + (size_t) row * m->K);
+}
+
+static MlTreePack *
+gbdt_pack(GbdtModel *m)
+{
+	if (m->pack == NULL)
+		m->pack = MlTreePackBuild(m, m->trees, m->nrounds * m->K, m->nfeat, m->K, 1);
+	return m->pack;
+}
+
+/*
+ * Scores on the packed trees (tree_predict.c, built on first use in the
+ * model's context): raw scores first, then probabilities in place.
+ */
+static void
+gbdt_predict(void *model, const MlDesign *d, double *out)
+{
+	GbdtModel  *m = model;
+	double		t0 = MlTreesNow();
+
+	MlTreePackScore(gbdt_pack(m), d, m->init, out);
+	gbdt_link(m, d, out);
 	if (d->nrows >= 8192)
 		elog(DEBUG1, "gbdt timing: predict %.3f s (" INT64_FORMAT " rows)", MlTreesNow() - t0,
 			 d->nrows);
+}
+
+/* The raw scores in the background (ml_score's blocks), then the link at the finish. */
+static void *
+gbdt_predict_start(void *model, const MlDesign *d, double *out)
+{
+	GbdtModel  *m = model;
+
+	return MlTreeJobStart(gbdt_pack(m), d, m->init, out);
+}
+
+static void
+gbdt_predict_finish(void *model, void *job, const MlDesign *d, double *out)
+{
+	MlTreeJobWait(job);
+	gbdt_link(model, d, out);
+}
+
+static void
+gbdt_predict_cancel(void *job)
+{
+	MlTreeJobCancel(job);
 }
 
 static void
@@ -680,6 +715,9 @@ const MlLearner MlGbdtLearner = {
 	.params_json = gbdt_params_json,
 	.fit = gbdt_fit,
 	.predict = gbdt_predict,
+	.predict_start = gbdt_predict_start,
+	.predict_finish = gbdt_predict_finish,
+	.predict_cancel = gbdt_predict_cancel,
 	.save = gbdt_save,
 	.load = gbdt_load,
 	.importance = gbdt_importance,

@@ -68,6 +68,22 @@ enum
 	STAGE_READ, STAGE_ENCODE, STAGE_PREDICT, STAGE_LOG, STAGE_WRITE, NSTAGES
 };
 
+/*
+ * One block of rows in flight. Its arrays are kept (in the call's
+ * context) from block to block, for cap rows.
+ */
+typedef struct ScoreBlock
+{
+	int			n;
+	int			cap;
+	Datum	   *values;			/* row r's columns at r * stride */
+	bool	   *nulls;
+	double	  **raw;			/* encoder's raw features, column-wise */
+	double	  **feat;			/* learner's features: raw, or the dense stage's */
+	double	   *out;			/* outputs, row-major */
+	MlPredictJob *job;			/* its predictions, under way */
+} ScoreBlock;
+
 /* What one call carries from block to block. */
 typedef struct ScoreCall
 {
@@ -82,13 +98,7 @@ typedef struct ScoreCall
 	MemoryContext cxt;			/* the call's: owns the above */
 	MlScoreWriter *writer;
 	MlScoringLog *log;			/* drift: rows counted on the training bins */
-	/* a block's arrays, kept from block to block (in cxt), for cap rows */
-	int			cap;
-	Datum	   *values;			/* row r's columns at r * stride */
-	bool	   *nulls;
-	double	  **raw;			/* encoder's raw features, column-wise */
-	double	  **feat;			/* learner's features: raw, or the dense stage's */
-	double	   *out;			/* outputs, row-major */
+	ScoreBlock	blk[2];			/* the block being read, the one being written */
 	double		secs[NSTAGES];		/* time per stage, for the DEBUG1 line at the end */
 } ScoreCall;
 
@@ -201,69 +211,149 @@ write_block(ScoreCall *c, int n, Datum *values, bool *nulls, const double *out)
  * fault in again).
  */
 static void
-block_arrays(ScoreCall *c, int n)
+block_arrays(ScoreCall *c, ScoreBlock *b, int n)
 {
 	MlEncoder  *enc = c->t->enc;
 	MemoryContext old;
 
-	if (n <= c->cap)
+	if (n <= b->cap)
 		return;
 	old = MemoryContextSwitchTo(c->cxt);
-	if (c->cap > 0)
+	if (b->cap > 0)
 	{
-		pfree(c->values);
-		pfree(c->nulls);
-		pfree(c->out);
+		pfree(b->values);
+		pfree(b->nulls);
+		pfree(b->out);
 		for (int j = 0; j < enc->nraw; j++)
-			pfree(c->raw[j]);
+			pfree(b->raw[j]);
 		for (int f = 0; enc->dense && f < enc->nfeat; f++)
-			pfree(c->feat[f]);
+			pfree(b->feat[f]);
 	}
 	else
 	{
-		c->raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
-		c->feat = enc->dense ? palloc(sizeof(double *) * Max(enc->nfeat, 1)) : c->raw;
+		b->raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
+		b->feat = enc->dense ? palloc(sizeof(double *) * Max(enc->nfeat, 1)) : b->raw;
 	}
-	c->values = palloc(sizeof(Datum) * (size_t) n * c->stride);
-	c->nulls = palloc(sizeof(bool) * (size_t) n * c->stride);
-	c->out = palloc(sizeof(double) * (size_t) n * MlTrainedOutputs(c->t));
+	b->values = palloc(sizeof(Datum) * (size_t) n * c->stride);
+	b->nulls = palloc(sizeof(bool) * (size_t) n * c->stride);
+	b->out = palloc(sizeof(double) * (size_t) n * MlTrainedOutputs(c->t));
 	for (int j = 0; j < enc->nraw; j++)
-		c->raw[j] = palloc(sizeof(double) * n);
+		b->raw[j] = palloc(sizeof(double) * n);
 	for (int f = 0; enc->dense && f < enc->nfeat; f++)
-		c->feat[f] = palloc(sizeof(double) * n);
-	c->cap = n;
+		b->feat[f] = palloc(sizeof(double) * n);
+	b->cap = n;
 	MemoryContextSwitchTo(old);
 }
 
-/* One block of fetched rows: deform, encode column-wise, predict once, write. */
+/* A block of fetched rows deformed and encoded column-wise, its predictions started. */
 static void
-score_block(ScoreCall *c, HeapTuple *tuples, int n)
+start_block(ScoreCall *c, ScoreBlock *b, HeapTuple *tuples, int n)
 {
-	MlEncoder  *enc = c->t->enc;
-	Datum	   *values;
-	bool	   *nulls;
-	double	  **raw;
-	double	  **feat;
-	double	   *out;
+	double		t0 = now_secs();
+	MemoryContext old;
+
+	block_arrays(c, b, n);
+	b->n = n;
+	for (int r = 0; r < n; r++)
+		heap_deform_tuple(tuples[r], c->deformdesc, b->values + (size_t) r * c->stride,
+						  b->nulls + (size_t) r * c->stride);
+	MlEncodeBlock(c->t->enc, c->binding, n, b->values, b->nulls, c->stride, b->raw, b->feat);
+	lap(c, STAGE_ENCODE, &t0);
+	/* the job lives with the call: a reset of the call's memory stops it */
+	old = MemoryContextSwitchTo(c->cxt);
+	b->job = MlTrainedPredictStart(c->t, b->feat, n, b->out);
+	MemoryContextSwitchTo(old);
+	lap(c, STAGE_PREDICT, &t0);
+}
+
+/* The block's predictions awaited, counted for drift, and the rows written. */
+static void
+finish_block(ScoreCall *c, ScoreBlock *b)
+{
 	double		t0 = now_secs();
 
-	block_arrays(c, n);
-	values = c->values;
-	nulls = c->nulls;
-	raw = c->raw;
-	feat = c->feat;
-	out = c->out;
-	for (int r = 0; r < n; r++)
-		heap_deform_tuple(tuples[r], c->deformdesc, values + (size_t) r * c->stride,
-						  nulls + (size_t) r * c->stride);
-	MlEncodeBlock(enc, c->binding, n, values, nulls, c->stride, raw, feat);
-	lap(c, STAGE_ENCODE, &t0);
-	MlTrainedPredict(c->t, feat, n, out);
+	if (b->job)
+	{
+		MlTrainedPredictFinish(b->job);
+		b->job = NULL;
+	}
 	lap(c, STAGE_PREDICT, &t0);
-	MlScoringLogBlock(c->log, c->binding, raw, values, nulls, c->stride, n, out);
+	MlScoringLogBlock(c->log, c->binding, b->raw, b->values, b->nulls, c->stride, b->n, b->out);
 	lap(c, STAGE_LOG, &t0);
-	write_block(c, n, values, nulls, out);
+	write_block(c, b->n, b->values, b->nulls, b->out);
 	lap(c, STAGE_WRITE, &t0);
+}
+
+/*
+ * The blocks, pipelined: while a tree model scores block k on its threads
+ * (MlTrainedPredictStart), this backend reads and encodes block k + 1 and
+ * writes block k - 1; other learners score at the start, in order.
+ */
+static int64
+pipeline(ScoreCall *c, MlDeployed *e, MlScoreReader *reader, int max_rows,
+		 MemoryContext blockcxt)
+{
+	int64		rows = 0;
+	ScoreBlock *prev = NULL;
+
+	for (int k = 0;; k++)
+	{
+		ScoreBlock *b = &c->blk[k % 2];
+		HeapTuple  *tuples;
+		int			n;
+		double		t0 = now_secs();
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(blockcxt);
+		/* the previous block's rows stay valid: the reader keeps two */
+		n = MlScoreReaderNext(reader, max_rows, &tuples);
+		lap(c, STAGE_READ, &t0);
+		if (n > 0)
+		{
+			MlApiRows(e->exposure, n);	/* metered, and charged to a quota, before it is written */
+			/* block k's trees wait for block k - 1's: one job at a time */
+			if (prev)
+			{
+				MlTrainedPredictFinish(prev->job);
+				prev->job = NULL;
+			}
+			start_block(c, b, tuples, n);
+		}
+		if (prev)
+		{
+			finish_block(c, prev);
+			rows += prev->n;
+			MlProgress("ml_score: " INT64_FORMAT " rows scored", rows);
+		}
+		MemoryContextSwitchTo(c->cxt);
+		MemoryContextReset(blockcxt);
+		if (n == 0)
+			break;
+		prev = b;
+	}
+	return rows;
+}
+
+/* pipeline, with the job under way stopped on an error before its arrays can go */
+static int64
+score_blocks(ScoreCall *c, MlDeployed *e, MlScoreReader *reader, int max_rows,
+			 MemoryContext blockcxt)
+{
+	int64		rows = 0;
+
+	PG_TRY();
+	{
+		rows = pipeline(c, e, reader, max_rows, blockcxt);
+	}
+	PG_CATCH();
+	{
+		for (int k = 0; k < 2; k++)
+			if (c->blk[k].job)
+				MlTrainedPredictCancel(c->blk[k].job);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rows;
 }
 
 static int64
@@ -274,7 +364,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	MemoryContext blockcxt;
 	ScoreCall	c;
 	MlScoreReader *reader;
-	int64		rows = 0;
+	int64		rows;
 	int			max_rows;
 
 	memset(&c, 0, sizeof(c));
@@ -298,28 +388,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 												   sizeof(double) * MlTrainedOutputs(c.t))));
 	blockcxt = AllocSetContextCreate(callcxt, "pg_mlops ml_score block", ALLOCSET_DEFAULT_SIZES);
 	MlProgressStart();
-	for (;;)
-	{
-		HeapTuple  *tuples;
-		int			n;
-		double		t0 = now_secs();
-
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextSwitchTo(blockcxt);
-		n = MlScoreReaderNext(reader, max_rows, &tuples);
-		lap(&c, STAGE_READ, &t0);
-		if (n > 0)
-		{
-			MlApiRows(e->exposure, n);	/* metered, and charged to a quota, before it is written */
-			score_block(&c, tuples, n);
-		}
-		MemoryContextSwitchTo(callcxt);
-		MemoryContextReset(blockcxt);
-		if (n == 0)
-			break;
-		rows += n;
-		MlProgress("ml_score: " INT64_FORMAT " rows scored", rows);
-	}
+	rows = score_blocks(&c, e, reader, max_rows, blockcxt);
 	MlScoreReaderClose(reader);
 	MemoryContextSwitchTo(callcxt);
 	MlScoreWriterClose(c.writer);

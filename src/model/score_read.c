@@ -45,25 +45,35 @@
 #include "core/catalog.h"
 #include "model/score.h"
 
+/*
+ * The rows of one block. A reader keeps two (the block just read and the
+ * one before, which ml_score is still writing), alternately.
+ */
+typedef struct ReadBlock
+{
+	HeapTuple  *tuples;			/* the block's rows (cap of them) */
+	int			cap;
+	List	   *parts;			/* cursor: the block's SPI tuple tables */
+	HeapTupleData *heads;		/* direct: per row its header, data in the arena */
+	char	   *arena;			/* direct: the rows' data, kept from block to block */
+	Size		arena_size;
+} ReadBlock;
+
 struct MlScoreReader
 {
 	bool		direct;
 	TupleDesc	desc;			/* the rows' columns, as SELECT s.* gives them */
 	int64		budget;			/* bytes of rows per block: work_mem */
-	HeapTuple  *tuples;			/* the block's rows (cap of them) */
-	int			cap;
+	ReadBlock	blk[2];
+	int			turn;			/* blk[turn] holds the latest block */
 	/* cursor */
 	Portal		portal;
-	List	   *parts;			/* the block's SPI tuple tables */
 	double		row_bytes;		/* average row size seen so far */
 	/* direct */
 	Relation	rel;
 	Snapshot	snapshot;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
-	HeapTupleData *heads;		/* per row: its header, data in the arena */
-	char	   *arena;			/* the block's row data, kept from block to block */
-	Size		arena_size;
 	bool		done;
 	MemoryContext cxt;			/* the reader's: the caller's context at open */
 };
@@ -145,33 +155,40 @@ MlScoreReaderIsDirect(MlScoreReader *r)
 }
 
 static void
-ensure_rows(MlScoreReader *r, int want)
+ensure_rows(MlScoreReader *r, ReadBlock *b, int want)
 {
-	if (want <= r->cap)
+	if (want <= b->cap)
 		return;
-	if (r->cap > 0)
+	if (b->cap > 0)
 	{
-		pfree(r->tuples);
-		if (r->heads)
-			pfree(r->heads);
+		pfree(b->tuples);
+		if (b->heads)
+			pfree(b->heads);
 	}
-	r->tuples = MemoryContextAlloc(r->cxt, sizeof(HeapTuple) * want);
-	r->heads = r->direct ? MemoryContextAlloc(r->cxt, sizeof(HeapTupleData) * want) : NULL;
-	r->cap = want;
+	b->tuples = MemoryContextAlloc(r->cxt, sizeof(HeapTuple) * want);
+	b->heads = r->direct ? MemoryContextAlloc(r->cxt, sizeof(HeapTupleData) * want) : NULL;
+	b->cap = want;
+}
+
+static void
+free_parts(ReadBlock *b)
+{
+	ListCell   *lc;
+
+	foreach(lc, b->parts)
+		SPI_freetuptable(lfirst(lc));
+	list_free(b->parts);
+	b->parts = NIL;
 }
 
 /* Cursor: fetched in parts sized from the rows seen so far (see MlScoreReaderNext). */
 static int
-cursor_block(MlScoreReader *r, int want)
+cursor_block(MlScoreReader *r, ReadBlock *b, int want)
 {
 	int			n = 0;
 	int64		bytes = 0;
-	ListCell   *lc;
 
-	foreach(lc, r->parts)
-		SPI_freetuptable(lfirst(lc));
-	list_free(r->parts);
-	r->parts = NIL;
+	free_parts(b);
 	while (n < want && bytes < r->budget)
 	{
 		MemoryContext cxt = CurrentMemoryContext;
@@ -190,11 +207,11 @@ cursor_block(MlScoreReader *r, int want)
 		got = (int) SPI_processed;
 		/* the list lives with the reader: the caller's context may be reset between blocks */
 		MemoryContextSwitchTo(r->cxt);
-		r->parts = lappend(r->parts, tt);
+		b->parts = lappend(b->parts, tt);
 		MemoryContextSwitchTo(cxt);
 		for (int i = 0; i < got; i++)
 		{
-			r->tuples[n + i] = tt->vals[i];
+			b->tuples[n + i] = tt->vals[i];
 			bytes += tt->vals[i]->t_len;
 		}
 		n += got;
@@ -208,7 +225,7 @@ cursor_block(MlScoreReader *r, int want)
 
 /* Direct: rows copied into the arena, which grows to the largest block's bytes. */
 static int
-direct_block(MlScoreReader *r, int want)
+direct_block(MlScoreReader *r, ReadBlock *b, int want)
 {
 	Size		used = 0;
 	int			n = 0;
@@ -217,7 +234,7 @@ direct_block(MlScoreReader *r, int want)
 	{
 		HeapTuple	tup;
 		bool		should_free;
-		HeapTupleData *h = &r->heads[n];
+		HeapTupleData *h = &b->heads[n];
 
 		if (!table_scan_getnextslot(r->scan, ForwardScanDirection, r->slot))
 		{
@@ -225,15 +242,15 @@ direct_block(MlScoreReader *r, int want)
 			break;
 		}
 		tup = ExecFetchSlotHeapTuple(r->slot, false, &should_free);
-		if (used + MAXALIGN(tup->t_len) > r->arena_size)
+		if (used + MAXALIGN(tup->t_len) > b->arena_size)
 		{
-			Size		size = Max(Max(r->arena_size * 2, used + MAXALIGN(tup->t_len)), 65536);
+			Size		size = Max(Max(b->arena_size * 2, used + MAXALIGN(tup->t_len)), 65536);
 
-			r->arena = r->arena == NULL ? MemoryContextAllocHuge(r->cxt, size)
-				: repalloc_huge(r->arena, size);
-			r->arena_size = size;
+			b->arena = b->arena == NULL ? MemoryContextAllocHuge(r->cxt, size)
+				: repalloc_huge(b->arena, size);
+			b->arena_size = size;
 		}
-		memcpy(r->arena + used, tup->t_data, tup->t_len);
+		memcpy(b->arena + used, tup->t_data, tup->t_len);
 		h->t_len = tup->t_len;
 		h->t_self = tup->t_self;
 		h->t_tableOid = tup->t_tableOid;
@@ -246,25 +263,29 @@ direct_block(MlScoreReader *r, int want)
 	ExecClearTuple(r->slot);	/* no buffer pin held between blocks */
 	for (int i = 0; i < n; i++)
 	{
-		r->heads[i].t_data = (HeapTupleHeader) (r->arena + (uintptr_t) r->heads[i].t_data);
-		r->tuples[i] = &r->heads[i];
+		b->heads[i].t_data = (HeapTupleHeader) (b->arena + (uintptr_t) b->heads[i].t_data);
+		b->tuples[i] = &b->heads[i];
 	}
 	return n;
 }
 
 /*
  * The next block: up to want rows and about work_mem of them at most
- * (wide rows make shorter blocks); 0 at the end. *tuples is valid until
- * the next call or MlScoreReaderClose.
+ * (wide rows make shorter blocks); 0 at the end. *tuples stays valid
+ * through the next call too (the caller writes one block while it reads
+ * the next), until the one after or MlScoreReaderClose.
  */
 int
 MlScoreReaderNext(MlScoreReader *r, int want, HeapTuple **tuples)
 {
+	ReadBlock  *b;
 	int			n;
 
-	ensure_rows(r, want);
-	n = r->direct ? direct_block(r, want) : cursor_block(r, want);
-	*tuples = r->tuples;
+	r->turn = 1 - r->turn;
+	b = &r->blk[r->turn];
+	ensure_rows(r, b, want);
+	n = r->direct ? direct_block(r, b, want) : cursor_block(r, b, want);
+	*tuples = b->tuples;
 	return n;
 }
 
@@ -279,11 +300,7 @@ MlScoreReaderClose(MlScoreReader *r)
 		table_close(r->rel, NoLock);
 		return;
 	}
-	{
-		ListCell   *lc;
-
-		foreach(lc, r->parts)
-			SPI_freetuptable(lfirst(lc));
-	}
+	free_parts(&r->blk[0]);
+	free_parts(&r->blk[1]);
 	SPI_cursor_close(r->portal);
 }

@@ -33,6 +33,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 
 #include "miscadmin.h"
 #include "utils/memutils.h"
@@ -296,7 +299,7 @@ typedef struct PackCtx
 	const MlDesign *d;
 	const double *init;			/* per output slot, or NULL for 0 */
 	double	   *out;			/* nrows * per_round * nout */
-	double	   *x;				/* PACK_BLOCK * width per task */
+	double	   *x;				/* PACK_BLOCK * width per worker */
 	int			first;			/* task 0 of this run is chunk first */
 } PackCtx;
 
@@ -311,12 +314,11 @@ pack_task(void *arg, int task, int worker)
 				width = p->width,
 				nout = p->nout,
 				stride = p->per_round * nout;
-	double	   *x = c->x + (size_t) task * PACK_BLOCK * width;
+	double	   *x = c->x + (size_t) worker * PACK_BLOCK * width;
 	int64		lo = (int64) (c->first + task) * PACK_CHUNK,
 				hi = Min(d->nrows, lo + PACK_CHUNK);
 	int32		at[PACK_BLOCK];
 
-	(void) worker;
 	for (int64 start = lo; start < hi; start += PACK_BLOCK)
 	{
 		int			nb = (int) Min(PACK_BLOCK, hi - start);
@@ -386,7 +388,7 @@ MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init, doub
 	c.d = d;
 	c.init = init;
 	c.out = out;
-	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->width, 1) * PACK_RUN);
+	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->width, 1) * ML_TREES_MAX_THREADS);
 	for (int64 first = 0; first < ntasks; first += PACK_RUN)
 	{
 		int			n = (int) Min(PACK_RUN, ntasks - first);
@@ -399,4 +401,162 @@ MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init, doub
 			pack_task(&c, 0, 0);
 	}
 	pfree(c.x);
+}
+
+/* ------------------------------------------------- scoring in the background */
+
+/*
+ * MlTreePackScore's work on threads of its own while the caller goes on
+ * (ml_score writes one block while the trees score the next). The threads
+ * only compute; the caller's thread helps once it waits. A job must be
+ * waited for or cancelled before the memory it reads or writes goes: the
+ * caller cancels it on error (PG_CATCH), and a reset callback on the
+ * context the job was started in cancels it too.
+ */
+struct MlTreeJob
+{
+	PackCtx		c;
+	MlDesign	d;
+	int			ntasks;
+	int			next;			/* the next task to claim (atomic) */
+	int			done;			/* tasks finished (atomic) */
+	int			stop;			/* set: claim no more (atomic) */
+	int			nthreads;		/* threads started */
+	bool		joined;
+	pthread_t	th[ML_TREES_MAX_THREADS];
+	struct JobArg
+	{
+		struct MlTreeJob *job;
+		int			worker;
+	}			args[ML_TREES_MAX_THREADS];
+	MemoryContextCallback cb;
+};
+
+/* thread (or the caller's): claim and run tasks until none is left */
+static void
+job_drain(MlTreeJob *j, int worker)
+{
+	for (;;)
+	{
+		int			task;
+
+		if (__atomic_load_n(&j->stop, __ATOMIC_ACQUIRE))
+			return;
+		task = __atomic_fetch_add(&j->next, 1, __ATOMIC_ACQ_REL);
+		if (task >= j->ntasks)
+			return;
+		pack_task(&j->c, task, worker);
+		__atomic_fetch_add(&j->done, 1, __ATOMIC_ACQ_REL);
+	}
+}
+
+/* thread */
+static void *
+job_main(void *arg)
+{
+	struct JobArg *a = arg;
+
+	job_drain(a->job, a->worker);
+	return NULL;
+}
+
+static void
+job_join(MlTreeJob *j)
+{
+	if (j->joined)
+		return;
+	for (int i = 0; i < j->nthreads; i++)
+		pthread_join(j->th[i], NULL);
+	j->joined = true;
+}
+
+/* reset callback: the job's memory is about to go; no thread may touch it after */
+static void
+job_release(void *arg)
+{
+	MlTreeJob  *j = arg;
+
+	__atomic_store_n(&j->stop, 1, __ATOMIC_RELEASE);
+	job_join(j);
+}
+
+/*
+ * Start scoring d into out (as MlTreePackScore) on threads; returns at
+ * once. d's columns, init and out must stay until MlTreeJobWait or
+ * MlTreeJobCancel; the job's memory is in the current context.
+ */
+MlTreeJob *
+MlTreeJobStart(const MlTreePack *p, const MlDesign *d, const double *init, double *out)
+{
+	MlTreeJob  *j = palloc0(sizeof(MlTreeJob));
+	int			nthreads = MlTreesThreads(0);
+	sigset_t	all,
+				old;
+
+	j->d = *d;
+	j->c.p = p;
+	j->c.d = &j->d;
+	j->c.init = init;
+	j->c.out = out;
+	j->c.first = 0;
+	/* one scratch block per thread, and one for the caller's, which helps when it waits */
+	j->c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->width, 1) * (nthreads + 1));
+	j->ntasks = (int) ((d->nrows + PACK_CHUNK - 1) / PACK_CHUNK);
+	j->cb.func = job_release;
+	j->cb.arg = j;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &j->cb);
+	if (j->ntasks <= 1)
+		return j;				/* not worth a thread: the waiter does it */
+	/* threads inherit the mask: no signal handler ever runs in them */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < nthreads && i < ML_TREES_MAX_THREADS; i++)
+	{
+		j->args[i].job = j;
+		j->args[i].worker = i;
+		if (pthread_create(&j->th[i], NULL, job_main, &j->args[i]) != 0)
+			break;				/* fewer threads: the waiter does the rest */
+		j->nthreads = i + 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return j;
+}
+
+/* Finish the job: help with what is left, then wait for the threads. */
+void
+MlTreeJobWait(MlTreeJob *j)
+{
+	int			spins = 0;
+	int			self = j->nthreads;	/* the caller's scratch block */
+
+	for (;;)
+	{
+		int			task;
+
+		CHECK_FOR_INTERRUPTS();
+		task = __atomic_fetch_add(&j->next, 1, __ATOMIC_ACQ_REL);
+		if (task >= j->ntasks)
+			break;
+		pack_task(&j->c, task, self);
+		__atomic_fetch_add(&j->done, 1, __ATOMIC_ACQ_REL);
+	}
+	while (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) < j->ntasks)
+	{
+		/* a thread is on its last task; check for interrupts now and then */
+		if (++spins % 256 == 0)
+		{
+			CHECK_FOR_INTERRUPTS();
+			sched_yield();
+		}
+	}
+	job_join(j);
+	pfree(j->c.x);
+	j->c.x = NULL;
+}
+
+/* Stop the job's threads (after their current task) and wait for them: the output is void. */
+void
+MlTreeJobCancel(MlTreeJob *j)
+{
+	job_release(j);
 }
