@@ -36,6 +36,7 @@ void *palloc(Size n) { return xalloc(n); }
 void *palloc0(Size n) { void *p = xalloc(n); memset(p, 0, n); return p; }
 void *palloc_extended(Size n, int f) { (void) f; return palloc0(n); }
 void pfree(void *p) { free((char *) p - 16); }
+void MemoryContextRegisterResetCallback(MemoryContext c, MemoryContextCallback *cb) { (void) c; (void) cb; }
 static int nthr = 1;
 int MlTreesThreads(int r) { (void) r; return nthr; }
 typedef struct { void (*fn)(void *, int, int); void *ctx; int n; int w; int nw; } Job;

@@ -24,7 +24,13 @@
  *	 the set is looked up once per row instead of once per row and node
  *	 reached, and the walk has one kind of step;
  * - the categorical splits left over (more distinct sets than that) stay
- *	 bit sets, walked by a slower step only in the trees that have one.
+ *	 bit sets, walked by a slower step only in the trees that have one;
+ * - when no such split is left and every threshold is finite (the usual
+ *	 case), each value of a block is held twice, its NaN made +inf in one
+ *	 copy and -inf in the other, and each split reads the copy of its side
+ *	 for missing values: x <= threshold is then the whole rule (a finite
+ *	 threshold sends +inf right and -inf left; other values compare as they
+ *	 are), and a step is a load, a compare and an add.
  *
  * The comparisons, the leaf values and the order of the sums are those of
  * MlTreeLeafValues, so the predictions are bit-identical to a walk of the
@@ -72,6 +78,10 @@ struct MlTreePack
 	int			nvirtual;		/* virtual features: categorical splits made numeric */
 	int32	   *virtual_feature;	/* the feature a virtual one tests */
 	const uint64 **virtual_set; /* and its set of bins going left (4 words) */
+	bool		no_virtual;		/* too many distinct sets: categorical splits stay sets */
+	bool		sided;			/* values held twice, per side of missing values */
+	bool		unsided;		/* while packing: a split that rules sided out */
+	int			rowwidth;		/* doubles per row of a block: width, or 2 * width if sided */
 	int			per_round;		/* tree t adds to output slot t % per_round */
 	int			nout;			/* values per leaf */
 	const MlTree **trees;		/* leaf values and category sets */
@@ -92,7 +102,7 @@ virtual_of(MlTreePack *p, int32 f, const uint64 *set)
 	for (int v = 0; v < p->nvirtual; v++)
 		if (p->virtual_feature[v] == f && memcmp(p->virtual_set[v], set, sizeof(uint64) * 4) == 0)
 			return v;
-	if (p->nvirtual == PACK_VIRTUAL)
+	if (p->nvirtual == PACK_VIRTUAL || p->no_virtual)
 		return -1;
 	p->virtual_feature[p->nvirtual] = f;
 	p->virtual_set[p->nvirtual] = set;
@@ -151,7 +161,11 @@ pack_tree(MlTreePack *p, int t, const MlTree *tree, int64 base, int32 *queue, in
 				}
 			}
 			else
+			{
 				o->u.threshold = n->threshold;
+				if (!isfinite(n->threshold))
+					p->unsided = true;
+			}
 			leaf[head] = 0;
 			queue[tail] = n->left;
 			level[tail++] = level[head] + 1;
@@ -178,7 +192,7 @@ MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_roun
 	int32	   *queue;
 	int32	   *level;
 
-	if ((uint32) nfeat > (PG_UINT32_MAX >> META_SHIFT) - PACK_VIRTUAL)
+	if ((uint32) nfeat > (PG_UINT32_MAX >> (META_SHIFT + 1)) - PACK_VIRTUAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a tree model of %d features is too wide to score", nfeat)));
@@ -206,7 +220,36 @@ MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int nfeat, int per_roun
 	level = palloc(sizeof(int32) * maxnodes);
 	for (int t = 0; t < ntrees; t++)
 		pack_tree(p, t, trees[t], p->first[t], queue, level);
+	for (int t = 0; t < ntrees && !p->no_virtual; t++)
+		if (p->has_cat[t])
+		{
+			/*
+			 * Sets left over: virtual columns would only widen the block
+			 * (and cost a lookup per row each) for walks still mixed.
+			 */
+			p->no_virtual = true;
+			p->nvirtual = 0;
+			p->unsided = false;
+			for (int u = 0; u < ntrees; u++)
+				pack_tree(p, u, trees[u], p->first[u], queue, level);
+		}
 	p->width = nfeat + p->nvirtual;
+	p->sided = !p->unsided;
+	for (int t = 0; t < ntrees; t++)
+		if (p->has_cat[t])
+			p->sided = false;
+	p->rowwidth = p->sided ? 2 * p->width : p->width;
+	if (p->sided)
+	{
+		/* each split reads the copy of its side: value j at 2j (NaN as +inf) or 2j + 1 (-inf) */
+		for (int64 k = 0; k < total; k++)
+		{
+			uint32		m = p->nodes[k].meta;
+
+			p->nodes[k].meta = ((2 * (m >> META_SHIFT) + (m & META_MISSING_LEFT)) << META_SHIFT) |
+				(m & ((1 << META_SHIFT) - 1));
+		}
+	}
 	pfree(queue);
 	pfree(level);
 	return p;
@@ -279,6 +322,37 @@ walk_rows(const PackNode *nodes, const uint64 *sets, int depth, const double *x,
 	}
 }
 
+/* thread: walk_rows for a sided pack (see the file header): x <= threshold is the rule */
+static void
+walk_sided(const PackNode *nodes, int depth, const double *x, int width, int nb, int32 *at)
+{
+	if (nb >= 8)
+	{
+		const PackNode *root = &nodes[0];
+		const double *xr = x + (root->meta >> META_SHIFT);
+
+		for (int i = 0; i < nb; i++)
+			at[i] = root->left + 1 - (xr[(size_t) i * width] <= root->u.threshold);
+		for (int s = 1; s < depth; s++)
+			for (int i = 0; i < nb; i++)
+			{
+				const PackNode *n = &nodes[at[i]];
+
+				at[i] = n->left + 1 - (x[(size_t) i * width + (n->meta >> META_SHIFT)] <= n->u.threshold);
+			}
+		return;
+	}
+	for (int i = 0; i < nb; i++)
+	{
+		int32		pos = 0;
+		const double *xi = x + (size_t) i * width;
+
+		for (int s = 0; s < depth; s++)
+			pos = nodes[pos].left + 1 - (xi[nodes[pos].meta >> META_SHIFT] <= nodes[pos].u.threshold);
+		at[i] = pos;
+	}
+}
+
 /* thread: walk_rows for a tree without categorical splits, or with */
 static void
 walk_numeric(const PackNode *nodes, int depth, const double *x, int width, int nb, int32 *at)
@@ -311,7 +385,7 @@ pack_task(void *arg, int task, int worker)
 	const MlTreePack *p = c->p;
 	const MlDesign *d = c->d;
 	int			nfeat = p->nfeat,
-				width = p->width,
+				width = p->rowwidth,
 				nout = p->nout,
 				stride = p->per_round * nout;
 	double	   *x = c->x + (size_t) worker * PACK_BLOCK * width;
@@ -328,19 +402,36 @@ pack_task(void *arg, int task, int worker)
 		{
 			const double *col = d->col[j] + start;
 
-			for (int i = 0; i < nb; i++)
-				x[(size_t) i * width + j] = col[i];
+			if (p->sided)
+				for (int i = 0; i < nb; i++)
+				{
+					double		val = col[i];
+
+					x[(size_t) i * width + 2 * j] = val != val ? INFINITY : val;
+					x[(size_t) i * width + 2 * j + 1] = val != val ? -INFINITY : val;
+				}
+			else
+				for (int i = 0; i < nb; i++)
+					x[(size_t) i * width + j] = col[i];
 		}
 		for (int v = 0; v < p->nvirtual; v++)
 		{
 			const double *col = d->col[p->virtual_feature[v]] + start;
 			const uint64 *set = p->virtual_set[v];
+			int			j = nfeat + v;
 
 			for (int i = 0; i < nb; i++)
 			{
 				double		val = col[i];
+				double		in = in_set(set, val) ? 0.0 : 1.0;
 
-				x[(size_t) i * width + nfeat + v] = val != val ? NAN : in_set(set, val) ? 0.0 : 1.0;
+				if (p->sided)
+				{
+					x[(size_t) i * width + 2 * j] = val != val ? INFINITY : in;
+					x[(size_t) i * width + 2 * j + 1] = val != val ? -INFINITY : in;
+				}
+				else
+					x[(size_t) i * width + j] = val != val ? NAN : in;
 			}
 		}
 		for (int i = 0; i < nb; i++)
@@ -353,7 +444,9 @@ pack_task(void *arg, int task, int worker)
 			const int32 *leaf = p->leaf + p->first[t];
 			double	   *ft = f + (t % p->per_round) * nout;
 
-			if (p->has_cat[t])
+			if (p->sided)
+				walk_sided(nodes, p->depth[t], x, width, nb, at);
+			else if (p->has_cat[t])
 				walk_mixed(nodes, tree, p->depth[t], x, width, nb, at);
 			else
 				walk_numeric(nodes, p->depth[t], x, width, nb, at);
@@ -388,7 +481,7 @@ MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init, doub
 	c.d = d;
 	c.init = init;
 	c.out = out;
-	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->width, 1) * ML_TREES_MAX_THREADS);
+	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->rowwidth, 1) * ML_TREES_MAX_THREADS);
 	for (int64 first = 0; first < ntasks; first += PACK_RUN)
 	{
 		int			n = (int) Min(PACK_RUN, ntasks - first);
@@ -500,7 +593,7 @@ MlTreeJobStart(const MlTreePack *p, const MlDesign *d, const double *init, doubl
 	j->c.out = out;
 	j->c.first = 0;
 	/* one scratch block per thread, and one for the caller's, which helps when it waits */
-	j->c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->width, 1) * (nthreads + 1));
+	j->c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->rowwidth, 1) * (nthreads + 1));
 	j->ntasks = (int) ((d->nrows + PACK_CHUNK - 1) / PACK_CHUNK);
 	j->cb.func = job_release;
 	j->cb.arg = j;
