@@ -40,7 +40,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 
 #include "miscadmin.h"
@@ -50,6 +49,7 @@
 
 #define PACK_BLOCK 64			/* rows walked together */
 #define PACK_CHUNK 8192			/* rows per task on threads */
+#define JOB_CHUNK 1024			/* rows per task of a background job (the waiter helps) */
 #define PACK_RUN 16				/* tasks between interrupt checks */
 #define PACK_VIRTUAL 64			/* most categorical splits made numeric (distinct sets) */
 
@@ -375,6 +375,7 @@ typedef struct PackCtx
 	double	   *out;			/* nrows * per_round * nout */
 	double	   *x;				/* PACK_BLOCK * width per worker */
 	int			first;			/* task 0 of this run is chunk first */
+	int			chunk;			/* rows per task */
 } PackCtx;
 
 /* thread: out of the rows of one chunk, in blocks, tree by tree */
@@ -389,8 +390,8 @@ pack_task(void *arg, int task, int worker)
 				nout = p->nout,
 				stride = p->per_round * nout;
 	double	   *x = c->x + (size_t) worker * PACK_BLOCK * width;
-	int64		lo = (int64) (c->first + task) * PACK_CHUNK,
-				hi = Min(d->nrows, lo + PACK_CHUNK);
+	int64		lo = (int64) (c->first + task) * c->chunk,
+				hi = Min(d->nrows, lo + c->chunk);
 	int32		at[PACK_BLOCK];
 
 	for (int64 start = lo; start < hi; start += PACK_BLOCK)
@@ -479,6 +480,7 @@ MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init, doub
 
 	c.p = p;
 	c.d = d;
+	c.chunk = PACK_CHUNK;
 	c.init = init;
 	c.out = out;
 	c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->rowwidth, 1) * ML_TREES_MAX_THREADS);
@@ -582,7 +584,9 @@ MlTreeJob *
 MlTreeJobStart(const MlTreePack *p, const MlDesign *d, const double *init, double *out)
 {
 	MlTreeJob  *j = palloc0(sizeof(MlTreeJob));
-	int			nthreads = MlTreesThreads(0);
+
+	/* the caller is busy meanwhile, and helps when it waits: one thread fewer */
+	int			nthreads = Max(1, MlTreesThreads(0) - 1);
 	sigset_t	all,
 				old;
 
@@ -594,11 +598,12 @@ MlTreeJobStart(const MlTreePack *p, const MlDesign *d, const double *init, doubl
 	j->c.first = 0;
 	/* one scratch block per thread, and one for the caller's, which helps when it waits */
 	j->c.x = palloc(sizeof(double) * PACK_BLOCK * Max(p->rowwidth, 1) * (nthreads + 1));
-	j->ntasks = (int) ((d->nrows + PACK_CHUNK - 1) / PACK_CHUNK);
+	j->c.chunk = JOB_CHUNK;
+	j->ntasks = (int) ((d->nrows + JOB_CHUNK - 1) / JOB_CHUNK);
 	j->cb.func = job_release;
 	j->cb.arg = j;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &j->cb);
-	if (j->ntasks <= 1)
+	if (j->ntasks <= 2)
 		return j;				/* not worth a thread: the waiter does it */
 	/* threads inherit the mask: no signal handler ever runs in them */
 	sigfillset(&all);
@@ -615,11 +620,14 @@ MlTreeJobStart(const MlTreePack *p, const MlDesign *d, const double *init, doubl
 	return j;
 }
 
-/* Finish the job: help with what is left, then wait for the threads. */
+/*
+ * Finish the job: help with what is left, then wait for the threads,
+ * blocked rather than spinning (they may share this core), each on its
+ * last task of JOB_CHUNK rows.
+ */
 void
 MlTreeJobWait(MlTreeJob *j)
 {
-	int			spins = 0;
 	int			self = j->nthreads;	/* the caller's scratch block */
 
 	for (;;)
@@ -633,16 +641,8 @@ MlTreeJobWait(MlTreeJob *j)
 		pack_task(&j->c, task, self);
 		__atomic_fetch_add(&j->done, 1, __ATOMIC_ACQ_REL);
 	}
-	while (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) < j->ntasks)
-	{
-		/* a thread is on its last task; check for interrupts now and then */
-		if (++spins % 256 == 0)
-		{
-			CHECK_FOR_INTERRUPTS();
-			sched_yield();
-		}
-	}
 	job_join(j);
+	Assert(__atomic_load_n(&j->done, __ATOMIC_ACQUIRE) == j->ntasks);
 	pfree(j->c.x);
 	j->c.x = NULL;
 }
