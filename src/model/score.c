@@ -314,8 +314,10 @@ pipeline(ScoreCall *c, MlDeployed *e, MlScoreReader *reader, int max_rows,
 			/* block k's trees wait for block k - 1's: one job at a time */
 			if (prev)
 			{
+				t0 = now_secs();
 				MlTrainedPredictFinish(prev->job);
 				prev->job = NULL;
+				lap(c, STAGE_PREDICT, &t0);
 			}
 			start_block(c, b, tuples, n);
 		}
