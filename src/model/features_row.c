@@ -255,6 +255,7 @@ MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values, const
 		MlInput    *in = &enc->inputs[i];
 		int			a = b->attno[i];
 		double	   *dst = raw[in->first_raw];
+		MlDayMemo	day = {0};	/* rows of one day share its breakdown */
 
 		for (int r = 0; r < n; r++)
 			dst[r] = input_value(in, b, i, values[(size_t) r * stride + a],
@@ -264,7 +265,7 @@ MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values, const
 			double		parts[ML_MAX_PARTS];
 
 			/* one breakdown of the time for all its parts */
-			MlDatePartsOf(dst[r], in->parts, in->nparts, in->with_tz, parts);
+			MlDatePartsOfMemo(dst[r], in->parts, in->nparts, in->with_tz, parts, &day);
 			for (int p = 0; p < in->nparts; p++)
 				raw[in->first_raw + 1 + p][r] = parts[p];
 		}
