@@ -16,6 +16,8 @@
  *	 with no test for having arrived;
  * - the block's rows transposed row-major, so a step reads its value with
  *	 one load;
+ * - a split of missing values from the rest (threshold +inf, missing
+ *	 right) becomes one on a virtual 0/1 missing flag of its feature;
  * - a categorical split becomes a numeric one on a virtual feature: for
  *	 each distinct (feature, set of bins) pair, up to PACK_VIRTUAL of them,
  *	 the block gets a column holding 0 where the row's bin is in the set, 1
@@ -25,12 +27,14 @@
  *	 reached, and the walk has one kind of step;
  * - the categorical splits left over (more distinct sets than that) stay
  *	 bit sets, walked by a slower step only in the trees that have one;
- * - when no such split is left and every threshold is finite (the usual
- *	 case), each value of a block is held twice, its NaN made +inf in one
- *	 copy and -inf in the other, and each split reads the copy of its side
- *	 for missing values: x <= threshold is then the whole rule (a finite
- *	 threshold sends +inf right and -inf left; other values compare as they
- *	 are), and a step is a load, a compare and an add.
+ * - when no such split is left and no threshold is NaN (the usual case),
+ *	 each value of a block is held twice, its NaN made +inf in one copy and
+ *	 -inf in the other, and each split reads the copy of its side for
+ *	 missing values: x <= threshold is then the whole rule (a finite or
+ *	 -inf threshold sends +inf right and -inf left, +inf with missing left
+ *	 sends everything left; the one case it cannot tell, +inf with missing
+ *	 right, is the missing flag above), and a step is a load, a compare and
+ *	 an add.
  *
  * The comparisons, the leaf values and the order of the sums are those of
  * MlTreeLeafValues, so the predictions are bit-identical to a walk of the
@@ -93,14 +97,17 @@ struct MlTreePack
 };
 
 /*
- * The virtual feature testing feature f against the 4-word set, added if
- * new; -1 when PACK_VIRTUAL distinct ones exist already.
+ * The virtual feature testing feature f against the 4-word set (NULL: the
+ * feature's missing flag), added if new; -1 when PACK_VIRTUAL distinct
+ * ones exist already.
  */
 static int
 virtual_of(MlTreePack *p, int32 f, const uint64 *set)
 {
 	for (int v = 0; v < p->nvirtual; v++)
-		if (p->virtual_feature[v] == f && memcmp(p->virtual_set[v], set, sizeof(uint64) * 4) == 0)
+		if (p->virtual_feature[v] == f &&
+			(set == NULL ? p->virtual_set[v] == NULL :
+			 p->virtual_set[v] != NULL && memcmp(p->virtual_set[v], set, sizeof(uint64) * 4) == 0))
 			return v;
 	if (p->nvirtual == PACK_VIRTUAL || p->no_virtual)
 		return -1;
@@ -160,10 +167,27 @@ pack_tree(MlTreePack *p, int t, const MlTree *tree, int64 base, int32 *queue, in
 					p->has_cat[t] = true;
 				}
 			}
+			else if (n->threshold == INFINITY && !n->missing_left)
+			{
+				/* "missing or not": a virtual 0/1 missing flag, which has no NaN to hold twice */
+				int			v = virtual_of(p, n->feature, NULL);
+
+				if (v >= 0)
+				{
+					o->meta = (uint32) (p->nfeat + v) << META_SHIFT;
+					o->u.threshold = 0.5;
+				}
+				else
+				{
+					o->u.threshold = n->threshold;
+					p->unsided = true;
+				}
+			}
 			else
 			{
+				/* -inf and +inf (missing left) hold twice as they are; NaN does not */
 				o->u.threshold = n->threshold;
-				if (!isfinite(n->threshold))
+				if (isnan(n->threshold))
 					p->unsided = true;
 			}
 			leaf[head] = 0;
@@ -421,6 +445,23 @@ pack_task(void *arg, int task, int worker)
 			const uint64 *set = p->virtual_set[v];
 			int			j = nfeat + v;
 
+			if (set == NULL)
+			{
+				/* the missing flag: 1 for NaN, else 0 (left at <= 0.5: not missing) */
+				for (int i = 0; i < nb; i++)
+				{
+					double		miss = col[i] != col[i] ? 1.0 : 0.0;
+
+					if (p->sided)
+					{
+						x[(size_t) i * width + 2 * j] = miss;
+						x[(size_t) i * width + 2 * j + 1] = miss;
+					}
+					else
+						x[(size_t) i * width + j] = miss;
+				}
+				continue;
+			}
 			for (int i = 0; i < nb; i++)
 			{
 				double		val = col[i];
