@@ -26,11 +26,11 @@ SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 's
     'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at',
     'options', 'backoff', 'statement_timeout', 'next_run_at']);
 SELECT columns_are('mlops', 'exposures', ARRAY['project_id', 'consumer', 'rows_per_day',
-    'calls_per_second', 'created_by', 'created_at', 'updated_at']);
+    'calls_per_second', 'created_by', 'created_at', 'updated_at', 'consumer_oid']);
 SELECT columns_are('mlops', 'api_usage', ARRAY['project_id', 'consumer', 'day', 'calls', 'rows',
-    'errors', 'latency_histogram', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'flushed_at']);
+    'errors', 'latency_histogram', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'flushed_at', 'consumer_oid']);
 SELECT columns_are('mlops', 'api_keys', ARRAY['id', 'prefix', 'hash', 'consumer', 'label',
-    'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at']);
+    'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at', 'consumer_oid']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
     'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested', 'from_start', 'resumed_from']);

@@ -78,27 +78,31 @@ GRANT SELECT ON @extschema@.ml_published_reports TO ml_analyst, ml_engineer, ml_
 -- The view asks project_access() for the reader, who needs to run it.
 GRANT EXECUTE ON FUNCTION mlops.project_access(bigint) TO ml_consumer;
 
--- Model and cleaning reports show the data they were built from (sampled
--- rows' residuals and classes, column ranges, levels and histograms):
--- besides their builder, only roles that may read that relation see them
--- (the project's relation; a cleaning report's recipe's, by OID still under
--- its name, as recipe_visible). Jobs and drift reports stay visible to whoever
--- can see the project; consumers read published reports through the view.
+-- Model, cleaning and drift reports show the data they were built from
+-- (sampled rows' residuals and classes, column ranges, levels and
+-- histograms, the training rows' shares per bin): besides their builder,
+-- only roles that may read that relation see them (the project's relation;
+-- a cleaning report's recipe's, by OID still under its name, as
+-- recipe_visible), and only when no row-level security filters that
+-- relation for them (mlops.rows_unrestricted: the figures cover every row
+-- the builder could read). Jobs reports stay visible to whoever can see the
+-- project; consumers read published reports through the view.
 DROP POLICY project_visible ON mlops.reports;
 CREATE POLICY project_visible ON mlops.reports FOR SELECT
     USING (created_by OPERATOR(pg_catalog.=) CURRENT_USER
            OR (mlops.project_access(project_id) IS NOT NULL
-               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning'])
-                    OR (kind OPERATOR(pg_catalog.=) 'model'
+               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
+                    OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])
                         AND EXISTS (SELECT 1 FROM mlops.projects p
+                                    CROSS JOIN LATERAL pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)) s(rel)
                                     WHERE p.id OPERATOR(pg_catalog.=) project_id
-                                      AND COALESCE(pg_catalog.has_table_privilege(
-                                              pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)),
-                                              'SELECT'), false)))
+                                      AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
                     OR (kind OPERATOR(pg_catalog.=) 'cleaning'
                         AND EXISTS (SELECT 1 FROM mlops.recipes c
                                     WHERE c.id OPERATOR(pg_catalog.=) recipe_id
                                       AND c.source_relid IS NOT NULL
                                       AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
                                           OPERATOR(pg_catalog.=) c.source_relid
-                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false))))));
+                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));
