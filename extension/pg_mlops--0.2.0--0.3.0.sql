@@ -1428,3 +1428,17 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
                                           OPERATOR(pg_catalog.=) c.source_relid
                                       AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
                                       AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));
+
+-- Projects' owners and members by role OID (0.3.0, review): see
+-- 33_role_oids.sql. Members whose role no longer exists are dropped; a
+-- project whose owner no longer exists keeps no owner (owner_oid NULL).
+ALTER TABLE mlops.projects ADD COLUMN owner_oid oid;
+UPDATE mlops.projects p SET owner_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) p.owner;
+ALTER TABLE mlops.project_members ADD COLUMN member_oid oid;
+UPDATE mlops.project_members m SET member_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) m.member;
+DELETE FROM mlops.project_members WHERE member_oid IS NULL;
+ALTER TABLE mlops.project_members ALTER COLUMN member_oid SET NOT NULL;
+COMMENT ON COLUMN mlops.projects.owner_oid IS 'the OID of the owner role (NULL: it no longer existed at the upgrade to 0.3.0)';
+COMMENT ON COLUMN mlops.project_members.member_oid IS 'the OID of the member role';

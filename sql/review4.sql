@@ -64,6 +64,46 @@ SET ROLE regress_eve;
 SELECT ml_revoke_exposure('r4_p', 'regress_r4_app');
 SELECT regress_try($$SELECT ml_revoke_exposure('r4_p', 'regress_r4_app')$$);
 
+-- Projects' owners and members too: a re-created name reaches nothing.
+RESET ROLE;
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS regress_r4_own, regress_r4_mem;
+CREATE ROLE regress_r4_own IN ROLE ml_analyst;
+CREATE ROLE regress_r4_mem IN ROLE ml_analyst;
+RESET client_min_messages;
+SET ROLE regress_r4_own;
+SELECT ml_create_project('r4_owned', 'r4_houses', 'y') > 0 AS created;
+SELECT ml_add_member('r4_owned', 'regress_r4_mem');
+SELECT ml_add_member('r4_owned', 'regress_r4_mem');
+SET ROLE regress_r4_mem;
+SELECT mlops.project_access(id) AS member_access FROM mlops.projects WHERE name = 'r4_owned';
+RESET ROLE;
+SELECT owner, owner_oid = 'regress_r4_own'::regrole AS owner_pinned,
+       (SELECT bool_and(member_oid = 'regress_r4_mem'::regrole) FROM mlops.project_members m
+        WHERE m.project_id = p.id) AS member_pinned
+FROM mlops.projects p WHERE name = 'r4_owned';
+DROP ROLE regress_r4_own, regress_r4_mem;
+CREATE ROLE regress_r4_own IN ROLE ml_analyst;
+CREATE ROLE regress_r4_mem IN ROLE ml_analyst;
+SET ROLE regress_r4_own;
+SELECT count(*) AS owner_sees FROM ml_projects WHERE name = 'r4_owned';
+SELECT regress_try($$SELECT ml_drop_project('r4_owned')$$);
+SET ROLE regress_r4_mem;
+SELECT count(*) AS member_sees FROM ml_projects WHERE name = 'r4_owned';
+-- an admin shares it with the new role: the dead membership of its name is replaced
+SET ROLE regress_adam;
+SELECT ml_add_member('r4_owned', 'regress_r4_mem');
+SELECT count(*) AS memberships, bool_and(member_oid = 'regress_r4_mem'::regrole) AS new_role
+FROM mlops.project_members m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'r4_owned';
+SET ROLE regress_r4_mem;
+SELECT mlops.project_access(id) AS new_member_access FROM mlops.projects WHERE name = 'r4_owned';
+SET ROLE regress_adam;
+SELECT ml_remove_member('r4_owned', 'regress_r4_mem');
+SELECT ml_drop_project('r4_owned');
+RESET ROLE;
+DROP ROLE regress_r4_own, regress_r4_mem;
+SET ROLE regress_eve;
+
 -- 2. Numbers beyond double precision: a short error, not every digit.
 SELECT regress_try($$SELECT ml_predict('r4_p', '{"x1": 1e400, "x2": 1}'::jsonb)$$);
 SELECT regress_try($$SELECT ml_predict('r4_p', '{"x1": -1e400, "x2": 1}'::jsonb)$$);

@@ -12,7 +12,7 @@ SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'mode
     'scoring_log', 'drift_policies', 'drift_alerts', 'column_profiles',
     'exposures', 'api_usage', 'api_keys']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
-    'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
+    'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at', 'owner_oid']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
     'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
