@@ -171,38 +171,30 @@ parse_access(const char *s)
  * and re-created under the same name reaches none of the old one's
  * projects.
  */
+#define ACCESS_QUERY(owner_is, member_is) \
+"SELECT CASE " \
+"    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r " \
+"                 WHERE " owner_is " " \
+"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) " \
+"        THEN 'owner' " \
+"    WHEN EXISTS (SELECT 1 FROM mlops.project_members m " \
+"                 JOIN pg_catalog.pg_roles r ON " member_is " " \
+"                 WHERE m.project_id OPERATOR(pg_catalog.=) p.id " \
+"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) " \
+"        THEN 'member' " \
+"    WHEN pg_catalog.pg_has_role($2, 'ml_admin', 'USAGE') THEN 'admin' " \
+"    WHEN pg_catalog.pg_has_role($2, 'ml_engineer', 'USAGE') THEN 'engineer' " \
+"    END " \
+"FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1"
+
 static const char *const access_query =
-"SELECT CASE "
-"    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
-"                 WHERE r.oid OPERATOR(pg_catalog.=) p.owner_oid "
-"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
-"        THEN 'owner' "
-"    WHEN EXISTS (SELECT 1 FROM mlops.project_members m "
-"                 JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.member_oid "
-"                 WHERE m.project_id OPERATOR(pg_catalog.=) p.id "
-"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
-"        THEN 'member' "
-"    WHEN pg_catalog.pg_has_role($2, 'ml_admin', 'USAGE') THEN 'admin' "
-"    WHEN pg_catalog.pg_has_role($2, 'ml_engineer', 'USAGE') THEN 'engineer' "
-"    END "
-"FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1";
+	ACCESS_QUERY("r.oid OPERATOR(pg_catalog.=) p.owner_oid",
+				 "r.oid OPERATOR(pg_catalog.=) m.member_oid");
 
 /* The same against a catalog older than 0.3.0 (no OIDs yet: by name). */
 static const char *const access_query_by_name =
-"SELECT CASE "
-"    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
-"                 WHERE r.rolname OPERATOR(pg_catalog.=) p.owner "
-"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
-"        THEN 'owner' "
-"    WHEN EXISTS (SELECT 1 FROM mlops.project_members m "
-"                 JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) m.member "
-"                 WHERE m.project_id OPERATOR(pg_catalog.=) p.id "
-"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
-"        THEN 'member' "
-"    WHEN pg_catalog.pg_has_role($2, 'ml_admin', 'USAGE') THEN 'admin' "
-"    WHEN pg_catalog.pg_has_role($2, 'ml_engineer', 'USAGE') THEN 'engineer' "
-"    END "
-"FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1";
+	ACCESS_QUERY("r.rolname OPERATOR(pg_catalog.=) p.owner",
+				 "r.rolname OPERATOR(pg_catalog.=) m.member");
 
 /*
  * Whether the catalog records projects' owners and members by OID (0.3.0):
