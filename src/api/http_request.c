@@ -45,6 +45,7 @@
 
 typedef enum Stage
 {
+	STAGE_PATH,					/* the project name into the server's encoding */
 	STAGE_AUTH,
 	STAGE_BODY,
 	STAGE_SCORE
@@ -135,8 +136,9 @@ match_predict(const char *path, char **project, bool *bad)
 	if (memchr(name, '/', nlen) != NULL)
 		return false;
 	*project = url_decode(name, nlen);
+	/* UTF-8, as URLs are; converted to the server's encoding in the transaction */
 	if (*project == NULL || **project == '\0' || strlen(*project) > PROJECT_MAX ||
-		!pg_verifymbstr(*project, strlen(*project), true))
+		!pg_verify_mbstr(PG_UTF8, *project, strlen(*project), true))
 		*bad = true;
 	return true;
 }
@@ -157,13 +159,17 @@ parse_rows(Predict *p, MlHttpResponse *resp)
 		p->refused = true;
 		return (Datum) 0;
 	}
-	/* the server trusts its input functions' text to be valid in its encoding */
-	if (!pg_verifymbstr(text, p->req->body_len, true))
+	/*
+	 * JSON travels as UTF-8; the server's input functions trust their text
+	 * to be valid in its own encoding (a character it cannot represent: 400).
+	 */
+	if (!pg_verify_mbstr(PG_UTF8, text, p->req->body_len, true))
 	{
 		MlHttpError(resp, 400, "22021", "the request body is not valid UTF-8");
 		p->refused = true;
 		return (Datum) 0;
 	}
+	text = pg_any_to_server(text, p->req->body_len, PG_UTF8);
 	doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 	rows = JB_ROOT_IS_OBJECT(doc) && !JB_ROOT_IS_SCALAR(doc) ?
 		getKeyJsonValueFromContainer(&doc->root, "rows", 4, NULL) : NULL;
@@ -315,6 +321,8 @@ predict_in_transaction(Predict *p, MlHttpResponse *resp)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	p->stage = STAGE_PATH;
+	p->project = pg_any_to_server(p->project, strlen(p->project), PG_UTF8);
 	p->stage = STAGE_AUTH;
 	ext = extension_schema();
 	if (ext == NULL)
@@ -390,6 +398,12 @@ error_response(Predict *p, ErrorData *edata, MlHttpResponse *resp)
 	if (p->stage == STAGE_BODY)
 	{
 		body_error_response(edata, resp);
+		return;
+	}
+	/* a name the database's encoding cannot hold names no project */
+	if (p->stage == STAGE_PATH)
+	{
+		MlHttpError(resp, 404, "42704", "project does not exist");
 		return;
 	}
 	status = p->stage == STAGE_SCORE ? MlHttpStatusOf(edata->sqlerrcode, &resp->retry_after) : 500;
