@@ -1442,3 +1442,86 @@ DELETE FROM mlops.project_members WHERE member_oid IS NULL;
 ALTER TABLE mlops.project_members ALTER COLUMN member_oid SET NOT NULL;
 COMMENT ON COLUMN mlops.projects.owner_oid IS 'the OID of the owner role (NULL: it no longer existed at the upgrade to 0.3.0)';
 COMMENT ON COLUMN mlops.project_members.member_oid IS 'the OID of the member role';
+
+-- Creators by role OID too (0.3.0, review): recipes, API keys and reports
+-- are shown to their creator by OID (a role re-created under the name of a
+-- dropped one is not their creator), jobs to their owner by the OID it
+-- scheduled them with. Rows whose creator no longer exists keep
+-- created_by_oid NULL: nobody is their creator any more.
+ALTER TABLE mlops.recipes ADD COLUMN created_by_oid oid;
+UPDATE mlops.recipes c SET created_by_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) c.created_by;
+ALTER TABLE mlops.api_keys ADD COLUMN created_by_oid oid;
+UPDATE mlops.api_keys k SET created_by_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) k.created_by;
+ALTER TABLE mlops.reports ADD COLUMN created_by_oid oid;
+UPDATE mlops.reports t SET created_by_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) t.created_by;
+COMMENT ON COLUMN mlops.recipes.created_by_oid IS 'the OID of the role that made the recipe';
+COMMENT ON COLUMN mlops.api_keys.created_by_oid IS 'the OID of the role that made the key (NULL: it no longer existed at the upgrade)';
+COMMENT ON COLUMN mlops.reports.created_by_oid IS 'the OID of the role that built the report (its builder sees it whatever the relation''s row-level security)';
+GRANT SELECT (created_by_oid) ON mlops.api_keys TO ml_engineer;
+-- Recipes: their creator by OID (a role re-created under the name of a
+-- dropped one is not their creator; created_by stays for display).
+DROP POLICY recipe_visible ON mlops.recipes;
+CREATE POLICY recipe_visible ON mlops.recipes FOR SELECT
+    USING ((created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+            OR mlops.project_access(project_id) IS NOT NULL
+            OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'))
+           AND (NOT holds_rows
+                OR created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                OR (source_relid IS NOT NULL
+                    AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', source_schema, source_name))::pg_catalog.oid
+                        OPERATOR(pg_catalog.=) source_relid
+                    AND COALESCE(pg_catalog.has_table_privilege(source_relid, 'SELECT'), false))));
+-- Jobs: their owner by the OID it scheduled them with (command.owner_oid,
+-- since 0.3.0), by name for older jobs.
+DROP POLICY job_visible ON mlops.jobs;
+CREATE POLICY job_visible ON mlops.jobs FOR SELECT
+    USING (COALESCE(command OPERATOR(pg_catalog.->>) 'owner_oid' OPERATOR(pg_catalog.=)
+                        (SELECT u.oid::pg_catalog.text FROM pg_catalog.pg_roles u
+                         WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER),
+                    owner OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'));
+
+DROP POLICY profile_visible ON mlops.column_profiles;
+CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
+    USING (EXISTS (SELECT 1 FROM mlops.recipes r
+                   WHERE r.id OPERATOR(pg_catalog.=) recipe_id
+                     AND (r.created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                          OR (relation_oid IS NOT NULL
+                              AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', relation_schema, relation_name))::pg_catalog.oid
+                                  OPERATOR(pg_catalog.=) relation_oid
+                              AND COALESCE(mlops.rows_unrestricted(relation_oid), false)
+                              AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                          WHERE a.attrelid OPERATOR(pg_catalog.=) relation_oid
+                                            AND a.attname OPERATOR(pg_catalog.=) column_name
+                                            AND NOT a.attisdropped
+                                            AND COALESCE(pg_catalog.has_column_privilege(relation_oid, a.attnum, 'SELECT'), false))))));
+DROP POLICY api_key_visible ON mlops.api_keys;
+CREATE POLICY api_key_visible ON mlops.api_keys FOR SELECT
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                      WHERE r.oid OPERATOR(pg_catalog.=) consumer_oid
+                        AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'USAGE')));
+
+DROP POLICY project_visible ON mlops.reports;
+CREATE POLICY project_visible ON mlops.reports FOR SELECT
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR (mlops.project_access(project_id) IS NOT NULL
+               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
+                    OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])
+                        AND EXISTS (SELECT 1 FROM mlops.projects p
+                                    CROSS JOIN LATERAL pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)) s(rel)
+                                    WHERE p.id OPERATOR(pg_catalog.=) project_id
+                                      AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
+                    OR (kind OPERATOR(pg_catalog.=) 'cleaning'
+                        AND EXISTS (SELECT 1 FROM mlops.recipes c
+                                    WHERE c.id OPERATOR(pg_catalog.=) recipe_id
+                                      AND c.source_relid IS NOT NULL
+                                      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
+                                          OPERATOR(pg_catalog.=) c.source_relid
+                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));

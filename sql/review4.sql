@@ -102,6 +102,44 @@ SELECT ml_remove_member('r4_owned', 'regress_r4_mem');
 SELECT ml_drop_project('r4_owned');
 RESET ROLE;
 DROP ROLE regress_r4_own, regress_r4_mem;
+-- What a role made is its own by OID: recipes, keys, reports, jobs.
+SET client_min_messages = warning;
+CREATE ROLE regress_r4_maker IN ROLE ml_engineer;
+RESET client_min_messages;
+SET ROLE regress_r4_maker;
+SELECT ml_schedule('r4_p', 'train', '@yearly', '{"name": "r4 nightly"}') > 0 AS scheduled;
+SELECT length(ml_create_api_key('regress_carl', 'made by maker')) > 0 AS key_made;
+RESET ROLE;
+INSERT INTO mlops.recipes (kind, steps, created_by, created_by_oid)
+VALUES ('impute', '[]', 'regress_r4_maker', 'regress_r4_maker'::regrole);
+INSERT INTO mlops.reports (project_id, name, kind, version, content, created_by, created_by_oid)
+SELECT id, 'r4', 'model', 99, '{}', 'regress_r4_maker', 'regress_r4_maker'::regrole
+FROM mlops.projects WHERE name = 'r4_p';
+SET ROLE regress_r4_maker;
+SELECT (SELECT count(*) FROM ml_jobs WHERE name = 'r4 nightly') AS jobs,
+       (SELECT count(*) FROM ml_api_keys WHERE label = 'made by maker') AS keys,
+       (SELECT count(*) FROM mlops.recipes WHERE created_by = 'regress_r4_maker') AS recipes,
+       (SELECT count(*) FROM mlops.reports WHERE created_by = 'regress_r4_maker') AS reports;
+RESET ROLE;
+DROP ROLE regress_r4_maker;
+CREATE ROLE regress_r4_maker IN ROLE ml_analyst;
+SET ROLE regress_r4_maker;
+-- an analyst now: sees no project, so only the creator rule could show them
+SELECT (SELECT count(*) FROM mlops.recipes WHERE created_by = 'regress_r4_maker') AS recipes,
+       (SELECT count(*) FROM mlops.reports WHERE created_by = 'regress_r4_maker') AS reports;
+RESET ROLE;
+SELECT id AS r4_job FROM mlops.jobs WHERE name = 'r4 nightly' \gset
+GRANT ml_engineer TO regress_r4_maker;
+SET ROLE regress_r4_maker;
+SELECT (SELECT count(*) FROM ml_jobs WHERE name = 'r4 nightly') AS jobs,
+       (SELECT count(*) FROM ml_api_keys WHERE label = 'made by maker') AS keys;
+SELECT regexp_replace(regress_try('SELECT ml_unschedule(' || :r4_job || ')'), 'job \d+', 'job N');
+RESET ROLE;
+SELECT ml_unschedule(id) FROM mlops.jobs WHERE name = 'r4 nightly';
+DELETE FROM mlops.recipes WHERE created_by = 'regress_r4_maker';
+DELETE FROM mlops.reports WHERE created_by = 'regress_r4_maker';
+DELETE FROM mlops.api_keys WHERE label = 'made by maker';
+DROP ROLE regress_r4_maker;
 SET ROLE regress_eve;
 
 -- 2. Numbers beyond double precision: a short error, not every digit.

@@ -61,7 +61,7 @@ ALTER TABLE mlops.column_profiles ENABLE ROW LEVEL SECURITY;
 CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
     USING (EXISTS (SELECT 1 FROM mlops.recipes r
                    WHERE r.id OPERATOR(pg_catalog.=) recipe_id
-                     AND (r.created_by OPERATOR(pg_catalog.=) CURRENT_USER
+                     AND (r.created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
                           OR (relation_oid IS NOT NULL
                               AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', relation_schema, relation_name))::pg_catalog.oid
                                   OPERATOR(pg_catalog.=) relation_oid

@@ -12,7 +12,8 @@ ALTER TABLE mlops.reports
     ADD COLUMN title text,
     ADD COLUMN built_from jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN published_at timestamptz,
-    ADD COLUMN published_by name;
+    ADD COLUMN published_by name,
+    ADD COLUMN created_by_oid oid;
 -- Rows written before 0.3.0 get versions in the order they were made.
 UPDATE mlops.reports r SET version = n.v, title = r.name
 FROM (SELECT id, pg_catalog.row_number() OVER (PARTITION BY project_id, kind ORDER BY id) AS v
@@ -20,6 +21,7 @@ FROM (SELECT id, pg_catalog.row_number() OVER (PARTITION BY project_id, kind ORD
 WHERE n.id OPERATOR(pg_catalog.=) r.id;
 ALTER TABLE mlops.reports ALTER COLUMN version SET NOT NULL;
 CREATE UNIQUE INDEX reports_version ON mlops.reports (project_id, kind, version);
+COMMENT ON COLUMN mlops.reports.created_by_oid IS 'the OID of the role that built the report (its builder sees it whatever the relation''s row-level security)';
 COMMENT ON COLUMN mlops.reports.version IS 'version of the report, numbered per project and kind from 1';
 COMMENT ON COLUMN mlops.reports.built_from IS 'what the report was built from: model id and version, recipe id, row counts, job run ids, window, options';
 COMMENT ON COLUMN mlops.reports.content IS 'the numbers the report shows, as JSON';
@@ -89,7 +91,7 @@ GRANT EXECUTE ON FUNCTION mlops.project_access(bigint) TO ml_consumer;
 -- project; consumers read published reports through the view.
 DROP POLICY project_visible ON mlops.reports;
 CREATE POLICY project_visible ON mlops.reports FOR SELECT
-    USING (created_by OPERATOR(pg_catalog.=) CURRENT_USER
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
            OR (mlops.project_access(project_id) IS NOT NULL
                AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
                     OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])

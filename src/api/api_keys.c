@@ -178,9 +178,9 @@ ml_create_api_key(PG_FUNCTION_ARGS)
 	char		prefix[PREFIX_CHARS + 1];
 	char	   *key;
 	text	   *result;
-	Oid			types[7] = {TEXTOID, BYTEAOID, NAMEOID, TEXTOID, NAMEOID, INTERVALOID, OIDOID};
-	Datum		values[7];
-	char		nulls[7] = "       ";
+	Oid			types[8] = {TEXTOID, BYTEAOID, NAMEOID, TEXTOID, NAMEOID, INTERVALOID, OIDOID, OIDOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
 	const char *akeys[4] = {"consumer", "label", "expires_in", "id"};
 	const char *avals[4];
 
@@ -232,11 +232,13 @@ ml_create_api_key(PG_FUNCTION_ARGS)
 		nulls[3] = 'n';
 	values[4] = DirectFunctionCall1(namein, CStringGetDatum(scope.caller_name));
 	values[6] = ObjectIdGetDatum(consumer);
+	values[7] = ObjectIdGetDatum(scope.caller);
 	MlScopeAsOwner(&scope);
-	MlSpiExec("INSERT INTO mlops.api_keys (prefix, hash, consumer, label, created_by, expires_at, consumer_oid) "
-			  "VALUES ($1, $2, $3, $4, $5, pg_catalog.now() OPERATOR(pg_catalog.+) $6, $7) "
+	MlSpiExec("INSERT INTO mlops.api_keys (prefix, hash, consumer, label, created_by, expires_at, consumer_oid, "
+			  "  created_by_oid) "
+			  "VALUES ($1, $2, $3, $4, $5, pg_catalog.now() OPERATOR(pg_catalog.+) $6, $7, $8) "
 			  "RETURNING id::pg_catalog.text, expires_at::pg_catalog.text",
-			  7, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			  8, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	avals[0] = name;
 	avals[1] = label;
 	avals[2] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
