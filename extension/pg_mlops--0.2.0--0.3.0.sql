@@ -1393,41 +1393,7 @@ COMMENT ON FUNCTION mlops.rows_unrestricted(oid) IS
     'whether row-level security filters no row of a relation (or of those a view reads) for the calling role';
 REVOKE ALL ON FUNCTION mlops.rows_unrestricted(oid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlops.rows_unrestricted(oid) TO ml_analyst, ml_engineer;
-
-DROP POLICY profile_visible ON mlops.column_profiles;
-CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
-    USING (EXISTS (SELECT 1 FROM mlops.recipes r
-                   WHERE r.id OPERATOR(pg_catalog.=) recipe_id
-                     AND (r.created_by OPERATOR(pg_catalog.=) CURRENT_USER
-                          OR (relation_oid IS NOT NULL
-                              AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', relation_schema, relation_name))::pg_catalog.oid
-                                  OPERATOR(pg_catalog.=) relation_oid
-                              AND COALESCE(mlops.rows_unrestricted(relation_oid), false)
-                              AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                                          WHERE a.attrelid OPERATOR(pg_catalog.=) relation_oid
-                                            AND a.attname OPERATOR(pg_catalog.=) column_name
-                                            AND NOT a.attisdropped
-                                            AND COALESCE(pg_catalog.has_column_privilege(relation_oid, a.attnum, 'SELECT'), false))))));
-
-DROP POLICY project_visible ON mlops.reports;
-CREATE POLICY project_visible ON mlops.reports FOR SELECT
-    USING (created_by OPERATOR(pg_catalog.=) CURRENT_USER
-           OR (mlops.project_access(project_id) IS NOT NULL
-               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
-                    OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])
-                        AND EXISTS (SELECT 1 FROM mlops.projects p
-                                    CROSS JOIN LATERAL pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)) s(rel)
-                                    WHERE p.id OPERATOR(pg_catalog.=) project_id
-                                      AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
-                                      AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
-                    OR (kind OPERATOR(pg_catalog.=) 'cleaning'
-                        AND EXISTS (SELECT 1 FROM mlops.recipes c
-                                    WHERE c.id OPERATOR(pg_catalog.=) recipe_id
-                                      AND c.source_relid IS NOT NULL
-                                      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
-                                          OPERATOR(pg_catalog.=) c.source_relid
-                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
-                                      AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));
+-- (the policies of column profiles and reports that use it: at the end)
 
 -- Projects' owners and members by role OID (0.3.0, review): see
 -- 33_role_oids.sql. Members whose role no longer exists are dropped; a
