@@ -288,7 +288,14 @@ json_input_value(MlInput *in, JsonbValue *jv, const char *what)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("key \"%s\" must be a number: %s was trained on it as a number", in->name, what)));
-		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(jv->val.numeric)));
+		/* not numeric_float8: its error would quote every digit of the number */
+		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											   NumericGetDatum(jv->val.numeric)));
+		if (isinf(d))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("key \"%s\" holds a number out of the range of double precision", in->name),
+					 errhint("Inputs are read as double precision: at most about 1.8e308 in magnitude.")));
 		return isfinite(d) ? d : NAN;
 	}
 	if (in->kind == ML_INPUT_DATETIME)
