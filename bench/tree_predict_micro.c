@@ -11,6 +11,7 @@
  *   I=$(pg_config --includedir-server)
  *   gcc -O2 -g -Isrc -I$I -o /tmp/tpm bench/tree_predict_micro.c src/model/tree_predict.c -lm -lpthread
  *   /tmp/tpm [trees=100] [depth=6] [rows=200000] [nout=1] [threads=1] [categorical features=3]
+ *            [levels=0: codes -10..289 and random sets; else codes 0..levels-1, sets within them]
  */
 #include "postgres.h"
 
@@ -35,6 +36,7 @@ void *palloc(Size n) { return xalloc(n); }
 void *palloc0(Size n) { void *p = xalloc(n); memset(p, 0, n); return p; }
 void *palloc_extended(Size n, int f) { (void) f; return palloc0(n); }
 void pfree(void *p) { free((char *) p - 16); }
+void MemoryContextRegisterResetCallback(MemoryContext c, MemoryContextCallback *cb) { (void) c; (void) cb; }
 static int nthr = 1;
 int MlTreesThreads(int r) { (void) r; return nthr; }
 typedef struct { void (*fn)(void *, int, int); void *ctx; int n; int w; int nw; } Job;
@@ -51,7 +53,7 @@ static uint64 rs = 88172645463325252ULL;
 static uint64 rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return rs; }
 static double urand(void) { return (rnd() >> 11) * (1.0 / 9007199254740992.0); }
 
-static int nfeat = 21, ncatf = 3;
+static int nfeat = 21, ncatf = 3, nlevels = 0;
 static int grow(MlTree *t, int depth, int maxd)
 {
 	int i = t->nnodes++;
@@ -62,7 +64,7 @@ static int grow(MlTree *t, int depth, int maxd)
 	n->feature = rnd() % nfeat;
 	n->categorical = n->feature < ncatf;
 	n->missing_left = rnd() & 1;
-	if (n->categorical) { n->aux = t->nsets++; for (int w = 0; w < 4; w++) t->sets[n->aux * 4 + w] = rnd(); }
+	if (n->categorical) { n->aux = t->nsets++; for (int w = 0; w < 4; w++) t->sets[n->aux * 4 + w] = nlevels == 0 ? rnd() : w == 0 ? rnd() & ((UINT64CONST(1) << nlevels) - 1) : 0; }
 	else { n->threshold = urand() * 100; n->aux = 0; }
 	int l = grow(t, depth + 1, maxd); t->nodes[i].left = l;
 	int r = grow(t, depth + 1, maxd); t->nodes[i].right = r;
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
 	int ntrees = argc > 1 ? atoi(argv[1]) : 100, maxd = argc > 2 ? atoi(argv[2]) : 6;
 	int64 nrows = argc > 3 ? atoll(argv[3]) : 200000; int nout = argc > 4 ? atoi(argv[4]) : 1;
 	nthr = argc > 5 ? atoi(argv[5]) : 1; ncatf = argc > 6 ? atoi(argv[6]) : 3;
+	nlevels = argc > 7 ? atoi(argv[7]) : 0;
 	MlTree **trees = palloc(sizeof(MlTree *) * ntrees);
 	for (int t = 0; t < ntrees; t++) {
 		MlTree *tr = palloc0(sizeof(MlTree));
@@ -88,7 +91,7 @@ int main(int argc, char **argv)
 	for (int j = 0; j < nfeat; j++) {
 		d.col[j] = palloc(sizeof(double) * nrows);
 		for (int64 i = 0; i < nrows; i++)
-			d.col[j][i] = urand() < 0.05 ? NAN : j < ncatf ? (double) (rnd() % 300) - 10 : urand() * 100;
+			d.col[j][i] = urand() < 0.05 ? NAN : j < ncatf ? (nlevels ? (double) (rnd() % nlevels) : (double) (rnd() % 300) - 10) : urand() * 100;
 	}
 	int stride = nout;
 	double *ref = palloc(sizeof(double) * nrows * stride), *out = palloc(sizeof(double) * nrows * stride);

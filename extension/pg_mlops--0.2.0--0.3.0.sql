@@ -1264,3 +1264,230 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
                                       AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
                                           OPERATOR(pg_catalog.=) c.source_relid
                                       AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false))))));
+
+-- Grants pinned to role OIDs (0.3.0, review): an exposure, its usage and an
+-- API key apply to the role they were made for, by OID; a role dropped and
+-- re-created under the same name is another role and gets none of them
+-- (the names stay, for display). Rows whose role no longer exists are
+-- dropped: nothing could use them.
+DROP VIEW @extschema@.ml_exposures, @extschema@.ml_api_usage;
+DROP POLICY exposure_visible ON mlops.exposures;
+DROP POLICY exposure_visible ON mlops.api_usage;
+DROP POLICY api_key_visible ON mlops.api_keys;
+DROP FUNCTION mlops.exposure_visible(bigint, name);
+DROP FUNCTION mlops.api_usage_live();
+
+ALTER TABLE mlops.exposures ADD COLUMN consumer_oid oid;
+UPDATE mlops.exposures e SET consumer_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) e.consumer;
+DELETE FROM mlops.exposures WHERE consumer_oid IS NULL;
+ALTER TABLE mlops.exposures ALTER COLUMN consumer_oid SET NOT NULL,
+    DROP CONSTRAINT exposures_pkey, ADD PRIMARY KEY (project_id, consumer_oid);
+
+ALTER TABLE mlops.api_usage ADD COLUMN consumer_oid oid;
+UPDATE mlops.api_usage u SET consumer_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) u.consumer;
+DELETE FROM mlops.api_usage WHERE consumer_oid IS NULL;
+ALTER TABLE mlops.api_usage ALTER COLUMN consumer_oid SET NOT NULL,
+    DROP CONSTRAINT api_usage_pkey, ADD PRIMARY KEY (project_id, consumer_oid, day);
+
+ALTER TABLE mlops.api_keys ADD COLUMN consumer_oid oid;
+UPDATE mlops.api_keys k SET consumer_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) k.consumer;
+DELETE FROM mlops.api_keys WHERE consumer_oid IS NULL;
+ALTER TABLE mlops.api_keys ALTER COLUMN consumer_oid SET NOT NULL;
+
+COMMENT ON COLUMN mlops.exposures.consumer_oid IS
+    'the OID of the consumer role: the exposure applies to that role only, whatever its name';
+COMMENT ON COLUMN mlops.api_usage.consumer_oid IS 'the OID of the consumer role that made the calls';
+COMMENT ON COLUMN mlops.api_keys.consumer_oid IS 'the OID of that role: a role dropped and re-created under the name is another role, and the key answers 401';
+GRANT SELECT (consumer_oid) ON mlops.api_keys TO ml_engineer;
+
+CREATE FUNCTION mlops.exposure_visible(project_id bigint, consumer_oid oid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_exposure_visible'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION mlops.exposure_visible(bigint, oid) IS
+    'whether the calling role may see an exposure and its usage: engineers and admins all, '
+    'a project''s owner and members their project''s, a consumer its own';
+
+CREATE FUNCTION mlops.api_usage_live(OUT project_id bigint, OUT consumer name, OUT day date,
+                                     OUT calls bigint, OUT rows bigint, OUT errors bigint,
+                                     OUT latency_p50_ms double precision,
+                                     OUT latency_p95_ms double precision,
+                                     OUT latency_p99_ms double precision,
+                                     OUT consumer_oid oid)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ml_api_usage_live'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION mlops.api_usage_live() IS
+    'the shared-memory usage counters of this database that the calling role may see';
+
+CREATE POLICY exposure_visible ON mlops.exposures FOR SELECT
+    USING (mlops.exposure_visible(project_id, consumer_oid));
+CREATE POLICY exposure_visible ON mlops.api_usage FOR SELECT
+    USING (mlops.exposure_visible(project_id, consumer_oid));
+
+CREATE POLICY api_key_visible ON mlops.api_keys FOR SELECT
+    USING (created_by OPERATOR(pg_catalog.=) CURRENT_USER
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                      WHERE r.oid OPERATOR(pg_catalog.=) consumer_oid
+                        AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'USAGE')));
+
+-- The views read the catalog as their owner (the extension's) and show the
+-- rows mlops.exposure_visible grants the reader: consumers may not read the
+-- project catalog itself. security_barrier: the filter runs before any
+-- function of the reader's query sees a row.
+CREATE VIEW @extschema@.ml_exposures WITH (security_barrier = true) AS
+SELECT p.name AS project, e.consumer, e.rows_per_day, e.calls_per_second,
+       e.created_by, e.created_at, e.updated_at
+FROM mlops.exposures e
+JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) e.project_id
+WHERE mlops.exposure_visible(e.project_id, e.consumer_oid);
+COMMENT ON VIEW @extschema@.ml_exposures IS
+    'exposures and their limits: engineers and admins see all, analysts their projects'', consumers their own';
+
+CREATE VIEW @extschema@.ml_api_usage WITH (security_barrier = true) AS
+SELECT u.consumer, p.name AS project, u.day, u.calls, u.rows, u.errors,
+       u.latency_p50_ms, u.latency_p95_ms, u.latency_p99_ms
+FROM (SELECT COALESCE(l.project_id, c.project_id) AS project_id,
+             COALESCE(l.consumer, c.consumer) AS consumer,
+             COALESCE(l.consumer_oid, c.consumer_oid) AS consumer_oid,
+             COALESCE(l.day, c.day) AS day,
+             COALESCE(l.calls, c.calls) AS calls,
+             COALESCE(l.rows, c.rows) AS rows,
+             COALESCE(l.errors, c.errors) AS errors,
+             COALESCE(l.latency_p50_ms, c.latency_p50_ms) AS latency_p50_ms,
+             COALESCE(l.latency_p95_ms, c.latency_p95_ms) AS latency_p95_ms,
+             COALESCE(l.latency_p99_ms, c.latency_p99_ms) AS latency_p99_ms
+      FROM mlops.api_usage c
+      FULL JOIN mlops.api_usage_live() l
+        ON l.project_id OPERATOR(pg_catalog.=) c.project_id
+       AND l.consumer_oid OPERATOR(pg_catalog.=) c.consumer_oid
+       AND l.day OPERATOR(pg_catalog.=) c.day) u
+JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) u.project_id
+WHERE mlops.exposure_visible(u.project_id, u.consumer_oid);
+COMMENT ON VIEW @extschema@.ml_api_usage IS
+    'scoring through exposures per consumer, project and UTC day: calls, rows, errors, latency percentiles';
+
+REVOKE ALL ON FUNCTION mlops.exposure_visible(bigint, oid), mlops.api_usage_live() FROM PUBLIC;
+REVOKE ALL ON @extschema@.ml_exposures, @extschema@.ml_api_usage FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.exposure_visible(bigint, oid), mlops.api_usage_live()
+    TO ml_consumer, ml_analyst, ml_engineer;
+GRANT SELECT ON @extschema@.ml_exposures, @extschema@.ml_api_usage
+    TO ml_consumer, ml_analyst, ml_engineer;
+
+-- Row-level security of the relations the catalog aggregates (0.3.0).
+-- Column profiles and model, cleaning and drift reports hold counts, means,
+-- ranges and histograms over every row their builder could read; a reader
+-- whose row-level security on that relation is narrower would learn about
+-- rows hidden from it. The policies of those rows show them, besides their
+-- builder, only to readers for whom row-level security filters nothing on
+-- the relation (src/core/row_security.c; docs/bi.md, docs/reports.md).
+CREATE FUNCTION mlops.rows_unrestricted(relid oid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_rows_unrestricted'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION mlops.rows_unrestricted(oid) IS
+    'whether row-level security filters no row of a relation (or of those a view reads) for the calling role';
+REVOKE ALL ON FUNCTION mlops.rows_unrestricted(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.rows_unrestricted(oid) TO ml_analyst, ml_engineer;
+-- (the policies of column profiles and reports that use it: at the end)
+
+-- Projects' owners and members by role OID (0.3.0, review): see
+-- 33_role_oids.sql. Members whose role no longer exists are dropped; a
+-- project whose owner no longer exists keeps no owner (owner_oid NULL).
+ALTER TABLE mlops.projects ADD COLUMN owner_oid oid;
+UPDATE mlops.projects p SET owner_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) p.owner;
+ALTER TABLE mlops.project_members ADD COLUMN member_oid oid;
+UPDATE mlops.project_members m SET member_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) m.member;
+DELETE FROM mlops.project_members WHERE member_oid IS NULL;
+ALTER TABLE mlops.project_members ALTER COLUMN member_oid SET NOT NULL;
+COMMENT ON COLUMN mlops.projects.owner_oid IS 'the OID of the owner role (NULL: it no longer existed at the upgrade to 0.3.0)';
+COMMENT ON COLUMN mlops.project_members.member_oid IS 'the OID of the member role';
+
+-- Creators by role OID too (0.3.0, review): recipes, API keys and reports
+-- are shown to their creator by OID (a role re-created under the name of a
+-- dropped one is not their creator), jobs to their owner by the OID it
+-- scheduled them with. Rows whose creator no longer exists keep
+-- created_by_oid NULL: nobody is their creator any more.
+ALTER TABLE mlops.recipes ADD COLUMN created_by_oid oid;
+UPDATE mlops.recipes c SET created_by_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) c.created_by;
+ALTER TABLE mlops.api_keys ADD COLUMN created_by_oid oid;
+UPDATE mlops.api_keys k SET created_by_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) k.created_by;
+ALTER TABLE mlops.reports ADD COLUMN created_by_oid oid;
+UPDATE mlops.reports t SET created_by_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) t.created_by;
+COMMENT ON COLUMN mlops.recipes.created_by_oid IS 'the OID of the role that made the recipe';
+COMMENT ON COLUMN mlops.api_keys.created_by_oid IS 'the OID of the role that made the key (NULL: it no longer existed at the upgrade)';
+COMMENT ON COLUMN mlops.reports.created_by_oid IS 'the OID of the role that built the report (its builder sees it whatever the relation''s row-level security)';
+GRANT SELECT (created_by_oid) ON mlops.api_keys TO ml_engineer;
+-- Recipes: their creator by OID (a role re-created under the name of a
+-- dropped one is not their creator; created_by stays for display).
+DROP POLICY recipe_visible ON mlops.recipes;
+CREATE POLICY recipe_visible ON mlops.recipes FOR SELECT
+    USING ((created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+            OR mlops.project_access(project_id) IS NOT NULL
+            OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'))
+           AND (NOT holds_rows
+                OR created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                OR (source_relid IS NOT NULL
+                    AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', source_schema, source_name))::pg_catalog.oid
+                        OPERATOR(pg_catalog.=) source_relid
+                    AND COALESCE(pg_catalog.has_table_privilege(source_relid, 'SELECT'), false))));
+-- Jobs: their owner by the OID it scheduled them with (command.owner_oid,
+-- since 0.3.0), by name for older jobs.
+DROP POLICY job_visible ON mlops.jobs;
+CREATE POLICY job_visible ON mlops.jobs FOR SELECT
+    USING (COALESCE(command OPERATOR(pg_catalog.->>) 'owner_oid' OPERATOR(pg_catalog.=)
+                        (SELECT u.oid::pg_catalog.text FROM pg_catalog.pg_roles u
+                         WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER),
+                    owner OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'));
+
+DROP POLICY profile_visible ON mlops.column_profiles;
+CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
+    USING (EXISTS (SELECT 1 FROM mlops.recipes r
+                   WHERE r.id OPERATOR(pg_catalog.=) recipe_id
+                     AND (r.created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                          OR (relation_oid IS NOT NULL
+                              AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', relation_schema, relation_name))::pg_catalog.oid
+                                  OPERATOR(pg_catalog.=) relation_oid
+                              AND COALESCE(mlops.rows_unrestricted(relation_oid), false)
+                              AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                          WHERE a.attrelid OPERATOR(pg_catalog.=) relation_oid
+                                            AND a.attname OPERATOR(pg_catalog.=) column_name
+                                            AND NOT a.attisdropped
+                                            AND COALESCE(pg_catalog.has_column_privilege(relation_oid, a.attnum, 'SELECT'), false))))));
+DROP POLICY api_key_visible ON mlops.api_keys;
+CREATE POLICY api_key_visible ON mlops.api_keys FOR SELECT
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                      WHERE r.oid OPERATOR(pg_catalog.=) consumer_oid
+                        AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'USAGE')));
+
+DROP POLICY project_visible ON mlops.reports;
+CREATE POLICY project_visible ON mlops.reports FOR SELECT
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR (mlops.project_access(project_id) IS NOT NULL
+               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
+                    OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])
+                        AND EXISTS (SELECT 1 FROM mlops.projects p
+                                    CROSS JOIN LATERAL pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)) s(rel)
+                                    WHERE p.id OPERATOR(pg_catalog.=) project_id
+                                      AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
+                    OR (kind OPERATOR(pg_catalog.=) 'cleaning'
+                        AND EXISTS (SELECT 1 FROM mlops.recipes c
+                                    WHERE c.id OPERATOR(pg_catalog.=) recipe_id
+                                      AND c.source_relid IS NOT NULL
+                                      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
+                                          OPERATOR(pg_catalog.=) c.source_relid
+                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));

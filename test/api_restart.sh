@@ -58,7 +58,7 @@ check "the served database's usage comes back from the catalog" \
   test "$(usage $served | cut -d' ' -f3)" = "$(qd $served -c "SELECT errors FROM mlops.api_usage")"
 
 # The table's size is a hard limit: past it, scoring through a new exposure
-# fails with 53400, never taking the shared memory's slack (which the lock
+# fails with 53000, never taking the shared memory's slack (which the lock
 # table needs). Up to 130 consumers, each scoring once through its exposure.
 qd postgres -c "ALTER SYSTEM SET pg_mlops.api_usage_entries = 100" >/dev/null
 api_restart

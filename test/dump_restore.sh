@@ -51,8 +51,8 @@ SELECT ml_deploy('forecast', 2);
 SELECT ml_expose('forecast', 'dump_cons', '{"rows_per_day": 100}');
 SELECT length(ml_create_api_key('dump_eng', 'restored keys keep working'));
 RESET ROLE;
-INSERT INTO mlops.api_usage (project_id, consumer, day, calls, rows, errors, latency_histogram, latency_p50_ms)
-SELECT id, 'dump_cons', '2026-12-01', 3, 30, 1, array_fill(1::bigint, ARRAY[96]), 0.5
+INSERT INTO mlops.api_usage (project_id, consumer, consumer_oid, day, calls, rows, errors, latency_histogram, latency_p50_ms)
+SELECT id, 'dump_cons', 'dump_cons'::regrole, '2026-12-01', 3, 30, 1, array_fill(1::bigint, ARRAY[96]), 0.5
 FROM mlops.projects WHERE name = 'forecast';
 INSERT INTO mlops.jobs (project_id, name, kind, schedule, owner)
 SELECT id, 'nightly', 'train', '0 3 * * *', 'dump_eng' FROM mlops.projects WHERE name = 'forecast';

@@ -8,9 +8,10 @@ ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
 (ml_create_workflow with random steps, ml_allow_auto_deploy,
 ml_drop_workflow, workflow jobs) and of API management (ml_expose,
 ml_revoke_exposure, scoring through an exposure, the usage and exposure
-views, mlops.project_exposed), of API keys (ml_create_api_key,
+views, mlops.project_exposed, mlops.exposure_visible), of API keys (ml_create_api_key,
 ml_revoke_api_key), of reports (ml_report with random kinds and options,
-hostile project names, ml_publish_report with random ids), of many-models
+hostile project names, ml_publish_report with random ids, row-level security on the
+source and mlops.rows_unrestricted), of many-models
 (ml_train_groups over random key columns, hostile names among them, and
 random options, the grouped version scored, evaluated and exported), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
@@ -562,9 +563,13 @@ def gen_expose(rng):
             elif q < 0.9:
                 call = rng.choice(["SELECT * FROM ml_api_usage", "SELECT * FROM ml_exposures",
                                    "SELECT * FROM mlops.api_usage_live()"])
-            else:
+            elif q < 0.95:
                 call = "SELECT mlops.project_exposed(%s)" % rng.choice(
                     ["(SELECT max(id) FROM mlops.projects)", "0", "-1", "NULL", "9223372036854775807"])
+            else:
+                call = "SELECT mlops.exposure_visible(%s, %s)" % (
+                    rng.choice(["(SELECT max(id) FROM mlops.projects)", "0", "-1", "NULL"]),
+                    rng.choice(["'fz_cons'::regrole", "0", "NULL", "4294967295", "'ml_admin'::regrole"]))
             scorer = rng.choice(SCORERS) if hostile else rng.choice(["fz_cons", "fz_app"])
             stmts += ["SET LOCAL ROLE %s" % scorer, call, "RESET ROLE"]
     return "expose", stmts
@@ -624,9 +629,19 @@ def gen_reports(rng):
             fz.lit(project), fz.lit("linear" if task == "regression" else rng.choice(["logistic", "naive_bayes"]))))
     stmts.append("CREATE ROLE fz_eng IN ROLE ml_engineer")
     stmts.append("GRANT SELECT ON fz_a TO fz_eng")
+    if rng.random() < 0.3:
+        # row-level security on the source: profiles and reports hide from filtered readers
+        stmts += ["ALTER TABLE fz_a ENABLE ROW LEVEL SECURITY",
+                  "CREATE POLICY fz_half ON fz_a USING (%s)" % rng.choice(
+                      ["true", "current_user = 'fz_eng'", "random() < 0.5"])]
     if rng.random() < 0.5:
         stmts.append("SET LOCAL ROLE fz_eng")
     stmts += [st.replace("ml_report('fz'", "ml_report(%s" % fz.lit(project)) for st in report_stmts(rng)]
+    if rng.random() < 0.4:
+        stmts += ["SELECT mlops.rows_unrestricted(%s)" % rng.choice(
+                      ["'fz_a'::regclass", "0", "NULL", "4294967295", "'pg_class'::regclass",
+                       "'ml_projects'::regclass", "'ml_data_quality'::regclass"]),
+                  "SELECT count(*) FROM ml_data_quality", "SELECT count(*) FROM ml_reports"]
     return "reports", stmts
 
 

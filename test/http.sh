@@ -12,7 +12,7 @@ trap 'http_teardown; http_off; rm -rf "$tmp"' EXIT
 http_setup htest
 port=$(free_port)
 url=http://127.0.0.1:$port
-echo "1..43"
+echo "1..56"
 workers() { psql -X -At -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'"; }
 check "off by default: no HTTP worker runs" test "$(workers)" = 0
 http_on "$port" http_workers=2 http_timeout=2000 http_max_body=4096
@@ -153,6 +153,28 @@ for _ in $(seq 50); do  # each worker reads the file at its next wake-up
   sleep 0.1
 done
 check "pg_mlops.http_max_body raised by a reload: the same body is scored" test "$ok_after" = 200200
+# Bodies that parse badly for other reasons than syntax, or hold values the
+# model cannot read: a 4xx naming the problem, and the workers live on.
+py_body() { python3 -c "$1" >"$tmp/req"; curl -s -o "$tmp/body" -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer $key_eng" --data-binary @"$tmp/req" "$url/v1/projects/homes/predict" || true
+  printf ' '; cat "$tmp/body"; }
+r=$(py_body 'print("{\"rows\": [{\"x1\": " + "[" * 30000 + "]" * 30000 + "}]}")')
+check "a body nested 30000 deep: 400 saying so" test "$r" = \
+  '400 {"error": {"code": "54001", "message": "the request body is nested too deeply"}}'
+r=$(py_body 'print("{\"rows\": [{\"x1\": 1e1000000}]}")')
+check "a number beyond numeric: 400 naming it" grep -q '^400 .*"22003".*value overflows numeric format' <<<"$r"
+r=$(py_body 'print("{\"rows\": [{\"x1\": 1e400, \"x2\": 1}]}")')
+check "a number beyond double precision: 422, a short message without its digits" \
+  bash -c '[[ $1 == "422 "*"22003"*"out of the range of double precision"* ]] && [ ${#1} -lt 400 ]' _ "$r"
+for v in '"abc"' '[1, 2]' '{"a": 1}' 'true'; do
+  r=$(py_body "print('{\"rows\": [{\"x1\": $v, \"x2\": 1}]}')")
+  check "a row value of the wrong type ($v): 422 42804 naming the key" \
+    grep -q '^422 .*"42804".*key \\"x1\\" must be a number' <<<"$r"
+done
+r=$(py_body 'import sys; sys.stdout.buffer.write(b"{\"rows\": [{\"x1\": \"\xff\xfe\"}]}")')
+check "a body that is not UTF-8: 400 22021" test "$r" = \
+  '400 {"error": {"code": "22021", "message": "the request body is not valid UTF-8"}}'
+check "after the hostile bodies both workers still serve" test "$(workers)$(status GET /healthz)" = 2200
 psql -X -q -d postgres -c "ALTER SYSTEM SET pg_mlops.http_max_body = 4096" -c "SELECT pg_reload_conf()" >/dev/null
 pids=$(psql -X -At -d postgres -c "SELECT string_agg(pid::text, ' ' ORDER BY pid) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'")
 psql -X -q -d postgres -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'" >/dev/null
@@ -226,6 +248,44 @@ print("# versions answered:", sorted({json.loads(l.partition(" ")[2])["model_ver
 PY
 )
 check "60 requests during 20 redeploys: all 200, each with its version's predictions" test "$bad" = 0
+
+# A key and an exposure belong to their role by OID: the role dropped and
+# re-created under its name (and exposed again) does not get the old key.
+re=${cons}_re
+q -c "CREATE ROLE $re LOGIN IN ROLE ml_consumer" -c "SET ROLE $eng" \
+  -c "SELECT ml_expose('homes', '$re')" >/dev/null
+key_re=$(q -c "SET ROLE $eng" -c "SELECT ml_create_api_key('$re', 'to outlive its role')")
+check "a key of an exposed consumer: 200" test "$(status POST /v1/projects/homes/predict "$key_re" "$rows")" = 200
+q -c "DROP ROLE $re" -c "CREATE ROLE $re LOGIN IN ROLE ml_consumer" -c "SET ROLE $eng" \
+  -c "SELECT ml_expose('homes', '$re')" >/dev/null
+r=$(call POST /v1/projects/homes/predict "$key_re" "$rows")
+check "its role dropped and re-created under the name: the old key answers 401" test "$r" = \
+  "401 {\"error\": {\"code\": \"28000\", \"message\": \"the API key's role no longer exists\"}}"
+key_re2=$(q -c "SET ROLE $eng" -c "SELECT ml_create_api_key('$re', 'the new role')")
+check "the new role's own key: 200" test "$(status POST /v1/projects/homes/predict "$key_re2" "$rows")" = 200
+
+# A full usage table is the server's limit, not the consumer's: 503 with a
+# Retry-After until the next UTC midnight (when past days' entries go).
+http_on "$port" api_usage_entries=100
+# 100 consumers of the project score once in SQL: every entry is of today
+python3 -c '
+import sys
+r = sys.argv[1]
+for i in range(100):
+    print("CREATE ROLE %s_%d IN ROLE ml_consumer; SET ROLE %s;" % (r, i, sys.argv[2]))
+    print("SELECT ml_expose(\x27homes\x27, \x27%s_%d\x27); RESET ROLE; SET ROLE %s_%d;" % (r, i, r, i))
+    print("SELECT ml_predict(\x27homes\x27, \x27{\"x1\": 1, \"x2\": 1}\x27::jsonb); RESET ROLE;")
+' "$re" "$eng" | q >/dev/null 2>&1 || true
+q -c "DROP ROLE $re" -c "CREATE ROLE $re LOGIN IN ROLE ml_consumer" -c "SET ROLE $eng" \
+  -c "SELECT ml_expose('homes', '$re')" >/dev/null
+key_re3=$(q -c "SET ROLE $eng" -c "SELECT ml_create_api_key('$re', 'a third role of the name')")
+h=$(curl -s -D - -o "$tmp/body" -X POST -H "Authorization: Bearer $key_re3" --data-binary "$rows" \
+  "$url/v1/projects/homes/predict" || true)
+check "a full usage table: 503 with Retry-After until midnight, 53000 naming the setting" \
+  bash -c 'grep -q "^HTTP/1.1 503" <<<"$1" && grep -qiE "^Retry-After: [0-9]{2,}" <<<"$1" &&
+           grep -q "\"53000\".*API usage entries are in use" "$2"' _ "$h" "$tmp/body"
+q -c "DROP ROLE $re" -c "DELETE FROM mlops.api_keys WHERE consumer = '$re'" >/dev/null 2>&1 || true
+for i in $(seq 0 99); do echo "DROP ROLE IF EXISTS ${re}_$i;"; done | q >/dev/null 2>&1 || true
 
 # TLS: a self-signed certificate made here, read by the server's owner.
 datadir=$(psql -X -At -d postgres -c "SHOW data_directory")

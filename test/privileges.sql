@@ -84,6 +84,10 @@ UNION ALL
 SELECT 'mlops.project_access(bigint)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin', 'ml_consumer']) r
 UNION ALL
+-- the policies of profiles and reports ask it for their reader
+SELECT 'mlops.rows_unrestricted(oid)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 -- reports (85_reports.sql): analysts and engineers build them and list
 -- them; engineers publish; consumers read the published ones
 SELECT 'ml_report(text,text,jsonb)', r, 'EXECUTE'
@@ -188,7 +192,7 @@ SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT f, r, 'EXECUTE' FROM
-    unnest(ARRAY['mlops.project_exposed(bigint)', 'mlops.exposure_visible(bigint,name)',
+    unnest(ARRAY['mlops.project_exposed(bigint)', 'mlops.exposure_visible(bigint,oid)',
                  'mlops.api_usage_live()']) f,
     unnest(ARRAY['ml_consumer', 'ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL

@@ -12,25 +12,25 @@ SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'mode
     'scoring_log', 'drift_policies', 'drift_alerts', 'column_profiles',
     'exposures', 'api_usage', 'api_keys']);
 SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owner',
-    'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at']);
+    'relation_schema', 'relation_name', 'target', 'task', 'created_at', 'updated_at', 'owner_oid']);
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
     'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
     'features', 'training', 'ready_comment', 'profile']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
-    'created_at', 'holds_rows', 'source_relid']);
+    'created_at', 'holds_rows', 'source_relid', 'created_by_oid']);
 SELECT columns_are('mlops', 'deployments', ARRAY['id', 'project_id', 'model_id', 'version',
     'from_version', 'action', 'deployed_by', 'deployed_at', 'reason', 'metrics']);
 SELECT columns_are('mlops', 'jobs', ARRAY['id', 'project_id', 'name', 'kind', 'schedule',
     'command', 'owner', 'active', 'max_retries', 'timeout', 'created_at',
     'options', 'backoff', 'statement_timeout', 'next_run_at']);
 SELECT columns_are('mlops', 'exposures', ARRAY['project_id', 'consumer', 'rows_per_day',
-    'calls_per_second', 'created_by', 'created_at', 'updated_at']);
+    'calls_per_second', 'created_by', 'created_at', 'updated_at', 'consumer_oid']);
 SELECT columns_are('mlops', 'api_usage', ARRAY['project_id', 'consumer', 'day', 'calls', 'rows',
-    'errors', 'latency_histogram', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'flushed_at']);
+    'errors', 'latency_histogram', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'flushed_at', 'consumer_oid']);
 SELECT columns_are('mlops', 'api_keys', ARRAY['id', 'prefix', 'hash', 'consumer', 'label',
-    'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at']);
+    'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at', 'consumer_oid', 'created_by_oid']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
     'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested', 'from_start', 'resumed_from']);
@@ -40,7 +40,7 @@ SELECT columns_are('mlops', 'job_run_steps', ARRAY['run_id', 'step_no', 'workflo
     'started_at', 'finished_at', 'message', 'details']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
     'name', 'kind', 'content', 'html', 'published', 'created_by', 'created_at',
-    'version', 'title', 'built_from', 'published_at', 'published_by']);
+    'version', 'title', 'built_from', 'published_at', 'published_by', 'created_by_oid']);
 SELECT columns_are('mlops', 'column_profiles', ARRAY['id', 'recipe_id', 'project_id',
     'relation_schema', 'relation_name', 'relation_oid', 'column_name', 'phase', 'kind', 'type',
     'rows', 'missing', 'distinct_values', 'outliers', 'non_finite', 'min', 'max', 'mean',

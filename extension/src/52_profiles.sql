@@ -53,16 +53,19 @@ CREATE INDEX column_profiles_relation ON mlops.column_profiles (relation_schema,
 
 -- min/max, levels and histograms reveal the data: a profile is shown to
 -- roles that may see its recipe (policy recipe_visible) and that may read
--- the column of the relation it describes (by OID, still under its name),
+-- the column of the relation it describes (by OID, still under its name)
+-- with no row-level security filtering that relation for them
+-- (mlops.rows_unrestricted: the figures cover every row the cleaning read),
 -- or that ran the cleaning.
 ALTER TABLE mlops.column_profiles ENABLE ROW LEVEL SECURITY;
 CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
     USING (EXISTS (SELECT 1 FROM mlops.recipes r
                    WHERE r.id OPERATOR(pg_catalog.=) recipe_id
-                     AND (r.created_by OPERATOR(pg_catalog.=) CURRENT_USER
+                     AND (r.created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
                           OR (relation_oid IS NOT NULL
                               AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', relation_schema, relation_name))::pg_catalog.oid
                                   OPERATOR(pg_catalog.=) relation_oid
+                              AND COALESCE(mlops.rows_unrestricted(relation_oid), false)
                               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                                           WHERE a.attrelid OPERATOR(pg_catalog.=) relation_oid
                                             AND a.attname OPERATOR(pg_catalog.=) column_name

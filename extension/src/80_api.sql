@@ -11,7 +11,10 @@ CREATE TABLE mlops.exposures (
     created_by       name NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (project_id, consumer)
+    -- the role by OID: a role dropped and re-created under the name is
+    -- another role and gets nothing (consumer stays, for display)
+    consumer_oid     oid NOT NULL,
+    PRIMARY KEY (project_id, consumer_oid)
 );
 COMMENT ON TABLE mlops.exposures IS
     'consumer roles that may score a project''s deployed model, with their limits (NULL: none)';
@@ -31,10 +34,14 @@ CREATE TABLE mlops.api_usage (
     latency_p95_ms    double precision,
     latency_p99_ms    double precision,
     flushed_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (project_id, consumer, day)
+    consumer_oid      oid NOT NULL,
+    PRIMARY KEY (project_id, consumer_oid, day)
 );
 COMMENT ON TABLE mlops.api_usage IS
     'calls, rows, errors and latency of scoring through exposures, per project, consumer and UTC day';
+COMMENT ON COLUMN mlops.exposures.consumer_oid IS
+    'the OID of the consumer role: the exposure applies to that role only, whatever its name';
+COMMENT ON COLUMN mlops.api_usage.consumer_oid IS 'the OID of the consumer role that made the calls';
 COMMENT ON COLUMN mlops.api_usage.latency_histogram IS
     'calls per latency bucket: bucket i holds latencies below 0.01 ms * 2^((i+1)/4), the last one the rest';
 
@@ -45,11 +52,11 @@ LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION mlops.project_exposed(bigint) IS
     'whether the calling role has an exposure to a project (through its role memberships)';
 
-CREATE FUNCTION mlops.exposure_visible(project_id bigint, consumer name)
+CREATE FUNCTION mlops.exposure_visible(project_id bigint, consumer_oid oid)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'ml_exposure_visible'
 LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION mlops.exposure_visible(bigint, name) IS
+COMMENT ON FUNCTION mlops.exposure_visible(bigint, oid) IS
     'whether the calling role may see an exposure and its usage: engineers and admins all, '
     'a project''s owner and members their project''s, a consumer its own';
 
@@ -57,7 +64,8 @@ CREATE FUNCTION mlops.api_usage_live(OUT project_id bigint, OUT consumer name, O
                                      OUT calls bigint, OUT rows bigint, OUT errors bigint,
                                      OUT latency_p50_ms double precision,
                                      OUT latency_p95_ms double precision,
-                                     OUT latency_p99_ms double precision)
+                                     OUT latency_p99_ms double precision,
+                                     OUT consumer_oid oid)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'ml_api_usage_live'
 LANGUAGE C VOLATILE STRICT;
@@ -67,9 +75,9 @@ COMMENT ON FUNCTION mlops.api_usage_live() IS
 ALTER TABLE mlops.exposures ENABLE ROW LEVEL SECURITY;
 ALTER TABLE mlops.api_usage ENABLE ROW LEVEL SECURITY;
 CREATE POLICY exposure_visible ON mlops.exposures FOR SELECT
-    USING (mlops.exposure_visible(project_id, consumer));
+    USING (mlops.exposure_visible(project_id, consumer_oid));
 CREATE POLICY exposure_visible ON mlops.api_usage FOR SELECT
-    USING (mlops.exposure_visible(project_id, consumer));
+    USING (mlops.exposure_visible(project_id, consumer_oid));
 
 CREATE FUNCTION @extschema@.ml_expose(project text, consumer regrole, options jsonb DEFAULT '{}')
 RETURNS void
@@ -94,7 +102,7 @@ SELECT p.name AS project, e.consumer, e.rows_per_day, e.calls_per_second,
        e.created_by, e.created_at, e.updated_at
 FROM mlops.exposures e
 JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) e.project_id
-WHERE mlops.exposure_visible(e.project_id, e.consumer);
+WHERE mlops.exposure_visible(e.project_id, e.consumer_oid);
 COMMENT ON VIEW @extschema@.ml_exposures IS
     'exposures and their limits: engineers and admins see all, analysts their projects'', consumers their own';
 
@@ -103,6 +111,7 @@ SELECT u.consumer, p.name AS project, u.day, u.calls, u.rows, u.errors,
        u.latency_p50_ms, u.latency_p95_ms, u.latency_p99_ms
 FROM (SELECT COALESCE(l.project_id, c.project_id) AS project_id,
              COALESCE(l.consumer, c.consumer) AS consumer,
+             COALESCE(l.consumer_oid, c.consumer_oid) AS consumer_oid,
              COALESCE(l.day, c.day) AS day,
              COALESCE(l.calls, c.calls) AS calls,
              COALESCE(l.rows, c.rows) AS rows,
@@ -113,22 +122,22 @@ FROM (SELECT COALESCE(l.project_id, c.project_id) AS project_id,
       FROM mlops.api_usage c
       FULL JOIN mlops.api_usage_live() l
         ON l.project_id OPERATOR(pg_catalog.=) c.project_id
-       AND l.consumer OPERATOR(pg_catalog.=) c.consumer
+       AND l.consumer_oid OPERATOR(pg_catalog.=) c.consumer_oid
        AND l.day OPERATOR(pg_catalog.=) c.day) u
 JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) u.project_id
-WHERE mlops.exposure_visible(u.project_id, u.consumer);
+WHERE mlops.exposure_visible(u.project_id, u.consumer_oid);
 COMMENT ON VIEW @extschema@.ml_api_usage IS
     'scoring through exposures per consumer, project and UTC day: calls, rows, errors, latency percentiles';
 
 REVOKE ALL ON FUNCTION @extschema@.ml_expose(text, regrole, jsonb),
     @extschema@.ml_revoke_exposure(text, regrole),
-    mlops.project_exposed(bigint), mlops.exposure_visible(bigint, name),
+    mlops.project_exposed(bigint), mlops.exposure_visible(bigint, oid),
     mlops.api_usage_live() FROM PUBLIC;
 REVOKE ALL ON mlops.exposures, mlops.api_usage,
     @extschema@.ml_exposures, @extschema@.ml_api_usage FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ml_expose(text, regrole, jsonb),
     @extschema@.ml_revoke_exposure(text, regrole) TO ml_engineer;
-GRANT EXECUTE ON FUNCTION mlops.project_exposed(bigint), mlops.exposure_visible(bigint, name),
+GRANT EXECUTE ON FUNCTION mlops.project_exposed(bigint), mlops.exposure_visible(bigint, oid),
     mlops.api_usage_live() TO ml_consumer, ml_analyst, ml_engineer;
 GRANT SELECT ON mlops.exposures, mlops.api_usage TO ml_analyst, ml_engineer;
 GRANT SELECT ON @extschema@.ml_exposures, @extschema@.ml_api_usage

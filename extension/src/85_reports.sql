@@ -12,7 +12,8 @@ ALTER TABLE mlops.reports
     ADD COLUMN title text,
     ADD COLUMN built_from jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN published_at timestamptz,
-    ADD COLUMN published_by name;
+    ADD COLUMN published_by name,
+    ADD COLUMN created_by_oid oid;
 -- Rows written before 0.3.0 get versions in the order they were made.
 UPDATE mlops.reports r SET version = n.v, title = r.name
 FROM (SELECT id, pg_catalog.row_number() OVER (PARTITION BY project_id, kind ORDER BY id) AS v
@@ -20,6 +21,7 @@ FROM (SELECT id, pg_catalog.row_number() OVER (PARTITION BY project_id, kind ORD
 WHERE n.id OPERATOR(pg_catalog.=) r.id;
 ALTER TABLE mlops.reports ALTER COLUMN version SET NOT NULL;
 CREATE UNIQUE INDEX reports_version ON mlops.reports (project_id, kind, version);
+COMMENT ON COLUMN mlops.reports.created_by_oid IS 'the OID of the role that built the report (its builder sees it whatever the relation''s row-level security)';
 COMMENT ON COLUMN mlops.reports.version IS 'version of the report, numbered per project and kind from 1';
 COMMENT ON COLUMN mlops.reports.built_from IS 'what the report was built from: model id and version, recipe id, row counts, job run ids, window, options';
 COMMENT ON COLUMN mlops.reports.content IS 'the numbers the report shows, as JSON';
@@ -78,27 +80,31 @@ GRANT SELECT ON @extschema@.ml_published_reports TO ml_analyst, ml_engineer, ml_
 -- The view asks project_access() for the reader, who needs to run it.
 GRANT EXECUTE ON FUNCTION mlops.project_access(bigint) TO ml_consumer;
 
--- Model and cleaning reports show the data they were built from (sampled
--- rows' residuals and classes, column ranges, levels and histograms):
--- besides their builder, only roles that may read that relation see them
--- (the project's relation; a cleaning report's recipe's, by OID still under
--- its name, as recipe_visible). Jobs and drift reports stay visible to whoever
--- can see the project; consumers read published reports through the view.
+-- Model, cleaning and drift reports show the data they were built from
+-- (sampled rows' residuals and classes, column ranges, levels and
+-- histograms, the training rows' shares per bin): besides their builder,
+-- only roles that may read that relation see them (the project's relation;
+-- a cleaning report's recipe's, by OID still under its name, as
+-- recipe_visible), and only when no row-level security filters that
+-- relation for them (mlops.rows_unrestricted: the figures cover every row
+-- the builder could read). Jobs reports stay visible to whoever can see the
+-- project; consumers read published reports through the view.
 DROP POLICY project_visible ON mlops.reports;
 CREATE POLICY project_visible ON mlops.reports FOR SELECT
-    USING (created_by OPERATOR(pg_catalog.=) CURRENT_USER
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
            OR (mlops.project_access(project_id) IS NOT NULL
-               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning'])
-                    OR (kind OPERATOR(pg_catalog.=) 'model'
+               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
+                    OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])
                         AND EXISTS (SELECT 1 FROM mlops.projects p
+                                    CROSS JOIN LATERAL pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)) s(rel)
                                     WHERE p.id OPERATOR(pg_catalog.=) project_id
-                                      AND COALESCE(pg_catalog.has_table_privilege(
-                                              pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)),
-                                              'SELECT'), false)))
+                                      AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
                     OR (kind OPERATOR(pg_catalog.=) 'cleaning'
                         AND EXISTS (SELECT 1 FROM mlops.recipes c
                                     WHERE c.id OPERATOR(pg_catalog.=) recipe_id
                                       AND c.source_relid IS NOT NULL
                                       AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
                                           OPERATOR(pg_catalog.=) c.source_relid
-                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false))))));
+                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));

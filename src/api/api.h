@@ -25,7 +25,8 @@ typedef struct MlExposure
 	uint64		id;				/* unique in this backend: never reused */
 	int64		project_id;
 	char	   *project_name;
-	NameData	consumer;		/* the role named in the exposure */
+	NameData	consumer;		/* the exposure's role, its name when loaded */
+	Oid			consumer_oid;	/* ... and its OID: what the usage is keyed by */
 	int64		rows_per_day;	/* 0: no limit */
 	int32		calls_per_second;	/* 0: no limit */
 	struct MlApiMeter *meter;	/* the running statement's meter, if any */
@@ -58,7 +59,7 @@ typedef struct MlApiMeter
 extern MlProject *MlApiScoringProject(MlScope *scope, const char *name, bool pinned,
 									  MlExposure **exposure);
 extern MlExposure *MlApiExposureCopy(const MlExposure *x);
-extern bool MlApiExposureVisible(int64 project_id, const char *consumer);
+extern bool MlApiExposureVisible(int64 project_id, Oid consumer);
 
 /* metering.c */
 extern void MlApiInit(void);

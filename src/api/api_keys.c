@@ -178,9 +178,9 @@ ml_create_api_key(PG_FUNCTION_ARGS)
 	char		prefix[PREFIX_CHARS + 1];
 	char	   *key;
 	text	   *result;
-	Oid			types[6] = {TEXTOID, BYTEAOID, NAMEOID, TEXTOID, NAMEOID, INTERVALOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Oid			types[8] = {TEXTOID, BYTEAOID, NAMEOID, TEXTOID, NAMEOID, INTERVALOID, OIDOID, OIDOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
 	const char *akeys[4] = {"consumer", "label", "expires_in", "id"};
 	const char *avals[4];
 
@@ -231,11 +231,14 @@ ml_create_api_key(PG_FUNCTION_ARGS)
 	else
 		nulls[3] = 'n';
 	values[4] = DirectFunctionCall1(namein, CStringGetDatum(scope.caller_name));
+	values[6] = ObjectIdGetDatum(consumer);
+	values[7] = ObjectIdGetDatum(scope.caller);
 	MlScopeAsOwner(&scope);
-	MlSpiExec("INSERT INTO mlops.api_keys (prefix, hash, consumer, label, created_by, expires_at) "
-			  "VALUES ($1, $2, $3, $4, $5, pg_catalog.now() OPERATOR(pg_catalog.+) $6) "
+	MlSpiExec("INSERT INTO mlops.api_keys (prefix, hash, consumer, label, created_by, expires_at, consumer_oid, "
+			  "  created_by_oid) "
+			  "VALUES ($1, $2, $3, $4, $5, pg_catalog.now() OPERATOR(pg_catalog.+) $6, $7, $8) "
 			  "RETURNING id::pg_catalog.text, expires_at::pg_catalog.text",
-			  6, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			  8, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	avals[0] = name;
 	avals[1] = label;
 	avals[2] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
@@ -320,11 +323,13 @@ ml_revoke_api_key_prefix(PG_FUNCTION_ARGS)
 /*
  * The check of a key presented to the endpoint, inside the request's
  * transaction, as the worker's own (superuser) role, SPI connected. On
- * success *consumer is the key's role name and the key's last use is
- * recorded, at most once a minute so a busy key does not write every call.
+ * success *consumer is the key's role, by the OID it was made for (a role
+ * dropped and re-created under the name is another role: the caller finds
+ * no role of that OID), and the key's last use is recorded, at most once
+ * a minute so a busy key does not write every call.
  */
 MlKeyCheck
-MlApiKeyAuthenticate(const char *key, char **consumer)
+MlApiKeyAuthenticate(const char *key, Oid *consumer)
 {
 	char		prefix[PREFIX_CHARS + 1];
 	Oid			types[1] = {TEXTOID};
@@ -343,7 +348,7 @@ MlApiKeyAuthenticate(const char *key, char **consumer)
 	/* hashed whether or not the prefix exists: the time taken tells nothing of it */
 	given = key_hash(key);
 	values[0] = CStringGetTextDatum(prefix);
-	MlSpiExecCached(&find_plan, "SELECT id, hash, consumer::pg_catalog.text, revoked_at IS NOT NULL, "
+	MlSpiExecCached(&find_plan, "SELECT id, hash, consumer_oid, revoked_at IS NOT NULL, "
 					"  COALESCE(expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), false) "
 					"FROM mlops.api_keys WHERE prefix OPERATOR(pg_catalog.=) $1",
 					1, types, values, NULL, SPI_OK_SELECT);
@@ -363,7 +368,9 @@ MlApiKeyAuthenticate(const char *key, char **consumer)
 	if (DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)))
 		return ML_KEY_EXPIRED;
 	id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	*consumer = SPI_getvalue(tup, desc, 3);
+	*consumer = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+	if (isnull)
+		return ML_KEY_UNKNOWN;
 	{
 		Oid			utypes[1] = {INT8OID};
 		Datum		uvalues[1] = {Int64GetDatum(id)};

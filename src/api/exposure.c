@@ -4,9 +4,10 @@
  *	  model (ml_expose, ml_revoke_exposure), with optional limits; and the
  *	  scoring path's project lookup for roles that reach a project only so.
  *
- * An exposure is a row of mlops.exposures, by project and role name (like
- * project members). A role has an exposure when it has the privileges of
- * the role named in one (pg_has_role ... USAGE). An exposure opens exactly
+ * An exposure is a row of mlops.exposures, by project and role OID (the
+ * name is kept for display): a role dropped and re-created under the same
+ * name is another role and has no exposure. A role has an exposure when it
+ * has the privileges of the role in one (pg_has_role ... USAGE). An exposure opens exactly
  * one door: scoring the project's deployed version with ml_predict*,
  * ml_score. It is not a project access level (MlAccess): every other
  * function still sees no such project. Revocation deletes the row (the
@@ -24,6 +25,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "api/api.h"
 #include "core/catalog.h"
@@ -111,9 +113,9 @@ ml_expose(PG_FUNCTION_ARGS)
 	JsonbContainer *opts = NULL;
 	int64		rows_per_day;
 	int64		calls_per_second;
-	Oid			types[5] = {INT8OID, NAMEOID, INT8OID, INT4OID, NAMEOID};
-	Datum		values[5];
-	char		nulls[5] = "     ";
+	Oid			types[6] = {INT8OID, NAMEOID, INT8OID, INT4OID, NAMEOID, OIDOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
 	bool		updated;
 
 	if (!PG_ARGISNULL(2))
@@ -129,21 +131,29 @@ ml_expose(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(rows_per_day);
 	values[3] = Int32GetDatum((int32) calls_per_second);
 	values[4] = name_datum(scope.caller_name);
+	values[5] = PG_GETARG_DATUM(1);
 	if (rows_per_day == 0)
 		nulls[2] = 'n';
 	if (calls_per_second == 0)
 		nulls[3] = 'n';
 
 	MlScopeAsOwner(&scope);
+	/* the exposure of a dropped role of that name is dead: this one replaces it */
+	MlSpiExec("DELETE FROM mlops.exposures e "
+			  "WHERE e.project_id OPERATOR(pg_catalog.=) $1 AND e.consumer OPERATOR(pg_catalog.=) $2 "
+			  "  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
+			  "                  WHERE r.oid OPERATOR(pg_catalog.=) e.consumer_oid)",
+			  2, types, values, nulls, SPI_OK_DELETE);
 	MlSpiExec("INSERT INTO mlops.exposures AS e "
-			  "(project_id, consumer, rows_per_day, calls_per_second, created_by) "
-			  "VALUES ($1, $2, $3, $4, $5) "
-			  "ON CONFLICT (project_id, consumer) DO UPDATE "
-			  "SET rows_per_day = excluded.rows_per_day, "
+			  "(project_id, consumer, rows_per_day, calls_per_second, created_by, consumer_oid) "
+			  "VALUES ($1, $2, $3, $4, $5, $6) "
+			  "ON CONFLICT (project_id, consumer_oid) DO UPDATE "
+			  "SET consumer = excluded.consumer, "
+			  "    rows_per_day = excluded.rows_per_day, "
 			  "    calls_per_second = excluded.calls_per_second, "
 			  "    updated_at = pg_catalog.now() "
 			  "RETURNING e.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid",
-			  5, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			  6, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	{
 		bool		isnull;
 
@@ -170,17 +180,17 @@ ml_revoke_exposure(PG_FUNCTION_ARGS)
 	MlScope		scope;
 	MlProject  *p;
 	char	   *consumer;
-	Oid			types[2] = {INT8OID, NAMEOID};
+	Oid			types[2] = {INT8OID, OIDOID};
 	Datum		values[2];
 
 	MlScopeEnter(&scope);
 	/* a role that lost ml_consumer since can still be revoked */
 	p = managed_project(&scope, fcinfo, &consumer);
 	values[0] = Int64GetDatum(p->id);
-	values[1] = name_datum(consumer);
+	values[1] = PG_GETARG_DATUM(1);
 	MlScopeAsOwner(&scope);
 	MlSpiExec("DELETE FROM mlops.exposures "
-			  "WHERE project_id OPERATOR(pg_catalog.=) $1 AND consumer OPERATOR(pg_catalog.=) $2",
+			  "WHERE project_id OPERATOR(pg_catalog.=) $1 AND consumer_oid OPERATOR(pg_catalog.=) $2",
 			  2, types, values, NULL, SPI_OK_DELETE);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -201,9 +211,11 @@ ml_revoke_exposure(PG_FUNCTION_ARGS)
 /*
  * The caller's exposure to a project, read as the extension owner: the
  * caller's own exposure first, then the one of the lowest consumer name
- * among the roles it has the privileges of. Leaves the row (consumer,
- * rows_per_day, calls_per_second, then the project's columns) in
- * SPI_tuptable; false if there is none. By project id or by name.
+ * among the roles it has the privileges of, by role OID (the role of that
+ * OID, whatever its name now). Leaves the row (consumer's current name,
+ * rows_per_day, calls_per_second, then the project's columns, then the
+ * consumer's OID) in SPI_tuptable; false if there is none. By project id
+ * or by name.
  */
 static bool
 find_exposure(MlScope *scope, int64 project_id, const char *name)
@@ -215,14 +227,15 @@ find_exposure(MlScope *scope, int64 project_id, const char *name)
 	values[0] = ObjectIdGetDatum(scope->caller);
 	values[1] = name ? CStringGetTextDatum(name) : Int64GetDatum(project_id);
 	MlScopeAsOwner(scope);
-	MlSpiExec(psprintf("SELECT e.consumer, e.rows_per_day, e.calls_per_second, "
-					   "  p.id, p.name, p.owner, p.relation_schema, p.relation_name, p.target, p.task "
+	MlSpiExec(psprintf("SELECT r.rolname, e.rows_per_day, e.calls_per_second, "
+					   "  p.id, p.name, p.owner, p.relation_schema, p.relation_name, p.target, p.task, "
+					   "  r.oid "
 					   "FROM mlops.exposures e "
 					   "JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) e.project_id "
-					   "JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) e.consumer "
+					   "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) e.consumer_oid "
 					   "WHERE %s OPERATOR(pg_catalog.=) $2 "
 					   "  AND pg_catalog.pg_has_role($1, r.oid, 'USAGE') "
-					   "ORDER BY r.oid OPERATOR(pg_catalog.=) $1 DESC, e.consumer LIMIT 1",
+					   "ORDER BY r.oid OPERATOR(pg_catalog.=) $1 DESC, r.rolname LIMIT 1",
 					   name ? "p.name" : "p.id"),
 			  2, types, values, NULL, SPI_OK_SELECT);
 	if (!was_owner)
@@ -244,22 +257,23 @@ ml_project_exposed(PG_FUNCTION_ARGS)
 }
 
 /*
- * mlops.exposure_visible(project_id bigint, consumer name): may the caller
+ * mlops.exposure_visible(project_id bigint, consumer_oid oid): may the caller
  * see this exposure (or its usage)? Engineers and admins see all; a
  * project's owner and members see their project's; a consumer sees its
- * own (roles it has the privileges of). The views ml_exposures and
+ * own (roles it has the privileges of, by OID: a role re-created under the
+ * name of a dropped one sees nothing of it). The views ml_exposures and
  * ml_api_usage filter with it; it answers for the caller only and tells
  * nothing a role could not see anyway.
  */
 bool
-MlApiExposureVisible(int64 project_id, const char *consumer)
+MlApiExposureVisible(int64 project_id, Oid role)
 {
-	Oid			role = get_role_oid(consumer, true);
 	Oid			engineer = get_role_oid("ml_engineer", true);
 	MlScope		scope;
 	bool		visible;
 
-	if (OidIsValid(role) && has_privs_of_role(GetUserId(), role))
+	if (OidIsValid(role) && SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)) &&
+		has_privs_of_role(GetUserId(), role))
 		return true;
 	if (OidIsValid(engineer) && has_privs_of_role(GetUserId(), engineer))
 		return true;
@@ -273,7 +287,7 @@ MlApiExposureVisible(int64 project_id, const char *consumer)
 Datum
 ml_exposure_visible(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(MlApiExposureVisible(PG_GETARG_INT64(0), NameStr(*PG_GETARG_NAME(1))));
+	PG_RETURN_BOOL(MlApiExposureVisible(PG_GETARG_INT64(0), PG_GETARG_OID(1)));
 }
 
 /*
@@ -327,6 +341,7 @@ MlApiScoringProject(MlScope *scope, const char *name, bool pinned, MlExposure **
 	p->relation_name = SPI_getvalue(tup, desc, 8);
 	p->target = SPI_getvalue(tup, desc, 9);
 	p->task = SPI_getvalue(tup, desc, 10);
+	x->consumer_oid = DatumGetObjectId(SPI_getbinval(tup, desc, 11, &isnull));
 	p->access = ML_ACCESS_NONE;
 	*exposure = x;
 	return p;

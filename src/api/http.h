@@ -35,7 +35,7 @@ typedef enum MlKeyCheck
 	ML_KEY_EXPIRED
 } MlKeyCheck;
 
-extern MlKeyCheck MlApiKeyAuthenticate(const char *key, char **consumer);
+extern MlKeyCheck MlApiKeyAuthenticate(const char *key, Oid *consumer);
 
 /* one request to the endpoint, as the server hands it over (http_request.c) */
 typedef struct MlHttpRequest

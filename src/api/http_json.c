@@ -38,7 +38,10 @@ MlHttpError(MlHttpResponse *resp, int status, const char *code, const char *mess
  * The status of an error raised while scoring, by SQLSTATE. The class
  * decides unless one code says more: what a client sent (22, 42) is its
  * fault, a missing or hidden project is 404 whichever it is, a project
- * without a deployed model is a conflict, over a quota or rate is 429.
+ * without a deployed model is a conflict, over a quota or rate is 429; a
+ * request beyond a program limit (class 54: too deep, too large) is the
+ * client's too (422); the server's resources (class 53, such as a full
+ * usage table) are 503.
  */
 int
 MlHttpStatusOf(int sqlerrcode, int *retry_after)
@@ -67,6 +70,7 @@ MlHttpStatusOf(int sqlerrcode, int *retry_after)
 	{
 		case ERRCODE_DATA_EXCEPTION:
 		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION:
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
 			return 422;
 		case ERRCODE_INSUFFICIENT_RESOURCES:
 		case ERRCODE_OPERATOR_INTERVENTION:

@@ -28,10 +28,12 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/timeout.h"
 
 #include "api/http.h"
+#include "api/usage.h"
 #include "core/catalog.h"
 #include "model/deployed.h"
 
@@ -43,6 +45,7 @@
 
 typedef enum Stage
 {
+	STAGE_PATH,					/* the project name into the server's encoding */
 	STAGE_AUTH,
 	STAGE_BODY,
 	STAGE_SCORE
@@ -133,8 +136,9 @@ match_predict(const char *path, char **project, bool *bad)
 	if (memchr(name, '/', nlen) != NULL)
 		return false;
 	*project = url_decode(name, nlen);
+	/* UTF-8, as URLs are; converted to the server's encoding in the transaction */
 	if (*project == NULL || **project == '\0' || strlen(*project) > PROJECT_MAX ||
-		!pg_verifymbstr(*project, strlen(*project), true))
+		!pg_verify_mbstr(PG_UTF8, *project, strlen(*project), true))
 		*bad = true;
 	return true;
 }
@@ -155,6 +159,17 @@ parse_rows(Predict *p, MlHttpResponse *resp)
 		p->refused = true;
 		return (Datum) 0;
 	}
+	/*
+	 * JSON travels as UTF-8; the server's input functions trust their text
+	 * to be valid in its own encoding (a character it cannot represent: 400).
+	 */
+	if (!pg_verify_mbstr(PG_UTF8, text, p->req->body_len, true))
+	{
+		MlHttpError(resp, 400, "22021", "the request body is not valid UTF-8");
+		p->refused = true;
+		return (Datum) 0;
+	}
+	text = pg_any_to_server(text, p->req->body_len, PG_UTF8);
 	doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 	rows = JB_ROOT_IS_OBJECT(doc) && !JB_ROOT_IS_SCALAR(doc) ?
 		getKeyJsonValueFromContainer(&doc->root, "rows", 4, NULL) : NULL;
@@ -205,9 +220,8 @@ authenticate(Predict *p, MlHttpResponse *resp)
 		[ML_KEY_REVOKED] = "the API key has been revoked",
 		[ML_KEY_EXPIRED] = "the API key has expired",
 	};
-	char	   *consumer = NULL;
-	MlKeyCheck	check = MlApiKeyAuthenticate(p->key, &consumer);
-	Oid			role;
+	Oid			role = InvalidOid;
+	MlKeyCheck	check = MlApiKeyAuthenticate(p->key, &role);
 
 	if (check != ML_KEY_OK)
 	{
@@ -216,8 +230,8 @@ authenticate(Predict *p, MlHttpResponse *resp)
 		p->refused = true;
 		return InvalidOid;
 	}
-	role = get_role_oid(consumer, true);
-	if (!OidIsValid(role))
+	/* by OID: a role re-created under the name of the key's is not the key's */
+	if (!OidIsValid(role) || !SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
 	{
 		MlHttpError(resp, 401, "28000", "the API key's role no longer exists");
 		resp->www_authenticate = true;
@@ -307,6 +321,8 @@ predict_in_transaction(Predict *p, MlHttpResponse *resp)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	p->stage = STAGE_PATH;
+	p->project = pg_any_to_server(p->project, strlen(p->project), PG_UTF8);
 	p->stage = STAGE_AUTH;
 	ext = extension_schema();
 	if (ext == NULL)
@@ -342,6 +358,30 @@ predict_in_transaction(Predict *p, MlHttpResponse *resp)
 		elog(ERROR, "SPI_finish failed");
 }
 
+/*
+ * An error while the body was parsed is the client's: 400 naming the
+ * problem (too deep, a number beyond numeric, bad syntax), except a server
+ * out of memory (503, retry later).
+ */
+static void
+body_error_response(ErrorData *edata, MlHttpResponse *resp)
+{
+	const char *code = unpack_sql_state(edata->sqlerrcode);
+
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
+		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+	{
+		MlHttpError(resp, 503, code, "the server is out of resources to read the request body");
+		resp->retry_after = 1;
+	}
+	else if (edata->sqlerrcode == ERRCODE_STATEMENT_TOO_COMPLEX)
+		MlHttpError(resp, 400, code, "the request body is nested too deeply");
+	else if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_DATA_EXCEPTION)
+		MlHttpError(resp, 400, code, psprintf("the request body is not valid JSON: %s", edata->message));
+	else
+		MlHttpError(resp, 400, code, psprintf("the request body could not be read: %s", edata->message));
+}
+
 /* How an error of the request's transaction answers the client. */
 static void
 error_response(Predict *p, ErrorData *edata, MlHttpResponse *resp)
@@ -355,9 +395,15 @@ error_response(Predict *p, ErrorData *edata, MlHttpResponse *resp)
 					psprintf("the request exceeded pg_mlops.http_timeout (%d ms)", ml_http_timeout));
 		return;
 	}
-	if (p->stage == STAGE_BODY && ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_DATA_EXCEPTION)
+	if (p->stage == STAGE_BODY)
 	{
-		MlHttpError(resp, 400, code, psprintf("the request body is not valid JSON: %s", edata->message));
+		body_error_response(edata, resp);
+		return;
+	}
+	/* a name the database's encoding cannot hold names no project */
+	if (p->stage == STAGE_PATH)
+	{
+		MlHttpError(resp, 404, "42704", "project does not exist");
 		return;
 	}
 	status = p->stage == STAGE_SCORE ? MlHttpStatusOf(edata->sqlerrcode, &resp->retry_after) : 500;
@@ -369,9 +415,15 @@ error_response(Predict *p, ErrorData *edata, MlHttpResponse *resp)
 		MlHttpError(resp, status, code, "internal error");
 		return;
 	}
-	/* a daily quota resets at the next UTC midnight, a rate limit within the second */
-	if (edata->sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED &&
-		strncmp(edata->message, "daily", 5) == 0)
+	/*
+	 * A daily quota resets at the next UTC midnight, a rate limit within the
+	 * second; a full usage table frees entries (those of past days) only
+	 * after midnight too.
+	 */
+	if ((edata->sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED &&
+		 strncmp(edata->message, "daily", 5) == 0) ||
+		(edata->sqlerrcode == ERRCODE_INSUFFICIENT_RESOURCES &&
+		 strncmp(edata->message, ML_USAGE_FULL_MESSAGE, strlen(ML_USAGE_FULL_MESSAGE)) == 0))
 		resp->retry_after = (int) (SECS_PER_DAY - (GetCurrentTimestamp() / USECS_PER_SEC) % SECS_PER_DAY);
 	MlHttpError(resp, status, code, edata->message);
 	resp->status = status;

@@ -252,7 +252,7 @@ MlApiBeginCall(MlExposure *x)
 		{
 			e = o->entry;
 			if (e->key.project_id == x->project_id &&
-				strcmp(NameStr(e->key.consumer), NameStr(x->consumer)) == 0)
+				e->key.consumer_oid == x->consumer_oid)
 			{
 				o->exposure_id = x->id;
 				o->generation = MlApiGeneration;
@@ -277,7 +277,7 @@ MlApiBeginCall(MlExposure *x)
 				 errmsg("a statement can score through at most %d exposures", MAX_METERS)));
 
 	day = (int32) (stmt / USECS_PER_DAY);
-	e = MlUsageGet(x->project_id, NameStr(x->consumer), day);
+	e = MlUsageGet(x->project_id, x->consumer_oid, NameStr(x->consumer), day);
 	memset(m, 0, sizeof(*m));
 	m->generation = MlApiGeneration;
 	m->exposure_id = x->id;

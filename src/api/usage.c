@@ -42,7 +42,7 @@
 
 #define USAGE_FILE			"pg_stat/pg_mlops_api_usage.stat"
 #define USAGE_FILE_MAGIC	0x4d4c4155	/* "MLAU" */
-#define USAGE_FILE_VERSION	2	/* 2: record size in the header, CRC-32C at the end */
+#define USAGE_FILE_VERSION	3	/* 2: record size in the header, CRC-32C at the end; 3: role OIDs */
 
 int			ml_api_usage_entries = 1000;
 
@@ -81,6 +81,7 @@ record_valid(const UsageRecord *r)
 {
 	if (r->rows > (uint64) PG_INT64_MAX || r->counts.calls < 0 || r->counts.errors < 0 ||
 		r->counts.rows < 0 || r->flushed > 1 || !OidIsValid(r->key.dbid) ||
+		!OidIsValid(r->key.consumer_oid) ||
 		memchr(r->key.consumer.data, '\0', NAMEDATALEN) == NULL)
 		return false;
 	for (int i = 0; i < ML_LATENCY_BUCKETS; i++)
@@ -277,13 +278,14 @@ projects_relid(void)
 }
 
 static void
-make_key(MlUsageKey *key, int64 project_id, const char *consumer, int32 day)
+make_key(MlUsageKey *key, int64 project_id, Oid consumer_oid, const char *consumer, int32 day)
 {
 	memset(key, 0, sizeof(*key));
 	key->dbid = MyDatabaseId;
 	key->catalog = projects_relid();
 	key->day = day;
 	key->project_id = project_id;
+	key->consumer_oid = consumer_oid;
 	strlcpy(key->consumer.data, consumer, NAMEDATALEN);
 }
 
@@ -296,17 +298,17 @@ static void
 catalog_counts(const MlUsageKey *key, MlUsageCounts *c)
 {
 	MlScope		scope;
-	Oid			types[3] = {INT8OID, NAMEOID, DATEOID};
+	Oid			types[3] = {INT8OID, OIDOID, DATEOID};
 	Datum		values[3];
 
 	memset(c, 0, sizeof(*c));
 	MlScopeEnter(&scope);
 	values[0] = Int64GetDatum(key->project_id);
-	values[1] = NameGetDatum(&key->consumer);
+	values[1] = ObjectIdGetDatum(key->consumer_oid);
 	values[2] = DateADTGetDatum(key->day);
 	MlScopeAsOwner(&scope);
 	MlSpiExec("SELECT calls, rows, errors, latency_histogram FROM mlops.api_usage "
-			  "WHERE project_id OPERATOR(pg_catalog.=) $1 AND consumer OPERATOR(pg_catalog.=) $2 "
+			  "WHERE project_id OPERATOR(pg_catalog.=) $1 AND consumer_oid OPERATOR(pg_catalog.=) $2 "
 			  "  AND day OPERATOR(pg_catalog.=) $3",
 			  3, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 1)
@@ -391,7 +393,7 @@ evict_one(int32 today, Oid catalog)
  * the catalog's row if it is not in shared memory yet.
  */
 MlUsageEntry *
-MlUsageGet(int64 project_id, const char *consumer, int32 day)
+MlUsageGet(int64 project_id, Oid consumer_oid, const char *consumer, int32 day)
 {
 	MlUsageKey	key;
 	MlUsageEntry *e;
@@ -400,7 +402,7 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 
 	if (usage_hash == NULL)
 		MlApiRequireShmem(NULL);
-	make_key(&key, project_id, consumer, day);
+	make_key(&key, project_id, consumer_oid, consumer, day);
 	LWLockAcquire(usage_lock, LW_SHARED);
 	e = hash_search(usage_hash, &key, HASH_FIND, NULL);
 	if (e != NULL)
@@ -426,10 +428,12 @@ MlUsageGet(int64 project_id, const char *consumer, int32 day)
 	if (e == NULL)
 	{
 		LWLockRelease(usage_lock);
+		/* the server's capacity, not the consumer's limit (53400): 503 over HTTP */
 		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("too many consumers and projects metered today: all %d API usage entries are in use",
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg(ML_USAGE_FULL_MESSAGE ": all %d API usage entries are in use",
 						ml_api_usage_entries),
+				 errdetail("Entries of today are kept until the next UTC midnight: they hold the quotas."),
 				 errhint("Raise pg_mlops.api_usage_entries (needs a restart).")));
 	}
 	if (!found)

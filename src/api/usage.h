@@ -20,9 +20,9 @@ typedef struct MlUsageKey
 	Oid			dbid;
 	Oid			catalog;		/* mlops.projects' OID: project ids restart with a new extension */
 	int32		day;			/* UTC day, as a date (days since 2000-01-01) */
-	int32		pad;
+	Oid			consumer_oid;	/* the consumer role (a re-created name is another) */
 	int64		project_id;
-	NameData	consumer;
+	NameData	consumer;		/* its name, for display */
 } MlUsageKey;
 
 /* What is counted; absolute for the day (the catalog row's values included). */
@@ -59,8 +59,15 @@ typedef struct MlUsageCopy
 
 extern int	ml_api_usage_entries;
 
+/*
+ * How the 53000 error of a full table begins (the endpoint answers it 503
+ * with a Retry-After until the next UTC midnight, when entries free up).
+ */
+#define ML_USAGE_FULL_MESSAGE "too many consumers and projects metered today"
+
 extern bool MlUsageReady(void);
-extern MlUsageEntry *MlUsageGet(int64 project_id, const char *consumer, int32 day);
+extern MlUsageEntry *MlUsageGet(int64 project_id, Oid consumer_oid, const char *consumer,
+								int32 day);
 extern void MlUsageRelease(MlUsageEntry *e);
 extern double MlUsagePercentile(const int64 *hist, double q);
 extern int	MlUsageBucket(int64 usecs);

@@ -26,15 +26,16 @@
 #include "core/catalog.h"
 
 /*
- * An entry's key, counts and latency percentiles as the first nine
- * columns of mlops.api_usage_live() (percentiles NULL when no call).
+ * An entry's key, counts and latency percentiles as the ten columns of
+ * mlops.api_usage_live() (percentiles NULL when no call; the role's OID
+ * last).
  */
 static void
 usage_datums(const MlUsageCopy *u, Datum *values, bool *nulls)
 {
 	static const double q[3] = {0.50, 0.95, 0.99};
 
-	memset(nulls, 0, sizeof(bool) * 9);
+	memset(nulls, 0, sizeof(bool) * 10);
 	values[0] = Int64GetDatum(u->key.project_id);
 	values[1] = NameGetDatum(&u->key.consumer);
 	values[2] = DateADTGetDatum(u->key.day);
@@ -48,6 +49,7 @@ usage_datums(const MlUsageCopy *u, Datum *values, bool *nulls)
 		values[6 + k] = Float8GetDatum(p);
 		nulls[6 + k] = isnan(p);
 	}
+	values[9] = ObjectIdGetDatum(u->key.consumer_oid);
 }
 
 /*
@@ -63,8 +65,8 @@ MlApiUsageFlush(int *nflushed)
 	int			n;
 	MlUsageCopy *all;
 	int			out = 0;
-	Oid			types[10] = {INT8OID, NAMEOID, DATEOID, INT8OID, INT8OID, INT8OID,
-		FLOAT8OID, FLOAT8OID, FLOAT8OID, INT8ARRAYOID};
+	Oid			types[11] = {INT8OID, NAMEOID, DATEOID, INT8OID, INT8OID, INT8OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID, OIDOID, INT8ARRAYOID};
 
 	*nflushed = 0;
 	MlSpiExec("SELECT 1 WHERE pg_catalog.to_regclass('mlops.api_usage') IS NOT NULL",
@@ -76,32 +78,32 @@ MlApiUsageFlush(int *nflushed)
 	for (int i = 0; i < n; i++)
 	{
 		MlUsageCopy *u = &all[i];
-		Datum		values[10];
-		bool		isnull[9];
-		char		nulls[10] = "          ";
+		Datum		values[11];
+		bool		isnull[10];
+		char		nulls[11] = "           ";
 		Datum		hist[ML_LATENCY_BUCKETS];
 
 		if (!MlUsageDirty(&u->key, u->changes))
 			continue;
 		usage_datums(u, values, isnull);
-		for (int k = 0; k < 9; k++)
+		for (int k = 0; k < 10; k++)
 			nulls[k] = isnull[k] ? 'n' : ' ';
 		for (int b = 0; b < ML_LATENCY_BUCKETS; b++)
 			hist[b] = Int64GetDatum(u->counts.hist[b]);
-		values[9] = PointerGetDatum(construct_array(hist, ML_LATENCY_BUCKETS, INT8OID, 8,
+		values[10] = PointerGetDatum(construct_array(hist, ML_LATENCY_BUCKETS, INT8OID, 8,
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		/* a project dropped since: its usage goes with it */
 		MlSpiExec("INSERT INTO mlops.api_usage AS u (project_id, consumer, day, calls, rows, errors, "
-				  "  latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_histogram) "
-				  "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 "
+				  "  latency_p50_ms, latency_p95_ms, latency_p99_ms, consumer_oid, latency_histogram) "
+				  "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 "
 				  "WHERE EXISTS (SELECT 1 FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1) "
-				  "ON CONFLICT (project_id, consumer, day) DO UPDATE SET "
+				  "ON CONFLICT (project_id, consumer_oid, day) DO UPDATE SET "
 				  "  calls = excluded.calls, rows = excluded.rows, errors = excluded.errors, "
 				  "  latency_histogram = excluded.latency_histogram, "
 				  "  latency_p50_ms = excluded.latency_p50_ms, latency_p95_ms = excluded.latency_p95_ms, "
 				  "  latency_p99_ms = excluded.latency_p99_ms, flushed_at = pg_catalog.now() "
 				  "WHERE excluded.calls OPERATOR(pg_catalog.>=) u.calls",
-				  10, types, values, nulls, SPI_OK_INSERT);
+				  11, types, values, nulls, SPI_OK_INSERT);
 		all[out++] = *u;
 	}
 	*nflushed = out;
@@ -139,10 +141,10 @@ ml_api_usage_live(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		MlUsageCopy *u = &all[i];
-		Datum		values[9];
-		bool		nulls[9];
+		Datum		values[10];
+		bool		nulls[10];
 
-		if (!MlApiExposureVisible(u->key.project_id, NameStr(u->key.consumer)))
+		if (!MlApiExposureVisible(u->key.project_id, u->key.consumer_oid))
 			continue;
 		usage_datums(u, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -109,9 +109,9 @@ MlStoreRecipe(void *scopep, Oid relid, const char *kind, const char *options,
 			  const char *steps, const char *report, int64 project_id)
 {
 	MlScope    *scope = scopep;
-	Oid			types[9] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, OIDOID};
-	Datum		values[9];
-	char		nulls[9] = "         ";
+	Oid			types[10] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID, INT8OID, OIDOID, OIDOID};
+	Datum		values[10];
+	char		nulls[10] = "          ";
 	bool		isnull;
 	int64		id;
 
@@ -126,9 +126,15 @@ MlStoreRecipe(void *scopep, Oid relid, const char *kind, const char *options,
 	if (project_id <= 0)
 		nulls[7] = 'n';
 	values[8] = ObjectIdGetDatum(relid);
+	values[9] = ObjectIdGetDatum(scope->caller);
 	MlScopeAsOwner(scope);
 	/* the extension's SQL may be older than this library (before 0.3.0: no source_relid) */
-	if (get_attnum(get_relname_relid("recipes", get_namespace_oid("mlops", false)),
+	if (MlCatalogHasRoleOids())
+		MlSpiExec("INSERT INTO mlops.recipes (kind, source_schema, source_name, options, steps, report, "
+				  "created_by, project_id, source_relid, created_by_oid) "
+				  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10) "
+				  "RETURNING id", 10, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	else if (get_attnum(get_relname_relid("recipes", get_namespace_oid("mlops", false)),
 				   "source_relid") != InvalidAttrNumber)
 		MlSpiExec("INSERT INTO mlops.recipes (kind, source_schema, source_name, options, steps, report, "
 				  "created_by, project_id, source_relid) "

@@ -166,23 +166,49 @@ parse_access(const char *s)
  * 'admin' or 'engineer' (it may see it), or no row (it may not see it, or
  * the project does not exist). The catalog is read as the extension owner,
  * whom row-level security does not apply to, so the policies that ask this
- * question do not recurse into themselves. Every name is qualified.
+ * question do not recurse into themselves. Every name is qualified. Owners
+ * and members are roles by OID (the names are for display): a role dropped
+ * and re-created under the same name reaches none of the old one's
+ * projects.
  */
+#define ACCESS_QUERY(owner_is, member_is) \
+"SELECT CASE " \
+"    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r " \
+"                 WHERE " owner_is " " \
+"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) " \
+"        THEN 'owner' " \
+"    WHEN EXISTS (SELECT 1 FROM mlops.project_members m " \
+"                 JOIN pg_catalog.pg_roles r ON " member_is " " \
+"                 WHERE m.project_id OPERATOR(pg_catalog.=) p.id " \
+"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) " \
+"        THEN 'member' " \
+"    WHEN pg_catalog.pg_has_role($2, 'ml_admin', 'USAGE') THEN 'admin' " \
+"    WHEN pg_catalog.pg_has_role($2, 'ml_engineer', 'USAGE') THEN 'engineer' " \
+"    END " \
+"FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1"
+
 static const char *const access_query =
-"SELECT CASE "
-"    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
-"                 WHERE r.rolname OPERATOR(pg_catalog.=) p.owner "
-"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
-"        THEN 'owner' "
-"    WHEN EXISTS (SELECT 1 FROM mlops.project_members m "
-"                 JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) m.member "
-"                 WHERE m.project_id OPERATOR(pg_catalog.=) p.id "
-"                   AND pg_catalog.pg_has_role($2, r.oid, 'USAGE')) "
-"        THEN 'member' "
-"    WHEN pg_catalog.pg_has_role($2, 'ml_admin', 'USAGE') THEN 'admin' "
-"    WHEN pg_catalog.pg_has_role($2, 'ml_engineer', 'USAGE') THEN 'engineer' "
-"    END "
-"FROM mlops.projects p WHERE p.id OPERATOR(pg_catalog.=) $1";
+	ACCESS_QUERY("r.oid OPERATOR(pg_catalog.=) p.owner_oid",
+				 "r.oid OPERATOR(pg_catalog.=) m.member_oid");
+
+/* The same against a catalog older than 0.3.0 (no OIDs yet: by name). */
+static const char *const access_query_by_name =
+	ACCESS_QUERY("r.rolname OPERATOR(pg_catalog.=) p.owner",
+				 "r.rolname OPERATOR(pg_catalog.=) m.member");
+
+/*
+ * Whether the catalog records projects' owners and members by OID (0.3.0):
+ * this library also serves a catalog not yet updated (ALTER EXTENSION
+ * pg_mlops UPDATE), which has only their names.
+ */
+bool
+MlCatalogHasRoleOids(void)
+{
+	Oid			nsp = get_namespace_oid("mlops", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("projects", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "owner_oid") != InvalidAttrNumber;
+}
 
 /*
  * The caller's access to a project, as text (NULL: none). Asked only ever
@@ -200,7 +226,8 @@ project_access_text(MlScope *scope, int64 project_id)
 	values[0] = Int64GetDatum(project_id);
 	values[1] = ObjectIdGetDatum(scope->caller);
 	MlScopeAsOwner(scope);
-	MlSpiExec(access_query, 2, types, values, NULL, SPI_OK_SELECT);
+	MlSpiExec(MlCatalogHasRoleOids() ? access_query : access_query_by_name,
+			  2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 		access = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (!was_owner)

@@ -72,6 +72,7 @@ extern void MlAudit(MlScope *scope, const char *action, const char *object_type,
 					int nkeys, const char **keys, const char **values);
 
 extern void MlCatalogInvalidate(void);
+extern bool MlCatalogHasRoleOids(void);
 extern char *MlRelName(Oid relid);
 extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);
 

@@ -770,6 +770,62 @@ MlDatePartsOf(double epoch, const MlDatePart *parts, int nparts, bool with_tz, d
 		out[p] = ok ? part_of_tm(&tm, fsec, jd, parts[p]) : NAN;
 }
 
+/*
+ * MlDatePartsOf through a memo of the last day broken down, for
+ * timestamps without time zone (their date parts depend on the day alone,
+ * their time parts on the time of day alone, exactly as timestamp2tm
+ * splits them): rows of the same day skip the calendar arithmetic. With a
+ * time zone, every value takes the full path.
+ */
+void
+MlDatePartsOfMemo(double epoch, const MlDatePart *parts, int nparts, bool with_tz, double *out,
+				  MlDayMemo *memo)
+{
+	Timestamp	ts,
+				date,
+				time;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			jd;
+
+	if (with_tz || !isfinite(epoch) || fabs(epoch) > 9.0e12)
+	{
+		MlDatePartsOf(epoch, parts, nparts, with_tz, out);
+		return;
+	}
+	/* epoch_tm's timestamp, then timestamp2tm's split of it */
+	ts = (Timestamp) ((epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
+					  * USECS_PER_SEC);
+	time = ts;
+	TMODULO(time, date, USECS_PER_DAY);
+	if (time < INT64CONST(0))
+	{
+		time += USECS_PER_DAY;
+		date -= 1;
+	}
+	if (!memo->valid || memo->date != date)
+	{
+		bool		ok = epoch_tm(epoch, false, &tm, &fsec, &jd);
+
+		for (int p = 0; p < nparts; p++)
+			out[p] = ok ? part_of_tm(&tm, fsec, jd, parts[p]) : NAN;
+		memo->valid = ok;
+		memo->date = date;
+		memo->year = tm.tm_year;
+		memo->mon = tm.tm_mon;
+		memo->mday = tm.tm_mday;
+		memo->jd = jd;
+		return;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = memo->year;
+	tm.tm_mon = memo->mon;
+	tm.tm_mday = memo->mday;
+	dt2time(time, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &fsec);
+	for (int p = 0; p < nparts; p++)
+		out[p] = part_of_tm(&tm, fsec, memo->jd, parts[p]);
+}
+
 /* Swap-based selection: after it, v[k] is the k-th smallest of v[0..n). */
 static void
 select_kth(double *v, int64 n, int64 k)

@@ -126,6 +126,19 @@ extern double MlQuantile(double *v, int64 n, double q);
 extern double MlDatePartOf(double epoch, MlDatePart part, bool with_tz);
 extern void MlDatePartsOf(double epoch, const MlDatePart *parts, int nparts, bool with_tz,
 						  double *out);
+/* The last day MlDatePartsOfMemo broke down (zero it to start). */
+typedef struct MlDayMemo
+{
+	bool		valid;
+	int64		date;			/* days since 2000-01-01 */
+	int			year;
+	int			mon;
+	int			mday;
+	int			jd;
+} MlDayMemo;
+
+extern void MlDatePartsOfMemo(double epoch, const MlDatePart *parts, int nparts, bool with_tz,
+							  double *out, MlDayMemo *memo);
 extern char *MlEpochText(double epoch, Oid typid);
 extern double MlDatumToDouble(Datum d, Oid typid);
 extern double MlBaseDatumToDouble(Datum d, Oid basetype);

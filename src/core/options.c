@@ -127,7 +127,13 @@ MlJsonToNumber(JsonbValue *v, double *out)
 {
 	if (v->type == jbvNumeric)
 	{
-		*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+		/*
+		 * A number beyond double precision is infinite, as its text would
+		 * be: the caller's range check names the option (numeric_float8's
+		 * error would quote every digit).
+		 */
+		*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+												  NumericGetDatum(v->val.numeric)));
 		return true;
 	}
 	if (v->type == jbvString)

@@ -111,9 +111,9 @@ ml_create_project(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *target = MlTextArg(fcinfo, 2, "target");
 	char	   *task = MlTextArg(fcinfo, 3, "task");
-	Oid			types[7] = {TEXTOID, TEXTOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID};
-	Datum		values[7];
-	char		nulls[7] = "       ";
+	Oid			types[8] = {TEXTOID, TEXTOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, TEXTOID, OIDOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
 	bool		isnull;
 	int64		id;
 
@@ -135,13 +135,19 @@ ml_create_project(PG_FUNCTION_ARGS)
 	values[4] = name_datum(get_rel_name(relid));
 	values[5] = name_datum(target);
 	values[6] = CStringGetTextDatum(task);
-
+	values[7] = ObjectIdGetDatum(scope.caller);
 	MlScopeAsOwner(&scope);
-	MlSpiExec("INSERT INTO mlops.projects "
+	/* a catalog before 0.3.0 has no owner_oid (the update fills it from the name) */
+	MlSpiExec(MlCatalogHasRoleOids() ?
+			  "INSERT INTO mlops.projects "
+			  "(name, description, owner, relation_schema, relation_name, target, task, owner_oid) "
+			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+			  "ON CONFLICT (name) DO NOTHING RETURNING id" :
+			  "INSERT INTO mlops.projects "
 			  "(name, description, owner, relation_schema, relation_name, target, task) "
 			  "VALUES ($1, $2, $3, $4, $5, $6, $7) "
 			  "ON CONFLICT (name) DO NOTHING RETURNING id",
-			  7, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			  MlCatalogHasRoleOids() ? 8 : 7, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -329,47 +335,78 @@ membership_target(MlScope *scope, FunctionCallInfo fcinfo, char **member)
 	return p;
 }
 
+/* A membership change in a catalog before 0.3.0: names only (see below). */
+static void
+change_membership_by_name(bool add, Oid *types, Datum *values)
+{
+	if (add)
+		MlSpiExec("INSERT INTO mlops.project_members (project_id, member, added_by) "
+				  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+				  3, types, values, NULL, SPI_OK_INSERT);
+	else
+		MlSpiExec("DELETE FROM mlops.project_members "
+				  "WHERE project_id OPERATOR(pg_catalog.=) $1 AND member OPERATOR(pg_catalog.=) $2",
+				  2, types, values, NULL, SPI_OK_DELETE);
+}
+
 static void
 change_membership(FunctionCallInfo fcinfo, bool add)
 {
 	MlScope		scope;
 	MlProject  *p;
 	char	   *member;
-	Oid			types[3] = {INT8OID, NAMEOID, NAMEOID};
-	Datum		values[3];
+	Oid			types[4] = {INT8OID, NAMEOID, NAMEOID, OIDOID};
+	Datum		values[4];
 
 	MlScopeEnter(&scope);
 	p = membership_target(&scope, fcinfo, &member);
 	values[0] = Int64GetDatum(p->id);
 	values[1] = name_datum(member);
 	values[2] = name_datum(scope.caller_name);
+	values[3] = PG_GETARG_DATUM(1);
 
 	MlScopeAsOwner(&scope);
-	if (add)
+	if (!MlCatalogHasRoleOids())
+		change_membership_by_name(add, types, values);
+	else if (add)
 	{
-		MlSpiExec("INSERT INTO mlops.project_members (project_id, member, added_by) "
-				  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-				  3, types, values, NULL, SPI_OK_INSERT);
-		if (SPI_processed == 0)
-		{
-			/* Nothing changed, so there is nothing to audit. */
-			ereport(NOTICE,
-					(errmsg("role \"%s\" is already a member of project \"%s\", skipping",
-							member, p->name)));
-			MlScopeExit(&scope);
-			return;
-		}
+		/*
+		 * The membership of a dropped role of that name is dead: this role
+		 * takes its place. One of a living role (renamed since) stays.
+		 */
+		MlSpiExec("INSERT INTO mlops.project_members AS m (project_id, member, added_by, member_oid) "
+				  "VALUES ($1, $2, $3, $4) "
+				  "ON CONFLICT (project_id, member) DO UPDATE "
+				  "SET member_oid = excluded.member_oid, added_by = excluded.added_by, "
+				  "    added_at = pg_catalog.now() "
+				  "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
+				  "                  WHERE r.oid OPERATOR(pg_catalog.=) m.member_oid)",
+				  4, types, values, NULL, SPI_OK_INSERT);
 	}
 	else
 	{
-		MlSpiExec("DELETE FROM mlops.project_members "
-				  "WHERE project_id OPERATOR(pg_catalog.=) $1 AND member OPERATOR(pg_catalog.=) $2",
-				  2, types, values, NULL, SPI_OK_DELETE);
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("role \"%s\" is not a member of project \"%s\"", member, p->name)));
+		/* by OID (a renamed member), or a dead membership under its name */
+		MlSpiExec("DELETE FROM mlops.project_members m "
+				  "WHERE m.project_id OPERATOR(pg_catalog.=) $1 "
+				  "  AND (m.member_oid OPERATOR(pg_catalog.=) $4 "
+				  "       OR (m.member OPERATOR(pg_catalog.=) $2 "
+				  "           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
+				  "                           WHERE r.oid OPERATOR(pg_catalog.=) m.member_oid)))",
+				  4, types, values, NULL, SPI_OK_DELETE);
 	}
+	if (SPI_processed == 0 && add)
+	{
+		/* Nothing changed, so there is nothing to audit. */
+		ereport(NOTICE,
+				(errmsg("role \"%s\" is already a member of project \"%s\", skipping",
+						member, p->name)));
+		MlScopeExit(&scope);
+		return;
+	}
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" is not a member of project \"%s\"", member, p->name)));
 	{
 		const char *keys[1] = {"member"};
 		const char *vals[1] = {member};

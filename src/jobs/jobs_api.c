@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "core/catalog.h"
@@ -62,6 +63,7 @@ typedef struct JobRow
 	char	   *kind;
 	char	   *schedule;
 	char	   *owner;
+	Oid			owner_oid;		/* the role that scheduled it; InvalidOid before 0.3.0 */
 	char	   *options;
 	bool		active;
 } JobRow;
@@ -520,7 +522,8 @@ load_job(MlScope *scope, int64 id)
 	MemoryContext old;
 
 	MlScopeAsOwner(scope);
-	MlSpiExec("SELECT id, COALESCE(project_id, 0), name, kind, schedule, owner, options::pg_catalog.text, active "
+	MlSpiExec("SELECT id, COALESCE(project_id, 0), name, kind, schedule, owner, options::pg_catalog.text, active, "
+			  "  command OPERATOR(pg_catalog.->>) 'owner_oid' "
 			  "FROM mlops.jobs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	MlScopeAsCaller(scope);
@@ -539,14 +542,35 @@ load_job(MlScope *scope, int64 id)
 	j->owner = SPI_getvalue(t, d, 6);
 	j->options = SPI_getvalue(t, d, 7);
 	j->active = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
+	{
+		/* stored by write_job as a number; anything else: no OID */
+		char	   *oid_text = SPI_getvalue(t, d, 9);
+		char	   *end = NULL;
+		unsigned long v = oid_text ? strtoul(oid_text, &end, 10) : 0;
+
+		j->owner_oid = oid_text && *oid_text && *end == '\0' && v <= PG_UINT32_MAX ? (Oid) v : InvalidOid;
+	}
 	MemoryContextSwitchTo(old);
 	return j;
+}
+
+/*
+ * The role that owns a job: by the OID it was scheduled by (a role dropped
+ * and re-created under its name is another role and owns nothing), by name
+ * for a job scheduled before 0.3.0. InvalidOid when that role is gone.
+ */
+static Oid
+job_owner(const JobRow *j)
+{
+	if (OidIsValid(j->owner_oid))
+		return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(j->owner_oid)) ? j->owner_oid : InvalidOid;
+	return get_role_oid(j->owner, true);
 }
 
 static bool
 owns_job(MlScope *scope, const JobRow *j)
 {
-	Oid			owner = get_role_oid(j->owner, true);
+	Oid			owner = job_owner(j);
 
 	return (OidIsValid(owner) && has_privs_of_role(scope->caller, owner)) ||
 		MlCallerHasRole(scope, "ml_admin");
@@ -811,8 +835,7 @@ ml_alter_job(PG_FUNCTION_ARGS)
 	if ((check.algorithm || check.hyperparams || check.train_options || check.relation ||
 		 check.into || check.mode || check.recipe || check.workflow || check.report_kind ||
 		 check.publish >= 0) &&
-		!(OidIsValid(get_role_oid(j->owner, true)) &&
-		  has_privs_of_role(GetUserId(), get_role_oid(j->owner, true))))
+		!(OidIsValid(job_owner(j)) && has_privs_of_role(GetUserId(), job_owner(j))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only the owner of job %lld can change what its step reads and writes", (long long) id),

@@ -90,6 +90,20 @@ extern void MlEncoderSave(MlEncoder *enc, StringInfo buf);
 extern MlEncoder *MlEncoderLoad(MlReader *r);
 extern void MlEncoderFeaturesJson(MlEncoder *enc, StringInfo out);
 
+/*
+ * numeric to float8 goes through the number's text in PostgreSQL: a
+ * direct-mapped memo of recent conversions, keyed by the value's bytes.
+ */
+#define ML_NUMERIC_MEMO 512			/* entries: 256 sets of two */
+#define ML_NUMERIC_MEMO_KEY 22		/* longer values are converted every time */
+
+typedef struct MlNumericMemo
+{
+	uint8		len;			/* key bytes; 0: empty */
+	char		key[ML_NUMERIC_MEMO_KEY];
+	double		value;
+} MlNumericMemo;
+
 /* Scoring one row: the input columns bound by name to a row type. */
 typedef struct MlRowBinding
 {
@@ -99,6 +113,7 @@ typedef struct MlRowBinding
 	int		   *attno;			/* per input: 0-based attribute, -1 if absent */
 	Oid		   *atttype;		/* base type */
 	FmgrInfo   *out;			/* output function (categories) */
+	MlNumericMemo **memo;		/* per input: numeric's memo, else NULL */
 } MlRowBinding;
 
 extern int32 MlLevelCode(MlInput *in, const char *s, int len);

@@ -45,6 +45,7 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 	b->attno = palloc(sizeof(int) * enc->ninputs);
 	b->atttype = palloc(sizeof(Oid) * enc->ninputs);
 	b->out = palloc0(sizeof(FmgrInfo) * enc->ninputs);
+	b->memo = palloc0(sizeof(MlNumericMemo *) * Max(enc->ninputs, 1));
 	for (int i = 0; i < enc->ninputs; i++)
 	{
 		MlInput    *in = &enc->inputs[i];
@@ -80,6 +81,8 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			fmgr_info(outfn, &b->out[i]);
 		}
 		b->atttype[i] = getBaseType(b->atttype[i]);
+		if (b->atttype[i] == NUMERICOID)
+			b->memo[i] = palloc0(sizeof(MlNumericMemo) * ML_NUMERIC_MEMO);
 	}
 	return b;
 }
@@ -151,6 +154,43 @@ finish_row(MlEncoder *enc, double *raw, double *feat)
 	}
 }
 
+/*
+ * A numeric datum as float8, through the memo: the same bytes are the
+ * same number, so a hit is exactly what numeric_float8 would return.
+ * Compressed or external values skip it.
+ */
+static double
+numeric_value(MlNumericMemo *memo, Datum value)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	const char *key;
+	int			len;
+	MlNumericMemo *m;
+	uint32		h = 2166136261u;
+	double		d;
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		return MlBaseDatumToDouble(value, NUMERICOID);
+	key = VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	if (len < 1 || len > ML_NUMERIC_MEMO_KEY)
+		return MlBaseDatumToDouble(value, NUMERICOID);
+	for (int k = 0; k < len; k++)
+		h = (h ^ (uint8) key[k]) * 16777619u;	/* FNV-1a */
+	/* two ways per set: the newer first, the older pushed out */
+	m = &memo[((h ^ (h >> 16)) % (ML_NUMERIC_MEMO / 2)) * 2];
+	if (m[0].len == len && memcmp(m[0].key, key, len) == 0)
+		return m[0].value;
+	if (m[1].len == len && memcmp(m[1].key, key, len) == 0)
+		return m[1].value;
+	d = MlBaseDatumToDouble(value, NUMERICOID);
+	m[1] = m[0];
+	m[0].value = d;
+	memcpy(m[0].key, key, len);
+	m[0].len = (uint8) len;
+	return d;
+}
+
 /* The value of input i in a deformed row: a number, an epoch or a code; NaN for NULL. */
 static inline double
 input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
@@ -169,6 +209,8 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 			if ((Pointer) t != DatumGetPointer(value))
 				pfree(t);
 		}
+		else if (b->atttype[i] == BOOLOID)
+			v = category_value(in, DatumGetBool(value) ? "t" : "f", 1);	/* boolout's text */
 		else
 		{
 			char	   *s = OutputFunctionCall(&b->out[i], value);
@@ -178,7 +220,10 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 		}
 		return v;
 	}
-	v = MlBaseDatumToDouble(value, b->atttype[i]);	/* atttype is the base type */
+	if (b->memo[i])
+		v = numeric_value(b->memo[i], value);
+	else
+		v = MlBaseDatumToDouble(value, b->atttype[i]);	/* atttype is the base type */
 	return isfinite(v) ? v : NAN;
 }
 
@@ -210,6 +255,7 @@ MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values, const
 		MlInput    *in = &enc->inputs[i];
 		int			a = b->attno[i];
 		double	   *dst = raw[in->first_raw];
+		MlDayMemo	day = {0};	/* rows of one day share its breakdown */
 
 		for (int r = 0; r < n; r++)
 			dst[r] = input_value(in, b, i, values[(size_t) r * stride + a],
@@ -219,7 +265,7 @@ MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values, const
 			double		parts[ML_MAX_PARTS];
 
 			/* one breakdown of the time for all its parts */
-			MlDatePartsOf(dst[r], in->parts, in->nparts, in->with_tz, parts);
+			MlDatePartsOfMemo(dst[r], in->parts, in->nparts, in->with_tz, parts, &day);
 			for (int p = 0; p < in->nparts; p++)
 				raw[in->first_raw + 1 + p][r] = parts[p];
 		}
@@ -242,7 +288,14 @@ json_input_value(MlInput *in, JsonbValue *jv, const char *what)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("key \"%s\" must be a number: %s was trained on it as a number", in->name, what)));
-		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(jv->val.numeric)));
+		/* not numeric_float8: its error would quote every digit of the number */
+		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											   NumericGetDatum(jv->val.numeric)));
+		if (isinf(d))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("key \"%s\" holds a number out of the range of double precision", in->name),
+					 errhint("Inputs are read as double precision: at most about 1.8e308 in magnitude.")));
 		return isfinite(d) ? d : NAN;
 	}
 	if (in->kind == ML_INPUT_DATETIME)

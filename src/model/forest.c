@@ -260,18 +260,50 @@ forest_fit(const MlDesign *d, void *params)
 	return m;
 }
 
+static MlTreePack *
+forest_pack(ForestModel *m)
+{
+	if (m->pack == NULL)
+		m->pack = MlTreePackBuild(m, m->trees, m->ntrees, m->nfeat, 1, m->nout);
+	return m->pack;
+}
+
+/* Sums of the trees' leaf values to their means, in place. */
+static void
+forest_mean(ForestModel *m, const MlDesign *d, double *out)
+{
+	for (int64 i = 0; i < d->nrows * m->nout; i++)
+		out[i] /= m->ntrees;
+}
+
 /* Mean of the trees' leaf values, on the packed trees (tree_predict.c). */
 static void
 forest_predict(void *model, const MlDesign *d, double *out)
 {
 	ForestModel *m = model;
-	int			nout = m->nout;
 
-	if (m->pack == NULL)
-		m->pack = MlTreePackBuild(m, m->trees, m->ntrees, m->nfeat, 1, nout);
-	MlTreePackScore(m->pack, d, NULL, out);
-	for (int64 i = 0; i < d->nrows * nout; i++)
-		out[i] /= m->ntrees;
+	MlTreePackScore(forest_pack(m), d, NULL, out);
+	forest_mean(m, d, out);
+}
+
+/* The sums in the background (ml_score's blocks), the means at the finish. */
+static void *
+forest_predict_start(void *model, const MlDesign *d, double *out)
+{
+	return MlTreeJobStart(forest_pack(model), d, NULL, out);
+}
+
+static void
+forest_predict_finish(void *model, void *job, const MlDesign *d, double *out)
+{
+	MlTreeJobWait(job);
+	forest_mean(model, d, out);
+}
+
+static void
+forest_predict_cancel(void *job)
+{
+	MlTreeJobCancel(job);
 }
 
 static void
@@ -332,6 +364,9 @@ const MlLearner MlForestLearner = {
 	.params_json = forest_params_json,
 	.fit = forest_fit,
 	.predict = forest_predict,
+	.predict_start = forest_predict_start,
+	.predict_finish = forest_predict_finish,
+	.predict_cancel = forest_predict_cancel,
 	.save = forest_save,
 	.load = forest_load,
 	.importance = forest_importance,

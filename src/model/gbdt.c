@@ -589,9 +589,9 @@ gbdt_fit(const MlDesign *d, void *params)
 	return m;
 }
 
-/* Raw scores of n rows in out (K per row) to predictions in place. */
+/* Raw scores of n rows to probabilities in place (classifiers). */
 static void
-gbdt_outputs(const GbdtModel *m, int64 n, double *out)
+gbdt_link(GbdtModel *m, int64 n, double *out)
 {
 	if (m->task == ML_TASK_BINARY)
 	{
@@ -609,6 +609,14 @@ gbdt_outputs(const GbdtModel *m, int64 n, double *out)
 			softmax(out + (size_t) row * m->K, m->K, out + (size_t) row * m->K);
 }
 
+static MlTreePack *
+gbdt_pack(GbdtModel *m)
+{
+	if (m->pack == NULL)
+		m->pack = MlTreePackBuild(m, m->trees, m->nrounds * m->K, m->nfeat, m->K, 1);
+	return m->pack;
+}
+
 /*
  * Scores on the packed trees (tree_predict.c, built on first use in the
  * model's context): raw scores first, then probabilities in place.
@@ -619,10 +627,8 @@ gbdt_predict(void *model, const MlDesign *d, double *out)
 	GbdtModel  *m = model;
 	double		t0 = MlTreesNow();
 
-	if (m->pack == NULL)
-		m->pack = MlTreePackBuild(m, m->trees, m->nrounds * m->K, m->nfeat, m->K, 1);
-	MlTreePackScore(m->pack, d, m->init, out);
-	gbdt_outputs(m, d->nrows, out);
+	MlTreePackScore(gbdt_pack(m), d, m->init, out);
+	gbdt_link(m, d->nrows, out);
 	if (d->nrows >= 8192)
 		elog(DEBUG1, "gbdt timing: predict %.3f s (" INT64_FORMAT " rows)", MlTreesNow() - t0,
 			 d->nrows);
@@ -642,8 +648,30 @@ gbdt_fitted(void *model, int64 nrows, double *out)
 	if (m->fitted == NULL || nrows != m->nfitted)
 		return false;
 	memcpy(out, m->fitted, sizeof(double) * nrows * m->K);
-	gbdt_outputs(m, nrows, out);
+	gbdt_link(m, nrows, out);
 	return true;
+}
+
+/* The raw scores in the background (ml_score's blocks), then the link at the finish. */
+static void *
+gbdt_predict_start(void *model, const MlDesign *d, double *out)
+{
+	GbdtModel  *m = model;
+
+	return MlTreeJobStart(gbdt_pack(m), d, m->init, out);
+}
+
+static void
+gbdt_predict_finish(void *model, void *job, const MlDesign *d, double *out)
+{
+	MlTreeJobWait(job);
+	gbdt_link(model, d->nrows, out);
+}
+
+static void
+gbdt_predict_cancel(void *job)
+{
+	MlTreeJobCancel(job);
 }
 
 static void
@@ -715,6 +743,9 @@ const MlLearner MlGbdtLearner = {
 	.fit = gbdt_fit,
 	.predict = gbdt_predict,
 	.fitted = gbdt_fitted,
+	.predict_start = gbdt_predict_start,
+	.predict_finish = gbdt_predict_finish,
+	.predict_cancel = gbdt_predict_cancel,
 	.save = gbdt_save,
 	.load = gbdt_load,
 	.importance = gbdt_importance,

@@ -135,6 +135,15 @@ typedef struct MlLearner
 	void	   *(*fit) (const MlDesign *d, void *params);
 	void		(*predict) (void *model, const MlDesign *d, double *out);
 	bool		(*fitted) (void *model, int64 nrows, double *out);
+
+	/*
+	 * Optional: predict's work started in the background (the returned
+	 * job), finished by predict_finish or dropped by predict_cancel; d's
+	 * columns and out stay until then.
+	 */
+	void	   *(*predict_start) (void *model, const MlDesign *d, double *out);
+	void		(*predict_finish) (void *model, void *job, const MlDesign *d, double *out);
+	void		(*predict_cancel) (void *job);
 	void		(*save) (void *model, StringInfo buf);
 	void	   *(*load) (MlReader *r, const MlDesign *shape);
 	void		(*importance) (void *model, double *gain);

@@ -22,10 +22,12 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <time.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
@@ -60,20 +62,66 @@ MlScoreInit(void)
 							NULL, NULL, NULL);
 }
 
+/* ml_score's stages, timed for pg_mlops's DEBUG1 "ml_score timing" line */
+enum
+{
+	STAGE_READ, STAGE_ENCODE, STAGE_PREDICT, STAGE_LOG, STAGE_WRITE, NSTAGES
+};
+
+/*
+ * One block of rows in flight. Its arrays are kept (in the call's
+ * context) from block to block, for cap rows.
+ */
+typedef struct ScoreBlock
+{
+	int			n;
+	int			cap;
+	Datum	   *values;			/* row r's columns at r * stride */
+	bool	   *nulls;
+	double	  **raw;			/* encoder's raw features, column-wise */
+	double	  **feat;			/* learner's features: raw, or the dense stage's */
+	double	   *out;			/* outputs, row-major */
+	MlPredictJob *job;			/* its predictions, under way */
+} ScoreBlock;
+
 /* What one call carries from block to block. */
 typedef struct ScoreCall
 {
 	MlTrained  *t;
 	int32		version;
 	bool		classifier;
-	TupleDesc	indesc;			/* the cursor's rows */
+	TupleDesc	indesc;			/* the rows read: the relation's columns */
+	TupleDesc	deformdesc;		/* the descriptor to deform them with */
 	MlRowBinding *binding;
 	int			stride;			/* output columns: input + prediction (+ probabilities) + version */
 	Datum	   *labels;			/* text of class c, made on first use */
 	MemoryContext cxt;			/* the call's: owns the above */
 	MlScoreWriter *writer;
 	MlScoringLog *log;			/* drift: rows counted on the training bins */
+	ScoreBlock	blk[2];			/* the block being read, the one being written */
+	double		secs[NSTAGES];		/* time per stage, for the DEBUG1 line at the end */
 } ScoreCall;
+
+static const char *const stage_names[NSTAGES] = {"read", "encode", "predict", "log", "write"};
+
+static double
+now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* charge the time since *t0 to a stage; *t0 moves on */
+static inline void
+lap(ScoreCall *c, int stage, double *t0)
+{
+	double		t = now_secs();
+
+	c->secs[stage] += t - *t0;
+	*t0 = t;
+}
 
 static void
 check_free_name(Oid relid, const char *col)
@@ -156,78 +204,158 @@ write_block(ScoreCall *c, int n, Datum *values, bool *nulls, const double *out)
 	MlScoreWriterFlush(c->writer);
 }
 
-/* One block of fetched rows: deform, encode column-wise, predict once, write. */
+/*
+ * The block arrays for n rows, grown when a block is longer than any
+ * before: allocated once per call in the common case, not once per block
+ * (large allocations go back to the system when freed, and their pages
+ * fault in again).
+ */
 static void
-score_block(ScoreCall *c, HeapTuple *tuples, int n)
+block_arrays(ScoreCall *c, ScoreBlock *b, int n)
 {
 	MlEncoder  *enc = c->t->enc;
-	Datum	   *values = palloc(sizeof(Datum) * (size_t) n * c->stride);
-	bool	   *nulls = palloc(sizeof(bool) * (size_t) n * c->stride);
-	double	  **raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
-	double	  **feat = raw;
-	double	   *out = palloc(sizeof(double) * (size_t) n * MlTrainedOutputs(c->t));
+	MemoryContext old;
 
-	for (int r = 0; r < n; r++)
-		heap_deform_tuple(tuples[r], c->indesc, values + (size_t) r * c->stride,
-						  nulls + (size_t) r * c->stride);
-	for (int j = 0; j < enc->nraw; j++)
-		raw[j] = palloc(sizeof(double) * n);
-	if (enc->dense)
+	if (n <= b->cap)
+		return;
+	old = MemoryContextSwitchTo(c->cxt);
+	if (b->cap > 0)
 	{
-		feat = palloc(sizeof(double *) * Max(enc->nfeat, 1));
-		for (int f = 0; f < enc->nfeat; f++)
-			feat[f] = palloc(sizeof(double) * n);
+		pfree(b->values);
+		pfree(b->nulls);
+		pfree(b->out);
+		for (int j = 0; j < enc->nraw; j++)
+			pfree(b->raw[j]);
+		for (int f = 0; enc->dense && f < enc->nfeat; f++)
+			pfree(b->feat[f]);
 	}
-	MlEncodeBlock(enc, c->binding, n, values, nulls, c->stride, raw, feat);
-	MlTrainedPredict(c->t, feat, n, out);
-	MlScoringLogBlock(c->log, c->binding, raw, values, nulls, c->stride, n, out);
-	write_block(c, n, values, nulls, out);
+	else
+	{
+		b->raw = palloc(sizeof(double *) * Max(enc->nraw, 1));
+		b->feat = enc->dense ? palloc(sizeof(double *) * Max(enc->nfeat, 1)) : b->raw;
+	}
+	b->values = palloc(sizeof(Datum) * (size_t) n * c->stride);
+	b->nulls = palloc(sizeof(bool) * (size_t) n * c->stride);
+	b->out = palloc(sizeof(double) * (size_t) n * MlTrainedOutputs(c->t));
+	for (int j = 0; j < enc->nraw; j++)
+		b->raw[j] = palloc(sizeof(double) * n);
+	for (int f = 0; enc->dense && f < enc->nfeat; f++)
+		b->feat[f] = palloc(sizeof(double) * n);
+	b->cap = n;
+	MemoryContextSwitchTo(old);
+}
+
+/* A block of fetched rows deformed and encoded column-wise, its predictions started. */
+static void
+start_block(ScoreCall *c, ScoreBlock *b, HeapTuple *tuples, int n)
+{
+	double		t0 = now_secs();
+	MemoryContext old;
+
+	block_arrays(c, b, n);
+	b->n = n;
+	for (int r = 0; r < n; r++)
+		heap_deform_tuple(tuples[r], c->deformdesc, b->values + (size_t) r * c->stride,
+						  b->nulls + (size_t) r * c->stride);
+	MlEncodeBlock(c->t->enc, c->binding, n, b->values, b->nulls, c->stride, b->raw, b->feat);
+	lap(c, STAGE_ENCODE, &t0);
+	/* the job lives with the call: a reset of the call's memory stops it */
+	old = MemoryContextSwitchTo(c->cxt);
+	b->job = MlTrainedPredictStart(c->t, b->feat, n, b->out);
+	MemoryContextSwitchTo(old);
+	lap(c, STAGE_PREDICT, &t0);
+}
+
+/* The block's predictions awaited, counted for drift, and the rows written. */
+static void
+finish_block(ScoreCall *c, ScoreBlock *b)
+{
+	double		t0 = now_secs();
+
+	if (b->job)
+	{
+		MlTrainedPredictFinish(b->job);
+		b->job = NULL;
+	}
+	lap(c, STAGE_PREDICT, &t0);
+	MlScoringLogBlock(c->log, c->binding, b->raw, b->values, b->nulls, c->stride, b->n, b->out);
+	lap(c, STAGE_LOG, &t0);
+	write_block(c, b->n, b->values, b->nulls, b->out);
+	lap(c, STAGE_WRITE, &t0);
 }
 
 /*
- * The next block: up to want rows, and about work_mem of them at most
- * (wide rows make shorter blocks). Fetched in parts sized from the rows
- * seen so far, so one fetch never takes far more than the budget. Returns
- * the row count (0 at the end); the parts' tuple tables are appended to
- * *parts for the caller to free.
+ * The blocks, pipelined: while a tree model scores block k on its threads
+ * (MlTrainedPredictStart), this backend reads and encodes block k + 1 and
+ * writes block k - 1; other learners score at the start, in order.
  */
-static int
-fetch_block(Portal portal, int want, List **parts, HeapTuple **tuples, double *row_bytes)
+static int64
+pipeline(ScoreCall *c, MlDeployed *e, MlScoreReader *reader, int max_rows,
+		 MemoryContext blockcxt)
 {
-	int64		budget = (int64) work_mem * 1024;
-	int			n = 0;
-	int64		bytes = 0;
+	int64		rows = 0;
+	ScoreBlock *prev = NULL;
 
-	*tuples = palloc(sizeof(HeapTuple) * want);
-	while (n < want && bytes < budget)
+	for (int k = 0;; k++)
 	{
-		MemoryContext cxt = CurrentMemoryContext;
-		int			ask = want - n;
-		SPITupleTable *tt;
-		int			got;
+		ScoreBlock *b = &c->blk[k % 2];
+		HeapTuple  *tuples;
+		int			n;
+		double		t0 = now_secs();
 
-		/* the first part of the first block is small: nothing is known of the rows yet */
-		if (*row_bytes > 0)
-			ask = (int) Max(1, Min(ask, (budget - bytes) / *row_bytes));
-		else
-			ask = Min(ask, 64);
-		SPI_cursor_fetch(portal, true, ask);
-		MemoryContextSwitchTo(cxt);
-		tt = SPI_tuptable;
-		got = (int) SPI_processed;
-		*parts = lappend(*parts, tt);
-		for (int r = 0; r < got; r++)
-		{
-			(*tuples)[n + r] = tt->vals[r];
-			bytes += tt->vals[r]->t_len;
-		}
-		n += got;
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(blockcxt);
+		/* the previous block's rows stay valid: the reader keeps two */
+		n = MlScoreReaderNext(reader, max_rows, &tuples);
+		lap(c, STAGE_READ, &t0);
 		if (n > 0)
-			*row_bytes = (double) bytes / n;
-		if (got < ask)
+		{
+			MlApiRows(e->exposure, n);	/* metered, and charged to a quota, before it is written */
+			/* block k's trees wait for block k - 1's: one job at a time */
+			if (prev)
+			{
+				t0 = now_secs();
+				MlTrainedPredictFinish(prev->job);
+				prev->job = NULL;
+				lap(c, STAGE_PREDICT, &t0);
+			}
+			start_block(c, b, tuples, n);
+		}
+		if (prev)
+		{
+			finish_block(c, prev);
+			rows += prev->n;
+			MlProgress("ml_score: " INT64_FORMAT " rows scored", rows);
+		}
+		MemoryContextSwitchTo(c->cxt);
+		MemoryContextReset(blockcxt);
+		if (n == 0)
 			break;
+		prev = b;
 	}
-	return n;
+	return rows;
+}
+
+/* pipeline, with the job under way stopped on an error before its arrays can go */
+static int64
+score_blocks(ScoreCall *c, MlDeployed *e, MlScoreReader *reader, int max_rows,
+			 MemoryContext blockcxt)
+{
+	int64		rows = 0;
+
+	PG_TRY();
+	{
+		rows = pipeline(c, e, reader, max_rows, blockcxt);
+	}
+	PG_CATCH();
+	{
+		for (int k = 0; k < 2; k++)
+			if (c->blk[k].job)
+				MlTrainedPredictCancel(c->blk[k].job);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rows;
 }
 
 static int64
@@ -237,9 +365,8 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	MemoryContext callcxt = CurrentMemoryContext;
 	MemoryContext blockcxt;
 	ScoreCall	c;
-	Portal		portal;
-	int64		rows = 0;
-	double		row_bytes = 0;
+	MlScoreReader *reader;
+	int64		rows;
 	int			max_rows;
 
 	memset(&c, 0, sizeof(c));
@@ -249,10 +376,9 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	c.cxt = callcxt;
 	c.log = log;
 	/* a fresh snapshot, as the CREATE TABLE AS it replaces had */
-	portal = SPI_cursor_open_with_args(NULL, psprintf("SELECT s.* FROM %s s", MlRelName(relid)),
-									   0, NULL, NULL, NULL, false, CURSOR_OPT_NO_SCROLL);
-	MemoryContextSwitchTo(callcxt);
-	c.indesc = CreateTupleDescCopy(portal->tupDesc);
+	reader = MlScoreReaderOpen(relid);
+	c.indesc = MlScoreReaderDesc(reader);
+	c.deformdesc = MlScoreReaderDeformDesc(reader);
 	c.binding = MlBindRow(c.t->enc, c.indesc, e->what);
 	c.stride = c.indesc->natts + (classifier ? 3 : 2);
 	if (classifier)
@@ -264,34 +390,21 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 												   sizeof(double) * MlTrainedOutputs(c.t))));
 	blockcxt = AllocSetContextCreate(callcxt, "pg_mlops ml_score block", ALLOCSET_DEFAULT_SIZES);
 	MlProgressStart();
-	for (;;)
-	{
-		List	   *parts = NIL;
-		HeapTuple  *tuples;
-		int			n;
-		ListCell   *lc;
-
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextSwitchTo(blockcxt);
-		n = fetch_block(portal, max_rows, &parts, &tuples, &row_bytes);
-		if (n > 0)
-		{
-			MlApiRows(e->exposure, n);	/* metered, and charged to a quota, before it is written */
-			score_block(&c, tuples, n);
-		}
-		foreach(lc, parts)
-			SPI_freetuptable(lfirst(lc));
-		MemoryContextSwitchTo(callcxt);
-		MemoryContextReset(blockcxt);
-		if (n == 0)
-			break;
-		rows += n;
-		MlProgress("ml_score: " INT64_FORMAT " rows scored", rows);
-	}
-	SPI_cursor_close(portal);
+	rows = score_blocks(&c, e, reader, max_rows, blockcxt);
+	MlScoreReaderClose(reader);
 	MemoryContextSwitchTo(callcxt);
 	MlScoreWriterClose(c.writer);
 	MemoryContextDelete(blockcxt);
+	if (rows >= 8192)
+	{
+		StringInfoData s;
+
+		initStringInfo(&s);
+		for (int k = 0; k < NSTAGES; k++)
+			appendStringInfo(&s, "%s%s %.3f s", k > 0 ? ", " : "", stage_names[k], c.secs[k]);
+		elog(DEBUG1, "ml_score timing: %s (" INT64_FORMAT " rows, %s)", s.data, rows,
+			 MlScoreReaderIsDirect(reader) ? "table scan" : "cursor");
+	}
 	return rows;
 }
 

@@ -32,6 +32,7 @@
 #include "model/score.h"
 
 #define WRITE_BATCH 1000		/* rows per table_multi_insert, as COPY's buffer */
+#define FLUSH_KEEP (512 * 1024) /* bytes of formed rows a batch allocates without malloc */
 
 struct MlScoreWriter
 {
@@ -129,7 +130,13 @@ MlScoreWriterOpen(Oid relid, const char *dest, TupleDesc expected)
 		w->slots[i] = table_slot_create(rel, NULL);
 	w->bistate = GetBulkInsertState();
 	w->cid = GetCurrentCommandId(true);
-	w->flushcxt = AllocSetContextCreate(cxt, "pg_mlops ml_score write", ALLOCSET_DEFAULT_SIZES);
+	/*
+	 * A first block that a batch of ordinary rows fits in, kept by every
+	 * reset: blocks of more than glibc's mmap threshold would otherwise be
+	 * mapped and unmapped, and their pages faulted in, once per batch.
+	 */
+	w->flushcxt = AllocSetContextCreate(cxt, "pg_mlops ml_score write",
+										FLUSH_KEEP, FLUSH_KEEP, ALLOCSET_DEFAULT_MAXSIZE);
 	return w;
 }
 

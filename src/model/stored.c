@@ -162,6 +162,58 @@ MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out)
 	t->learner->predict(t->model, &d, out);
 }
 
+/* MlTrainedPredict begun in the background where the learner can (trees). */
+struct MlPredictJob
+{
+	MlTrained  *t;
+	MlDesign	d;
+	double	   *out;
+	void	   *job;			/* the learner's; NULL: the rows were scored at the start */
+};
+
+/*
+ * Start MlTrainedPredict(t, col, n, out), to be finished by
+ * MlTrainedPredictFinish (out is filled then) or dropped by
+ * MlTrainedPredictCancel; col and out must stay until then. A learner
+ * without a background predict scores here and now.
+ */
+MlPredictJob *
+MlTrainedPredictStart(MlTrained *t, double **col, int64 n, double *out)
+{
+	MlPredictJob *j = palloc0(sizeof(MlPredictJob));
+
+	j->t = t;
+	j->out = out;
+	if (t->groups || t->learner->predict_start == NULL)
+	{
+		MlTrainedPredict(t, col, n, out);
+		return j;
+	}
+	MlEncoderShape(t->enc, &j->d);
+	j->d.task = t->task;
+	j->d.nclass = t->nclass;
+	j->d.nrows = n;
+	j->d.col = col;
+	j->job = t->learner->predict_start(t->model, &j->d, out);
+	return j;
+}
+
+void
+MlTrainedPredictFinish(MlPredictJob *j)
+{
+	if (j && j->job)
+		j->t->learner->predict_finish(j->t->model, j->job, &j->d, j->out);
+	j->job = NULL;
+}
+
+void
+MlTrainedPredictCancel(MlPredictJob *j)
+{
+	if (j && j->job)
+		j->t->learner->predict_cancel(j->job);
+	j->job = NULL;
+}
+
 /* A classifier's most probable class (the first of equals). */
 int
 MlTrainedBestClass(MlTrained *t, const double *out)

@@ -55,6 +55,11 @@ extern MlTrained *MlTrainedLoad(bytea *payload, const char *what);
 extern int	MlTrainedOutputs(MlTrained *t);
 extern void MlTrainedPredictRow(MlTrained *t, double *feat, double *out);
 extern void MlTrainedPredict(MlTrained *t, double **col, int64 n, double *out);
+typedef struct MlPredictJob MlPredictJob;
+
+extern MlPredictJob *MlTrainedPredictStart(MlTrained *t, double **col, int64 n, double *out);
+extern void MlTrainedPredictFinish(MlPredictJob *j);
+extern void MlTrainedPredictCancel(MlPredictJob *j);
 extern int	MlTrainedBestClass(MlTrained *t, const double *out);
 extern Datum MlTrainedProbaJsonb(MlTrained *t, const double *out);
 extern void MlTrainedPredictRaw(MlTrained *t, double **raw, int64 n, double *out);

@@ -149,6 +149,13 @@ extern MlTreePack *MlTreePackBuild(void *owner, MlTree **trees, int ntrees, int 
 extern void MlTreePackScore(const MlTreePack *p, const MlDesign *d, const double *init,
 							double *out);
 
+typedef struct MlTreeJob MlTreeJob;
+
+extern MlTreeJob *MlTreeJobStart(const MlTreePack *p, const MlDesign *d, const double *init,
+								 double *out);
+extern void MlTreeJobWait(MlTreeJob *j);
+extern void MlTreeJobCancel(MlTreeJob *j);
+
 extern void MlTreeWrite(const MlTree *t, int nout, StringInfo buf);
 extern MlTree *MlTreeRead(MlReader *r, int nout, const MlDesign *shape);
 extern uint64 MlTreesRandom(uint64 *state);

@@ -147,10 +147,10 @@ jsonb_of(const char *members)
 static int64
 store(MlReport *r, const char *html, int32 *version)
 {
-	Oid			types[9] = {INT8OID, TEXTOID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID,
-	TEXTOID, NAMEOID};
-	Datum		values[9];
-	char		nulls[9] = "         ";
+	Oid			types[10] = {INT8OID, TEXTOID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID,
+	TEXTOID, NAMEOID, OIDOID};
+	Datum		values[10];
+	char		nulls[10] = "          ";
 	Oid			ltypes[1] = {INT8OID};
 	bool		isnull;
 	int64		id;
@@ -166,17 +166,18 @@ store(MlReport *r, const char *html, int32 *version)
 	values[6] = jsonb_of(r->built_from.data);
 	values[7] = CStringGetTextDatum(html);
 	values[8] = DirectFunctionCall1(namein, CStringGetDatum(r->scope->caller_name));
+	values[9] = ObjectIdGetDatum(r->scope->caller);
 
 	MlScopeAsOwner(r->scope);
 	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, ltypes, values, NULL, SPI_OK_SELECT);
 	MlSpiExec("INSERT INTO mlops.reports (project_id, kind, version, model_id, recipe_id, name, title, "
-			  "  content, built_from, html, created_by) "
+			  "  content, built_from, html, created_by, created_by_oid) "
 			  "SELECT $1, $2, COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1, $3, $4, $5, $5, "
-			  "  $6, $7, $8, $9 "
+			  "  $6, $7, $8, $9, $10 "
 			  "FROM mlops.reports WHERE project_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) $2 "
 			  "RETURNING id, version",
-			  9, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			  10, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	MlScopeAsCaller(r->scope);

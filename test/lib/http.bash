@@ -53,7 +53,7 @@ http_off() {
     -c "ALTER SYSTEM RESET pg_mlops.http_database" -c "ALTER SYSTEM RESET pg_mlops.http_workers" \
     -c "ALTER SYSTEM RESET pg_mlops.http_timeout" -c "ALTER SYSTEM RESET pg_mlops.http_max_body" \
     -c "ALTER SYSTEM RESET pg_mlops.http_ssl_cert_file" -c "ALTER SYSTEM RESET pg_mlops.http_ssl_key_file" \
-    >/dev/null
+    -c "ALTER SYSTEM RESET pg_mlops.api_usage_entries" >/dev/null
   restart
 }
 
@@ -88,5 +88,7 @@ SQL
 
 http_teardown() {
   dropdb --if-exists --force "$db" 2>/dev/null || true
-  for r in $eng $ana $cons; do psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" 2>/dev/null || true; done
+  for r in $eng $ana $cons ${cons}_re; do psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" 2>/dev/null || true; done
+  # test/http.sh's consumers filling the usage table
+  for i in $(seq 0 99); do echo "DROP ROLE IF EXISTS ${cons}_re_$i;"; done | psql -X -q -d postgres >/dev/null 2>&1 || true
 }
