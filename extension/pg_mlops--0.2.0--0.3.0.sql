@@ -1491,3 +1491,10 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
                                           OPERATOR(pg_catalog.=) c.source_relid
                                       AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
                                       AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));
+
+-- ml_train applies a cleaning recipe (0.3.0, issue 7): a project without
+-- one gets ml_train's own preparation stored as a recipe of kind 'train',
+-- linked from the version (mlops.models.recipe_id).
+ALTER TABLE mlops.recipes DROP CONSTRAINT recipes_kind_check;
+ALTER TABLE mlops.recipes ADD CONSTRAINT recipes_kind_check
+    CHECK (kind IN ('clean', 'impute', 'train'));

@@ -32,7 +32,8 @@ CREATE TABLE mlops.recipes (
     project_id      bigint REFERENCES mlops.projects (id) ON DELETE SET NULL,
     source_schema   name,
     source_name     name,
-    kind            text NOT NULL DEFAULT 'clean' CHECK (kind IN ('clean', 'impute')),
+    -- 'train': ml_train's own preparation of a version's features (0.3.0)
+    kind            text NOT NULL DEFAULT 'clean' CHECK (kind IN ('clean', 'impute', 'train')),
     options         jsonb NOT NULL DEFAULT '{}',
     steps           jsonb NOT NULL DEFAULT '[]',
     report          jsonb,

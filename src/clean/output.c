@@ -149,7 +149,8 @@ MlStoreRecipe(void *scopep, Oid relid, const char *kind, const char *options,
 		const char *keys[2] = {"kind", "recipe_id"};
 		const char *vals[2] = {kind, psprintf(INT64_FORMAT, id)};
 
-		MlAudit(scope, kind, "relation",
+		/* ml_train's own audit action is "train": its recipe's is another */
+		MlAudit(scope, strcmp(kind, "train") == 0 ? "train_recipe" : kind, "relation",
 				quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid)),
 				project_id, 2, keys, vals);

@@ -312,6 +312,13 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 				 errmsg("recipe " INT64_FORMAT " does not exist", recipe_id),
 				 errhint("Recipes you can use are listed in mlops.recipes.")));
 	kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (strcmp(kind, "train") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("recipe " INT64_FORMAT " is ml_train's preparation of a model's features, not a cleaning recipe",
+						recipe_id),
+				 errhint("Reuse it with ml_train(project, algorithm, options => '{\"recipe\": " INT64_FORMAT "}').",
+						 recipe_id)));
 	MlRecipeReading(recipe_id);
 	applying_recipe = recipe_id;
 	steps = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));

@@ -169,7 +169,7 @@ layout_features(MlEncoder *enc)
 }
 
 static MlInput
-input_of_column(MlColumn *col)
+input_of_column(MlColumn *col, const MlColumnPrep *prep)
 {
 	MlInput		in;
 	Oid			base = getBaseType(col->typid);
@@ -189,12 +189,26 @@ input_of_column(MlColumn *col)
 		in.parts[in.nparts++] = ML_PART_DOW;
 		if (base != DATEOID)
 			in.parts[in.nparts++] = ML_PART_HOUR;
+		if (prep && prep->nparts > 0)
+		{
+			/* the recipe's parts, in its order */
+			in.nparts = prep->nparts;
+			memcpy(in.parts, prep->parts, sizeof(MlDatePart) * prep->nparts);
+		}
 	}
 	else
 	{
 		in.kind = ML_INPUT_CATEGORY;
 		in.nlevels = col->nlevels;
 		in.levels = col->level_text;
+	}
+	if (prep)
+	{
+		in.has_fill = prep->has_fill;
+		in.fill = prep->fill;
+		in.has_clamp = prep->has_clamp && in.kind == ML_INPUT_NUMERIC;
+		in.lo = prep->lo;
+		in.hi = prep->hi;
 	}
 	return in;
 }
@@ -206,6 +220,23 @@ input_raw(MlEncoder *enc, int i, MlFrame *frame, const int64 *rows, int64 nrows,
 	MlInput    *in = &enc->inputs[i];
 	MlColumn   *col = &frame->cols[MlFrameColumn(frame, in->name)];
 
+	if (in->has_fill || in->has_clamp)
+	{
+		/* a recipe's fill and bounds: NULL cells only take the fill */
+		for (int64 r = 0; r < nrows; r++)
+		{
+			int64		row = rows ? rows[r] : r;
+			double		v;
+
+			if (in->kind == ML_INPUT_CATEGORY)
+				v = MlInputPrep(in, col->code[row] < 0 ? NAN : (double) col->code[row],
+								col->code[row] < 0);
+			else
+				v = MlInputPrep(in, col->x[row], col->isnull[row]);
+			dst[r] = isfinite(v) ? v : NAN;
+		}
+		return;
+	}
 	for (int64 r = 0; r < nrows; r++)
 	{
 		int64		row = rows ? rows[r] : r;
@@ -345,6 +376,17 @@ fit_dense_map(MlEncoder *enc, int j, const double *v, int64 n)
 MlEncoder *
 MlEncoderFit(MlFrame *frame, List *columns, const int64 *rows, int64 nrows, bool dense)
 {
+	return MlEncoderFitPrep(frame, columns, rows, nrows, dense, NULL);
+}
+
+/*
+ * The same, with a recipe's fills, bounds and date parts per frame column
+ * (prep: one per frame column, or NULL).
+ */
+MlEncoder *
+MlEncoderFitPrep(MlFrame *frame, List *columns, const int64 *rows, int64 nrows, bool dense,
+				 const MlColumnPrep *prep)
+{
 	MlEncoder  *enc = palloc0(sizeof(MlEncoder));
 	ListCell   *lc;
 	int			i = 0;
@@ -352,7 +394,12 @@ MlEncoderFit(MlFrame *frame, List *columns, const int64 *rows, int64 nrows, bool
 	enc->ninputs = list_length(columns);
 	enc->inputs = palloc0(sizeof(MlInput) * Max(enc->ninputs, 1));
 	foreach(lc, columns)
-		enc->inputs[i++] = input_of_column(&frame->cols[lfirst_int(lc)]);
+	{
+		MlInput    *in = &enc->inputs[i++];
+
+		*in = input_of_column(&frame->cols[lfirst_int(lc)], prep ? &prep[lfirst_int(lc)] : NULL);
+		enc->prep |= in->has_fill || in->has_clamp;
+	}
 	layout(enc);
 	enc->dense = dense;
 	if (dense)
@@ -476,7 +523,22 @@ MlEncoderSave(MlEncoder *enc, StringInfo buf)
 		for (int k = 0; k < in->nlevels; k++)
 			MlWriteString(buf, in->levels[k]);
 	}
-	MlWriteInt32(buf, enc->dense ? 1 : 0);
+	/* bit 1: the inputs' recipe steps follow (never set before 0.3.0) */
+	MlWriteInt32(buf, (enc->dense ? 1 : 0) | (enc->prep ? 2 : 0));
+	if (enc->prep)
+		for (int i = 0; i < enc->ninputs; i++)
+		{
+			MlInput    *in = &enc->inputs[i];
+
+			MlWriteInt32(buf, (in->has_fill ? 1 : 0) | (in->has_clamp ? 2 : 0));
+			if (in->has_fill)
+				MlWriteFloat8(buf, in->fill);
+			if (in->has_clamp)
+			{
+				MlWriteFloat8(buf, in->lo);
+				MlWriteFloat8(buf, in->hi);
+			}
+		}
 	if (enc->dense)
 		for (int j = 0; j < enc->nraw; j++)
 		{
@@ -514,6 +576,30 @@ load_input(MlReader *r, MlInput *in)
 		build_level_hash(in);
 }
 
+/* An input's recipe steps, checked: a fill the input can hold, ordered bounds. */
+static void
+load_prep(MlReader *r, MlInput *in)
+{
+	int32		flags = MlReadInt32(r, 0, in->kind == ML_INPUT_NUMERIC ? 3 : 1);
+
+	in->has_fill = (flags & 1) != 0;
+	in->has_clamp = (flags & 2) != 0;
+	if (in->has_fill)
+	{
+		in->fill = MlReadFiniteFloat8(r);
+		if (in->kind == ML_INPUT_CATEGORY &&
+			!(in->fill >= 0 && in->fill < in->nlevels && in->fill == floor(in->fill)))
+			MlPayloadInvalid(r, "a category's fill is not one of its levels");
+	}
+	if (in->has_clamp)
+	{
+		in->lo = MlReadFiniteFloat8(r);
+		in->hi = MlReadFiniteFloat8(r);
+		if (!(in->lo <= in->hi))
+			MlPayloadInvalid(r, "an input's bounds are out of order");
+	}
+}
+
 MlEncoder *
 MlEncoderLoad(MlReader *r)
 {
@@ -524,7 +610,15 @@ MlEncoderLoad(MlReader *r)
 	for (int i = 0; i < enc->ninputs; i++)
 		load_input(r, &enc->inputs[i]);
 	layout(enc);
-	enc->dense = MlReadInt32(r, 0, 1) == 1;
+	{
+		int32		flags = MlReadInt32(r, 0, 3);
+
+		enc->dense = (flags & 1) != 0;
+		enc->prep = (flags & 2) != 0;
+	}
+	if (enc->prep)
+		for (int i = 0; i < enc->ninputs; i++)
+			load_prep(r, &enc->inputs[i]);
 	if (enc->dense)
 	{
 		enc->map = palloc0(sizeof(MlDenseMap) * enc->nraw);

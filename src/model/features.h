@@ -15,6 +15,8 @@
 
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup.h"
 #include "access/tupdesc.h"
 
@@ -28,7 +30,7 @@ typedef enum MlInputKind
 	ML_INPUT_DATETIME
 } MlInputKind;
 
-#define ML_MAX_PARTS 6
+#define ML_MAX_PARTS 10			/* every MlDatePart (a recipe may ask for all) */
 #define ML_MAX_ONEHOT 64
 
 /* One column of the relation the model reads. */
@@ -44,6 +46,18 @@ typedef struct MlInput
 	char	  **levels;			/* category levels as the type prints them */
 	int			first_raw;		/* its first raw feature */
 	int			nraw;
+	/*
+	 * A cleaning recipe's row-local steps (model/train_recipe.c), replayed
+	 * on every value before the raw features: a NULL takes the fill (a
+	 * number, an epoch or a level code), an observed finite number is
+	 * clamped to [lo, hi]. Stored in the payload only when some input has
+	 * one, so models without a recipe keep their bytes.
+	 */
+	bool		has_fill;
+	double		fill;
+	bool		has_clamp;
+	double		lo;
+	double		hi;
 	/* scoring: level text -> code (built on load) */
 	struct MlLevelHash *hash;
 } MlInput;
@@ -75,10 +89,25 @@ typedef struct MlEncoder
 	bool	   *feat_categorical;
 	int		   *feat_ncat;
 	int		   *feat_input;		/* input each learner feature comes from */
+	bool		prep;			/* some input has a fill or bounds */
 } MlEncoder;
+
+/* What a recipe asks of one frame column (NULL list: nothing). */
+typedef struct MlColumnPrep
+{
+	bool		has_fill;
+	double		fill;			/* number, epoch, or a level code of the frame column */
+	bool		has_clamp;
+	double		lo;
+	double		hi;
+	int			nparts;			/* > 0: these date parts instead of the defaults */
+	MlDatePart	parts[ML_MAX_PARTS];
+} MlColumnPrep;
 
 extern MlEncoder *MlEncoderFit(MlFrame *frame, List *columns, const int64 *rows, int64 nrows,
 							   bool dense);
+extern MlEncoder *MlEncoderFitPrep(MlFrame *frame, List *columns, const int64 *rows, int64 nrows,
+								   bool dense, const MlColumnPrep *prep);
 extern void MlEncoderRaw(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows,
 						 double **raw);
 extern void MlEncoderInputs(MlEncoder *enc, MlFrame *frame, const int64 *rows, int64 nrows,
@@ -125,5 +154,16 @@ extern void MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nu
 extern void MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values,
 						  const bool *nulls, int stride, double **raw, double **feat);
 extern void MlEncodeJson(MlEncoder *enc, Jsonb *row, double *raw, double *feat, const char *what);
+
+/* A recipe's row-local step on one observed value, or on a NULL (isnull). */
+static inline double
+MlInputPrep(const MlInput *in, double v, bool isnull)
+{
+	if (isnull)
+		return in->has_fill ? in->fill : NAN;
+	if (in->has_clamp && isfinite(v))
+		v = v < in->lo ? in->lo : v > in->hi ? in->hi : v;
+	return v;
+}
 
 #endif							/* ML_FEATURES_H */

@@ -198,7 +198,7 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 	double		v;
 
 	if (isnull)
-		return NAN;
+		return in->has_fill ? in->fill : NAN;	/* a recipe's fill (MlInputPrep) */
 	if (in->kind == ML_INPUT_CATEGORY)
 	{
 		if (b->atttype[i] == TEXTOID || b->atttype[i] == VARCHAROID || b->atttype[i] == BPCHAROID)
@@ -224,6 +224,8 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 		v = numeric_value(b->memo[i], value);
 	else
 		v = MlBaseDatumToDouble(value, b->atttype[i]);	/* atttype is the base type */
+	if (unlikely(in->has_clamp))
+		v = MlInputPrep(in, v, false);
 	return isfinite(v) ? v : NAN;
 }
 
@@ -279,7 +281,7 @@ static double
 json_input_value(MlInput *in, JsonbValue *jv, const char *what)
 {
 	if (jv->type == jbvNull)
-		return NAN;
+		return in->has_fill ? in->fill : NAN;	/* a recipe's fill (MlInputPrep) */
 	if (in->kind == ML_INPUT_NUMERIC)
 	{
 		double		d;
@@ -296,6 +298,7 @@ json_input_value(MlInput *in, JsonbValue *jv, const char *what)
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("key \"%s\" holds a number out of the range of double precision", in->name),
 					 errhint("Inputs are read as double precision: at most about 1.8e308 in magnitude.")));
+		d = MlInputPrep(in, d, false);
 		return isfinite(d) ? d : NAN;
 	}
 	if (in->kind == ML_INPUT_DATETIME)

@@ -56,7 +56,7 @@ read_options(JsonbContainer *opts, MlTrainOptions *o, bool is_auto)
 {
 	static const char *const valid[] = {
 		"test_size", "folds", "seed", "time_column", "holdout_column", "features", "exclude",
-		"permutation_importance", "permutation_repeats", "budget_s", "max_trials", NULL
+		"permutation_importance", "permutation_repeats", "budget_s", "max_trials", "recipe", NULL
 	};
 
 	MlOptCheckKeys(opts, "training options", valid);
@@ -234,7 +234,7 @@ fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTra
 	t->task = td->task;
 	t->nclass = td->nclass;
 	t->classes = td->classes;
-	t->enc = MlEncoderFit(frame, td->features, frows, ntrain, l->needs_dense);
+	t->enc = MlEncoderFitPrep(frame, td->features, frows, ntrain, l->needs_dense, td->prep);
 	d = MlTrainDesign(t->enc, frame, td, train, ntrain);
 	d->seed = (uint64) o->seed;
 	t->model = l->fit(d, params);
@@ -394,7 +394,7 @@ fingerprint(MlFrame *frame, MlTrainData *td)
 /* Insert the version row and its audit entry; returns the version number. */
 static int32
 store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame *frame,
-			  MlTrainOptions *o, StringInfo metrics)
+			  MlTrainOptions *o, MlTrainRecipe *rec, StringInfo metrics)
 {
 	StringInfoData params,
 				features,
@@ -433,6 +433,7 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 		appendStringInfoChar(&training, '}');
 	}
 	MlTrainListsJson(td, &training);
+	MlTrainRecipeJson(rec, &training);
 	appendStringInfoString(&training, ", \"fit_seconds\": ");
 	MlJsonNumber(&training, tr->seconds);
 	appendStringInfoChar(&training, '}');
@@ -448,6 +449,7 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 			.fingerprint = fingerprint(frame, td),
 			.features = features.data,
 			.training = training.data,
+			.recipe_id = rec->id,
 			.audit_action = "train",
 		};
 		instr_time	start;
@@ -568,7 +570,9 @@ ml_train(PG_FUNCTION_ARGS)
 	const MlLearner *l = NULL;
 	MlTrainOptions o;
 	MlTrainData td;
+	MlTrainRecipe rec;
 	MlFrame    *frame;
+	Oid			relid;
 	MemoryContext cxt,
 				old,
 				callercxt;
@@ -594,6 +598,7 @@ ml_train(PG_FUNCTION_ARGS)
 				 errmsg("algorithm \"auto\" chooses its own hyperparameters"),
 				 errhint("Name an algorithm to set hyperparameters.")));
 	read_options(opts, &o, l == NULL);
+	MlTrainRecipeOption(opts, &rec);
 
 	callercxt = CurrentMemoryContext;	/* SPI_finish frees what SPI allocated */
 	MlScopeEnter(&scope);
@@ -607,11 +612,8 @@ ml_train(PG_FUNCTION_ARGS)
 	MlScopeAsCaller(&scope);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_train", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	{
-		Oid			relid = MlProjectRelation(p);
-
-		frame = load_frame(relid, columns_to_load(relid, p, &o), &sampled);
-	}
+	relid = MlProjectRelation(p);
+	frame = load_frame(relid, columns_to_load(relid, p, &o), &sampled);
 	tcol = MlFrameColumn(frame, p->target);
 	split_columns(frame, &o);
 	memset(&td, 0, sizeof(td));
@@ -633,6 +635,8 @@ ml_train(PG_FUNCTION_ARGS)
 				 errmsg("option \"folds\" does not apply to clustering"),
 				 errhint("A clustering learner has no labels to score folds against; leave \"folds\" out.")));
 	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
+	MlTrainRecipeResolve(&rec, p, relid, frame, &td);
+	td.prep = rec.prep;
 	MlTrainSplit(&td, frame, &o);
 	elog(DEBUG1, "train timing: reading and preparing %.3f s", elapsed_s(t_begin));
 	best = train_best(&search, l, hp, frame, &td, &o);
@@ -650,7 +654,8 @@ ml_train(PG_FUNCTION_ARGS)
 		MlSearchJson(&search, &o, &metrics);
 	}
 	appendStringInfoChar(&metrics, '}');
-	version = store_version(&scope, p, best, &td, frame, &o, &metrics);
+	MlTrainRecipeStore(&rec, &scope, p, relid, frame, best->trained);
+	version = store_version(&scope, p, best, &td, frame, &o, &rec, &metrics);
 	if (l == NULL)
 		MlSearchStore(&search, td.task, p->id, version);
 	MemoryContextSwitchTo(old);

@@ -7,6 +7,9 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
 #include "core/frame.h"
 #include "model/features.h"
 #include "model/model.h"
@@ -43,7 +46,40 @@ typedef struct MlTrainData
 	int64		skipped_rows;	/* rows without a target */
 	List	   *features;		/* frame column indexes */
 	List	   *skipped;		/* "column: reason" */
+	MlColumnPrep *prep;			/* per frame column: the recipe's steps, or NULL */
 } MlTrainData;
+
+/* options.recipe and what became of it (train_recipe.c). */
+typedef enum MlRecipeMode
+{
+	ML_RECIPE_DEFAULT,			/* the project's latest cleaning recipe, else one fitted */
+	ML_RECIPE_NONE,
+	ML_RECIPE_GIVEN
+} MlRecipeMode;
+
+typedef struct MlTrainRecipe
+{
+	MlRecipeMode mode;
+	int64		id;				/* the recipe applied or stored, 0: none */
+	const char *kind;			/* its kind: clean, impute or train */
+	const char *source;			/* given, project, fitted or none */
+	MlColumnPrep *prep;			/* per frame column, or NULL */
+	List	   *applied;		/* "column: step" */
+	List	   *by_learner;
+	List	   *not_applied;
+	char	   *fallback;		/* why the project's recipe was not applied */
+} MlTrainRecipe;
+
+struct MlTrained;
+struct MlScope;
+struct MlProject;
+
+extern void MlTrainRecipeOption(JsonbContainer *opts, MlTrainRecipe *r);
+extern void MlTrainRecipeResolve(MlTrainRecipe *r, struct MlProject *p, Oid relid, MlFrame *frame,
+								 MlTrainData *td);
+extern void MlTrainRecipeStore(MlTrainRecipe *r, struct MlScope *scope, struct MlProject *p,
+							   Oid relid, MlFrame *frame, struct MlTrained *t);
+extern void MlTrainRecipeJson(MlTrainRecipe *r, StringInfo out);
 
 extern void MlTrainTarget(MlTrainData *td, MlFrame *frame, int tcol, bool classification);
 extern void MlTrainFeatures(MlTrainData *td, MlFrame *frame, int tcol, int holdout_col,

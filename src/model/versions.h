@@ -25,6 +25,7 @@ typedef struct MlVersionRow
 	const char *features;		/* jsonb */
 	const char *training;		/* jsonb */
 	const char *profile;		/* jsonb (model/profile.h), or NULL */
+	int64		recipe_id;		/* the cleaning recipe applied, 0: none */
 	const char *audit_action;	/* "train", "forecast_train" */
 	const char *audit_key;		/* one more audit detail, or NULL */
 	const char *audit_value;
