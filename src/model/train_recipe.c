@@ -177,9 +177,9 @@ static void
 unsupported(Replay *rp, const char *column, const char *what)
 {
 	problem(rp, ERRCODE_FEATURE_NOT_SUPPORTED,
-			psprintf("recipe " INT64_FORMAT " %s%s%s%s, which ml_train cannot replay on a scored row",
-					 rp->r->id, what, column ? " of column \"" : "", column ? column : "",
-					 column ? "\"" : ""));
+			psprintf("recipe " INT64_FORMAT " cannot be replayed on a scored row: %s%s%s %s",
+					 rp->r->id, column ? "column \"" : "", column ? column : "",
+					 column ? "\"" : "a step", what));
 }
 
 /* A fill the encoder can hold: a number, an epoch, or a frame level code. */
@@ -201,8 +201,8 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	if (m->method != ML_METHOD_MEAN && m->method != ML_METHOD_MEDIAN &&
 		m->method != ML_METHOD_MODE && m->method != ML_METHOD_CONSTANT)
 	{
-		unsupported(rp, col->name, psprintf("imputes with method \"%s\" (its fills depend on other "
-											"cells)", MlMethodName(m->method)));
+		unsupported(rp, col->name, psprintf("is imputed with method \"%s\", whose fills depend on "
+											"other cells", MlMethodName(m->method)));
 		return;
 	}
 	if (m->discrete && m->fill_level >= 0 && col->kind == ML_KIND_CATEGORICAL)
@@ -249,7 +249,7 @@ replay_bounds(Replay *rp, JsonbContainer *step)
 		rp->frame->cols[ci].kind != ML_KIND_NUMERIC)
 	{
 		unsupported(rp, rp->frame->cols[ci].name,
-					psprintf("handles outliers with action \"%s\"%s", action,
+					psprintf("has outliers handled with action \"%s\"%s", action,
 							 MlOptGet(step, "by") ? " per group" : ""));
 		return;
 	}
@@ -292,7 +292,7 @@ replay_parts(Replay *rp, JsonbContainer *step)
 		{
 			prep->nparts = 0;
 			unsupported(rp, rp->frame->cols[ci].name,
-						psprintf("encodes date part \"%s\"", (char *) lfirst(lc)));
+						psprintf("is encoded with date part \"%s\"", (char *) lfirst(lc)));
 			return;
 		}
 		prep->parts[prep->nparts++] = (MlDatePart) k;
@@ -330,7 +330,7 @@ replay_step(Replay *rp, JsonbContainer *step)
 			strcmp(method, "codes") != 0 && strcmp(method, "standardize") != 0)
 		{
 			if ((ci = step_feature(rp, step, "encode")) >= 0)
-				unsupported(rp, rp->frame->cols[ci].name, psprintf("encodes with method \"%s\"", method));
+				unsupported(rp, rp->frame->cols[ci].name, psprintf("is encoded with method \"%s\"", method));
 			return;
 		}
 		/* the same information: the learner encodes (codes, or one-hot and scaling) */
@@ -352,7 +352,7 @@ replay_step(Replay *rp, JsonbContainer *step)
 		char	   *column = MlOptString(step, "column", NULL);
 
 		if (column == NULL || step_feature(rp, step, kind) >= 0)
-			unsupported(rp, column, psprintf("has a step \"%s\"", kind));
+			unsupported(rp, column, psprintf("%s\"%s\"", column ? "has a step " : "", kind));
 	}
 }
 
