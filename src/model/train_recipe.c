@@ -530,8 +530,7 @@ MlTrainRecipeStore(MlTrainRecipe *r, MlScope *scope, MlProject *p, Oid relid, Ml
 				   MlTrained *t)
 {
 	StringInfoData steps,
-				opts,
-				report;
+				opts;
 
 	if (r->mode != ML_RECIPE_DEFAULT || r->id > 0)
 		return;
@@ -543,16 +542,16 @@ MlTrainRecipeStore(MlTrainRecipe *r, MlScope *scope, MlProject *p, Oid relid, Ml
 	initStringInfo(&opts);
 	appendStringInfoString(&opts, "{\"algorithm\": ");
 	escape_json(&opts, t->learner->name);
-	appendStringInfo(&opts, ", \"dense\": %s}", t->enc->dense ? "true" : "false");
-	initStringInfo(&report);
-	appendStringInfo(&report, "{\"inputs\": %d, \"features\": %d", t->enc->ninputs, t->enc->nfeat);
+	appendStringInfo(&opts, ", \"dense\": %s, \"inputs\": %d, \"features\": %d",
+					 t->enc->dense ? "true" : "false", t->enc->ninputs, t->enc->nfeat);
 	if (r->fallback)
 	{
-		appendStringInfoString(&report, ", \"not_applied_recipe\": ");
-		escape_json(&report, r->fallback);
+		appendStringInfoString(&opts, ", \"not_applied_recipe\": ");
+		escape_json(&opts, r->fallback);
 	}
-	appendStringInfoChar(&report, '}');
-	r->id = MlStoreRecipe(scope, relid, "train", opts.data, steps.data, report.data, p->id);
+	appendStringInfoChar(&opts, '}');
+	/* no per-column report: nothing was cleaned (ml_cleaning_report reads kind clean) */
+	r->id = MlStoreRecipe(scope, relid, "train", opts.data, steps.data, "[]", p->id);
 }
 
 /* The version's training.recipe member: , "recipe": {...} */

@@ -78,6 +78,7 @@ pick_recipe(MlReport *r, int64 recipe)
 			  "FROM mlops.recipes "
 			  "WHERE (project_id OPERATOR(pg_catalog.=) $1 "
 			  "       OR (source_schema OPERATOR(pg_catalog.=) $3 AND source_name OPERATOR(pg_catalog.=) $4)) "
+			  "  AND kind OPERATOR(pg_catalog.<>) 'train' "	/* ml_train's own: no cleaning */
 			  "  AND ($2 OPERATOR(pg_catalog.=) 0 OR id OPERATOR(pg_catalog.=) $2) "
 			  "ORDER BY id DESC LIMIT 1",
 			  4, types, values, NULL, SPI_OK_SELECT);
