@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Randomized robustness test of training and scoring (ml_train, ml_predict,
 ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
-importance, the hand-over, ml_export_pmml, drift (ml_drift, ml_check_drift,
+importance, cleaning recipes applied by ml_train (options.recipe: none,
+random ids, the newest after ml_impute or ml_clean on the relation), the
+hand-over, ml_export_pmml, drift (ml_drift, ml_check_drift,
 ml_set_drift_policy, ml_predict sampling, damaged profiles), and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
 ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
@@ -77,6 +79,8 @@ def sane_options(rng):
         o["permutation_importance"] = True
         if rng.random() < 0.5:
             o["permutation_repeats"] = rng.choice([1, 2])
+    if rng.random() < 0.15:
+        o["recipe"] = "none"
     return o
 
 
@@ -118,9 +122,37 @@ def options(rng, t):
         o["permutation_repeats"] = rng.choice([1, 3, 0, 101, 2.5])
     if rng.random() < 0.1:
         o["max_trials"] = rng.choice([1, 3, 0, 1001, "x", 2.5])
+    if rng.random() < 0.15:
+        # LATEST: the newest recipe id, bound when the statement is built
+        o["recipe"] = rng.choice(["none", "LATEST", "LATEST", 1, 999999, 0, -1, 1.5, "x", None, [1]])
     if fz.hostile and rng.random() < 0.2:
         o["bogus"] = 1
     return o
+
+
+def recipe_stmts(rng):
+    """A recipe on the project's relation first (ml_train applies the latest
+    by default): replayable fills or ones it must refuse (KNN, ml_clean's)."""
+    stmts = []
+    if rng.random() < 0.2:
+        method = rng.choice(["mean", "median", "mode", "constant", "knn", "auto"])
+        opts = {"value": 0} if method == "constant" else {}
+        stmts.append("SELECT count(*) FROM ml_impute('fz_a', NULL, %s, %s, into_table => 'fz_imp')"
+                     % (fz.lit(method), fz.jlit(opts)))
+    if rng.random() < 0.1:
+        stmts.append("SELECT count(*) FROM ml_clean('fz_a', %s, 'fz_cln')"
+                     % fz.jlit(rng.choice([{}, {"encode": False, "duplicates": False, "polish": False}])))
+    return stmts
+
+
+def options_arg(o):
+    """options => ..., with a LATEST recipe bound to the newest recipe id."""
+    if o.get("recipe") != "LATEST":
+        return "options => " + fz.jlit(o)
+    rest = dict(o)
+    del rest["recipe"]
+    return ("options => %s::jsonb || jsonb_build_object('recipe', (SELECT max(id) FROM mlops.recipes))"
+            % fz.jlit(rest))
 
 
 DRIFT_POLICY = {
@@ -726,6 +758,7 @@ def gen_train(rng, index):
     else:
         target = rng.choice(names) if names and rng.random() > 0.05 else "nosuch"
     stmts.append("SELECT ml_create_project('fz', 'fz_a', %s, %s)" % (fz.lit(target), fz.lit(task)))
+    stmts += recipe_stmts(rng)
     if sane:
         algs = (["auto", "linear", "ridge", "lasso", "elastic_net", "gbdt", "random_forest", "kmeans"]
                 if task == "regression" else ["auto", "logistic", "gbdt", "random_forest", "naive_bayes"])
@@ -742,7 +775,7 @@ def gen_train(rng, index):
         o["max_trials"] = rng.choice([1, 3, 6, 9])
         o["budget_s"] = rng.choice([0.1, 2])
     if o:
-        args.append("options => " + fz.jlit(o))
+        args.append(options_arg(o))
     stmts.append("SELECT * FROM ml_train('fz', %s)" % ", ".join(args))
     other = "fz_a"
     if rng.random() < 0.4:
