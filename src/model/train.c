@@ -654,7 +654,13 @@ ml_train(PG_FUNCTION_ARGS)
 		MlSearchJson(&search, &o, &metrics);
 	}
 	appendStringInfoChar(&metrics, '}');
-	MlTrainRecipeStore(&rec, &scope, p, relid, frame, best->trained);
+	{
+		instr_time	t_recipe;
+
+		INSTR_TIME_SET_CURRENT(t_recipe);
+		MlTrainRecipeStore(&rec, &scope, p, relid, frame, best->trained);
+		elog(DEBUG1, "train timing: recipe stored %.3f s", elapsed_s(t_recipe));
+	}
 	version = store_version(&scope, p, best, &td, frame, &o, &rec, &metrics);
 	if (l == NULL)
 		MlSearchStore(&search, td.task, p->id, version);
