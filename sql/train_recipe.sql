@@ -89,6 +89,12 @@ SELECT ml_predict('tr_p', jsonb_build_object('x', 5, 'n', 1, 'cat', 'red', 'at',
 SELECT ml_score('tr_p', 'tr_new', 'tr_new_scored') > 0 AS scored;
 SELECT count(*) AS rows, bool_and(s.prediction = ml_predict('tr_p', t)) AS identical
 FROM tr_new t JOIN tr_new_scored s USING (id);
+-- ml_evaluate reads the raw rows the same way: the rows without a target aside, all scored
+SELECT (e->>'rows_scored')::int AS scored, (e->>'rows_without_target')::int AS without_target,
+       (e->>'rmse')::float8 < 10 AS close
+FROM ml_evaluate('tr_p', 4, 'tr_raw') e;
+-- PMML has no form for the recipe's fills
+SELECT regress_try_n($$SELECT ml_export_pmml('tr_p', 4)$$);
 RESET ROLE;
 -- a model trained with 'none' scores the NULL as its training mean instead
 SET ROLE regress_alice;
