@@ -152,6 +152,19 @@ SELECT training->'recipe'->>'source' AS source, training->'recipe'->>'kind' AS k
        training->'recipe'->>'not_applied_recipe' LIKE :'knn_recipe' || ': %' AS says_why
 FROM mlops.models WHERE version = 7 AND project_id = (SELECT id FROM mlops.projects WHERE name = 'tr_p');
 
+-- A recipe fitted on the relation before the project existed is the project's too.
+RESET ROLE;
+CREATE TABLE tr_late AS SELECT id, x, n, y FROM tr_raw;
+GRANT SELECT ON tr_late TO ml_analyst;
+SET ROLE regress_alice;
+SELECT count(*) > 0 AS imputed FROM ml_impute('tr_late', ARRAY['x'], 'median', into_table => 'tr_late_m');
+SELECT id AS late_recipe, project_id IS NULL AS no_project FROM mlops.recipes ORDER BY id DESC LIMIT 1 \gset
+SELECT :'no_project' AS recipe_without_project;
+SELECT ml_create_project('tr_late', 'tr_late', 'y') > 0 AS created;
+SELECT version FROM ml_train('tr_late', 'ridge', options => '{"exclude": ["id"]}');
+SELECT recipe_id = :late_recipe AS its_relations_recipe, training->'recipe'->'applied' AS applied
+FROM mlops.models WHERE project_id = (SELECT id FROM mlops.projects WHERE name = 'tr_late');
+
 -- Bad recipes and options: clear errors, nothing stored.
 SELECT regress_try_n($$SELECT ml_train('tr_p', 'linear', options => '{"recipe": 999999}')$$);
 SELECT regress_try_n($$SELECT ml_train('tr_p', 'linear', options => '{"recipe": "all"}')$$);

@@ -81,17 +81,26 @@ read_recipe(int64 id, char **kind, Jsonb **steps)
 	return true;
 }
 
-/* The latest cleaning recipe of the project the caller may see, 0 if none. */
+/*
+ * The latest cleaning recipe of the project the caller may see, 0 if none:
+ * linked to it, or fitted on its relation (by OID, 0.3.0: a recipe made
+ * before the project was).
+ */
 static int64
-project_recipe(MlProject *p)
+project_recipe(MlProject *p, Oid relid)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(p->id)};
+	Oid			types[2] = {INT8OID, OIDOID};
+	Datum		values[2] = {Int64GetDatum(p->id), ObjectIdGetDatum(relid)};
 	bool		isnull;
 
-	MlSpiExec("SELECT id FROM mlops.recipes WHERE project_id OPERATOR(pg_catalog.=) $1 "
+	MlSpiExec(MlCatalogHasRoleOids()
+			  ? "SELECT id FROM mlops.recipes WHERE (project_id OPERATOR(pg_catalog.=) $1 "
+			  "OR source_relid OPERATOR(pg_catalog.=) $2) "
 			  "AND kind OPERATOR(pg_catalog.=) ANY ('{clean,impute}'::pg_catalog.text[]) "
-			  "ORDER BY id DESC LIMIT 1", 1, types, values, NULL, SPI_OK_SELECT);
+			  "ORDER BY id DESC LIMIT 1"
+			  : "SELECT id FROM mlops.recipes WHERE project_id OPERATOR(pg_catalog.=) $1 "
+			  "AND kind OPERATOR(pg_catalog.=) ANY ('{clean,impute}'::pg_catalog.text[]) "
+			  "ORDER BY id DESC LIMIT 1", 2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return 0;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -154,6 +163,7 @@ step_feature(Replay *rp, JsonbContainer *step, const char *what)
 		return -1;
 	}
 	{
+		/* MlRecipeCheckType's test, noted instead of raised (a project's recipe falls back) */
 		MlColumn   *col = &rp->frame->cols[ci];
 		char	   *kind = MlOptString(step, "kind", NULL);
 		const char *have = col->kind == ML_KIND_NUMERIC ? "numeric" :
@@ -430,7 +440,7 @@ MlTrainRecipeResolve(MlTrainRecipe *r, MlProject *p, Oid relid, MlFrame *frame, 
 							 MlRelName(relid))));
 		return;
 	}
-	r->id = project_recipe(p);
+	r->id = project_recipe(p, relid);
 	if (r->id > 0 && read_recipe(r->id, &kind, &steps))
 	{
 		r->kind = kind;
@@ -533,6 +543,9 @@ MlTrainRecipeStore(MlTrainRecipe *r, MlScope *scope, MlProject *p, Oid relid, Ml
 				opts;
 
 	if (r->mode != ML_RECIPE_DEFAULT || r->id > 0)
+		return;
+	/* a catalog not yet updated to 0.3.0 has no recipe kind 'train': nothing stored */
+	if (!MlCatalogHasRoleOids())
 		return;
 	initStringInfo(&steps);
 	appendStringInfoChar(&steps, '[');
