@@ -79,8 +79,9 @@ def sane_options(rng):
         o["permutation_importance"] = True
         if rng.random() < 0.5:
             o["permutation_repeats"] = rng.choice([1, 2])
-    if rng.random() < 0.15:
-        o["recipe"] = "none"
+    if rng.random() < 0.25:
+        # LATEST may be a recipe ml_train refuses (KNN): 0A000 is expected
+        o["recipe"] = rng.choice(["none", "LATEST"])
     return o
 
 
@@ -130,15 +131,16 @@ def options(rng, t):
     return o
 
 
-def recipe_stmts(rng):
+def recipe_stmts(rng, t):
     """A recipe on the project's relation first (ml_train applies the latest
     by default): replayable fills or ones it must refuse (KNN, ml_clean's)."""
     stmts = []
-    if rng.random() < 0.2:
+    names = t.names()
+    if rng.random() < 0.3 and names:
         method = rng.choice(["mean", "median", "mode", "constant", "knn", "auto"])
         opts = {"value": 0} if method == "constant" else {}
-        stmts.append("SELECT count(*) FROM ml_impute('fz_a', NULL, %s, %s, into_table => 'fz_imp')"
-                     % (fz.lit(method), fz.jlit(opts)))
+        stmts.append("SELECT count(*) FROM ml_impute('fz_a', %s, %s, %s, into_table => 'fz_imp')"
+                     % (fz.arr(fz.some(rng, names, 1, 3)), fz.lit(method), fz.jlit(opts)))
     if rng.random() < 0.1:
         stmts.append("SELECT count(*) FROM ml_clean('fz_a', %s, 'fz_cln')"
                      % fz.jlit(rng.choice([{}, {"encode": False, "duplicates": False, "polish": False}])))
@@ -758,7 +760,7 @@ def gen_train(rng, index):
     else:
         target = rng.choice(names) if names and rng.random() > 0.05 else "nosuch"
     stmts.append("SELECT ml_create_project('fz', 'fz_a', %s, %s)" % (fz.lit(target), fz.lit(task)))
-    stmts += recipe_stmts(rng)
+    stmts += recipe_stmts(rng, t)
     if sane:
         algs = (["auto", "linear", "ridge", "lasso", "elastic_net", "gbdt", "random_forest", "kmeans"]
                 if task == "regression" else ["auto", "logistic", "gbdt", "random_forest", "naive_bayes"])
