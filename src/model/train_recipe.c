@@ -200,21 +200,24 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	MlColumn   *col;
 	MlModel    *m;
 	MlColumnPrep *prep;
+	char	   *method;
 	double		v;
 
 	if (ci < 0)
 		return;
 	col = &rp->frame->cols[ci];
+	/* by name first: a model of other columns is not even bound to the frame */
+	method = MlOptString(step, "method", "none");
+	if (strcmp(method, "mean") != 0 && strcmp(method, "median") != 0 && strcmp(method, "mode") != 0 &&
+		strcmp(method, "constant") != 0 && strcmp(method, "none") != 0)
+	{
+		unsupported(rp, col->name, psprintf("is imputed with method \"%s\", whose fills depend on "
+											"other cells", method));
+		return;
+	}
 	m = MlModelFromJson(rp->frame, step);
 	if (m->method == ML_METHOD_NONE)
 		return;
-	if (m->method != ML_METHOD_MEAN && m->method != ML_METHOD_MEDIAN &&
-		m->method != ML_METHOD_MODE && m->method != ML_METHOD_CONSTANT)
-	{
-		unsupported(rp, col->name, psprintf("is imputed with method \"%s\", whose fills depend on "
-											"other cells", MlMethodName(m->method)));
-		return;
-	}
 	if (m->discrete && m->fill_level >= 0 && col->kind == ML_KIND_CATEGORICAL)
 	{
 		const char *text = m->tlevel_text[m->fill_level];
@@ -234,7 +237,7 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	if (col->kind == ML_KIND_NUMERIC && (col->basetype == INT2OID || col->basetype == INT4OID ||
 										 col->basetype == INT8OID))
 		v = rint(v);			/* what ml_apply_recipe writes into an integer column */
-	if (!isfinite(v) || (col->kind != ML_KIND_CATEGORICAL && !m->discrete && isnan(m->fill)))
+	if (!isfinite(v))
 	{
 		note(&rp->r->not_applied, col->name, "fill (none fitted)");
 		return;
