@@ -30,6 +30,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -425,6 +426,12 @@ ml_score(PG_FUNCTION_ARGS)
 	MlRequireArg(fcinfo, 1, "relation");
 	project = MlTextArg(fcinfo, 0, "project");
 	relid = PG_GETARG_OID(1);
+	/*
+	 * locked first, as a name lookup would: a concurrent DROP can then no
+	 * longer remove it between this check and the statements that name it
+	 */
+	if (OidIsValid(relid))
+		LockRelationOid(relid, AccessShareLock);
 	if (get_rel_name(relid) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

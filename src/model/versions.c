@@ -23,10 +23,10 @@
 int32
 MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 {
-	Oid			types[14] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
-	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID, JSONBOID};
-	Datum		values[14];
-	char		nulls[15] = "              ";
+	Oid			types[15] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
+	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID, JSONBOID, OIDOID};
+	Datum		values[15];
+	char		nulls[16] = "               ";
 	int32		version;
 	bool		isnull;
 
@@ -56,12 +56,21 @@ MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 		values[13] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->profile));
 	else
 		nulls[13] = 'n';
-	MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
+	/* its trainer by OID: who sees it whatever the relation's row-level security */
+	values[14] = ObjectIdGetDatum(scope->caller);
+	MlSpiExec(MlCatalogHasColumn("models", "created_by_oid") ?
+			  "INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
+			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
+			  "features, training, version, profile, created_by_oid) "
+			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+			  "ON CONFLICT (project_id, version) DO NOTHING" :
+			  "INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
 			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
 			  "features, training, version, profile) "
 			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
 			  "ON CONFLICT (project_id, version) DO NOTHING",
-			  14, types, values, nulls, SPI_OK_INSERT);
+			  MlCatalogHasColumn("models", "created_by_oid") ? 15 : 14,
+			  types, values, nulls, SPI_OK_INSERT);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
