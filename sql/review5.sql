@@ -146,7 +146,7 @@ DROP VIEW r5_mine, r5_mine2, r5_allowed, r5_through_function, r5_open;
 DROP FUNCTION r5_rows();
 DROP TABLE r5_plain;
 
--- 4. OIDs of nothing where a relation or role is expected: clear errors.
+-- 3. OIDs of nothing where a relation or role is expected: clear errors.
 SET ROLE regress_alice;
 SELECT ml_create_project('r5_oids', 'r5_houses', 'y') > 0 AS created;
 SET ROLE regress_eve;
@@ -167,7 +167,32 @@ SELECT regress_try($$SELECT ml_apply_recipe(1, 999999)$$);
 SELECT regress_try($$SELECT ml_add_member('r5_nothing', 0)$$);
 RESET ROLE;
 
--- 3. ml_score's reader against tables changed after the deployment.
+-- 4. MICE beside columns the forest fills (found by fuzz_clean seed 23):
+-- its later rounds refitted a column with the last column's method (the
+-- forest's) and by the wrong index, and wrote a forest step without one.
+CREATE TABLE r5_mice AS
+SELECT CASE WHEN (i * 37 + 21) % 100 < 10 THEN NULL ELSE (((i * 3 + 51) % 100) / 10.0)::numeric(3,1) END AS g,
+       CASE WHEN (i * 11 + 65) % 100 < 90 THEN NULL ELSE 'same' END AS z,
+       CASE WHEN (i * 61 + 75) % 100 < 40 THEN NULL ELSE (ARRAY['a', 'b', 'c', 'd'])[((i * 7 + 57) % 4) + 1] END AS t,
+       CASE WHEN (i * 37 + 24) % 100 < 5 THEN NULL ELSE (((i * 1 + 7) % 10000) / 3.0)::numeric(7,2) END AS y,
+       (((i * 13 + 63) % 7) - 3) * 1e300::float8 AS x
+FROM generate_series(1, 5) i;
+SELECT column_name, method FROM ml_impute('r5_mice', method => 'mice',
+    options => '{"exclude_features": ["g"], "methods": {"t": "classifier", "z": "forest"}}'::jsonb,
+    into_table => 'r5_mice_fit') ORDER BY column_name;
+CREATE TABLE r5_mice2 AS
+SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE (i % 7)::float8 END AS a,
+       CASE WHEN i % 5 = 0 THEN NULL ELSE (i % 3)::float8 * 2 END AS b,
+       CASE WHEN i % 6 = 0 THEN NULL ELSE (ARRAY['p', 'q'])[(i % 2) + 1] END AS c,
+       CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 11)::float8 END AS d
+FROM generate_series(1, 80) i;
+SELECT column_name, method FROM ml_impute('r5_mice2', method => 'mice',
+    options => '{"methods": {"b": "forest", "c": "forest"}}'::jsonb,
+    into_table => 'r5_mice2_fit') ORDER BY column_name;
+SELECT count(*) FILTER (WHERE a IS NULL OR b IS NULL OR c IS NULL OR d IS NULL) AS gaps_left FROM r5_mice2_fit;
+DROP TABLE r5_mice, r5_mice_fit, r5_mice2, r5_mice2_fit;
+
+-- 5. ml_score's reader against tables changed after the deployment.
 CREATE TABLE r5_t AS
 SELECT g AS id, (g % 37)::float8 AS x, CASE WHEN g % 3 = 0 THEN 'red' WHEN g % 3 = 1 THEN 'green' ELSE 'blue' END AS c,
        ((g % 37) + CASE WHEN g % 3 = 0 THEN 5 ELSE 0 END)::float8 AS y
@@ -237,6 +262,61 @@ RESET pg_mlops.score_block_rows;
 SELECT count(*) AS differ FROM r5_o_odd1 a JOIN r5_o_odd b USING (id)
 WHERE a.prediction IS DISTINCT FROM b.prediction;
 RESET ROLE;
+-- an error in the middle of the pipeline, while a block's trees run on
+-- their threads: a quota reached at the third block, then timestamps past
+-- any calendar in a later block
+CREATE TABLE r5_big AS
+SELECT g AS id, (g % 37)::float8 AS x, CASE WHEN g % 3 = 0 THEN 'red' ELSE 'blue' END AS c, 0::float8 AS y
+FROM generate_series(1, 30000) g;
+GRANT SELECT ON r5_big TO ml_consumer;
+SET client_min_messages = warning;
+CREATE ROLE regress_r5_app LOGIN IN ROLE ml_consumer;
+RESET client_min_messages;
+SET ROLE regress_r5_e;
+SELECT ml_expose('r5_trees', 'regress_r5_app', '{"rows_per_day": 10000}');
+SET ROLE regress_r5_app;
+SET pg_mlops.score_block_rows = 4096;
+SELECT regexp_replace(regress_try($$SELECT ml_score('r5_trees', 'r5_big', 'pg_temp.r5_o_big')$$),
+                      'resets at .*', 'resets at ...') AS quota_mid_pipeline;
+SELECT ml_predict('r5_trees', '{"x": 3, "c": "red"}'::jsonb) IS NOT NULL AS still_scores;
+RESET pg_mlops.score_block_rows;
+SET ROLE regress_r5_e;
+SELECT ml_revoke_exposure('r5_trees', 'regress_r5_app');
+RESET ROLE;
+DROP TABLE r5_big;
+DROP ROLE regress_r5_app;
+CREATE TABLE r5_when AS
+SELECT g AS id, timestamp '2026-01-01' + g * interval '37 minutes' AS at, (g % 24)::float8 AS y
+FROM generate_series(1, 3000) g;
+GRANT SELECT ON r5_when TO ml_analyst;
+SET ROLE regress_r5_a;
+SELECT ml_create_project('r5_when', 'r5_when', 'y') > 0 AS created;
+SELECT version FROM ml_train('r5_when', 'gbdt', '{"n_estimators": 10}', options => '{"exclude": ["id"]}');
+RESET ROLE;
+CREATE TABLE r5_when_odd AS SELECT id, at, y FROM r5_when;
+UPDATE r5_when_odd SET at = 'infinity' WHERE id = 2500;
+UPDATE r5_when_odd SET at = '-infinity' WHERE id = 2600;
+UPDATE r5_when_odd SET at = NULL WHERE id = 2700;
+UPDATE r5_when_odd SET at = '294276-12-31 23:59:59' WHERE id = 2800;
+UPDATE r5_when_odd SET at = '4713-11-24 00:00:00 BC' WHERE id = 2900;
+GRANT SELECT ON r5_when_odd TO ml_analyst;
+SET ROLE regress_r5_a;
+SELECT ml_mark_ready('r5_when', 1);
+SET ROLE regress_r5_e;
+SELECT ml_deploy('r5_when', 1);
+SET ROLE regress_r5_a;
+SET pg_mlops.score_block_rows = 1000;
+SELECT ml_score('r5_when', 'r5_when_odd', 'r5_o_when');
+RESET pg_mlops.score_block_rows;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE o.prediction IS DISTINCT FROM ml_predict('r5_when', s)) AS differ,
+       count(*) FILTER (WHERE o.prediction IS NULL OR o.prediction <> o.prediction) AS not_scored
+FROM r5_o_when o JOIN r5_when_odd s USING (id);
+DROP TABLE r5_o_when;
+SET ROLE regress_r5_e;
+SELECT ml_drop_project('r5_when', force => true);
+RESET ROLE;
+DROP TABLE r5_when, r5_when_odd;
 
 DROP TABLE r5_o_odd, r5_o_odd1, r5_o_late, r5_o_barrier, r5_o_ruled;
 DROP VIEW r5_barrier;
