@@ -553,11 +553,12 @@ def failing(code, msg):
         return "broken SQL" if 'SQL statement "' in (msg or "") else None
     if code.startswith("42") and code not in ALLOWED_42:
         return "broken SQL"
-    if code == "22P02" and re.search(r"\bjson", msg or "", re.I):
-        return "broken JSON"
-    # our own messages about a user's constant (the type's input function said no)
+    # our own messages about a user's constant (the type's input function
+    # said no, a jsonb column's too)
     if re.search(r"constant .* is not a valid value for column", msg or ""):
         return None
+    if code == "22P02" and re.search(r"\bjson", msg or "", re.I):
+        return "broken JSON"
     # a learner's own report that extreme data (1e300) overflowed the fit of
     # an imputation model (MissForest's trees): expected, as in fuzz_train.py
     if code == "22003" and LEARNER_OVERFLOW.search(msg or ""):
