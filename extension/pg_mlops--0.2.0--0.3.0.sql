@@ -1531,3 +1531,12 @@ CREATE POLICY project_visible ON mlops.drift_alerts FOR SELECT
     USING (mlops.project_access(project_id) IS NOT NULL
            AND (model_id IS NULL
                 OR EXISTS (SELECT 1 FROM mlops.models m WHERE m.id OPERATOR(pg_catalog.=) model_id)));
+-- Jobs scheduled before 0.3.0 carry no owner_oid: pinned now to the OID of
+-- the role their owner names ("0", no role, when it no longer exists), so
+-- a role dropped and re-created under that name later neither sees them
+-- (policy job_visible) nor runs them (src/jobs/dispatch.c).
+UPDATE mlops.jobs j
+SET command = j.command OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('owner_oid',
+        COALESCE((SELECT r.oid::pg_catalog.text FROM pg_catalog.pg_roles r
+                  WHERE r.rolname OPERATOR(pg_catalog.=) j.owner), '0'))
+WHERE NOT j.command OPERATOR(pg_catalog.?) 'owner_oid';
