@@ -76,7 +76,8 @@ for t in $tables; do
                              WHERE attrelid = 'mlops.$t'::regclass AND attnum > 0 AND NOT attisdropped")
 done
 # 0.3.0 pins a job to its owner's OID inside command (owner_oid): the rest is unchanged
-cols[jobs]=${cols[jobs]/command/command - 'owner_oid' AS command}
+unpinned="command - 'owner_oid' AS command"
+cols[jobs]=${cols[jobs]/command/$unpinned}
 digest() {
   q -d "$1" -c "SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')
                 FROM (SELECT ${cols[$2]} FROM mlops.$2) r"
