@@ -99,6 +99,23 @@ SET ROLE regress_r5_c;
 SELECT count(*) AS c_models FROM ml_models WHERE project = 'r5_secret';
 SELECT count(*) > 0 AS c_sees_drift FROM ml_drift WHERE project = 'r5_secret';
 RESET ROLE;
+-- the project repointed at a relation without row-level security: the
+-- model report still shows the version's stored metrics, so it stays hidden
+-- with the version
+CREATE TABLE r5_secret_copy AS SELECT * FROM r5_secret;
+GRANT SELECT ON r5_secret_copy TO ml_analyst, ml_engineer;
+SET ROLE regress_r5_a;
+SELECT ml_report('r5_secret', 'model', '{"sample_rows": 20}') > 0 AS model_report;
+SELECT ml_update_project('r5_secret', relation => 'r5_secret_copy');
+SET ROLE regress_r5_b;
+SELECT mlops.rows_unrestricted('r5_secret_copy'::regclass) AS b_copy_unrestricted;
+SELECT count(*) AS b_model_reports FROM ml_reports WHERE project = 'r5_secret' AND kind = 'model';
+SELECT count(*) AS b_report_rows FROM mlops.reports r JOIN mlops.projects p ON p.id = r.project_id
+WHERE p.name = 'r5_secret';
+SET ROLE regress_r5_a;
+SELECT ml_update_project('r5_secret', relation => 'r5_secret');
+RESET ROLE;
+DROP TABLE r5_secret_copy;
 -- row-level security switched off: the version is readable again
 ALTER TABLE r5_secret DISABLE ROW LEVEL SECURITY;
 SET ROLE regress_r5_b;
@@ -262,6 +279,24 @@ RESET pg_mlops.score_block_rows;
 SELECT count(*) AS differ FROM r5_o_odd1 a JOIN r5_o_odd b USING (id)
 WHERE a.prediction IS DISTINCT FROM b.prediction;
 RESET ROLE;
+-- blocks of one row keep no job per row in the call's memory (each block
+-- left about 800 bytes until the end of the call: 15 MB over these rows);
+-- a view reports the backend's memory as each row is read
+CREATE TABLE r5_many AS SELECT g AS id, (g % 37)::float8 AS x, 'red'::text AS c, 0::float8 AS y
+FROM generate_series(1, 20000) g;
+CREATE FUNCTION r5_mem() RETURNS bigint LANGUAGE sql VOLATILE
+    AS $$SELECT sum(total_bytes)::bigint FROM pg_catalog.pg_backend_memory_contexts$$;
+CREATE VIEW r5_many_mem AS SELECT m.*, r5_mem() AS mem FROM r5_many m;
+SET pg_mlops.score_block_rows = 1;
+SELECT ml_score('r5_trees', 'r5_many_mem', 'r5_o_many');
+RESET pg_mlops.score_block_rows;
+SELECT max(mem) FILTER (WHERE id > 19900) - min(mem) FILTER (WHERE id BETWEEN 1000 AND 1100)
+       < 1024 * 1024 AS memory_flat
+FROM r5_o_many;
+DROP TABLE r5_o_many;
+DROP VIEW r5_many_mem;
+DROP FUNCTION r5_mem();
+DROP TABLE r5_many;
 -- an error in the middle of the pipeline, while a block's trees run on
 -- their threads: a quota reached at the third block, then timestamps past
 -- any calendar in a later block
