@@ -1498,3 +1498,75 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
 ALTER TABLE mlops.recipes DROP CONSTRAINT recipes_kind_check;
 ALTER TABLE mlops.recipes ADD CONSTRAINT recipes_kind_check
     CHECK (kind IN ('clean', 'impute', 'train'));
+-- Review 5: the audit trail's actor by OID (33_role_oids.sql); model versions
+-- under row-level security (87_model_rows.sql). Versions whose trainer no
+-- longer exists keep created_by_oid NULL, audit entries actor_oid NULL.
+-- The audit trail: its actor by OID too (0.3.0). A role sees the entries
+-- it made, not those of a dropped role whose name it now has (actor stays,
+-- for display; NULL: the actor no longer existed at the upgrade).
+ALTER TABLE mlops.audit_log ADD COLUMN actor_oid oid;
+UPDATE mlops.audit_log a SET actor_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) a.actor;
+COMMENT ON COLUMN mlops.audit_log.actor_oid IS 'the OID of the acting role (NULL: it no longer existed at the upgrade to 0.3.0)';
+DROP POLICY audit_visible ON mlops.audit_log;
+CREATE POLICY audit_visible ON mlops.audit_log FOR SELECT
+    USING (actor_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'));
+ALTER TABLE mlops.models ADD COLUMN created_by_oid oid;
+COMMENT ON COLUMN mlops.models.created_by_oid IS
+    'the OID of the role that trained the version (it sees it whatever the training relation''s row-level security)';
+UPDATE mlops.models m SET created_by_oid = r.oid
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) m.created_by;
+DROP POLICY project_visible ON mlops.models;
+CREATE POLICY project_visible ON mlops.models FOR SELECT
+    USING (mlops.project_access(project_id) IS NOT NULL
+           AND (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                OR COALESCE(mlops.rows_unrestricted(pg_catalog.to_regclass(training_relation)), true)));
+DROP POLICY project_visible ON mlops.deployments;
+CREATE POLICY project_visible ON mlops.deployments FOR SELECT
+    USING (mlops.project_access(project_id) IS NOT NULL
+           AND (model_id IS NULL
+                OR EXISTS (SELECT 1 FROM mlops.models m WHERE m.id OPERATOR(pg_catalog.=) model_id)));
+DROP POLICY project_visible ON mlops.trials;
+CREATE POLICY project_visible ON mlops.trials FOR SELECT
+    USING (mlops.project_access(project_id) IS NOT NULL
+           AND (model_id IS NULL
+                OR EXISTS (SELECT 1 FROM mlops.models m WHERE m.id OPERATOR(pg_catalog.=) model_id)));
+DROP POLICY project_visible ON mlops.drift_alerts;
+CREATE POLICY project_visible ON mlops.drift_alerts FOR SELECT
+    USING (mlops.project_access(project_id) IS NOT NULL
+           AND (model_id IS NULL
+                OR EXISTS (SELECT 1 FROM mlops.models m WHERE m.id OPERATOR(pg_catalog.=) model_id)));
+-- Jobs scheduled before 0.3.0 carry no owner_oid: pinned now to the OID of
+-- the role their owner names ("0", no role, when it no longer exists), so
+-- a role dropped and re-created under that name later neither sees them
+-- (policy job_visible) nor runs them (src/jobs/dispatch.c).
+UPDATE mlops.jobs j
+SET command = j.command OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('owner_oid',
+        COALESCE((SELECT r.oid::pg_catalog.text FROM pg_catalog.pg_roles r
+                  WHERE r.rolname OPERATOR(pg_catalog.=) j.owner), '0'))
+WHERE NOT j.command OPERATOR(pg_catalog.?) 'owner_oid';
+-- A model or drift report shows its version's stored metrics and training
+-- shares too: it is hidden with the version (the project's relation may
+-- have been repointed since the version was trained on another).
+DROP POLICY project_visible ON mlops.reports;
+CREATE POLICY project_visible ON mlops.reports FOR SELECT
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR (mlops.project_access(project_id) IS NOT NULL
+               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
+                    OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])
+                        AND (model_id IS NULL
+                             OR EXISTS (SELECT 1 FROM mlops.models m WHERE m.id OPERATOR(pg_catalog.=) model_id))
+                        AND EXISTS (SELECT 1 FROM mlops.projects p
+                                    CROSS JOIN LATERAL pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)) s(rel)
+                                    WHERE p.id OPERATOR(pg_catalog.=) project_id
+                                      AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
+                    OR (kind OPERATOR(pg_catalog.=) 'cleaning'
+                        AND EXISTS (SELECT 1 FROM mlops.recipes c
+                                    WHERE c.id OPERATOR(pg_catalog.=) recipe_id
+                                      AND c.source_relid IS NOT NULL
+                                      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
+                                          OPERATOR(pg_catalog.=) c.source_relid
+                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));

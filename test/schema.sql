@@ -16,7 +16,7 @@ SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owne
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
     'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
-    'features', 'training', 'ready_comment', 'profile']);
+    'features', 'training', 'ready_comment', 'profile', 'created_by_oid']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
     'created_at', 'holds_rows', 'source_relid', 'created_by_oid']);
@@ -49,7 +49,7 @@ SELECT columns_are('mlops', 'trials', ARRAY['id', 'project_id', 'model_id', 'ver
     'rung', 'algorithm', 'hyperparameters', 'train_rows', 'fraction', 'metric', 'fold_scores',
     'score', 'fit_seconds', 'status', 'error', 'chosen']);
 SELECT columns_are('mlops', 'audit_log', ARRAY['id', 'at', 'actor', 'action', 'object_type',
-    'object_name', 'project_id', 'details']);
+    'object_name', 'project_id', 'details', 'actor_oid']);
 SELECT col_type_is('mlops'::name, 'models'::name, 'payload'::name, 'bytea', 'model payloads are bytea');
 SELECT col_is_unique('mlops'::name, 'projects'::name, ARRAY['name']::name[], 'project names are unique');
 SELECT col_is_unique('mlops'::name, 'models'::name, ARRAY['project_id', 'version']::name[], 'one row per project and version');

@@ -75,6 +75,9 @@ for t in $tables; do
   cols[$t]=$(q -d "$old" -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
                              WHERE attrelid = 'mlops.$t'::regclass AND attnum > 0 AND NOT attisdropped")
 done
+# 0.3.0 pins a job to its owner's OID inside command (owner_oid): the rest is unchanged
+unpinned="command - 'owner_oid' AS command"
+cols[jobs]=${cols[jobs]/command/$unpinned}
 digest() {
   q -d "$1" -c "SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')
                 FROM (SELECT ${cols[$2]} FROM mlops.$2) r"
@@ -177,7 +180,7 @@ q -d "$old" -c "ALTER EXTENSION pg_mlops UPDATE" >/dev/null
 n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 set -- $tables
-echo "1..$(($# + 6))"
+echo "1..$(($# + 7))"
 
 got=$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'")
 [ "$got" = "$version" ] && ok 0 "ALTER EXTENSION UPDATE goes from 0.1.0 to the default version $version" \
@@ -231,4 +234,17 @@ if [ -z "$(api up_cy "SELECT mlops.project_access($hidden)")" ] &&
   ok 0 "0.1.0's access function for any role is gone: an outsider learns nothing"
 else
   ok 1 "an outsider can still ask about a hidden project or another role"
+fi
+# Jobs of 0.1.0 and 0.2.0 are pinned to their owner's OID at the upgrade
+# (NULL-free: "0" when the owner no longer existed), so a role re-created
+# under the owner's name neither sees nor runs them.
+pinned=$(q -d "$old" -c "SELECT bool_and(j.command ->> 'owner_oid' = r.oid::text)
+                         FROM mlops.jobs j JOIN pg_roles r ON r.rolname = j.owner")
+q -d "$old" -c "DROP ROLE up_eng" -c "CREATE ROLE up_eng IN ROLE ml_engineer" >/dev/null 2>&1 ||
+  q -d "$old" -c "REASSIGN OWNED BY up_eng TO postgres" -c "DROP OWNED BY up_eng" -c "DROP ROLE up_eng" \
+    -c "CREATE ROLE up_eng IN ROLE ml_engineer" >/dev/null
+if [ "$pinned" = t ] && [ "$(api up_eng "SELECT count(*) FROM ml_jobs")" = 0 ]; then
+  ok 0 "old jobs pinned to their owner's OID: a re-created owner name sees none"
+else
+  ok 1 "old jobs not pinned by OID (pinned '$pinned', seen $(api up_eng "SELECT count(*) FROM ml_jobs"))"
 fi

@@ -35,3 +35,12 @@ CREATE POLICY job_visible ON mlops.jobs FOR SELECT
                     owner OPERATOR(pg_catalog.=) CURRENT_USER)
            OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'));
 
+-- The audit trail: its actor by OID too (0.3.0). A role sees the entries
+-- it made, not those of a dropped role whose name it now has (actor stays,
+-- for display; NULL: the actor no longer existed at the upgrade).
+ALTER TABLE mlops.audit_log ADD COLUMN actor_oid oid;
+COMMENT ON COLUMN mlops.audit_log.actor_oid IS 'the OID of the acting role (NULL: it no longer existed at the upgrade to 0.3.0)';
+DROP POLICY audit_visible ON mlops.audit_log;
+CREATE POLICY audit_visible ON mlops.audit_log FOR SELECT
+    USING (actor_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'));

@@ -399,26 +399,34 @@ MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *o
 	return slot >= 0 ? fills->filled[slot] : 0;
 }
 
-/* MICE: more rounds, each refitting a column with the others' latest fills. */
+/*
+ * MICE: more rounds, each refitting a column with the others' latest
+ * fills. models[0 .. n) are the columns fitted here, in the order they
+ * were first fitted (those the forest or the chain fills are not among
+ * them); each is refitted as MICE, whatever method o names now (the last
+ * column's).
+ */
 static void
-mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, MlModel **models)
+mice_rounds(MlFrame *frame, MlFills *fills, int n, MlImputeOptions *o, MlModel **models)
 {
+	MlMethod	method = o->method;
+
+	o->method = ML_METHOD_MICE;
 	for (int round = 1; round < 3; round++)
 	{
-		ListCell   *lc;
-		int			i = 0;
-
-		foreach(lc, targets)
+		for (int i = 0; i < n; i++)
 		{
-			int			t = lfirst_int(lc);
-			int			slot = MlFillSlot(fills, t);
-			MlColumn   *col = &frame->cols[t];
+			int			t;
+			int			slot;
+			MlColumn   *col;
 
-			if (slot < 0 || models[i] == NULL || models[i]->method != ML_METHOD_MICE)
-			{
-				i++;
+			if (models[i] == NULL || models[i]->method != ML_METHOD_MICE)
 				continue;
-			}
+			t = models[i]->target;
+			slot = MlFillSlot(fills, t);
+			if (slot < 0)
+				continue;
+			col = &frame->cols[t];
 			/* forget this column's fills, refit, refill */
 			for (int64 r = 0; r < frame->nrows; r++)
 				if (fills->isset[slot][r])
@@ -427,9 +435,10 @@ mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, M
 					col->x[r] = NAN;
 				}
 			models[i] = impute_one(frame, fills, t, o, NAN, NAN, NULL);
-			i++;
+			CHECK_FOR_INTERRUPTS();
 		}
 	}
+	o->method = method;
 }
 
 /* Report one fitted column and append its model to the recipe steps. */
@@ -775,7 +784,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 	}
 	if (base == ML_METHOD_MICE)
 	{
-		mice_rounds(frame, fills, targets, o, models);
+		mice_rounds(frame, fills, n, o, models);
 		for (int i = 0; i < n; i++)
 			report_model(frame, fills, models[i], o, steps, &report[i]);
 	}

@@ -204,10 +204,17 @@ static const char *const access_query_by_name =
 bool
 MlCatalogHasRoleOids(void)
 {
-	Oid			nsp = get_namespace_oid("mlops", true);
-	Oid			rel = OidIsValid(nsp) ? get_relname_relid("projects", nsp) : InvalidOid;
+	return MlCatalogHasColumn("projects", "owner_oid");
+}
 
-	return OidIsValid(rel) && get_attnum(rel, "owner_oid") != InvalidAttrNumber;
+/* Whether the catalog table mlops.<table> has a column (older catalogs lack some). */
+bool
+MlCatalogHasColumn(const char *table, const char *column)
+{
+	Oid			nsp = get_namespace_oid("mlops", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
 }
 
 /*
@@ -378,9 +385,9 @@ MlAudit(MlScope *scope, const char *action, const char *object_type,
 		const char *object_name, int64 project_id,
 		int nkeys, const char **keys, const char **vals)
 {
-	Oid			types[6] = {NAMEOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTARRAYOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Oid			types[7] = {NAMEOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTARRAYOID, OIDOID};
+	Datum		values[7];
+	char		nulls[7] = "       ";
 	Datum	   *elems = palloc(sizeof(Datum) * (2 * nkeys + 1));
 	int			dims[1];
 	int			lbs[1] = {1};
@@ -412,11 +419,20 @@ MlAudit(MlScope *scope, const char *action, const char *object_type,
 		values[5] = PointerGetDatum(construct_md_array(elems, NULL, 1, dims, lbs,
 													   TEXTOID, -1, false, TYPALIGN_INT));
 
+	/* the actor by OID too: a role re-created under its name is not the actor */
+	values[6] = ObjectIdGetDatum(scope->caller);
+
 	MlScopeAsOwner(scope);
-	MlSpiExec("INSERT INTO mlops.audit_log "
-			  "(actor, action, object_type, object_name, project_id, details) "
-			  "VALUES ($1, $2, $3, $4, $5, pg_catalog.jsonb_object($6))",
-			  6, types, values, nulls, SPI_OK_INSERT);
+	if (MlCatalogHasColumn("audit_log", "actor_oid"))
+		MlSpiExec("INSERT INTO mlops.audit_log "
+				  "(actor, action, object_type, object_name, project_id, details, actor_oid) "
+				  "VALUES ($1, $2, $3, $4, $5, pg_catalog.jsonb_object($6), $7)",
+				  7, types, values, nulls, SPI_OK_INSERT);
+	else
+		MlSpiExec("INSERT INTO mlops.audit_log "
+				  "(actor, action, object_type, object_name, project_id, details) "
+				  "VALUES ($1, $2, $3, $4, $5, pg_catalog.jsonb_object($6))",
+				  6, types, values, nulls, SPI_OK_INSERT);
 	if (!was_owner)
 		MlScopeAsCaller(scope);
 }
@@ -488,8 +504,15 @@ MlColumnListArg(FunctionCallInfo fcinfo, int argno, const char *argname, int max
 char *
 MlRelName(Oid relid)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
+	char	   *name = get_rel_name(relid);
+	char	   *nsp = name ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+
+	/* a relation dropped since its OID was taken, or an OID of nothing */
+	if (name == NULL || nsp == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return quote_qualified_identifier(nsp, name);
 }
 
 /* Parse into_table ("name" or "schema.name") and resolve its schema. */

@@ -73,6 +73,7 @@ extern void MlAudit(MlScope *scope, const char *action, const char *object_type,
 
 extern void MlCatalogInvalidate(void);
 extern bool MlCatalogHasRoleOids(void);
+extern bool MlCatalogHasColumn(const char *table, const char *column);
 extern char *MlRelName(Oid relid);
 extern RangeVar *MlParseInto(const char *into_table, Oid *nspid);
 

@@ -17,7 +17,12 @@
  * reader's CURRENT_USER even through a view that is not security_invoker,
  * so a view reading (directly or through other views) a table with
  * row-level security enabled counts as filtered, unless the reader
- * bypasses row-level security altogether.
+ * bypasses row-level security altogether. So does a view whose rows may
+ * depend on who reads it without any policy -- row security written into
+ * the view itself (WHERE owner = current_user, a privilege test), or a
+ * function or operator not built in (which may read such a table, or ask
+ * who is reading): its rows are the reader's, not the builder's, and
+ * BYPASSRLS, which skips policies only, changes nothing about that.
  */
 #include "postgres.h"
 
@@ -25,12 +30,19 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
+#include "access/transam.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_rewrite.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/fmgroids.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
@@ -40,7 +52,7 @@
 
 PG_FUNCTION_INFO_V1(ml_rows_unrestricted);
 
-static bool any_row_security(Oid relid, int depth);
+static bool any_row_security(Oid relid, int depth, bool bypass);
 
 /* The OID of a view's _RETURN rule, or InvalidOid. */
 static Oid
@@ -57,9 +69,59 @@ view_rule(Oid view)
 	return rule;
 }
 
-/* Has one of the relations a view's rule reads row-level security enabled? */
+/* A built-in function whose result depends on the role that calls it. */
 static bool
-view_reads_row_security(Oid view, int depth)
+identity_function(Oid funcid)
+{
+	char	   *name = get_func_name(funcid);
+	size_t		len = name ? strlen(name) : 0;
+
+	if (name == NULL)
+		return true;
+	return strcmp(name, "current_user") == 0 || strcmp(name, "session_user") == 0 ||
+		strcmp(name, "current_role") == 0 || strcmp(name, "pg_has_role") == 0 ||
+		strcmp(name, "current_setting") == 0 ||
+		(strncmp(name, "has_", 4) == 0 && len > 10 && strcmp(name + len - 10, "_privilege") == 0);
+}
+
+/* Does an expression of a view's query ask who the reader is? */
+static bool
+asks_identity(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SQLValueFunction))
+	{
+		SQLValueFunctionOp op = ((SQLValueFunction *) node)->op;
+
+		if (op == SVFOP_CURRENT_ROLE || op == SVFOP_CURRENT_USER || op == SVFOP_USER ||
+			op == SVFOP_SESSION_USER)
+			return true;
+	}
+	else if (IsA(node, FuncExpr) && identity_function(((FuncExpr *) node)->funcid))
+		return true;
+	else if (IsA(node, Query))
+		return query_tree_walker((Query *) node, asks_identity, context, 0);
+	return expression_tree_walker(node, asks_identity, context);
+}
+
+/* Whether a view's own query may give each reader other rows (see the file header). */
+static bool
+view_asks_identity(Oid view)
+{
+	Relation	rel = table_open(view, AccessShareLock);
+	bool		asks = asks_identity((Node *) get_view_query(rel), NULL);
+
+	table_close(rel, AccessShareLock);
+	return asks;
+}
+
+/*
+ * Has one of the relations a view's rule reads row-level security enabled,
+ * or may its rows depend on the reader otherwise?
+ */
+static bool
+view_reads_row_security(Oid view, int depth, bool bypass)
 {
 	Oid			rule = view_rule(view);
 	Relation	dep;
@@ -82,16 +144,19 @@ view_reads_row_security(Oid view, int depth)
 
 		/* the rule depends on its own view too (internally): not a source */
 		if (d->refclassid == RelationRelationId && d->refobjid != view)
-			found = any_row_security(d->refobjid, depth + 1);
+			found = any_row_security(d->refobjid, depth + 1, bypass);
+		else if ((d->refclassid == ProcedureRelationId || d->refclassid == OperatorRelationId) &&
+				 d->refobjid >= FirstNormalObjectId)
+			found = true;		/* not built in: it may read anything, ask anything */
 	}
 	systable_endscan(scan);
 	table_close(dep, AccessShareLock);
-	return found;
+	return found || view_asks_identity(view);
 }
 
 /* Row-level security enabled on a relation, or on one a view reads. */
 static bool
-any_row_security(Oid relid, int depth)
+any_row_security(Oid relid, int depth, bool bypass)
 {
 	HeapTuple	tup;
 	char		relkind;
@@ -108,8 +173,8 @@ any_row_security(Oid relid, int depth)
 	rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
 	ReleaseSysCache(tup);
 	if (relkind == RELKIND_VIEW)
-		return view_reads_row_security(relid, depth);
-	return rls;
+		return view_reads_row_security(relid, depth, bypass);
+	return rls && !bypass;
 }
 
 /*
@@ -129,9 +194,12 @@ ml_rows_unrestricted(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
 	ReleaseSysCache(tup);
-	if (superuser_arg(user) || has_bypassrls_privilege(user))
+	if (superuser_arg(user))
 		PG_RETURN_BOOL(true);
+	/* BYPASSRLS skips policies, not the row security a view writes itself */
 	if (relkind == RELKIND_VIEW)
-		PG_RETURN_BOOL(!view_reads_row_security(relid, 0));
+		PG_RETURN_BOOL(!view_reads_row_security(relid, 0, has_bypassrls_privilege(user)));
+	if (has_bypassrls_privilege(user))
+		PG_RETURN_BOOL(true);
 	PG_RETURN_BOOL(check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED);
 }

@@ -155,6 +155,12 @@ relation_value(const char *key, JsonbValue *v)
 	char	   *s = string_value(key, v);
 	Oid			relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(s)));
 
+	/* regclassin takes a number (or "-") as an OID without looking it up */
+	if (!OidIsValid(relid) || get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" does not exist", s),
+				 errdetail("Job option \"%s\" names the relation the step reads.", key)));
 	return MlRelName(relid);
 }
 

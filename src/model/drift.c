@@ -362,6 +362,29 @@ ml_drift_rows(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * The training shares ml_check_drift returns are the profile's, an
+ * aggregate of the training rows: a caller row-level security hides the
+ * version from (mlops.models' policy: its rows are narrower than its
+ * trainer's) is refused, as ml_drift leaves the version out for it.
+ */
+static void
+require_visible(MlProject *p, int64 model_id, int32 version)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model_id)};
+
+	MlSpiExec("SELECT 1 FROM mlops.models WHERE id OPERATOR(pg_catalog.=) $1",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for the drift of version %d of project \"%s\"",
+						version, p->name),
+				 errdetail("Its training profile covers rows that row-level security on the training relation hides from you."),
+				 errhint("Its trainer, or a role that row-level security does not filter, can check it.")));
+}
+
 /* The deployed version of a project the caller can see, with its profile. */
 static MlProfile *
 deployed_profile(MlScope *scope, MlProject *p, int64 *model_id, int32 *version)
@@ -382,6 +405,7 @@ deployed_profile(MlScope *scope, MlProject *p, int64 *model_id, int32 *version)
 				 errhint("Drift is measured for the deployed version: deploy one with ml_deploy().")));
 	*model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	require_visible(p, *model_id, *version);
 	profile = MlDriftLoadProfile(scope, *model_id, what_of(p->name, *version));
 	if (profile == NULL)
 		ereport(ERROR,

@@ -30,6 +30,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -82,6 +83,7 @@ typedef struct ScoreBlock
 	double	  **feat;			/* learner's features: raw, or the dense stage's */
 	double	   *out;			/* outputs, row-major */
 	MlPredictJob *job;			/* its predictions, under way */
+	MemoryContext jobcxt;		/* the job's memory: reset when the block is reused */
 } ScoreBlock;
 
 /* What one call carries from block to block. */
@@ -259,8 +261,17 @@ start_block(ScoreCall *c, ScoreBlock *b, HeapTuple *tuples, int n)
 						  b->nulls + (size_t) r * c->stride);
 	MlEncodeBlock(c->t->enc, c->binding, n, b->values, b->nulls, c->stride, b->raw, b->feat);
 	lap(c, STAGE_ENCODE, &t0);
-	/* the job lives with the call: a reset of the call's memory stops it */
-	old = MemoryContextSwitchTo(c->cxt);
+	/*
+	 * The job lives in the block's own context, under the call's (a reset of
+	 * either stops it): the block's previous job finished before the block
+	 * was read again, so its memory goes now, not once per block at the
+	 * end of the call (a block of one row would keep a job per row).
+	 */
+	if (b->jobcxt == NULL)
+		b->jobcxt = AllocSetContextCreate(c->cxt, "pg_mlops ml_score job", ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(b->jobcxt);
+	old = MemoryContextSwitchTo(b->jobcxt);
 	b->job = MlTrainedPredictStart(c->t, b->feat, n, b->out);
 	MemoryContextSwitchTo(old);
 	lap(c, STAGE_PREDICT, &t0);
@@ -425,6 +436,12 @@ ml_score(PG_FUNCTION_ARGS)
 	MlRequireArg(fcinfo, 1, "relation");
 	project = MlTextArg(fcinfo, 0, "project");
 	relid = PG_GETARG_OID(1);
+	/*
+	 * locked first, as a name lookup would: a concurrent DROP can then no
+	 * longer remove it between this check and the statements that name it
+	 */
+	if (OidIsValid(relid))
+		LockRelationOid(relid, AccessShareLock);
 	if (get_rel_name(relid) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

@@ -201,7 +201,9 @@ MlTrainedPredictStart(MlTrained *t, double **col, int64 n, double *out)
 void
 MlTrainedPredictFinish(MlPredictJob *j)
 {
-	if (j && j->job)
+	if (j == NULL)
+		return;
+	if (j->job)
 		j->t->learner->predict_finish(j->t->model, j->job, &j->d, j->out);
 	j->job = NULL;
 }
@@ -209,7 +211,9 @@ MlTrainedPredictFinish(MlPredictJob *j)
 void
 MlTrainedPredictCancel(MlPredictJob *j)
 {
-	if (j && j->job)
+	if (j == NULL)
+		return;
+	if (j->job)
 		j->t->learner->predict_cancel(j->job);
 	j->job = NULL;
 }

@@ -23,10 +23,11 @@
 int32
 MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 {
-	Oid			types[15] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
-	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID, JSONBOID, INT8OID};
-	Datum		values[15];
-	char		nulls[16] = "               ";
+	Oid			types[16] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
+	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID, JSONBOID, INT8OID, OIDOID};
+	Datum		values[16];
+	char		nulls[17] = "                ";
+	bool		by_oid = MlCatalogHasColumn("models", "created_by_oid");
 	int32		version;
 	bool		isnull;
 
@@ -60,12 +61,20 @@ MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 	values[14] = Int64GetDatum(row->recipe_id);
 	if (row->recipe_id <= 0)
 		nulls[14] = 'n';
-	MlSpiExec("INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
+	/* its trainer by OID: who sees it whatever the relation's row-level security */
+	values[15] = ObjectIdGetDatum(scope->caller);
+	MlSpiExec(by_oid ?
+			  "INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
+			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
+			  "features, training, version, profile, recipe_id, created_by_oid) "
+			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+			  "ON CONFLICT (project_id, version) DO NOTHING" :
+			  "INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
 			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
 			  "features, training, version, profile, recipe_id) "
 			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
 			  "ON CONFLICT (project_id, version) DO NOTHING",
-			  15, types, values, nulls, SPI_OK_INSERT);
+			  by_oid ? 16 : 15, types, values, nulls, SPI_OK_INSERT);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
