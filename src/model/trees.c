@@ -371,6 +371,8 @@ few_distinct(const double *v, int64 m, int maxb, double *out, int64 *nd)
 	return true;
 }
 
+#define COUNT_RANGE 65536		/* whole numbers spanning fewer values: counted, not selected */
+
 typedef struct BinJob
 {
 	const MlDesign *d;
@@ -381,7 +383,80 @@ typedef struct BinJob
 	double	  **scratch;		/* per worker, nsample doubles */
 	double	  **distinct;		/* per worker, max_bins doubles */
 	int64	  **ranks;			/* per worker, max_bins ranks */
+	int32	  **counts;			/* per worker, COUNT_RANGE counts */
+	uint8	  **bintab;			/* per worker, COUNT_RANGE bins */
 } BinJob;
+
+/*
+ * thread: whether v[0..m) are whole numbers (no -0, whose threshold a
+ * selection could return with its sign) spanning fewer than COUNT_RANGE
+ * values; their least.
+ */
+static bool
+whole_range(const double *v, int64 m, double *lo)
+{
+	double		mn = INFINITY,
+				mx = -INFINITY;
+	bool		whole = true;
+
+	for (int64 i = 0; i < m; i++)
+	{
+		double		x = v[i];
+
+		whole &= x == floor(x) && !(x == 0 && signbit(x));
+		mn = Min(mn, x);
+		mx = Max(mx, x);
+	}
+	*lo = mn;
+	return m > 0 && whole && mx - mn < COUNT_RANGE;
+}
+
+/*
+ * thread: v[ranks[k]] of a sort of v[0..m), for the nr ascending ranks,
+ * into out[k], from a count of each whole number lo .. lo + COUNT_RANGE - 1
+ * (the values a selection would put there).
+ */
+static void
+count_ranks(const double *v, int64 m, double lo, const int64 *ranks, int nr, int32 *counts,
+			double *out)
+{
+	int64		cum = 0;
+	int			slot = 0;
+	int			top = 0;
+
+	for (int64 i = 0; i < m; i++)
+		top = Max(top, (int) (v[i] - lo));
+	memset(counts, 0, sizeof(int32) * (top + 1));
+	for (int64 i = 0; i < m; i++)
+		counts[(int) (v[i] - lo)]++;
+	for (int k = 0; k < nr; k++)
+	{
+		while (cum + counts[slot] <= ranks[k])
+			cum += counts[slot++];
+		out[k] = lo + slot;
+	}
+}
+
+/*
+ * thread: the first b with c <= upper[b] (upper[nb - 1] is infinite), NaN
+ * in the missing bin; without branches, so the searches of successive rows
+ * overlap in the CPU
+ */
+static inline int
+bin_search(const double *upper, int nb, double c)
+{
+	const double *at = upper;
+	int			len = nb;
+
+	while (len > 1)
+	{
+		int			half = len >> 1;
+
+		at += half * (at[half - 1] < c);
+		len -= half;
+	}
+	return isnan(c) ? ML_TREES_MISSING_BIN : (int) (at - upper);
+}
 
 /* thread: a threshold between a and b (a < b), a itself if none fits */
 static double
@@ -403,6 +478,8 @@ bin_feature(void *ctx, int j, int worker)
 	size_t		nf = B->nfeat;
 	double	   *upper = B->upper[j];
 	int			nb = 0;
+	double		tab_lo = 0;
+	int			tab_n = 0;
 
 	if (B->categorical[j])
 	{
@@ -426,6 +503,7 @@ bin_feature(void *ctx, int j, int worker)
 					m_all,
 					nd = 0;
 		int			maxb = job->max_bins;
+		double		lo;
 
 		for (int64 s = 0; s < job->nsample; s++)
 		{
@@ -447,19 +525,36 @@ bin_feature(void *ctx, int j, int worker)
 		{
 			/*
 			 * more than maxb values: the sample's quantiles, found by
-			 * selection (a sort would put the same values there)
+			 * selection, or for whole numbers of a short range by counting
+			 * each (a sort would put the same values there)
 			 */
 			int64	   *ranks = job->ranks[worker];
+			double	   *at = job->distinct[worker];
 			double		mx = -INFINITY;
 
 			for (int64 i = 0; i < m; i++)
 				mx = Max(mx, v[i]);
 			for (int b = 1; b < maxb; b++)
 				ranks[b - 1] = (int64) ((double) b * m / maxb);
-			MlSelectRanks(v, m, ranks, maxb - 1);
+			if (whole_range(v, m, &lo))
+			{
+				count_ranks(v, m, lo, ranks, maxb - 1, job->counts[worker], at);
+				/* the rows' bins by value too, when there are fewer values than rows */
+				if ((mx - lo + 1) * 4 <= B->nrows)
+				{
+					tab_lo = lo;
+					tab_n = (int) (mx - lo + 1);
+				}
+			}
+			else
+			{
+				MlSelectRanks(v, m, ranks, maxb - 1);
+				for (int b = 1; b < maxb; b++)
+					at[b - 1] = v[ranks[b - 1]];
+			}
 			for (int b = 1; b < maxb; b++)
 			{
-				double		t = v[ranks[b - 1]];
+				double		t = at[b - 1];
 
 				if (t < mx && (nb == 0 || t > upper[nb - 1]))
 					upper[nb++] = t;
@@ -470,25 +565,27 @@ bin_feature(void *ctx, int j, int worker)
 		/* one value and no NaN: nothing to split on */
 		B->splittable[j] = nb > 1 || m_all < job->nsample;
 	}
-	for (int64 i = 0; i < B->nrows; i++)
+	if (tab_n > 0)
 	{
-		double		c = x[i];
-		const double *at = upper;
-		int			len = nb;
+		/* whole numbers of the sample's range: their bins looked up */
+		uint8	   *tab = job->bintab[worker];
 
-		/*
-		 * first b with c <= upper[b] (upper[nb - 1] is infinite), without
-		 * branches: the searches of successive rows overlap in the CPU
-		 */
-		while (len > 1)
+		for (int k = 0; k < tab_n; k++)
+			tab[k] = (uint8) bin_search(upper, nb, tab_lo + k);
+		for (int64 i = 0; i < B->nrows; i++)
 		{
-			int			half = len >> 1;
+			double		c = x[i];
+			double		k = c - tab_lo;
 
-			at += half * (at[half - 1] < c);
-			len -= half;
+			if (k >= 0 && k < tab_n && k == (double) (int) k)
+				out[i * nf] = tab[(int) k];
+			else
+				out[i * nf] = (uint8) bin_search(upper, nb, c);
 		}
-		out[i * nf] = isnan(c) ? ML_TREES_MISSING_BIN : (uint8) (at - upper);
 	}
+	else
+		for (int64 i = 0; i < B->nrows; i++)
+			out[i * nf] = (uint8) bin_search(upper, nb, x[i]);
 	B->span[j] = nb;
 }
 
@@ -543,11 +640,15 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	pool = pool_create(nrows * d->nfeat >= POOL_MIN_CELLS ? nthreads : 1);
 	job.distinct = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
 	job.ranks = palloc(sizeof(int64 *) * ML_TREES_MAX_THREADS);
+	job.counts = palloc(sizeof(int32 *) * ML_TREES_MAX_THREADS);
+	job.bintab = palloc(sizeof(uint8 *) * ML_TREES_MAX_THREADS);
 	for (int t = 0; t < pool->nthreads; t++)
 	{
 		job.scratch[t] = palloc(sizeof(double) * Max(nsample, 1));
 		job.distinct[t] = palloc(sizeof(double) * (ML_TREES_MAX_BINS + 1));
 		job.ranks[t] = palloc(sizeof(int64) * (ML_TREES_MAX_BINS + 1));
+		job.counts[t] = palloc(sizeof(int32) * COUNT_RANGE);
+		job.bintab[t] = palloc(COUNT_RANGE);
 	}
 	PG_TRY();
 	{
