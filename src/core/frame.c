@@ -51,7 +51,10 @@ struct MlDict
 	int32	   *slots;			/* code + 1, 0 when empty */
 	uint32	   *hashes;			/* hash of each level, by code */
 	int			capacity;		/* allocated levels */
-	int32	   *direct;			/* numeric: code + 1 of whole number k, 0 if not seen */
+	int32	   *direct;			/* numeric: code + 1 of whole number k, 0 if not seen
+								 * (a cache of the slots: NULL until a whole
+								 * number is added, and once the codes are
+								 * dropped) */
 };
 
 /* A number's slot in the direct table, or -1 (-0 is a level of its own there) */
@@ -115,7 +118,7 @@ dict_code_len(MlColumn *col, const char *text, int len, double value, bool add)
 	uint32		h;
 	uint32		i;
 
-	if (k >= 0 && d->direct[k] > 0)
+	if (k >= 0 && d->direct && d->direct[k] > 0)
 		return d->direct[k] - 1;
 	h = hash_level(text, len, value);
 	i = h & d->mask;
@@ -154,7 +157,12 @@ dict_code_len(MlColumn *col, const char *text, int len, double value, bool add)
 		col->level_value[col->nlevels] = value;
 	d->slots[i] = col->nlevels + 1;
 	if (k >= 0)
+	{
+		if (d->direct == NULL)
+			d->direct = MemoryContextAllocZero(GetMemoryChunkContext(d->hashes),
+											   sizeof(int32) * DICT_DIRECT);
 		d->direct[k] = col->nlevels + 1;
+	}
 	col->nlevels++;
 	if ((uint32) col->nlevels * 2 > d->mask)
 		dict_grow_slots(col);
@@ -178,9 +186,17 @@ dict_init(MlColumn *col, bool text)
 	if (text)
 		col->level_text = palloc(sizeof(char *) * 256);
 	else
-	{
 		col->level_value = palloc(sizeof(double) * 256);
-		col->dict->direct = palloc0(sizeof(int32) * DICT_DIRECT);
+}
+
+/* A column's codes are dropped: its direct table is no longer worth its memory. */
+static void
+dict_drop_direct(MlColumn *col)
+{
+	if (col->dict && col->dict->direct)
+	{
+		pfree(col->dict->direct);
+		col->dict->direct = NULL;
 	}
 }
 
@@ -390,6 +406,7 @@ column_put(MlColumn *col, int64 row, Datum d, bool isnull, FmgrInfo *out)
 		pfree(col->code);
 		col->code = NULL;
 		col->nlevels = 0;
+		dict_drop_direct(col);
 	}
 }
 
@@ -496,6 +513,7 @@ classify_column(MlColumn *col, int64 nrows)
 	{
 		pfree(col->code);
 		col->code = NULL;
+		dict_drop_direct(col);
 	}
 }
 
