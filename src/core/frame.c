@@ -37,15 +37,39 @@
 #include "core/frame.h"
 
 #define FETCH_BATCH 10000
+#define DICT_DIRECT 4096		/* whole numbers 0 .. 4095 looked up without hashing */
 
-/* Open-addressing map from a level (text or number) to its code. */
+/*
+ * Open-addressing map from a level (text or number) to its code. Numeric
+ * columns are mostly small whole numbers (counts, prices, ids): those are
+ * also found in a direct table, filled as their levels are added, so the
+ * codes are the same as the hash table's.
+ */
 struct MlDict
 {
 	uint32		mask;
 	int32	   *slots;			/* code + 1, 0 when empty */
 	uint32	   *hashes;			/* hash of each level, by code */
 	int			capacity;		/* allocated levels */
+	int32	   *direct;			/* numeric: code + 1 of whole number k, 0 if not seen
+								 * (a cache of the slots: NULL until a whole
+								 * number is added, and once the codes are
+								 * dropped) */
 };
+
+/* A number's slot in the direct table, or -1 (-0 is a level of its own there) */
+static inline int
+dict_direct_slot(double value)
+{
+	if (value >= 0 && value < DICT_DIRECT && !signbit(value))
+	{
+		int			k = (int) value;
+
+		if ((double) k == value)
+			return k;
+	}
+	return -1;
+}
 
 /* a level's hash: its bytes (text), or its bits mixed (a number) */
 static inline uint32
@@ -90,9 +114,14 @@ static int32
 dict_code_len(MlColumn *col, const char *text, int len, double value, bool add)
 {
 	MlDict	   *d = col->dict;
-	uint32		h = hash_level(text, len, value);
-	uint32		i = h & d->mask;
+	int			k = text ? -1 : dict_direct_slot(value);
+	uint32		h;
+	uint32		i;
 
+	if (k >= 0 && d->direct && d->direct[k] > 0)
+		return d->direct[k] - 1;
+	h = hash_level(text, len, value);
+	i = h & d->mask;
 	while (d->slots[i])
 	{
 		int32		c = d->slots[i] - 1;
@@ -127,6 +156,13 @@ dict_code_len(MlColumn *col, const char *text, int len, double value, bool add)
 	else
 		col->level_value[col->nlevels] = value;
 	d->slots[i] = col->nlevels + 1;
+	if (k >= 0)
+	{
+		if (d->direct == NULL)
+			d->direct = MemoryContextAllocZero(GetMemoryChunkContext(d->hashes),
+											   sizeof(int32) * DICT_DIRECT);
+		d->direct[k] = col->nlevels + 1;
+	}
 	col->nlevels++;
 	if ((uint32) col->nlevels * 2 > d->mask)
 		dict_grow_slots(col);
@@ -151,6 +187,17 @@ dict_init(MlColumn *col, bool text)
 		col->level_text = palloc(sizeof(char *) * 256);
 	else
 		col->level_value = palloc(sizeof(double) * 256);
+}
+
+/* A column's codes are dropped: its direct table is no longer worth its memory. */
+static void
+dict_drop_direct(MlColumn *col)
+{
+	if (col->dict && col->dict->direct)
+	{
+		pfree(col->dict->direct);
+		col->dict->direct = NULL;
+	}
 }
 
 /* Code of a text level, added to the column's levels if new. */
@@ -359,6 +406,7 @@ column_put(MlColumn *col, int64 row, Datum d, bool isnull, FmgrInfo *out)
 		pfree(col->code);
 		col->code = NULL;
 		col->nlevels = 0;
+		dict_drop_direct(col);
 	}
 }
 
@@ -465,6 +513,7 @@ classify_column(MlColumn *col, int64 nrows)
 	{
 		pfree(col->code);
 		col->code = NULL;
+		dict_drop_direct(col);
 	}
 }
 

@@ -207,7 +207,7 @@ typedef struct RoundCtx
 	MlTree	   *tree;
 	const bool *skip;			/* rows the tree already scored */
 	MlTreeBuilder *builder;
-	double	   *og;				/* unweighted regression: gradients in sample order */
+	bool		unit;			/* unweighted regression: gradients only, hessians 1 */
 } RoundCtx;
 
 /* thread: gradients and hessians of class k at the current scores */
@@ -227,8 +227,8 @@ grad_task(void *arg, int task, int worker)
 		int32		i = c->rows[s];
 		double		w = d->w ? d->w[i] : 1.0;
 
-		if (c->og)
-			c->og[s] = c->F[i] - d->y[i];
+		if (c->unit)
+			c->g[i] = c->F[i] - d->y[i];
 		else if (d->task == ML_TASK_REGRESSION)
 		{
 			c->g[i] = w * (c->F[i] - d->y[i]);
@@ -508,8 +508,7 @@ gbdt_fit(const MlDesign *d, void *params)
 			rc.h = h;
 			rc.skip = inbag;
 			rc.builder = builder;
-			rc.og = d->task == ML_TASK_REGRESSION && d->w == NULL ?
-				MlTreeBuilderGradients(builder) : NULL;
+			rc.unit = d->task == ML_TASK_REGRESSION && d->w == NULL;
 			if (K > 1)
 			{
 				rc.rows = train;
@@ -526,8 +525,8 @@ gbdt_fit(const MlDesign *d, void *params)
 				t0 = MlTreesNow();
 				MlTreesParallel(builder, grad_task, &rc, ROUND_CHUNKS);
 				MlTreesTime.rows += MlTreesNow() - t0;
-				/* unweighted squared error: hessians 1, gradients in place */
-				t = MlTreeGrow(builder, sample, nsample, rc.og ? rc.og : g, rc.og ? NULL : h,
+				/* unweighted squared error: hessians 1 */
+				t = MlTreeGrow(builder, sample, nsample, g, rc.unit ? NULL : h,
 							   allowed, &rng, pending);
 				t0 = MlTreesNow();
 				m->trees[m->nrounds * K + k] = t;

@@ -371,6 +371,8 @@ few_distinct(const double *v, int64 m, int maxb, double *out, int64 *nd)
 	return true;
 }
 
+#define COUNT_RANGE 65536		/* whole numbers spanning fewer values: counted, not selected */
+
 typedef struct BinJob
 {
 	const MlDesign *d;
@@ -381,7 +383,80 @@ typedef struct BinJob
 	double	  **scratch;		/* per worker, nsample doubles */
 	double	  **distinct;		/* per worker, max_bins doubles */
 	int64	  **ranks;			/* per worker, max_bins ranks */
+	int32	  **counts;			/* per worker, COUNT_RANGE counts */
+	uint8	  **bintab;			/* per worker, COUNT_RANGE bins */
 } BinJob;
+
+/*
+ * thread: whether v[0..m) are whole numbers (no -0, whose threshold a
+ * selection could return with its sign) spanning fewer than COUNT_RANGE
+ * values; their least.
+ */
+static bool
+whole_range(const double *v, int64 m, double *lo)
+{
+	double		mn = INFINITY,
+				mx = -INFINITY;
+	bool		whole = true;
+
+	for (int64 i = 0; i < m; i++)
+	{
+		double		x = v[i];
+
+		whole &= x == floor(x) && !(x == 0 && signbit(x));
+		mn = Min(mn, x);
+		mx = Max(mx, x);
+	}
+	*lo = mn;
+	return m > 0 && whole && mx - mn < COUNT_RANGE;
+}
+
+/*
+ * thread: v[ranks[k]] of a sort of v[0..m), for the nr ascending ranks,
+ * into out[k], from a count of each whole number lo .. lo + COUNT_RANGE - 1
+ * (the values a selection would put there).
+ */
+static void
+count_ranks(const double *v, int64 m, double lo, const int64 *ranks, int nr, int32 *counts,
+			double *out)
+{
+	int64		cum = 0;
+	int			slot = 0;
+	int			top = 0;
+
+	for (int64 i = 0; i < m; i++)
+		top = Max(top, (int) (v[i] - lo));
+	memset(counts, 0, sizeof(int32) * (top + 1));
+	for (int64 i = 0; i < m; i++)
+		counts[(int) (v[i] - lo)]++;
+	for (int k = 0; k < nr; k++)
+	{
+		while (cum + counts[slot] <= ranks[k])
+			cum += counts[slot++];
+		out[k] = lo + slot;
+	}
+}
+
+/*
+ * thread: the first b with c <= upper[b] (upper[nb - 1] is infinite), NaN
+ * in the missing bin; without branches, so the searches of successive rows
+ * overlap in the CPU
+ */
+static inline int
+bin_search(const double *upper, int nb, double c)
+{
+	const double *at = upper;
+	int			len = nb;
+
+	while (len > 1)
+	{
+		int			half = len >> 1;
+
+		at += half * (at[half - 1] < c);
+		len -= half;
+	}
+	return isnan(c) ? ML_TREES_MISSING_BIN : (int) (at - upper);
+}
 
 /* thread: a threshold between a and b (a < b), a itself if none fits */
 static double
@@ -403,6 +478,8 @@ bin_feature(void *ctx, int j, int worker)
 	size_t		nf = B->nfeat;
 	double	   *upper = B->upper[j];
 	int			nb = 0;
+	double		tab_lo = 0;
+	int			tab_n = 0;
 
 	if (B->categorical[j])
 	{
@@ -426,6 +503,7 @@ bin_feature(void *ctx, int j, int worker)
 					m_all,
 					nd = 0;
 		int			maxb = job->max_bins;
+		double		lo;
 
 		for (int64 s = 0; s < job->nsample; s++)
 		{
@@ -447,19 +525,36 @@ bin_feature(void *ctx, int j, int worker)
 		{
 			/*
 			 * more than maxb values: the sample's quantiles, found by
-			 * selection (a sort would put the same values there)
+			 * selection, or for whole numbers of a short range by counting
+			 * each (a sort would put the same values there)
 			 */
 			int64	   *ranks = job->ranks[worker];
+			double	   *at = job->distinct[worker];
 			double		mx = -INFINITY;
 
 			for (int64 i = 0; i < m; i++)
 				mx = Max(mx, v[i]);
 			for (int b = 1; b < maxb; b++)
 				ranks[b - 1] = (int64) ((double) b * m / maxb);
-			MlSelectRanks(v, m, ranks, maxb - 1);
+			if (whole_range(v, m, &lo))
+			{
+				count_ranks(v, m, lo, ranks, maxb - 1, job->counts[worker], at);
+				/* the rows' bins by value too, when there are fewer values than rows */
+				if ((mx - lo + 1) * 4 <= B->nrows)
+				{
+					tab_lo = lo;
+					tab_n = (int) (mx - lo + 1);
+				}
+			}
+			else
+			{
+				MlSelectRanks(v, m, ranks, maxb - 1);
+				for (int b = 1; b < maxb; b++)
+					at[b - 1] = v[ranks[b - 1]];
+			}
 			for (int b = 1; b < maxb; b++)
 			{
-				double		t = v[ranks[b - 1]];
+				double		t = at[b - 1];
 
 				if (t < mx && (nb == 0 || t > upper[nb - 1]))
 					upper[nb++] = t;
@@ -470,25 +565,27 @@ bin_feature(void *ctx, int j, int worker)
 		/* one value and no NaN: nothing to split on */
 		B->splittable[j] = nb > 1 || m_all < job->nsample;
 	}
-	for (int64 i = 0; i < B->nrows; i++)
+	if (tab_n > 0)
 	{
-		double		c = x[i];
-		const double *at = upper;
-		int			len = nb;
+		/* whole numbers of the sample's range: their bins looked up */
+		uint8	   *tab = job->bintab[worker];
 
-		/*
-		 * first b with c <= upper[b] (upper[nb - 1] is infinite), without
-		 * branches: the searches of successive rows overlap in the CPU
-		 */
-		while (len > 1)
+		for (int k = 0; k < tab_n; k++)
+			tab[k] = (uint8) bin_search(upper, nb, tab_lo + k);
+		for (int64 i = 0; i < B->nrows; i++)
 		{
-			int			half = len >> 1;
+			double		c = x[i];
+			double		k = c - tab_lo;
 
-			at += half * (at[half - 1] < c);
-			len -= half;
+			if (k >= 0 && k < tab_n && k == (double) (int) k)
+				out[i * nf] = tab[(int) k];
+			else
+				out[i * nf] = (uint8) bin_search(upper, nb, c);
 		}
-		out[i * nf] = isnan(c) ? ML_TREES_MISSING_BIN : (uint8) (at - upper);
 	}
+	else
+		for (int64 i = 0; i < B->nrows; i++)
+			out[i * nf] = (uint8) bin_search(upper, nb, x[i]);
 	B->span[j] = nb;
 }
 
@@ -543,11 +640,15 @@ MlTreesBin(const MlDesign *d, const int32 *rows, int64 nrows, int max_bins,
 	pool = pool_create(nrows * d->nfeat >= POOL_MIN_CELLS ? nthreads : 1);
 	job.distinct = palloc(sizeof(double *) * ML_TREES_MAX_THREADS);
 	job.ranks = palloc(sizeof(int64 *) * ML_TREES_MAX_THREADS);
+	job.counts = palloc(sizeof(int32 *) * ML_TREES_MAX_THREADS);
+	job.bintab = palloc(sizeof(uint8 *) * ML_TREES_MAX_THREADS);
 	for (int t = 0; t < pool->nthreads; t++)
 	{
 		job.scratch[t] = palloc(sizeof(double) * Max(nsample, 1));
 		job.distinct[t] = palloc(sizeof(double) * (ML_TREES_MAX_BINS + 1));
 		job.ranks[t] = palloc(sizeof(int64) * (ML_TREES_MAX_BINS + 1));
+		job.counts[t] = palloc(sizeof(int32) * COUNT_RANGE);
+		job.bintab[t] = palloc(COUNT_RANGE);
 	}
 	PG_TRY();
 	{
@@ -623,10 +724,13 @@ struct MlTreeBuilder
 	int64		cap_rows;
 	int32	   *rows;			/* the tree's rows, grouped by node */
 	int32	   *tmp;
-	double	   *og;				/* gradients of rows[i], moved with them */
-	double	   *oh;				/* hessians of rows[i] (unless unit) */
-	double	   *tg;
-	double	   *th;
+	/*
+	 * The tree's gradients and hessians, by row id, read where they are:
+	 * a partition moves only the row ids (a node's rows stay in ascending
+	 * order, so the reads go forward through these arrays).
+	 */
+	const double *G;			/* nout per row */
+	const double *H;			/* NULL when unit_hess */
 	bool		unit_hess;		/* every hessian is 1: sums are counts */
 	/* the tree being grown */
 	Cand	   *cands;
@@ -693,10 +797,6 @@ MlTreeBuilderCreate(const MlBins *bins, int nout, const MlTreeParams *p, int nth
 	b->cap_rows = n;
 	b->rows = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
 	b->tmp = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
-	b->og = palloc_extended(sizeof(double) * n * nout, MCXT_ALLOC_HUGE);
-	b->tg = palloc_extended(sizeof(double) * n * nout, MCXT_ALLOC_HUGE);
-	b->oh = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
-	b->th = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
 	b->cap_cands = 64;
 	b->cands = palloc(sizeof(Cand) * b->cap_cands);
 	b->tot = palloc(sizeof(double) * b->cap_cands * b->S);
@@ -747,17 +847,6 @@ MlTreeBuilderRows(MlTreeBuilder *b)
 	return b->rows;
 }
 
-/*
- * Where a caller may write the next tree's gradients in the order of its
- * rows (one output, unit hessians), passing this array as MlTreeGrow's g:
- * they are then not copied. Overwritten by growing a tree.
- */
-double *
-MlTreeBuilderGradients(MlTreeBuilder *b)
-{
-	return b->og;
-}
-
 void
 MlTreeLeafRows(MlTreeBuilder *b, int leaf, int64 *begin, int64 *end)
 {
@@ -795,7 +884,7 @@ hist_free(MlTreeBuilder *b, int h)
  */
 static pg_attribute_always_inline void
 hist_rows(int nf, bool unit, v2d *pair, uint32 *cnt, const uint8 *bins, const int *feat,
-		  size_t stride, const int32 *r, const double *og, const double *oh, int64 begin, int64 end)
+		  size_t stride, const int32 *r, const double *G, const double *H, int64 begin, int64 end)
 {
 	int			off[HIST_GROUP];
 
@@ -803,11 +892,17 @@ hist_rows(int nf, bool unit, v2d *pair, uint32 *cnt, const uint8 *bins, const in
 		off[q] = feat[q];
 	for (int64 i = begin; i < end; i++)
 	{
-		const uint8 *rb = bins + (size_t) r[i] * stride;
-		v2d			gh = {og[i], unit ? 1.0 : oh[i]};
+		int32		ri = r[i];
+		const uint8 *rb = bins + (size_t) ri * stride;
+		v2d			gh = {G[ri], unit ? 1.0 : H[ri]};
 
 		if (i + PREFETCH < end)
+		{
 			__builtin_prefetch(bins + (size_t) r[i + PREFETCH] * stride);
+			__builtin_prefetch(G + r[i + PREFETCH]);
+		}
+		/* unrolled (nf is a constant here): the loop's own work was most of a cell's */
+#pragma GCC unroll 16
 		for (int q = 0; q < nf; q++)
 		{
 			int			bin = rb[off[q]];
@@ -837,8 +932,8 @@ hist_task(void *ctx, int task, int worker)
 	int64		begin = c->begin;
 	int64		end = c->end;
 	const int32 *r = b->rows;
-	const double *og = b->og;
-	const double *oh = b->oh;
+	const double *G = b->G;
+	const double *H = b->H;
 	int			g = task % b->ngroups;
 	int			first = g * b->jnfeat / b->ngroups;
 	int			nf = (g + 1) * b->jnfeat / b->ngroups - first;
@@ -880,9 +975,9 @@ hist_task(void *ctx, int task, int worker)
 #define HIST_CASE(n) \
 		case n: \
 			if (unit) \
-				hist_rows(n, true, pair, cnt, bins, feat, stride, r, og, oh, begin, end); \
+				hist_rows(n, true, pair, cnt, bins, feat, stride, r, G, H, begin, end); \
 			else \
-				hist_rows(n, false, pair, cnt, bins, feat, stride, r, og, oh, begin, end); \
+				hist_rows(n, false, pair, cnt, bins, feat, stride, r, G, H, begin, end); \
 			break
 		switch (nf)
 		{
@@ -929,13 +1024,14 @@ hist_task(void *ctx, int task, int worker)
 			memset(hq, 0, sizeof(double) * (span[q] + 1) * S);
 			for (int64 i = begin; i < end; i++)
 			{
-				int			bin = cq[(size_t) r[i] * stride];
+				int32		ri = r[i];
+				int			bin = cq[(size_t) ri * stride];
 				double	   *e = hq + (bin == ML_TREES_MISSING_BIN ? span[q] : bin) * S;
-				const double *gi = og + i * nout;
+				const double *gi = G + (size_t) ri * nout;
 
 				for (int k = 0; k < nout; k++)
 					e[k] += gi[k];
-				e[nout] += b->unit_hess ? 1.0 : oh[i];
+				e[nout] += b->unit_hess ? 1.0 : H[ri];
 				e[nout + 1] += 1;
 			}
 		}
@@ -1016,8 +1112,8 @@ hist_pass(MlTreeBuilder *b)
 }
 
 /*
- * thread: task = a chunk of the tree's rows: copy them and their gradients
- * in row order; the chunk's sums (and whether a hessian is not 1).
+ * thread: task = a chunk of the tree's rows: copy them in row order; the
+ * chunk's sums (and whether a hessian is not 1).
  */
 static void
 gather_task(void *ctx, int task, int worker)
@@ -1036,20 +1132,11 @@ gather_task(void *ctx, int task, int worker)
 	(void) worker;
 	memset(T, 0, sizeof(double) * (nout + 2));
 	memcpy(b->rows + lo, rows + lo, sizeof(int32) * (hi - lo));
-	if (h == NULL && nout == 1 && g == b->og)
-	{
-		/* the caller wrote the gradients in place (in rows' order) */
-		for (int64 i = lo; i < hi; i++)
-			T[0] += g[i];
-		T[1] = (double) (hi - lo);
-		T[2] = 0;
-		return;
-	}
 	if (h == NULL && nout == 1)
 	{
-		/* unit hessians: the hessian sum is the count, nothing to copy */
+		/* unit hessians: the hessian sum is the count */
 		for (int64 i = lo; i < hi; i++)
-			T[0] += (b->og[i] = g[rows[i]]);
+			T[0] += g[rows[i]];
 		T[1] = (double) (hi - lo);
 		T[2] = 0;
 		return;
@@ -1060,60 +1147,43 @@ gather_task(void *ctx, int task, int worker)
 		double		hv = h ? h[r] : 1.0;
 
 		if (nout == 1)
-			T[0] += (b->og[i] = g[r]);
+			T[0] += g[r];
 		else
 			for (int k = 0; k < nout; k++)
-				T[k] += (b->og[i * nout + k] = g[(size_t) r * nout + k]);
-		T[nout] += (b->oh[i] = hv);
+				T[k] += g[(size_t) r * nout + k];
+		T[nout] += hv;
 		not_unit += hv != 1.0;
 	}
 	T[nout + 1] = not_unit;
 }
 
 /*
- * thread: rows lo..hi of the scratch arrays, as a partition left them (the
- * left rows first, the right ones from hi - 1 down), into the row arrays:
+ * thread: rows lo..hi of the scratch array, as a partition left them (the
+ * left rows first, the right ones from hi - 1 down), into the row array:
  * the left nl from ldst, the right ones from rdst, both in their order.
  */
 static void
 unpack_part(MlTreeBuilder *b, int64 lo, int64 hi, int64 nl, int64 ldst, int64 rdst)
 {
-	int			nout = b->nout;
 	int64		nr = hi - lo - nl;
-	bool		hess = !b->unit_hess || nout > 1;
 	int32	   *rows = b->rows;
 	const int32 *tmp = b->tmp;
-	double	   *og = b->og,
-			   *oh = b->oh;
-	const double *tg = b->tg,
-			   *th = b->th;
 
 	memmove(rows + ldst, tmp + lo, sizeof(int32) * nl);
-	memmove(og + ldst * nout, tg + lo * nout, sizeof(double) * nl * nout);
-	if (hess)
-		memmove(oh + ldst, th + lo, sizeof(double) * nl);
 	for (int64 k = 0; k < nr; k++)
 		rows[rdst + k] = tmp[hi - 1 - k];
-	if (nout == 1)
-		for (int64 k = 0; k < nr; k++)
-			og[rdst + k] = tg[hi - 1 - k];
-	else
-		for (int64 k = 0; k < nr; k++)
-			memcpy(og + (rdst + k) * nout, tg + (hi - 1 - k) * nout, sizeof(double) * nout);
-	if (hess)
-		for (int64 k = 0; k < nr; k++)
-			oh[rdst + k] = th[hi - 1 - k];
 }
 
 /*
  * thread: task = a part of a cand of the batch (the whole cand, or a chunk
- * of a large one): partition its rows (and their gradients) by the cand's
- * split into the scratch arrays, the left rows from lo up and the right
- * ones from hi - 1 down, one pass writing each row once to each end
- * (branch-free: the slot not taken is overwritten later). A whole cand is
- * moved back in place at once, left first, each side in its order; a chunk
- * later (scatter_task). Sets the part's left count. (A whole cand with unit
- * hessians is partitioned in place instead: fewer bytes moved.)
+ * of a large one): partition its row ids by the cand's split, each side
+ * in its order (so a node's rows stay ascending). A whole cand is
+ * partitioned in place: the left rows written over the ones read (never
+ * ahead of the reading), the right ones into the scratch array and copied
+ * back after them. A chunk goes into the scratch array, the left rows from
+ * lo up and the right ones from hi - 1 down, one pass writing each row to
+ * both ends (branch-free: the slot not taken is overwritten later), moved
+ * to its place later (scatter_task). Sets the part's left count.
  */
 static void
 partition_task(void *ctx, int task, int worker)
@@ -1124,106 +1194,49 @@ partition_task(void *ctx, int task, int worker)
 	const uint8 *gl = b->goleft + (size_t) pj->cand * ML_TREES_NBIN;
 	const uint8 *col = b->B->bins + c->feature;
 	size_t		stride = b->B->nfeat;
-	const int32 *rows = b->rows;
+	int32	   *rows = b->rows;
 	int32	   *tmp = b->tmp;
-	const double *og = b->og,
-			   *oh = b->oh;
-	double	   *tg = b->tg,
-			   *th = b->th;
-	int			nout = b->nout;
 	int64		lo = pj->lo,
 				hi = pj->hi;
 	int64		wl = lo,
 				wr = hi - 1;
 
 	(void) worker;
-	if (nout == 1 && b->unit_hess && !pj->chunked)
+	if (!pj->chunked)
 	{
-		/*
-		 * A whole cand: the left rows in place (never ahead of the reading),
-		 * the right ones into the scratch, copied back after them.
-		 */
-		int32	   *wrows = b->rows;
-		double	   *wog = b->og;
 		int64		nr = 0;
 
 		for (int64 i = lo; i < hi; i++)
 		{
 			int32		r = rows[i];
 			int			go;
-			double		gv = og[i];
 
 			if (i + PREFETCH < hi)
 				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
 			go = gl[col[(size_t) r * stride]];
-			wrows[wl] = r;
-			wog[wl] = gv;
+			rows[wl] = r;
 			tmp[lo + nr] = r;
-			tg[lo + nr] = gv;
 			wl += go;
 			nr += 1 - go;
 		}
-		memcpy(wrows + wl, tmp + lo, sizeof(int32) * nr);
-		memcpy(wog + wl, tg + lo, sizeof(double) * nr);
+		memcpy(rows + wl, tmp + lo, sizeof(int32) * nr);
 		pj->nleft = wl - lo;
 		return;
 	}
-	if (nout == 1 && b->unit_hess)
+	for (int64 i = lo; i < hi; i++)
 	{
-		for (int64 i = lo; i < hi; i++)
-		{
-			int32		r = rows[i];
-			int			go;
-			double		gv = og[i];
+		int32		r = rows[i];
+		int			go;
 
-			if (i + PREFETCH < hi)
-				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
-			go = gl[col[(size_t) r * stride]];
-			tmp[wl] = r;
-			tmp[wr] = r;
-			tg[wl] = gv;
-			tg[wr] = gv;
-			wl += go;
-			wr -= 1 - go;
-		}
-	}
-	else if (nout == 1)
-	{
-		for (int64 i = lo; i < hi; i++)
-		{
-			int32		r = rows[i];
-			int			go;
-			double		gv = og[i],
-						hv = oh[i];
-
-			if (i + PREFETCH < hi)
-				__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
-			go = gl[col[(size_t) r * stride]];
-			tmp[wl] = r;
-			tmp[wr] = r;
-			tg[wl] = gv;
-			tg[wr] = gv;
-			th[wl] = hv;
-			th[wr] = hv;
-			wl += go;
-			wr -= 1 - go;
-		}
-	}
-	else
-	{
-		for (int64 i = lo; i < hi; i++)
-		{
-			int32		r = rows[i];
-			int64		w = gl[col[(size_t) r * stride]] ? wl++ : wr--;
-
-			tmp[w] = r;
-			memcpy(tg + w * nout, og + i * nout, sizeof(double) * nout);
-			th[w] = oh[i];
-		}
+		if (i + PREFETCH < hi)
+			__builtin_prefetch(col + (size_t) rows[i + PREFETCH] * stride);
+		go = gl[col[(size_t) r * stride]];
+		tmp[wl] = r;
+		tmp[wr] = r;
+		wl += go;
+		wr -= 1 - go;
 	}
 	pj->nleft = wl - lo;
-	if (!pj->chunked)
-		unpack_part(b, lo, hi, pj->nleft, lo, lo + pj->nleft);
 }
 
 /*
@@ -1617,9 +1630,9 @@ find_pass(MlTreeBuilder *b, uint64 *rng)
 /*
  * Grow one tree on rows (copied; grouped by node in the builder's own
  * array) with gradients g (nout per row, by row id) and hessians h (by row
- * id; NULL when every hessian is 1). With one output and unit hessians g
- * may instead be MlTreeBuilderGradients(b), filled in the order of rows. allowed: features this tree may use (NULL = all). gain[j] grows by
- * each split's gain. The leaves' row ranges stay readable (MlTreeLeafRows)
+ * id; NULL when every hessian is 1), both read in place while the tree
+ * grows. allowed: features this tree may use (NULL = all). gain[j] grows
+ * by each split's gain. The leaves' row ranges stay readable (MlTreeLeafRows)
  * until the next tree.
  *
  * Without max_leaf_nodes the open nodes are split in batches (a level of
@@ -1653,7 +1666,7 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 
 	root = cand_new(b, 0, nrows, 0);
 	{
-		/* rows, gradients in row order and totals, in fixed chunks */
+		/* the rows and the totals, in fixed chunks */
 		double	   *T = b->tot;
 
 		b->src_rows = rows;
@@ -1670,6 +1683,8 @@ MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows, const double *g,
 			b->unit_hess &= b->chunk_tot[c * (nout + 2) + nout + 1] == 0;
 		}
 		T[nout + 1] = (double) nrows;
+		b->G = g;
+		b->H = b->unit_hess ? NULL : h;
 	}
 	if (can_split(b, root))
 	{

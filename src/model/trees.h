@@ -95,7 +95,6 @@ extern MlTree *MlTreeGrow(MlTreeBuilder *b, int32 *rows, int64 nrows,
 						  uint64 *rng, double *gain);
 extern void MlTreeLeafRows(MlTreeBuilder *b, int leaf, int64 *begin, int64 *end);
 extern int32 *MlTreeBuilderRows(MlTreeBuilder *b);
-extern double *MlTreeBuilderGradients(MlTreeBuilder *b);
 
 /* fn must be compute-only: it runs in the builder's threads */
 extern void MlTreesParallel(MlTreeBuilder *b, void (*fn) (void *ctx, int task, int worker),
