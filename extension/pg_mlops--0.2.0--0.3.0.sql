@@ -1491,3 +1491,12 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
                                           OPERATOR(pg_catalog.=) c.source_relid
                                       AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
                                       AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));
+
+-- Payloads are compressed with lz4 where the server was built with it: pglz spent
+-- 7 ms of a 120 ms ml_forecast_train on a 0.75 MB payload (1,000 series), lz4 a tenth.
+DO $$
+BEGIN
+    ALTER TABLE mlops.models ALTER COLUMN payload SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;
+END $$;
