@@ -1500,3 +1500,9 @@ BEGIN
 EXCEPTION WHEN feature_not_supported THEN
     NULL;
 END $$;
+
+-- Engineers retrain: a train job runs ml_train as its owner (an engineer),
+-- reading the rows with the engineer's privileges. Analysts cancel the runs
+-- they asked for (the C code checks the run and the project).
+GRANT EXECUTE ON FUNCTION @extschema@.ml_train(text, text, jsonb, jsonb) TO ml_engineer;
+GRANT EXECUTE ON FUNCTION @extschema@.ml_cancel(bigint) TO ml_analyst;

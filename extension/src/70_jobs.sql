@@ -106,4 +106,9 @@ GRANT EXECUTE ON FUNCTION @extschema@.ml_schedule(text, text, text, jsonb),
 -- Analysts run their own projects' train and clean jobs on demand (the C
 -- code checks the project and the kind).
 GRANT EXECUTE ON FUNCTION @extschema@.ml_run_now(bigint) TO ml_analyst, ml_engineer;
+-- Analysts cancel the runs they asked for (checked in C, as above).
+GRANT EXECUTE ON FUNCTION @extschema@.ml_cancel(bigint) TO ml_analyst;
+-- Engineers retrain: a train job runs ml_train as its owner, reading the rows
+-- with the owner's privileges (ml_train checks the project).
+GRANT EXECUTE ON FUNCTION @extschema@.ml_train(text, text, jsonb, jsonb) TO ml_engineer;
 GRANT SELECT ON @extschema@.ml_jobs, @extschema@.ml_job_runs TO ml_engineer;

@@ -598,7 +598,7 @@ ml_train(PG_FUNCTION_ARGS)
 	callercxt = CurrentMemoryContext;	/* SPI_finish frees what SPI allocated */
 	MlScopeEnter(&scope);
 	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
-	MlProjectRequireChange(p);
+	MlProjectRequireTrain(p);
 	if (strcmp(p->task, "forecast") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
