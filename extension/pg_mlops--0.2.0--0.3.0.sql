@@ -1506,3 +1506,23 @@ END $$;
 -- they asked for (the C code checks the run and the project).
 GRANT EXECUTE ON FUNCTION @extschema@.ml_train(text, text, jsonb, jsonb) TO ml_engineer;
 GRANT EXECUTE ON FUNCTION @extschema@.ml_cancel(bigint) TO ml_analyst;
+
+-- A running run's live progress (shared memory: its step's transaction is
+-- still open); NULLs when no worker runs it now or the caller cannot see it.
+CREATE FUNCTION mlops.job_run_live(run bigint, OUT progress double precision, OUT rows_processed bigint)
+AS 'MODULE_PATHNAME', 'ml_job_run_live'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION mlops.job_run_live(bigint) IS
+    'the live progress (0..1) and rows processed of a running job run, as its worker reports them';
+REVOKE ALL ON FUNCTION mlops.job_run_live(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.job_run_live(bigint) TO ml_engineer;
+CREATE OR REPLACE VIEW @extschema@.ml_job_runs WITH (security_invoker = true) AS
+SELECT r.id AS run, r.job_id AS job, j.name AS job_name, p.name AS project, j.kind,
+       r.attempt, r.status, r.trigger, r.requested_by, r.due_at, r.started_at, r.finished_at,
+       r.finished_at OPERATOR(pg_catalog.-) r.started_at AS duration,
+       COALESCE(l.rows_processed, r.rows_processed) AS rows_processed,
+       COALESCE(l.progress, r.progress) AS progress, r.sqlstate, r.message, r.log, r.pid
+FROM mlops.job_runs r
+JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id
+LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id
+LEFT JOIN LATERAL mlops.job_run_live(CASE WHEN r.status OPERATOR(pg_catalog.=) 'running' THEN r.id END) l ON true;

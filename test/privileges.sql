@@ -150,7 +150,8 @@ UNION ALL
 -- jobs: engineers own schedules; analysts run their projects' jobs on demand
 SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['ml_schedule(text,text,text,jsonb)', 'ml_unschedule(bigint)',
-                 'ml_alter_job(bigint,jsonb)', 'mlops.schedule_next(text,timestamp with time zone)']) f,
+                 'ml_alter_job(bigint,jsonb)', 'mlops.schedule_next(text,timestamp with time zone)',
+                 'mlops.job_run_live(bigint)']) f,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
 -- (analysts cancel only the runs they asked for: checked in C)

@@ -39,6 +39,7 @@
 #include "core/catalog.h"
 #include "core/frame.h"
 #include "core/options.h"
+#include "core/run_progress.h"
 #include "forecast/forecast.h"
 #include "model/versions.h"
 
@@ -756,6 +757,7 @@ ml_forecast_train(PG_FUNCTION_ARGS)
 						p->name),
 				 errdetail(INT64_FORMAT " rows were read.", set->nrows)));
 	fit_s = elapsed_s(start) - load_s;
+	MlRunProgress(0.5, set->nrows);
 
 	INSTR_TIME_SET_CURRENT(start);
 	fit_rest(fc, set, workers);

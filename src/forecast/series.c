@@ -41,6 +41,7 @@
 #include "common/hashfn.h"
 #include "core/catalog.h"
 #include "core/frame.h"
+#include "core/run_progress.h"
 #include "forecast/forecast.h"
 
 #define MAX_SERIES_POINTS (PG_INT32_MAX / 2)
@@ -291,7 +292,8 @@ receive_slot(TupleTableSlot *slot, DestReceiver *self)
 				v;
 
 	slot_getallattrs(slot);
-	s->nrows++;
+	if ((++s->nrows & 0xFFFF) == 0)
+		MlRunProgress(ML_PROGRESS_SAME_FRACTION, s->nrows);
 	t = slot->tts_isnull[0] ? NAN : MlBaseDatumToDouble(slot->tts_values[0], r->ttype);
 	v = slot->tts_isnull[1] ? NAN : MlBaseDatumToDouble(slot->tts_values[1], r->vtype);
 	if (!isfinite(t))

@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 
 #include "core/catalog.h"
+#include "core/run_progress.h"
 #include "core/options.h"
 #include "model/deployed.h"
 #include "model/versions.h"
@@ -635,8 +636,10 @@ ml_train(PG_FUNCTION_ARGS)
 	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
 	MlTrainSplit(&td, frame, &o);
 	elog(DEBUG1, "train timing: reading and preparing %.3f s", elapsed_s(t_begin));
+	MlRunProgress(ML_TRAIN_PROGRESS_READ, frame->nrows);
 	best = train_best(&search, l, hp, frame, &td, &o);
 	elog(DEBUG1, "train timing: fit and score %.3f s", best->seconds);
+	MlRunProgress(ML_TRAIN_PROGRESS_FITTED, ML_PROGRESS_SAME_ROWS);
 
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, best->metrics.data);

@@ -13,6 +13,10 @@
 
 #define ML_MAX_CLASSES 1000
 
+/* a train job's progress: rows read and prepared, the fit (auto: the search) done */
+#define ML_TRAIN_PROGRESS_READ 0.3
+#define ML_TRAIN_PROGRESS_FITTED 0.9
+
 typedef struct MlTrainOptions
 {
 	double		test_size;
