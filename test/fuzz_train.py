@@ -4,7 +4,7 @@ ml_predict_label, ml_predict_proba, ml_score, ml_evaluate, permutation
 importance, the hand-over, ml_export_pmml, drift (ml_drift, ml_check_drift,
 ml_set_drift_policy, ml_predict sampling, damaged profiles), and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
-ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
+ml_alter_job, ml_run_now, ml_cancel, ml_unschedule, mlops.job_run_live), of workflows
 (ml_create_workflow with random steps, ml_allow_auto_deploy,
 ml_drop_workflow, workflow jobs) and of API management (ml_expose,
 ml_revoke_exposure, scoring through an exposure, the usage and exposure
@@ -331,8 +331,10 @@ def gen_jobs(rng):
             stmts.append("SELECT ml_alter_job(%s, %s)" % (jid, fz.jlit(job_options(rng))))
         elif r < 0.75:
             stmts.append("SELECT ml_run_now(%s)" % jid)
-        elif r < 0.9:
+        elif r < 0.85:
             stmts.append("SELECT ml_cancel(%s)" % jid)
+        elif r < 0.9:
+            stmts.append("SELECT * FROM mlops.job_run_live(%s)" % jid)
         else:
             stmts.append("SELECT ml_unschedule(%s)" % jid)
     return "jobs", stmts

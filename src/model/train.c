@@ -466,8 +466,8 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 }
 
 /* Learners auto searches, in order, for the task. */
-static List *
-auto_candidates(MlTask task)
+List *
+MlAutoCandidates(MlTask task)
 {
 	static const char *const names[] = {"gbdt", "random_forest", "ridge", "lasso", "elastic_net",
 	"logistic", "naive_bayes", "linear"};
@@ -539,7 +539,7 @@ train_best(MlSearchResult *search, const MlLearner *l, JsonbContainer *hp, MlFra
 
 	if (l == NULL)
 	{
-		List	   *cands = auto_candidates(td->task);
+		List	   *cands = MlAutoCandidates(td->task);
 
 		if (cands == NIL)
 			ereport(ERROR,

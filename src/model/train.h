@@ -31,6 +31,7 @@ typedef struct MlTrainOptions
 	double		budget_s;		/* auto's search budget */
 	int			search_folds;	/* auto: folds of the search, 1: one holdout */
 	int			max_trials;		/* auto: configurations in the first rung */
+	bool		search_silent;	/* auto: the search reports no job-run progress (one of many) */
 	int			time_col;		/* frame columns, -1 if none */
 	int			holdout_col;
 } MlTrainOptions;
