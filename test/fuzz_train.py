@@ -650,7 +650,7 @@ def gen_reports(rng):
 GROUP_OPTS = {"min_rows": [2, 5, 20, 0, 1e9, "x"], "fallback": ["global", "error", "nearest", 1],
               "workers": [0, 1, 2, -1, 9, "two"], "test_size": [0.2, 0.5, 0, 2],
               "seed": [1, 42, -1], "exclude": [[], ["nosuch"]], "features": [[], ["nosuch"]],
-              "nosuch": [1]}
+              "max_trials": [3, 1, 0, "x"], "nosuch": [1]}
 
 
 def gen_groups(rng):
@@ -679,6 +679,9 @@ def gen_groups(rng):
     for k in rng.sample(sorted(GROUP_OPTS), rng.choice([0, 1, 2, 3])):
         if k != "nosuch" or fz.hostile:
             o[k] = rng.choice(GROUP_OPTS[k]) if fz.hostile else GROUP_OPTS[k][0]
+    # auto searches per group: a short budget keeps the case short (shared by the groups)
+    if alg == "auto" or (fz.hostile and rng.random() < 0.1):
+        o["budget_s"] = rng.choice([0.3, 1] + ([0, -1, "x"] if fz.hostile else []))
     hp = hyperparams(rng) if fz.hostile and rng.random() < 0.3 else {}
     stmts.append("SELECT * FROM ml_train_groups('fz', %s, %s, %s, %s)"
                  % (group_by, fz.lit(alg), fz.jlit(hp), fz.jlit(o)))
