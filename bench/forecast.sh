@@ -2,7 +2,7 @@
 # Per-series forecasting against a statsmodels loop in the same run (see
 # bench/forecast.py for what is measured):
 #
-#   bash bench/forecast.sh                       # 1,000 series, best of 3, statsmodels on 200
+#   bash bench/forecast.sh                       # 1,000 series, median of 7, statsmodels on 200
 #   bash bench/forecast.sh --sm-series 1000      # the full statsmodels loop
 #
 # Builds and installs the extension, starts a throwaway cluster, prints the

@@ -153,6 +153,39 @@ SELECT series, metrics->'points' AS points FROM ml_forecast_train('fc_rls', 'day
 SELECT DISTINCT series FROM ml_forecast('fc_rls', 2, 1);
 RESET ROLE;
 
+-- the rows' order changes nothing: series stored one after the other are fitted
+-- while the rest is read, series whose rows come in several runs (here: every
+-- row of 'b' interleaved with 'a', and 'c' split in two) are fitted on all their
+-- points once read; the same coefficients, forecasts and fingerprint with 1 or 2 workers
+CREATE TABLE fc_mixed AS
+SELECT store, day, sales FROM fc_sales
+ORDER BY CASE WHEN store = 'c' THEN (day - '2024-01-01'::date) % 2 * 1000 ELSE 500 END,
+         day, store;
+GRANT SELECT ON fc_mixed TO ml_analyst;
+SET ROLE regress_alice;
+SELECT ml_create_project('fc_mixed', 'fc_mixed', 'sales', 'forecast') > 0 AS created;
+SELECT version, metrics->'fitted' AS fitted, metrics->'workers' AS workers
+FROM ml_forecast_train('fc_mixed', 'day', '{store}', '{"min_points": 3, "workers": 1}');
+SELECT version, metrics->'fitted' AS fitted, metrics->'workers' AS workers
+FROM ml_forecast_train('fc_mixed', 'day', '{store}', '{"min_points": 3, "workers": 2}');
+SELECT count(DISTINCT data_fingerprint) AS fingerprints, count(DISTINCT round((metrics->>'rmse')::numeric, 9)) AS rmse
+FROM ml_models WHERE project = 'fc_mixed';
+SELECT count(*) AS rows, bool_and(abs(a.forecast - b.forecast) <= 1e-9 * abs(a.forecast)) AS same
+FROM ml_forecast('fc_mixed', 5, 1) a JOIN ml_forecast('fc_mixed', 5, 2) b USING (series, ts);
+RESET ROLE;
+-- the same points in one run per series: the same fingerprint and forecasts
+CREATE TABLE fc_sorted AS SELECT store, day, sales FROM fc_mixed ORDER BY store, day;
+GRANT SELECT ON fc_sorted TO ml_analyst;
+SET ROLE regress_alice;
+SELECT ml_create_project('fc_sorted', 'fc_sorted', 'sales', 'forecast') > 0 AS created;
+SELECT metrics->'fitted' AS fitted
+FROM ml_forecast_train('fc_sorted', 'day', '{store}', '{"min_points": 3, "workers": 2}');
+SELECT (SELECT data_fingerprint FROM ml_models WHERE project = 'fc_sorted') =
+       (SELECT data_fingerprint FROM ml_models WHERE project = 'fc_mixed' AND version = 1) AS same_fingerprint;
+SELECT count(*) AS rows, bool_and(abs(a.forecast - b.forecast) <= 1e-9 * abs(a.forecast)) AS same
+FROM ml_forecast('fc_mixed', 5, 1) a JOIN ml_forecast('fc_sorted', 5, 1) b USING (series, ts);
+RESET ROLE;
+
 -- a stored payload is validated when read back
 UPDATE mlops.models SET payload = substr(payload, 1, 60)
 WHERE project_id = (SELECT id FROM mlops.projects WHERE name = 'fc_sales') AND version = 3;

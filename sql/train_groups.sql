@@ -137,6 +137,23 @@ SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], optio
 SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], options => '{"features": ["tier"]}')$$);
 SELECT regress_try($$SELECT * FROM ml_train_groups('nope', ARRAY['tier'])$$);
 SELECT count(*) AS versions FROM ml_models WHERE project = 'shops';
+-- auto: ml_train's search per group on the group's rows alone, each group
+-- (and the global fallback) with its share of budget_s by its rows; the
+-- choices are in metrics.per_group, every row scores with its group's winner
+SELECT version, groups, metrics->'workers' AS workers,
+       (SELECT bool_and(g ? 'algorithm' AND g ? 'hyperparameters' AND (g->'search'->>'trials')::int >= 1)
+        FROM jsonb_array_elements(metrics->'per_group') g) AS searched,
+       (SELECT round(sum((g->'search'->>'budget_s')::numeric) + (metrics->'global'->'search'->>'budget_s')::numeric, 6)
+        FROM jsonb_array_elements(metrics->'per_group') g) AS budget_shared,
+       metrics->'global' ? 'algorithm' AS global_searched
+FROM ml_train_groups('shops', ARRAY['mar"ket'], 'auto',
+                     options => '{"exclude": ["id", "tier"], "budget_s": 2, "max_trials": 3}');
+SELECT algorithm, hyperparameters FROM ml_models WHERE project = 'shops' ORDER BY version DESC LIMIT 1;
+SELECT jsonb_typeof(ml_evaluate('shops', (SELECT max(version) FROM ml_models WHERE project = 'shops'), 'shops')->'rmse')
+       AS auto_evaluate_rmse;
+SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], 'auto', '{"alpha": 1}')$$);
+SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], 'linear', options => '{"budget_s": 5}')$$);
+SELECT regress_try($$SELECT * FROM ml_train_groups('shops', ARRAY['tier'], options => '{"budget_s": 0}')$$);
 -- ml_evaluate routes as scoring does: version 1 is exact on the fitted markets
 SELECT jsonb_typeof(ml_evaluate('shops', 1, 'shops')->'rmse') AS evaluate_rmse;
 -- a grouped version is not exported to PMML

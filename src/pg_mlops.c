@@ -10,6 +10,7 @@
 #include "api/http.h"
 #include "core/linalg.h"
 #include "core/progress.h"
+#include "core/run_progress.h"
 #include "jobs/jobs.h"
 #include "model/drift.h"
 #include "model/score.h"
@@ -29,4 +30,5 @@ _PG_init(void)
 	MlApiInit();
 	MlHttpInit();
 	MlProgressInit();
+	MlRunProgressShmemInit();
 }

@@ -6,7 +6,7 @@ random ids, the newest after ml_impute or ml_clean on the relation), the
 hand-over, ml_export_pmml, drift (ml_drift, ml_check_drift,
 ml_set_drift_policy, ml_predict sampling, damaged profiles), and for a fifth of the cases
 ml_forecast_train and ml_forecast) and of the job API (ml_schedule,
-ml_alter_job, ml_run_now, ml_cancel, ml_unschedule), of workflows
+ml_alter_job, ml_run_now, ml_cancel, ml_unschedule, mlops.job_run_live), of workflows
 (ml_create_workflow with random steps, ml_allow_auto_deploy,
 ml_drop_workflow, workflow jobs) and of API management (ml_expose,
 ml_revoke_exposure, scoring through an exposure, the usage and exposure
@@ -365,8 +365,10 @@ def gen_jobs(rng):
             stmts.append("SELECT ml_alter_job(%s, %s)" % (jid, fz.jlit(job_options(rng))))
         elif r < 0.75:
             stmts.append("SELECT ml_run_now(%s)" % jid)
-        elif r < 0.9:
+        elif r < 0.85:
             stmts.append("SELECT ml_cancel(%s)" % jid)
+        elif r < 0.9:
+            stmts.append("SELECT * FROM mlops.job_run_live(%s)" % jid)
         else:
             stmts.append("SELECT ml_unschedule(%s)" % jid)
     return "jobs", stmts
@@ -682,7 +684,7 @@ def gen_reports(rng):
 GROUP_OPTS = {"min_rows": [2, 5, 20, 0, 1e9, "x"], "fallback": ["global", "error", "nearest", 1],
               "workers": [0, 1, 2, -1, 9, "two"], "test_size": [0.2, 0.5, 0, 2],
               "seed": [1, 42, -1], "exclude": [[], ["nosuch"]], "features": [[], ["nosuch"]],
-              "nosuch": [1]}
+              "max_trials": [3, 1, 0, "x"], "nosuch": [1]}
 
 
 def gen_groups(rng):
@@ -711,6 +713,9 @@ def gen_groups(rng):
     for k in rng.sample(sorted(GROUP_OPTS), rng.choice([0, 1, 2, 3])):
         if k != "nosuch" or fz.hostile:
             o[k] = rng.choice(GROUP_OPTS[k]) if fz.hostile else GROUP_OPTS[k][0]
+    # auto searches per group: a short budget keeps the case short (shared by the groups)
+    if alg == "auto" or (fz.hostile and rng.random() < 0.1):
+        o["budget_s"] = rng.choice([0.3, 1] + ([0, -1, "x"] if fz.hostile else []))
     hp = hyperparams(rng) if fz.hostile and rng.random() < 0.3 else {}
     stmts.append("SELECT * FROM ml_train_groups('fz', %s, %s, %s, %s)"
                  % (group_by, fz.lit(alg), fz.jlit(hp), fz.jlit(o)))

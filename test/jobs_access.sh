@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jacc
-echo "1..7"
+echo "1..13"
 try() { as "$@" 2>&1 || true; }
 
 check "an analyst cannot schedule" \
@@ -34,3 +34,46 @@ check "another engineer sees none of the jobs or runs, and cannot cancel" \
   test "$(tr '\n' ' ' <<<"$other" | sed 's/ERROR:.*does not exist.*/missing/')" = "0 0 missing"
 check "the owner sees its jobs and their runs" \
   test "$(as $eng -c "SELECT count(*) FROM ml_jobs" -c "SELECT count(*) >= 1 FROM ml_job_runs" | tr '\n' ' ')" = "2 t "
+
+# Engineers own retraining: the engineer's train job (run above on the
+# analyst's request) trained a version as the engineer, who is neither an
+# analyst nor a member of the project but may read its rows
+check "an engineer's train job retrains as the engineer (run $run: $(run_end "$run"))" \
+  test "$(q -c "SELECT m.created_by FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
+                WHERE p.name = 'homes' ORDER BY m.version DESC LIMIT 1")" = "$eng"
+# ... and never with rights the engineer lacks: rows only the analyst may read
+q >/dev/null <<SQL
+CREATE TABLE secret_houses AS SELECT * FROM houses;
+GRANT SELECT ON secret_houses TO $ana;
+SQL
+as $ana -c "SELECT ml_create_project('secret', 'secret_houses', 'y')" >/dev/null
+secret_job=$(as $eng -c "SELECT ml_schedule('secret', 'train', '@yearly', '{\"algorithm\": \"linear\"}')")
+secret_run=$(as $eng -c "SELECT ml_run_now($secret_job)")
+secret_status=$(run_end "$secret_run")
+check "an engineer's train job on rows the engineer may not read fails with that error ($secret_status)" \
+  test "$secret_status $(q -c "SELECT sqlstate || ' ' || (message LIKE '%permission denied for table secret_houses%')
+                             || ' ' || (SELECT count(*) FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
+                                        WHERE p.name = 'secret') FROM mlops.job_runs WHERE id = $secret_run")" \
+       = "failed 42501 true 0"
+
+# Analysts cancel the runs they asked for, and only those
+ana_run=$(as $ana -c "SELECT ml_run_now($tjob)")
+check "the analyst cancels its own run" \
+  grep -qE '^(t|f)$' <<<"$(try $ana -c "SELECT ml_cancel($ana_run)")"
+eng_run=$(as $eng -c "SELECT ml_run_now($tjob)")
+q -c "CREATE ROLE ${prefix}_out2 IN ROLE ml_analyst" >/dev/null
+cancel_out=$(try $ana -c "SELECT ml_cancel($eng_run)"; try ${prefix}_out2 -c "SELECT ml_cancel($ana_run)")
+q -c "DROP ROLE ${prefix}_out2" >/dev/null
+check "but not the engineer's run, nor another analyst the analyst's run" \
+  test "$(grep -c 'does not exist' <<<"$cancel_out")" = 2
+run_end "$eng_run" >/dev/null
+
+# ml_run_now does not queue without bound: a slow score job (6 s a run; runs
+# of one job never overlap, so at most one is running), five requests at once
+slow_job=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"slow_houses\", \"into_table\": \"slow_scored\"}')")
+queue_out=$(for _ in 1 2 3 4 5; do try $eng -c "SELECT ml_run_now($slow_job)"; done)
+check "more than pg_mlops.job_max_queued_runs (3) waiting runs of a job are refused" \
+  grep -q "job $slow_job already has 3 runs waiting to start" <<<"$queue_out"
+check "and at most 3 runs of it are queued" \
+  test "$(as $eng -c "SELECT count(*) FILTER (WHERE status = 'queued') <= 3 FROM ml_job_runs WHERE job = $slow_job")" = t
+as $eng -c "SELECT ml_unschedule($slow_job)" >/dev/null

@@ -119,8 +119,9 @@ SELECT t, r, 'SELECT' FROM
     unnest(ARRAY['mlops.jobs', 'mlops.job_runs']) t,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
+-- engineers retrain (their train jobs call ml_train as them)
 SELECT 'ml_train(text,text,jsonb,jsonb)', r, 'EXECUTE'
-FROM unnest(ARRAY['ml_analyst', 'ml_admin']) r
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT 'ml_train_groups(text,text[],text,jsonb,jsonb)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_admin']) r
@@ -148,12 +149,15 @@ FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 -- jobs: engineers own schedules; analysts run their projects' jobs on demand
 SELECT f, r, 'EXECUTE' FROM
-    unnest(ARRAY['ml_schedule(text,text,text,jsonb)', 'ml_cancel(bigint)', 'ml_unschedule(bigint)',
-                 'ml_alter_job(bigint,jsonb)', 'mlops.schedule_next(text,timestamp with time zone)']) f,
+    unnest(ARRAY['ml_schedule(text,text,text,jsonb)', 'ml_unschedule(bigint)',
+                 'ml_alter_job(bigint,jsonb)', 'mlops.schedule_next(text,timestamp with time zone)',
+                 'mlops.job_run_live(bigint)']) f,
     unnest(ARRAY['ml_engineer', 'ml_admin']) r
 UNION ALL
-SELECT 'ml_run_now(bigint)', r, 'EXECUTE'
-FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+-- (analysts cancel only the runs they asked for: checked in C)
+SELECT f, r, 'EXECUTE' FROM
+    unnest(ARRAY['ml_run_now(bigint)', 'ml_cancel(bigint)']) f,
+    unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 -- workflows: defined by whoever sees the project, auto-deploy allowed by engineers
 SELECT f, r, 'EXECUTE' FROM

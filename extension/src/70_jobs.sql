@@ -76,6 +76,14 @@ LANGUAGE C IMMUTABLE STRICT;
 COMMENT ON FUNCTION mlops.schedule_next(text, timestamptz) IS
     'the first time after "after" that a schedule is due (cron in UTC; an interval counts from "after")';
 
+-- A running run's live progress (shared memory: its step's transaction is
+-- still open); NULLs when no worker runs it now or the caller cannot see it.
+CREATE FUNCTION mlops.job_run_live(run bigint, OUT progress double precision, OUT rows_processed bigint)
+AS 'MODULE_PATHNAME', 'ml_job_run_live'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION mlops.job_run_live(bigint) IS
+    'the live progress (0..1) and rows processed of a running job run, as its worker reports them';
+
 CREATE VIEW @extschema@.ml_jobs WITH (security_invoker = true) AS
 SELECT j.id, j.name, p.name AS project, j.kind, j.schedule, j.owner, j.active,
        j.command OPERATOR(pg_catalog.-) 'owner_oid' AS command, j.options, j.max_retries AS retries, j.backoff, j.timeout, j.statement_timeout,
@@ -88,16 +96,18 @@ CREATE VIEW @extschema@.ml_job_runs WITH (security_invoker = true) AS
 SELECT r.id AS run, r.job_id AS job, j.name AS job_name, p.name AS project, j.kind,
        r.attempt, r.status, r.trigger, r.requested_by, r.due_at, r.started_at, r.finished_at,
        r.finished_at OPERATOR(pg_catalog.-) r.started_at AS duration,
-       r.rows_processed, r.progress, r.sqlstate, r.message, r.log, r.pid
+       COALESCE(l.rows_processed, r.rows_processed) AS rows_processed,
+       COALESCE(l.progress, r.progress) AS progress, r.sqlstate, r.message, r.log, r.pid
 FROM mlops.job_runs r
 JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id
-LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id;
+LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id
+LEFT JOIN LATERAL mlops.job_run_live(CASE WHEN r.status OPERATOR(pg_catalog.=) 'running' THEN r.id END) l ON true;
 COMMENT ON VIEW @extschema@.ml_job_runs IS 'runs of the jobs the current role owns: status, attempt, rows, error';
 
 REVOKE ALL ON FUNCTION @extschema@.ml_schedule(text, text, text, jsonb),
     @extschema@.ml_run_now(bigint), @extschema@.ml_cancel(bigint),
     @extschema@.ml_unschedule(bigint), @extschema@.ml_alter_job(bigint, jsonb),
-    mlops.schedule_next(text, timestamptz) FROM PUBLIC;
+    mlops.schedule_next(text, timestamptz), mlops.job_run_live(bigint) FROM PUBLIC;
 REVOKE ALL ON @extschema@.ml_jobs, @extschema@.ml_job_runs FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.ml_schedule(text, text, text, jsonb),
     @extschema@.ml_cancel(bigint), @extschema@.ml_unschedule(bigint),
@@ -106,4 +116,10 @@ GRANT EXECUTE ON FUNCTION @extschema@.ml_schedule(text, text, text, jsonb),
 -- Analysts run their own projects' train and clean jobs on demand (the C
 -- code checks the project and the kind).
 GRANT EXECUTE ON FUNCTION @extschema@.ml_run_now(bigint) TO ml_analyst, ml_engineer;
+-- Analysts cancel the runs they asked for (checked in C, as above).
+GRANT EXECUTE ON FUNCTION @extschema@.ml_cancel(bigint) TO ml_analyst;
+GRANT EXECUTE ON FUNCTION mlops.job_run_live(bigint) TO ml_engineer;
+-- Engineers retrain: a train job runs ml_train as its owner, reading the rows
+-- with the owner's privileges (ml_train checks the project).
+GRANT EXECUTE ON FUNCTION @extschema@.ml_train(text, text, jsonb, jsonb) TO ml_engineer;
 GRANT SELECT ON @extschema@.ml_jobs, @extschema@.ml_job_runs TO ml_engineer;

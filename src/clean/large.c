@@ -30,6 +30,7 @@
 #include "clean/impute.h"
 #include "core/options.h"
 #include "core/progress.h"
+#include "core/run_progress.h"
 
 /*
  * Tables larger than maintenance_work_mem: the models, fitted on a sample,
@@ -52,6 +53,7 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *nume
 	MemoryContext chunkcxt,
 				old;
 	int64	   *filled;
+	int64		done = 0;		/* rows with a gap filled so far */
 	ListCell   *lc;
 
 	MlRecipeReading(0);			/* models fitted by this call */
@@ -111,6 +113,8 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *nume
 		}
 		MlFillsWrite(frame, fills, NULL);
 		MlProgress("filled a chunk of %lld rows", (long long) frame->nrows);
+		done += frame->nrows;
+		MlRunProgress(ML_PROGRESS_SAME_FRACTION, done);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(chunkcxt);
 		CHECK_FOR_INTERRUPTS();

@@ -365,6 +365,21 @@ MlProjectLookup(MlScope *scope, const char *name)
 	return p;
 }
 
+/*
+ * New versions (ml_train): the project's owner and members, and engineers
+ * and admins, who own retraining (a train job runs ml_train as its owner).
+ * The rows are read as the caller, so what a trainer may not read fails.
+ */
+void
+MlProjectRequireTrain(MlProject *project)
+{
+	if (project->access == ML_ACCESS_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for project \"%s\"", project->name),
+				 errdetail("The project's owner and members, engineers and admins train its versions.")));
+}
+
 void
 MlProjectRequireChange(MlProject *project)
 {

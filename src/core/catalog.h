@@ -62,6 +62,7 @@ extern MlAccess MlProjectAccess(MlScope *scope, int64 project_id);
 extern void MlProjectNotFound(const char *name) pg_attribute_noreturn();
 extern Oid	MlProjectRelation(MlProject *p);
 extern void MlProjectRequireChange(MlProject *project);
+extern void MlProjectRequireTrain(MlProject *project);
 
 extern int	MlSpiExec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					  const char *nulls, int expected_rc);

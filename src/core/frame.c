@@ -35,6 +35,7 @@
 
 #include "core/casts.h"
 #include "core/frame.h"
+#include "core/run_progress.h"
 
 #define FETCH_BATCH 10000
 #define DICT_DIRECT 4096		/* whole numbers 0 .. 4095 looked up without hashing */
@@ -672,6 +673,9 @@ MlFrameFetch(MlFrame *frame, Portal portal, int64 max_rows)
 		MemoryContextReset(batch);
 		got += SPI_processed;
 		SPI_freetuptable(SPI_tuptable);
+		/* a whole relation read: the rows so far are a job run's progress (chunks count their own) */
+		if (max_rows == PG_INT64_MAX)
+			MlRunProgress(ML_PROGRESS_SAME_FRACTION, frame->nrows);
 		CHECK_FOR_INTERRUPTS();
 	}
 	MemoryContextDelete(batch);

@@ -4,11 +4,16 @@
  *	  fit one Prophet-style model per series on worker threads, store them
  *	  as one model version.
  *
- * The leader reads and groups the rows (series.c), allocates every buffer
- * the fits need, and waits while compute-only threads (workers.c) fit
- * disjoint series (prophet.c). The version row, its payload and an audit
- * row are written as the extension owner after the caller's rights were
- * checked, as ml_train does.
+ * workers is the number of CPUs the call uses, the backend included. The
+ * backend reads and groups the rows (series.c); with workers > 1, each
+ * series whose rows have all been read is queued for workers - 1
+ * compute-only threads (workers.c) that fit it (prophet.c) while the
+ * backend goes on reading, so reading and fitting overlap. When the read is
+ * done the backend fits queued series too, then whatever could not be
+ * queued (a series whose rows came in several runs, refitted on all its
+ * points). The backend allocates every buffer a fit writes before queueing
+ * it. The version row, its payload and an audit row are written as the
+ * extension owner after the caller's rights were checked, as ml_train does.
  */
 #include "postgres.h"
 
@@ -34,6 +39,7 @@
 #include "core/catalog.h"
 #include "core/frame.h"
 #include "core/options.h"
+#include "core/run_progress.h"
 #include "forecast/forecast.h"
 #include "model/versions.h"
 
@@ -42,23 +48,97 @@ PG_FUNCTION_INFO_V1(ml_forecast_train);
 #define MAX_SERIES_BY 32
 #define SKIPPED_LISTED 20		/* skipped series named in the metrics */
 
+/* queued fits: blocks that never move, so threads read them while more are added */
+#define QUEUE_BLOCK 1024
+#define QUEUE_BLOCKS 1024
+#define SLAB_MODELS 256
+
+/* One fit: copies of what the thread reads, so later rows never race with it. */
+typedef struct FitTask
+{
+	const double *ts;
+	const double *y;
+	int			n;
+	FcModel    *out;
+	uint64	   *hash;
+} FitTask;
+
 typedef struct FitCtx
 {
 	const FcConfig *cfg;
-	FcSeriesSet *set;
-	FcModel    *models;
+	int			model_doubles;	/* beta and changepoints of one model */
+	double	   *slab;			/* model buffers not yet given out */
+	int			slab_left;
+	FcPool	   *pool;			/* NULL: nothing is fitted while reading */
+	int64		queued;
+	FitTask    *queue[QUEUE_BLOCKS];
+	FitTask    *left;			/* fitted after the read */
 	FcWorkspace ws[FC_MAX_WORKERS];
 } FitCtx;
 
 /* thread: compute-only */
 static void
-fit_task(void *arg, int64 task, int worker)
+run_task(FitCtx *c, const FitTask *t, int worker)
+{
+	FcFit(c->cfg, t->ts, t->y, t->n, &c->ws[worker], t->out);
+	*t->hash = t->n == 0 ? 0 :
+		hash_combine64(hash_bytes_extended((const unsigned char *) t->ts, sizeof(double) * t->n, 0),
+					   hash_bytes_extended((const unsigned char *) t->y, sizeof(double) * t->n, 0));
+}
+
+/* thread: compute-only */
+static void
+fit_queued(void *arg, int64 task, int worker)
 {
 	FitCtx	   *c = arg;
-	FcSeriesSet *s = c->set;
 
-	FcFit(c->cfg, &s->ts[s->start[task]], &s->y[s->start[task]], s->len[task],
-		  &c->ws[worker], &c->models[task]);
+	run_task(c, &c->queue[task / QUEUE_BLOCK][task % QUEUE_BLOCK], worker);
+}
+
+/* thread: compute-only */
+static void
+fit_left(void *arg, int64 task, int worker)
+{
+	FitCtx	   *c = arg;
+
+	run_task(c, &c->left[task], worker);
+}
+
+/* A fit's task, its model's buffers taken from the slab. */
+static void
+make_task(FitCtx *c, FcSeries *fs, FitTask *t)
+{
+	if (c->slab_left == 0)
+	{
+		c->slab = palloc_extended(sizeof(double) * SLAB_MODELS * c->model_doubles, MCXT_ALLOC_HUGE);
+		c->slab_left = SLAB_MODELS;
+	}
+	memset(&fs->model, 0, sizeof(FcModel));
+	fs->model.beta = c->slab;
+	fs->model.cp = c->slab + FcMaxParams(c->cfg);
+	c->slab += c->model_doubles;
+	c->slab_left--;
+	t->ts = fs->ts;
+	t->y = fs->y;
+	t->n = fs->len;
+	t->out = &fs->model;
+	t->hash = &fs->hash;
+}
+
+/* series.c: a series' rows were read; queue its fit for the threads. */
+static void
+series_ready(void *arg, FcSeries *fs)
+{
+	FitCtx	   *c = arg;
+	int64		b = c->queued / QUEUE_BLOCK;
+
+	if (c->pool == NULL || b >= QUEUE_BLOCKS)
+		return;
+	if (c->queue[b] == NULL)
+		c->queue[b] = palloc(sizeof(FitTask) * QUEUE_BLOCK);
+	make_task(c, fs, &c->queue[b][c->queued % QUEUE_BLOCK]);
+	fs->queued = true;
+	FcPoolPublish(c->pool, ++c->queued);
 }
 
 /* "auto" (-1), true (1) or false (0) */
@@ -291,26 +371,6 @@ elapsed_s(instr_time start)
 	return INSTR_TIME_GET_DOUBLE(now);
 }
 
-/* Buffers every fit writes into, allocated before any thread runs. */
-static FcModel *
-alloc_models(const FcConfig *cfg, int64 nseries)
-{
-	int			maxp = FcMaxParams(cfg);
-	FcModel    *models = palloc_extended(sizeof(FcModel) * Max(nseries, 1),
-										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	double	   *mem = palloc_extended(sizeof(double) * Max(nseries, 1) *
-									  (maxp + Max(cfg->n_changepoints, 1)), MCXT_ALLOC_HUGE);
-
-	for (int64 i = 0; i < nseries; i++)
-	{
-		models[i].beta = mem;
-		mem += maxp;
-		models[i].cp = mem;
-		mem += Max(cfg->n_changepoints, 1);
-	}
-	return models;
-}
-
 static const char *
 skip_reason(FcModel *m, const FcConfig *cfg)
 {
@@ -505,21 +565,18 @@ features_json(MlProject *p, const char *time_column, List *series_by, const FcCo
 	return out.data;
 }
 
+/* A hash of every point and key (each series' points hashed by its fit). */
 static char *
 fingerprint(FcSeriesSet *s)
 {
 	uint64		h = hash_bytes_uint32_extended((uint32) s->npoints, 0);
 
-	if (s->npoints > 0)
-	{
-		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) s->ts,
-												  sizeof(double) * s->npoints, 0));
-		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) s->y,
-												  sizeof(double) * s->npoints, 0));
-	}
 	for (int64 i = 0; i < s->nseries; i++)
-		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) s->key[i],
-												  strlen(s->key[i]), 0));
+	{
+		h = hash_combine64(h, s->series[i]->hash);
+		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) s->series[i]->key,
+												  strlen(s->series[i]->key), 0));
+	}
 	return psprintf("%016llx", (unsigned long long) h);
 }
 
@@ -573,20 +630,81 @@ result_tuple(FunctionCallInfo fcinfo, int32 version, int64 nseries, const char *
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
 }
 
-/* Fit every series on the worker threads; returns the threads used. */
-static int
-fit_all(FcConfig *cfg, FcSeriesSet *set, FcModel *models, int workers)
+static FitCtx *
+fit_context(const FcConfig *cfg, int workers)
 {
 	FitCtx	   *c = palloc0(sizeof(FitCtx));
 	int			maxp = FcMaxParams(cfg);
 
 	c->cfg = cfg;
-	c->set = set;
-	c->models = models;
-	workers = (int) Min((int64) workers, Max(set->nseries, 1));
+	c->model_doubles = maxp + Max(cfg->n_changepoints, 1);
 	for (int w = 0; w < workers; w++)
 		FcWorkspaceInit(&c->ws[w], palloc(sizeof(double) * FcWorkspaceDoubles(maxp)), maxp);
-	return FcRunWorkers(workers, fit_task, c, set->nseries);
+	return c;
+}
+
+/*
+ * Read the series, fitting those complete on workers - 1 threads meanwhile;
+ * then every queued fit is finished (the backend helping). *load_s: the
+ * seconds from start to the end of the read.
+ */
+static FcSeriesSet *
+read_and_fit(FitCtx *c, Oid relid, const char *target, const char *time_column,
+			 List *series_by, int workers, instr_time start, double *load_s)
+{
+	FcSeriesSet *set;
+
+	c->pool = FcPoolStart(workers - 1, fit_queued, c);
+	PG_TRY();
+	{
+		set = FcLoadSeries(relid, target, time_column, series_by, series_ready, c);
+		*load_s = elapsed_s(start);
+	}
+	PG_CATCH();
+	{
+		FcPoolAbort(c->pool);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (c->pool != NULL)
+		(void) FcPoolFinish(c->pool);
+	return set;
+}
+
+/* Fit what was not queued, or got more rows after it was: every queued fit has ended. */
+static void
+fit_rest(FitCtx *c, FcSeriesSet *set, int workers)
+{
+	int64		n = 0;
+
+	for (int64 i = 0; i < set->nseries; i++)
+		n += !set->series[i]->queued || set->series[i]->reopened;
+	if (n == 0)
+		return;
+	c->left = palloc_extended(sizeof(FitTask) * n, MCXT_ALLOC_HUGE);
+	n = 0;
+	for (int64 i = 0; i < set->nseries; i++)
+	{
+		FcSeries   *fs = set->series[i];
+
+		if (!fs->queued || fs->reopened)
+			make_task(c, fs, &c->left[n++]);
+	}
+	(void) FcRunWorkers(workers, fit_left, c, n);
+}
+
+/* The stored version's series: keys and models in key order. */
+static void
+collect(FcStored *st, FcSeriesSet *set)
+{
+	st->nseries = set->nseries;
+	st->key = palloc(sizeof(char *) * Max(set->nseries, 1));
+	st->models = palloc_extended(sizeof(FcModel) * Max(set->nseries, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < set->nseries; i++)
+	{
+		st->key[i] = set->series[i]->key;
+		st->models[i] = set->series[i]->model;
+	}
 }
 
 Datum
@@ -600,6 +718,7 @@ ml_forecast_train(PG_FUNCTION_ARGS)
 	FcConfig	cfg;
 	FcStored	st;
 	FcSeriesSet *set;
+	FitCtx	   *fc;
 	int			workers;
 	MemoryContext cxt,
 				old,
@@ -624,11 +743,12 @@ ml_forecast_train(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_forecast_train", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	INSTR_TIME_SET_CURRENT(start);
+	fc = fit_context(&cfg, workers);
 	{
 		Oid			relid = MlProjectRelation(p);
 
 		check_columns(relid, p, time_column, series_by);
-		set = FcLoadSeries(relid, p->target, time_column, series_by);
+		set = read_and_fit(fc, relid, p->target, time_column, series_by, workers, start, &load_s);
 	}
 	if (set->nseries == 0)
 		ereport(ERROR,
@@ -636,17 +756,17 @@ ml_forecast_train(PG_FUNCTION_ARGS)
 				 errmsg("the relation of project \"%s\" has no row with both a value and a time",
 						p->name),
 				 errdetail(INT64_FORMAT " rows were read.", set->nrows)));
-	load_s = elapsed_s(start);
+	fit_s = elapsed_s(start) - load_s;
+	MlRunProgress(0.5, set->nrows);
 
 	INSTR_TIME_SET_CURRENT(start);
+	fit_rest(fc, set, workers);
+	fit_s += elapsed_s(start);
+	workers = (int) Min((int64) workers, set->nseries);
 	memset(&st, 0, sizeof(st));
 	st.cfg = cfg;
 	st.local_time = getBaseType(set->time_type) != TIMESTAMPTZOID;
-	st.nseries = set->nseries;
-	st.key = set->key;
-	st.models = alloc_models(&cfg, set->nseries);
-	workers = fit_all(&cfg, set, st.models, workers);
-	fit_s = elapsed_s(start);
+	collect(&st, set);
 
 	metrics = metrics_json(&st, set, workers, load_s, fit_s);
 	version = store_version(&scope, p, &st, set, params_json(&cfg), metrics,

@@ -33,9 +33,32 @@ extern bytea *FcStoredSave(FcStored *s);
 extern FcStored *FcStoredLoad(bytea *payload, const char *what);
 
 /*
- * The series of a relation (series.c): valid points sorted by series, then
- * time. Series i holds points start[i] .. start[i] + len[i] - 1.
+ * One series as read (series.c): its points, sorted by time once it is
+ * complete, and after the fits its model (fit.c).
  */
+typedef struct FcSeries
+{
+	char	   *key;			/* JSON object text: {"column": value, ...} */
+	double	   *ts;				/* epoch seconds */
+	double	   *y;
+	int			len;
+	int			cap;
+	bool		handed;			/* given to the ready callback, sorted, complete so far */
+	bool		reopened;		/* rows came after it was handed: its points moved to new buffers */
+	bool		queued;			/* (fit.c) its fit was queued while the relation was read */
+	uint64		hash;			/* (fit.c) of its points, for the version's fingerprint */
+	FcModel		model;
+} FcSeries;
+
+/*
+ * Called in the backend while the relation is read, for each series whose
+ * run of consecutive rows just ended: its points are sorted and, unless more
+ * rows of it follow later (reopened), final. The buffers it was handed with
+ * are never moved or freed before FcLoadSeries' caller frees the context.
+ */
+typedef void (*FcSeriesReady) (void *arg, FcSeries *s);
+
+/* The series of a relation (series.c), in key order. */
 typedef struct FcSeriesSet
 {
 	int64		nrows;			/* rows read */
@@ -43,21 +66,25 @@ typedef struct FcSeriesSet
 	int64		rows_without_value;
 	int64		rows_without_time;
 	int64		nseries;
-	int64	   *start;
-	int		   *len;
-	char	  **key;			/* JSON object text: {"column": value, ...} */
-	double	   *ts;				/* epoch seconds */
-	double	   *y;
+	FcSeries  **series;
 	double		tmin;			/* over every point */
 	double		tmax;
 	Oid			time_type;
 } FcSeriesSet;
 
 extern FcSeriesSet *FcLoadSeries(Oid relid, const char *target, const char *time_column,
-								 List *series_by);
+								 List *series_by, FcSeriesReady ready, void *arg);
 
-/* Run fn(ctx, task, worker) for tasks 0..ntasks-1 on nworkers threads; returns the threads used. */
+/*
+ * Tasks run by fn(ctx, task, worker) on worker threads (workers.c); worker 0
+ * is the backend, threads are 1 .. FC_MAX_WORKERS - 1.
+ */
 typedef void (*FcTaskFn) (void *ctx, int64 task, int worker);
+typedef struct FcPool FcPool;
+extern FcPool *FcPoolStart(int nthreads, FcTaskFn fn, void *ctx);
+extern void FcPoolPublish(FcPool *p, int64 ntasks);
+extern int	FcPoolFinish(FcPool *p);
+extern void FcPoolAbort(FcPool *p);
 extern int	FcRunWorkers(int nworkers, FcTaskFn fn, void *ctx, int64 ntasks);
 
 #endif							/* ML_FORECAST_H */

@@ -5,16 +5,20 @@
  *
  * One query reads the relation as the caller (privileges and row-level
  * security apply): SELECT time, target, keys... FROM rel. Its rows go to a
- * DestReceiver of ours, which keeps only two doubles and a series number per
- * row, so nothing is materialized. A row whose key equals the previous row's
- * (the common case: rows stored series by series) reuses its series number;
- * another key is looked up by its JSON text. A NULL in a key column is a key
- * value of its own (as in GROUP BY); rows without a value or a time are
- * counted and left out, never guessed.
+ * DestReceiver of ours, which appends two doubles per row to its series'
+ * own buffers, so nothing else is materialized. A row whose key equals the
+ * previous row's (the common case: rows stored series by series) goes to the
+ * same series; another key is looked up by its JSON text. A NULL in a key
+ * column is a key value of its own (as in GROUP BY); rows without a value or
+ * a time are counted and left out, never guessed.
  *
- * Series are then ordered by their key's text and their points by time
- * (a counting sort by series, then a sort of each series only when it is
- * not already in time order).
+ * When a run of consecutive rows of one series ends, the series is sorted by
+ * time (only when it is not already in order) and handed to the caller's
+ * callback, which may start fitting it on a thread while the rest is read.
+ * Should rows of a handed series come later, they go to new buffers (the
+ * handed ones stay untouched for the thread) and the series is marked
+ * reopened: the caller fits it again. At the end the series are ordered by
+ * their key's text.
  */
 #include "postgres.h"
 
@@ -37,6 +41,7 @@
 #include "common/hashfn.h"
 #include "core/catalog.h"
 #include "core/frame.h"
+#include "core/run_progress.h"
 #include "forecast/forecast.h"
 
 #define MAX_SERIES_POINTS (PG_INT32_MAX / 2)
@@ -45,14 +50,16 @@
 typedef struct KeyEntry
 {
 	char	   *text;			/* hash key: the key's JSON text */
-	int32		sid;
+	FcSeries   *series;
 } KeyEntry;
 
 typedef struct Receiver
 {
 	DestReceiver pub;
 	FcSeriesSet *set;
-	MemoryContext cxt;			/* owns the arrays */
+	MemoryContext cxt;			/* owns the series */
+	FcSeriesReady ready;
+	void	   *ready_arg;
 	int			nkeys;
 	Oid			ttype;
 	Oid			vtype;
@@ -61,18 +68,13 @@ typedef struct Receiver
 	int16	   *klen;
 	FmgrInfo   *kout;
 	List	   *knames;
-	int64		n;				/* points kept */
-	int64		cap;
-	double	   *ts;
-	double	   *y;
-	int32	   *sid;
 	HTAB	   *keys;
-	int32		nseries;
-	int32		keycap;
-	char	  **keytext;
+	int64		nseries;
+	int64		seriescap;
+	FcSeries  **series;			/* in the order first seen */
 	Datum	   *last;			/* the previous kept row's key, to reuse its series */
 	bool	   *lastnull;
-	int32		last_sid;
+	FcSeries   *cur;			/* the previous kept row's series */
 } Receiver;
 
 static uint32
@@ -150,7 +152,7 @@ key_text(Receiver *r, TupleTableSlot *slot)
 static bool
 same_key_as_last(Receiver *r, TupleTableSlot *slot)
 {
-	if (r->last_sid < 0)
+	if (r->cur == NULL)
 		return false;
 	for (int k = 0; k < r->nkeys; k++)
 	{
@@ -165,7 +167,7 @@ same_key_as_last(Receiver *r, TupleTableSlot *slot)
 }
 
 static void
-remember_key(Receiver *r, TupleTableSlot *slot, int32 sid)
+remember_key(Receiver *r, TupleTableSlot *slot)
 {
 	for (int k = 0; k < r->nkeys; k++)
 	{
@@ -175,43 +177,109 @@ remember_key(Receiver *r, TupleTableSlot *slot, int32 sid)
 		r->last[k] = r->lastnull[k] ? (Datum) 0 :
 			datumCopy(slot->tts_values[k + 2], r->kbyval[k], r->klen[k]);
 	}
-	r->last_sid = sid;
 }
 
-static int32
+static FcSeries *
+new_series(Receiver *r, const char *text)
+{
+	FcSeries   *fs;
+
+	if (r->nseries >= MAX_SERIES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the relation holds more than %d series", MAX_SERIES)));
+	if (r->nseries == r->seriescap)
+	{
+		r->seriescap *= 2;
+		r->series = repalloc_huge(r->series, sizeof(FcSeries *) * r->seriescap);
+	}
+	fs = palloc0(sizeof(FcSeries));
+	fs->key = pstrdup(text);
+	r->series[r->nseries++] = fs;
+	return fs;
+}
+
+static void sort_series(double *ts, double *y, int n);
+
+/* The run of the previous row's series ended: hand it over once. */
+static void
+end_run(Receiver *r)
+{
+	FcSeries   *fs = r->cur;
+
+	if (fs == NULL || fs->handed || r->ready == NULL)
+		return;
+	sort_series(fs->ts, fs->y, fs->len);
+	fs->handed = true;
+	r->ready(r->ready_arg, fs);
+}
+
+static FcSeries *
 series_of(Receiver *r, TupleTableSlot *slot)
 {
 	char	   *text;
 	KeyEntry   *e;
 	bool		found;
 
-	if (r->nkeys == 0)
-		text = "{}";
-	else if (same_key_as_last(r, slot))
-		return r->last_sid;
-	else
-		text = key_text(r, slot);
+	if (r->cur != NULL && (r->nkeys == 0 || same_key_as_last(r, slot)))
+		return r->cur;
+	end_run(r);
+	text = r->nkeys == 0 ? "{}" : key_text(r, slot);
 	e = hash_search(r->keys, &text, HASH_ENTER, &found);
-	if (found && r->nkeys > 0)
-		pfree(text);
-	else if (!found)
+	if (!found)
 	{
-		if (r->nseries >= MAX_SERIES)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("the relation holds more than %d series", MAX_SERIES)));
-		if (r->nseries == r->keycap)
-		{
-			r->keycap *= 2;
-			r->keytext = repalloc_huge(r->keytext, sizeof(char *) * r->keycap);
-		}
-		e->text = pstrdup(text);
-		e->sid = r->nseries;
-		r->keytext[r->nseries++] = e->text;
+		e->series = new_series(r, text);
+		e->text = e->series->key;
 	}
 	if (r->nkeys > 0)
-		remember_key(r, slot, e->sid);
-	return e->sid;
+	{
+		pfree(text);
+		remember_key(r, slot);
+	}
+	r->cur = e->series;
+	return r->cur;
+}
+
+/*
+ * Append a point. A handed series' buffers may be read by a fit thread: its
+ * later points go to copies, the handed buffers are left as they are.
+ */
+static void
+append_point(FcSeries *fs, double t, double v)
+{
+	if (fs->len >= MAX_SERIES_POINTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("series %s has more than %d points", fs->key, MAX_SERIES_POINTS)));
+	if (fs->handed && !fs->reopened)
+	{
+		double	   *ts = fs->ts,
+				   *y = fs->y;
+
+		fs->reopened = true;
+		fs->cap = Max(fs->cap, 16);
+		fs->ts = palloc_extended(sizeof(double) * fs->cap, MCXT_ALLOC_HUGE);
+		fs->y = palloc_extended(sizeof(double) * fs->cap, MCXT_ALLOC_HUGE);
+		memcpy(fs->ts, ts, sizeof(double) * fs->len);
+		memcpy(fs->y, y, sizeof(double) * fs->len);
+	}
+	if (fs->len == fs->cap)
+	{
+		fs->cap = fs->cap == 0 ? 16 : (int) Min((int64) fs->cap * 2, MAX_SERIES_POINTS);
+		if (fs->ts == NULL)
+		{
+			fs->ts = palloc(sizeof(double) * fs->cap);
+			fs->y = palloc(sizeof(double) * fs->cap);
+		}
+		else
+		{
+			fs->ts = repalloc_huge(fs->ts, sizeof(double) * fs->cap);
+			fs->y = repalloc_huge(fs->y, sizeof(double) * fs->cap);
+		}
+	}
+	fs->ts[fs->len] = t;
+	fs->y[fs->len] = v;
+	fs->len++;
 }
 
 static bool
@@ -224,7 +292,8 @@ receive_slot(TupleTableSlot *slot, DestReceiver *self)
 				v;
 
 	slot_getallattrs(slot);
-	s->nrows++;
+	if ((++s->nrows & 0xFFFF) == 0)
+		MlRunProgress(ML_PROGRESS_SAME_FRACTION, s->nrows);
 	t = slot->tts_isnull[0] ? NAN : MlBaseDatumToDouble(slot->tts_values[0], r->ttype);
 	v = slot->tts_isnull[1] ? NAN : MlBaseDatumToDouble(slot->tts_values[1], r->vtype);
 	if (!isfinite(t))
@@ -233,17 +302,8 @@ receive_slot(TupleTableSlot *slot, DestReceiver *self)
 		s->rows_without_value++;
 	else
 	{
-		if (r->n == r->cap)
-		{
-			r->cap *= 2;
-			r->ts = repalloc_huge(r->ts, sizeof(double) * r->cap);
-			r->y = repalloc_huge(r->y, sizeof(double) * r->cap);
-			r->sid = repalloc_huge(r->sid, sizeof(int32) * r->cap);
-		}
-		r->ts[r->n] = t;
-		r->y[r->n] = v;
-		r->sid[r->n] = series_of(r, slot);
-		r->n++;
+		append_point(series_of(r, slot), t, v);
+		s->npoints++;
 		s->tmin = Min(s->tmin, t);
 		s->tmax = Max(s->tmax, t);
 	}
@@ -267,7 +327,7 @@ receiver_noop(DestReceiver *self)
 
 static Receiver *
 make_receiver(FcSeriesSet *s, Oid relid, const char *target, const char *time_column,
-			  List *series_by)
+			  List *series_by, FcSeriesReady ready, void *ready_arg)
 {
 	Receiver   *r = palloc0(sizeof(Receiver));
 	HASHCTL		ctl;
@@ -280,6 +340,8 @@ make_receiver(FcSeriesSet *s, Oid relid, const char *target, const char *time_co
 	r->pub.mydest = DestNone;
 	r->set = s;
 	r->cxt = CurrentMemoryContext;
+	r->ready = ready;
+	r->ready_arg = ready_arg;
 	r->ttype = getBaseType(get_atttype(relid, get_attnum(relid, time_column)));
 	r->vtype = getBaseType(get_atttype(relid, get_attnum(relid, target)));
 	r->nkeys = list_length(series_by);
@@ -303,13 +365,8 @@ make_receiver(FcSeriesSet *s, Oid relid, const char *target, const char *time_co
 		fmgr_info(outfn, &r->kout[k]);
 		r->lastnull[k] = true;
 	}
-	r->last_sid = -1;
-	r->cap = 1024;
-	r->ts = palloc(sizeof(double) * r->cap);
-	r->y = palloc(sizeof(double) * r->cap);
-	r->sid = palloc(sizeof(int32) * r->cap);
-	r->keycap = 64;
-	r->keytext = palloc(sizeof(char *) * r->keycap);
+	r->seriescap = 64;
+	r->series = palloc(sizeof(FcSeries *) * r->seriescap);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(char *);
 	ctl.entrysize = sizeof(KeyEntry);
@@ -322,11 +379,9 @@ make_receiver(FcSeriesSet *s, Oid relid, const char *target, const char *time_co
 }
 
 static int
-cmp_keytext(const void *a, const void *b, void *arg)
+cmp_key(const void *a, const void *b)
 {
-	char	  **text = arg;
-
-	return strcmp(text[*(const int32 *) a], text[*(const int32 *) b]);
+	return strcmp((*(FcSeries *const *) a)->key, (*(FcSeries *const *) b)->key);
 }
 
 typedef struct Point
@@ -372,63 +427,31 @@ sort_series(double *ts, double *y, int n)
 	pfree(pts);
 }
 
-/* Series in key order, their points contiguous and in time order. */
+/* Series in key order, each in time order. */
 static void
 arrange(FcSeriesSet *s, Receiver *r)
 {
-	int32	   *order = palloc(sizeof(int32) * Max(r->nseries, 1));
-	int32	   *rank = palloc(sizeof(int32) * Max(r->nseries, 1));
-	int64	   *fill;
-
 	s->nseries = r->nseries;
-	for (int32 i = 0; i < r->nseries; i++)
-		order[i] = i;
-	qsort_arg(order, r->nseries, sizeof(int32), cmp_keytext, r->keytext);
-	s->key = palloc(sizeof(char *) * Max(r->nseries, 1));
-	s->start = palloc(sizeof(int64) * Max(r->nseries, 1));
-	s->len = palloc0(sizeof(int) * Max(r->nseries, 1));
-	for (int32 i = 0; i < r->nseries; i++)
-	{
-		rank[order[i]] = i;
-		s->key[i] = r->keytext[order[i]];
-	}
-	for (int64 i = 0; i < r->n; i++)
-	{
-		int32		k = rank[r->sid[i]];
-
-		if (s->len[k] >= MAX_SERIES_POINTS)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("series %s has more than %d points", s->key[k], MAX_SERIES_POINTS)));
-		s->len[k]++;
-	}
-	fill = palloc(sizeof(int64) * Max(r->nseries, 1));
-	for (int64 i = 0, pos = 0; i < r->nseries; i++)
-	{
-		s->start[i] = pos;
-		fill[i] = pos;
-		pos += s->len[i];
-	}
-	s->npoints = r->n;
-	s->ts = palloc_extended(sizeof(double) * Max(r->n, 1), MCXT_ALLOC_HUGE);
-	s->y = palloc_extended(sizeof(double) * Max(r->n, 1), MCXT_ALLOC_HUGE);
-	for (int64 i = 0; i < r->n; i++)
-	{
-		int64		at = fill[rank[r->sid[i]]]++;
-
-		s->ts[at] = r->ts[i];
-		s->y[at] = r->y[i];
-	}
+	s->series = r->series;
+	qsort(s->series, s->nseries, sizeof(FcSeries *), cmp_key);
 	for (int64 i = 0; i < s->nseries; i++)
 	{
-		sort_series(&s->ts[s->start[i]], &s->y[s->start[i]], s->len[i]);
+		FcSeries   *fs = s->series[i];
+
+		if (!fs->handed || fs->reopened)
+			sort_series(fs->ts, fs->y, fs->len);
 		if (i % 1024 == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
 }
 
+/*
+ * Read the series; ready (may be NULL) is called for each series as its run
+ * of rows ends (see above).
+ */
 FcSeriesSet *
-FcLoadSeries(Oid relid, const char *target, const char *time_column, List *series_by)
+FcLoadSeries(Oid relid, const char *target, const char *time_column, List *series_by,
+			 FcSeriesReady ready, void *ready_arg)
 {
 	FcSeriesSet *s = palloc0(sizeof(FcSeriesSet));
 	Receiver   *r;
@@ -439,7 +462,7 @@ FcLoadSeries(Oid relid, const char *target, const char *time_column, List *serie
 	s->tmin = INFINITY;
 	s->tmax = -INFINITY;
 	s->time_type = get_atttype(relid, get_attnum(relid, time_column));
-	r = make_receiver(s, relid, target, time_column, series_by);
+	r = make_receiver(s, relid, target, time_column, series_by, ready, ready_arg);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s, %s", quote_identifier(time_column), quote_identifier(target));
 	foreach(lc, series_by)
@@ -453,6 +476,7 @@ FcLoadSeries(Oid relid, const char *target, const char *time_column, List *serie
 		elog(ERROR, "could not read the relation of the series: %s", sql.data);
 	/* SPI leaves us in its procedure context: go back to ours */
 	MemoryContextSwitchTo(r->cxt);
+	end_run(r);
 	arrange(s, r);
 	return s;
 }

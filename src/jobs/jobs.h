@@ -20,6 +20,7 @@ extern char *ml_job_databases;
 extern int	ml_max_job_workers;
 extern int	ml_job_poll_interval;
 extern int	ml_job_run_retention;
+extern int	ml_job_max_queued_runs;
 
 extern void MlJobsInit(void);
 extern void MlJobsRequireLauncher(void);

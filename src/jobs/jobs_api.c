@@ -652,6 +652,35 @@ wake_launcher(void)
 	wake_registered = true;
 }
 
+/*
+ * At most pg_mlops.job_max_queued_runs runs of a job wait to start: runs of
+ * one job never overlap, so more would only pile up. The job's row lock
+ * makes concurrent callers count one after the other. As the extension owner.
+ */
+static void
+require_queue_room(const JobRow *j)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(j->id)};
+	int64		queued;
+	bool		isnull;
+
+	MlSpiExec("SELECT 1 FROM mlops.jobs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	MlSpiExec("SELECT pg_catalog.count(*) FROM mlops.job_runs WHERE job_id OPERATOR(pg_catalog.=) $1 "
+			  "AND status OPERATOR(pg_catalog.=) 'queued'",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	queued = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (queued >= ml_job_max_queued_runs)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("job %lld already has %lld runs waiting to start", (long long) j->id,
+						(long long) queued),
+				 errdetail("Runs of one job never overlap, so at most %d wait (pg_mlops.job_max_queued_runs).",
+						   ml_job_max_queued_runs),
+				 errhint("Wait for a queued run to start, or cancel one with ml_cancel().")));
+}
+
 PG_FUNCTION_INFO_V1(ml_run_now);
 
 Datum
@@ -678,6 +707,7 @@ ml_run_now(PG_FUNCTION_ARGS)
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(scope.caller_name));
 	values[2] = BoolGetDatum(restart);
 	MlScopeAsOwner(&scope);
+	require_queue_room(j);
 	if (restart)
 		MlSpiExec("INSERT INTO mlops.job_runs (job_id, trigger, requested_by, from_start) "
 				  "VALUES ($1, 'manual', $2, $3) RETURNING id", 3, types, values, NULL, SPI_OK_INSERT_RETURNING);
@@ -717,6 +747,7 @@ ml_cancel(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	char	   *status;
 	char	   *pid;
+	char	   *requested_by;
 	int64		job;
 	bool		isnull;
 	bool		result = false;
@@ -727,7 +758,8 @@ ml_cancel(PG_FUNCTION_ARGS)
 	MlScopeEnter(&scope);
 	values[0] = Int64GetDatum(run);
 	MlScopeAsOwner(&scope);
-	MlSpiExec("SELECT job_id, status, pid FROM mlops.job_runs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+	MlSpiExec("SELECT job_id, status, pid, requested_by FROM mlops.job_runs "
+			  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -737,8 +769,13 @@ ml_cancel(PG_FUNCTION_ARGS)
 	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	pid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	requested_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 	j = load_job(&scope, job);
-	if (j == NULL || !owns_job(&scope, j))
+	/* the job's owner, or the analyst who asked for this run and still may */
+	if (j == NULL ||
+		(!owns_job(&scope, j) &&
+		 !(requested_by != NULL && strcmp(requested_by, scope.caller_name) == 0 &&
+		   analyst_may_run(&scope, j))))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("run %lld does not exist", (long long) run),

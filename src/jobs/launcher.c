@@ -36,6 +36,7 @@ char	   *ml_job_databases = NULL;
 int			ml_max_job_workers = 4;
 int			ml_job_poll_interval = 500;
 int			ml_job_run_retention = 30 * 24 * 3600;
+int			ml_job_max_queued_runs = 3;
 
 /* set in the postmaster (inherited by every backend it forks) */
 static bool launcher_registered = false;
@@ -78,6 +79,10 @@ MlJobsInit(void)
 							"How long finished job runs are kept (0: forever).",
 							NULL, &ml_job_run_retention, 30 * 24 * 3600, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_mlops.job_max_queued_runs",
+							"Most runs of one job waiting to start; ml_run_now refuses more.",
+							NULL, &ml_job_max_queued_runs, 3, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;

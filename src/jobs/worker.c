@@ -33,6 +33,7 @@
 #include "utils/timeout.h"
 
 #include "core/catalog.h"
+#include "core/run_progress.h"
 #include "jobs/jobs.h"
 #include "jobs/workflow.h"
 
@@ -400,6 +401,7 @@ execute_step(Run *r)
 	if (r->timeout_ms > 0)
 		enable_timeout_after(run_timeout, (int) Min(r->timeout_ms, INT_MAX));
 	check_run(r);
+	MlRunProgressBind(r->run);
 	if (strcmp(r->kind, "train") == 0)
 		step_train(r);
 	else if (strcmp(r->kind, "score") == 0)
@@ -465,6 +467,7 @@ workflow_begin(Run *r)
 	if (r->timeout_ms > 0)
 		enable_timeout_after(run_timeout, (int) Min(r->timeout_ms, INT_MAX));
 	check_run(r);
+	MlRunProgressBind(r->run);
 	workflow = MlWorkflowBegin(r->run, r->job, r->project_id, r->project, r->ext, TopMemoryContext);
 	SPI_finish();
 }

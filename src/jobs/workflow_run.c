@@ -27,6 +27,7 @@
 #include "utils/jsonb.h"
 
 #include "core/catalog.h"
+#include "core/run_progress.h"
 #include "jobs/jobs.h"
 #include "jobs/workflow.h"
 
@@ -713,6 +714,7 @@ MlWorkflowNextStep(MlWorkflowRun *w)
 	if (no >= w->nsteps)
 		return false;
 	s = &w->steps[no];
+	MlRunProgressSpan((double) no / w->nsteps, (double) (no + 1) / w->nsteps);
 	initStringInfo(&res.details);
 	pgstat_report_activity(STATE_RUNNING, psprintf("pg_mlops job run %lld: step %d (%s)",
 												   (long long) w->run, no + 1, s->kind_name));

@@ -33,6 +33,7 @@
 #include "core/options.h"
 #include "model/groups.h"
 #include "model/metrics.h"
+#include "model/search.h"
 #include "model/stored.h"
 #include "model/train.h"
 #include "model/versions.h"
@@ -55,6 +56,7 @@ typedef struct FitGroup
 	int64		first;			/* into the sorted order */
 	int64		n;
 	MlTrained  *model;			/* NULL: too small */
+	void	   *params;			/* auto: the search winner's hyperparameters */
 	MlDesign   *train;			/* prepared for the fit */
 	MlDesign   *test;
 	StringInfoData metrics;
@@ -67,7 +69,8 @@ static void
 read_options(JsonbContainer *opts, GroupOptions *o)
 {
 	static const char *const valid[] = {
-		"test_size", "seed", "features", "exclude", "min_rows", "fallback", "workers", NULL
+		"test_size", "seed", "features", "exclude", "min_rows", "fallback", "workers",
+		"budget_s", "max_trials", NULL
 	};
 	char	   *fallback;
 
@@ -96,6 +99,21 @@ read_options(JsonbContainer *opts, GroupOptions *o)
 	o->workers = MlOptInt(opts, "workers",
 						  Min(max_parallel_workers_per_gather, ML_GROUPS_MAX_WORKERS),
 						  0, ML_GROUPS_MAX_WORKERS);
+	/* auto: the whole call's search budget, shared by the groups by their rows */
+	o->t.budget_s = MlOptRange(opts, "budget_s", 60, 0.1, 86400);
+	o->t.max_trials = MlOptInt(opts, "max_trials", 27, 1, 1000);
+	o->t.search_folds = 3;
+	o->t.search_silent = true;
+}
+
+static void
+require_auto_options(JsonbContainer *opts, bool is_auto)
+{
+	if (!is_auto && (MlOptGet(opts, "max_trials") || MlOptGet(opts, "budget_s")))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"budget_s\" and \"max_trials\" apply to algorithm \"auto\" only"),
+				 errhint("Leave them out, or train with algorithm \"auto\".")));
 }
 
 /* group_by as a list of 1 to MAX_GROUP_BY distinct column names. */
@@ -387,8 +405,53 @@ overall_metrics(MlTrainData *td, FitGroup *groups, int ngroups, int nout, String
 }
 
 /*
+ * auto for one group: ml_train's search on the group's training rows alone
+ * (its own split, 3 validation folds), with its share of the budget; then
+ * the winner is prepared as a named algorithm would be. The search is
+ * summed up in the group's metrics.
+ */
+static MlTrained *
+prepare_auto(MlFrame *frame, MlTrainData *gtd, GroupOptions *o, FitGroup *g, double budget_s)
+{
+	MlTrainOptions so = o->t;
+	MlSearchResult res;
+	MlTrained  *t;
+	StringInfoData hp;
+
+	so.budget_s = budget_s;
+	MlTrainSplit(gtd, frame, &so);
+	MlSearch(&res, frame, gtd, &so, MlAutoCandidates(gtd->task));
+	g->params = res.winner->params;
+	t = prepare_rows(res.winner->learner, frame, gtd, o, g);
+	initStringInfo(&hp);
+	res.winner->learner->params_json(g->params, &hp);
+	appendStringInfoString(&g->metrics, ", \"algorithm\": ");
+	escape_json(&g->metrics, res.winner->learner->name);
+	appendStringInfo(&g->metrics, ", \"hyperparameters\": %s, \"search\": {\"trials\": %d, "
+					 "\"budget_exhausted\": %s, \"budget_s\": ", hp.data, list_length(res.trials),
+					 res.budget_exhausted ? "true" : "false");
+	MlJsonNumber(&g->metrics, budget_s);
+	appendStringInfoString(&g->metrics, ", \"seconds\": ");
+	MlJsonNumber(&g->metrics, res.seconds);
+	appendStringInfoChar(&g->metrics, '}');
+	return t;
+}
+
+/* auto: each fit's learner and hyperparameters are its own; in the backend. */
+static void
+fit_auto(FitGroup **fits, MlDesign **designs, void **models, int nfits)
+{
+	for (int i = 0; i < nfits; i++)
+	{
+		models[i] = fits[i]->model->learner->fit(designs[i], fits[i]->params);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
  * Fit every group big enough, and the fallback (global, when not NULL),
- * over the workers; returns the workers that ran.
+ * over the workers; returns the workers that ran. l NULL: auto, each fit
+ * with its share of the budget by its rows.
  */
 static int
 fit_groups(const MlLearner *l, Jsonb *hp, void *params, MlFrame *frame, MlTrainData *td,
@@ -398,8 +461,12 @@ fit_groups(const MlLearner *l, Jsonb *hp, void *params, MlFrame *frame, MlTrainD
 	MlDesign  **designs = palloc(sizeof(MlDesign *) * (ngroups + 1));
 	void	  **models = palloc(sizeof(void *) * (ngroups + 1));
 	int			nfits = 0;
-	int			ran;
+	int			ran = 0;
+	double		rows = global ? (double) td->nrows : 0;
 
+	for (int i = 0; i < ngroups; i++)
+		if (groups[i].n >= o->min_rows)
+			rows += (double) groups[i].n;
 	for (int i = 0; i < ngroups; i++)
 	{
 		MlTrainData gtd;
@@ -407,18 +474,25 @@ fit_groups(const MlLearner *l, Jsonb *hp, void *params, MlFrame *frame, MlTrainD
 		if (groups[i].n < o->min_rows)
 			continue;
 		group_data(td, order, &groups[i], &gtd);
-		groups[i].model = prepare_rows(l, frame, &gtd, o, &groups[i]);
+		groups[i].model = l ? prepare_rows(l, frame, &gtd, o, &groups[i]) :
+			prepare_auto(frame, &gtd, o, &groups[i], o->t.budget_s * groups[i].n / rows);
 		fits[nfits++] = &groups[i];
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (global)
 	{
-		global->model = prepare_rows(l, frame, td, o, global);
+		MlTrainData gtd = *td;
+
+		global->model = l ? prepare_rows(l, frame, td, o, global) :
+			prepare_auto(frame, &gtd, o, global, o->t.budget_s * td->nrows / rows);
 		fits[nfits++] = global;
 	}
 	for (int i = 0; i < nfits; i++)
 		designs[i] = fits[i]->train;
-	ran = MlGroupsFit(l, hp, params, designs, models, nfits, o->workers);
+	if (l)
+		ran = MlGroupsFit(l, hp, params, designs, models, nfits, o->workers);
+	else
+		fit_auto(fits, designs, models, nfits);
 	for (int i = 0; i < nfits; i++)
 	{
 		fits[i]->model->model = models[i];
@@ -589,8 +663,11 @@ static const MlLearner *
 learner_arg(FunctionCallInfo fcinfo)
 {
 	char	   *alg = PG_ARGISNULL(2) ? "auto" : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	const MlLearner *l = MlLearnerByName(strcmp(alg, "auto") == 0 ? "gbdt" : alg);
+	const MlLearner *l;
 
+	if (strcmp(alg, "auto") == 0)
+		return NULL;			/* a search per group */
+	l = MlLearnerByName(alg);
 	if (l == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -635,6 +712,12 @@ ml_train_groups(PG_FUNCTION_ARGS)
 	int32		version;
 
 	read_options(PG_ARGISNULL(4) ? NULL : &PG_GETARG_JSONB_P(4)->root, &o);
+	require_auto_options(PG_ARGISNULL(4) ? NULL : &PG_GETARG_JSONB_P(4)->root, l == NULL);
+	if (l == NULL && hp != NULL && JsonContainerSize(&hp->root) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"auto\" chooses its own hyperparameters"),
+				 errhint("Name an algorithm to set hyperparameters for every group.")));
 	callercxt = CurrentMemoryContext;
 	MlScopeEnter(&scope);
 	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
@@ -657,11 +740,11 @@ ml_train_groups(PG_FUNCTION_ARGS)
 	MlTrainTarget(&td, frame, MlFrameColumn(frame, p->target), strcmp(p->task, "classification") == 0);
 	td.task = strcmp(p->task, "classification") != 0 ? ML_TASK_REGRESSION :
 		td.nclass == 2 ? ML_TASK_BINARY : ML_TASK_MULTICLASS;
-	if (!l->supports(td.task))
+	if (l && !l->supports(td.task))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" cannot learn a %s project", l->name, p->task)));
-	params = l->read_params(hp ? &hp->root : NULL, td.task);
+	params = l ? l->read_params(hp ? &hp->root : NULL, td.task) : NULL;
 	MlTrainFeatures(&td, frame, MlFrameColumn(frame, p->target), -1, o.t.features != NIL);
 	keycol = key_columns(frame, &td, group_by);
 
@@ -691,12 +774,20 @@ ml_train_groups(PG_FUNCTION_ARGS)
 					features;
 
 		initStringInfo(&hparams);
-		l->params_json(params, &hparams);
+		if (l)
+			l->params_json(params, &hparams);
+		else
+		{
+			/* each group's choice is in metrics.per_group */
+			appendStringInfoString(&hparams, "{\"budget_s\": ");
+			MlJsonNumber(&hparams, o.t.budget_s);
+			appendStringInfo(&hparams, ", \"max_trials\": %d}", o.t.max_trials);
+		}
 		initStringInfo(&features);
 		MlEncoderFeaturesJson(t->enc, &features);
 		{
 			MlVersionRow row = {
-				.algorithm = l->name,
+				.algorithm = l ? l->name : "auto",
 				.hyperparameters = hparams.data,
 				.metrics = metrics,
 				.payload = MlTrainedSave(t),

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -36,11 +37,13 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "api/api.h"
 #include "core/catalog.h"
 #include "core/progress.h"
+#include "core/run_progress.h"
 #include "model/deployed.h"
 #include "model/score.h"
 #include "model/scoring_log.h"
@@ -100,6 +103,7 @@ typedef struct ScoreCall
 	MemoryContext cxt;			/* the call's: owns the above */
 	MlScoreWriter *writer;
 	MlScoringLog *log;			/* drift: rows counted on the training bins */
+	double		est_rows;		/* the relation's estimated rows (<= 0: unknown), for a run's progress */
 	ScoreBlock	blk[2];			/* the block being read, the one being written */
 	double		secs[NSTAGES];		/* time per stage, for the DEBUG1 line at the end */
 } ScoreCall;
@@ -337,6 +341,9 @@ pipeline(ScoreCall *c, MlDeployed *e, MlScoreReader *reader, int max_rows,
 			finish_block(c, prev);
 			rows += prev->n;
 			MlProgress("ml_score: " INT64_FORMAT " rows scored", rows);
+			/* an estimate: short of 1 until the last block is written */
+			MlRunProgress(c->est_rows > 0 ? Min(0.99, rows / Max(c->est_rows, (double) rows + 1)) :
+						  ML_PROGRESS_SAME_FRACTION, rows);
 		}
 		MemoryContextSwitchTo(c->cxt);
 		MemoryContextReset(blockcxt);
@@ -369,6 +376,21 @@ score_blocks(ScoreCall *c, MlDeployed *e, MlScoreReader *reader, int max_rows,
 	return rows;
 }
 
+/* pg_class.reltuples of a table (<= 0: never counted, or a view) */
+static double
+estimated_rows(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		n = 0;
+
+	if (HeapTupleIsValid(tup))
+	{
+		n = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+	}
+	return n;
+}
+
 static int64
 score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool classifier,
 		   MlScoringLog *log)
@@ -386,6 +408,7 @@ score_rows(MlDeployed *e, Oid relid, Oid destrelid, const char *dest, bool class
 	c.classifier = classifier;
 	c.cxt = callcxt;
 	c.log = log;
+	c.est_rows = estimated_rows(relid);
 	/* a fresh snapshot, as the CREATE TABLE AS it replaces had */
 	reader = MlScoreReaderOpen(relid);
 	c.indesc = MlScoreReaderDesc(reader);

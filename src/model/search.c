@@ -37,6 +37,7 @@
 
 #include "core/catalog.h"
 #include "core/options.h"
+#include "core/run_progress.h"
 #include "model/metrics.h"
 #include "model/search.h"
 
@@ -480,6 +481,10 @@ run_rung(MlSearchResult *res, List *alive, int r, int64 m, SearchRows *sr, MlFra
 		}
 		t = at_rung(prev, r, m, (double) m / sr->n);
 		run_trial(t, sr, m, frame, td, o);
+		/* the budget is the plan: its share spent is the search's progress */
+		if (!o->search_silent)
+			MlRunProgress(ML_TRAIN_PROGRESS_READ + (ML_TRAIN_PROGRESS_FITTED - ML_TRAIN_PROGRESS_READ) *
+					  Min(1.0, elapsed_since(start) / Max(o->budget_s, 1e-9)), ML_PROGRESS_SAME_ROWS);
 		rung = lappend(rung, t);
 		res->trials = lappend(res->trials, t);
 		if (t->status == 'f')

@@ -53,6 +53,9 @@ extern void MlSearch(MlSearchResult *res, MlFrame *frame, MlTrainData *td, MlTra
 extern void MlSearchJson(MlSearchResult *res, MlTrainOptions *o, StringInfo out);
 extern void MlSearchStore(MlSearchResult *res, MlTask task, int64 project_id, int32 version);
 
+/* train.c: the learners auto searches for a task, in order */
+extern List *MlAutoCandidates(MlTask task);
+
 /* train.c: fit on `train` rows, score `test` rows (the primary metric). */
 extern MlTrained *MlTrainFitScore(const MlLearner *l, void *params, MlFrame *frame,
 								  MlTrainData *td, MlTrainOptions *o,

@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 
 #include "core/catalog.h"
+#include "core/run_progress.h"
 #include "core/options.h"
 #include "model/deployed.h"
 #include "model/versions.h"
@@ -467,8 +468,8 @@ store_version(MlScope *scope, MlProject *p, Trial *tr, MlTrainData *td, MlFrame 
 }
 
 /* Learners auto searches, in order, for the task. */
-static List *
-auto_candidates(MlTask task)
+List *
+MlAutoCandidates(MlTask task)
 {
 	static const char *const names[] = {"gbdt", "random_forest", "ridge", "lasso", "elastic_net",
 	"logistic", "naive_bayes", "linear"};
@@ -540,7 +541,7 @@ train_best(MlSearchResult *search, const MlLearner *l, JsonbContainer *hp, MlFra
 
 	if (l == NULL)
 	{
-		List	   *cands = auto_candidates(td->task);
+		List	   *cands = MlAutoCandidates(td->task);
 
 		if (cands == NIL)
 			ereport(ERROR,
@@ -603,7 +604,7 @@ ml_train(PG_FUNCTION_ARGS)
 	callercxt = CurrentMemoryContext;	/* SPI_finish frees what SPI allocated */
 	MlScopeEnter(&scope);
 	p = MlProjectLookup(&scope, MlTextArg(fcinfo, 0, "project"));
-	MlProjectRequireChange(p);
+	MlProjectRequireTrain(p);
 	if (strcmp(p->task, "forecast") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -639,8 +640,10 @@ ml_train(PG_FUNCTION_ARGS)
 	td.prep = rec.prep;
 	MlTrainSplit(&td, frame, &o);
 	elog(DEBUG1, "train timing: reading and preparing %.3f s", elapsed_s(t_begin));
+	MlRunProgress(ML_TRAIN_PROGRESS_READ, frame->nrows);
 	best = train_best(&search, l, hp, frame, &td, &o);
 	elog(DEBUG1, "train timing: fit and score %.3f s", best->seconds);
+	MlRunProgress(ML_TRAIN_PROGRESS_FITTED, ML_PROGRESS_SAME_ROWS);
 
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, best->metrics.data);

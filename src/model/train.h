@@ -16,6 +16,10 @@
 
 #define ML_MAX_CLASSES 1000
 
+/* a train job's progress: rows read and prepared, the fit (auto: the search) done */
+#define ML_TRAIN_PROGRESS_READ 0.3
+#define ML_TRAIN_PROGRESS_FITTED 0.9
+
 typedef struct MlTrainOptions
 {
 	double		test_size;
@@ -30,6 +34,7 @@ typedef struct MlTrainOptions
 	double		budget_s;		/* auto's search budget */
 	int			search_folds;	/* auto: folds of the search, 1: one holdout */
 	int			max_trials;		/* auto: configurations in the first rung */
+	bool		search_silent;	/* auto: the search reports no job-run progress (one of many) */
 	int			time_col;		/* frame columns, -1 if none */
 	int			holdout_col;
 } MlTrainOptions;
