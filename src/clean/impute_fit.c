@@ -558,6 +558,12 @@ gather_rows(MlFrame *frame, int target, Rows *rows, KeyCache *kc, Gathered *g)
 	g->k = palloc0(sizeof(int32 *) * Max(kc->nkeys, 1));
 	for (int64 i = 0; i < rows->n; i++)
 	{
+		if (i + ML_PREFETCH_AHEAD < rows->n)
+		{
+			__builtin_prefetch(&col->x[rows->idx[i + ML_PREFETCH_AHEAD]]);
+			if (g->t)
+				__builtin_prefetch(&col->code[rows->idx[i + ML_PREFETCH_AHEAD]]);
+		}
 		g->y[i] = col->x[rows->idx[i]];
 		if (g->t)
 			g->t[i] = col->code[rows->idx[i]];
@@ -574,7 +580,11 @@ gathered_key(Gathered *g, KeyCache *kc, int a)
 
 		g->k[a] = palloc(sizeof(int32) * Max(g->rows->n, 1));
 		for (int64 i = 0; i < g->rows->n; i++)
+		{
+			if (i + ML_PREFETCH_AHEAD < g->rows->n)
+				__builtin_prefetch(&codes[g->rows->idx[i + ML_PREFETCH_AHEAD]]);
 			g->k[a][i] = codes[g->rows->idx[i]];
+		}
 	}
 	return g->k[a];
 }

@@ -136,8 +136,15 @@ MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double c
 
 		for (int i = 0; i < n; i++)
 		{
-			double		v = x[rows[i]];
+			double		v;
 
+			/* rows are a random sample: ask for a later row's cell early */
+			if (i + ML_PREFETCH_AHEAD < n)
+			{
+				__builtin_prefetch(&x[rows[i + ML_PREFETCH_AHEAD]]);
+				__builtin_prefetch(&isnull[rows[i + ML_PREFETCH_AHEAD]]);
+			}
+			v = x[rows[i]];
 			dst[(int64) i * w] = (isnull[rows[i]] || !isfinite(v)) ? 0 : (v - mean) / sd;
 		}
 	}
@@ -152,8 +159,11 @@ MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double c
 		codes = key->rowcodes ? key->rowcodes : key->part < 0 ? col->code : col->parts[key->part];
 		for (int i = 0; i < n; i++)
 		{
-			int			k = codes[rows[i]];
+			int			k;
 
+			if (i + ML_PREFETCH_AHEAD < n)
+				__builtin_prefetch(&codes[rows[i + ML_PREFETCH_AHEAD]]);
+			k = codes[rows[i]];
 			if (k >= 0 && k < L)
 				out[(int64) i * w + o + k] = catw;
 		}
