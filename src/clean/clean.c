@@ -36,6 +36,19 @@
 
 PG_FUNCTION_INFO_V1(ml_clean);
 
+/*
+ * DEBUG1 step timings (client_min_messages = debug1): where a call's time
+ * goes, step by step, without a profiler. *since is reset for the next step.
+ */
+static void
+step_timing(const char *step, TimestampTz *since)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	elog(DEBUG1, "clean timing: %s %.3f s", step, (double) (now - *since) / 1e6);
+	*since = now;
+}
+
 static const char *const clean_keys[] = {
 	"duplicates", "missing", "outliers", "encode", "datetime", "polish", "indicators",
 	"roles", "target", "keep_unparsed", NULL
@@ -412,6 +425,7 @@ ml_clean(PG_FUNCTION_ARGS)
 			   *xexprs = NIL;
 	char	   *from;
 	StringInfoData rep;
+	TimestampTz since = GetCurrentTimestamp();
 
 	MlOptCheckKeys(opts, "cleaning options", clean_keys);
 	into = MlResolveInto(fcinfo, 2);
@@ -436,16 +450,20 @@ ml_clean(PG_FUNCTION_ARGS)
 	{
 		(void) MlCleanBegin(&c, relid, MlOptObject(opts, "roles"), target, NIL, 0,
 							reads_text_numbers(opts), NIL);
+		step_timing("load", &since);
 		st = MlCleanStepOptions(opts, "duplicates", true, &on, simple_keys);
 		if (on)
 			MlStepDuplicates(&c, st);
+		step_timing("duplicates", &since);
 		/* outliers first: bounds on observed values, hidden from imputation */
 		st = MlCleanStepOptions(opts, "outliers", true, &on, MlOutlierKeys);
 		if (on)
 			MlStepOutliers(&c, st);
+		step_timing("outliers", &since);
 		st = MlCleanStepOptions(opts, "missing", true, &on, missing_keys);
 		if (on)
 			step_missing(&c, st, target);
+		step_timing("missing", &since);
 		MlOutliersUnmask(&c);
 		if (MlOptBool(opts, "keep_unparsed", false))
 			step_unparsed(&c, &xnames, &xexprs, false);
@@ -454,6 +472,7 @@ ml_clean(PG_FUNCTION_ARGS)
 		MlOutliersMissingFlags(&c, &xnames, &xexprs);
 		from = MlCleanFills(&c, xnames, xexprs);
 	}
+	step_timing("fills", &since);
 	MlCastDeclared(&c);
 	MlOutliersEmit(&c);
 	st = MlCleanStepOptions(opts, "polish", true, &on, MlPolishKeys);
@@ -468,14 +487,18 @@ ml_clean(PG_FUNCTION_ARGS)
 	st = MlCleanStepOptions(opts, "polish", true, &on, MlPolishKeys);
 	if (on)
 		MlStepPolishIntegers(&c, st);
+	step_timing("polish, encode, datetime", &since);
 	MlCleanWrite(&c, relid, into, from);
+	step_timing("write", &since);
 
 	initStringInfo(&rep);
 	MlCleanReportJson(&c, &rep);
 	recipe_id = MlStoreRecipe(&scope, relid, "clean",
 							  optsj ? JsonbToCString(NULL, &optsj->root, VARSIZE(optsj)) : "{}",
 							  c.steps.data, rep.data, project_id);
+	step_timing("recipe", &since);
 	MlCleanProfile(&c, &scope, relid, into, recipe_id, project_id);
+	step_timing("profiles", &since);
 	MlCleanResult(&c, rsinfo, recipe_id);
 	MlScopeExit(&scope);
 	return (Datum) 0;

@@ -145,6 +145,11 @@ extern double **MlChainRun(MlFrame *frame, MlModel *chain);
 extern void MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 							   double *values, int32 *levels);
 extern void MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out);
+/* how many rows ahead a gather over random rows asks for its cells */
+#define ML_PREFETCH_AHEAD 16
+
+extern void MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double catw,
+						   double *out);
 extern void MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out);
 extern char *MlModelDescribe(MlFrame *frame, MlModel *m);
 extern int	MlKeyCode(MlFrame *frame, MlKey *key, int64 row);

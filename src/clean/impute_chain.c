@@ -114,9 +114,9 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 			{
 				int			nb = (int) Min(CHAIN_BLOCK, mb[i].ntrain - b);
 
+				MlFeatureBlock(frame, mb[i].feat, mb[i].train + b, nb, 1.0, X);
 				for (int k = 0; k < nb; k++)
 				{
-					MlFeatureRow(frame, mb[i].feat, mb[i].train[b + k], 1.0, X + (int64) k * w);
 					y[k] = col->x[mb[i].train[b + k]];
 					yy += y[k] * y[k];
 				}

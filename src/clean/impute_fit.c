@@ -182,8 +182,56 @@ fit_global(MlFrame *frame, MlModel *m, Rows *train, MlMethod method)
  * global mean; discrete targets the group's most frequent level, backing
  * off to the first key's, then the global one.
  */
+/*
+ * A fold's rows gathered into consecutive arrays (target value, level, and
+ * each key's codes on first use), in the rows' order: the thirty or so
+ * candidates of a column then read them in sequence instead of at random
+ * rows of the frame, and sum them in the same order (the same results).
+ */
+typedef struct Gathered
+{
+	Rows	   *rows;
+	double	   *y;				/* the target's values */
+	int32	   *t;				/* its level codes, or NULL */
+	int32	  **k;				/* [key of the cache] codes, or NULL until used */
+} Gathered;
+
+/* fit_global's mean (or most frequent level) over gathered rows, in their order. */
 static void
-fit_groupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const int32 *c2)
+fit_global_gathered(MlColumn *col, MlModel *m, Gathered *g)
+{
+	int64		n = g->rows->n;
+
+	if (m->discrete)
+	{
+		int64	   *counts = palloc0(sizeof(int64) * Max(col->nlevels, 1));
+		int64		best = -1;
+
+		for (int64 i = 0; i < n; i++)
+			counts[g->t[i]]++;
+		m->fill_level = -1;
+		for (int l = 0; l < col->nlevels; l++)
+			if (counts[l] > best)
+				best = counts[l], m->fill_level = l;
+		pfree(counts);
+		return;
+	}
+	{
+		double		sum = 0;
+
+		for (int64 i = 0; i < n; i++)
+			sum += g->y[i];
+		m->fill = n ? sum / n : NAN;
+	}
+}
+
+/*
+ * c1 and c2 are the keys' codes by row, or, with g, by position in the
+ * gathered rows (whose values and levels g holds).
+ */
+static void
+fit_groupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const int32 *c2,
+			  Gathered *g)
 {
 	MlColumn   *col = &frame->cols[m->target];
 	int			L1 = m->keys[0].nlevels;
@@ -195,14 +243,17 @@ fit_groupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const in
 	double	   *psum = palloc0(sizeof(double) * L1 * T);
 	double	   *pcnt = palloc0(sizeof(double) * L1);
 
-	fit_global(frame, m, train, ML_METHOD_MEAN);
+	if (g)
+		fit_global_gathered(col, m, g);
+	else
+		fit_global(frame, m, train, ML_METHOD_MEAN);
 	for (int64 i = 0; i < train->n; i++)
 	{
-		int64		r = train->idx[i];
+		int64		r = g ? i : train->idx[i];
 		int			k1 = c1 ? c1[r] : MlKeyCode(frame, &m->keys[0], r);
 		int			k2 = m->nkeys < 2 ? 0 : c2 ? c2[r] : MlKeyCode(frame, &m->keys[1], r);
-		int			t = m->discrete ? col->code[r] : 0;
-		double		y = m->discrete ? 1 : col->x[r];
+		int			t = !m->discrete ? 0 : g ? g->t[i] : col->code[r];
+		double		y = m->discrete ? 1 : g ? g->y[i] : col->x[r];
 
 		if (k1 < 0 || k1 >= L1)
 			continue;
@@ -352,9 +403,9 @@ fit_regression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 	{
 		int			nb = (int) Min(GRAM_BLOCK, s.n - b);
 
+		MlFeatureBlock(frame, f, s.idx + b, nb, 1.0, X);
 		for (int i = 0; i < nb; i++)
 		{
-			MlFeatureRow(frame, f, s.idx[b + i], 1.0, X + (int64) i * w);
 			y[i] = frame->cols[m->target].x[s.idx[b + i]];
 			yy += y[i] * y[i];
 		}
@@ -496,6 +547,87 @@ cache_keys(MlFrame *frame, KeyCache *kc)
 	}
 }
 
+static void
+gather_rows(MlFrame *frame, int target, Rows *rows, KeyCache *kc, Gathered *g)
+{
+	MlColumn   *col = &frame->cols[target];
+
+	g->rows = rows;
+	g->y = palloc(sizeof(double) * Max(rows->n, 1));
+	g->t = col->code ? palloc(sizeof(int32) * Max(rows->n, 1)) : NULL;
+	g->k = palloc0(sizeof(int32 *) * Max(kc->nkeys, 1));
+	for (int64 i = 0; i < rows->n; i++)
+	{
+		if (i + ML_PREFETCH_AHEAD < rows->n)
+		{
+			__builtin_prefetch(&col->x[rows->idx[i + ML_PREFETCH_AHEAD]]);
+			if (g->t)
+				__builtin_prefetch(&col->code[rows->idx[i + ML_PREFETCH_AHEAD]]);
+		}
+		g->y[i] = col->x[rows->idx[i]];
+		if (g->t)
+			g->t[i] = col->code[rows->idx[i]];
+	}
+}
+
+/* Key a's codes at the gathered rows. */
+static const int32 *
+gathered_key(Gathered *g, KeyCache *kc, int a)
+{
+	if (g->k[a] == NULL)
+	{
+		const int32 *codes = kc->codes[a];
+
+		g->k[a] = palloc(sizeof(int32) * Max(g->rows->n, 1));
+		for (int64 i = 0; i < g->rows->n; i++)
+		{
+			if (i + ML_PREFETCH_AHEAD < g->rows->n)
+				__builtin_prefetch(&codes[g->rows->idx[i + ML_PREFETCH_AHEAD]]);
+			g->k[a][i] = codes[g->rows->idx[i]];
+		}
+	}
+	return g->k[a];
+}
+
+static void
+gather_free(Gathered *g, KeyCache *kc)
+{
+	for (int a = 0; a < kc->nkeys; a++)
+		if (g->k[a])
+			pfree(g->k[a]);
+	pfree(g->k);
+	pfree(g->y);
+	if (g->t)
+		pfree(g->t);
+}
+
+/* score_sum of a group-wise model over gathered test rows (k1, k2 by position). */
+static double
+score_groupwise(MlFrame *frame, MlModel *m, Gathered *g, const int32 *k1, const int32 *k2,
+				bool numeric)
+{
+	MlColumn   *col = &frame->cols[m->target];
+	double		err = 0;
+
+	for (int64 i = 0; i < g->rows->n; i++)
+	{
+		double		v;
+		int32		l;
+
+		MlGroupLookup(m, k1[i], k2 ? k2[i] : -1, &v, &l);
+		if (m->discrete && !numeric)
+			err += (l != g->t[i]);
+		else
+		{
+			double		p = m->discrete ? (l >= 0 ? col->level_value[l] : m->fill) : v;
+			double		d = p - g->y[i];
+
+			err += d * d;
+		}
+	}
+	return err;
+}
+
 /*
  * Holdout loss over the test rows: the sum of squared errors for numeric
  * predictions, and for level predictions the count of wrong levels, or,
@@ -584,7 +716,7 @@ fit_method(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 			fit_global(frame, m, train, m->method);
 			break;
 		case ML_METHOD_GROUPWISE:
-			fit_groupwise(frame, m, train, NULL, NULL);
+			fit_groupwise(frame, m, train, NULL, NULL, NULL);
 			break;
 		case ML_METHOD_REGRESSION:
 		case ML_METHOD_MICE:
@@ -674,22 +806,29 @@ cand_model(MlModel *proto, Cand *c, KeyCache *kc)
 
 /* Fit candidate c on one fold's training rows and add its loss on the test rows. */
 static void
-eval_cand(MlFrame *frame, MlModel *proto, Cand *c, KeyCache *kc, Rows *train, Rows *search,
-		  Rows *test, Rows *knn_test, Rows *missing, MlImputeOptions *opts,
+eval_cand(MlFrame *frame, MlModel *proto, Cand *c, KeyCache *kc, Rows *train, Gathered *gs,
+		  Gathered *gt, Rows *knn_test, Rows *missing, MlImputeOptions *opts,
 		  pg_prng_state *rng, bool numeric)
 {
 	MlModel    *m = cand_model(proto, c, kc);
 	const int32 *c1 = c->nkeys > 0 ? kc->codes[c->key[0]] : NULL;
 	const int32 *c2 = c->nkeys > 1 ? kc->codes[c->key[1]] : NULL;
-	Rows	   *t = test;
+	Rows	   *search = gs->rows;
+	Rows	   *t = gt->rows;
 
 	if (!c->valid)
 		return;
 	switch (c->method)
 	{
 		case ML_METHOD_GROUPWISE:
-			fit_groupwise(frame, m, search, c1, c2);
-			break;
+			fit_groupwise(frame, m, search, gathered_key(gs, kc, c->key[0]),
+						  c->nkeys > 1 ? gathered_key(gs, kc, c->key[1]) : NULL, gs);
+			c->loss += score_groupwise(frame, m, gt, gathered_key(gt, kc, c->key[0]),
+									   c->nkeys > 1 ? gathered_key(gt, kc, c->key[1]) : NULL,
+									   numeric);
+			c->n += t->n;
+			CHECK_FOR_INTERRUPTS();
+			return;
 		case ML_METHOD_REGRESSION:
 			fit_regression(frame, m, search, missing, opts, rng, SEARCH_REG_ROWS);
 			c->valid = m->feat->width > 1;
@@ -725,12 +864,19 @@ eval_folds(MlFrame *frame, MlModel *proto, Cand *cands, int from, int to, KeyCac
 					search,
 					knn_test;
 
+		Gathered	gs,
+					gt;
+
 		fold_rows(obs, nfolds, ntest, f, &train, &test);
 		knn_test = subsample(&test, 500, rng);
 		search = subsample(&train, SEARCH_ROWS, rng);
+		gather_rows(frame, proto->target, &search, kc, &gs);
+		gather_rows(frame, proto->target, &test, kc, &gt);
 		for (int i = from; i < to; i++)
-			eval_cand(frame, proto, &cands[i], kc, &train, &search, &test, &knn_test,
+			eval_cand(frame, proto, &cands[i], kc, &train, &gs, &gt, &knn_test,
 					  missing, opts, rng, numeric);
+		gather_free(&gs, kc);
+		gather_free(&gt, kc);
 	}
 }
 

@@ -109,6 +109,68 @@ MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out)
 	}
 }
 
+/*
+ * The feature rows of rows[0..n), row after row in out (n x width), as
+ * MlFeatureRow makes them one at a time, but a feature at a time: each
+ * column's arrays and each key's codes are looked up once per block, not
+ * once per cell.
+ */
+void
+MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double catw, double *out)
+{
+	int			w = f->width;
+	int			o = 1 + f->nnum;
+
+	if (n <= 0)
+		return;
+	memset(out, 0, sizeof(double) * (int64) n * w);
+	for (int i = 0; i < n; i++)
+		out[(int64) i * w] = 1;
+	for (int j = 0; j < f->nnum; j++)
+	{
+		const double *x = frame->cols[f->numcol[j]].x;
+		const bool *isnull = frame->cols[f->numcol[j]].isnull;
+		double		mean = f->mean[j];
+		double		sd = f->sd[j];
+		double	   *dst = out + 1 + j;
+
+		for (int i = 0; i < n; i++)
+		{
+			double		v;
+
+			/* rows are a random sample: ask for a later row's cell early */
+			if (i + ML_PREFETCH_AHEAD < n)
+			{
+				__builtin_prefetch(&x[rows[i + ML_PREFETCH_AHEAD]]);
+				__builtin_prefetch(&isnull[rows[i + ML_PREFETCH_AHEAD]]);
+			}
+			v = x[rows[i]];
+			dst[(int64) i * w] = (isnull[rows[i]] || !isfinite(v)) ? 0 : (v - mean) / sd;
+		}
+	}
+	for (int j = 0; j < f->nkey; j++)
+	{
+		MlKey	   *key = &f->keys[j];
+		MlColumn   *col = &frame->cols[key->col];
+		const int32 *codes;
+		int			L = key->nlevels;
+
+		(void) MlKeyCode(frame, key, rows[0]);	/* builds a datetime part's cache */
+		codes = key->rowcodes ? key->rowcodes : key->part < 0 ? col->code : col->parts[key->part];
+		for (int i = 0; i < n; i++)
+		{
+			int			k;
+
+			if (i + ML_PREFETCH_AHEAD < n)
+				__builtin_prefetch(&codes[rows[i + ML_PREFETCH_AHEAD]]);
+			k = codes[rows[i]];
+			if (k >= 0 && k < L)
+				out[(int64) i * w + o + k] = catw;
+		}
+		o += L;
+	}
+}
+
 /* Group-wise estimate for key codes k1, k2 (-1 when missing), with backoff. */
 void
 MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level)

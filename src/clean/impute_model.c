@@ -15,6 +15,7 @@
 #include "core/linalg.h"
 
 #define KNN_BLOCK 256
+#define PREDICT_BLOCK 256
 
 static void
 predict_group(MlFrame *frame, MlModel *m, int64 row, double *value, int32 *level)
@@ -23,15 +24,35 @@ predict_group(MlFrame *frame, MlModel *m, int64 row, double *value, int32 *level
 				  m->nkeys == 2 ? MlKeyCode(frame, &m->keys[1], row) : -1, value, level);
 }
 
+/*
+ * A regression's predictions: the features built a block of rows at a
+ * time, each prediction the sum over them in order.
+ */
 static void
-predict_regression(MlFrame *frame, MlModel *m, int64 row, double *x, double *value)
+predict_regression_rows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
+						double *values, int32 *levels)
 {
-	double		s = 0;
+	int			w = m->feat->width;
+	double	   *X = palloc(sizeof(double) * PREDICT_BLOCK * w);
 
-	MlFeatureRow(frame, m->feat, row, 1.0, x);
-	for (int j = 0; j < m->feat->width; j++)
-		s += x[j] * m->beta[j];
-	*value = s;
+	for (int64 b = 0; b < n; b += PREDICT_BLOCK)
+	{
+		int			nb = (int) Min(PREDICT_BLOCK, n - b);
+
+		MlFeatureBlock(frame, m->feat, rows + b, nb, 1.0, X);
+		for (int i = 0; i < nb; i++)
+		{
+			const double *x = X + (int64) i * w;
+			double		s = 0;
+
+			for (int j = 0; j < w; j++)
+				s += x[j] * m->beta[j];
+			values[b + i] = s;
+			levels[b + i] = m->fill_level;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(X);
 }
 
 /* Indices of the k smallest of d[0..n) (k is small: insertion). */
@@ -86,11 +107,9 @@ predict_knn(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 	{
 		int			nb = (int) Min(KNN_BLOCK, n - b);
 
+		MlFeatureBlock(frame, m->feat, rows + b, nb, M_SQRT1_2, q);
 		for (int i = 0; i < nb; i++)
-		{
-			MlFeatureRow(frame, m->feat, rows[b + i], M_SQRT1_2, q + (int64) i * w);
 			q[(int64) i * w] = 0;
-		}
 		MlLinalgCrossProduct(q, nb, m->ref, m->nref, w, dot);
 		for (int i = 0; i < nb; i++)
 		{
@@ -144,7 +163,6 @@ void
 MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 				   double *values, int32 *levels)
 {
-	double	   *x = NULL;
 
 	if (m->method == ML_METHOD_KNN)
 	{
@@ -157,7 +175,10 @@ MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 		return;
 	}
 	if (m->method == ML_METHOD_REGRESSION || m->method == ML_METHOD_MICE)
-		x = palloc(sizeof(double) * m->feat->width);
+	{
+		predict_regression_rows(frame, m, rows, n, values, levels);
+		return;
+	}
 	for (int64 i = 0; i < n; i++)
 	{
 		values[i] = m->fill;
@@ -167,18 +188,12 @@ MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 			case ML_METHOD_GROUPWISE:
 				predict_group(frame, m, rows[i], &values[i], &levels[i]);
 				break;
-			case ML_METHOD_REGRESSION:
-			case ML_METHOD_MICE:
-				predict_regression(frame, m, rows[i], x, &values[i]);
-				break;
 			default:
 				break;
 		}
 		if ((i & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	if (x)
-		pfree(x);
 }
 
 static const char *const part_names[] = {

@@ -636,6 +636,69 @@ stat_value(HeapTuple tup, TupleDesc desc, int k)
 }
 
 /*
+ * The mean, minimum and maximum of output column q as numeric text, as
+ * avg/min/max over q::numeric give them (a float8 average overflows near
+ * 1e300, and a numeric beyond float8's range cannot be cast to it), with
+ * fewer conversions to numeric (each a printf for a float): the cast is
+ * monotonic, so min and max are taken in the column's type and cast once;
+ * integers average exactly in their own avg; a float8 column's sum is the
+ * exact sum of its whole values below 1e15 (as bigint: their numeric is
+ * the same integer, scale 0) plus the numeric sum of the others, divided
+ * by the count as numeric avg divides, after its NaN and infinity rules.
+ */
+static void
+after_stat_exprs(StringInfo sql, Oid type, const char *q)
+{
+	switch (getBaseType(type))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			appendStringInfo(sql, ", pg_catalog.avg(%s)::pg_catalog.text", q);
+			break;
+		case FLOAT8OID:
+			{
+				const char *whole = psprintf("%s OPERATOR(pg_catalog.=) pg_catalog.trunc(%s) AND "
+											 "pg_catalog.abs(%s) OPERATOR(pg_catalog.<) 1e15::pg_catalog.float8",
+											 q, q, q);
+				const char *finite = psprintf("%s OPERATOR(pg_catalog.>) '-Infinity'::pg_catalog.float8 AND "
+											  "%s OPERATOR(pg_catalog.<) 'Infinity'::pg_catalog.float8", q, q);
+				const char *pinf = psprintf("pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.=) "
+											"'Infinity'::pg_catalog.float8) OPERATOR(pg_catalog.>) 0", q);
+				const char *ninf = psprintf("pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.=) "
+											"'-Infinity'::pg_catalog.float8) OPERATOR(pg_catalog.>) 0", q);
+
+				appendStringInfo(sql, ", CASE WHEN pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.=) "
+								 "'NaN'::pg_catalog.float8) OPERATOR(pg_catalog.>) 0 OR (%s AND %s) THEN 'NaN' "
+								 "WHEN %s THEN 'Infinity' WHEN %s THEN '-Infinity' "
+								 "ELSE ((COALESCE(pg_catalog.sum(%s::pg_catalog.int8) FILTER (WHERE %s), 0::pg_catalog.numeric) "
+								 "OPERATOR(pg_catalog.+) COALESCE(pg_catalog.sum(%s::pg_catalog.numeric) "
+								 "FILTER (WHERE %s AND NOT (%s)), 0::pg_catalog.numeric)) OPERATOR(pg_catalog./) "
+								 "NULLIF(pg_catalog.count(*) FILTER (WHERE %s), 0)::pg_catalog.numeric)::pg_catalog.text END",
+								 q, pinf, ninf, pinf, ninf, q, whole, q, finite, whole, finite);
+				break;
+			}
+		default:
+			appendStringInfo(sql, ", pg_catalog.avg(%s::pg_catalog.numeric)::pg_catalog.text", q);
+	}
+	switch (getBaseType(type))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			appendStringInfo(sql, ", pg_catalog.min(%s)::pg_catalog.numeric::pg_catalog.text, "
+							 "pg_catalog.max(%s)::pg_catalog.numeric::pg_catalog.text", q, q);
+			break;
+		default:
+			appendStringInfo(sql, ", pg_catalog.min(%s::pg_catalog.numeric)::pg_catalog.text, "
+							 "pg_catalog.max(%s::pg_catalog.numeric)::pg_catalog.text", q, q);
+	}
+}
+
+/*
  * After-statistics of the kept source columns, measured on the output in
  * one scan: NULLs left, and mean/min/max of numeric columns.
  */
@@ -646,6 +709,8 @@ measure_after(Clean *c, const char *table)
 	StringInfoData sql;
 	int			k = 0;
 	bool		isnull;
+	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+										 NoLock, false);
 
 	c->rows_after = -1;
 	initStringInfo(&sql);
@@ -661,13 +726,7 @@ measure_after(Clean *c, const char *table)
 		k++;
 		appendStringInfo(&sql, ", pg_catalog.count(*) FILTER (WHERE %s IS NULL)", q);
 		if (frame->cols[ci].kind == ML_KIND_NUMERIC)
-			/*
-			 * in numeric, read back as text: a float8 average overflows near
-			 * 1e300, and a numeric beyond float8's range cannot be cast to it
-			 */
-			appendStringInfo(&sql, ", pg_catalog.avg(%s::pg_catalog.numeric)::pg_catalog.text, "
-							 "pg_catalog.min(%s::pg_catalog.numeric)::pg_catalog.text, "
-							 "pg_catalog.max(%s::pg_catalog.numeric)::pg_catalog.text", q, q, q);
+			after_stat_exprs(&sql, get_atttype(relid, get_attnum(relid, frame->cols[ci].name)), q);
 	}
 	if (k == 0)
 		return;
@@ -702,6 +761,7 @@ MlCleanWrite(Clean *c, Oid relid, const char *into, const char *from)
 	List	   *names = NIL,
 			   *exprs = NIL;
 	char	   *dest;
+	TimestampTz start = GetCurrentTimestamp();
 
 	appendStringInfoChar(&c->steps, ']');
 	for (int ci = 0; ci < frame->ncols; ci++)
@@ -725,7 +785,9 @@ MlCleanWrite(Clean *c, Oid relid, const char *into, const char *from)
 	dest = into ? pstrdup(into) : pstrdup(quote_identifier(psprintf("ml_clean_%u", relid)));
 	MlSpiExec(psprintf("CREATE %sTABLE %s AS %s", into ? "" : "TEMP ", dest, build_select(c, from)),
 			  c->nparams, c->ptypes, c->pvalues, NULL, SPI_OK_UTILITY);
+	elog(DEBUG1, "clean timing: create table %.3f s", (double) (GetCurrentTimestamp() - start) / 1e6);
 	measure_after(c, into ? dest : psprintf("pg_temp.%s", dest));
+	elog(DEBUG1, "clean timing: after statistics %.3f s", (double) (GetCurrentTimestamp() - start) / 1e6);
 	if (into == NULL)
 		replace_contents(relid,
 						 RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(psprintf("pg_temp.%s", dest))),

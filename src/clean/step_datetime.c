@@ -40,6 +40,7 @@ static const struct
 	const char *expr;			/* %s: the value */
 	const char *date_expr;		/* the same on a date (no cast to timestamp) */
 	double		period;			/* for cyclical encodings, 0 if none */
+	const char *ts_unit;		/* date_part's unit on a timestamp column, or NULL */
 }			dt_parts[] =
 {
 	/*
@@ -47,29 +48,43 @@ static const struct
 	 * fails beyond the timestamp range); whole-number parts through the
 	 * never-failing int4 cast, so an infinite value gives NULL parts.
 	 */
-	{"year", "mlops.try_round_int4(EXTRACT(year FROM %s))", NULL, 0},
-	{"month", "mlops.try_round_int4(EXTRACT(month FROM %s))", NULL, 12},
-	{"day", "mlops.try_round_int4(EXTRACT(day FROM %s))", NULL, 0},
+	{"year", "mlops.try_round_int4(EXTRACT(year FROM %s))", NULL, 0, "year"},
+	{"month", "mlops.try_round_int4(EXTRACT(month FROM %s))", NULL, 12, "month"},
+	{"day", "mlops.try_round_int4(EXTRACT(day FROM %s))", NULL, 0, "day"},
 	{"hour", "mlops.try_round_int4(EXTRACT(hour FROM %s))",
-	"CASE WHEN pg_catalog.isfinite(%s) THEN 0 END", 24},
+	"CASE WHEN pg_catalog.isfinite(%s) THEN 0 END", 24, "hour"},
 	{"minute", "mlops.try_round_int4(EXTRACT(minute FROM %s))",
-	"CASE WHEN pg_catalog.isfinite(%s) THEN 0 END", 0},
+	"CASE WHEN pg_catalog.isfinite(%s) THEN 0 END", 0, "minute"},
 	{"second", "EXTRACT(second FROM %s)::pg_catalog.float8",
-	"CASE WHEN pg_catalog.isfinite(%s) THEN 0::pg_catalog.float8 END", 0},
-	{"dow", "mlops.try_round_int4(EXTRACT(dow FROM %s))", NULL, 7},
-	{"doy", "mlops.try_round_int4(EXTRACT(doy FROM %s))", NULL, 0},
-	{"week", "mlops.try_round_int4(EXTRACT(week FROM %s))", NULL, 0},
-	{"weekend", "(EXTRACT(isodow FROM %s) OPERATOR(pg_catalog.>=) 6)", NULL, 0}
+	"CASE WHEN pg_catalog.isfinite(%s) THEN 0::pg_catalog.float8 END", 0, NULL},
+	{"dow", "mlops.try_round_int4(EXTRACT(dow FROM %s))", NULL, 7, "dow"},
+	{"doy", "mlops.try_round_int4(EXTRACT(doy FROM %s))", NULL, 0, "doy"},
+	{"week", "mlops.try_round_int4(EXTRACT(week FROM %s))", NULL, 0, "week"},
+	{"weekend", "(EXTRACT(isodow FROM %s) OPERATOR(pg_catalog.>=) 6)", NULL, 0, NULL}
 };
 
-/* The expression of a part over the column's (possibly cast) value. */
+/*
+ * The expression of a part over the column's (possibly cast) value. On a
+ * timestamp column read as it is, whole-number parts come from date_part
+ * instead: for a finite value it gives the same whole number as EXTRACT,
+ * as a float8 (no numeric to build and round on every row); an infinite
+ * value gets NULL as through try_round_int4, and isodow is NULL for it in
+ * both.
+ */
 static char *
 part_expr(Clean *c, int ci, int i)
 {
-	bool		is_date = getBaseType(c->frame->cols[ci].typid) == DATEOID && c->rep[ci].cast == NULL;
+	Oid			base = getBaseType(c->frame->cols[ci].typid);
+	bool		is_date = base == DATEOID && c->rep[ci].cast == NULL;
+	bool		is_ts = (base == TIMESTAMPOID || base == TIMESTAMPTZOID) && c->rep[ci].cast == NULL;
+	const char *e = c->source_expr[ci];
 
-	return psprintf(is_date && dt_parts[i].date_expr ? dt_parts[i].date_expr : dt_parts[i].expr,
-					c->source_expr[ci]);
+	if (is_ts && dt_parts[i].ts_unit)
+		return psprintf("CASE WHEN pg_catalog.isfinite(%s) THEN pg_catalog.date_part('%s', %s)::pg_catalog.int4 END",
+						e, dt_parts[i].ts_unit, e);
+	if (is_ts && strcmp(dt_parts[i].name, "weekend") == 0)
+		return psprintf("(pg_catalog.date_part('isodow', %s) OPERATOR(pg_catalog.>=) 6)", e);
+	return psprintf(is_date && dt_parts[i].date_expr ? dt_parts[i].date_expr : dt_parts[i].expr, e);
 }
 
 /*

@@ -30,6 +30,34 @@
 #include "core/progress.h"
 #include "clean/pipeline.h"
 
+/* Whether column ci is a float8 column selected as it is (t.column). */
+static bool
+whole_float_column(Clean *c, int ci)
+{
+	MlColumn   *col = &c->frame->cols[ci];
+
+	return getBaseType(col->typid) == FLOAT8OID &&
+		strcmp(c->source_expr[ci], psprintf("t.%s", quote_identifier(col->name))) == 0;
+}
+
+/*
+ * The integer cast of a float8 column: a whole value of at most 2^31 - 1
+ * (int4) or below 1e15 (int8) is its own float8 to integer cast; its
+ * numeric would be the same integer (at most 15 digits), which
+ * try_round_int4/8 return unchanged. Every other value (fractions, NaN,
+ * infinities, large ones) takes the numeric path as before: the same
+ * results without a printf per row.
+ */
+static char *
+whole_float_cast(const char *e, bool int4)
+{
+	return psprintf("CASE WHEN %s OPERATOR(pg_catalog.=) pg_catalog.trunc(%s) AND "
+					"pg_catalog.abs(%s) OPERATOR(pg_catalog.%s) %s::pg_catalog.float8 "
+					"THEN %s::pg_catalog.%s ELSE mlops.try_round_%s((%s)::numeric) END",
+					e, e, e, int4 ? "<=" : "<", int4 ? "2147483647" : "1e15",
+					e, int4 ? "int4" : "int8", int4 ? "int4" : "int8", e);
+}
+
 /*
  * A cast of the polish step (also used to replay a recipe): from text with
  * casts that give NULL instead of failing, or whole-number floats to
@@ -48,7 +76,10 @@ MlEmitCast(Clean *c, int ci, const char *to, bool from_text)
 	else
 		fmt = strcmp(to, "integer") == 0 ? "mlops.try_round_int4((%s)::numeric)" :
 			"mlops.try_round_int8((%s)::numeric)";
-	c->source_expr[ci] = psprintf(fmt, c->source_expr[ci]);
+	if (!from_text && whole_float_column(c, ci))
+		c->source_expr[ci] = whole_float_cast(c->source_expr[ci], strcmp(to, "integer") == 0);
+	else
+		c->source_expr[ci] = psprintf(fmt, c->source_expr[ci]);
 	c->rep[ci].cast = pstrdup(to);
 	MlCleanStepOpen(c, "cast", &c->frame->cols[ci]);
 	appendStringInfo(&c->steps, ", \"to\": \"%s\", \"from_text\": %s}", to,
