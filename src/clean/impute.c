@@ -203,11 +203,16 @@ MlConstantParse(MlColumn *col, const char *text, double *value)
 #define PICK_OWN	0
 #define PICK_CHAIN	1
 #define PICK_FOREST 2
+#define PICK_BLEND	3
+
+/* larger frames: no blend (its own model's out-of-fold scores need small columns) */
+#define BLEND_MAX_ROWS 50000
 
 /* Impute one column with an already chosen method; returns the model. */
 static MlModel *
 impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
-		   double chain_err, double forest_err, int *pick)
+		   double chain_err, double forest_err, const double *chain_oof, int *pick,
+		   double *blend_err)
 {
 	MlColumn   *col = &frame->cols[target];
 	MlModel    *m;
@@ -266,6 +271,22 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 			(!isfinite(chain_err) || forest_err < chain_err * (1 - margin));
 
 		*pick = forest_ok ? PICK_FOREST : chain_ok ? PICK_CHAIN : PICK_OWN;
+		if (!forest_ok && chain_oof && m->oof && col->kind == ML_KIND_NUMERIC)
+		{
+			/*
+			 * the average of the chain's and the own model's fills, where it
+			 * beats both on the cells all three predicted out of fold
+			 */
+			double		eo,
+						ec,
+						eb = MlBlendScore(col, frame->nrows, m->oof, chain_oof, &eo, &ec);
+
+			if (isfinite(eb) && eb < eo && eb < ec)
+			{
+				*pick = PICK_BLEND;
+				*blend_err = eb;
+			}
+		}
 		if (*pick != PICK_OWN)
 			return m;
 	}
@@ -367,13 +388,18 @@ MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *o
 		case ML_METHOD_FOREST:
 			return MlForestApply(frame, fills, m);
 		case ML_METHOD_CHAIN:
+		case ML_METHOD_BLEND:
 			{
 				double	  **all = MlChainRun(frame, m);
 
 				for (int c = 0; c < m->nchain; c++)
 					if (m->chain[c]->target == m->target)
+					{
 						for (int64 i = 0; i < n; i++)
 							vals[i] = all[c][rows[i]], lvls[i] = -1;
+						if (m->method == ML_METHOD_BLEND)
+							MlBlendValues(frame, m, all[c], rows, n, vals);
+					}
 			}
 			break;
 		default:
@@ -426,7 +452,7 @@ mice_rounds(MlFrame *frame, MlFills *fills, List *targets, MlImputeOptions *o, M
 					col->isnull[r] = true;
 					col->x[r] = NAN;
 				}
-			models[i] = impute_one(frame, fills, t, o, NAN, NAN, NULL);
+			models[i] = impute_one(frame, fills, t, o, NAN, NAN, NULL, NULL, NULL);
 			i++;
 		}
 	}
@@ -661,6 +687,9 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 	double	   *fserr = palloc(sizeof(double) * (ntargets + 1));
 	int			nfs = 0;
 	bool		fasked = false; /* a column asked for the forest */
+	double	  **coof = NULL;	/* the chain's out-of-fold predictions, for blends */
+	MlModel   **sown = palloc0(sizeof(MlModel *) * (ntargets + 1));	/* blends' own models */
+	List	   *kept = NIL;		/* their contexts */
 
 	targets = sort_targets(frame, targets);
 	nc = chain_candidates(frame, targets, explicit, base, methods, ccols, cforced);
@@ -668,7 +697,13 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 	{
 		TimestampTz start = GetCurrentTimestamp();
 
-		MlChainScore(frame, ccols, nc, o, cerr);
+		if (frame->nrows <= BLEND_MAX_ROWS)
+		{
+			coof = palloc(sizeof(double *) * nc);
+			for (int i = 0; i < nc; i++)
+				coof[i] = palloc(sizeof(double) * Max(frame->nrows, 1));
+		}
+		MlChainScore(frame, ccols, nc, o, cerr, coof);
 		MlProgress("scored chained regressions over %d columns", nc);
 		elog(DEBUG1, "scored the chain over %d columns in %.3f s", nc,
 			 (double) (GetCurrentTimestamp() - start) / 1e6);
@@ -688,7 +723,9 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		int			t = lfirst_int(lc);
 		TimestampTz start = GetCurrentTimestamp();
 		double		chain_err = NAN,
-					forest_err = NAN;
+					forest_err = NAN,
+					blend_err = NAN;
+		const double *chain_oof = NULL;
 		bool		chained = false,
 					forested = false;
 		bool		candidate = false;
@@ -701,6 +738,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 				candidate = true;
 				chain_err = cerr[i];
 				chained = cforced[i];
+				chain_oof = coof ? coof[i] : NULL;
 			}
 		for (int i = 0; i < nf; i++)
 			if (fcols[i] == t)
@@ -717,9 +755,18 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		{
 			if (base != ML_METHOD_MICE)
 				MemoryContextSwitchTo(fitcxt);
-			models[n] = impute_one(frame, fills, t, o, chain_err, forest_err,
-								   candidate ? &pick : NULL);
-			if (pick != PICK_OWN)
+			models[n] = impute_one(frame, fills, t, o, chain_err, forest_err, chain_oof,
+								   candidate ? &pick : NULL, &blend_err);
+			if (pick == PICK_BLEND)
+			{
+				/* its own model lives on, in its context, until the chain fills */
+				MemoryContextSwitchTo(outer);
+				sown[ns] = models[n];
+				kept = lappend(kept, fitcxt);
+				fitcxt = AllocSetContextCreate(outer, "ml_impute column", ALLOCSET_DEFAULT_SIZES);
+				models[n] = NULL;
+			}
+			else if (pick != PICK_OWN)
 			{
 				/* the chain or the forest fills it, with the others, after the loop */
 				MemoryContextSwitchTo(outer);
@@ -727,10 +774,10 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 				models[n] = NULL;
 			}
 		}
-		if (pick == PICK_CHAIN)
+		if (pick == PICK_CHAIN || pick == PICK_BLEND)
 		{
 			scols[ns] = t;
-			serr[ns++] = chain_err;
+			serr[ns++] = pick == PICK_BLEND ? blend_err : chain_err;
 			continue;
 		}
 		if (pick == PICK_FOREST)
@@ -808,6 +855,15 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 
 			for (int64 k = 0; k < nr; k++)
 				vals[k] = values[i][rows[k]];
+			if (sown[i])
+			{
+				/*
+				 * a blend: its own model predicts from the frame with the
+				 * columns before it filled, as the recipe's steps replay it
+				 */
+				chain[i] = MlBlendModel(chain[i], sown[i], serr[i]);
+				MlBlendValues(frame, chain[i], values[i], rows, nr, vals);
+			}
 			MlFillStore(frame, fills, scols[i], rows, nr, vals, NULL, false);
 		}
 		o->method = ML_METHOD_CHAIN;
@@ -830,6 +886,8 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 	}
 	o->method = base;
 	MemoryContextDelete(fitcxt);
+	foreach(lc, kept)
+		MemoryContextDelete((MemoryContext) lfirst(lc));
 	return n;
 }
 

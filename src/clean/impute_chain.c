@@ -245,10 +245,13 @@ restore_columns(MlFrame *frame, const int *cols, int n, Saved *s)
  * far emptier than the table's. A frame with fewer than CHAIN_FOLD_ROWS
  * rows has min(n, CHAIN_FOLDS) folds (with n <= CHAIN_FOLDS every observed
  * cell is scored once), a larger one a single fold on CHAIN_SCORE_ROWS rows
- * spread over it. The frame is left as it was.
+ * spread over it. oof, when given (n arrays of a value per row), gets the
+ * chain's prediction of every scored cell, NaN elsewhere. The frame is left
+ * as it was.
  */
 void
-MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, double *err)
+MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, double *err,
+			 double **oof)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ml_impute chain score",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -271,6 +274,8 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	{
 		feat[i] = chain_features(frame, cols[i], opts);
 		hold[i] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+		for (int64 r = 0; oof && r < frame->nrows; r++)
+			oof[i][r] = NAN;
 	}
 	for (int f = 0; f < folds; f++)
 	{
@@ -303,6 +308,8 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 
 					sse[i] += d * d;
 					cnt[i]++;
+					if (oof)
+						oof[i][r] = col->x[r];
 				}
 		}
 		restore_columns(frame, cols, n, saved);

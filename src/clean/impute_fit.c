@@ -504,7 +504,7 @@ cache_keys(MlFrame *frame, KeyCache *kc)
  */
 static double
 score_sum(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2,
-		  bool numeric)
+		  bool numeric, double *oof)
 {
 	MlColumn   *col = &frame->cols[m->target];
 	double	   *v = palloc(sizeof(double) * Max(test->n, 1));
@@ -528,6 +528,8 @@ score_sum(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *
 			double		d = p - col->x[r];
 
 			err += d * d;
+			if (oof)
+				oof[r] = p;
 		}
 	}
 	pfree(v);
@@ -551,7 +553,7 @@ static double
 score_model(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2)
 {
 	return error_of(&frame->cols[m->target],
-					score_sum(frame, m, test, c1, c2, false), test->n, !m->discrete);
+					score_sum(frame, m, test, c1, c2, false, NULL), test->n, !m->discrete);
 }
 
 static MlModel *
@@ -656,6 +658,7 @@ typedef struct Cand
 	double		loss;
 	int64		n;
 	bool		valid;
+	double	   *oof;			/* numeric: its prediction of each scored cell, by row */
 } Cand;
 
 static MlModel *
@@ -706,7 +709,7 @@ eval_cand(MlFrame *frame, MlModel *proto, Cand *c, KeyCache *kc, Rows *train, Ro
 	}
 	if (c->valid)
 	{
-		c->loss += score_sum(frame, m, t, c1, c2, numeric);
+		c->loss += score_sum(frame, m, t, c1, c2, numeric, numeric ? c->oof : NULL);
 		c->n += t->n;
 	}
 	CHECK_FOR_INTERRUPTS();
@@ -731,6 +734,25 @@ eval_folds(MlFrame *frame, MlModel *proto, Cand *cands, int from, int to, KeyCac
 		for (int i = from; i < to; i++)
 			eval_cand(frame, proto, &cands[i], kc, &train, &search, &test, &knn_test,
 					  missing, opts, rng, numeric);
+	}
+}
+
+/*
+ * With several folds every observed cell is predicted once by a model that
+ * did not see it: candidates [from, to) keep those predictions, so the
+ * winner's can be averaged with the chain's on the same cells (a blend,
+ * impute_blend.c).
+ */
+static void
+track_oof(MlFrame *frame, Cand *cands, int from, int to, int nfolds, bool numeric)
+{
+	if (nfolds <= 1 || !numeric)
+		return;
+	for (int i = from; i < to; i++)
+	{
+		cands[i].oof = palloc(sizeof(double) * Max(frame->nrows, 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+			cands[i].oof[r] = NAN;
 	}
 }
 
@@ -768,7 +790,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	cands = palloc0(sizeof(Cand) * (2 * (kc.nkeys + PAIR_CANDIDATES * PAIR_CANDIDATES + 8)));
 
 #define ADD(meth, disc, oh) \
-	do { cands[nc] = (Cand) {(meth), (disc), (oh), 0, {0, 0}, 0, 0, true}; nc++; } while (0)
+	do { cands[nc] = (Cand) {(meth), (disc), (oh), 0, {0, 0}, 0, 0, true, NULL}; nc++; } while (0)
 	for (int pass = 0; pass < 2; pass++)
 	{
 		bool		disc = pass == 0;
@@ -802,6 +824,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 			ADD(ML_METHOD_KNN, disc, true);
 		}
 	}
+	track_oof(frame, cands, 0, nc, nfolds, numeric);
 	eval_folds(frame, proto, cands, 0, nc, &kc, obs, nfolds, ntest, missing, opts, rng, numeric);
 
 	/* pairs of the most useful low-cardinality single keys */
@@ -848,6 +871,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 			}
 	}
 #undef ADD
+	track_oof(frame, cands, nsingle, nc, nfolds, numeric);
 	eval_folds(frame, proto, cands, nsingle, nc, &kc, obs, nfolds, ntest, missing, opts, rng,
 			   numeric);
 
@@ -890,6 +914,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 		m->k = Max(1, opts->k);
 	fit_method(frame, m, obs, missing, opts, rng);
 	m->error = error_of(col, best->loss, best->n, numeric);
+	m->oof = best->oof;
 	return m;
 }
 
