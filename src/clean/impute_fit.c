@@ -38,6 +38,7 @@
 #define ONEHOT_MARGIN		0.02	/* ... one-hot numeric inputs need over numbers */
 #define FOLD_ROWS			1000	/* fewer observed cells: FOLDS-fold scoring */
 #define FOLDS				5
+#define NESTED_CELLS		400		/* at most: the search is scored by nested folds */
 
 typedef struct Rows
 {
@@ -764,12 +765,12 @@ track_oof(MlFrame *frame, Cand *cands, int from, int to, int nfolds, bool numeri
  * normalised RMSE. Numeric-input models are tried with coded numeric
  * inputs as numbers, and also one-hot.
  */
-static MlModel *
-choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
+static Cand *
+select_best(MlFrame *frame, MlModel *proto, KeyCache *kcp, Rows *obs, int nfolds, int64 ntest,
 			Rows *missing, MlImputeOptions *opts, pg_prng_state *rng, bool both)
 {
 	MlColumn   *col = &frame->cols[proto->target];
-	KeyCache	kc;
+	KeyCache	kc = *kcp;
 	Cand	   *cands;
 	int			nc = 0;
 	int			nsingle;
@@ -778,11 +779,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	bool		numeric = both || !proto->discrete;
 	bool		numcodes = false;
 	Cand	   *best = NULL;
-	MlModel    *m;
 
-	kc.keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
-	kc.nkeys = collect_keys(frame, proto->target, missing, opts, kc.keys);
-	cache_keys(frame, &kc);
 	for (int a = 0; a < kc.nkeys; a++)
 		if (kc.keys[a].part < 0 && MlColumnNumericCodes(&frame->cols[kc.keys[a].col]) &&
 			kc.keys[a].nlevels <= MAX_LOWCARD_LEVELS)
@@ -906,6 +903,68 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	 */
 	if (best == NULL)
 		best = &cands[0];
+	return best;
+}
+
+/*
+ * The winner of a search is scored on the cells it won on: the best of a
+ * dozen candidates on a few dozen cells looks better than it will be, by
+ * the luck of the draw, where the chain, one candidate, does not. On a
+ * small column the search itself is scored instead (nested folds): for
+ * each fold, the search runs on the other folds and its winner predicts
+ * the fold. Returns those predictions by row (NaN elsewhere) and their
+ * error in *err.
+ */
+static double *
+nested_oof(MlFrame *frame, MlModel *proto, KeyCache *kc, Rows *obs, int nfolds,
+		   Rows *missing, MlImputeOptions *opts, pg_prng_state *rng, bool both, double *err)
+{
+	double	   *oof = palloc(sizeof(double) * Max(frame->nrows, 1));
+	double		loss = 0;
+	int64		n = 0;
+
+	for (int64 r = 0; r < frame->nrows; r++)
+		oof[r] = NAN;
+	for (int f = 0; f < nfolds; f++)
+	{
+		Rows		train,
+					test,
+					search;
+		Cand		c;
+
+		fold_rows(obs, nfolds, 0, f, &train, &test);
+		c = *select_best(frame, proto, kc, &train, FOLDS, 0, missing, opts, rng, both);
+		c.loss = 0;
+		c.n = 0;
+		c.valid = true;
+		c.oof = oof;
+		search = subsample(&train, SEARCH_ROWS, rng);
+		eval_cand(frame, proto, &c, kc, &train, &search, &test, &test, missing, opts, rng, true);
+		loss += c.loss;
+		n += c.n;
+	}
+	*err = error_of(&frame->cols[proto->target], loss, n, true);
+	return oof;
+}
+
+static MlModel *
+choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
+			Rows *missing, MlImputeOptions *opts, pg_prng_state *rng, bool both)
+{
+	MlColumn   *col = &frame->cols[proto->target];
+	KeyCache	kc;
+	Cand	   *best;
+	MlModel    *m;
+	bool		numeric = both || !proto->discrete;
+	double		nested_err = NAN;
+	double	   *nested = NULL;
+
+	kc.keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
+	kc.nkeys = collect_keys(frame, proto->target, missing, opts, kc.keys);
+	cache_keys(frame, &kc);
+	best = select_best(frame, proto, &kc, obs, nfolds, ntest, missing, opts, rng, both);
+	if (nfolds > 1 && numeric && obs->n <= NESTED_CELLS)
+		nested = nested_oof(frame, proto, &kc, obs, nfolds, missing, opts, rng, both, &nested_err);
 
 	/* refit the winner on every observed cell */
 	m = cand_model(proto, best, &kc);
@@ -913,8 +972,8 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	if (m->method == ML_METHOD_KNN)
 		m->k = Max(1, opts->k);
 	fit_method(frame, m, obs, missing, opts, rng);
-	m->error = error_of(col, best->loss, best->n, numeric);
-	m->oof = best->oof;
+	m->error = nested ? nested_err : error_of(col, best->loss, best->n, numeric);
+	m->oof = nested ? nested : best->oof;
 	return m;
 }
 
