@@ -137,7 +137,7 @@ extern MlMethod MlMethodFromName(const char *name);
 extern const char *MlMethodName(MlMethod m);
 extern MlModel *MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts);
 extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts,
-									 bool onehot_numeric);
+									 bool onehot_numeric, bool gapped_too);
 #define RIDGE_RICH_ROWS 50	/* rows per input beyond which the penalty barely matters */
 extern double MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
 							  double *beta);

@@ -51,12 +51,14 @@ typedef struct Member
  * A member's inputs: those of a regression, with numeric columns as
  * numbers only (the chain has their current values; their one-hot levels
  * would swamp the rows of a small table), categorical levels and datetime
- * parts one-hot.
+ * parts one-hot. A column mostly missing where the target is missing is an
+ * input too: the chain has its current fills there (as IterativeImputer;
+ * on a small table, two gaps of three in the same rows happen by chance).
  */
 static MlFeatures *
 chain_features(MlFrame *frame, int target, MlImputeOptions *opts)
 {
-	return MlImputeFeatures(frame, target, opts, false);
+	return MlImputeFeatures(frame, target, opts, false, true);
 }
 
 static bool *

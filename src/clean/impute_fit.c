@@ -1022,16 +1022,20 @@ split_rows(MlFrame *frame, int target, bool discrete, MlImputeOptions *opts,
 	return true;
 }
 
-/* The inputs a regression for the target would use. */
+/*
+ * The inputs a regression for the target would use; with gapped_too also
+ * the columns mostly missing where the target is (the chain fills them).
+ */
 MlFeatures *
-MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts, bool onehot_numeric)
+MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts, bool onehot_numeric,
+				 bool gapped_too)
 {
 	MlColumn   *col = &frame->cols[target];
 	Rows		miss;
 
 	miss.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
 	miss.n = 0;
-	for (int64 r = 0; r < frame->nrows; r++)
+	for (int64 r = 0; r < frame->nrows && !gapped_too; r++)
 		if ((col->wasnull ? col->wasnull : col->isnull)[r])
 			miss.idx[miss.n++] = r;
 	return build_features(frame, target, &miss, opts, onehot_numeric);
