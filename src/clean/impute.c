@@ -213,7 +213,7 @@ MlConstantParse(MlColumn *col, const char *text, double *value)
  * (1 / sqrt(cells)). Measured on the corpus (bench/corpus.py, 40 tables,
  * three masks): taking the blend only where it scored strictly lower left
  * auto worse than best(KNN, Iterative) on 23 tables; a margin of one
- * standard error on 16, two on NN; always the blend on 14. An average of
+ * standard error on 16, two on 13; always the blend on 14. An average of
  * two fair estimates rarely loses by much, and on a few dozen cells a
  * lower score is mostly luck.
  */
