@@ -207,7 +207,7 @@ class Pg:
             # "Text holding numbers") and filled with fractional values, never a level.
             roles = {"rid": "identifier", **{c: "categorical" for c in cats}}
             t0 = time.perf_counter()
-            cur.execute("SELECT column_name, filled, method || coalesce(' err=' || round(estimated_error::numeric,3), '') FROM ml_impute(%s::regclass, method => %s, "
+            cur.execute("SELECT column_name, filled, method FROM ml_impute(%s::regclass, method => %s, "
                         "options => %s::jsonb, into_table => %s)",
                         (f'"{t}"', method, json.dumps({"roles": roles}), out))
             report = cur.fetchall()
