@@ -285,9 +285,10 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 		if (!forest_ok && chain_oof && m->oof && col->kind == ML_KIND_NUMERIC)
 		{
 			/*
-			 * Both predicted the same cells out of fold (the own model's
-			 * search scored as a whole on a small column, so neither error
-			 * flatters): the blend, their average, unless one of them beat
+			 * Both predicted the same cells out of fold (on a column of at
+			 * most 400 observed cells the own model's search is scored as a
+			 * whole, so neither error flatters; above, its winner's own
+			 * folds): the blend, their average, unless one of them beat
 			 * it on those cells by more than the noise of so few cells
 			 * (BLEND_SE / sqrt(cells)); then the better of the two.
 			 */

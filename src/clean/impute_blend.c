@@ -104,7 +104,8 @@ MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
 		if (own->discrete)
 		{
 			/* a numeric column's coded levels: the level's value */
-			if (l[k] < 0 || l[k] >= own->ntlevels)
+			if (l[k] < 0 || l[k] >= own->ntlevels ||
+				(own->tlevel_value == NULL && own->tlevel_text == NULL))
 				o = NAN;
 			else
 				o = own->tlevel_value ? own->tlevel_value[l[k]] :
