@@ -523,6 +523,20 @@ def gen_case(rng, index):
                          "FROM jsonb_array_elements(steps) s) "
                          "WHERE id = (SELECT max(id) FROM mlops.recipes) AND steps::text LIKE '%%\"members\"%%'"
                          % mut)
+        if rng.random() < 0.15:
+            # a blend's own model removed, nested, moved to another column or cut
+            mut = rng.choice(["s - 'member'", "jsonb_set(s, '{member}', s)",
+                              "jsonb_set(s, '{member,method}', '\"chain\"')",
+                              "jsonb_set(s, '{member,method}', '\"constant\"')",
+                              "jsonb_set(s, '{member,column}', '\"nosuch\"')",
+                              "jsonb_set(s, '{member,column}', s #> '{chain,0,column}')",
+                              "jsonb_set(s, '{member,coefficients}', '[1]')",
+                              "jsonb_set(s, '{member,fill}', '\"x\"')",
+                              "jsonb_set(s, '{member}', '[]')"])
+            stmts.append("UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s ->> 'method' = 'blend' "
+                         "THEN %s ELSE s END) FROM jsonb_array_elements(steps) s) "
+                         "WHERE id = (SELECT max(id) FROM mlops.recipes) AND steps::text LIKE '%%\"blend\"%%'"
+                         % mut)
         into = rng.choice([None, None, "fz_applied"])
         stmts.append("SELECT * FROM ml_apply_recipe((SELECT max(id) FROM mlops.recipes), %s%s)"
                      % (lit(other), ", into_table => " + lit(into) if into else ""))

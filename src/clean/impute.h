@@ -30,6 +30,7 @@ typedef enum MlMethod
 	ML_METHOD_INTERPOLATE,
 	ML_METHOD_CHAIN,
 	ML_METHOD_FOREST,
+	ML_METHOD_BLEND,
 	ML_METHOD_NONE
 } MlMethod;
 
@@ -105,6 +106,10 @@ typedef struct MlModel
 	/* forest: the members' forests (the lead's step), or the lead's column */
 	struct MlForest *forest;
 	char	   *forest_lead;
+	/* blend: the column's own model, its fills averaged with the chain's */
+	struct MlModel *member;
+	/* fitting ('auto'): out-of-fold predictions of the observed cells, by row (NaN: none) */
+	double	   *oof;
 	/* what holdout scoring measured */
 	const char *metric;			/* "nrmse" or "error_rate" */
 	double		error;
@@ -132,13 +137,13 @@ extern MlMethod MlMethodFromName(const char *name);
 extern const char *MlMethodName(MlMethod m);
 extern MlModel *MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts);
 extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts,
-									 bool onehot_numeric);
+									 bool onehot_numeric, bool gapped_too);
 #define RIDGE_RICH_ROWS 50	/* rows per input beyond which the penalty barely matters */
 extern double MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
 							  double *beta);
 extern bool MlColumnNumericCodes(MlColumn *col);
 extern void MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
-						 double *err);
+						 double *err, double **oof);
 extern MlModel **MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
 							const double *err);
 extern double **MlChainRun(MlFrame *frame, MlModel *chain);
@@ -168,6 +173,14 @@ extern void MlRecipeWriteType(StringInfo out, MlColumn *col);
 extern void MlRecipeBad(const char *what) pg_attribute_noreturn();
 extern JsonbValue *MlRecipeArray(JsonbContainer *obj, const char *key, int *n);
 extern int	MlRecipeColumn(MlFrame *frame, const char *name);
+
+/* impute_blend.c: the chain's fills averaged with a column's own model's */
+extern double MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
+						   double *own_err, double *chain_err);
+extern MlModel *MlBlendModel(MlModel *chain, MlModel *own, double err);
+extern void MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
+						  const int64 *rows, int64 n, double *values);
+extern void MlBlendCheck(MlFrame *frame, MlModel *blend);
 
 /* impute_forest.c: MissForest */
 #define ML_FOREST_MAX_LEVELS 64	/* categories a forest member or input may have */

@@ -38,6 +38,7 @@
 #define ONEHOT_MARGIN		0.02	/* ... one-hot numeric inputs need over numbers */
 #define FOLD_ROWS			1000	/* fewer observed cells: FOLDS-fold scoring */
 #define FOLDS				5
+#define NESTED_CELLS		400		/* at most: the search is scored by nested folds */
 
 typedef struct Rows
 {
@@ -636,7 +637,7 @@ score_groupwise(MlFrame *frame, MlModel *m, Gathered *g, const int32 *k1, const 
  */
 static double
 score_sum(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2,
-		  bool numeric)
+		  bool numeric, double *oof)
 {
 	MlColumn   *col = &frame->cols[m->target];
 	double	   *v = palloc(sizeof(double) * Max(test->n, 1));
@@ -660,6 +661,8 @@ score_sum(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *
 			double		d = p - col->x[r];
 
 			err += d * d;
+			if (oof)
+				oof[r] = p;
 		}
 	}
 	pfree(v);
@@ -683,7 +686,7 @@ static double
 score_model(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *c2)
 {
 	return error_of(&frame->cols[m->target],
-					score_sum(frame, m, test, c1, c2, false), test->n, !m->discrete);
+					score_sum(frame, m, test, c1, c2, false, NULL), test->n, !m->discrete);
 }
 
 static MlModel *
@@ -788,6 +791,7 @@ typedef struct Cand
 	double		loss;
 	int64		n;
 	bool		valid;
+	double	   *oof;			/* numeric: its prediction of each scored cell, by row */
 } Cand;
 
 static MlModel *
@@ -845,7 +849,7 @@ eval_cand(MlFrame *frame, MlModel *proto, Cand *c, KeyCache *kc, Rows *train, Ga
 	}
 	if (c->valid)
 	{
-		c->loss += score_sum(frame, m, t, c1, c2, numeric);
+		c->loss += score_sum(frame, m, t, c1, c2, numeric, numeric ? c->oof : NULL);
 		c->n += t->n;
 	}
 	CHECK_FOR_INTERRUPTS();
@@ -881,6 +885,25 @@ eval_folds(MlFrame *frame, MlModel *proto, Cand *cands, int from, int to, KeyCac
 }
 
 /*
+ * With several folds every observed cell is predicted once by a model that
+ * did not see it: candidates [from, to) keep those predictions, so the
+ * winner's can be averaged with the chain's on the same cells (a blend,
+ * impute_blend.c).
+ */
+static void
+track_oof(MlFrame *frame, Cand *cands, int from, int to, int nfolds, bool numeric)
+{
+	if (nfolds <= 1 || !numeric)
+		return;
+	for (int i = from; i < to; i++)
+	{
+		cands[i].oof = palloc(sizeof(double) * Max(frame->nrows, 1));
+		for (int64 r = 0; r < frame->nrows; r++)
+			cands[i].oof[r] = NAN;
+	}
+}
+
+/*
  * auto: every candidate is fitted on the training part of the observed
  * cells and scored on the held-out part (over every fold); the best is
  * refitted on all of them. With both set (a numeric column whose levels
@@ -888,12 +911,12 @@ eval_folds(MlFrame *frame, MlModel *proto, Cand *cands, int from, int to, KeyCac
  * normalised RMSE. Numeric-input models are tried with coded numeric
  * inputs as numbers, and also one-hot.
  */
-static MlModel *
-choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
+static Cand *
+select_best(MlFrame *frame, MlModel *proto, KeyCache *kcp, Rows *obs, int nfolds, int64 ntest,
 			Rows *missing, MlImputeOptions *opts, pg_prng_state *rng, bool both)
 {
 	MlColumn   *col = &frame->cols[proto->target];
-	KeyCache	kc;
+	KeyCache	kc = *kcp;
 	Cand	   *cands;
 	int			nc = 0;
 	int			nsingle;
@@ -902,11 +925,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	bool		numeric = both || !proto->discrete;
 	bool		numcodes = false;
 	Cand	   *best = NULL;
-	MlModel    *m;
 
-	kc.keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
-	kc.nkeys = collect_keys(frame, proto->target, missing, opts, kc.keys);
-	cache_keys(frame, &kc);
 	for (int a = 0; a < kc.nkeys; a++)
 		if (kc.keys[a].part < 0 && MlColumnNumericCodes(&frame->cols[kc.keys[a].col]) &&
 			kc.keys[a].nlevels <= MAX_LOWCARD_LEVELS)
@@ -914,7 +933,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	cands = palloc0(sizeof(Cand) * (2 * (kc.nkeys + PAIR_CANDIDATES * PAIR_CANDIDATES + 8)));
 
 #define ADD(meth, disc, oh) \
-	do { cands[nc] = (Cand) {(meth), (disc), (oh), 0, {0, 0}, 0, 0, true}; nc++; } while (0)
+	do { cands[nc] = (Cand) {(meth), (disc), (oh), 0, {0, 0}, 0, 0, true, NULL}; nc++; } while (0)
 	for (int pass = 0; pass < 2; pass++)
 	{
 		bool		disc = pass == 0;
@@ -948,6 +967,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 			ADD(ML_METHOD_KNN, disc, true);
 		}
 	}
+	track_oof(frame, cands, 0, nc, nfolds, numeric);
 	eval_folds(frame, proto, cands, 0, nc, &kc, obs, nfolds, ntest, missing, opts, rng, numeric);
 
 	/* pairs of the most useful low-cardinality single keys */
@@ -994,6 +1014,7 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 			}
 	}
 #undef ADD
+	track_oof(frame, cands, nsingle, nc, nfolds, numeric);
 	eval_folds(frame, proto, cands, nsingle, nc, &kc, obs, nfolds, ntest, missing, opts, rng,
 			   numeric);
 
@@ -1028,6 +1049,68 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	 */
 	if (best == NULL)
 		best = &cands[0];
+	return best;
+}
+
+/*
+ * The winner of a search is scored on the cells it won on: the best of a
+ * dozen candidates on a few dozen cells looks better than it will be, by
+ * the luck of the draw, where the chain, one candidate, does not. On a
+ * small column the search itself is scored instead (nested folds): for
+ * each fold, the search runs on the other folds and its winner predicts
+ * the fold. Returns those predictions by row (NaN elsewhere) and their
+ * error in *err.
+ */
+static double *
+nested_oof(MlFrame *frame, MlModel *proto, KeyCache *kc, Rows *obs, int nfolds,
+		   Rows *missing, MlImputeOptions *opts, pg_prng_state *rng, bool both, double *err)
+{
+	double	   *oof = palloc(sizeof(double) * Max(frame->nrows, 1));
+	double		loss = 0;
+	int64		n = 0;
+
+	for (int64 r = 0; r < frame->nrows; r++)
+		oof[r] = NAN;
+	for (int f = 0; f < nfolds; f++)
+	{
+		Rows		train,
+					test,
+					search;
+		Cand		c;
+
+		fold_rows(obs, nfolds, 0, f, &train, &test);
+		c = *select_best(frame, proto, kc, &train, FOLDS, 0, missing, opts, rng, both);
+		c.loss = 0;
+		c.n = 0;
+		c.valid = true;
+		c.oof = oof;
+		search = subsample(&train, SEARCH_ROWS, rng);
+		eval_cand(frame, proto, &c, kc, &train, &search, &test, &test, missing, opts, rng, true);
+		loss += c.loss;
+		n += c.n;
+	}
+	*err = error_of(&frame->cols[proto->target], loss, n, true);
+	return oof;
+}
+
+static MlModel *
+choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
+			Rows *missing, MlImputeOptions *opts, pg_prng_state *rng, bool both)
+{
+	MlColumn   *col = &frame->cols[proto->target];
+	KeyCache	kc;
+	Cand	   *best;
+	MlModel    *m;
+	bool		numeric = both || !proto->discrete;
+	double		nested_err = NAN;
+	double	   *nested = NULL;
+
+	kc.keys = palloc(sizeof(MlKey) * (frame->ncols * 3 + 1));
+	kc.nkeys = collect_keys(frame, proto->target, missing, opts, kc.keys);
+	cache_keys(frame, &kc);
+	best = select_best(frame, proto, &kc, obs, nfolds, ntest, missing, opts, rng, both);
+	if (nfolds > 1 && numeric && obs->n <= NESTED_CELLS)
+		nested = nested_oof(frame, proto, &kc, obs, nfolds, missing, opts, rng, both, &nested_err);
 
 	/* refit the winner on every observed cell */
 	m = cand_model(proto, best, &kc);
@@ -1035,7 +1118,8 @@ choose_auto(MlFrame *frame, MlModel *proto, Rows *obs, int nfolds, int64 ntest,
 	if (m->method == ML_METHOD_KNN)
 		m->k = Max(1, opts->k);
 	fit_method(frame, m, obs, missing, opts, rng);
-	m->error = error_of(col, best->loss, best->n, numeric);
+	m->error = nested ? nested_err : error_of(col, best->loss, best->n, numeric);
+	m->oof = nested ? nested : best->oof;
 	return m;
 }
 
@@ -1084,16 +1168,20 @@ split_rows(MlFrame *frame, int target, bool discrete, MlImputeOptions *opts,
 	return true;
 }
 
-/* The inputs a regression for the target would use. */
+/*
+ * The inputs a regression for the target would use; with gapped_too also
+ * the columns mostly missing where the target is (the chain fills them).
+ */
 MlFeatures *
-MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts, bool onehot_numeric)
+MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts, bool onehot_numeric,
+				 bool gapped_too)
 {
 	MlColumn   *col = &frame->cols[target];
 	Rows		miss;
 
 	miss.idx = palloc(sizeof(int64) * Max(frame->nrows, 1));
 	miss.n = 0;
-	for (int64 r = 0; r < frame->nrows; r++)
+	for (int64 r = 0; r < frame->nrows && !gapped_too; r++)
 		if ((col->wasnull ? col->wasnull : col->isnull)[r])
 			miss.idx[miss.n++] = r;
 	return build_features(frame, target, &miss, opts, onehot_numeric);

@@ -121,7 +121,7 @@ members_setup(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, MlF
 	{
 		ForestMember *mb = &fo->mb[i];
 		MlColumn   *col = &frame->cols[cols[i]];
-		MlFeatures *f = MlImputeFeatures(frame, cols[i], opts, false);
+		MlFeatures *f = MlImputeFeatures(frame, cols[i], opts, false, false);
 
 		mb->col = cols[i];
 		mb->discrete = member_discrete(col);

@@ -30,14 +30,16 @@ static const struct
 	{"knn", ML_METHOD_KNN}, {"mice", ML_METHOD_MICE}, {"learned", ML_METHOD_LEARNED},
 	{"classifier", ML_METHOD_CLASSIFIER}, {"locf", ML_METHOD_LOCF},
 	{"interpolate", ML_METHOD_INTERPOLATE}, {"chain", ML_METHOD_CHAIN}, {"forest", ML_METHOD_FOREST},
-	{"missforest", ML_METHOD_FOREST}, {"none", ML_METHOD_NONE}
+	{"missforest", ML_METHOD_FOREST}, {"blend", ML_METHOD_BLEND}, {"none", ML_METHOD_NONE}
 };
 
 MlMethod
 MlMethodFromName(const char *name)
 {
 	for (int i = 0; i < (int) lengthof(method_names); i++)
-		if (strcmp(method_names[i].name, name) == 0 && method_names[i].method != ML_METHOD_NONE)
+		/* a blend is auto's choice, never asked for: it needs auto's scores */
+		if (strcmp(method_names[i].name, name) == 0 && method_names[i].method != ML_METHOD_NONE &&
+			method_names[i].method != ML_METHOD_BLEND)
 			return method_names[i].method;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

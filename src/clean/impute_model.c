@@ -229,6 +229,9 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 						 m->feat->width - 1, m->ntext);
 	else if (m->method == ML_METHOD_CHAIN)
 		appendStringInfo(&s, " (%d columns, %d rounds)", m->nchain, m->rounds);
+	else if (m->method == ML_METHOD_BLEND)
+		appendStringInfo(&s, " of chain (%d columns, %d rounds) and %s", m->nchain, m->rounds,
+						 MlModelDescribe(frame, m->member));
 	else if (m->method == ML_METHOD_FOREST)
 		return MlForestDescribe(m);
 	else if (m->method == ML_METHOD_CLASSIFIER)
@@ -400,7 +403,7 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 		MlNetToJson(frame, m, out);
 	if (m->method == ML_METHOD_FOREST)
 		MlForestToJson(frame, m, out);
-	if (m->method == ML_METHOD_CHAIN)
+	if (m->method == ML_METHOD_CHAIN || m->method == ML_METHOD_BLEND)
 	{
 		/* every member travels with each column: a step replays on its own */
 		appendStringInfo(out, ", \"rounds\": %d, \"chain\": [", m->rounds);
@@ -411,6 +414,12 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 			MlModelToJson(frame, m->chain[i], out);
 		}
 		appendStringInfoChar(out, ']');
+	}
+	if (m->method == ML_METHOD_BLEND)
+	{
+		/* the column's own model, whose fills are averaged with the chain's */
+		appendStringInfoString(out, ", \"member\": ");
+		MlModelToJson(frame, m->member, out);
 	}
 	if (m->method == ML_METHOD_KNN)
 	{

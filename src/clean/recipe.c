@@ -525,7 +525,7 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		for (int i = 0; i < b.n; i++)
 			m->beta[i] = jnum(&b.items[i]);
 	}
-	else if (m->method == ML_METHOD_CHAIN)
+	else if (m->method == ML_METHOD_CHAIN || m->method == ML_METHOD_BLEND)
 	{
 		JArray		members = jarray(obj, "chain");
 		bool		self = false;
@@ -566,6 +566,20 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		}
 		if (!self)
 			bad_recipe("a chained model does not include its own column");
+		if (m->method == ML_METHOD_BLEND)
+		{
+			JsonbValue *own = MlOptGet(obj, "member");
+
+			if (own == NULL || own->type != jbvBinary)
+				bad_recipe("a blend has no own model (\"member\")");
+			/* checked before reading: a blend never nests chains or blends */
+			if (strcmp(MlOptString(own->val.binary.data, "method", ""), "chain") == 0 ||
+				strcmp(MlOptString(own->val.binary.data, "method", ""), "blend") == 0 ||
+				strcmp(MlOptString(own->val.binary.data, "method", ""), "forest") == 0)
+				bad_recipe("a blend's own model is a chain, a blend or a forest");
+			m->member = MlModelFromJson(frame, own->val.binary.data);
+			MlBlendCheck(frame, m);
+		}
 	}
 	else if (m->method == ML_METHOD_FOREST)
 		MlForestFromJson(frame, m, obj);
