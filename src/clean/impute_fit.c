@@ -605,7 +605,7 @@ gather_free(Gathered *g, KeyCache *kc)
 /* score_sum of a group-wise model over gathered test rows (k1, k2 by position). */
 static double
 score_groupwise(MlFrame *frame, MlModel *m, Gathered *g, const int32 *k1, const int32 *k2,
-				bool numeric)
+				bool numeric, double *oof)
 {
 	MlColumn   *col = &frame->cols[m->target];
 	double		err = 0;
@@ -624,6 +624,8 @@ score_groupwise(MlFrame *frame, MlModel *m, Gathered *g, const int32 *k1, const 
 			double		d = p - g->y[i];
 
 			err += d * d;
+			if (oof)
+				oof[g->rows->idx[i]] = p;
 		}
 	}
 	return err;
@@ -829,7 +831,7 @@ eval_cand(MlFrame *frame, MlModel *proto, Cand *c, KeyCache *kc, Rows *train, Ga
 						  c->nkeys > 1 ? gathered_key(gs, kc, c->key[1]) : NULL, gs);
 			c->loss += score_groupwise(frame, m, gt, gathered_key(gt, kc, c->key[0]),
 									   c->nkeys > 1 ? gathered_key(gt, kc, c->key[1]) : NULL,
-									   numeric);
+									   numeric, numeric ? c->oof : NULL);
 			c->n += t->n;
 			CHECK_FOR_INTERRUPTS();
 			return;
@@ -1076,6 +1078,8 @@ nested_oof(MlFrame *frame, MlModel *proto, KeyCache *kc, Rows *obs, int nfolds,
 		Rows		train,
 					test,
 					search;
+		Gathered	gs,
+					gt;
 		Cand		c;
 
 		fold_rows(obs, nfolds, 0, f, &train, &test);
@@ -1085,7 +1089,11 @@ nested_oof(MlFrame *frame, MlModel *proto, KeyCache *kc, Rows *obs, int nfolds,
 		c.valid = true;
 		c.oof = oof;
 		search = subsample(&train, SEARCH_ROWS, rng);
-		eval_cand(frame, proto, &c, kc, &train, &search, &test, &test, missing, opts, rng, true);
+		gather_rows(frame, proto->target, &search, kc, &gs);
+		gather_rows(frame, proto->target, &test, kc, &gt);
+		eval_cand(frame, proto, &c, kc, &train, &gs, &gt, &test, missing, opts, rng, true);
+		gather_free(&gs, kc);
+		gather_free(&gt, kc);
 		loss += c.loss;
 		n += c.n;
 	}
