@@ -61,6 +61,7 @@ read_options(JsonbContainer *opts, MlTrainOptions *o, bool is_auto)
 	};
 
 	MlOptCheckKeys(opts, "training options", valid);
+	memset(o, 0, sizeof(*o));
 	o->test_size = MlOptRange(opts, "test_size", 0.2, 0.01, 0.9);
 	o->folds = MlOptInt(opts, "folds", 1, 1, 20);
 	o->seed = MlOptInt(opts, "seed", 42, 0, PG_INT32_MAX);
