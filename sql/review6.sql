@@ -8,6 +8,7 @@ $$;
 CREATE ROLE regress_r6_a LOGIN IN ROLE ml_analyst;
 CREATE ROLE regress_r6_b LOGIN IN ROLE ml_analyst;
 CREATE ROLE regress_r6_c LOGIN BYPASSRLS IN ROLE ml_analyst;
+CREATE ROLE regress_r6_e LOGIN IN ROLE ml_engineer;
 CREATE TABLE r6_t AS
 SELECT i AS id, (i % 7)::float8 AS x, CASE WHEN i % 5 = 0 THEN NULL ELSE (ARRAY['a', 'b', 'c'])[i % 3 + 1] END AS c,
        CASE WHEN i % 4 = 0 THEN NULL ELSE i % 3 END AS n,
@@ -66,11 +67,11 @@ RESET ROLE;
 SET ROLE regress_r6_a;
 SELECT r6_recipe('[{"step": "model", "column": "c", "method": "mean", "discrete": false, "fill": 1e9}]') > 0 AS stored;
 SET client_min_messages = warning;
-SELECT version FROM ml_train('r6_p', 'gbdt', '{"n_estimators": 5}', '{"exclude": ["id"]}');
+SELECT version AS fallback FROM ml_train('r6_p', 'gbdt', '{"n_estimators": 5}', '{"exclude": ["id"]}') \gset
 RESET client_min_messages;
 SELECT training->'recipe'->>'source' AS source,
-       regexp_replace(training->'recipe'->>'not_applied_recipe', '^\d+', 'N') AS why
-FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'r6_p' AND version = 1;
+       regexp_replace(training->'recipe'->>'not_applied_recipe', '\d+', 'N', 'g') AS why
+FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'r6_p' AND version = :fallback;
 RESET ROLE;
 -- a real text fill (a level) trains, scores a NULL as that level, and
 -- timestamps at +-infinity score like NULL date parts
@@ -79,17 +80,21 @@ SELECT r6_recipe('[{"step": "model", "column": "c", "method": "mode", "discrete"
                    {"step": "model", "column": "x", "method": "mean", "fill": 3},
                    {"step": "outliers", "column": "x", "lo": 1, "hi": 5},
                    {"step": "datetime", "column": "at", "parts": ["year", "month", "doy", "week", "weekend", "second"]}]') AS good \gset
-SELECT version FROM ml_train('r6_p', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :good));
+SELECT version AS v FROM ml_train('r6_p', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :good)) \gset
 SELECT training->'recipe'->'applied' AS applied
-FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'r6_p' AND version = 2;
-SELECT ml_predict('r6_p', 2, '{"x": 1, "n": 1, "c": null, "at": "2024-03-01"}'::jsonb)
-     = ml_predict('r6_p', 2, '{"x": 1, "n": 1, "c": "b", "at": "2024-03-01"}'::jsonb) AS null_is_b,
-       ml_predict('r6_p', 2, '{"x": -50, "n": 1, "c": "a", "at": "2024-03-01"}'::jsonb)
-     = ml_predict('r6_p', 2, '{"x": 1, "n": 1, "c": "a", "at": "2024-03-01"}'::jsonb) AS clamped,
-       ml_predict('r6_p', 2, '{"x": null, "n": null, "c": null, "at": "infinity"}'::jsonb) IS NOT NULL AS infinite_scores,
-       ml_predict('r6_p', 2, '{"x": null, "n": null, "c": null, "at": null}'::jsonb) IS NOT NULL AS null_scores;
-SELECT (e->>'rows_scored')::int AS scored FROM ml_evaluate('r6_p', 2, 'r6_t') e;
-SELECT regress_try_r6($$SELECT ml_export_pmml('r6_p', 2)$$);
+FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id WHERE p.name = 'r6_p' AND version = :v;
+SELECT ml_mark_ready('r6_p', :v);
+SET ROLE regress_r6_e;
+SELECT ml_deploy('r6_p', :v);
+SET ROLE regress_r6_a;
+SELECT ml_predict('r6_p', '{"x": 1, "n": 1, "c": null, "at": "2024-03-01"}'::jsonb)
+     = ml_predict('r6_p', '{"x": 1, "n": 1, "c": "b", "at": "2024-03-01"}'::jsonb) AS null_is_b,
+       ml_predict('r6_p', '{"x": -50, "n": 1, "c": "a", "at": "2024-03-01"}'::jsonb)
+     = ml_predict('r6_p', '{"x": 1, "n": 1, "c": "a", "at": "2024-03-01"}'::jsonb) AS clamped,
+       ml_predict('r6_p', '{"x": null, "n": null, "c": null, "at": "infinity"}'::jsonb) IS NOT NULL AS infinite_scores,
+       ml_predict('r6_p', '{"x": null, "n": null, "c": null, "at": null}'::jsonb) IS NOT NULL AS null_scores;
+SELECT (e->>'rows_scored')::int AS scored FROM ml_evaluate('r6_p', :v, 'r6_t') e;
+SELECT regress_try_r6(format($$SELECT ml_export_pmml('r6_p', %s)$$, :v));
 RESET ROLE;
 
 -- 2. A tampered payload of a version with fills, bounds and date parts:
@@ -97,9 +102,9 @@ RESET ROLE;
 -- data-corruption error (XX001), never an internal error or a crash.
 CREATE TABLE r6_payload AS
 SELECT m.id, m.payload FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
-WHERE p.name = 'r6_p' AND version = 2;
+WHERE p.name = 'r6_p' AND version = :v;
 CREATE TABLE r6_outcomes (what text, sqlstate text);
-DO $$
+CREATE FUNCTION r6_tamper(v int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     orig bytea := (SELECT payload FROM r6_payload);
     mid bigint := (SELECT id FROM r6_payload);
@@ -114,7 +119,7 @@ BEGIN
                 UPDATE mlops.models SET payload = set_byte(orig, i, get_byte(orig, i) # 255) WHERE id = mid;
             END IF;
             BEGIN
-                PERFORM ml_evaluate('r6_p', 2, 'r6_t');
+                PERFORM ml_evaluate('r6_p', v, 'r6_t');
                 st := 'ok';
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE;
@@ -125,11 +130,12 @@ BEGIN
     UPDATE mlops.models SET payload = orig WHERE id = mid;
 END
 $$;
+SELECT r6_tamper(:v);
 SELECT what, sqlstate IN ('ok', 'XX001') AS clean, count(*) > 0 AS seen
 FROM r6_outcomes GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT DISTINCT what, sqlstate FROM r6_outcomes WHERE sqlstate NOT IN ('ok', 'XX001') ORDER BY 1, 2;
 SET ROLE regress_r6_a;
-SELECT (e->>'rows_scored')::int AS scored_again FROM ml_evaluate('r6_p', 2, 'r6_t') e;
+SELECT (e->>'rows_scored')::int AS scored_again FROM ml_evaluate('r6_p', :v, 'r6_t') e;
 RESET ROLE;
 
 -- 3. Another role's recipe on a relation it alone reads: the same 42704
@@ -172,10 +178,12 @@ SELECT xpath_exists('//*[local-name() = "RegressionTable"]', ml_export_pmml('r6_
 RESET ROLE;
 
 SET ROLE regress_r6_a;
+RESET ROLE;
+SET ROLE regress_r6_e;
 SELECT ml_drop_project('r6_p', force => true);
 SELECT ml_drop_project('r6_secret', force => true);
 RESET ROLE;
 DROP TABLE r6_t, r6_private, r6_private_m, r6_secret, r6_hostile, r6_payload, r6_outcomes;
-DROP FUNCTION r6_recipe(text), regress_try_r6(text);
+DROP FUNCTION r6_recipe(text), r6_tamper(int), regress_try_r6(text);
 DELETE FROM mlops.recipes WHERE created_by LIKE 'regress_r6_%';
-DROP ROLE regress_r6_a, regress_r6_b, regress_r6_c;
+DROP ROLE regress_r6_a, regress_r6_b, regress_r6_c, regress_r6_e;

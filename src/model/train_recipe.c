@@ -337,7 +337,9 @@ replay_parts(Replay *rp, JsonbContainer *step)
 		{
 			prep->nparts = 0;
 			unsupported(rp, rp->frame->cols[ci].name,
-						psprintf("is encoded with date part \"%s\"", (char *) lfirst(lc)));
+						k == (int) lengthof(part_names) ?
+						psprintf("is encoded with date part \"%s\"", (char *) lfirst(lc)) :
+						psprintf("is encoded with more than %d date parts", ML_MAX_PARTS));
 			return;
 		}
 		prep->parts[prep->nparts++] = (MlDatePart) k;
