@@ -186,4 +186,29 @@ RESET ROLE;
 DROP TABLE r6_t, r6_private, r6_private_m, r6_secret, r6_hostile, r6_payload, r6_outcomes;
 DROP FUNCTION r6_recipe(text), r6_tamper(int), regress_try_r6(text);
 DELETE FROM mlops.recipes WHERE created_by LIKE 'regress_r6_%';
-DROP ROLE regress_r6_a, regress_r6_b, regress_r6_c, regress_r6_e;
+DROP ROLE regress_r6_a, regress_r6_b, regress_r6_c;
+
+-- 5. A member without USAGE on the training relation's schema still reads
+-- the project's versions (mlops.models' policy resolved the relation with
+-- to_regclass, which raises "permission denied for schema").
+CREATE ROLE regress_r6_o LOGIN IN ROLE ml_analyst;
+CREATE ROLE regress_r6_m LOGIN IN ROLE ml_analyst;
+CREATE SCHEMA r6_hr;
+GRANT USAGE ON SCHEMA r6_hr TO regress_r6_o;
+CREATE TABLE r6_hr.t AS SELECT i AS id, (i % 3)::float8 AS x, (i % 5)::float8 AS y FROM generate_series(1, 60) i;
+GRANT SELECT ON r6_hr.t TO regress_r6_o;
+SET ROLE regress_r6_o;
+SELECT ml_create_project('r6_hr', 'r6_hr.t', 'y') > 0 AS created;
+SELECT ml_add_member('r6_hr', 'regress_r6_m');
+SELECT version FROM ml_train('r6_hr', 'linear', options => '{"exclude": ["id"]}');
+SET ROLE regress_r6_m;
+SELECT name, models FROM ml_projects WHERE name = 'r6_hr';
+SELECT project, version FROM ml_models WHERE project = 'r6_hr';
+RESET ROLE;
+SET ROLE regress_r6_e;
+SELECT ml_drop_project('r6_hr', force => true);
+RESET ROLE;
+DROP TABLE r6_hr.t;
+DROP SCHEMA r6_hr;
+DELETE FROM mlops.recipes WHERE created_by LIKE 'regress_r6_%';
+DROP ROLE regress_r6_o, regress_r6_m, regress_r6_e;
