@@ -17,7 +17,13 @@ DROP POLICY project_visible ON mlops.models;
 CREATE POLICY project_visible ON mlops.models FOR SELECT
     USING (mlops.project_access(project_id) IS NOT NULL
            AND (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
-                OR COALESCE(mlops.rows_unrestricted(pg_catalog.to_regclass(training_relation)), true)));
+                OR COALESCE(mlops.rows_unrestricted(
+                       -- by the catalog, not to_regclass, which raises for a schema the reader may not use
+                       (SELECT c.oid FROM pg_catalog.pg_class c
+                        JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+                        CROSS JOIN LATERAL pg_catalog.parse_ident(training_relation) i(part)
+                        WHERE n.nspname OPERATOR(pg_catalog.=) i.part[1]
+                          AND c.relname OPERATOR(pg_catalog.=) i.part[2])), true)));
 DROP POLICY project_visible ON mlops.deployments;
 CREATE POLICY project_visible ON mlops.deployments FOR SELECT
     USING (mlops.project_access(project_id) IS NOT NULL

@@ -435,6 +435,30 @@ serialize(xmlDocPtr doc)
 	return out;
 }
 
+/*
+ * A PMML document is the version's payload written out (coefficients,
+ * thresholds, leaf values: aggregates of the training rows), so it is
+ * refused to a caller mlops.models' policy hides the version from (row-level
+ * security on the training relation filters rows for it), as its metrics
+ * and profile are. Read as the caller, before anything is read as the owner.
+ */
+static void
+require_visible(MlProject *p, int32 version, const char *what)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(p->id), Int32GetDatum(version)};
+
+	MlSpiExec("SELECT 1 FROM mlops.models "
+			  "WHERE project_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+			  2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to export %s", what),
+				 errdetail("Its payload is an aggregate of training rows that row-level security on the training relation hides from you."),
+				 errhint("Its trainer, or a role that row-level security does not filter, can export it.")));
+}
+
 /* The version's payload (read as the owner: the caller's access is checked). */
 static bytea *
 read_payload(MlScope *scope, MlProject *p, int32 version, const char *what)
@@ -494,7 +518,13 @@ ml_export_pmml(PG_FUNCTION_ARGS)
 	memset(&x, 0, sizeof(x));
 	x.what = psprintf("model version %d of project \"%s\"", version, p->name);
 	x.target = p->target;
-	x.t = MlTrainedLoad(read_payload(&scope, p, version, x.what), x.what);
+	{
+		bytea	   *payload = read_payload(&scope, p, version, x.what);	/* 42704 when absent */
+
+		MlScopeAsCaller(&scope);
+		require_visible(p, version, x.what);
+		x.t = MlTrainedLoad(payload, x.what);
+	}
 	if (x.t->groups)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -192,6 +192,16 @@ unsupported(Replay *rp, const char *column, const char *what)
 					 column ? "\"" : "a step", what));
 }
 
+/* The frame's code of a category level, added when no training row has it. */
+static double
+category_code(MlColumn *col, const char *text)
+{
+	for (int k = 0; k < col->nlevels; k++)
+		if (strcmp(col->level_text[k], text) == 0)
+			return k;
+	return MlColumnAddLevel(col, text);
+}
+
 /* A fill the encoder can hold: a number, an epoch, or a frame level code. */
 static void
 replay_fill(Replay *rp, JsonbContainer *step)
@@ -218,20 +228,42 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	m = MlModelFromJson(rp->frame, step);
 	if (m->method == ML_METHOD_NONE)
 		return;
-	if (m->discrete && m->fill_level >= 0 && col->kind == ML_KIND_CATEGORICAL)
+	if (col->kind == ML_KIND_CATEGORICAL)
 	{
-		const char *text = m->tlevel_text[m->fill_level];
-		int32		code = -1;
+		/*
+		 * A category's fill is one of its levels, by text: a bare number
+		 * (a tampered or hand-made step) would be taken for a level code.
+		 */
+		const char *text = m->discrete && m->fill_level >= 0 ? m->tlevel_text[m->fill_level] :
+			m->constant_text;
 
-		for (int k = 0; k < col->nlevels && code < 0; k++)
-			if (strcmp(col->level_text[k], text) == 0)
-				code = k;
-		if (code < 0)
-			code = MlColumnAddLevel(col, text);
-		v = code;
+		if (text == NULL)
+		{
+			if (!m->discrete && !isnan(m->fill))
+				problem(rp, ERRCODE_DATATYPE_MISMATCH,
+						psprintf("recipe " INT64_FORMAT " is invalid: the fill of column \"%s\" is a number, "
+								 "not one of its categories", rp->r->id, col->name));
+			else
+				note(&rp->r->not_applied, col->name, "fill (none fitted)");
+			return;
+		}
+		v = category_code(col, text);
 	}
 	else if (m->discrete && m->fill_level >= 0)
-		v = strtod(m->tlevel_text[m->fill_level], NULL);
+	{
+		/* a number written as a level: all of its text, as float8in would read it */
+		const char *text = m->tlevel_text[m->fill_level];
+		char	   *end;
+
+		v = strtod(text, &end);
+		if (end == text || *end != '\0')
+		{
+			problem(rp, ERRCODE_DATATYPE_MISMATCH,
+					psprintf("recipe " INT64_FORMAT " is invalid: the fill \"%s\" of column \"%s\" is not a number",
+							 rp->r->id, text, col->name));
+			return;
+		}
+	}
 	else
 		v = m->fill;
 	if (col->kind == ML_KIND_NUMERIC && (col->basetype == INT2OID || col->basetype == INT4OID ||
@@ -305,7 +337,9 @@ replay_parts(Replay *rp, JsonbContainer *step)
 		{
 			prep->nparts = 0;
 			unsupported(rp, rp->frame->cols[ci].name,
-						psprintf("is encoded with date part \"%s\"", (char *) lfirst(lc)));
+						k == (int) lengthof(part_names) ?
+						psprintf("is encoded with date part \"%s\"", (char *) lfirst(lc)) :
+						psprintf("is encoded with more than %d date parts", ML_MAX_PARTS));
 			return;
 		}
 		prep->parts[prep->nparts++] = (MlDatePart) k;

@@ -577,7 +577,8 @@ bin_feature(void *ctx, int j, int worker)
 			double		c = x[i];
 			double		k = c - tab_lo;
 
-			if (k >= 0 && k < tab_n && k == (double) (int) k)
+			/* the table holds exactly lo + k: a value a rounding away is searched */
+			if (k >= 0 && k < tab_n && k == (double) (int) k && tab_lo + (int) k == c)
 				out[i * nf] = tab[(int) k];
 			else
 				out[i * nf] = (uint8) bin_search(upper, nb, c);
