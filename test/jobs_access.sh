@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jacc
-echo "1..13"
+echo "1..14"
 try() { as "$@" 2>&1 || true; }
 
 check "an analyst cannot schedule" \
@@ -77,3 +77,18 @@ check "more than pg_mlops.job_max_queued_runs (3) waiting runs of a job are refu
 check "and at most 3 runs of it are queued" \
   test "$(as $eng -c "SELECT count(*) FILTER (WHERE status = 'queued') <= 3 FROM ml_job_runs WHERE job = $slow_job")" = t
 as $eng -c "SELECT ml_unschedule($slow_job)" >/dev/null
+# ... also from a REPEATABLE READ transaction whose snapshot predates the
+# runs another session queued meanwhile (it counts the latest committed runs)
+rr_job=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"slow_houses\", \"into_table\": \"slow_scored_rr\"}')")
+rr_out=$(q 2>&1 <<SQL || true
+SET ROLE $eng;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM mlops.job_runs WHERE job_id = $rr_job;
+\\! for i in 1 2 3 4 5; do psql -X -q -d "$db" -At -c "SET ROLE $eng" -c "SELECT ml_run_now($rr_job)" >/dev/null 2>&1; done
+SELECT ml_run_now($rr_job);
+COMMIT;
+SQL
+)
+check "a repeatable-read caller whose snapshot predates 3 queued runs is refused too" \
+  grep -q "job $rr_job already has 3 runs waiting to start" <<<"$rr_out"
+as $eng -c "SELECT ml_unschedule($rr_job)" >/dev/null

@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -655,7 +656,8 @@ wake_launcher(void)
 /*
  * At most pg_mlops.job_max_queued_runs runs of a job wait to start: runs of
  * one job never overlap, so more would only pile up. The job's row lock
- * makes concurrent callers count one after the other. As the extension owner.
+ * makes concurrent callers count one after the other, each on the latest
+ * committed runs. As the extension owner.
  */
 static void
 require_queue_room(const JobRow *j)
@@ -667,9 +669,17 @@ require_queue_room(const JobRow *j)
 
 	MlSpiExec("SELECT 1 FROM mlops.jobs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, types, values, NULL, SPI_OK_SELECT);
-	MlSpiExec("SELECT pg_catalog.count(*) FROM mlops.job_runs WHERE job_id OPERATOR(pg_catalog.=) $1 "
-			  "AND status OPERATOR(pg_catalog.=) 'queued'",
-			  1, types, values, NULL, SPI_OK_SELECT);
+	/*
+	 * Counted on the latest committed rows, not the transaction's snapshot:
+	 * under REPEATABLE READ that may predate the runs queued by callers
+	 * that held the lock before us, and the cap would not hold.
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM mlops.job_runs "
+							  "WHERE job_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'queued'",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the queued runs of job %lld", (long long) j->id);
+	PopActiveSnapshot();
 	queued = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (queued >= ml_job_max_queued_runs)
 		ereport(ERROR,

@@ -404,6 +404,43 @@ overall_metrics(MlTrainData *td, FitGroup *groups, int ngroups, int nout, String
 	appendStringInfoString(out, ", ");
 }
 
+/* the search validates on its training rows: fewer than this and it refuses */
+#define GROUP_SEARCH_MIN_ROWS 2
+
+static int64
+train_rows(MlTrainData *gtd)
+{
+	int64		n = 0;
+
+	for (int64 i = 0; i < gtd->nrows; i++)
+		n += gtd->fold[i] != 1;
+	return n;
+}
+
+/*
+ * auto for a group too small to search (min_rows may be as low as 2, and
+ * its test rows leave one to train on): the first candidate with its
+ * defaults, as a named algorithm would fit it, rather than failing the
+ * whole call. Its metrics say there was no search.
+ */
+static MlTrained *
+prepare_unsearched(MlFrame *frame, MlTrainData *gtd, GroupOptions *o, FitGroup *g)
+{
+	const MlLearner *l = linitial(MlAutoCandidates(gtd->task));
+	MlTrained  *t;
+	StringInfoData hp;
+
+	g->params = l->read_params(NULL, gtd->task);
+	t = prepare_rows(l, frame, gtd, o, g);
+	initStringInfo(&hp);
+	l->params_json(g->params, &hp);
+	appendStringInfoString(&g->metrics, ", \"algorithm\": ");
+	escape_json(&g->metrics, l->name);
+	appendStringInfo(&g->metrics, ", \"hyperparameters\": %s, \"search\": null, \"search_skipped\": "
+					 "\"fewer than %d training rows\"", hp.data, GROUP_SEARCH_MIN_ROWS);
+	return t;
+}
+
 /*
  * auto for one group: ml_train's search on the group's training rows alone
  * (its own split, 3 validation folds), with its share of the budget; then
@@ -420,6 +457,8 @@ prepare_auto(MlFrame *frame, MlTrainData *gtd, GroupOptions *o, FitGroup *g, dou
 
 	so.budget_s = budget_s;
 	MlTrainSplit(gtd, frame, &so);
+	if (train_rows(gtd) < GROUP_SEARCH_MIN_ROWS)
+		return prepare_unsearched(frame, gtd, o, g);
 	MlSearch(&res, frame, gtd, &so, MlAutoCandidates(gtd->task));
 	g->params = res.winner->params;
 	t = prepare_rows(res.winner->learner, frame, gtd, o, g);
