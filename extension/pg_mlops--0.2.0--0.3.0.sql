@@ -1610,3 +1610,54 @@ FROM mlops.job_runs r
 JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id
 LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id
 LEFT JOIN LATERAL mlops.job_run_live(CASE WHEN r.status OPERATOR(pg_catalog.=) 'running' THEN r.id END) l ON true;
+
+-- Row visibility without to_regclass (0.3.0, review 6): it raises for a
+-- schema the reader may not use, so a member without USAGE on the source's
+-- schema got an error from the whole catalog view; relations are looked up
+-- by name in the catalog instead.
+DROP POLICY recipe_visible ON mlops.recipes;
+CREATE POLICY recipe_visible ON mlops.recipes FOR SELECT
+    USING ((created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+            OR mlops.project_access(project_id) IS NOT NULL
+            OR pg_catalog.pg_has_role(CURRENT_USER, 'ml_admin', 'USAGE'))
+           AND (NOT holds_rows
+                OR created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                OR (source_relid IS NOT NULL
+                    AND (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) source_schema AND pc.relname OPERATOR(pg_catalog.=) source_name)::pg_catalog.oid
+                        OPERATOR(pg_catalog.=) source_relid
+                    AND COALESCE(pg_catalog.has_table_privilege(source_relid, 'SELECT'), false))));
+DROP POLICY profile_visible ON mlops.column_profiles;
+CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
+    USING (EXISTS (SELECT 1 FROM mlops.recipes r
+                   WHERE r.id OPERATOR(pg_catalog.=) recipe_id
+                     AND (r.created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                          OR (relation_oid IS NOT NULL
+                              AND (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) relation_schema AND pc.relname OPERATOR(pg_catalog.=) relation_name)::pg_catalog.oid
+                                  OPERATOR(pg_catalog.=) relation_oid
+                              AND COALESCE(mlops.rows_unrestricted(relation_oid), false)
+                              AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                          WHERE a.attrelid OPERATOR(pg_catalog.=) relation_oid
+                                            AND a.attname OPERATOR(pg_catalog.=) column_name
+                                            AND NOT a.attisdropped
+                                            AND COALESCE(pg_catalog.has_column_privilege(relation_oid, a.attnum, 'SELECT'), false))))));
+DROP POLICY project_visible ON mlops.reports;
+CREATE POLICY project_visible ON mlops.reports FOR SELECT
+    USING (created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+           OR (mlops.project_access(project_id) IS NOT NULL
+               AND (kind OPERATOR(pg_catalog.<>) ALL (ARRAY['model', 'cleaning', 'drift'])
+                    OR (kind OPERATOR(pg_catalog.=) ANY (ARRAY['model', 'drift'])
+                        AND (model_id IS NULL
+                             OR EXISTS (SELECT 1 FROM mlops.models m WHERE m.id OPERATOR(pg_catalog.=) model_id))
+                        AND EXISTS (SELECT 1 FROM mlops.projects p
+                                    CROSS JOIN LATERAL (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) p.relation_schema AND pc.relname OPERATOR(pg_catalog.=) p.relation_name) s(rel)
+                                    WHERE p.id OPERATOR(pg_catalog.=) project_id
+                                      AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
+                    OR (kind OPERATOR(pg_catalog.=) 'cleaning'
+                        AND EXISTS (SELECT 1 FROM mlops.recipes c
+                                    WHERE c.id OPERATOR(pg_catalog.=) recipe_id
+                                      AND c.source_relid IS NOT NULL
+                                      AND (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) c.source_schema AND pc.relname OPERATOR(pg_catalog.=) c.source_name)::pg_catalog.oid
+                                          OPERATOR(pg_catalog.=) c.source_relid
+                                      AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
+                                      AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));

@@ -22,7 +22,7 @@ CREATE POLICY recipe_visible ON mlops.recipes FOR SELECT
            AND (NOT holds_rows
                 OR created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
                 OR (source_relid IS NOT NULL
-                    AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', source_schema, source_name))::pg_catalog.oid
+                    AND (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) source_schema AND pc.relname OPERATOR(pg_catalog.=) source_name)::pg_catalog.oid
                         OPERATOR(pg_catalog.=) source_relid
                     AND COALESCE(pg_catalog.has_table_privilege(source_relid, 'SELECT'), false))));
 -- Jobs: their owner by the OID it scheduled them with (command.owner_oid,

@@ -63,7 +63,7 @@ CREATE POLICY profile_visible ON mlops.column_profiles FOR SELECT
                    WHERE r.id OPERATOR(pg_catalog.=) recipe_id
                      AND (r.created_by_oid OPERATOR(pg_catalog.=) (SELECT u.oid FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
                           OR (relation_oid IS NOT NULL
-                              AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', relation_schema, relation_name))::pg_catalog.oid
+                              AND (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) relation_schema AND pc.relname OPERATOR(pg_catalog.=) relation_name)::pg_catalog.oid
                                   OPERATOR(pg_catalog.=) relation_oid
                               AND COALESCE(mlops.rows_unrestricted(relation_oid), false)
                               AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a

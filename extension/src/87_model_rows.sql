@@ -51,7 +51,7 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
                         AND (model_id IS NULL
                              OR EXISTS (SELECT 1 FROM mlops.models m WHERE m.id OPERATOR(pg_catalog.=) model_id))
                         AND EXISTS (SELECT 1 FROM mlops.projects p
-                                    CROSS JOIN LATERAL pg_catalog.to_regclass(pg_catalog.format('%I.%I', p.relation_schema, p.relation_name)) s(rel)
+                                    CROSS JOIN LATERAL (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) p.relation_schema AND pc.relname OPERATOR(pg_catalog.=) p.relation_name) s(rel)
                                     WHERE p.id OPERATOR(pg_catalog.=) project_id
                                       AND COALESCE(pg_catalog.has_table_privilege(s.rel, 'SELECT'), false)
                                       AND COALESCE(mlops.rows_unrestricted(s.rel), false)))
@@ -59,7 +59,7 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
                         AND EXISTS (SELECT 1 FROM mlops.recipes c
                                     WHERE c.id OPERATOR(pg_catalog.=) recipe_id
                                       AND c.source_relid IS NOT NULL
-                                      AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', c.source_schema, c.source_name))::pg_catalog.oid
+                                      AND (SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace WHERE pn.nspname OPERATOR(pg_catalog.=) c.source_schema AND pc.relname OPERATOR(pg_catalog.=) c.source_name)::pg_catalog.oid
                                           OPERATOR(pg_catalog.=) c.source_relid
                                       AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
                                       AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));
