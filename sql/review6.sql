@@ -201,9 +201,14 @@ SET ROLE regress_r6_o;
 SELECT ml_create_project('r6_hr', 'r6_hr.t', 'y') > 0 AS created;
 SELECT ml_add_member('r6_hr', 'regress_r6_m');
 SELECT version FROM ml_train('r6_hr', 'linear', options => '{"exclude": ["id"]}');
+-- (reports and recipes resolved the relation with to_regclass too)
+SELECT ml_report('r6_hr') > 0 AS report_built;
 SET ROLE regress_r6_m;
 SELECT name, models FROM ml_projects WHERE name = 'r6_hr';
 SELECT project, version FROM ml_models WHERE project = 'r6_hr';
+SELECT count(*) AS reports_seen FROM ml_reports WHERE project = 'r6_hr';
+SELECT count(*) >= 0 AS cleaning_report_readable FROM ml_cleaning_report;
+SELECT count(*) >= 0 AS data_quality_readable FROM ml_data_quality;
 RESET ROLE;
 SET ROLE regress_r6_e;
 SELECT ml_drop_project('r6_hr', force => true);
