@@ -120,6 +120,26 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The most frequent of nlevels level codes (the first on ties), -1 when
+ * there are none: codes[idx[i]] for i < n, or codes[i] without idx.
+ */
+static int
+most_frequent_level(const int32 *codes, const int64 *idx, int64 n, int nlevels)
+{
+	int64	   *counts = palloc0(sizeof(int64) * Max(nlevels, 1));
+	int64		best = -1;
+	int			level = -1;
+
+	for (int64 i = 0; i < n; i++)
+		counts[codes[idx ? idx[i] : i]]++;
+	for (int l = 0; l < nlevels; l++)
+		if (counts[l] > best)
+			best = counts[l], level = l;
+	pfree(counts);
+	return level;
+}
+
 static void
 fit_global(MlFrame *frame, MlModel *m, Rows *train, MlMethod method)
 {
@@ -127,16 +147,7 @@ fit_global(MlFrame *frame, MlModel *m, Rows *train, MlMethod method)
 
 	if (m->discrete)
 	{
-		int64	   *counts = palloc0(sizeof(int64) * Max(col->nlevels, 1));
-		int64		best = -1;
-
-		for (int64 i = 0; i < train->n; i++)
-			counts[col->code[train->idx[i]]]++;
-		m->fill_level = -1;
-		for (int l = 0; l < col->nlevels; l++)
-			if (counts[l] > best)
-				best = counts[l], m->fill_level = l;
-		pfree(counts);
+		m->fill_level = most_frequent_level(col->code, train->idx, train->n, col->nlevels);
 		return;
 	}
 	if (method == ML_METHOD_MEDIAN || method == ML_METHOD_MODE)
@@ -205,16 +216,7 @@ fit_global_gathered(MlColumn *col, MlModel *m, Gathered *g)
 
 	if (m->discrete)
 	{
-		int64	   *counts = palloc0(sizeof(int64) * Max(col->nlevels, 1));
-		int64		best = -1;
-
-		for (int64 i = 0; i < n; i++)
-			counts[g->t[i]]++;
-		m->fill_level = -1;
-		for (int l = 0; l < col->nlevels; l++)
-			if (counts[l] > best)
-				best = counts[l], m->fill_level = l;
-		pfree(counts);
+		m->fill_level = most_frequent_level(g->t, NULL, n, col->nlevels);
 		return;
 	}
 	{
