@@ -10,7 +10,7 @@
 
 EXTENSION   = pg_mlops
 FUZZ       ?= 1
-EXTVERSION  = 0.3.0
+EXTVERSION  = 0.4.0
 MODULE_big  = pg_mlops
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 DATA_built  = extension/$(EXTENSION)--$(EXTVERSION).sql
@@ -24,7 +24,7 @@ REGRESS_OPTS = --inputdir=. --dbname=contrib_regression
 
 # PostgreSQL's headers are system headers to us: -Wextra then judges only
 # our own code (GCC ignores the later -I for the same directories).
-PG_CPPFLAGS = -Isrc -I/usr/include/libxml2 \
+PG_CPPFLAGS = -Isrc -DPG_MLOPS_VERSION=\"$(EXTVERSION)\" -I/usr/include/libxml2 \
               -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null) \
               -isystem $(shell $(PG_CONFIG) --includedir 2>/dev/null)/postgresql/internal
 PG_CFLAGS   = -Wall -Wextra -Werror

@@ -365,7 +365,7 @@ header(MlPmml *x, xmlNodePtr root)
 	MlPmmlAttr(h, "description", psprintf("%s (%s)", x->what, x->t->learner->name));
 	app = MlPmmlChild(h, "Application");
 	MlPmmlAttr(app, "name", "pg_mlops");
-	MlPmmlAttr(app, "version", "0.3.0");
+	MlPmmlAttr(app, "version", PG_MLOPS_VERSION);
 }
 
 /* The whole document under root. */
