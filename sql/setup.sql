@@ -2,6 +2,9 @@
 -- pg_mlops group role, sample tables, and two helpers.
 SET client_min_messages = warning;
 CREATE EXTENSION pg_mlops;
+-- No timing-dependent progress NOTICEs in any test's output: a slow machine
+-- must not change what a test prints (each test file is a new session).
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET pg_mlops.progress_interval = 0', current_database()); END $$;
 
 DROP ROLE IF EXISTS regress_alice, regress_bob, regress_eve, regress_adam,
                     regress_carl, regress_nobody;
