@@ -4,7 +4,7 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(54);
+SELECT plan(58);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
@@ -99,6 +99,12 @@ SELECT hasnt_function('mlops', 'project_access', ARRAY['bigint', 'name'],
     'there is no access function that answers for any role');
 SELECT isnt_definer('mlops', 'project_access', ARRAY['bigint'],
     'the access function runs as its caller');
+SELECT has_function('mlops', 'model_visible', ARRAY['bigint'],
+    'one function decides whether the reader sees a model version, for every policy of its rows');
+SELECT isnt_definer('mlops', 'model_visible', ARRAY['bigint'],
+    'the model visibility function runs as its caller (under mlops.models'' policy)');
+SELECT has_column('mlops', 'job_runs', 'requested_by_oid', 'a run''s requester by OID');
+SELECT has_column('mlops', 'models', 'training_relid', 'a version''s training relation by OID');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p
            JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
            JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_mlops'
