@@ -4,7 +4,7 @@
 -- Each change of 0.4.0 appends its own section below, in the order of the
 -- install sources (extension/src/*.sql) it mirrors.
 
--- 73_jobs_requesters.sql: the role that asked for a run, by OID.
+-- 73_jobs_role_oids.sql: the role that asked for a run, and a workflow's creator, by OID.
 -- The role that asked for a run, by OID (0.4.0). An analyst may cancel the
 -- runs it asked for with ml_run_now (ml_cancel, src/jobs/jobs_api.c); that
 -- is decided by the role's OID, so a role dropped and re-created under the
@@ -19,6 +19,19 @@ COMMENT ON COLUMN mlops.job_runs.requested_by_oid IS
 UPDATE mlops.job_runs r SET requested_by_oid = u.oid
 FROM pg_catalog.pg_roles u
 WHERE u.rolname OPERATOR(pg_catalog.=) r.requested_by;
+-- A workflow's creator by OID too (0.4.0): a job runs a workflow only when
+-- its creator has the privileges of the job's owner (src/jobs/workflow.c),
+-- so a role re-created under the name of a dropped creator did not write
+-- its steps and does not vouch for them. created_by stays, for display.
+-- Workflows of before 0.4.0 got the OID of the role of that name at the
+-- upgrade; NULL when none existed then (no job runs them: re-create the
+-- workflow as the job's owner).
+ALTER TABLE mlops.workflows ADD COLUMN created_by_oid oid;
+COMMENT ON COLUMN mlops.workflows.created_by_oid IS
+    'the OID of the role that created the workflow (NULL: it no longer existed at the upgrade to 0.4.0)';
+UPDATE mlops.workflows w SET created_by_oid = u.oid
+FROM pg_catalog.pg_roles u
+WHERE u.rolname OPERATOR(pg_catalog.=) w.created_by;
 
 -- 87_model_rows.sql: the training relation by OID; mlops.model_visible for
 -- the policies of deployments, trials, drift alerts and reports.

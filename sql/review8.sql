@@ -1,6 +1,7 @@
 -- Review 8: access decisions by role and relation OID, not by name. A run's
 -- requester and a job's owner are roles by OID (a role dropped and
--- re-created under the same name is another role); a hidden model version
+-- re-created under the same name is another role), and so is a workflow's
+-- creator; a hidden model version
 -- follows its training relation by OID through renames; its deployments,
 -- trials, drift alerts and model and drift reports are hidden with it
 -- (mlops.model_visible). Nothing here runs a job: the launcher does not
@@ -59,7 +60,33 @@ SELECT ml_set_drift_policy('r8_p', jsonb_build_object('retrain_job', (SELECT nam
        ->> 'retrain_job' IS NOT NULL AS own_job_named;
 RESET ROLE;
 
--- 3. A version hidden by row-level security (its training relation is
+-- 3. A workflow job runs a workflow only when its creator has the job
+-- owner's privileges, by OID: the workflow of a dropped analyst does not
+-- become the engineer's to run when a role of that name is re-created as a
+-- member of the engineer (it did, by name).
+CREATE ROLE regress_r8_w LOGIN IN ROLE ml_analyst;
+SET ROLE regress_r8_a;
+SELECT ml_add_member('r8_p', 'regress_r8_w');
+SET ROLE regress_r8_w;
+SELECT ml_create_workflow('r8_p', 'r8 flow', '[{"kind": "train"}]') > 0 AS created;
+SET ROLE regress_r8_e;
+SELECT regress_try($$SELECT ml_schedule('r8_p', 'workflow', '@daily', '{"workflow": "r8 flow"}')$$) AS analysts_workflow;
+RESET ROLE;
+SELECT created_by, created_by_oid = 'regress_r8_w'::regrole AS created_by_this_role
+FROM mlops.workflows WHERE name = 'r8 flow';
+DROP ROLE regress_r8_w;
+CREATE ROLE regress_r8_w LOGIN IN ROLE regress_r8_e;
+SET ROLE regress_r8_e;
+SELECT regress_try($$SELECT ml_schedule('r8_p', 'workflow', '@daily', '{"workflow": "r8 flow"}')$$) AS recreated_creator;
+-- a workflow the new role (a member of the engineer) creates, the job runs
+SET ROLE regress_r8_w;
+SELECT ml_create_workflow('r8_p', 'r8 trusted', '[{"kind": "train"}]') > 0 AS created;
+SET ROLE regress_r8_e;
+SELECT ml_schedule('r8_p', 'workflow', '@daily', '{"workflow": "r8 trusted"}') AS job3 \gset
+SELECT ml_unschedule(:job3);
+RESET ROLE;
+
+-- 4. A version hidden by row-level security (its training relation is
 -- narrower for the member b than for its trainer a) and what hangs off it:
 -- its deployments, trials, drift alerts and drift report (model_id now
 -- recorded) are hidden with it, through one rule, mlops.model_visible.
@@ -128,7 +155,7 @@ SET ROLE regress_r8_b;
 SELECT 'member, project repointed' AS who, * FROM r8_seen(:pid);
 RESET ROLE;
 
--- 4. The training relation renamed, or moved to another schema, with an
+-- 5. The training relation renamed, or moved to another schema, with an
 -- unrestricted relation put under the old name: the version stays hidden
 -- from b (the rule followed the name: renamed, the version was shown).
 ALTER TABLE r8_secret RENAME TO r8_secret_moved;
@@ -168,5 +195,5 @@ DELETE FROM mlops.jobs WHERE id = :job;
 DROP FUNCTION r8_seen(bigint);
 DROP TABLE r8_t, r8_open, r8_scored;
 DROP SCHEMA r8_elsewhere;
-DROP ROLE regress_r8_a, regress_r8_b, regress_r8_x, regress_r8_e;
+DROP ROLE regress_r8_a, regress_r8_b, regress_r8_x, regress_r8_w, regress_r8_e;
 RESET client_min_messages;
