@@ -13,6 +13,9 @@ ap.add_argument("--rows", type=int, default=1_000_000)
 ap.add_argument("--features", type=int, default=20)
 ap.add_argument("--repeat", type=int, default=5)
 ap.add_argument("--seed", type=int, default=2022)
+ap.add_argument("--mode", choices=("all", "scanners"), default="all",
+                help="all: the plans below, best of --repeat; scanners: 1 against 2 scanning "
+                     "workers (leader only combines), median of --repeat alternated runs")
 a = ap.parse_args()
 
 rng = np.random.default_rng(a.seed)
@@ -52,6 +55,56 @@ queries = {
     "lin1m_arr, x": "SELECT mlops.ml_linear_solve(mlops.ml_gram_agg(y, x)) FROM lin1m_arr",
     f"lin1m_cols, ARRAY[x1..x{p}]": f"SELECT mlops.ml_linear_solve(mlops.ml_gram_agg(y, {arr})) FROM lin1m_cols",
 }
+
+
+def scanners():
+    """The same parallel plan (planned for 2 workers, the leader not
+    scanning), run with 1 and then 2 workers allowed at execution
+    (max_parallel_workers): 1 against 2 scanning processes, nothing else
+    different. The serial plan (the leader alone scans, no Gather) beside
+    them. Runs alternate, so a slow spell of the shared machine hits every
+    configuration alike; the median of --repeat is reported."""
+    configs = (("serial plan, 1 scanner", 0, 8, "on"),
+               ("1 worker, leader only combines", 2, 1, "off"),
+               ("2 workers, leader only combines", 2, 2, "off"))
+    print(f"\nmedian of {a.repeat} alternated wall times (warm cache), 2 cores:")
+    for name, q in queries.items():
+        times = {c[0]: [] for c in configs}
+        for rep in range(a.repeat + 1):     # the first round warms the cache, not counted
+            for label, per_gather, max_workers, leader in configs:
+                cur.execute(f"SET max_parallel_workers_per_gather = {per_gather}")
+                cur.execute(f"SET max_parallel_workers = {max_workers}")
+                cur.execute(f"SET parallel_leader_participation = {leader}")
+                if rep == 0:
+                    cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + q)
+                    plan = [r[0].strip().removeprefix("-> ").strip() for r in cur.fetchall()]
+                    want = "no Gather" if per_gather == 0 else f"Workers Launched: {max_workers}"
+                    got = [l.split(" (")[0] for l in plan
+                           if l.startswith(("Workers", "Gather", "Partial", "Finalize"))]
+                    ok = ("Gather" not in " ".join(plan)) if per_gather == 0 else want in got
+                    print(f"  plan, {name}, {label}: {'; '.join(got) or 'serial'}"
+                          f"{'' if ok else '  (NOT AS WANTED: ' + want + ')'}")
+                    cur.execute(q)
+                    continue
+                t = time.perf_counter()
+                cur.execute(q)
+                cur.fetchone()
+                times[label].append(time.perf_counter() - t)
+        for label, *_ in configs:
+            ts = sorted(times[label])
+            print(f"  ml_gram_agg + ml_linear_solve, {name:24s} {label:32s}: median {np.median(ts):6.3f} s"
+                  f"  (min {ts[0]:.3f}, max {ts[-1]:.3f}, n={len(ts)})")
+        one = np.median(times[configs[1][0]])
+        two = np.median(times[configs[2][0]])
+        print(f"  {name}: 2 scanning workers / 1 scanning worker = {two / one:.2f} "
+              f"({'faster' if two < one else 'not faster'})")
+    cur.execute("RESET max_parallel_workers")
+    cur.execute("DROP TABLE lin1m_arr, lin1m_cols")
+
+
+if a.mode == "scanners":
+    scanners()
+    raise SystemExit(0)
 
 
 def best(fn):

@@ -6,6 +6,10 @@
 #
 #   bash bench/linear_1m.sh                  # 1,000,000 rows, 20 features
 #   bash bench/linear_1m.sh --rows 200000 --repeat 5
+#   bash bench/linear_1m.sh --mode scanners --repeat 7
+#                                            # 1 against 2 scanning workers, the
+#                                            # leader only combining (median of
+#                                            # 7 alternated runs)
 #
 # Builds and installs the extension (holding /tmp/pg_mlops.lock, as every
 # install on this machine must) and runs in a throwaway cluster.

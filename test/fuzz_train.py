@@ -13,7 +13,7 @@ ml_revoke_exposure, scoring through an exposure, the usage and exposure
 views, mlops.project_exposed, mlops.exposure_visible), of API keys (ml_create_api_key,
 ml_revoke_api_key), of reports (ml_report with random kinds and options,
 hostile project names, ml_publish_report with random ids, row-level security on the
-source and mlops.rows_unrestricted), of many-models
+source, mlops.rows_unrestricted and mlops.model_visible), of many-models
 (ml_train_groups over random key columns, hostile names among them, and
 random options, the grouped version scored, evaluated and exported), on the tables
 of test/fuzz_clean.py and with its checks: a crash, an internal error or an
@@ -678,6 +678,12 @@ def gen_reports(rng):
                       ["'fz_a'::regclass", "0", "NULL", "4294967295", "'pg_class'::regclass",
                        "'ml_projects'::regclass", "'ml_data_quality'::regclass"]),
                   "SELECT count(*) FROM ml_data_quality", "SELECT count(*) FROM ml_reports"]
+    if rng.random() < 0.4:
+        # the rule of a version's deployments, trials, drift alerts and reports
+        stmts += ["SELECT mlops.model_visible(%s)" % rng.choice(
+                      ["NULL", "0", "-1", "9223372036854775807", "(SELECT max(id) FROM mlops.models)"]),
+                  "SELECT count(*) FROM mlops.deployments", "SELECT count(*) FROM mlops.trials",
+                  "SELECT count(*) FROM mlops.drift_alerts"]
     return "reports", stmts
 
 

@@ -88,6 +88,11 @@ UNION ALL
 SELECT 'mlops.rows_unrestricted(oid)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
+-- the policies of deployments, trials, drift alerts and reports ask it
+-- for their reader (who reads those tables: not consumers, not PUBLIC)
+SELECT 'mlops.model_visible(bigint)', r, 'EXECUTE'
+FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
+UNION ALL
 -- reports (85_reports.sql): analysts and engineers build them and list
 -- them; engineers publish; consumers read the published ones
 SELECT 'ml_report(text,text,jsonb)', r, 'EXECUTE'

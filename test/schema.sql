@@ -4,7 +4,7 @@
 \pset tuples_only true
 \set ON_ERROR_STOP 1
 BEGIN;
-SELECT plan(54);
+SELECT plan(56);
 
 SELECT has_schema('mlops');
 SELECT tables_are('mlops', ARRAY['projects', 'project_members', 'recipes', 'models',
@@ -16,7 +16,7 @@ SELECT columns_are('mlops', 'projects', ARRAY['id', 'name', 'description', 'owne
 SELECT columns_are('mlops', 'models', ARRAY['id', 'project_id', 'version', 'algorithm',
     'hyperparameters', 'metrics', 'payload', 'payload_format', 'training_relation',
     'row_count', 'data_fingerprint', 'recipe_id', 'status', 'created_by', 'created_at',
-    'features', 'training', 'ready_comment', 'profile', 'created_by_oid']);
+    'features', 'training', 'ready_comment', 'profile', 'created_by_oid', 'training_relid']);
 SELECT columns_are('mlops', 'recipes', ARRAY['id', 'name', 'project_id', 'source_schema',
     'source_name', 'kind', 'options', 'steps', 'report', 'format_version', 'created_by',
     'created_at', 'holds_rows', 'source_relid', 'created_by_oid']);
@@ -33,9 +33,10 @@ SELECT columns_are('mlops', 'api_keys', ARRAY['id', 'prefix', 'hash', 'consumer'
     'created_by', 'created_at', 'expires_at', 'revoked_at', 'last_used_at', 'consumer_oid', 'created_by_oid']);
 SELECT columns_are('mlops', 'job_runs', ARRAY['id', 'job_id', 'attempt', 'status', 'pid',
     'started_at', 'finished_at', 'message', 'trigger', 'requested_by', 'due_at',
-    'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested', 'from_start', 'resumed_from']);
+    'rows_processed', 'progress', 'log', 'sqlstate', 'cancel_requested', 'from_start', 'resumed_from',
+    'requested_by_oid']);
 SELECT columns_are('mlops', 'workflows', ARRAY['id', 'project_id', 'name', 'steps', 'auto_deploy',
-    'auto_deploy_allowed_by', 'auto_deploy_allowed_at', 'created_by', 'created_at']);
+    'auto_deploy_allowed_by', 'auto_deploy_allowed_at', 'created_by', 'created_at', 'created_by_oid']);
 SELECT columns_are('mlops', 'job_run_steps', ARRAY['run_id', 'step_no', 'workflow_id', 'kind', 'status',
     'started_at', 'finished_at', 'message', 'details']);
 SELECT columns_are('mlops', 'reports', ARRAY['id', 'project_id', 'model_id', 'recipe_id',
@@ -99,6 +100,10 @@ SELECT hasnt_function('mlops', 'project_access', ARRAY['bigint', 'name'],
     'there is no access function that answers for any role');
 SELECT isnt_definer('mlops', 'project_access', ARRAY['bigint'],
     'the access function runs as its caller');
+SELECT has_function('mlops', 'model_visible', ARRAY['bigint'],
+    'one function decides whether the reader sees a model version, for every policy of its rows');
+SELECT isnt_definer('mlops', 'model_visible', ARRAY['bigint'],
+    'the model visibility function runs as its caller (under mlops.models'' policy)');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p
            JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
            JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_mlops'

@@ -701,10 +701,12 @@ ml_run_now(PG_FUNCTION_ARGS)
 	JobRow	   *j;
 	int64		run;
 	bool		isnull;
-	Oid			types[3] = {INT8OID, NAMEOID, BOOLOID};
-	Datum		values[3];
+	Oid			types[4] = {INT8OID, NAMEOID, BOOLOID, OIDOID};
+	Datum		values[4];
 	/* ml_run_now(job, restart): a workflow run that does not resume */
 	bool		restart = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	/* the requester by OID too (0.4.0), for ml_cancel */
+	bool		by_oid = MlCatalogHasColumn("job_runs", "requested_by_oid");
 
 	MlJobsRequireLauncher();
 	MlRequireArg(fcinfo, 0, "job");
@@ -716,9 +718,13 @@ ml_run_now(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(id);
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(scope.caller_name));
 	values[2] = BoolGetDatum(restart);
+	values[3] = ObjectIdGetDatum(scope.caller);
 	MlScopeAsOwner(&scope);
 	require_queue_room(j);
-	if (restart)
+	if (by_oid)
+		MlSpiExec("INSERT INTO mlops.job_runs (job_id, trigger, requested_by, from_start, requested_by_oid) "
+				  "VALUES ($1, 'manual', $2, $3, $4) RETURNING id", 4, types, values, NULL, SPI_OK_INSERT_RETURNING);
+	else if (restart)
 		MlSpiExec("INSERT INTO mlops.job_runs (job_id, trigger, requested_by, from_start) "
 				  "VALUES ($1, 'manual', $2, $3) RETURNING id", 3, types, values, NULL, SPI_OK_INSERT_RETURNING);
 	else
@@ -735,6 +741,29 @@ ml_run_now(PG_FUNCTION_ARGS)
 	MlScopeExit(&scope);
 	warn_if_not_served();
 	PG_RETURN_INT64(run);
+}
+
+/*
+ * Whether the caller is the role that asked for a run (ml_run_now): by the
+ * OID it asked with, so a role re-created under the name of a dropped
+ * requester is not it (a run whose requester was gone at the upgrade to
+ * 0.4.0 has no OID: nobody). By name on a catalog not yet updated to 0.4.0.
+ */
+static bool
+requested_run(MlScope *scope, HeapTuple tup, TupleDesc desc)
+{
+	int			col = SPI_fnumber(desc, "requested_by_oid");
+	bool		isnull;
+	char	   *name;
+
+	if (col > 0)
+	{
+		Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+		return !isnull && DatumGetObjectId(d) == scope->caller;
+	}
+	name = SPI_getvalue(tup, desc, SPI_fnumber(desc, "requested_by"));
+	return name != NULL && strcmp(name, scope->caller_name) == 0;
 }
 
 /* SIGINT to a run's worker (ml_cancel), if it is one of ours. */
@@ -757,7 +786,7 @@ ml_cancel(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	char	   *status;
 	char	   *pid;
-	char	   *requested_by;
+	bool		requester;
 	int64		job;
 	bool		isnull;
 	bool		result = false;
@@ -768,7 +797,10 @@ ml_cancel(PG_FUNCTION_ARGS)
 	MlScopeEnter(&scope);
 	values[0] = Int64GetDatum(run);
 	MlScopeAsOwner(&scope);
-	MlSpiExec("SELECT job_id, status, pid, requested_by FROM mlops.job_runs "
+	MlSpiExec(MlCatalogHasColumn("job_runs", "requested_by_oid") ?
+			  "SELECT job_id, status, pid, requested_by, requested_by_oid FROM mlops.job_runs "
+			  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE" :
+			  "SELECT job_id, status, pid, requested_by FROM mlops.job_runs "
 			  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
@@ -779,13 +811,10 @@ ml_cancel(PG_FUNCTION_ARGS)
 	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	pid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	requested_by = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	requester = requested_run(&scope, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 	j = load_job(&scope, job);
 	/* the job's owner, or the analyst who asked for this run and still may */
-	if (j == NULL ||
-		(!owns_job(&scope, j) &&
-		 !(requested_by != NULL && strcmp(requested_by, scope.caller_name) == 0 &&
-		   analyst_may_run(&scope, j))))
+	if (j == NULL || (!owns_job(&scope, j) && !(requester && analyst_may_run(&scope, j))))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("run %lld does not exist", (long long) run),

@@ -17,6 +17,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/jsonb.h"
 
 #include "core/catalog.h"
@@ -57,18 +58,58 @@ require_workflow(MlScope *scope, MlProject *p, const char *name)
 }
 
 /*
+ * The select list MlWorkflowCheckCreator reads (w: the workflow, j: the
+ * job): creator and owner by name and by OID. The creator's OID is there
+ * since 0.4.0 (NULL on a catalog not yet updated: then by name), the
+ * owner's since 0.3.0 (command.owner_oid).
+ */
+const char *
+MlWorkflowRolesColumns(void)
+{
+	return MlCatalogHasColumn("workflows", "created_by_oid") ?
+		"w.created_by::pg_catalog.text, w.created_by_oid::pg_catalog.text, true, "
+		"j.owner::pg_catalog.text, j.command OPERATOR(pg_catalog.->>) 'owner_oid'" :
+		"w.created_by::pg_catalog.text, NULL::pg_catalog.text, false, "
+		"j.owner::pg_catalog.text, j.command OPERATOR(pg_catalog.->>) 'owner_oid'";
+}
+
+/*
+ * A role by the OID a row recorded (one dropped since: none; a role
+ * re-created under its name is another role), by name where the row has
+ * no OID column.
+ */
+static Oid
+recorded_role(const char *name, const char *oid, bool has_oid)
+{
+	Oid			role;
+
+	if (!has_oid)
+		return name ? get_role_oid(name, true) : InvalidOid;
+	if (oid == NULL)
+		return InvalidOid;
+	role = (Oid) strtoul(oid, NULL, 10);
+	return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)) ? role : InvalidOid;
+}
+
+/*
  * A workflow's steps run with the rights of the job's owner, so a job may
  * run only a workflow whose creator could do everything the owner can
  * (the owner itself, or a role that has the owner's privileges). Otherwise an analyst could define
  * steps (an import of a server file, a score into the engineer's table, a
  * published report) that an engineer's job then runs with the engineer's
- * rights, which the analyst could not do himself.
+ * rights, which the analyst could not do himself. Both roles by OID: a
+ * role re-created under the creator's name did not write the steps.
  */
 void
-MlWorkflowCheckCreator(const char *workflow, const char *created_by, const char *owner)
+MlWorkflowCheckCreator(const char *workflow, HeapTuple tup, TupleDesc desc, int first)
 {
-	Oid			creator = created_by ? get_role_oid(created_by, true) : InvalidOid;
-	Oid			runner = owner ? get_role_oid(owner, true) : InvalidOid;
+	char	   *created_by = SPI_getvalue(tup, desc, first);
+	char	   *creator_oid = SPI_getvalue(tup, desc, first + 1);
+	char	   *by_oid = SPI_getvalue(tup, desc, first + 2);
+	char	   *owner = SPI_getvalue(tup, desc, first + 3);
+	char	   *owner_oid = SPI_getvalue(tup, desc, first + 4);
+	Oid			creator = recorded_role(created_by, creator_oid, by_oid && strcmp(by_oid, "t") == 0);
+	Oid			runner = recorded_role(owner, owner_oid, owner_oid != NULL);
 
 	if (!OidIsValid(creator) || !OidIsValid(runner) || !has_privs_of_role(creator, runner))
 		ereport(ERROR,
@@ -96,14 +137,13 @@ MlWorkflowBindJob(MlScope *scope, int64 job, int64 project_id, const char *name)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("workflow \"%s\" does not exist in the job's project", name),
 				 errhint("Create it with ml_create_workflow(); workflows are listed in the ml_workflows view.")));
-	MlSpiExec("SELECT w.created_by::pg_catalog.text, j.owner::pg_catalog.text "
-			  "FROM mlops.jobs j, mlops.workflows w "
-			  "WHERE j.id OPERATOR(pg_catalog.=) $1 AND w.id OPERATOR(pg_catalog.=) $2",
+	MlSpiExec(psprintf("SELECT %s FROM mlops.jobs j, mlops.workflows w "
+					   "WHERE j.id OPERATOR(pg_catalog.=) $1 AND w.id OPERATOR(pg_catalog.=) $2",
+					   MlWorkflowRolesColumns()),
 			  2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "job %lld or workflow %lld vanished", (long long) job, (long long) id);
-	MlWorkflowCheckCreator(name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	MlWorkflowCheckCreator(name, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	MlSpiExec("UPDATE mlops.jobs SET command = command OPERATOR(pg_catalog.||) "
 			  "pg_catalog.jsonb_build_object('workflow', $2) WHERE id OPERATOR(pg_catalog.=) $1",
 			  2, types, values, NULL, SPI_OK_UPDATE);
@@ -151,16 +191,23 @@ ml_create_workflow(PG_FUNCTION_ARGS)
 				 errmsg("workflow \"%s\" of project \"%s\" already exists", name, p->name),
 				 errhint("Choose another name, or drop it first with ml_drop_workflow().")));
 	{
-		Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, NAMEOID};
-		Datum		values[4] = {Int64GetDatum(p->id), CStringGetTextDatum(name),
-			CStringGetTextDatum(normalised), DirectFunctionCall1(namein, CStringGetDatum(scope.caller_name))};
+		Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, NAMEOID, OIDOID};
+		Datum		values[5] = {Int64GetDatum(p->id), CStringGetTextDatum(name),
+			CStringGetTextDatum(normalised), DirectFunctionCall1(namein, CStringGetDatum(scope.caller_name)),
+		ObjectIdGetDatum(scope.caller)};
 		const char *keys[2] = {"workflow", "steps"};
 		const char *vals[2] = {name, normalised};
 
 		MlScopeAsOwner(&scope);
-		MlSpiExec("INSERT INTO mlops.workflows (project_id, name, steps, created_by) "
-				  "VALUES ($1, $2, $3::pg_catalog.jsonb, $4) RETURNING id",
-				  4, types, values, NULL, SPI_OK_INSERT_RETURNING);
+		/* its creator by OID too (0.4.0): who may run it in a job (MlWorkflowCheckCreator) */
+		if (MlCatalogHasColumn("workflows", "created_by_oid"))
+			MlSpiExec("INSERT INTO mlops.workflows (project_id, name, steps, created_by, created_by_oid) "
+					  "VALUES ($1, $2, $3::pg_catalog.jsonb, $4, $5) RETURNING id",
+					  5, types, values, NULL, SPI_OK_INSERT_RETURNING);
+		else
+			MlSpiExec("INSERT INTO mlops.workflows (project_id, name, steps, created_by) "
+					  "VALUES ($1, $2, $3::pg_catalog.jsonb, $4) RETURNING id",
+					  4, types, values, NULL, SPI_OK_INSERT_RETURNING);
 		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		MlAudit(&scope, "create_workflow", "workflow", name, p->id, 2, keys, vals);
 	}

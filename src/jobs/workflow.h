@@ -9,6 +9,8 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "utils/jsonb.h"
 
 #define ML_WORKFLOW_MAX_STEPS 50
@@ -57,7 +59,8 @@ extern MlWorkflowStep *MlWorkflowParse(Jsonb *steps, const char *task, bool stor
 
 /* workflow.c: a workflow job's workflow, by name in the job's project (jobs_api.c) */
 extern void MlWorkflowBindJob(struct MlScope *scope, int64 job, int64 project_id, const char *name);
-extern void MlWorkflowCheckCreator(const char *workflow, const char *created_by, const char *owner);
+extern const char *MlWorkflowRolesColumns(void);
+extern void MlWorkflowCheckCreator(const char *workflow, HeapTuple tup, TupleDesc desc, int first);
 
 /* workflow_run.c: a run, one transaction per step (worker.c) */
 typedef struct MlWorkflowRun MlWorkflowRun;

@@ -587,16 +587,16 @@ load(MlWorkflowRun *w, bool *resume)
 
 	MlScopeEnter(&scope);
 	MlScopeAsOwner(&scope);
-	MlSpiExec("SELECT j.command OPERATOR(pg_catalog.->>) 'workflow', w.id::pg_catalog.text, w.name, "
-			  "  w.steps::pg_catalog.text, p.task, "
-			  "  (r.trigger OPERATOR(pg_catalog.<>) 'schedule' AND NOT r.from_start)::pg_catalog.text, "
-			  "  w.created_by::pg_catalog.text, j.owner::pg_catalog.text "
-			  "FROM mlops.jobs j JOIN mlops.job_runs r ON r.id OPERATOR(pg_catalog.=) $2 "
-			  "JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id "
-			  "LEFT JOIN mlops.workflows w ON w.id::pg_catalog.text OPERATOR(pg_catalog.=) "
-			  "  (j.command OPERATOR(pg_catalog.->>) 'workflow') "
-			  "  AND w.project_id OPERATOR(pg_catalog.=) j.project_id "
-			  "WHERE j.id OPERATOR(pg_catalog.=) $1",
+	MlSpiExec(psprintf("SELECT j.command OPERATOR(pg_catalog.->>) 'workflow', w.id::pg_catalog.text, w.name, "
+					   "  w.steps::pg_catalog.text, p.task, "
+					   "  (r.trigger OPERATOR(pg_catalog.<>) 'schedule' AND NOT r.from_start)::pg_catalog.text, "
+					   "  %s "
+					   "FROM mlops.jobs j JOIN mlops.job_runs r ON r.id OPERATOR(pg_catalog.=) $2 "
+					   "JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id "
+					   "LEFT JOIN mlops.workflows w ON w.id::pg_catalog.text OPERATOR(pg_catalog.=) "
+					   "  (j.command OPERATOR(pg_catalog.->>) 'workflow') "
+					   "  AND w.project_id OPERATOR(pg_catalog.=) j.project_id "
+					   "WHERE j.id OPERATOR(pg_catalog.=) $1", MlWorkflowRolesColumns()),
 			  2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "run %lld of job %lld vanished", (long long) w->run, (long long) w->job);
@@ -610,7 +610,7 @@ load(MlWorkflowRun *w, bool *resume)
 				 errhint("Point the job at a workflow with ml_alter_job(%lld, '{\"workflow\": \"...\"}').",
 						 (long long) w->job)));
 	/* checked when the job was bound; again, the roles may have changed since */
-	MlWorkflowCheckCreator(SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 7), SPI_getvalue(t, d, 8));
+	MlWorkflowCheckCreator(SPI_getvalue(t, d, 3), t, d, 7);
 	old = MemoryContextSwitchTo(w->cxt);
 	w->workflow_id = pg_strtoint64(id);
 	w->name = SPI_getvalue(t, d, 3);

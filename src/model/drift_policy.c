@@ -16,9 +16,11 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/syscache.h"
 
 #include "core/options.h"
 #include "model/drift.h"
@@ -144,6 +146,28 @@ given(JsonbContainer *opts, const char *key, bool *is_null)
 }
 
 /*
+ * Whether the caller has the privileges of a job's owner, as ml_run_now
+ * decides it (src/jobs/jobs_api.c): the owner by the OID the job was
+ * scheduled with (command.owner_oid; a role dropped and re-created under
+ * its name owns nothing), by name for a job scheduled before 0.3.0.
+ */
+static bool
+caller_owns(MlScope *scope, const char *owner, const char *owner_oid)
+{
+	Oid			role;
+
+	if (owner_oid != NULL)
+	{
+		role = (Oid) strtoul(owner_oid, NULL, 10);
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
+			role = InvalidOid;
+	}
+	else
+		role = get_role_oid(owner, true);
+	return OidIsValid(role) && has_privs_of_role(scope->caller, role);
+}
+
+/*
  * A job the caller may name: one of the project's, that it could run with
  * ml_run_now. A job it may not see is reported as missing.
  */
@@ -157,7 +181,8 @@ check_job(MlScope *scope, MlProject *p, const char *name)
 	int64		project_id = 0;
 
 	MlScopeAsOwner(scope);
-	MlSpiExec("SELECT project_id, owner, kind FROM mlops.jobs WHERE name OPERATOR(pg_catalog.=) $1",
+	MlSpiExec("SELECT project_id, owner, kind, command OPERATOR(pg_catalog.->>) 'owner_oid' "
+			  "FROM mlops.jobs WHERE name OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	MlScopeAsCaller(scope);
 	if (SPI_processed == 1)
@@ -166,10 +191,11 @@ check_job(MlScope *scope, MlProject *p, const char *name)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *owner = SPI_getvalue(tup, desc, 2);
 		char	   *kind = SPI_getvalue(tup, desc, 3);
+		char	   *owner_oid = SPI_getvalue(tup, desc, 4);
 		Datum		d = SPI_getbinval(tup, desc, 1, &isnull);
 
 		project_id = isnull ? 0 : DatumGetInt64(d);
-		visible = strcmp(owner, scope->caller_name) == 0 || MlCallerHasRole(scope, "ml_admin") ||
+		visible = caller_owns(scope, owner, owner_oid) || MlCallerHasRole(scope, "ml_admin") ||
 			(p->access >= ML_ACCESS_MEMBER && project_id == p->id &&
 			 (strcmp(kind, "train") == 0 || strcmp(kind, "clean") == 0));
 	}

@@ -11,23 +11,39 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
 
 #include "model/versions.h"
 
+/*
+ * The OID of the relation the version was just trained on: the project's,
+ * under the name the trainer's reading resolved in this transaction
+ * (InvalidOid if it is gone already).
+ */
+static Oid
+training_relid(const MlProject *p)
+{
+	Oid			nsp = get_namespace_oid(p->relation_schema, true);
+
+	return OidIsValid(nsp) ? get_relname_relid(p->relation_name, nsp) : InvalidOid;
+}
+
 int32
 MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 {
-	Oid			types[16] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
-	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID, JSONBOID, INT8OID, OIDOID};
-	Datum		values[16];
-	char		nulls[17] = "                ";
+	Oid			types[17] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, BYTEAOID, INT4OID, TEXTOID,
+	INT8OID, TEXTOID, NAMEOID, JSONBOID, JSONBOID, INT4OID, JSONBOID, INT8OID, OIDOID, OIDOID};
+	Datum		values[17];
+	char		nulls[18] = "                 ";
 	bool		by_oid = MlCatalogHasColumn("models", "created_by_oid");
+	bool		by_relid = by_oid && MlCatalogHasColumn("models", "training_relid");
 	int32		version;
 	bool		isnull;
 
@@ -63,7 +79,16 @@ MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 		nulls[14] = 'n';
 	/* its trainer by OID: who sees it whatever the relation's row-level security */
 	values[15] = ObjectIdGetDatum(scope->caller);
-	MlSpiExec(by_oid ?
+	/* the training relation by OID: visibility follows it through renames */
+	values[16] = ObjectIdGetDatum(training_relid(p));
+	nulls[16] = OidIsValid(DatumGetObjectId(values[16])) ? ' ' : 'n';
+	MlSpiExec(by_relid ?
+			  "INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
+			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
+			  "features, training, version, profile, recipe_id, created_by_oid, training_relid) "
+			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+			  "ON CONFLICT (project_id, version) DO NOTHING" :
+			  by_oid ?
 			  "INSERT INTO mlops.models (project_id, algorithm, hyperparameters, metrics, payload, "
 			  "payload_format, training_relation, row_count, data_fingerprint, created_by, "
 			  "features, training, version, profile, recipe_id, created_by_oid) "
@@ -74,7 +99,7 @@ MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 			  "features, training, version, profile, recipe_id) "
 			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
 			  "ON CONFLICT (project_id, version) DO NOTHING",
-			  by_oid ? 16 : 15, types, values, nulls, SPI_OK_INSERT);
+			  by_relid ? 17 : by_oid ? 16 : 15, types, values, nulls, SPI_OK_INSERT);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

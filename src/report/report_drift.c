@@ -240,6 +240,23 @@ policy_threshold(MlReport *r)
 	return isfinite(d) && d >= 0 && d <= 100 ? d : 0.2;
 }
 
+/*
+ * The model version the report describes (mlops.reports.model_id), so the
+ * report is shown with that version only (mlops.models' policy, through
+ * mlops.model_visible). Read as the caller: ml_drift showed it the version.
+ */
+static int64
+drift_model_id(MlReport *r, int32 version)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(r->project->id), Int32GetDatum(version)};
+	char	   *id = MlReportQueryValue("SELECT id FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1 "
+										"AND version OPERATOR(pg_catalog.=) $2",
+										2, types, values);
+
+	return id ? strtoll(id, NULL, 10) : 0;
+}
+
 void
 MlReportDrift(MlReport *r)
 {
@@ -255,6 +272,7 @@ MlReportDrift(MlReport *r)
 	threshold = MlOptRange(r->options, "psi_threshold", policy_threshold(r), 0, 100);
 	max_features = MlOptInt(r->options, "features", 24, 1, 200);
 	n = read_drift(r, version, &f);
+	r->model_id = drift_model_id(r, f[0].version);
 	MlJsonKeyNumber(&r->built_from, "version", f[0].version);
 	MlJsonKeyString(&r->built_from, "window_start", f[0].window_start);
 	MlJsonKeyString(&r->built_from, "window_end", f[0].window_end);
