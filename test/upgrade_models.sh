@@ -41,6 +41,9 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
 bail() { echo "Bail out! $*"; exit 1; }
+# show N: the first N lines of stdin as TAP comments, cut to 300 characters
+# (never fails: head closing the pipe early is no error of the test)
+show() { sed 's/^/# /' | cut -c1-300 | head -"$1" || true; }
 
 pg_config=${PG_CONFIG:-pg_config}
 bindir=$("$pg_config" --bindir)
@@ -68,7 +71,7 @@ unset MAKEFLAGS MAKELEVEL MFLAGS
 build() {  # $1 source dir, $2 DESTDIR
   make -C "$1" -s -j2 with_llvm=no PG_CONFIG="$pg_config" >"$tmp/build.log" 2>&1 &&
     make -C "$1" -s install with_llvm=no PG_CONFIG="$pg_config" DESTDIR="$2" >>"$tmp/build.log" 2>&1 ||
-    { sed 's/^/# /' "$tmp/build.log" | tail -30; bail "building $1 failed"; }
+    { tail -30 "$tmp/build.log" | show 30; bail "building $1 failed"; }
 }
 # A private root: the installed build, a copy of postgres, links to the rest.
 private_root() {
@@ -99,7 +102,7 @@ mkdir -p "$data" "$tmp/sock"
 [ ${#run_as[@]} = 0 ] || chown postgres "$data" "$tmp/sock"
 chmod 700 "$data"
 "${run_as[@]}" "$bindir/initdb" -D "$data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C \
-  >"$tmp/initdb.log" 2>&1 || { sed 's/^/# /' "$tmp/initdb.log"; bail "initdb failed"; }
+  >"$tmp/initdb.log" 2>&1 || { show 20 <"$tmp/initdb.log"; bail "initdb failed"; }
 export PGHOST=$tmp/sock PGPORT=5432 PGUSER=postgres PGDATABASE=mlops_upgrade_models
 unset PGPASSWORD PGSERVICE PGOPTIONS PGSSLMODE
 # (one line: pg_ctl hands the options to a shell command line)
@@ -108,7 +111,7 @@ server_options+=" -c lc_messages=C -c jit=off -c fsync=off -c max_worker_process
 start() {  # $1 root
   "${run_as[@]}" "$bindir/pg_ctl" -D "$data" -p "$1$bindir/postgres" -l "$data/server.log" -w -t 120 \
     -o "$server_options" start >/dev/null ||
-    { sed 's/^/# /' "$data/server.log" | tail -20; bail "the server on $1 did not start"; }
+    { tail -20 "$data/server.log" | show 20; bail "the server on $1 did not start"; }
   server_up=1
 }
 stop() {
@@ -167,7 +170,7 @@ export_pmml() {
 # 0.3.0: train, record.
 start "$tmp/oldroot"
 q -d postgres -c "CREATE DATABASE mlops_upgrade_models" >/dev/null
-q -f "$here/train.sql" >"$tmp/train.log" 2>&1 || { sed 's/^/# /' "$tmp/train.log" | tail -20; bail "training on $release_version failed"; }
+q -f "$here/train.sql" >"$tmp/train.log" 2>&1 || { tail -20 "$tmp/train.log" | show 20; bail "training on $release_version failed"; }
 q -f "$here/record.sql" >/dev/null
 record_versions >"$tmp/old.versions"
 # Deploy some older versions again, so what is live is not just the newest.
@@ -199,7 +202,7 @@ if [ "$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'")" 
   ok 0 "before ALTER EXTENSION UPDATE the new library scores the deployed versions on the $release_version catalog as before"
 else
   ok 1 "the new library on the $release_version catalog scores differently (< $release_version, > new):"
-  sed 's/^/# /' "$tmp/diff" | cut -c1-300 | head -20
+  show 20 <"$tmp/diff"
 fi
 
 q -c "ALTER EXTENSION pg_mlops UPDATE"
@@ -210,14 +213,14 @@ got=$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'")
 record_state >"$tmp/new.state"
 diff "$tmp/old.state" "$tmp/new.state" >"$tmp/diff" &&
   ok 0 "deployed versions, every version's status and the deployment history unchanged" ||
-  { ok 1 "the catalog's deployments changed:"; sed 's/^/# /' "$tmp/diff" | head -20; }
+  { ok 1 "the catalog's deployments changed:"; show 20 <"$tmp/diff"; }
 
 record_deployed >"$tmp/new.deployed"
 if diff "$tmp/old.deployed" "$tmp/new.deployed" >"$tmp/diff"; then
   ok 0 "the deployed versions score identically: ml_predict, ml_predict_label, ml_predict_proba (row and jsonb), ml_score, ml_forecast"
 else
   ok 1 "the deployed versions score differently after the upgrade (< before, > after):"
-  sed 's/^/# /' "$tmp/diff" | cut -c1-300 | head -20
+  show 20 <"$tmp/diff"
 fi
 
 # ml_rollback: the version live before the current one, an old version.
@@ -225,10 +228,10 @@ rolled=$(q -c "SET ROLE um_eng" -c "SELECT name || '|' || ml_rollback(name, 'aft
 record_deployed >"$tmp/new.rolled"
 if [ "$rolled" = "$(cat "$tmp/old.rollback")" ] &&
    [ -z "$(grep -vxF -f "$tmp/old.versions" "$tmp/new.rolled")" ]; then
-  ok 0 "ml_rollback goes back to the version live before ($(tr '\n' ' ' <<<"$rolled")); it scores as it did on $release_version"
+  ok 0 "ml_rollback goes back to the version live before ($(paste -sd' ' <<<"$rolled")); it scores as it did on $release_version"
 else
-  ok 1 "ml_rollback: got '$rolled', expected '$(cat "$tmp/old.rollback")'; lines not seen before:"
-  grep -vxF -f "$tmp/old.versions" "$tmp/new.rolled" | sed 's/^/# /' | cut -c1-300 | head -10
+  ok 1 "ml_rollback: got '$(paste -sd' ' <<<"$rolled")', expected '$(paste -sd' ' "$tmp/old.rollback")'; lines not seen before:"
+  show 10 < <(grep -vxF -f "$tmp/old.versions" "$tmp/new.rolled")
 fi
 
 # Every version, deployed in turn again: each one's answers as before.
@@ -254,7 +257,7 @@ while IFS='|' read -r p v algo; do
     ok 0 "$p version $v ($algo): identical $what$pmml_note"
   else
     ok 1 "$p version $v ($algo) answers differently (- $release_version, + $current):"
-    diff <(echo "$old_lines") <(echo "$new_lines") | sed 's/^/# /' | cut -c1-300 | head -12
+    show 12 < <(diff <(echo "$old_lines") <(echo "$new_lines"))
   fi
 done < <(q -c "SELECT project, version, algorithm FROM ml_models ORDER BY 1, 2")
 
@@ -265,7 +268,7 @@ if [ -f "$xsd" ] && command -v xmllint >/dev/null; then
   if out=$(xmllint --noout --schema "$xsd" $exported 2>&1); then
     ok 0 "the $(wc -w <<<"$exported") PMML documents of old versions validate against PMML 4.4 after the upgrade"
   else
-    ok 1 "PMML of old versions invalid after the upgrade:"; sed 's/^/# /' <<<"$out" | head -10
+    ok 1 "PMML of old versions invalid after the upgrade:"; show 10 <<<"$out"
   fi
 else
   echo "# (no $xsd or no xmllint: the PMML documents are compared, not validated)"
@@ -293,7 +296,7 @@ else
 fi
 
 if grep -E 'PANIC|terminated by signal|server process .* was terminated' "$data/server.log" >"$tmp/crash"; then
-  ok 1 "the server log shows a crash:"; sed 's/^/# /' "$tmp/crash" | head -5
+  ok 1 "the server log shows a crash:"; show 5 <"$tmp/crash"
 else
   ok 0 "no backend crashed on either library"
 fi
