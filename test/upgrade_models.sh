@@ -31,6 +31,7 @@ skip() {
   echo "1..0 # SKIP $*"
   exit 0
 }
+command -v git >/dev/null || skip "git is not installed: the $release_version library cannot be built from history"
 git -C "$repo" rev-parse --git-dir >/dev/null 2>&1 ||
   skip "$repo is not a git checkout: the $release_version library cannot be built from history"
 git -C "$repo" cat-file -e "$release^{commit}" 2>/dev/null ||
