@@ -17,7 +17,8 @@
 # Prints TAP (run with prove; it needs no other cluster; UPGRADE_MODELS_KEEP=1
 # keeps the temporary directory: builds, recorded answers, server log). Without the 0.3.0
 # commit in the repository (no git checkout, a shallow clone) it is skipped,
-# loudly. About 2 minutes on 2 cores, most of it building 0.3.0.
+# loudly. About a minute on 2 cores, most of it building 0.3.0 (two from a
+# clean clone, where this tree is built too).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 here=$repo/test/upgrade_models
@@ -89,7 +90,7 @@ private_root() {
 }
 
 mkdir -p "$tmp/old"
-git -C "$repo" archive "$release" | tar -x -C "$tmp/old"
+git -C "$repo" archive "$release" | tar -x -C "$tmp/old" || bail "git archive $release failed"
 build "$tmp/old" "$tmp/oldroot"
 private_root "$tmp/oldroot"
 built_old=$((SECONDS - started))
@@ -120,8 +121,9 @@ stop() {
   server_up=
 }
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-# Which files the running server uses: its paths, and the pg_mlops.so a
-# backend has mapped (after a scoring call loaded it).
+# Which files the running server uses: its paths (the pg_config view: what
+# the server derived from its executable's place), the pg_mlops.so the
+# postmaster has mapped (preloaded), the control file it reads.
 runs_from() {  # $1 root, $2 the default version its control file must give
   local paths pid maps
   paths=$(q -c "SELECT string_agg(setting, ' ' ORDER BY name) FROM pg_config
@@ -275,25 +277,47 @@ else
   echo "# (no $xsd or no xmllint: the PMML documents are compared, not validated)"
 fi
 
-# A new version after the upgrade: trains, is handed over, deploys, scores.
+# New versions after the upgrade, numbered after the old ones: a model, a
+# grouped one and a forecast train, are handed over, deploy and score.
 new=$(q 2>&1 <<'SQL'
 SET client_min_messages = warning;
 SET ROLE um_ana;
-SELECT version FROM ml_train('reg', 'gbdt', '{"n_estimators": 12}', '{"exclude": ["id", "yb", "ym", "at"]}');
-SELECT ml_mark_ready('reg', (SELECT max(version) FROM ml_models WHERE project = 'reg'), 'after the upgrade');
+SELECT 'train|' || version FROM ml_train('reg', 'gbdt', '{"n_estimators": 12}', '{"exclude": ["id", "yb", "ym", "at"]}');
+SELECT 'groups|' || version FROM ml_train_groups('multi', ARRAY['cat'], 'gbdt', '{"n_estimators": 5}',
+                                                 '{"exclude": ["id", "y", "yb", "at"], "workers": 2}');
+SELECT 'forecast|' || version FROM ml_forecast_train('fc', 'day', ARRAY['store'], '{"workers": 2}');
+SELECT ml_mark_ready(project, max(version), 'after the upgrade') FROM ml_models
+WHERE project IN ('reg', 'multi', 'fc') GROUP BY project;
 SET ROLE um_eng;
-SELECT ml_deploy('reg');
-SELECT count(ml_predict('reg', t)) FROM um_probe t;
-SELECT ml_score('reg', 'obs', 'um_after');
-SELECT (ml_evaluate('reg', (SELECT max(version) FROM ml_models WHERE project = 'reg'), 'obs') ->> 'rows_scored');
+SELECT 'deployed|' || string_agg(ml_deploy(name)::text, ',' ORDER BY name) FROM ml_projects
+WHERE name IN ('reg', 'multi', 'fc');
+SELECT 'predict|' || count(ml_predict('reg', t)) || ',' || count(ml_predict_proba('multi', t)) FROM um_probe t;
+SELECT 'score|' || ml_score('reg', 'obs', 'um_after_reg') || ',' || ml_score('multi', 'obs', 'um_after_multi');
+SELECT 'evaluate|' || (ml_evaluate('reg', (SELECT max(version) FROM ml_models WHERE project = 'reg'), 'obs')
+                       ->> 'rows_scored');
+SELECT 'forecast_rows|' || count(*) FROM ml_forecast('fc', 7);
 SQL
 ) || true
-expect=$(( $(grep -c '^algorithm|reg|' "$tmp/old.versions") + 1 ))
+v_reg=$(( $(grep -c '^algorithm|reg|' "$tmp/old.versions") + 1 ))
+v_multi=$(( $(grep -c '^algorithm|multi|' "$tmp/old.versions") + 1 ))
+v_fc=$(( $(grep -c '^algorithm|fc|' "$tmp/old.versions") + 1 ))
 probes=$(q -c "SELECT count(*) FROM um_probe")
-if [ "$(tr '\n' ' ' <<<"$new")" = "$expect  $expect $probes 400 379 " ]; then
-  ok 0 "after the upgrade ml_train makes reg version $expect; it deploys, ml_predict, ml_score and ml_evaluate use it"
+expected="train|$v_reg groups|$v_multi forecast|$v_fc deployed|$v_fc,$v_multi,$v_reg predict|$probes,$probes"
+expected+=" score|400,400 evaluate|379 forecast_rows|14"
+if [ "$(grep -v '^$' <<<"$new" | paste -sd' ')" = "$expected" ]; then
+  ok 0 "after the upgrade ml_train, ml_train_groups and ml_forecast_train make versions $v_reg, $v_multi, $v_fc; they deploy and score"
 else
-  ok 1 "training after the upgrade: $(tr '\n' ' ' <<<"$new")"
+  ok 1 "training after the upgrade: got '$(grep -v '^$' <<<"$new" | paste -sd' ')', expected '$expected'"
+fi
+
+# The new version's PMML names this release and is valid PMML 4.4.
+q -c "SELECT ml_export_pmml('reg', $v_reg)" >"$tmp/new_version.xml" 2>&1 || true
+if grep -q "<Application name=\"pg_mlops\" version=\"$current\"/>" "$tmp/new_version.xml" &&
+   { [ ! -f "$xsd" ] || ! command -v xmllint >/dev/null ||
+     xmllint --noout --schema "$xsd" "$tmp/new_version.xml" >/dev/null 2>&1; }; then
+  ok 0 "the PMML of reg version $v_reg names pg_mlops $current and validates"
+else
+  ok 1 "the PMML of reg version $v_reg:"; show 5 <"$tmp/new_version.xml"
 fi
 
 if grep -E 'PANIC|terminated by signal|server process .* was terminated' "$data/server.log" >"$tmp/crash"; then
