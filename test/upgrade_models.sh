@@ -33,7 +33,7 @@ skip() {
   exit 0
 }
 command -v git >/dev/null || skip "git is not installed: the $release_version library cannot be built from history"
-git -C "$repo" rev-parse --git-dir >/dev/null 2>&1 ||
+[ "$(git -C "$repo" rev-parse --show-toplevel 2>/dev/null)" = "$repo" ] ||
   skip "$repo is not a git checkout: the $release_version library cannot be built from history"
 git -C "$repo" cat-file -e "$release^{commit}" 2>/dev/null ||
   skip "commit $release ($release_version) is not in the repository (a shallow clone?): fetch the history to run it"
