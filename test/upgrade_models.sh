@@ -20,7 +20,7 @@
 # loudly. About a minute on 2 cores, most of it building 0.3.0 (two from a
 # clean clone, where this tree is built too).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
 here=$repo/test/upgrade_models
 release=cbc71bd      # the 0.3.0 release: its extension/src/*.sql are pg_mlops--0.3.0.sql
 release_version=0.3.0
