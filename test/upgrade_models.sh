@@ -42,7 +42,7 @@ started=$SECONDS
 n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-bail() { echo "Bail out! $*"; exit 1; }
+bail() { echo "Bail out! $*"; finished=1; exit 1; }
 # show N: the first N lines of stdin as TAP comments, cut to 300 characters
 # (never fails: head closing the pipe early is no error of the test)
 show() { sed 's/^/# /' | cut -c1-300 | head -"$1" || true; }
@@ -60,7 +60,9 @@ data=$tmp/data
 run_as=()
 if [ "$(id -u)" = 0 ]; then run_as=(runuser -u postgres --); fi
 server_up=
+finished=
 cleanup() {
+  [ -n "$finished" ] || echo "Bail out! upgrade_models.sh stopped early (a command failed; UPGRADE_MODELS_KEEP=1 keeps $tmp)"
   if [ -n "$server_up" ]; then
     "${run_as[@]}" "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -208,7 +210,7 @@ else
   show 20 <"$tmp/diff"
 fi
 
-q -c "ALTER EXTENSION pg_mlops UPDATE"
+q -c "ALTER EXTENSION pg_mlops UPDATE" >"$tmp/alter.log" 2>&1 || show 10 <"$tmp/alter.log"
 got=$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'")
 [ "$got" = "$current" ] && ok 0 "ALTER EXTENSION pg_mlops UPDATE: $release_version -> $current" ||
   ok 1 "version after ALTER EXTENSION UPDATE: $got, expected $current"
@@ -326,4 +328,5 @@ else
   ok 0 "no backend crashed on either library"
 fi
 echo "1..$n"
+finished=1
 echo "# upgrade_models.sh: $((SECONDS - started))s (building $release_version: ${built_old}s)"
