@@ -55,6 +55,13 @@ MlDefaultTargets(MlFrame *frame)
 	return targets;
 }
 
+/*
+ * A constant given as text, read by the column type's own input function
+ * (a date column reads "2024-02-15" as that day; an integer column refuses
+ * "2.5"), or as the declared role reads text. Returns the value as the type
+ * prints it; *value gets it in the frame's units (a number, or epoch
+ * seconds for a datetime), NaN for categories.
+ */
 char *
 MlConstantParse(MlColumn *col, const char *text, double *value)
 {

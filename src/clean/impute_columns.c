@@ -76,15 +76,6 @@ missing_rows(MlColumn *col, int64 nrows, int64 *rows)
 	return n;
 }
 
-/*
- * A constant given as text, read by the column type's own input function
- * (a date column reads "2024-02-15" as that day; an integer column refuses
- * "2.5"), or as the declared role reads text. Returns the value as the type
- * prints it; *value gets it in the frame's units (a number, or epoch
- * seconds for a datetime), NaN for categories.
- */
-
-
 /* What fills a column: its own model, the chain, or the forest. */
 #define PICK_OWN	0
 #define PICK_CHAIN	1
