@@ -292,6 +292,9 @@ def main():
                     help="leave out the second run of the chained imputers with categories as codes")
     ap.add_argument("--only", help="comma-separated table names")
     ap.add_argument("--json", help="also write every figure to this file")
+    ap.add_argument("--anchor-cache",
+                    help="JSON file of scikit-learn's figures per table, seed and anchor, read and "
+                         "extended (they do not depend on pg_mlops: a re-run reuses them)")
     ap.add_argument("--method", default="auto",
                     help="ml_impute method in the 'auto' column (to compare one method, e.g. chain)")
     args = ap.parse_args()
@@ -303,6 +306,12 @@ def main():
     coded = [k + " codes" for k in anchors if k in ("Iterative", "ExtraTrees")] if not args.no_codes else []
     methods = ["auto"] + anchors + coded
     results = []
+    cache = {}
+    if args.anchor_cache and os.path.exists(args.anchor_cache):
+        with open(args.anchor_cache) as f:
+            cache = json.load(f)
+    # the masks and the anchors' settings are the key: another --frac or tree count is another entry
+    ckey = f"frac={args.frac},et={args.et_trees}"
     for source, name, df, cats in tables:
         acc = {m: {"nrmse": [], "cat": [], "secs": []} for m in methods}
         picked = {}
@@ -324,13 +333,18 @@ def main():
             for c, m in report.items():
                 picked.setdefault(c, []).append(m)
             for kind in anchors + (coded if cats else []):
-                s, f = sklearn_fill(kind.split()[0], masked, cats, args.et_trees, codes=kind.endswith("codes"))
-                nr, ca = score(f, df, hidden, cats)
+                slot = cache.setdefault(ckey, {}).setdefault(name, {}).setdefault(str(seed), {})
+                if kind not in slot:
+                    s, f = sklearn_fill(kind.split()[0], masked, cats, args.et_trees,
+                                        codes=kind.endswith("codes"))
+                    slot[kind] = [s, *score(f, df, hidden, cats)]
+                s, nr, ca = slot[kind]
                 acc[kind]["secs"].append(s)
                 acc[kind]["nrmse"].append(nr)
                 acc[kind]["cat"].append(ca)
         row = {"source": source, "name": name, "rows": len(df), "cols": df.shape[1],
-               "numeric": df.shape[1] - len(cats), "categorical": len(cats), "picked": picked}
+               "numeric": df.shape[1] - len(cats), "categorical": len(cats), "picked": picked,
+               "per_seed": {m: acc[m]["nrmse"] for m in methods}}
         for m in methods:
             for key in ("nrmse", "cat", "secs"):
                 v = np.array(acc[m][key], dtype=float)
@@ -395,6 +409,9 @@ def main():
         for c, ms in r["picked"].items():
             uniq = sorted(set(ms), key=ms.index)
             print(f"    {c:24} {' | '.join(uniq)}")
+    if args.anchor_cache:
+        with open(args.anchor_cache, "w") as f:
+            json.dump(cache, f)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
