@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev libxml2-dev libxml2-utils libcsv-dev
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
   gcc make python3-psycopg2 python3-sklearn
+  python3-pandas  # test/bi_client.sh and test/api_rate.sh read results as a BI client does
   libmicrohttpd-dev curl openssl wrk
   chromium python3-pil  # test/report_render.sh renders every report kind
 )
