@@ -95,6 +95,28 @@ FROM fh_te_out GROUP BY 1 ORDER BY 1;
 SELECT steps -> 1 -> 'encodings' AS encodings, steps -> 1 -> 'prior' AS prior
 FROM mlops.recipes WHERE id = (SELECT max(id) FROM mlops.recipes);
 
+-- 6. A damaged cleaning report (mlops.recipes.report): the cleaning report
+-- read its counts as bigint in SQL it built ("invalid input syntax for
+-- type bigint"); now XX001 before that read.
+BEGIN;
+SELECT count(*) AS cleaned FROM ml_clean('fh_t', '{}', 'fh_t_clean');
+SELECT ml_report('fh_p', 'cleaning') > 0 AS reported;
+UPDATE mlops.recipes SET report = jsonb_set(report, '{0,filled}', '"x"') WHERE id = (SELECT max(id) FROM mlops.recipes);
+SELECT regexp_replace(regress_try($$SELECT ml_report('fh_p', 'cleaning')$$), 'recipe \d+', 'recipe N') AS filled_text;
+UPDATE mlops.recipes SET report = jsonb_set(report, '{0,filled}', '2.5') WHERE id = (SELECT max(id) FROM mlops.recipes);
+SELECT regexp_replace(regress_try($$SELECT ml_report('fh_p', 'cleaning')$$), 'recipe \d+', 'recipe N') AS filled_fraction;
+UPDATE mlops.recipes SET report = '[1, 2]' WHERE id = (SELECT max(id) FROM mlops.recipes);
+SELECT regexp_replace(regress_try($$SELECT ml_report('fh_p', 'cleaning')$$), 'recipe \d+', 'recipe N') AS not_objects;
+ROLLBACK;
+
+-- 7. mlops.schedule_next from an infinite time or one near the end of the
+-- range: "timestamp out of range" (22008), from the arithmetic itself for
+-- an interval; now one clear error for both kinds.
+SELECT regress_try($$SELECT mlops.schedule_next('@daily', '-infinity')$$) AS cron_infinite;
+SELECT regress_try($$SELECT mlops.schedule_next('30 seconds', 'infinity')$$) AS interval_infinite;
+SELECT regress_try($$SELECT mlops.schedule_next('100 years', '294270-01-01 00:00+00')$$) AS interval_near_end;
+SELECT mlops.schedule_next('@daily', '2024-02-28 23:59:59.999999+00') AS next_day;
+
 SELECT ml_drop_project('fh_p', force => true);
 SELECT ml_drop_project('fh_fc', force => true);
 DROP TABLE fh_t, fh_series, fh_far, fh_ts, fh_ts_text, fh_ts_clean, fh_te, fh_te_out;

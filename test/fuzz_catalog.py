@@ -58,8 +58,15 @@ def regrole(rng):
 
 
 def project_call(rng):
-    """One call of the project and deployment API."""
-    name = fz.lit(rng.choice(PROJECT_NAMES)) if rng.random() > 0.03 else "NULL"
+    """One call of the project and deployment API, and who would make it:
+    the owner (fz_ana), an engineer of the project (fz_eng) or anyone."""
+    name = fz.lit("fz" if rng.random() < 0.7 else rng.choice(PROJECT_NAMES)) \
+        if rng.random() > 0.03 else "NULL"
+    who, sql = project_sql(rng, name)
+    return who, sql
+
+
+def project_sql(rng, name):
     r = rng.random()
     if r < 0.2:
         args = [name]
@@ -69,30 +76,32 @@ def project_call(rng):
             if rng.random() < 0.35:
                 v = rng.choice(vals)
                 args.append("%s => %s" % (key, fz.lit(v) if rng.random() > 0.1 else "NULL"))
-        return "SELECT ml_update_project(%s)" % ", ".join(args)
+        return "fz_ana", "SELECT ml_update_project(%s)" % ", ".join(args)
     if r < 0.3:
-        return "SELECT ml_drop_project(%s%s)" % (name, rng.choice(["", ", true", ", false", ", NULL"]))
+        return rng.choice(["fz_ana", "fz_eng"]), "SELECT ml_drop_project(%s%s)" % (
+            name, rng.choice(["", ", true", ", false", ", NULL"]))
     if r < 0.45:
-        return "SELECT ml_add_member(%s, %s)" % (name, regrole(rng))
+        return "fz_ana", "SELECT ml_add_member(%s, %s)" % (name, regrole(rng))
     if r < 0.55:
-        return "SELECT ml_remove_member(%s, %s)" % (name, regrole(rng))
+        return "fz_ana", "SELECT ml_remove_member(%s, %s)" % (name, regrole(rng))
     if r < 0.65:
-        return "SELECT ml_rollback(%s%s)" % (name, rng.choice(["", ", 'why'", ", NULL", ", ''"]))
+        return "fz_eng", "SELECT ml_rollback(%s%s)" % (name, rng.choice(["", ", 'why'", ", NULL", ", ''"]))
     if r < 0.75:
-        return "SELECT ml_deploy(%s, %s::text%s)" % (name, fz.lit(rng.choice(STRATEGIES)),
+        return "fz_eng", "SELECT ml_deploy(%s, %s::text%s)" % (name, fz.lit(rng.choice(STRATEGIES)),
                                                      rng.choice(["", ", 'why'", ", NULL"]))
     if r < 0.82:
-        return "SELECT ml_deploy(%s, %s)" % (name, rng.choice(["1", "2", "0", "-1", "NULL::int", "2147483647"]))
+        return "fz_eng", "SELECT ml_deploy(%s, %s)" % (name, rng.choice(["1", "2", "0", "-1", "NULL::int", "2147483647"]))
     if r < 0.87:
-        return "SELECT ml_mark_ready(%s, %s%s)" % (name, rng.choice(["1", "2", "0", "-1", "NULL"]),
+        return "fz_ana", "SELECT ml_mark_ready(%s, %s%s)" % (name, rng.choice(["1", "2", "0", "-1", "NULL"]),
                                                   rng.choice(["", ", 'ok'", ", NULL"]))
     if r < 0.92:
         fn = rng.choice(["score_value", "score_label", "score_proba"])
         model = rng.choice(["(SELECT max(id) FROM mlops.models)", "0", "-1", "9223372036854775807"])
-        return "SELECT mlops.%s(%s, %s, r) FROM %s r LIMIT 3" % (fn, name, model, rng.choice(["fz_a", "fz_b"]))
+        return "fz_ana", "SELECT mlops.%s(%s, %s, r) FROM %s r LIMIT 3" % (fn, name, model, rng.choice(["fz_a", "fz_b"]))
     if r < 0.96:
-        return "SELECT mlops.schedule_next(%s, %s)" % (fz.lit(rng.choice(SCHEDULES)), rng.choice(AFTERS))
-    return "SELECT count(*) FROM %s" % rng.choice(VIEWS)
+        # as text: psycopg2 cannot hold years outside 1..9999
+        return "fz_eng", "SELECT mlops.schedule_next(%s, %s)::text" % (fz.lit(rng.choice(SCHEDULES)), rng.choice(AFTERS))
+    return rng.choice(["fz_ana", "fz_eng"]), "SELECT count(*) FROM %s" % rng.choice(VIEWS)
 
 
 def gen_projects(rng):
@@ -104,14 +113,17 @@ def gen_projects(rng):
               "SELECT ml_mark_ready('fz', 1)", "SELECT ml_mark_ready('fz', 2)", "RESET ROLE"]
     if rng.random() < 0.7:
         stmts += ["SET LOCAL ROLE fz_eng", "SELECT ml_deploy('fz', 1)", "RESET ROLE"]
+    stmts.append("SELECT ml_add_member('fz', 'fz_eng')")
     if rng.random() < 0.3:
         stmts.append("SELECT ml_add_member('fz', 'fz_other')")
     for _ in range(rng.randint(1, 6)):
-        who = rng.choice(["fz_ana", "fz_ana", "fz_eng", "fz_eng", "fz_other", "fz_cons", '"fz ""odd"" role"',
-                          None])
+        who, call = project_call(rng)
+        if rng.random() < 0.25:
+            # anyone else: another analyst, a consumer, a quoted name, the superuser
+            who = rng.choice(["fz_other", "fz_cons", '"fz ""odd"" role"', "fz_ana", "fz_eng", None])
         if who:
             stmts.append("SET LOCAL ROLE %s" % who)
-        stmts.append(project_call(rng))
+        stmts.append(call)
         if who:
             stmts.append("RESET ROLE")
     return "projects", stmts
@@ -166,7 +178,8 @@ PLAIN = [
     ("exposures", "rows_per_day", ["0", "-1", "9223372036854775807"]),
     ("exposures", "calls_per_second", ["0", "-1", "2147483647"]),
     ("jobs", "schedule", ["'nosuch'", "''", "'* * *'", "'-1 day'"]), ("jobs", "kind", ["'report'", "'workflow'"]),
-    ("jobs", "retries", ["-1", "2147483647"]), ("jobs", "backoff", ["'-1 day'", "'0'"]),
+    ("jobs", "max_retries", ["-1", "2147483647"]), ("jobs", "backoff", ["'-1 day'", "'0'"]),
+    ("jobs", "timeout", ["'-1 day'", "'0'", "'1 microsecond'"]), ("jobs", "next_run_at", ["'-infinity'", "'infinity'"]),
     ("jobs", "statement_timeout", ["'-1 day'", "'0'"]),
     ("reports", "kind", ["'drift'", "'jobs'", "'cleaning'"]), ("reports", "version", ["NULL", "999"]),
     ("recipes", "kind", ["'train'", "'clean'", "'impute'"]),
@@ -184,10 +197,13 @@ def tamper_stmt(rng):
         table, col, paths = rng.choice(FIELDS)
         val = fz.lit(rng.choice(BAD_JSON)) + "::jsonb"
         r = rng.random()
+        # a member set or removed where the value has members (a scalar has none)
         if r < 0.6:
-            val = "jsonb_set(%s, %s, %s)" % (col, fz.lit(rng.choice(paths)), val)
+            val = "CASE WHEN jsonb_typeof(%s) IN ('object', 'array') THEN jsonb_set(%s, %s, %s) ELSE %s END" % (
+                col, col, fz.lit(rng.choice(paths)), val, col)
         elif r < 0.8:
-            val = "%s #- %s" % (col, fz.lit(rng.choice(paths)))
+            val = "CASE WHEN jsonb_typeof(%s) IN ('object', 'array') THEN %s #- %s ELSE %s END" % (
+                col, col, fz.lit(rng.choice(paths)), col)
         where = " WHERE %s IS NOT NULL" % col
     if table == "models" and rng.random() < 0.7:
         where += (" AND " if where else " WHERE ") + "version = (SELECT max(version) FROM mlops.models)"

@@ -651,7 +651,10 @@ class Server:
                 try:
                     cur.execute(s)
                     if cur.description:
-                        cur.fetchall()
+                        try:
+                            cur.fetchall()
+                        except ValueError:
+                            pass       # a value Python cannot hold (a year 294276): the server is fine
                 except psycopg2.OperationalError as e:
                     if self.conn.closed:
                         result = ("crash", i, None, str(e).strip())
