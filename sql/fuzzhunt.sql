@@ -109,6 +109,23 @@ UPDATE mlops.recipes SET report = '[1, 2]' WHERE id = (SELECT max(id) FROM mlops
 SELECT regexp_replace(regress_try($$SELECT ml_report('fh_p', 'cleaning')$$), 'recipe \d+', 'recipe N') AS not_objects;
 ROLLBACK;
 
+-- ... and in the ml_cleaning_report view, which reads every recipe: one
+-- damaged row made the view fail for every reader (jsonb_to_recordset on
+-- a non-array, a count that is text, a mean beyond double precision); its
+-- unreadable values are now NULL, its elements that are not objects left out.
+BEGIN;
+SELECT count(*) AS cleaned FROM ml_clean('fh_t', '{}', 'fh_t_clean');
+SELECT column_name, column_kind, nulls_before, filled, dropped, nulls_after
+FROM ml_cleaning_report WHERE recipe_id = (SELECT max(id) FROM mlops.recipes) ORDER BY column_name;
+UPDATE mlops.recipes SET report = jsonb_set(jsonb_set(jsonb_set(report, '{0,filled}', '"x"'), '{1,mean_after}', '1e400'),
+                                             '{2,dropped}', '"no"') || '[1, "x"]'
+WHERE id = (SELECT max(id) FROM mlops.recipes);
+SELECT column_name, filled, mean_after IS NULL AS no_mean, dropped
+FROM ml_cleaning_report WHERE recipe_id = (SELECT max(id) FROM mlops.recipes) ORDER BY column_name;
+UPDATE mlops.recipes SET report = '{"column": "x"}' WHERE id = (SELECT max(id) FROM mlops.recipes);
+SELECT count(*) AS not_an_array FROM ml_cleaning_report WHERE recipe_id = (SELECT max(id) FROM mlops.recipes);
+ROLLBACK;
+
 -- 7. mlops.schedule_next from an infinite time or one near the end of the
 -- range: "timestamp out of range" (22008), from the arithmetic itself for
 -- an interval; now one clear error for both kinds.

@@ -4,23 +4,6 @@
 -- view shows what the reader's own policies show). Numbers inside jsonb are
 -- JSON numbers.
 
--- A metric of a metrics object as a number: NULL when absent or not a
--- number (a JSON null, as non-finite metrics are stored), and NULL for a
--- number double precision cannot hold (a damaged row: 1e400 would be an
--- out-of-range error in every view and report that reads it).
-CREATE FUNCTION mlops.metric_value(metrics jsonb, key text)
-RETURNS double precision
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN pg_catalog.jsonb_typeof(metrics OPERATOR(pg_catalog.->) key) OPERATOR(pg_catalog.=) 'number'
-            THEN CASE WHEN pg_catalog.abs((metrics OPERATOR(pg_catalog.->) key)::pg_catalog.numeric)
-                           OPERATOR(pg_catalog.<=) 1.7976931348623157e308
-                           AND (pg_catalog.abs((metrics OPERATOR(pg_catalog.->) key)::pg_catalog.numeric)
-                                OPERATOR(pg_catalog.>=) 4.9406564584124654e-324
-                                OR (metrics OPERATOR(pg_catalog.->) key)::pg_catalog.numeric OPERATOR(pg_catalog.=) 0)
-                      THEN (metrics OPERATOR(pg_catalog.->>) key)::pg_catalog.float8 END END;
-COMMENT ON FUNCTION mlops.metric_value(jsonb, text) IS
-    'a metric of a metrics object as double precision; NULL when absent or not a number';
-
 -- The headline metrics the views show as columns (NULL when not applicable:
 -- rmse, mae, r2 for regressors; accuracy, macro f1, roc_auc for classifiers).
 CREATE FUNCTION mlops.headline_metrics(metrics jsonb,
