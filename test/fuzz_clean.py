@@ -427,7 +427,7 @@ def gen_case(rng, index):
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
     elif rng.random() < 0.05:
         stmts.append("SET LOCAL maintenance_work_mem = '1MB'")
-    nrows = 20000 if large else rng.choice([1, 1, 2, 3, 5, 8, 20, 50, 120, 300, 1000])
+    nrows = 20000 if large else rng.choice([0, 1, 1, 2, 3, 5, 8, 20, 50, 120, 300, 1000])
     kind = rng.choices(["impute", "clean", "recipe", "csv", "casts"], weights=[40, 30, 20, 10, 5])[0]
     if kind == "casts" and rng.random() < 0.5:
         kind = "gram"
