@@ -134,6 +134,19 @@ SELECT regress_try($$SELECT mlops.schedule_next('30 seconds', 'infinity')$$) AS 
 SELECT regress_try($$SELECT mlops.schedule_next('100 years', '294270-01-01 00:00+00')$$) AS interval_near_end;
 SELECT mlops.schedule_next('@daily', '2024-02-28 23:59:59.999999+00') AS next_day;
 
+-- 8. The last version number (an altered row): the next one overflowed in
+-- SQL we built ("integer out of range"); now a clear error, for model
+-- versions and report numbers.
+BEGIN;
+UPDATE mlops.models SET version = 2147483647 WHERE project_id = (SELECT id FROM mlops.projects WHERE name = 'fh_p');
+SELECT regress_try($$SELECT version FROM ml_train('fh_p', 'linear')$$) AS next_version;
+ROLLBACK;
+BEGIN;
+SELECT ml_report('fh_p', 'model') > 0 AS reported;
+UPDATE mlops.reports SET version = 2147483647 WHERE project_id = (SELECT id FROM mlops.projects WHERE name = 'fh_p');
+SELECT regress_try($$SELECT ml_report('fh_p', 'model')$$) AS next_report;
+ROLLBACK;
+
 SELECT ml_drop_project('fh_p', force => true);
 SELECT ml_drop_project('fh_fc', force => true);
 DROP TABLE fh_t, fh_series, fh_far, fh_ts, fh_ts_text, fh_ts_clean, fh_te, fh_te_out;

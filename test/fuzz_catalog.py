@@ -166,6 +166,7 @@ FIELDS = [
     ("column_profiles", "histogram", ["{0}", "{edges}", "{counts}"]),
     ("trials", "hyperparameters", ["{alpha}"]),
     ("audit_log", "details", ["{version}"]),
+    ("job_runs", "log", ["{0}", "{0,at}", "{0,message}"]),
 ]
 # plain columns damaged with SQL values (table, column, values)
 PLAIN = [
@@ -185,6 +186,9 @@ PLAIN = [
     ("recipes", "kind", ["'train'", "'clean'", "'impute'"]),
     ("trials", "fold_scores", ["'{}'", "'{NaN,Infinity}'", "NULL"]), ("trials", "score", ["'NaN'", "NULL"]),
     ("column_profiles", "rows", ["-1", "0"]), ("column_profiles", "missing", ["-5", "1000000"]),
+    ("job_runs", "progress", ["'NaN'", "-1", "1e308"]), ("job_runs", "rows_processed", ["-1"]),
+    ("job_runs", "status", ["'running'", "'failed'", "'succeeded'"]), ("job_runs", "attempt", ["2147483647", "0"]),
+    ("job_runs", "started_at", ["'infinity'", "'-infinity'"]), ("job_runs", "finished_at", ["'-infinity'"]),
 ]
 
 
@@ -288,6 +292,7 @@ def gen_tamper(rng):
                   ("'train'", "'{\"algorithm\": \"linear\"}'"),
                   ("'score'", "'{\"relation\": \"fz_a\", \"into_table\": \"fz_j\"}'"),
                   ("'report'", "'{\"kind\": \"model\"}'"), ("'workflow'", "'{\"workflow\": \"wf\"}'")]),
+              "SELECT ml_run_now((SELECT max(id) FROM mlops.jobs))",
               "RESET ROLE"]
     for _ in range(rng.randint(1, 2)):
         stmts.append(tamper_stmt(rng))
