@@ -148,6 +148,22 @@ REVOKE ALL ON FUNCTION mlops.report_count(jsonb, text) FROM PUBLIC;
 -- the view calls it as its reader
 GRANT EXECUTE ON FUNCTION mlops.report_count(jsonb, text) TO ml_analyst, ml_engineer;
 
+-- A statistic of a cleaning report's element as double precision: a JSON
+-- number (NULL beyond double precision, as mlops.metric_value), or one of
+-- the strings NaN, Infinity and -Infinity the report writes for those
+-- values; NULL for anything else.
+CREATE FUNCTION mlops.report_number(element jsonb, key text)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN (element OPERATOR(pg_catalog.->>) key) OPERATOR(pg_catalog.=) ANY ('{NaN,Infinity,-Infinity}'::pg_catalog.text[])
+                 AND pg_catalog.jsonb_typeof(element OPERATOR(pg_catalog.->) key) OPERATOR(pg_catalog.=) 'string'
+            THEN (element OPERATOR(pg_catalog.->>) key)::pg_catalog.float8
+            ELSE mlops.metric_value(element, key) END;
+COMMENT ON FUNCTION mlops.report_number(jsonb, text) IS
+    'a statistic of a cleaning report element as double precision (NaN and infinities as the report writes them); NULL when unreadable';
+REVOKE ALL ON FUNCTION mlops.report_number(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.report_number(jsonb, text) TO ml_analyst, ml_engineer;
+
 CREATE OR REPLACE VIEW @extschema@.ml_cleaning_report WITH (security_invoker = true) AS
 SELECT r.id AS recipe_id, r.kind, r.created_by, r.created_at,
        pg_catalog.format('%I.%I', r.source_schema, r.source_name) AS relation,
@@ -161,15 +177,15 @@ CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(
 CROSS JOIN LATERAL (SELECT
     e OPERATOR(pg_catalog.->>) 'column' AS "column", e OPERATOR(pg_catalog.->>) 'kind' AS kind,
     mlops.report_count(e, 'nulls_before') AS nulls_before, mlops.report_count(e, 'filled') AS filled,
-    e OPERATOR(pg_catalog.->>) 'fill_method' AS fill_method, mlops.metric_value(e, 'fill_error') AS fill_error,
+    e OPERATOR(pg_catalog.->>) 'fill_method' AS fill_method, mlops.report_number(e, 'fill_error') AS fill_error,
     mlops.report_count(e, 'outliers') AS outliers, e OPERATOR(pg_catalog.->>) 'outlier_action' AS outlier_action,
     e OPERATOR(pg_catalog.->>) 'encoding' AS encoding, e OPERATOR(pg_catalog.->>) 'cast' AS "cast",
     e OPERATOR(pg_catalog.->>) 'new_columns' AS new_columns,
     CASE WHEN pg_catalog.jsonb_typeof(e OPERATOR(pg_catalog.->) 'dropped') OPERATOR(pg_catalog.=) 'boolean'
          THEN (e OPERATOR(pg_catalog.->>) 'dropped')::pg_catalog.bool END AS dropped,
     mlops.report_count(e, 'nulls_after') AS nulls_after,
-    mlops.metric_value(e, 'mean_before') AS mean_before, mlops.metric_value(e, 'mean_after') AS mean_after,
-    mlops.metric_value(e, 'min_before') AS min_before, mlops.metric_value(e, 'min_after') AS min_after,
-    mlops.metric_value(e, 'max_before') AS max_before, mlops.metric_value(e, 'max_after') AS max_after
+    mlops.report_number(e, 'mean_before') AS mean_before, mlops.report_number(e, 'mean_after') AS mean_after,
+    mlops.report_number(e, 'min_before') AS min_before, mlops.report_number(e, 'min_after') AS min_after,
+    mlops.report_number(e, 'max_before') AS max_before, mlops.report_number(e, 'max_after') AS max_after
     WHERE pg_catalog.jsonb_typeof(e) OPERATOR(pg_catalog.=) 'object') x
 WHERE r.kind OPERATOR(pg_catalog.=) 'clean';
