@@ -147,7 +147,37 @@ UPDATE mlops.reports SET version = 2147483647 WHERE project_id = (SELECT id FROM
 SELECT regress_try($$SELECT ml_report('fh_p', 'model')$$) AS next_report;
 ROLLBACK;
 
+-- 9. A job run with infinite times (an altered row): the jobs report
+-- subtracted them in SQL it built ("cannot subtract infinite timestamps");
+-- such a run now has no duration and no place on the timeline.
+CREATE ROLE regress_fh_eng IN ROLE ml_engineer;
+GRANT SELECT ON fh_t TO regress_fh_eng;
+SET ROLE regress_fh_eng;
+SELECT ml_schedule('fh_p', 'train', '@daily', '{}') > 0 AS scheduled;
+SELECT ml_run_now((SELECT max(id) FROM mlops.jobs)) > 0 AS queued;
+RESET ROLE;
+BEGIN;
+UPDATE mlops.job_runs SET status = 'succeeded', started_at = 'infinity', finished_at = '-infinity'
+WHERE job_id = (SELECT max(id) FROM mlops.jobs);
+SET LOCAL ROLE regress_fh_eng;
+SELECT regress_try($$SELECT ml_report('fh_p', 'jobs')$$) AS infinite_times;
+RESET ROLE;
+SELECT content -> 'runs' AS runs, content -> 'jobs' -> (SELECT name FROM mlops.jobs ORDER BY id DESC LIMIT 1) AS job
+FROM mlops.reports WHERE kind = 'jobs' ORDER BY id DESC LIMIT 1;
+UPDATE mlops.job_runs SET started_at = now() - interval '90 seconds', finished_at = now()
+WHERE job_id = (SELECT max(id) FROM mlops.jobs);
+SET LOCAL ROLE regress_fh_eng;
+SELECT ml_report('fh_p', 'jobs') > 0 AS finite_times;
+RESET ROLE;
+SELECT content -> 'runs' AS runs, content -> 'jobs' -> (SELECT name FROM mlops.jobs ORDER BY id DESC LIMIT 1) AS job
+FROM mlops.reports WHERE kind = 'jobs' ORDER BY id DESC LIMIT 1;
+ROLLBACK;
+SET ROLE regress_fh_eng;
+SELECT ml_unschedule((SELECT max(id) FROM mlops.jobs));
+RESET ROLE;
+
 SELECT ml_drop_project('fh_p', force => true);
 SELECT ml_drop_project('fh_fc', force => true);
 DROP TABLE fh_t, fh_series, fh_far, fh_ts, fh_ts_text, fh_ts_clean, fh_te, fh_te_out;
+DROP ROLE regress_fh_eng;
 RESET client_min_messages;
