@@ -118,3 +118,74 @@ CREATE POLICY project_visible ON mlops.reports FOR SELECT
                                           OPERATOR(pg_catalog.=) c.source_relid
                                       AND COALESCE(pg_catalog.has_table_privilege(c.source_relid, 'SELECT'), false)
                                       AND COALESCE(mlops.rows_unrestricted(c.source_relid), false))))));
+
+-- A metric of a metrics object as a number: NULL when absent or not a
+-- number (a JSON null, as non-finite metrics are stored), and NULL for a
+-- number double precision cannot hold (a damaged row: 1e400 would be an
+-- out-of-range error in every view and report that reads it).
+CREATE OR REPLACE FUNCTION mlops.metric_value(metrics jsonb, key text)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN pg_catalog.jsonb_typeof(metrics OPERATOR(pg_catalog.->) key) OPERATOR(pg_catalog.=) 'number'
+            THEN CASE WHEN pg_catalog.abs((metrics OPERATOR(pg_catalog.->) key)::pg_catalog.numeric)
+                           OPERATOR(pg_catalog.<=) 1.7976931348623157e308
+                           AND (pg_catalog.abs((metrics OPERATOR(pg_catalog.->) key)::pg_catalog.numeric)
+                                OPERATOR(pg_catalog.>=) 4.9406564584124654e-324
+                                OR (metrics OPERATOR(pg_catalog.->) key)::pg_catalog.numeric OPERATOR(pg_catalog.=) 0)
+                      THEN (metrics OPERATOR(pg_catalog.->>) key)::pg_catalog.float8 END END;
+
+-- A count of a cleaning report's element as bigint: NULL when absent or not
+-- a whole number (a damaged row: the view reads every recipe, and one such
+-- element must not make it fail for every reader).
+CREATE FUNCTION mlops.report_count(element jsonb, key text)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN (element OPERATOR(pg_catalog.->>) key) OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$'
+            THEN (element OPERATOR(pg_catalog.->>) key)::pg_catalog.int8 END;
+COMMENT ON FUNCTION mlops.report_count(jsonb, text) IS
+    'a count of a cleaning report element as bigint; NULL when absent or not a whole number';
+REVOKE ALL ON FUNCTION mlops.report_count(jsonb, text) FROM PUBLIC;
+-- the view calls it as its reader
+GRANT EXECUTE ON FUNCTION mlops.report_count(jsonb, text) TO ml_analyst, ml_engineer;
+
+-- A statistic of a cleaning report's element as double precision: a JSON
+-- number (NULL beyond double precision, as mlops.metric_value), or one of
+-- the strings NaN, Infinity and -Infinity the report writes for those
+-- values; NULL for anything else.
+CREATE FUNCTION mlops.report_number(element jsonb, key text)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN (element OPERATOR(pg_catalog.->>) key) OPERATOR(pg_catalog.=) ANY ('{NaN,Infinity,-Infinity}'::pg_catalog.text[])
+                 AND pg_catalog.jsonb_typeof(element OPERATOR(pg_catalog.->) key) OPERATOR(pg_catalog.=) 'string'
+            THEN (element OPERATOR(pg_catalog.->>) key)::pg_catalog.float8
+            ELSE mlops.metric_value(element, key) END;
+COMMENT ON FUNCTION mlops.report_number(jsonb, text) IS
+    'a statistic of a cleaning report element as double precision (NaN and infinities as the report writes them); NULL when unreadable';
+REVOKE ALL ON FUNCTION mlops.report_number(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.report_number(jsonb, text) TO ml_analyst, ml_engineer;
+
+CREATE OR REPLACE VIEW @extschema@.ml_cleaning_report WITH (security_invoker = true) AS
+SELECT r.id AS recipe_id, r.kind, r.created_by, r.created_at,
+       pg_catalog.format('%I.%I', r.source_schema, r.source_name) AS relation,
+       x."column" AS column_name, x.kind AS column_kind, x.nulls_before, x.filled, x.fill_method,
+       x.fill_error, x.outliers, x.outlier_action, x.encoding, x."cast", x.new_columns,
+       x.dropped, x.nulls_after, x.mean_before, x.mean_after, x.min_before, x.min_after,
+       x.max_before, x.max_after
+FROM mlops.recipes r
+CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(
+    CASE WHEN pg_catalog.jsonb_typeof(r.report) OPERATOR(pg_catalog.=) 'array' THEN r.report ELSE '[]' END) e
+CROSS JOIN LATERAL (SELECT
+    e OPERATOR(pg_catalog.->>) 'column' AS "column", e OPERATOR(pg_catalog.->>) 'kind' AS kind,
+    mlops.report_count(e, 'nulls_before') AS nulls_before, mlops.report_count(e, 'filled') AS filled,
+    e OPERATOR(pg_catalog.->>) 'fill_method' AS fill_method, mlops.report_number(e, 'fill_error') AS fill_error,
+    mlops.report_count(e, 'outliers') AS outliers, e OPERATOR(pg_catalog.->>) 'outlier_action' AS outlier_action,
+    e OPERATOR(pg_catalog.->>) 'encoding' AS encoding, e OPERATOR(pg_catalog.->>) 'cast' AS "cast",
+    e OPERATOR(pg_catalog.->>) 'new_columns' AS new_columns,
+    CASE WHEN pg_catalog.jsonb_typeof(e OPERATOR(pg_catalog.->) 'dropped') OPERATOR(pg_catalog.=) 'boolean'
+         THEN (e OPERATOR(pg_catalog.->>) 'dropped')::pg_catalog.bool END AS dropped,
+    mlops.report_count(e, 'nulls_after') AS nulls_after,
+    mlops.report_number(e, 'mean_before') AS mean_before, mlops.report_number(e, 'mean_after') AS mean_after,
+    mlops.report_number(e, 'min_before') AS min_before, mlops.report_number(e, 'min_after') AS min_after,
+    mlops.report_number(e, 'max_before') AS max_before, mlops.report_number(e, 'max_after') AS max_after
+    WHERE pg_catalog.jsonb_typeof(e) OPERATOR(pg_catalog.=) 'object') x
+WHERE r.kind OPERATOR(pg_catalog.=) 'clean';

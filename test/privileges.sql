@@ -98,9 +98,10 @@ UNION ALL
 SELECT 'ml_report(text,text,jsonb)', r, 'EXECUTE'
 FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
--- BI views: their metric columns call it as the reader
+-- BI views and ml_cleaning_report: their columns call these as the reader
 SELECT f, r, 'EXECUTE' FROM
-    unnest(ARRAY['mlops.metric_value(jsonb,text)', 'mlops.headline_metrics(jsonb)']) f,
+    unnest(ARRAY['mlops.metric_value(jsonb,text)', 'mlops.headline_metrics(jsonb)',
+                 'mlops.report_count(jsonb,text)', 'mlops.report_number(jsonb,text)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT 'ml_publish_report(bigint,boolean)', r, 'EXECUTE'

@@ -4,16 +4,6 @@
 -- view shows what the reader's own policies show). Numbers inside jsonb are
 -- JSON numbers.
 
--- A metric of a metrics object as a number: NULL when absent or not a
--- number (a JSON null, as non-finite metrics are stored).
-CREATE FUNCTION mlops.metric_value(metrics jsonb, key text)
-RETURNS double precision
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN pg_catalog.jsonb_typeof(metrics OPERATOR(pg_catalog.->) key) OPERATOR(pg_catalog.=) 'number'
-            THEN (metrics OPERATOR(pg_catalog.->>) key)::pg_catalog.float8 END;
-COMMENT ON FUNCTION mlops.metric_value(jsonb, text) IS
-    'a metric of a metrics object as double precision; NULL when absent or not a number';
-
 -- The headline metrics the views show as columns (NULL when not applicable:
 -- rmse, mae, r2 for regressors; accuracy, macro f1, roc_auc for classifiers).
 CREATE FUNCTION mlops.headline_metrics(metrics jsonb,

@@ -258,8 +258,16 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		if (col->kind == ML_KIND_DATETIME)
 			for (int p = 0; p < (int) lengthof(col->parts); p++)
 				if (col->parts[p])
-					col->parts[p][r] = isfinite(v) ?
-						(int32) MlDatePartOf(v, (MlDatePart) p, col->typid == TIMESTAMPTZOID) : -1;
+				{
+					/*
+					 * NaN: a date beyond the timestamp range (5874897 AD)
+					 * has no parts; -1 as in MlKeyCode
+					 */
+					double		dp = isfinite(v) ?
+						MlDatePartOf(v, (MlDatePart) p, col->typid == TIMESTAMPTZOID) : NAN;
+
+					col->parts[p][r] = isnan(dp) ? -1 : (int32) dp;
+				}
 		fills->isset[slot][r] = true;
 		if (!fills->rowset[r])
 		{

@@ -15,8 +15,10 @@
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "parser/parse_coerce.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -143,6 +145,20 @@ MlRecipeCheckType(MlColumn *col, JsonbContainer *obj)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" is of type %s in the relation, but the recipe was fitted on type %s",
 						col->name, format_type_be(col->typid), type ? type : kind)));
+
+	/*
+	 * Dates read from text: a recipe fitted on a date or timestamp column
+	 * has no step that parses text, and its parts would be taken of the
+	 * text as it is.
+	 */
+	if (strcmp(kind, "datetime") == 0 && type != NULL &&
+		(strcmp(type, "date") == 0 || strncmp(type, "time", 4) == 0) &&
+		TypeCategory(getBaseType(col->typid)) == TYPCATEGORY_STRING)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" is of type %s in the relation, but the recipe was fitted on type %s",
+						col->name, format_type_be(col->typid), type),
+				 errhint("Cast the column to %s first, or fit a recipe on text dates.", type)));
 }
 
 /* The kind and type of a fitted column, as MlRecipeCheckType reads them. */

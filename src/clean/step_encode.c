@@ -223,6 +223,22 @@ MlEmitTarget(Clean *c, int ci, char **levels, int nl, double *enc, double *fold,
 }
 
 /* Fit a target encoding on the frame: per level and per fold sums of the target. */
+
+/*
+ * The mean of a level's n target values (sum s) shrunk toward the prior by
+ * smoothing pseudo-rows. A level with no rows (in or out of a fold) and no
+ * smoothing has no mean (0 / 0): the prior, as for a level never seen.
+ */
+static double
+smoothed_mean(double s, double n, double smoothing, double prior)
+{
+	double		den = n + smoothing;
+
+	if (!(den > 0))
+		return prior;
+	return (s + smoothing * prior) / den;
+}
+
 static void
 fit_target_encoding(Clean *c, int ci, char **names, LevelCount *lc, int nl, double smoothing,
 					bool keep)
@@ -271,10 +287,9 @@ fit_target_encoding(Clean *c, int ci, char **names, LevelCount *lc, int nl, doub
 
 		for (int f = 0; f < TE_FOLDS; f++)
 			s += sum[f * nl + i], n += cnt[f * nl + i];
-		enc[i] = (s + smoothing * prior) / (n + smoothing);
+		enc[i] = smoothed_mean(s, n, smoothing, prior);
 		for (int f = 0; f < TE_FOLDS; f++)
-			fold[f * nl + i] = (s - sum[f * nl + i] + smoothing * prior) /
-				(n - cnt[f * nl + i] + smoothing);
+			fold[f * nl + i] = smoothed_mean(s - sum[f * nl + i], n - cnt[f * nl + i], smoothing, prior);
 	}
 	MlEmitTarget(c, ci, names, nl, enc, fold, prior, smoothing, NULL, keep);
 }

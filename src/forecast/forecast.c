@@ -35,6 +35,7 @@ load_version(MlScope *scope, MlProject *p, bool pinned, int32 version, int32 *fo
 	bool		isnull;
 	char	   *algorithm;
 	bytea	   *payload;
+	Datum		stored;
 	char	   *what;
 
 	MlScopeAsOwner(scope);
@@ -65,11 +66,14 @@ load_version(MlScope *scope, MlProject *p, bool pinned, int32 version, int32 *fo
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("%s is not a forecast model", what),
 				 errhint("Train forecast versions with ml_forecast_train().")));
-	payload = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	/* a NULL payload (a damaged row) is refused before it is detoasted */
+	stored = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("%s has no payload", what)));
+				 errmsg("%s has no payload", what),
+				 errhint("Its row in mlops.models was altered: train a new version.")));
+	payload = DatumGetByteaPCopy(stored);
 	return FcStoredLoad(payload, what);
 }
 

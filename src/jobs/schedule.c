@@ -273,6 +273,16 @@ cron_next(const MlSchedule *s, TimestampTz after)
 TimestampTz
 MlScheduleNext(const MlSchedule *s, TimestampTz after)
 {
+	/*
+	 * An interval is at most about a century and a cron time within five
+	 * years: from a time closer than that to the range's end (or from an
+	 * infinite one) the next time cannot be represented.
+	 */
+	if (TIMESTAMP_NOT_FINITE(after) || after > END_TIMESTAMP - 102 * 366 * USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a schedule's next time cannot be counted from %s", timestamptz_to_str(after)),
+				 errhint("Count from a finite time before the year 294000.")));
 	if (s->is_interval)
 		return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													   TimestampTzGetDatum(after),

@@ -139,6 +139,7 @@ load_entry(const char *project, int64 model_id, MemoryContext cxt)
 	bool		isnull;
 	MemoryContext old;
 	bytea	   *payload;
+	Datum		stored;
 
 	MlScopeEnter(&scope);
 	/* a role without access to the project scores it only through an exposure */
@@ -155,11 +156,14 @@ load_entry(const char *project, int64 model_id, MemoryContext cxt)
 	e->role = scope.caller;
 	if (exposure != NULL)
 		e->exposure = MlApiExposureCopy(exposure);
-	payload = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	/* a NULL payload (a damaged row) is refused before it is detoasted */
+	stored = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model version %d of project \"%s\" has no payload", e->version, p->name)));
+				 errmsg("model version %d of project \"%s\" has no payload", e->version, p->name),
+				 errhint("Its row in mlops.models was altered: train a new version.")));
+	payload = DatumGetByteaPCopy(stored);
 	e->what = psprintf("model version %d of project \"%s\"", e->version, p->name);
 	e->trained = MlTrainedLoad(payload, e->what);
 	MemoryContextSwitchTo(old);

@@ -51,10 +51,18 @@ MlStoreVersion(MlScope *scope, MlProject *p, const MlVersionRow *row)
 	values[0] = Int64GetDatum(p->id);
 	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, types, values, NULL, SPI_OK_SELECT);
-	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1 "
+	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) "
 			  "FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* counted here, not in SQL: the last number (an altered row) is an error of ours */
+	if (version == PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("project \"%s\" has no model version number left", p->name),
+				 errdetail("Its highest version is %d.", version),
+				 errhint("Train into a new project.")));
+	version++;
 
 	values[1] = CStringGetTextDatum(row->algorithm);
 	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row->hyperparameters));

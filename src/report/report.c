@@ -171,6 +171,15 @@ store(MlReport *r, const char *html, int32 *version)
 	MlScopeAsOwner(r->scope);
 	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, ltypes, values, NULL, SPI_OK_SELECT);
+	/* the next number is counted in SQL below: the last one (an altered row) is refused first */
+	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.=) 2147483647 "
+			  "FROM mlops.reports WHERE project_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) $2",
+			  2, types, values, NULL, SPI_OK_SELECT);
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("project \"%s\" has no %s report number left", r->project->name, r->kind),
+				 errhint("Delete its old %s reports from mlops.reports.", r->kind)));
 	MlSpiExec("INSERT INTO mlops.reports (project_id, kind, version, model_id, recipe_id, name, title, "
 			  "  content, built_from, html, created_by, created_by_oid) "
 			  "SELECT $1, $2, COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1, $3, $4, $5, $5, "

@@ -139,6 +139,34 @@ recipe_section(MlReport *r, Recipe *rc)
 	MlReportSpiTable(sec, 3, sheads);
 }
 
+/*
+ * The stored report is read below with typed columns (bigint counts): an
+ * element that is not an object, or a count that is not a whole number,
+ * is a damaged row, refused before that read fails on it.
+ */
+static void
+check_report(Recipe *rc)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(rc->report)};
+	bool		isnull;
+
+	MlSpiExec("SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_array_elements("
+			  "  CASE WHEN pg_catalog.jsonb_typeof($1::pg_catalog.jsonb) OPERATOR(pg_catalog.=) 'array' "
+			  "       THEN $1::pg_catalog.jsonb ELSE '[]' END) e "
+			  "WHERE CASE WHEN pg_catalog.jsonb_typeof(e) OPERATOR(pg_catalog.<>) 'object' THEN true "
+			  "  ELSE EXISTS (SELECT 1 FROM pg_catalog.unnest('{nulls_before,filled,outliers,nulls_after}'::pg_catalog.text[]) k "
+			  "    WHERE COALESCE(pg_catalog.jsonb_typeof(e OPERATOR(pg_catalog.->) k), 'null') OPERATOR(pg_catalog.<>) 'null' "
+			  "      AND COALESCE(e OPERATOR(pg_catalog.->>) k, '') OPERATOR(pg_catalog.!~) '^-?[0-9]{1,18}$') END",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the stored report of recipe " INT64_FORMAT " is malformed", rc->id),
+				 errdetail("Its elements must be objects, and their counts whole numbers."),
+				 errhint("Its row in mlops.recipes was altered: run the cleaning again.")));
+}
+
 /* The recipe's report per column, and missing values before and after as paired bars. */
 static void
 columns_section(MlReport *r, Recipe *rc)
@@ -155,6 +183,7 @@ columns_section(MlReport *r, Recipe *rc)
 	double	   *bars;
 	StringInfoData o;
 
+	check_report(rc);
 	MlSpiExec("SELECT x.\"column\", x.kind, x.nulls_before::pg_catalog.text, x.filled::pg_catalog.text, "
 			  "  x.fill_method, x.outliers::pg_catalog.text, x.outlier_action, x.nulls_after::pg_catalog.text, "
 			  "  x.encoding, COALESCE(x.nulls_before, 0)::pg_catalog.float8, "

@@ -44,6 +44,9 @@ timeline_section(MlReport *r, int days, int limit, double *status_count)
 			  "FROM mlops.job_runs r JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
 			  "WHERE j.project_id OPERATOR(pg_catalog.=) $1 "
 			  "  AND COALESCE(r.started_at, r.due_at) OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2)) "
+			  /* an infinite time (an altered row) has no place on the time axis */
+			  "  AND pg_catalog.isfinite(COALESCE(r.started_at, r.due_at)) "
+			  "  AND pg_catalog.isfinite(COALESCE(r.finished_at, r.started_at, r.due_at)) "
 			  "ORDER BY r.id DESC LIMIT $3",
 			  3, types, values, NULL, SPI_OK_SELECT);
 	n = (int) SPI_processed;
@@ -118,10 +121,17 @@ durations_section(MlReport *r, int days)
 	MlSpiExec("SELECT j.name, j.kind, pg_catalog.count(r.id), "
 			  "  pg_catalog.count(r.id) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'succeeded'), "
 			  "  pg_catalog.count(r.id) FILTER (WHERE r.status IN ('failed', 'timed_out')), "
-			  "  pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(epoch FROM r.finished_at OPERATOR(pg_catalog.-) r.started_at)::pg_catalog.float8), "
-			  "  pg_catalog.max(EXTRACT(epoch FROM r.finished_at OPERATOR(pg_catalog.-) r.started_at))::pg_catalog.float8 "
+			  "  pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY d.seconds), pg_catalog.max(d.seconds) "
 			  "FROM mlops.jobs j JOIN mlops.job_runs r ON r.job_id OPERATOR(pg_catalog.=) j.id "
 			  "  AND COALESCE(r.started_at, r.due_at) OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(days => $2)) "
+			  /*
+			   * seconds between two finite times: an infinite one (an altered
+			   * row) has no duration, and the difference of epochs cannot fail
+			   * where subtracting far timestamps would
+			   */
+			  "  CROSS JOIN LATERAL (SELECT CASE WHEN pg_catalog.isfinite(r.started_at) AND pg_catalog.isfinite(r.finished_at) "
+			  "    THEN (EXTRACT(epoch FROM r.finished_at) OPERATOR(pg_catalog.-) EXTRACT(epoch FROM r.started_at))::pg_catalog.float8 "
+			  "    END AS seconds) d "
 			  "WHERE j.project_id OPERATOR(pg_catalog.=) $1 GROUP BY j.name, j.kind ORDER BY j.name LIMIT 100",
 			  2, types, values, NULL, SPI_OK_SELECT);
 	tab = MlHtmlTable(sec, 7, heads);

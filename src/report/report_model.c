@@ -29,6 +29,12 @@
 #define MAX_CLASSES_SHOWN 20
 #define MAX_FEATURES_SHOWN 25
 
+/* The numeric members of an importance object, largest first (not numbers, or beyond double precision: left out). */
+#define IMPORTANCE_PAIRS \
+	"SELECT e.key, v FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb OPERATOR(pg_catalog.->) $2) e, " \
+	"  mlops.metric_value($1::pg_catalog.jsonb OPERATOR(pg_catalog.->) $2, e.key) v " \
+	"WHERE v IS NOT NULL ORDER BY 2 DESC, 1 LIMIT " CppAsString2(MAX_FEATURES_SHOWN)
+
 typedef struct ModelRow
 {
 	int64		id;
@@ -54,7 +60,12 @@ pick_version(MlReport *r, int32 version)
 
 	MlSpiExec("SELECT id, version, algorithm, status, metrics::pg_catalog.text, "
 			  "  pg_catalog.to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), "
-			  "  row_count::pg_catalog.text, training_relation "
+			  "  row_count::pg_catalog.text, training_relation, "
+			  "  pg_catalog.jsonb_typeof(metrics) OPERATOR(pg_catalog.=) 'object' "
+			  "  AND COALESCE(pg_catalog.jsonb_typeof(metrics OPERATOR(pg_catalog.->) 'importance'), 'object') "
+			  "      OPERATOR(pg_catalog.=) 'object' "
+			  "  AND COALESCE(pg_catalog.jsonb_typeof(metrics OPERATOR(pg_catalog.->) 'permutation_importance'), "
+			  "      'object') OPERATOR(pg_catalog.=) 'object' "
 			  "FROM mlops.models WHERE project_id OPERATOR(pg_catalog.=) $1 "
 			  "  AND ($2 OPERATOR(pg_catalog.=) 0 OR version OPERATOR(pg_catalog.=) $2) "
 			  "ORDER BY (status OPERATOR(pg_catalog.=) 'deployed') DESC, version DESC LIMIT 1",
@@ -79,6 +90,14 @@ pick_version(MlReport *r, int32 version)
 	m->created_at = SPI_getvalue(t, d, 6);
 	m->row_count = SPI_getvalue(t, d, 7);
 	m->training_relation = SPI_getvalue(t, d, 8);
+	/* the metrics are read back as objects below: a damaged row is refused here */
+	if (!DatumGetBool(SPI_getbinval(t, d, 9, &isnull)) || isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the stored metrics of model version %d of project \"%s\" are malformed",
+						m->version, r->project->name),
+				 errdetail("They must be a JSON object, and their importance members objects."),
+				 errhint("Its row in mlops.models was altered: train a new version.")));
 	return m;
 }
 
@@ -119,11 +138,7 @@ metrics_section(MlReport *r, ModelRow *m, const char *sampled)
 	MlSpiExec("WITH a AS (SELECT $1::pg_catalog.jsonb AS j), b AS (SELECT $2::pg_catalog.jsonb AS j), "
 			  "k AS (SELECT pg_catalog.jsonb_object_keys(j) AS k FROM a "
 			  "      UNION SELECT pg_catalog.jsonb_object_keys(j) FROM b) "
-			  "SELECT k.k, "
-			  "  CASE WHEN pg_catalog.jsonb_typeof(a.j OPERATOR(pg_catalog.->) k.k) OPERATOR(pg_catalog.=) 'number' "
-			  "       THEN (a.j OPERATOR(pg_catalog.->>) k.k)::pg_catalog.float8 END, "
-			  "  CASE WHEN pg_catalog.jsonb_typeof(b.j OPERATOR(pg_catalog.->) k.k) OPERATOR(pg_catalog.=) 'number' "
-			  "       THEN (b.j OPERATOR(pg_catalog.->>) k.k)::pg_catalog.float8 END "
+			  "SELECT k.k, mlops.metric_value(a.j, k.k), mlops.metric_value(b.j, k.k) "
 			  "FROM k, a, b ORDER BY 1",
 			  2, types, values, NULL, SPI_OK_SELECT);
 	n = (int) SPI_processed;
@@ -331,10 +346,7 @@ importance_section(MlReport *r, ModelRow *m, MlEvalSample *s, bool permute, int 
 	for (int k = 0; k < 2 && !permute && n == 0; k++)
 	{
 		values[1] = CStringGetTextDatum(keys[k]);
-		n = MlReportPairs("SELECT e.key, e.value::pg_catalog.text::pg_catalog.float8 "
-						  "FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb OPERATOR(pg_catalog.->) $2) e "
-						  "WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) 'number' "
-						  "ORDER BY 2 DESC, 1 LIMIT " CppAsString2(MAX_FEATURES_SHOWN),
+		n = MlReportPairs(IMPORTANCE_PAIRS,
 						  2, types, values, &labels, &vals);
 		source = k == 0 ? "gain importance stored at training (normalized to sum 1)"
 			: "permutation importance stored at training";
@@ -349,10 +361,7 @@ importance_section(MlReport *r, ModelRow *m, MlEvalSample *s, bool permute, int 
 		appendStringInfoChar(&pi, '}');
 		values[0] = CStringGetTextDatum(pi.data);
 		values[1] = CStringGetTextDatum("permutation_importance");
-		n = MlReportPairs("SELECT e.key, e.value::pg_catalog.text::pg_catalog.float8 "
-						  "FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb OPERATOR(pg_catalog.->) $2) e "
-						  "WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) 'number' "
-						  "ORDER BY 2 DESC, 1 LIMIT " CppAsString2(MAX_FEATURES_SHOWN),
+		n = MlReportPairs(IMPORTANCE_PAIRS,
 						  2, types, values, &labels, &vals);
 		source = psprintf("permutation importance on the sample now (%s worsening, 3 shuffles)",
 						  s->classifier ? "accuracy" : "RMSE");
