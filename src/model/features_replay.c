@@ -139,14 +139,17 @@ replay_bind(MlEncoder *enc, MlReplay *rp)
 	for (int s = 0; s < rp->nsteps; s++)
 	{
 		JsonbContainer *step = &rp->step[s]->root;
-		JsonbValue *own = getKeyJsonValueFromContainer(step, "column", 6, NULL);
-		JsonbValue *method = getKeyJsonValueFromContainer(step, "method", 6, NULL);
+		JsonbValue *own;
+		JsonbValue *method;
 		char	   *bad;
 		ListCell   *lc;
 		int			target = -1;
 
-		if (!JsonContainerIsObject(step) || own == NULL || own->type != jbvString ||
-			method == NULL || method->type != jbvString)
+		if (!JsonContainerIsObject(step))
+			return "a recipe step is not a fill of a column";
+		own = getKeyJsonValueFromContainer(step, "column", 6, NULL);
+		method = getKeyJsonValueFromContainer(step, "method", 6, NULL);
+		if (own == NULL || own->type != jbvString || method == NULL || method->type != jbvString)
 			return "a recipe step is not a fill of a column";
 		if (!MlReplayMethodOk(step, &bad))
 			return "a recipe step's fill reads other rows";
@@ -173,6 +176,20 @@ replay_bind(MlEncoder *enc, MlReplay *rp)
 	rp->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops recipe replay",
 									ALLOCSET_SMALL_SIZES);
 	return NULL;
+}
+
+/* The base types a replayed input may have had, by its kind. */
+static bool
+type_fits(MlInput *in, Oid type, int32 typmod)
+{
+	if (in->kind == ML_INPUT_CATEGORY)
+		return type == TEXTOID && typmod == -1;
+	if (in->kind == ML_INPUT_DATETIME)
+		return type == in->typid && typmod == -1;
+	if (type == NUMERICOID)
+		return typmod == -1 || typmod >= (int32) VARHDRSZ;
+	return (type == INT2OID || type == INT4OID || type == INT8OID || type == FLOAT4OID ||
+			type == FLOAT8OID) && typmod == -1;
 }
 
 /*
@@ -217,9 +234,17 @@ MlReplayAttach(MlEncoder *enc, List *steps, MlFrame *frame)
 		MlColumn   *col = &frame->cols[MlFrameColumn(frame, in->name)];
 
 		rp->input[c] = lfirst_int(lc);
-		/* categories are replayed as their text (a fill's level is text) */
+		/*
+		 * categories are replayed as their text (a fill's level is text);
+		 * text read as numbers as the float8 the frame holds
+		 */
 		rp->type[c] = in->kind == ML_INPUT_CATEGORY ? TEXTOID : col->basetype;
 		rp->typmod[c] = in->kind == ML_INPUT_NUMERIC ? col->typmod : -1;
+		if (in->kind == ML_INPUT_NUMERIC && !type_fits(in, rp->type[c], rp->typmod[c]))
+		{
+			rp->type[c] = FLOAT8OID;
+			rp->typmod[c] = -1;
+		}
 	}
 	if ((bad = replay_bind(enc, rp)) != NULL)
 		elog(ERROR, "recipe steps of the encoder are inconsistent: %s", bad);
@@ -241,20 +266,6 @@ MlReplaySave(MlEncoder *enc, StringInfo buf)
 		MlWriteInt32(buf, (int32) rp->type[c]);
 		MlWriteInt32(buf, rp->typmod[c]);
 	}
-}
-
-/* The base types a replayed input may have had, by its kind. */
-static bool
-type_fits(MlInput *in, Oid type, int32 typmod)
-{
-	if (in->kind == ML_INPUT_CATEGORY)
-		return type == TEXTOID && typmod == -1;
-	if (in->kind == ML_INPUT_DATETIME)
-		return type == in->typid && typmod == -1;
-	if (type == NUMERICOID)
-		return typmod == -1 || typmod >= (int32) VARHDRSZ;
-	return (type == INT2OID || type == INT4OID || type == INT8OID || type == FLOAT4OID ||
-			type == FLOAT8OID) && typmod == -1;
 }
 
 /* A step's JSON text parsed, or NULL when it is no JSON object (never raises on bad text). */
