@@ -423,6 +423,7 @@ MlReplayRow(MlEncoder *enc, const MlReplayCell *cells, double *out)
 	MlFills    *fills;
 
 	MemoryContextReset(rp->cxt);
+	MlRecipeReading(0);			/* the engine's errors name no recipe: the steps are the model's */
 	old = MemoryContextSwitchTo(rp->cxt);
 	frame = one_row_frame(enc, rp, cells);
 	fills = MlFillsCreate(frame);
