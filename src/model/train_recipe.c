@@ -298,7 +298,7 @@ replay_fill(Replay *rp, JsonbContainer *step)
 
 		unsupported(rp, col->name, psprintf("is imputed with method \"%s\", %s", method,
 											rows ? "whose fills depend on other rows" :
-											"which ml_train does not replay on a scored row"));
+											"whose fills depend on other cells"));
 		return;
 	}
 	/* replayed with the models too: a model after it reads the row as filled */
