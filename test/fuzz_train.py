@@ -134,12 +134,16 @@ def options(rng, t):
 
 def recipe_stmts(rng, t):
     """A recipe on the project's relation first (ml_train applies the latest
-    by default): replayable fills or ones it must refuse (KNN, ml_clean's)."""
+    by default): replayable fills (the models' too) or ones it must refuse
+    (KNN, ml_clean's)."""
     stmts = []
     names = t.names()
     if rng.random() < 0.3 and names:
-        method = rng.choice(["mean", "median", "mode", "constant", "knn", "auto"])
-        opts = {"value": 0} if method == "constant" else {}
+        # groupwise, regression and chain fills are replayed per row (features_replay.c)
+        method = rng.choice(["mean", "median", "mode", "constant", "knn", "auto",
+                             "groupwise", "regression", "chain"])
+        opts = ({"value": 0} if method == "constant" else
+                {"by": [rng.choice(names)]} if method == "groupwise" else {})
         stmts.append("SELECT count(*) FROM ml_impute('fz_a', %s, %s, %s, into_table => 'fz_imp')"
                      % (fz.arr(fz.some(rng, names, 1, 3)), fz.lit(method), fz.jlit(opts)))
     if rng.random() < 0.1:

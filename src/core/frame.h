@@ -110,6 +110,7 @@ extern bool MlColumnIsDiscrete(MlColumn *col);
 extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
 extern int32 MlColumnLevel(MlColumn *col, const char *text, double value);
 extern int32 MlColumnAddLevel(MlColumn *col, const char *text);
+extern void MlColumnInitLevels(MlColumn *col);
 
 /* Datetime parts of epoch seconds in the session time zone. */
 typedef enum MlDatePart

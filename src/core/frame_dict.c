@@ -172,6 +172,14 @@ MlColumnAddLevel(MlColumn *col, const char *text)
 	return MlDictCode(col, text, 0, true);
 }
 
+/* An empty level dictionary for a text column built outside a load (one scored row). */
+void
+MlColumnInitLevels(MlColumn *col)
+{
+	MlDictInit(col, true);
+	col->nlevels = 0;
+}
+
 /* Code of an existing level, or -1 (used to map new data onto a recipe). */
 int32
 MlColumnLevel(MlColumn *col, const char *text, double value)

@@ -231,6 +231,8 @@ input_raw(MlEncoder *enc, int i, MlFrame *frame, const int64 *rows, int64 nrows,
 			if (in->kind == ML_INPUT_CATEGORY)
 				v = MlInputPrep(in, col->code[row] < 0 ? NAN : (double) col->code[row],
 								col->code[row] < 0);
+			else if (col->wasnull && col->wasnull[row] && !col->isnull[row])
+				v = col->x[row];	/* filled by the recipe (train_recipe.c): never bounded */
 			else
 				v = MlInputPrep(in, col->x[row], col->isnull[row]);
 			dst[r] = isfinite(v) ? v : NAN;
@@ -523,8 +525,11 @@ MlEncoderSave(MlEncoder *enc, StringInfo buf)
 		for (int k = 0; k < in->nlevels; k++)
 			MlWriteString(buf, in->levels[k]);
 	}
-	/* bit 1: the inputs' recipe steps follow (never set before 0.3.0) */
-	MlWriteInt32(buf, (enc->dense ? 1 : 0) | (enc->prep ? 2 : 0));
+	/*
+	 * bit 1: the inputs' recipe steps follow (never set before 0.3.0); bit
+	 * 2: the recipe's fill steps over a row (never set before 0.4.0)
+	 */
+	MlWriteInt32(buf, (enc->dense ? 1 : 0) | (enc->prep ? 2 : 0) | (enc->replay ? 4 : 0));
 	if (enc->prep)
 		for (int i = 0; i < enc->ninputs; i++)
 		{
@@ -539,6 +544,8 @@ MlEncoderSave(MlEncoder *enc, StringInfo buf)
 				MlWriteFloat8(buf, in->hi);
 			}
 		}
+	if (enc->replay)
+		MlReplaySave(enc, buf);
 	if (enc->dense)
 		for (int j = 0; j < enc->nraw; j++)
 		{
@@ -611,14 +618,16 @@ MlEncoderLoad(MlReader *r)
 		load_input(r, &enc->inputs[i]);
 	layout(enc);
 	{
-		int32		flags = MlReadInt32(r, 0, 3);
+		int32		flags = MlReadInt32(r, 0, 7);
 
 		enc->dense = (flags & 1) != 0;
 		enc->prep = (flags & 2) != 0;
+		if (enc->prep)
+			for (int i = 0; i < enc->ninputs; i++)
+				load_prep(r, &enc->inputs[i]);
+		if (flags & 4)
+			MlReplayLoad(enc, r);
 	}
-	if (enc->prep)
-		for (int i = 0; i < enc->ninputs; i++)
-			load_prep(r, &enc->inputs[i]);
 	if (enc->dense)
 	{
 		enc->map = palloc0(sizeof(MlDenseMap) * enc->nraw);

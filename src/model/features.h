@@ -58,6 +58,12 @@ typedef struct MlInput
 	bool		has_clamp;
 	double		lo;
 	double		hi;
+	/*
+	 * A NULL takes the fill of a recipe's model over the row's other inputs
+	 * (groupwise, regression, chain, blend): the encoder's replay steps
+	 * (features_replay.c), run only for rows with such a NULL.
+	 */
+	bool		replay;
 	/* scoring: level text -> code (built on load) */
 	struct MlLevelHash *hash;
 } MlInput;
@@ -90,6 +96,7 @@ typedef struct MlEncoder
 	int		   *feat_ncat;
 	int		   *feat_input;		/* input each learner feature comes from */
 	bool		prep;			/* some input has a fill or bounds */
+	struct MlReplay *replay;	/* the recipe's fill steps over a row, or NULL */
 } MlEncoder;
 
 /* What a recipe asks of one frame column (NULL list: nothing). */
@@ -103,6 +110,42 @@ typedef struct MlColumnPrep
 	int			nparts;			/* > 0: these date parts instead of the defaults */
 	MlDatePart	parts[ML_MAX_PARTS];
 } MlColumnPrep;
+
+/*
+ * A cleaning recipe's fill steps replayed on one row (features_replay.c):
+ * every fill step of the recipe on an input, in the recipe's order, as its
+ * JSON, applied by the cleaning engine (MlModelFromJson, MlImputeApplyModel)
+ * to a frame of that one row, as ml_apply_recipe applies them to a table.
+ */
+typedef struct MlReplay
+{
+	int			nsteps;
+	char	  **text;			/* each step as stored */
+	Jsonb	  **step;
+	int			ncols;			/* the inputs the steps read or fill */
+	int		   *input;			/* [ncols] encoder input */
+	Oid		   *type;			/* [ncols] base type of the training column */
+	int32	   *typmod;
+	bool	   *target;			/* [ncols] some step fills it */
+	MemoryContext cxt;			/* one row's work, reset after it */
+} MlReplay;
+
+/* One replayed input of a scored row, as a frame would hold it. */
+typedef struct MlReplayCell
+{
+	bool		isnull;
+	double		x;				/* number or epoch */
+	char	   *text;			/* category: the level as its type prints it */
+} MlReplayCell;
+
+#define ML_REPLAY_MAX_STEPS 4096
+
+extern bool MlReplayMethodOk(JsonbContainer *step, char **bad);
+extern List *MlReplayColumns(JsonbContainer *step);
+extern void MlReplayAttach(MlEncoder *enc, List *steps, MlFrame *frame);
+extern void MlReplaySave(MlEncoder *enc, StringInfo buf);
+extern void MlReplayLoad(MlEncoder *enc, MlReader *r);
+extern void MlReplayRow(MlEncoder *enc, const MlReplayCell *cells, double *out);
 
 extern MlEncoder *MlEncoderFit(MlFrame *frame, List *columns, const int64 *rows, int64 nrows,
 							   bool dense);

@@ -229,6 +229,97 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 	return isfinite(v) ? v : NAN;
 }
 
+/* ---------- the recipe's model fills (features_replay.c), rows with a NULL only ---------- */
+
+/* Whether a row has a NULL in an input a recipe's model fills. */
+static inline bool
+replay_needed(MlEncoder *enc, MlRowBinding *b, const bool *nulls)
+{
+	for (int i = 0; i < enc->ninputs; i++)
+		if (enc->inputs[i].replay && nulls[b->attno[i]])
+			return true;
+	return false;
+}
+
+/* A deformed row's replayed inputs as a frame holds them: numbers unbounded, levels as text. */
+static void
+replay_cells(MlEncoder *enc, MlRowBinding *b, const Datum *values, const bool *nulls,
+			 MlReplayCell *cells)
+{
+	MlReplay   *rp = enc->replay;
+
+	for (int c = 0; c < rp->ncols; c++)
+	{
+		int			i = rp->input[c];
+		int			a = b->attno[i];
+		Oid			t = b->atttype[i];
+
+		cells[c].isnull = nulls[a];
+		cells[c].text = NULL;
+		cells[c].x = NAN;
+		if (nulls[a])
+			continue;
+		if (enc->inputs[i].kind != ML_INPUT_CATEGORY)
+			cells[c].x = b->memo[i] ? numeric_value(b->memo[i], values[a]) :
+				MlBaseDatumToDouble(values[a], t);
+		else if (t == TEXTOID || t == VARCHAROID || t == BPCHAROID)
+			cells[c].text = TextDatumGetCString(values[a]);
+		else if (t == BOOLOID)
+			cells[c].text = DatumGetBool(values[a]) ? "t" : "f";
+		else
+			cells[c].text = OutputFunctionCall(&b->out[i], values[a]);
+	}
+}
+
+/* The replayed fills of the row's NULL inputs into its raw features (column r of raw). */
+static void
+replay_put(MlEncoder *enc, const MlReplayCell *cells, double **raw, int r)
+{
+	MlReplay   *rp = enc->replay;
+	double	   *out = palloc(sizeof(double) * rp->ncols);
+
+	MlReplayRow(enc, cells, out);
+	for (int c = 0; c < rp->ncols; c++)
+	{
+		MlInput    *in = &enc->inputs[rp->input[c]];
+		double		parts[ML_MAX_PARTS];
+
+		if (!rp->target[c] || !cells[c].isnull)
+			continue;
+		raw[in->first_raw][r] = out[c];
+		MlDatePartsOf(out[c], in->parts, in->nparts, in->with_tz, parts);
+		for (int p = 0; p < in->nparts; p++)
+			raw[in->first_raw + 1 + p][r] = parts[p];
+	}
+	pfree(out);
+}
+
+/* One row: raw holds its features side by side (column j is raw + j). */
+static void
+replay_row(MlEncoder *enc, const MlReplayCell *cells, double *raw)
+{
+	double	  **cols = palloc(sizeof(double *) * Max(enc->nraw, 1));
+
+	for (int j = 0; j < enc->nraw; j++)
+		cols[j] = raw + j;
+	replay_put(enc, cells, cols, 0);
+	pfree(cols);
+}
+
+static void
+replay_datums(MlEncoder *enc, MlRowBinding *b, const Datum *values, const bool *nulls,
+			  double **raw, int r, double *rowraw)
+{
+	MlReplayCell *cells = palloc(sizeof(MlReplayCell) * enc->replay->ncols);
+
+	replay_cells(enc, b, values, nulls, cells);
+	if (rowraw)
+		replay_row(enc, cells, rowraw);
+	else
+		replay_put(enc, cells, raw, r);
+	pfree(cells);
+}
+
 void
 MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nulls, double *raw, double *feat)
 {
@@ -238,6 +329,8 @@ MlEncodeRow(MlEncoder *enc, MlRowBinding *b, Datum *values, bool *nulls, double 
 
 		put_input(&enc->inputs[i], input_value(&enc->inputs[i], b, i, values[a], nulls[a]), raw);
 	}
+	if (unlikely(enc->replay != NULL) && replay_needed(enc, b, nulls))
+		replay_datums(enc, b, values, nulls, NULL, 0, raw);
 	finish_row(enc, raw, feat);
 }
 
@@ -272,6 +365,9 @@ MlEncodeBlock(MlEncoder *enc, MlRowBinding *b, int n, const Datum *values, const
 				raw[in->first_raw + 1 + p][r] = parts[p];
 		}
 	}
+	for (int r = 0; unlikely(enc->replay != NULL) && r < n; r++)
+		if (replay_needed(enc, b, nulls + (size_t) r * stride))
+			replay_datums(enc, b, values + (size_t) r * stride, nulls + (size_t) r * stride, raw, r, NULL);
 	if (enc->dense)
 		MlEncoderDensify(enc, raw, n, feat);
 }
@@ -333,9 +429,46 @@ json_input_value(MlInput *in, JsonbValue *jv, const char *what)
 	return NAN;					/* keep compiler quiet */
 }
 
+/* A jsonb row's replayed inputs as a frame holds them, then their fills (see replay_cells). */
+static void
+replay_json(MlEncoder *enc, Jsonb *row, double *raw)
+{
+	MlReplay   *rp = enc->replay;
+	MlReplayCell *cells = palloc(sizeof(MlReplayCell) * rp->ncols);
+
+	for (int c = 0; c < rp->ncols; c++)
+	{
+		MlInput    *in = &enc->inputs[rp->input[c]];
+		JsonbValue *jv = getKeyJsonValueFromContainer(&row->root, in->name, strlen(in->name), NULL);
+
+		/* every key was read once already: its type is the input's */
+		cells[c].isnull = jv->type == jbvNull;
+		cells[c].text = NULL;
+		cells[c].x = NAN;
+		if (cells[c].isnull)
+			continue;
+		if (in->kind == ML_INPUT_NUMERIC)
+			cells[c].x = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+															NumericGetDatum(jv->val.numeric)));
+		else if (in->kind == ML_INPUT_DATETIME)
+			cells[c].x = json_input_value(in, jv, "the model");
+		else if (jv->type == jbvString)
+			cells[c].text = pnstrdup(jv->val.string.val, jv->val.string.len);
+		else if (jv->type == jbvBool)
+			cells[c].text = jv->val.boolean ? "t" : "f";
+		else
+			cells[c].text = DatumGetCString(DirectFunctionCall1(numeric_out,
+																NumericGetDatum(jv->val.numeric)));
+	}
+	replay_row(enc, cells, raw);
+	pfree(cells);
+}
+
 void
 MlEncodeJson(MlEncoder *enc, Jsonb *row, double *raw, double *feat, const char *what)
 {
+	bool		need = false;
+
 	if (!JB_ROOT_IS_OBJECT(row))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -351,6 +484,9 @@ MlEncodeJson(MlEncoder *enc, Jsonb *row, double *raw, double *feat, const char *
 					 errmsg("the row has no key \"%s\", a feature of %s", in->name, what),
 					 errhint("Give every feature; null for a missing value.")));
 		put_input(in, json_input_value(in, jv, what), raw);
+		need |= in->replay && jv->type == jbvNull;
 	}
+	if (unlikely(need))
+		replay_json(enc, row, raw);
 	finish_row(enc, raw, feat);
 }

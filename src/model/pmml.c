@@ -164,12 +164,12 @@ check_inputs(MlPmml *x)
 					 errdetail("PMML 4.4 has no built-in function for the date parts (year, month, day, day of week, hour) the model reads from \"%s\".",
 							   enc->inputs[i].name),
 					 errhint("Derive numeric columns from it first (ml_clean's datetime step, keep_original false) and train on those.")));
-		else if (enc->inputs[i].has_fill || enc->inputs[i].has_clamp)
+		else if (enc->inputs[i].has_fill || enc->inputs[i].has_clamp || enc->inputs[i].replay)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s cannot be exported to PMML: feature \"%s\" takes a cleaning recipe's %s",
 							x->what, enc->inputs[i].name,
-							enc->inputs[i].has_fill ? "fill" : "outlier bounds"),
+							enc->inputs[i].has_fill || enc->inputs[i].replay ? "fill" : "outlier bounds"),
 					 errdetail("This export writes no missing-value replacement or outlier treatment."),
 					 errhint("Train with {\"recipe\": \"none\"}, or on a table the recipe was applied to (ml_apply_recipe).")));
 }

@@ -237,6 +237,8 @@ fit_one(const MlLearner *l, void *params, MlFrame *frame, MlTrainData *td, MlTra
 	t->nclass = td->nclass;
 	t->classes = td->classes;
 	t->enc = MlEncoderFitPrep(frame, td->features, frows, ntrain, l->needs_dense, td->prep);
+	if (td->replay != NIL)
+		MlReplayAttach(t->enc, td->replay, frame);
 	d = MlTrainDesign(t->enc, frame, td, train, ntrain);
 	d->seed = (uint64) o->seed;
 	t->model = l->fit(d, params);
@@ -639,6 +641,7 @@ ml_train(PG_FUNCTION_ARGS)
 	MlTrainFeatures(&td, frame, tcol, o.holdout_col, o.features != NIL);
 	MlTrainRecipeResolve(&rec, p, relid, frame, &td);
 	td.prep = rec.prep;
+	td.replay = rec.replay;
 	MlTrainSplit(&td, frame, &o);
 	elog(DEBUG1, "train timing: reading and preparing %.3f s", elapsed_s(t_begin));
 	MlRunProgress(ML_TRAIN_PROGRESS_READ, frame->nrows);

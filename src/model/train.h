@@ -52,6 +52,7 @@ typedef struct MlTrainData
 	List	   *features;		/* frame column indexes */
 	List	   *skipped;		/* "column: reason" */
 	MlColumnPrep *prep;			/* per frame column: the recipe's steps, or NULL */
+	List	   *replay;			/* the recipe's fill steps the frame took (JSON texts), or NIL */
 } MlTrainData;
 
 /* options.recipe and what became of it (train_recipe.c). */
@@ -69,6 +70,7 @@ typedef struct MlTrainRecipe
 	const char *kind;			/* its kind: clean, impute or train */
 	const char *source;			/* given, project, fitted or none */
 	MlColumnPrep *prep;			/* per frame column, or NULL */
+	List	   *replay;			/* fill steps over the row, applied to the frame (JSON texts) */
 	List	   *applied;		/* "column: step" */
 	List	   *by_learner;
 	List	   *not_applied;

@@ -30,6 +30,8 @@
 #include "clean/cleaning.h"
 #include "core/catalog.h"
 #include "core/options.h"
+#include "core/subxact.h"
+#include "model/features.h"
 #include "model/stored.h"
 #include "model/train.h"
 
@@ -64,20 +66,37 @@ MlTrainRecipeOption(JsonbContainer *opts, MlTrainRecipe *r)
 	r->id = (int64) d;
 }
 
-/* A recipe row as the caller sees it (row-level security): false if hidden or absent. */
+/*
+ * A recipe row as the caller sees it (row-level security): false if hidden
+ * or absent. *round: whether its fills are rounded to the places of the
+ * relation's values, read as ml_apply_recipe reads it.
+ */
 static bool
-read_recipe(int64 id, char **kind, Jsonb **steps)
+read_recipe(int64 id, char **kind, Jsonb **steps, bool *round)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
 	bool		isnull;
+	Datum		opts;
 
-	MlSpiExec("SELECT kind, steps FROM mlops.recipes WHERE id OPERATOR(pg_catalog.=) $1",
+	MlSpiExec("SELECT kind, steps, options FROM mlops.recipes WHERE id OPERATOR(pg_catalog.=) $1",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return false;
 	*kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	*steps = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	opts = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	*round = false;
+	if (!isnull && JB_ROOT_IS_OBJECT(DatumGetJsonbP(opts)))
+	{
+		JsonbContainer *o = &DatumGetJsonbPCopy(opts)->root;
+		JsonbContainer *inner = MlOptObject(o, "options");
+		JsonbValue *missing = MlOptGet(o, "missing");
+
+		*round = inner ? MlOptBool(inner, "round", false) :
+			missing && missing->type == jbvBinary && JsonContainerIsObject(missing->val.binary.data) ?
+			MlOptBool(missing->val.binary.data, "round", false) : false;
+	}
 	return true;
 }
 
@@ -115,6 +134,9 @@ typedef struct Replay
 	bool	   *feature;		/* [frame column] is one of the model's inputs */
 	int			sqlstate;		/* the first problem: 0 none */
 	char	   *problem;
+	List	   *steps;			/* fill steps on features, in order (JsonbContainer *) */
+	bool		model_steps;	/* some of them fill from other cells of the row */
+	bool		round;			/* the recipe rounds its fills (options.round) */
 } Replay;
 
 static void
@@ -202,6 +224,50 @@ category_code(MlColumn *col, const char *text)
 	return MlColumnAddLevel(col, text);
 }
 
+/*
+ * A fill from a model over the row's other cells (groupwise keys,
+ * regression inputs, a chain's or a blend's members): kept as the step's
+ * JSON and replayed on every row with a NULL there (features_replay.c),
+ * when every column it reads is an input of the model and every model in
+ * it reads only the row (KNN's reference rows are source rows: a payload
+ * never holds them).
+ */
+static void
+replay_model(Replay *rp, JsonbContainer *step, const char *column, const char *method)
+{
+	char	   *bad;
+	ListCell   *lc;
+
+	if (!MlReplayMethodOk(step, &bad))
+	{
+		unsupported(rp, column, psprintf("is imputed with a %s that uses method \"%s\", whose fills "
+										 "depend on other rows", method, bad));
+		return;
+	}
+	foreach(lc, MlReplayColumns(step))
+	{
+		char	   *name = lfirst(lc);
+		int			ci = MlFrameColumn(rp->frame, name);
+
+		if (ci < 0 && get_attnum(rp->relid, name) == InvalidAttrNumber)
+		{
+			problem(rp, ERRCODE_UNDEFINED_COLUMN,
+					psprintf("column \"%s\" needed by recipe " INT64_FORMAT " does not exist in relation %s",
+							 name, rp->r->id, MlRelName(rp->relid)));
+			return;
+		}
+		if (ci < 0 || !rp->feature[ci])
+		{
+			unsupported(rp, column, psprintf("is imputed with a %s that reads column \"%s\", which is not "
+											 "an input of the model", method, name));
+			return;
+		}
+	}
+	rp->steps = lappend(rp->steps, step);
+	rp->model_steps = true;
+	note(&rp->r->applied, column, psprintf("fill (%s)", method));
+}
+
 /* A fill the encoder can hold: a number, an epoch, or a frame level code. */
 static void
 replay_fill(Replay *rp, JsonbContainer *step)
@@ -216,15 +282,27 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	if (ci < 0)
 		return;
 	col = &rp->frame->cols[ci];
-	/* by name first: a model of other columns is not even bound to the frame */
+	/* by name first: a model of other columns is bound to the frame later */
 	method = MlOptString(step, "method", "none");
+	if (strcmp(method, "groupwise") == 0 || strcmp(method, "regression") == 0 ||
+		strcmp(method, "mice") == 0 || strcmp(method, "chain") == 0 || strcmp(method, "blend") == 0)
+	{
+		replay_model(rp, step, col->name, method);
+		return;
+	}
 	if (strcmp(method, "mean") != 0 && strcmp(method, "median") != 0 && strcmp(method, "mode") != 0 &&
 		strcmp(method, "constant") != 0 && strcmp(method, "none") != 0)
 	{
-		unsupported(rp, col->name, psprintf("is imputed with method \"%s\", whose fills depend on "
-											"other cells", method));
+		bool		rows = strcmp(method, "knn") == 0 || strcmp(method, "locf") == 0 ||
+			strcmp(method, "interpolate") == 0;
+
+		unsupported(rp, col->name, psprintf("is imputed with method \"%s\", %s", method,
+											rows ? "whose fills depend on other rows" :
+											"whose fills depend on other cells"));
 		return;
 	}
+	/* replayed with the models too: a model after it reads the row as filled */
+	rp->steps = lappend(rp->steps, step);
 	m = MlModelFromJson(rp->frame, step);
 	if (m->method == ML_METHOD_NONE)
 		return;
@@ -418,6 +496,56 @@ replay_steps(Replay *rp, JsonbContainer *steps)
 	}
 }
 
+/* Every model of the fill steps bound to the frame: what the engine refuses, raised. */
+static void
+bind_steps(void *arg)
+{
+	Replay	   *rp = arg;
+	ListCell   *lc;
+
+	foreach(lc, rp->steps)
+		(void) MlModelFromJson(rp->frame, lfirst(lc));
+}
+
+/*
+ * The fill steps applied to the training frame in the recipe's order, as
+ * ml_apply_recipe applies them (each bound after the ones before it, so a
+ * key or an input they filled is read filled), and kept as JSON texts for
+ * the encoder to replay on scored rows. The frame's cells take the fills;
+ * wasnull still marks them (bounds never apply to a filled cell).
+ */
+static void
+replay_models(MlTrainRecipe *r, Replay *rp)
+{
+	MlFills    *fills;
+	ListCell   *lc;
+	char	   *message = NULL;
+
+	if (rp->round)
+	{
+		unsupported(rp, NULL, "rounds its fills to the decimal places of the relation's values "
+					"(option \"round\")");
+		return;
+	}
+	/* a project's recipe the engine refuses falls back; a named one raises as it would */
+	if (r->mode == ML_RECIPE_GIVEN)
+		bind_steps(rp);
+	else if (!MlSubxactTry(bind_steps, rp, &message))
+	{
+		problem(rp, ERRCODE_DATA_CORRUPTED, message);
+		return;
+	}
+	fills = MlFillsCreate(rp->frame);
+	foreach(lc, rp->steps)
+	{
+		MlModel    *m = MlModelFromJson(rp->frame, lfirst(lc));
+
+		(void) MlImputeApplyModel(rp->frame, fills, m, lfirst(lc));
+		r->replay = lappend(r->replay, JsonbToCString(NULL, lfirst(lc), 256));
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* Replay a recipe into r->prep; false (and *rp's problem) when it cannot be. */
 static bool
 replay_recipe(MlTrainRecipe *r, Replay *rp, Jsonb *steps)
@@ -428,6 +556,8 @@ replay_recipe(MlTrainRecipe *r, Replay *rp, Jsonb *steps)
 		problem(rp, ERRCODE_DATA_CORRUPTED, psprintf("recipe " INT64_FORMAT " is invalid: its steps are not a list", r->id));
 	else
 		replay_steps(rp, &steps->root);
+	if (rp->sqlstate == 0 && rp->model_steps)
+		replay_models(r, rp);
 	MlRecipeReading(0);
 	return rp->sqlstate == 0;
 }
@@ -459,7 +589,7 @@ MlTrainRecipeResolve(MlTrainRecipe *r, MlProject *p, Oid relid, MlFrame *frame, 
 		rp.feature[lfirst_int(lc)] = true;
 	if (r->mode == ML_RECIPE_GIVEN)
 	{
-		if (!read_recipe(r->id, &kind, &steps))
+		if (!read_recipe(r->id, &kind, &steps, &rp.round))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("recipe " INT64_FORMAT " does not exist", r->id),
@@ -478,7 +608,7 @@ MlTrainRecipeResolve(MlTrainRecipe *r, MlProject *p, Oid relid, MlFrame *frame, 
 		return;
 	}
 	r->id = project_recipe(p, relid);
-	if (r->id > 0 && read_recipe(r->id, &kind, &steps))
+	if (r->id > 0 && read_recipe(r->id, &kind, &steps, &rp.round))
 	{
 		r->kind = kind;
 		r->source = "project";
@@ -489,7 +619,7 @@ MlTrainRecipeResolve(MlTrainRecipe *r, MlProject *p, Oid relid, MlFrame *frame, 
 				(errmsg("the project's cleaning recipe " INT64_FORMAT " is not applied: %s", r->id, rp.problem),
 				 errhint("ml_train prepares the features itself; pass {\"recipe\": \"none\"} to silence this.")));
 		r->fallback = psprintf(INT64_FORMAT ": %s", r->id, rp.problem);
-		r->applied = r->by_learner = r->not_applied = NIL;
+		r->applied = r->by_learner = r->not_applied = r->replay = NIL;
 	}
 	r->prep = NULL;
 	r->id = 0;
