@@ -108,6 +108,7 @@ typedef struct MlModel
 	char	   *forest_lead;
 	/* blend: the column's own model, its fills averaged with the chain's */
 	struct MlModel *member;
+	double		blend_weight;	/* ... the chain's weight, the own model's 1 - it */
 	/* fitting ('auto'): out-of-fold predictions of the observed cells, by row (NaN: none) */
 	double	   *oof;
 	/* what holdout scoring measured */
@@ -176,8 +177,8 @@ extern int	MlRecipeColumn(MlFrame *frame, const char *name);
 
 /* impute_blend.c: the chain's fills averaged with a column's own model's */
 extern double MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
-						   double *own_err, double *chain_err);
-extern MlModel *MlBlendModel(MlModel *chain, MlModel *own, double err);
+						   double *own_err, double *chain_err, double *weight);
+extern MlModel *MlBlendModel(MlModel *chain, MlModel *own, double err, double weight);
 extern void MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
 						  const int64 *rows, int64 n, double *values);
 extern void MlBlendCheck(MlFrame *frame, MlModel *blend);

@@ -1,7 +1,8 @@
 /*
  * impute_blend.c
- *	  A blend: a column's fills are the average of the chain's and of the
- *	  column's own model ('auto''s pick among the per-column candidates).
+ *	  A blend: a column's fills are a weighted average of the chain's and
+ *	  of the column's own model ('auto''s pick among the per-column
+ *	  candidates), the weights fitted on their out-of-fold predictions.
  *
  * The two make different mistakes: the chain regresses on every other
  * column's current value, the own model is often a neighbour vote or a
@@ -26,23 +27,35 @@
 #include "clean/impute.h"
 
 #define BLEND_MIN_CELLS 10		/* fewer common cells: too noisy to choose by */
+#define BLEND_PRIOR_CELLS 30	/* the equal weights count as this many cells */
 
 /*
  * Normalised RMSE of the blend over the observed cells that both own and
  * chain predicted out of fold; own_err and chain_err get theirs on the same
  * cells. NaN (all three) when fewer than BLEND_MIN_CELLS cells are common.
+ *
+ * *weight gets the chain's weight (the own model's is 1 - weight): the
+ * least-squares weight on those cells, within [0, 1], shrunk toward 0.5 as
+ * if BLEND_PRIOR_CELLS more cells had asked for equal weights (on a few
+ * dozen cells the fitted weight is mostly noise; where one member is
+ * clearly closer, many cells pull the weight its way). The error returned
+ * is the blend's at that weight.
  */
 double
 MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
-			 double *own_err, double *chain_err)
+			 double *own_err, double *chain_err, double *weight)
 {
 	double		so = 0,
 				sc = 0,
 				sb = 0,
+				dd = 0,
+				dy = 0,
+				w,
 				sd = col->sd > 0 ? col->sd : 1;
 	int64		n = 0;
 
 	*own_err = *chain_err = NAN;
+	*weight = 0.5;
 	if (own == NULL || chain == NULL)
 		return NAN;
 	for (int64 r = 0; r < nrows; r++)
@@ -53,11 +66,27 @@ MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
 			continue;
 		so += (own[r] - y) * (own[r] - y);
 		sc += (chain[r] - y) * (chain[r] - y);
-		sb += (0.5 * (own[r] + chain[r]) - y) * (0.5 * (own[r] + chain[r]) - y);
+		dd += (chain[r] - own[r]) * (chain[r] - own[r]);
+		dy += (chain[r] - own[r]) * (y - own[r]);
 		n++;
 	}
-	if (n < BLEND_MIN_CELLS || !isfinite(so) || !isfinite(sc) || !isfinite(sb))
+	if (n < BLEND_MIN_CELLS || !isfinite(so) || !isfinite(sc) || !isfinite(dd) || !isfinite(dy))
 		return NAN;
+	w = dd > 0 ? Min(Max(dy / dd, 0.0), 1.0) : 0.5;
+	w = (n * w + BLEND_PRIOR_CELLS * 0.5) / (n + BLEND_PRIOR_CELLS);
+	for (int64 r = 0; r < nrows; r++)
+	{
+		double		y = col->x[r],
+					b;
+
+		if (col->isnull[r] || !isfinite(y) || !isfinite(own[r]) || !isfinite(chain[r]))
+			continue;
+		b = w * chain[r] + (1 - w) * own[r];
+		sb += (b - y) * (b - y);
+	}
+	if (!isfinite(sb))
+		return NAN;
+	*weight = w;
 	*own_err = sqrt(so / n) / sd;
 	*chain_err = sqrt(sc / n) / sd;
 	return sqrt(sb / n) / sd;
@@ -65,7 +94,7 @@ MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
 
 /* The blend of a fitted chain's model for a column and the column's own model. */
 MlModel *
-MlBlendModel(MlModel *chain, MlModel *own, double err)
+MlBlendModel(MlModel *chain, MlModel *own, double err, double weight)
 {
 	MlModel    *m = palloc0(sizeof(MlModel));
 
@@ -77,15 +106,17 @@ MlBlendModel(MlModel *chain, MlModel *own, double err)
 	m->chain = chain->chain;
 	m->rounds = chain->rounds;
 	m->member = own;
+	m->blend_weight = weight;
 	m->metric = "nrmse";
 	m->error = err;
 	return m;
 }
 
 /*
- * Fills of the rows: the average of the chain's value (chain_values, by
- * row, from MlChainRun) and the own model's prediction from the frame as it
- * is; the chain's alone where the own model has none.
+ * Fills of the rows: the weighted average of the chain's value
+ * (chain_values, by row, from MlChainRun; weight blend_weight) and the own
+ * model's prediction from the frame as it is; the chain's alone where the
+ * own model has none.
  */
 void
 MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
@@ -111,7 +142,7 @@ MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
 				o = own->tlevel_value ? own->tlevel_value[l[k]] :
 					strtod(own->tlevel_text[l[k]], NULL);
 		}
-		values[k] = isfinite(o) ? 0.5 * (o + c) : c;
+		values[k] = isfinite(o) ? blend->blend_weight * c + (1 - blend->blend_weight) * o : c;
 	}
 	pfree(v);
 	pfree(l);
@@ -150,4 +181,6 @@ MlBlendCheck(MlFrame *frame, MlModel *blend)
 		}
 	if (!own->discrete && !isfinite(own->fill))
 		MlRecipeBad("a blend's own model has no finite fill");
+	if (!isfinite(blend->blend_weight) || blend->blend_weight < 0 || blend->blend_weight > 1)
+		MlRecipeBad("a blend's chain weight is not a number from 0 to 1");
 }
