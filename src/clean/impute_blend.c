@@ -30,32 +30,26 @@
 #define BLEND_PRIOR_CELLS 30	/* the equal weights count as this many cells */
 
 /*
- * Normalised RMSE of the blend over the observed cells that both own and
- * chain predicted out of fold; own_err and chain_err get theirs on the same
- * cells. NaN (all three) when fewer than BLEND_MIN_CELLS cells are common.
- *
- * *weight gets the chain's weight (the own model's is 1 - weight): the
- * least-squares weight on those cells, within [0, 1], shrunk toward 0.5 as
- * if BLEND_PRIOR_CELLS more cells had asked for equal weights (on a few
- * dozen cells the fitted weight is mostly noise; where one member is
- * clearly closer, many cells pull the weight its way). The error returned
- * is the blend's at that weight.
+ * Normalised RMSE of the equal blend over the observed cells that both own
+ * and chain predicted out of fold; own_err and chain_err get theirs on the
+ * same cells. NaN (all three) when fewer than BLEND_MIN_CELLS cells are
+ * common. *stats gets what the chain's least-squares weight on those cells
+ * needs (MlBlendWeight), in units of the column's sd.
  */
 double
 MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
-			 double *own_err, double *chain_err, double *weight)
+			 double *own_err, double *chain_err, MlBlendStats *stats)
 {
 	double		so = 0,
 				sc = 0,
 				sb = 0,
 				dd = 0,
 				dy = 0,
-				w,
 				sd = col->sd > 0 ? col->sd : 1;
 	int64		n = 0;
 
 	*own_err = *chain_err = NAN;
-	*weight = 0.5;
+	memset(stats, 0, sizeof(MlBlendStats));
 	if (own == NULL || chain == NULL)
 		return NAN;
 	for (int64 r = 0; r < nrows; r++)
@@ -66,30 +60,50 @@ MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
 			continue;
 		so += (own[r] - y) * (own[r] - y);
 		sc += (chain[r] - y) * (chain[r] - y);
+		sb += (0.5 * (own[r] + chain[r]) - y) * (0.5 * (own[r] + chain[r]) - y);
 		dd += (chain[r] - own[r]) * (chain[r] - own[r]);
 		dy += (chain[r] - own[r]) * (y - own[r]);
 		n++;
 	}
-	if (n < BLEND_MIN_CELLS || !isfinite(so) || !isfinite(sc) || !isfinite(dd) || !isfinite(dy))
+	if (n < BLEND_MIN_CELLS || !isfinite(so) || !isfinite(sc) || !isfinite(sb) ||
+		!isfinite(dd) || !isfinite(dy))
 		return NAN;
-	w = dd > 0 ? Min(Max(dy / dd, 0.0), 1.0) : 0.5;
-	w = (n * w + BLEND_PRIOR_CELLS * 0.5) / (n + BLEND_PRIOR_CELLS);
-	for (int64 r = 0; r < nrows; r++)
-	{
-		double		y = col->x[r],
-					b;
-
-		if (col->isnull[r] || !isfinite(y) || !isfinite(own[r]) || !isfinite(chain[r]))
-			continue;
-		b = w * chain[r] + (1 - w) * own[r];
-		sb += (b - y) * (b - y);
-	}
-	if (!isfinite(sb))
-		return NAN;
-	*weight = w;
+	stats->n = n;
+	stats->dd = dd / (sd * sd);
+	stats->dy = dy / (sd * sd);
 	*own_err = sqrt(so / n) / sd;
 	*chain_err = sqrt(sc / n) / sd;
 	return sqrt(sb / n) / sd;
+}
+
+/*
+ * The chain's weight in the blends of a table (the own models' is 1 - it):
+ * the least-squares weight over every blended column's common cells at
+ * once, within [0, 1], shrunk toward 0.5 as if BLEND_PRIOR_CELLS more cells
+ * had asked for equal weights. One weight for the table, not one per
+ * column: a column's few dozen cells fit a weight that is mostly noise
+ * (measured on the corpus, per-column weights lost more tables than they
+ * won); pooled, they show whether the chain or the own models are the
+ * closer on this table.
+ */
+double
+MlBlendWeight(const MlBlendStats *stats, int n)
+{
+	double		dd = 0,
+				dy = 0,
+				w;
+	int64		cells = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		dd += stats[i].dd;
+		dy += stats[i].dy;
+		cells += stats[i].n;
+	}
+	if (!(dd > 0) || !isfinite(dy))
+		return 0.5;
+	w = Min(Max(dy / dd, 0.0), 1.0);
+	return (cells * w + BLEND_PRIOR_CELLS * 0.5) / (cells + BLEND_PRIOR_CELLS);
 }
 
 /* The blend of a fitted chain's model for a column and the column's own model. */

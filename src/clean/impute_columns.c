@@ -100,7 +100,7 @@ missing_rows(MlColumn *col, int64 nrows, int64 *rows)
 static MlModel *
 impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 		   double chain_err, double forest_err, const double *chain_oof, int *pick,
-		   double *blend_err, double *blend_weight)
+		   double *blend_err, MlBlendStats *blend_stats)
 {
 	MlColumn   *col = &frame->cols[target];
 	MlModel    *m;
@@ -171,20 +171,17 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 			 */
 			double		eo,
 						ec,
-						w,
-						eb = MlBlendScore(col, frame->nrows, m->oof, chain_oof, &eo, &ec, &w);
+						eb = MlBlendScore(col, frame->nrows, m->oof, chain_oof, &eo, &ec,
+										  blend_stats);
 
 			if (isfinite(eb))
 				*pick = (eo >= eb * (1 - BLEND_SE / sqrt(Max(scored, 1))) &&
 						 ec >= eb * (1 - BLEND_SE / sqrt(Max(scored, 1)))) ? PICK_BLEND :
 					ec <= eo ? PICK_CHAIN : PICK_OWN;
-			elog(DEBUG1, "\"%s\": own %.4f, chain %.4f, blend %.4f (chain weight %.3f) out of fold",
-				 col->name, eo, ec, eb, w);
+			elog(DEBUG1, "\"%s\": own %.4f, chain %.4f, blend %.4f out of fold", col->name,
+				 eo, ec, eb);
 			if (*pick == PICK_BLEND)
-			{
 				*blend_err = eb;
-				*blend_weight = w;
-			}
 		}
 		if (*pick != PICK_OWN)
 			return m;
@@ -597,7 +594,8 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 	bool		fasked = false; /* a column asked for the forest */
 	double	  **coof = NULL;	/* the chain's out-of-fold predictions, for blends */
 	MlModel   **sown = palloc0(sizeof(MlModel *) * (ntargets + 1));	/* blends' own models */
-	double	   *sweight = palloc(sizeof(double) * (ntargets + 1));	/* ... the chain's weights */
+	MlBlendStats *sstats = palloc0(sizeof(MlBlendStats) * (ntargets + 1));	/* ... their cells */
+	int			nblend = 0;
 	List	   *kept = NIL;		/* their contexts */
 
 	targets = sort_targets(frame, targets);
@@ -633,8 +631,8 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		TimestampTz start = GetCurrentTimestamp();
 		double		chain_err = NAN,
 					forest_err = NAN,
-					blend_err = NAN,
-					blend_weight = 0.5;
+					blend_err = NAN;
+		MlBlendStats blend_stats;
 		const double *chain_oof = NULL;
 		bool		chained = false,
 					forested = false;
@@ -666,7 +664,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 			if (base != ML_METHOD_MICE)
 				MemoryContextSwitchTo(fitcxt);
 			models[n] = impute_one(frame, fills, t, o, chain_err, forest_err, chain_oof,
-								   candidate ? &pick : NULL, &blend_err, &blend_weight);
+								   candidate ? &pick : NULL, &blend_err, &blend_stats);
 			if (pick == PICK_BLEND)
 			{
 				/* its own model lives on, in its context, until the chain fills */
@@ -686,8 +684,9 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		}
 		if (pick == PICK_CHAIN || pick == PICK_BLEND)
 		{
+			if (pick == PICK_BLEND)
+				sstats[nblend++] = blend_stats;
 			scols[ns] = t;
-			sweight[ns] = blend_weight;
 			serr[ns++] = pick == PICK_BLEND ? blend_err : chain_err;
 			continue;
 		}
@@ -753,6 +752,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		TimestampTz start = GetCurrentTimestamp();
 		MlModel   **chain;
 		double	  **values;
+		double		weight = MlBlendWeight(sstats, nblend);
 
 		MemoryContextSwitchTo(fitcxt);
 		chain = MlChainFit(frame, scols, ns, o, serr);
@@ -772,7 +772,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 				 * a blend: its own model predicts from the frame with the
 				 * columns before it filled, as the recipe's steps replay it
 				 */
-				chain[i] = MlBlendModel(chain[i], sown[i], serr[i], sweight[i]);
+				chain[i] = MlBlendModel(chain[i], sown[i], serr[i], weight);
 				MlBlendValues(frame, chain[i], values[i], rows, nr, vals);
 			}
 			MlFillStore(frame, fills, scols[i], rows, nr, vals, NULL, false);
