@@ -27,7 +27,7 @@
 #include "clean/impute.h"
 
 #define BLEND_MIN_CELLS 10		/* fewer common cells: too noisy to choose by */
-#define BLEND_PRIOR_CELLS 30	/* the equal weights count as this many cells */
+#define BLEND_PRIOR_CELLS 1e12	/* the equal weights count as this many cells */
 
 /*
  * Normalised RMSE of the equal blend over the observed cells that both own
