@@ -108,7 +108,6 @@ typedef struct MlModel
 	char	   *forest_lead;
 	/* blend: the column's own model, its fills averaged with the chain's */
 	struct MlModel *member;
-	double		blend_weight;	/* ... the chain's weight, the own model's 1 - it */
 	/* fitting ('auto'): out-of-fold predictions of the observed cells, by row (NaN: none) */
 	double	   *oof;
 	/* what holdout scoring measured */
@@ -176,17 +175,9 @@ extern JsonbValue *MlRecipeArray(JsonbContainer *obj, const char *key, int *n);
 extern int	MlRecipeColumn(MlFrame *frame, const char *name);
 
 /* impute_blend.c: the chain's fills averaged with a column's own model's */
-typedef struct MlBlendStats
-{
-	int64		n;				/* common out-of-fold cells */
-	double		dd;				/* sum of (chain - own)^2 / sd^2 */
-	double		dy;				/* sum of (chain - own)(y - own) / sd^2 */
-} MlBlendStats;
-
 extern double MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
-						   double *own_err, double *chain_err, MlBlendStats *stats);
-extern double MlBlendWeight(const MlBlendStats *stats, int n);
-extern MlModel *MlBlendModel(MlModel *chain, MlModel *own, double err, double weight);
+						   double *own_err, double *chain_err);
+extern MlModel *MlBlendModel(MlModel *chain, MlModel *own, double err);
 extern void MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
 						  const int64 *rows, int64 n, double *values);
 extern void MlBlendCheck(MlFrame *frame, MlModel *blend);

@@ -1,8 +1,7 @@
 /*
  * impute_blend.c
- *	  A blend: a column's fills are a weighted average of the chain's and
- *	  of the column's own model ('auto''s pick among the per-column
- *	  candidates), the weights fitted on their out-of-fold predictions.
+ *	  A blend: a column's fills are the average of the chain's and of the
+ *	  column's own model ('auto''s pick among the per-column candidates).
  *
  * The two make different mistakes: the chain regresses on every other
  * column's current value, the own model is often a neighbour vote or a
@@ -27,29 +26,23 @@
 #include "clean/impute.h"
 
 #define BLEND_MIN_CELLS 10		/* fewer common cells: too noisy to choose by */
-#define BLEND_PRIOR_CELLS 1e12	/* the equal weights count as this many cells */
 
 /*
- * Normalised RMSE of the equal blend over the observed cells that both own
- * and chain predicted out of fold; own_err and chain_err get theirs on the
- * same cells. NaN (all three) when fewer than BLEND_MIN_CELLS cells are
- * common. *stats gets what the chain's least-squares weight on those cells
- * needs (MlBlendWeight), in units of the column's sd.
+ * Normalised RMSE of the blend over the observed cells that both own and
+ * chain predicted out of fold; own_err and chain_err get theirs on the same
+ * cells. NaN (all three) when fewer than BLEND_MIN_CELLS cells are common.
  */
 double
 MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
-			 double *own_err, double *chain_err, MlBlendStats *stats)
+			 double *own_err, double *chain_err)
 {
 	double		so = 0,
 				sc = 0,
 				sb = 0,
-				dd = 0,
-				dy = 0,
 				sd = col->sd > 0 ? col->sd : 1;
 	int64		n = 0;
 
 	*own_err = *chain_err = NAN;
-	memset(stats, 0, sizeof(MlBlendStats));
 	if (own == NULL || chain == NULL)
 		return NAN;
 	for (int64 r = 0; r < nrows; r++)
@@ -61,54 +54,18 @@ MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
 		so += (own[r] - y) * (own[r] - y);
 		sc += (chain[r] - y) * (chain[r] - y);
 		sb += (0.5 * (own[r] + chain[r]) - y) * (0.5 * (own[r] + chain[r]) - y);
-		dd += (chain[r] - own[r]) * (chain[r] - own[r]);
-		dy += (chain[r] - own[r]) * (y - own[r]);
 		n++;
 	}
-	if (n < BLEND_MIN_CELLS || !isfinite(so) || !isfinite(sc) || !isfinite(sb) ||
-		!isfinite(dd) || !isfinite(dy))
+	if (n < BLEND_MIN_CELLS || !isfinite(so) || !isfinite(sc) || !isfinite(sb))
 		return NAN;
-	stats->n = n;
-	stats->dd = dd / (sd * sd);
-	stats->dy = dy / (sd * sd);
 	*own_err = sqrt(so / n) / sd;
 	*chain_err = sqrt(sc / n) / sd;
 	return sqrt(sb / n) / sd;
 }
 
-/*
- * The chain's weight in the blends of a table (the own models' is 1 - it):
- * the least-squares weight over every blended column's common cells at
- * once, within [0, 1], shrunk toward 0.5 as if BLEND_PRIOR_CELLS more cells
- * had asked for equal weights. One weight for the table, not one per
- * column: a column's few dozen cells fit a weight that is mostly noise
- * (measured on the corpus, per-column weights lost more tables than they
- * won); pooled, they show whether the chain or the own models are the
- * closer on this table.
- */
-double
-MlBlendWeight(const MlBlendStats *stats, int n)
-{
-	double		dd = 0,
-				dy = 0,
-				w;
-	int64		cells = 0;
-
-	for (int i = 0; i < n; i++)
-	{
-		dd += stats[i].dd;
-		dy += stats[i].dy;
-		cells += stats[i].n;
-	}
-	if (!(dd > 0) || !isfinite(dy))
-		return 0.5;
-	w = Min(Max(dy / dd, 0.0), 1.0);
-	return (cells * w + BLEND_PRIOR_CELLS * 0.5) / (cells + BLEND_PRIOR_CELLS);
-}
-
 /* The blend of a fitted chain's model for a column and the column's own model. */
 MlModel *
-MlBlendModel(MlModel *chain, MlModel *own, double err, double weight)
+MlBlendModel(MlModel *chain, MlModel *own, double err)
 {
 	MlModel    *m = palloc0(sizeof(MlModel));
 
@@ -120,17 +77,15 @@ MlBlendModel(MlModel *chain, MlModel *own, double err, double weight)
 	m->chain = chain->chain;
 	m->rounds = chain->rounds;
 	m->member = own;
-	m->blend_weight = weight;
 	m->metric = "nrmse";
 	m->error = err;
 	return m;
 }
 
 /*
- * Fills of the rows: the weighted average of the chain's value
- * (chain_values, by row, from MlChainRun; weight blend_weight) and the own
- * model's prediction from the frame as it is; the chain's alone where the
- * own model has none.
+ * Fills of the rows: the average of the chain's value (chain_values, by
+ * row, from MlChainRun) and the own model's prediction from the frame as it
+ * is; the chain's alone where the own model has none.
  */
 void
 MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
@@ -156,7 +111,7 @@ MlBlendValues(MlFrame *frame, MlModel *blend, const double *chain_values,
 				o = own->tlevel_value ? own->tlevel_value[l[k]] :
 					strtod(own->tlevel_text[l[k]], NULL);
 		}
-		values[k] = isfinite(o) ? blend->blend_weight * c + (1 - blend->blend_weight) * o : c;
+		values[k] = isfinite(o) ? 0.5 * (o + c) : c;
 	}
 	pfree(v);
 	pfree(l);
@@ -195,6 +150,4 @@ MlBlendCheck(MlFrame *frame, MlModel *blend)
 		}
 	if (!own->discrete && !isfinite(own->fill))
 		MlRecipeBad("a blend's own model has no finite fill");
-	if (!isfinite(blend->blend_weight) || blend->blend_weight < 0 || blend->blend_weight > 1)
-		MlRecipeBad("a blend's chain weight is not a number from 0 to 1");
 }

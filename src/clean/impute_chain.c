@@ -32,7 +32,6 @@
 #define CHAIN_SCORE_ROWS	5000	/* rows of a larger frame the chain is scored on */
 #define CHAIN_FOLD_ROWS		1000	/* smaller frames: several folds */
 #define CHAIN_FOLDS			5
-#define CHAIN_HIDE			10		/* a fold hides at most 1 / this of a column (small frames) */
 #define CHAIN_BLOCK			1024
 #define CHAIN_CHANCE_GAPS	20		/* fewer gaps: shared gaps are chance */
 
@@ -280,10 +279,9 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	int64	   *cnt = palloc0(sizeof(int64) * Max(n, 1));
 	MlFeatures **feat = palloc(sizeof(MlFeatures *) * Max(n, 1));
 	bool	   *inrow = NULL;
-	int			groups = frame->nrows < CHAIN_FOLD_ROWS && n < CHAIN_HIDE ?
-		(CHAIN_HIDE + n - 1) / n : 1;
-	int			folds = frame->nrows < CHAIN_FOLD_ROWS ?
-		(groups > 1 ? n * groups : Min(n, CHAIN_FOLDS)) : 1;
+	int			groups = frame->nrows < CHAIN_FOLD_ROWS && n < CHAIN_FOLDS ?
+		(CHAIN_FOLDS + n - 1) / n : 1;
+	int			folds = frame->nrows < CHAIN_FOLD_ROWS ? Min(n, CHAIN_FOLDS) * groups : 1;
 	Saved	   *saved = save_columns(frame, cols, n);
 
 	if (frame->nrows > CHAIN_SCORE_ROWS)

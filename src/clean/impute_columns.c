@@ -100,7 +100,7 @@ missing_rows(MlColumn *col, int64 nrows, int64 *rows)
 static MlModel *
 impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 		   double chain_err, double forest_err, const double *chain_oof, int *pick,
-		   double *blend_err, MlBlendStats *blend_stats)
+		   double *blend_err)
 {
 	MlColumn   *col = &frame->cols[target];
 	MlModel    *m;
@@ -171,8 +171,7 @@ impute_one(MlFrame *frame, MlFills *fills, int target, MlImputeOptions *o,
 			 */
 			double		eo,
 						ec,
-						eb = MlBlendScore(col, frame->nrows, m->oof, chain_oof, &eo, &ec,
-										  blend_stats);
+						eb = MlBlendScore(col, frame->nrows, m->oof, chain_oof, &eo, &ec);
 
 			if (isfinite(eb))
 				*pick = (eo >= eb * (1 - BLEND_SE / sqrt(Max(scored, 1))) &&
@@ -356,7 +355,7 @@ mice_rounds(MlFrame *frame, MlFills *fills, int n, MlImputeOptions *o, MlModel *
 					col->isnull[r] = true;
 					col->x[r] = NAN;
 				}
-			models[i] = impute_one(frame, fills, t, o, NAN, NAN, NULL, NULL, NULL, NULL);
+			models[i] = impute_one(frame, fills, t, o, NAN, NAN, NULL, NULL, NULL);
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -594,8 +593,6 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 	bool		fasked = false; /* a column asked for the forest */
 	double	  **coof = NULL;	/* the chain's out-of-fold predictions, for blends */
 	MlModel   **sown = palloc0(sizeof(MlModel *) * (ntargets + 1));	/* blends' own models */
-	MlBlendStats *sstats = palloc0(sizeof(MlBlendStats) * (ntargets + 1));	/* ... their cells */
-	int			nblend = 0;
 	List	   *kept = NIL;		/* their contexts */
 
 	targets = sort_targets(frame, targets);
@@ -632,7 +629,6 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		double		chain_err = NAN,
 					forest_err = NAN,
 					blend_err = NAN;
-		MlBlendStats blend_stats;
 		const double *chain_oof = NULL;
 		bool		chained = false,
 					forested = false;
@@ -664,7 +660,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 			if (base != ML_METHOD_MICE)
 				MemoryContextSwitchTo(fitcxt);
 			models[n] = impute_one(frame, fills, t, o, chain_err, forest_err, chain_oof,
-								   candidate ? &pick : NULL, &blend_err, &blend_stats);
+								   candidate ? &pick : NULL, &blend_err);
 			if (pick == PICK_BLEND)
 			{
 				/* its own model lives on, in its context, until the chain fills */
@@ -684,8 +680,6 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		}
 		if (pick == PICK_CHAIN || pick == PICK_BLEND)
 		{
-			if (pick == PICK_BLEND)
-				sstats[nblend++] = blend_stats;
 			scols[ns] = t;
 			serr[ns++] = pick == PICK_BLEND ? blend_err : chain_err;
 			continue;
@@ -752,7 +746,6 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		TimestampTz start = GetCurrentTimestamp();
 		MlModel   **chain;
 		double	  **values;
-		double		weight = MlBlendWeight(sstats, nblend);
 
 		MemoryContextSwitchTo(fitcxt);
 		chain = MlChainFit(frame, scols, ns, o, serr);
@@ -772,7 +765,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 				 * a blend: its own model predicts from the frame with the
 				 * columns before it filled, as the recipe's steps replay it
 				 */
-				chain[i] = MlBlendModel(chain[i], sown[i], serr[i], weight);
+				chain[i] = MlBlendModel(chain[i], sown[i], serr[i]);
 				MlBlendValues(frame, chain[i], values[i], rows, nr, vals);
 			}
 			MlFillStore(frame, fills, scols[i], rows, nr, vals, NULL, false);

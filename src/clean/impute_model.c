@@ -230,8 +230,8 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 	else if (m->method == ML_METHOD_CHAIN)
 		appendStringInfo(&s, " (%d columns, %d rounds)", m->nchain, m->rounds);
 	else if (m->method == ML_METHOD_BLEND)
-		appendStringInfo(&s, " of chain (%d columns, %d rounds, weight %.2f) and %s", m->nchain,
-						 m->rounds, m->blend_weight, MlModelDescribe(frame, m->member));
+		appendStringInfo(&s, " of chain (%d columns, %d rounds) and %s", m->nchain, m->rounds,
+						 MlModelDescribe(frame, m->member));
 	else if (m->method == ML_METHOD_FOREST)
 		return MlForestDescribe(m);
 	else if (m->method == ML_METHOD_CLASSIFIER)
@@ -418,8 +418,6 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 	if (m->method == ML_METHOD_BLEND)
 	{
 		/* the column's own model, whose fills are averaged with the chain's */
-		appendStringInfoString(out, ", \"chain_weight\": ");
-		json_number(out, m->blend_weight);
 		appendStringInfoString(out, ", \"member\": ");
 		MlModelToJson(frame, m->member, out);
 	}

@@ -578,8 +578,6 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 				strcmp(MlOptString(own->val.binary.data, "method", ""), "forest") == 0)
 				bad_recipe("a blend's own model is a chain, a blend or a forest");
 			m->member = MlModelFromJson(frame, own->val.binary.data);
-			/* recipes before the fitted weights averaged the two equally */
-			m->blend_weight = MlRecipeNumber(obj, "chain_weight", 0.5);
 			MlBlendCheck(frame, m);
 		}
 	}
