@@ -263,9 +263,9 @@ restore_columns(MlFrame *frame, const int *cols, int n, Saved *s)
  * cell in every row would hide 1 / n of each column (half of it with two),
  * and score the chain on columns far emptier than the table's: the rows
  * are then also split into ceil(CHAIN_FOLDS / n) groups, a fold hiding
- * cells in one group only (every observed cell still scored once). oof, when given (n arrays of a value per row), gets the
- * chain's prediction of every scored cell, NaN elsewhere. The frame is left
- * as it was.
+ * cells in one group only (every observed cell still scored once). oof,
+ * when given (n arrays of a value per row), gets the chain's prediction of
+ * every scored cell, NaN elsewhere. The frame is left as it was.
  */
 void
 MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, double *err,
