@@ -259,9 +259,13 @@ restore_columns(MlFrame *frame, const int *cols, int n, Saved *s)
  * far emptier than the table's. A frame with fewer than CHAIN_FOLD_ROWS
  * rows has min(n, CHAIN_FOLDS) folds (with n <= CHAIN_FOLDS every observed
  * cell is scored once), a larger one a single fold on CHAIN_SCORE_ROWS rows
- * spread over it. oof, when given (n arrays of a value per row), gets the
- * chain's prediction of every scored cell, NaN elsewhere. The frame is left
- * as it was.
+ * spread over it. With fewer than CHAIN_FOLDS members, a fold hiding one
+ * cell in every row would hide 1 / n of each column (half of it with two),
+ * and score the chain on columns far emptier than the table's: the rows
+ * are then also split into ceil(CHAIN_FOLDS / n) groups, a fold hiding
+ * cells in one group only (every observed cell still scored once). oof,
+ * when given (n arrays of a value per row), gets the chain's prediction of
+ * every scored cell, NaN elsewhere. The frame is left as it was.
  */
 void
 MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, double *err,
@@ -275,7 +279,9 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	int64	   *cnt = palloc0(sizeof(int64) * Max(n, 1));
 	MlFeatures **feat = palloc(sizeof(MlFeatures *) * Max(n, 1));
 	bool	   *inrow = NULL;
-	int			folds = frame->nrows < CHAIN_FOLD_ROWS ? Min(n, CHAIN_FOLDS) : 1;
+	int			groups = frame->nrows < CHAIN_FOLD_ROWS && n < CHAIN_FOLDS ?
+		(CHAIN_FOLDS + n - 1) / n : 1;
+	int			folds = frame->nrows < CHAIN_FOLD_ROWS ? Min(n, CHAIN_FOLDS) * groups : 1;
 	Saved	   *saved = save_columns(frame, cols, n);
 
 	if (frame->nrows > CHAIN_SCORE_ROWS)
@@ -304,9 +310,11 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 			for (int64 r = 0; r < frame->nrows; r++)
 			{
 				uint64		h = ((uint64) r * UINT64CONST(0x9E3779B97F4A7C15)) >> 33;
+				uint64		g = ((uint64) (r + opts->seed) * UINT64CONST(0xC2B2AE3D27D4EB4F)) >> 40;
 
 				hold[i][r] = (inrow == NULL || inrow[r]) && !col->isnull[r] &&
-					isfinite(col->x[r]) && (int) ((h + (uint64) opts->seed + i) % n) == f;
+					isfinite(col->x[r]) && (int) (g % groups) == f / n &&
+					(int) ((h + (uint64) opts->seed + i) % n) == f % n;
 			}
 		}
 		chain_setup(frame, mb, n, hold, inrow, CHAIN_SEARCH_ROWS);
