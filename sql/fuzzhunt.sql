@@ -94,6 +94,11 @@ SELECT (ARRAY['a', 'b', 'c'])[id % 3 + 1] AS g, count(*), min(g_target), max(g_t
 FROM fh_te_out GROUP BY 1 ORDER BY 1;
 SELECT steps -> 1 -> 'encodings' AS encodings, steps -> 1 -> 'prior' AS prior
 FROM mlops.recipes WHERE id = (SELECT max(id) FROM mlops.recipes);
+-- a negative smoothing (pseudo-rows) was taken, its means moved away from
+-- the prior (or replaced by it where the count went to 0 or below)
+SELECT regress_try($$SELECT count(*) FROM ml_clean('fh_te',
+    '{"missing": false, "outliers": false, "encode": {"method": "target", "smoothing": -1}, "target": "y"}')$$)
+    AS negative_smoothing;
 
 -- 6. A damaged cleaning report (mlops.recipes.report): the cleaning report
 -- read its counts as bigint in SQL it built ("invalid input syntax for
