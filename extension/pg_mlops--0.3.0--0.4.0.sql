@@ -189,3 +189,19 @@ CROSS JOIN LATERAL (SELECT
     mlops.report_number(e, 'max_before') AS max_before, mlops.report_number(e, 'max_after') AS max_after
     WHERE pg_catalog.jsonb_typeof(e) OPERATOR(pg_catalog.=) 'object') x
 WHERE r.kind OPERATOR(pg_catalog.=) 'clean';
+
+-- ml_job_runs: an infinite start or end (an altered row) has no duration;
+-- subtracting it failed the view (and ml_job_history) for every reader.
+CREATE OR REPLACE VIEW @extschema@.ml_job_runs WITH (security_invoker = true) AS
+SELECT r.id AS run, r.job_id AS job, j.name AS job_name, p.name AS project, j.kind,
+       r.attempt, r.status, r.trigger, r.requested_by, r.due_at, r.started_at, r.finished_at,
+       -- an infinite time (an altered row) has no duration: subtracting it
+       -- would fail the view for every reader
+       CASE WHEN pg_catalog.isfinite(r.started_at) AND pg_catalog.isfinite(r.finished_at)
+            THEN r.finished_at OPERATOR(pg_catalog.-) r.started_at END AS duration,
+       COALESCE(l.rows_processed, r.rows_processed) AS rows_processed,
+       COALESCE(l.progress, r.progress) AS progress, r.sqlstate, r.message, r.log, r.pid
+FROM mlops.job_runs r
+JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id
+LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id
+LEFT JOIN LATERAL mlops.job_run_live(CASE WHEN r.status OPERATOR(pg_catalog.=) 'running' THEN r.id END) l ON true;

@@ -94,6 +94,11 @@ SELECT (ARRAY['a', 'b', 'c'])[id % 3 + 1] AS g, count(*), min(g_target), max(g_t
 FROM fh_te_out GROUP BY 1 ORDER BY 1;
 SELECT steps -> 1 -> 'encodings' AS encodings, steps -> 1 -> 'prior' AS prior
 FROM mlops.recipes WHERE id = (SELECT max(id) FROM mlops.recipes);
+-- a negative smoothing (pseudo-rows) was taken, its means moved away from
+-- the prior (or replaced by it where the count went to 0 or below)
+SELECT regress_try($$SELECT count(*) FROM ml_clean('fh_te',
+    '{"missing": false, "outliers": false, "encode": {"method": "target", "smoothing": -1}, "target": "y"}')$$)
+    AS negative_smoothing;
 
 -- 6. A damaged cleaning report (mlops.recipes.report): the cleaning report
 -- read its counts as bigint in SQL it built ("invalid input syntax for
@@ -162,6 +167,10 @@ WHERE job_id = (SELECT max(id) FROM mlops.jobs);
 SET LOCAL ROLE regress_fh_eng;
 SELECT regress_try($$SELECT ml_report('fh_p', 'jobs')$$) AS infinite_times;
 RESET ROLE;
+-- the views of job runs subtracted them too, failing for every reader of the
+-- job's runs; such a run has no duration there either
+SELECT regress_try($$SELECT count(*) FILTER (WHERE duration IS NOT NULL) FROM ml_job_runs$$) AS job_runs,
+       regress_try($$SELECT count(*) FILTER (WHERE duration_s IS NOT NULL) FROM ml_job_history$$) AS job_history;
 SELECT content -> 'runs' AS runs, content -> 'jobs' -> (SELECT name FROM mlops.jobs ORDER BY id DESC LIMIT 1) AS job
 FROM mlops.reports WHERE kind = 'jobs' ORDER BY id DESC LIMIT 1;
 UPDATE mlops.job_runs SET started_at = now() - interval '90 seconds', finished_at = now()

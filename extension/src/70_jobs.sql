@@ -95,7 +95,10 @@ COMMENT ON VIEW @extschema@.ml_jobs IS 'jobs the current role owns (admins: all 
 CREATE VIEW @extschema@.ml_job_runs WITH (security_invoker = true) AS
 SELECT r.id AS run, r.job_id AS job, j.name AS job_name, p.name AS project, j.kind,
        r.attempt, r.status, r.trigger, r.requested_by, r.due_at, r.started_at, r.finished_at,
-       r.finished_at OPERATOR(pg_catalog.-) r.started_at AS duration,
+       -- an infinite time (an altered row) has no duration: subtracting it
+       -- would fail the view for every reader
+       CASE WHEN pg_catalog.isfinite(r.started_at) AND pg_catalog.isfinite(r.finished_at)
+            THEN r.finished_at OPERATOR(pg_catalog.-) r.started_at END AS duration,
        COALESCE(l.rows_processed, r.rows_processed) AS rows_processed,
        COALESCE(l.progress, r.progress) AS progress, r.sqlstate, r.message, r.log, r.pid
 FROM mlops.job_runs r

@@ -304,6 +304,7 @@ MlStepEncode(Clean *c, JsonbContainer *st)
 	/* range-checked before the cast: (int) of 1e300 is undefined */
 	int			max_levels = max_levels_d >= 1 && max_levels_d <= 1000 ? (int) max_levels_d : 0;
 	int			buckets = buckets_d >= 2 && buckets_d <= 1024 ? (int) buckets_d : 0;
+	double		smoothing = MlOptNumber(st, "smoothing", 10);
 	bool		keep = MlOptBool(st, "keep_original", false);
 
 	if (strcmp(method, "auto") && strcmp(method, "onehot") && strcmp(method, "ordinal") &&
@@ -321,6 +322,12 @@ MlStepEncode(Clean *c, JsonbContainer *st)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"max_levels\" must be 1..1000 and \"buckets\" 2..1024")));
+	/* pseudo-rows: a negative count would move a level's mean away from the prior */
+	if (!(smoothing >= 0) || isinf(smoothing))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"smoothing\" must be a finite number of 0 or more, not %g", smoothing),
+				 errhint("It counts the pseudo-rows of the overall mean added to each level; 0 is no smoothing.")));
 
 	for (int ci = 0; ci < frame->ncols; ci++)
 	{
@@ -353,7 +360,7 @@ MlStepEncode(Clean *c, JsonbContainer *st)
 			freq[i] = total ? (double) lc[i].count / total : 0;
 		}
 		if (strcmp(m, "target") == 0)
-			fit_target_encoding(c, ci, names, lc, nl, MlOptNumber(st, "smoothing", 10), keep);
+			fit_target_encoding(c, ci, names, lc, nl, smoothing, keep);
 		else if (strcmp(m, "onehot") == 0)
 			MlEmitOnehot(c, ci, names, Min(nl, max_levels), nl > max_levels, NULL, keep);
 		else if (strcmp(m, "hashing") == 0)
