@@ -200,9 +200,16 @@ remove_old_runs(void)
 
 	if (ml_job_run_retention <= 0)
 		return;
-	MlSpiExec("DELETE FROM mlops.job_runs WHERE status NOT IN ('queued', 'running') "
-			  "AND finished_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
-			  "    OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))",
+	/*
+	 * Rows another transaction holds (an ml_unschedule deleting its job's
+	 * runs, in its own order) are left for a later pass: retention never
+	 * waits on them, so it cannot deadlock with them.
+	 */
+	MlSpiExec("DELETE FROM mlops.job_runs WHERE id OPERATOR(pg_catalog.=) ANY (SELECT id FROM mlops.job_runs "
+			  "  WHERE status NOT IN ('queued', 'running') "
+			  "  AND finished_at OPERATOR(pg_catalog.<) (pg_catalog.now() "
+			  "      OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1)) "
+			  "  FOR UPDATE SKIP LOCKED)",
 			  1, types, values, NULL, SPI_OK_DELETE);
 }
 

@@ -54,6 +54,7 @@ typedef struct MlRunArg
 /* runs.c: catalog writes on runs, inside a transaction with SPI connected */
 extern void MlRunFinish(int64 run, const char *status, const char *sqlstate,
 						const char *message, bool allow_retry);
+extern void MlRunLockJob(int64 run);
 extern void MlRunNotify(int64 run, const char *status);
 extern bool MlRunWorkerAlive(int pid);
 

@@ -592,6 +592,15 @@ no_such_job(int64 id)
 			 errhint("Jobs you own are listed in the ml_jobs view.")));
 }
 
+static void
+no_such_run(int64 run)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("run %lld does not exist", (long long) run),
+			 errhint("Runs of the jobs you own are listed in the ml_job_runs view.")));
+}
+
 /* A job the caller owns (or administers); others do not exist for it. */
 static JobRow *
 owned_job(MlScope *scope, int64 id)
@@ -797,6 +806,19 @@ ml_cancel(PG_FUNCTION_ARGS)
 	MlScopeEnter(&scope);
 	values[0] = Int64GetDatum(run);
 	MlScopeAsOwner(&scope);
+	/*
+	 * The job's row is locked before the run's, the order of ml_unschedule
+	 * and of every writer of runs (runs.c): the run names its job (a run
+	 * never changes jobs), load_job locks it, then the run is locked and
+	 * read again, as it is once the job is ours.
+	 */
+	MlSpiExec("SELECT job_id FROM mlops.job_runs WHERE id OPERATOR(pg_catalog.=) $1",
+			  1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		no_such_run(run);
+	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	j = load_job(&scope, job);
+	MlScopeAsOwner(&scope);
 	MlSpiExec(MlCatalogHasColumn("job_runs", "requested_by_oid") ?
 			  "SELECT job_id, status, pid, requested_by, requested_by_oid FROM mlops.job_runs "
 			  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE" :
@@ -804,21 +826,13 @@ ml_cancel(PG_FUNCTION_ARGS)
 			  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("run %lld does not exist", (long long) run),
-				 errhint("Runs of the jobs you own are listed in the ml_job_runs view.")));
-	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		no_such_run(run);
 	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	pid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	requester = requested_run(&scope, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-	j = load_job(&scope, job);
 	/* the job's owner, or the analyst who asked for this run and still may */
 	if (j == NULL || (!owns_job(&scope, j) && !(requester && analyst_may_run(&scope, j))))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("run %lld does not exist", (long long) run),
-				 errhint("Runs of the jobs you own are listed in the ml_job_runs view.")));
+		no_such_run(run);
 	values[1] = CStringGetTextDatum(psprintf("cancelled by %s", scope.caller_name));
 	MlScopeAsOwner(&scope);
 	if (strcmp(status, "queued") == 0)

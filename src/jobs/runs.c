@@ -8,6 +8,15 @@
  * The caller is in a transaction with SPI connected, as a role that may
  * write the catalog (the extension owner, or the dispatch pass's bootstrap
  * superuser), with search_path pinned.
+ *
+ * Lock order: a job's row, then its runs' rows. ml_unschedule (and the
+ * ON DELETE CASCADE it starts), ml_run_now, ml_cancel and the dispatch
+ * pass take them in that order. A run written twice in one transaction
+ * (PostgreSQL then rechecks its foreign key: FOR KEY SHARE on the job) or
+ * a retry queued after it would take the job after the run, and deadlock
+ * with an unschedule; so MlRunFinish, the worker's record of a run and the
+ * workflow step log lock the job first (MlRunLockJob). A single write of a
+ * run (claiming, starting it) takes no job lock and needs none.
  */
 #include "postgres.h"
 
@@ -32,6 +41,23 @@ MlRunNotify(int64 run, const char *status)
 	MlSpiExec("SELECT pg_catalog.pg_notify('ml_job_runs', "
 			  "pg_catalog.jsonb_build_object('run', $1, 'status', $2)::pg_catalog.text)",
 			  2, types, values, NULL, SPI_OK_SELECT);
+}
+
+/*
+ * Lock the job of a run (FOR KEY SHARE: what the run's foreign key check
+ * takes) before the caller writes the run. Waits for an ml_unschedule that
+ * holds the job; once that commits, the job and its runs are gone and the
+ * caller's writes find nothing. As the catalog's writer (see above).
+ */
+void
+MlRunLockJob(int64 run)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(run)};
+
+	MlSpiExec("SELECT 1 FROM mlops.jobs j JOIN mlops.job_runs r ON r.job_id OPERATOR(pg_catalog.=) j.id "
+			  "WHERE r.id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF j",
+			  1, types, values, NULL, SPI_OK_SELECT);
 }
 
 /*
@@ -63,6 +89,7 @@ MlRunFinish(int64 run, const char *status, const char *sqlstate,
 		values[3] = CStringGetTextDatum(message);
 	else
 		nulls[3] = 'n';
+	MlRunLockJob(run);
 	MlSpiExec("UPDATE mlops.job_runs SET status = $2, sqlstate = $3, message = $4, "
 			  "    finished_at = pg_catalog.clock_timestamp(), "
 			  "    started_at = COALESCE(started_at, pg_catalog.clock_timestamp()), "

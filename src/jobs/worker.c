@@ -358,6 +358,8 @@ record(Run *r, const char *status, const char *sqlstate, const char *message, bo
 
 	MlScopeEnter(&scope);
 	MlScopeAsOwner(&scope);
+	/* the job before the run: two writes of the run recheck its job (runs.c) */
+	MlRunLockJob(r->run);
 	values[0] = Int64GetDatum(r->run);
 	values[1] = CStringGetTextDatum(r->kind);
 	values[2] = CStringGetTextDatum(status);

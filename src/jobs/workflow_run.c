@@ -546,6 +546,8 @@ log_step(MlWorkflowRun *w, int step_no, const char *status, const char *message,
 	values[6] = CStringGetTextDatum(details ? details : "{}");
 	MlScopeEnter(&scope);
 	MlScopeAsOwner(&scope);
+	/* the job before the run and its steps, as every writer of runs (runs.c) */
+	MlRunLockJob(w->run);
 	if (insert)
 		MlSpiExec("INSERT INTO mlops.job_run_steps (run_id, step_no, workflow_id, kind, status, started_at, "
 				  "  finished_at, message, details) "
@@ -642,6 +644,7 @@ carry(MlWorkflowRun *w)
 
 	MlScopeEnter(&scope);
 	MlScopeAsOwner(&scope);
+	MlRunLockJob(w->run);		/* before the run's writes below (runs.c) */
 	MlSpiExec("SELECT r.id, "
 			  "  (SELECT pg_catalog.min(s.step_no) FROM mlops.job_run_steps s WHERE s.run_id OPERATOR(pg_catalog.=) r.id "
 			  "   AND s.status OPERATOR(pg_catalog.<>) ALL (ARRAY['succeeded', 'carried'])) "
