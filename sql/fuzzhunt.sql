@@ -99,6 +99,16 @@ FROM mlops.recipes WHERE id = (SELECT max(id) FROM mlops.recipes);
 SELECT regress_try($$SELECT count(*) FROM ml_clean('fh_te',
     '{"missing": false, "outliers": false, "encode": {"method": "target", "smoothing": -1}, "target": "y"}')$$)
     AS negative_smoothing;
+-- a huge smoothing with a large prior: smoothing * prior overflowed and
+-- every level was encoded Infinity; the weighted mean now gives the prior
+CREATE TABLE fh_te_big AS
+SELECT i AS id, (ARRAY['a', 'b', 'c'])[i % 3 + 1] AS g, (1e10 + i % 3)::float8 AS y FROM generate_series(1, 30) i;
+SELECT count(*) AS cleaned FROM ml_clean('fh_te_big',
+    '{"missing": false, "outliers": false, "encode": {"method": "target", "smoothing": 1e300}, "target": "y"}', 'fh_te_big_out');
+SELECT count(*) AS encoded, count(*) FILTER (WHERE g_target = 'NaN' OR g_target IN ('Infinity', '-Infinity')) AS not_finite,
+       min(g_target) = max(g_target) AS one_value, round(min(g_target)) AS prior
+FROM fh_te_big_out;
+DROP TABLE fh_te_big, fh_te_big_out;
 
 -- 6. A damaged cleaning report (mlops.recipes.report): the cleaning report
 -- read its counts as bigint in SQL it built ("invalid input syntax for

@@ -233,10 +233,22 @@ static double
 smoothed_mean(double s, double n, double smoothing, double prior)
 {
 	double		den = n + smoothing;
+	double		r;
+	double		w;
 
 	if (!(den > 0))
 		return prior;
-	return (s + smoothing * prior) / den;
+	r = (s + smoothing * prior) / den;
+	if (isfinite(r) || !isfinite(s))
+		return r;
+
+	/*
+	 * A huge smoothing times a large prior overflows (the encoding was inf):
+	 * the same weighted mean of the level's mean and the prior, in a form
+	 * that cannot overflow (the level's weight n / den is at most 1).
+	 */
+	w = n / den;
+	return n > 0 ? w * (s / n) + (1 - w) * prior : prior;
 }
 
 static void
