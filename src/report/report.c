@@ -147,10 +147,11 @@ jsonb_of(const char *members)
 static int64
 store(MlReport *r, const char *html, int32 *version)
 {
-	Oid			types[10] = {INT8OID, TEXTOID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID,
-	TEXTOID, NAMEOID, OIDOID};
-	Datum		values[10];
-	char		nulls[10] = "          ";
+	Oid			types[11] = {INT8OID, TEXTOID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID,
+	TEXTOID, NAMEOID, OIDOID, INT4OID};
+	Datum		values[11];
+	char		nulls[11] = "           ";
+	int32		last;
 	Oid			ltypes[1] = {INT8OID};
 	bool		isnull;
 	int64		id;
@@ -171,24 +172,23 @@ store(MlReport *r, const char *html, int32 *version)
 	MlScopeAsOwner(r->scope);
 	MlSpiExec("SELECT 1 FROM mlops.projects WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			  1, ltypes, values, NULL, SPI_OK_SELECT);
-	/* the next number is counted in SQL below: the last one (an altered row) is refused first */
-	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.=) 2147483647 "
+	/* counted here, not in SQL: the last number (an altered row) is an error of ours */
+	MlSpiExec("SELECT COALESCE(pg_catalog.max(version), 0) "
 			  "FROM mlops.reports WHERE project_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) $2",
 			  2, types, values, NULL, SPI_OK_SELECT);
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	last = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (last == PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("project \"%s\" has no %s report number left", r->project->name, r->kind),
 				 errhint("Delete its old %s reports from mlops.reports.", r->kind)));
+	values[10] = Int32GetDatum(last + 1);
 	MlSpiExec("INSERT INTO mlops.reports (project_id, kind, version, model_id, recipe_id, name, title, "
 			  "  content, built_from, html, created_by, created_by_oid) "
-			  "SELECT $1, $2, COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1, $3, $4, $5, $5, "
-			  "  $6, $7, $8, $9, $10 "
-			  "FROM mlops.reports WHERE project_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) $2 "
-			  "RETURNING id, version",
-			  10, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			  "VALUES ($1, $2, $11, $3, $4, $5, $5, $6, $7, $8, $9, $10) RETURNING id",
+			  11, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*version = last + 1;
 	MlScopeAsCaller(r->scope);
 	return id;
 }
