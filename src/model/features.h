@@ -141,6 +141,7 @@ typedef struct MlReplayCell
 #define ML_REPLAY_MAX_STEPS 4096
 
 extern bool MlReplayMethodOk(JsonbContainer *step, char **bad);
+extern bool MlReplayIsModelFill(const char *method);
 extern List *MlReplayColumns(JsonbContainer *step);
 extern void MlReplayAttach(MlEncoder *enc, List *steps, MlFrame *frame);
 extern void MlReplaySave(MlEncoder *enc, StringInfo buf);

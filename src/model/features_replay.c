@@ -119,6 +119,18 @@ simple_fill(const char *method)
 		strcmp(method, "mode") == 0 || strcmp(method, "constant") == 0 || strcmp(method, "none") == 0;
 }
 
+/* A fill from a model over the row's other cells, which only this file replays. */
+bool
+MlReplayIsModelFill(const char *method)
+{
+	if (simple_fill(method))
+		return false;
+	for (int k = 0; k < (int) lengthof(row_methods); k++)
+		if (strcmp(row_methods[k], method) == 0)
+			return true;
+	return false;
+}
+
 static int
 input_named(MlEncoder *enc, const char *name)
 {

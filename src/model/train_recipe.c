@@ -284,8 +284,7 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	col = &rp->frame->cols[ci];
 	/* by name first: a model of other columns is bound to the frame later */
 	method = MlOptString(step, "method", "none");
-	if (strcmp(method, "groupwise") == 0 || strcmp(method, "regression") == 0 ||
-		strcmp(method, "mice") == 0 || strcmp(method, "chain") == 0 || strcmp(method, "blend") == 0)
+	if (MlReplayIsModelFill(method))
 	{
 		replay_model(rp, step, col->name, method);
 		return;
