@@ -223,3 +223,6 @@ SELECT what, sqlstate IN ('ok', 'XX001') AS clean, count(*) > 0 AS seen
 FROM t2_outcomes GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT DISTINCT what, sqlstate FROM t2_outcomes WHERE sqlstate NOT IN ('ok', 'XX001') ORDER BY 1, 2;
 SELECT t2_outcome() AS restored;
+-- a number the JSON grammar takes but jsonb cannot hold: an XX001 too, not
+-- numeric's own error from reading the payload
+SELECT t2_swap('"fill": 5.0009708737864065', '"fill": 1e9999999999999999') AS number_out_of_range;

@@ -27,6 +27,7 @@
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -280,16 +281,37 @@ MlReplaySave(MlEncoder *enc, StringInfo buf)
 	}
 }
 
-/* A step's JSON text parsed, or NULL when it is no JSON object (never raises on bad text). */
+/*
+ * A step's JSON text parsed, or NULL when it is no JSON object. Text the
+ * JSON grammar accepts may still be refused by jsonb_in (a number out of
+ * numeric's range): that data error is the payload's too, raised as XX001.
+ */
 static Jsonb *
-parse_step(char *text)
+parse_step(MlReader *r, char *text)
 {
 	JsonLexContext *lex = makeJsonLexContextCstringLen(text, strlen(text), GetDatabaseEncoding(), true);
-	Jsonb	   *j;
+	MemoryContext old = CurrentMemoryContext;
+	Jsonb	   *volatile j = NULL;
 
 	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 		return NULL;
-	j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	PG_TRY();
+	{
+		j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(old);
+		e = CopyErrorData();
+		/* a cancel, a lack of memory or of stack is not the payload's fault */
+		if (ERRCODE_TO_CATEGORY(e->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
+		FlushErrorState();
+		MlPayloadInvalid(r, psprintf("a recipe step is not valid JSON: %s", e->message));
+	}
+	PG_END_TRY();
 	return JB_ROOT_IS_OBJECT(j) && !JB_ROOT_IS_SCALAR(j) ? j : NULL;
 }
 
@@ -344,7 +366,7 @@ MlReplayLoad(MlEncoder *enc, MlReader *r)
 	for (int s = 0; s < rp->nsteps; s++)
 	{
 		rp->text[s] = MlReadString(r);
-		if ((rp->step[s] = parse_step(rp->text[s])) == NULL)
+		if ((rp->step[s] = parse_step(r, rp->text[s])) == NULL)
 			MlPayloadInvalid(r, "a recipe step is not a JSON object");
 	}
 	rp->ncols = MlReadInt32(r, 1, enc->ninputs);
@@ -445,6 +467,8 @@ MlReplayRow(MlEncoder *enc, const MlReplayCell *cells, double *out)
 		MlModel    *m = MlModelFromJson(frame, &rp->step[s]->root);
 
 		(void) MlImputeApplyModel(frame, fills, m, &rp->step[s]->root);
+		/* a step binds its whole level lists again for every row: a block of rows can be long */
+		CHECK_FOR_INTERRUPTS();
 	}
 	for (int c = 0; c < rp->ncols; c++)
 		out[c] = cell_value(&enc->inputs[rp->input[c]], &frame->cols[c]);
