@@ -41,6 +41,7 @@ typedef struct MlKey
 	int			part;			/* MlDatePart, or -1 for the column's own codes */
 	int			nlevels;
 	int32	   *rowcodes;		/* per row, codes in the model's level space (recipes) */
+	struct MlKeyLevels *levels; /* recipes: the stored levels, to code other rows */
 } MlKey;
 
 /* Inputs of a regression or KNN model. */
@@ -166,6 +167,7 @@ extern void MlNetPredict(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 extern void MlNetToJson(MlFrame *frame, MlModel *m, StringInfo out);
 extern void MlNetFromJson(MlFrame *frame, MlModel *m, JsonbContainer *obj);
 extern MlModel *MlModelFromJson(MlFrame *frame, JsonbContainer *obj);
+extern void MlModelRebind(MlFrame *frame, MlModel *m);
 extern void MlRecipeReading(int64 id);
 extern char *MlConstantParse(MlColumn *col, const char *text, double *value);
 extern void MlRecipeCheckType(MlColumn *col, JsonbContainer *obj);

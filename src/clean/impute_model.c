@@ -33,7 +33,8 @@ predict_regression_rows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 						double *values, int32 *levels)
 {
 	int			w = m->feat->width;
-	double	   *X = palloc(sizeof(double) * PREDICT_BLOCK * w);
+	/* no more than the rows asked: a replayed row's chain predicts one row per round */
+	double	   *X = palloc(sizeof(double) * Min(PREDICT_BLOCK, Max(n, 1)) * w);
 
 	for (int64 b = 0; b < n; b += PREDICT_BLOCK)
 	{

@@ -262,6 +262,43 @@ jtexts(JArray *a)
 	return t;
 }
 
+/*
+ * A recipe key's own levels, kept with the bound key so that the rows of
+ * another frame with the same columns can be coded without reading the
+ * recipe again (MlModelRebind: a replayed row).
+ */
+typedef struct MlKeyLevels
+{
+	LevelMap   *map;			/* text levels, or NULL for numeric ones */
+	int			n;				/* numeric levels: how many, */
+	double	   *vals;			/* their values, */
+	int		   *order;			/* and their order by value */
+	int64		nrows;			/* rows the key's rowcodes have room for */
+} MlKeyLevels;
+
+/* The level of a number among a key's numeric levels, -1 for none. */
+static int32
+numeric_level(MlKeyLevels *kl, bool isnull, double x)
+{
+	int			lo = 0,
+				hi = kl->n - 1;
+
+	if (isnull || !isfinite(x))
+		return -1;
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (kl->vals[kl->order[mid]] == x)
+			return kl->order[mid];
+		if (kl->vals[kl->order[mid]] < x)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 /* A key of a stored model, bound to this frame's rows. */
 static MlKey
 recipe_key(MlFrame *frame, JsonbContainer *obj)
@@ -273,6 +310,7 @@ recipe_key(MlFrame *frame, JsonbContainer *obj)
 	char	   *part = MlOptString(obj, "part", NULL);
 	JArray		levels;
 	MlColumn   *col;
+	MlKeyLevels *kl;
 
 	memset(&key, 0, sizeof(key));
 	key.col = recipe_column(frame, obj);
@@ -304,55 +342,66 @@ recipe_key(MlFrame *frame, JsonbContainer *obj)
 		bad_recipe("a key has too many levels");
 	key.nlevels = Max(levels.n, 1);
 	key.rowcodes = palloc(sizeof(int32) * Max(frame->nrows, 1));
+	key.levels = kl = palloc0(sizeof(MlKeyLevels));
+	kl->nrows = Max(frame->nrows, 1);
 	if (col->level_text)
 	{
 		/* text levels: map each of the frame's levels once, then rows by code */
-		LevelMap   *lm = levelmap_build(jtexts(&levels), levels.n);
 		int32	   *map = palloc(sizeof(int32) * Max(col->nlevels, 1));
 
+		kl->map = levelmap_build(jtexts(&levels), levels.n);
 		for (int l = 0; l < col->nlevels; l++)
-			map[l] = levelmap_find(lm, col->level_text[l]);
+			map[l] = levelmap_find(kl->map, col->level_text[l]);
 		for (int64 r = 0; r < frame->nrows; r++)
 			key.rowcodes[r] = col->isnull[r] || col->code[r] < 0 ? -1 : map[col->code[r]];
+		pfree(map);
 	}
 	else
 	{
 		/* numeric levels: match values, through a sorted copy of the levels */
-		double	   *vals = palloc(sizeof(double) * Max(levels.n, 1));
-		int		   *order = palloc(sizeof(int) * Max(levels.n, 1));
-
+		kl->n = levels.n;
+		kl->vals = palloc(sizeof(double) * Max(levels.n, 1));
+		kl->order = palloc(sizeof(int) * Max(levels.n, 1));
 		for (int i = 0; i < levels.n; i++)
 		{
-			vals[i] = jnum(&levels.items[i]);
-			order[i] = i;
+			kl->vals[i] = jnum(&levels.items[i]);
+			kl->order[i] = i;
 		}
-		qsort_arg(order, levels.n, sizeof(int), MlCmpIndexByValue, vals);
+		qsort_arg(kl->order, levels.n, sizeof(int), MlCmpIndexByValue, kl->vals);
 		for (int64 r = 0; r < frame->nrows; r++)
-		{
-			double		x = col->x[r];
-			int			lo = 0,
-						hi = levels.n - 1;
-
-			key.rowcodes[r] = -1;
-			if (col->isnull[r] || !isfinite(x))
-				continue;
-			while (lo <= hi)
-			{
-				int			mid = (lo + hi) / 2;
-
-				if (vals[order[mid]] == x)
-				{
-					key.rowcodes[r] = order[mid];
-					break;
-				}
-				if (vals[order[mid]] < x)
-					lo = mid + 1;
-				else
-					hi = mid - 1;
-			}
-		}
+			key.rowcodes[r] = numeric_level(kl, col->isnull[r], col->x[r]);
 	}
 	return key;
+}
+
+/*
+ * A bound key's rows coded again from the frame as it is now (a key
+ * another step filled is read filled). Datetime parts keep no codes: they
+ * are read from the frame itself.
+ */
+static void
+key_recode(MlFrame *frame, MlKey *key)
+{
+	MlKeyLevels *kl = key->levels;
+	MlColumn   *col = &frame->cols[key->col];
+
+	if (kl == NULL)
+		return;
+	if ((kl->map != NULL) != (col->level_text != NULL))
+		elog(ERROR, "recipe key on column \"%s\" bound to a column of another kind", col->name);
+	if (frame->nrows > kl->nrows)
+	{
+		key->rowcodes = repalloc(key->rowcodes, sizeof(int32) * frame->nrows);
+		kl->nrows = frame->nrows;
+	}
+	for (int64 r = 0; r < frame->nrows; r++)
+	{
+		if (kl->map == NULL)
+			key->rowcodes[r] = numeric_level(kl, col->isnull[r], col->x[r]);
+		else
+			key->rowcodes[r] = col->isnull[r] || col->code[r] < 0 ? -1 :
+				levelmap_find(kl->map, col->level_text[col->code[r]]);
+	}
 }
 
 /* Target level values of a discrete model: indices into its own list. */
@@ -634,6 +683,32 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		}
 	}
 	return m;
+}
+
+/*
+ * A model MlModelFromJson bound to a frame, bound to another frame with
+ * the same columns (types and order) and its current rows: what binding
+ * takes from a frame's rows are its keys' codes, coded again here, in
+ * the model's memory. Reading the model once and coding each row's keys
+ * gives what reading it again for that row would (features_replay.c:
+ * a scored row's fills). Forests are never replayed row by row (their
+ * fills read other rows), so they are refused rather than assumed to
+ * keep nothing of the frame they were read on.
+ */
+void
+MlModelRebind(MlFrame *frame, MlModel *m)
+{
+	if (m->method == ML_METHOD_FOREST)
+		elog(ERROR, "a forest recipe step cannot be bound again");
+	for (int i = 0; i < m->nkeys; i++)
+		key_recode(frame, &m->keys[i]);
+	if (m->feat != NULL)
+		for (int i = 0; i < m->feat->nkey; i++)
+			key_recode(frame, &m->feat->keys[i]);
+	for (int i = 0; i < m->nchain; i++)
+		MlModelRebind(frame, m->chain[i]);
+	if (m->member != NULL)
+		MlModelRebind(frame, m->member);
 }
 
 /* The network part of a stored learned/classifier model. */

@@ -128,6 +128,13 @@ typedef struct MlReplay
 	int32	   *typmod;
 	bool	   *target;			/* [ncols] some step fills it */
 	MemoryContext cxt;			/* one row's work, reset after it */
+	/*
+	 * The steps read once (MlModelFromJson) on the first replayed row, kept
+	 * with the encoder (a cached deployed model's context) for every later
+	 * row, which only codes its keys again (MlModelRebind).
+	 */
+	MemoryContext model_cxt;
+	struct MlModel **model;		/* [nsteps], or NULL until read */
 } MlReplay;
 
 /* One replayed input of a scored row, as a frame would hold it. */

@@ -186,8 +186,14 @@ replay_bind(MlEncoder *enc, MlReplay *rp)
 		if (!simple_fill(pnstrdup(method->val.string.val, method->val.string.len)))
 			enc->inputs[rp->input[target]].replay = true;
 	}
+	/*
+	 * a row's frame and fills (a category's level table alone is 7 kB) fit
+	 * the first block, which a reset keeps: no malloc and free per row
+	 */
 	rp->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops recipe replay",
-									ALLOCSET_SMALL_SIZES);
+									0, 64 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
+	rp->model_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops recipe replay models",
+										  ALLOCSET_SMALL_SIZES);
 	return NULL;
 }
 
@@ -444,6 +450,38 @@ cell_value(MlInput *in, MlColumn *col)
 }
 
 /*
+ * The steps read from their JSON and bound to a frame of the replayed
+ * inputs, once: reading is what a row would cost most (every number of a
+ * chain's rounds parsed again), and what binding takes from a row, its
+ * keys' codes, is coded again for each row (MlModelRebind). Read on a row
+ * of NULLs, in the encoder's own context; an error (or a cancel) part way
+ * leaves nothing read, and the next row reads them afresh.
+ */
+static void
+read_models(MlEncoder *enc, MlReplay *rp)
+{
+	MemoryContext old;
+	MlReplayCell *cells;
+	MlFrame    *frame;
+	MlModel   **model;
+
+	MemoryContextReset(rp->model_cxt);
+	old = MemoryContextSwitchTo(rp->model_cxt);
+	cells = palloc0(sizeof(MlReplayCell) * rp->ncols);
+	for (int c = 0; c < rp->ncols; c++)
+		cells[c].isnull = true;
+	frame = one_row_frame(enc, rp, cells);
+	model = palloc(sizeof(MlModel *) * rp->nsteps);
+	for (int s = 0; s < rp->nsteps; s++)
+	{
+		model[s] = MlModelFromJson(frame, &rp->step[s]->root);
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextSwitchTo(old);
+	rp->model = model;
+}
+
+/*
  * The recipe's steps on one row: out[c], per replayed input, the raw
  * value it has after them (NaN when still missing). The caller takes it
  * for the inputs that were NULL and that a step fills (rp->target).
@@ -458,16 +496,17 @@ MlReplayRow(MlEncoder *enc, const MlReplayCell *cells, double *out)
 
 	MemoryContextReset(rp->cxt);
 	MlRecipeReading(0);			/* the engine's errors name no recipe: the steps are the model's */
+	if (rp->model == NULL)
+		read_models(enc, rp);
 	old = MemoryContextSwitchTo(rp->cxt);
 	frame = one_row_frame(enc, rp, cells);
 	fills = MlFillsCreate(frame);
 	for (int s = 0; s < rp->nsteps; s++)
 	{
-		/* bound after the steps before it: a key they filled is the row's */
-		MlModel    *m = MlModelFromJson(frame, &rp->step[s]->root);
-
-		(void) MlImputeApplyModel(frame, fills, m, &rp->step[s]->root);
-		/* a step binds its whole level lists again for every row: a block of rows can be long */
+		/* coded after the steps before it: a key they filled is the row's */
+		MlModelRebind(frame, rp->model[s]);
+		(void) MlImputeApplyModel(frame, fills, rp->model[s], &rp->step[s]->root);
+		/* a chain runs all its rounds for every row: a block of rows can be long */
 		CHECK_FOR_INTERRUPTS();
 	}
 	for (int c = 0; c < rp->ncols; c++)
