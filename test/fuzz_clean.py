@@ -537,6 +537,24 @@ def gen_case(rng, index):
                          "THEN %s ELSE s END) FROM jsonb_array_elements(steps) s) "
                          "WHERE id = (SELECT max(id) FROM mlops.recipes) AND steps::text LIKE '%%\"blend\"%%'"
                          % mut)
+        if rng.random() < 0.15:
+            # a chain's categorical member (a level's indicator) damaged: its level,
+            # level list, start, coefficients, or a member removed or repeated
+            mut = rng.choice(["jsonb_set(s, '{chain,%d,level}', '%s')" % (rng.randrange(3),
+                                                                        rng.choice(["-1", "0", "2", "99", "0.5", "\"a\"", "null"])),
+                              "jsonb_set(s, '{chain,0,levels}', '%s')" % rng.choice(["[]", "[\"a\"]", "{}", "[null, 1]",
+                                                                                     "[\"a\", \"a\"]", "[1e308, \"NaN\"]"]),
+                              "jsonb_set(s, '{chain,0,levels,0}', '\"zz\"')",
+                              "jsonb_set(s, '{chain,0,fill}', '%s')" % rng.choice(["-0.5", "2", "\"NaN\"", "\"x\""]),
+                              "jsonb_set(s, '{chain,0,round_coefficients}', '[]')",
+                              "jsonb_set(s, '{chain,0,coefficients,0}', '\"Infinity\"')",
+                              "s #- '{chain,0}'", "s #- '{chain,0,levels}'",
+                              "jsonb_set(s, '{chain,1}', s #> '{chain,0}')",
+                              "jsonb_set(s, '{chain,-1,level}', '0')"])
+            stmts.append("UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s ? 'chain' "
+                         "THEN %s ELSE s END) FROM jsonb_array_elements(steps) s) "
+                         "WHERE id = (SELECT max(id) FROM mlops.recipes) AND steps::text LIKE '%%\"level\"%%'"
+                         % mut)
         into = rng.choice([None, None, "fz_applied"])
         stmts.append("SELECT * FROM ml_apply_recipe((SELECT max(id) FROM mlops.recipes), %s%s)"
                      % (lit(other), ", into_table => " + lit(into) if into else ""))

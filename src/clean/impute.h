@@ -42,7 +42,18 @@ typedef struct MlKey
 	int			nlevels;
 	int32	   *rowcodes;		/* per row, codes in the model's level space (recipes) */
 	struct MlKeyLevels *levels; /* recipes: the stored levels, to code other rows */
+	double	  **soft;			/* chain runs: per level, every row's current indicator
+								 * value, read instead of the codes' one-hot (NULL: not) */
 } MlKey;
+
+/*
+ * Most levels a categorical column with gaps may have to be a member of the
+ * chain through its indicators (one member per level); a column with more
+ * stays an input of the numeric members as filled before the chain.
+ */
+#define ML_CHAIN_MAX_LEVELS 20
+/* ... and as read back from a recipe (any later value of the constant) */
+#define ML_CHAIN_MAX_RECIPE_LEVELS 256
 
 /* Inputs of a regression or KNN model. */
 typedef struct MlFeatures
@@ -104,6 +115,10 @@ typedef struct MlModel
 	int			nround_beta;	/* chain member: rounds of coefficients kept */
 	double	   *round_beta;		/* ... nround_beta x width, round by round */
 	bool		onehot;			/* fitting: numeric coded inputs also one-hot */
+	/* chain member of a categorical column: the indicator of one of its levels */
+	bool		indicator;
+	int			ind_level;		/* the level, in ind_key's level space */
+	MlKey		ind_key;		/* the column's codes in the member's levels (nlevels) */
 	/* forest: the members' forests (the lead's step), or the lead's column */
 	struct MlForest *forest;
 	char	   *forest_lead;
@@ -148,6 +163,8 @@ extern void MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions
 extern MlModel **MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
 							const double *err);
 extern double **MlChainRun(MlFrame *frame, MlModel *chain);
+extern int	MlChainMemberOf(MlModel *chain, int target);
+extern int	MlChainColumns(MlModel *chain, int *ncategories);
 extern void MlModelPredictRows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 							   double *values, int32 *levels);
 extern void MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out);

@@ -12,6 +12,16 @@
  * regression plus the number of rounds: replaying it means mean starts,
  * then that many rounds of the regressions, which ml_impute itself does
  * to produce its fills, so a recipe gives the same values on the same rows.
+ *
+ * A categorical column with gaps (at most ML_CHAIN_MAX_LEVELS levels) that
+ * a member reads is a member too, through its levels' indicators: each is
+ * regressed like a numeric column, its gaps start at the level's share and
+ * carry continuous values during the rounds, and the members read them
+ * in place of the column's one-hot levels. That is what IterativeImputer
+ * does with the levels one-hot (a hidden category missing in all its
+ * indicators), and a gap then weighs as the levels' predicted shares, not
+ * as the one level the column's own fill picked. The indicators fill
+ * nothing: the column keeps its own fill.
  */
 #include "postgres.h"
 
@@ -38,15 +48,43 @@
 typedef struct Member
 {
 	int			col;
+	int			level;			/* an indicator member's level, -1 for a number */
 	MlFeatures *feat;
+	double	   *y;				/* current values: the column's, or the indicator's */
 	int64	   *train;			/* rows the regression learns from */
 	int64		ntrain;
 	int64	   *cells;			/* rows whose value the chain iterates */
 	int64		ncells;
 	double		mean;
+	double		sd;				/* scale of a change of a value */
 	double	   *beta;
 	double	   *rbeta;			/* when kept: the coefficients of every round */
 } Member;
+
+/*
+ * A categorical member column: every row's value of each level's
+ * indicator, 0 or 1 where the column is observed, iterated on its gaps.
+ * The numeric members read them through their one-hot inputs of the column
+ * (MlKey.soft), as IterativeImputer, fed the levels one-hot with a hidden
+ * category missing in all its indicators, regresses on them: a gap then
+ * counts as the levels' current predicted shares, not as the one level
+ * the column's own fill chose.
+ */
+typedef struct CatGroup
+{
+	MlKey		key;			/* the column's codes in the group's levels */
+	double	  **ind;			/* [level][row] */
+} CatGroup;
+
+/* The members in the order they run, and the categorical columns among them. */
+typedef struct ChainPlan
+{
+	int			n;
+	Member	   *mb;				/* col, level, feat, y of each member */
+	int			ncat;
+	CatGroup   *cat;
+	int		   *numidx;			/* member index of each numeric column asked */
+} ChainPlan;
 
 /*
  * A member's inputs: those of a regression, with numeric columns as
@@ -79,6 +117,147 @@ gaps_of(MlColumn *col)
 	return col->wasnull ? col->wasnull : col->isnull;
 }
 
+static int64
+count_gaps(MlFrame *frame, int c)
+{
+	MlColumn   *col = &frame->cols[c];
+	bool	   *gap = gaps_of(col);
+	int64		n = 0;
+
+	for (int64 r = 0; r < frame->nrows; r++)
+		n += gap[r] || col->isnull[r];
+	return n;
+}
+
+/*
+ * Whether a one-hot input of a numeric member joins the chain: a coded
+ * column's own levels (not a datetime part), 2 to ML_CHAIN_MAX_LEVELS of
+ * them, with gaps, and not a numeric member itself.
+ */
+static bool
+categorical_member(MlFrame *frame, MlKey *key, const int *cols, int n)
+{
+	MlColumn   *col = &frame->cols[key->col];
+
+	if (key->part >= 0 || col->code == NULL || key->nlevels < 2 ||
+		key->nlevels > ML_CHAIN_MAX_LEVELS || key->nlevels != col->nlevels)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (cols[i] == key->col)
+			return false;
+	return count_gaps(frame, key->col) > 0;
+}
+
+/*
+ * The chain over the numeric columns cols[0..n): them, and the categorical
+ * columns with gaps their regressions read (categorical_member), one
+ * member per level; in order of gaps, fewest first, a categorical column
+ * before the first numeric one with more gaps (numeric ones keep their
+ * order, so a chain without categories runs as before).
+ */
+static ChainPlan *
+chain_plan(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts)
+{
+	ChainPlan	   *p = palloc0(sizeof(ChainPlan));
+	MlFeatures **feat = palloc(sizeof(MlFeatures *) * Max(n, 1));
+	int		   *catcol = palloc(sizeof(int) * Max(frame->ncols, 1));
+	int64	   *catgaps = palloc(sizeof(int64) * Max(frame->ncols, 1));
+	MlFeatures **catfeat = palloc(sizeof(MlFeatures *) * Max(frame->ncols, 1));
+	bool	   *emitted;
+	int			ncat = 0;
+	int			cap = n;
+
+	for (int i = 0; i < n; i++)
+	{
+		feat[i] = chain_features(frame, cols[i], opts);
+		for (int j = 0; j < feat[i]->nkey; j++)
+		{
+			MlKey	   *key = &feat[i]->keys[j];
+			int64		gaps;
+			int			g;
+
+			for (g = 0; g < ncat; g++)
+				if (catcol[g] == key->col)
+					break;
+			if (g < ncat || !categorical_member(frame, key, cols, n))
+				continue;
+			/* sorted by gaps as found (stable): fewest first */
+			gaps = count_gaps(frame, key->col);
+			for (g = ncat; g > 0 && catgaps[g - 1] > gaps; g--)
+				;
+			memmove(catcol + g + 1, catcol + g, sizeof(int) * (ncat - g));
+			memmove(catgaps + g + 1, catgaps + g, sizeof(int64) * (ncat - g));
+			catcol[g] = key->col;
+			catgaps[g] = gaps;
+			ncat++;
+			cap += key->nlevels;
+		}
+	}
+	p->ncat = ncat;
+	p->cat = palloc0(sizeof(CatGroup) * Max(ncat, 1));
+	p->mb = palloc0(sizeof(Member) * Max(cap, 1));
+	p->numidx = palloc(sizeof(int) * Max(n, 1));
+	emitted = palloc0(sizeof(bool) * Max(ncat, 1));
+	for (int g = 0; g < ncat; g++)
+	{
+		MlColumn   *col = &frame->cols[catcol[g]];
+
+		p->cat[g].key = (MlKey) {catcol[g], -1, col->nlevels, NULL, NULL, NULL};
+		p->cat[g].ind = palloc(sizeof(double *) * col->nlevels);
+		for (int l = 0; l < col->nlevels; l++)
+			p->cat[g].ind[l] = palloc(sizeof(double) * Max(frame->nrows, 1));
+		catfeat[g] = chain_features(frame, catcol[g], opts);
+	}
+	for (int i = 0; i <= n; i++)
+	{
+		int64		gi = i < n ? count_gaps(frame, cols[i]) : PG_INT64_MAX;
+
+		for (int g = 0; g < ncat; g++)
+		{
+			if (emitted[g] || (catgaps[g] >= gi && i < n))
+				continue;
+			emitted[g] = true;
+			for (int l = 0; l < p->cat[g].key.nlevels; l++)
+			{
+				Member	   *m = &p->mb[p->n++];
+
+				m->col = catcol[g];
+				m->level = l;
+				m->feat = catfeat[g];
+				m->y = p->cat[g].ind[l];
+			}
+		}
+		if (i == n)
+			break;
+		p->numidx[i] = p->n;
+		p->mb[p->n].col = cols[i];
+		p->mb[p->n].level = -1;
+		p->mb[p->n].feat = feat[i];
+		p->mb[p->n].y = frame->cols[cols[i]].x;
+		p->n++;
+	}
+	return p;
+}
+
+/*
+ * Point the members' one-hot inputs of the categorical members' columns at
+ * their indicators (or, with on false, back at their codes).
+ */
+static void
+set_soft(Member *mb, int n, CatGroup *cat, int ncat, bool on)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < mb[i].feat->nkey; j++)
+		{
+			MlKey	   *key = &mb[i].feat->keys[j];
+
+			key->soft = NULL;
+			for (int g = 0; on && g < ncat; g++)
+				if (key->part < 0 && key->col == cat[g].key.col && key->nlevels == cat[g].key.nlevels)
+					key->soft = cat[g].ind;
+		}
+}
+
 /* Up to max of the rows, evenly spread (deterministic). */
 static void
 thin_rows(Member *mb, int64 max)
@@ -92,7 +271,8 @@ thin_rows(Member *mb, int64 max)
 
 /*
  * Round-robin until the largest change is below the tolerance; the
- * frame's cells hold the current fills. Returns the rounds run.
+ * members' values (the frame's cells, the indicators) hold the current
+ * fills. Returns the rounds run.
  */
 static int
 chain_rounds(MlFrame *frame, Member *mb, int n)
@@ -116,9 +296,9 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 
 		for (int i = 0; i < n; i++)
 		{
-			MlColumn   *col = &frame->cols[mb[i].col];
+			double	   *val = mb[i].y;
 			int			w = mb[i].feat->width;
-			double		sd = col->sd > 0 ? col->sd : 1;
+			double		sd = mb[i].sd;
 
 			double		yy = 0;
 
@@ -131,7 +311,7 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				MlFeatureBlock(frame, mb[i].feat, mb[i].train + b, nb, 1.0, X);
 				for (int k = 0; k < nb; k++)
 				{
-					y[k] = col->x[mb[i].train[b + k]];
+					y[k] = val[mb[i].train[b + k]];
 					yy += y[k] * y[k];
 				}
 				MlLinalgGramAdd(X, nb, w, y, xtx, xty);
@@ -157,8 +337,8 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				MlFeatureRow(frame, mb[i].feat, r, 1.0, X);
 				for (int j = 0; j < w; j++)
 					v += X[j] * mb[i].beta[j];
-				delta = Max(delta, fabs(v - col->x[r]) / sd);
-				col->x[r] = v;
+				delta = Max(delta, fabs(v - val[r]) / sd);
+				val[r] = v;
 				if ((k & 4095) == 0)
 					CHECK_FOR_INTERRUPTS();
 			}
@@ -170,28 +350,55 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 }
 
 /*
- * Members' rows and starts. hold[i], when given, marks cells of member i
- * that are hidden (scored) as well as its gaps; inrow, when given, the
- * rows the chain runs on (the others are left alone). Sets the cells to the
- * mean of the learning rows and marks them present.
+ * Members' rows and starts. hold[i], when given and not NULL, marks cells
+ * of member i that are hidden (scored) as well as its gaps; inrow, when
+ * given, the rows the chain runs on (the others are left alone). Sets the
+ * cells to the mean of the learning rows (a level's share for its
+ * indicator) and marks a numeric member's cells present; an indicator is
+ * 0 or 1 on every other row (0 where the column is missing).
  */
 static void
-chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, const bool *inrow, int64 maxrows)
+chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, const bool *inrow, int64 maxrows,
+			CatGroup *cat, int ncat)
 {
 	for (int i = 0; i < n; i++)
 	{
 		MlColumn   *col = &frame->cols[mb[i].col];
 		bool	   *gap = col->isnull;
-		double		sum = 0;
+		bool	   *wgap = gaps_of(col);
+		bool	   *hidden = hold ? hold[i] : NULL;
+		MlKey	   *key = NULL;
+		double		sum = 0,
+					var;
 
+		for (int g = 0; mb[i].level >= 0 && g < ncat; g++)
+			if (cat[g].key.col == mb[i].col)
+				key = &cat[g].key;
 		mb[i].train = palloc(sizeof(int64) * Max(frame->nrows, 1));
 		mb[i].cells = palloc(sizeof(int64) * Max(frame->nrows, 1));
 		mb[i].ntrain = mb[i].ncells = 0;
 		for (int64 r = 0; r < frame->nrows; r++)
 		{
+			if (key)
+			{
+				/* an indicator: the column's gaps as loaded are its cells */
+				int			code = MlKeyCode(frame, key, r);
+
+				mb[i].y[r] = code == mb[i].level ? 1 : 0;
+				if (inrow && !inrow[r])
+					continue;
+				if (wgap[r] || gap[r])
+					mb[i].cells[mb[i].ncells++] = r;
+				else if (code >= 0)
+				{
+					mb[i].train[mb[i].ntrain++] = r;
+					sum += mb[i].y[r];
+				}
+				continue;
+			}
 			if (inrow && !inrow[r])
 				continue;
-			if (gap[r] || (hold && hold[i][r]))
+			if (gap[r] || (hidden && hidden[r]))
 				mb[i].cells[mb[i].ncells++] = r;
 			else if (isfinite(col->x[r]))
 			{
@@ -200,6 +407,11 @@ chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, const bool *inrow, i
 			}
 		}
 		mb[i].mean = mb[i].ntrain ? sum / mb[i].ntrain : 0;
+		var = mb[i].mean * (1 - mb[i].mean);
+		if (key)
+			mb[i].sd = var > 0 ? sqrt(var) : 1;
+		else
+			mb[i].sd = col->sd > 0 ? col->sd : 1;
 		thin_rows(&mb[i], maxrows);
 		mb[i].beta = palloc0(sizeof(double) * mb[i].feat->width);
 	}
@@ -209,8 +421,9 @@ chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, const bool *inrow, i
 
 		for (int64 k = 0; k < mb[i].ncells; k++)
 		{
-			col->x[mb[i].cells[k]] = mb[i].mean;
-			col->isnull[mb[i].cells[k]] = false;
+			mb[i].y[mb[i].cells[k]] = mb[i].mean;
+			if (mb[i].level < 0)
+				col->isnull[mb[i].cells[k]] = false;
 		}
 	}
 }
@@ -277,12 +490,13 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	bool	  **hold = palloc(sizeof(bool *) * Max(n, 1));
 	double	   *sse = palloc0(sizeof(double) * Max(n, 1));
 	int64	   *cnt = palloc0(sizeof(int64) * Max(n, 1));
-	MlFeatures **feat = palloc(sizeof(MlFeatures *) * Max(n, 1));
 	bool	   *inrow = NULL;
 	int			groups = frame->nrows < CHAIN_FOLD_ROWS && n < CHAIN_FOLDS ?
 		(CHAIN_FOLDS + n - 1) / n : 1;
 	int			folds = frame->nrows < CHAIN_FOLD_ROWS ? Min(n, CHAIN_FOLDS) * groups : 1;
 	Saved	   *saved = save_columns(frame, cols, n);
+	ChainPlan	   *plan = chain_plan(frame, cols, n, opts);
+	bool	  **mhold = palloc0(sizeof(bool *) * Max(plan->n, 1));
 
 	if (frame->nrows > CHAIN_SCORE_ROWS)
 	{
@@ -292,21 +506,21 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	}
 	for (int i = 0; i < n; i++)
 	{
-		feat[i] = chain_features(frame, cols[i], opts);
 		hold[i] = palloc0(sizeof(bool) * Max(frame->nrows, 1));
+		mhold[plan->numidx[i]] = hold[i];	/* indicators hide nothing: they are not scored */
 		for (int64 r = 0; oof && r < frame->nrows; r++)
 			oof[i][r] = NAN;
 	}
+	set_soft(plan->mb, plan->n, plan->cat, plan->ncat, true);
 	for (int f = 0; f < folds; f++)
 	{
-		Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
+		Member	   *mb = palloc(sizeof(Member) * Max(plan->n, 1));
 
+		memcpy(mb, plan->mb, sizeof(Member) * plan->n);
 		for (int i = 0; i < n; i++)
 		{
 			MlColumn   *col = &frame->cols[cols[i]];
 
-			mb[i].col = cols[i];
-			mb[i].feat = feat[i];
 			for (int64 r = 0; r < frame->nrows; r++)
 			{
 				uint64		h = ((uint64) r * UINT64CONST(0x9E3779B97F4A7C15)) >> 33;
@@ -317,8 +531,8 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 					(int) ((h + (uint64) opts->seed + i) % n) == f % n;
 			}
 		}
-		chain_setup(frame, mb, n, hold, inrow, CHAIN_SEARCH_ROWS);
-		(void) chain_rounds(frame, mb, n);
+		chain_setup(frame, mb, plan->n, mhold, inrow, CHAIN_SEARCH_ROWS, plan->cat, plan->ncat);
+		(void) chain_rounds(frame, mb, plan->n);
 		for (int i = 0; i < n; i++)
 		{
 			MlColumn   *col = &frame->cols[cols[i]];
@@ -335,8 +549,16 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 				}
 		}
 		restore_columns(frame, cols, n, saved);
+		for (int i = 0; i < plan->n; i++)
+		{
+			pfree(mb[i].train);
+			pfree(mb[i].cells);
+			pfree(mb[i].beta);
+		}
+		pfree(mb);
 		CHECK_FOR_INTERRUPTS();
 	}
+	set_soft(plan->mb, plan->n, plan->cat, plan->ncat, false);
 	for (int i = 0; i < n; i++)
 	{
 		MlColumn   *col = &frame->cols[cols[i]];
@@ -349,41 +571,40 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 
 /*
  * Fit the chain over the columns on every observed cell. Returns one
- * model per column (method chain, sharing the members' regressions),
- * allocated in the caller's context; err[i] is the column's holdout error.
- * The frame is left as it was.
+ * model per column (method chain, sharing the members' regressions: the
+ * columns', and those of the indicators of the categorical columns with
+ * gaps they read), allocated in the caller's context; err[i] is the
+ * column's holdout error. The frame is left as it was.
  */
 MlModel **
 MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const double *err)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	MemoryContext cxt = AllocSetContextCreate(outer, "ml_impute chain fit", ALLOCSET_DEFAULT_SIZES);
-	Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
-	MlModel   **members = palloc(sizeof(MlModel *) * Max(n, 1));
+	ChainPlan	   *plan = chain_plan(frame, cols, n, opts);
+	Member	   *mb = plan->mb;
+	MlModel   **members = palloc(sizeof(MlModel *) * Max(plan->n, 1));
 	MlModel   **chain = palloc(sizeof(MlModel *) * Max(n, 1));
 	Saved	   *saved;
 	int			rounds;
 
-	for (int i = 0; i < n; i++)
-	{
-		mb[i].col = cols[i];
-		mb[i].feat = chain_features(frame, cols[i], opts);
-	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < plan->n; i++)
 		mb[i].rbeta = palloc(sizeof(double) * CHAIN_MAX_ROUNDS * mb[i].feat->width);
 	MemoryContextSwitchTo(cxt);
 	saved = save_columns(frame, cols, n);
-	chain_setup(frame, mb, n, NULL, NULL, CHAIN_FIT_ROWS);
-	rounds = chain_rounds(frame, mb, n);
+	set_soft(mb, plan->n, plan->cat, plan->ncat, true);
+	chain_setup(frame, mb, plan->n, NULL, NULL, CHAIN_FIT_ROWS, plan->cat, plan->ncat);
+	rounds = chain_rounds(frame, mb, plan->n);
+	set_soft(mb, plan->n, plan->cat, plan->ncat, false);
 	restore_columns(frame, cols, n, saved);
 	MemoryContextSwitchTo(outer);
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < plan->n; i++)
 	{
 		MlModel    *m = palloc0(sizeof(MlModel));
 
 		m->method = ML_METHOD_REGRESSION;
-		m->target = cols[i];
+		m->target = mb[i].col;
 		m->fill = mb[i].mean;
 		m->fill_level = -1;
 		m->feat = mb[i].feat;
@@ -392,18 +613,25 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 		m->round_beta = mb[i].rbeta;
 		m->nround_beta = rounds;
 		m->metric = "nrmse";
-		m->error = err[i];
+		m->error = NAN;
+		if (mb[i].level >= 0)
+		{
+			m->indicator = true;
+			m->ind_level = mb[i].level;
+			m->ind_key = (MlKey) {mb[i].col, -1, frame->cols[mb[i].col].nlevels, NULL, NULL, NULL};
+		}
 		members[i] = m;
 	}
 	for (int i = 0; i < n; i++)
 	{
 		MlModel    *m = palloc0(sizeof(MlModel));
 
+		members[plan->numidx[i]]->error = err[i];
 		m->method = ML_METHOD_CHAIN;
 		m->target = cols[i];
-		m->fill = mb[i].mean;
+		m->fill = mb[plan->numidx[i]].mean;
 		m->fill_level = -1;
-		m->nchain = n;
+		m->nchain = plan->n;
 		m->chain = members;
 		m->rounds = rounds;
 		m->metric = "nrmse";
@@ -414,41 +642,110 @@ MlChainFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, const 
 	return chain;
 }
 
+/* The member of a chain that fills a numeric column, -1 if none does. */
+int
+MlChainMemberOf(MlModel *chain, int target)
+{
+	for (int i = 0; i < chain->nchain; i++)
+		if (chain->chain[i]->target == target && !chain->chain[i]->indicator)
+			return i;
+	return -1;
+}
+
+/* A chain's numeric columns; *ncategories: its categorical ones. */
+int
+MlChainColumns(MlModel *chain, int *ncategories)
+{
+	int			n = 0;
+
+	*ncategories = 0;
+	for (int i = 0; i < chain->nchain; i++)
+	{
+		MlModel    *m = chain->chain[i];
+
+		if (!m->indicator)
+			n++;
+		else if (m->ind_level == 0 || i == 0 || chain->chain[i - 1]->target != m->target)
+			(*ncategories)++;
+	}
+	return n;
+}
+
 /*
  * Apply a fitted chain to the frame: the members' gaps (as loaded) start
- * at their means, then the rounds run. Returns, per member, a value for
- * every row (meaningful on its gaps). The frame is left as it was.
+ * at their means (an indicator at its level's share), then the rounds run.
+ * Returns, per member, a value for every row (meaningful on its gaps;
+ * NULL for an indicator). The frame is left as it was.
  */
 double **
 MlChainRun(MlFrame *frame, MlModel *chain)
 {
 	int			n = chain->nchain;
 	int		   *cols = palloc(sizeof(int) * Max(n, 1));
+	int			ncols = 0;
 	int64	  **cells = palloc(sizeof(int64 *) * Max(n, 1));
 	int64	   *ncells = palloc0(sizeof(int64) * Max(n, 1));
-	double	  **values = palloc(sizeof(double *) * Max(n, 1));
+	double	  **values = palloc0(sizeof(double *) * Max(n, 1));
+	double	  **y = palloc(sizeof(double *) * Max(n, 1));
 	int32	   *lvls = palloc(sizeof(int32) * Max(frame->nrows, 1));
 	double	   *v = palloc(sizeof(double) * Max(frame->nrows, 1));
+	CatGroup   *cat = palloc0(sizeof(CatGroup) * Max(n, 1));
+	int			ncat = 0;
+	Member	   *mb = palloc0(sizeof(Member) * Max(n, 1));
 	Saved	   *saved;
 
 	for (int i = 0; i < n; i++)
-		cols[i] = chain->chain[i]->target;
-	saved = save_columns(frame, cols, n);
+	{
+		MlModel    *m = chain->chain[i];
+		int			g;
+
+		mb[i].feat = m->feat;
+		if (!m->indicator)
+		{
+			cols[ncols++] = m->target;
+			y[i] = frame->cols[m->target].x;
+			continue;
+		}
+		for (g = 0; g < ncat; g++)
+			if (cat[g].key.col == m->target)
+				break;
+		if (g == ncat)
+		{
+			/* every level's indicator, 0 where none of its members is (read-back refuses that) */
+			cat[g].key = m->ind_key;
+			cat[g].ind = palloc(sizeof(double *) * Max(m->ind_key.nlevels, 1));
+			for (int l = 0; l < m->ind_key.nlevels; l++)
+				cat[g].ind[l] = palloc0(sizeof(double) * Max(frame->nrows, 1));
+			ncat++;
+		}
+		if (m->ind_level < 0 || m->ind_level >= cat[g].key.nlevels)
+			elog(ERROR, "chain member level %d out of range", m->ind_level);
+		y[i] = cat[g].ind[m->ind_level];
+	}
+	saved = save_columns(frame, cols, ncols);
 	for (int i = 0; i < n; i++)
 	{
-		MlColumn   *col = &frame->cols[cols[i]];
+		MlModel    *m = chain->chain[i];
+		MlColumn   *col = &frame->cols[m->target];
 		bool	   *gap = gaps_of(col);
+		MlKey	   *key = &m->ind_key;
 
 		cells[i] = palloc(sizeof(int64) * Max(frame->nrows, 1));
 		for (int64 r = 0; r < frame->nrows; r++)
+		{
 			if (gap[r] || col->isnull[r])
 				cells[i][ncells[i]++] = r;
+			else if (m->indicator)
+				y[i][r] = MlKeyCode(frame, key, r) == m->ind_level ? 1 : 0;
+		}
 		for (int64 k = 0; k < ncells[i]; k++)
 		{
-			col->x[cells[i][k]] = chain->chain[i]->fill;
-			col->isnull[cells[i][k]] = false;
+			y[i][cells[i][k]] = m->fill;
+			if (!m->indicator)
+				col->isnull[cells[i][k]] = false;
 		}
 	}
+	set_soft(mb, n, cat, ncat, true);
 	/*
 	 * the fit's rounds, each with that round's coefficients: on the rows it
 	 * was fitted on this gives the fit's own fills (a chain that has not
@@ -459,33 +756,40 @@ MlChainRun(MlFrame *frame, MlModel *chain)
 	{
 		for (int i = 0; i < n; i++)
 		{
-			MlColumn   *col = &frame->cols[cols[i]];
 			MlModel		step = *chain->chain[i];
 
 			if (step.round_beta && round < step.nround_beta)
 				step.beta = step.round_beta + (int64) round * step.feat->width;
 			MlModelPredictRows(frame, &step, cells[i], ncells[i], v, lvls);
 			for (int64 k = 0; k < ncells[i]; k++)
-				col->x[cells[i][k]] = v[k];
+				y[i][cells[i][k]] = v[k];
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
+	set_soft(mb, n, cat, ncat, false);
 	for (int i = 0; i < n; i++)
 	{
-		MlColumn   *col = &frame->cols[cols[i]];
-
-		values[i] = palloc(sizeof(double) * Max(frame->nrows, 1));
-		for (int64 r = 0; r < frame->nrows; r++)
-			values[i][r] = NAN;
-		for (int64 k = 0; k < ncells[i]; k++)
-			values[i][cells[i][k]] = col->x[cells[i][k]];
+		if (!chain->chain[i]->indicator)
+		{
+			values[i] = palloc(sizeof(double) * Max(frame->nrows, 1));
+			for (int64 r = 0; r < frame->nrows; r++)
+				values[i][r] = NAN;
+			for (int64 k = 0; k < ncells[i]; k++)
+				values[i][cells[i][k]] = y[i][cells[i][k]];
+		}
 		pfree(cells[i]);
 	}
-	restore_columns(frame, cols, n, saved);
-	for (int i = 0; i < n; i++)
+	restore_columns(frame, cols, ncols, saved);
+	for (int i = 0; i < ncols; i++)
 	{
 		pfree(saved[i].x);
 		pfree(saved[i].isnull);
+	}
+	for (int g = 0; g < ncat; g++)
+	{
+		for (int l = 0; l < cat[g].key.nlevels; l++)
+			pfree(cat[g].ind[l]);
+		pfree(cat[g].ind);
 	}
 	pfree(saved);
 	pfree(cells);
@@ -493,5 +797,8 @@ MlChainRun(MlFrame *frame, MlModel *chain)
 	pfree(cols);
 	pfree(lvls);
 	pfree(v);
+	pfree(y);
+	pfree(cat);
+	pfree(mb);
 	return values;
 }

@@ -288,7 +288,7 @@ MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *o
 				double	  **all = MlChainRun(frame, m);
 
 				for (int c = 0; c < m->nchain; c++)
-					if (m->chain[c]->target == m->target)
+					if (m->chain[c]->target == m->target && !m->chain[c]->indicator)
 					{
 						for (int64 i = 0; i < n; i++)
 							vals[i] = all[c][rows[i]], lvls[i] = -1;
@@ -756,9 +756,10 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 			int64	   *rows = palloc(sizeof(int64) * Max(frame->nrows, 1));
 			double	   *vals = palloc(sizeof(double) * Max(frame->nrows, 1));
 			int64		nr = missing_rows(col, frame->nrows, rows);
+			const double *mine = values[MlChainMemberOf(chain[0], scols[i])];
 
 			for (int64 k = 0; k < nr; k++)
-				vals[k] = values[i][rows[k]];
+				vals[k] = mine[rows[k]];
 			if (sown[i])
 			{
 				/*
@@ -766,7 +767,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 				 * columns before it filled, as the recipe's steps replay it
 				 */
 				chain[i] = MlBlendModel(chain[i], sown[i], serr[i]);
-				MlBlendValues(frame, chain[i], values[i], rows, nr, vals);
+				MlBlendValues(frame, chain[i], mine, rows, nr, vals);
 			}
 			MlFillStore(frame, fills, scols[i], rows, nr, vals, NULL, false);
 		}

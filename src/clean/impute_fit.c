@@ -85,12 +85,12 @@ MlFitCollectKeys(MlFrame *frame, int target, Rows *missing, MlImputeOptions *opt
 			continue;
 		if (col->kind == ML_KIND_DATETIME)
 		{
-			keys[n++] = (MlKey) {c, ML_PART_HOUR, 24, NULL, NULL};
-			keys[n++] = (MlKey) {c, ML_PART_DOW, 7, NULL, NULL};
-			keys[n++] = (MlKey) {c, ML_PART_MONTH, 13, NULL, NULL};
+			keys[n++] = (MlKey) {c, ML_PART_HOUR, 24, NULL, NULL, NULL};
+			keys[n++] = (MlKey) {c, ML_PART_DOW, 7, NULL, NULL, NULL};
+			keys[n++] = (MlKey) {c, ML_PART_MONTH, 13, NULL, NULL, NULL};
 		}
 		else if (col->code && col->nlevels > 1)
-			keys[n++] = (MlKey) {c, -1, col->nlevels, NULL, NULL};
+			keys[n++] = (MlKey) {c, -1, col->nlevels, NULL, NULL, NULL};
 	}
 	return n;
 }
@@ -487,9 +487,9 @@ set_group_keys(MlFrame *frame, MlModel *m, MlImputeOptions *opts)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("column \"%s\" cannot group its own values", col->name)));
 		if (col->kind == ML_KIND_DATETIME)
-			m->keys[m->nkeys++] = (MlKey) {c, ML_PART_HOUR, 24, NULL, NULL};
+			m->keys[m->nkeys++] = (MlKey) {c, ML_PART_HOUR, 24, NULL, NULL, NULL};
 		else if (col->code)
-			m->keys[m->nkeys++] = (MlKey) {c, -1, Max(col->nlevels, 1), NULL, NULL};
+			m->keys[m->nkeys++] = (MlKey) {c, -1, Max(col->nlevels, 1), NULL, NULL, NULL};
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

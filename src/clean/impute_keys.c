@@ -103,8 +103,17 @@ MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out)
 	memset(out + o, 0, sizeof(double) * (f->width - o));
 	for (int j = 0; j < f->nkey; j++)
 	{
-		int			k = MlKeyCode(frame, &f->keys[j], row);
+		int			k;
 
+		if (f->keys[j].soft)
+		{
+			/* a chain's categorical member: its levels' current indicators */
+			for (int l = 0; l < f->keys[j].nlevels; l++)
+				out[o + l] = catw * f->keys[j].soft[l][row];
+			o += f->keys[j].nlevels;
+			continue;
+		}
+		k = MlKeyCode(frame, &f->keys[j], row);
 		if (k >= 0 && k < f->keys[j].nlevels)
 			out[o + k] = catw;
 		o += f->keys[j].nlevels;
@@ -157,6 +166,19 @@ MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double c
 		const int32 *codes;
 		int			L = key->nlevels;
 
+		if (key->soft)
+		{
+			/* a chain's categorical member: its levels' current indicators */
+			for (int l = 0; l < L; l++)
+			{
+				const double *v = key->soft[l];
+
+				for (int i = 0; i < n; i++)
+					out[(int64) i * w + o + l] = catw * v[rows[i]];
+			}
+			o += L;
+			continue;
+		}
 		(void) MlKeyCode(frame, key, rows[0]);	/* builds a datetime part's cache */
 		codes = key->rowcodes ? key->rowcodes : key->part < 0 ? col->code : col->parts[key->part];
 		for (int i = 0; i < n; i++)

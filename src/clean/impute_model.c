@@ -228,11 +228,19 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 	else if (m->method == ML_METHOD_LEARNED)
 		appendStringInfo(&s, " (%d hidden units, %d inputs, %d text columns)", m->hidden,
 						 m->feat->width - 1, m->ntext);
-	else if (m->method == ML_METHOD_CHAIN)
-		appendStringInfo(&s, " (%d columns, %d rounds)", m->nchain, m->rounds);
-	else if (m->method == ML_METHOD_BLEND)
-		appendStringInfo(&s, " of chain (%d columns, %d rounds) and %s", m->nchain, m->rounds,
-						 MlModelDescribe(frame, m->member));
+	else if (m->method == ML_METHOD_CHAIN || m->method == ML_METHOD_BLEND)
+	{
+		int			ncat;
+		int			nnum = MlChainColumns(m, &ncat);
+
+		appendStringInfoString(&s, m->method == ML_METHOD_BLEND ? " of chain (" : " (");
+		appendStringInfo(&s, "%d columns", nnum);
+		if (ncat > 0)
+			appendStringInfo(&s, " and %d %s", ncat, ncat == 1 ? "category" : "categories");
+		appendStringInfo(&s, ", %d rounds)", m->rounds);
+		if (m->method == ML_METHOD_BLEND)
+			appendStringInfo(&s, " and %s", MlModelDescribe(frame, m->member));
+	}
 	else if (m->method == ML_METHOD_FOREST)
 		return MlForestDescribe(m);
 	else if (m->method == ML_METHOD_CLASSIFIER)
@@ -397,6 +405,24 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 			if (j)
 				appendStringInfoString(out, ", ");
 			json_number(out, m->round_beta[j]);
+		}
+		appendStringInfoChar(out, ']');
+	}
+	if (m->indicator)
+	{
+		/*
+		 * a chain member of a categorical column: the indicator of one of its
+		 * levels, by position in the level list it was fitted with (that of
+		 * the column's one-hot inputs of the other members)
+		 */
+		MlColumn   *col = &frame->cols[m->ind_key.col];
+
+		appendStringInfo(out, ", \"level\": %d, \"levels\": [", m->ind_level);
+		for (int l = 0; l < m->ind_key.nlevels; l++)
+		{
+			if (l)
+				appendStringInfoString(out, ", ");
+			json_level(out, col, l);
 		}
 		appendStringInfoChar(out, ']');
 	}

@@ -525,6 +525,129 @@ recipe_features(MlFrame *frame, JsonbContainer *obj)
 	return f;
 }
 
+/* ---------- chain members of categorical columns ---------- */
+
+/* The texts of a recipe object's "levels" (numbers as %.17g), *n of them. */
+static char **
+level_texts(JsonbContainer *obj, int *n)
+{
+	JArray		a = jarray(obj, "levels");
+
+	*n = a.n;
+	return jtexts(&a);
+}
+
+/*
+ * A chain member that is the indicator of a level of a categorical column
+ * (MlModelToJson's "level" and "levels"), read into m: a whole level
+ * within 2 to ML_CHAIN_MAX_RECIPE_LEVELS distinct levels that are texts or
+ * finite numbers, a start that is a share, and finite coefficients for
+ * every round.
+ */
+static void
+chain_indicator(MlFrame *frame, MlModel *m, JsonbContainer *obj, int rounds)
+{
+	JArray		levels = jarray(obj, "levels");
+	JsonbValue *lv = MlOptGet(obj, "level");
+	double		level = lv && lv->type == jbvNumeric ? jnum(lv) : -1;
+	char	  **t;
+
+	if (levels.n < 2 || levels.n > ML_CHAIN_MAX_RECIPE_LEVELS)
+		bad_recipe(psprintf("a chain's categorical member needs 2 to %d levels",
+							ML_CHAIN_MAX_RECIPE_LEVELS));
+	for (int i = 0; i < levels.n; i++)
+		if (levels.items[i].type != jbvString &&
+			(levels.items[i].type != jbvNumeric || !isfinite(jnum(&levels.items[i]))))
+			bad_recipe("a chain's categorical member has a level that is neither text nor a finite number");
+	t = jtexts(&levels);
+	for (int i = 0; i < levels.n; i++)
+		for (int j = 0; j < i; j++)
+			if (strcmp(t[i], t[j]) == 0)
+				bad_recipe("a chain's categorical member has a level twice");
+	if (!(level >= 0 && level < levels.n) || level != floor(level))
+		bad_recipe("a chain's categorical member's \"level\" is not one of its levels");
+	if (!(m->fill >= 0 && m->fill <= 1))
+		bad_recipe("a chain's categorical member does not start at a share");
+	if (m->nround_beta != rounds || m->round_beta == NULL)
+		bad_recipe("a chain's categorical member has no round coefficients");
+	for (int j = 0; j < m->feat->width; j++)
+		if (!isfinite(m->beta[j]))
+			bad_recipe("a chain member's coefficients are not finite numbers");
+	for (int j = 0; j < m->feat->nkey; j++)
+		if (m->feat->keys[j].col == m->target && m->feat->keys[j].part < 0)
+			bad_recipe("a chain's categorical member reads its own column");
+	m->indicator = true;
+	m->ind_level = (int) level;
+	m->ind_key = recipe_key(frame, obj);
+}
+
+/*
+ * The categorical members of a chain read back: each column's members are
+ * the indicators of every one of its levels once, with the same level
+ * list, which is also that of every member's one-hot input of the column
+ * (the runs read those inputs as the indicators, level by level), and the
+ * column is no numeric member.
+ */
+static void
+chain_check_indicators(MlFrame *frame, MlModel *m, JArray *members)
+{
+	for (int i = 0; i < m->nchain; i++)
+	{
+		MlModel    *a = m->chain[i];
+		int			L;
+		char	  **t;
+		bool	   *seen;
+
+		if (!a->indicator)
+			continue;
+		t = level_texts(members->items[i].val.binary.data, &L);
+		seen = palloc0(sizeof(bool) * L);
+		for (int j = 0; j < m->nchain; j++)
+		{
+			MlModel    *b = m->chain[j];
+			JsonbContainer *bo = members->items[j].val.binary.data;
+			JArray		oh = jarray(bo, "onehot");
+
+			if (b->target == a->target && !b->indicator)
+				bad_recipe("a column is twice in a chain");
+			if (b->target == a->target)
+			{
+				int			Lb;
+				char	  **tb = level_texts(bo, &Lb);
+
+				if (Lb != L)
+					bad_recipe("a chain's categorical members of a column have different levels");
+				for (int l = 0; l < L; l++)
+					if (strcmp(t[l], tb[l]) != 0)
+						bad_recipe("a chain's categorical members of a column have different levels");
+				if (seen[b->ind_level])
+					bad_recipe("a level of a chain's categorical column has two members");
+				seen[b->ind_level] = true;
+			}
+			for (int k = 0; k < oh.n; k++)
+			{
+				JsonbContainer *ko = jobject(&oh.items[k], "a one-hot input is not an object");
+				int			Lk;
+				char	  **tk;
+
+				if (MlOptGet(ko, "part") != NULL ||
+					recipe_column(frame, ko) != a->target)
+					continue;
+				tk = level_texts(ko, &Lk);
+				if (Lk != L)
+					bad_recipe("a chain member's one-hot input of a categorical member has other levels");
+				for (int l = 0; l < L; l++)
+					if (strcmp(t[l], tk[l]) != 0)
+						bad_recipe("a chain member's one-hot input of a categorical member has other levels");
+			}
+		}
+		for (int l = 0; l < L; l++)
+			if (!seen[l])
+				bad_recipe("a level of a chain's categorical column has no member");
+		pfree(seen);
+	}
+}
+
 /*
  * A model stored by MlModelToJson, bound to a frame. Discrete models
  * predict indices into their own level list (tlevel_text).
@@ -624,13 +747,19 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 				m->chain[i]->round_beta = rb;
 				m->chain[i]->nround_beta = m->rounds;
 			}
+			/* a level's indicator (older recipes have numeric members only) */
+			if (MlOptGet(members.items[i].val.binary.data, "level") != NULL ||
+				MlOptGet(members.items[i].val.binary.data, "levels") != NULL)
+				chain_indicator(frame, m->chain[i], members.items[i].val.binary.data, m->rounds);
 			for (int j = 0; j < i; j++)
-				if (m->chain[j]->target == m->chain[i]->target)
+				if (m->chain[j]->target == m->chain[i]->target &&
+					!m->chain[j]->indicator && !m->chain[i]->indicator)
 					bad_recipe("a column is twice in a chain");
-			self |= m->chain[i]->target == m->target;
+			self |= m->chain[i]->target == m->target && !m->chain[i]->indicator;
 		}
 		if (!self)
 			bad_recipe("a chained model does not include its own column");
+		chain_check_indicators(frame, m, &members);
 		if (m->method == ML_METHOD_BLEND)
 		{
 			JsonbValue *own = MlOptGet(obj, "member");
@@ -705,6 +834,8 @@ MlModelRebind(MlFrame *frame, MlModel *m)
 	if (m->feat != NULL)
 		for (int i = 0; i < m->feat->nkey; i++)
 			key_recode(frame, &m->feat->keys[i]);
+	if (m->indicator)
+		key_recode(frame, &m->ind_key);
 	for (int i = 0; i < m->nchain; i++)
 		MlModelRebind(frame, m->chain[i]);
 	if (m->member != NULL)
