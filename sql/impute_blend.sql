@@ -27,8 +27,9 @@ WHERE s.a IS NULL OR s.b IS NULL OR s.c IS NULL OR s.d IS NULL
 ORDER BY o.id;
 -- the recipe keeps the chain and the own model; the own model's fill of a
 -- blended column whose own model is a global statistic makes the blend's
--- arithmetic visible: fill = (chain's fill + own fill) / 2, the chain being
--- the one method => 'chain' fits over the same columns
+-- arithmetic visible: fill = w * chain's fill + (1 - w) * own fill, the
+-- chain being the one method => 'chain' fits over the same columns and w
+-- the step's "weight" (two thirds for the chain)
 SELECT DISTINCT recipe_id AS blend_recipe FROM ml_impute('ib_src',
     options => '{"roles": {"id": "identifier"}}', into_table => 'ib_out2') \gset
 SELECT s ->> 'column' AS column_name, s ->> 'method' AS method, s #>> '{member,method}' AS own_method,
@@ -39,11 +40,12 @@ WHERE o.a = p.a AND o.b = p.b AND o.c = p.c AND o.d = p.d;
 SELECT count(*) FROM ml_impute('ib_src', method => 'chain', options => '{"roles": {"id": "identifier"}}',
                                into_table => 'ib_chain');
 SELECT s ->> 'column' AS column_name,
-       max(abs(CASE s ->> 'column' WHEN 'a' THEN o.a - (c.a + (s #>> '{member,fill}')::float8) / 2
-                                   WHEN 'b' THEN o.b - (c.b + (s #>> '{member,fill}')::float8) / 2
-                                   WHEN 'c' THEN o.c - (c.c + (s #>> '{member,fill}')::float8) / 2
-                                   ELSE o.d - (c.d + (s #>> '{member,fill}')::float8) / 2 END)) < 1e-9
-           AS average_of_chain_and_own
+       max(abs(CASE s ->> 'column' WHEN 'a' THEN o.a - ((s ->> 'weight')::float8 * c.a + (1 - (s ->> 'weight')::float8) * (s #>> '{member,fill}')::float8)
+                                   WHEN 'b' THEN o.b - ((s ->> 'weight')::float8 * c.b + (1 - (s ->> 'weight')::float8) * (s #>> '{member,fill}')::float8)
+                                   WHEN 'c' THEN o.c - ((s ->> 'weight')::float8 * c.c + (1 - (s ->> 'weight')::float8) * (s #>> '{member,fill}')::float8)
+                                   ELSE o.d - ((s ->> 'weight')::float8 * c.d + (1 - (s ->> 'weight')::float8) * (s #>> '{member,fill}')::float8) END)) < 1e-9
+           AS weighted_chain_and_own,
+       min(round((s ->> 'weight')::numeric, 6)) AS chain_weight
 FROM mlops.recipes r, jsonb_array_elements(r.steps) s, ib_out o JOIN ib_chain c USING (id) JOIN ib_src t USING (id)
 WHERE r.id = :blend_recipe AND s ->> 'method' = 'blend' AND s #>> '{member,method}' IN ('mean', 'median')
   AND CASE s ->> 'column' WHEN 'a' THEN t.a WHEN 'b' THEN t.b WHEN 'c' THEN t.c ELSE t.d END IS NULL
@@ -73,6 +75,23 @@ SELECT ib_try($$jsonb_set(s, '{member}', s)$$) AS nested;
 SELECT ib_try($$jsonb_set(s, '{member,method}', '"constant"')$$) AS constant_member;
 SELECT ib_try($$jsonb_set(s, '{member,column}', '"id"')$$) AS other_column;
 SELECT ib_try($$jsonb_set(s, '{member,fill}', '"x"')$$) AS no_fill;
+SELECT ib_try($$jsonb_set(s, '{weight}', '2')$$) AS weight_over_one;
+SELECT ib_try($$jsonb_set(s, '{weight}', '-0.5')$$) AS weight_negative;
+SELECT ib_try($$jsonb_set(s, '{weight}', '"x"')$$) AS weight_not_number;
+SELECT ib_try($$jsonb_set(s, '{weight}', '1e400')$$) AS weight_huge;
+-- a blend stored before the weight (0.3.0) averaged, and replays so (in
+-- place: ib_try applies the recipe to ib_src itself)
+CREATE TABLE ib_src0 AS SELECT * FROM ib_src;
+SELECT ib_try($$s - 'weight'$$) AS no_weight;
+SELECT count(*) AS cells, bool_and(abs(CASE s ->> 'column' WHEN 'a' THEN r.a - (c.a + (s #>> '{member,fill}')::float8) / 2
+                                   WHEN 'b' THEN r.b - (c.b + (s #>> '{member,fill}')::float8) / 2
+                                   WHEN 'c' THEN r.c - (c.c + (s #>> '{member,fill}')::float8) / 2
+                                   ELSE r.d - (c.d + (s #>> '{member,fill}')::float8) / 2 END) < 1e-9)
+           AS old_blend_averages
+FROM mlops.recipes rc, jsonb_array_elements(rc.steps) s, ib_src r JOIN ib_chain c USING (id) JOIN ib_src0 t USING (id)
+WHERE rc.id = :blend_recipe AND s ->> 'method' = 'blend' AND s #>> '{member,method}' IN ('mean', 'median')
+  AND CASE s ->> 'column' WHEN 'a' THEN t.a WHEN 'b' THEN t.b WHEN 'c' THEN t.c ELSE t.d END IS NULL;
+DROP TABLE ib_src0;
 UPDATE mlops.recipes SET steps = (SELECT steps FROM ib_steps) WHERE id = :blend_recipe;
 DROP FUNCTION ib_try(text);
 DROP TABLE ib_steps;

@@ -124,6 +124,7 @@ typedef struct MlModel
 	char	   *forest_lead;
 	/* blend: the column's own model, its fills averaged with the chain's */
 	struct MlModel *member;
+	double		blend_weight;	/* a blend: the chain's share of each fill */
 	/* fitting ('auto'): out-of-fold predictions of the observed cells, by row (NaN: none) */
 	double	   *oof;
 	/* what holdout scoring measured */

@@ -445,6 +445,8 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 	if (m->method == ML_METHOD_BLEND)
 	{
 		/* the column's own model, whose fills are averaged with the chain's */
+		appendStringInfoString(out, ", \"weight\": ");
+		MlJsonNumber(out, m->blend_weight);
 		appendStringInfoString(out, ", \"member\": ");
 		MlModelToJson(frame, m->member, out);
 	}

@@ -772,6 +772,10 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 				strcmp(MlOptString(own->val.binary.data, "method", ""), "forest") == 0)
 				bad_recipe("a blend's own model is a chain, a blend or a forest");
 			m->member = MlModelFromJson(frame, own->val.binary.data);
+			/* the chain's share; blends stored by 0.3.0 have none and averaged */
+			m->blend_weight = MlOptGet(obj, "weight") ? MlRecipeNumber(obj, "weight", 0) : 0.5;
+			if (!(m->blend_weight >= 0 && m->blend_weight <= 1))
+				bad_recipe("a blend's weight is not a number from 0 to 1");
 			MlBlendCheck(frame, m);
 		}
 	}
