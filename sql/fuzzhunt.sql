@@ -191,6 +191,30 @@ RESET ROLE;
 SELECT content -> 'runs' AS runs, content -> 'jobs' -> (SELECT name FROM mlops.jobs ORDER BY id DESC LIMIT 1) AS job
 FROM mlops.reports WHERE kind = 'jobs' ORDER BY id DESC LIMIT 1;
 ROLLBACK;
+-- 10. Finished runs whose times are far apart, inverted or infinite (altered
+-- rows): the span from 4713 BC to 294276 AD is past what an interval holds,
+-- and PostgreSQL 15 wrapped it into a negative duration; it is NULL now. An
+-- inverted pair gives a negative duration (the row's own times), an
+-- infinite or missing time none; the jobs report takes them all.
+BEGIN;
+INSERT INTO mlops.job_runs (job_id, status, started_at, finished_at)
+SELECT (SELECT max(id) FROM mlops.jobs), 'succeeded', s::timestamptz, f::timestamptz
+FROM (VALUES (1, '4713-01-01 00:00+00 BC', '294276-12-31 23:59:59+00'),
+             (2, '294276-12-31 23:59:59+00', '4713-01-01 00:00+00 BC'),
+             (3, '1000-01-01 00:00+00', '200000-01-01 00:00+00'),
+             (4, '2024-01-02 00:00+00', '2024-01-01 00:00+00'),
+             (5, 'infinity', '-infinity'),
+             (6, '-infinity', '2024-01-01 00:00+00'),
+             (7, '2024-01-01 00:00+00', NULL),
+             (8, '2024-01-01 00:00+00', '2024-01-01 00:01:30+00')) t(k, s, f)
+ORDER BY k;
+SELECT started_at, finished_at, duration FROM ml_job_runs WHERE started_at IS DISTINCT FROM finished_at
+  AND status = 'succeeded' ORDER BY run;
+SELECT duration_s FROM ml_job_history WHERE status = 'succeeded' ORDER BY run_id;
+SET LOCAL ROLE regress_fh_eng;
+SELECT regress_try($$SELECT ml_report('fh_p', 'jobs') > 0$$) AS far_apart_times;
+RESET ROLE;
+ROLLBACK;
 SET ROLE regress_fh_eng;
 SELECT ml_unschedule((SELECT max(id) FROM mlops.jobs));
 RESET ROLE;

@@ -127,3 +127,21 @@ UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(s) FROM if_recipe, jsonb_arra
 WHERE id = :forest_recipe;
 SELECT regexp_replace(regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, into_table => %L)',
                                          :forest_recipe, 'if_step', 'if_tmp')), 'recipe \d+', 'recipe N');
+-- values near +-1.7e308: a tree's leaf would sum them past the double
+-- range, so the forest leaves such a column to 'auto' (with a notice)
+-- instead of an overflow error; the other columns still take the forest
+CREATE TABLE if_huge AS
+SELECT g AS id,
+       CASE WHEN g % 7 = 0 THEN NULL
+            ELSE (CASE WHEN g % 2 = 0 THEN 1.7e308 ELSE -1.7e308 END) * ((g % 10) / 10.0) END::float8 AS a,
+       CASE WHEN g % 9 = 0 THEN NULL ELSE (g % 5) + g / 100.0 END::float8 AS z,
+       CASE WHEN g % 6 = 0 THEN NULL ELSE (g % 10) * 1.7e307 END::float8 AS b
+FROM generate_series(1, 80) g;
+SELECT column_name, filled, method FROM ml_impute('if_huge', method => 'forest', into_table => 'if_huge_f')
+ORDER BY column_name;
+SELECT column_name, filled, method FROM ml_impute('if_huge', method => 'auto', into_table => 'if_huge_a')
+ORDER BY column_name;
+SELECT count(*) FILTER (WHERE a IS NULL OR b IS NULL OR z IS NULL) AS gaps,
+       bool_and(abs(a) <= 1.7e308 AND abs(b) <= 1.7e308) AS in_range
+FROM if_huge_f;
+SELECT column_name, actions FROM ml_clean('if_huge', into_table => 'if_huge_c') ORDER BY column_name;

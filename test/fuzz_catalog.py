@@ -188,7 +188,17 @@ PLAIN = [
     ("column_profiles", "rows", ["-1", "0"]), ("column_profiles", "missing", ["-5", "1000000"]),
     ("job_runs", "progress", ["'NaN'", "-1", "1e308"]), ("job_runs", "rows_processed", ["-1"]),
     ("job_runs", "status", ["'running'", "'failed'", "'succeeded'"]), ("job_runs", "attempt", ["2147483647", "0"]),
-    ("job_runs", "started_at", ["'infinity'", "'-infinity'"]), ("job_runs", "finished_at", ["'-infinity'"]),
+    ("job_runs", "started_at", ["'infinity'", "'-infinity'", "'4713-01-01 00:00+00 BC'", "'294276-12-31 23:59:59+00'"]),
+    ("job_runs", "finished_at", ["'-infinity'", "'infinity'", "'4713-01-01 00:00+00 BC'", "'294276-12-31 23:59:59+00'"]),
+    # a finished run whose times are damaged together: infinite, inverted, or
+    # further apart than an interval holds (ml_job_runs, ml_job_history and
+    # the jobs report must still read it)
+    ("job_runs", "(status, started_at, finished_at)",
+     ["ROW('%s', %s, %s)" % (st, t, f) for st in ("succeeded", "failed", "cancelled", "timed_out")
+      for t, f in (("'4713-01-01 00:00+00 BC'", "'294276-12-31 23:59:59+00'"),
+                   ("'294276-12-31 23:59:59+00'", "'4713-01-01 00:00+00 BC'"), ("'infinity'", "'-infinity'"),
+                   ("'-infinity'", "'infinity'"), ("'2024-01-02'", "'2024-01-01'"),
+                   ("'1000-01-01'", "'200000-01-01'"), ("'2024-01-01'", "NULL"), ("NULL", "'2024-01-01'"))]),
 ]
 
 
@@ -262,6 +272,13 @@ def reader_call(rng):
                            "SELECT ml_add_member('fz', 'fz_ana')",
                            "SELECT ml_expose('fz', 'fz_cons', '{\"rows_per_day\": 5}')",
                            "SET LOCAL ROLE fz_cons; SELECT ml_predict('fz', r) FROM fz_a r LIMIT 3"])
+    if r < 0.89:
+        # the runs' times and durations, as text (psycopg2 holds no year past 9999)
+        return rng.choice(["SELECT max(duration)::text, min(duration)::text, sum(duration_s) FROM ml_job_history",
+                           "SELECT string_agg(concat_ws(' ', started_at, finished_at, duration), ', ') FROM ml_job_runs",
+                           "SELECT max(r.duration)::text, min(h.duration_s) FROM ml_job_runs r, ml_job_history h "
+                           "WHERE r.run = h.run_id GROUP BY r.status",
+                           "SELECT ml_report('fz', 'jobs', '{\"days\": 3660}') > 0"])
     return "SELECT count(*) FROM (SELECT * FROM %s) v" % rng.choice(VIEWS + ["mlops.api_usage_live()"])
 
 

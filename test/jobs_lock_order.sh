@@ -7,11 +7,16 @@
 # holds the job's row as ml_unschedule does before its DELETE, while an
 # ml_cancel and the cancelled worker wait: neither may hold the run, and the
 # DELETE completes. No timing: each step waits until the one before is in
-# its lock wait. Prints TAP; run with prove in scripts/cluster.sh.
+# its lock wait. Then a project is dropped (ml_drop_project: ON DELETE
+# CASCADE to its jobs and their runs) while one of its train runs is in
+# progress, in a transaction held open until the run's worker waits or ends:
+# neither may deadlock, the worker ends without recording anything for the
+# removed run, and the server stays up.
+# Prints TAP; run with prove in scripts/cluster.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jlock
-echo "1..5"
+echo "1..10"
 work=$(mktemp -d)
 trap 'rm -rf "$work"; jobs_teardown' EXIT
 
@@ -19,10 +24,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # a score run that lasts (a minute, interruptible) until it is cancelled
 q -c "CREATE VIEW slowest_houses AS SELECT id, slow(x1) AS x1, x2, y FROM houses, generate_series(1, 10) g" \
   -c "GRANT SELECT ON slowest_houses TO ml_engineer" >/dev/null
-job=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"slowest_houses\", \"into_table\": \"slow_scored\"}')")
-run=$(as $eng -c "SELECT ml_run_now($job)")
-wait_for "SELECT status = 'running' AND pid IS NOT NULL FROM mlops.job_runs WHERE id = $run" 30 || true
-wpid=$(q -c "SELECT pid FROM mlops.job_runs WHERE id = $run")
+# a job of project $1, kind $2, options $3, and its run once its worker runs it
+start_run() {
+  job=$(as $eng -c "SELECT ml_schedule('$1', '$2', '@yearly', '$3')")
+  run=$(as $eng -c "SELECT ml_run_now($job)")
+  wait_for "SELECT status = 'running' AND pid IS NOT NULL FROM mlops.job_runs WHERE id = $run" 30 || true
+  wpid=$(q -c "SELECT pid FROM mlops.job_runs WHERE id = $run")
+}
+start_run homes score '{"relation": "slowest_houses", "into_table": "slow_scored"}'
 
 # in the holding session's \! shell: a backend waiting for a lock, then
 # whether the run's row is free (no one holds it while waiting for the job)
@@ -55,3 +64,40 @@ check "the worker ends, and records nothing for the removed run" \
 wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE query = 'SELECT ml_cancel($run)'" 30 || true
 check "the waiting ml_cancel finds the run gone" \
   grep -q "run $run does not exist" "$work/cancel.out"
+
+# a project dropped while one of its runs is in progress: a train run on a
+# slow view (6 s of reading), dropped by its owner in a transaction held open
+q >/dev/null <<SQL
+GRANT ml_analyst TO $eng;
+GRANT SELECT ON slow_houses TO ml_analyst;
+SET ROLE $ana;
+SELECT ml_create_project('slowp', 'slow_houses', 'y');
+SELECT ml_add_member('slowp', '$eng');
+SQL
+start_run slowp train '{"algorithm": "linear"}'
+# in the dropping session's \! shell: the worker, once it has read the rows,
+# waits for the dropped project (its model's foreign key), or has ended
+cat >"$work/drop_steps.sh" <<EOF
+. "$here/lib/jobs.bash"
+wait_for "SELECT COALESCE(bool_or(wait_event_type = 'Lock'), true) FROM pg_stat_activity WHERE pid = $wpid" 60 \
+  && echo waited >"$work/drop_worker" || echo "the worker neither waited nor ended" >"$work/drop_worker"
+EOF
+drop_out=$(q 2>&1 <<SQL || true
+BEGIN;
+SET LOCAL ROLE $ana;
+SELECT ml_drop_project('slowp');
+\\! bash "$work/drop_steps.sh"
+COMMIT;
+SQL
+)
+check "the drop of a project with a run in progress completes, without a deadlock ($(tr '\n' ' ' <<<"$drop_out"))" \
+  test -z "$drop_out"
+check "the run's worker waits for the drop or ends ($(cat "$work/drop_worker"))" \
+  test "$(cat "$work/drop_worker")" = waited
+wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $wpid" 60 || true
+check "the worker ends, and records nothing for the removed run" \
+  test "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid")/$(q -c "SELECT count(*) FROM mlops.job_runs")" = "0/0"
+check "the project's jobs and models are gone" \
+  test "$(q -c "SELECT (SELECT count(*) FROM mlops.jobs) + (SELECT count(*) FROM mlops.models WHERE project_id NOT IN (SELECT id FROM mlops.projects))")" = 0
+check "the server is up, the other project still there" \
+  test "$(q -c "SELECT count(*) FROM mlops.projects WHERE name = 'homes'")" = 1

@@ -96,8 +96,13 @@ CREATE VIEW @extschema@.ml_job_runs WITH (security_invoker = true) AS
 SELECT r.id AS run, r.job_id AS job, j.name AS job_name, p.name AS project, j.kind,
        r.attempt, r.status, r.trigger, r.requested_by, r.due_at, r.started_at, r.finished_at,
        -- an infinite time (an altered row) has no duration: subtracting it
-       -- would fail the view for every reader
+       -- would fail the view for every reader; nor has a span past what an
+       -- interval holds (2^63 microseconds, about 292,000 years), which
+       -- PostgreSQL 15 would wrap into a wrong one
        CASE WHEN pg_catalog.isfinite(r.started_at) AND pg_catalog.isfinite(r.finished_at)
+                 AND pg_catalog.abs(EXTRACT(epoch FROM r.finished_at) OPERATOR(pg_catalog.-)
+                                    EXTRACT(epoch FROM r.started_at))
+                     OPERATOR(pg_catalog.<) 9223372036854::pg_catalog.numeric
             THEN r.finished_at OPERATOR(pg_catalog.-) r.started_at END AS duration,
        COALESCE(l.rows_processed, r.rows_processed) AS rows_processed,
        COALESCE(l.progress, r.progress) AS progress, r.sqlstate, r.message, r.log, r.pid

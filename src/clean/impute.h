@@ -205,6 +205,7 @@ extern void MlBlendCheck(MlFrame *frame, MlModel *blend);
 /* impute_forest.c: MissForest */
 #define ML_FOREST_MAX_LEVELS 64	/* categories a forest member or input may have */
 extern bool MlForestCanFill(MlColumn *col);
+extern bool MlForestCanSum(MlColumn *col, int64 nrows);
 extern bool MlForestScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,
 						  double *err);
 extern MlModel **MlForestFit(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts,

@@ -419,6 +419,17 @@ column_method(MlFrame *frame, int t, bool explicit, MlMethod base, JsonbContaine
 							frame->cols[t].name, MlMethodName(base))));
 		m = ML_METHOD_MODE;
 	}
+	if (m == ML_METHOD_FOREST && MlForestCanFill(&frame->cols[t]) &&
+		!MlForestCanSum(&frame->cols[t], frame->nrows))
+	{
+		/* a property of the values, not of the column: no error, another method */
+		if (notice)
+			ereport(NOTICE,
+					(errmsg("column \"%s\" has values too large for the forest to sum: filled with method \"auto\" instead",
+							frame->cols[t].name),
+					 errdetail("The forest's trees add a column's values up; these reach the limit of double precision.")));
+		m = ML_METHOD_AUTO;
+	}
 	if (m == ML_METHOD_FOREST && !MlForestCanFill(&frame->cols[t]))
 	{
 		if (explicit || override)
@@ -517,6 +528,7 @@ forest_candidates(MlFrame *frame, List *targets, bool explicit, MlMethod base,
 			cols[n++] = t;
 		}
 		else if (m == ML_METHOD_AUTO && col->nnull > 0 && MlForestCanFill(col) &&
+				 MlForestCanSum(col, frame->nrows) &&
 				 col->kind != ML_KIND_DATETIME && frame->nrows >= FOREST_AUTO_MIN_ROWS &&
 				 frame->nrows <= FOREST_AUTO_MAX_ROWS)
 		{

@@ -78,6 +78,26 @@ member_discrete(MlColumn *col)
 	return col->kind != ML_KIND_NUMERIC;
 }
 
+/*
+ * Can the forest learn a numeric column's values? Its trees sum them (and
+ * their distances from the start) in a leaf: values whose magnitudes add
+ * up past a quarter of the double range (values near +-1.7e308) would
+ * overflow a leaf, so such a column is left to a method that needs no
+ * sum (column_method in impute_columns.c says so and picks 'auto').
+ */
+bool
+MlForestCanSum(MlColumn *col, int64 nrows)
+{
+	double		s = 0;
+
+	if (col->kind != ML_KIND_NUMERIC || member_discrete(col))
+		return true;
+	for (int64 r = 0; r < nrows; r++)
+		if (!col->isnull[r] && isfinite(col->x[r]))
+			s += fabs(col->x[r]);
+	return isfinite(s * 4);
+}
+
 /* ---------- members and their inputs ---------- */
 
 static void

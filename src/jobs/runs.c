@@ -17,6 +17,13 @@
  * with an unschedule; so MlRunFinish, the worker's record of a run and the
  * workflow step log lock the job first (MlRunLockJob). A single write of a
  * run (claiming, starting it) takes no job lock and needs none.
+ * ml_drop_project comes before all of them: its DELETE of the project takes
+ * the project's row, and the cascade then its models', its jobs' and their
+ * runs' (the foreign keys' triggers fire in that order). A run's step that
+ * wrote a row of the project holds its key share, so the drop waits for the
+ * run; a step that wrote none waits for the drop at its next write of the
+ * project (a model's foreign key) or at MlRunLockJob, never the other way
+ * round (test/jobs_lock_order.sh).
  */
 #include "postgres.h"
 

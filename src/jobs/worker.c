@@ -27,12 +27,14 @@
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
 #include "core/catalog.h"
+#include "core/options.h"
 #include "core/run_progress.h"
 #include "jobs/jobs.h"
 #include "jobs/workflow.h"
@@ -49,6 +51,8 @@ typedef struct Run
 	char	   *project;
 	char	   *ext;			/* the extension's schema, quoted */
 	int64		timeout_ms;		/* 0: none */
+	Jsonb	   *command;		/* mlops.jobs.command as stored */
+	/* from the command, checked (read_command) */
 	char	   *algorithm;
 	char	   *hyperparams;
 	char	   *train_options;
@@ -86,23 +90,146 @@ field(HeapTuple t, TupleDesc d, int n)
 	return SPI_getvalue(t, d, n);
 }
 
-/* A stored relation name, parsed and quoted again (it is stored data). */
-static char *
-requote(const char *name)
+/*
+ * The job's stored command is catalog data that a superuser may have
+ * altered (or a bad restore damaged): every value is checked again, so a
+ * wrong one fails the run with XX001 and names the job, instead of
+ * reaching SQL built here as a cast that fails.
+ */
+static void
+bad_command(const Run *r, const char *key, const char *detail)
 {
-	List	   *names;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 key ? errmsg("the stored command of job %lld has an invalid \"%s\"", (long long) r->job, key)
+			 : errmsg("the stored command of job %lld is not a JSON object", (long long) r->job),
+			 errdetail("%s", detail),
+			 errhint("Set the job's options again with ml_alter_job(%lld, ...), or unschedule it and schedule it again.",
+					 (long long) r->job)));
+}
+
+static JsonbValue *
+command_value(const Run *r, const char *key, enum jbvType type, const char *detail)
+{
+	JsonbValue *v = MlOptGet(&r->command->root, key);
+
+	if (v != NULL && v->type != type)
+		bad_command(r, key, detail);
+	return v;
+}
+
+static char *
+command_string(const Run *r, const char *key)
+{
+	JsonbValue *v = command_value(r, key, jbvString, "It must be a string.");
+
+	return v ? pnstrdup(v->val.string.val, v->val.string.len) : NULL;
+}
+
+/* An object (hyperparameters, options), as jsonb text for the SQL API. */
+static char *
+command_object(const Run *r, const char *key)
+{
+	JsonbValue *v = command_value(r, key, jbvBinary, "It must be a JSON object.");
+
+	if (v == NULL)
+		return NULL;
+	if (!JsonContainerIsObject(v->val.binary.data))
+		bad_command(r, key, "It must be a JSON object.");
+	return JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+}
+
+/* A relation name, parsed and quoted again: [schema.]name, nothing else. */
+static char *
+command_relation(const Run *r, const char *key)
+{
+	char	   *name = command_string(r, key);
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *volatile names = NIL;
 
 	if (name == NULL)
 		return NULL;
-	names = stringToQualifiedNameList(name);
+	/* only palloc and the syntax error happen in there: safe to catch */
+	PG_TRY();
+	{
+		names = stringToQualifiedNameList(name);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		names = NIL;
+	}
+	PG_END_TRY();
 	if (list_length(names) == 2)
 		return quote_qualified_identifier(strVal(linitial(names)), strVal(lsecond(names)));
 	if (list_length(names) == 1)
 		return pstrdup(quote_identifier(strVal(linitial(names))));
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_NAME),
-			 errmsg("the job's stored relation name \"%s\" is not valid", name)));
+	bad_command(r, key, psprintf("\"%s\" is not a relation name.", name));
 	return NULL;
+}
+
+/* A recipe id: a whole number within bigint. */
+static char *
+command_recipe(const Run *r)
+{
+	JsonbValue *v = command_value(r, "recipe", jbvNumeric, "It must be a recipe id (a whole number).");
+	char	   *text;
+	int64		id;
+
+	if (v == NULL)
+		return NULL;
+	text = MlJsonValueText(v);
+	if (strspn(text, "0123456789") != strlen(text) || strlen(text) > 18 ||
+		(id = pg_strtoint64(text)) <= 0)
+		bad_command(r, "recipe", psprintf("%s is not a recipe id (a whole number).", text));
+	return text;
+}
+
+static void
+read_command(Run *r)
+{
+	bool		train = strcmp(r->kind, "train") == 0;
+	bool		report = strcmp(r->kind, "report") == 0;
+	bool		rows = strcmp(r->kind, "score") == 0 || strcmp(r->kind, "clean") == 0;
+
+	if (!JB_ROOT_IS_OBJECT(r->command) || JB_ROOT_IS_SCALAR(r->command))
+		bad_command(r, NULL, psprintf("It is %s.", JsonbToCString(NULL, &r->command->root, 64)));
+	if (train)
+	{
+		r->algorithm = command_string(r, "algorithm");
+		r->hyperparams = command_object(r, "hyperparams");
+	}
+	if (train || report)
+		r->train_options = command_object(r, "options");
+	if (rows)
+	{
+		r->relation = command_relation(r, "relation");
+		r->into = command_relation(r, "into_table");
+		r->mode = command_string(r, "mode");
+		if (r->mode && strcmp(r->mode, "append") != 0 && strcmp(r->mode, "replace") != 0)
+			bad_command(r, "mode", "It is \"append\" or \"replace\".");
+		r->recipe = command_recipe(r);
+	}
+	if (report)
+	{
+		JsonbValue *v;
+
+		r->report_kind = command_string(r, "kind");
+		if (r->report_kind && strcmp(r->report_kind, "model") != 0 && strcmp(r->report_kind, "cleaning") != 0 &&
+			strcmp(r->report_kind, "drift") != 0 && strcmp(r->report_kind, "jobs") != 0)
+			bad_command(r, "kind", "Report kinds are model, cleaning, drift and jobs.");
+		v = command_value(r, "publish", jbvBool, "It must be true or false.");
+		r->publish = v ? pstrdup(v->val.boolean ? "true" : "false") : NULL;
+	}
+	if (strcmp(r->kind, "workflow") == 0)
+	{
+		JsonbValue *v = MlOptGet(&r->command->root, "workflow");
+
+		/* the workflow's id (workflow_run.c looks it up) */
+		if (v != NULL && v->type != jbvString && v->type != jbvNumeric)
+			bad_command(r, "workflow", "It must be the id of one of the project's workflows.");
+	}
 }
 
 /*
@@ -126,15 +253,7 @@ load_and_claim(Run *r, MemoryContext cxt)
 	MlSpiExec("SELECT j.id, j.project_id, j.kind, p.name, pg_catalog.quote_ident(n.nspname), "
 			  "  COALESCE((EXTRACT(epoch FROM LEAST(j.timeout, j.statement_timeout)) "
 			  "            OPERATOR(pg_catalog.*) 1000)::bigint, 0), "
-			  "  j.command OPERATOR(pg_catalog.->>) 'algorithm', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'hyperparams', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'options', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'relation', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'into_table', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'mode', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'recipe', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'kind', "
-			  "  j.command OPERATOR(pg_catalog.->>) 'publish' "
+			  "  j.command "
 			  "FROM mlops.job_runs r JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
 			  "LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id, "
 			  "pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
@@ -154,15 +273,8 @@ load_and_claim(Run *r, MemoryContext cxt)
 	r->project = field(t, d, 4);
 	r->ext = field(t, d, 5);
 	r->timeout_ms = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
-	r->algorithm = field(t, d, 7);
-	r->hyperparams = field(t, d, 8);
-	r->train_options = field(t, d, 9);
-	r->relation = requote(field(t, d, 10));
-	r->into = requote(field(t, d, 11));
-	r->mode = field(t, d, 12);
-	r->recipe = field(t, d, 13);
-	r->report_kind = field(t, d, 14);
-	r->publish = field(t, d, 15);
+	/* read back in check_run, where a damaged value fails the run */
+	r->command = DatumGetJsonbPCopy(SPI_getbinval(t, d, 7, &isnull));
 	MemoryContextSwitchTo(old);
 
 	MlSpiExec("UPDATE mlops.job_runs SET pid = $2 WHERE id OPERATOR(pg_catalog.=) $1 "
@@ -385,6 +497,7 @@ check_run(Run *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("the project of job %lld no longer exists", (long long) r->job)));
+	read_command(r);
 	/* the dispatch pass checked the owner; it may have changed since */
 	if (superuser())
 		ereport(ERROR,
@@ -551,6 +664,27 @@ record_error(Run *r, ErrorData *e)
 	}
 }
 
+/*
+ * A run whose job's row could not be read: failed with the reason, not
+ * left for the dispatch pass to find without one. No retry: the next
+ * attempt would read the same row.
+ */
+static ErrorData *claim_error = NULL;
+
+static void
+record_claim_error(Run *r)
+{
+	MlScope		scope;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MlScopeEnter(&scope);
+	MlScopeAsOwner(&scope);
+	MlRunFinish(r->run, "failed", unpack_sql_state(claim_error->sqlerrcode), claim_error->message, false);
+	MlScopeExit(&scope);
+	SPI_finish();
+}
+
 static bool
 claim_fn(Run *r)
 {
@@ -578,12 +712,18 @@ ml_jobs_run_main(Datum main_arg)
 	pgstat_report_appname(psprintf("pg_mlops job run %lld", (long long) r.run));
 
 	e = in_transaction(claim_fn, NULL, &r, &ok, cxt);
-	if (e != NULL || !ok)
+	if (e != NULL)
 	{
-		if (e)
-			ereport(LOG, (errmsg("pg_mlops: run %lld could not start: %s", (long long) r.run, e->message)));
+		ereport(LOG, (errmsg("pg_mlops: run %lld could not start: %s", (long long) r.run, e->message)));
+		claim_error = e;
+		e = in_transaction(NULL, record_claim_error, &r, &ok, cxt);
+		if (e != NULL)
+			ereport(LOG, (errmsg("pg_mlops: run %lld: could not record why it did not start: %s",
+								 (long long) r.run, e->message)));
 		proc_exit(0);
 	}
+	if (!ok)
+		proc_exit(0);
 	r.step_start = GetCurrentTimestamp();
 	e = in_transaction(lock_and_start, NULL, &r, &ok, cxt);
 	if (e == NULL && !ok)
