@@ -126,3 +126,39 @@ SELECT count(*) AS scored, count(DISTINCT (r.id, ml_predict('t3_b', r))) = count
 FROM generate_series(1, 25) k, t3_small r WHERE r.a IS NULL OR r.b IS NULL OR r.c IS NULL OR r.d IS NULL;
 SELECT bool_and(t.p = ml_predict('t3_b', r)) AS same_again FROM t3_first3 t JOIN t3_small r USING (id);
 RESET ROLE;
+
+-- the same blend on numeric(8,3) and real columns: a fill is kept as the
+-- column holds it (numeric's three places, real's precision), so a later
+-- column's model reads what the table holds, and the raw row replayed
+-- scores exactly as the filled row
+CREATE TABLE t3_typed AS
+SELECT id, a::numeric(8,3) AS a, b::numeric(8,3) AS b, c::real AS c, d::numeric(8,3) AS d, y
+FROM t3_small;
+GRANT SELECT ON t3_typed TO ml_analyst, ml_engineer;
+SET ROLE regress_alice;
+SELECT DISTINCT recipe_id AS ty FROM ml_impute('t3_typed',
+    options => '{"roles": {"id": "identifier", "y": "target"}}', into_table => 't3_typed_out') \gset
+SELECT s ->> 'column' AS column_name, s ->> 'method' AS method
+FROM mlops.recipes, jsonb_array_elements(steps) s WHERE id = :ty ORDER BY 1;
+SELECT bool_and(o.a = round(o.a, 3) AND o.b = round(o.b, 3) AND o.d = round(o.d, 3)) AS three_places,
+       count(*) FILTER (WHERE t.a IS NULL OR t.b IS NULL OR t.c IS NULL OR t.d IS NULL) AS rows_filled
+FROM t3_typed_out o JOIN t3_typed t USING (id);
+SELECT ml_create_project('t3_ty', 't3_typed', 'y') > 0 AS created;
+SELECT version FROM ml_train('t3_ty', 'linear',
+    options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :ty));
+SELECT training->'recipe'->'applied' AS applied FROM ml_models WHERE project = 't3_ty';
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:ty, 't3_typed', 't3_typed_filled');
+GRANT SELECT ON t3_typed_filled TO ml_engineer;
+SELECT ml_mark_ready('t3_ty', 1);
+RESET ROLE;
+SET ROLE regress_eve;
+SELECT ml_deploy('t3_ty', 1);
+SELECT count(*) AS rows_with_null, bool_and(ml_predict('t3_ty', r) = ml_predict('t3_ty', f)) AS as_filled
+FROM t3_typed r JOIN t3_typed_filled f USING (id)
+WHERE r.a IS NULL OR r.b IS NULL OR r.c IS NULL OR r.d IS NULL;
+RESET ROLE;
+SET ROLE regress_alice;
+-- the filled table is the table ml_impute wrote
+SELECT count(*) AS rows, bool_and(f.a = o.a AND f.b = o.b AND f.c = o.c AND f.d = o.d) AS same_fills
+FROM t3_typed_filled f JOIN t3_typed_out o USING (id);
+RESET ROLE;

@@ -34,9 +34,36 @@
 #include "core/subxact.h"
 
 /*
+ * A numeric fill as the column will hold it: float8 to numeric keeps 15
+ * significant digits, numeric(p,s) rounds half away from zero to s places.
+ * The frame keeps that value, not the float8 the model gave, so a later
+ * column's model reads what the table holds, and a recipe replayed on a
+ * row (features_replay.c) gives the fills that scoring the filled row
+ * reads.
+ */
+static double
+numeric_as_stored(double x, int scale, bool typmod)
+{
+	Datum		n = DirectFunctionCall1(float8_numeric, Float8GetDatum(x));
+	double		v;
+
+	if (typmod)
+	{
+		Datum		r = DirectFunctionCall2(numeric_round, n, Int32GetDatum(scale));
+
+		pfree(DatumGetPointer(n));
+		n = r;
+	}
+	v = DatumGetFloat8(DirectFunctionCall1(numeric_float8, n));
+	pfree(DatumGetPointer(n));
+	return v;
+}
+
+/*
  * Whether a number fits the column's type as the write casts it (float8 to
- * the type): integer ranges, real's range, numeric(p,s)'s digits. A real
- * fill below real's smallest value is written as 0, as real stores it.
+ * the type): integer ranges, real's range, numeric(p,s)'s digits; *v
+ * becomes the value the column holds once written (real's precision,
+ * numeric's digits), so that the frame agrees with the table.
  */
 static bool
 fits_type(MlColumn *col, double *v)
@@ -56,18 +83,23 @@ fits_type(MlColumn *col, double *v)
 		case FLOAT4OID:
 			if (isinf((float) x))
 				return false;
-			if ((float) x == 0.0f)
-				*v = 0;
+			/* real's nearest value; 0 below its smallest, never -0 */
+			*v = (float) x == 0.0f ? 0 : (double) (float) x;
 			return true;
 		case NUMERICOID:
 			if (col->typmod >= (int32) VARHDRSZ)
 			{
 				int			precision = ((col->typmod - VARHDRSZ) >> 16) & 0xffff;
 				int			scale = (((col->typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
-				double		scaled = rint(x * pow(10, scale)) / pow(10, scale);
+				double		rounded = numeric_as_stored(x, scale, true);
 
-				return fabs(scaled) < pow(10, precision - scale);
+				/* numeric(p,s) holds fewer than 10^(p-s) after rounding */
+				if (!(fabs(rounded) < pow(10, precision - scale)))
+					return false;
+				*v = rounded;
+				return true;
 			}
+			*v = numeric_as_stored(x, 0, false);
 			return true;
 		default:
 			return true;
