@@ -8,7 +8,6 @@
 
 #include <math.h>
 
-#include <math.h>
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -39,13 +38,16 @@
  * The frame keeps that value, not the float8 the model gave, so a later
  * column's model reads what the table holds, and a recipe replayed on a
  * row (features_replay.c) gives the fills that scoring the filled row
- * reads.
+ * reads. False when the value held is beyond the double range (a fill from
+ * 1.797693134862315e308 up rounds to 15 digits past DBL_MAX): the frame
+ * reads such a cell as Infinity (numeric_float8_no_overflow), so it is left
+ * missing, counted out of range, rather than failing with numeric_float8's
+ * error quoting 309 digits.
  */
-static double
-numeric_as_stored(double x, int scale, bool typmod)
+static bool
+numeric_as_stored(double x, int scale, bool typmod, double *v)
 {
 	Datum		n = DirectFunctionCall1(float8_numeric, Float8GetDatum(x));
-	double		v;
 
 	if (typmod)
 	{
@@ -54,9 +56,10 @@ numeric_as_stored(double x, int scale, bool typmod)
 		pfree(DatumGetPointer(n));
 		n = r;
 	}
-	v = DatumGetFloat8(DirectFunctionCall1(numeric_float8, n));
+	/* not numeric_float8: its error would quote every digit of the number */
+	*v = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, n));
 	pfree(DatumGetPointer(n));
-	return v;
+	return !isinf(*v);
 }
 
 /*
@@ -91,16 +94,16 @@ fits_type(MlColumn *col, double *v)
 			{
 				int			precision = ((col->typmod - VARHDRSZ) >> 16) & 0xffff;
 				int			scale = (((col->typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
-				double		rounded = numeric_as_stored(x, scale, true);
+				double		rounded;
 
 				/* numeric(p,s) holds fewer than 10^(p-s) after rounding */
-				if (!(fabs(rounded) < pow(10, precision - scale)))
+				if (!numeric_as_stored(x, scale, true, &rounded) ||
+					!(fabs(rounded) < pow(10, precision - scale)))
 					return false;
 				*v = rounded;
 				return true;
 			}
-			*v = numeric_as_stored(x, 0, false);
-			return true;
+			return numeric_as_stored(x, 0, false, v);
 		default:
 			return true;
 	}
