@@ -23,3 +23,13 @@ SELECT f IS NULL AS f_missing, k IS NULL AS k_missing FROM r10_big_m WHERE id = 
 SELECT column_name, filled FROM ml_impute('r10_big', '{f}', 'constant',
     '{"value": 1.79769313486231e308, "roles": {"id": "identifier"}}', into_table => 'r10_big_b') ORDER BY 1;
 SELECT f = 1.79769313486231e308 AS held FROM r10_big_b WHERE id = 4;
+
+-- 2. "round": a fill of 4.5e307 in a column whose values use one place was
+-- rounded as rint(v * 10) / 10, Infinity, and written so (the cell held
+-- Infinity in both float8 and numeric). A value from 2^52 up is whole.
+CREATE TABLE r10_round (id int, x float8, n numeric, r real);
+INSERT INTO r10_round VALUES (1, 9e307, 9e307, 3e38), (2, 9e307, 9e307, 3e38), (3, 0.5, 0.5, 0.5), (4, NULL, NULL, NULL),
+  (5, 0.25, 0.25, 0.25);
+SELECT column_name, filled FROM ml_impute('r10_round', NULL, 'median',
+    '{"round": true, "roles": {"id": "identifier"}}', into_table => 'r10_round_m') ORDER BY 1;
+SELECT x, n::float8 AS n, r FROM r10_round_m WHERE id = 4;

@@ -261,10 +261,15 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 			v = rint(v);		/* integer columns stay integers */
 		else if (col->kind == ML_KIND_NUMERIC && col->round_fills && col->decimals >= 0)
 		{
-			/* asked for ("round"): the places the observed values use */
+			/*
+			 * asked for ("round"): the places the observed values use; a
+			 * value from 2^52 up is whole already, and v * scale could
+			 * overflow to an infinite fill (it was written as Infinity)
+			 */
 			double		scale = pow(10, col->decimals);
 
-			v = rint(v * scale) / scale;
+			if (fabs(v) < 4503599627370496.0)
+				v = rint(v * scale) / scale;
 		}
 		if (col->kind == ML_KIND_NUMERIC && !fits_type(col, &v))
 		{
