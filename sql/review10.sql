@@ -33,3 +33,29 @@ INSERT INTO r10_round VALUES (1, 9e307, 9e307, 3e38), (2, 9e307, 9e307, 3e38), (
 SELECT column_name, filled FROM ml_impute('r10_round', NULL, 'median',
     '{"round": true, "roles": {"id": "identifier"}}', into_table => 'r10_round_m') ORDER BY 1;
 SELECT x, n::float8 AS n, r FROM r10_round_m WHERE id = 4;
+
+-- 3. A domain over numeric(6,2): the column's typmod is -1, the domain's
+-- is numeric(6,2). A fill past 10^4 reached the cast to the domain in the
+-- statement that writes the fills (22003 from our SQL), and a fill was kept
+-- in the frame and replayed on a scored row with all its digits while the
+-- table held two places.
+CREATE DOMAIN r10_d62 AS numeric(6,2);
+CREATE TABLE r10_dom (id int PRIMARY KEY, x r10_d62, z float8, y float8);
+INSERT INTO r10_dom SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 3.3 + (i % 7) / 3.0 END, i + (i % 3) / 7.0,
+  (i % 13) * 2 + (i % 7) / 3.0 + i / 50.0 FROM generate_series(1, 300) i;
+INSERT INTO r10_dom VALUES (301, NULL, 5000, 1);
+SELECT regress_try($$SELECT * FROM ml_impute('r10_dom', '{x}', 'regression',
+    '{"roles": {"id": "identifier", "y": "target"}}', into_table => 'r10_dom_r')$$) AS regression_past_1e4;
+SELECT count(*) FILTER (WHERE x IS NULL) AS left_missing, bool_and(x = round(x, 2)) AS two_places
+FROM r10_dom_r;
+DELETE FROM r10_dom WHERE id = 301;
+SELECT DISTINCT recipe_id AS dr FROM ml_impute('r10_dom', '{x}', 'regression',
+    '{"roles": {"id": "identifier", "y": "target"}}', into_table => 'r10_dom_out') \gset
+SELECT ml_create_project('r10_dom', 'r10_dom', 'y') > 0 AS created;
+SELECT version FROM ml_train('r10_dom', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :dr));
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:dr, 'r10_dom', 'r10_dom_filled');
+SELECT ml_mark_ready('r10_dom', 1);
+SELECT ml_deploy('r10_dom', 1);
+SELECT count(*) AS rows_with_null, bool_and(ml_predict('r10_dom', r) = ml_predict('r10_dom', f)) AS as_filled,
+       bool_and(ml_predict('r10_dom', to_jsonb(r) - 'id' - 'y') = ml_predict('r10_dom', f)) AS jsonb_as_filled
+FROM r10_dom r JOIN r10_dom_filled f USING (id) WHERE r.x IS NULL;

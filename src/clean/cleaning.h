@@ -63,6 +63,7 @@ extern char *MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, 
 							 int *nargs, Oid **types, Datum **args);
 extern void MlPreferTidJoins(void);
 extern void MlFrameRoundFills(MlFrame *frame, bool round);
+extern int32 MlHeldTypmod(MlColumn *col, Oid *base);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

@@ -63,19 +63,37 @@ numeric_as_stored(double x, int scale, bool typmod, double *v)
 }
 
 /*
+ * The type a column's values are held as: its base type, with the
+ * column's typmod or, for a domain, the domain's (a column of a domain over
+ * numeric(6,2) has typmod -1, and the write's cast to the domain rounds to
+ * two places and refuses 10^4).
+ */
+int32
+MlHeldTypmod(MlColumn *col, Oid *base)
+{
+	int32		typmod = -1;
+	Oid			b = getBaseTypeAndTypmod(col->typid, &typmod);
+
+	if (base)
+		*base = b;
+	return col->typmod >= 0 ? col->typmod : typmod;
+}
+
+/*
  * Whether a number fits the column's type as the write casts it (float8 to
- * the type): integer ranges, real's range, numeric(p,s)'s digits; *v
- * becomes the value the column holds once written (real's precision,
- * numeric's digits), so that the frame agrees with the table.
+ * the type, base type and typmod from MlHeldTypmod): integer ranges,
+ * real's range, numeric(p,s)'s digits; *v becomes the value the column
+ * holds once written (real's precision, numeric's digits), so that the
+ * frame agrees with the table.
  */
 static bool
-fits_type(MlColumn *col, double *v)
+fits_type(Oid base, int32 typmod, double *v)
 {
 	double		x = *v;
 
 	if (!isfinite(x))
 		return true;			/* non-finite fills are never stored */
-	switch (getBaseType(col->typid))
+	switch (base)
 	{
 		case INT2OID:
 			return x >= PG_INT16_MIN && x <= PG_INT16_MAX;
@@ -90,10 +108,10 @@ fits_type(MlColumn *col, double *v)
 			*v = (float) x == 0.0f ? 0 : (double) (float) x;
 			return true;
 		case NUMERICOID:
-			if (col->typmod >= (int32) VARHDRSZ)
+			if (typmod >= (int32) VARHDRSZ)
 			{
-				int			precision = ((col->typmod - VARHDRSZ) >> 16) & 0xffff;
-				int			scale = (((col->typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
+				int			precision = ((typmod - VARHDRSZ) >> 16) & 0xffff;
+				int			scale = (((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
 				double		rounded;
 
 				/* numeric(p,s) holds fewer than 10^(p-s) after rounding */
@@ -213,10 +231,13 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 	int			slot = MlFillSlot(fills, target);
 	MemoryContext old;
 	int8	   *level_ok = NULL;
+	Oid			base;
+	int32		typmod;
 
 	/* a generated column's values come from its expression (a recipe's model too) */
 	if (col->generated)
 		return;
+	typmod = MlHeldTypmod(col, &base);
 	if (discrete && col->level_text && !text_takes_any(col))
 		level_ok = palloc0(sizeof(int8) * Max(col->nlevels, 1));
 	old = MemoryContextSwitchTo(fills->cxt);
@@ -271,7 +292,7 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 			if (fabs(v) < 4503599627370496.0)
 				v = rint(v * scale) / scale;
 		}
-		if (col->kind == ML_KIND_NUMERIC && !fits_type(col, &v))
+		if (col->kind == ML_KIND_NUMERIC && !fits_type(base, typmod, &v))
 		{
 			/* never clamped: the cell stays missing, and the write says so */
 			fills->out_of_range[slot]++;

@@ -258,7 +258,8 @@ MlReplayAttach(MlEncoder *enc, List *steps, MlFrame *frame)
 		 * text read as numbers as the float8 the frame holds
 		 */
 		rp->type[c] = in->kind == ML_INPUT_CATEGORY ? TEXTOID : col->basetype;
-		rp->typmod[c] = in->kind == ML_INPUT_NUMERIC ? col->typmod : -1;
+		/* a domain's typmod: the replayed fills are rounded as the domain holds them */
+		rp->typmod[c] = in->kind == ML_INPUT_NUMERIC ? MlHeldTypmod(col, NULL) : -1;
 		if (in->kind == ML_INPUT_NUMERIC && !type_fits(in, rp->type[c], rp->typmod[c]))
 		{
 			rp->type[c] = FLOAT8OID;
