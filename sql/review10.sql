@@ -59,3 +59,49 @@ SELECT ml_deploy('r10_dom', 1);
 SELECT count(*) AS rows_with_null, bool_and(ml_predict('r10_dom', r) = ml_predict('r10_dom', f)) AS as_filled,
        bool_and(ml_predict('r10_dom', to_jsonb(r) - 'id' - 'y') = ml_predict('r10_dom', f)) AS jsonb_as_filled
 FROM r10_dom r JOIN r10_dom_filled f USING (id) WHERE r.x IS NULL;
+
+-- 4. A recipe's mean, median, mode or constant fill is kept in the model
+-- (not replayed): it was the float8 the fit gave, while ml_apply_recipe
+-- writes it as the column holds it (numeric(8,3)'s places, real's
+-- precision), so ml_predict on a raw row with such a NULL differed from
+-- the filled row, unless another input of the row was NULL (the replay
+-- then took the held value). A fill the column cannot hold is not applied.
+CREATE TABLE r10_simple (id int PRIMARY KEY, a numeric(8,3), b real, c numeric(8,3), s smallint, y float8);
+INSERT INTO r10_simple SELECT i,
+  CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 13) * 1.1 + i / 7.0 END,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE (i % 11) / 3.0 END,
+  CASE WHEN i % 6 = 0 THEN NULL ELSE (i % 13) * 2.2 + (i % 11) / 7.0 END,
+  CASE WHEN i % 9 = 0 THEN NULL ELSE i % 4 END,
+  (i % 13) * 3 + (i % 11) / 3.0 + i / 70.0 + (i % 4)
+FROM generate_series(1, 300) i;
+SELECT DISTINCT recipe_id AS sr FROM ml_impute('r10_simple', options => '{"roles": {"id": "identifier", "y": "target"},
+    "methods": {"a": "mean", "b": "mean", "c": "regression", "s": "mean"}}', into_table => 'r10_simple_out') \gset
+SELECT ml_create_project('r10_simple', 'r10_simple', 'y') > 0 AS created;
+SELECT version FROM ml_train('r10_simple', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :sr));
+SELECT training->'recipe'->'applied' AS applied FROM ml_models WHERE project = 'r10_simple';
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:sr, 'r10_simple', 'r10_simple_filled');
+SELECT ml_mark_ready('r10_simple', 1);
+SELECT ml_deploy('r10_simple', 1);
+SELECT r.a IS NULL AS a_null, r.b IS NULL AS b_null, r.c IS NULL AS c_null, r.s IS NULL AS s_null, count(*) AS rows,
+       bool_and(ml_predict('r10_simple', r) = ml_predict('r10_simple', f)) AS as_filled
+FROM r10_simple r JOIN r10_simple_filled f USING (id)
+WHERE r.a IS NULL OR r.b IS NULL OR r.c IS NULL OR r.s IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+-- a constant fitted on an integer column of another table is checked
+-- against the project's column (MlConstantParse); a mean of 100001 is no
+-- smallint: the model does not take it, and ml_apply_recipe leaves s missing
+CREATE TABLE r10_wide (id int, s integer);
+INSERT INTO r10_wide VALUES (1, 100000), (2, 100002), (3, NULL);
+SELECT DISTINCT recipe_id AS wc FROM ml_impute('r10_wide', '{s}', 'constant',
+    '{"value": 100000, "roles": {"id": "identifier"}}', into_table => 'r10_wide_c') \gset
+SELECT regress_try(format($$SELECT ml_train('r10_simple', 'linear', options => '{"exclude": ["id"], "recipe": %s}')$$, :wc)) AS train;
+SELECT DISTINCT recipe_id AS wr FROM ml_impute('r10_wide', '{s}', 'mean',
+    '{"roles": {"id": "identifier"}}', into_table => 'r10_wide_m') \gset
+SELECT version FROM ml_train('r10_simple', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :wr));
+SELECT training->'recipe'->'applied' AS applied, training->'recipe'->'not_applied' AS not_applied
+FROM ml_models WHERE project = 'r10_simple' AND version = 2;
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:wr, 'r10_simple', 'r10_simple_wide');
+SELECT ml_mark_ready('r10_simple', 2);
+SELECT ml_deploy('r10_simple', 2);
+SELECT count(*) FILTER (WHERE f.s IS NULL) AS s_left_missing,
+       bool_and(ml_predict('r10_simple', r) = ml_predict('r10_simple', f)) AS as_filled
+FROM r10_simple r JOIN r10_simple_wide f USING (id) WHERE r.s IS NULL;

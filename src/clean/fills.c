@@ -127,6 +127,24 @@ fits_type(Oid base, int32 typmod, double *v)
 	}
 }
 
+/*
+ * A number fill as the column holds it once written (whole for an integer
+ * type, then fits_type): false when the column cannot hold it. For the
+ * fills a model keeps outside the frame (train_recipe.c: a recipe's mean,
+ * median, mode or constant), which ml_apply_recipe writes through
+ * MlFillStore.
+ */
+bool
+MlFillAsHeld(MlColumn *col, double *v)
+{
+	Oid			base;
+	int32		typmod = MlHeldTypmod(col, &base);
+
+	if (base == INT2OID || base == INT4OID || base == INT8OID)
+		*v = rint(*v);
+	return fits_type(base, typmod, v);
+}
+
 /* Whether epoch seconds are within the range of the column's date/time type. */
 static bool
 epoch_fits(double epoch, Oid typid)

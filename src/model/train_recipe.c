@@ -343,12 +343,21 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	}
 	else
 		v = m->fill;
-	if (col->kind == ML_KIND_NUMERIC && (col->basetype == INT2OID || col->basetype == INT4OID ||
-										 col->basetype == INT8OID))
-		v = rint(v);			/* what ml_apply_recipe writes into an integer column */
 	if (!isfinite(v))
 	{
 		note(&rp->r->not_applied, col->name, "fill (none fitted)");
+		return;
+	}
+	/*
+	 * what ml_apply_recipe writes: whole in an integer column, real's
+	 * precision, numeric(p,s)'s places, so a scored row's NULL reads the
+	 * value the filled table holds; none where the column cannot hold it
+	 */
+	if (col->kind == ML_KIND_NUMERIC && !MlFillAsHeld(col, &v))
+	{
+		note(&rp->r->not_applied, col->name,
+			 psprintf("fill (out of the range of type %s)",
+					  format_type_with_typemod(col->typid, col->typmod)));
 		return;
 	}
 	prep = &rp->r->prep[ci];
