@@ -47,18 +47,79 @@
 static bool
 numeric_as_stored(double x, int scale, bool typmod, double *v)
 {
-	Datum		n = DirectFunctionCall1(float8_numeric, Float8GetDatum(x));
+	char		buf[32];
+	char		digits[17];
+	bool		neg = x < 0;
+	int			exp;
+	int			keep;
 
+	if (x == 0)
+	{
+		*v = 0;					/* numeric has no -0 */
+		return true;
+	}
+
+	/*
+	 * float8_numeric prints "%.15g": the same 15 significant digits as
+	 * "%.14e", d.dddddddddddddde+XX. Their decimal read back by strtod is
+	 * what numeric_float8_no_overflow gives (it prints the numeric, then
+	 * strtod), without building a numeric at all.
+	 */
+	snprintf(buf, sizeof(buf), "%.14e", x);
 	if (typmod)
 	{
-		Datum		r = DirectFunctionCall2(numeric_round, n, Int32GetDatum(scale));
+		const char *p = buf + (neg ? 1 : 0);
 
-		pfree(DatumGetPointer(n));
-		n = r;
+		exp = atoi(strchr(p, 'e') + 1);
+		/* digits kept at s places: those of weight 10^-s and up */
+		keep = exp + scale + 1;
+		if (keep < 15)
+		{
+			int			n = 0;
+
+			digits[n++] = p[0];
+			for (int i = 2; i < 16; i++)
+				digits[n++] = p[i];
+			if (keep < 0 || (keep == 0 && digits[0] < '5'))
+			{
+				*v = 0;			/* below half the last place */
+				return true;
+			}
+			if (keep == 0)
+			{
+				/* rounds up to one unit of the last place */
+				snprintf(buf, sizeof(buf), "%s1e%d", neg ? "-" : "", -scale);
+			}
+			else
+			{
+				/* round_var: half away from zero on the first digit dropped */
+				bool		up = digits[keep] >= '5';
+				int			len = keep;
+
+				for (int i = keep - 1; up && i >= 0; i--)
+				{
+					if (digits[i] == '9')
+						digits[i] = '0';
+					else
+					{
+						digits[i]++;
+						up = false;
+					}
+				}
+				if (up)
+				{
+					/* 99..9 carried into a new digit: 10..0, one more place */
+					memmove(digits + 1, digits, len);
+					digits[0] = '1';
+					len++;
+				}
+				digits[len] = '\0';
+				snprintf(buf, sizeof(buf), "%s%se%d", neg ? "-" : "", digits, -scale);
+			}
+		}
 	}
-	/* not numeric_float8: its error would quote every digit of the number */
-	*v = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, n));
-	pfree(DatumGetPointer(n));
+	/* strtod's HUGE_VAL past DBL_MAX, as numeric_float8_no_overflow's */
+	*v = strtod(buf, NULL);
 	return !isinf(*v);
 }
 
