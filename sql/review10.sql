@@ -105,3 +105,48 @@ SELECT ml_deploy('r10_simple', 2);
 SELECT count(*) FILTER (WHERE f.s IS NULL) AS s_left_missing,
        bool_and(ml_predict('r10_simple', r) = ml_predict('r10_simple', f)) AS as_filled
 FROM r10_simple r JOIN r10_simple_wide f USING (id) WHERE r.s IS NULL;
+
+-- 5. A model scored on a row of another table whose same-named column has
+-- another type (numeric(4,1), real, numeric(3,1) for numeric(10,4)): the
+-- recipe replayed on the row and its mean fill took the training column's
+-- places, while ml_apply_recipe on that table writes its own (and leaves
+-- missing what its column cannot hold): predictions differed by up to 0.04.
+CREATE TABLE r10_tx (id int PRIMARY KEY, a numeric(10,4), c numeric(10,4), b float8, y float8);
+INSERT INTO r10_tx SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE (i % 50) * 1.23457 + (i % 7) / 9.0 END,
+  CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 9) * 1.11113 END, (i % 50) + (i % 3) / 7.0,
+  (i % 11) * 2 + (i % 50) / 10.0 + (i % 9) FROM generate_series(1, 300) i;
+CREATE TABLE r10_ty (id int PRIMARY KEY, a numeric(4,1), c numeric(4,1), b float8, y float8);
+INSERT INTO r10_ty SELECT id, a, c, b, y FROM r10_tx;
+CREATE TABLE r10_tz (id int PRIMARY KEY, a real, c real, b float8, y float8);
+INSERT INTO r10_tz SELECT id, a, c, b, y FROM r10_tx;
+CREATE TABLE r10_tw (id int PRIMARY KEY, a numeric(3,1), c numeric(2,1), b float8, y float8);
+INSERT INTO r10_tw SELECT id, CASE WHEN a < 99 THEN a END, CASE WHEN c < 9 THEN c END, b, y FROM r10_tx;
+INSERT INTO r10_tw VALUES (1000, NULL, NULL, 500, 1);
+SELECT DISTINCT recipe_id AS xr FROM ml_impute('r10_tx', '{a,c}', options => '{"roles": {"id": "identifier", "y": "target"},
+    "methods": {"a": "regression", "c": "mean"}}', into_table => 'r10_tx_out') \gset
+SELECT ml_create_project('r10_x', 'r10_tx', 'y') > 0 AS created;
+SELECT version FROM ml_train('r10_x', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :xr));
+SELECT training->'recipe'->'applied' AS applied FROM ml_models WHERE project = 'r10_x';
+SELECT ml_mark_ready('r10_x', 1);
+SELECT ml_deploy('r10_x', 1);
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:xr, 'r10_tx', 'r10_tx_f');
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:xr, 'r10_ty', 'r10_ty_f');
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:xr, 'r10_tz', 'r10_tz_f');
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:xr, 'r10_tw', 'r10_tw_f');
+SELECT 'numeric(10,4)' AS scored, count(*) AS rows, bool_and(ml_predict('r10_x', r) = ml_predict('r10_x', f)) AS as_filled
+FROM r10_tx r JOIN r10_tx_f f USING (id) WHERE r.a IS NULL OR r.c IS NULL
+UNION ALL
+SELECT 'numeric(4,1)', count(*), bool_and(ml_predict('r10_x', r) = ml_predict('r10_x', f))
+FROM r10_ty r JOIN r10_ty_f f USING (id) WHERE r.a IS NULL OR r.c IS NULL
+UNION ALL
+SELECT 'real', count(*), bool_and(ml_predict('r10_x', r) = ml_predict('r10_x', f))
+FROM r10_tz r JOIN r10_tz_f f USING (id) WHERE r.a IS NULL OR r.c IS NULL
+UNION ALL
+SELECT 'numeric(3,1)', count(*), bool_and(ml_predict('r10_x', r) = ml_predict('r10_x', f))
+FROM r10_tw r JOIN r10_tw_f f USING (id) WHERE r.a IS NULL OR r.c IS NULL;
+SELECT count(*) FILTER (WHERE a IS NULL) AS a_left_missing, count(*) FILTER (WHERE c IS NULL) AS c_left_missing
+FROM r10_tw_f;
+-- ml_score reads the rows as ml_predict does
+SELECT count(*) > 0 AS scored FROM ml_score('r10_x', 'r10_ty', 'r10_ty_scored');
+SELECT bool_and(s.prediction = ml_predict('r10_x', f)) AS score_as_filled
+FROM r10_ty_scored s JOIN r10_ty_f f USING (id) JOIN r10_ty r USING (id) WHERE r.a IS NULL OR r.c IS NULL;

@@ -201,6 +201,13 @@ MlFillAsHeld(MlColumn *col, double *v)
 	Oid			base;
 	int32		typmod = MlHeldTypmod(col, &base);
 
+	return MlNumberAsHeld(base, typmod, v);
+}
+
+/* The same for a column of base type base holding values with typmod. */
+bool
+MlNumberAsHeld(Oid base, int32 typmod, double *v)
+{
 	if (base == INT2OID || base == INT4OID || base == INT8OID)
 		*v = rint(*v);
 	return fits_type(base, typmod, v);

@@ -206,6 +206,7 @@ input_of_column(MlColumn *col, const MlColumnPrep *prep)
 	{
 		in.has_fill = prep->has_fill;
 		in.fill = prep->fill;
+		in.raw_fill = prep->has_fill && in.kind == ML_INPUT_NUMERIC ? prep->raw_fill : prep->fill;
 		in.has_clamp = prep->has_clamp && in.kind == ML_INPUT_NUMERIC;
 		in.lo = prep->lo;
 		in.hi = prep->hi;
@@ -535,9 +536,14 @@ MlEncoderSave(MlEncoder *enc, StringInfo buf)
 		{
 			MlInput    *in = &enc->inputs[i];
 
-			MlWriteInt32(buf, (in->has_fill ? 1 : 0) | (in->has_clamp ? 2 : 0));
+			bool		raw = in->has_fill && in->kind == ML_INPUT_NUMERIC;
+
+			/* 4: a number's fill as fitted follows (never set before 0.4.0's fills.c) */
+			MlWriteInt32(buf, (in->has_fill ? 1 : 0) | (in->has_clamp ? 2 : 0) | (raw ? 4 : 0));
 			if (in->has_fill)
 				MlWriteFloat8(buf, in->fill);
+			if (raw)
+				MlWriteFloat8(buf, in->raw_fill);
 			if (in->has_clamp)
 			{
 				MlWriteFloat8(buf, in->lo);
@@ -587,10 +593,12 @@ load_input(MlReader *r, MlInput *in)
 static void
 load_prep(MlReader *r, MlInput *in)
 {
-	int32		flags = MlReadInt32(r, 0, in->kind == ML_INPUT_NUMERIC ? 3 : 1);
+	int32		flags = MlReadInt32(r, 0, in->kind == ML_INPUT_NUMERIC ? 7 : 1);
 
 	in->has_fill = (flags & 1) != 0;
 	in->has_clamp = (flags & 2) != 0;
+	if ((flags & 4) && !in->has_fill)
+		MlPayloadInvalid(r, "an input has a fitted fill but no fill");
 	if (in->has_fill)
 	{
 		in->fill = MlReadFiniteFloat8(r);
@@ -598,6 +606,8 @@ load_prep(MlReader *r, MlInput *in)
 			!(in->fill >= 0 && in->fill < in->nlevels && in->fill == floor(in->fill)))
 			MlPayloadInvalid(r, "a category's fill is not one of its levels");
 	}
+	/* a payload before the fitted fill was kept: its fill is the fitted one */
+	in->raw_fill = (flags & 4) ? MlReadFiniteFloat8(r) : in->fill;
 	if (in->has_clamp)
 	{
 		in->lo = MlReadFiniteFloat8(r);

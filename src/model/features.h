@@ -55,6 +55,7 @@ typedef struct MlInput
 	 */
 	bool		has_fill;
 	double		fill;
+	double		raw_fill;		/* a number's fill as fitted: MlBindRow holds it as the row's column does */
 	bool		has_clamp;
 	double		lo;
 	double		hi;
@@ -104,6 +105,7 @@ typedef struct MlColumnPrep
 {
 	bool		has_fill;
 	double		fill;			/* number, epoch, or a level code of the frame column */
+	double		raw_fill;		/* a number's fill as fitted, before fill was held as the column holds it */
 	bool		has_clamp;
 	double		lo;
 	double		hi;
@@ -143,6 +145,8 @@ typedef struct MlReplayCell
 	bool		isnull;
 	double		x;				/* number or epoch */
 	char	   *text;			/* category: the level as its type prints it */
+	Oid			type;			/* a number's column: base type, InvalidOid if unknown */
+	int32		typmod;			/* and the typmod it holds values with */
 } MlReplayCell;
 
 #define ML_REPLAY_MAX_STEPS 4096
@@ -192,6 +196,8 @@ typedef struct MlRowBinding
 	int			natts;
 	int		   *attno;			/* per input: 0-based attribute, -1 if absent */
 	Oid		   *atttype;		/* base type */
+	int32	   *atttypmod;		/* the typmod it holds values with (a domain's too) */
+	double	   *fill;			/* per input: the recipe's fill as this column holds it */
 	FmgrInfo   *out;			/* output function (categories) */
 	MlNumericMemo **memo;		/* per input: numeric's memo, else NULL */
 } MlRowBinding;

@@ -278,6 +278,7 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	MlColumnPrep *prep;
 	char	   *method;
 	double		v;
+	double		raw;
 
 	if (ci < 0)
 		return;
@@ -353,6 +354,7 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	 * precision, numeric(p,s)'s places, so a scored row's NULL reads the
 	 * value the filled table holds; none where the column cannot hold it
 	 */
+	raw = v;
 	if (col->kind == ML_KIND_NUMERIC && !MlFillAsHeld(col, &v))
 	{
 		note(&rp->r->not_applied, col->name,
@@ -363,6 +365,7 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	prep = &rp->r->prep[ci];
 	prep->has_fill = true;
 	prep->fill = v;
+	prep->raw_fill = raw;
 	note(&rp->r->applied, col->name, psprintf("fill (%s)", MlMethodName(m->method)));
 }
 
