@@ -44,6 +44,72 @@
  * missing, counted out of range, rather than failing with numeric_float8's
  * error quoting 309 digits.
  */
+/* 10^0 .. 10^22: the powers of ten a double holds exactly */
+static const double exact_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/*
+ * numeric_as_stored's answer without printing digits, where arithmetic
+ * decides it for certain (most fills); false to print them. Either way the
+ * value is a decimal D (15 significant digits, then s places for a typmod)
+ * read back as the double nearest to it: with D = r * 10^-s, r a whole
+ * number below 2^53 and 10^s exact (s <= 22), r / 10^s is that double (an
+ * IEEE division is correctly rounded). r is found from y = |x| * 10^s: y is
+ * within 2^-53 y of |x| 10^s, and for a typmod the 15 digits move it by at
+ * most 5e-15 y more; r is y rounded, certain when y is farther than that
+ * from the half between two whole numbers (the tie rules, half even for
+ * the digits and half away from zero for the places, then never apply).
+ */
+static bool
+numeric_as_stored_quick(double x, int scale, bool typmod, double *v)
+{
+	double		ax = fabs(x);
+	double		p,
+				y,
+				whole,
+				frac,
+				margin,
+				r;
+
+	if (typmod)
+	{
+		/* D: x's 15 digits, rounded to s places */
+		if (scale < 0 || scale > 22)
+			return false;
+		p = exact_pow10[scale];
+		y = ax * p;
+		margin = 6e-15 * y;
+	}
+	else
+	{
+		/* D: x's 15 digits, r their 15-digit whole number */
+		int			s;
+
+		if (!(ax >= 1e-7 && ax < 1e15))
+			return false;
+		s = 14 - (int) floor(log10(ax));
+		if (s < 0 || s > 22)
+			return false;
+		p = exact_pow10[s];
+		y = ax * p;
+		/* printf's exponent is log10's: y has its 15 digits (below 2^50) */
+		if (!(y >= 1e14 + 1 && y < 1e15 - 1))
+			return false;
+		margin = 0.07;			/* half an ulp of y is at most 0.0625 */
+	}
+	if (!(y < 4e15))
+		return false;
+	whole = floor(y);
+	frac = y - whole;			/* exact below 2^52 */
+	if (!(fabs(frac - 0.5) > margin))
+		return false;
+	r = frac > 0.5 ? whole + 1 : whole;
+	*v = r == 0 ? 0 : copysign(r / p, x);	/* numeric has no -0 */
+	return true;
+}
+
 static bool
 numeric_as_stored(double x, int scale, bool typmod, double *v)
 {
@@ -58,6 +124,8 @@ numeric_as_stored(double x, int scale, bool typmod, double *v)
 		*v = 0;					/* numeric has no -0 */
 		return true;
 	}
+	if (numeric_as_stored_quick(x, scale, typmod, v))
+		return true;
 
 	/*
 	 * float8_numeric prints "%.15g": the same 15 significant digits as
