@@ -150,3 +150,35 @@ FROM r10_tw_f;
 SELECT count(*) > 0 AS scored FROM ml_score('r10_x', 'r10_ty', 'r10_ty_scored');
 SELECT bool_and(s.prediction = ml_predict('r10_x', f)) AS score_as_filled
 FROM r10_ty_scored s JOIN r10_ty_f f USING (id) JOIN r10_ty r USING (id) WHERE r.a IS NULL OR r.c IS NULL;
+
+-- 6. Winsorizing bounds (ml_clean's outliers step): ml_clean writes a
+-- clamped value cast to the column's type (1.0025 held as 1.003 by a
+-- numeric(8,3)), the model clamped to the bound as fitted: a raw row with
+-- an outlier scored unlike the cleaned row (by 4.4 here). The bounds are
+-- held as the column holds them, the scored row's own column for a row of
+-- another table, the training column's for a jsonb row.
+CREATE TABLE r10_w (id int PRIMARY KEY, a numeric(8,3), r real, y float8);
+INSERT INTO r10_w SELECT i, CASE WHEN i % 29 = 0 THEN 5 WHEN i % 31 = 0 THEN -3 ELSE 1 + (i % 2) * 0.001 END,
+  CASE WHEN i % 23 = 0 THEN 900 ELSE (i % 11) / 3.0 END,
+  (i % 13) * 3 + (i % 11) / 3.0 + i / 70.0 + CASE WHEN i % 29 = 0 THEN 5 WHEN i % 31 = 0 THEN -3 ELSE 1 + (i % 2) * 0.001 END * 10
+FROM generate_series(1, 300) i;
+CREATE TABLE r10_w2 (id int PRIMARY KEY, a numeric(6,2), r numeric(6,1), y float8);
+INSERT INTO r10_w2 SELECT id, a, r, y FROM r10_w;
+SELECT count(*) AS columns FROM ml_clean('r10_w', '{"roles": {"id": "identifier", "y": "target"}, "encode": false,
+    "polish": false, "duplicates": false}', into_table => 'r10_w_out');
+SELECT id AS wr FROM mlops.recipes ORDER BY id DESC LIMIT 1 \gset
+SELECT s ->> 'column' AS column_name, s ->> 'hi' AS hi FROM mlops.recipes, jsonb_array_elements(steps) s
+WHERE id = :wr AND s ->> 'step' = 'outliers' ORDER BY 1;
+SELECT ml_create_project('r10_w', 'r10_w', 'y') > 0 AS created;
+SELECT version FROM ml_train('r10_w', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :wr));
+SELECT training->'recipe'->'applied' AS applied FROM ml_models WHERE project = 'r10_w';
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:wr, 'r10_w', 'r10_w_f');
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:wr, 'r10_w2', 'r10_w2_f');
+SELECT ml_mark_ready('r10_w', 1);
+SELECT ml_deploy('r10_w', 1);
+SELECT 'numeric(8,3), real' AS scored, count(*) AS outliers, bool_and(ml_predict('r10_w', t) = ml_predict('r10_w', f)) AS as_cleaned,
+       bool_and(ml_predict('r10_w', jsonb_build_object('a', t.a, 'r', t.r::float8)) = ml_predict('r10_w', f)) AS jsonb_as_cleaned
+FROM r10_w t JOIN r10_w_f f USING (id) WHERE t.a <> f.a OR t.r <> f.r
+UNION ALL
+SELECT 'numeric(6,2), numeric(6,1)', count(*), bool_and(ml_predict('r10_w', t) = ml_predict('r10_w', f)), NULL
+FROM r10_w2 t JOIN r10_w2_f f USING (id) WHERE t.a <> f.a OR t.r <> f.r;

@@ -47,6 +47,8 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 	b->atttype = palloc(sizeof(Oid) * enc->ninputs);
 	b->atttypmod = palloc(sizeof(int32) * Max(enc->ninputs, 1));
 	b->fill = palloc(sizeof(double) * Max(enc->ninputs, 1));
+	b->lo = palloc(sizeof(double) * Max(enc->ninputs, 1));
+	b->hi = palloc(sizeof(double) * Max(enc->ninputs, 1));
 	b->out = palloc0(sizeof(FmgrInfo) * enc->ninputs);
 	b->memo = palloc0(sizeof(MlNumericMemo *) * Max(enc->ninputs, 1));
 	for (int i = 0; i < enc->ninputs; i++)
@@ -106,6 +108,17 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			b->fill[i] = in->raw_fill;
 			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]))
 				b->fill[i] = NAN;
+		}
+		/* the bounds likewise; one this column cannot hold clamps none of its values */
+		b->lo[i] = in->lo;
+		b->hi[i] = in->hi;
+		if (in->has_clamp)
+		{
+			double		l = in->raw_lo,
+						h = in->raw_hi;
+
+			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) ? l : in->raw_lo;
+			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) ? h : in->raw_hi;
 		}
 	}
 	return b;
@@ -248,8 +261,8 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 		v = numeric_value(b->memo[i], value);
 	else
 		v = MlBaseDatumToDouble(value, b->atttype[i]);	/* atttype is the base type */
-	if (unlikely(in->has_clamp))
-		v = MlInputPrep(in, v, false);
+	if (unlikely(in->has_clamp) && isfinite(v))
+		v = v < b->lo[i] ? b->lo[i] : v > b->hi[i] ? b->hi[i] : v;	/* MlInputPrep's, held */
 	return isfinite(v) ? v : NAN;
 }
 

@@ -398,8 +398,25 @@ replay_bounds(Replay *rp, JsonbContainer *step)
 	}
 	/* one-sided bounds: the payload holds finite numbers only */
 	rp->r->prep[ci].has_clamp = true;
-	rp->r->prep[ci].lo = Max(lo, -DBL_MAX);
-	rp->r->prep[ci].hi = Min(hi, DBL_MAX);
+	rp->r->prep[ci].raw_lo = rp->r->prep[ci].lo = Max(lo, -DBL_MAX);
+	rp->r->prep[ci].raw_hi = rp->r->prep[ci].hi = Min(hi, DBL_MAX);
+	/*
+	 * ml_clean writes a winsorized value cast to the column's type: the
+	 * bound as the column holds it (numeric(p,s)'s places, real's
+	 * precision). A column's own values clamped to the held bound are the
+	 * held clamp of them (none lies between a bound and its held value);
+	 * a bound the column cannot hold clamps none of them, kept as fitted.
+	 */
+	{
+		MlColumnPrep *prep = &rp->r->prep[ci];
+		double		l = prep->lo,
+					h = prep->hi;
+
+		if (MlFillAsHeld(&rp->frame->cols[ci], &l))
+			prep->lo = l;
+		if (MlFillAsHeld(&rp->frame->cols[ci], &h))
+			prep->hi = h;
+	}
 	note(&rp->r->applied, rp->frame->cols[ci].name, "outlier bounds (winsorize)");
 }
 
