@@ -182,3 +182,15 @@ FROM r10_w t JOIN r10_w_f f USING (id) WHERE t.a <> f.a OR t.r <> f.r
 UNION ALL
 SELECT 'numeric(6,2), numeric(6,1)', count(*), bool_and(ml_predict('r10_w', t) = ml_predict('r10_w', f)), NULL
 FROM r10_w2 t JOIN r10_w2_f f USING (id) WHERE t.a <> f.a OR t.r <> f.r;
+
+-- 7. Values near the double range: a mean of 9e307, 9e307 and 0.5 summed
+-- to Infinity and a median between -1.7e308 and 1.7e308 took b - a =
+-- Infinity: the fills were infinite and nothing was filled, with no word.
+CREATE TABLE r10_range (id int, x float8, n numeric, m float8);
+INSERT INTO r10_range VALUES (1, 9e307, 9e307, -1.7e308), (2, 9e307, 9e307, 1.7e308), (3, 0.5, 0.5, NULL), (4, NULL, NULL, NULL);
+SELECT column_name, filled FROM ml_impute('r10_range', '{x,n}', 'mean', '{"roles": {"id": "identifier"}}',
+    into_table => 'r10_range_mean') ORDER BY 1;
+SELECT x, n::float8 AS n FROM r10_range_mean WHERE id = 4;
+SELECT column_name, filled FROM ml_impute('r10_range', '{m}', 'median', '{"roles": {"id": "identifier"}}',
+    into_table => 'r10_range_median') ORDER BY 1;
+SELECT m FROM r10_range_median WHERE id > 2 ORDER BY id;
