@@ -32,18 +32,6 @@
 #include "core/progress.h"
 #include "core/subxact.h"
 
-/*
- * A numeric fill as the column will hold it: float8 to numeric keeps 15
- * significant digits, numeric(p,s) rounds half away from zero to s places.
- * The frame keeps that value, not the float8 the model gave, so a later
- * column's model reads what the table holds, and a recipe replayed on a
- * row (features_replay.c) gives the fills that scoring the filled row
- * reads. False when the value held is beyond the double range (a fill from
- * 1.797693134862315e308 up rounds to 15 digits past DBL_MAX): the frame
- * reads such a cell as Infinity (numeric_float8_no_overflow), so it is left
- * missing, counted out of range, rather than failing with numeric_float8's
- * error quoting 309 digits.
- */
 /* 10^0 .. 10^22: the powers of ten a double holds exactly */
 static const double exact_pow10[] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -110,6 +98,18 @@ numeric_as_stored_quick(double x, int scale, bool typmod, double *v)
 	return true;
 }
 
+/*
+ * A numeric fill as the column will hold it: float8 to numeric keeps 15
+ * significant digits, numeric(p,s) rounds half away from zero to s places.
+ * The frame keeps that value, not the float8 the model gave, so a later
+ * column's model reads what the table holds, and a recipe replayed on a
+ * row (features_replay.c) gives the fills that scoring the filled row
+ * reads. False when the value held is beyond the double range (a fill from
+ * 1.797693134862315e308 up rounds to 15 digits past DBL_MAX): the frame
+ * reads such a cell as Infinity (numeric_float8_no_overflow), so it is left
+ * missing, counted out of range, rather than failing with numeric_float8's
+ * error quoting 309 digits.
+ */
 static bool
 numeric_as_stored(double x, int scale, bool typmod, double *v)
 {
