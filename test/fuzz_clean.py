@@ -73,6 +73,22 @@ KINDS = {
     "numeric": ("numeric(7,2)", "(((i * {a} + {s}) % 10000) / 3.0)::numeric(7,2)"),
     "numeric_small": ("numeric(3,1)", "(((i * {a} + {s}) % 100) / 10.0)::numeric(3,1)"),
     "numeric_free": ("numeric", "(((i * {a} + {s}) % 1000) / 7.0)::numeric"),
+    # numeric typmods at PostgreSQL's edges, values at the double's edges, a
+    # domain's typmod (fuzz_d62, fuzz_clean.sh): fills kept as the column
+    # holds them (src/clean/fills.c)
+    "numeric_1_0": ("numeric(1,0)", "((i * {a} + {s}) % 19 - 9)::numeric(1,0)"),
+    "numeric_p1000": ("numeric(1000,0)", "((((i * {a} + {s}) % 9) - 4) * 1e300)::numeric(1000,0)"),
+    "numeric_s1000": ("numeric(1000,1000)", "(((i * {a} + {s}) % 997) / 1000.0)::numeric(1000,1000)"),
+    "numeric_neg_scale": ("numeric(5,-3)", "((((i * {a} + {s}) % 99999) - 50000) * 1000)::numeric(5,-3)"),
+    "numeric_scale_gt_p": ("numeric(3,5)", "(((i * {a} + {s}) % 999) / 100000.0)::numeric(3,5)"),
+    "numeric_tiny": ("numeric", "((i * {a} + {s}) % 9) * 1e-300::numeric"),
+    "numeric_near_max": ("numeric", "CASE WHEN (i + {s}) % 3 = 0 THEN 1.7976931348623157e308 "
+                                    "WHEN (i + {s}) % 3 = 1 THEN -1.797693134862315e308 ELSE 0 END::numeric"),
+    "numeric_1000_digits": ("numeric", "(repeat('9', 300) || '.' || repeat('7', 700))::numeric * ((i * {a} + {s}) % 3)"),
+    "numeric_domain": ("fuzz_d62", "(((i * {a} + {s}) % 10000) * 0.999)::numeric(6,2)"),
+    "real_edge": ("real", "CASE (i * {a} + {s}) % 5 WHEN 0 THEN 3.4e38::real WHEN 1 THEN 1e-45::real "
+                          "WHEN 2 THEN '-0'::real WHEN 3 THEN -3.4e38::real ELSE 1e-40::real END"),
+    "smallint_edge": ("smallint", "CASE WHEN (i * {a} + {s}) % 3 = 0 THEN -32768 ELSE 32767 END::smallint"),
     "smallint": ("smallint", "((i * {a} + {s}) % 300 - 150)::smallint"),
     "real": ("real", "(((i * {a} + {s}) % 77) / 3.0)::real"),
     "bool": ("boolean", "((i * {a} + {s}) % 3 = 0)"),
@@ -112,7 +128,8 @@ KINDS = {
 }
 COMMON = ["float", "float", "float_special", "float_whole", "int", "int_code", "cat", "cat", "cat_utf8",
           "text_num", "text_num_mostly", "date", "timestamptz", "timestamp", "numeric", "bool", "text_free", "null_float",
-          "float_const", "text_const", "numeric_small", "text_bool", "text_ts", "float_huge", "cat_many"]
+          "float_const", "text_const", "numeric_small", "text_bool", "text_ts", "float_huge", "cat_many",
+          "numeric_domain", "numeric_near_max"]
 NAMES = ["x", "y", "z", "g", "t", "v", "w", "id", "Größe", "a b", "Sel\"ect", "x_was_missing", "g_a",
          "a" * 63]
 METHODS = ["auto", "mean", "median", "mode", "constant", "delete", "groupwise", "regression", "knn",
@@ -188,7 +205,8 @@ def rand_number(rng):
 
 def rand_value(rng):
     return ch(rng, [0, 1, 42, -3.5, 1e300, "a", "zzz", "2024-05-05", "2024-05-05 10:00", "true", "n/a",
-                    "日本語", "", True, 1e-320, "NaN", "Infinity", 12345678901234567890],
+                    "日本語", "", True, 1e-320, "NaN", "Infinity", 12345678901234567890,
+                    1.7976931348623157e308, 0.005, -0.0],
               [None, [1], {"a": 1}])
 
 

@@ -63,6 +63,9 @@ extern char *MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, 
 							 int *nargs, Oid **types, Datum **args);
 extern void MlPreferTidJoins(void);
 extern void MlFrameRoundFills(MlFrame *frame, bool round);
+extern int32 MlHeldTypmod(MlColumn *col, Oid *base);
+extern bool MlFillAsHeld(MlColumn *col, double *v);
+extern bool MlNumberAsHeld(Oid base, int32 typmod, double *v);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

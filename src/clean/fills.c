@@ -8,7 +8,6 @@
 
 #include <math.h>
 
-#include <math.h>
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -33,46 +32,197 @@
 #include "core/progress.h"
 #include "core/subxact.h"
 
+/* 10^0 .. 10^22: the powers of ten a double holds exactly */
+static const double exact_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/*
+ * numeric_as_stored's answer without printing digits, where arithmetic
+ * decides it for certain (most fills); false to print them. Either way the
+ * value is a decimal D (15 significant digits, then s places for a typmod)
+ * read back as the double nearest to it: with D = r * 10^-s, r a whole
+ * number below 2^53 and 10^s exact (s <= 22), r / 10^s is that double (an
+ * IEEE division is correctly rounded). r is found from y = |x| * 10^s: y is
+ * within 2^-53 y of |x| 10^s, and for a typmod the 15 digits move it by at
+ * most 5e-15 y more; r is y rounded, certain when y is farther than that
+ * from the half between two whole numbers (the tie rules, half even for
+ * the digits and half away from zero for the places, then never apply).
+ */
+static bool
+numeric_as_stored_quick(double x, int scale, bool typmod, double *v)
+{
+	double		ax = fabs(x);
+	double		p,
+				y,
+				whole,
+				frac,
+				margin,
+				r;
+
+	if (typmod)
+	{
+		/* D: x's 15 digits, rounded to s places */
+		if (scale < 0 || scale > 22)
+			return false;
+		p = exact_pow10[scale];
+		y = ax * p;
+		margin = 6e-15 * y;
+	}
+	else
+	{
+		/* D: x's 15 digits, r their 15-digit whole number */
+		int			s;
+
+		if (!(ax >= 1e-7 && ax < 1e15))
+			return false;
+		s = 14 - (int) floor(log10(ax));
+		if (s < 0 || s > 22)
+			return false;
+		p = exact_pow10[s];
+		y = ax * p;
+		/* printf's exponent is log10's: y has its 15 digits (below 2^50) */
+		if (!(y >= 1e14 + 1 && y < 1e15 - 1))
+			return false;
+		margin = 0.07;			/* half an ulp of y is at most 0.0625 */
+	}
+	if (!(y < 4e15))
+		return false;
+	whole = floor(y);
+	frac = y - whole;			/* exact below 2^52 */
+	if (!(fabs(frac - 0.5) > margin))
+		return false;
+	r = frac > 0.5 ? whole + 1 : whole;
+	*v = r == 0 ? 0 : copysign(r / p, x);	/* numeric has no -0 */
+	return true;
+}
+
 /*
  * A numeric fill as the column will hold it: float8 to numeric keeps 15
  * significant digits, numeric(p,s) rounds half away from zero to s places.
  * The frame keeps that value, not the float8 the model gave, so a later
  * column's model reads what the table holds, and a recipe replayed on a
  * row (features_replay.c) gives the fills that scoring the filled row
- * reads.
+ * reads. False when the value held is beyond the double range (a fill from
+ * 1.797693134862315e308 up rounds to 15 digits past DBL_MAX): the frame
+ * reads such a cell as Infinity (numeric_float8_no_overflow), so it is left
+ * missing, counted out of range, rather than failing with numeric_float8's
+ * error quoting 309 digits.
  */
-static double
-numeric_as_stored(double x, int scale, bool typmod)
+static bool
+numeric_as_stored(double x, int scale, bool typmod, double *v)
 {
-	Datum		n = DirectFunctionCall1(float8_numeric, Float8GetDatum(x));
-	double		v;
+	char		buf[32];
+	char		digits[17];
+	bool		neg = x < 0;
+	int			exp;
+	int			keep;
 
+	if (x == 0)
+	{
+		*v = 0;					/* numeric has no -0 */
+		return true;
+	}
+	if (numeric_as_stored_quick(x, scale, typmod, v))
+		return true;
+
+	/*
+	 * float8_numeric prints "%.15g": the same 15 significant digits as
+	 * "%.14e", d.dddddddddddddde+XX. Their decimal read back by strtod is
+	 * what numeric_float8_no_overflow gives (it prints the numeric, then
+	 * strtod), without building a numeric at all.
+	 */
+	snprintf(buf, sizeof(buf), "%.14e", x);
 	if (typmod)
 	{
-		Datum		r = DirectFunctionCall2(numeric_round, n, Int32GetDatum(scale));
+		const char *p = buf + (neg ? 1 : 0);
 
-		pfree(DatumGetPointer(n));
-		n = r;
+		exp = atoi(strchr(p, 'e') + 1);
+		/* digits kept at s places: those of weight 10^-s and up */
+		keep = exp + scale + 1;
+		if (keep < 15)
+		{
+			int			n = 0;
+
+			digits[n++] = p[0];
+			for (int i = 2; i < 16; i++)
+				digits[n++] = p[i];
+			if (keep < 0 || (keep == 0 && digits[0] < '5'))
+			{
+				*v = 0;			/* below half the last place */
+				return true;
+			}
+			if (keep == 0)
+			{
+				/* rounds up to one unit of the last place */
+				snprintf(buf, sizeof(buf), "%s1e%d", neg ? "-" : "", -scale);
+			}
+			else
+			{
+				/* round_var: half away from zero on the first digit dropped */
+				bool		up = digits[keep] >= '5';
+				int			len = keep;
+
+				for (int i = keep - 1; up && i >= 0; i--)
+				{
+					if (digits[i] == '9')
+						digits[i] = '0';
+					else
+					{
+						digits[i]++;
+						up = false;
+					}
+				}
+				if (up)
+				{
+					/* 99..9 carried into a new digit: 10..0, one more place */
+					memmove(digits + 1, digits, len);
+					digits[0] = '1';
+					len++;
+				}
+				digits[len] = '\0';
+				snprintf(buf, sizeof(buf), "%s%se%d", neg ? "-" : "", digits, -scale);
+			}
+		}
 	}
-	v = DatumGetFloat8(DirectFunctionCall1(numeric_float8, n));
-	pfree(DatumGetPointer(n));
-	return v;
+	/* strtod's HUGE_VAL past DBL_MAX, as numeric_float8_no_overflow's */
+	*v = strtod(buf, NULL);
+	return !isinf(*v);
+}
+
+/*
+ * The type a column's values are held as: its base type, with the
+ * column's typmod or, for a domain, the domain's (a column of a domain over
+ * numeric(6,2) has typmod -1, and the write's cast to the domain rounds to
+ * two places and refuses 10^4).
+ */
+int32
+MlHeldTypmod(MlColumn *col, Oid *base)
+{
+	int32		typmod = -1;
+	Oid			b = getBaseTypeAndTypmod(col->typid, &typmod);
+
+	if (base)
+		*base = b;
+	return col->typmod >= 0 ? col->typmod : typmod;
 }
 
 /*
  * Whether a number fits the column's type as the write casts it (float8 to
- * the type): integer ranges, real's range, numeric(p,s)'s digits; *v
- * becomes the value the column holds once written (real's precision,
- * numeric's digits), so that the frame agrees with the table.
+ * the type, base type and typmod from MlHeldTypmod): integer ranges,
+ * real's range, numeric(p,s)'s digits; *v becomes the value the column
+ * holds once written (real's precision, numeric's digits), so that the
+ * frame agrees with the table.
  */
 static bool
-fits_type(MlColumn *col, double *v)
+fits_type(Oid base, int32 typmod, double *v)
 {
 	double		x = *v;
 
 	if (!isfinite(x))
 		return true;			/* non-finite fills are never stored */
-	switch (getBaseType(col->typid))
+	switch (base)
 	{
 		case INT2OID:
 			return x >= PG_INT16_MIN && x <= PG_INT16_MAX;
@@ -87,23 +237,48 @@ fits_type(MlColumn *col, double *v)
 			*v = (float) x == 0.0f ? 0 : (double) (float) x;
 			return true;
 		case NUMERICOID:
-			if (col->typmod >= (int32) VARHDRSZ)
+			if (typmod >= (int32) VARHDRSZ)
 			{
-				int			precision = ((col->typmod - VARHDRSZ) >> 16) & 0xffff;
-				int			scale = (((col->typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
-				double		rounded = numeric_as_stored(x, scale, true);
+				int			precision = ((typmod - VARHDRSZ) >> 16) & 0xffff;
+				int			scale = (((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
+				double		rounded;
 
 				/* numeric(p,s) holds fewer than 10^(p-s) after rounding */
-				if (!(fabs(rounded) < pow(10, precision - scale)))
+				if (!numeric_as_stored(x, scale, true, &rounded) ||
+					!(fabs(rounded) < pow(10, precision - scale)))
 					return false;
 				*v = rounded;
 				return true;
 			}
-			*v = numeric_as_stored(x, 0, false);
-			return true;
+			return numeric_as_stored(x, 0, false, v);
 		default:
 			return true;
 	}
+}
+
+/*
+ * A number fill as the column holds it once written (whole for an integer
+ * type, then fits_type): false when the column cannot hold it. For the
+ * fills a model keeps outside the frame (train_recipe.c: a recipe's mean,
+ * median, mode or constant), which ml_apply_recipe writes through
+ * MlFillStore.
+ */
+bool
+MlFillAsHeld(MlColumn *col, double *v)
+{
+	Oid			base;
+	int32		typmod = MlHeldTypmod(col, &base);
+
+	return MlNumberAsHeld(base, typmod, v);
+}
+
+/* The same for a column of base type base holding values with typmod. */
+bool
+MlNumberAsHeld(Oid base, int32 typmod, double *v)
+{
+	if (base == INT2OID || base == INT4OID || base == INT8OID)
+		*v = rint(*v);
+	return fits_type(base, typmod, v);
 }
 
 /* Whether epoch seconds are within the range of the column's date/time type. */
@@ -210,10 +385,13 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 	int			slot = MlFillSlot(fills, target);
 	MemoryContext old;
 	int8	   *level_ok = NULL;
+	Oid			base;
+	int32		typmod;
 
 	/* a generated column's values come from its expression (a recipe's model too) */
 	if (col->generated)
 		return;
+	typmod = MlHeldTypmod(col, &base);
 	if (discrete && col->level_text && !text_takes_any(col))
 		level_ok = palloc0(sizeof(int8) * Max(col->nlevels, 1));
 	old = MemoryContextSwitchTo(fills->cxt);
@@ -258,12 +436,17 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 			v = rint(v);		/* integer columns stay integers */
 		else if (col->kind == ML_KIND_NUMERIC && col->round_fills && col->decimals >= 0)
 		{
-			/* asked for ("round"): the places the observed values use */
+			/*
+			 * asked for ("round"): the places the observed values use; a
+			 * value from 2^52 up is whole already, and v * scale could
+			 * overflow to an infinite fill (it was written as Infinity)
+			 */
 			double		scale = pow(10, col->decimals);
 
-			v = rint(v * scale) / scale;
+			if (fabs(v) < 4503599627370496.0)
+				v = rint(v * scale) / scale;
 		}
-		if (col->kind == ML_KIND_NUMERIC && !fits_type(col, &v))
+		if (col->kind == ML_KIND_NUMERIC && !fits_type(base, typmod, &v))
 		{
 			/* never clamped: the cell stays missing, and the write says so */
 			fills->out_of_range[slot]++;

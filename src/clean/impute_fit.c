@@ -168,7 +168,20 @@ MlFitGlobal(MlFrame *frame, MlModel *m, Rows *train, MlMethod method)
 
 		for (int64 i = 0; i < train->n; i++)
 			sum += col->x[train->idx[i]];
-		m->fill = train->n ? sum / train->n : NAN;
+		if (isinf(sum))
+		{
+			/*
+			 * finite values near the double range (9e307 + 9e307): their
+			 * sum overflowed, and the infinite mean filled nothing, with
+			 * no word why; a sum of the shares stays within the values
+			 */
+			sum = 0;
+			for (int64 i = 0; i < train->n; i++)
+				sum += col->x[train->idx[i]] / train->n;
+			m->fill = sum;
+		}
+		else
+			m->fill = train->n ? sum / train->n : NAN;
 	}
 }
 

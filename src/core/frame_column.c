@@ -153,7 +153,8 @@ MlQuantile(double *v, int64 n, double q)
 	for (int64 i = k + 2; i < n; i++)
 		if (v[i] < b)
 			b = v[i];
-	return a + (b - a) * (pos - k);
+	/* b - a overflows for values of both signs near the double range */
+	return isinf(b - a) ? a * (1 - (pos - k)) + b * (pos - k) : a + (b - a) * (pos - k);
 }
 
 /*

@@ -206,9 +206,12 @@ input_of_column(MlColumn *col, const MlColumnPrep *prep)
 	{
 		in.has_fill = prep->has_fill;
 		in.fill = prep->fill;
+		in.raw_fill = prep->has_fill && in.kind == ML_INPUT_NUMERIC ? prep->raw_fill : prep->fill;
 		in.has_clamp = prep->has_clamp && in.kind == ML_INPUT_NUMERIC;
 		in.lo = prep->lo;
 		in.hi = prep->hi;
+		in.raw_lo = in.has_clamp ? prep->raw_lo : prep->lo;
+		in.raw_hi = in.has_clamp ? prep->raw_hi : prep->hi;
 	}
 	return in;
 }
@@ -535,13 +538,22 @@ MlEncoderSave(MlEncoder *enc, StringInfo buf)
 		{
 			MlInput    *in = &enc->inputs[i];
 
-			MlWriteInt32(buf, (in->has_fill ? 1 : 0) | (in->has_clamp ? 2 : 0));
+			bool		raw = in->has_fill && in->kind == ML_INPUT_NUMERIC;
+
+			/* 4: a number's fill as fitted follows (never set before 0.4.0's fills.c) */
+			/* 8: the bounds as fitted follow the held ones (the same release) */
+			MlWriteInt32(buf, (in->has_fill ? 1 : 0) | (in->has_clamp ? 2 : 0) | (raw ? 4 : 0) |
+						 (in->has_clamp ? 8 : 0));
 			if (in->has_fill)
 				MlWriteFloat8(buf, in->fill);
+			if (raw)
+				MlWriteFloat8(buf, in->raw_fill);
 			if (in->has_clamp)
 			{
 				MlWriteFloat8(buf, in->lo);
 				MlWriteFloat8(buf, in->hi);
+				MlWriteFloat8(buf, in->raw_lo);
+				MlWriteFloat8(buf, in->raw_hi);
 			}
 		}
 	if (enc->replay)
@@ -587,10 +599,14 @@ load_input(MlReader *r, MlInput *in)
 static void
 load_prep(MlReader *r, MlInput *in)
 {
-	int32		flags = MlReadInt32(r, 0, in->kind == ML_INPUT_NUMERIC ? 3 : 1);
+	int32		flags = MlReadInt32(r, 0, in->kind == ML_INPUT_NUMERIC ? 15 : 1);
 
 	in->has_fill = (flags & 1) != 0;
 	in->has_clamp = (flags & 2) != 0;
+	if ((flags & 4) && !in->has_fill)
+		MlPayloadInvalid(r, "an input has a fitted fill but no fill");
+	if ((flags & 8) && !in->has_clamp)
+		MlPayloadInvalid(r, "an input has fitted bounds but no bounds");
 	if (in->has_fill)
 	{
 		in->fill = MlReadFiniteFloat8(r);
@@ -598,11 +614,18 @@ load_prep(MlReader *r, MlInput *in)
 			!(in->fill >= 0 && in->fill < in->nlevels && in->fill == floor(in->fill)))
 			MlPayloadInvalid(r, "a category's fill is not one of its levels");
 	}
+	/* a payload before the fitted fill was kept: its fill is the fitted one */
+	in->raw_fill = (flags & 4) ? MlReadFiniteFloat8(r) : in->fill;
 	if (in->has_clamp)
 	{
 		in->lo = MlReadFiniteFloat8(r);
 		in->hi = MlReadFiniteFloat8(r);
 		if (!(in->lo <= in->hi))
+			MlPayloadInvalid(r, "an input's bounds are out of order");
+		/* a payload before the fitted bounds were kept: its bounds are the fitted ones */
+		in->raw_lo = (flags & 8) ? MlReadFiniteFloat8(r) : in->lo;
+		in->raw_hi = (flags & 8) ? MlReadFiniteFloat8(r) : in->hi;
+		if (!(in->raw_lo <= in->raw_hi))
 			MlPayloadInvalid(r, "an input's bounds are out of order");
 	}
 }

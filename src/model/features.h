@@ -55,9 +55,12 @@ typedef struct MlInput
 	 */
 	bool		has_fill;
 	double		fill;
+	double		raw_fill;		/* a number's fill as fitted: MlBindRow holds it as the row's column does */
 	bool		has_clamp;
-	double		lo;
+	double		lo;				/* held as the training column holds them */
 	double		hi;
+	double		raw_lo;			/* as fitted: MlBindRow holds them as the row's column does */
+	double		raw_hi;
 	/*
 	 * A NULL takes the fill of a recipe's model over the row's other inputs
 	 * (groupwise, regression, chain, blend): the encoder's replay steps
@@ -104,9 +107,12 @@ typedef struct MlColumnPrep
 {
 	bool		has_fill;
 	double		fill;			/* number, epoch, or a level code of the frame column */
+	double		raw_fill;		/* a number's fill as fitted, before fill was held as the column holds it */
 	bool		has_clamp;
-	double		lo;
+	double		lo;				/* bounds held as the column holds them */
 	double		hi;
+	double		raw_lo;			/* and as fitted */
+	double		raw_hi;
 	int			nparts;			/* > 0: these date parts instead of the defaults */
 	MlDatePart	parts[ML_MAX_PARTS];
 } MlColumnPrep;
@@ -143,6 +149,8 @@ typedef struct MlReplayCell
 	bool		isnull;
 	double		x;				/* number or epoch */
 	char	   *text;			/* category: the level as its type prints it */
+	Oid			type;			/* a number's column: base type, InvalidOid if unknown */
+	int32		typmod;			/* and the typmod it holds values with */
 } MlReplayCell;
 
 #define ML_REPLAY_MAX_STEPS 4096
@@ -192,6 +200,10 @@ typedef struct MlRowBinding
 	int			natts;
 	int		   *attno;			/* per input: 0-based attribute, -1 if absent */
 	Oid		   *atttype;		/* base type */
+	int32	   *atttypmod;		/* the typmod it holds values with (a domain's too) */
+	double	   *fill;			/* per input: the recipe's fill as this column holds it */
+	double	   *lo;				/* and its outlier bounds */
+	double	   *hi;
 	FmgrInfo   *out;			/* output function (categories) */
 	MlNumericMemo **memo;		/* per input: numeric's memo, else NULL */
 } MlRowBinding;

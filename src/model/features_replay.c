@@ -258,7 +258,8 @@ MlReplayAttach(MlEncoder *enc, List *steps, MlFrame *frame)
 		 * text read as numbers as the float8 the frame holds
 		 */
 		rp->type[c] = in->kind == ML_INPUT_CATEGORY ? TEXTOID : col->basetype;
-		rp->typmod[c] = in->kind == ML_INPUT_NUMERIC ? col->typmod : -1;
+		/* a domain's typmod: the replayed fills are rounded as the domain holds them */
+		rp->typmod[c] = in->kind == ML_INPUT_NUMERIC ? MlHeldTypmod(col, NULL) : -1;
 		if (in->kind == ML_INPUT_NUMERIC && !type_fits(in, rp->type[c], rp->typmod[c]))
 		{
 			rp->type[c] = FLOAT8OID;
@@ -414,6 +415,13 @@ one_row_frame(MlEncoder *enc, MlReplay *rp, const MlReplayCell *cells)
 		col->name = in->name;
 		col->typid = col->basetype = rp->type[c];
 		col->typmod = rp->typmod[c];
+		/* a scored row's own column: its fills held as ml_apply_recipe writes them there */
+		if (OidIsValid(cells[c].type) && in->kind == ML_INPUT_NUMERIC &&
+			type_fits(in, cells[c].type, cells[c].typmod))
+		{
+			col->typid = col->basetype = cells[c].type;
+			col->typmod = cells[c].typmod;
+		}
 		col->kind = in->kind == ML_INPUT_NUMERIC ? ML_KIND_NUMERIC :
 			in->kind == ML_INPUT_DATETIME ? ML_KIND_DATETIME : ML_KIND_CATEGORICAL;
 		col->decimals = -1;

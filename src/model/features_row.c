@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "clean/cleaning.h"
 #include "model/features.h"
 
 static const char *const kind_names[] = {"a number", "a category", "a date/time"};
@@ -44,6 +45,10 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 	b->natts = desc->natts;
 	b->attno = palloc(sizeof(int) * enc->ninputs);
 	b->atttype = palloc(sizeof(Oid) * enc->ninputs);
+	b->atttypmod = palloc(sizeof(int32) * Max(enc->ninputs, 1));
+	b->fill = palloc(sizeof(double) * Max(enc->ninputs, 1));
+	b->lo = palloc(sizeof(double) * Max(enc->ninputs, 1));
+	b->hi = palloc(sizeof(double) * Max(enc->ninputs, 1));
 	b->out = palloc0(sizeof(FmgrInfo) * enc->ninputs);
 	b->memo = palloc0(sizeof(MlNumericMemo *) * Max(enc->ninputs, 1));
 	for (int i = 0; i < enc->ninputs; i++)
@@ -59,6 +64,7 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			{
 				b->attno[i] = a;
 				b->atttype[i] = att->atttypid;
+				b->atttypmod[i] = att->atttypmod;
 				break;
 			}
 		}
@@ -80,9 +86,40 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			getTypeOutputInfo(b->atttype[i], &outfn, &varlena);
 			fmgr_info(outfn, &b->out[i]);
 		}
-		b->atttype[i] = getBaseType(b->atttype[i]);
+		{
+			int32		typmod = -1;
+
+			/* a domain's typmod is the type's, the column's is -1 */
+			b->atttype[i] = getBaseTypeAndTypmod(b->atttype[i], &typmod);
+			if (b->atttypmod[i] < 0)
+				b->atttypmod[i] = typmod;
+		}
 		if (b->atttype[i] == NUMERICOID)
 			b->memo[i] = palloc0(sizeof(MlNumericMemo) * ML_NUMERIC_MEMO);
+		/*
+		 * A recipe's fill is held as the training column holds it; this
+		 * row's column may hold it otherwise (another table's numeric(4,1),
+		 * real): as ml_apply_recipe writes it there, NaN (no fill) where
+		 * that column cannot hold it.
+		 */
+		b->fill[i] = in->has_fill ? in->fill : NAN;
+		if (in->has_fill && in->kind == ML_INPUT_NUMERIC)
+		{
+			b->fill[i] = in->raw_fill;
+			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]))
+				b->fill[i] = NAN;
+		}
+		/* the bounds likewise; one this column cannot hold clamps none of its values */
+		b->lo[i] = in->lo;
+		b->hi[i] = in->hi;
+		if (in->has_clamp)
+		{
+			double		l = in->raw_lo,
+						h = in->raw_hi;
+
+			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) ? l : in->raw_lo;
+			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) ? h : in->raw_hi;
+		}
 	}
 	return b;
 }
@@ -198,7 +235,7 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 	double		v;
 
 	if (isnull)
-		return in->has_fill ? in->fill : NAN;	/* a recipe's fill (MlInputPrep) */
+		return b->fill[i];		/* a recipe's fill (MlInputPrep), as this column holds it */
 	if (in->kind == ML_INPUT_CATEGORY)
 	{
 		if (b->atttype[i] == TEXTOID || b->atttype[i] == VARCHAROID || b->atttype[i] == BPCHAROID)
@@ -224,8 +261,8 @@ input_value(MlInput *in, MlRowBinding *b, int i, Datum value, bool isnull)
 		v = numeric_value(b->memo[i], value);
 	else
 		v = MlBaseDatumToDouble(value, b->atttype[i]);	/* atttype is the base type */
-	if (unlikely(in->has_clamp))
-		v = MlInputPrep(in, v, false);
+	if (unlikely(in->has_clamp) && isfinite(v))
+		v = v < b->lo[i] ? b->lo[i] : v > b->hi[i] ? b->hi[i] : v;	/* MlInputPrep's, held */
 	return isfinite(v) ? v : NAN;
 }
 
@@ -257,6 +294,9 @@ replay_cells(MlEncoder *enc, MlRowBinding *b, const Datum *values, const bool *n
 		cells[c].isnull = nulls[a];
 		cells[c].text = NULL;
 		cells[c].x = NAN;
+		/* a fill is held as this row's column holds it, as ml_apply_recipe writes it */
+		cells[c].type = enc->inputs[i].kind == ML_INPUT_NUMERIC ? t : InvalidOid;
+		cells[c].typmod = b->atttypmod[i];
 		if (nulls[a])
 			continue;
 		if (enc->inputs[i].kind != ML_INPUT_CATEGORY)
@@ -445,6 +485,8 @@ replay_json(MlEncoder *enc, Jsonb *row, double *raw)
 		cells[c].isnull = jv->type == jbvNull;
 		cells[c].text = NULL;
 		cells[c].x = NAN;
+		cells[c].type = InvalidOid;	/* a jsonb number: fills held as in training */
+		cells[c].typmod = -1;
 		if (cells[c].isnull)
 			continue;
 		if (in->kind == ML_INPUT_NUMERIC)

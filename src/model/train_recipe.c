@@ -278,6 +278,7 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	MlColumnPrep *prep;
 	char	   *method;
 	double		v;
+	double		raw;
 
 	if (ci < 0)
 		return;
@@ -343,17 +344,28 @@ replay_fill(Replay *rp, JsonbContainer *step)
 	}
 	else
 		v = m->fill;
-	if (col->kind == ML_KIND_NUMERIC && (col->basetype == INT2OID || col->basetype == INT4OID ||
-										 col->basetype == INT8OID))
-		v = rint(v);			/* what ml_apply_recipe writes into an integer column */
 	if (!isfinite(v))
 	{
 		note(&rp->r->not_applied, col->name, "fill (none fitted)");
 		return;
 	}
+	/*
+	 * what ml_apply_recipe writes: whole in an integer column, real's
+	 * precision, numeric(p,s)'s places, so a scored row's NULL reads the
+	 * value the filled table holds; none where the column cannot hold it
+	 */
+	raw = v;
+	if (col->kind == ML_KIND_NUMERIC && !MlFillAsHeld(col, &v))
+	{
+		note(&rp->r->not_applied, col->name,
+			 psprintf("fill (out of the range of type %s)",
+					  format_type_with_typemod(col->typid, col->typmod)));
+		return;
+	}
 	prep = &rp->r->prep[ci];
 	prep->has_fill = true;
 	prep->fill = v;
+	prep->raw_fill = raw;
 	note(&rp->r->applied, col->name, psprintf("fill (%s)", MlMethodName(m->method)));
 }
 
@@ -386,8 +398,25 @@ replay_bounds(Replay *rp, JsonbContainer *step)
 	}
 	/* one-sided bounds: the payload holds finite numbers only */
 	rp->r->prep[ci].has_clamp = true;
-	rp->r->prep[ci].lo = Max(lo, -DBL_MAX);
-	rp->r->prep[ci].hi = Min(hi, DBL_MAX);
+	rp->r->prep[ci].raw_lo = rp->r->prep[ci].lo = Max(lo, -DBL_MAX);
+	rp->r->prep[ci].raw_hi = rp->r->prep[ci].hi = Min(hi, DBL_MAX);
+	/*
+	 * ml_clean writes a winsorized value cast to the column's type: the
+	 * bound as the column holds it (numeric(p,s)'s places, real's
+	 * precision). A column's own values clamped to the held bound are the
+	 * held clamp of them (none lies between a bound and its held value);
+	 * a bound the column cannot hold clamps none of them, kept as fitted.
+	 */
+	{
+		MlColumnPrep *prep = &rp->r->prep[ci];
+		double		l = prep->lo,
+					h = prep->hi;
+
+		if (MlFillAsHeld(&rp->frame->cols[ci], &l))
+			prep->lo = l;
+		if (MlFillAsHeld(&rp->frame->cols[ci], &h))
+			prep->hi = h;
+	}
 	note(&rp->r->applied, rp->frame->cols[ci].name, "outlier bounds (winsorize)");
 }
 
