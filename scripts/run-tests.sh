@@ -26,7 +26,7 @@ prove -v test/*.sh 2>&1 | tee -a "$log"
 
 # One closing line over all three layers: pg_regress files, TAP assertions.
 sum() { awk '{ s += $1 } END { print s + 0 }'; }
-passed=$(( $(grep -cE '^test +[a-z_]+ +\.\.\. ok' "$log") +
+passed=$(( $(grep -cE '^test +[a-z0-9_]+ +\.\.\. ok' "$log") +
            $(grep -oE 'Tests=[0-9]+' "$log" | cut -d= -f2 | sum) ))
 failed=$(( $(grep -cE '\.\.\. FAILED' "$log") +
            $(grep -oE 'Failed: [0-9]+' "$log" | cut -d' ' -f2 | sum) ))
