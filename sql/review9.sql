@@ -59,3 +59,51 @@ FROM r9_wide r JOIN r9_wide_filled f USING (id) WHERE r.x1 IS NULL OR r.x2 IS NU
 SELECT c.total_bytes < 10 * (SELECT octet_length(payload) FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
                              WHERE p.name = 'r9_w') AS cached_steps_small
 FROM pg_backend_memory_contexts c WHERE c.name = 'pg_mlops recipe replay models';
+
+-- 3. A deployed model replays its recipe's chain on a scored row through
+-- steps read once and kept (features_replay.c); each row only codes its
+-- keys again (MlModelRebind), the categorical members' indicator keys
+-- among them. Rows with a gap in x and each of grp's levels, scored in one
+-- statement, interleaved and repeated, get the fills the filled rows hold:
+-- the same predictions, by ml_predict on a row and on jsonb, and by ml_score.
+-- Without the indicators' keys coded again, every row read the first row's
+-- category (a row of NULLs: no level) and none of them scored as filled.
+CREATE TABLE r9_src AS
+SELECT i AS id,
+       (ARRAY['lo', 'mid', 'hi'])[i % 3 + 1] AS grp,
+       (i % 3) * 3.0 + ((i * 37) % 17) / 10.0 AS x,
+       (i % 3) * 2.0 + 0.5 * ((i * 37) % 17) / 10.0 + ((i * 13) % 7) / 5.0 AS z,
+       (i % 3) * 4.0 + ((i * 37) % 17) / 5.0 + ((i * 11) % 5) / 3.0 AS t
+FROM generate_series(1, 60) i;
+UPDATE r9_src SET grp = NULL WHERE id % 9 = 2;
+UPDATE r9_src SET x = NULL WHERE id % 5 = 1;
+UPDATE r9_src SET z = NULL WHERE id % 6 = 4;
+SELECT column_name, filled, method FROM ml_impute('r9_src', ARRAY['x', 'z'], 'chain',
+    '{"exclude_features": ["id", "t"]}', into_table => 'r9_out') ORDER BY 1;
+SELECT id AS chain_recipe FROM mlops.recipes WHERE kind = 'impute' ORDER BY id DESC LIMIT 1 \gset
+-- x's chain: grp's three indicators, then the numeric members
+SELECT ord, m ->> 'column' AS member, m ->> 'level' AS level
+FROM mlops.recipes, jsonb_array_elements(steps) s, jsonb_array_elements(s -> 'chain') WITH ORDINALITY c(m, ord)
+WHERE id = :chain_recipe AND s ->> 'column' = 'x' ORDER BY ord;
+SELECT ml_create_project('r9_p', 'r9_src', 't') > 0 AS created;
+SELECT version FROM ml_train('r9_p', 'linear',
+    options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :chain_recipe));
+SELECT training -> 'recipe' -> 'applied' AS applied FROM ml_models WHERE project = 'r9_p';
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:chain_recipe, 'r9_src', 'r9_filled');
+SELECT ml_mark_ready('r9_p', 1);
+SELECT ml_deploy('r9_p', 1);
+-- the rows with a gap in x only, one statement, categories alternating
+SELECT r.id, r.grp, round(f.x::numeric, 6) AS filled_x,
+       ml_predict('r9_p', r) = ml_predict('r9_p', f) AS as_filled,
+       ml_predict('r9_p', to_jsonb(r)) = ml_predict('r9_p', f) AS as_filled_jsonb
+FROM r9_src r JOIN r9_filled f USING (id)
+WHERE r.x IS NULL AND r.z IS NOT NULL
+ORDER BY r.id;
+-- each row five times in one statement, and every row with a gap
+SELECT count(*) AS scored, count(DISTINCT (r.id, ml_predict('r9_p', r))) = count(DISTINCT r.id) AS one_value_per_row
+FROM generate_series(1, 5) k, r9_src r WHERE r.x IS NULL OR r.z IS NULL;
+SELECT count(*) AS rows_with_null, bool_and(ml_predict('r9_p', r) = ml_predict('r9_p', f)) AS as_filled
+FROM r9_src r JOIN r9_filled f USING (id) WHERE r.x IS NULL OR r.z IS NULL;
+SELECT ml_score('r9_p', 'r9_src', 'r9_scored') AS scored;
+SELECT bool_and(s.prediction = ml_predict('r9_p', f)) AS same_by_ml_score
+FROM r9_scored s JOIN r9_filled f USING (id);
