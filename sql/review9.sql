@@ -107,3 +107,197 @@ FROM r9_src r JOIN r9_filled f USING (id) WHERE r.x IS NULL OR r.z IS NULL;
 SELECT ml_score('r9_p', 'r9_src', 'r9_scored') AS scored;
 SELECT bool_and(s.prediction = ml_predict('r9_p', f)) AS same_by_ml_score
 FROM r9_scored s JOIN r9_filled f USING (id);
+
+-- A blend with a categorical member (g has gaps and is no target): auto's
+-- blends on a small table, its own model's fills and the chain's weighted.
+CREATE TABLE r9_small AS
+SELECT i AS id, (ARRAY['u', 'v'])[i % 2 + 1] AS g, (((i * 37) % 41) / 7.0)::float8 AS a,
+       (0.5 * ((i * 37) % 41) / 7.0 + ((i * 13) % 11) / 10.0 + (i % 2))::float8 AS b,
+       ((((i * 37) % 41) / 7.0) ^ 2 / 10 - ((i * 7) % 5) / 4.0)::float8 AS c,
+       (((i * 17) % 23) / 9.0)::float8 AS d,
+       (((i * 37) % 41) / 7.0 + ((i * 17) % 23) / 9.0 + (i % 3) / 4.0)::float8 AS y
+FROM generate_series(1, 36) i;
+UPDATE r9_small SET a = NULL WHERE id % 6 = 1;
+UPDATE r9_small SET b = NULL WHERE id % 7 = 3;
+UPDATE r9_small SET c = NULL WHERE id % 5 = 2;
+UPDATE r9_small SET d = NULL WHERE id % 8 = 5;
+UPDATE r9_small SET g = NULL WHERE id % 9 = 4;
+SELECT DISTINCT recipe_id AS blend_recipe FROM ml_impute('r9_small', ARRAY['a', 'b', 'c', 'd'],
+    options => '{"roles": {"id": "identifier", "y": "target"}}', into_table => 'r9_small_out') \gset
+SELECT s ->> 'column' AS column_name, s ->> 'method' AS method, s #>> '{member,method}' AS own_method,
+       round((s ->> 'weight')::numeric, 6) AS weight,
+       (SELECT string_agg(m ->> 'column' || coalesce(':' || (m ->> 'level'), ''), ', ' ORDER BY o)
+        FROM jsonb_array_elements(s -> 'chain') WITH ORDINALITY c(m, o)) AS members
+FROM mlops.recipes, jsonb_array_elements(steps) s WHERE id = :blend_recipe ORDER BY 1;
+SELECT ml_create_project('r9_b', 'r9_small', 'y') > 0 AS created;
+SELECT version FROM ml_train('r9_b', 'linear',
+    options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :blend_recipe));
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:blend_recipe, 'r9_small', 'r9_small_filled');
+SELECT ml_mark_ready('r9_b', 1);
+SELECT ml_deploy('r9_b', 1);
+SELECT count(*) AS rows_with_null, bool_and(ml_predict('r9_b', r) = ml_predict('r9_b', f)) AS as_filled
+FROM r9_small r JOIN r9_small_filled f USING (id)
+WHERE r.a IS NULL OR r.b IS NULL OR r.c IS NULL OR r.d IS NULL;
+
+-- 4. Damage to the chain and blend fields of a stored recipe (every chain
+-- or blend step of it): ml_apply_recipe and ml_train replaying it give
+-- XX001, or the error of a recipe that names a column the relation lacks
+-- (42703) or holds as another type (42804), or of one a scored row cannot
+-- replay (0A000); never a crash, never XX000. What succeeds is rolled back.
+CREATE FUNCTION r9_undo(cmd text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE cmd;
+    RAISE SQLSTATE 'R9OK0';
+EXCEPTION
+    WHEN SQLSTATE 'R9OK0' THEN RETURN 'ok';
+    WHEN OTHERS THEN RETURN SQLSTATE;
+END
+$$;
+CREATE TABLE r9_saved AS SELECT id, steps FROM mlops.recipes WHERE id IN (:chain_recipe, :blend_recipe);
+CREATE FUNCTION r9_recipe_damage(r bigint, src text, proj text, path text[], val jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    a text;
+    t text;
+BEGIN
+    UPDATE mlops.recipes SET steps = (
+        SELECT jsonb_agg(CASE WHEN s ? 'chain' THEN
+                   CASE WHEN val IS NULL THEN s #- path ELSE jsonb_set(s, path, val) END
+                 ELSE s END ORDER BY o)
+        FROM jsonb_array_elements((SELECT steps FROM r9_saved WHERE id = r)) WITH ORDINALITY e(s, o))
+    WHERE id = r;
+    a := r9_undo(format('SELECT count(*) FROM ml_apply_recipe(%s, %L, %L)', r, src, 'r9_damaged'));
+    t := r9_undo(format('SELECT ml_train(%L, %L, options => %L)', proj, 'linear',
+                        jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', r)));
+    UPDATE mlops.recipes SET steps = (SELECT steps FROM r9_saved WHERE id = r) WHERE id = r;
+    RETURN 'apply ' || a || ', train ' || t;
+END
+$$;
+-- the chain (x's and z's steps: members 0-2 grp's indicators, 3 and 4 numeric)
+SELECT d.path, d.val, r9_recipe_damage(:chain_recipe, 'r9_src', 'r9_p', d.path::text[], d.val::jsonb) AS outcome
+FROM (VALUES
+    ('{chain}', '[]'), ('{chain}', '{}'), ('{chain}', '"x"'), ('{chain}', NULL),
+    ('{chain,0}', '"x"'), ('{chain,0}', '[1]'), ('{chain,0}', 'null'), ('{chain,0}', NULL), ('{chain,5}', '{}'),
+    ('{chain,0,column}', '1'), ('{chain,0,column}', 'null'), ('{chain,0,column}', '"z"'),
+    ('{chain,0,column}', '"id"'), ('{chain,0,column}', '"nosuch"'), ('{chain,0,column}', NULL),
+    ('{chain,3,column}', '"grp"'),
+    ('{chain,0,level}', '"0"'), ('{chain,0,level}', '3'), ('{chain,0,level}', '-1'), ('{chain,0,level}', '0.5'),
+    ('{chain,0,level}', '1e300'), ('{chain,0,level}', 'true'), ('{chain,0,level}', '[0]'), ('{chain,0,level}', NULL),
+    ('{chain,1,level}', '0'), ('{chain,3,level}', '0'),
+    ('{chain,0,levels}', NULL), ('{chain,0,levels}', '"lo"'), ('{chain,0,levels}', '[]'), ('{chain,0,levels}', '["lo"]'),
+    ('{chain,0,levels}', '{"lo": 1}'), ('{chain,0,levels}', '["lo", "hi", "mid", "zz"]'),
+    ('{chain,0,levels,0}', '1'), ('{chain,0,levels,0}', 'null'), ('{chain,0,levels,0}', '[1]'),
+    ('{chain,0,levels,0}', '1e400'), ('{chain,0,levels,1}', '"lo"'), ('{chain,3,levels}', '["lo", "hi", "mid"]'),
+    ('{chain,0,fill}', '-0.5'), ('{chain,0,fill}', '1.5'), ('{chain,0,fill}', '1e400'), ('{chain,0,fill}', '"0.5"'),
+    ('{chain,0,fill}', NULL),
+    ('{chain,0,coefficients}', '[1, 2]'), ('{chain,0,coefficients,0}', '"x"'), ('{chain,0,coefficients,0}', '1e400'),
+    ('{chain,0,round_coefficients}', '"x"'), ('{chain,0,round_coefficients}', '[1]'),
+    ('{chain,0,round_coefficients}', NULL), ('{chain,0,round_coefficients,0}', '1e400'),
+    ('{chain,0,numeric}', '[]'), ('{chain,0,onehot}', '[{"column": "grp", "levels": ["lo", "hi", "mid"]}]'),
+    ('{chain,3,onehot}', '[]'), ('{chain,3,onehot,0}', '"grp"'),
+    ('{chain,3,onehot,0,levels}', '["lo", "mid", "hi"]'), ('{chain,3,onehot,0,part}', '"hour"'),
+    ('{chain,0,method}', '"mean"'), ('{chain,0,method}', '"chain"'), ('{chain,0,discrete}', 'true'),
+    ('{rounds}', '0'), ('{rounds}', '101'), ('{rounds}', '1e300'), ('{rounds}', '"2"'), ('{rounds}', '5'),
+    ('{method}', '"blend"')) d(path, val)
+ORDER BY d.path, d.val;
+-- the blend (a's to d's steps: members 1 and 2 g's indicators)
+SELECT d.path, d.val, r9_recipe_damage(:blend_recipe, 'r9_small', 'r9_b', d.path::text[], d.val::jsonb) AS outcome
+FROM (VALUES
+    ('{weight}', '"0.5"'), ('{weight}', '-0.1'), ('{weight}', '1.5'), ('{weight}', '"NaN"'), ('{weight}', '"Infinity"'),
+    ('{weight}', '1e400'), ('{weight}', '-1e400'), ('{weight}', 'true'), ('{weight}', '[0.5]'), ('{weight}', '{}'),
+    ('{weight}', '0'), ('{weight}', '1'), ('{weight}', '1e-400'), ('{weight}', NULL),
+    ('{member}', NULL), ('{member}', '"x"'), ('{member,method}', '"chain"'), ('{member,method}', '"knn"'),
+    ('{member,column}', '"g"'), ('{member,fill}', '"NaN"'),
+    ('{chain,1,level}', '1'), ('{chain,1,levels}', '["u", "v", "w"]'), ('{chain,1}', NULL),
+    ('{chain,1,column}', '"a"')) d(path, val)
+ORDER BY d.path, d.val;
+-- the recipes as fitted still apply
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:chain_recipe, 'r9_src', 'r9_again');
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:blend_recipe, 'r9_small', 'r9_small_again');
+
+-- 5. The same damage to the copy of the steps in a deployed model's payload
+-- (the step's JSON text, with its length word): XX001 from ml_predict and
+-- ml_score, never a crash; damage that leaves a valid chain scores. A
+-- superuser's UPDATE of mlops.models sends no invalidation: a change of role
+-- membership empties this backend's scoring cache before each scoring.
+CREATE ROLE regress_r9_flush;
+CREATE ROLE regress_r9_flush2;
+CREATE TABLE r9_payloads AS
+SELECT m.id, p.name AS project, m.payload, (m.training -> 'recipe' ->> 'id')::bigint AS recipe
+FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
+WHERE p.name IN ('r9_p', 'r9_b') AND m.version = 1;
+CREATE FUNCTION r9_payload_damage(proj text, src text, step_column text, path text[], val jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    pl r9_payloads;
+    old text;
+    new text;
+    at int;
+    p text;
+    s text;
+BEGIN
+    SELECT * INTO pl FROM r9_payloads WHERE project = proj;
+    SELECT st::text, CASE WHEN val IS NULL THEN (st #- path)::text ELSE jsonb_set(st, path, val)::text END
+    INTO old, new
+    FROM r9_saved r, jsonb_array_elements(r.steps) st WHERE r.id = pl.recipe AND st ->> 'column' = step_column;
+    at := position(convert_to(old, 'UTF8') IN pl.payload);
+    IF at < 5 OR substring(pl.payload FROM at - 4 FOR 4) <> int4send(octet_length(old)) THEN
+        RETURN 'step not found';
+    END IF;
+    UPDATE mlops.models SET payload = substring(pl.payload FROM 1 FOR at - 5) || int4send(octet_length(new))
+                                      || convert_to(new, 'UTF8') || substring(pl.payload FROM at + octet_length(old))
+    WHERE id = pl.id;
+    GRANT regress_r9_flush TO regress_r9_flush2;
+    REVOKE regress_r9_flush FROM regress_r9_flush2;
+    p := r9_undo(format('SELECT count(ml_predict(%L, r)) FROM %I r', proj, src));
+    s := r9_undo(format('SELECT ml_score(%L, %L, %L)', proj, src, 'r9_damaged_scores'));
+    UPDATE mlops.models SET payload = pl.payload WHERE id = pl.id;
+    GRANT regress_r9_flush TO regress_r9_flush2;
+    REVOKE regress_r9_flush FROM regress_r9_flush2;
+    RETURN 'predict ' || p || ', score ' || s;
+END
+$$;
+-- x's chain step (one statement each: the cache is emptied at a command)
+SELECT format('SELECT %L AS path, %L AS val, r9_payload_damage(%L, %L, %L, %L, %L) AS outcome',
+              d.path, d.val, 'r9_p', 'r9_src', 'x', d.path, d.val)
+FROM (VALUES
+    ('{chain}', '[]'), ('{chain}', '"x"'), ('{chain}', NULL), ('{chain,0}', NULL), ('{chain,0}', 'null'),
+    ('{chain,4}', NULL), ('{chain,5}', '{}'),
+    ('{chain,0,column}', '1'), ('{chain,0,column}', '"z"'), ('{chain,0,column}', '"t"'),
+    ('{chain,0,column}', '"nosuch"'), ('{chain,0,column}', NULL), ('{chain,3,column}', '"grp"'),
+    ('{chain,0,level}', '"0"'), ('{chain,0,level}', '3'), ('{chain,0,level}', '-1'), ('{chain,0,level}', '0.5'),
+    ('{chain,0,level}', '1e300'), ('{chain,0,level}', NULL), ('{chain,1,level}', '0'), ('{chain,3,level}', '0'),
+    ('{chain,0,levels}', NULL), ('{chain,0,levels}', '"lo"'), ('{chain,0,levels}', '["lo"]'),
+    ('{chain,0,levels}', '["lo", "hi", "mid", "zz"]'), ('{chain,0,levels,0}', '1'), ('{chain,0,levels,0}', '{}'),
+    ('{chain,0,levels,0}', 'null'), ('{chain,0,levels,1}', '"lo"'),
+    ('{chain,0,fill}', '1.5'), ('{chain,0,fill}', '"NaN"'), ('{chain,0,fill}', NULL),
+    ('{chain,0,coefficients}', '[1]'), ('{chain,0,coefficients,0}', '1e400'),
+    ('{chain,0,round_coefficients}', '[1]'), ('{chain,0,round_coefficients}', NULL),
+    ('{chain,3,onehot}', '[]'), ('{chain,3,onehot,0,levels}', '["lo", "mid", "hi"]'),
+    ('{chain,0,method}', '"knn"'), ('{chain,0,method}', '"forest"'), ('{chain,0,discrete}', 'true'),
+    ('{rounds}', '1e300'), ('{rounds}', '"3"'), ('{rounds}', '5')) d(path, val)
+ORDER BY d.path, d.val
+\set ECHO none
+\gexec
+\set ECHO all
+-- a's blend step
+SELECT format('SELECT %L AS path, %L AS val, r9_payload_damage(%L, %L, %L, %L, %L) AS outcome',
+              d.path, d.val, 'r9_b', 'r9_small', 'a', d.path, d.val)
+FROM (VALUES
+    ('{weight}', '"0.5"'), ('{weight}', '-0.1'), ('{weight}', '1.5'), ('{weight}', '"NaN"'), ('{weight}', '1e400'),
+    ('{weight}', '[0.5]'), ('{weight}', 'true'), ('{weight}', '0'), ('{weight}', '1'), ('{weight}', NULL),
+    ('{member}', NULL), ('{member,method}', '"knn"'), ('{member,method}', '"blend"'), ('{member,column}', '"b"'),
+    ('{chain,1,level}', '1'), ('{chain,1,levels}', '["u", "v", "w"]'), ('{chain,1}', NULL),
+    ('{chain,1,column}', '"a"')) d(path, val)
+ORDER BY d.path, d.val
+\set ECHO none
+\gexec
+\set ECHO all
+-- the payloads as trained score as before
+SELECT count(*) AS rows_with_null, bool_and(ml_predict('r9_p', r) = ml_predict('r9_p', f)) AS as_filled
+FROM r9_src r JOIN r9_filled f USING (id) WHERE r.x IS NULL OR r.z IS NULL;
+SELECT count(*) AS rows_with_null, bool_and(ml_predict('r9_b', r) = ml_predict('r9_b', f)) AS as_filled
+FROM r9_small r JOIN r9_small_filled f USING (id)
+WHERE r.a IS NULL OR r.b IS NULL OR r.c IS NULL OR r.d IS NULL;
+DROP ROLE regress_r9_flush, regress_r9_flush2;
