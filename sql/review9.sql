@@ -212,6 +212,27 @@ FROM (VALUES
     ('{chain,1,level}', '1'), ('{chain,1,levels}', '["u", "v", "w"]'), ('{chain,1}', NULL),
     ('{chain,1,column}', '"a"')) d(path, val)
 ORDER BY d.path, d.val;
+-- A chain as 0.2.0 stored it (numeric members, their last coefficients
+-- only): its "rounds" was cast to int before the check, so 2.5 ran 2
+-- rounds and 1e300 was an undefined cast; now a whole number from 1 to 100.
+CREATE FUNCTION r9_old_chain(r bigint, rounds jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    outcome text;
+BEGIN
+    UPDATE mlops.recipes SET steps = (
+        SELECT jsonb_agg(CASE WHEN s ? 'chain' THEN jsonb_set(jsonb_set(s, '{rounds}', rounds), '{chain}',
+                   (SELECT jsonb_agg(m - 'round_coefficients' ORDER BY o2)
+                    FROM jsonb_array_elements(s -> 'chain') WITH ORDINALITY c(m, o2) WHERE NOT m ? 'level'))
+                 ELSE s END ORDER BY o)
+        FROM jsonb_array_elements((SELECT steps FROM r9_saved WHERE id = r)) WITH ORDINALITY e(s, o))
+    WHERE id = r;
+    outcome := r9_undo(format('SELECT count(*) FROM ml_apply_recipe(%s, %L, %L)', r, 'r9_src', 'r9_damaged'));
+    UPDATE mlops.recipes SET steps = (SELECT steps FROM r9_saved WHERE id = r) WHERE id = r;
+    RETURN outcome;
+END
+$$;
+SELECT v AS rounds, r9_old_chain(:chain_recipe, v::jsonb) AS outcome FROM (VALUES ('2'), ('2.5'), ('1e300'), ('-1e300')) d(v);
 -- the recipes as fitted still apply
 SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:chain_recipe, 'r9_src', 'r9_again');
 SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:blend_recipe, 'r9_small', 'r9_small_again');

@@ -740,10 +740,12 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 	{
 		JArray		members = jarray(obj, "chain");
 		bool		self = false;
+		double		rounds = MlRecipeNumber(obj, "rounds", 0);
 
-		m->rounds = (int) MlRecipeNumber(obj, "rounds", 0);
-		if (m->discrete || m->rounds < 1 || m->rounds > 100 || members.n < 1)
+		/* checked as a double: a cast of 1e300 or NaN to int is undefined, 2.5 is no count */
+		if (m->discrete || !(rounds >= 1 && rounds <= 100) || rounds != floor(rounds) || members.n < 1)
 			bad_recipe("chained model needs 1 to 100 rounds and its member regressions");
+		m->rounds = (int) rounds;
 		m->nchain = members.n;
 		m->chain = palloc(sizeof(MlModel *) * members.n);
 		for (int i = 0; i < members.n; i++)
