@@ -233,6 +233,22 @@ BEGIN
 END
 $$;
 SELECT v AS rounds, r9_old_chain(:chain_recipe, v::jsonb) AS outcome FROM (VALUES ('2'), ('2.5'), ('1e300'), ('-1e300')) d(v);
+-- grp's indicators moved to a datetime part (hour of ts, on a copy of the
+-- table with a timestamp): the part's codes were read as grp's levels,
+-- and x and z were filled from them; an indicator is of a column's levels
+CREATE TABLE r9_ts AS
+SELECT *, timestamptz '2024-01-01 00:00+00' + id * interval '5 hours' AS ts FROM r9_src;
+UPDATE mlops.recipes SET steps = (
+    SELECT jsonb_agg(CASE WHEN s ? 'chain' THEN
+               (SELECT jsonb_set(s, '{chain}', jsonb_agg(CASE WHEN m ->> 'column' = 'grp'
+                           THEN (m - 'kind' - 'type') || '{"column": "ts", "part": "hour"}' ELSE m END ORDER BY o2))
+                FROM jsonb_array_elements(s -> 'chain') WITH ORDINALITY c(m, o2))
+             ELSE s END ORDER BY o)
+    FROM jsonb_array_elements((SELECT steps FROM r9_saved WHERE id = :chain_recipe)) WITH ORDINALITY e(s, o))
+WHERE id = :chain_recipe;
+SELECT r9_try(format('SELECT count(*) FROM ml_apply_recipe(%s, %L, %L)', :chain_recipe, 'r9_ts', 'r9_ts_out'))
+    AS datetime_part_member;
+UPDATE mlops.recipes SET steps = (SELECT steps FROM r9_saved WHERE id = :chain_recipe) WHERE id = :chain_recipe;
 -- the recipes as fitted still apply
 SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:chain_recipe, 'r9_src', 'r9_again');
 SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:blend_recipe, 'r9_small', 'r9_small_again');

@@ -578,6 +578,9 @@ chain_indicator(MlFrame *frame, MlModel *m, JsonbContainer *obj, int rounds)
 	for (int j = 0; j < m->feat->nkey; j++)
 		if (m->feat->keys[j].col == m->target && m->feat->keys[j].part < 0)
 			bad_recipe("a chain's categorical member reads its own column");
+	/* a column's own levels (MlChainFit): a datetime part's codes are no level list */
+	if (MlOptGet(obj, "part") != NULL)
+		bad_recipe("a chain's categorical member is of a datetime part");
 	m->indicator = true;
 	m->ind_level = (int) level;
 	m->ind_key = recipe_key(frame, obj);
