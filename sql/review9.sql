@@ -338,3 +338,33 @@ SELECT count(*) AS rows_with_null, bool_and(ml_predict('r9_b', r) = ml_predict('
 FROM r9_small r JOIN r9_small_filled f USING (id)
 WHERE r.a IS NULL OR r.b IS NULL OR r.c IS NULL OR r.d IS NULL;
 DROP ROLE regress_r9_flush, regress_r9_flush2;
+
+-- 6. A domain over numeric(p,s): its column has no typmod of its own (the
+-- domain has), so its fills were kept with numeric's 15 digits where the
+-- column holds s places, and a raw row did not score as the filled row; a
+-- fill past its precision was not seen as out of range, and the write
+-- failed with numeric field overflow (22003) from the SQL it built.
+CREATE DOMAIN r9_n83 AS numeric(8, 3);
+CREATE TABLE r9_dom AS
+SELECT id, a::r9_n83 AS a, b::r9_n83 AS b, c::r9_n83 AS c, d::r9_n83 AS d, y FROM r9_small;
+SELECT DISTINCT recipe_id AS dom_recipe FROM ml_impute('r9_dom', ARRAY['a', 'b', 'c', 'd'],
+    options => '{"roles": {"id": "identifier", "y": "target"}}', into_table => 'r9_dom_out') \gset
+SELECT bool_and(o.a = round(o.a, 3) AND o.b = round(o.b, 3) AND o.c = round(o.c, 3) AND o.d = round(o.d, 3))
+       AS three_places
+FROM r9_dom_out o;
+SELECT ml_create_project('r9_d', 'r9_dom', 'y') > 0 AS created;
+SELECT version FROM ml_train('r9_d', 'linear',
+    options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :dom_recipe));
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:dom_recipe, 'r9_dom', 'r9_dom_filled');
+SELECT ml_mark_ready('r9_d', 1);
+SELECT ml_deploy('r9_d', 1);
+SELECT count(*) AS rows_with_null, bool_and(ml_predict('r9_d', r) = ml_predict('r9_d', f)) AS as_filled
+FROM r9_dom r JOIN r9_dom_filled f USING (id)
+WHERE r.a IS NULL OR r.b IS NULL OR r.c IS NULL OR r.d IS NULL;
+CREATE DOMAIN r9_n42 AS numeric(4, 2);
+CREATE TABLE r9_over AS
+SELECT i AS id, (i + CASE WHEN i > 90 THEN 60 ELSE 0 END)::float8 AS x,
+       CASE WHEN i > 90 THEN NULL ELSE i END::r9_n42 AS v
+FROM generate_series(1, 99) i;
+SELECT column_name, method, filled FROM ml_impute('r9_over', ARRAY['v'], 'regression', into_table => 'r9_over_out');
+SELECT count(*) FILTER (WHERE v IS NULL) AS left_missing FROM r9_over_out;
