@@ -59,6 +59,11 @@ FROM r9_wide r JOIN r9_wide_filled f USING (id) WHERE r.x1 IS NULL OR r.x2 IS NU
 SELECT c.total_bytes < 10 * (SELECT octet_length(payload) FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
                              WHERE p.name = 'r9_w') AS cached_steps_small
 FROM pg_backend_memory_contexts c WHERE c.name = 'pg_mlops recipe replay models';
+-- ... and the steps' JSON was parsed in the cached model's own context:
+-- jsonb_in's tree of every value (16 times the payload here) stayed with it
+SELECT c.total_bytes < 8 * (SELECT octet_length(payload) FROM mlops.models m JOIN mlops.projects p ON p.id = m.project_id
+                            WHERE p.name = 'r9_w') AS cached_model_small
+FROM pg_backend_memory_contexts c WHERE c.name = 'pg_mlops scored model';
 
 -- 3. A deployed model replays its recipe's chain on a scored row through
 -- steps read once and kept (features_replay.c); each row only codes its
