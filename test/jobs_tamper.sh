@@ -64,6 +64,7 @@ workflow ~ UPDATE mlops.workflows SET steps = '[{"kind": "train", "algorithm": "
 workflow ~ UPDATE mlops.workflows SET steps = '[{"kind": "train", "algorithm": "linear"}, {"kind": "score"}]' ~ failed/22023
 workflow ~ UPDATE mlops.workflows SET steps = '[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]' ~ failed/22023
 workflow ~ UPDATE mlops.workflows SET steps = (SELECT jsonb_agg('{"kind": "train", "algorithm": "linear"}'::jsonb) FROM generate_series(1, 5000)) ~ failed/22023 failed/54000
+train ~ ALTER TABLE mlops.jobs ALTER command DROP NOT NULL; UPDATE mlops.jobs SET command = NULL WHERE id = :job ~ failed/XX001
 CASES
 )
 echo "1..$(( $(wc -l <<<"$cases") + 1 ))"

@@ -15,11 +15,13 @@
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "parser/parse_coerce.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "clean/cleaning.h"
@@ -576,6 +578,9 @@ chain_indicator(MlFrame *frame, MlModel *m, JsonbContainer *obj, int rounds)
 	for (int j = 0; j < m->feat->nkey; j++)
 		if (m->feat->keys[j].col == m->target && m->feat->keys[j].part < 0)
 			bad_recipe("a chain's categorical member reads its own column");
+	/* a column's own levels (MlChainFit): a datetime part's codes are no level list */
+	if (MlOptGet(obj, "part") != NULL)
+		bad_recipe("a chain's categorical member is of a datetime part");
 	m->indicator = true;
 	m->ind_level = (int) level;
 	m->ind_key = recipe_key(frame, obj);
@@ -587,65 +592,86 @@ chain_indicator(MlFrame *frame, MlModel *m, JsonbContainer *obj, int rounds)
  * list, which is also that of every member's one-hot input of the column
  * (the runs read those inputs as the indicators, level by level), and the
  * column is no numeric member.
+ *
+ * One pass over the members for their levels, one over their one-hot
+ * inputs: a chain has a member per level of each of its categories, and
+ * comparing every member with every other one (and its inputs) took time
+ * and memory in their square, kept with a deployed model's cached steps
+ * (features_replay.c). The level texts are read in a context of their own.
  */
 static void
 chain_check_indicators(MlFrame *frame, MlModel *m, JArray *members)
 {
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops chain check",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(tmp);
+	char	 ***texts = palloc0(sizeof(char **) * Max(frame->ncols, 1));	/* per column */
+	int		   *ntexts = palloc0(sizeof(int) * Max(frame->ncols, 1));
+	bool	  **seen = palloc0(sizeof(bool *) * Max(frame->ncols, 1));
+
 	for (int i = 0; i < m->nchain; i++)
 	{
 		MlModel    *a = m->chain[i];
+		int			c = a->target;
 		int			L;
 		char	  **t;
-		bool	   *seen;
 
 		if (!a->indicator)
 			continue;
 		t = level_texts(members->items[i].val.binary.data, &L);
-		seen = palloc0(sizeof(bool) * L);
-		for (int j = 0; j < m->nchain; j++)
+		if (texts[c] == NULL)
 		{
-			MlModel    *b = m->chain[j];
-			JsonbContainer *bo = members->items[j].val.binary.data;
-			JArray		oh = jarray(bo, "onehot");
-
-			if (b->target == a->target && !b->indicator)
-				bad_recipe("a column is twice in a chain");
-			if (b->target == a->target)
-			{
-				int			Lb;
-				char	  **tb = level_texts(bo, &Lb);
-
-				if (Lb != L)
-					bad_recipe("a chain's categorical members of a column have different levels");
-				for (int l = 0; l < L; l++)
-					if (strcmp(t[l], tb[l]) != 0)
-						bad_recipe("a chain's categorical members of a column have different levels");
-				if (seen[b->ind_level])
-					bad_recipe("a level of a chain's categorical column has two members");
-				seen[b->ind_level] = true;
-			}
-			for (int k = 0; k < oh.n; k++)
-			{
-				JsonbContainer *ko = jobject(&oh.items[k], "a one-hot input is not an object");
-				int			Lk;
-				char	  **tk;
-
-				if (MlOptGet(ko, "part") != NULL ||
-					recipe_column(frame, ko) != a->target)
-					continue;
-				tk = level_texts(ko, &Lk);
-				if (Lk != L)
-					bad_recipe("a chain member's one-hot input of a categorical member has other levels");
-				for (int l = 0; l < L; l++)
-					if (strcmp(t[l], tk[l]) != 0)
-						bad_recipe("a chain member's one-hot input of a categorical member has other levels");
-			}
+			texts[c] = t;
+			ntexts[c] = L;
+			seen[c] = palloc0(sizeof(bool) * L);
 		}
-		for (int l = 0; l < L; l++)
-			if (!seen[l])
-				bad_recipe("a level of a chain's categorical column has no member");
-		pfree(seen);
+		else
+		{
+			if (L != ntexts[c])
+				bad_recipe("a chain's categorical members of a column have different levels");
+			for (int l = 0; l < L; l++)
+				if (strcmp(t[l], texts[c][l]) != 0)
+					bad_recipe("a chain's categorical members of a column have different levels");
+		}
+		if (seen[c][a->ind_level])
+			bad_recipe("a level of a chain's categorical column has two members");
+		seen[c][a->ind_level] = true;
+		CHECK_FOR_INTERRUPTS();
 	}
+	for (int j = 0; j < m->nchain; j++)
+	{
+		MlModel    *b = m->chain[j];
+		JArray		oh = jarray(members->items[j].val.binary.data, "onehot");
+
+		if (!b->indicator && texts[b->target] != NULL)
+			bad_recipe("a column is twice in a chain");
+		for (int k = 0; k < oh.n; k++)
+		{
+			JsonbContainer *ko = jobject(&oh.items[k], "a one-hot input is not an object");
+			int			c;
+			int			Lk;
+			char	  **tk;
+
+			if (MlOptGet(ko, "part") != NULL)
+				continue;
+			c = recipe_column(frame, ko);
+			if (texts[c] == NULL)
+				continue;
+			tk = level_texts(ko, &Lk);
+			if (Lk != ntexts[c])
+				bad_recipe("a chain member's one-hot input of a categorical member has other levels");
+			for (int l = 0; l < Lk; l++)
+				if (strcmp(texts[c][l], tk[l]) != 0)
+					bad_recipe("a chain member's one-hot input of a categorical member has other levels");
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (int c = 0; c < frame->ncols; c++)
+		for (int l = 0; texts[c] != NULL && l < ntexts[c]; l++)
+			if (!seen[c][l])
+				bad_recipe("a level of a chain's categorical column has no member");
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmp);
 }
 
 /*
@@ -717,10 +743,12 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 	{
 		JArray		members = jarray(obj, "chain");
 		bool		self = false;
+		double		rounds = MlRecipeNumber(obj, "rounds", 0);
 
-		m->rounds = (int) MlRecipeNumber(obj, "rounds", 0);
-		if (m->discrete || m->rounds < 1 || m->rounds > 100 || members.n < 1)
+		/* checked as a double: a cast of 1e300 or NaN to int is undefined, 2.5 is no count */
+		if (m->discrete || !(rounds >= 1 && rounds <= 100) || rounds != floor(rounds) || members.n < 1)
 			bad_recipe("chained model needs 1 to 100 rounds and its member regressions");
+		m->rounds = (int) rounds;
 		m->nchain = members.n;
 		m->chain = palloc(sizeof(MlModel *) * members.n);
 		for (int i = 0; i < members.n; i++)
@@ -756,6 +784,8 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 					!m->chain[j]->indicator && !m->chain[i]->indicator)
 					bad_recipe("a column is twice in a chain");
 			self |= m->chain[i]->target == m->target && !m->chain[i]->indicator;
+			/* a chain has a member per level of each of its categories */
+			CHECK_FOR_INTERRUPTS();
 		}
 		if (!self)
 			bad_recipe("a chained model does not include its own column");

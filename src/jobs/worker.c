@@ -193,6 +193,8 @@ read_command(Run *r)
 	bool		report = strcmp(r->kind, "report") == 0;
 	bool		rows = strcmp(r->kind, "score") == 0 || strcmp(r->kind, "clean") == 0;
 
+	if (r->command == NULL)
+		bad_command(r, NULL, "It is NULL.");
 	if (!JB_ROOT_IS_OBJECT(r->command) || JB_ROOT_IS_SCALAR(r->command))
 		bad_command(r, NULL, psprintf("It is %s.", JsonbToCString(NULL, &r->command->root, 64)));
 	if (train)
@@ -273,8 +275,15 @@ load_and_claim(Run *r, MemoryContext cxt)
 	r->project = field(t, d, 4);
 	r->ext = field(t, d, 5);
 	r->timeout_ms = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
-	/* read back in check_run, where a damaged value fails the run */
-	r->command = DatumGetJsonbPCopy(SPI_getbinval(t, d, 7, &isnull));
+	/*
+	 * read back in check_run, where a damaged value fails the run; NULL
+	 * only where the column's NOT NULL was dropped, never detoasted
+	 */
+	{
+		Datum		command = SPI_getbinval(t, d, 7, &isnull);
+
+		r->command = isnull ? NULL : DatumGetJsonbPCopy(command);
+	}
 	MemoryContextSwitchTo(old);
 
 	MlSpiExec("UPDATE mlops.job_runs SET pid = $2 WHERE id OPERATOR(pg_catalog.=) $1 "

@@ -296,12 +296,28 @@ MlReplaySave(MlEncoder *enc, StringInfo buf)
 static Jsonb *
 parse_step(MlReader *r, char *text)
 {
-	JsonLexContext *lex = makeJsonLexContextCstringLen(text, strlen(text), GetDatabaseEncoding(), true);
 	MemoryContext old = CurrentMemoryContext;
-	Jsonb	   *volatile j = NULL;
 
+	/*
+	 * Parsed in a context of its own: jsonb_in builds a tree of every value
+	 * (several times the text), and the caller's is a cached model's
+	 * context (model/deployed.c), which would keep it. The Jsonb is one
+	 * flat value, copied out.
+	 */
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops recipe step parse",
+											  ALLOCSET_DEFAULT_SIZES);
+	JsonLexContext *lex;
+	Jsonb	   *volatile j = NULL;
+	Jsonb	   *copy;
+
+	MemoryContextSwitchTo(tmp);
+	lex = makeJsonLexContextCstringLen(text, strlen(text), GetDatabaseEncoding(), true);
 	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(tmp);
 		return NULL;
+	}
 	PG_TRY();
 	{
 		j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
@@ -319,7 +335,16 @@ parse_step(MlReader *r, char *text)
 		MlPayloadInvalid(r, psprintf("a recipe step is not valid JSON: %s", e->message));
 	}
 	PG_END_TRY();
-	return JB_ROOT_IS_OBJECT(j) && !JB_ROOT_IS_SCALAR(j) ? j : NULL;
+	MemoryContextSwitchTo(old);
+	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
+	{
+		MemoryContextDelete(tmp);
+		return NULL;
+	}
+	copy = palloc(VARSIZE(j));
+	memcpy(copy, j, VARSIZE(j));
+	MemoryContextDelete(tmp);
+	return copy;
 }
 
 /*
