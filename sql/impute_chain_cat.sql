@@ -101,3 +101,32 @@ UPDATE mlops.recipes SET steps = (SELECT steps FROM cc_steps) WHERE id = :cc_rec
 CREATE TABLE cc_again AS SELECT * FROM cc_src;
 SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:cc_recipe, 'cc_again');
 SELECT count(*) AS differences FROM (SELECT * FROM cc_out EXCEPT ALL SELECT * FROM cc_again) d;
+-- At most 24 indicator members in all (ML_CHAIN_MAX_INDICATORS): each member
+-- regresses on the others, so six categories of 10 levels would make a chain
+-- of 63 members; the two with the fewest gaps join (20 indicators, a third
+-- would pass 24), the others stay inputs as filled before the chain, and
+-- the recipe's chain step holds exactly the members the description names.
+SELECT setseed(0.4);
+CREATE TABLE cc_wide AS
+SELECT i AS id,
+       CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 10) * 1.5 + (i % 3) END AS x1,
+       CASE WHEN i % 9 = 0 THEN NULL ELSE (i % 10) * 0.5 - (i % 4) END AS x2,
+       CASE WHEN i % 11 = 0 THEN NULL ELSE (i % 5) + 0.25 END AS x3
+FROM generate_series(1, 300) i;
+DO $$
+BEGIN
+  FOR c IN 1..6 LOOP
+    EXECUTE format('ALTER TABLE cc_wide ADD COLUMN c%s text', c);
+    -- column c has 4 + 2c gaps: c1 and c2 have the fewest
+    EXECUTE format($q$UPDATE cc_wide SET c%s = CASE WHEN id <= 4 + 2 * %s THEN NULL
+                   ELSE 'L' || ((id + %s) %% 10) END$q$, c, c, c);
+  END LOOP;
+END $$;
+SELECT column_name, method FROM ml_impute('cc_wide', method => 'chain',
+    options => '{"roles": {"id": "identifier"}}', into_table => 'cc_wide_out')
+WHERE column_name LIKE 'x%' ORDER BY 1;
+SELECT m->>'column' AS indicator_of, count(DISTINCT m->>'level') AS members,
+       count(DISTINCT s->>'column') AS in_steps
+FROM mlops.recipes r, jsonb_array_elements(r.steps) s, jsonb_array_elements(s->'chain') m
+WHERE r.id = (SELECT max(id) FROM mlops.recipes) AND m ? 'level'
+GROUP BY 1 ORDER BY 1;

@@ -35,6 +35,8 @@ SELECT id, x > 1.79e308 AS x_big, y > 1.79e308 AS y_big FROM r9_big_out ORDER BY
 -- category), and a deployed model keeps what its steps' reading allocated
 -- for as long as it is cached. 5 categories of 10 levels: 7 MB where the
 -- payload is 0.3 MB; 30 such categories on 400 rows took 1.5 GB to apply.
+-- (A chain fitted now takes at most 24 indicators, ML_CHAIN_MAX_INDICATORS:
+-- 3 of these 6 categories; a stored recipe may hold more, and is read the same.)
 DO $$
 BEGIN
     EXECUTE format('CREATE TABLE r9_wide AS SELECT i AS id, %s, %s, %s FROM generate_series(1, 150) i',

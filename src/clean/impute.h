@@ -52,6 +52,13 @@ typedef struct MlKey
  * stays an input of the numeric members as filled before the chain.
  */
 #define ML_CHAIN_MAX_LEVELS 20
+/*
+ * Most indicator members a chain takes in all: each member regresses on the
+ * others, so a chain's cost grows with the cube of its members (30 columns
+ * of 10 levels on 400 rows took minutes); the categorical columns with the
+ * fewest gaps join first, the rest stay inputs as filled before the chain.
+ */
+#define ML_CHAIN_MAX_INDICATORS 24
 /* ... and as read back from a recipe (any later value of the constant) */
 #define ML_CHAIN_MAX_RECIPE_LEVELS 256
 

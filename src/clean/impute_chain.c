@@ -149,6 +149,31 @@ categorical_member(MlFrame *frame, MlKey *key, const int *cols, int n)
 }
 
 /*
+ * The categorical members kept, fewest gaps first, while their indicators
+ * number at most ML_CHAIN_MAX_INDICATORS (a column that would pass it is
+ * left out, a later one with fewer levels may still fit); returns how many.
+ */
+static int
+cap_indicators(MlFrame *frame, int *catcol, int64 *catgaps, int ncat)
+{
+	int			kept = 0;
+	int			total = 0;
+
+	for (int g = 0; g < ncat; g++)
+	{
+		int			nlevels = frame->cols[catcol[g]].nlevels;
+
+		if (total + nlevels > ML_CHAIN_MAX_INDICATORS)
+			continue;
+		total += nlevels;
+		catcol[kept] = catcol[g];
+		catgaps[kept] = catgaps[g];
+		kept++;
+	}
+	return kept;
+}
+
+/*
  * The chain over the numeric columns cols[0..n): them, and the categorical
  * columns with gaps their regressions read (categorical_member), one
  * member per level; in order of gaps, fewest first, a categorical column
@@ -190,9 +215,11 @@ chain_plan(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts)
 			catcol[g] = key->col;
 			catgaps[g] = gaps;
 			ncat++;
-			cap += key->nlevels;
 		}
 	}
+	ncat = cap_indicators(frame, catcol, catgaps, ncat);
+	for (int g = 0; g < ncat; g++)
+		cap += frame->cols[catcol[g]].nlevels;
 	p->ncat = ncat;
 	p->cat = palloc0(sizeof(CatGroup) * Max(ncat, 1));
 	p->mb = palloc0(sizeof(Member) * Max(cap, 1));
