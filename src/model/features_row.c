@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -109,7 +110,12 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]))
 				b->fill[i] = NAN;
 		}
-		/* the bounds likewise; one this column cannot hold clamps none of its values */
+		/*
+		 * The bounds likewise; one this column cannot hold clamps none of
+		 * its values, as ml_apply_recipe writes them (step_outliers.c's
+		 * bound_written): not the bound as fitted, which a smallint's
+		 * values all lie below when it is 39918.97.
+		 */
 		b->lo[i] = in->lo;
 		b->hi[i] = in->hi;
 		if (in->has_clamp)
@@ -117,8 +123,8 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			double		l = in->raw_lo,
 						h = in->raw_hi;
 
-			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) ? l : in->raw_lo;
-			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) ? h : in->raw_hi;
+			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) ? l : -DBL_MAX;
+			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) ? h : DBL_MAX;
 		}
 	}
 	return b;

@@ -1,0 +1,55 @@
+-- Review of the held fills and bounds (5ea49f4) and of the chain's
+-- indicator cap and dsyevd (274e579).
+\set VERBOSITY sqlstate
+SET client_min_messages = notice;
+
+-- 1. A winsorizing bound the column cannot hold. A recipe fitted on a
+-- float8 column (bounds 39918.97 .. 40224.59) applied to a smallint column
+-- of another table: every value lay below the lower bound, was set to it,
+-- and its cast failed with 22003 from the statement we build; the model
+-- kept the bound as fitted and clamped every value of such a row to
+-- 39918.97 (one prediction for all rows), in scoring and in training on
+-- that table alike. Such a bound now clamps none of the column's values,
+-- in ml_apply_recipe, in scoring and in training.
+CREATE TABLE r11_w (id int PRIMARY KEY, a float8, y float8);
+INSERT INTO r11_w SELECT i, CASE WHEN i % 29 = 0 THEN 100 ELSE 40000 + i * 0.37 END, i FROM generate_series(1, 400) i;
+SELECT count(*) AS columns FROM ml_clean('r11_w', '{"roles": {"id": "identifier", "y": "target"}, "encode": false,
+    "polish": false, "duplicates": false}', into_table => 'r11_w_out');
+SELECT id AS wr FROM mlops.recipes ORDER BY id DESC LIMIT 1 \gset
+SELECT s ->> 'column' AS column_name, s ->> 'lo' AS lo, s ->> 'hi' AS hi FROM mlops.recipes, jsonb_array_elements(steps) s
+WHERE id = :wr AND s ->> 'step' = 'outliers';
+CREATE TABLE r11_s (id int PRIMARY KEY, a int2, y float8);
+INSERT INTO r11_s SELECT i, (i * 7) % 50, (i % 9) + ((i * 7) % 50) / 3.0 FROM generate_series(1, 200) i;
+CREATE TABLE r11_n (id int PRIMARY KEY, a numeric(5,1), y float8);
+INSERT INTO r11_n SELECT id, a, y FROM r11_s;
+SELECT regress_try(format($$SELECT count(*) > 0 FROM ml_apply_recipe(%s, 'r11_s', 'r11_s_f')$$, :wr)) AS smallint_applied;
+SELECT regress_try(format($$SELECT count(*) > 0 FROM ml_apply_recipe(%s, 'r11_n', 'r11_n_f')$$, :wr)) AS numeric_5_1_applied;
+SELECT bool_and(r.a = f.a) AS smallint_unchanged FROM r11_s r JOIN r11_s_f f USING (id);
+SELECT bool_and(r.a = f.a) AS numeric_unchanged FROM r11_n r JOIN r11_n_f f USING (id);
+-- scoring a smallint row with the model of the float8 table
+SELECT ml_create_project('r11_w', 'r11_w', 'y') > 0 AS created;
+SELECT version FROM ml_train('r11_w', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :wr));
+SELECT ml_mark_ready('r11_w', 1);
+SELECT ml_deploy('r11_w', 1);
+SELECT count(DISTINCT ml_predict('r11_w', r)) AS predictions FROM r11_s r;
+SELECT bool_and(ml_predict('r11_w', r) = ml_predict('r11_w', f)) AS as_applied FROM r11_s r JOIN r11_s_f f USING (id);
+-- training on the smallint table with that recipe: its a is an input as it is
+SELECT ml_create_project('r11_s', 'r11_s', 'y') > 0 AS created;
+SELECT version FROM ml_train('r11_s', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :wr));
+SELECT ml_mark_ready('r11_s', 1);
+SELECT ml_deploy('r11_s', 1);
+SELECT count(DISTINCT ml_predict('r11_s', r)) AS predictions FROM r11_s r;
+SELECT bool_and(ml_predict('r11_s', r) = ml_predict('r11_s', f)) AS as_applied,
+       bool_and(ml_predict('r11_s', jsonb_build_object('a', r.a)) = ml_predict('r11_s', f)) AS jsonb_as_applied
+FROM r11_s r JOIN r11_s_f f USING (id);
+-- per group: the same for a bound of one group
+CREATE TABLE r11_g (id int PRIMARY KEY, g text, a float8, y float8);
+INSERT INTO r11_g SELECT i, CASE WHEN i % 2 = 0 THEN 'u' ELSE 'v' END,
+  CASE WHEN i % 29 = 0 THEN 100 WHEN i % 2 = 0 THEN 40000 + i * 0.37 ELSE (i % 50) + i * 0.01 END, i FROM generate_series(1, 400) i;
+SELECT count(*) AS columns FROM ml_clean('r11_g', '{"roles": {"id": "identifier", "y": "target"}, "encode": false,
+    "polish": false, "duplicates": false, "outliers": {"by": "g"}}', into_table => 'r11_g_out');
+SELECT id AS gr FROM mlops.recipes ORDER BY id DESC LIMIT 1 \gset
+CREATE TABLE r11_gs (id int PRIMARY KEY, g text, a int2, y float8);
+INSERT INTO r11_gs SELECT i, CASE WHEN i % 2 = 0 THEN 'u' ELSE 'v' END, (i * 7) % 100, i FROM generate_series(1, 60) i;
+SELECT regress_try(format($$SELECT count(*) > 0 FROM ml_apply_recipe(%s, 'r11_gs', 'r11_gs_f')$$, :gr)) AS by_group_applied;
+SELECT g, count(*) FILTER (WHERE r.a <> f.a) AS changed FROM r11_gs r JOIN r11_gs_f f USING (id, g) GROUP BY g ORDER BY g;
