@@ -53,3 +53,17 @@ CREATE TABLE r11_gs (id int PRIMARY KEY, g text, a int2, y float8);
 INSERT INTO r11_gs SELECT i, CASE WHEN i % 2 = 0 THEN 'u' ELSE 'v' END, (i * 7) % 100, i FROM generate_series(1, 60) i;
 SELECT regress_try(format($$SELECT count(*) > 0 FROM ml_apply_recipe(%s, 'r11_gs', 'r11_gs_f')$$, :gr)) AS by_group_applied;
 SELECT g, count(*) FILTER (WHERE r.a <> f.a) AS changed FROM r11_gs r JOIN r11_gs_f f USING (id, g) GROUP BY g ORDER BY g;
+
+-- 2. Group-wise means of values near the double range: the sums of a
+-- group (9e307 + 8e307 + ...) overflowed, and the infinite group means
+-- filled nothing, with no word why (5ea49f4 fixed the global mean only;
+-- the search's gathered mean had it too). The sums are taken again in
+-- units of 2^64 when one overflows.
+CREATE TABLE r11_big (id int, g text, x float8);
+INSERT INTO r11_big SELECT i, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE 9e307 - (i % 7) * 1e306 + i * 1e300 END FROM generate_series(1, 200) i;
+SELECT column_name, filled, method FROM ml_impute('r11_big', '{x}', 'groupwise', '{"roles": {"id": "identifier"}, "by": "g"}',
+    into_table => 'r11_big_g');
+SELECT g, count(*) FILTER (WHERE x IS NULL) AS missing,
+       bool_and(x BETWEEN 8.70e307 AND 8.71e307) FILTER (WHERE id % 5 = 0) AS near_group_mean
+FROM r11_big_g GROUP BY g ORDER BY g;
