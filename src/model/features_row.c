@@ -55,6 +55,7 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 	for (int i = 0; i < enc->ninputs; i++)
 	{
 		MlInput    *in = &enc->inputs[i];
+		Oid			declared;
 
 		b->attno[i] = -1;
 		for (int a = 0; a < desc->natts; a++)
@@ -87,6 +88,7 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			getTypeOutputInfo(b->atttype[i], &outfn, &varlena);
 			fmgr_info(outfn, &b->out[i]);
 		}
+		declared = b->atttype[i];
 		{
 			int32		typmod = -1;
 
@@ -107,7 +109,8 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 		if (in->has_fill && in->kind == ML_INPUT_NUMERIC)
 		{
 			b->fill[i] = in->raw_fill;
-			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]))
+			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]) ||
+				!MlDomainTakes(declared, b->atttype[i], b->fill[i]))
 				b->fill[i] = NAN;
 		}
 		/*
@@ -123,8 +126,10 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			double		l = in->raw_lo,
 						h = in->raw_hi;
 
-			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) ? l : -DBL_MAX;
-			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) ? h : DBL_MAX;
+			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) &&
+				MlDomainTakes(declared, b->atttype[i], l) ? l : -DBL_MAX;
+			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) &&
+				MlDomainTakes(declared, b->atttype[i], h) ? h : DBL_MAX;
 		}
 	}
 	return b;
