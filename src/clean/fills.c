@@ -11,6 +11,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -25,6 +26,7 @@
 #include "utils/rel.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "core/catalog.h"
 #include "clean/cleaning.h"
 #include "clean/impute.h"
@@ -261,7 +263,7 @@ fits_type(Oid base, int32 typmod, double *v)
  * type, then fits_type): false when the column cannot hold it. For the
  * fills a model keeps outside the frame (train_recipe.c: a recipe's mean,
  * median, mode or constant), which ml_apply_recipe writes through
- * MlFillStore.
+ * MlFillStore (a domain's CHECK constraints too: MlDomainTakes).
  */
 bool
 MlFillAsHeld(MlColumn *col, double *v)
@@ -269,7 +271,7 @@ MlFillAsHeld(MlColumn *col, double *v)
 	Oid			base;
 	int32		typmod = MlHeldTypmod(col, &base);
 
-	return MlNumberAsHeld(base, typmod, v);
+	return MlNumberAsHeld(base, typmod, v) && MlDomainTakes(col->typid, base, *v);
 }
 
 /* The same for a column of base type base holding values with typmod. */
@@ -279,6 +281,120 @@ MlNumberAsHeld(Oid base, int32 typmod, double *v)
 	if (base == INT2OID || base == INT4OID || base == INT8OID)
 		*v = rint(*v);
 	return fits_type(base, typmod, v);
+}
+
+/*
+ * A number column of a domain with CHECK constraints (CHECK (VALUE BETWEEN
+ * 0 AND 100)): an estimate the domain refuses failed the statement that
+ * writes the fills with 23514, as if the user's input were wrong. The
+ * constraints are evaluated here, as domain_check does, without raising:
+ * such an estimate is left missing and counted, as one out of the type's
+ * range. NULL for any other column (almost all: no cost for them).
+ */
+typedef struct DomainFits
+{
+	MemoryContext cxt;
+	DomainConstraintRef ref;
+	ExprContext *econtext;
+	Oid			base;
+} DomainFits;
+
+static DomainFits *
+domain_fits_begin(Oid typid, Oid base)
+{
+	DomainFits *df;
+
+	if (get_typtype(typid) != TYPTYPE_DOMAIN || !DomainHasConstraints(typid))
+		return NULL;
+	df = palloc0(sizeof(DomainFits));
+	df->cxt = AllocSetContextCreate(CurrentMemoryContext, "ml fills domain check", ALLOCSET_SMALL_SIZES);
+	InitDomainConstraintRef(typid, &df->ref, df->cxt, true);
+	df->econtext = CreateStandaloneExprContext();
+	df->base = base;
+	return df;
+}
+
+/* Whether the domain takes v, held as its base type holds it (fits_type). */
+static bool
+domain_fits(DomainFits *df, double v)
+{
+	MemoryContext old;
+	Datum		d;
+	bool		ok = true;
+	ListCell   *lc;
+
+	CHECK_FOR_INTERRUPTS();		/* once per fill: a CHECK may call any function */
+	old = MemoryContextSwitchTo(df->econtext->ecxt_per_tuple_memory);
+	switch (df->base)
+	{
+		case INT2OID:
+			d = Int16GetDatum((int16) v);
+			break;
+		case INT4OID:
+			d = Int32GetDatum((int32) v);
+			break;
+		case INT8OID:
+			d = Int64GetDatum((int64) v);
+			break;
+		case FLOAT4OID:
+			d = Float4GetDatum((float4) v);
+			break;
+		case FLOAT8OID:
+			d = Float8GetDatum(v);
+			break;
+		case NUMERICOID:
+			/* v holds at most 15 digits: float8_numeric gives them back */
+			d = DirectFunctionCall1(float8_numeric, Float8GetDatum(v));
+			break;
+		default:
+			MemoryContextSwitchTo(old);
+			return true;
+	}
+	UpdateDomainConstraintRef(&df->ref);
+	foreach(lc, df->ref.constraints)
+	{
+		DomainConstraintState *con = (DomainConstraintState *) lfirst(lc);
+
+		if (con->constrainttype != DOM_CONSTRAINT_CHECK)
+			continue;			/* NOT NULL: a fill is never NULL */
+		df->econtext->domainValue_datum = d;
+		df->econtext->domainValue_isNull = false;
+		if (!ExecCheck(con->check_exprstate, df->econtext))
+		{
+			ok = false;
+			break;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	ResetExprContext(df->econtext);
+	return ok;
+}
+
+static void
+domain_fits_end(DomainFits *df)
+{
+	if (df == NULL)
+		return;
+	FreeExprContext(df->econtext, true);
+	MemoryContextDelete(df->cxt);
+	pfree(df);
+}
+
+/*
+ * Whether a column of type typid (base type base) takes the number v held
+ * as the base type holds it: always, but for a domain's CHECK constraints.
+ */
+bool
+MlDomainTakes(Oid typid, Oid base, double v)
+{
+	DomainFits *df;
+	bool		ok;
+
+	if (!isfinite(v) || (df = domain_fits_begin(typid, base)) == NULL)
+		return true;
+	ok = domain_fits(df, v);
+	domain_fits_end(df);
+	return ok;
 }
 
 /* Whether epoch seconds are within the range of the column's date/time type. */
@@ -387,11 +503,14 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 	int8	   *level_ok = NULL;
 	Oid			base;
 	int32		typmod;
+	DomainFits *dfits = NULL;
 
 	/* a generated column's values come from its expression (a recipe's model too) */
 	if (col->generated)
 		return;
 	typmod = MlHeldTypmod(col, &base);
+	if (!discrete && col->kind == ML_KIND_NUMERIC)
+		dfits = domain_fits_begin(col->typid, base);
 	if (discrete && col->level_text && !text_takes_any(col))
 		level_ok = palloc0(sizeof(int8) * Max(col->nlevels, 1));
 	old = MemoryContextSwitchTo(fills->cxt);
@@ -446,7 +565,8 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 			if (fabs(v) < 4503599627370496.0)
 				v = rint(v * scale) / scale;
 		}
-		if (col->kind == ML_KIND_NUMERIC && !fits_type(base, typmod, &v))
+		if (col->kind == ML_KIND_NUMERIC &&
+			(!fits_type(base, typmod, &v) || (dfits && !domain_fits(dfits, v))))
 		{
 			/* never clamped: the cell stays missing, and the write says so */
 			fills->out_of_range[slot]++;
@@ -493,6 +613,7 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		fills->filled[slot]++;
 	}
 	MemoryContextSwitchTo(old);
+	domain_fits_end(dfits);
 }
 
 MlFills *

@@ -210,7 +210,16 @@ fit_global_gathered(MlColumn *col, MlModel *m, Gathered *g)
 
 		for (int64 i = 0; i < n; i++)
 			sum += g->y[i];
-		m->fill = n ? sum / n : NAN;
+		if (isinf(sum))
+		{
+			/* MlFitGlobal's: a sum of the shares stays within the values */
+			sum = 0;
+			for (int64 i = 0; i < n; i++)
+				sum += g->y[i] / n;
+			m->fill = sum;
+		}
+		else
+			m->fill = n ? sum / n : NAN;
 	}
 }
 
@@ -232,26 +241,51 @@ MlFitGroupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const i
 	double	   *psum = palloc0(sizeof(double) * L1 * T);
 	double	   *pcnt = palloc0(sizeof(double) * L1);
 
+	double		unit = 1;		/* the sums' unit: see below */
+
 	if (g)
 		fit_global_gathered(col, m, g);
 	else
 		MlFitGlobal(frame, m, train, ML_METHOD_MEAN);
-	for (int64 i = 0; i < train->n; i++)
+	for (;;)
 	{
-		int64		r = g ? i : train->idx[i];
-		int			k1 = c1 ? c1[r] : MlKeyCode(frame, &m->keys[0], r);
-		int			k2 = m->nkeys < 2 ? 0 : c2 ? c2[r] : MlKeyCode(frame, &m->keys[1], r);
-		int			t = !m->discrete ? 0 : g ? g->t[i] : col->code[r];
-		double		y = m->discrete ? 1 : g ? g->y[i] : col->x[r];
+		bool		overflow = false;
 
-		if (k1 < 0 || k1 >= L1)
-			continue;
-		psum[(int64) k1 * T + t] += y;
-		pcnt[k1] += 1;
-		if (k2 < 0 || k2 >= L2)
-			continue;
-		gsum[((int64) k1 * L2 + k2) * T + t] += y;
-		gcnt[(int64) k1 * L2 + k2] += 1;
+		for (int64 i = 0; i < train->n; i++)
+		{
+			int64		r = g ? i : train->idx[i];
+			int			k1 = c1 ? c1[r] : MlKeyCode(frame, &m->keys[0], r);
+			int			k2 = m->nkeys < 2 ? 0 : c2 ? c2[r] : MlKeyCode(frame, &m->keys[1], r);
+			int			t = !m->discrete ? 0 : g ? g->t[i] : col->code[r];
+			double		y = m->discrete ? 1 : (g ? g->y[i] : col->x[r]) * unit;
+
+			if (k1 < 0 || k1 >= L1)
+				continue;
+			psum[(int64) k1 * T + t] += y;
+			pcnt[k1] += 1;
+			if (k2 < 0 || k2 >= L2)
+				continue;
+			gsum[((int64) k1 * L2 + k2) * T + t] += y;
+			gcnt[(int64) k1 * L2 + k2] += 1;
+		}
+		/*
+		 * Finite values near the double range (9e307 + 9e307): a group's
+		 * sum overflowed, and its infinite mean filled nothing, with no
+		 * word why (MlFitGlobal's mean had the same). Summed again in
+		 * units of 2^64 (exact: a power of two), the means are taken in
+		 * those units and scaled back; sums that stay finite, as almost
+		 * all do, are left exactly as they were.
+		 */
+		for (int64 j = 0; !m->discrete && unit == 1 && j < Max(G, L1); j++)
+			if ((j < L1 && isinf(psum[j])) || (j < G && isinf(gsum[j])))
+				overflow = true;
+		if (!overflow)
+			break;
+		unit = 0x1p-64;
+		memset(gsum, 0, sizeof(double) * G * T);
+		memset(gcnt, 0, sizeof(double) * G);
+		memset(psum, 0, sizeof(double) * L1 * T);
+		memset(pcnt, 0, sizeof(double) * L1);
 	}
 
 	m->pval = palloc(sizeof(double) * L1);
@@ -272,7 +306,8 @@ MlFitGroupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const i
 		}
 		else
 		{
-			m->pval[k1] = pcnt[k1] > 0 ? (psum[k1] + SHRINK * m->fill) / (pcnt[k1] + SHRINK) : NAN;
+			m->pval[k1] = pcnt[k1] > 0 ?
+				(psum[k1] + SHRINK * m->fill * unit) / (pcnt[k1] + SHRINK) / unit : NAN;
 			m->plvl[k1] = -1;
 		}
 	}
@@ -294,7 +329,8 @@ MlFitGroupwise(MlFrame *frame, MlModel *m, Rows *train, const int32 *c1, const i
 		{
 			double		parent = isnan(m->pval[k1]) ? m->fill : m->pval[k1];
 
-			m->gval[g] = gcnt[g] > 0 ? (gsum[g] + SHRINK * parent) / (gcnt[g] + SHRINK) : NAN;
+			m->gval[g] = gcnt[g] > 0 ?
+				(gsum[g] + SHRINK * parent * unit) / (gcnt[g] + SHRINK) / unit : NAN;
 			m->glvl[g] = -1;
 		}
 	}

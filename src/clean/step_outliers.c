@@ -91,6 +91,37 @@ column_sql_type(Clean *c, int ci)
 }
 
 /*
+ * A bound as winsorizing writes it, cast to the column's type in the
+ * output (column_sql_type): the bound itself when that type holds it,
+ * none otherwise. A recipe replayed on another table may hold a bound
+ * its column cannot (39918.97 fitted on a float8 column, a smallint
+ * here): every value below it was cast from the bound, and the statement
+ * failed with 22003; such a bound clamps none of the column's values, as
+ * the model reads it (MlBindRow, train_recipe.c's replay_bounds). On the
+ * table the bounds were fitted on, a bound the column cannot hold lies
+ * beyond all of its values: nothing changes there.
+ */
+static double
+bound_written(Clean *c, int ci, double bound, double none)
+{
+	const char *cast = c->rep[ci].cast;
+	double		v = bound;
+	bool		held;
+
+	if (!isfinite(bound))
+		return bound;
+	if (cast == NULL)
+		held = MlFillAsHeld(&c->frame->cols[ci], &v);
+	else if (strcmp(cast, "integer") == 0)
+		held = MlNumberAsHeld(INT4OID, -1, &v);
+	else if (strcmp(cast, "bigint") == 0)
+		held = MlNumberAsHeld(INT8OID, -1, &v);
+	else
+		held = true;
+	return held ? bound : none;
+}
+
+/*
  * The SQL of one fitted outlier step (also used to replay a recipe): the
  * bounds as parameters (per group: arrays indexed by the group's text,
  * unseen groups taking the column's bounds), then winsorize the column,
@@ -103,6 +134,9 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 {
 	MlColumn   *col = &c->frame->cols[ci];
 	char	   *cur = c->source_expr[ci];
+	bool		winsorize = strcmp(action, "winsorize") == 0;
+	double		wlo = winsorize ? bound_written(c, ci, lo, -INFINITY) : lo;
+	double		whi = winsorize ? bound_written(c, ci, hi, INFINITY) : hi;
 	char	   *lexpr,
 			   *hexpr,
 			   *keep,
@@ -118,13 +152,23 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 	if (ngroups > 0)
 	{
 		int			plevels = MlCleanParamTextArray(c, groups, ngroups);
-		int			plo = MlCleanParamFloatArray(c, glo, ngroups);
-		int			phi = MlCleanParamFloatArray(c, ghi, ngroups);
+		double	   *wglo = palloc(sizeof(double) * ngroups);
+		double	   *wghi = palloc(sizeof(double) * ngroups);
+		int			plo,
+					phi;
+
+		for (int l = 0; l < ngroups; l++)
+		{
+			wglo[l] = winsorize ? bound_written(c, ci, glo[l], -INFINITY) : glo[l];
+			wghi[l] = winsorize ? bound_written(c, ci, ghi[l], INFINITY) : ghi[l];
+		}
+		plo = MlCleanParamFloatArray(c, wglo, ngroups);
+		phi = MlCleanParamFloatArray(c, wghi, ngroups);
 
 		lexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", plo, plevels,
-						 quote_identifier(by), MlCleanParamFloat(c, lo));
+						 quote_identifier(by), MlCleanParamFloat(c, wlo));
 		hexpr = psprintf("COALESCE($%d[array_position($%d, t.%s::text)], $%d)", phi, plevels,
-						 quote_identifier(by), MlCleanParamFloat(c, hi));
+						 quote_identifier(by), MlCleanParamFloat(c, whi));
 		appendStringInfoString(&c->steps, ", \"by\": ");
 		escape_json(&c->steps, by);
 		appendStringInfoString(&c->steps, ", \"groups\": ");
@@ -145,8 +189,8 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 	}
 	else
 	{
-		lexpr = psprintf("$%d", MlCleanParamFloat(c, lo));
-		hexpr = psprintf("$%d", MlCleanParamFloat(c, hi));
+		lexpr = psprintf("$%d", MlCleanParamFloat(c, wlo));
+		hexpr = psprintf("$%d", MlCleanParamFloat(c, whi));
 	}
 	/*
 	 * Filled cells are never outliers (the fills are the imputation's), and
@@ -155,7 +199,7 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 	keep = psprintf("(%s%s::float8 = ANY ('{NaN,Infinity,-Infinity}'::float8[]))",
 					c->na_expr && c->na_expr[ci] ? psprintf("%s OR ", c->na_expr[ci]) : "", cur);
 	test = psprintf("(NOT %s AND (%s::float8 < %s OR %s::float8 > %s))", keep, cur, lexpr, cur, hexpr);
-	if (strcmp(action, "winsorize") == 0)
+	if (winsorize)
 		c->source_expr[ci] = psprintf("(CASE WHEN %s THEN %s ELSE (LEAST(GREATEST(%s::float8, %s), %s))::%s END)",
 									  keep, cur, cur, lexpr, hexpr, column_sql_type(c, ci));
 	else if (strcmp(action, "delete") == 0)

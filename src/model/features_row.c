@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -54,6 +55,7 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 	for (int i = 0; i < enc->ninputs; i++)
 	{
 		MlInput    *in = &enc->inputs[i];
+		Oid			declared;
 
 		b->attno[i] = -1;
 		for (int a = 0; a < desc->natts; a++)
@@ -86,6 +88,7 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			getTypeOutputInfo(b->atttype[i], &outfn, &varlena);
 			fmgr_info(outfn, &b->out[i]);
 		}
+		declared = b->atttype[i];
 		{
 			int32		typmod = -1;
 
@@ -106,10 +109,16 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 		if (in->has_fill && in->kind == ML_INPUT_NUMERIC)
 		{
 			b->fill[i] = in->raw_fill;
-			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]))
+			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]) ||
+				!MlDomainTakes(declared, b->atttype[i], b->fill[i]))
 				b->fill[i] = NAN;
 		}
-		/* the bounds likewise; one this column cannot hold clamps none of its values */
+		/*
+		 * The bounds likewise; one this column cannot hold clamps none of
+		 * its values, as ml_apply_recipe writes them (step_outliers.c's
+		 * bound_written): not the bound as fitted, which a smallint's
+		 * values all lie below when it is 39918.97.
+		 */
 		b->lo[i] = in->lo;
 		b->hi[i] = in->hi;
 		if (in->has_clamp)
@@ -117,8 +126,10 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			double		l = in->raw_lo,
 						h = in->raw_hi;
 
-			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) ? l : in->raw_lo;
-			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) ? h : in->raw_hi;
+			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) &&
+				MlDomainTakes(declared, b->atttype[i], l) ? l : -DBL_MAX;
+			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) &&
+				MlDomainTakes(declared, b->atttype[i], h) ? h : DBL_MAX;
 		}
 	}
 	return b;

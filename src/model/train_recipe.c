@@ -405,17 +405,18 @@ replay_bounds(Replay *rp, JsonbContainer *step)
 	 * bound as the column holds it (numeric(p,s)'s places, real's
 	 * precision). A column's own values clamped to the held bound are the
 	 * held clamp of them (none lies between a bound and its held value);
-	 * a bound the column cannot hold clamps none of them, kept as fitted.
+	 * a bound the column cannot hold clamps none of them, as ml_apply_recipe
+	 * writes them (step_outliers.c's bound_written): on the table it was
+	 * fitted on it lies beyond all the values, on another (a recipe of a
+	 * float8 column, a smallint here) it may lie above them all.
 	 */
 	{
 		MlColumnPrep *prep = &rp->r->prep[ci];
 		double		l = prep->lo,
 					h = prep->hi;
 
-		if (MlFillAsHeld(&rp->frame->cols[ci], &l))
-			prep->lo = l;
-		if (MlFillAsHeld(&rp->frame->cols[ci], &h))
-			prep->hi = h;
+		prep->lo = MlFillAsHeld(&rp->frame->cols[ci], &l) ? l : -DBL_MAX;
+		prep->hi = MlFillAsHeld(&rp->frame->cols[ci], &h) ? h : DBL_MAX;
 	}
 	note(&rp->r->applied, rp->frame->cols[ci].name, "outlier bounds (winsorize)");
 }
