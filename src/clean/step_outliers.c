@@ -98,8 +98,10 @@ column_sql_type(Clean *c, int ci)
  * here): every value below it was cast from the bound, and the statement
  * failed with 22003; such a bound clamps none of the column's values, as
  * the model reads it (MlBindRow, train_recipe.c's replay_bounds). On the
- * table the bounds were fitted on, a bound the column cannot hold lies
- * beyond all of its values: nothing changes there.
+ * table the bounds were fitted on, a bound the column's type cannot hold
+ * lies beyond all of its values: nothing changes there. A domain's CHECK
+ * may refuse a bound with values beyond it (CHECK (VALUE % 2 = 0)): the
+ * bound is then the nearest value inside it takes (MlBoundAsHeld).
  */
 static double
 bound_written(Clean *c, int ci, double bound, double none)
@@ -111,7 +113,17 @@ bound_written(Clean *c, int ci, double bound, double none)
 	if (!isfinite(bound))
 		return bound;
 	if (cast == NULL)
-		held = MlFillAsHeld(&c->frame->cols[ci], &v);
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+		Oid			base;
+		int32		typmod = MlHeldTypmod(col, &base);
+		double		as_type = bound;
+
+		/* a domain's CHECK may move it inside (MlBoundAsHeld) */
+		held = MlBoundAsHeld(col->typid, base, typmod, &v, none < 0 ? 1 : -1);
+		if (held && MlNumberAsHeld(base, typmod, &as_type) && as_type != v)
+			return v;
+	}
 	else if (strcmp(cast, "integer") == 0)
 		held = MlNumberAsHeld(INT4OID, -1, &v);
 	else if (strcmp(cast, "bigint") == 0)

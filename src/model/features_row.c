@@ -126,10 +126,8 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			double		l = in->raw_lo,
 						h = in->raw_hi;
 
-			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) &&
-				MlDomainTakes(declared, b->atttype[i], l) ? l : -DBL_MAX;
-			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) &&
-				MlDomainTakes(declared, b->atttype[i], h) ? h : DBL_MAX;
+			b->lo[i] = MlBoundAsHeld(declared, b->atttype[i], b->atttypmod[i], &l, 1) ? l : -DBL_MAX;
+			b->hi[i] = MlBoundAsHeld(declared, b->atttype[i], b->atttypmod[i], &h, -1) ? h : DBL_MAX;
 		}
 	}
 	return b;
