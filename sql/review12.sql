@@ -44,3 +44,39 @@ CREATE TABLE r12_p (id int PRIMARY KEY, a r12_pct, y float8);
 INSERT INTO r12_p SELECT i, i % 101, i FROM generate_series(1, 400) i;
 SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:pr, 'r12_p', 'r12_p_f');
 SELECT max(f.a), min(f.a), count(*) FILTER (WHERE f.a <> r.a) AS changed FROM r12_p_f f JOIN r12_p r USING (id);
+
+-- 2. Scoring ran a domain's CHECK on the recipe's fill and bounds
+-- (MlBindRow), where nothing is written: a row of such a column could no
+-- longer be scored in a read-only transaction (a hot standby) when the
+-- CHECK's function writes (25006), nor by a role without EXECUTE on it
+-- that reads the table (42501). There the fill is the type's, as the
+-- model was trained.
+CREATE TABLE r12_audit (v int);
+GRANT INSERT ON r12_audit TO PUBLIC;
+CREATE FUNCTION r12_chk(v int) RETURNS bool LANGUAGE plpgsql AS
+$$ BEGIN INSERT INTO public.r12_audit VALUES (v); RETURN v BETWEEN 0 AND 100; END $$;
+CREATE DOMAIN r12_logged AS int CHECK (r12_chk(VALUE));
+CREATE TABLE r12_l (id int PRIMARY KEY, p r12_logged, y float8);
+INSERT INTO r12_l SELECT i, CASE WHEN i % 10 = 0 THEN NULL ELSE i % 101 END, i % 7 + (i % 101) / 10.0
+FROM generate_series(1, 300) i;
+SELECT DISTINCT recipe_id AS lr FROM ml_impute('r12_l', '{p}', 'mean', '{"roles": {"id": "identifier", "y": "target"}}',
+    into_table => 'r12_l_m') \gset
+SELECT ml_create_project('r12_l', 'r12_l', 'y') > 0 AS created;
+SELECT version FROM ml_train('r12_l', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :lr));
+SELECT ml_mark_ready('r12_l', 1);
+SELECT ml_deploy('r12_l', 1);
+CREATE TABLE r12_l_scored AS SELECT id, ml_predict('r12_l', r) AS score FROM r12_l r;
+SELECT count(DISTINCT score) FILTER (WHERE p IS NULL) AS filled_scores FROM r12_l_scored JOIN r12_l USING (id);
+BEGIN READ ONLY;
+SELECT bool_and(ml_predict('r12_l', r) = s.score) AS read_only_same FROM r12_l r JOIN r12_l_scored s USING (id);
+ROLLBACK;
+REVOKE EXECUTE ON FUNCTION r12_chk(int) FROM PUBLIC;
+GRANT SELECT ON r12_l, r12_l_scored TO regress_eve;
+SELECT ml_add_member('r12_l', 'regress_eve');
+SET ROLE regress_eve;
+SELECT bool_and(ml_predict('r12_l', r) = s.score) AS no_execute_same FROM r12_l r JOIN r12_l_scored s USING (id);
+RESET ROLE;
+-- any other error of the CHECK is the domain's own, as a write raises it
+CREATE OR REPLACE FUNCTION r12_chk(v int) RETURNS bool LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION USING ERRCODE = '22012', MESSAGE = 'r12_chk refuses'; END $$;
+SELECT regress_try($$SELECT count(ml_predict('r12_l', r)) FROM r12_l r$$) AS raising_check;
