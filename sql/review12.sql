@@ -80,3 +80,20 @@ RESET ROLE;
 CREATE OR REPLACE FUNCTION r12_chk(v int) RETURNS bool LANGUAGE plpgsql AS
 $$ BEGIN RAISE EXCEPTION USING ERRCODE = '22012', MESSAGE = 'r12_chk refuses'; END $$;
 SELECT regress_try($$SELECT count(ml_predict('r12_l', r)) FROM r12_l r$$) AS raising_check;
+
+-- 3. Bounds with no value the domain takes between them (132.7 .. 133.2,
+-- even values): stepped inward, each passed the other (134 .. 132), and
+-- the write set every value to 132 while the model clamped them to 134.
+-- A bound is never moved past the other: both clamp nothing.
+CREATE TABLE r12_nw AS SELECT * FROM r12_w;
+SELECT ml_create_project('r12_nw', 'r12_nw', 'y') > 0 AS created;
+UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s ->> 'step' = 'outliers'
+    THEN s || '{"lo": 132.7, "hi": 133.2}' ELSE s END) FROM jsonb_array_elements(steps) s) WHERE id = :wr;
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:wr, 'r12_nw', 'r12_nw_f');
+SELECT count(*) FILTER (WHERE r.a <> f.a) AS changed FROM r12_nw r JOIN r12_nw_f f USING (id);
+SELECT version FROM ml_train('r12_nw', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :wr));
+SELECT ml_mark_ready('r12_nw', 1);
+SELECT ml_deploy('r12_nw', 1);
+SELECT bool_and(ml_predict('r12_nw', r) = ml_predict('r12_nw', f)) AS as_applied,
+       count(DISTINCT ml_predict('r12_nw', r)) > 2 AS not_one_value
+FROM r12_nw r JOIN r12_nw_f f USING (id);

@@ -404,15 +404,15 @@ MlDomainTakes(Oid typid, Oid base, double v)
  * beyond it (CHECK (VALUE % 2 = 0), a bound of 133.2 held as 133): every
  * value above it was written as 133 and failed with 23514, or, with the
  * bound dropped, the outliers were silently kept. The bound held is then
- * the nearest value the domain takes on the inside (inward: -1 for an
- * upper bound, +1 for a lower one), which the clamp of each of the column's values is (none
+ * the nearest value the domain takes on the inside (towards other), which the clamp of each of the column's values is (none
  * lies between the two); stepped by one for the integer types only, at
- * most 64 times (a domain's interval: such a bound is beyond all the
- * values and is dropped).
+ * most 64 times and not past the other bound, other (a domain's interval:
+ * such a bound is beyond all the values and is dropped).
  */
 bool
-MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double inward)
+MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other)
 {
+	double		inward = other > *v ? 1 : -1;
 	DomainFits *df;
 	double		x = *v;
 	bool		ok;
@@ -431,7 +431,9 @@ MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double inward)
 		{
 			double		next = x + inward;
 
-			if (next == x || !fits_type(base, typmod, &next))
+			/* not past the other bound: a clamp to it holds no value then */
+			if (next == x || (inward > 0 ? next > other : next < other) ||
+				!fits_type(base, typmod, &next))
 				break;
 			x = next;
 			ok = domain_fits(df, x);

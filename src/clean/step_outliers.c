@@ -104,7 +104,7 @@ column_sql_type(Clean *c, int ci)
  * bound is then the nearest value inside it takes (MlBoundAsHeld).
  */
 static double
-bound_written(Clean *c, int ci, double bound, double none)
+bound_written(Clean *c, int ci, double bound, double other, double none)
 {
 	const char *cast = c->rep[ci].cast;
 	double		v = bound;
@@ -120,7 +120,7 @@ bound_written(Clean *c, int ci, double bound, double none)
 		double		as_type = bound;
 
 		/* a domain's CHECK may move it inside (MlBoundAsHeld) */
-		held = MlBoundAsHeld(col->typid, base, typmod, &v, none < 0 ? 1 : -1);
+		held = MlBoundAsHeld(col->typid, base, typmod, &v, other);
 		if (held && MlNumberAsHeld(base, typmod, &as_type) && as_type != v)
 			return v;
 	}
@@ -147,8 +147,8 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 	MlColumn   *col = &c->frame->cols[ci];
 	char	   *cur = c->source_expr[ci];
 	bool		winsorize = strcmp(action, "winsorize") == 0;
-	double		wlo = winsorize ? bound_written(c, ci, lo, -INFINITY) : lo;
-	double		whi = winsorize ? bound_written(c, ci, hi, INFINITY) : hi;
+	double		wlo = winsorize ? bound_written(c, ci, lo, hi, -INFINITY) : lo;
+	double		whi = winsorize ? bound_written(c, ci, hi, lo, INFINITY) : hi;
 	char	   *lexpr,
 			   *hexpr,
 			   *keep,
@@ -171,8 +171,8 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 
 		for (int l = 0; l < ngroups; l++)
 		{
-			wglo[l] = winsorize ? bound_written(c, ci, glo[l], -INFINITY) : glo[l];
-			wghi[l] = winsorize ? bound_written(c, ci, ghi[l], INFINITY) : ghi[l];
+			wglo[l] = winsorize ? bound_written(c, ci, glo[l], ghi[l], -INFINITY) : glo[l];
+			wghi[l] = winsorize ? bound_written(c, ci, ghi[l], glo[l], INFINITY) : ghi[l];
 		}
 		plo = MlCleanParamFloatArray(c, wglo, ngroups);
 		phi = MlCleanParamFloatArray(c, wghi, ngroups);

@@ -60,8 +60,8 @@ held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
 					h = in->raw_hi;
 		Oid			t = domain ? declared : b->atttype[i];
 
-		b->lo[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &l, 1) ? l : -DBL_MAX;
-		b->hi[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &h, -1) ? h : DBL_MAX;
+		b->lo[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &l, in->raw_hi) ? l : -DBL_MAX;
+		b->hi[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &h, in->raw_lo) ? h : DBL_MAX;
 	}
 }
 

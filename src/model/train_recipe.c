@@ -418,8 +418,8 @@ replay_bounds(Replay *rp, JsonbContainer *step)
 		Oid			base;
 		int32		typmod = MlHeldTypmod(col, &base);
 
-		prep->lo = MlBoundAsHeld(col->typid, base, typmod, &l, 1) ? l : -DBL_MAX;
-		prep->hi = MlBoundAsHeld(col->typid, base, typmod, &h, -1) ? h : DBL_MAX;
+		prep->lo = MlBoundAsHeld(col->typid, base, typmod, &l, prep->raw_hi) ? l : -DBL_MAX;
+		prep->hi = MlBoundAsHeld(col->typid, base, typmod, &h, prep->raw_lo) ? h : DBL_MAX;
 	}
 	note(&rp->r->applied, rp->frame->cols[ci].name, "outlier bounds (winsorize)");
 }
