@@ -67,6 +67,7 @@ extern int32 MlHeldTypmod(MlColumn *col, Oid *base);
 extern bool MlFillAsHeld(MlColumn *col, double *v);
 extern bool MlNumberAsHeld(Oid base, int32 typmod, double *v);
 extern bool MlDomainTakes(Oid typid, Oid base, double v);
+extern bool MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

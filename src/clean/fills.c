@@ -397,6 +397,54 @@ MlDomainTakes(Oid typid, Oid base, double v)
 	return ok;
 }
 
+/*
+ * A winsorizing bound as a column of type typid (base type base, typmod)
+ * holds a value clamped to it (MlNumberAsHeld): false when it holds none
+ * there. A domain's CHECK may refuse the held bound and take values
+ * beyond it (CHECK (VALUE % 2 = 0), a bound of 133.2 held as 133): every
+ * value above it was written as 133 and failed with 23514, or, with the
+ * bound dropped, the outliers were silently kept. The bound held is then
+ * the nearest value the domain takes on the inside (towards other), which the clamp of each of the column's values is (none
+ * lies between the two); stepped by one for the integer types only, at
+ * most 64 times and not past the other bound, other (a domain's interval:
+ * such a bound is beyond all the values and is dropped).
+ */
+bool
+MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other)
+{
+	double		inward = other > *v ? 1 : -1;
+	DomainFits *df;
+	double		x = *v;
+	bool		ok;
+
+	if (!MlNumberAsHeld(base, typmod, &x))
+		return false;
+	if (!isfinite(x) || (df = domain_fits_begin(typid, base)) == NULL)
+	{
+		*v = x;
+		return true;
+	}
+	ok = domain_fits(df, x);
+	if (base == INT2OID || base == INT4OID || base == INT8OID)
+	{
+		for (int s = 0; !ok && s < 64; s++)
+		{
+			double		next = x + inward;
+
+			/* not past the other bound: a clamp to it holds no value then */
+			if (next == x || (inward > 0 ? next > other : next < other) ||
+				!fits_type(base, typmod, &next))
+				break;
+			x = next;
+			ok = domain_fits(df, x);
+		}
+	}
+	domain_fits_end(df);
+	if (ok)
+		*v = x;
+	return ok;
+}
+
 /* Whether epoch seconds are within the range of the column's date/time type. */
 static bool
 epoch_fits(double epoch, Oid typid)

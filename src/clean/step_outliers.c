@@ -98,11 +98,13 @@ column_sql_type(Clean *c, int ci)
  * here): every value below it was cast from the bound, and the statement
  * failed with 22003; such a bound clamps none of the column's values, as
  * the model reads it (MlBindRow, train_recipe.c's replay_bounds). On the
- * table the bounds were fitted on, a bound the column cannot hold lies
- * beyond all of its values: nothing changes there.
+ * table the bounds were fitted on, a bound the column's type cannot hold
+ * lies beyond all of its values: nothing changes there. A domain's CHECK
+ * may refuse a bound with values beyond it (CHECK (VALUE % 2 = 0)): the
+ * bound is then the nearest value inside it takes (MlBoundAsHeld).
  */
 static double
-bound_written(Clean *c, int ci, double bound, double none)
+bound_written(Clean *c, int ci, double bound, double other, double none)
 {
 	const char *cast = c->rep[ci].cast;
 	double		v = bound;
@@ -111,7 +113,17 @@ bound_written(Clean *c, int ci, double bound, double none)
 	if (!isfinite(bound))
 		return bound;
 	if (cast == NULL)
-		held = MlFillAsHeld(&c->frame->cols[ci], &v);
+	{
+		MlColumn   *col = &c->frame->cols[ci];
+		Oid			base;
+		int32		typmod = MlHeldTypmod(col, &base);
+		double		as_type = bound;
+
+		/* a domain's CHECK may move it inside (MlBoundAsHeld) */
+		held = MlBoundAsHeld(col->typid, base, typmod, &v, other);
+		if (held && MlNumberAsHeld(base, typmod, &as_type) && as_type != v)
+			return v;
+	}
 	else if (strcmp(cast, "integer") == 0)
 		held = MlNumberAsHeld(INT4OID, -1, &v);
 	else if (strcmp(cast, "bigint") == 0)
@@ -135,8 +147,8 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 	MlColumn   *col = &c->frame->cols[ci];
 	char	   *cur = c->source_expr[ci];
 	bool		winsorize = strcmp(action, "winsorize") == 0;
-	double		wlo = winsorize ? bound_written(c, ci, lo, -INFINITY) : lo;
-	double		whi = winsorize ? bound_written(c, ci, hi, INFINITY) : hi;
+	double		wlo = winsorize ? bound_written(c, ci, lo, hi, -INFINITY) : lo;
+	double		whi = winsorize ? bound_written(c, ci, hi, lo, INFINITY) : hi;
 	char	   *lexpr,
 			   *hexpr,
 			   *keep,
@@ -159,8 +171,8 @@ MlEmitOutlier(Clean *c, int ci, const char *method, double k, const char *action
 
 		for (int l = 0; l < ngroups; l++)
 		{
-			wglo[l] = winsorize ? bound_written(c, ci, glo[l], -INFINITY) : glo[l];
-			wghi[l] = winsorize ? bound_written(c, ci, ghi[l], INFINITY) : ghi[l];
+			wglo[l] = winsorize ? bound_written(c, ci, glo[l], ghi[l], -INFINITY) : glo[l];
+			wghi[l] = winsorize ? bound_written(c, ci, ghi[l], glo[l], INFINITY) : ghi[l];
 		}
 		plo = MlCleanParamFloatArray(c, wglo, ngroups);
 		phi = MlCleanParamFloatArray(c, wghi, ngroups);

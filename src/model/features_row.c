@@ -12,10 +12,13 @@
 #include <float.h>
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
+#include "utils/typcache.h"
 
 #include "clean/cleaning.h"
 #include "model/features.h"
@@ -34,6 +37,76 @@ input_kind_of_type(Oid typid)
 		default:
 			return ML_INPUT_CATEGORY;
 	}
+}
+
+/*
+ * Input i's fill and bounds as a column of type declared (base type and
+ * typmod in b) holds them, through a domain's CHECK constraints when
+ * domain (MlDomainTakes, MlBoundAsHeld), by the type alone otherwise.
+ */
+static void
+held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
+{
+	if (in->has_fill && in->kind == ML_INPUT_NUMERIC)
+	{
+		b->fill[i] = in->raw_fill;
+		if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]) ||
+			(domain && !MlDomainTakes(declared, b->atttype[i], b->fill[i])))
+			b->fill[i] = NAN;
+	}
+	if (in->has_clamp)
+	{
+		double		l = in->raw_lo,
+					h = in->raw_hi;
+		Oid			t = domain ? declared : b->atttype[i];
+
+		b->lo[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &l, in->raw_hi) ? l : -DBL_MAX;
+		b->hi[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &h, in->raw_lo) ? h : DBL_MAX;
+	}
+}
+
+/*
+ * held_input through a domain's CHECK constraints, which may call any
+ * function: scoring writes nothing, and the row may be scored where the
+ * write could not run them (a read-only transaction, a hot standby: a
+ * CHECK's function that writes; a role without EXECUTE on it, which only
+ * reads the table). There (25006, 42501) the fill and bounds are those of
+ * the type, as the model was trained where the column was of that domain
+ * (a fill the domain refused is not in the model); any other error is
+ * the domain's own, as the write would raise it.
+ */
+static void
+held_input_domain(MlRowBinding *b, int i, MlInput *in, Oid declared)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		held_input(b, i, in, declared, true);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_READ_ONLY_SQL_TRANSACTION &&
+			edata->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		held_input(b, i, in, declared, false);
+	}
+	PG_END_TRY();
 }
 
 MlRowBinding *
@@ -106,13 +179,6 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 		 * that column cannot hold it.
 		 */
 		b->fill[i] = in->has_fill ? in->fill : NAN;
-		if (in->has_fill && in->kind == ML_INPUT_NUMERIC)
-		{
-			b->fill[i] = in->raw_fill;
-			if (!MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &b->fill[i]) ||
-				!MlDomainTakes(declared, b->atttype[i], b->fill[i]))
-				b->fill[i] = NAN;
-		}
 		/*
 		 * The bounds likewise; one this column cannot hold clamps none of
 		 * its values, as ml_apply_recipe writes them (step_outliers.c's
@@ -121,15 +187,12 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 		 */
 		b->lo[i] = in->lo;
 		b->hi[i] = in->hi;
-		if (in->has_clamp)
+		if ((in->has_fill && in->kind == ML_INPUT_NUMERIC) || in->has_clamp)
 		{
-			double		l = in->raw_lo,
-						h = in->raw_hi;
-
-			b->lo[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &l) &&
-				MlDomainTakes(declared, b->atttype[i], l) ? l : -DBL_MAX;
-			b->hi[i] = MlNumberAsHeld(b->atttype[i], b->atttypmod[i], &h) &&
-				MlDomainTakes(declared, b->atttype[i], h) ? h : DBL_MAX;
+			if (get_typtype(declared) == TYPTYPE_DOMAIN && DomainHasConstraints(declared))
+				held_input_domain(b, i, in, declared);
+			else
+				held_input(b, i, in, declared, false);
 		}
 	}
 	return b;

@@ -414,9 +414,12 @@ replay_bounds(Replay *rp, JsonbContainer *step)
 		MlColumnPrep *prep = &rp->r->prep[ci];
 		double		l = prep->lo,
 					h = prep->hi;
+		MlColumn   *col = &rp->frame->cols[ci];
+		Oid			base;
+		int32		typmod = MlHeldTypmod(col, &base);
 
-		prep->lo = MlFillAsHeld(&rp->frame->cols[ci], &l) ? l : -DBL_MAX;
-		prep->hi = MlFillAsHeld(&rp->frame->cols[ci], &h) ? h : DBL_MAX;
+		prep->lo = MlBoundAsHeld(col->typid, base, typmod, &l, prep->raw_hi) ? l : -DBL_MAX;
+		prep->hi = MlBoundAsHeld(col->typid, base, typmod, &h, prep->raw_lo) ? h : DBL_MAX;
 	}
 	note(&rp->r->applied, rp->frame->cols[ci].name, "outlier bounds (winsorize)");
 }
