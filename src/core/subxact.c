@@ -13,12 +13,12 @@
 
 #include "core/subxact.h"
 
-bool
-MlSubxactTry(void (*fn) (void *arg), void *arg, char **message)
+ErrorData *
+MlSubxactRun(void (*fn) (void *arg), void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
+	ErrorData  *volatile ed = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
@@ -31,18 +31,25 @@ MlSubxactTry(void (*fn) (void *arg), void *arg, char **message)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *ed;
-
 		MemoryContextSwitchTo(cxt);
 		ed = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		*message = psprintf("%s (SQLSTATE %s)", ed->message, unpack_sql_state(ed->sqlerrcode));
-		FreeErrorData(ed);
-		ok = false;
 	}
 	PG_END_TRY();
-	return ok;
+	return ed;
+}
+
+bool
+MlSubxactTry(void (*fn) (void *arg), void *arg, char **message)
+{
+	ErrorData  *ed = MlSubxactRun(fn, arg);
+
+	if (ed == NULL)
+		return true;
+	*message = psprintf("%s (SQLSTATE %s)", ed->message, unpack_sql_state(ed->sqlerrcode));
+	FreeErrorData(ed);
+	return false;
 }

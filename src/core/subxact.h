@@ -14,4 +14,11 @@
  */
 extern bool MlSubxactTry(void (*fn) (void *arg), void *arg, char **message);
 
+/*
+ * The same, for a caller that decides by the error: NULL when fn(arg)
+ * succeeded, else the error (in the caller's memory context), the
+ * subtransaction rolled back; the caller frees or re-throws it.
+ */
+extern ErrorData *MlSubxactRun(void (*fn) (void *arg), void *arg);
+
 #endif							/* ML_SUBXACT_H */

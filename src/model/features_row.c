@@ -12,15 +12,14 @@
 #include <float.h>
 #include <math.h>
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/resowner.h"
 #include "utils/typcache.h"
 
 #include "clean/cleaning.h"
+#include "core/subxact.h"
 #include "model/features.h"
 
 static const char *const kind_names[] = {"a number", "a category", "a date/time"};
@@ -65,6 +64,23 @@ held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
 	}
 }
 
+/* held_input_domain's call of held_input, run in a subtransaction */
+typedef struct HeldInputArgs
+{
+	MlRowBinding *b;
+	int			i;
+	MlInput    *in;
+	Oid			declared;
+} HeldInputArgs;
+
+static void
+held_input_checked(void *arg)
+{
+	HeldInputArgs *a = arg;
+
+	held_input(a->b, a->i, a->in, a->declared, true);
+}
+
 /*
  * held_input through a domain's CHECK constraints, which may call any
  * function: scoring writes nothing, and the row may be scored where the
@@ -78,35 +94,16 @@ held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
 static void
 held_input_domain(MlRowBinding *b, int i, MlInput *in, Oid declared)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	HeldInputArgs args = {b, i, in, declared};
+	ErrorData  *ed = MlSubxactRun(held_input_checked, &args);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		held_input(b, i, in, declared, true);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_READ_ONLY_SQL_TRANSACTION &&
-			edata->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		held_input(b, i, in, declared, false);
-	}
-	PG_END_TRY();
+	if (ed == NULL)
+		return;
+	if (ed->sqlerrcode != ERRCODE_READ_ONLY_SQL_TRANSACTION &&
+		ed->sqlerrcode != ERRCODE_INSUFFICIENT_PRIVILEGE)
+		ReThrowError(ed);
+	FreeErrorData(ed);
+	held_input(b, i, in, declared, false);
 }
 
 MlRowBinding *
