@@ -64,10 +64,13 @@ extern char *MlFillsSubquery(MlFrame *frame, MlFills *fills, List *extra_names, 
 extern void MlPreferTidJoins(void);
 extern void MlFrameRoundFills(MlFrame *frame, bool round);
 extern int32 MlHeldTypmod(MlColumn *col, Oid *base);
+extern int32 MlHeldTypmodOf(Oid typid, int32 typmod, Oid *base);
 extern bool MlFillAsHeld(MlColumn *col, double *v);
 extern bool MlNumberAsHeld(Oid base, int32 typmod, double *v);
 extern bool MlDomainTakes(Oid typid, Oid base, double v);
 extern bool MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other);
+extern void MlBoundsAsHeld(Oid typid, Oid base, int32 typmod, double raw_lo, double raw_hi,
+						   double *lo, double *hi);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

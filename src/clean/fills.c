@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/namespace.h"
@@ -202,12 +203,19 @@ numeric_as_stored(double x, int scale, bool typmod, double *v)
 int32
 MlHeldTypmod(MlColumn *col, Oid *base)
 {
-	int32		typmod = -1;
-	Oid			b = getBaseTypeAndTypmod(col->typid, &typmod);
+	return MlHeldTypmodOf(col->typid, col->typmod, base);
+}
+
+/* The same for a column of type typid declared with typmod. */
+int32
+MlHeldTypmodOf(Oid typid, int32 typmod, Oid *base)
+{
+	int32		domain_typmod = -1;
+	Oid			b = getBaseTypeAndTypmod(typid, &domain_typmod);
 
 	if (base)
 		*base = b;
-	return col->typmod >= 0 ? col->typmod : typmod;
+	return typmod >= 0 ? typmod : domain_typmod;
 }
 
 /*
@@ -400,14 +408,14 @@ MlDomainTakes(Oid typid, Oid base, double v)
 /*
  * A winsorizing bound as a column of type typid (base type base, typmod)
  * holds a value clamped to it (MlNumberAsHeld): false when it holds none
- * there. A domain's CHECK may refuse the held bound and take values
- * beyond it (CHECK (VALUE % 2 = 0), a bound of 133.2 held as 133): every
- * value above it was written as 133 and failed with 23514, or, with the
- * bound dropped, the outliers were silently kept. The bound held is then
- * the nearest value the domain takes on the inside (towards other), which the clamp of each of the column's values is (none
- * lies between the two); stepped by one for the integer types only, at
- * most 64 times and not past the other bound, other (a domain's interval:
- * such a bound is beyond all the values and is dropped).
+ * there. A domain's CHECK may refuse the held bound yet take values beyond
+ * it (CHECK (VALUE % 2 = 0), 133.2 held as 133): writing the clamped
+ * values then failed with 23514, and dropping the bound kept the outliers
+ * silently. For the integer types the bound then moves towards other, one
+ * step at a time (at most 64, never past other), to the nearest value the
+ * domain takes: what clamping any of the column's values gives, since none
+ * lies between. Otherwise (a range-like domain, a non-integer type) the
+ * bound is beyond every value the column can hold and is dropped.
  */
 bool
 MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other)
@@ -443,6 +451,22 @@ MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other)
 	if (ok)
 		*v = x;
 	return ok;
+}
+
+/*
+ * Both winsorizing bounds as such a column holds them (MlBoundAsHeld),
+ * each moved towards the other; one it cannot hold clamps nothing
+ * (-DBL_MAX, DBL_MAX): the model's side of step_outliers.c's bound_written.
+ */
+void
+MlBoundsAsHeld(Oid typid, Oid base, int32 typmod, double raw_lo, double raw_hi,
+			   double *lo, double *hi)
+{
+	double		l = raw_lo,
+				h = raw_hi;
+
+	*lo = MlBoundAsHeld(typid, base, typmod, &l, raw_hi) ? l : -DBL_MAX;
+	*hi = MlBoundAsHeld(typid, base, typmod, &h, raw_lo) ? h : DBL_MAX;
 }
 
 /* Whether epoch seconds are within the range of the column's date/time type. */

@@ -9,7 +9,6 @@
  */
 #include "postgres.h"
 
-#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -54,14 +53,8 @@ held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
 			b->fill[i] = NAN;
 	}
 	if (in->has_clamp)
-	{
-		double		l = in->raw_lo,
-					h = in->raw_hi;
-		Oid			t = domain ? declared : b->atttype[i];
-
-		b->lo[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &l, in->raw_hi) ? l : -DBL_MAX;
-		b->hi[i] = MlBoundAsHeld(t, b->atttype[i], b->atttypmod[i], &h, in->raw_lo) ? h : DBL_MAX;
-	}
+		MlBoundsAsHeld(domain ? declared : b->atttype[i], b->atttype[i], b->atttypmod[i],
+					   in->raw_lo, in->raw_hi, &b->lo[i], &b->hi[i]);
 }
 
 /* held_input_domain's call of held_input, run in a subtransaction */
@@ -159,14 +152,8 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 			fmgr_info(outfn, &b->out[i]);
 		}
 		declared = b->atttype[i];
-		{
-			int32		typmod = -1;
-
-			/* a domain's typmod is the type's, the column's is -1 */
-			b->atttype[i] = getBaseTypeAndTypmod(b->atttype[i], &typmod);
-			if (b->atttypmod[i] < 0)
-				b->atttypmod[i] = typmod;
-		}
+		/* a domain's typmod is the type's, the column's is -1 */
+		b->atttypmod[i] = MlHeldTypmodOf(declared, b->atttypmod[i], &b->atttype[i]);
 		if (b->atttype[i] == NUMERICOID)
 			b->memo[i] = palloc0(sizeof(MlNumericMemo) * ML_NUMERIC_MEMO);
 		/*

@@ -412,14 +412,11 @@ replay_bounds(Replay *rp, JsonbContainer *step)
 	 */
 	{
 		MlColumnPrep *prep = &rp->r->prep[ci];
-		double		l = prep->lo,
-					h = prep->hi;
 		MlColumn   *col = &rp->frame->cols[ci];
 		Oid			base;
 		int32		typmod = MlHeldTypmod(col, &base);
 
-		prep->lo = MlBoundAsHeld(col->typid, base, typmod, &l, prep->raw_hi) ? l : -DBL_MAX;
-		prep->hi = MlBoundAsHeld(col->typid, base, typmod, &h, prep->raw_lo) ? h : DBL_MAX;
+		MlBoundsAsHeld(col->typid, base, typmod, prep->raw_lo, prep->raw_hi, &prep->lo, &prep->hi);
 	}
 	note(&rp->r->applied, rp->frame->cols[ci].name, "outlier bounds (winsorize)");
 }
