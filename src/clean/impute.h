@@ -92,6 +92,7 @@ typedef struct MlModel
 	int32	   *glvl;			/* per group: level, -1 when unseen */
 	double	   *pval;			/* per first-key group (backoff) */
 	int32	   *plvl;
+	bool		knn_nan;		/* KNN: nan-Euclidean distances (missing inputs skipped) */
 	/* regression / knn */
 	MlFeatures *feat;
 	double	   *beta;
@@ -184,6 +185,8 @@ extern void MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int
 extern void MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out);
 extern char *MlModelDescribe(MlFrame *frame, MlModel *m);
 extern int	MlKeyCode(MlFrame *frame, MlKey *key, int64 row);
+extern void MlFeatureMarkMissing(MlFrame *frame, MlFeatures *f, const int64 *rows, int n,
+								 double *out);
 extern void MlNetFit(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 					 MlFeatures *feat, int *textcols, int ntext, int hidden, int epochs,
 					 uint64 seed);

@@ -468,6 +468,8 @@ MlFitKnn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 	{
 		/* an indicator mismatch then adds exactly 1 to the squared distance */
 		MlFeatureRow(frame, f, s.idx[i], M_SQRT1_2, m->ref + i * f->width);
+		if (m->knn_nan)
+			MlFeatureMarkMissing(frame, f, &s.idx[i], 1, m->ref + i * f->width);
 		m->ref[i * f->width] = 0;
 		m->refy[i] = m->discrete ? col->code[s.idx[i]] : col->x[s.idx[i]];
 	}

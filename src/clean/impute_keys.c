@@ -195,6 +195,41 @@ MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double c
 	}
 }
 
+/*
+ * In feature rows made by MlFeatureBlock, the cells whose source is
+ * missing set to NaN: a missing number, and every indicator of a key whose
+ * code is missing. KNN measures distances over the cells two rows both
+ * have (nan-Euclidean) instead of taking a missing number for the mean.
+ */
+void
+MlFeatureMarkMissing(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double *out)
+{
+	int			w = f->width;
+	int			o = 1 + f->nnum;
+
+	for (int j = 0; j < f->nnum; j++)
+	{
+		const double *x = frame->cols[f->numcol[j]].x;
+		const bool *isnull = frame->cols[f->numcol[j]].isnull;
+
+		for (int i = 0; i < n; i++)
+			if (isnull[rows[i]] || !isfinite(x[rows[i]]))
+				out[(int64) i * w + 1 + j] = NAN;
+	}
+	for (int j = 0; j < f->nkey; j++)
+	{
+		MlKey	   *key = &f->keys[j];
+		int			L = key->nlevels;
+
+		if (!key->soft)
+			for (int i = 0; i < n; i++)
+				if (MlKeyCode(frame, key, rows[i]) < 0)
+					for (int l = 0; l < L; l++)
+						out[(int64) i * w + o + l] = NAN;
+		o += L;
+	}
+}
+
 /* Group-wise estimate for key codes k1, k2 (-1 when missing), with backoff. */
 void
 MlGroupLookup(MlModel *m, int k1, int k2, double *value, int32 *level)

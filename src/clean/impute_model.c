@@ -56,7 +56,10 @@ predict_regression_rows(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 	pfree(X);
 }
 
-/* Indices of the k smallest of d[0..n) (k is small: insertion). */
+/*
+ * Indices of the k smallest of d[0..n) (k is small: insertion); a NaN
+ * distance (no cell in common) is no neighbour.
+ */
 static int
 k_nearest(const double *d, int n, int k, int *best)
 {
@@ -66,7 +69,7 @@ k_nearest(const double *d, int n, int k, int *best)
 	{
 		int			j;
 
-		if (nb == k && d[i] >= d[best[nb - 1]])
+		if (isnan(d[i]) || (nb == k && d[i] >= d[best[nb - 1]]))
 			continue;
 		j = nb < k ? nb++ : nb - 1;
 		while (j > 0 && d[best[j - 1]] > d[i])
@@ -80,46 +83,145 @@ k_nearest(const double *d, int n, int k, int *best)
 }
 
 /*
- * KNN in blocks: squared distances |q|^2 + |r|^2 - 2 q.r, with the q.r
- * for a whole block of rows from one dgemm.
+ * The reference rows as the distances need them. Without a missing cell,
+ * the squared distance is |q|^2 + |r|^2 - 2 q.r, and |q|^2 is the same for
+ * every reference row, so one dgemm (q.r) ranks them. With missing cells
+ * (NaN) the distance is nan-Euclidean, as scikit-learn's KNNImputer
+ * measures it: the squared differences over the cells both rows have,
+ * scaled by all cells over those, i.e. for presence masks P and the rows
+ * with NaN as 0,
+ *	 S = q^2.Pr + Pq.r^2 - 2 q.r,  C = Pq.Pr,  d = S * width / C,
+ * which is one dgemm of [q | q^2 | Pq] against [-2r | Pr | r^2] and one
+ * of Pq against Pr.
  */
+typedef struct KnnRefs
+{
+	int			w;
+	bool		masked;			/* some reference cell is missing */
+	double	   *rnorm;			/* unmasked: |r|^2 */
+	double	   *B;				/* masked: nref x 3w, [-2r | Pr | r^2] */
+} KnnRefs;
+
+static void
+knn_refs(MlModel *m, KnnRefs *kr)
+{
+	int			w = m->feat->width;
+	int64		cells = (int64) m->nref * w;
+
+	kr->w = w;
+	kr->masked = false;
+	for (int64 i = 0; i < cells && !kr->masked; i++)
+		kr->masked = isnan(m->ref[i]);
+	kr->rnorm = palloc(sizeof(double) * m->nref);
+	kr->B = kr->masked ? palloc(sizeof(double) * cells * 3) : NULL;
+	for (int r = 0; r < m->nref; r++)
+	{
+		const double *x = m->ref + (int64) r * w;
+		double		s = 0;
+
+		for (int j = 0; j < w; j++)
+		{
+			double		v = isnan(x[j]) ? 0 : x[j];
+
+			s += v * v;
+			if (kr->masked)
+			{
+				double	   *b = kr->B + (int64) r * 3 * w;
+
+				b[j] = -2 * v;
+				b[w + j] = (isnan(x[j]) || j == 0) ? 0 : 1;
+				b[2 * w + j] = v * v;
+			}
+		}
+		kr->rnorm[r] = s;
+	}
+}
+
+/*
+ * Squared distances of the nb query rows q (NaN where missing) to every
+ * reference row, by row in d (nb x nref); A and C are work space of nb x 3w
+ * and nb x nref.
+ */
+static void
+knn_distances(MlModel *m, KnnRefs *kr, double *q, int nb, double *A, double *C, double *d)
+{
+	int			w = kr->w;
+	int			nref = m->nref;
+	bool		masked = kr->masked;
+
+	for (int64 i = 0; i < (int64) nb * w && !masked; i++)
+		masked = isnan(q[i]);
+	if (!masked)
+	{
+		MlLinalgCrossProduct(q, nb, m->ref, nref, w, d);
+		for (int i = 0; i < nb; i++)
+			for (int r = 0; r < nref; r++)
+				d[(int64) i * nref + r] = kr->rnorm[r] - 2 * d[(int64) i * nref + r];
+		return;
+	}
+	if (kr->B == NULL)
+	{
+		/* the query has gaps, the references none: the masked form all the same */
+		kr->B = palloc(sizeof(double) * nref * 3 * (int64) w);
+		for (int r = 0; r < nref; r++)
+			for (int j = 0; j < w; j++)
+			{
+				double		v = m->ref[(int64) r * w + j];
+				double	   *b = kr->B + (int64) r * 3 * w;
+
+				b[j] = -2 * v;
+				b[w + j] = j == 0 ? 0 : 1;
+				b[2 * w + j] = v * v;
+			}
+	}
+	for (int i = 0; i < nb; i++)
+		for (int j = 0; j < w; j++)
+		{
+			double		v = q[(int64) i * w + j];
+			double	   *a = A + (int64) i * 3 * w;
+
+			a[j] = isnan(v) ? 0 : v;
+			a[w + j] = isnan(v) ? 0 : v * v;
+			a[2 * w + j] = (isnan(v) || j == 0) ? 0 : 1;
+		}
+	MlLinalgCrossProduct(A, nb, kr->B, nref, 3 * w, d);
+	MlLinalgGemm(false, true, nb, nref, w, 1.0, A + 2 * w, 3 * w, kr->B + w, 3 * w, 0.0, C, nref);
+	for (int64 i = 0; i < (int64) nb * nref; i++)
+		d[i] = C[i] > 0.5 ? Max(d[i], 0) * (w - 1) / C[i] : NAN;
+}
+
+/* KNN in blocks of query rows, their distances from knn_distances. */
 static void
 predict_knn(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 			double *values, int32 *levels)
 {
 	int			w = m->feat->width;
 	double	   *q = palloc(sizeof(double) * KNN_BLOCK * w);
-	double	   *dot = palloc(sizeof(double) * KNN_BLOCK * m->nref);
-	double	   *rnorm = palloc(sizeof(double) * m->nref);
-	double	   *d = palloc(sizeof(double) * m->nref);
+	double	   *A = palloc(sizeof(double) * KNN_BLOCK * 3 * w);
+	double	   *C = palloc(sizeof(double) * KNN_BLOCK * m->nref);
+	double	   *dist = palloc(sizeof(double) * KNN_BLOCK * m->nref);
 	int		   *best = palloc(sizeof(int) * m->k);
 	int			T = m->discrete ? m->ntlevels : 1;
 	double	   *votes = palloc0(sizeof(double) * Max(T, 1));
+	KnnRefs		kr;
 
-	for (int r = 0; r < m->nref; r++)
-	{
-		double		s = 0;
-
-		for (int j = 0; j < w; j++)
-			s += m->ref[(int64) r * w + j] * m->ref[(int64) r * w + j];
-		rnorm[r] = s;
-	}
+	knn_refs(m, &kr);
 	for (int64 b = 0; b < n; b += KNN_BLOCK)
 	{
 		int			nb = (int) Min(KNN_BLOCK, n - b);
 
 		MlFeatureBlock(frame, m->feat, rows + b, nb, M_SQRT1_2, q);
+		if (m->knn_nan)
+			MlFeatureMarkMissing(frame, m->feat, rows + b, nb, q);
 		for (int i = 0; i < nb; i++)
 			q[(int64) i * w] = 0;
-		MlLinalgCrossProduct(q, nb, m->ref, m->nref, w, dot);
+		knn_distances(m, &kr, q, nb, A, C, dist);
 		for (int i = 0; i < nb; i++)
 		{
 			int			found;
 			double		s = 0;
 
-			for (int r = 0; r < m->nref; r++)
-				d[r] = rnorm[r] - 2 * dot[(int64) i * m->nref + r];
-			found = k_nearest(d, m->nref, m->k, best);
+			found = k_nearest(dist + (int64) i * m->nref, m->nref, m->k, best);
 			if (found == 0)
 			{
 				values[b + i] = m->fill;
@@ -149,11 +251,14 @@ predict_knn(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(q);
-	pfree(dot);
-	pfree(rnorm);
-	pfree(d);
+	pfree(A);
+	pfree(C);
+	pfree(dist);
 	pfree(best);
 	pfree(votes);
+	pfree(kr.rnorm);
+	if (kr.B)
+		pfree(kr.B);
 }
 
 /*
@@ -224,7 +329,8 @@ MlModelDescribe(MlFrame *frame, MlModel *m)
 			appendStringInfo(&s, ", %s", key_name(frame, &m->keys[1]));
 	}
 	else if (m->method == ML_METHOD_KNN)
-		appendStringInfo(&s, " (k=%d, %d reference rows)", m->k, m->nref);
+		appendStringInfo(&s, " (k=%d,%s %d reference rows)", m->k,
+						 m->knn_nan ? " nan-Euclidean," : "", m->nref);
 	else if (m->method == ML_METHOD_LEARNED)
 		appendStringInfo(&s, " (%d hidden units, %d inputs, %d text columns)", m->hidden,
 						 m->feat->width - 1, m->ntext);
@@ -453,6 +559,8 @@ MlModelToJson(MlFrame *frame, MlModel *m, StringInfo out)
 	if (m->method == ML_METHOD_KNN)
 	{
 		/* the reference rows travel with the recipe: KNN has no other state */
+		if (m->knn_nan)
+			appendStringInfoString(out, ", \"nan_distance\": true");
 		appendStringInfo(out, ", \"k\": %d, \"reference_rows\": %d, \"reference\": [", m->k, m->nref);
 		for (int64 i = 0; i < (int64) m->nref * m->feat->width; i++)
 		{

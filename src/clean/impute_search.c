@@ -245,6 +245,7 @@ typedef struct Cand
 	double		loss;
 	int64		n;
 	bool		valid;
+	bool		nan;			/* KNN: nan-Euclidean */
 	double	   *oof;			/* numeric: its prediction of each scored cell, by row */
 } Cand;
 
@@ -256,6 +257,7 @@ cand_model(MlModel *proto, Cand *c, KeyCache *kc)
 	m->discrete = c->discrete;
 	m->onehot = c->onehot;
 	m->k = 5;
+	m->knn_nan = c->nan;
 	m->nkeys = c->nkeys;
 	for (int i = 0; i < c->nkeys; i++)
 		m->keys[i] = kc->keys[c->key[i]];
@@ -387,7 +389,7 @@ select_best(MlFrame *frame, MlModel *proto, KeyCache *kcp, Rows *obs, int nfolds
 	cands = palloc0(sizeof(Cand) * (2 * (kc.nkeys + PAIR_CANDIDATES * PAIR_CANDIDATES + 8)));
 
 #define ADD(meth, disc, oh) \
-	do { cands[nc] = (Cand) {(meth), (disc), (oh), 0, {0, 0}, 0, 0, true, NULL}; nc++; } while (0)
+	do { cands[nc] = (Cand) {(meth), (disc), (oh), 0, {0, 0}, 0, 0, true, false, NULL}; nc++; } while (0)
 	for (int pass = 0; pass < 2; pass++)
 	{
 		bool		disc = pass == 0;
@@ -414,6 +416,8 @@ select_best(MlFrame *frame, MlModel *proto, KeyCache *kcp, Rows *obs, int nfolds
 		if (!disc)
 			ADD(ML_METHOD_REGRESSION, false, false);
 		ADD(ML_METHOD_KNN, disc, false);
+		ADD(ML_METHOD_KNN, disc, false);
+		cands[nc - 1].nan = true;
 		if (numcodes)
 		{
 			if (!disc)

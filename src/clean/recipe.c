@@ -836,13 +836,21 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 			bad_recipe("KNN reference rows do not match its inputs");
 		m->ref = palloc(sizeof(double) * Max(ref.n, 1));
 		m->refy = palloc(sizeof(double) * Max(y.n, 1));
+		m->knn_nan = MlOptBool(obj, "nan_distance", false);
 		for (int i = 0; i < ref.n; i++)
+		{
+			/* a missing input (NaN) only where distances skip them */
 			m->ref[i] = jnum(&ref.items[i]);
+			if (isinf(m->ref[i]) || (isnan(m->ref[i]) && !m->knn_nan))
+				bad_recipe("a KNN reference row has an input that is not a number");
+		}
 		for (int i = 0; i < y.n; i++)
 		{
 			m->refy[i] = m->discrete ? tlevel_of(m, &y.items[i]) : jnum(&y.items[i]);
 			if (m->discrete && m->refy[i] < 0)
 				bad_recipe("a KNN reference row has no class");
+			if (!m->discrete && !isfinite(m->refy[i]))
+				bad_recipe("a KNN reference row's value is not a number");
 		}
 	}
 	return m;
