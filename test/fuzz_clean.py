@@ -237,6 +237,8 @@ def impute_options(rng, t, method, for_clean=False):
         o["by"] = b if maybe(0.8) or not b else b[0]
     if method == "knn" and maybe(0.6) or maybe(0.05):
         o["k"] = ch(rng, [1, 2, 3, 5, 50, 1000, 2.7], [0, 1001, -1, "5"])
+    if method in ("knn", "auto") and maybe(0.4) or maybe(0.05):
+        o["distance"] = ch(rng, ["euclidean", "nan_euclidean"], ["cosine", 1, None, "", ["nan_euclidean"]])
     if maybe(0.15):
         o["holdout"] = ch(rng, [0.2, 0.5, 0.01, 0.99], [0, 1, -1, 2, "x"])
     if maybe(0.1):

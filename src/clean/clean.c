@@ -56,7 +56,8 @@ static const char *const clean_keys[] = {
 
 static const char *const missing_keys[] = {
 	"method", "k", "value", "by", "time_column", "exclude_features", "holdout", "seed",
-	"methods", "columns", "skip", "hidden", "epochs", "round", "max_rounds", "trees", NULL
+	"methods", "columns", "skip", "hidden", "epochs", "round", "max_rounds", "trees", "distance",
+	NULL
 };
 
 static const char *const simple_keys[] = {"keys", NULL};

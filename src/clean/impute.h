@@ -140,6 +140,14 @@ typedef struct MlModel
 	double		error;
 } MlModel;
 
+/* option "distance": unset, 'auto' tries both */
+typedef enum MlKnnDistance
+{
+	ML_KNN_ANY = 0,
+	ML_KNN_EUCLIDEAN,			/* a missing input is the column's mean */
+	ML_KNN_NAN_EUCLIDEAN		/* over the inputs both rows have, scaled up */
+} MlKnnDistance;
+
 typedef struct MlImputeOptions
 {
 	MlMethod	method;
@@ -156,6 +164,7 @@ typedef struct MlImputeOptions
 	int			seed;
 	int			forest_rounds;	/* forest: most rounds */
 	int			forest_trees;	/* forest: trees per member */
+	MlKnnDistance knn_distance; /* KNN: how missing inputs count */
 } MlImputeOptions;
 
 extern MlMethod MlMethodFromName(const char *name);

@@ -461,6 +461,9 @@ MlFitKnn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 
 	m->feat = f;
 	m->k = Max(1, opts->k);
+	/* 'auto' without the option tries both (the candidate says which) */
+	if (opts->knn_distance != ML_KNN_ANY)
+		m->knn_nan = opts->knn_distance == ML_KNN_NAN_EUCLIDEAN;
 	m->nref = (int) s.n;
 	m->ref = palloc(sizeof(double) * s.n * f->width);
 	m->refy = palloc(sizeof(double) * s.n);

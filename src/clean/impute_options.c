@@ -34,7 +34,7 @@
 
 const char *const MlImputeOptionKeys[] = {
 	"k", "value", "by", "time_column", "exclude_features", "target", "holdout", "seed",
-	"roles", "methods", "hidden", "epochs", "round", "max_rounds", "trees", NULL
+	"roles", "methods", "hidden", "epochs", "round", "max_rounds", "trees", "distance", NULL
 };
 
 /* What a method needs from the options, checked for the main method and every override. */
@@ -61,6 +61,24 @@ int_option(JsonbContainer *opts, const char *key, int dflt, int lo, int hi)
 	return MlOptInt(opts, key, dflt, lo, hi);
 }
 
+/* Option "distance": how KNN counts an input either row lacks. */
+static MlKnnDistance
+knn_distance(JsonbContainer *opts)
+{
+	char	   *d = MlOptString(opts, "distance", NULL);
+
+	if (d == NULL)
+		return ML_KNN_ANY;
+	if (strcmp(d, "euclidean") == 0)
+		return ML_KNN_EUCLIDEAN;
+	if (strcmp(d, "nan_euclidean") == 0)
+		return ML_KNN_NAN_EUCLIDEAN;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"distance\" must be \"euclidean\" or \"nan_euclidean\", not \"%s\"", d)));
+	return ML_KNN_ANY;			/* keep the compiler quiet */
+}
+
 /* Read ml_impute's options (also used by ml_clean's "missing" step). */
 void
 MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o,
@@ -85,6 +103,7 @@ MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImputeOptions *o
 	o->epochs = int_option(opts, "epochs", 20, 1, 1000);
 	o->forest_rounds = int_option(opts, "max_rounds", 10, 1, 100);
 	o->forest_trees = int_option(opts, "trees", 30, 1, 1000);
+	o->knn_distance = knn_distance(opts);
 	check_method(o, o->method, method);
 	/* per-column overrides pass the same checks as the main method */
 	{

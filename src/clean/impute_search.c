@@ -415,9 +415,14 @@ select_best(MlFrame *frame, MlModel *proto, KeyCache *kcp, Rows *obs, int nfolds
 		}
 		if (!disc)
 			ADD(ML_METHOD_REGRESSION, false, false);
-		ADD(ML_METHOD_KNN, disc, false);
-		ADD(ML_METHOD_KNN, disc, false);
-		cands[nc - 1].nan = true;
+		/* a missing input as the mean, and skipped (KNNImputer's nan-Euclidean) */
+		if (opts->knn_distance != ML_KNN_NAN_EUCLIDEAN)
+			ADD(ML_METHOD_KNN, disc, false);
+		if (opts->knn_distance != ML_KNN_EUCLIDEAN)
+		{
+			ADD(ML_METHOD_KNN, disc, false);
+			cands[nc - 1].nan = true;
+		}
 		if (numcodes)
 		{
 			if (!disc)

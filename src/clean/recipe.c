@@ -823,6 +823,7 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		JArray		ref = jarray(obj, "reference");
 		JArray		y = jarray(obj, "reference_y");
 		double		k = MlRecipeNumber(obj, "k", 5);
+		JsonbValue *nd;
 
 		m->feat = recipe_features(frame, obj);
 
@@ -836,12 +837,15 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 			bad_recipe("KNN reference rows do not match its inputs");
 		m->ref = palloc(sizeof(double) * Max(ref.n, 1));
 		m->refy = palloc(sizeof(double) * Max(y.n, 1));
-		m->knn_nan = MlOptBool(obj, "nan_distance", false);
+		nd = MlOptGet(obj, "nan_distance");
+		if (nd != NULL && nd->type != jbvBool)
+			bad_recipe("KNN \"nan_distance\" is not true or false");
+		m->knn_nan = nd != NULL && nd->val.boolean;
 		for (int i = 0; i < ref.n; i++)
 		{
 			/* a missing input (NaN) only where distances skip them */
-			m->ref[i] = jnum(&ref.items[i]);
-			if (isinf(m->ref[i]) || (isnan(m->ref[i]) && !m->knn_nan))
+			if (!MlJsonToNumber(&ref.items[i], &m->ref[i]) ||
+				isinf(m->ref[i]) || (isnan(m->ref[i]) && !m->knn_nan))
 				bad_recipe("a KNN reference row has an input that is not a number");
 		}
 		for (int i = 0; i < y.n; i++)
