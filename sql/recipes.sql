@@ -34,7 +34,7 @@ INSERT INTO rc_new VALUES
   (1004, 'shop 2', NULL, -5, NULL, NULL);
 SELECT column_name, nulls_before, nulls_after, actions
 FROM ml_apply_recipe(:clean_recipe, 'rc_new', into_table => 'rc_new_clean');
-SELECT id, shop_was_missing, round(amount::numeric, 6) AS amount, qty, "kind_a", "kind_b", "kind_c" FROM rc_new_clean ORDER BY id;
+SELECT id, shop_was_missing, round(amount::numeric, 4) AS amount, qty, "kind_a", "kind_b", "kind_c" FROM rc_new_clean ORDER BY id;
 SELECT count(*) AS rows FROM rc_new_clean;
 
 -- another analyst does not see alice's recipes; a missing column is an error
