@@ -25,6 +25,7 @@ typedef struct MlFills
 	bool	  **isset;			/* [slot][row] */
 	int64	   *filled;			/* [slot] */
 	int64	   *out_of_range;	/* [slot]: estimates the column's type cannot hold, left missing */
+	int64	   *nonfinite;		/* [slot]: estimates that are no number (NaN, overflow), left missing */
 	bool	   *rowset;			/* [row]: some cell of the row is filled */
 	int64		nrows;
 	bool	   *deleted;		/* [row]: delete the row */

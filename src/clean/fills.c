@@ -593,6 +593,7 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		memset(fills->isset[slot], 0, sizeof(bool) * Max(frame->nrows, 1));
 		fills->filled[slot] = 0;
 		fills->out_of_range[slot] = 0;
+		fills->nonfinite[slot] = 0;
 	}
 	else
 	{
@@ -622,7 +623,15 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 				v = col->level_value[levels[i]];
 		}
 		else if (!isfinite(v))
+		{
+			/*
+			 * no number to write (a model's arithmetic overflowed on values
+			 * near the double range, say): the cell stays missing, and the
+			 * write says how many, never silently
+			 */
+			fills->nonfinite[slot]++;
 			continue;
+		}
 		else if (col->kind == ML_KIND_NUMERIC && is_integer_type(col->typid))
 			v = rint(v);		/* integer columns stay integers */
 		else if (col->kind == ML_KIND_NUMERIC && col->round_fills && col->decimals >= 0)
@@ -700,6 +709,7 @@ MlFillsCreate(MlFrame *frame)
 	f->isset = palloc0(sizeof(bool *) * Max(frame->ncols, 1));
 	f->filled = palloc0(sizeof(int64) * Max(frame->ncols, 1));
 	f->out_of_range = palloc0(sizeof(int64) * Max(frame->ncols, 1));
+	f->nonfinite = palloc0(sizeof(int64) * Max(frame->ncols, 1));
 	f->rowset = palloc0(sizeof(bool) * Max(frame->nrows, 1));
 	f->deleted = palloc0(sizeof(bool) * Max(frame->nrows, 1));
 	return f;
@@ -873,6 +883,13 @@ MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into)
 							format_type_with_typemod(frame->cols[fills->targets[s]].typid,
 													 frame->cols[fills->targets[s]].typmod)),
 					 errhint("Choose another method for this column (option \"methods\"), or widen its type.")));
+	for (int s = 0; s < fills->ntargets; s++)
+		if (fills->nonfinite[s] > 0)
+			ereport(NOTICE,
+					(errmsg("column \"%s\": " INT64_FORMAT " estimates were not finite numbers and were left missing",
+							frame->cols[fills->targets[s]].name, fills->nonfinite[s]),
+					 errhint("Values near the limits of double precision overflow the model's arithmetic; "
+							 "choose another method for this column (option \"methods\"), or rescale it.")));
 	initStringInfo(&sql);
 	if (into)
 	{
