@@ -72,6 +72,7 @@ extern bool MlDomainTakes(Oid typid, Oid base, double v);
 extern bool MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other);
 extern void MlBoundsAsHeld(Oid typid, Oid base, int32 typmod, double raw_lo, double raw_hi,
 						   double *lo, double *hi);
+extern void MlFillsNotice(MlFrame *frame, MlFills *fills);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,
