@@ -89,3 +89,41 @@ SELECT DISTINCT recipe_id AS code_recipe FROM ml_impute('r13_cs', ARRAY['c'], 'm
 SELECT column_name, nulls_before, nulls_after, actions FROM ml_apply_recipe(:code_recipe, 'r13_ct', 'r13_ct_a')
 WHERE column_name = 'c';
 SELECT count(*) FILTER (WHERE c IS NULL) AS c FROM r13_ct_a;
+
+-- 3. A winsorizing bound a non-integer domain's CHECK refuses (numeric(6,1)
+-- or float8 CHECK (VALUE % 2 = 0): 133.2 is not even) was dropped, and the
+-- outliers beyond it (1000, -1000) were kept as they were, silently. The
+-- fitted bound is now the most extreme observed value inside it (98, 0):
+-- the domain took it, no observed value lies between, so the same cells
+-- are outliers, each clamped to a value the column holds, in ml_clean,
+-- ml_apply_recipe, and the recipe's replay in training and scoring alike;
+-- a notice says so. A recipe's bound such a domain refuses on another
+-- table still clamps nothing there, now with a notice.
+CREATE DOMAIN r13_even AS numeric(6,1) CHECK (VALUE % 2 = 0);
+CREATE DOMAIN r13_feven AS float8 CHECK (VALUE::numeric % 2 = 0);
+CREATE TABLE r13_w (id int PRIMARY KEY, a r13_even, b r13_feven, y float8);
+INSERT INTO r13_w SELECT i, CASE WHEN i % 37 = 0 THEN 1000 ELSE (i % 50) * 2 END,
+    CASE WHEN i % 37 = 0 THEN -1000 ELSE (i % 50) * 2 END, i % 7 + (i % 50) / 10.0 FROM generate_series(1, 400) i;
+SELECT column_name, actions FROM ml_clean('r13_w', '{"roles": {"id": "identifier", "y": "target"}, "encode": false,
+    "polish": false, "duplicates": false, "outliers": {"action": "winsorize", "k": 1.1}}', into_table => 'r13_w_out')
+WHERE column_name IN ('a', 'b') ORDER BY column_name;
+SELECT id AS wr FROM mlops.recipes ORDER BY id DESC LIMIT 1 \gset
+SELECT s ->> 'column' AS col, s ->> 'lo' AS lo, s ->> 'hi' AS hi FROM mlops.recipes, jsonb_array_elements(steps) s
+WHERE id = :wr AND s ->> 'step' = 'outliers' ORDER BY 1;
+SELECT max(a), min(a), max(b), min(b) FROM r13_w_out;
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:wr, 'r13_w', 'r13_w_f');
+SELECT max(a), min(a), max(b), min(b) FROM r13_w_f;
+SELECT ml_create_project('r13_w', 'r13_w', 'y') > 0 AS created;
+SELECT version FROM ml_train('r13_w', 'linear', options => jsonb_build_object('exclude', '["id"]'::jsonb, 'recipe', :wr));
+SELECT ml_mark_ready('r13_w', 1);
+SELECT ml_deploy('r13_w', 1);
+SELECT bool_and(abs(ml_predict('r13_w', r) - ml_predict('r13_w', f)) < 1e-9) AS as_applied
+FROM r13_w r JOIN r13_w_f f USING (id);
+-- the bound of a plain float8 column's recipe, refused by the domain here
+CREATE TABLE r13_wp (id int PRIMARY KEY, a float8, b float8, y float8);
+INSERT INTO r13_wp SELECT i, CASE WHEN i % 37 = 0 THEN 1000 ELSE (i % 50) * 2 + 1 END, 0, i FROM generate_series(1, 400) i;
+SELECT count(*) AS columns FROM ml_clean('r13_wp', '{"roles": {"id": "identifier", "y": "target"}, "encode": false, "missing": false,
+    "polish": false, "duplicates": false, "outliers": {"action": "winsorize", "k": 1.1, "columns": ["a"]}}', into_table => 'r13_wp_out');
+SELECT id AS pr FROM mlops.recipes ORDER BY id DESC LIMIT 1 \gset
+SELECT count(*) > 0 AS applied FROM ml_apply_recipe(:pr, 'r13_w', 'r13_w_g');
+SELECT max(a) FROM r13_w_g;
