@@ -119,6 +119,7 @@ typedef struct MlModel
 	int			nchain;
 	struct MlModel **chain;
 	int			rounds;
+	int			mice_round;		/* a MICE model's round (recipe "mice_round"), 0 if none */
 	int			nround_beta;	/* chain member: rounds of coefficients kept */
 	double	   *round_beta;		/* ... nround_beta x width, round by round */
 	bool		onehot;			/* fitting: numeric coded inputs also one-hot */
