@@ -34,6 +34,15 @@ SELECT column_name, filled, method FROM ml_impute('r13_big2', ARRAY['b', 'c'], '
 SELECT column_name, filled, method FROM ml_impute('r13_small2', ARRAY['b', 'c'], 'chain', into_table => 'r13_small2_c');
 SELECT bool_and(abs(g.b / 1e300 / s.b - 1) < 1e-9 AND abs(g.c / 1e300 / s.c - 1) < 1e-9) AS scaled
 FROM r13_big2_c g JOIN r13_small2_c s USING (id);
+-- auto's holdout errors squared there overflowed: every candidate scored
+-- infinite and the mean was kept, with no error; now auto picks as on the
+-- values scaled down, with the same error
+SELECT column_name, filled, method, round(estimated_error::numeric, 6) AS error
+FROM ml_impute('r13_big2', ARRAY['b', 'c'], 'auto', into_table => 'r13_big2_a') ORDER BY column_name;
+SELECT column_name, filled, method, round(estimated_error::numeric, 6) AS error
+FROM ml_impute('r13_small2', ARRAY['b', 'c'], 'auto', into_table => 'r13_small2_a') ORDER BY column_name;
+SELECT bool_and(abs(g.b / 1e300 / s.b - 1) < 1e-9 AND abs(g.c / 1e300 / s.c - 1) < 1e-9) AS scaled
+FROM r13_big2_a g JOIN r13_small2_a s USING (id);
 -- past the double range: those estimates are left missing, and said so
 CREATE TABLE r13_edge (id int PRIMARY KEY, a float8, b float8);
 INSERT INTO r13_edge SELECT i, i, CASE WHEN i > 100 THEN NULL ELSE i * 1.7e306 END FROM generate_series(1, 110) i;

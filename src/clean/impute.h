@@ -165,6 +165,7 @@ extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions 
 									 bool onehot_numeric, bool gapped_too);
 #define RIDGE_RICH_ROWS 50	/* rows per input beyond which the penalty barely matters */
 extern double MlTargetUnit(double maxabs);
+extern double MlLossUnit(MlColumn *col);
 extern double MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
 							  double *beta);
 extern bool MlColumnNumericCodes(MlColumn *col);

@@ -582,7 +582,7 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 			for (int64 r = 0; r < frame->nrows; r++)
 				if (hold[i][r])
 				{
-					double		d = col->x[r] - saved[i].x[r];
+					double		d = (col->x[r] - saved[i].x[r]) * MlLossUnit(col);
 
 					sse[i] += d * d;
 					cnt[i]++;
@@ -605,7 +605,8 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	{
 		MlColumn   *col = &frame->cols[cols[i]];
 
-		err[i] = cnt[i] == 0 ? NAN : sqrt(sse[i] / cnt[i]) / (col->sd > 0 ? col->sd : 1);
+		err[i] = cnt[i] == 0 ? NAN :
+			sqrt(sse[i] / cnt[i]) / MlLossUnit(col) / (col->sd > 0 ? col->sd : 1);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

@@ -263,6 +263,19 @@ MlTargetUnit(double maxabs)
 }
 
 /*
+ * The unit a numeric column's holdout errors are squared in (MlTargetUnit
+ * of its largest magnitude): on values near the double range the squared
+ * errors overflowed, every candidate scored infinite, and auto kept the
+ * mean with no error to report. 1 for any other column: its scores are
+ * exactly what they were.
+ */
+double
+MlLossUnit(MlColumn *col)
+{
+	return MlTargetUnit(Max(fabs(col->min), fabs(col->max)));
+}
+
+/*
  * Ridge regression whose penalty is estimated from the data by maximising
  * the marginal likelihood, as scikit-learn's BayesianRidge does (the
  * estimator its IterativeImputer uses): the noise precision alpha and the
