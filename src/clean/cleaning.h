@@ -25,6 +25,7 @@ typedef struct MlFills
 	bool	  **isset;			/* [slot][row] */
 	int64	   *filled;			/* [slot] */
 	int64	   *out_of_range;	/* [slot]: estimates the column's type cannot hold, left missing */
+	int64	   *nonfinite;		/* [slot]: estimates that are no number (NaN, overflow), left missing */
 	bool	   *rowset;			/* [row]: some cell of the row is filled */
 	int64		nrows;
 	bool	   *deleted;		/* [row]: delete the row */
@@ -71,6 +72,7 @@ extern bool MlDomainTakes(Oid typid, Oid base, double v);
 extern bool MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other);
 extern void MlBoundsAsHeld(Oid typid, Oid base, int32 typmod, double raw_lo, double raw_hi,
 						   double *lo, double *hi);
+extern void MlFillsNotice(MlFrame *frame, MlFills *fills);
 extern void MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into);
 extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 							MlImputeOptions *o, JsonbContainer *methods,

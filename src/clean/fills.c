@@ -305,6 +305,9 @@ typedef struct DomainFits
 	DomainConstraintRef ref;
 	ExprContext *econtext;
 	Oid			base;
+	int32		typmod;			/* a date/time fill's, read as the write reads it */
+	Oid			infunc;			/* a date/time base type's input function */
+	Oid			ioparam;
 } DomainFits;
 
 static DomainFits *
@@ -319,7 +322,56 @@ domain_fits_begin(Oid typid, Oid base)
 	InitDomainConstraintRef(typid, &df->ref, df->cxt, true);
 	df->econtext = CreateStandaloneExprContext();
 	df->base = base;
+	df->typmod = MlHeldTypmodOf(typid, -1, NULL);
+	if (base != INT2OID && base != INT4OID && base != INT8OID && base != FLOAT4OID &&
+		base != FLOAT8OID && base != NUMERICOID)
+		getTypeInputInfo(base, &df->infunc, &df->ioparam);
 	return df;
+}
+
+/* Whether the domain's CHECK constraints take d, a value of its base type. */
+static bool
+domain_checks(DomainFits *df, Datum d)
+{
+	ListCell   *lc;
+
+	UpdateDomainConstraintRef(&df->ref);
+	foreach(lc, df->ref.constraints)
+	{
+		DomainConstraintState *con = (DomainConstraintState *) lfirst(lc);
+
+		if (con->constrainttype != DOM_CONSTRAINT_CHECK)
+			continue;			/* NOT NULL: a fill is never NULL */
+		df->econtext->domainValue_datum = d;
+		df->econtext->domainValue_isNull = false;
+		if (!ExecCheck(con->check_exprstate, df->econtext))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether a domain over a date/time or text type takes the fill written as
+ * text (MlEpochText, a level's text), read by its base type's input as the
+ * write's cast reads it: the CHECK refused such a fill in the write, with
+ * 23514 from our own statement.
+ */
+static bool
+domain_fits_text(DomainFits *df, const char *text)
+{
+	MemoryContext old;
+	Datum		d;
+	bool		ok;
+
+	if (!OidIsValid(df->infunc))
+		return true;
+	CHECK_FOR_INTERRUPTS();		/* once per fill: a CHECK may call any function */
+	old = MemoryContextSwitchTo(df->econtext->ecxt_per_tuple_memory);
+	d = OidInputFunctionCall(df->infunc, (char *) text, df->ioparam, df->typmod);
+	ok = domain_checks(df, d);
+	MemoryContextSwitchTo(old);
+	ResetExprContext(df->econtext);
+	return ok;
 }
 
 /* Whether the domain takes v, held as its base type holds it (fits_type). */
@@ -328,8 +380,7 @@ domain_fits(DomainFits *df, double v)
 {
 	MemoryContext old;
 	Datum		d;
-	bool		ok = true;
-	ListCell   *lc;
+	bool		ok;
 
 	CHECK_FOR_INTERRUPTS();		/* once per fill: a CHECK may call any function */
 	old = MemoryContextSwitchTo(df->econtext->ecxt_per_tuple_memory);
@@ -358,21 +409,7 @@ domain_fits(DomainFits *df, double v)
 			MemoryContextSwitchTo(old);
 			return true;
 	}
-	UpdateDomainConstraintRef(&df->ref);
-	foreach(lc, df->ref.constraints)
-	{
-		DomainConstraintState *con = (DomainConstraintState *) lfirst(lc);
-
-		if (con->constrainttype != DOM_CONSTRAINT_CHECK)
-			continue;			/* NOT NULL: a fill is never NULL */
-		df->econtext->domainValue_datum = d;
-		df->econtext->domainValue_isNull = false;
-		if (!ExecCheck(con->check_exprstate, df->econtext))
-		{
-			ok = false;
-			break;
-		}
-	}
+	ok = domain_checks(df, d);
 	MemoryContextSwitchTo(old);
 	ResetExprContext(df->econtext);
 	return ok;
@@ -518,15 +555,22 @@ typedef struct LevelInput
 	const char *text;
 } LevelInput;
 
+/*
+ * A level's text read as the column's base type (a domain's CHECK is
+ * evaluated apart, domain_fits_text: a refused level is left missing and
+ * counted, as a refused number is; a type that cannot read it is an error).
+ */
 static void
 level_input(void *arg)
 {
 	LevelInput *in = arg;
+	Oid			base;
+	int32		typmod = MlHeldTypmod(in->col, &base);
 	Oid			infunc;
 	Oid			ioparam;
 
-	getTypeInputInfo(in->col->typid, &infunc, &ioparam);
-	(void) OidInputFunctionCall(infunc, (char *) in->text, ioparam, in->col->typmod);
+	getTypeInputInfo(base, &infunc, &ioparam);
+	(void) OidInputFunctionCall(infunc, (char *) in->text, ioparam, typmod);
 }
 
 /*
@@ -573,6 +617,7 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 	int			slot = MlFillSlot(fills, target);
 	MemoryContext old;
 	int8	   *level_ok = NULL;
+	int8	   *level_dom = NULL;	/* a level the domain's CHECK: 1 takes, -1 refuses */
 	Oid			base;
 	int32		typmod;
 	DomainFits *dfits = NULL;
@@ -581,10 +626,13 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 	if (col->generated)
 		return;
 	typmod = MlHeldTypmod(col, &base);
-	if (!discrete && col->kind == ML_KIND_NUMERIC)
+	if (col->kind == ML_KIND_NUMERIC || col->kind == ML_KIND_DATETIME ||
+		(discrete && col->level_text))
 		dfits = domain_fits_begin(col->typid, base);
 	if (discrete && col->level_text && !text_takes_any(col))
 		level_ok = palloc0(sizeof(int8) * Max(col->nlevels, 1));
+	if (discrete && col->level_text && dfits)
+		level_dom = palloc0(sizeof(int8) * Max(col->nlevels, 1));
 	old = MemoryContextSwitchTo(fills->cxt);
 
 	if (slot >= 0)
@@ -593,6 +641,7 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		memset(fills->isset[slot], 0, sizeof(bool) * Max(frame->nrows, 1));
 		fills->filled[slot] = 0;
 		fills->out_of_range[slot] = 0;
+		fills->nonfinite[slot] = 0;
 	}
 	else
 	{
@@ -615,14 +664,32 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 				continue;
 			if (level_ok && levels[i] < col->nlevels)
 				check_level_text(col, levels[i], level_ok);
-			col->code[r] = levels[i];
+			if (level_dom && levels[i] < col->nlevels)
+			{
+				if (level_dom[levels[i]] == 0)
+					level_dom[levels[i]] = domain_fits_text(dfits, col->level_text[levels[i]]) ? 1 : -1;
+				if (level_dom[levels[i]] < 0)
+				{
+					/* the domain's CHECK refuses the level: left missing, counted */
+					fills->out_of_range[slot]++;
+					continue;
+				}
+			}
 			if (col->level_text)
 				text = col->level_text[levels[i]];
 			else
 				v = col->level_value[levels[i]];
 		}
 		else if (!isfinite(v))
+		{
+			/*
+			 * no number to write (a model's arithmetic overflowed on values
+			 * near the double range, say): the cell stays missing, and the
+			 * write says how many, never silently
+			 */
+			fills->nonfinite[slot]++;
 			continue;
+		}
 		else if (col->kind == ML_KIND_NUMERIC && is_integer_type(col->typid))
 			v = rint(v);		/* integer columns stay integers */
 		else if (col->kind == ML_KIND_NUMERIC && col->round_fills && col->decimals >= 0)
@@ -652,6 +719,12 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 				continue;
 			}
 			text = MlEpochText(v, col->typid);
+			if (dfits && !domain_fits_text(dfits, text))
+			{
+				/* a date/time domain's CHECK refuses it: as a number's */
+				fills->out_of_range[slot]++;
+				continue;
+			}
 		}
 		if (!written_as_number(col) && text == NULL)
 			ereport(ERROR,
@@ -659,6 +732,8 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 					 errmsg("column \"%s\" of type %s cannot be filled as %s", col->name,
 							format_type_be(col->typid),
 							col->kind == ML_KIND_TEXT ? "text" : "a category")));
+		if (discrete)
+			col->code[r] = levels[i];
 		col->isnull[r] = false;
 		if (!discrete || !col->level_text)
 			col->x[r] = v;
@@ -700,6 +775,7 @@ MlFillsCreate(MlFrame *frame)
 	f->isset = palloc0(sizeof(bool *) * Max(frame->ncols, 1));
 	f->filled = palloc0(sizeof(int64) * Max(frame->ncols, 1));
 	f->out_of_range = palloc0(sizeof(int64) * Max(frame->ncols, 1));
+	f->nonfinite = palloc0(sizeof(int64) * Max(frame->ncols, 1));
 	f->rowset = palloc0(sizeof(bool) * Max(frame->nrows, 1));
 	f->deleted = palloc0(sizeof(bool) * Max(frame->nrows, 1));
 	return f;
@@ -848,6 +924,32 @@ MlPreferTidJoins(void)
 }
 
 /*
+ * The fills left out, said per column: estimates the column's type or
+ * domain cannot hold, and estimates that are no finite number. Once per
+ * write (ml_impute and imputation recipes here, ml_clean's pipeline in
+ * MlCleanFills), so that meaning never changes silently.
+ */
+void
+MlFillsNotice(MlFrame *frame, MlFills *fills)
+{
+	for (int s = 0; s < fills->ntargets; s++)
+		if (fills->out_of_range[s] > 0)
+			ereport(NOTICE,
+					(errmsg("column \"%s\": " INT64_FORMAT " estimates out of the range of type %s were left missing",
+							frame->cols[fills->targets[s]].name, fills->out_of_range[s],
+							format_type_with_typemod(frame->cols[fills->targets[s]].typid,
+													 frame->cols[fills->targets[s]].typmod)),
+					 errhint("Choose another method for this column (option \"methods\"), or widen its type.")));
+	for (int s = 0; s < fills->ntargets; s++)
+		if (fills->nonfinite[s] > 0)
+			ereport(NOTICE,
+					(errmsg("column \"%s\": " INT64_FORMAT " estimates were not finite numbers and were left missing",
+							frame->cols[fills->targets[s]].name, fills->nonfinite[s]),
+					 errhint("Values near the limits of double precision overflow the model's arithmetic; "
+							 "choose another method for this column (option \"methods\"), or rescale it.")));
+}
+
+/*
  * Write every fill and deletion as the caller, in the caller's transaction:
  * in place with one DELETE and one UPDATE joined on ctid to the arrays, or,
  * with into (a quoted, qualified name), by one CREATE TABLE AS that joins
@@ -865,14 +967,7 @@ MlFillsWrite(MlFrame *frame, MlFills *fills, const char *into)
 	char	   *rel = MlRelName(frame->relid);
 
 	MlPreferTidJoins();
-	for (int s = 0; s < fills->ntargets; s++)
-		if (fills->out_of_range[s] > 0)
-			ereport(NOTICE,
-					(errmsg("column \"%s\": " INT64_FORMAT " estimates out of the range of type %s were left missing",
-							frame->cols[fills->targets[s]].name, fills->out_of_range[s],
-							format_type_with_typemod(frame->cols[fills->targets[s]].typid,
-													 frame->cols[fills->targets[s]].typmod)),
-					 errhint("Choose another method for this column (option \"methods\"), or widen its type.")));
+	MlFillsNotice(frame, fills);
 	initStringInfo(&sql);
 	if (into)
 	{

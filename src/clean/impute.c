@@ -365,16 +365,33 @@ ml_impute(PG_FUNCTION_ARGS)
 	if (large)
 	{
 		int64	   *filled;
+		Jsonb	   *models = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(steps.data)));
+		JsonbIterator *it;
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+		int			s = 0;
 
 		MlCountUnparsed(relid, frame);
-		filled = MlApplyModelsChunked(relid,
-												  DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(steps.data))),
-												  MlOptObject(opts, "roles"),
-												  MlNumericTextColumns(frame),
-												  MlChunkRows(frame->ncols));
+		filled = MlApplyModelsChunked(relid, models, MlOptObject(opts, "roles"),
+									  MlNumericTextColumns(frame),
+									  MlChunkRows(frame->ncols));
 
-		for (int i = 0; i < n; i++)
-			report[i].filled = filled[i];
+		/*
+		 * by column, the last step's count (a MICE column has a step per
+		 * round, the last one holding its fills), as ml_clean's large path
+		 */
+		it = JsonbIteratorInit(&models->root);
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+			if (tok == WJB_ELEM && e.type == jbvBinary &&
+				strcmp(MlOptString(e.val.binary.data, "step", "model"), "model") == 0)
+			{
+				char	   *column = MlOptString(e.val.binary.data, "column", "");
+
+				for (int i = 0; i < n; i++)
+					if (strcmp(report[i].column, column) == 0)
+						report[i].filled = filled[s];
+				s++;
+			}
 	}
 	else
 		MlFillsWrite(frame, fills, copied ? NULL : into);

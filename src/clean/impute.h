@@ -120,6 +120,7 @@ typedef struct MlModel
 	int			nchain;
 	struct MlModel **chain;
 	int			rounds;
+	int			mice_round;		/* a MICE model's round (recipe "mice_round"), 0 if none */
 	int			nround_beta;	/* chain member: rounds of coefficients kept */
 	double	   *round_beta;		/* ... nround_beta x width, round by round */
 	bool		onehot;			/* fitting: numeric coded inputs also one-hot */
@@ -173,6 +174,8 @@ extern MlModel *MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts);
 extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts,
 									 bool onehot_numeric, bool gapped_too);
 #define RIDGE_RICH_ROWS 50	/* rows per input beyond which the penalty barely matters */
+extern double MlTargetUnit(double maxabs);
+extern double MlLossUnit(MlColumn *col);
 extern double MlRidgeFitBayes(const double *xtx, const double *xty, double yy, int p, int64 n,
 							  double *beta);
 extern bool MlColumnNumericCodes(MlColumn *col);

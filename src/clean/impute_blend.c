@@ -50,6 +50,7 @@ MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
 				sc = 0,
 				sb = 0,
 				sd = col->sd > 0 ? col->sd : 1;
+	double		u = MlLossUnit(col);	/* squared without overflow */
 	int64		n = 0;
 
 	*own_err = *chain_err = NAN;
@@ -62,17 +63,17 @@ MlBlendScore(MlColumn *col, int64 nrows, const double *own, const double *chain,
 
 		if (col->isnull[r] || !isfinite(y) || !isfinite(own[r]) || !isfinite(chain[r]))
 			continue;
-		so += (own[r] - y) * (own[r] - y);
-		sc += (chain[r] - y) * (chain[r] - y);
+		so += ((own[r] - y) * u) * ((own[r] - y) * u);
+		sc += ((chain[r] - y) * u) * ((chain[r] - y) * u);
 		b = BLEND_CHAIN_WEIGHT * chain[r] + (1 - BLEND_CHAIN_WEIGHT) * own[r];
-		sb += (b - y) * (b - y);
+		sb += ((b - y) * u) * ((b - y) * u);
 		n++;
 	}
 	if (n < BLEND_MIN_CELLS || !isfinite(so) || !isfinite(sc) || !isfinite(sb))
 		return NAN;
-	*own_err = sqrt(so / n) / sd;
-	*chain_err = sqrt(sc / n) / sd;
-	return sqrt(sb / n) / sd;
+	*own_err = sqrt(so / n) / u / sd;
+	*chain_err = sqrt(sc / n) / u / sd;
+	return sqrt(sb / n) / u / sd;
 }
 
 /* The blend of a fitted chain's model for a column and the column's own model. */

@@ -328,7 +328,12 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 			double		sd = mb[i].sd;
 
 			double		yy = 0;
+			double		maxabs = 0;
+			double		unit;
 
+			for (int64 k = 0; k < mb[i].ntrain; k++)
+				maxabs = Max(maxabs, fabs(val[mb[i].train[k]]));
+			unit = MlTargetUnit(maxabs);
 			memset(xtx, 0, sizeof(double) * w * w);
 			memset(xty, 0, sizeof(double) * w);
 			for (int64 b = 0; b < mb[i].ntrain; b += CHAIN_BLOCK)
@@ -338,7 +343,7 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				MlFeatureBlock(frame, mb[i].feat, mb[i].train + b, nb, 1.0, X);
 				for (int k = 0; k < nb; k++)
 				{
-					y[k] = val[mb[i].train[b + k]];
+					y[k] = val[mb[i].train[b + k]] * unit;
 					yy += y[k] * y[k];
 				}
 				MlLinalgGramAdd(X, nb, w, y, xtx, xty);
@@ -354,6 +359,9 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 				MlLinalgRidgeSolve(xtx, xty, w, mb[i].ntrain, CHAIN_LAMBDA, mb[i].beta);
 			else
 				(void) MlRidgeFitBayes(xtx, xty, yy, w, mb[i].ntrain, mb[i].beta);
+			if (mb[i].ntrain >= 2 && unit != 1)
+				for (int j = 0; j < w; j++)
+					mb[i].beta[j] /= unit;
 			if (mb[i].rbeta)
 				memcpy(mb[i].rbeta + (int64) (round - 1) * w, mb[i].beta, sizeof(double) * w);
 			for (int64 k = 0; k < mb[i].ncells; k++)
@@ -434,6 +442,13 @@ chain_setup(MlFrame *frame, Member *mb, int n, bool **hold, const bool *inrow, i
 			}
 		}
 		mb[i].mean = mb[i].ntrain ? sum / mb[i].ntrain : 0;
+		if (isinf(sum) && !key)
+		{
+			/* values near the double range (1e307): shares of the mean stay finite */
+			mb[i].mean = 0;
+			for (int64 k = 0; k < mb[i].ntrain; k++)
+				mb[i].mean += col->x[mb[i].train[k]] / mb[i].ntrain;
+		}
 		var = mb[i].mean * (1 - mb[i].mean);
 		if (key)
 			mb[i].sd = var > 0 ? sqrt(var) : 1;
@@ -567,7 +582,7 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 			for (int64 r = 0; r < frame->nrows; r++)
 				if (hold[i][r])
 				{
-					double		d = col->x[r] - saved[i].x[r];
+					double		d = (col->x[r] - saved[i].x[r]) * MlLossUnit(col);
 
 					sse[i] += d * d;
 					cnt[i]++;
@@ -590,7 +605,8 @@ MlChainScore(MlFrame *frame, const int *cols, int n, MlImputeOptions *opts, doub
 	{
 		MlColumn   *col = &frame->cols[cols[i]];
 
-		err[i] = cnt[i] == 0 ? NAN : sqrt(sse[i] / cnt[i]) / (col->sd > 0 ? col->sd : 1);
+		err[i] = cnt[i] == 0 ? NAN :
+			sqrt(sse[i] / cnt[i]) / MlLossUnit(col) / (col->sd > 0 ? col->sd : 1);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

@@ -244,10 +244,24 @@ MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *o
 {
 	MlColumn   *col = &frame->cols[m->target];
 	int64	   *rows = palloc(sizeof(int64) * Max(frame->nrows, 1));
-	int64		n = missing_rows(col, frame->nrows, rows);
-	double	   *vals = palloc(sizeof(double) * Max(n, 1));
-	int32	   *lvls = palloc(sizeof(int32) * Max(n, 1));
+	int64		n;
+	double	   *vals;
+	int32	   *lvls;
 	int			slot;
+
+	if (m->mice_round > 1 && (slot = MlFillSlot(fills, m->target)) >= 0)
+	{
+		/* a later MICE round refills the column's gaps: its fills forgotten, as in the run */
+		for (int64 r = 0; r < frame->nrows; r++)
+			if (fills->isset[slot][r])
+			{
+				col->isnull[r] = true;
+				col->x[r] = NAN;
+			}
+	}
+	n = missing_rows(col, frame->nrows, rows);
+	vals = palloc(sizeof(double) * Max(n, 1));
+	lvls = palloc(sizeof(int32) * Max(n, 1));
 
 	switch (m->method)
 	{
@@ -327,13 +341,45 @@ MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *o
  * them); each is refitted as MICE, whatever method o names now (the last
  * column's).
  */
+/*
+ * A MICE model's recipe step, marked with its round: replayed in the order
+ * the run fitted them (every column's first round, then each later round),
+ * a round after the first forgetting the column's fills first
+ * (MlImputeApplyModel), a recipe gives the run's own fills on rows with
+ * several gaps; with the last round's models only, each read the gaps of
+ * the columns after it as missing where the run read their fills.
+ */
+static void report_model(MlFrame *frame, MlFills *fills, MlModel *m, MlImputeOptions *o,
+						 StringInfo steps, MlImputeReport *report);
+
 static void
-mice_rounds(MlFrame *frame, MlFills *fills, int n, MlImputeOptions *o, MlModel **models)
+mice_step(MlFrame *frame, MlModel *m, int round, StringInfo steps)
+{
+	if (steps->len > 1)
+		appendStringInfoString(steps, ", ");
+	MlModelToJson(frame, m, steps);
+	steps->len--;
+	appendStringInfo(steps, ", \"mice_round\": %d}", round);
+}
+
+#define MICE_ROUNDS 3
+
+static void
+mice_rounds(MlFrame *frame, MlFills *fills, int n, MlImputeOptions *o, MlModel **models,
+			StringInfo steps, MlImputeReport *report)
 {
 	MlMethod	method = o->method;
 
+	/* the first round as fitted: the MICE models marked, the others' final */
+	for (int i = 0; i < n; i++)
+	{
+		if (models[i]->method == ML_METHOD_MICE)
+			mice_step(frame, models[i], 1, steps);
+		else
+			report_model(frame, fills, models[i], o, steps, &report[i]);
+	}
 	o->method = ML_METHOD_MICE;
-	for (int round = 1; round < 3; round++)
+	for (int round = 2; round <= MICE_ROUNDS; round++)
 	{
 		for (int i = 0; i < n; i++)
 		{
@@ -356,6 +402,17 @@ mice_rounds(MlFrame *frame, MlFills *fills, int n, MlImputeOptions *o, MlModel *
 					col->x[r] = NAN;
 				}
 			models[i] = impute_one(frame, fills, t, o, NAN, NAN, NULL, NULL, NULL);
+			if (models[i]->method != ML_METHOD_MICE)
+				elog(ERROR, "MICE refitted column \"%s\" by another method", col->name);
+			if (round < MICE_ROUNDS)
+				mice_step(frame, models[i], round, steps);
+			else
+			{
+				/* the last round: the report's line and its marked step */
+				report_model(frame, fills, models[i], o, steps, &report[i]);
+				steps->len--;
+				appendStringInfo(steps, ", \"mice_round\": %d}", round);
+			}
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -737,11 +794,7 @@ MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool explicit,
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (base == ML_METHOD_MICE)
-	{
-		mice_rounds(frame, fills, n, o, models);
-		for (int i = 0; i < n; i++)
-			report_model(frame, fills, models[i], o, steps, &report[i]);
-	}
+		mice_rounds(frame, fills, n, o, models, steps, report);
 	/*
 	 * The forest first: its trees take the chain's gaps as missing, where
 	 * the chain would read the forest's gaps as means.

@@ -422,7 +422,12 @@ MlFitRegression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 	double	   *xtx = palloc0(sizeof(double) * w * w);
 	double	   *xty = palloc0(sizeof(double) * w);
 	double		yy = 0;
+	double		maxabs = 0;
+	double		unit;
 
+	for (int64 i = 0; i < s.n; i++)
+		maxabs = Max(maxabs, fabs(frame->cols[m->target].x[s.idx[i]]));
+	unit = MlTargetUnit(maxabs);
 	/* X'X block by block: memory stays at GRAM_BLOCK rows whatever n is */
 	for (int64 b = 0; b < s.n; b += GRAM_BLOCK)
 	{
@@ -431,7 +436,7 @@ MlFitRegression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 		MlFeatureBlock(frame, f, s.idx + b, nb, 1.0, X);
 		for (int i = 0; i < nb; i++)
 		{
-			y[i] = frame->cols[m->target].x[s.idx[b + i]];
+			y[i] = frame->cols[m->target].x[s.idx[b + i]] * unit;
 			yy += y[i] * y[i];
 		}
 		MlLinalgGramAdd(X, nb, w, y, xtx, xty);
@@ -444,6 +449,9 @@ MlFitRegression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 		MlLinalgRidgeSolve(xtx, xty, w, s.n, 1e-4, m->beta);
 	else
 		(void) MlRidgeFitBayes(xtx, xty, yy, w, s.n, m->beta);
+	if (unit != 1)
+		for (int j = 0; j < w; j++)
+			m->beta[j] /= unit;
 	MlFitGlobal(frame, m, train, ML_METHOD_MEAN);
 	pfree(X);
 	pfree(y);

@@ -110,6 +110,7 @@ score_groupwise(MlFrame *frame, MlModel *m, Gathered *g, const int32 *k1, const 
 {
 	MlColumn   *col = &frame->cols[m->target];
 	double		err = 0;
+	double		unit = MlLossUnit(col);
 
 	for (int64 i = 0; i < g->rows->n; i++)
 	{
@@ -122,7 +123,7 @@ score_groupwise(MlFrame *frame, MlModel *m, Gathered *g, const int32 *k1, const 
 		else
 		{
 			double		p = m->discrete ? (l >= 0 ? col->level_value[l] : m->fill) : v;
-			double		d = p - g->y[i];
+			double		d = (p - g->y[i]) * unit;
 
 			err += d * d;
 			if (oof)
@@ -146,6 +147,7 @@ score_sum(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *
 	double	   *v = palloc(sizeof(double) * Max(test->n, 1));
 	int32	   *l = palloc(sizeof(int32) * Max(test->n, 1));
 	double		err = 0;
+	double		unit = MlLossUnit(col);
 
 	if (m->method == ML_METHOD_GROUPWISE && c1)
 		for (int64 i = 0; i < test->n; i++)
@@ -161,7 +163,7 @@ score_sum(MlFrame *frame, MlModel *m, Rows *test, const int32 *c1, const int32 *
 		else
 		{
 			double		p = m->discrete ? (l[i] >= 0 ? col->level_value[l[i]] : m->fill) : v[i];
-			double		d = p - col->x[r];
+			double		d = (p - col->x[r]) * unit;
 
 			err += d * d;
 			if (oof)
@@ -181,7 +183,8 @@ error_of(MlColumn *col, double sum, int64 n, bool numeric)
 		return NAN;
 	if (!numeric)
 		return sum / n;
-	return col->sd > 0 ? sqrt(sum / n) / col->sd : sqrt(sum / n);
+	/* squared in MlLossUnit's unit */
+	return col->sd > 0 ? sqrt(sum / n) / MlLossUnit(col) / col->sd : sqrt(sum / n) / MlLossUnit(col);
 }
 
 /* Holdout error: normalised RMSE for numbers, error rate for levels. */

@@ -615,6 +615,7 @@ MlCleanFills(Clean *c, List *xnames, List *xexprs)
 	xexprs = lappend(list_copy(xexprs), "t.ctid");
 	c->ctid_expr = "t.__ml_ctid";
 	c->src_ctid_expr = c->ctid_expr;
+	MlFillsNotice(c->frame, c->fills);
 	from = MlFillsSubquery(c->frame, c->fills, xnames, xexprs, &nargs, &types, &args);
 
 	for (int i = 0; i < nargs; i++)

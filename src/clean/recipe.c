@@ -698,6 +698,15 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 		bad_recipe(psprintf("unknown imputation method \"%s\"", method));
 	m->method = (MlMethod) mi;
 	m->discrete = MlOptBool(obj, "discrete", false);
+	if (MlOptGet(obj, "mice_round") != NULL)
+	{
+		double		round = MlRecipeNumber(obj, "mice_round", 0);
+
+		/* a MICE round (impute_columns.c's mice_step); recipes before it have none */
+		if (m->method != ML_METHOD_MICE || !(round >= 1 && round <= 100) || round != floor(round))
+			bad_recipe("\"mice_round\" must be a whole number from 1 to 100 on a mice model");
+		m->mice_round = (int) round;
+	}
 	if ((m->method == ML_METHOD_LOCF || m->method == ML_METHOD_INTERPOLATE) &&
 		MlOptString(obj, "time_column", NULL) == NULL)
 		bad_recipe(psprintf("method \"%s\" has no \"time_column\"", method));

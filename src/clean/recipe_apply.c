@@ -346,6 +346,22 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 	{
 		/* imputation recipes change cells only, as ml_impute does */
 		MlFillsWrite(c.frame, c.fills, into);
+
+		/*
+		 * the gaps left, counted on the frame (the whole relation here): a
+		 * fill its type or domain refused stays a gap, and nulls_after
+		 * said 0 for every column (nothing measured the output)
+		 */
+		for (int ci = 0; ci < c.frame->ncols; ci++)
+		{
+			MlColumn   *col = &c.frame->cols[ci];
+			int64		left = 0;
+
+			for (int64 r = 0; r < c.frame->nrows; r++)
+				if (col->isnull[r] && !c.fills->deleted[r])
+					left++;
+			c.rep[ci].nulls_after = left;
+		}
 	}
 	else
 	{

@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -123,6 +124,27 @@ bound_written(Clean *c, int ci, double bound, double other, double none)
 		held = MlBoundAsHeld(col->typid, base, typmod, &v, other);
 		if (held && MlNumberAsHeld(base, typmod, &as_type) && as_type != v)
 			return v;
+		if (!held && MlNumberAsHeld(base, typmod, &as_type))
+		{
+			/*
+			 * the type holds it, the domain's CHECK refuses it and nothing
+			 * inside it was found (a recipe replayed on another column; on
+			 * the table it is fitted on, fit_bound_observed moved it to an
+			 * observed value): it clamps nothing, said where values lie
+			 * beyond it, never silently
+			 */
+			int64		beyond = 0;
+
+			for (int64 r = 0; r < c->frame->nrows; r++)
+				if (!col->isnull[r] && isfinite(col->x[r]) &&
+					(other > bound ? col->x[r] < bound : col->x[r] > bound))
+					beyond++;
+			if (beyond > 0)
+				ereport(NOTICE,
+						(errmsg("column \"%s\": the winsorizing bound %s is refused by domain %s and clamps nothing; "
+								INT64_FORMAT " values beyond it are kept",
+								col->name, float8out_internal(bound), format_type_be(col->typid), beyond)));
+		}
 	}
 	else if (strcmp(cast, "integer") == 0)
 		held = MlNumberAsHeld(INT4OID, -1, &v);
@@ -257,6 +279,50 @@ typedef struct OutlierStep
 } OutlierStep;
 
 /*
+ * A winsorizing bound the column's domain refuses (a CHECK on a real,
+ * float8 or numeric domain, or an integer one with no value it takes
+ * near the bound: MlBoundAsHeld) was dropped, so the outliers beyond it
+ * were kept, silently. The bound becomes the most extreme observed value
+ * inside it (v[0..n), the values it was fitted on): the domain took that
+ * value when it was written, no observed value lies between the two, so
+ * the same cells are outliers and each is clamped to a value the column
+ * holds, as the step's recipe, training and scoring then read it. A type
+ * that cannot hold the bound at all (numeric(5,1)) is left as it is: every
+ * value lies inside it there. Says so in a notice.
+ */
+static double
+fit_bound_observed(MlColumn *col, const double *v, int64 n, double bound, double other)
+{
+	Oid			base;
+	int32		typmod = MlHeldTypmod(col, &base);
+	double		held = bound;
+	double		as_type = bound;
+	bool		upper = other < bound;
+	double		best = upper ? -INFINITY : INFINITY;
+	int64		beyond = 0;
+
+	if (!isfinite(bound) || get_typtype(col->typid) != TYPTYPE_DOMAIN ||
+		MlBoundAsHeld(col->typid, base, typmod, &held, other) ||
+		!MlNumberAsHeld(base, typmod, &as_type))
+		return bound;
+	for (int64 i = 0; i < n; i++)
+		if (upper ? (v[i] <= bound && v[i] > best) : (v[i] >= bound && v[i] < best))
+			best = v[i];
+	if (!isfinite(best))
+		return bound;			/* nothing inside: nothing beyond either */
+	for (int64 i = 0; i < n; i++)
+		if (upper ? v[i] > bound : v[i] < bound)
+			beyond++;
+	/* moved either way (so a recipe clamps new rows), said where it clamps */
+	if (beyond > 0)
+		ereport(NOTICE,
+			(errmsg("column \"%s\": the %s winsorizing bound %s is refused by domain %s; the bound is the %s observed value inside it, %s",
+					col->name, upper ? "upper" : "lower", float8out_internal(bound),
+					format_type_be(col->typid), upper ? "largest" : "smallest", float8out_internal(best))));
+	return best;
+}
+
+/*
  * Outliers in continuous numeric columns (never identifiers, codes,
  * discrete columns or the target): bounds by IQR, z-score or MAD, over the
  * whole column or per group, fitted on the observed values before any
@@ -344,6 +410,13 @@ MlStepOutliers(Clean *c, JsonbContainer *st)
 				v[n++] = col->x[r];
 		if (!MlOutlierBounds(v, n, os->method, os->k, &f->lo, &f->hi))
 			continue;
+		if (strcmp(os->action, "winsorize") == 0)
+		{
+			double		lo = f->lo;
+
+			f->lo = fit_bound_observed(col, v, n, f->lo, f->hi);
+			f->hi = fit_bound_observed(col, v, n, f->hi, lo);
+		}
 		os->col_lo[ci] = f->lo;
 		os->col_hi[ci] = f->hi;
 		if (ngroups > 0)
@@ -363,6 +436,13 @@ MlStepOutliers(Clean *c, JsonbContainer *st)
 				}
 				if (!MlOutlierBounds(v, n, os->method, os->k, &f->glo[l], &f->ghi[l]))
 					f->glo[l] = f->lo, f->ghi[l] = f->hi;
+				else if (strcmp(os->action, "winsorize") == 0)
+				{
+					double		lo = f->glo[l];
+
+					f->glo[l] = fit_bound_observed(col, v, n, f->glo[l], f->ghi[l]);
+					f->ghi[l] = fit_bound_observed(col, v, n, f->ghi[l], lo);
+				}
 			}
 			CHECK_FOR_INTERRUPTS();
 		}

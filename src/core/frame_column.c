@@ -74,6 +74,33 @@ MlColumnComputeStats(MlColumn *col, int64 nrows)
 	}
 	col->mean = n > 0 ? sum / n : 0;
 	col->sd = n > 1 ? sqrt(fmax(0, (sumsq - n * col->mean * col->mean) / (n - 1))) : 0;
+	if (n > 0 && (isinf(sum) || isinf(sumsq)))
+	{
+		/*
+		 * finite values near the double range (1e307): the sums overflowed,
+		 * the mean was infinite and the sd 0, so the column was no input of
+		 * any model and its regressions gave NaN. Taken again in units of
+		 * the largest magnitude (two passes: shares of the mean, then the
+		 * squared deviations); columns whose sums stay finite, as almost
+		 * all do, keep exactly what they had.
+		 */
+		double		scale = Max(fabs(col->min), fabs(col->max));
+		double		m = 0,
+					ss = 0;
+
+		for (int64 i = 0; i < nrows; i++)
+			if (!col->isnull[i] && isfinite(col->x[i]))
+				m += col->x[i] / n;
+		for (int64 i = 0; i < nrows; i++)
+			if (!col->isnull[i] && isfinite(col->x[i]))
+			{
+				double		d = col->x[i] / scale - m / scale;
+
+				ss += d * d;
+			}
+		col->mean = m;
+		col->sd = n > 1 ? scale * sqrt(ss / (n - 1)) : 0;
+	}
 }
 
 /*
