@@ -30,6 +30,9 @@
 #include <limits.h>
 #include <math.h>
 
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "catalog/heap.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -117,7 +120,8 @@ column_names(List *header, int ncols)
 		name[pg_mbcliplen(name, strlen(name), NAMEDATALEN - 1)] = '\0';
 		do
 		{
-			taken = false;
+			/* a system column's name ("xmin", "ctid") is taken in every table */
+			taken = SystemAttributeByName(name) != NULL;
 			for (int j = 0; j < i; j++)
 				if (strcmp(names[j], name) == 0)
 					taken = true;
@@ -399,6 +403,64 @@ batch_init(Batch *b, int ncols)
 }
 
 /*
+ * The fewest bytes the record's row can take in the table, TOAST done: a
+ * fixed-width value its width (aligned), a text its bytes with a one-byte
+ * header up to 24 bytes and an 18-byte TOAST pointer beyond (the toaster
+ * moves out every value longer than that when the row is too wide), a
+ * numeric at least 3 bytes. A row whose fewest bytes exceed
+ * MaxHeapTupleSize cannot be stored: its INSERT would fail ("row is too
+ * big") and take the whole import with it.
+ */
+static Size
+row_min_width(CsvImport *im, const char **cells)
+{
+	Size		len = offsetof(HeapTupleHeaderData, t_bits);
+
+	for (int c = 0; c < im->ncols; c++)
+		if (cells[c] == NULL)
+		{
+			len += BITMAPLEN(im->ncols);
+			break;
+		}
+	len = MAXALIGN(len);
+	for (int c = 0; c < im->ncols; c++)
+	{
+		Size		n;
+
+		if (cells[c] == NULL)
+			continue;
+		switch (im->types[c])
+		{
+			case CT_BIGINT:
+			case CT_FLOAT:
+			case CT_TIMESTAMPTZ:
+				len = TYPEALIGN(sizeof(int64), len) + sizeof(int64);
+				break;
+			case CT_TIMESTAMP:
+				if (strcmp(im->sqltypes[c], "date") == 0)
+					len = INTALIGN(len) + sizeof(int32);
+				else
+					len = TYPEALIGN(sizeof(int64), len) + sizeof(int64);
+				break;
+			case CT_INTEGER:
+				len = INTALIGN(len) + sizeof(int32);
+				break;
+			case CT_BOOL:
+				len += 1;
+				break;
+			case CT_NUMERIC:
+				len += 3;
+				break;
+			default:
+				n = strlen(cells[c]) + 1;
+				len += n <= MAXALIGN(TOAST_POINTER_SIZE) ? n : TOAST_POINTER_SIZE;
+				break;
+		}
+	}
+	return MAXALIGN(len);
+}
+
+/*
  * Why record rec cannot be inserted, or NULL; its cells' texts to cast
  * into cells (NULL for a NULL).
  */
@@ -424,11 +486,21 @@ record_reason(CsvImport *im, CsvRecord *rec, const char **cells)
 			{
 				reason = psprintf(fit == FIT_RANGE ?
 								  "value \"%s\" of column \"%s\" is out of range for type %s" :
+								  fit == FIT_ZONE ?
+								  "value \"%s\" of column \"%s\" names a time zone, which type %s would drop" :
 								  "value \"%s\" of column \"%s\" is not of type %s",
 								  s, im->names[c], im->sqltypes[c]);
 				break;
 			}
 		}
+	if (reason == NULL)
+	{
+		Size		width = row_min_width(im, cells);
+
+		if (width > MaxHeapTupleSize)
+			reason = psprintf("the record needs at least %zu bytes as a table row, more than the %zu a row can hold",
+							  width, (Size) MaxHeapTupleSize);
+	}
 	return reason;
 }
 

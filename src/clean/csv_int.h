@@ -20,13 +20,15 @@
 typedef enum CsvType
 {
 	CT_UNKNOWN, CT_BIGINT, CT_FLOAT, CT_BOOL, CT_TIMESTAMP, CT_TEXT,
-	CT_INTEGER, CT_NUMERIC		/* only when declared in "types" */
+	CT_INTEGER, CT_NUMERIC,		/* only when declared in "types" */
+	CT_TIMESTAMPTZ				/* inferred when a cell names a time zone */
 } CsvType;
 
 /* How a cell fits a type. */
 typedef enum CsvFit
 {
-	FIT_OK, FIT_TYPE, FIT_RANGE
+	FIT_OK, FIT_TYPE, FIT_RANGE,
+	FIT_ZONE					/* a zone that timestamp (or date) would drop */
 } CsvFit;
 
 /* One record, as handed out by MlCsvNext(). */
