@@ -62,3 +62,20 @@ SELECT line, reason FROM ml_import_csv('r14_wide2',
             (SELECT string_agg(repeat('x', 100), ',') FROM generate_series(1, 500) g) || E'\n' ||
             (SELECT string_agg(CASE WHEN g <= 100 THEN '' ELSE repeat('y', 100) END, ',') FROM generate_series(1, 500) g) || E'\n');
 SELECT count(*) FROM r14_wide2;
+
+-- 6. A class label holding a C0 control character (E'\x01', an escape
+-- E'\x1b'): libxml2 wrote it into the charts as it is, and XML 1.0 has no
+-- such character, so every chart naming the label was an SVG that does
+-- not parse, an image never drawn. It becomes U+FFFD.
+CREATE TABLE r14_lab AS
+SELECT i AS id, (i % 13)::float8 AS a, (i % 4)::float8 AS b,
+       CASE WHEN i % 3 = 0 THEN E'ctl\x01<x>' WHEN i % 3 = 1 THEN E'esc\x1b' ELSE 'plain' END AS lab
+FROM generate_series(1, 300) i;
+SELECT ml_create_project('r14_lab', 'r14_lab', 'lab', 'classification') > 0 AS created;
+SELECT version FROM ml_train('r14_lab', 'logistic', options => '{"exclude": ["id"]}');
+SELECT ml_report('r14_lab', 'model') AS r14_rep \gset
+SELECT count(*) > 0 AS charts, bool_and(xml_is_well_formed_document(svg)) AS well_formed,
+       bool_and(strpos(svg, E'\x01') = 0) AS no_control, bool_or(strpos(svg, 'ctl' || chr(65533) || '&lt;x&gt;') > 0) AS replaced
+FROM (SELECT convert_from(decode(m[1], 'base64'), 'UTF8') AS svg
+      FROM mlops.reports, regexp_matches(html, 'data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)', 'g') m
+      WHERE id = :r14_rep) c;
