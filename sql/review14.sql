@@ -79,3 +79,15 @@ SELECT count(*) > 0 AS charts, bool_and(xml_is_well_formed_document(svg)) AS wel
 FROM (SELECT convert_from(decode(m[1], 'base64'), 'UTF8') AS svg
       FROM mlops.reports, regexp_matches(html, 'data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)', 'g') m
       WHERE id = :r14_rep) c;
+
+-- 7. The polish step cast a text column of timestamps to timestamp even
+-- when they named zones: instants five hours apart became one time. Such
+-- a column stays text.
+CREATE TABLE r14_zoned (id int, at text, plain text);
+INSERT INTO r14_zoned SELECT g, '2024-01-01T10:00:00' || CASE WHEN g % 2 = 0 THEN '+05:00' ELSE 'Z' END,
+       '2024-01-0' || (g % 9 + 1) FROM generate_series(1, 20) g;
+SELECT column_name, actions FROM ml_clean('r14_zoned', '{"roles": {"id": "identifier"}, "encode": false}', 'r14_zoned_out')
+ORDER BY column_name;
+SELECT attname, atttypid::regtype FROM pg_attribute
+WHERE attrelid = 'r14_zoned_out'::regclass AND attname IN ('at', 'plain') ORDER BY attname;
+SELECT count(DISTINCT at) AS instants FROM r14_zoned_out;
