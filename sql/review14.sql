@@ -91,3 +91,12 @@ ORDER BY column_name;
 SELECT attname, atttypid::regtype FROM pg_attribute
 WHERE attrelid = 'r14_zoned_out'::regclass AND attname IN ('at', 'plain') ORDER BY attname;
 SELECT count(DISTINCT at) AS instants FROM r14_zoned_out;
+
+-- 8. 1,024 equal names in a header: each column tried every suffix
+-- against every name before it (about a second); now hashed. The names
+-- are as before: the first free suffix of their base.
+SELECT count(*) FROM ml_import_csv('r14_same', data => (SELECT string_agg(CASE WHEN g = 5 THEN 'a_3' ELSE 'a' END, ',')
+    FROM generate_series(1, 1024) g) || E'\n1' || repeat(',1', 1023) || E'\n');
+SELECT string_agg(attname, ' ' ORDER BY attnum) FILTER (WHERE attnum <= 7) AS first,
+       max(attname) FILTER (WHERE attnum = 1024) AS last, count(DISTINCT attname) AS distinct_names
+FROM pg_attribute WHERE attrelid = 'r14_same'::regclass AND attnum > 0;
