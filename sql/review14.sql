@@ -100,3 +100,15 @@ SELECT count(*) FROM ml_import_csv('r14_same', data => (SELECT string_agg(CASE W
 SELECT string_agg(attname, ' ' ORDER BY attnum) FILTER (WHERE attnum <= 7) AS first,
        max(attname) FILTER (WHERE attnum = 1024) AS last, count(DISTINCT attname) AS distinct_names
 FROM pg_attribute WHERE attrelid = 'r14_same'::regclass AND attnum > 0;
+
+-- 9. Whole numbers double precision cannot hold were rounded without a
+-- word: ids beyond bigint became doubles (neighbours collided), and a
+-- bigint beyond 2^53 in a column with a fraction read as its neighbour.
+-- Such columns are numeric; a double column refuses such a cell later on.
+SELECT * FROM ml_import_csv('r14_big', data => E'id,mixed,small\n12345678901234567890123,9007199254740993,1\n12345678901234567890124,1.5,2.5\n');
+SELECT attname, atttypid::regtype FROM pg_attribute
+WHERE attrelid = 'r14_big'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT id, mixed FROM r14_big ORDER BY id;
+SELECT * FROM ml_import_csv('r14_big2', data => E'f\n1.5\n9007199254740993\n9007199254740992\n100000000000000000000\n',
+                            options => '{"infer_rows": 1}');
+SELECT f FROM r14_big2 ORDER BY f;

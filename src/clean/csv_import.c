@@ -403,6 +403,8 @@ create_table(CsvImport *im)
 		{
 			if (im->types[c] == CT_UNKNOWN)
 				im->types[c] = CT_TEXT;
+			else if (im->types[c] == CT_BIGINT_WIDE)
+				im->types[c] = CT_BIGINT;
 			im->sqltypes[c] = (char *) MlCsvTypeSql[im->types[c]];
 		}
 		appendStringInfo(&ddl, "%s%s %s", c ? ", " : "", quote_identifier(im->names[c]),
@@ -515,6 +517,8 @@ record_reason(CsvImport *im, CsvRecord *rec, const char **cells)
 								  "value \"%s\" of column \"%s\" is out of range for type %s" :
 								  fit == FIT_ZONE ?
 								  "value \"%s\" of column \"%s\" names a time zone, which type %s would drop" :
+								  fit == FIT_DIGITS ?
+								  "value \"%s\" of column \"%s\" has more digits than type %s holds" :
 								  "value \"%s\" of column \"%s\" is not of type %s",
 								  s, im->names[c], im->sqltypes[c]);
 				break;

@@ -19,7 +19,7 @@
 
 const char *const MlCsvTypeSql[] = {
 	"text", "bigint", "double precision", "boolean", "timestamp", "text",
-	"integer", "numeric", "timestamp with time zone"
+	"integer", "numeric", "timestamp with time zone", "bigint"
 };
 
 bool
@@ -93,6 +93,41 @@ fit_double(const char *num)
 	if (errno == ERANGE && (v == 0.0 || isinf(v)))
 		return FIT_RANGE;
 	return FIT_OK;
+}
+
+/*
+ * Whether a number's text is a whole number with more digits than double
+ * precision holds: 9007199254740993 reads as 9007199254740992, an id
+ * beyond bigint as a neighbour's. A whole number of 15 digits or fewer is
+ * always held; beyond, its double printed whole ("%.0f", exact) must give
+ * its digits back. Fractions and exponents are not judged here.
+ */
+static bool
+integer_loses_digits(const char *num)
+{
+	const char *p = num;
+	const char *digits;
+	size_t		n;
+	char		buf[400];
+	double		v;
+
+	while (*p == ' ' || *p == '\t' || *p == '+' || *p == '-')
+		p++;
+	while (*p == '0' && isdigit((unsigned char) p[1]))
+		p++;
+	digits = p;
+	while (isdigit((unsigned char) *p))
+		p++;
+	n = p - digits;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0' || n <= 15)
+		return false;
+	v = fabs(strtod(num, NULL));
+	/* beyond double precision altogether: a range error elsewhere */
+	if (!isfinite(v) || snprintf(buf, sizeof(buf), "%.0f", v) >= (int) sizeof(buf))
+		return false;
+	return strlen(buf) != n || memcmp(buf, digits, n) != 0;
 }
 
 /* A number within what numeric_in accepts (exponent, digits each side). */
@@ -213,7 +248,12 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 			if (num == NULL)
 				return FIT_TYPE;
 			*value = num;
-			return t == CT_FLOAT ? fit_double(num) : fit_numeric(num);
+			if (t == CT_NUMERIC)
+				return fit_numeric(num);
+			/* a whole number a double would change: refused, not rounded */
+			if (fit_double(num) == FIT_OK && integer_loses_digits(num))
+				return FIT_DIGITS;
+			return fit_double(num);
 		case CT_BOOL:
 			return MlTextIsBool(s) ? FIT_OK : FIT_TYPE;
 		case CT_TIMESTAMP:
@@ -247,15 +287,23 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 {
 	bool		code = MlTextHasLeadingZero(s);
 	TsKind		kind;
+	char	   *num;
 
 	if (t == CT_TEXT)
 		return t;
 	/* "007", "01234": a code, whose zeros a number would drop (as frames read it) */
-	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT) &&
+	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT || t == CT_BIGINT_WIDE) &&
 		fit_integer(s, PG_INT64_MIN, PG_INT64_MAX) == FIT_OK)
-		return CT_BIGINT;
-	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT || t == CT_FLOAT) && number_text(s, decimal))
-		return CT_FLOAT;
+		return t == CT_BIGINT_WIDE || integer_loses_digits(s) ? CT_BIGINT_WIDE : CT_BIGINT;
+	/*
+	 * Numbers double precision holds make a double column; a whole number it
+	 * would change (beyond bigint, or a wide bigint among fractions) makes
+	 * it numeric, which holds every digit.
+	 */
+	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT || t == CT_BIGINT_WIDE || t == CT_FLOAT ||
+				  t == CT_NUMERIC) && (num = number_text(s, decimal)) != NULL)
+		return t == CT_NUMERIC || t == CT_BIGINT_WIDE || integer_loses_digits(num) ?
+			CT_NUMERIC : CT_FLOAT;
 	if ((t == CT_UNKNOWN || t == CT_BOOL) && MlTextIsBool(s))
 		return CT_BOOL;
 	/* a zone in any cell: timestamp with time zone, which keeps the instant */
