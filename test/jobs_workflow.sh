@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..26"
+echo "1..28"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -162,6 +162,27 @@ check "the relation was copied and cleaned twice, as the owner" \
 check "each wrote 300 rows" \
   test "$(q -c "SELECT string_agg(details->>'rows', ' ' ORDER BY step) FROM ml_job_run_steps WHERE run = $run AND step BETWEEN 2 AND 4")" = "300 300 300"
 rm -f "$csv"
+
+# 6b. an import appends by column name, never by position: a file whose
+# columns come in another order lands in the right columns; one whose column
+# now reads as another type (a fraction for a bigint column) fails the step
+# saying which (42804), where the assignment cast rounded it without a word
+csv2=$(mktemp /tmp/jwf_XXXXXX.csv)
+printf 'id,x1,x2,y\n1,1,2,7\n' >"$csv2"
+chmod 644 "$csv2"
+as $eng -c "SELECT ml_create_workflow('homes', 'append', '[{\"kind\": \"import\", \"path\": \"$csv2\", \"into_table\": \"appended\"}]')" >/dev/null
+ajob=$(as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"append\"}')")
+run=$(as $eng -c "SELECT ml_run_now($ajob)")
+run_end $run >/dev/null
+printf 'y,x2,x1,id\n9,5,4,2\n' >"$csv2"
+run=$(as $eng -c "SELECT ml_run_now($ajob)")
+got="$(run_end $run)/$(q -c "SELECT string_agg(id || ':' || x1 || ':' || x2 || ':' || y, ' ' ORDER BY id) FROM appended")"
+check "a file with its columns in another order is appended by name ($got)" test "$got" = "succeeded/1:1:2:7 2:4:5:9"
+printf 'id,x1,x2,y\n3,2.7,1,1\n' >"$csv2"
+run=$(as $eng -c "SELECT ml_run_now($ajob)")
+got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM appended")"
+check "a fraction for a bigint column fails the import step, nothing rounded ($got)" test "$got" = "failed/42804/2"
+rm -f "$csv2"
 
 # 7. hostile identifiers run as well as they are stored: quoted, never spliced
 q >/dev/null <<'SQL'

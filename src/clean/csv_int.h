@@ -20,13 +20,17 @@
 typedef enum CsvType
 {
 	CT_UNKNOWN, CT_BIGINT, CT_FLOAT, CT_BOOL, CT_TIMESTAMP, CT_TEXT,
-	CT_INTEGER, CT_NUMERIC		/* only when declared in "types" */
+	CT_INTEGER, CT_NUMERIC,		/* only when declared in "types" */
+	CT_TIMESTAMPTZ,				/* inferred when a cell names a time zone */
+	CT_BIGINT_WIDE				/* inferring: bigint, with integers no double holds */
 } CsvType;
 
 /* How a cell fits a type. */
 typedef enum CsvFit
 {
-	FIT_OK, FIT_TYPE, FIT_RANGE
+	FIT_OK, FIT_TYPE, FIT_RANGE,
+	FIT_ZONE,					/* a zone that timestamp (or date) would drop */
+	FIT_DIGITS					/* an integer with more digits than a double holds */
 } CsvFit;
 
 /* One record, as handed out by MlCsvNext(). */

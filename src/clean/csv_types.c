@@ -19,7 +19,7 @@
 
 const char *const MlCsvTypeSql[] = {
 	"text", "bigint", "double precision", "boolean", "timestamp", "text",
-	"integer", "numeric"
+	"integer", "numeric", "timestamp with time zone", "bigint"
 };
 
 bool
@@ -95,6 +95,41 @@ fit_double(const char *num)
 	return FIT_OK;
 }
 
+/*
+ * Whether a number's text is a whole number with more digits than double
+ * precision holds: 9007199254740993 reads as 9007199254740992, an id
+ * beyond bigint as a neighbour's. A whole number of 15 digits or fewer is
+ * always held; beyond, its double printed whole ("%.0f", exact) must give
+ * its digits back. Fractions and exponents are not judged here.
+ */
+static bool
+integer_loses_digits(const char *num)
+{
+	const char *p = num;
+	const char *digits;
+	size_t		n;
+	char		buf[400];
+	double		v;
+
+	while (*p == ' ' || *p == '\t' || *p == '+' || *p == '-')
+		p++;
+	while (*p == '0' && isdigit((unsigned char) p[1]))
+		p++;
+	digits = p;
+	while (isdigit((unsigned char) *p))
+		p++;
+	n = p - digits;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0' || n <= 15)
+		return false;
+	v = fabs(strtod(num, NULL));
+	/* beyond double precision altogether: a range error elsewhere */
+	if (!isfinite(v) || snprintf(buf, sizeof(buf), "%.0f", v) >= (int) sizeof(buf))
+		return false;
+	return strlen(buf) != n || memcmp(buf, digits, n) != 0;
+}
+
 /* A number within what numeric_in accepts (exponent, digits each side). */
 static CsvFit
 fit_numeric(const char *num)
@@ -120,33 +155,57 @@ fit_numeric(const char *num)
 	return (before > 130000 || after > 15000) ? FIT_RANGE : FIT_OK;
 }
 
+/* What a cell is as a timestamp. */
+typedef enum TsKind
+{
+	TS_NONE,					/* not a timestamp */
+	TS_PLAIN,					/* a timestamp naming no zone */
+	TS_ZONED					/* one with a zone or an offset */
+} TsKind;
+
+static TsKind
+timestamp_kind_of(const char *s, bool with_zone)
+{
+	if (with_zone)
+	{
+		/* as timestamptz_in reads it: in range once its offset is applied */
+		if (!MlTextIsTimestampTz(s))
+			return TS_NONE;
+	}
+	else if (!MlTextIsTimestamp(s))
+		return TS_NONE;
+	return MlTextTimestampHasZone(s) ? TS_ZONED : TS_PLAIN;
+}
+
 /*
- * Whether s is a timestamp. PostgreSQL 15's date parser raises an error,
- * rather than failing, on an unknown time zone name ("2024-01-02 foo/bar"):
- * cells with a word followed by '/', '-' or '.' are parsed in a
- * subtransaction, and that error means "not a timestamp".
+ * What s is as a timestamp (with_zone: in the range of timestamp with time
+ * zone). PostgreSQL 15's date parser raises an error, rather than failing,
+ * on an unknown time zone name ("2024-01-02 foo/bar"); casts.c refuses such
+ * names before the parser sees them, and cells with a word followed by '/',
+ * '-' or '.' are still parsed in a subtransaction, so that any error of
+ * that kind the date parser may yet raise means "not a timestamp".
  */
-static bool
-is_timestamp(const char *s)
+static TsKind
+timestamp_kind(const char *s, bool with_zone)
 {
 	bool		risky = false;
-	bool		ok = false;
+	TsKind		kind = TS_NONE;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
 	if (strpbrk(s, "0123456789") == NULL)
-		return false;
+		return TS_NONE;
 	for (const char *p = s; p[0] && p[1]; p++)
 		if (isalpha((unsigned char) p[0]) && strchr("/-.", p[1]) != NULL)
 			risky = true;
 	if (!risky)
-		return MlTextIsTimestamp(s);
+		return timestamp_kind_of(s, with_zone);
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		ok = MlTextIsTimestamp(s);
+		kind = timestamp_kind_of(s, with_zone);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -164,10 +223,10 @@ is_timestamp(const char *s)
 		if (edata->sqlerrcode != ERRCODE_INVALID_PARAMETER_VALUE)
 			ReThrowError(edata);
 		FreeErrorData(edata);
-		ok = false;
+		kind = TS_NONE;
 	}
 	PG_END_TRY();
-	return ok;
+	return kind;
 }
 
 /* How s fits type t; *value is the text to cast (numbers normalized). */
@@ -189,11 +248,30 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 			if (num == NULL)
 				return FIT_TYPE;
 			*value = num;
-			return t == CT_FLOAT ? fit_double(num) : fit_numeric(num);
+			if (t == CT_NUMERIC)
+				return fit_numeric(num);
+			/* a whole number a double would change: refused, not rounded */
+			if (fit_double(num) == FIT_OK && integer_loses_digits(num))
+				return FIT_DIGITS;
+			return fit_double(num);
 		case CT_BOOL:
 			return MlTextIsBool(s) ? FIT_OK : FIT_TYPE;
 		case CT_TIMESTAMP:
-			return is_timestamp(s) ? FIT_OK : FIT_TYPE;
+			/* timestamp (and date) would drop the zone: refused, not shifted */
+			switch (timestamp_kind(s, false))
+			{
+				case TS_PLAIN:
+					return FIT_OK;
+				case TS_ZONED:
+					return FIT_ZONE;
+				default:
+					return FIT_TYPE;
+			}
+		case CT_TIMESTAMPTZ:
+			if (timestamp_kind(s, true) != TS_NONE)
+				return FIT_OK;
+			/* a timestamp its offset moves past the last (or first) instant */
+			return timestamp_kind(s, false) != TS_NONE ? FIT_RANGE : FIT_TYPE;
 		default:
 			return FIT_OK;
 	}
@@ -207,17 +285,31 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 CsvType
 MlCsvWiden(CsvType t, const char *s, char decimal)
 {
+	bool		code = MlTextHasLeadingZero(s);
+	TsKind		kind;
+	char	   *num;
+
 	if (t == CT_TEXT)
 		return t;
-	if ((t == CT_UNKNOWN || t == CT_BIGINT) &&
+	/* "007", "01234": a code, whose zeros a number would drop (as frames read it) */
+	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT || t == CT_BIGINT_WIDE) &&
 		fit_integer(s, PG_INT64_MIN, PG_INT64_MAX) == FIT_OK)
-		return CT_BIGINT;
-	if ((t == CT_UNKNOWN || t == CT_BIGINT || t == CT_FLOAT) && number_text(s, decimal))
-		return CT_FLOAT;
+		return t == CT_BIGINT_WIDE || integer_loses_digits(s) ? CT_BIGINT_WIDE : CT_BIGINT;
+	/*
+	 * Numbers double precision holds make a double column; a whole number it
+	 * would change (beyond bigint, or a wide bigint among fractions) makes
+	 * it numeric, which holds every digit.
+	 */
+	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT || t == CT_BIGINT_WIDE || t == CT_FLOAT ||
+				  t == CT_NUMERIC) && (num = number_text(s, decimal)) != NULL)
+		return t == CT_NUMERIC || t == CT_BIGINT_WIDE || integer_loses_digits(num) ?
+			CT_NUMERIC : CT_FLOAT;
 	if ((t == CT_UNKNOWN || t == CT_BOOL) && MlTextIsBool(s))
 		return CT_BOOL;
-	if ((t == CT_UNKNOWN || t == CT_TIMESTAMP) && is_timestamp(s))
-		return CT_TIMESTAMP;
+	/* a zone in any cell: timestamp with time zone, which keeps the instant */
+	if ((t == CT_UNKNOWN || t == CT_TIMESTAMP || t == CT_TIMESTAMPTZ) &&
+		(kind = timestamp_kind(s, false)) != TS_NONE)
+		return kind == TS_ZONED || t == CT_TIMESTAMPTZ ? CT_TIMESTAMPTZ : CT_TIMESTAMP;
 	return CT_TEXT;
 }
 
@@ -236,6 +328,8 @@ MlCsvTypeFromName(const char *name, char **sqltype)
 		{"integer", CT_INTEGER, "integer"}, {"double precision", CT_FLOAT, "double precision"},
 		{"float8", CT_FLOAT, "double precision"}, {"numeric", CT_NUMERIC, "numeric"},
 		{"boolean", CT_BOOL, "boolean"}, {"timestamp", CT_TIMESTAMP, "timestamp"},
+		{"timestamptz", CT_TIMESTAMPTZ, "timestamp with time zone"},
+		{"timestamp with time zone", CT_TIMESTAMPTZ, "timestamp with time zone"},
 		{"date", CT_TIMESTAMP, "date"}
 	};
 
@@ -248,6 +342,6 @@ MlCsvTypeFromName(const char *name, char **sqltype)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unsupported column type \"%s\" in option \"types\"", name),
-			 errhint("Valid types are: text, bigint, integer, double precision, numeric, boolean, timestamp, date.")));
+			 errhint("Valid types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date.")));
 	return CT_TEXT;				/* keep compiler quiet */
 }

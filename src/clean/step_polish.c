@@ -149,7 +149,9 @@ MlStepPolishText(Clean *c, JsonbContainer *st)
 				whole = false;	/* fractions, or beyond bigint: numeric */
 			if (boo && !MlTextIsBool(col->level_text[l]))
 				boo = false;
-			if (ts && !MlTextIsTimestamp(col->level_text[l]))
+			/* a zone ("...T10:00:00+05:00") the cast to timestamp would drop */
+			if (ts && (!MlTextIsTimestamp(col->level_text[l]) ||
+					   MlTextTimestampHasZone(col->level_text[l])))
 				ts = false;
 		}
 		if (num || boo || ts)

@@ -6,7 +6,10 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "fmgr.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "utils/datetime.h"
@@ -80,24 +83,58 @@ MlTextIsBool(const char *s)
 	return parse_bool(s, &b);
 }
 
-/* Parse a timestamp without raising errors; false if it is not one. */
+/*
+ * Decode s as a date and time into tm (tzp: its zone offset; NULL refuses
+ * a zone, DecodeDateTime's own rule), never raising an error. PostgreSQL
+ * 15's DecodeDateTime raises one, "time zone ... not recognized", at a word
+ * in a zone's place that names no zone ("2024-01-02 c5a8", a hash after a
+ * date): so when a word that could be taken for a zone name names none,
+ * s is first decoded with nowhere to put a zone, which refuses it before
+ * the zone is looked up; only if that decoding takes no zone (the word was
+ * a part of the date, "jan-02-2024") is it decoded again with tzp, on the
+ * same path. A timestamp holding such a word and a zone reads as none.
+ */
 static bool
-parse_timestamp(const char *s, Timestamp *result)
+decode_timestamp(const char *s, struct pg_tm *tm, fsec_t *fsec, int *tzp)
 {
 	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
 	char	   *field[MAXDATEFIELDS];
 	int			ftype[MAXDATEFIELDS];
 	int			nf;
 	int			dtype;
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
+	bool		unknown_word = false;
 
 	if (strlen(s) >= MAXDATELEN || strpbrk(s, "0123456789") == NULL)
 		return false;
 	if (ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
 		return false;
-	if (DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 || dtype != DTK_DATE)
+	for (int i = 0; i < nf && !unknown_word; i++)
+		if (ftype[i] == DTK_DATE && isalpha((unsigned char) field[i][0]) && pg_tzset(field[i]) == NULL)
+			unknown_word = true;
+	if (unknown_word && tzp != NULL)
+	{
+		/* DecodeDateTime writes into the fields: decode a copy first */
+		char		workbuf2[MAXDATELEN + MAXDATEFIELDS];
+		char	   *field2[MAXDATEFIELDS];
+		int			ftype2[MAXDATEFIELDS];
+		int			nf2;
+
+		if (ParseDateTime(s, workbuf2, sizeof(workbuf2), field2, ftype2, MAXDATEFIELDS, &nf2) != 0 ||
+			DecodeDateTime(field2, ftype2, nf2, &dtype, tm, fsec, NULL) != 0)
+			return false;
+	}
+	return DecodeDateTime(field, ftype, nf, &dtype, tm, fsec, tzp) == 0 && dtype == DTK_DATE;
+}
+
+/* Parse a timestamp without raising errors; false if it is not one. */
+static bool
+parse_timestamp(const char *s, Timestamp *result)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (!decode_timestamp(s, &tm, &fsec, &tz))
 		return false;
 	return tm2timestamp(&tm, fsec, NULL, result) == 0;
 }
@@ -121,6 +158,36 @@ MlTextIsTimestamp(const char *s)
 	Timestamp	ts;
 
 	return parse_timestamp(s, &ts);
+}
+
+/*
+ * Whether a timestamp text names a time zone or an offset ("Z", "+05:30",
+ * "EST", "Europe/Paris"): timestamp without time zone reads it and drops
+ * the zone, so two different instants can read as one time. The date
+ * parser refuses a zone when it is given nowhere to put one.
+ */
+bool
+MlTextTimestampHasZone(const char *s)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	return MlTextIsTimestamp(s) && !decode_timestamp(s, &tm, &fsec, NULL);
+}
+
+/*
+ * Whether s is a timestamp with time zone in range: its offset applied, or
+ * the session's zone when it names none (as timestamptz_in reads it).
+ */
+bool
+MlTextIsTimestampTz(const char *s)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+	TimestampTz ts;
+
+	return decode_timestamp(s, &tm, &fsec, &tz) && tm2timestamp(&tm, fsec, &tz, &ts) == 0;
 }
 
 Datum

@@ -10,6 +10,8 @@ extern bool MlTextIsNumber(const char *s, double *value);
 extern bool MlTextIsBool(const char *s);
 extern bool MlTextHasLeadingZero(const char *s);
 extern bool MlTextIsTimestamp(const char *s);
+extern bool MlTextTimestampHasZone(const char *s);
+extern bool MlTextIsTimestampTz(const char *s);
 extern bool MlTextToEpoch(const char *s, double *epoch);
 
 #endif							/* ML_CASTS_H */

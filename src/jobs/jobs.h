@@ -80,6 +80,7 @@ typedef struct MlRunStepArgs
 
 extern void MlRunStep(MlRunStepArgs *a);
 extern int64 MlRunWriteOutput(MlRunStepArgs *a, const char *source, bool stamp);
+extern int64 MlRunWriteImport(MlRunStepArgs *a, const char *source);
 extern void MlRunExec(const char *sql, int nargs, const char **args, int expected);
 
 /* entry points of the workers (dispatch.c, worker.c) */

@@ -374,6 +374,100 @@ write_output(Run *r, const char *tmp, bool stamp)
 	return (int64) SPI_processed;
 }
 
+static void run_from_args(Run *r, const MlRunStepArgs *a);
+
+/*
+ * Whether a value of type from goes into a column of type to unchanged:
+ * the same type, a whole number into a wider number or text, any value
+ * into text, a timestamp into timestamptz (read in the session's zone,
+ * as the CSV import reads a cell without one). Never a fraction into an
+ * integer (the assignment cast rounds), a zone dropped, or text parsed.
+ */
+static bool
+lossless_into(Oid from, Oid to)
+{
+	if (from == to || to == TEXTOID)
+		return true;
+	switch (from)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			/* a narrower integer: out of range is an error, not a change */
+			return to == INT2OID || to == INT4OID || to == INT8OID || to == NUMERICOID;
+		case TIMESTAMPOID:
+			return to == TIMESTAMPTZOID;
+		case DATEOID:
+			return to == TIMESTAMPOID || to == TIMESTAMPTZOID;
+		default:
+			return false;
+	}
+}
+
+/*
+ * An import's rows appended to (or replacing those of) the existing
+ * into_table by column name, never by position: a file whose columns came
+ * in another order went into the wrong columns, and one whose column now
+ * reads as another type was cast on assignment (2.7 into a bigint column:
+ * 3), without a word. Every column of the source must be a column of the
+ * table, of a type it takes as it is; otherwise the step fails saying
+ * which (the run fails before writing anything). Columns of the table the
+ * source lacks get their defaults.
+ */
+int64
+MlRunWriteImport(MlRunStepArgs *a, const char *source)
+{
+	Run			r;
+	const char *args[2];
+	StringInfoData cols;
+	uint64		n;
+
+	run_from_args(&r, a);
+	args[0] = r.into;
+	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
+	if (SPI_processed != 1 || SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL)
+		return write_output(&r, source, false);
+	args[0] = source;
+	args[1] = r.into;
+	owner_exec("SELECT s.attname::pg_catalog.text, s.atttypid::pg_catalog.text, d.atttypid::pg_catalog.text, "
+			   "  pg_catalog.format_type(s.atttypid, s.atttypmod), pg_catalog.format_type(d.atttypid, d.atttypmod) "
+			   "FROM pg_catalog.pg_attribute s LEFT JOIN pg_catalog.pg_attribute d "
+			   "  ON d.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2) "
+			   "  AND d.attname OPERATOR(pg_catalog.=) s.attname AND d.attnum OPERATOR(pg_catalog.>) 0 "
+			   "  AND NOT d.attisdropped "
+			   "WHERE s.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
+			   "  AND s.attnum OPERATOR(pg_catalog.>) 0 AND NOT s.attisdropped ORDER BY s.attnum",
+			   2, args, SPI_OK_SELECT);
+	n = SPI_processed;
+	initStringInfo(&cols);
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *name = SPI_getvalue(tup, desc, 1);
+		char	   *to = SPI_getvalue(tup, desc, 3);
+
+		if (to == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of the import is not a column of table %s", name, r.into),
+					 errhint("Add the column to the table, or import into another table.")));
+		if (!lossless_into((Oid) pg_strtoint64(SPI_getvalue(tup, desc, 2)), (Oid) pg_strtoint64(to)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of the import reads as %s, which column \"%s\" of table %s (%s) would not hold unchanged",
+							name, SPI_getvalue(tup, desc, 4), name, r.into, SPI_getvalue(tup, desc, 5)),
+					 errhint("Declare the column's type in the import's CSV options: {\"types\": {\"%s\": \"%s\"}}.",
+							 name, SPI_getvalue(tup, desc, 5))));
+		appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(name));
+	}
+	if (r.mode && strcmp(r.mode, "replace") == 0)
+		MlSpiExec(psprintf("TRUNCATE %s", r.into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s t", r.into, cols.data, cols.data, source),
+			  0, NULL, NULL, NULL, SPI_OK_INSERT);
+	return (int64) SPI_processed;
+}
+
 static void
 step_train(Run *r)
 {

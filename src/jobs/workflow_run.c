@@ -472,11 +472,11 @@ step_import(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
 		MlRunExec(psprintf("SELECT pg_catalog.count(*)::pg_catalog.text FROM %s.ml_import_csv($1, $2, NULL, "
 						   "$3::pg_catalog.jsonb)", w->ext), 3, args, SPI_OK_SELECT);
 		detail_json(res, "rejected_lines", first_value());
-		rows = MlRunWriteOutput(&a, tmp, false);
+		rows = MlRunWriteImport(&a, tmp);
 		drop_temp(tmp);
 	}
 	else
-		rows = MlRunWriteOutput(&a, s->relation, false);
+		rows = MlRunWriteImport(&a, s->relation);
 	res->message = psprintf("imported %lld rows into %s (%s)", (long long) rows, s->into, s->mode);
 	output_details(res, s, rows);
 }

@@ -47,11 +47,44 @@ MlXmlOom(void)
 			 errmsg("out of memory while building a report")));
 }
 
-/* libxml2 wants UTF-8; the catalog's and the data's text is in the server encoding. */
+/*
+ * libxml2 wants UTF-8; the catalog's and the data's text is in the server
+ * encoding. XML 1.0 has no character for a C0 control other than tab,
+ * newline and carriage return, nor for U+FFFE and U+FFFF, and libxml2
+ * writes them into a document as they are: a class label or a level
+ * holding one (E'a\x01') made every chart naming it an SVG that does not
+ * parse, an image never drawn. Each becomes U+FFFD, the replacement
+ * character, as a text the reader sees was not representable.
+ */
 const xmlChar *
 MlXmlText(const char *s)
 {
-	return (const xmlChar *) pg_server_to_any(s, strlen(s), PG_UTF8);
+	const unsigned char *u = (const unsigned char *) pg_server_to_any(s, strlen(s), PG_UTF8);
+	StringInfoData out;
+	size_t		len = strlen((const char *) u);
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		if ((u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r') ||
+			(u[i] == 0xEF && i + 2 < len && u[i + 1] == 0xBF && (u[i + 2] == 0xBE || u[i + 2] == 0xBF)))
+			break;
+	if (i == len)
+		return (const xmlChar *) u;
+	initStringInfo(&out);
+	appendBinaryStringInfo(&out, (const char *) u, i);
+	for (; i < len; i++)
+	{
+		if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r')
+			appendStringInfoString(&out, "\xEF\xBF\xBD");
+		else if (u[i] == 0xEF && i + 2 < len && u[i + 1] == 0xBF && (u[i + 2] == 0xBE || u[i + 2] == 0xBF))
+		{
+			appendStringInfoString(&out, "\xEF\xBF\xBD");
+			i += 2;
+		}
+		else
+			appendStringInfoChar(&out, (char) u[i]);
+	}
+	return (const xmlChar *) out.data;
 }
 
 xmlNodePtr
