@@ -211,3 +211,11 @@ FROM mlops.job_runs r
 JOIN mlops.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id
 LEFT JOIN mlops.projects p ON p.id OPERATOR(pg_catalog.=) j.project_id
 LEFT JOIN LATERAL mlops.job_run_live(CASE WHEN r.status OPERATOR(pg_catalog.=) 'running' THEN r.id END) l ON true;
+
+-- The instant a timestamp text names, or NULL: a text column of zoned times
+-- declared datetime is cast to it (timestamp without time zone dropped the
+-- zones: instants hours apart became one time).
+CREATE FUNCTION mlops.try_cast_timestamptz(text) RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'ml_try_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION mlops.try_cast_timestamptz(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlops.try_cast_timestamptz(text) TO ml_analyst, ml_engineer;

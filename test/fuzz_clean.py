@@ -488,7 +488,7 @@ def gen_case(rng, index):
                  "", "NaN", "Infinity", "2024-02-30", "2024-01-01 10:00+02", "yes", "日本", "x" * 300]
         nums = ["0", "-2147483648.5", "2147483647.4", "9223372036854775807.5", "1e30", "NaN", "-0.5"]
         for _ in range(3):
-            f = rng.choice(["try_cast_numeric", "try_cast_bool", "try_cast_timestamp", "try_cast_bigint"])
+            f = rng.choice(["try_cast_numeric", "try_cast_bool", "try_cast_timestamp", "try_cast_timestamptz", "try_cast_bigint"])
             stmts.append("SELECT mlops.%s(%s)" % (f, lit(rng.choice(texts)) if rng.random() < 0.9 else "NULL"))
             f = rng.choice(["try_round_int8", "try_round_int4"])
             stmts.append("SELECT mlops.%s(%s::numeric)" % (f, lit(rng.choice(nums))))

@@ -71,7 +71,7 @@ FROM unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL
 SELECT f, r, 'EXECUTE' FROM
     unnest(ARRAY['mlops.try_cast_numeric(text)', 'mlops.try_cast_bool(text)',
-                 'mlops.try_cast_timestamp(text)', 'mlops.try_cast_bigint(text)',
+                 'mlops.try_cast_timestamp(text)', 'mlops.try_cast_timestamptz(text)', 'mlops.try_cast_bigint(text)',
                  'mlops.try_round_int8(numeric)', 'mlops.try_round_int4(numeric)']) f,
     unnest(ARRAY['ml_analyst', 'ml_engineer', 'ml_admin']) r
 UNION ALL

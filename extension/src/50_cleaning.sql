@@ -37,6 +37,11 @@ CREATE FUNCTION mlops.try_cast_timestamp(text) RETURNS timestamp
 AS 'MODULE_PATHNAME', 'ml_try_timestamp' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 GRANT EXECUTE ON FUNCTION mlops.try_cast_numeric(text), mlops.try_cast_bool(text),
     mlops.try_cast_timestamp(text) TO ml_analyst, ml_engineer;
+-- The instant a timestamp text names, or NULL (0.4.0): a text column of
+-- zoned times declared datetime is cast to it.
+CREATE FUNCTION mlops.try_cast_timestamptz(text) RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'ml_try_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+GRANT EXECUTE ON FUNCTION mlops.try_cast_timestamptz(text) TO ml_analyst, ml_engineer;
 -- Integer casts that give NULL out of range (0.2.0).
 CREATE FUNCTION mlops.try_cast_bigint(text) RETURNS bigint
 AS 'MODULE_PATHNAME', 'ml_try_bigint' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

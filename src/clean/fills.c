@@ -713,12 +713,15 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 		}
 		if (col->kind == ML_KIND_DATETIME)
 		{
-			if (!epoch_fits(v, col->typid))
+			/* a text column of zoned times: the instant, with its offset */
+			Oid			ttyp = col->zoned ? TIMESTAMPTZOID : col->typid;
+
+			if (!epoch_fits(v, ttyp))
 			{
 				fills->out_of_range[slot]++;
 				continue;
 			}
-			text = MlEpochText(v, col->typid);
+			text = MlEpochText(v, ttyp);
 			if (dfits && !domain_fits_text(dfits, text))
 			{
 				/* a date/time domain's CHECK refuses it: as a number's */

@@ -122,7 +122,8 @@ MlConstantParse(MlColumn *col, const char *text, double *value)
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("constant \"%s\" is not a number, but column \"%s\" is numeric",
 							text, col->name)));
-		if (col->kind == ML_KIND_DATETIME && !MlTextToEpoch(canon, value))
+		if (col->kind == ML_KIND_DATETIME &&
+			!(col->zoned ? MlTextToEpochTz(canon, value) : MlTextToEpoch(canon, value)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
 					 errmsg("constant \"%s\" is not a date or time, but column \"%s\" is a datetime",

@@ -300,7 +300,14 @@ apply_declared_roles(MlFrame *frame, JsonbContainer *roles)
 			if (role_names[i].role == ML_ROLE_NUMERIC)
 				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_NUMERIC, parse_number);
 			else if (role_names[i].role == ML_ROLE_DATETIME)
-				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_DATETIME, MlTextToEpoch);
+			{
+				/* zones named: instants, as timestamp with time zone reads them */
+				bool		zoned = MlTextsNameZones(frame->cols[c].level_text, frame->cols[c].nlevels);
+
+				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_DATETIME,
+								zoned ? MlTextToEpochTz : MlTextToEpoch);
+				frame->cols[c].zoned = zoned;
+			}
 		}
 	}
 }

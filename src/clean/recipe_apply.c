@@ -164,7 +164,8 @@ replay_exprs(Clean *c, JsonbContainer *step, const char *kind)
 	}
 	else if (strcmp(kind, "cast") == 0)
 	{
-		static const char *const casts[] = {"bigint", "integer", "numeric", "boolean", "timestamp"};
+		static const char *const casts[] = {"bigint", "integer", "numeric", "boolean", "timestamp",
+		"timestamptz"};
 		char	   *to = MlOptString(step, "to", "bigint");
 		bool		from_text = MlOptBool(step, "from_text", false);
 		int			i;

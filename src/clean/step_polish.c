@@ -72,6 +72,7 @@ MlEmitCast(Clean *c, int ci, const char *to, bool from_text)
 		fmt = strcmp(to, "bigint") == 0 ? "mlops.try_cast_bigint(%s::text)" :
 			strcmp(to, "numeric") == 0 ? "mlops.try_cast_numeric(%s::text)" :
 			strcmp(to, "boolean") == 0 ? "mlops.try_cast_bool(%s::text)" :
+			strcmp(to, "timestamptz") == 0 ? "mlops.try_cast_timestamptz(%s::text)" :
 			"mlops.try_cast_timestamp(%s::text)";
 	else
 		fmt = strcmp(to, "integer") == 0 ? "mlops.try_round_int4((%s)::numeric)" :
@@ -106,7 +107,7 @@ MlCastDeclared(Clean *c)
 			MlEmitCast(c, ci, col->integral && col->min > -9.2e18 && col->max < 9.2e18 ?
 					   "bigint" : "numeric", true);
 		else if (col->role == ML_ROLE_DATETIME && col->kind == ML_KIND_DATETIME)
-			MlEmitCast(c, ci, "timestamp", true);
+			MlEmitCast(c, ci, col->zoned ? "timestamptz" : "timestamp", true);
 	}
 }
 

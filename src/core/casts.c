@@ -20,6 +20,7 @@
 PG_FUNCTION_INFO_V1(ml_try_numeric);
 PG_FUNCTION_INFO_V1(ml_try_bool);
 PG_FUNCTION_INFO_V1(ml_try_timestamp);
+PG_FUNCTION_INFO_V1(ml_try_timestamptz);
 PG_FUNCTION_INFO_V1(ml_try_bigint);
 PG_FUNCTION_INFO_V1(ml_try_round_int8);
 PG_FUNCTION_INFO_V1(ml_try_round_int4);
@@ -152,6 +153,40 @@ MlTextToEpoch(const char *s, double *epoch)
 	return true;
 }
 
+/*
+ * Epoch seconds of the instant a timestamp text names (as timestamp with
+ * time zone: its offset applied, the session's zone where it names none).
+ */
+bool
+MlTextToEpochTz(const char *s, double *epoch)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+	TimestampTz ts;
+
+	if (!decode_timestamp(s, &tm, &fsec, &tz) || tm2timestamp(&tm, fsec, &tz, &ts) != 0 ||
+		!IS_VALID_TIMESTAMP(ts))
+		return false;
+	*epoch = (double) ts / USECS_PER_SEC +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	return true;
+}
+
+/*
+ * Whether any of the texts is a timestamp naming a zone: a text column of
+ * such values declared datetime is read as instants (MlTextToEpochTz), as
+ * timestamp without time zone would drop the zones.
+ */
+bool
+MlTextsNameZones(char **texts, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (texts[i] && MlTextTimestampHasZone(texts[i]))
+			return true;
+	return false;
+}
+
 bool
 MlTextIsTimestamp(const char *s)
 {
@@ -221,6 +256,22 @@ ml_try_timestamp(PG_FUNCTION_ARGS)
 	if (!parse_timestamp(s, &ts))
 		PG_RETURN_NULL();
 	PG_RETURN_TIMESTAMP(ts);
+}
+
+/* mlops.try_cast_timestamptz: the instant, or NULL (out of range too). */
+Datum
+ml_try_timestamptz(PG_FUNCTION_ARGS)
+{
+	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+	TimestampTz ts;
+
+	if (!decode_timestamp(s, &tm, &fsec, &tz) || tm2timestamp(&tm, fsec, &tz, &ts) != 0 ||
+		!IS_VALID_TIMESTAMP(ts))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(ts);
 }
 
 /*

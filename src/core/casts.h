@@ -13,5 +13,7 @@ extern bool MlTextIsTimestamp(const char *s);
 extern bool MlTextTimestampHasZone(const char *s);
 extern bool MlTextIsTimestampTz(const char *s);
 extern bool MlTextToEpoch(const char *s, double *epoch);
+extern bool MlTextToEpochTz(const char *s, double *epoch);
+extern bool MlTextsNameZones(char **texts, int n);
 
 #endif							/* ML_CASTS_H */

@@ -49,6 +49,7 @@ typedef struct MlColumn
 	bool		identifier;		/* a unique key: never a feature */
 	bool		generated;		/* a generated column of the source: never filled */
 	bool		converted;		/* text read as numbers or times (a role, or mostly numbers) */
+	bool		zoned;			/* text declared datetime naming zones: read as instants */
 	bool		numeric_text;	/* text inferred numeric: >= ML_NUMERIC_TEXT_SHARE parse */
 	int64		nunparsed;		/* non-null cells of a converted column that did not parse */
 	char	   *unparsed_examples[3];	/* a few distinct texts that did not parse */
