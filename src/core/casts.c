@@ -140,6 +140,22 @@ parse_timestamp(const char *s, Timestamp *result)
 	return tm2timestamp(&tm, fsec, NULL, result) == 0;
 }
 
+/*
+ * Parse a timestamp with time zone without raising errors (its offset
+ * applied, the session's zone where it names none); false if it is not
+ * one or the instant is out of range.
+ */
+static bool
+parse_timestamptz(const char *s, TimestampTz *result)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	return decode_timestamp(s, &tm, &fsec, &tz) && tm2timestamp(&tm, fsec, &tz, result) == 0 &&
+		IS_VALID_TIMESTAMP(*result);
+}
+
 /* Epoch seconds of a timestamp text (as timestamp without time zone). */
 bool
 MlTextToEpoch(const char *s, double *epoch)
@@ -160,13 +176,9 @@ MlTextToEpoch(const char *s, double *epoch)
 bool
 MlTextToEpochTz(const char *s, double *epoch)
 {
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
 	TimestampTz ts;
 
-	if (!decode_timestamp(s, &tm, &fsec, &tz) || tm2timestamp(&tm, fsec, &tz, &ts) != 0 ||
-		!IS_VALID_TIMESTAMP(ts))
+	if (!parse_timestamptz(s, &ts))
 		return false;
 	*epoch = (double) ts / USECS_PER_SEC +
 		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
@@ -217,12 +229,9 @@ MlTextTimestampHasZone(const char *s)
 bool
 MlTextIsTimestampTz(const char *s)
 {
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
 	TimestampTz ts;
 
-	return decode_timestamp(s, &tm, &fsec, &tz) && tm2timestamp(&tm, fsec, &tz, &ts) == 0;
+	return parse_timestamptz(s, &ts);
 }
 
 Datum
@@ -263,13 +272,9 @@ Datum
 ml_try_timestamptz(PG_FUNCTION_ARGS)
 {
 	char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
 	TimestampTz ts;
 
-	if (!decode_timestamp(s, &tm, &fsec, &tz) || tm2timestamp(&tm, fsec, &tz, &ts) != 0 ||
-		!IS_VALID_TIMESTAMP(ts))
+	if (!parse_timestamptz(s, &ts))
 		PG_RETURN_NULL();
 	PG_RETURN_TIMESTAMPTZ(ts);
 }
