@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..28"
+echo "1..30"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -183,6 +183,30 @@ run=$(as $eng -c "SELECT ml_run_now($ajob)")
 got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM appended")"
 check "a fraction for a bigint column fails the import step, nothing rounded ($got)" test "$got" = "failed/42804/2"
 rm -f "$csv2"
+
+# 6c. a score job appends by column name as well: into a table whose
+# columns are in another order (reversed) the rows land in their columns,
+# where the positional append failed (42804 from our INSERT) or, with
+# types that fit, put values in the wrong columns; a table without the
+# run's stamp fails the step saying so
+cols=$(q -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum DESC) FROM pg_attribute
+             WHERE attrelid = 'scored'::regclass AND attnum > 0 AND NOT attisdropped")
+q >/dev/null <<SQL
+CREATE TABLE scored_rev AS SELECT $cols FROM scored WITH NO DATA;
+ALTER TABLE scored_rev OWNER TO $eng;
+CREATE TABLE scored_nostamp AS SELECT * FROM scored WITH NO DATA;
+ALTER TABLE scored_nostamp DROP COLUMN run_id;
+ALTER TABLE scored_nostamp OWNER TO $eng;
+SQL
+rjob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"houses\", \"into_table\": \"scored_rev\"}')")
+run=$(as $eng -c "SELECT ml_run_now($rjob)")
+got="$(run_end $run)/$(q -c "SELECT count(*) FROM scored_rev")/$(q -c "SELECT count(*) FROM scored_rev s JOIN houses h USING (id)
+     WHERE s.run_id = $run AND s.x1 = h.x1 AND s.y = h.y AND abs(s.prediction - ml_predict('homes', h)) < 1e-9")"
+check "a score job appends into reordered columns by name ($got)" test "$got" = "succeeded/$(q -c "SELECT count(*) FROM houses")/$(q -c "SELECT count(*) FROM houses")"
+njob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"houses\", \"into_table\": \"scored_nostamp\"}')")
+run=$(as $eng -c "SELECT ml_run_now($njob)")
+got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM scored_nostamp")"
+check "a table without run_id fails the score job, nothing written ($got)" test "$got" = "failed/42703/0"
 
 # 7. hostile identifiers run as well as they are stored: quoted, never spliced
 q >/dev/null <<'SQL'

@@ -345,40 +345,12 @@ require_arg(const Run *r, const char *value, const char *name)
 				 errhint("Set it with ml_alter_job(%lld, '{\"%s\": ...}').", (long long) r->job, name)));
 }
 
-/*
- * Write the step's output (a temporary table) into the job's table: a new
- * table owned by the job's owner, or appended to / replacing the rows of
- * the existing one. Score output is stamped with the run.
- */
-static int64
-write_output(Run *r, const char *tmp, bool stamp)
-{
-	const char *args[1] = {r->into};
-	bool		exists;
-	char	   *runid = psprintf("%lld", (long long) r->run);
-	const char *cols = stamp ? psprintf("t.*, %s::pg_catalog.int8 AS run_id", runid) : "t.*";
-
-	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
-	exists = SPI_processed == 1 &&
-		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) != NULL;
-	if (!exists)
-		MlSpiExec(psprintf("CREATE TABLE %s AS SELECT %s FROM %s t", r->into, cols, tmp),
-				  0, NULL, NULL, NULL, SPI_OK_UTILITY);
-	else
-	{
-		if (r->mode && strcmp(r->mode, "replace") == 0)
-			MlSpiExec(psprintf("TRUNCATE %s", r->into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
-		MlSpiExec(psprintf("INSERT INTO %s SELECT %s FROM %s t", r->into, cols, tmp),
-				  0, NULL, NULL, NULL, SPI_OK_INSERT);
-	}
-	return (int64) SPI_processed;
-}
-
 static void run_from_args(Run *r, const MlRunStepArgs *a);
 
 /*
  * Whether a value of type from goes into a column of type to unchanged:
- * the same type, a whole number into a wider number or text, any value
+ * the same type, a whole number into a wider number or text (an int4 or
+ * a real into double precision), any value
  * into text, a timestamp into timestamptz (read in the session's zone,
  * as the CSV import reads a cell without one). Never a fraction into an
  * integer (the assignment cast rounds), a zone dropped, or text parsed.
@@ -392,9 +364,15 @@ lossless_into(Oid from, Oid to)
 	{
 		case INT2OID:
 		case INT4OID:
+			/* double precision holds every int4 exactly */
+			if (to == FLOAT8OID)
+				return true;
+			/* FALLTHROUGH */
 		case INT8OID:
 			/* a narrower integer: out of range is an error, not a change */
 			return to == INT2OID || to == INT4OID || to == INT8OID || to == NUMERICOID;
+		case FLOAT4OID:
+			return to == FLOAT8OID;
 		case TIMESTAMPOID:
 			return to == TIMESTAMPTZOID;
 		case DATEOID:
@@ -405,30 +383,24 @@ lossless_into(Oid from, Oid to)
 }
 
 /*
- * An import's rows appended to (or replacing those of) the existing
- * into_table by column name, never by position: a file whose columns came
- * in another order went into the wrong columns, and one whose column now
- * reads as another type was cast on assignment (2.7 into a bigint column:
- * 3), without a word. Every column of the source must be a column of the
- * table, of a type it takes as it is; otherwise the step fails saying
- * which (the run fails before writing anything). Columns of the table the
+ * Rows appended to (or replacing those of) the existing into_table by
+ * column name, never by position: a source whose columns came in another
+ * order (a CSV file, a relation altered between runs) went into the wrong
+ * columns, and one whose column now reads as another type was cast on
+ * assignment (2.7 into a bigint column: 3), without a word. Every column
+ * of the source must be a column of the table, of a type it takes as it
+ * is, and so must the run's stamp (run_id) when there is one; otherwise
+ * the step fails saying which, before writing. Columns of the table the
  * source lacks get their defaults.
  */
-int64
-MlRunWriteImport(MlRunStepArgs *a, const char *source)
+static int64
+append_by_name(Run *r, const char *source, bool stamp, bool import)
 {
-	Run			r;
-	const char *args[2];
+	const char *args[2] = {source, r->into};
 	StringInfoData cols;
+	StringInfoData sel;
 	uint64		n;
 
-	run_from_args(&r, a);
-	args[0] = r.into;
-	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
-	if (SPI_processed != 1 || SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL)
-		return write_output(&r, source, false);
-	args[0] = source;
-	args[1] = r.into;
 	owner_exec("SELECT s.attname::pg_catalog.text, s.atttypid::pg_catalog.text, d.atttypid::pg_catalog.text, "
 			   "  pg_catalog.format_type(s.atttypid, s.atttypmod), pg_catalog.format_type(d.atttypid, d.atttypmod) "
 			   "FROM pg_catalog.pg_attribute s LEFT JOIN pg_catalog.pg_attribute d "
@@ -440,6 +412,7 @@ MlRunWriteImport(MlRunStepArgs *a, const char *source)
 			   2, args, SPI_OK_SELECT);
 	n = SPI_processed;
 	initStringInfo(&cols);
+	initStringInfo(&sel);
 	for (uint64 i = 0; i < n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -450,23 +423,90 @@ MlRunWriteImport(MlRunStepArgs *a, const char *source)
 		if (to == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of the import is not a column of table %s", name, r.into),
-					 errhint("Add the column to the table, or import into another table.")));
+					 errmsg("column \"%s\" of the %s is not a column of table %s", name,
+							import ? "import" : "step's output", r->into),
+					 errhint("Add the column to the table, or write into another table.")));
 		if (!lossless_into((Oid) pg_strtoint64(SPI_getvalue(tup, desc, 2)), (Oid) pg_strtoint64(to)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of the import reads as %s, which column \"%s\" of table %s (%s) would not hold unchanged",
-							name, SPI_getvalue(tup, desc, 4), name, r.into, SPI_getvalue(tup, desc, 5)),
+					 errmsg("column \"%s\" of the %s reads as %s, which column \"%s\" of table %s (%s) would not hold unchanged",
+							name, import ? "import" : "step's output", SPI_getvalue(tup, desc, 4), name, r->into,
+							SPI_getvalue(tup, desc, 5)),
+					 import ?
 					 errhint("Declare the column's type in the import's CSV options: {\"types\": {\"%s\": \"%s\"}}.",
-							 name, SPI_getvalue(tup, desc, 5))));
+							 name, SPI_getvalue(tup, desc, 5)) :
+					 errhint("Write into another table, or change the type of column \"%s\".", name)));
+		if (stamp && strcmp(name, "run_id") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("the step's output has a column \"run_id\", the name of the run's stamp"),
+					 errhint("Rename the column of relation %s.", r->relation ? r->relation : source)));
 		appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(name));
+		appendStringInfo(&sel, "%st.%s", i ? ", " : "", quote_identifier(name));
 	}
-	if (r.mode && strcmp(r.mode, "replace") == 0)
-		MlSpiExec(psprintf("TRUNCATE %s", r.into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
-	MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s t", r.into, cols.data, cols.data, source),
+	if (stamp)
+	{
+		args[0] = r->into;
+		owner_exec("SELECT d.atttypid::pg_catalog.text, pg_catalog.format_type(d.atttypid, d.atttypmod) "
+				   "FROM pg_catalog.pg_attribute d WHERE d.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
+				   "  AND d.attname OPERATOR(pg_catalog.=) 'run_id' AND d.attnum OPERATOR(pg_catalog.>) 0 "
+				   "  AND NOT d.attisdropped",
+				   1, args, SPI_OK_SELECT);
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("table %s has no column \"run_id\" for the run's stamp", r->into),
+					 errhint("Add the column (bigint), or write into another table.")));
+		if (!lossless_into(INT8OID, (Oid) pg_strtoint64(SPI_getvalue(SPI_tuptable->vals[0],
+																  SPI_tuptable->tupdesc, 1))))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"run_id\" of table %s (%s) would not hold the run's id (bigint) unchanged",
+							r->into, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2))));
+		appendStringInfo(&cols, "%srun_id", n ? ", " : "");
+		appendStringInfo(&sel, "%s%lld::pg_catalog.int8", n ? ", " : "", (long long) r->run);
+	}
+	if (r->mode && strcmp(r->mode, "replace") == 0)
+		MlSpiExec(psprintf("TRUNCATE %s", r->into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s t", r->into, cols.data, sel.data, source),
 			  0, NULL, NULL, NULL, SPI_OK_INSERT);
 	return (int64) SPI_processed;
 }
+
+/*
+ * Write the step's output (a temporary table, or an import's staging
+ * table) into the job's table: a new table owned by the job's owner, or
+ * appended to / replacing the rows of the existing one by column name.
+ * Score output is stamped with the run.
+ */
+static int64
+write_output(Run *r, const char *tmp, bool stamp, bool import)
+{
+	const char *args[1] = {r->into};
+	bool		exists;
+	char	   *runid = psprintf("%lld", (long long) r->run);
+	const char *cols = stamp ? psprintf("t.*, %s::pg_catalog.int8 AS run_id", runid) : "t.*";
+
+	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
+	exists = SPI_processed == 1 &&
+		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) != NULL;
+	if (exists)
+		return append_by_name(r, tmp, stamp, import);
+	MlSpiExec(psprintf("CREATE TABLE %s AS SELECT %s FROM %s t", r->into, cols, tmp),
+			  0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	return (int64) SPI_processed;
+}
+
+/* An import's rows into the step's table (write_output, by column name). */
+int64
+MlRunWriteImport(MlRunStepArgs *a, const char *source)
+{
+	Run			r;
+
+	run_from_args(&r, a);
+	return write_output(&r, source, false, true);
+}
+
 
 static void
 step_train(Run *r)
@@ -501,7 +541,7 @@ step_score(Run *r)
 	require_arg(r, r->into, "into_table");
 	owner_exec(psprintf("SELECT %s.ml_score($1, $2::pg_catalog.regclass, $3)", r->ext),
 			   3, args, SPI_OK_SELECT);
-	r->rows = write_output(r, tmp, true);
+	r->rows = write_output(r, tmp, true, false);
 	r->has_rows = true;
 	MlSpiExec(psprintf("DROP TABLE %s", tmp), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	r->detail = MemoryContextStrdup(TopMemoryContext,
@@ -523,7 +563,7 @@ step_clean(Run *r)
 			   3, args, SPI_OK_SELECT);
 	if (r->into)
 	{
-		r->rows = write_output(r, tmp, false);
+		r->rows = write_output(r, tmp, false, false);
 		MlSpiExec(psprintf("DROP TABLE %s", tmp), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 		r->detail = MemoryContextStrdup(TopMemoryContext,
 										psprintf("applied recipe %s to %s into %s", r->recipe, r->relation, r->into));
@@ -885,7 +925,7 @@ MlRunWriteOutput(MlRunStepArgs *a, const char *source, bool stamp)
 	Run			r;
 
 	run_from_args(&r, a);
-	return write_output(&r, source, stamp);
+	return write_output(&r, source, stamp, false);
 }
 
 void
