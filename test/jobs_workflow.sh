@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..30"
+echo "1..31"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -207,6 +207,11 @@ njob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\
 run=$(as $eng -c "SELECT ml_run_now($njob)")
 got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM scored_nostamp")"
 check "a table without run_id fails the score job, nothing written ($got)" test "$got" = "failed/42703/0"
+q -c "CREATE TABLE houses_rid AS SELECT *, 7 AS run_id FROM houses; GRANT SELECT ON houses_rid TO ml_engineer" >/dev/null
+ijob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"houses_rid\", \"into_table\": \"scored_rid\"}')")
+run=$(as $eng -c "SELECT ml_run_now($ijob)")
+got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT to_regclass('scored_rid') IS NULL")"
+check "a relation with its own run_id fails the score job, no table made ($got)" test "$got" = "failed/42701/t"
 
 # 7. hostile identifiers run as well as they are stored: quoted, never spliced
 q >/dev/null <<'SQL'

@@ -436,11 +436,6 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 					 errhint("Declare the column's type in the import's CSV options: {\"types\": {\"%s\": \"%s\"}}.",
 							 name, SPI_getvalue(tup, desc, 5)) :
 					 errhint("Write into another table, or change the type of column \"%s\".", name)));
-		if (stamp && strcmp(name, "run_id") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_COLUMN),
-					 errmsg("the step's output has a column \"run_id\", the name of the run's stamp"),
-					 errhint("Rename the column of relation %s.", r->relation ? r->relation : source)));
 		appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(name));
 		appendStringInfo(&sel, "%st.%s", i ? ", " : "", quote_identifier(name));
 	}
@@ -487,6 +482,20 @@ write_output(Run *r, const char *tmp, bool stamp, bool import)
 	char	   *runid = psprintf("%lld", (long long) r->run);
 	const char *cols = stamp ? psprintf("t.*, %s::pg_catalog.int8 AS run_id", runid) : "t.*";
 
+	if (stamp)
+	{
+		/* the stamp's name taken by a column of the scored relation */
+		args[0] = tmp;
+		owner_exec("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) "
+				   "pg_catalog.to_regclass($1) AND attname OPERATOR(pg_catalog.=) 'run_id' "
+				   "AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped", 1, args, SPI_OK_SELECT);
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("the step's output has a column \"run_id\", the name of the run's stamp"),
+					 errhint("Rename the column of relation %s.", r->relation ? r->relation : tmp)));
+		args[0] = r->into;
+	}
 	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
 	exists = SPI_processed == 1 &&
 		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) != NULL;
