@@ -76,6 +76,7 @@ RESET ROLE;
 SET ROLE regress_alice;
 -- a forecast version is not scored row by row
 SELECT regress_try($$SELECT ml_predict('fc_sales', '{"day": "2024-05-01"}'::jsonb)$$);
+SELECT regress_try($$SELECT ml_report('fc_sales', 'model')$$);
 
 -- bad arguments
 SELECT regress_try($$SELECT ml_forecast_train('fc_nosuch', 'day')$$);
