@@ -48,6 +48,12 @@ SELECT * FROM ml_import_csv('csv_range', data => E'id,v,n,t\n1,1.5,7,2024-01-02\
 SELECT * FROM csv_range ORDER BY id;
 SELECT * FROM ml_import_csv('csv_declared', data => E'a,b\n1,1.5\n3000000000,2\n2,1e5000\n', options => '{"types": {"a": "integer", "b": "numeric"}}');
 SELECT * FROM csv_declared ORDER BY a;
+-- a declared date takes dates to 5874897 AD (beyond timestamp's range, which
+-- refused them), and refuses a time of day or a zone, which date would drop
+-- without a word (10:30 on January 2nd became January 2nd)
+SELECT * FROM ml_import_csv('csv_dates', data => E'd\n2024-01-02\n300000-01-01\n2024-01-02 10:30\n2024-01-02 00:00:00\n5874898-01-01\n2024-01-02+05\nsoon\n',
+                            options => '{"types": {"d": "date"}}');
+SELECT d FROM csv_dates ORDER BY d;
 -- a text column whose sample holds a time-zone-like word, and integers beyond bigint
 SELECT * FROM ml_import_csv('csv_texty', data => E'a,big\n2024-01-02 foo/bar,99999999999999999999\nplain,12345678901234567890123\n');
 SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'csv_texty' ORDER BY ordinal_position;

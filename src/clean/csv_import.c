@@ -466,11 +466,9 @@ row_min_width(CsvImport *im, const char **cells)
 				len = TYPEALIGN(sizeof(int64), len) + sizeof(int64);
 				break;
 			case CT_TIMESTAMP:
-				if (strcmp(im->sqltypes[c], "date") == 0)
-					len = INTALIGN(len) + sizeof(int32);
-				else
-					len = TYPEALIGN(sizeof(int64), len) + sizeof(int64);
+				len = TYPEALIGN(sizeof(int64), len) + sizeof(int64);
 				break;
+			case CT_DATE:
 			case CT_INTEGER:
 				len = INTALIGN(len) + sizeof(int32);
 				break;
@@ -519,6 +517,8 @@ record_reason(CsvImport *im, CsvRecord *rec, const char **cells)
 								  "value \"%s\" of column \"%s\" names a time zone, which type %s would drop" :
 								  fit == FIT_DIGITS ?
 								  "value \"%s\" of column \"%s\" has more digits than type %s holds" :
+								  fit == FIT_TIME ?
+								  "value \"%s\" of column \"%s\" has a time of day, which type %s would drop" :
 								  "value \"%s\" of column \"%s\" is not of type %s",
 								  s, im->names[c], im->sqltypes[c]);
 				break;

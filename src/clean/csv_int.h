@@ -22,7 +22,8 @@ typedef enum CsvType
 	CT_UNKNOWN, CT_BIGINT, CT_FLOAT, CT_BOOL, CT_TIMESTAMP, CT_TEXT,
 	CT_INTEGER, CT_NUMERIC,		/* only when declared in "types" */
 	CT_TIMESTAMPTZ,				/* inferred when a cell names a time zone */
-	CT_BIGINT_WIDE				/* inferring: bigint, with integers no double holds */
+	CT_BIGINT_WIDE,				/* inferring: bigint, with integers no double holds */
+	CT_DATE						/* only when declared in "types" */
 } CsvType;
 
 /* How a cell fits a type. */
@@ -30,7 +31,8 @@ typedef enum CsvFit
 {
 	FIT_OK, FIT_TYPE, FIT_RANGE,
 	FIT_ZONE,					/* a zone that timestamp (or date) would drop */
-	FIT_DIGITS					/* an integer with more digits than a double holds */
+	FIT_DIGITS,					/* an integer with more digits than a double holds */
+	FIT_TIME					/* a time of day that date would drop */
 } CsvFit;
 
 /* One record, as handed out by MlCsvNext(). */

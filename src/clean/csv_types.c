@@ -267,6 +267,21 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 				default:
 					return FIT_TYPE;
 			}
+		case CT_DATE:
+			/* a time of day or a zone would be dropped: refused, not cut */
+			switch (MlTextDateFit(s))
+			{
+				case ML_DATE_OK:
+					return FIT_OK;
+				case ML_DATE_TIME:
+					return FIT_TIME;
+				case ML_DATE_ZONE:
+					return FIT_ZONE;
+				case ML_DATE_RANGE:
+					return FIT_RANGE;
+				default:
+					return FIT_TYPE;
+			}
 		case CT_TIMESTAMPTZ:
 			if (timestamp_kind(s, true) != TS_NONE)
 				return FIT_OK;
@@ -330,7 +345,7 @@ MlCsvTypeFromName(const char *name, char **sqltype)
 		{"boolean", CT_BOOL, "boolean"}, {"timestamp", CT_TIMESTAMP, "timestamp"},
 		{"timestamptz", CT_TIMESTAMPTZ, "timestamp with time zone"},
 		{"timestamp with time zone", CT_TIMESTAMPTZ, "timestamp with time zone"},
-		{"date", CT_TIMESTAMP, "date"}
+		{"date", CT_DATE, "date"}
 	};
 
 	for (int i = 0; i < (int) lengthof(known); i++)

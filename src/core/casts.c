@@ -156,6 +156,29 @@ parse_timestamptz(const char *s, TimestampTz *result)
 		IS_VALID_TIMESTAMP(*result);
 }
 
+/*
+ * How s reads as a date, never raising an error: a date (a time of day of
+ * midnight allowed), not one, one with a time of day or a zone (which
+ * date_in would drop without a word), or one beyond the range of date
+ * (which is wider than timestamp's: 5874897 AD).
+ */
+MlDateFit
+MlTextDateFit(const char *s)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (!decode_timestamp(s, &tm, &fsec, NULL))
+		return decode_timestamp(s, &tm, &fsec, &tz) ? ML_DATE_ZONE : ML_DATE_NONE;
+	if (tm.tm_hour != 0 || tm.tm_min != 0 || tm.tm_sec != 0 || fsec != 0)
+		return ML_DATE_TIME;
+	if (!IS_VALID_JULIAN(tm.tm_year, tm.tm_mon, tm.tm_mday) ||
+		!IS_VALID_DATE(date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE))
+		return ML_DATE_RANGE;
+	return ML_DATE_OK;
+}
+
 /* Epoch seconds of a timestamp text (as timestamp without time zone). */
 bool
 MlTextToEpoch(const char *s, double *epoch)

@@ -14,6 +14,13 @@ extern bool MlTextTimestampHasZone(const char *s);
 extern bool MlTextIsTimestampTz(const char *s);
 extern bool MlTextToEpoch(const char *s, double *epoch);
 extern bool MlTextToEpochTz(const char *s, double *epoch);
+
+/* How a text reads as a date (MlTextDateFit). */
+typedef enum MlDateFit
+{
+	ML_DATE_OK, ML_DATE_NONE, ML_DATE_TIME, ML_DATE_ZONE, ML_DATE_RANGE
+} MlDateFit;
+extern MlDateFit MlTextDateFit(const char *s);
 extern bool MlTextsNameZones(char **texts, int n);
 
 #endif							/* ML_CASTS_H */
