@@ -45,6 +45,15 @@ SET ROLE regress_alice;
 CREATE TABLE rc_partial (id int, shop text);
 SELECT regress_try(format('SELECT * FROM ml_apply_recipe(%s, %L, into_table => %L)',
                           :clean_recipe, 'rc_partial', 'rc_partial2'));
+-- a model's numeric input that is text in the relation: an error naming
+-- it (its text read as gaps, every row filled as if the input were missing)
+CREATE TABLE rc_reg AS SELECT i AS id, i * 1.5 + (i % 3) AS x, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 3.0 + 1 END AS y
+FROM generate_series(1, 40) i;
+SELECT DISTINCT recipe_id AS reg_recipe FROM ml_impute('rc_reg', '{y}', 'regression',
+    '{"roles": {"id": "identifier"}}', into_table => 'rc_reg_out') \gset
+CREATE TABLE rc_reg_text AS SELECT id, x::text AS x, y FROM rc_reg;
+SELECT regexp_replace(regress_try(format('SELECT count(*) FROM ml_apply_recipe(%s, %L, %L)', :reg_recipe,
+                                         'rc_reg_text', 'rc_reg_text_out')), 'recipe \d+', 'recipe N') AS regress_try;
 SELECT regress_try($$SELECT * FROM ml_apply_recipe(999999, 'rc_new')$$);
 SELECT regress_try($$SELECT * FROM ml_apply_recipe(NULL, 'rc_new')$$);
 RESET ROLE;

@@ -503,6 +503,14 @@ recipe_features(MlFrame *frame, JsonbContainer *obj)
 		JsonbContainer *o = jobject(&num.items[i], "a numeric input is not an object");
 
 		f->numcol[i] = recipe_column(frame, o);
+		/* a number the model was fitted on: text there would read as gaps */
+		if (frame->cols[f->numcol[i]].kind != ML_KIND_NUMERIC &&
+			frame->cols[f->numcol[i]].kind != ML_KIND_DATETIME)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" is a numeric input of the recipe's model, but is of type %s in the relation",
+							frame->cols[f->numcol[i]].name, format_type_be(frame->cols[f->numcol[i]].typid)),
+					 errhint("Apply the recipe to a relation whose column holds numbers (a view can cast it).")));
 		f->mean[i] = MlRecipeNumber(o, "mean", 0);
 		f->sd[i] = MlRecipeNumber(o, "sd", 1);
 	}
