@@ -1,0 +1,50 @@
+-- review16: text columns of zoned times declared datetime (fills written
+-- in ISO whatever the DateStyle; out-of-range instants filled, not kept).
+\set VERBOSITY sqlstate
+SET client_min_messages = warning;
+-- A fill in a text column is written in ISO with its offset in digits:
+-- DateStyle SQL wrote "01/01/2024 11:30:00 IST" in Asia/Kolkata, which the
+-- parser reads as Israel's time (3.5 hours off), and LMT, which it does
+-- not read at all (ml_clean's cast left the cell NULL).
+SET TimeZone = 'Asia/Kolkata';
+SET DateStyle = 'SQL, MDY';
+CREATE TABLE r16z (id int, t text);
+INSERT INTO r16z VALUES (1, '2024-01-01 10:00:00+05'), (2, '2024-01-01T05:00:00Z'),
+    (3, '2024-01-01 08:00:00+00'), (4, NULL);
+SELECT filled FROM ml_impute('r16z', '{t}', 'mean',
+    '{"roles": {"t": "datetime", "id": "identifier"}}', into_table => 'r16z_mean');
+SELECT id, t, mlops.try_cast_timestamptz(t) AT TIME ZONE 'UTC' AS utc FROM r16z_mean ORDER BY id;
+SELECT count(*) FROM ml_clean('r16z',
+    '{"roles": {"t": "datetime", "id": "identifier"}, "missing": {"method": "mean"}, "outliers": false}', 'r16z_clean');
+SELECT id, t AT TIME ZONE 'UTC' AS utc FROM r16z_clean ORDER BY id;
+SET TimeZone = 'Europe/Paris';
+CREATE TABLE r16old (id int, t text);
+INSERT INTO r16old VALUES (1, '1800-01-01 00:00:00+00'), (2, '1800-01-03 00:00:00+00'), (3, NULL);
+SELECT count(*) FROM ml_clean('r16old',
+    '{"roles": {"t": "datetime", "id": "identifier"}, "missing": {"method": "mean"}, "outliers": false}', 'r16old_clean');
+SELECT id, t AT TIME ZONE 'UTC' AS utc FROM r16old_clean ORDER BY id;
+-- times without zones: the fill's day and month are not in DateStyle's order
+SET DateStyle = 'SQL, DMY';
+CREATE TABLE r16p (id int, t text);
+INSERT INTO r16p VALUES (1, '2024-01-02 00:00:00'), (2, '2024-01-04 00:00:00'), (3, NULL);
+SELECT filled FROM ml_impute('r16p', '{t}', 'mean', '{"roles": {"t": "datetime", "id": "identifier"}}',
+    into_table => 'r16p_mean');
+SELECT t FROM r16p_mean WHERE id = 3;
+RESET DateStyle;
+-- A zoned text whose instant is beyond timestamptz's range (its wall time
+-- within timestamp's) is missing to the fit and filled: the write kept it
+-- (it asked try_cast_timestamp whether the text parses), so ml_impute
+-- counted it filled and ml_clean's cast then left it NULL.
+SET TimeZone = 'UTC';
+CREATE TABLE r16r (id int, t text);
+INSERT INTO r16r VALUES (1, '294276-12-31 23:00:00-05'), (2, '2024-01-01 00:00:00+00'), (3, NULL),
+    (4, '4714-11-24 03:00:00+05 BC');
+SELECT filled FROM ml_impute('r16r', '{t}', 'mean', '{"roles": {"t": "datetime", "id": "identifier"}}',
+    into_table => 'r16r_mean');
+SELECT id, t FROM r16r_mean ORDER BY id;
+SELECT count(*) FROM ml_clean('r16r',
+    '{"roles": {"t": "datetime", "id": "identifier"}, "missing": {"method": "mean"}, "outliers": false, "datetime": false}', 'r16r_clean');
+SELECT id, t FROM r16r_clean ORDER BY id;
+DROP TABLE r16z, r16z_mean, r16z_clean, r16old, r16old_clean, r16p, r16p_mean, r16r, r16r_mean, r16r_clean;
+RESET TimeZone;
+RESET client_min_messages;
