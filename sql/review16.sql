@@ -45,6 +45,37 @@ SELECT id, t FROM r16r_mean ORDER BY id;
 SELECT count(*) FROM ml_clean('r16r',
     '{"roles": {"t": "datetime", "id": "identifier"}, "missing": {"method": "mean"}, "outliers": false, "datetime": false}', 'r16r_clean');
 SELECT id, t FROM r16r_clean ORDER BY id;
+-- A recipe reads new rows' times as the run read them: fitted on zoned
+-- texts (its cast to timestamptz) and applied to texts without zones, the
+-- median fill 05:00Z was written without its offset and read in the
+-- session's zone (10:00Z in New York); fitted on wall times (its cast to
+-- timestamp) and applied to zoned texts, the fill 05:00 was written with
+-- Kolkata's offset and cut to 10:30.
+SET TimeZone = 'UTC';
+CREATE TABLE r16fz (id int, t text);
+INSERT INTO r16fz VALUES (1, '2024-01-01 10:00:00+05'), (2, '2024-01-01T05:00:00Z'),
+    (3, '2024-01-01 08:00:00+00'), (4, NULL);
+SELECT DISTINCT recipe_id AS r16_zoned FROM ml_clean('r16fz',
+    '{"roles": {"t": "datetime", "id": "identifier"}, "missing": {"method": "median"}, "outliers": false, "datetime": false}',
+    'r16fz_clean') \gset
+SELECT id, t FROM r16fz_clean WHERE id = 4;
+CREATE TABLE r16an (id int, t text);
+INSERT INTO r16an VALUES (1, '2024-01-01 05:00:00'), (2, NULL);
+SET TimeZone = 'America/New_York';
+SELECT count(*) FROM ml_apply_recipe(:r16_zoned, 'r16an', 'r16an_out');
+SELECT id, t AT TIME ZONE 'UTC' AS utc FROM r16an_out ORDER BY id;
+SET TimeZone = 'Asia/Kolkata';
+CREATE TABLE r16fp (id int, t text);
+INSERT INTO r16fp VALUES (1, '2024-01-01 05:00:00'), (2, '2024-01-01 07:00:00'), (3, '2024-01-01 06:00:00'), (4, NULL);
+SELECT DISTINCT recipe_id AS r16_wall FROM ml_clean('r16fp',
+    '{"roles": {"t": "datetime", "id": "identifier"}, "missing": {"method": "median"}, "outliers": false, "datetime": false}',
+    'r16fp_clean') \gset
+SELECT id, t FROM r16fp_clean WHERE id = 4;
+CREATE TABLE r16az (id int, t text);
+INSERT INTO r16az VALUES (1, '2024-01-01 05:00:00+00'), (2, NULL);
+SELECT count(*) FROM ml_apply_recipe(:r16_wall, 'r16az', 'r16az_out');
+SELECT id, t FROM r16az_out ORDER BY id;
+DROP TABLE r16fz, r16fz_clean, r16an, r16an_out, r16fp, r16fp_clean, r16az, r16az_out;
 DROP TABLE r16z, r16z_mean, r16z_clean, r16old, r16old_clean, r16p, r16p_mean, r16r, r16r_mean, r16r_clean;
 RESET TimeZone;
 RESET client_min_messages;

@@ -41,7 +41,7 @@
  */
 int64 *
 MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *numeric_text,
-					 int64 chunk_rows)
+					 List *zoned, List *unzoned, int64 chunk_rows)
 {
 	JsonbIterator *it;
 	JsonbValue	e;
@@ -103,7 +103,7 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *nume
 		}
 		MlFrameFinish(frame);
 		/* each chunk reads its columns the way the sample was read */
-		MlApplyRoles(frame, roles, NULL, false, numeric_text);
+		MlApplyRoles(frame, roles, NULL, false, numeric_text, zoned, unzoned);
 		fills = MlFillsCreate(frame);
 		foreach(lc, objs)
 		{
