@@ -402,7 +402,8 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 	uint64		n;
 
 	owner_exec("SELECT s.attname::pg_catalog.text, s.atttypid::pg_catalog.text, d.atttypid::pg_catalog.text, "
-			   "  pg_catalog.format_type(s.atttypid, s.atttypmod), pg_catalog.format_type(d.atttypid, d.atttypmod) "
+			   "  pg_catalog.format_type(s.atttypid, s.atttypmod), pg_catalog.format_type(d.atttypid, d.atttypmod), "
+			   "  d.attgenerated OPERATOR(pg_catalog.<>) '' OR d.attidentity OPERATOR(pg_catalog.=) 'a' "
 			   "FROM pg_catalog.pg_attribute s LEFT JOIN pg_catalog.pg_attribute d "
 			   "  ON d.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2) "
 			   "  AND d.attname OPERATOR(pg_catalog.=) s.attname AND d.attnum OPERATOR(pg_catalog.>) 0 "
@@ -426,6 +427,13 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 					 errmsg("column \"%s\" of the %s is not a column of table %s", name,
 							import ? "import" : "step's output", r->into),
 					 errhint("Add the column to the table, or write into another table.")));
+		/* a generated column takes no value: 428C9 from our INSERT */
+		if (strcmp(SPI_getvalue(tup, desc, 6), "t") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_GENERATED_ALWAYS),
+					 errmsg("column \"%s\" of the %s is a generated column of table %s, which takes no value", name,
+							import ? "import" : "step's output", r->into),
+					 errhint("Write into another table, or drop the column's generation expression or identity.")));
 		if (!lossless_into((Oid) pg_strtoint64(SPI_getvalue(tup, desc, 2)), (Oid) pg_strtoint64(to)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -442,7 +450,8 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 	if (stamp)
 	{
 		args[0] = r->into;
-		owner_exec("SELECT d.atttypid::pg_catalog.text, pg_catalog.format_type(d.atttypid, d.atttypmod) "
+		owner_exec("SELECT d.atttypid::pg_catalog.text, pg_catalog.format_type(d.atttypid, d.atttypmod), "
+				   "  d.attgenerated OPERATOR(pg_catalog.<>) '' OR d.attidentity OPERATOR(pg_catalog.=) 'a' "
 				   "FROM pg_catalog.pg_attribute d WHERE d.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
 				   "  AND d.attname OPERATOR(pg_catalog.=) 'run_id' AND d.attnum OPERATOR(pg_catalog.>) 0 "
 				   "  AND NOT d.attisdropped",
@@ -452,6 +461,12 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("table %s has no column \"run_id\" for the run's stamp", r->into),
 					 errhint("Add the column (bigint), or write into another table.")));
+		if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3), "t") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_GENERATED_ALWAYS),
+					 errmsg("column \"run_id\" of table %s is a generated column, which cannot hold the run's stamp",
+							r->into),
+					 errhint("Write into another table, or drop the column's generation expression or identity.")));
 		if (!lossless_into(INT8OID, (Oid) pg_strtoint64(SPI_getvalue(SPI_tuptable->vals[0],
 																  SPI_tuptable->tupdesc, 1))))
 			ereport(ERROR,
