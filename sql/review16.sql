@@ -76,6 +76,20 @@ INSERT INTO r16az VALUES (1, '2024-01-01 05:00:00+00'), (2, NULL);
 SELECT count(*) FROM ml_apply_recipe(:r16_wall, 'r16az', 'r16az_out');
 SELECT id, t FROM r16az_out ORDER BY id;
 DROP TABLE r16fz, r16fz_clean, r16an, r16an_out, r16fp, r16fp_clean, r16az, r16az_out;
+-- A table larger than maintenance_work_mem: its chunks (the rows missing
+-- t, naming no zone) are read as the sample was, with zones: the fill was
+-- written without its offset, a wall time of UTC read back in Kolkata
+-- 5.5 hours early.
+SET TimeZone = 'Asia/Kolkata';
+CREATE TABLE r16lg AS
+SELECT i AS id, CASE WHEN i % 10 <> 0 THEN '2024-01-01 10:00:00+05' END AS t, (i % 7)::float8 AS v
+FROM generate_series(1, 30000) i;
+SET maintenance_work_mem = '1MB';
+SELECT filled FROM ml_impute('r16lg', '{t}', 'mean', '{"roles": {"t": "datetime", "id": "identifier"}}',
+    into_table => 'r16lg_mean');
+RESET maintenance_work_mem;
+SELECT t, t::timestamptz AT TIME ZONE 'UTC' AS utc, count(*) FROM r16lg_mean WHERE id % 10 = 0 GROUP BY t;
+DROP TABLE r16lg, r16lg_mean;
 DROP TABLE r16z, r16z_mean, r16z_clean, r16old, r16old_clean, r16p, r16p_mean, r16r, r16r_mean, r16r_clean;
 RESET TimeZone;
 RESET client_min_messages;
