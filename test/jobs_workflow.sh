@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..33"
+echo "1..34"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -235,6 +235,19 @@ gjob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\
 run=$(as $eng -c "SELECT ml_run_now($gjob)")
 got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT position('generated column' IN message) > 0 FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM scored_ident")"
 check "an identity run_id fails the score job saying so ($got)" test "$got" = "failed/428C9/t/0"
+
+# 6e. an into_table that is not a table (a view, here with mode replace)
+# fails the score job saying so (was 42809 from our TRUNCATE)
+q >/dev/null <<SQL
+CREATE TABLE scored_base AS SELECT * FROM scored WITH NO DATA;
+CREATE VIEW scored_view AS SELECT * FROM scored_base;
+ALTER TABLE scored_base OWNER TO $eng;
+ALTER VIEW scored_view OWNER TO $eng;
+SQL
+vjob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"houses\", \"into_table\": \"scored_view\", \"mode\": \"replace\"}')")
+run=$(as $eng -c "SELECT ml_run_now($vjob)")
+got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT position('is not a table' IN message) > 0 FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM scored_base")"
+check "a view as into_table fails the score job saying so ($got)" test "$got" = "failed/42809/t/0"
 
 # 7. hostile identifiers run as well as they are stored: quoted, never spliced
 q >/dev/null <<'SQL'

@@ -19,6 +19,7 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -511,11 +512,21 @@ write_output(Run *r, const char *tmp, bool stamp, bool import)
 					 errhint("Rename the column of relation %s.", r->relation ? r->relation : tmp)));
 		args[0] = r->into;
 	}
-	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
-	exists = SPI_processed == 1 &&
-		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) != NULL;
+	owner_exec("SELECT c.relkind::pg_catalog.text FROM pg_catalog.pg_class c "
+			   "WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
+	exists = SPI_processed == 1;
 	if (exists)
+	{
+		char	   *relkind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		/* a view, a materialized view, a sequence: 42809 from our TRUNCATE or INSERT */
+		if (relkind[0] != RELKIND_RELATION && relkind[0] != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("into_table %s is not a table", r->into),
+					 errhint("Write into a table, or into a new name (the first run creates it).")));
 		return append_by_name(r, tmp, stamp, import);
+	}
 	MlSpiExec(psprintf("CREATE TABLE %s AS SELECT %s FROM %s t", r->into, cols, tmp),
 			  0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	return (int64) SPI_processed;
