@@ -89,7 +89,18 @@ SELECT filled FROM ml_impute('r16lg', '{t}', 'mean', '{"roles": {"t": "datetime"
     into_table => 'r16lg_mean');
 RESET maintenance_work_mem;
 SELECT t, t::timestamptz AT TIME ZONE 'UTC' AS utc, count(*) FROM r16lg_mean WHERE id % 10 = 0 GROUP BY t;
-DROP TABLE r16lg, r16lg_mean;
+-- and its chunks take the texts that do not read as times, gaps as in
+-- memory (they were left as they were: "unknown" kept, counted filled)
+CREATE TABLE r16lu AS
+SELECT i AS id, CASE WHEN i % 10 = 0 THEN 'unknown' WHEN i % 10 = 5 THEN NULL
+                     ELSE '2024-01-01 10:00:00+05' END AS t, (i % 7)::float8 AS v
+FROM generate_series(1, 30000) i;
+SET maintenance_work_mem = '1MB';
+SELECT filled FROM ml_impute('r16lu', '{t}', 'mean', '{"roles": {"t": "datetime", "id": "identifier"}}',
+    into_table => 'r16lu_mean');
+RESET maintenance_work_mem;
+SELECT t, count(*) FROM r16lu_mean GROUP BY t ORDER BY t;
+DROP TABLE r16lg, r16lg_mean, r16lu, r16lu_mean;
 DROP TABLE r16z, r16z_mean, r16z_clean, r16old, r16old_clean, r16p, r16p_mean, r16r, r16r_mean, r16r_clean;
 RESET TimeZone;
 RESET client_min_messages;

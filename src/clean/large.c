@@ -84,6 +84,15 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *nume
 			if (strcmp(lfirst(ln), col) == 0)
 				appendStringInfo(&where, " OR mlops.try_cast_numeric(%s::text) IS NULL",
 								 quote_identifier(col));
+		/* and text read as times, as the sample read them ("unknown" was left) */
+		foreach(ln, zoned)
+			if (strcmp(lfirst(ln), col) == 0)
+				appendStringInfo(&where, " OR mlops.try_cast_timestamptz(%s::text) IS NULL",
+								 quote_identifier(col));
+		foreach(ln, unzoned)
+			if (strcmp(lfirst(ln), col) == 0)
+				appendStringInfo(&where, " OR mlops.try_cast_timestamp(%s::text) IS NULL",
+								 quote_identifier(col));
 	}
 	proto = MlFrameCreate(relid, NIL, true);
 	portal = SPI_cursor_open_with_args(NULL, MlFrameQuery(proto, where.data), 0, NULL, NULL, NULL,
