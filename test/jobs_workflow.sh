@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..31"
+echo "1..34"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -212,6 +212,42 @@ ijob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\
 run=$(as $eng -c "SELECT ml_run_now($ijob)")
 got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT to_regclass('scored_rid') IS NULL")"
 check "a relation with its own run_id fails the score job, no table made ($got)" test "$got" = "failed/42701/t"
+
+# 6d. a table whose column takes no value (generated, or an identity
+# GENERATED ALWAYS) fails the score job naming it, before writing (was
+# 428C9 from our INSERT, after mode replace had emptied the table)
+q >/dev/null <<SQL
+CREATE TABLE scored_gen AS SELECT * FROM scored;
+ALTER TABLE scored_gen DROP COLUMN x1;
+ALTER TABLE scored_gen ADD COLUMN x1 float8 GENERATED ALWAYS AS (x2 * 2) STORED;
+ALTER TABLE scored_gen OWNER TO $eng;
+CREATE TABLE scored_ident AS SELECT * FROM scored WITH NO DATA;
+ALTER TABLE scored_ident DROP COLUMN run_id;
+ALTER TABLE scored_ident ADD COLUMN run_id bigint GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE scored_ident OWNER TO $eng;
+SQL
+before=$(q -c "SELECT count(*) FROM scored_gen")
+gjob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"houses\", \"into_table\": \"scored_gen\", \"mode\": \"replace\"}')")
+run=$(as $eng -c "SELECT ml_run_now($gjob)")
+got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT position('generated column' IN message) > 0 FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM scored_gen")"
+check "a generated column of the table fails the score job saying so, its rows kept ($got)" test "$got" = "failed/428C9/t/$before"
+gjob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"houses\", \"into_table\": \"scored_ident\"}')")
+run=$(as $eng -c "SELECT ml_run_now($gjob)")
+got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT position('generated column' IN message) > 0 FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM scored_ident")"
+check "an identity run_id fails the score job saying so ($got)" test "$got" = "failed/428C9/t/0"
+
+# 6e. an into_table that is not a table (a view, here with mode replace)
+# fails the score job saying so (was 42809 from our TRUNCATE)
+q >/dev/null <<SQL
+CREATE TABLE scored_base AS SELECT * FROM scored WITH NO DATA;
+CREATE VIEW scored_view AS SELECT * FROM scored_base;
+ALTER TABLE scored_base OWNER TO $eng;
+ALTER VIEW scored_view OWNER TO $eng;
+SQL
+vjob=$(as $eng -c "SELECT ml_schedule('homes', 'score', '@yearly', '{\"relation\": \"houses\", \"into_table\": \"scored_view\", \"mode\": \"replace\"}')")
+run=$(as $eng -c "SELECT ml_run_now($vjob)")
+got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT position('is not a table' IN message) > 0 FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM scored_base")"
+check "a view as into_table fails the score job saying so ($got)" test "$got" = "failed/42809/t/0"
 
 # 7. hostile identifiers run as well as they are stored: quoted, never spliced
 q >/dev/null <<'SQL'

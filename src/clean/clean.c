@@ -300,7 +300,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 	MlSpiExec(psprintf("ANALYZE %s", copy), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
 
 	(void) MlCleanBegin(c, copyid, MlOptObject(opts, "roles"), target, colnames,
-					   MlSampleRows(list_length(colnames)), reads_text_numbers(opts), NIL);
+					   MlSampleRows(list_length(colnames)), reads_text_numbers(opts), NIL, NIL, NIL);
 	MlFrameMarkGenerated(c->frame, relid);
 	c->duplicates = before - after;
 	c->source_rows = before;
@@ -367,6 +367,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		models = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(c->models)));
 		filled = MlApplyModelsChunked(copyid, models, MlOptObject(opts, "roles"),
 									  MlNumericTextColumns(c->frame),
+									  MlZonedColumns(c->frame, true), MlZonedColumns(c->frame, false),
 									  MlChunkRows(list_length(colnames)));
 		for (int ci = 0; ci < c->frame->ncols; ci++)
 			c->rep[ci].filled = 0;
@@ -450,7 +451,7 @@ ml_clean(PG_FUNCTION_ARGS)
 	else
 	{
 		(void) MlCleanBegin(&c, relid, MlOptObject(opts, "roles"), target, NIL, 0,
-							reads_text_numbers(opts), NIL);
+							reads_text_numbers(opts), NIL, NIL, NIL);
 		step_timing("load", &since);
 		st = MlCleanStepOptions(opts, "duplicates", true, &on, simple_keys);
 		if (on)

@@ -46,8 +46,10 @@ extern void MlImputeReadOptions(JsonbContainer *opts, const char *method, MlImpu
 								const char *const *valid);
 extern const char *const MlImputeOptionKeys[];
 extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool infer,
-						 List *numeric_text);
+						 List *numeric_text, List *zoned, List *unzoned);
 extern List *MlNumericTextColumns(MlFrame *frame);
+extern List *MlZonedColumns(MlFrame *frame, bool zoned);
+extern List *MlZonedFromSteps(JsonbContainer *steps, bool zoned);
 extern void MlCheckTargetOption(Oid relid, const char *target);
 extern void MlUnparsedText(StringInfo out, MlColumn *col);
 extern void MlUnparsedJson(StringInfo out, MlColumn *col);
@@ -79,7 +81,8 @@ extern int	MlImputeColumns(MlFrame *frame, MlFills *fills, List *targets, bool e
 							StringInfo steps, MlImputeReport *report);
 extern List *MlDefaultTargets(MlFrame *frame);
 extern int64 *MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles,
-								   List *numeric_text, int64 chunk_rows);
+								   List *numeric_text, List *zoned, List *unzoned,
+								   int64 chunk_rows);
 extern bool MlFrameTooLarge(Oid relid, int ncols);
 extern void MlCountUnparsed(Oid relid, MlFrame *frame);
 extern int64 MlSampleRows(int ncols);

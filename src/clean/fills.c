@@ -721,7 +721,8 @@ MlFillStore(MlFrame *frame, MlFills *fills, int target, const int64 *rows, int64
 				fills->out_of_range[slot]++;
 				continue;
 			}
-			text = MlEpochText(v, ttyp);
+			/* a text column keeps the text: ISO, read alike in any session */
+			text = col->converted ? MlEpochTextIso(v, ttyp) : MlEpochText(v, ttyp);
 			if (dfits && !domain_fits_text(dfits, text))
 			{
 				/* a date/time domain's CHECK refuses it: as a number's */
@@ -861,10 +862,15 @@ fills_unnest(MlFrame *frame, MlFills *fills, int *nargs, Oid **types, Datum **ar
 		appendStringInfo(&from, ", pg_catalog.unnest($%d)", a);
 		{
 			const char *q = quote_identifier(col->name);
-			/* a converted text column is missing where its text does not parse */
+			/*
+			 * a converted text column is missing where its text does not
+			 * parse as the frame read it (zoned times as instants, within
+			 * timestamptz's range): filled there, not kept
+			 */
 			char	   *cur = col->converted ?
 				psprintf("CASE WHEN mlops.try_cast_%s(t.%s::text) IS NULL THEN NULL ELSE t.%s END",
-						 col->kind == ML_KIND_NUMERIC ? "numeric" : "timestamp", q, q) :
+						 col->kind == ML_KIND_NUMERIC ? "numeric" :
+						 col->zoned ? "timestamptz" : "timestamp", q, q) :
 				psprintf("t.%s", q);
 
 			(*exprs)[fills->targets[s]] = psprintf("COALESCE(%s, u.c%d::%s)", cur, a,

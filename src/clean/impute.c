@@ -332,7 +332,7 @@ ml_impute(PG_FUNCTION_ARGS)
 	}
 	elog(DEBUG1, "loaded %lld rows in %.3f s", (long long) frame->nrows,
 		 (double) (GetCurrentTimestamp() - t0) / 1e6);
-	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target, true, NIL);
+	MlApplyRoles(frame, MlOptObject(opts, "roles"), o.target, true, NIL, NIL, NIL);
 	MlFrameRoundFills(frame, MlOptBool(opts, "round", false));
 
 	foreach(lc, colnames)
@@ -375,6 +375,7 @@ ml_impute(PG_FUNCTION_ARGS)
 		MlCountUnparsed(relid, frame);
 		filled = MlApplyModelsChunked(relid, models, MlOptObject(opts, "roles"),
 									  MlNumericTextColumns(frame),
+									  MlZonedColumns(frame, true), MlZonedColumns(frame, false),
 									  MlChunkRows(frame->ncols));
 
 		/*

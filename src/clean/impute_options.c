@@ -149,7 +149,7 @@ parse_number(const char *s, double *v)
 	return MlTextIsNumber(s, v);
 }
 
-static void apply_declared_roles(MlFrame *frame, JsonbContainer *roles);
+static void apply_declared_roles(MlFrame *frame, JsonbContainer *roles, List *zoned, List *unzoned);
 
 /* options.target names a column of the relation: a misspelt one is an error. */
 void
@@ -190,6 +190,47 @@ MlNumericTextColumns(MlFrame *frame)
 	return names;
 }
 
+/*
+ * The text columns read as times (a role) with their zones (zoned) or as
+ * wall times: chunks of a sampled table are read the way the sample was.
+ */
+List *
+MlZonedColumns(MlFrame *frame, bool zoned)
+{
+	List	   *names = NIL;
+
+	for (int c = 0; c < frame->ncols; c++)
+		if (frame->cols[c].converted && frame->cols[c].kind == ML_KIND_DATETIME &&
+			frame->cols[c].zoned == zoned)
+			names = lappend(names, frame->cols[c].name);
+	return names;
+}
+
+/*
+ * The columns a recipe's polish step casts from text to timestamptz
+ * (zoned) or to timestamp: the new rows are read as the run read them.
+ */
+List *
+MlZonedFromSteps(JsonbContainer *steps, bool zoned)
+{
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	List	   *names = NIL;
+
+	if (steps == NULL || !JsonContainerIsArray(steps))
+		return NIL;
+	it = JsonbIteratorInit(steps);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		if (tok == WJB_ELEM && e.type == jbvBinary && JsonContainerIsObject(e.val.binary.data) &&
+			strcmp(MlOptString(e.val.binary.data, "step", "model"), "cast") == 0 &&
+			MlOptBool(e.val.binary.data, "from_text", false) &&
+			strcmp(MlOptString(e.val.binary.data, "to", ""), zoned ? "timestamptz" : "timestamp") == 0 &&
+			MlOptString(e.val.binary.data, "column", NULL) != NULL)
+			names = lappend(names, MlOptString(e.val.binary.data, "column", NULL));
+	return names;
+}
+
 /* A text column read as numbers without a declared role (numeric_text). */
 static void
 read_numeric_text(MlFrame *frame, int c)
@@ -206,11 +247,13 @@ read_numeric_text(MlFrame *frame, int c)
  * columns without a declared role that are mostly numbers are read as
  * numbers: inferred (infer), or, replaying a recipe or filling the chunks
  * of a sampled table, exactly the columns named in numeric_text (so new
- * rows are read the way the fitted run read them).
+ * rows are read the way the fitted run read them). Likewise zoned and
+ * unzoned name the text columns of times to read with their zones or as
+ * wall times; a column in neither is decided by its texts.
  */
 void
 MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool infer,
-			 List *numeric_text)
+			 List *numeric_text, List *zoned, List *unzoned)
 {
 	if (target)
 	{
@@ -220,7 +263,7 @@ MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool inf
 			frame->cols[c].role = ML_ROLE_TARGET;
 	}
 	if (roles != NULL)
-		apply_declared_roles(frame, roles);
+		apply_declared_roles(frame, roles, zoned, unzoned);
 	for (int c = 0; c < frame->ncols; c++)
 	{
 		MlColumn   *col = &frame->cols[c];
@@ -236,7 +279,7 @@ MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool inf
 }
 
 static void
-apply_declared_roles(MlFrame *frame, JsonbContainer *roles)
+apply_declared_roles(MlFrame *frame, JsonbContainer *roles, List *zoned, List *unzoned)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -301,12 +344,23 @@ apply_declared_roles(MlFrame *frame, JsonbContainer *roles)
 				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_NUMERIC, parse_number);
 			else if (role_names[i].role == ML_ROLE_DATETIME)
 			{
-				/* zones named: instants, as timestamp with time zone reads them */
-				bool		zoned = MlTextsNameZones(frame->cols[c].level_text, frame->cols[c].nlevels);
+				/*
+				 * zones named: instants, as timestamp with time zone reads
+				 * them. Replaying a recipe, or filling a sampled table's
+				 * chunks, the run's reading holds whatever these rows name:
+				 * decided by them, a fill (an instant) was written without
+				 * its offset into rows without zones and read in the
+				 * session's zone by the recipe's cast to timestamptz, or
+				 * with one into rows with zones and cut to another wall
+				 * time by its cast to timestamp.
+				 */
+				bool		tz = name_listed(zoned, key) ? true :
+					name_listed(unzoned, key) ? false :
+					MlTextsNameZones(frame->cols[c].level_text, frame->cols[c].nlevels);
 
 				MlColumnConvert(&frame->cols[c], frame->nrows, ML_KIND_DATETIME,
-								zoned ? MlTextToEpochTz : MlTextToEpoch);
-				frame->cols[c].zoned = zoned;
+								tz ? MlTextToEpochTz : MlTextToEpoch);
+				frame->cols[c].zoned = tz;
 			}
 		}
 	}

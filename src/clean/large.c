@@ -41,7 +41,7 @@
  */
 int64 *
 MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *numeric_text,
-					 int64 chunk_rows)
+					 List *zoned, List *unzoned, int64 chunk_rows)
 {
 	JsonbIterator *it;
 	JsonbValue	e;
@@ -84,6 +84,15 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *nume
 			if (strcmp(lfirst(ln), col) == 0)
 				appendStringInfo(&where, " OR mlops.try_cast_numeric(%s::text) IS NULL",
 								 quote_identifier(col));
+		/* and text read as times, as the sample read them ("unknown" was left) */
+		foreach(ln, zoned)
+			if (strcmp(lfirst(ln), col) == 0)
+				appendStringInfo(&where, " OR mlops.try_cast_timestamptz(%s::text) IS NULL",
+								 quote_identifier(col));
+		foreach(ln, unzoned)
+			if (strcmp(lfirst(ln), col) == 0)
+				appendStringInfo(&where, " OR mlops.try_cast_timestamp(%s::text) IS NULL",
+								 quote_identifier(col));
 	}
 	proto = MlFrameCreate(relid, NIL, true);
 	portal = SPI_cursor_open_with_args(NULL, MlFrameQuery(proto, where.data), 0, NULL, NULL, NULL,
@@ -103,7 +112,7 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *nume
 		}
 		MlFrameFinish(frame);
 		/* each chunk reads its columns the way the sample was read */
-		MlApplyRoles(frame, roles, NULL, false, numeric_text);
+		MlApplyRoles(frame, roles, NULL, false, numeric_text, zoned, unzoned);
 		fills = MlFillsCreate(frame);
 		foreach(lc, objs)
 		{

@@ -539,7 +539,7 @@ build_select(Clean *c, const char *from)
  */
 Oid
 MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List *colnames,
-			int64 sample, bool infer, List *numeric_text)
+			int64 sample, bool infer, List *numeric_text, List *zoned, List *unzoned)
 {
 	char		relkind = get_rel_relkind(relid);
 	MlFrame    *frame;
@@ -552,7 +552,7 @@ MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, Lis
 		relid = MlCopyRelation(relid, scratch, true);
 	}
 	frame = MlFrameLoadSample(relid, colnames, true, sample);
-	MlApplyRoles(frame, roles, target, infer, numeric_text);
+	MlApplyRoles(frame, roles, target, infer, numeric_text, zoned, unzoned);
 
 	memset(c, 0, sizeof(*c));
 	c->frame = frame;

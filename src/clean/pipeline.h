@@ -104,7 +104,7 @@ extern const char *const MlPolishKeys[];
 extern void MlStepPolishText(Clean *c, JsonbContainer *st);
 extern void MlStepPolishIntegers(Clean *c, JsonbContainer *st);
 extern void MlCleanReportJson(Clean *c, StringInfo out);
-extern Oid MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List *colnames, int64 sample, bool infer, List *numeric_text);
+extern Oid MlCleanBegin(Clean *c, Oid relid, JsonbContainer *roles, const char *target, List *colnames, int64 sample, bool infer, List *numeric_text, List *zoned, List *unzoned);
 extern char *MlCleanFills(Clean *c, List *xnames, List *xexprs);
 extern void MlCleanWrite(Clean *c, Oid relid, const char *into, const char *from);
 extern void MlCleanResult(Clean *c, ReturnSetInfo *rsinfo, int64 recipe_id);

@@ -335,7 +335,8 @@ ml_apply_recipe(PG_FUNCTION_ARGS)
 		/* and the text columns the run read as numbers, exactly those */
 		readid = MlCleanBegin(&c, relid, MlOptObject(inner ? inner : o, "roles"),
 							 MlOptString(inner ? inner : o, "target", NULL), NIL, 0,
-							 false, MlNumericTextFromSteps(&steps->root));
+							 false, MlNumericTextFromSteps(&steps->root),
+							 MlZonedFromSteps(&steps->root, true), MlZonedFromSteps(&steps->root, false));
 		/* fills rounded as the run rounded them */
 		MlFrameRoundFills(c.frame,
 						  inner ? MlOptBool(inner, "round", false) :

@@ -142,6 +142,7 @@ typedef struct MlDayMemo
 extern void MlDatePartsOfMemo(double epoch, const MlDatePart *parts, int nparts, bool with_tz,
 							  double *out, MlDayMemo *memo);
 extern char *MlEpochText(double epoch, Oid typid);
+extern char *MlEpochTextIso(double epoch, Oid typid);
 extern double MlDatumToDouble(Datum d, Oid typid);
 extern double MlBaseDatumToDouble(Datum d, Oid basetype);
 extern MlKind MlKindOfType(Oid typid);

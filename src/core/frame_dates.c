@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -148,6 +149,42 @@ MlDatePartsOfMemo(double epoch, const MlDatePart *parts, int nparts, bool with_t
 	dt2time(time, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &fsec);
 	for (int p = 0; p < nparts; p++)
 		out[p] = part_of_tm(&tm, fsec, memo->jd, parts[p]);
+}
+
+/*
+ * Epoch seconds back to ISO 8601 text, whatever the session's DateStyle:
+ * the text a fill leaves in a text column. timestamptz_out's SQL and
+ * Postgres styles write the zone's abbreviation, which need not read back
+ * as the same offset (IST is India's in Asia/Kolkata but Israel's to the
+ * parser; LMT is not read at all), and their day and month order depends
+ * on the DateStyle of the session that reads it. ISO writes the offset in
+ * digits and the year first.
+ */
+char *
+MlEpochTextIso(double epoch, Oid typid)
+{
+	double		pg = epoch - (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	Oid			base = getBaseType(typid);
+	struct pg_tm tm;
+	fsec_t		fsec = 0;
+	int			tz = 0;
+	const char *tzn = NULL;
+	char		buf[MAXDATELEN + 1];
+
+	if (base == DATEOID)
+	{
+		j2date((int) floor(pg / SECS_PER_DAY + 0.5) + POSTGRES_EPOCH_JDATE,
+			   &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+		EncodeDateOnly(&tm, USE_ISO_DATES, buf);
+		return pstrdup(buf);
+	}
+	if (timestamp2tm((Timestamp) rint(pg * USECS_PER_SEC), base == TIMESTAMPTZOID ? &tz : NULL,
+					 &tm, &fsec, &tzn, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	EncodeDateTime(&tm, fsec, base == TIMESTAMPTZOID, tz, tzn, USE_ISO_DATES, buf);
+	return pstrdup(buf);
 }
 
 /*

@@ -19,6 +19,7 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -402,7 +403,8 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 	uint64		n;
 
 	owner_exec("SELECT s.attname::pg_catalog.text, s.atttypid::pg_catalog.text, d.atttypid::pg_catalog.text, "
-			   "  pg_catalog.format_type(s.atttypid, s.atttypmod), pg_catalog.format_type(d.atttypid, d.atttypmod) "
+			   "  pg_catalog.format_type(s.atttypid, s.atttypmod), pg_catalog.format_type(d.atttypid, d.atttypmod), "
+			   "  d.attgenerated OPERATOR(pg_catalog.<>) '' OR d.attidentity OPERATOR(pg_catalog.=) 'a' "
 			   "FROM pg_catalog.pg_attribute s LEFT JOIN pg_catalog.pg_attribute d "
 			   "  ON d.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2) "
 			   "  AND d.attname OPERATOR(pg_catalog.=) s.attname AND d.attnum OPERATOR(pg_catalog.>) 0 "
@@ -426,6 +428,13 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 					 errmsg("column \"%s\" of the %s is not a column of table %s", name,
 							import ? "import" : "step's output", r->into),
 					 errhint("Add the column to the table, or write into another table.")));
+		/* a generated column takes no value: 428C9 from our INSERT */
+		if (strcmp(SPI_getvalue(tup, desc, 6), "t") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_GENERATED_ALWAYS),
+					 errmsg("column \"%s\" of the %s is a generated column of table %s, which takes no value", name,
+							import ? "import" : "step's output", r->into),
+					 errhint("Write into another table, or drop the column's generation expression or identity.")));
 		if (!lossless_into((Oid) pg_strtoint64(SPI_getvalue(tup, desc, 2)), (Oid) pg_strtoint64(to)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -442,7 +451,8 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 	if (stamp)
 	{
 		args[0] = r->into;
-		owner_exec("SELECT d.atttypid::pg_catalog.text, pg_catalog.format_type(d.atttypid, d.atttypmod) "
+		owner_exec("SELECT d.atttypid::pg_catalog.text, pg_catalog.format_type(d.atttypid, d.atttypmod), "
+				   "  d.attgenerated OPERATOR(pg_catalog.<>) '' OR d.attidentity OPERATOR(pg_catalog.=) 'a' "
 				   "FROM pg_catalog.pg_attribute d WHERE d.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
 				   "  AND d.attname OPERATOR(pg_catalog.=) 'run_id' AND d.attnum OPERATOR(pg_catalog.>) 0 "
 				   "  AND NOT d.attisdropped",
@@ -452,6 +462,12 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("table %s has no column \"run_id\" for the run's stamp", r->into),
 					 errhint("Add the column (bigint), or write into another table.")));
+		if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3), "t") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_GENERATED_ALWAYS),
+					 errmsg("column \"run_id\" of table %s is a generated column, which cannot hold the run's stamp",
+							r->into),
+					 errhint("Write into another table, or drop the column's generation expression or identity.")));
 		if (!lossless_into(INT8OID, (Oid) pg_strtoint64(SPI_getvalue(SPI_tuptable->vals[0],
 																  SPI_tuptable->tupdesc, 1))))
 			ereport(ERROR,
@@ -496,11 +512,21 @@ write_output(Run *r, const char *tmp, bool stamp, bool import)
 					 errhint("Rename the column of relation %s.", r->relation ? r->relation : tmp)));
 		args[0] = r->into;
 	}
-	owner_exec("SELECT pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
-	exists = SPI_processed == 1 &&
-		SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) != NULL;
+	owner_exec("SELECT c.relkind::pg_catalog.text FROM pg_catalog.pg_class c "
+			   "WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)", 1, args, SPI_OK_SELECT);
+	exists = SPI_processed == 1;
 	if (exists)
+	{
+		char	   *relkind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		/* a view, a materialized view, a sequence: 42809 from our TRUNCATE or INSERT */
+		if (relkind[0] != RELKIND_RELATION && relkind[0] != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("into_table %s is not a table", r->into),
+					 errhint("Write into a table, or into a new name (the first run creates it).")));
 		return append_by_name(r, tmp, stamp, import);
+	}
 	MlSpiExec(psprintf("CREATE TABLE %s AS SELECT %s FROM %s t", r->into, cols, tmp),
 			  0, NULL, NULL, NULL, SPI_OK_UTILITY);
 	return (int64) SPI_processed;
