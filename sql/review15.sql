@@ -101,6 +101,17 @@ FROM (VALUES ('"NaN"'), ('"Infinity"')) d(val);
 DROP FUNCTION r15_damage(bigint, text[], jsonb);
 DROP TABLE IF EXISTS r15_damaged;
 DROP TABLE r15_saved, r15_k2_clean;
+-- 6. dates such as "jan-02-2024": each cell asked pg_tzset whether "jan-02-2024"
+-- names a time zone, and pg_tzset looks for a name naming none in the zone
+-- directory every time (30 us a cell, 7 s here); the words naming none are
+-- kept
+SET statement_timeout = '3s';
+SELECT count(mlops.try_cast_timestamp('jan-0' || (i % 9 + 1) || '-2024')) AS dates
+FROM generate_series(1, 250000) i;
+RESET statement_timeout;
+SELECT mlops.try_cast_timestamp('jan-02-2024') AS jan, mlops.try_cast_timestamp('2024-01-02 c5a880faf6') AS hashed,
+       mlops.try_cast_timestamp('2024-01-02 10:00 Europe/Paris') AS zoned;
+
 DROP TABLE r15_k, r15_k_out, r15_k2, r15_k2_out, r15_h, r15_h_out, r15_h_again, r15_hn_out, r15_hn_again,
     r15_h_reg, r15_big, r15_big_out, r15_wide, r15_wide_out;
 RESET client_min_messages;
