@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/jobs.bash"
 jobs_setup jwf
-echo "1..34"
+echo "1..35"
 
 # the workflow's owner trains and marks ready: an engineer who is also an
 # analyst and a member of the project
@@ -183,6 +183,18 @@ run=$(as $eng -c "SELECT ml_run_now($ajob)")
 got="$(run_end $run)/$(q -c "SELECT sqlstate FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM appended")"
 check "a fraction for a bigint column fails the import step, nothing rounded ($got)" test "$got" = "failed/42804/2"
 rm -f "$csv2"
+# a relation of no columns appends rows of defaults (was 42601 from our own
+# "INSERT INTO appended () SELECT  FROM ...")
+q >/dev/null <<SQL
+CREATE TABLE nocols ();
+INSERT INTO nocols DEFAULT VALUES;
+GRANT SELECT ON nocols TO ml_engineer;
+SQL
+as $eng -c "SELECT ml_create_workflow('homes', 'nocols', '[{\"kind\": \"import\", \"relation\": \"nocols\", \"into_table\": \"appended\"}]')" >/dev/null
+zjob=$(as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"nocols\"}')")
+run=$(as $eng -c "SELECT ml_run_now($zjob)")
+got="$(run_end $run)/$(q -c "SELECT coalesce(sqlstate, '') FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM appended")"
+check "a relation of no columns appends rows of defaults ($got)" test "$got" = "succeeded//3"
 
 # 6c. a score job appends by column name as well: into a table whose
 # columns are in another order (reversed) the rows land in their columns,

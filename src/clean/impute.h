@@ -199,6 +199,27 @@ extern char *MlModelDescribe(MlFrame *frame, MlModel *m);
 extern int	MlKeyCode(MlFrame *frame, MlKey *key, int64 row);
 extern void MlFeatureMarkMissing(MlFrame *frame, MlFeatures *f, const int64 *rows, int n,
 								 double *out);
+
+/*
+ * The largest magnitude a KNN input takes in a distance: a standardized
+ * input lies within the square root of the rows of its mean, but a row of
+ * another table (a recipe applied) may lie 1e200 sds off, and its square
+ * overflowed to Inf (and Inf times a donor's missing cell to NaN). Squares
+ * of inputs this large, summed over any width, stay finite; such a row is
+ * as far from the donors that have the input as it can be either way.
+ */
+#define ML_KNN_MAX_INPUT 1e100
+
+static inline double
+MlKnnInput(double v)
+{
+	/* NaN (a missing input) stays NaN */
+	if (v > ML_KNN_MAX_INPUT)
+		return ML_KNN_MAX_INPUT;
+	if (v < -ML_KNN_MAX_INPUT)
+		return -ML_KNN_MAX_INPUT;
+	return v;
+}
 extern void MlNetFit(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 					 MlFeatures *feat, int *textcols, int ntext, int hidden, int epochs,
 					 uint64 seed);

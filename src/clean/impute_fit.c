@@ -29,6 +29,14 @@
 #define MAX_REG_ROWS		50000	/* rows a final regression is fitted on */
 #define GRAM_BLOCK			1024
 #define MAX_KNN_REFS		3000	/* reference rows of a fitted KNN model */
+/*
+ * ... and their cells: on wide one-hot inputs (250 categories of 64
+ * levels) 3,000 rows made a recipe too large to store and nan-Euclidean
+ * work space of 3 x 8 bytes a cell beyond palloc's 1 GB (XX000 "invalid
+ * memory alloc request size"); fewer rows are kept instead. Narrower
+ * inputs (up to 1,333 cells a row) keep 3,000.
+ */
+#define MAX_KNN_CELLS		4000000
 #define MAX_HOLDOUT			10000
 #define FOLD_ROWS			1000	/* fewer observed cells: FOLDS-fold scoring */
 
@@ -463,8 +471,8 @@ void
 MlFitKnn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 		 MlImputeOptions *opts, pg_prng_state *rng, int64 maxrefs)
 {
-	Rows		s = MlFitSubsample(train, maxrefs, rng);
 	MlFeatures *f = build_features(frame, m->target, missing, opts, m->onehot);
+	Rows		s = MlFitSubsample(train, Max(1, Min(maxrefs, MAX_KNN_CELLS / f->width)), rng);
 	MlColumn   *col = &frame->cols[m->target];
 
 	m->feat = f;
@@ -481,6 +489,8 @@ MlFitKnn(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 		MlFeatureRow(frame, f, s.idx[i], M_SQRT1_2, m->ref + i * f->width);
 		if (m->knn_nan)
 			MlFeatureMarkMissing(frame, f, &s.idx[i], 1, m->ref + i * f->width);
+		for (int j = 1; j < f->width; j++)
+			m->ref[i * f->width + j] = MlKnnInput(m->ref[i * f->width + j]);
 		m->ref[i * f->width] = 0;
 		m->refy[i] = m->discrete ? col->code[s.idx[i]] : col->x[s.idx[i]];
 	}

@@ -86,6 +86,25 @@ MlKeyCode(MlFrame *frame, MlKey *key, int64 row)
 	return col->parts[key->part][row];
 }
 
+/*
+ * A number in its column's standard deviations. (v - mean) overflows when v
+ * and the mean lie near the double range on either side of zero (1.6e308
+ * in a column of mostly -1.6e308); the input was then infinite, a KNN
+ * recipe held "Infinity" and was refused when read back, and regressions
+ * on it filled nothing. The quotients' difference is finite there (and 0,
+ * not Inf / Inf, for an sd that overflowed); other values are standardized
+ * exactly as before.
+ */
+static inline double
+standardize(double v, double mean, double sd)
+{
+	double		z = (v - mean) / sd;
+
+	if (unlikely(!isfinite(z)))
+		z = v / sd - mean / sd;
+	return z;
+}
+
 /* One row's feature vector; categorical indicators are scaled by catw. */
 void
 MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out)
@@ -98,7 +117,7 @@ MlFeatureRow(MlFrame *frame, MlFeatures *f, int64 row, double catw, double *out)
 		double		v = frame->cols[f->numcol[j]].x[row];
 
 		out[1 + j] = (frame->cols[f->numcol[j]].isnull[row] || !isfinite(v)) ? 0 :
-			(v - f->mean[j]) / f->sd[j];
+			standardize(v, f->mean[j], f->sd[j]);
 	}
 	memset(out + o, 0, sizeof(double) * (f->width - o));
 	for (int j = 0; j < f->nkey; j++)
@@ -156,7 +175,7 @@ MlFeatureBlock(MlFrame *frame, MlFeatures *f, const int64 *rows, int n, double c
 				__builtin_prefetch(&isnull[rows[i + ML_PREFETCH_AHEAD]]);
 			}
 			v = x[rows[i]];
-			dst[(int64) i * w] = (isnull[rows[i]] || !isfinite(v)) ? 0 : (v - mean) / sd;
+			dst[(int64) i * w] = (isnull[rows[i]] || !isfinite(v)) ? 0 : standardize(v, mean, sd);
 		}
 	}
 	for (int j = 0; j < f->nkey; j++)

@@ -15,6 +15,13 @@
 #include "core/linalg.h"
 
 #define KNN_BLOCK 256
+/*
+ * Cells of each work array of predict_knn at most: a block of 256 query
+ * rows took 256 x 3 x width doubles (600 MB on 100,000 one-hot inputs), and
+ * 256 x reference rows (a recipe's, any number) beyond palloc's 1 GB; such
+ * models take fewer rows a block.
+ */
+#define KNN_WORK_CELLS 4000000
 #define PREDICT_BLOCK 256
 
 static void
@@ -187,7 +194,18 @@ knn_distances(MlModel *m, KnnRefs *kr, double *q, int nb, double *A, double *C, 
 	MlLinalgCrossProduct(A, nb, kr->B, nref, 3 * w, d);
 	MlLinalgGemm(false, true, nb, nref, w, 1.0, A + 2 * w, 3 * w, kr->B + w, 3 * w, 0.0, C, nref);
 	for (int64 i = 0; i < (int64) nb * nref; i++)
-		d[i] = C[i] > 0.5 ? Max(d[i], 0) * (w - 1) / C[i] : NAN;
+	{
+		/*
+		 * NaN only where no cell is shared: Max() would take a NaN sum for 0,
+		 * the nearest of all (inputs are kept finite for that: MlKnnInput)
+		 */
+		if (!(C[i] > 0.5))
+			d[i] = NAN;
+		else if (isnan(d[i]))
+			d[i] = INFINITY;
+		else
+			d[i] = Max(d[i], 0) * (w - 1) / C[i];
+	}
 }
 
 /* KNN in blocks of query rows, their distances from knn_distances. */
@@ -196,25 +214,30 @@ predict_knn(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 			double *values, int32 *levels)
 {
 	int			w = m->feat->width;
-	double	   *q = palloc(sizeof(double) * KNN_BLOCK * w);
-	double	   *A = palloc(sizeof(double) * KNN_BLOCK * 3 * w);
-	double	   *C = palloc(sizeof(double) * KNN_BLOCK * m->nref);
-	double	   *dist = palloc(sizeof(double) * KNN_BLOCK * m->nref);
+	int			block = (int) Max(1, Min(KNN_BLOCK, KNN_WORK_CELLS / Max(3 * (int64) w, m->nref)));
+	double	   *q = palloc(sizeof(double) * block * w);
+	double	   *A = palloc(sizeof(double) * block * 3 * w);
+	double	   *C = palloc(sizeof(double) * block * m->nref);
+	double	   *dist = palloc(sizeof(double) * block * m->nref);
 	int		   *best = palloc(sizeof(int) * m->k);
 	int			T = m->discrete ? m->ntlevels : 1;
 	double	   *votes = palloc0(sizeof(double) * Max(T, 1));
 	KnnRefs		kr;
 
 	knn_refs(m, &kr);
-	for (int64 b = 0; b < n; b += KNN_BLOCK)
+	for (int64 b = 0; b < n; b += block)
 	{
-		int			nb = (int) Min(KNN_BLOCK, n - b);
+		int			nb = (int) Min(block, n - b);
 
 		MlFeatureBlock(frame, m->feat, rows + b, nb, M_SQRT1_2, q);
 		if (m->knn_nan)
 			MlFeatureMarkMissing(frame, m->feat, rows + b, nb, q);
 		for (int i = 0; i < nb; i++)
+		{
 			q[(int64) i * w] = 0;
+			for (int j = 1; j < w; j++)
+				q[(int64) i * w + j] = MlKnnInput(q[(int64) i * w + j]);
+		}
 		knn_distances(m, &kr, q, nb, A, C, dist);
 		for (int i = 0; i < nb; i++)
 		{
@@ -232,6 +255,14 @@ predict_knn(MlFrame *frame, MlModel *m, const int64 *rows, int64 n,
 			{
 				for (int j = 0; j < found; j++)
 					s += m->refy[best[j]];
+				/* donors near the double range: their sum overflowed, the fill was lost */
+				if (!isfinite(s))
+				{
+					s = 0;
+					for (int j = 0; j < found; j++)
+						s += m->refy[best[j]] / found;
+					found = 1;
+				}
 				values[b + i] = s / found;
 				levels[b + i] = -1;
 				continue;

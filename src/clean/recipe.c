@@ -513,6 +513,9 @@ recipe_features(MlFrame *frame, JsonbContainer *obj)
 					 errhint("Apply the recipe to a relation whose column holds numbers (a view can cast it).")));
 		f->mean[i] = MlRecipeNumber(o, "mean", 0);
 		f->sd[i] = MlRecipeNumber(o, "sd", 1);
+		/* a fit keeps inputs of sd above 0 (infinite: values near the double range) */
+		if (!isfinite(f->mean[i]) || !(f->sd[i] > 0))
+			bad_recipe("a numeric input's \"mean\" is not a finite number or its \"sd\" not above 0");
 	}
 	f->nnum = num.n;
 	f->keys = palloc(sizeof(MlKey) * Max(oh.n, 1));
@@ -864,6 +867,8 @@ MlModelFromJson(MlFrame *frame, JsonbContainer *obj)
 			if (!MlJsonToNumber(&ref.items[i], &m->ref[i]) ||
 				isinf(m->ref[i]) || (isnan(m->ref[i]) && !m->knn_nan))
 				bad_recipe("a KNN reference row has an input that is not a number");
+			/* as a fit keeps them: distances of finite squares */
+			m->ref[i] = MlKnnInput(m->ref[i]);
 		}
 		for (int i = 0; i < y.n; i++)
 		{

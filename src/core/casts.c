@@ -13,6 +13,8 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "utils/datetime.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "core/casts.h"
@@ -85,6 +87,48 @@ MlTextIsBool(const char *s)
 }
 
 /*
+ * Whether a word names no time zone (pg_tzset finds none). pg_tzset keeps
+ * the zones it finds, but looks for a word naming none in the zone
+ * directory every time: a CSV column of dates such as "jan-02-2024" (a
+ * word the date parser reads as a month, and decode_timestamp asks about)
+ * took 30 us a cell instead of 0.4. The words found to name none are kept,
+ * 4,096 at most (then forgotten together), for the backend's life.
+ */
+#define UNKNOWN_ZONE_WORDS 4096
+
+static bool
+names_no_zone(const char *word)
+{
+	static HTAB *unknown = NULL;
+	char		key[TZ_STRLEN_MAX + 1];
+
+	if (strlen(word) > TZ_STRLEN_MAX)
+		return pg_tzset(word) == NULL;
+	strlcpy(key, word, sizeof(key));
+	if (unknown != NULL && hash_search(unknown, key, HASH_FIND, NULL) != NULL)
+		return true;
+	if (pg_tzset(word) != NULL)
+		return false;
+	if (unknown != NULL && hash_get_num_entries(unknown) >= UNKNOWN_ZONE_WORDS)
+	{
+		hash_destroy(unknown);
+		unknown = NULL;
+	}
+	if (unknown == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(key);
+		ctl.hcxt = TopMemoryContext;
+		unknown = hash_create("pg_mlops words naming no time zone", 256, &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	(void) hash_search(unknown, key, HASH_ENTER, NULL);
+	return true;
+}
+
+/*
  * Decode s as a date and time into tm (tzp: its zone offset; NULL refuses
  * a zone, DecodeDateTime's own rule), never raising an error. PostgreSQL
  * 15's DecodeDateTime raises one, "time zone ... not recognized", at a word
@@ -110,7 +154,7 @@ decode_timestamp(const char *s, struct pg_tm *tm, fsec_t *fsec, int *tzp)
 	if (ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
 		return false;
 	for (int i = 0; i < nf && !unknown_word; i++)
-		if (ftype[i] == DTK_DATE && isalpha((unsigned char) field[i][0]) && pg_tzset(field[i]) == NULL)
+		if (ftype[i] == DTK_DATE && isalpha((unsigned char) field[i][0]) && names_no_zone(field[i]))
 			unknown_word = true;
 	if (unknown_word && tzp != NULL)
 	{

@@ -479,8 +479,17 @@ append_by_name(Run *r, const char *source, bool stamp, bool import)
 	}
 	if (r->mode && strcmp(r->mode, "replace") == 0)
 		MlSpiExec(psprintf("TRUNCATE %s", r->into), 0, NULL, NULL, NULL, SPI_OK_UTILITY);
-	MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s t", r->into, cols.data, sel.data, source),
-			  0, NULL, NULL, NULL, SPI_OK_INSERT);
+	/*
+	 * a source of no columns (CREATE TABLE t ()) without a stamp gives rows
+	 * of defaults: "INSERT INTO t () ..." was a syntax error (42601) from
+	 * our own SQL
+	 */
+	if (cols.len == 0)
+		MlSpiExec(psprintf("INSERT INTO %s SELECT FROM %s t", r->into, source),
+				  0, NULL, NULL, NULL, SPI_OK_INSERT);
+	else
+		MlSpiExec(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s t", r->into, cols.data, sel.data, source),
+				  0, NULL, NULL, NULL, SPI_OK_INSERT);
 	return (int64) SPI_processed;
 }
 
