@@ -207,11 +207,11 @@ MlZonedColumns(MlFrame *frame, bool zoned)
 }
 
 /*
- * The columns a recipe's polish step casts from text to timestamptz
- * (zoned) or to timestamp: the new rows are read as the run read them.
+ * The column names that pick() takes from each step object of a recipe's
+ * steps (an array; anything else has none), in order.
  */
-List *
-MlZonedFromSteps(JsonbContainer *steps, bool zoned)
+static List *
+names_from_steps(JsonbContainer *steps, List *(*pick) (JsonbContainer *step, bool arg), bool arg)
 {
 	JsonbIterator *it;
 	JsonbValue	e;
@@ -222,13 +222,32 @@ MlZonedFromSteps(JsonbContainer *steps, bool zoned)
 		return NIL;
 	it = JsonbIteratorInit(steps);
 	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-		if (tok == WJB_ELEM && e.type == jbvBinary && JsonContainerIsObject(e.val.binary.data) &&
-			strcmp(MlOptString(e.val.binary.data, "step", "model"), "cast") == 0 &&
-			MlOptBool(e.val.binary.data, "from_text", false) &&
-			strcmp(MlOptString(e.val.binary.data, "to", ""), zoned ? "timestamptz" : "timestamp") == 0 &&
-			MlOptString(e.val.binary.data, "column", NULL) != NULL)
-			names = lappend(names, MlOptString(e.val.binary.data, "column", NULL));
+		if (tok == WJB_ELEM && e.type == jbvBinary && JsonContainerIsObject(e.val.binary.data))
+			names = list_concat(names, pick(e.val.binary.data, arg));
 	return names;
+}
+
+/* A cast step from text to timestamptz (zoned) or timestamp: its column. */
+static List *
+cast_column(JsonbContainer *step, bool zoned)
+{
+	char	   *column = MlOptString(step, "column", NULL);
+
+	if (strcmp(MlOptString(step, "step", "model"), "cast") == 0 &&
+		MlOptBool(step, "from_text", false) &&
+		strcmp(MlOptString(step, "to", ""), zoned ? "timestamptz" : "timestamp") == 0 && column != NULL)
+		return list_make1(column);
+	return NIL;
+}
+
+/*
+ * The columns a recipe's polish step casts from text to timestamptz
+ * (zoned) or to timestamp: the new rows are read as the run read them.
+ */
+List *
+MlZonedFromSteps(JsonbContainer *steps, bool zoned)
+{
+	return names_from_steps(steps, cast_column, zoned);
 }
 
 /* A text column read as numbers without a declared role (numeric_text). */
@@ -425,20 +444,18 @@ MlNumericTextStep(StringInfo steps, MlFrame *frame)
 	appendStringInfoString(steps, "]}");
 }
 
+/* A numeric_text step: the columns it read as numbers. */
+static List *
+numeric_text_columns(JsonbContainer *step, bool arg)
+{
+	(void) arg;
+	if (strcmp(MlOptString(step, "step", "model"), "numeric_text") == 0)
+		return MlOptStringList(step, "columns");
+	return NIL;
+}
+
 List *
 MlNumericTextFromSteps(JsonbContainer *steps)
 {
-	JsonbIterator *it;
-	JsonbValue	e;
-	JsonbIteratorToken tok;
-	List	   *names = NIL;
-
-	if (steps == NULL || !JsonContainerIsArray(steps))
-		return NIL;
-	it = JsonbIteratorInit(steps);
-	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-		if (tok == WJB_ELEM && e.type == jbvBinary && JsonContainerIsObject(e.val.binary.data) &&
-			strcmp(MlOptString(e.val.binary.data, "step", "model"), "numeric_text") == 0)
-			names = list_concat(names, MlOptStringList(e.val.binary.data, "columns"));
-	return names;
+	return names_from_steps(steps, numeric_text_columns, false);
 }
