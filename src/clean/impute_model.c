@@ -106,7 +106,7 @@ typedef struct KnnRefs
 	int			w;
 	bool		masked;			/* some reference cell is missing */
 	double	   *rnorm;			/* unmasked: |r|^2 */
-	double	   *B;				/* masked: nref x 3w, [-2r | Pr | r^2] */
+	double	   *B;				/* masked form, nref x 3w (knn_masked_refs) */
 } KnnRefs;
 
 static void
@@ -120,27 +120,41 @@ knn_refs(MlModel *m, KnnRefs *kr)
 	for (int64 i = 0; i < cells && !kr->masked; i++)
 		kr->masked = isnan(m->ref[i]);
 	kr->rnorm = palloc(sizeof(double) * m->nref);
-	kr->B = kr->masked ? palloc(sizeof(double) * cells * 3) : NULL;
+	kr->B = NULL;
 	for (int r = 0; r < m->nref; r++)
 	{
 		const double *x = m->ref + (int64) r * w;
 		double		s = 0;
 
 		for (int j = 0; j < w; j++)
+			s += isnan(x[j]) ? 0 : x[j] * x[j];
+		kr->rnorm[r] = s;
+	}
+}
+
+/*
+ * The reference rows in the masked form, [-2r | Pr | r^2], built the first
+ * time a block needs it (reference or query cells missing).
+ */
+static void
+knn_masked_refs(MlModel *m, KnnRefs *kr)
+{
+	int			w = kr->w;
+
+	kr->B = palloc(sizeof(double) * m->nref * 3 * (int64) w);
+	for (int r = 0; r < m->nref; r++)
+	{
+		const double *x = m->ref + (int64) r * w;
+		double	   *b = kr->B + (int64) r * 3 * w;
+
+		for (int j = 0; j < w; j++)
 		{
 			double		v = isnan(x[j]) ? 0 : x[j];
 
-			s += v * v;
-			if (kr->masked)
-			{
-				double	   *b = kr->B + (int64) r * 3 * w;
-
-				b[j] = -2 * v;
-				b[w + j] = (isnan(x[j]) || j == 0) ? 0 : 1;
-				b[2 * w + j] = v * v;
-			}
+			b[j] = -2 * v;
+			b[w + j] = (isnan(x[j]) || j == 0) ? 0 : 1;
+			b[2 * w + j] = v * v;
 		}
-		kr->rnorm[r] = s;
 	}
 }
 
@@ -167,20 +181,7 @@ knn_distances(MlModel *m, KnnRefs *kr, double *q, int nb, double *A, double *C, 
 		return;
 	}
 	if (kr->B == NULL)
-	{
-		/* the query has gaps, the references none: the masked form all the same */
-		kr->B = palloc(sizeof(double) * nref * 3 * (int64) w);
-		for (int r = 0; r < nref; r++)
-			for (int j = 0; j < w; j++)
-			{
-				double		v = m->ref[(int64) r * w + j];
-				double	   *b = kr->B + (int64) r * 3 * w;
-
-				b[j] = -2 * v;
-				b[w + j] = j == 0 ? 0 : 1;
-				b[2 * w + j] = v * v;
-			}
-	}
+		knn_masked_refs(m, kr);
 	for (int i = 0; i < nb; i++)
 		for (int j = 0; j < w; j++)
 		{
