@@ -12,7 +12,7 @@ trap 'http_teardown; http_off; rm -rf "$tmp"' EXIT
 http_setup htest
 port=$(free_port)
 url=http://127.0.0.1:$port
-echo "1..56"
+echo "1..58"
 workers() { psql -X -At -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mlops http'"; }
 check "off by default: no HTTP worker runs" test "$(workers)" = 0
 http_on "$port" http_workers=2 http_timeout=2000 http_max_body=4096
@@ -118,6 +118,35 @@ SQL
 r=$(call POST "/v1/projects/we%22ird%20n%C3%A4me%2F%25/predict" "$key_eng" "$rows")
 check "a project name with quotes, a space, UTF-8, a slash and a percent, encoded: 200" \
   test "${r%% *} $(q -c "SELECT '${r#* }'::jsonb::text" 2>/dev/null)" = "200 $expected"
+# A 5xx is logged with the project's name: a name holding a newline (from
+# the URL path) forged a log line of its own. Escaped now (\n), one line.
+q >/dev/null <<SQL
+SET ROLE $ana;
+SELECT ml_create_project(E'evil\\nLOG:  forged line', 'houses', 'y');
+SELECT version FROM ml_train(E'evil\\nLOG:  forged line', 'linear');
+SELECT ml_mark_ready(E'evil\\nLOG:  forged line', 1);
+SET ROLE $eng;
+SELECT ml_deploy(E'evil\\nLOG:  forged line', 1);
+RESET ROLE;
+-- a damaged payload: XX001 when the request loads it, a 500
+UPDATE mlops.models SET payload = substring(payload FROM 1 FOR 20)
+WHERE project_id = (SELECT id FROM mlops.projects WHERE name = E'evil\\nLOG:  forged line');
+SQL
+log_from=$( { [ -n "${server_log:-}" ] && stat -c %s "$server_log"; } 2>/dev/null || echo 0)
+check "a project whose stored model is damaged: 500" \
+  test "$(status POST "/v1/projects/evil%0ALOG:%20%20forged%20line/predict" "$key_eng" "$rows")" = 500
+if [ -n "${server_log:-}" ] && [ -r "$server_log" ]; then
+  # what the request wrote (PostgreSQL indents a message's further lines
+  # with a tab in this log; syslog takes each as a message of its own)
+  for _ in $(seq 50); do tail -c +$((log_from + 1)) "$server_log" | grep -qF 'forged line' && break; sleep 0.1; done
+  tail -c +$((log_from + 1)) "$server_log" > "$tmp/log"
+  check "its log line escapes the name's newline: one line, no forged one" \
+    bash -c 'grep -qF "request for project \"evil\\nLOG:  forged line\" failed" "$1" &&
+             ! grep -qE "^[[:space:]]*LOG:  forged line" "$1"' _ "$tmp/log"
+else
+  n=$((n + 1)); echo "ok $n - # skip the server log was not found"
+fi
+
 q >/dev/null <<SQL
 CREATE TABLE sizes AS SELECT x1, x2, CASE WHEN y > 30 THEN 'big' ELSE 'small' END AS size FROM houses;
 GRANT SELECT ON sizes TO ml_analyst;

@@ -32,6 +32,7 @@
 #include "utils/timestamp.h"
 #include "utils/timeout.h"
 
+#include "core/log_text.h"
 #include "api/http.h"
 #include "api/usage.h"
 #include "core/catalog.h"
@@ -411,7 +412,8 @@ error_response(Predict *p, ErrorData *edata, MlHttpResponse *resp)
 	{
 		/* the server log has it; the client gets no internals */
 		ereport(LOG,
-				(errmsg("pg_mlops http: request for project \"%s\" failed: %s", p->project, edata->message)));
+				(errmsg("pg_mlops http: request for project %s failed: %s",
+						MlLogQuote(p->project), MlLogText(edata->message))));
 		MlHttpError(resp, status, code, "internal error");
 		return;
 	}

@@ -37,6 +37,7 @@
 #include "utils/memutils.h"
 #include "utils/varlena.h"
 
+#include "core/log_text.h"
 #include "api/http.h"
 
 #define MAX_DAEMONS		16
@@ -161,7 +162,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	buf[strcspn(buf, "\n")] = '\0';
 	PG_TRY();
 	{
-		ereport(LOG, (errmsg("pg_mlops http: %s", buf)));
+		ereport(LOG, (errmsg("pg_mlops http: %s", MlLogText(buf))));
 	}
 	PG_CATCH();
 	{

@@ -36,6 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "core/log_text.h"
 #include "api/api.h"
 #include "api/usage.h"
 #include "core/catalog.h"
@@ -381,8 +382,8 @@ evict_one(int32 today, Oid catalog)
 		return false;
 	if (!best_flushed)
 		ereport(LOG,
-				(errmsg("pg_mlops: API usage of role \"%s\" on project %lld for a past day dropped from shared memory before it was written to the catalog",
-						NameStr(best->key.consumer), (long long) best->key.project_id),
+				(errmsg("pg_mlops: API usage of role %s on project %lld for a past day dropped from shared memory before it was written to the catalog",
+						MlLogQuote(NameStr(best->key.consumer)), (long long) best->key.project_id),
 				 errhint("List the database in pg_mlops.job_databases so its usage is written regularly, or raise pg_mlops.api_usage_entries.")));
 	hash_search(usage_hash, &best->key, HASH_REMOVE, NULL);
 	return true;

@@ -33,6 +33,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/log_text.h"
 #include "api/api.h"
 #include "core/catalog.h"
 #include "jobs/jobs.h"
@@ -181,7 +182,7 @@ queue_due_jobs(void)
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;
 			ereport(WARNING,
-					(errmsg("pg_mlops: job %lld paused: %s", (long long) job, e->message)));
+					(errmsg("pg_mlops: job %lld paused: %s", (long long) job, MlLogText(e->message))));
 			MlSpiExec("UPDATE mlops.jobs SET next_run_at = NULL WHERE id OPERATOR(pg_catalog.=) $1",
 					  1, types, values, NULL, SPI_OK_UPDATE);
 		}
@@ -306,7 +307,7 @@ run_role(const QueuedRun *q)
 	}
 	if (why == NULL)
 		return role;
-	ereport(LOG, (errmsg("pg_mlops: run %lld not started: %s", (long long) q->run, why)));
+	ereport(LOG, (errmsg("pg_mlops: run %lld not started: %s", (long long) q->run, MlLogText(why))));
 	MlRunFinish(q->run, "failed", sqlstate, why, false);
 	return InvalidOid;
 }
@@ -347,8 +348,9 @@ start_run(const QueuedRun *q)
 	if (WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED)
 		return;
 	ereport(LOG,
-			(errmsg("pg_mlops: starting run %lld of job %lld in database \"%s\" as role \"%s\" (worker pid %d)",
-					(long long) q->run, (long long) q->job, get_database_name(MyDatabaseId), q->owner, (int) pid)));
+			(errmsg("pg_mlops: starting run %lld of job %lld in database %s as role %s (worker pid %d)",
+					(long long) q->run, (long long) q->job, MlLogQuote(get_database_name(MyDatabaseId)),
+					MlLogQuote(q->owner), (int) pid)));
 	values[0] = Int64GetDatum(q->run);
 	values[1] = Int32GetDatum((int32) pid);
 	MlSpiExec("UPDATE mlops.job_runs SET pid = $2 WHERE id OPERATOR(pg_catalog.=) $1 "

@@ -28,6 +28,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/log_text.h"
 #include "core/catalog.h"
 #include "jobs/jobs.h"
 #include "jobs/workflow.h"
@@ -417,7 +418,7 @@ warn_if_not_served(void)
 
 	if (!MlJobsServesDatabase(db))
 		ereport(WARNING,
-				(errmsg("database \"%s\" is not served by the pg_mlops launcher: the job will not run", db),
+				(errmsg("database %s is not served by the pg_mlops launcher: the job will not run", MlLogQuote(db)),
 				 errhint("Add it to pg_mlops.job_databases (then reload the configuration).")));
 }
 

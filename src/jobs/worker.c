@@ -34,6 +34,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
+#include "core/log_text.h"
 #include "core/catalog.h"
 #include "core/options.h"
 #include "core/run_progress.h"
@@ -828,7 +829,7 @@ record_error(Run *r, ErrorData *e)
 	}
 	ereport(LOG,
 			(errmsg("pg_mlops: run %lld of job %lld %s: %s", (long long) r->run, (long long) r->job,
-					status, message)));
+					status, MlLogText(message))));
 	timed_out = false;
 	{
 		char	   *sqlstate = pstrdup(unpack_sql_state(e->sqlerrcode));
@@ -901,12 +902,12 @@ ml_jobs_run_main(Datum main_arg)
 	e = in_transaction(claim_fn, NULL, &r, &ok, cxt);
 	if (e != NULL)
 	{
-		ereport(LOG, (errmsg("pg_mlops: run %lld could not start: %s", (long long) r.run, e->message)));
+		ereport(LOG, (errmsg("pg_mlops: run %lld could not start: %s", (long long) r.run, MlLogText(e->message))));
 		claim_error = e;
 		e = in_transaction(NULL, record_claim_error, &r, &ok, cxt);
 		if (e != NULL)
 			ereport(LOG, (errmsg("pg_mlops: run %lld: could not record why it did not start: %s",
-								 (long long) r.run, e->message)));
+								 (long long) r.run, MlLogText(e->message))));
 		proc_exit(0);
 	}
 	if (!ok)
@@ -924,7 +925,7 @@ ml_jobs_run_main(Datum main_arg)
 	else
 		ereport(LOG,
 				(errmsg("pg_mlops: run %lld of job %lld succeeded: %s", (long long) r.run,
-						(long long) r.job, r.detail ? r.detail : r.kind)));
+						(long long) r.job, MlLogText(r.detail ? r.detail : r.kind))));
 	proc_exit(0);
 }
 

@@ -17,6 +17,8 @@ restart() {
   datadir=$(psql -X -At -d postgres -c "SHOW data_directory")
   # keep logging where pg_virtualenv's cluster logs, if it is that cluster
   log=$(find "$(dirname "$(dirname "$(dirname "$datadir")")")" -maxdepth 2 -path '*/log/postgresql-*.log' 2>/dev/null | head -1 || true)
+  # the server log, for checks of what is written there (empty: not found)
+  server_log=$log
   # as root (CI), as the cluster's owner; otherwise the caller owns it
   local as=()
   [ "$(id -u)" = 0 ] && as=(runuser -u "$(stat -c %U "$datadir")" --)

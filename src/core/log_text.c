@@ -1,0 +1,70 @@
+/*
+ * log_text.c
+ *	  Names and messages made safe for the server log. A project name in a
+ *	  URL path, a role or database name, or an error message quoting one
+ *	  may hold a newline: written as it is, "x\nLOG:  ..." forges a log
+ *	  line of its own (log injection) for anyone reading the plain-text log
+ *	  (stderr, syslog). PostgreSQL's own messages quote names as they are;
+ *	  ours, written by background workers for requests and jobs that others
+ *	  shape, escape them.
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+
+#include "core/log_text.h"
+
+static char *
+escape(const char *s, bool quote)
+{
+	StringInfoData buf;
+	const unsigned char *p;
+
+	if (s == NULL)
+		return pstrdup("(null)");
+	initStringInfo(&buf);
+	if (quote)
+		appendStringInfoChar(&buf, '"');
+	for (p = (const unsigned char *) s; *p; p++)
+	{
+		unsigned char c = *p;
+
+		if (c == '\n')
+			appendStringInfoString(&buf, "\\n");
+		else if (c == '\r')
+			appendStringInfoString(&buf, "\\r");
+		else if (c == '\t')
+			appendStringInfoString(&buf, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			appendStringInfo(&buf, "\\x%02x", c);
+		else if (c == '\\')
+			appendStringInfoString(&buf, "\\\\");
+		else if (c == '"' && quote)
+			appendStringInfoString(&buf, "\\\"");
+		else if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f &&
+				 GetDatabaseEncoding() == PG_UTF8)
+		{
+			/* U+0080..U+009F: C1 controls (CSI starts a terminal escape) */
+			appendStringInfo(&buf, "\\u%04x", p[1]);
+			p++;
+		}
+		else
+			appendStringInfoChar(&buf, (char) c);
+	}
+	if (quote)
+		appendStringInfoChar(&buf, '"');
+	return buf.data;
+}
+
+char *
+MlLogText(const char *s)
+{
+	return escape(s, false);
+}
+
+char *
+MlLogQuote(const char *s)
+{
+	return escape(s, true);
+}
