@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "common/hashfn.h"
@@ -176,6 +177,9 @@ MlNetFit(MlFrame *frame, MlModel *m, const int64 *rows, int64 n, MlFeatures *fea
 				aw2,
 				ab2;
 	int			step = 0;
+	double		yunit = 1,		/* MlTargetUnit of a number target */
+				ymean_unit = 0,
+				ysd_unit = 1;
 
 	pg_prng_seed(&rng, seed);
 	m->feat = feat;
@@ -193,19 +197,53 @@ MlNetFit(MlFrame *frame, MlModel *m, const int64 *rows, int64 n, MlFeatures *fea
 	if (!m->discrete && n > 1)
 	{
 		double		s = 0,
-					ss = 0;
+					ss = 0,
+					maxabs = 0;
 
 		for (int64 i = 0; i < n; i++)
-			s += col->x[rows[i]], ss += col->x[rows[i]] * col->x[rows[i]];
-		m->ymean = s / n;
-		m->ysd = sqrt(fmax((ss - n * m->ymean * m->ymean) / (n - 1), 1e-12));
+			maxabs = Max(maxabs, fabs(col->x[rows[i]]));
+		yunit = MlTargetUnit(maxabs);
+		if (yunit == 1)
+		{
+			for (int64 i = 0; i < n; i++)
+				s += col->x[rows[i]], ss += col->x[rows[i]] * col->x[rows[i]];
+			m->ymean = s / n;
+			m->ysd = sqrt(fmax((ss - n * m->ymean * m->ymean) / (n - 1), 1e-12));
+		}
+		else
+		{
+			/*
+			 * values near the double range (1.7e308, -1.7e308, 0): the
+			 * squares overflowed, the sd was infinite, every standardised
+			 * target 0 and every fill NaN. In a power of two of the largest
+			 * magnitude (exact), the deviations squared; the targets are
+			 * standardised in that unit too (x - mean may overflow).
+			 */
+			double		ms;
+
+			for (int64 i = 0; i < n; i++)
+				s += col->x[rows[i]] * yunit;
+			ms = s / n;
+			for (int64 i = 0; i < n; i++)
+			{
+				double		d = col->x[rows[i]] * yunit - ms;
+
+				ss += d * d;
+			}
+			ysd_unit = sqrt(fmax(ss / (n - 1), 1e-12));
+			m->ymean = ms / yunit;
+			m->ysd = Min(ysd_unit / yunit, DBL_MAX);
+			ymean_unit = ms;
+		}
 	}
 	X = palloc(sizeof(double) * Max(n, 1) * D);
 	Y = palloc(sizeof(double) * Max(n, 1));
 	for (int64 i = 0; i < n; i++)
 	{
 		net_input(frame, m, rows[i], X + i * D);
-		Y[i] = m->discrete ? col->code[rows[i]] : (col->x[rows[i]] - m->ymean) / m->ysd;
+		Y[i] = m->discrete ? col->code[rows[i]] :
+			yunit == 1 ? (col->x[rows[i]] - m->ymean) / m->ysd :
+			(col->x[rows[i]] * yunit - ymean_unit) / ysd_unit;
 	}
 
 	/* He initialisation for the hidden layer, small weights for the output */
@@ -336,7 +374,12 @@ MlNetPredict(MlFrame *frame, MlModel *m, const int64 *rows, int64 n, double *val
 				levels[b + i] = best;
 			}
 			else
+			{
 				values[b + i] = o[0] * m->ysd + m->ymean;
+				/* an sd near the double range: o * sd alone may overflow */
+				if (!isfinite(values[b + i]) && isfinite(o[0]))
+					values[b + i] = 2 * (o[0] * (m->ysd / 2) + m->ymean / 2);
+			}
 		}
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -47,15 +47,11 @@ MlOutlierBounds(double *v, int64 n, const char *method, double k, double *lo, do
 	}
 	else if (strcmp(method, "zscore") == 0)
 	{
-		double		s = 0,
-					ss = 0,
-					mean,
+		double		mean,
 					sd;
 
-		for (int64 i = 0; i < n; i++)
-			s += v[i], ss += v[i] * v[i];
-		mean = s / n;
-		sd = sqrt(fmax(0, (ss - n * mean * mean) / (n - 1)));
+		/* without overflow near the double range (MlMeanSd) */
+		MlMeanSd(v, n, &mean, &sd);
 		*lo = mean - k * sd;
 		*hi = mean + k * sd;
 	}
@@ -476,18 +472,16 @@ MlStepOutliers(Clean *c, JsonbContainer *st)
 			col->x[r] = NAN;
 		}
 		{
-			double		sum = 0,
-						sumsq = 0;
+			/* the statistics of the values left, without overflow (MlMeanSd) */
+			double	   *left = palloc(sizeof(double) * Max(frame->nrows, 1));
 			int64		m = 0;
 
 			for (int64 r = 0; r < frame->nrows; r++)
 				if (!col->isnull[r] && isfinite(col->x[r]))
-					sum += col->x[r], sumsq += col->x[r] * col->x[r], m++;
+					left[m++] = col->x[r];
 			if (m > 1)
-			{
-				col->mean = sum / m;
-				col->sd = sqrt(fmax(0, (sumsq - m * col->mean * col->mean) / (m - 1)));
-			}
+				MlMeanSd(left, m, &col->mean, &col->sd);
+			pfree(left);
 		}
 		c->rep[ci].outliers = f->count;
 		os->fits = lappend(os->fits, f);

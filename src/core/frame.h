@@ -109,6 +109,7 @@ extern void MlFrameMarkGenerated(MlFrame *frame, Oid relid);
 extern int	MlFrameColumn(MlFrame *frame, const char *name);
 extern bool MlColumnIsDiscrete(MlColumn *col);
 extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
+extern void MlMeanSd(const double *v, int64 n, double *mean, double *sd);
 extern int32 MlColumnLevel(MlColumn *col, const char *text, double value);
 extern int32 MlColumnAddLevel(MlColumn *col, const char *text);
 extern void MlColumnInitLevels(MlColumn *col);

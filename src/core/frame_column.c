@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "core/casts.h"
@@ -101,6 +102,51 @@ MlColumnComputeStats(MlColumn *col, int64 nrows)
 		col->mean = m;
 		col->sd = n > 1 ? scale * sqrt(ss / (n - 1)) : 0;
 	}
+}
+
+/*
+ * The mean and sample sd of n finite values v. Values near the double
+ * range (1.7e308, -1.7e308, 0) overflowed the sum of squares: the sd was
+ * infinite, a z-score's bounds infinite (no outlier found), a network's
+ * standardised target 0 and every fill NaN. Those are taken in a power of
+ * two of their largest magnitude (exact), deviations from the scaled mean
+ * squared; an sd beyond the double range itself is DBL_MAX. Values whose
+ * magnitudes stay below 2^400 (whose squares' sums cannot overflow) get
+ * exactly the one-pass sums they always had.
+ */
+void
+MlMeanSd(const double *v, int64 n, double *mean, double *sd)
+{
+	double		maxabs = 0,
+				unit,
+				s = 0,
+				ss = 0,
+				m;
+
+	for (int64 i = 0; i < n; i++)
+		maxabs = Max(maxabs, fabs(v[i]));
+	if (!(maxabs > 0x1p400) || !isfinite(maxabs))
+	{
+		for (int64 i = 0; i < n; i++)
+			s += v[i], ss += v[i] * v[i];
+		*mean = n > 0 ? s / n : 0;
+		*sd = n > 1 ? sqrt(fmax(0, (ss - n * *mean * *mean) / (n - 1))) : 0;
+		return;
+	}
+	unit = ldexp(1, -ilogb(maxabs));	/* the largest magnitude in [1, 2) */
+	for (int64 i = 0; i < n; i++)
+		s += v[i] * unit;
+	m = s / n;
+	for (int64 i = 0; i < n; i++)
+	{
+		double		d = v[i] * unit - m;
+
+		ss += d * d;
+	}
+	*mean = m / unit;
+	*sd = n > 1 ? sqrt(ss / (n - 1)) / unit : 0;
+	if (!isfinite(*sd))
+		*sd = DBL_MAX;
 }
 
 /*
