@@ -59,6 +59,10 @@ KINDS = {
                                 "WHEN 2 THEN '-Infinity'::float8 ELSE ((i * {a}) % 50)::float8 / 3 END"),
     "float_huge": ("float8", "(((i * {a} + {s}) % 7) - 3) * 1e300::float8"),
     "float_near_max": ("float8", "CASE WHEN (i + {s}) % 2 = 0 THEN 1.7e308::float8 ELSE -1.7e308::float8 END"),
+    # sds near the double range (review18): 1.7e308, -1.7e308, 0 and a spread
+    # of such values; z-score bounds and the learned imputer stay finite
+    "float_near_max3": ("float8", "(ARRAY[1.7e308, -1.7e308, 0]::float8[])[((i * {a} + {s}) % 3) + 1]"),
+    "float_near_max_spread": ("float8", "((((i * {a} + {s}) % 7) - 3) * 5.6e307 + ((i + {s}) % 11) * 1e300)::float8"),
     "float_whole": ("float8", "((i * {a} + {s}) % 40)::float8"),
     "float_const": ("float8", "4.25::float8"),
     "float_tiny": ("float8", "((i * {a} + {s}) % 9) * 1e-310::float8"),
@@ -117,6 +121,11 @@ KINDS = {
     "text_ts_bad": ("text", "CASE WHEN (i + {s}) % 7 = 0 THEN '2024-13-45' ELSE "
                             "(TIMESTAMP '2024-01-01' + i * interval '1 hour')::text END"),
     "text_const": ("text", "'same'"),
+    # times with offsets, and a date domain whose CHECK refuses late fills
+    # (fuzz_early, fuzz_clean.sh; review18): recipes say how text times were
+    # read, replays keep to it; a refused date fill is left missing
+    "text_ts_zoned": ("text", "(TIMESTAMPTZ '2024-01-01 00:00+00' + ((i * {a} + {s}) % 500) * interval '1 hour')::text"),
+    "date_domain_check": ("fuzz_early", "DATE '2024-01-01' + ((i * {a} + {s}) % 9)"),
     "date": ("date", "DATE '2024-01-01' + ((i * {a} + {s}) % 400)"),
     "date_far": ("date", "CASE WHEN (i + {s}) % 2 = 0 THEN DATE '4713-01-01 BC' ELSE DATE '5874897-12-31' END"),
     "timestamptz": ("timestamptz", "TIMESTAMPTZ '2024-01-01 00:00+00' + ((i * {a} + {s}) % 1000) * interval '37 minutes'"),
@@ -133,7 +142,8 @@ KINDS = {
 COMMON = ["float", "float", "float_special", "float_whole", "int", "int_code", "cat", "cat", "cat_utf8",
           "text_num", "text_num_mostly", "date", "timestamptz", "timestamp", "numeric", "bool", "text_free", "null_float",
           "float_const", "text_const", "numeric_small", "text_bool", "text_ts", "float_huge", "cat_many",
-          "numeric_domain", "numeric_near_max", "int_domain_check", "numeric_domain_check"]
+          "numeric_domain", "numeric_near_max", "int_domain_check", "numeric_domain_check",
+          "float_near_max3", "text_ts_zoned", "date_domain_check"]
 NAMES = ["x", "y", "z", "g", "t", "v", "w", "id", "Größe", "a b", "Sel\"ect", "x_was_missing", "g_a",
          "a" * 63]
 METHODS = ["auto", "mean", "median", "mode", "constant", "delete", "groupwise", "regression", "knn",
@@ -546,6 +556,17 @@ def gen_case(rng, index):
                          "(SELECT coalesce(s #>> '{members,0,forest}', '') AS f) q))) ELSE s END) "
                          "FROM jsonb_array_elements(steps) s) "
                          "WHERE id = (SELECT max(id) FROM mlops.recipes) AND steps::text LIKE '%%\"members\"%%'"
+                         % mut)
+        if rng.random() < 0.1:
+            # how the run read text columns (numeric_text: columns, zoned,
+            # unzoned) damaged or removed: a clear XX001, or the old behaviour
+            mut = rng.choice(["jsonb_set(s, '{zoned}', '%s')" % rng.choice(["5", "\"t\"", "[1]", "{}", "[null]", "[\"nosuch\"]"]),
+                              "jsonb_set(s, '{unzoned}', '%s')" % rng.choice(["true", "[\"t\", \"t\"]", "[]"]),
+                              "jsonb_set(s, '{columns}', '%s')" % rng.choice(["7", "[{}]"]),
+                              "s - 'zoned'", "s - 'unzoned'", "s - 'columns'"])
+            stmts.append("UPDATE mlops.recipes SET steps = (SELECT jsonb_agg(CASE WHEN s ->> 'step' = 'numeric_text' "
+                         "THEN %s ELSE s END) FROM jsonb_array_elements(steps) s) "
+                         "WHERE id = (SELECT max(id) FROM mlops.recipes) AND steps::text LIKE '%%numeric_text%%'"
                          % mut)
         if rng.random() < 0.15:
             # a blend's own model removed, nested, moved to another column or cut

@@ -15,7 +15,8 @@ dropdb --if-exists "$FUZZ_DB" 2>/dev/null; createdb "$FUZZ_DB"
 psql -X -q -v ON_ERROR_STOP=1 -d "$FUZZ_DB" -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_mlops" \
   -c "CREATE DOMAIN fuzz_d62 AS numeric(6,2)" \
   -c "CREATE DOMAIN fuzz_pct AS int CHECK (VALUE BETWEEN 0 AND 100)" \
-  -c "CREATE DOMAIN fuzz_even AS numeric(6,1) CHECK (VALUE % 2 = 0)"
+  -c "CREATE DOMAIN fuzz_even AS numeric(6,1) CHECK (VALUE % 2 = 0)" \
+  -c "CREATE DOMAIN fuzz_early AS date CHECK (VALUE < '2024-01-10')"
 status=0
 /usr/bin/python3 "$(dirname "$0")/fuzz_clean.py" || status=$?
 dropdb --if-exists "$FUZZ_DB" 2>/dev/null || true

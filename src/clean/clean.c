@@ -320,22 +320,26 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		for (int ci = 0; ci < c->frame->ncols; ci++)
 			appendStringInfo(&q, "%spg_catalog.count(*) FILTER (WHERE %s)", ci ? ", " : "",
 							 quote_identifier(psprintf("__ml_na%d", ci)));
-		/* and of the cells of text read as numbers that are not numbers */
+		/*
+		 * and of the cells of text read as numbers (inferred or declared)
+		 * or as times that are not ones
+		 */
 		for (int ci = 0; ci < c->frame->ncols; ci++)
-			if (c->frame->cols[ci].numeric_text)
-			{
-				const char *qc = quote_identifier(c->frame->cols[ci].name);
+		{
+			const char *qc = quote_identifier(c->frame->cols[ci].name);
+			char	   *cond = MlUnparsedCondition(&c->frame->cols[ci], qc);
 
-				appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE %s IS NOT NULL AND "
-								 "mlops.try_cast_numeric(%s::text) IS NULL)", qc, qc);
-			}
+			if (cond)
+				appendStringInfo(&q, ", pg_catalog.count(*) FILTER (WHERE %s IS NOT NULL AND %s)",
+								 qc, cond);
+		}
 		appendStringInfo(&q, " FROM %s", copy);
 		MlSpiExec(q.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
 		for (int ci = 0; ci < c->frame->ncols; ci++)
 			c->rep[ci].nulls_before = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 																  SPI_tuptable->tupdesc, ci + 1, &isnull));
 		for (int ci = 0, k = c->frame->ncols + 1; ci < c->frame->ncols; ci++)
-			if (c->frame->cols[ci].numeric_text)
+			if (MlUnparsedCondition(&c->frame->cols[ci], "x") != NULL)
 			{
 				MlColumn   *col = &c->frame->cols[ci];
 
@@ -366,7 +370,7 @@ clean_large(Clean *c, Oid relid, JsonbContainer *opts, const char *target)
 		step_missing(c, st, target);
 		models = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(c->models)));
 		filled = MlApplyModelsChunked(copyid, models, MlOptObject(opts, "roles"),
-									  MlNumericTextColumns(c->frame),
+									  MlTextNumberColumns(c->frame),
 									  MlZonedColumns(c->frame, true), MlZonedColumns(c->frame, false),
 									  MlChunkRows(list_length(colnames)));
 		for (int ci = 0; ci < c->frame->ncols; ci++)

@@ -48,6 +48,7 @@ extern const char *const MlImputeOptionKeys[];
 extern void MlApplyRoles(MlFrame *frame, JsonbContainer *roles, const char *target, bool infer,
 						 List *numeric_text, List *zoned, List *unzoned);
 extern List *MlNumericTextColumns(MlFrame *frame);
+extern List *MlTextNumberColumns(MlFrame *frame);
 extern List *MlZonedColumns(MlFrame *frame, bool zoned);
 extern List *MlZonedFromSteps(JsonbContainer *steps, bool zoned);
 extern void MlCheckTargetOption(Oid relid, const char *target);
@@ -71,6 +72,8 @@ extern int32 MlHeldTypmodOf(Oid typid, int32 typmod, Oid *base);
 extern bool MlFillAsHeld(MlColumn *col, double *v);
 extern bool MlNumberAsHeld(Oid base, int32 typmod, double *v);
 extern bool MlDomainTakes(Oid typid, Oid base, double v);
+extern bool MlEpochFillAsHeld(MlColumn *col, double v);
+extern bool MlDomainTakesEpoch(Oid typid, Oid base, double v);
 extern bool MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other);
 extern void MlBoundsAsHeld(Oid typid, Oid base, int32 typmod, double raw_lo, double raw_hi,
 						   double *lo, double *hi);
@@ -85,6 +88,7 @@ extern int64 *MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *rol
 								   int64 chunk_rows);
 extern bool MlFrameTooLarge(Oid relid, int ncols);
 extern void MlCountUnparsed(Oid relid, MlFrame *frame);
+extern char *MlUnparsedCondition(MlColumn *col, const char *qc);
 extern int64 MlSampleRows(int ncols);
 extern int64 MlChunkRows(int ncols);
 extern int64 MlImputeApplyModel(MlFrame *frame, MlFills *fills, MlModel *m, JsonbContainer *obj);

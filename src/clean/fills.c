@@ -442,6 +442,54 @@ MlDomainTakes(Oid typid, Oid base, double v)
 	return ok;
 }
 
+static bool epoch_fits(double epoch, Oid typid);
+
+/*
+ * A date/time fill (an epoch) as MlFillStore writes it into col: false
+ * where the type's range or a domain's CHECK constraints refuse it (the
+ * cell stays missing there). For the fills a model keeps outside the
+ * frame (train_recipe.c): a date domain's CHECK refused the recipe's fill
+ * in ml_apply_recipe but not in ml_train, which trained on it and filled
+ * every scored row's NULL with it.
+ */
+bool
+MlEpochFillAsHeld(MlColumn *col, double v)
+{
+	Oid			base;
+	Oid			ttyp = col->zoned ? TIMESTAMPTZOID : col->typid;
+	DomainFits *df;
+	bool		ok;
+
+	(void) MlHeldTypmod(col, &base);
+	if (!isfinite(v) || !epoch_fits(v, ttyp))
+		return false;
+	if ((df = domain_fits_begin(col->typid, base)) == NULL)
+		return true;
+	ok = domain_fits_text(df, col->converted ? MlEpochTextIso(v, ttyp) : MlEpochText(v, ttyp));
+	domain_fits_end(df);
+	return ok;
+}
+
+/*
+ * Whether a date/time column of type typid (base type base) takes the
+ * epoch v: its range, and a domain's CHECK constraints (a scored row's
+ * column, as the write into it would take the fill).
+ */
+bool
+MlDomainTakesEpoch(Oid typid, Oid base, double v)
+{
+	DomainFits *df;
+	bool		ok;
+
+	if (!isfinite(v) || !epoch_fits(v, base))
+		return false;
+	if ((df = domain_fits_begin(typid, base)) == NULL)
+		return true;
+	ok = domain_fits_text(df, MlEpochText(v, base));
+	domain_fits_end(df);
+	return ok;
+}
+
 /*
  * A winsorizing bound as a column of type typid (base type base, typmod)
  * holds a value clamped to it (MlNumberAsHeld): false when it holds none

@@ -374,7 +374,7 @@ ml_impute(PG_FUNCTION_ARGS)
 
 		MlCountUnparsed(relid, frame);
 		filled = MlApplyModelsChunked(relid, models, MlOptObject(opts, "roles"),
-									  MlNumericTextColumns(frame),
+									  MlTextNumberColumns(frame),
 									  MlZonedColumns(frame, true), MlZonedColumns(frame, false),
 									  MlChunkRows(frame->ncols));
 

@@ -191,6 +191,22 @@ MlNumericTextColumns(MlFrame *frame)
 }
 
 /*
+ * Names of the text columns read as numbers, by inference or by a declared
+ * role: the chunks of a sampled table fill their unparsed cells too (the
+ * rows they are in are read), as the whole table in memory does.
+ */
+List *
+MlTextNumberColumns(MlFrame *frame)
+{
+	List	   *names = NIL;
+
+	for (int c = 0; c < frame->ncols; c++)
+		if (frame->cols[c].converted && frame->cols[c].kind == ML_KIND_NUMERIC)
+			names = lappend(names, frame->cols[c].name);
+	return names;
+}
+
+/*
  * The text columns read as times (a role) with their zones (zoned) or as
  * wall times: chunks of a sampled table are read the way the sample was.
  */
@@ -227,22 +243,62 @@ names_from_steps(JsonbContainer *steps, List *(*pick) (JsonbContainer *step, boo
 	return names;
 }
 
-/* A cast step from text to timestamptz (zoned) or timestamp: its column. */
+/*
+ * A numeric_text step's list of column names: stored data, so anything
+ * but an array of strings is a damaged recipe (XX001 naming the key), not
+ * a bad option.
+ */
+static List *
+step_names(JsonbContainer *step, const char *key)
+{
+	JsonbValue *v = MlOptGet(step, key);
+	bool		ok = v == NULL || (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data));
+
+	if (ok && v != NULL)
+	{
+		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+			if (tok == WJB_ELEM && e.type != jbvString)
+				ok = false;
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the recipe is invalid: \"%s\" of its numeric_text step must be an array of column names",
+						key)));
+	return MlOptStringList(step, key);
+}
+
+/*
+ * A cast step from text to timestamptz (zoned) or timestamp: its column;
+ * a numeric_text step: the text columns of times it says the run read
+ * with their zones (zoned) or as wall times (MlNumericTextStep).
+ */
 static List *
 cast_column(JsonbContainer *step, bool zoned)
 {
 	char	   *column = MlOptString(step, "column", NULL);
+	char	   *kind = MlOptString(step, "step", "model");
 
-	if (strcmp(MlOptString(step, "step", "model"), "cast") == 0 &&
+	if (strcmp(kind, "cast") == 0 &&
 		MlOptBool(step, "from_text", false) &&
 		strcmp(MlOptString(step, "to", ""), zoned ? "timestamptz" : "timestamp") == 0 && column != NULL)
 		return list_make1(column);
+	if (strcmp(kind, "numeric_text") == 0)
+		return step_names(step, zoned ? "zoned" : "unzoned");
 	return NIL;
 }
 
 /*
- * The columns a recipe's polish step casts from text to timestamptz
- * (zoned) or to timestamp: the new rows are read as the run read them.
+ * The columns a recipe reads from text as timestamptz (zoned) or as
+ * timestamp: those its polish step casts so, and those its numeric_text
+ * step names (a recipe of ml_impute has no cast). The new rows are read
+ * as the run read them, whether or not they name zones. A text column of
+ * times in neither list (a recipe written before 0.4.0 recorded them) is
+ * decided by the new rows' texts, as it always was.
  */
 List *
 MlZonedFromSteps(JsonbContainer *steps, bool zoned)
@@ -420,28 +476,52 @@ MlUnparsedJson(StringInfo out, MlColumn *col)
 	appendStringInfoChar(out, ']');
 }
 
+static void
+append_names(StringInfo out, const char *key, List *names)
+{
+	ListCell   *lc;
+
+	appendStringInfo(out, "\"%s\": [", key);
+	foreach(lc, names)
+	{
+		if (foreach_current_index(lc))
+			appendStringInfoString(out, ", ");
+		escape_json(out, lfirst(lc));
+	}
+	appendStringInfoChar(out, ']');
+}
+
 /*
- * The recipe step that says which text columns the run read as numbers by
- * inference: a recipe replays exactly those (MlNumericTextFromSteps).
+ * The recipe step that says how the run read text columns: those read as
+ * numbers by inference ("columns": a recipe replays exactly those,
+ * MlNumericTextFromSteps), and those read as times with their zones
+ * ("zoned") or as wall times ("unzoned"). Without the latter a recipe
+ * without a cast step (ml_impute's) decided it from the new rows: a mean
+ * instant fitted on "10:00+00" texts was written as the wall time
+ * "11:00:00" into rows without zones, and a wall time fitted on such rows
+ * as the instant "11:00:00+00" into rows with zones (MlZonedFromSteps).
  */
 void
 MlNumericTextStep(StringInfo steps, MlFrame *frame)
 {
 	List	   *names = MlNumericTextColumns(frame);
-	ListCell   *lc;
+	List	   *zoned = MlZonedColumns(frame, true);
+	List	   *unzoned = MlZonedColumns(frame, false);
 
-	if (names == NIL)
+	if (names == NIL && zoned == NIL && unzoned == NIL)
 		return;
 	if (steps->len > 1)
 		appendStringInfoString(steps, ", ");
-	appendStringInfoString(steps, "{\"step\": \"numeric_text\", \"columns\": [");
-	foreach(lc, names)
+	appendStringInfoString(steps, "{\"step\": \"numeric_text\", ");
+	append_names(steps, "columns", names);
+	if (zoned != NIL || unzoned != NIL)
 	{
-		if (foreach_current_index(lc))
-			appendStringInfoString(steps, ", ");
-		escape_json(steps, lfirst(lc));
+		appendStringInfoString(steps, ", ");
+		append_names(steps, "zoned", zoned);
+		appendStringInfoString(steps, ", ");
+		append_names(steps, "unzoned", unzoned);
 	}
-	appendStringInfoString(steps, "]}");
+	appendStringInfoChar(steps, '}');
 }
 
 /* A numeric_text step: the columns it read as numbers. */
@@ -450,7 +530,7 @@ numeric_text_columns(JsonbContainer *step, bool arg)
 {
 	(void) arg;
 	if (strcmp(MlOptString(step, "step", "model"), "numeric_text") == 0)
-		return MlOptStringList(step, "columns");
+		return step_names(step, "columns");
 	return NIL;
 }
 

@@ -134,8 +134,27 @@ MlApplyModelsChunked(Oid relid, Jsonb *models, JsonbContainer *roles, List *nume
 }
 
 /*
- * The unparsed cells of the text columns a sample read as numbers, counted
- * over the whole relation (the sample saw only some of them).
+ * The SQL condition under which a non-null cell (qc, quoted) of a text
+ * column the frame read as numbers or times is not one, as the frame's
+ * parsers read it; NULL for any other column. Text declared numeric or
+ * datetime by options.roles is read so as much as text inferred to hold
+ * numbers: the large path once counted and filled only the latter's.
+ */
+char *
+MlUnparsedCondition(MlColumn *col, const char *qc)
+{
+	if (!col->converted)
+		return NULL;
+	if (col->kind == ML_KIND_NUMERIC)
+		return psprintf("mlops.try_cast_numeric(%s::text) IS NULL", qc);
+	if (col->kind == ML_KIND_DATETIME)
+		return psprintf("mlops.try_cast_%s(%s::text) IS NULL", col->zoned ? "timestamptz" : "timestamp", qc);
+	return NULL;
+}
+
+/*
+ * The unparsed cells of the text columns a sample read as numbers or
+ * times, counted over the whole relation (the sample saw only some).
  */
 void
 MlCountUnparsed(Oid relid, MlFrame *frame)
@@ -146,20 +165,21 @@ MlCountUnparsed(Oid relid, MlFrame *frame)
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
 	for (int c = 0; c < frame->ncols; c++)
-		if (frame->cols[c].numeric_text)
-		{
-			const char *qc = quote_identifier(frame->cols[c].name);
+	{
+		const char *qc = quote_identifier(frame->cols[c].name);
+		char	   *cond = MlUnparsedCondition(&frame->cols[c], qc);
 
-			appendStringInfo(&q, "%spg_catalog.count(*) FILTER (WHERE %s IS NOT NULL AND "
-							 "mlops.try_cast_numeric(%s::text) IS NULL)", k++ ? ", " : "", qc, qc);
-		}
+		if (cond)
+			appendStringInfo(&q, "%spg_catalog.count(*) FILTER (WHERE %s IS NOT NULL AND %s)",
+							 k++ ? ", " : "", qc, cond);
+	}
 	if (k == 0)
 		return;
 	appendStringInfo(&q, " FROM %s", MlRelName(relid));
 	MlSpiExec(q.data, 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	k = 1;
 	for (int c = 0; c < frame->ncols; c++)
-		if (frame->cols[c].numeric_text)
+		if (MlUnparsedCondition(&frame->cols[c], "x") != NULL)
 		{
 			bool		isnull;
 

@@ -52,6 +52,10 @@ held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
 			(domain && !MlDomainTakes(declared, b->atttype[i], b->fill[i])))
 			b->fill[i] = NAN;
 	}
+	/* a date or time: what the row's column (a date domain's CHECK) takes */
+	if (in->has_fill && in->kind == ML_INPUT_DATETIME && domain &&
+		!MlDomainTakesEpoch(declared, b->atttype[i], b->fill[i]))
+		b->fill[i] = NAN;
 	if (in->has_clamp)
 		MlBoundsAsHeld(domain ? declared : b->atttype[i], b->atttype[i], b->atttypmod[i],
 					   in->raw_lo, in->raw_hi, &b->lo[i], &b->hi[i]);
@@ -171,7 +175,7 @@ MlBindRow(MlEncoder *enc, TupleDesc desc, const char *what)
 		 */
 		b->lo[i] = in->lo;
 		b->hi[i] = in->hi;
-		if ((in->has_fill && in->kind == ML_INPUT_NUMERIC) || in->has_clamp)
+		if ((in->has_fill && in->kind != ML_INPUT_CATEGORY) || in->has_clamp)
 		{
 			if (get_typtype(declared) == TYPTYPE_DOMAIN && DomainHasConstraints(declared))
 				held_input_domain(b, i, in, declared);

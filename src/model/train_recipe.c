@@ -362,6 +362,13 @@ replay_fill(Replay *rp, JsonbContainer *step)
 					  format_type_with_typemod(col->typid, col->typmod)));
 		return;
 	}
+	/* a date or time: its type's range and a date domain's CHECK, as the write */
+	if (col->kind == ML_KIND_DATETIME && !MlEpochFillAsHeld(col, v))
+	{
+		note(&rp->r->not_applied, col->name,
+			 psprintf("fill (refused by type %s)", format_type_be(col->typid)));
+		return;
+	}
 	prep = &rp->r->prep[ci];
 	prep->has_fill = true;
 	prep->fill = v;
@@ -490,6 +497,14 @@ replay_step(Replay *rp, JsonbContainer *step)
 		/* the same information: the learner encodes (codes, or one-hot and scaling) */
 		if ((ci = step_feature(rp, step, kind)) >= 0)
 			note(&rp->r->by_learner, rp->frame->cols[ci].name, psprintf("%s (%s)", kind, method));
+	}
+	else if (strcmp(kind, "numeric_text") == 0 && MlOptStringList(step, "columns") == NIL)
+	{
+		/*
+		 * Only how text columns of times were read ("zoned", "unzoned"):
+		 * nothing to replay; a fill of such a column is judged by its own
+		 * step (its kind), as before the recipe recorded it.
+		 */
 	}
 	else if (strcmp(kind, "duplicates") == 0 || strcmp(kind, "sample") == 0)
 		note(&rp->r->not_applied, NULL, psprintf("%s (ml_train learns from the rows as read)", kind));
