@@ -77,6 +77,18 @@ FROM ml_clean('r18_three', '{"roles": {"id": "identifier"}, "missing": {"method"
                             "outliers": {"method": "zscore", "k": 0.5}}', into_table => 'r18_three_z')
 WHERE column_name = 'a';
 SELECT id, a FROM r18_three_z ORDER BY id;
+-- a regression on them: a slope beyond the double range once unscaled
+-- (-Infinity, stored in the recipe) left every fill NaN; refitted with a
+-- larger penalty until every coefficient is finite
+CREATE TABLE r18_reg (id int, a float8, b float8);
+INSERT INTO r18_reg VALUES (1, 1.7e308, 1), (2, -1.7e308, 2), (3, 0, 3), (4, NULL, 4), (5, 1.7e308, 5),
+    (6, NULL, 6), (7, -1.7e308, 7), (8, 0, 8);
+SELECT column_name, method, filled FROM ml_impute('r18_reg', '{a}', 'regression', '{"roles": {"id": "identifier"}}',
+                                                  into_table => 'r18_reg_r');
+SELECT count(*) FILTER (WHERE a IS NULL) AS left_missing, bool_and(abs(a) <= 1.7e308) AS finite FROM r18_reg_r;
+SELECT bool_and(c::text NOT LIKE '%Infinity%') AS finite_coefficients
+FROM mlops.recipes r, jsonb_array_elements(r.steps) s, jsonb_array_elements(s->'coefficients') c
+WHERE r.id = (SELECT max(id) FROM mlops.recipes);
 
 -- 3. A recipe of ml_impute has no cast step: whether a text column of
 -- times was read with its zones (timestamptz) or as wall times was

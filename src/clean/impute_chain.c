@@ -360,8 +360,7 @@ chain_rounds(MlFrame *frame, Member *mb, int n)
 			else
 				(void) MlRidgeFitBayes(xtx, xty, yy, w, mb[i].ntrain, mb[i].beta);
 			if (mb[i].ntrain >= 2 && unit != 1)
-				for (int j = 0; j < w; j++)
-					mb[i].beta[j] /= unit;
+				MlUnscaleCoefficients(xtx, xty, w, mb[i].ntrain, unit, mb[i].beta);
 			if (mb[i].rbeta)
 				memcpy(mb[i].rbeta + (int64) (round - 1) * w, mb[i].beta, sizeof(double) * w);
 			for (int64 k = 0; k < mb[i].ncells; k++)

@@ -458,8 +458,7 @@ MlFitRegression(MlFrame *frame, MlModel *m, Rows *train, Rows *missing,
 	else
 		(void) MlRidgeFitBayes(xtx, xty, yy, w, s.n, m->beta);
 	if (unit != 1)
-		for (int j = 0; j < w; j++)
-			m->beta[j] /= unit;
+		MlUnscaleCoefficients(xtx, xty, w, s.n, unit, m->beta);
 	MlFitGlobal(frame, m, train, ML_METHOD_MEAN);
 	pfree(X);
 	pfree(y);

@@ -316,6 +316,46 @@ MlTargetUnit(double maxabs)
 	return ldexp(1, -ilogb(maxabs));
 }
 
+static bool
+coefficients_finite(const double *beta, int w, double unit)
+{
+	for (int j = 0; j < w; j++)
+		if (!isfinite(beta[j] / unit))
+			return false;
+	return true;
+}
+
+/*
+ * A regression's coefficients beta, fitted on targets times unit (from
+ * xtx, xty, n rows), divided by unit. Values near the double range: a
+ * slope in the column's units may lie beyond it (1.7e308, -1.7e308, 0 over
+ * eight one-hot levels gave -Infinity: every fill NaN, "-Infinity" in the
+ * recipe). Such a fit is taken again with a ridge penalty ten times larger
+ * each time until every coefficient is finite once unscaled; a penalty
+ * large enough leaves the intercept, the scaled mean, which is (else the
+ * mean alone). Fits whose coefficients are finite keep exactly what they
+ * had.
+ */
+void
+MlUnscaleCoefficients(const double *xtx, const double *xty, int w, int64 n, double unit, double *beta)
+{
+	double		lambda = 1e-2;
+
+	while (!coefficients_finite(beta, w, unit) && lambda < 1e300)
+	{
+		MlLinalgRidgeSolve(xtx, xty, w, n, lambda, beta);
+		lambda *= 10;
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (!coefficients_finite(beta, w, unit))
+	{
+		memset(beta, 0, sizeof(double) * w);
+		beta[0] = n > 0 ? xty[0] / n : 0;
+	}
+	for (int j = 0; j < w; j++)
+		beta[j] /= unit;
+}
+
 /*
  * The unit a numeric column's holdout errors are squared in (MlTargetUnit
  * of its largest magnitude): on values near the double range the squared
