@@ -103,6 +103,8 @@ def main():
     ap.add_argument("--max-rows", type=int, default=1000, help="tables with more rows are left out")
     ap.add_argument("--only", help="comma-separated table names")
     ap.add_argument("--anchor-cache", help="corpus.py's anchor cache (read and extended)")
+    ap.add_argument("--gate-seed", type=int, default=1000,
+                    help="the gate's masks are drawn with seed gate-seed + the mask's seed")
     args = ap.parse_args()
     cache = {}
     if args.anchor_cache and os.path.exists(args.anchor_cache):
@@ -125,7 +127,7 @@ def main():
                 masked.loc[r, c] = np.nan
             got = {k: fill(pg, name, masked, cats, m, x) for k, (m, x) in METHODS.items()}
             got["auto+knn"] = average(masked, got["auto"], got["knn"], cats)
-            rng = np.random.default_rng(1000 + seed)
+            rng = np.random.default_rng(args.gate_seed + seed)
             est = {"auto": [], "knn": []}
             for _ in range(2):
                 again, ih = inner_masks(masked, rng, 0.15)
