@@ -552,6 +552,8 @@ reject_record(CsvImport *im, CsvRecord *rec, const char *reason)
 		if (lfirst(lc))
 			appendStringInfoString(&raw, lfirst(lc));
 	}
+	if (rec->tail)
+		appendStringInfoString(&raw, rec->tail);
 	values[0] = Int64GetDatum(rec->line);
 	values[1] = CStringGetTextDatum(reason);
 	values[2] = CStringGetTextDatum(rec->bad ? sanitize(raw.data) : raw.data);

@@ -13,6 +13,7 @@
 #include <csv.h>
 #include <stdio.h>
 
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
 #define READ_BLOCK		65536	/* bytes of input parsed at a time */
@@ -41,6 +42,7 @@ typedef struct CsvRecord
 	List	   *fields;			/* char *, NULL for an empty unquoted field */
 	int64		line;			/* line where the record starts */
 	char	   *bad;			/* why its bytes are unusable, or NULL */
+	char	   *tail;			/* a malformed record: the rest of its line, unparsed */
 } CsvRecord;
 
 /* One pass over the input. */
@@ -60,6 +62,8 @@ typedef struct CsvReader
 	/* the record being built */
 	List	   *fields;
 	char	   *bad;
+	StringInfo	tail;			/* the rest of a malformed record's line */
+	bool		skipping;		/* skipping that rest, to the end of the line */
 	int64		line;			/* line where the current record starts */
 	int64		newlines;		/* newlines inside the current record's fields */
 	bool		after_cr;		/* the last line ended with a CR */
