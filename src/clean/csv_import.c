@@ -401,7 +401,7 @@ create_table(CsvImport *im)
 			im->types[c] = MlCsvTypeFromName(want, &im->sqltypes[c]);
 		else
 		{
-			if (im->types[c] == CT_UNKNOWN)
+			if (im->types[c] == CT_UNKNOWN || im->types[c] == CT_TIME_WORD)
 				im->types[c] = CT_TEXT;
 			else if (im->types[c] == CT_BIGINT_WIDE)
 				im->types[c] = CT_BIGINT;
@@ -519,6 +519,8 @@ record_reason(CsvImport *im, CsvRecord *rec, const char **cells)
 								  "value \"%s\" of column \"%s\" has more digits than type %s holds" :
 								  fit == FIT_TIME ?
 								  "value \"%s\" of column \"%s\" has a time of day, which type %s would drop" :
+								  fit == FIT_RELATIVE ?
+								  "value \"%s\" of column \"%s\" names a time relative to the import's, which type %s would store as the import's" :
 								  "value \"%s\" of column \"%s\" is not of type %s",
 								  s, im->names[c], im->sqltypes[c]);
 				break;

@@ -24,7 +24,8 @@ typedef enum CsvType
 	CT_INTEGER, CT_NUMERIC,		/* only when declared in "types" */
 	CT_TIMESTAMPTZ,				/* inferred when a cell names a time zone */
 	CT_BIGINT_WIDE,				/* inferring: bigint, with integers no double holds */
-	CT_DATE						/* only when declared in "types" */
+	CT_DATE,					/* only when declared in "types" */
+	CT_TIME_WORD				/* inferring: only "epoch", "infinity" or "-infinity" so far */
 } CsvType;
 
 /* How a cell fits a type. */
@@ -33,7 +34,9 @@ typedef enum CsvFit
 	FIT_OK, FIT_TYPE, FIT_RANGE,
 	FIT_ZONE,					/* a zone that timestamp (or date) would drop */
 	FIT_DIGITS,					/* an integer with more digits than a double holds */
-	FIT_TIME					/* a time of day that date would drop */
+	FIT_TIME,					/* a time of day that date would drop */
+	FIT_RELATIVE,				/* "now", "today": the time of the import */
+	FIT_DOMAIN					/* a value the column's domain refuses */
 } CsvFit;
 
 /* One record, as handed out by MlCsvNext(). */

@@ -19,7 +19,7 @@
 
 const char *const MlCsvTypeSql[] = {
 	"text", "bigint", "double precision", "boolean", "timestamp", "text",
-	"integer", "numeric", "timestamp with time zone", "bigint"
+	"integer", "numeric", "timestamp with time zone", "bigint", "date", "text"
 };
 
 bool
@@ -163,9 +163,29 @@ typedef enum TsKind
 	TS_ZONED					/* one with a zone or an offset */
 } TsKind;
 
-static TsKind
-timestamp_kind_of(const char *s, bool with_zone)
+/*
+ * What s is among the date parser's special words: only texts with three
+ * letters in a row can hold one ("now", "epoch", "today 10:00"), which
+ * spares the second decoding of ISO timestamps ("2024-01-02T10:00").
+ */
+static MlTimeWord
+time_word_of(const char *s)
 {
+	int			run = 0;
+
+	for (const char *p = s; *p; p++)
+		if (!isalpha((unsigned char) *p))
+			run = 0;
+		else if (++run == 3)
+			return MlTextTimeWord(s);
+	return ML_TIME_WORD_NONE;
+}
+
+static TsKind
+timestamp_kind_of(const char *s, bool with_zone, MlTimeWord *word)
+{
+	if (word)
+		*word = time_word_of(s);
 	if (with_zone)
 	{
 		/* as timestamptz_in reads it: in range once its offset is applied */
@@ -186,26 +206,33 @@ timestamp_kind_of(const char *s, bool with_zone)
  * that kind the date parser may yet raise means "not a timestamp".
  */
 static TsKind
-timestamp_kind(const char *s, bool with_zone)
+timestamp_kind(const char *s, bool with_zone, MlTimeWord *word)
 {
 	bool		risky = false;
 	TsKind		kind = TS_NONE;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
-	if (strpbrk(s, "0123456789") == NULL)
-		return TS_NONE;
+	if (word)
+		*word = ML_TIME_WORD_NONE;
 	for (const char *p = s; p[0] && p[1]; p++)
 		if (isalpha((unsigned char) p[0]) && strchr("/-.", p[1]) != NULL)
 			risky = true;
+	/* no digit: no timestamp, but maybe a special word (which is never risky) */
+	if (strpbrk(s, "0123456789") == NULL)
+	{
+		if (word && !risky)
+			*word = time_word_of(s);
+		return TS_NONE;
+	}
 	if (!risky)
-		return timestamp_kind_of(s, with_zone);
+		return timestamp_kind_of(s, with_zone, word);
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		kind = timestamp_kind_of(s, with_zone);
+		kind = timestamp_kind_of(s, with_zone, word);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -224,6 +251,8 @@ timestamp_kind(const char *s, bool with_zone)
 			ReThrowError(edata);
 		FreeErrorData(edata);
 		kind = TS_NONE;
+		if (word)
+			*word = ML_TIME_WORD_NONE;
 	}
 	PG_END_TRY();
 	return kind;
@@ -234,6 +263,8 @@ CsvFit
 MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 {
 	char	   *num;
+	TsKind		kind;
+	MlTimeWord	word;
 
 	*value = s;
 	switch (t)
@@ -258,7 +289,10 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 			return MlTextIsBool(s) ? FIT_OK : FIT_TYPE;
 		case CT_TIMESTAMP:
 			/* timestamp (and date) would drop the zone: refused, not shifted */
-			switch (timestamp_kind(s, false))
+			kind = timestamp_kind(s, false, &word);
+			if (word != ML_TIME_WORD_NONE)
+				return word == ML_TIME_WORD_FIXED ? FIT_OK : FIT_RELATIVE;
+			switch (kind)
 			{
 				case TS_PLAIN:
 					return FIT_OK;
@@ -269,6 +303,9 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 			}
 		case CT_DATE:
 			/* a time of day or a zone would be dropped: refused, not cut */
+			(void) timestamp_kind(s, false, &word);
+			if (word != ML_TIME_WORD_NONE)
+				return word == ML_TIME_WORD_FIXED ? FIT_OK : FIT_RELATIVE;
 			switch (MlTextDateFit(s))
 			{
 				case ML_DATE_OK:
@@ -283,10 +320,13 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 					return FIT_TYPE;
 			}
 		case CT_TIMESTAMPTZ:
-			if (timestamp_kind(s, true) != TS_NONE)
+			kind = timestamp_kind(s, true, &word);
+			if (word != ML_TIME_WORD_NONE)
+				return word == ML_TIME_WORD_FIXED ? FIT_OK : FIT_RELATIVE;
+			if (kind != TS_NONE)
 				return FIT_OK;
 			/* a timestamp its offset moves past the last (or first) instant */
-			return timestamp_kind(s, false) != TS_NONE ? FIT_RANGE : FIT_TYPE;
+			return timestamp_kind(s, false, NULL) != TS_NONE ? FIT_RANGE : FIT_TYPE;
 		default:
 			return FIT_OK;
 	}
@@ -304,8 +344,25 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 	TsKind		kind;
 	char	   *num;
 
+	MlTimeWord	word;
+
 	if (t == CT_TEXT)
 		return t;
+	/*
+	 * "epoch", "infinity", "-infinity": values of a timestamp column, but
+	 * no reason alone to read one as timestamps (CT_TIME_WORD until a
+	 * timestamp or anything else comes); they are no numbers here.
+	 */
+	if (t == CT_UNKNOWN || t == CT_TIME_WORD || t == CT_TIMESTAMP || t == CT_TIMESTAMPTZ)
+	{
+		kind = timestamp_kind(s, false, &word);
+		if (word == ML_TIME_WORD_FIXED)
+			return t == CT_UNKNOWN ? CT_TIME_WORD : t;
+		/* a timestamp column takes nothing else: the branches below are for others */
+		if (t != CT_UNKNOWN)
+			return kind == TS_NONE ? CT_TEXT :
+				kind == TS_ZONED || t == CT_TIMESTAMPTZ ? CT_TIMESTAMPTZ : CT_TIMESTAMP;
+	}
 	/* "007", "01234": a code, whose zeros a number would drop (as frames read it) */
 	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT || t == CT_BIGINT_WIDE) &&
 		fit_integer(s, PG_INT64_MIN, PG_INT64_MAX) == FIT_OK)
@@ -323,7 +380,7 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 		return CT_BOOL;
 	/* a zone in any cell: timestamp with time zone, which keeps the instant */
 	if ((t == CT_UNKNOWN || t == CT_TIMESTAMP || t == CT_TIMESTAMPTZ) &&
-		(kind = timestamp_kind(s, false)) != TS_NONE)
+		(kind = timestamp_kind(s, false, NULL)) != TS_NONE)
 		return kind == TS_ZONED || t == CT_TIMESTAMPTZ ? CT_TIMESTAMPTZ : CT_TIMESTAMP;
 	return CT_TEXT;
 }
