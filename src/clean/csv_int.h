@@ -35,8 +35,7 @@ typedef enum CsvFit
 	FIT_ZONE,					/* a zone that timestamp (or date) would drop */
 	FIT_DIGITS,					/* an integer with more digits than a double holds */
 	FIT_TIME,					/* a time of day that date would drop */
-	FIT_RELATIVE,				/* "now", "today": the time of the import */
-	FIT_DOMAIN					/* a value the column's domain refuses */
+	FIT_RELATIVE				/* "now", "today": the time of the import */
 } CsvFit;
 
 /* One record, as handed out by MlCsvNext(). */
@@ -106,7 +105,7 @@ extern CsvFit MlCsvCellFit(const char *s, CsvType t, char decimal, const char **
 /* Widen a column's inferred type so that it also holds s. */
 extern CsvType MlCsvWiden(CsvType t, const char *s, char decimal);
 
-/* A type named in option "types", and its SQL spelling. */
-extern CsvType MlCsvTypeFromName(const char *name, char **sqltype);
+/* A type named in option "types" (or a domain over one), its SQL spelling. */
+extern CsvType MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain);
 
 #endif							/* ML_CSV_INT_H */

@@ -11,10 +11,15 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "parser/parse_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
 #include "core/casts.h"
+#include "core/subxact.h"
 #include "clean/csv_int.h"
 
 const char *const MlCsvTypeSql[] = {
@@ -385,9 +390,59 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 	return CT_TEXT;
 }
 
-/* A type named in option "types", and its SQL spelling in *sqltype. */
+/* parseTypeString's call, for MlSubxactRun */
+typedef struct TypeLookup
+{
+	const char *name;
+	Oid			typid;
+	int32		typmod;
+} TypeLookup;
+
+static void
+type_lookup(void *arg)
+{
+	TypeLookup *l = arg;
+
+	(void) parseTypeString(l->name, &l->typid, &l->typmod, true);
+}
+
+/*
+ * The domain a name in option "types" names (in the caller's search_path),
+ * or InvalidOid. parseTypeString raises a syntax error at text that is no
+ * type name at all ("int; drop table x"), and at a type modifier: run in
+ * a subtransaction, such an error means no domain; a cancel or any error
+ * of another class is re-thrown.
+ */
+static Oid
+domain_named(const char *name)
+{
+	TypeLookup	l = {name, InvalidOid, -1};
+	ErrorData  *ed = MlSubxactRun(type_lookup, &l);
+
+	if (ed)
+	{
+		int			category = ERRCODE_TO_CATEGORY(ed->sqlerrcode);
+
+		/* syntax, names, a cross-database reference: no domain; cancel, memory: raised */
+		if (category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+			category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_FEATURE_NOT_SUPPORTED)
+			ReThrowError(ed);
+		FreeErrorData(ed);
+		return InvalidOid;
+	}
+	if (!OidIsValid(l.typid) || get_typtype(l.typid) != TYPTYPE_DOMAIN || l.typmod != -1)
+		return InvalidOid;
+	return l.typid;
+}
+
+/*
+ * A type named in option "types", its SQL spelling in *sqltype, and in
+ * *domain the domain it names (InvalidOid for a type of the list): a
+ * domain over one of the types of the list is a column of that domain,
+ * its cells checked as its base type's, then by the domain (csv_import.c).
+ */
 CsvType
-MlCsvTypeFromName(const char *name, char **sqltype)
+MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain)
 {
 	static const struct
 	{
@@ -405,15 +460,46 @@ MlCsvTypeFromName(const char *name, char **sqltype)
 		{"date", CT_DATE, "date"}
 	};
 
+	static const struct
+	{
+		Oid			oid;
+		CsvType		type;
+	}			bases[] =
+	{
+		{TEXTOID, CT_TEXT}, {INT8OID, CT_BIGINT}, {INT4OID, CT_INTEGER}, {FLOAT8OID, CT_FLOAT},
+		{NUMERICOID, CT_NUMERIC}, {BOOLOID, CT_BOOL}, {TIMESTAMPOID, CT_TIMESTAMP},
+		{TIMESTAMPTZOID, CT_TIMESTAMPTZ}, {DATEOID, CT_DATE}
+	};
+	Oid			typid;
+
+	*domain = InvalidOid;
 	for (int i = 0; i < (int) lengthof(known); i++)
 		if (pg_strcasecmp(name, known[i].name) == 0)
 		{
 			*sqltype = (char *) known[i].sql;
 			return known[i].type;
 		}
+	typid = domain_named(name);
+	if (OidIsValid(typid))
+	{
+		Oid			base = getBaseType(typid);
+
+		for (int i = 0; i < (int) lengthof(bases); i++)
+			if (bases[i].oid == base)
+			{
+				*sqltype = format_type_be_qualified(typid);
+				*domain = typid;
+				return bases[i].type;
+			}
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("domain %s named in option \"types\" is over type %s, which the import does not read",
+						format_type_be(typid), format_type_be(base)),
+				 errhint("Valid base types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date.")));
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unsupported column type \"%s\" in option \"types\"", name),
-			 errhint("Valid types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date.")));
+			 errhint("Valid types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date, or a domain over one of them.")));
 	return CT_TEXT;				/* keep compiler quiet */
 }
