@@ -310,8 +310,10 @@ MlCsvNext(CsvReader *r)
 		{
 			/*
 			 * Still inside a quoted field (libcsv's FIELD_BEGUN state): the
-			 * rest of the input went into one field; libcsv reports that
-			 * only in its strict mode, which refuses much else.
+			 * rest of the input went into one field, and no line after the
+			 * quote can be told apart, so the import fails as a whole
+			 * (CSV_STRICT_FINI is not used: delimiter detection only notes
+			 * it, lenient).
 			 */
 			r->unterminated = r->parser.pstate == LIBCSV_FIELD_BEGUN && r->parser.quoted;
 			if (r->unterminated && !r->lenient)
