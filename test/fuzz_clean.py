@@ -415,7 +415,13 @@ def rand_csv(rng):
              lambda: rng.choice(["abc", "café", "日本", "a b", "x" * 300]),
              lambda: '"quoted, with %s delim"' % delim, lambda: '"multi\nline"', lambda: '"he said ""hi"""',
              lambda: rng.choice(["1e999", "-0", "0x1F", "1,5", "9223372036854775808", "Infinity"]),
-             lambda: "2024-01-01 10:00:00+02", lambda: rng.choice(['"unterminated', "a\"b", "\\", "\r"])]
+             lambda: "2024-01-01 10:00:00+02", lambda: rng.choice(['"unterminated', "a\"b", "\\", "\r"]),
+             # quoting libcsv's strict mode stops at: a rejected line, never an aborted import
+             lambda: rng.choice(['"x"y', '"a" "b"', '"multi\nline"z', '"q""' + '"x', '""x']),
+             # the date parser's special words and midnight at 24:00
+             lambda: rng.choice(["infinity", "-infinity", "epoch", " EPOCH ", "now", "today", "today 10:00",
+                                 "2024-01-01 24:00:00", "2024-12-31 24:00:00+00", "2024-01-01 24:00:01",
+                                 "infinity EST", "epoch/x", "+infinity"])]
     kinds = [rng.randrange(len(cells)) for _ in range(ncols)]
     lines = []
     if rng.random() < 0.8:
@@ -444,7 +450,9 @@ def rand_csv(rng):
     if rng.random() < 0.2:
         opts["types"] = {rng.choice(["a", "b", "x", "nope"]): rng.choice(
             ["text", "bigint", "integer", "double precision", "numeric", "boolean", "timestamp", "date",
-             "bogus", "int; drop table x"])}
+             "timestamptz", "bogus", "int; drop table x",
+             # domains (test/fuzz_clean.sh): a value one refuses is a rejected line
+             "fuzz_pct", "fuzz_d62", "fuzz_even", "public.fuzz_pct", "fuzz_pct(2)"])}
     if rng.random() < 0.02:
         opts["bogus"] = 1
     return text, opts
@@ -641,6 +649,13 @@ def failing(code, msg):
     # said no, a jsonb column's too)
     if re.search(r"constant .* is not a valid value for column", msg or ""):
         return None
+    # the CSV import's batch INSERT failing: a cell it took that the column's
+    # type (or domain) refuses aborted the import instead of rejecting a line
+    if 'SQL statement "INSERT INTO' in (msg or "") and "pg_catalog.unnest" in (msg or ""):
+        return "CSV import's INSERT failed"
+    # libcsv stopping the import half way (malformed quoting is a rejected line)
+    if code == "22P04" and "could not parse CSV" in (msg or ""):
+        return "CSV parse aborted the import"
     # a domain's CHECK refusing a value we computed (a fill, a bound) in a
     # statement we built
     if code == "23514" and 'SQL statement "' in (msg or ""):

@@ -45,11 +45,13 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 
 #include "core/catalog.h"
 #include "clean/cleaning.h"
 #include "clean/csv_int.h"
 #include "core/options.h"
+#include "core/subxact.h"
 
 PG_FUNCTION_INFO_V1(ml_import_csv);
 
@@ -242,7 +244,33 @@ typedef struct CsvOptions
 	List	   *markers;		/* NULL markers */
 	int			infer_rows;
 	JsonbContainer *overrides;	/* option "types", or NULL */
+	List	   *declared;		/* its entries resolved: CsvDeclared */
 } CsvOptions;
+
+/*
+ * A column's type named in option "types", resolved in the caller's
+ * search_path before the API scope pins it (a domain's name).
+ */
+typedef struct CsvDeclared
+{
+	char	   *column;
+	CsvType		type;			/* the base type's, for a domain */
+	char	   *sqltype;
+	Oid			domain;			/* or InvalidOid */
+} CsvDeclared;
+
+/*
+ * A column of a domain whose values its input may refuse (CHECK or NOT
+ * NULL constraints, a typmod): each cell goes through the domain's input
+ * function, in a subtransaction, once it fits the base type.
+ */
+typedef struct CsvDomain
+{
+	Oid			typid;
+	FmgrInfo	input;
+	Oid			ioparam;
+	const char *cell;			/* the call's argument */
+} CsvDomain;
 
 /* One import: its input, options, target table and columns, its counts. */
 typedef struct CsvImport
@@ -256,6 +284,7 @@ typedef struct CsvImport
 	CsvType    *types;
 	char	  **sqltypes;
 	char	  **names;
+	CsvDomain **domains;		/* per column, NULL where nothing to check */
 	Batch		b;
 	MemoryContext rowcxt;		/* a record's checking, reset per record */
 	int64		imported;
@@ -384,6 +413,48 @@ check_overrides(CsvImport *im)
 	}
 }
 
+/* The types of option "types", resolved (in the caller's search_path). */
+static void
+resolve_declared(CsvOptions *o)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (o->overrides == NULL)
+		return;
+	it = JsonbIteratorInit(o->overrides);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		CsvDeclared *d;
+
+		if (tok != WJB_KEY)
+			continue;
+		d = palloc0(sizeof(CsvDeclared));
+		d->column = pnstrdup(v.val.string.val, v.val.string.len);
+		d->type = MlCsvTypeFromName(MlOptString(o->overrides, d->column, NULL), &d->sqltype, &d->domain);
+		o->declared = lappend(o->declared, d);
+	}
+}
+
+/* A column's domain, if its input may refuse a value its base type takes. */
+static CsvDomain *
+domain_of(Oid typid)
+{
+	int32		typmod = -1;
+	CsvDomain  *d;
+	Oid			infunc;
+
+	(void) getBaseTypeAndTypmod(typid, &typmod);
+	if (!DomainHasConstraints(typid) && typmod < 0)
+		return NULL;
+	d = palloc0(sizeof(CsvDomain));
+	d->typid = typid;
+	getTypeInputInfo(typid, &infunc, &d->ioparam);
+	fmgr_info(infunc, &d->input);
+	return d;
+}
+
 /* The columns' final types (declared ones win), and the table created. */
 static void
 create_table(CsvImport *im)
@@ -391,17 +462,27 @@ create_table(CsvImport *im)
 	StringInfoData ddl;
 
 	im->sqltypes = palloc(sizeof(char *) * im->ncols);
+	im->domains = palloc0(sizeof(CsvDomain *) * im->ncols);
 	initStringInfo(&ddl);
 	appendStringInfo(&ddl, "CREATE TABLE %s (", im->table);
 	for (int c = 0; c < im->ncols; c++)
 	{
-		char	   *want = MlOptString(im->o.overrides, im->names[c], NULL);
+		CsvDeclared *want = NULL;
+		ListCell   *lc;
 
+		foreach(lc, im->o.declared)
+			if (strcmp(((CsvDeclared *) lfirst(lc))->column, im->names[c]) == 0)
+				want = lfirst(lc);
 		if (want)
-			im->types[c] = MlCsvTypeFromName(want, &im->sqltypes[c]);
+		{
+			im->types[c] = want->type;
+			im->sqltypes[c] = want->sqltype;
+			if (OidIsValid(want->domain))
+				im->domains[c] = domain_of(want->domain);
+		}
 		else
 		{
-			if (im->types[c] == CT_UNKNOWN)
+			if (im->types[c] == CT_UNKNOWN || im->types[c] == CT_TIME_WORD)
 				im->types[c] = CT_TEXT;
 			else if (im->types[c] == CT_BIGINT_WIDE)
 				im->types[c] = CT_BIGINT;
@@ -487,6 +568,47 @@ row_min_width(CsvImport *im, const char **cells)
 	return MAXALIGN(len);
 }
 
+/* The domain's input of a cell (NULL for a NULL), for MlSubxactRun. */
+static void
+domain_input(void *arg)
+{
+	CsvDomain  *d = arg;
+
+	CHECK_FOR_INTERRUPTS();		/* a CHECK may call any function */
+	(void) InputFunctionCall(&d->input, (char *) d->cell, d->ioparam, -1);
+}
+
+/*
+ * Why the domain of a column refuses a cell its base type takes, or NULL:
+ * its input (the base type's, with the domain's typmod, then its NOT NULL
+ * and CHECK constraints) raised a data exception or an integrity error,
+ * which the INSERT's cast would raise for the whole import. Any other
+ * error (a cancel, a CHECK's function failing otherwise) is re-thrown.
+ */
+static char *
+domain_refusal(CsvImport *im, int c, const char *cell)
+{
+	CsvDomain  *d = im->domains[c];
+	ErrorData  *ed;
+	char	   *reason;
+	int			category;
+
+	d->cell = cell;
+	ed = MlSubxactRun(domain_input, d);
+	if (ed == NULL)
+		return NULL;
+	category = ERRCODE_TO_CATEGORY(ed->sqlerrcode);
+	if (category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+		ReThrowError(ed);
+	reason = cell ?
+		psprintf("value \"%s\" of column \"%s\" is refused by type %s: %s", cell, im->names[c],
+				 im->sqltypes[c], ed->message) :
+		psprintf("a NULL of column \"%s\" is refused by type %s: %s", im->names[c],
+				 im->sqltypes[c], ed->message);
+	FreeErrorData(ed);
+	return reason;
+}
+
 /*
  * Why record rec cannot be inserted, or NULL; its cells' texts to cast
  * into cells (NULL for a NULL).
@@ -519,10 +641,14 @@ record_reason(CsvImport *im, CsvRecord *rec, const char **cells)
 								  "value \"%s\" of column \"%s\" has more digits than type %s holds" :
 								  fit == FIT_TIME ?
 								  "value \"%s\" of column \"%s\" has a time of day, which type %s would drop" :
+								  fit == FIT_RELATIVE ?
+								  "value \"%s\" of column \"%s\" names a time relative to the import's, which type %s would store as the import's" :
 								  "value \"%s\" of column \"%s\" is not of type %s",
 								  s, im->names[c], im->sqltypes[c]);
 				break;
 			}
+			if (im->domains[c] && (reason = domain_refusal(im, c, cells[c])) != NULL)
+				break;
 		}
 	if (reason == NULL)
 	{
@@ -552,6 +678,8 @@ reject_record(CsvImport *im, CsvRecord *rec, const char *reason)
 		if (lfirst(lc))
 			appendStringInfoString(&raw, lfirst(lc));
 	}
+	if (rec->tail)
+		appendStringInfoString(&raw, rec->tail);
 	values[0] = Int64GetDatum(rec->line);
 	values[1] = CStringGetTextDatum(reason);
 	values[2] = CStringGetTextDatum(rec->bad ? sanitize(raw.data) : raw.data);
@@ -644,6 +772,7 @@ ml_import_csv(PG_FUNCTION_ARGS)
 	im.path = path;
 	im.data = data;
 	csv_options(opts, &im.o);
+	resolve_declared(&im.o);
 	{
 		Oid			nspid;
 		RangeVar   *rv;

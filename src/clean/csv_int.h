@@ -13,6 +13,7 @@
 #include <csv.h>
 #include <stdio.h>
 
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
 #define READ_BLOCK		65536	/* bytes of input parsed at a time */
@@ -23,7 +24,8 @@ typedef enum CsvType
 	CT_INTEGER, CT_NUMERIC,		/* only when declared in "types" */
 	CT_TIMESTAMPTZ,				/* inferred when a cell names a time zone */
 	CT_BIGINT_WIDE,				/* inferring: bigint, with integers no double holds */
-	CT_DATE						/* only when declared in "types" */
+	CT_DATE,					/* only when declared in "types" */
+	CT_TIME_WORD				/* inferring: only "epoch", "infinity" or "-infinity" so far */
 } CsvType;
 
 /* How a cell fits a type. */
@@ -32,7 +34,8 @@ typedef enum CsvFit
 	FIT_OK, FIT_TYPE, FIT_RANGE,
 	FIT_ZONE,					/* a zone that timestamp (or date) would drop */
 	FIT_DIGITS,					/* an integer with more digits than a double holds */
-	FIT_TIME					/* a time of day that date would drop */
+	FIT_TIME,					/* a time of day that date would drop */
+	FIT_RELATIVE				/* "now", "today": the time of the import */
 } CsvFit;
 
 /* One record, as handed out by MlCsvNext(). */
@@ -41,6 +44,7 @@ typedef struct CsvRecord
 	List	   *fields;			/* char *, NULL for an empty unquoted field */
 	int64		line;			/* line where the record starts */
 	char	   *bad;			/* why its bytes are unusable, or NULL */
+	char	   *tail;			/* a malformed record: the rest of its line, unparsed */
 } CsvRecord;
 
 /* One pass over the input. */
@@ -60,6 +64,8 @@ typedef struct CsvReader
 	/* the record being built */
 	List	   *fields;
 	char	   *bad;
+	StringInfo	tail;			/* the rest of a malformed record's line */
+	bool		skipping;		/* skipping that rest, to the end of the line */
 	int64		line;			/* line where the current record starts */
 	int64		newlines;		/* newlines inside the current record's fields */
 	bool		after_cr;		/* the last line ended with a CR */
@@ -99,7 +105,7 @@ extern CsvFit MlCsvCellFit(const char *s, CsvType t, char decimal, const char **
 /* Widen a column's inferred type so that it also holds s. */
 extern CsvType MlCsvWiden(CsvType t, const char *s, char decimal);
 
-/* A type named in option "types", and its SQL spelling. */
-extern CsvType MlCsvTypeFromName(const char *name, char **sqltype);
+/* A type named in option "types" (or a domain over one), its SQL spelling. */
+extern CsvType MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain);
 
 #endif							/* ML_CSV_INT_H */

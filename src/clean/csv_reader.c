@@ -19,6 +19,17 @@
 
 #define DETECT_RECORDS	20
 #define LIBCSV_FIELD_BEGUN 2		/* libcsv.c's parser state inside a field */
+#define LIBCSV_FIELD_MIGHT_HAVE_ENDED 3	/* ... after a quote in a quoted field */
+#define TAIL_MAX		1000		/* bytes of a malformed line's rest kept */
+
+/*
+ * Strict mode: libcsv stops where quoting goes wrong instead of reading on
+ * inside the field (csv_reader.c recovers, MlCsvNext). Without it, a
+ * character after a quoted field's closing quote ("x"y) reopened the field:
+ * every following line went into it, to the next quote or, at the end of
+ * the input, into an error that aborted the import.
+ */
+#define CSV_OPTIONS (CSV_APPEND_NULL | CSV_EMPTY_IS_NULL | CSV_REPALL_NL | CSV_STRICT)
 
 /*
  * libcsv's allocator: the reader's memory context, so that an error anywhere
@@ -110,6 +121,12 @@ on_record(int c, void *arg)
 	rec->fields = r->fields;
 	rec->line = r->line;
 	rec->bad = r->bad;
+	rec->tail = NULL;
+	if (r->tail && r->tail->len > 0)
+	{
+		rec->tail = pstrdup(r->tail->data);
+		resetStringInfo(r->tail);
+	}
 	r->records = lappend(r->records, rec);
 	MemoryContextSwitchTo(old);
 	r->fields = NIL;
@@ -117,6 +134,90 @@ on_record(int c, void *arg)
 	r->line += r->newlines + (eol ? 1 : 0);
 	r->newlines = 0;
 	r->after_cr = (c == '\r');
+}
+
+/*
+ * Parse one block of input with libcsv in strict mode, recovering where it
+ * stops:
+ *
+ * - a quote inside an unquoted field (1,ab"c,3): a character of the field,
+ *   as libcsv reads it outside strict mode; that one byte is parsed so.
+ * - after a quoted field's closing quote, a character other than spaces, a
+ *   delimiter or a line end (1,"ab"c,3; "a" "b"): the record is malformed.
+ *   It ends there, marked bad (a rejected line), and the rest of its
+ *   physical line is skipped, kept as the record's tail for its content;
+ *   the next line is parsed afresh. csv_fini hands out the fields read so
+ *   far and resets the parser, once the end of that line is found (maybe
+ *   in a later block).
+ */
+static void
+parse_block(CsvReader *r, const char *p, size_t n)
+{
+	while (n > 0)
+	{
+		size_t		done;
+
+		if (r->skipping)
+		{
+			size_t		k = 0;
+
+			while (k < n && p[k] != '\n' && p[k] != '\r')
+				k++;
+			if (r->tail->len < TAIL_MAX)
+				appendBinaryStringInfo(r->tail, p, Min(k, (size_t) (TAIL_MAX - r->tail->len)));
+			if (k == n)
+				return;			/* the line goes on in the next block */
+			r->skipping = false;
+			(void) csv_fini(&r->parser, on_field, on_record, r);
+			/* the line end, as on_record counts one */
+			r->line++;
+			r->after_cr = p[k] == '\r';
+			p += k + 1;
+			n -= k + 1;
+			continue;
+		}
+		done = csv_parse(&r->parser, p, n, on_field, on_record, r);
+		if (done == n)
+			return;
+		if (csv_error(&r->parser) != CSV_EPARSE)
+			ereport(ERROR,
+					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+					 errmsg("could not parse CSV near line " INT64_FORMAT ": %s",
+							r->line, csv_strerror(csv_error(&r->parser)))));
+		p += done;
+		n -= done;
+		r->parser.status = CSV_SUCCESS;
+		if (r->parser.pstate == LIBCSV_FIELD_BEGUN && !r->parser.quoted)
+		{
+			csv_set_opts(&r->parser, CSV_OPTIONS & ~CSV_STRICT);
+			done = csv_parse(&r->parser, p, 1, on_field, on_record, r);
+			csv_set_opts(&r->parser, CSV_OPTIONS);
+			Assert(done == 1);
+			p++;
+			n--;
+			continue;
+		}
+		Assert(r->parser.pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED);
+		if (r->bad == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(r->block[r->cur]);
+
+			r->bad = pstrdup("a quoted field has characters after its closing quote (a quote inside a quoted field is written twice)");
+			MemoryContextSwitchTo(old);
+		}
+		if (r->tail == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
+			r->tail = makeStringInfo();
+			MemoryContextSwitchTo(old);
+		}
+		/* the closing quote and spaces csv_fini will drop from the field */
+		resetStringInfo(r->tail);
+		appendStringInfoChar(r->tail, (char) csv_get_quote(&r->parser));
+		appendStringInfoSpaces(r->tail, (int) Min(r->parser.spaces, (size_t) TAIL_MAX));
+		r->skipping = true;
+	}
 }
 
 void
@@ -130,8 +231,7 @@ MlCsvOpen(CsvReader *r, const char *path, const char *data,
 	r->block[1] = AllocSetContextCreate(r->cxt, "CSV block", ALLOCSET_DEFAULT_SIZES);
 	r->buf = MemoryContextAlloc(r->cxt, READ_BLOCK);
 	r->delim = delim;
-	if (csv_init(&r->parser, CSV_APPEND_NULL | CSV_EMPTY_IS_NULL |
-				 CSV_REPALL_NL | CSV_STRICT_FINI) != 0)
+	if (csv_init(&r->parser, CSV_OPTIONS) != 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not initialize the CSV parser")));
 	csv_set_realloc_func(&r->parser, csv_realloc);
 	csv_set_free_func(&r->parser, csv_release);
@@ -210,25 +310,26 @@ MlCsvNext(CsvReader *r)
 		{
 			/*
 			 * Still inside a quoted field (libcsv's FIELD_BEGUN state): the
-			 * rest of the input went into one field; libcsv reports that
-			 * only in its strict mode, which refuses much else.
+			 * rest of the input went into one field, and no line after the
+			 * quote can be told apart, so the import fails as a whole
+			 * (CSV_STRICT_FINI is not used: delimiter detection only notes
+			 * it, lenient).
 			 */
 			r->unterminated = r->parser.pstate == LIBCSV_FIELD_BEGUN && r->parser.quoted;
-			if ((r->unterminated && !r->lenient) ||
-				csv_fini(&r->parser, on_field, on_record, r) != 0)
+			if (r->unterminated && !r->lenient)
 				ereport(ERROR,
 						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 						 errmsg("CSV input ends inside a quoted field"),
 						 errdetail("The record starting at line " INT64_FORMAT " has no closing quote.",
-								   r->line)));
+								   r->line),
+						 errhint("Close the field's quote, or write a quote inside a quoted field twice.")));
+			/* a malformed last record without a line end: it ends here */
+			r->skipping = false;
+			(void) csv_fini(&r->parser, on_field, on_record, r);
 			r->eof = true;
 			break;
 		}
-		if (csv_parse(&r->parser, p, n, on_field, on_record, r) != n)
-			ereport(ERROR,
-					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-					 errmsg("could not parse CSV near line " INT64_FORMAT ": %s",
-							r->line, csv_strerror(csv_error(&r->parser)))));
+		parse_block(r, p, n);
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (r->next >= list_length(r->records))
@@ -309,7 +410,8 @@ MlCsvDetectDelimiter(const char *path, const char *data, char quote, char decima
 				continue;
 			if (first < 0)
 				first = list_length(rec->fields);
-			if (list_length(rec->fields) == first)
+			/* a record whose quoting is malformed with this delimiter: not alike */
+			if (list_length(rec->fields) == first && rec->bad == NULL)
 				same++;
 			k++;
 		}

@@ -11,15 +11,20 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "parser/parse_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
 #include "core/casts.h"
+#include "core/subxact.h"
 #include "clean/csv_int.h"
 
 const char *const MlCsvTypeSql[] = {
 	"text", "bigint", "double precision", "boolean", "timestamp", "text",
-	"integer", "numeric", "timestamp with time zone", "bigint"
+	"integer", "numeric", "timestamp with time zone", "bigint", "date", "text"
 };
 
 bool
@@ -163,9 +168,29 @@ typedef enum TsKind
 	TS_ZONED					/* one with a zone or an offset */
 } TsKind;
 
-static TsKind
-timestamp_kind_of(const char *s, bool with_zone)
+/*
+ * What s is among the date parser's special words: only texts with three
+ * letters in a row can hold one ("now", "epoch", "today 10:00"), which
+ * spares the second decoding of ISO timestamps ("2024-01-02T10:00").
+ */
+static MlTimeWord
+time_word_of(const char *s)
 {
+	int			run = 0;
+
+	for (const char *p = s; *p; p++)
+		if (!isalpha((unsigned char) *p))
+			run = 0;
+		else if (++run == 3)
+			return MlTextTimeWord(s);
+	return ML_TIME_WORD_NONE;
+}
+
+static TsKind
+timestamp_kind_of(const char *s, bool with_zone, MlTimeWord *word)
+{
+	if (word)
+		*word = time_word_of(s);
 	if (with_zone)
 	{
 		/* as timestamptz_in reads it: in range once its offset is applied */
@@ -186,26 +211,33 @@ timestamp_kind_of(const char *s, bool with_zone)
  * that kind the date parser may yet raise means "not a timestamp".
  */
 static TsKind
-timestamp_kind(const char *s, bool with_zone)
+timestamp_kind(const char *s, bool with_zone, MlTimeWord *word)
 {
 	bool		risky = false;
 	TsKind		kind = TS_NONE;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
-	if (strpbrk(s, "0123456789") == NULL)
-		return TS_NONE;
+	if (word)
+		*word = ML_TIME_WORD_NONE;
 	for (const char *p = s; p[0] && p[1]; p++)
 		if (isalpha((unsigned char) p[0]) && strchr("/-.", p[1]) != NULL)
 			risky = true;
+	/* no digit: no timestamp, but maybe a special word (which is never risky) */
+	if (strpbrk(s, "0123456789") == NULL)
+	{
+		if (word && !risky)
+			*word = time_word_of(s);
+		return TS_NONE;
+	}
 	if (!risky)
-		return timestamp_kind_of(s, with_zone);
+		return timestamp_kind_of(s, with_zone, word);
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		kind = timestamp_kind_of(s, with_zone);
+		kind = timestamp_kind_of(s, with_zone, word);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -224,6 +256,8 @@ timestamp_kind(const char *s, bool with_zone)
 			ReThrowError(edata);
 		FreeErrorData(edata);
 		kind = TS_NONE;
+		if (word)
+			*word = ML_TIME_WORD_NONE;
 	}
 	PG_END_TRY();
 	return kind;
@@ -234,6 +268,8 @@ CsvFit
 MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 {
 	char	   *num;
+	TsKind		kind;
+	MlTimeWord	word;
 
 	*value = s;
 	switch (t)
@@ -258,7 +294,10 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 			return MlTextIsBool(s) ? FIT_OK : FIT_TYPE;
 		case CT_TIMESTAMP:
 			/* timestamp (and date) would drop the zone: refused, not shifted */
-			switch (timestamp_kind(s, false))
+			kind = timestamp_kind(s, false, &word);
+			if (word != ML_TIME_WORD_NONE)
+				return word == ML_TIME_WORD_FIXED ? FIT_OK : FIT_RELATIVE;
+			switch (kind)
 			{
 				case TS_PLAIN:
 					return FIT_OK;
@@ -269,6 +308,9 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 			}
 		case CT_DATE:
 			/* a time of day or a zone would be dropped: refused, not cut */
+			(void) timestamp_kind(s, false, &word);
+			if (word != ML_TIME_WORD_NONE)
+				return word == ML_TIME_WORD_FIXED ? FIT_OK : FIT_RELATIVE;
 			switch (MlTextDateFit(s))
 			{
 				case ML_DATE_OK:
@@ -283,10 +325,13 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 					return FIT_TYPE;
 			}
 		case CT_TIMESTAMPTZ:
-			if (timestamp_kind(s, true) != TS_NONE)
+			kind = timestamp_kind(s, true, &word);
+			if (word != ML_TIME_WORD_NONE)
+				return word == ML_TIME_WORD_FIXED ? FIT_OK : FIT_RELATIVE;
+			if (kind != TS_NONE)
 				return FIT_OK;
 			/* a timestamp its offset moves past the last (or first) instant */
-			return timestamp_kind(s, false) != TS_NONE ? FIT_RANGE : FIT_TYPE;
+			return timestamp_kind(s, false, NULL) != TS_NONE ? FIT_RANGE : FIT_TYPE;
 		default:
 			return FIT_OK;
 	}
@@ -304,8 +349,25 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 	TsKind		kind;
 	char	   *num;
 
+	MlTimeWord	word;
+
 	if (t == CT_TEXT)
 		return t;
+	/*
+	 * "epoch", "infinity", "-infinity": values of a timestamp column, but
+	 * no reason alone to read one as timestamps (CT_TIME_WORD until a
+	 * timestamp or anything else comes); they are no numbers here.
+	 */
+	if (t == CT_UNKNOWN || t == CT_TIME_WORD || t == CT_TIMESTAMP || t == CT_TIMESTAMPTZ)
+	{
+		kind = timestamp_kind(s, false, &word);
+		if (word == ML_TIME_WORD_FIXED)
+			return t == CT_UNKNOWN ? CT_TIME_WORD : t;
+		/* a timestamp column takes nothing else: the branches below are for others */
+		if (t != CT_UNKNOWN)
+			return kind == TS_NONE ? CT_TEXT :
+				kind == TS_ZONED || t == CT_TIMESTAMPTZ ? CT_TIMESTAMPTZ : CT_TIMESTAMP;
+	}
 	/* "007", "01234": a code, whose zeros a number would drop (as frames read it) */
 	if (!code && (t == CT_UNKNOWN || t == CT_BIGINT || t == CT_BIGINT_WIDE) &&
 		fit_integer(s, PG_INT64_MIN, PG_INT64_MAX) == FIT_OK)
@@ -323,14 +385,64 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 		return CT_BOOL;
 	/* a zone in any cell: timestamp with time zone, which keeps the instant */
 	if ((t == CT_UNKNOWN || t == CT_TIMESTAMP || t == CT_TIMESTAMPTZ) &&
-		(kind = timestamp_kind(s, false)) != TS_NONE)
+		(kind = timestamp_kind(s, false, NULL)) != TS_NONE)
 		return kind == TS_ZONED || t == CT_TIMESTAMPTZ ? CT_TIMESTAMPTZ : CT_TIMESTAMP;
 	return CT_TEXT;
 }
 
-/* A type named in option "types", and its SQL spelling in *sqltype. */
+/* parseTypeString's call, for MlSubxactRun */
+typedef struct TypeLookup
+{
+	const char *name;
+	Oid			typid;
+	int32		typmod;
+} TypeLookup;
+
+static void
+type_lookup(void *arg)
+{
+	TypeLookup *l = arg;
+
+	(void) parseTypeString(l->name, &l->typid, &l->typmod, true);
+}
+
+/*
+ * The domain a name in option "types" names (in the caller's search_path),
+ * or InvalidOid. parseTypeString raises a syntax error at text that is no
+ * type name at all ("int; drop table x"), and at a type modifier: run in
+ * a subtransaction, such an error means no domain; a cancel or any error
+ * of another class is re-thrown.
+ */
+static Oid
+domain_named(const char *name)
+{
+	TypeLookup	l = {name, InvalidOid, -1};
+	ErrorData  *ed = MlSubxactRun(type_lookup, &l);
+
+	if (ed)
+	{
+		int			category = ERRCODE_TO_CATEGORY(ed->sqlerrcode);
+
+		/* syntax, names, a cross-database reference: no domain; cancel, memory: raised */
+		if (category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+			category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_FEATURE_NOT_SUPPORTED)
+			ReThrowError(ed);
+		FreeErrorData(ed);
+		return InvalidOid;
+	}
+	if (!OidIsValid(l.typid) || get_typtype(l.typid) != TYPTYPE_DOMAIN || l.typmod != -1)
+		return InvalidOid;
+	return l.typid;
+}
+
+/*
+ * A type named in option "types", its SQL spelling in *sqltype, and in
+ * *domain the domain it names (InvalidOid for a type of the list): a
+ * domain over one of the types of the list is a column of that domain,
+ * its cells checked as its base type's, then by the domain (csv_import.c).
+ */
 CsvType
-MlCsvTypeFromName(const char *name, char **sqltype)
+MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain)
 {
 	static const struct
 	{
@@ -348,15 +460,46 @@ MlCsvTypeFromName(const char *name, char **sqltype)
 		{"date", CT_DATE, "date"}
 	};
 
+	static const struct
+	{
+		Oid			oid;
+		CsvType		type;
+	}			bases[] =
+	{
+		{TEXTOID, CT_TEXT}, {INT8OID, CT_BIGINT}, {INT4OID, CT_INTEGER}, {FLOAT8OID, CT_FLOAT},
+		{NUMERICOID, CT_NUMERIC}, {BOOLOID, CT_BOOL}, {TIMESTAMPOID, CT_TIMESTAMP},
+		{TIMESTAMPTZOID, CT_TIMESTAMPTZ}, {DATEOID, CT_DATE}
+	};
+	Oid			typid;
+
+	*domain = InvalidOid;
 	for (int i = 0; i < (int) lengthof(known); i++)
 		if (pg_strcasecmp(name, known[i].name) == 0)
 		{
 			*sqltype = (char *) known[i].sql;
 			return known[i].type;
 		}
+	typid = domain_named(name);
+	if (OidIsValid(typid))
+	{
+		Oid			base = getBaseType(typid);
+
+		for (int i = 0; i < (int) lengthof(bases); i++)
+			if (bases[i].oid == base)
+			{
+				*sqltype = format_type_be_qualified(typid);
+				*domain = typid;
+				return bases[i].type;
+			}
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("domain %s named in option \"types\" is over type %s, which the import does not read",
+						format_type_be(typid), format_type_be(base)),
+				 errhint("Valid base types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date.")));
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unsupported column type \"%s\" in option \"types\"", name),
-			 errhint("Valid types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date.")));
+			 errhint("Valid types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date, or a domain over one of them.")));
 	return CT_TEXT;				/* keep compiler quiet */
 }

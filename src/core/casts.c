@@ -139,20 +139,52 @@ names_no_zone(const char *word)
  * a part of the date, "jan-02-2024") is it decoded again with tzp, on the
  * same path. A timestamp holding such a word and a zone reads as none.
  */
+static bool decode_datetime(const char *s, struct pg_tm *tm, fsec_t *fsec, int *tzp,
+							int *dtype, bool *relative);
+
 static bool
 decode_timestamp(const char *s, struct pg_tm *tm, fsec_t *fsec, int *tzp)
+{
+	int			dtype;
+
+	if (strpbrk(s, "0123456789") == NULL)
+		return false;
+	return decode_datetime(s, tm, fsec, tzp, &dtype, NULL) && dtype == DTK_DATE;
+}
+
+/*
+ * decode_timestamp's decoding, of any text and into any of the date
+ * parser's results (*dtype: DTK_DATE, or DTK_EPOCH, DTK_LATE, DTK_EARLY
+ * for "epoch", "infinity", "-infinity"); *relative (if not NULL) tells
+ * whether a field is one of its words for a moment relative to the time
+ * it is read ("now", "today", "tomorrow", "yesterday").
+ */
+static bool
+decode_datetime(const char *s, struct pg_tm *tm, fsec_t *fsec, int *tzp, int *dtype, bool *relative)
 {
 	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
 	char	   *field[MAXDATEFIELDS];
 	int			ftype[MAXDATEFIELDS];
 	int			nf;
-	int			dtype;
 	bool		unknown_word = false;
 
-	if (strlen(s) >= MAXDATELEN || strpbrk(s, "0123456789") == NULL)
+	if (strlen(s) >= MAXDATELEN)
 		return false;
 	if (ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
 		return false;
+	if (relative)
+	{
+		*relative = false;
+		for (int i = 0; i < nf; i++)
+		{
+			int			val;
+
+			if ((ftype[i] == DTK_STRING || ftype[i] == DTK_SPECIAL) &&
+				DecodeSpecial(i, field[i], &val) == RESERV &&
+				(val == DTK_NOW || val == DTK_TODAY || val == DTK_TOMORROW || val == DTK_YESTERDAY))
+				*relative = true;
+		}
+	}
 	for (int i = 0; i < nf && !unknown_word; i++)
 		if (ftype[i] == DTK_DATE && isalpha((unsigned char) field[i][0]) && names_no_zone(field[i]))
 			unknown_word = true;
@@ -165,10 +197,35 @@ decode_timestamp(const char *s, struct pg_tm *tm, fsec_t *fsec, int *tzp)
 		int			nf2;
 
 		if (ParseDateTime(s, workbuf2, sizeof(workbuf2), field2, ftype2, MAXDATEFIELDS, &nf2) != 0 ||
-			DecodeDateTime(field2, ftype2, nf2, &dtype, tm, fsec, NULL) != 0)
+			DecodeDateTime(field2, ftype2, nf2, dtype, tm, fsec, NULL) != 0)
 			return false;
 	}
-	return DecodeDateTime(field, ftype, nf, &dtype, tm, fsec, tzp) == 0 && dtype == DTK_DATE;
+	return DecodeDateTime(field, ftype, nf, dtype, tm, fsec, tzp) == 0;
+}
+
+/*
+ * What s is among the date parser's special words (MlTimeWord): one of a
+ * fixed value, alone, which date_in, timestamp_in and timestamptz_in all
+ * take ("epoch", "infinity", "-infinity"); a moment relative to the time
+ * it is read, alone or with other fields ("now", "today 10:00"), whose
+ * value would be the time of reading; or neither. Never raises an error.
+ */
+MlTimeWord
+MlTextTimeWord(const char *s)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+	int			dtype;
+	bool		relative;
+
+	if (!decode_datetime(s, &tm, &fsec, &tz, &dtype, &relative))
+		return ML_TIME_WORD_NONE;
+	if (relative && dtype == DTK_DATE)
+		return ML_TIME_WORD_RELATIVE;
+	if (dtype == DTK_EPOCH || dtype == DTK_LATE || dtype == DTK_EARLY)
+		return ML_TIME_WORD_FIXED;
+	return ML_TIME_WORD_NONE;
 }
 
 /* Parse a timestamp without raising errors; false if it is not one. */

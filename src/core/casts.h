@@ -23,4 +23,11 @@ typedef enum MlDateFit
 extern MlDateFit MlTextDateFit(const char *s);
 extern bool MlTextsNameZones(char **texts, int n);
 
+/* What a text is among the date parser's special words (MlTextTimeWord). */
+typedef enum MlTimeWord
+{
+	ML_TIME_WORD_NONE, ML_TIME_WORD_FIXED, ML_TIME_WORD_RELATIVE
+} MlTimeWord;
+extern MlTimeWord MlTextTimeWord(const char *s);
+
 #endif							/* ML_CASTS_H */

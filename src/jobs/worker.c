@@ -29,6 +29,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
@@ -360,6 +361,17 @@ static void run_from_args(Run *r, const MlRunStepArgs *a);
 static bool
 lossless_into(Oid from, Oid to)
 {
+	if (from == to)
+		return true;
+	/*
+	 * A column of a domain takes only values of that domain, whose
+	 * constraints were checked (an import declares the domain, and its
+	 * constraints reject lines); the cast of any other value could fail
+	 * the step half way. A value of a domain is one of its base type.
+	 */
+	if (get_typtype(to) == TYPTYPE_DOMAIN)
+		return false;
+	from = getBaseType(from);
 	if (from == to || to == TEXTOID)
 		return true;
 	switch (from)

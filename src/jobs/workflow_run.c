@@ -457,6 +457,34 @@ step_write(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
 	}
 }
 
+/*
+ * The columns of an existing into_table of a domain that the staged
+ * import's column of the same name is not of, as option "types" of the
+ * import ({"pct": "public.pct"}), or NULL. Imported again with those
+ * types, the file's values the domain refuses are rejected lines, where
+ * the append refused the step (a value of the base type may break the
+ * domain's constraints, which the INSERT's cast would raise half way).
+ */
+static char *
+import_domains(const char *staged, const char *into)
+{
+	const char *args[2] = {staged, into};
+
+	MlRunExec("SELECT pg_catalog.jsonb_object_agg(s.attname, pg_catalog.quote_ident(n.nspname) "
+			  "  OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.typname))::pg_catalog.text "
+			  "FROM pg_catalog.pg_attribute s JOIN pg_catalog.pg_attribute d "
+			  "  ON d.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2) "
+			  "  AND d.attname OPERATOR(pg_catalog.=) s.attname AND d.attnum OPERATOR(pg_catalog.>) 0 "
+			  "  AND NOT d.attisdropped "
+			  "JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) d.atttypid "
+			  "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace "
+			  "WHERE s.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
+			  "  AND s.attnum OPERATOR(pg_catalog.>) 0 AND NOT s.attisdropped "
+			  "  AND t.typtype OPERATOR(pg_catalog.=) 'd' AND s.atttypid OPERATOR(pg_catalog.<>) d.atttypid",
+			  2, args, SPI_OK_SELECT);
+	return first_value();
+}
+
 /* A server CSV file (ml_import_csv) or a relation, into into_table. */
 static void
 step_import(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
@@ -469,8 +497,22 @@ step_import(MlWorkflowRun *w, const MlWorkflowStep *s, StepResult *res)
 		char	   *tmp = temp_name(w);
 		const char *args[3] = {tmp, s->path, s->options};
 
+		char	   *domains;
+
 		MlRunExec(psprintf("SELECT pg_catalog.count(*)::pg_catalog.text FROM %s.ml_import_csv($1, $2, NULL, "
 						   "$3::pg_catalog.jsonb)", w->ext), 3, args, SPI_OK_SELECT);
+		domains = import_domains(tmp, s->into);
+		if (domains)
+		{
+			const char *args2[4] = {tmp, s->path, s->options, domains};
+
+			drop_temp(tmp);
+			MlRunExec(psprintf("SELECT pg_catalog.count(*)::pg_catalog.text FROM %s.ml_import_csv($1, $2, NULL, "
+							   "pg_catalog.jsonb_set(coalesce($3::pg_catalog.jsonb, '{}'), '{types}', "
+							   "  coalesce($3::pg_catalog.jsonb OPERATOR(pg_catalog.->) 'types', '{}') "
+							   "  OPERATOR(pg_catalog.||) $4::pg_catalog.jsonb))", w->ext),
+					  4, args2, SPI_OK_SELECT);
+		}
 		detail_json(res, "rejected_lines", first_value());
 		rows = MlRunWriteImport(&a, tmp);
 		drop_temp(tmp);
