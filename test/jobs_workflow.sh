@@ -24,6 +24,12 @@ steps() { q -c "SELECT string_agg(kind || ':' || status, ' ' ORDER BY step) FROM
 # noise on the target, and back: versions trained on noisy rows are worse
 noisy() { q -c "UPDATE houses SET y = 3 * x1 + 2 * x2 + (id % 3) * 0.1 + ((id * 7919) % 100 - 50) / 5.0" >/dev/null; }
 clean() { q -c "UPDATE houses SET y = 3 * x1 + 2 * x2 + (id % 3) * 0.1" >/dev/null; }
+# a workflow $1 of one import step (source $2: "path" or "relation" in JSON)
+# into table $3, scheduled yearly: prints the job's id
+import_job() {
+  as $eng -c "SELECT ml_create_workflow('homes', '$1', '[{\"kind\": \"import\", $2, \"into_table\": \"$3\"}]')" >/dev/null
+  as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"$1\"}')"
+}
 q >/dev/null <<SQL
 CREATE TABLE houses_eval AS SELECT * FROM houses WHERE id % 4 = 0;
 GRANT SELECT ON houses_eval TO ml_engineer;
@@ -170,8 +176,7 @@ rm -f "$csv"
 csv2=$(mktemp /tmp/jwf_XXXXXX.csv)
 printf 'id,x1,x2,y\n1,1,2,7\n' >"$csv2"
 chmod 644 "$csv2"
-as $eng -c "SELECT ml_create_workflow('homes', 'append', '[{\"kind\": \"import\", \"path\": \"$csv2\", \"into_table\": \"appended\"}]')" >/dev/null
-ajob=$(as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"append\"}')")
+ajob=$(import_job append "\"path\": \"$csv2\"" appended)
 run=$(as $eng -c "SELECT ml_run_now($ajob)")
 run_end $run >/dev/null
 printf 'y,x2,x1,id\n9,5,4,2\n' >"$csv2"
@@ -194,8 +199,7 @@ SQL
 csv3=$(mktemp /tmp/jwf_XXXXXX.csv)
 printf 'id,p\n1,50\n2,150\n3,7\n4,-1\n' >"$csv3"
 chmod 644 "$csv3"
-as $eng -c "SELECT ml_create_workflow('homes', 'pcts', '[{\"kind\": \"import\", \"path\": \"$csv3\", \"into_table\": \"pcts\"}]')" >/dev/null
-djob=$(as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"pcts\"}')")
+djob=$(import_job pcts "\"path\": \"$csv3\"" pcts)
 run=$(as $eng -c "SELECT ml_run_now($djob)")
 got="$(run_end $run)/$(q -c "SELECT string_agg(id || ':' || p, ' ' ORDER BY id) FROM pcts")/$(q -c "SELECT details->>'rejected_lines' FROM ml_job_run_steps WHERE run = $run AND step = 1")"
 check "a domain column of the table: the values its CHECK refuses are rejected lines ($got)" test "$got" = "succeeded/1:50 3:7/2"
@@ -207,8 +211,7 @@ CREATE TABLE nocols ();
 INSERT INTO nocols DEFAULT VALUES;
 GRANT SELECT ON nocols TO ml_engineer;
 SQL
-as $eng -c "SELECT ml_create_workflow('homes', 'nocols', '[{\"kind\": \"import\", \"relation\": \"nocols\", \"into_table\": \"appended\"}]')" >/dev/null
-zjob=$(as $eng -c "SELECT ml_schedule('homes', 'workflow', '@yearly', '{\"workflow\": \"nocols\"}')")
+zjob=$(import_job nocols '"relation": "nocols"' appended)
 run=$(as $eng -c "SELECT ml_run_now($zjob)")
 got="$(run_end $run)/$(q -c "SELECT coalesce(sqlstate, '') FROM ml_job_runs WHERE run = $run")/$(q -c "SELECT count(*) FROM appended")"
 check "a relation of no columns appends rows of defaults ($got)" test "$got" = "succeeded//3"
