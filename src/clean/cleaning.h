@@ -56,6 +56,7 @@ extern void MlUnparsedText(StringInfo out, MlColumn *col);
 extern void MlUnparsedJson(StringInfo out, MlColumn *col);
 extern void MlNumericTextStep(StringInfo steps, MlFrame *frame);
 extern List *MlNumericTextFromSteps(JsonbContainer *steps);
+extern List *MlNumericTextStepColumns(JsonbContainer *step);
 extern MlFills *MlFillsCreate(MlFrame *frame);
 extern int64 MlForestApply(MlFrame *frame, MlFills *fills, MlModel *m);
 extern int	MlFillSlot(MlFills *fills, int target);

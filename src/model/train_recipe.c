@@ -498,7 +498,7 @@ replay_step(Replay *rp, JsonbContainer *step)
 		if ((ci = step_feature(rp, step, kind)) >= 0)
 			note(&rp->r->by_learner, rp->frame->cols[ci].name, psprintf("%s (%s)", kind, method));
 	}
-	else if (strcmp(kind, "numeric_text") == 0 && MlOptStringList(step, "columns") == NIL)
+	else if (strcmp(kind, "numeric_text") == 0 && MlNumericTextStepColumns(step) == NIL)
 	{
 		/*
 		 * Only how text columns of times were read ("zoned", "unzoned"):
