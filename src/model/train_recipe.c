@@ -362,8 +362,8 @@ replay_fill(Replay *rp, JsonbContainer *step)
 					  format_type_with_typemod(col->typid, col->typmod)));
 		return;
 	}
-	/* a date or time: its type's range and a date domain's CHECK, as the write */
-	if (col->kind == ML_KIND_DATETIME && !MlEpochFillAsHeld(col, v))
+	/* a date or time: its type's range and a date domain's CHECK, as the write; held so */
+	if (col->kind == ML_KIND_DATETIME && !MlEpochFillAsHeld(col, &v))
 	{
 		note(&rp->r->not_applied, col->name,
 			 psprintf("fill (refused by type %s)", format_type_be(col->typid)));
