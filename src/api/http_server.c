@@ -159,7 +159,9 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 	(void) cls;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	buf[strcspn(buf, "\n")] = '\0';
+	/* MHD ends its messages with a newline; any other is escaped, not cut */
+	if (buf[0] != '\0' && buf[strlen(buf) - 1] == '\n')
+		buf[strlen(buf) - 1] = '\0';
 	PG_TRY();
 	{
 		ereport(LOG, (errmsg("pg_mlops http: %s", MlLogText(buf))));

@@ -56,6 +56,7 @@ extern void MlUnparsedText(StringInfo out, MlColumn *col);
 extern void MlUnparsedJson(StringInfo out, MlColumn *col);
 extern void MlNumericTextStep(StringInfo steps, MlFrame *frame);
 extern List *MlNumericTextFromSteps(JsonbContainer *steps);
+extern List *MlNumericTextStepColumns(JsonbContainer *step);
 extern MlFills *MlFillsCreate(MlFrame *frame);
 extern int64 MlForestApply(MlFrame *frame, MlFills *fills, MlModel *m);
 extern int	MlFillSlot(MlFills *fills, int target);
@@ -72,7 +73,8 @@ extern int32 MlHeldTypmodOf(Oid typid, int32 typmod, Oid *base);
 extern bool MlFillAsHeld(MlColumn *col, double *v);
 extern bool MlNumberAsHeld(Oid base, int32 typmod, double *v);
 extern bool MlDomainTakes(Oid typid, Oid base, double v);
-extern bool MlEpochFillAsHeld(MlColumn *col, double v);
+extern bool MlEpochFillAsHeld(MlColumn *col, double *v);
+extern double MlEpochAsHeld(double v, Oid base, int32 typmod);
 extern bool MlDomainTakesEpoch(Oid typid, Oid base, double v);
 extern bool MlBoundAsHeld(Oid typid, Oid base, int32 typmod, double *v, double other);
 extern void MlBoundsAsHeld(Oid typid, Oid base, int32 typmod, double raw_lo, double raw_hi,

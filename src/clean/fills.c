@@ -19,6 +19,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/regproc.h"
@@ -445,24 +446,55 @@ MlDomainTakes(Oid typid, Oid base, double v)
 static bool epoch_fits(double epoch, Oid typid);
 
 /*
+ * The epoch v as a column of date/time type base (typmod) holds it once
+ * written (MlEpochText's text read back): a date to its nearest day, a
+ * timestamp to the microsecond or to its typmod's digits. A mean of dates
+ * lies between two days: ml_apply_recipe wrote the nearer one while
+ * ml_train trained on, and scoring filled a NULL with, the mean itself (8
+ * of a slope's 10 per day off). Other types (text read as times, written
+ * as ISO text to the microsecond): the microsecond.
+ */
+double
+MlEpochAsHeld(double v, Oid base, int32 typmod)
+{
+	double		off = (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	double		pg = v - off;
+	Timestamp	ts;
+
+	if (!isfinite(v))
+		return v;
+	if (base == DATEOID)
+		return floor(pg / SECS_PER_DAY + 0.5) * SECS_PER_DAY + off;
+	if (!(fabs(pg) < 9.2e12))	/* beyond any timestamp: refused by the range check */
+		return v;
+	ts = (Timestamp) rint(pg * USECS_PER_SEC);
+	if ((base == TIMESTAMPOID || base == TIMESTAMPTZOID) && typmod >= 0 && typmod < MAX_TIMESTAMP_PRECISION)
+		AdjustTimestampForTypmod(&ts, typmod);
+	return (double) ts / USECS_PER_SEC + off;
+}
+
+/*
  * A date/time fill (an epoch) as MlFillStore writes it into col: false
  * where the type's range or a domain's CHECK constraints refuse it (the
- * cell stays missing there). For the fills a model keeps outside the
- * frame (train_recipe.c): a date domain's CHECK refused the recipe's fill
- * in ml_apply_recipe but not in ml_train, which trained on it and filled
- * every scored row's NULL with it.
+ * cell stays missing there), else *v as the column holds it. For the
+ * fills a model keeps outside the frame (train_recipe.c): a date domain's
+ * CHECK refused the recipe's fill in ml_apply_recipe but not in ml_train,
+ * which trained on it and filled every scored row's NULL with it.
  */
 bool
-MlEpochFillAsHeld(MlColumn *col, double v)
+MlEpochFillAsHeld(MlColumn *col, double *vp)
 {
 	Oid			base;
 	Oid			ttyp = col->zoned ? TIMESTAMPTZOID : col->typid;
 	DomainFits *df;
 	bool		ok;
+	int32		typmod = MlHeldTypmod(col, &base);
+	double		v = *vp;
 
-	(void) MlHeldTypmod(col, &base);
 	if (!isfinite(v) || !epoch_fits(v, ttyp))
 		return false;
+	v = col->converted ? MlEpochAsHeld(v, InvalidOid, -1) : MlEpochAsHeld(v, base, typmod);
+	*vp = v;
 	if ((df = domain_fits_begin(col->typid, base)) == NULL)
 		return true;
 	ok = domain_fits_text(df, col->converted ? MlEpochTextIso(v, ttyp) : MlEpochText(v, ttyp));

@@ -246,13 +246,16 @@ names_from_steps(JsonbContainer *steps, List *(*pick) (JsonbContainer *step, boo
 /*
  * A numeric_text step's list of column names: stored data, so anything
  * but an array of strings is a damaged recipe (XX001 naming the key), not
- * a bad option.
+ * a bad option. A step lists columns of one relation: more names than a
+ * relation can have columns is damage too (each name is looked up once
+ * per text column of the frame, without a check for interrupts).
  */
 static List *
 step_names(JsonbContainer *step, const char *key)
 {
 	JsonbValue *v = MlOptGet(step, key);
 	bool		ok = v == NULL || (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data));
+	int			n = 0;
 
 	if (ok && v != NULL)
 	{
@@ -261,15 +264,50 @@ step_names(JsonbContainer *step, const char *key)
 		JsonbIteratorToken tok;
 
 		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-			if (tok == WJB_ELEM && e.type != jbvString)
+			if (tok == WJB_ELEM && (e.type != jbvString || ++n > MaxHeapAttributeNumber))
 				ok = false;
 	}
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the recipe is invalid: \"%s\" of its numeric_text step must be an array of column names",
-						key)));
+						key),
+				 n > MaxHeapAttributeNumber ?
+				 errdetail("It lists more than %d names.", MaxHeapAttributeNumber) : 0));
 	return MlOptStringList(step, key);
+}
+
+/*
+ * A numeric_text step's "zoned" or "unzoned" list, checked against the
+ * other: a column read both with its zones and as wall times is a damaged
+ * recipe, never one reading silently preferred.
+ */
+static List *
+step_reading(JsonbContainer *step, bool zoned)
+{
+	List	   *names = step_names(step, zoned ? "zoned" : "unzoned");
+	List	   *other = step_names(step, zoned ? "unzoned" : "zoned");
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (name_listed(other, lfirst(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the recipe is invalid: column \"%s\" is in both \"zoned\" and \"unzoned\" of its numeric_text step",
+							(char *) lfirst(lc))));
+	return names;
+}
+
+/*
+ * A numeric_text step's columns read as numbers, its "zoned" and
+ * "unzoned" lists checked as ml_apply_recipe checks them: ml_train's
+ * replay reads only the former but refuses a damaged step as well.
+ */
+List *
+MlNumericTextStepColumns(JsonbContainer *step)
+{
+	(void) step_reading(step, true);
+	return step_names(step, "columns");
 }
 
 /*
@@ -288,7 +326,7 @@ cast_column(JsonbContainer *step, bool zoned)
 		strcmp(MlOptString(step, "to", ""), zoned ? "timestamptz" : "timestamp") == 0 && column != NULL)
 		return list_make1(column);
 	if (strcmp(kind, "numeric_text") == 0)
-		return step_names(step, zoned ? "zoned" : "unzoned");
+		return step_reading(step, zoned);
 	return NIL;
 }
 

@@ -15,11 +15,26 @@
 
 #include "core/log_text.h"
 
+/*
+ * Whether the database's encoding is one of ISO 8859's, whose bytes
+ * 0x80..0x9f are the C1 controls themselves (a project name's U+009B,
+ * converted from the URL's UTF-8, is the byte CSI there).
+ */
+static bool
+c1_bytes(void)
+{
+	int			enc = GetDatabaseEncoding();
+
+	return (enc >= PG_LATIN1 && enc <= PG_LATIN10) ||
+		(enc >= PG_ISO_8859_5 && enc <= PG_ISO_8859_8);
+}
+
 static char *
 escape(const char *s, bool quote)
 {
 	StringInfoData buf;
 	const unsigned char *p;
+	bool		c1 = c1_bytes();
 
 	if (s == NULL)
 		return pstrdup("(null)");
@@ -36,7 +51,7 @@ escape(const char *s, bool quote)
 			appendStringInfoString(&buf, "\\r");
 		else if (c == '\t')
 			appendStringInfoString(&buf, "\\t");
-		else if (c < 0x20 || c == 0x7f)
+		else if (c < 0x20 || c == 0x7f || (c1 && c >= 0x80 && c <= 0x9f))
 			appendStringInfo(&buf, "\\x%02x", c);
 		else if (c == '\\')
 			appendStringInfoString(&buf, "\\\\");

@@ -10,9 +10,9 @@
 
 /*
  * s with its control characters escaped (\n, \r, \t, \xNN; C1 controls of
- * UTF-8 as \u00NN) and its backslashes doubled: one log line can no longer
- * be made to look like several, nor carry terminal escapes. Palloc'd;
- * "(null)" for NULL.
+ * UTF-8 as \u00NN, those of an ISO 8859 encoding as \xNN) and its
+ * backslashes doubled: one log line can no longer be made to look like
+ * several, nor carry terminal escapes. Palloc'd; "(null)" for NULL.
  */
 extern char *MlLogText(const char *s);
 

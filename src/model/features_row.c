@@ -52,10 +52,17 @@ held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
 			(domain && !MlDomainTakes(declared, b->atttype[i], b->fill[i])))
 			b->fill[i] = NAN;
 	}
-	/* a date or time: what the row's column (a date domain's CHECK) takes */
-	if (in->has_fill && in->kind == ML_INPUT_DATETIME && domain &&
-		!MlDomainTakesEpoch(declared, b->atttype[i], b->fill[i]))
-		b->fill[i] = NAN;
+	/*
+	 * a date or time: as the row's column holds it (a timestamp's fill
+	 * into a date column is its nearest day, as ml_apply_recipe writes it
+	 * there), and what a date domain's CHECK takes
+	 */
+	if (in->has_fill && in->kind == ML_INPUT_DATETIME)
+	{
+		b->fill[i] = MlEpochAsHeld(in->fill, b->atttype[i], b->atttypmod[i]);
+		if (domain && !MlDomainTakesEpoch(declared, b->atttype[i], b->fill[i]))
+			b->fill[i] = NAN;
+	}
 	if (in->has_clamp)
 		MlBoundsAsHeld(domain ? declared : b->atttype[i], b->atttype[i], b->atttypmod[i],
 					   in->raw_lo, in->raw_hi, &b->lo[i], &b->hi[i]);

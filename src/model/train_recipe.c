@@ -362,8 +362,8 @@ replay_fill(Replay *rp, JsonbContainer *step)
 					  format_type_with_typemod(col->typid, col->typmod)));
 		return;
 	}
-	/* a date or time: its type's range and a date domain's CHECK, as the write */
-	if (col->kind == ML_KIND_DATETIME && !MlEpochFillAsHeld(col, v))
+	/* a date or time: its type's range and a date domain's CHECK, as the write; held so */
+	if (col->kind == ML_KIND_DATETIME && !MlEpochFillAsHeld(col, &v))
 	{
 		note(&rp->r->not_applied, col->name,
 			 psprintf("fill (refused by type %s)", format_type_be(col->typid)));
@@ -498,7 +498,7 @@ replay_step(Replay *rp, JsonbContainer *step)
 		if ((ci = step_feature(rp, step, kind)) >= 0)
 			note(&rp->r->by_learner, rp->frame->cols[ci].name, psprintf("%s (%s)", kind, method));
 	}
-	else if (strcmp(kind, "numeric_text") == 0 && MlOptStringList(step, "columns") == NIL)
+	else if (strcmp(kind, "numeric_text") == 0 && MlNumericTextStepColumns(step) == NIL)
 	{
 		/*
 		 * Only how text columns of times were read ("zoned", "unzoned"):
