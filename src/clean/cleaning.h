@@ -123,4 +123,7 @@ extern void MlProfileStore(void *scope, int64 recipe_id, MlProfileSpec *spec);
 extern void MlImputeProfile(void *scope, MlFrame *frame, MlFills *fills, Oid source_relid,
 							const char *into, bool sampled, int64 recipe_id, int64 project_id);
 
+/* CSV options with the domains named in "types" schema-qualified (csv_types.c). */
+extern char *MlCsvQualifyTypes(JsonbContainer *opts);
+
 #endif							/* ML_CLEANING_H */

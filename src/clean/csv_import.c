@@ -341,7 +341,8 @@ infer_types(CsvImport *im, List **head, CsvType *types)
 {
 	CsvReader	r;
 	CsvRecord  *rec;
-	int			ncols = 0;
+	int			ncols = 0,
+				bad_ncols = 0;
 
 	MlCsvOpen(&r, im->path, im->data, (unsigned char) im->o.delim, (unsigned char) im->o.quote);
 	if (im->o.header && (rec = MlCsvNext(&r)) != NULL)
@@ -361,9 +362,21 @@ infer_types(CsvImport *im, List **head, CsvType *types)
 		ListCell   *lc;
 		MemoryContext old;
 
+		/*
+		 * A record whose bytes are unusable (malformed quoting, a null byte)
+		 * neither counts its fields nor widens types: without a header, a
+		 * first record cut short at a bad quote would set the column count,
+		 * and every good record after it would be rejected.
+		 */
+		if (rec->bad)
+		{
+			if (bad_ncols == 0)
+				bad_ncols = list_length(rec->fields);
+			continue;
+		}
 		if (ncols == 0)
 			ncols = list_length(rec->fields);
-		if (list_length(rec->fields) != ncols || ncols > MAX_COLUMNS || rec->bad)
+		if (list_length(rec->fields) != ncols || ncols > MAX_COLUMNS)
 			continue;
 		MemoryContextReset(im->rowcxt);
 		old = MemoryContextSwitchTo(im->rowcxt);
@@ -374,6 +387,9 @@ infer_types(CsvImport *im, List **head, CsvType *types)
 		MemoryContextSwitchTo(old);
 	}
 	MlCsvClose(&r);
+	/* only unusable records: their count of fields, each a rejected line */
+	if (ncols == 0)
+		ncols = bad_ncols;
 	if (ncols == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA),

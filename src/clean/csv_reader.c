@@ -124,7 +124,11 @@ on_record(int c, void *arg)
 	rec->tail = NULL;
 	if (r->tail && r->tail->len > 0)
 	{
-		rec->tail = pstrdup(r->tail->data);
+		/* cut at TAIL_MAX bytes: never inside a character (a '?' in the content) */
+		int			len = r->tail->len >= TAIL_MAX ?
+			pg_mbcliplen(r->tail->data, r->tail->len, r->tail->len) : r->tail->len;
+
+		rec->tail = pnstrdup(r->tail->data, len);
 		resetStringInfo(r->tail);
 	}
 	r->records = lappend(r->records, rec);
@@ -212,10 +216,15 @@ parse_block(CsvReader *r, const char *p, size_t n)
 			r->tail = makeStringInfo();
 			MemoryContextSwitchTo(old);
 		}
-		/* the closing quote and spaces csv_fini will drop from the field */
+		/*
+		 * the closing quote and the spaces or tabs after it, which csv_fini
+		 * will drop from the field (still at the end of libcsv's buffer)
+		 */
 		resetStringInfo(r->tail);
 		appendStringInfoChar(r->tail, (char) csv_get_quote(&r->parser));
-		appendStringInfoSpaces(r->tail, (int) Min(r->parser.spaces, (size_t) TAIL_MAX));
+		appendBinaryStringInfo(r->tail,
+							   (char *) r->parser.entry_buf + r->parser.entry_pos - r->parser.spaces,
+							   (int) Min(r->parser.spaces, (size_t) TAIL_MAX));
 		r->skipping = true;
 	}
 }

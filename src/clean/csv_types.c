@@ -14,12 +14,14 @@
 #include "catalog/pg_type.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
 #include "core/casts.h"
 #include "core/subxact.h"
+#include "clean/cleaning.h"
 #include "clean/csv_int.h"
 
 const char *const MlCsvTypeSql[] = {
@@ -390,6 +392,23 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 	return CT_TEXT;
 }
 
+/* The type names option "types" takes, and their SQL spelling. */
+static const struct
+{
+	const char *name;
+	CsvType		type;
+	const char *sql;
+}			known_types[] =
+{
+	{"text", CT_TEXT, "text"}, {"bigint", CT_BIGINT, "bigint"},
+	{"integer", CT_INTEGER, "integer"}, {"double precision", CT_FLOAT, "double precision"},
+	{"float8", CT_FLOAT, "double precision"}, {"numeric", CT_NUMERIC, "numeric"},
+	{"boolean", CT_BOOL, "boolean"}, {"timestamp", CT_TIMESTAMP, "timestamp"},
+	{"timestamptz", CT_TIMESTAMPTZ, "timestamp with time zone"},
+	{"timestamp with time zone", CT_TIMESTAMPTZ, "timestamp with time zone"},
+	{"date", CT_DATE, "date"}
+};
+
 /* parseTypeString's call, for MlSubxactRun */
 typedef struct TypeLookup
 {
@@ -446,22 +465,6 @@ MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain)
 {
 	static const struct
 	{
-		const char *name;
-		CsvType		type;
-		const char *sql;
-	}			known[] =
-	{
-		{"text", CT_TEXT, "text"}, {"bigint", CT_BIGINT, "bigint"},
-		{"integer", CT_INTEGER, "integer"}, {"double precision", CT_FLOAT, "double precision"},
-		{"float8", CT_FLOAT, "double precision"}, {"numeric", CT_NUMERIC, "numeric"},
-		{"boolean", CT_BOOL, "boolean"}, {"timestamp", CT_TIMESTAMP, "timestamp"},
-		{"timestamptz", CT_TIMESTAMPTZ, "timestamp with time zone"},
-		{"timestamp with time zone", CT_TIMESTAMPTZ, "timestamp with time zone"},
-		{"date", CT_DATE, "date"}
-	};
-
-	static const struct
-	{
 		Oid			oid;
 		CsvType		type;
 	}			bases[] =
@@ -473,11 +476,11 @@ MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain)
 	Oid			typid;
 
 	*domain = InvalidOid;
-	for (int i = 0; i < (int) lengthof(known); i++)
-		if (pg_strcasecmp(name, known[i].name) == 0)
+	for (int i = 0; i < (int) lengthof(known_types); i++)
+		if (pg_strcasecmp(name, known_types[i].name) == 0)
 		{
-			*sqltype = (char *) known[i].sql;
-			return known[i].type;
+			*sqltype = (char *) known_types[i].sql;
+			return known_types[i].type;
 		}
 	typid = domain_named(name);
 	if (OidIsValid(typid))
@@ -502,4 +505,61 @@ MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain)
 			 errmsg("unsupported column type \"%s\" in option \"types\"", name),
 			 errhint("Valid types are: text, bigint, integer, double precision, numeric, boolean, timestamp, timestamptz, date, or a domain over one of them.")));
 	return CT_TEXT;				/* keep compiler quiet */
+}
+
+/*
+ * CSV options as JSON text, each domain named in "types" schema-qualified
+ * (resolved now, in the caller's search_path); other names and keys as
+ * given. A workflow stores its import's options so: its runs resolve names
+ * in the job's session, whose search_path is not the definer's, and an
+ * unqualified domain could name another role's domain there, whose CHECK
+ * would run as the workflow's owner.
+ */
+char *
+MlCsvQualifyTypes(JsonbContainer *opts)
+{
+	JsonbParseState *st = NULL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbValue *res = NULL;
+	bool		in_types = false;
+	int			depth = 0;
+
+	if (opts == NULL)
+		return pstrdup("{}");
+	it = JsonbIteratorInit(opts);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
+			depth++;
+		else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
+		{
+			depth--;
+			if (depth == 1)
+				in_types = false;
+		}
+		else if (tok == WJB_KEY && depth == 1)
+			in_types = v.val.string.len == 5 && memcmp(v.val.string.val, "types", 5) == 0;
+		else if (tok == WJB_VALUE && depth == 2 && in_types && v.type == jbvString)
+		{
+			char	   *name = pnstrdup(v.val.string.val, v.val.string.len);
+			Oid			typid = InvalidOid;
+			bool		known = false;
+
+			for (int i = 0; i < (int) lengthof(known_types); i++)
+				known |= pg_strcasecmp(name, known_types[i].name) == 0;
+			if (!known)
+				typid = domain_named(name);
+			if (OidIsValid(typid))
+			{
+				char	   *q = format_type_be_qualified(typid);
+
+				v.val.string.val = q;
+				v.val.string.len = strlen(q);
+			}
+		}
+		res = pushJsonbValue(&st, tok, tok < WJB_BEGIN_ARRAY ? &v : NULL);
+	}
+	return JsonbToCString(NULL, &JsonbValueToJsonb(res)->root, -1);
 }

@@ -20,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 
+#include "clean/cleaning.h"
 #include "core/catalog.h"
 #include "core/options.h"
 #include "jobs/workflow.h"
@@ -334,7 +335,9 @@ parse_step(MlWorkflowStep *s, JsonbContainer *obj, const char *task, bool stored
 				bad_step("an import step reads either a server file (\"path\") or a relation (\"relation\")", NULL);
 			if (rel && MlOptGet(obj, "options"))
 				bad_step("option \"options\" (CSV options) goes with \"path\"", NULL);
-			s->options = s->path ? object_text(obj, "options") : NULL;
+			/* domains in "types" resolved now, as the step's relations are */
+			s->options = !s->path ? NULL : stored ? object_text(obj, "options") :
+				MlCsvQualifyTypes(MlOptObject(obj, "options"));
 			if (rel)
 				s->relation = read_relation(rel, stored, *written);
 			break;
