@@ -13,6 +13,12 @@ SELECT * FROM r19a ORDER BY 1;
 -- only unusable records: each a rejected line (not "no columns")
 SELECT * FROM ml_import_csv('r19b', data => E'"a"x,1\n"b"y,2\n', options => '{"header": false}');
 SELECT count(*) FROM r19b;
+-- the same in delimiter detection: the malformed first record's fields
+-- (2, cut short) were the count the others were held to, the semicolon
+-- lost, and every line was imported whole into one text column, none
+-- rejected
+SELECT * FROM ml_import_csv('r19e', data => E'1;"a"x;3\n4;5;6\n7;8;9\n', options => '{"header": false}');
+SELECT * FROM r19e ORDER BY 1;
 
 -- 2. The rest of a malformed line kept in the content: cut at 1,000 bytes
 -- inside a two-byte character, it ended with a '?' the input did not have;

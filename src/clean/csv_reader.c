@@ -383,7 +383,8 @@ delimiter_name(char d)
 
 /*
  * The delimiter, from the first records: each candidate splits them into
- * fields; a candidate counts if the first record has at least two, and the
+ * fields; a candidate counts if the first record whose quoting it reads
+ * (not malformed with it) has at least two, and the
  * one with the largest share of records with that many fields wins (ties in
  * the order comma, semicolon, tab, pipe). Quoted fields are respected, since
  * libcsv parses each try, and a candidate with which the quotes do not pair
@@ -417,12 +418,19 @@ MlCsvDetectDelimiter(const char *path, const char *data, char quote, char decima
 		{
 			if (MlCsvIsBlank(rec, 2))
 				continue;
+			k++;
+			/*
+			 * a record whose quoting is malformed with this delimiter: not
+			 * alike, and not the count of fields the others are held to (cut
+			 * short at its bad quote, a malformed first record made the right
+			 * delimiter lose, and every line was read as one text field)
+			 */
+			if (rec->bad)
+				continue;
 			if (first < 0)
 				first = list_length(rec->fields);
-			/* a record whose quoting is malformed with this delimiter: not alike */
-			if (list_length(rec->fields) == first && rec->bad == NULL)
+			if (list_length(rec->fields) == first)
 				same++;
-			k++;
 		}
 		MlCsvClose(&r);
 		/* quotes that do not pair up with this delimiter: not this one */
