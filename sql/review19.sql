@@ -44,4 +44,9 @@ SELECT ml_create_workflow('r19_p', 'r19 import', '[{"kind": "import", "path": "/
     "types": {"p": "r19_pct", "q": "integer", "r": "no_such_type"}}}]') > 0 AS created;
 RESET search_path;
 SELECT steps -> 0 -> 'options' AS options FROM ml_workflows WHERE name = 'r19 import';
+-- a temporary domain is refused (a run's session cannot see it, and
+-- another session's temporary schema of that name could hold another's)
+CREATE DOMAIN pg_temp.r19_tmp AS integer CHECK (VALUE > 0);
+SELECT regress_try($$SELECT ml_create_workflow('r19_p', 'r19 temp', '[{"kind": "import", "path": "/tmp/r19.csv",
+    "into_table": "public.r19_in2", "options": {"types": {"p": "r19_tmp"}}}]')$$);
 RESET ROLE;

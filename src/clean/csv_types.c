@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
@@ -18,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "core/casts.h"
 #include "core/subxact.h"
@@ -507,6 +510,20 @@ MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain)
 	return CT_TEXT;				/* keep compiler quiet */
 }
 
+/* The schema of a type that exists. */
+static Oid
+type_namespace(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			nsp;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+	ReleaseSysCache(tup);
+	return nsp;
+}
+
 /*
  * CSV options as JSON text, each domain named in "types" schema-qualified
  * (resolved now, in the caller's search_path); other names and keys as
@@ -551,6 +568,12 @@ MlCsvQualifyTypes(JsonbContainer *opts)
 				known |= pg_strcasecmp(name, known_types[i].name) == 0;
 			if (!known)
 				typid = domain_named(name);
+			/* a temporary domain is the creator's session's: gone, or another's, in a run */
+			if (OidIsValid(typid) && isAnyTempNamespace(type_namespace(typid)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("domain %s named in option \"types\" is temporary", format_type_be(typid)),
+						 errhint("A run works in its own session: declare a domain of a permanent schema.")));
 			if (OidIsValid(typid))
 			{
 				char	   *q = format_type_be_qualified(typid);
