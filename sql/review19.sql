@@ -49,4 +49,6 @@ SELECT steps -> 0 -> 'options' AS options FROM ml_workflows WHERE name = 'r19 im
 CREATE DOMAIN pg_temp.r19_tmp AS integer CHECK (VALUE > 0);
 SELECT regress_try($$SELECT ml_create_workflow('r19_p', 'r19 temp', '[{"kind": "import", "path": "/tmp/r19.csv",
     "into_table": "public.r19_in2", "options": {"types": {"p": "r19_tmp"}}}]')$$);
+SELECT ml_drop_project('r19_p');
 RESET ROLE;
+DROP SCHEMA r19s CASCADE;
