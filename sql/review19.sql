@@ -52,3 +52,13 @@ SELECT regress_try($$SELECT ml_create_workflow('r19_p', 'r19 temp', '[{"kind": "
 SELECT ml_drop_project('r19_p');
 RESET ROLE;
 DROP SCHEMA r19s CASCADE;
+
+-- 4. A domain in a schema the caller may not use was "unsupported column
+-- type" (the lookup's permission error taken for no domain): now the
+-- permission error itself, 42501.
+CREATE SCHEMA r19h;
+CREATE DOMAIN r19h.r19_hidden AS integer CHECK (VALUE > 0);
+SET ROLE regress_alice;
+SELECT regress_try($$SELECT * FROM ml_import_csv('r19e', data => E'p\n1\n', options => '{"types": {"p": "r19h.r19_hidden"}}')$$);
+RESET ROLE;
+DROP SCHEMA r19h CASCADE;

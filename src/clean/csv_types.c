@@ -445,9 +445,14 @@ domain_named(const char *name)
 	{
 		int			category = ERRCODE_TO_CATEGORY(ed->sqlerrcode);
 
-		/* syntax, names, a cross-database reference: no domain; cancel, memory: raised */
-		if (category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
-			category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_FEATURE_NOT_SUPPORTED)
+		/*
+		 * syntax, names, a cross-database reference: no domain; cancel,
+		 * memory, and a schema the caller may not use (said so, not
+		 * "unsupported"): raised
+		 */
+		if ((category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+			 category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_FEATURE_NOT_SUPPORTED) ||
+			ed->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
 			ReThrowError(ed);
 		FreeErrorData(ed);
 		return InvalidOid;
