@@ -2,7 +2,7 @@
 -- fixes: a date/time fill scored into a column of another type, a JSON
 -- null in option "types", names of no type in a workflow's import, a
 -- malformed first record with "infer_rows": 1, the kept rest of a line of
--- tabs.
+-- tabs, C1 controls in log text of a SQL_ASCII database.
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 
@@ -68,3 +68,25 @@ SELECT line, octet_length(content) AS bytes
 FROM ml_import_csv('r21_t', data => '1,"a"' || repeat(E'\t', 2000) || E'z\n2,3\n', options => '{"header": false}');
 
 DROP TABLE r21_f, r21_f_i, r21_s, r21_s_i, r21_i, r21_t;
+
+-- 6. Log text in a SQL_ASCII database, which takes any bytes unchecked: a
+-- name's U+009B (CSI) stays the UTF-8 bytes C2 9B there, and went out as
+-- it was (only UTF8 and ISO 8859 databases were escaped). A whole UTF-8
+-- character (the euro sign, whose 0x82 is no C1 control) is kept.
+CREATE DATABASE r21_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+ALTER DATABASE r21_ascii RENAME TO "r21_€x";
+SELECT datname AS r21_db FROM pg_database WHERE datname LIKE 'r21\_%' \gset
+\c :"r21_db"
+SET client_min_messages = warning;
+CREATE EXTENSION pg_mlops CASCADE;
+CREATE ROLE regress_r21 LOGIN IN ROLE ml_engineer, ml_analyst;
+CREATE TABLE r21_o (id int, y float8);
+INSERT INTO r21_o SELECT g, g FROM generate_series(1, 20) g;
+GRANT SELECT ON r21_o TO ml_engineer;
+SET ROLE regress_r21;
+SELECT ml_create_project('r21_p', 'r21_o', 'y') > 0 AS created;
+SELECT ml_schedule('r21_p', 'train', '5 * * * *') IS NOT NULL AS scheduled;
+RESET ROLE;
+\c contrib_regression
+DROP DATABASE :"r21_db";
+DROP ROLE regress_r21;
