@@ -19,7 +19,7 @@ DATA_built  = extension/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard extension/$(EXTENSION)--*.sql))
 
 # pg_regress files run in this order in one database (sql/, expected/).
-REGRESS      = setup project registry train train_trees errors hostile_names impute impute_errors impute_auto impute_blend impute_chain_cat impute_knn_nan datetime_zones clean recipes large csv_import crash meaning numtext unchanged impute_values large_compare recipe_access security linear_agg learners review score_blocks evaluate automl pmml forecast impute_forest jobs review2 review3 workflow drift bi_views tree_scoring score_direct api api_keys report train_groups review4 train_recipe train_recipe2 train_recipe3 review5 review6 review7 extension review8 fuzzhunt review9 review10 review11 review12 review13 review14 review15 review16 review17 review18 review19 review20
+REGRESS      = setup project registry train train_trees errors hostile_names impute impute_errors impute_auto impute_blend impute_chain_cat impute_knn_nan datetime_zones clean recipes large csv_import crash meaning numtext unchanged impute_values large_compare recipe_access security linear_agg learners review score_blocks evaluate automl pmml forecast impute_forest jobs review2 review3 workflow drift bi_views tree_scoring score_direct api api_keys report train_groups review4 train_recipe train_recipe2 train_recipe3 review5 review6 review7 extension review8 fuzzhunt review9 review10 review11 review12 review13 review14 review15 review16 review17 review18 review19 review20 review21
 REGRESS_OPTS = --inputdir=. --dbname=contrib_regression
 
 # PostgreSQL's headers are system headers to us: -Wextra then judges only

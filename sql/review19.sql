@@ -41,7 +41,7 @@ SELECT ml_create_project('r19_p', 'orders', 'amount') > 0 AS created;
 SET search_path = r19s, public;
 SELECT ml_create_workflow('r19_p', 'r19 import', '[{"kind": "import", "path": "/tmp/r19.csv",
     "into_table": "public.r19_in", "options": {"header": true, "null": ["NA"],
-    "types": {"p": "r19_pct", "q": "integer", "r": "no_such_type"}}}]') > 0 AS created;
+    "types": {"p": "r19_pct", "q": "integer"}}}]') > 0 AS created;
 RESET search_path;
 SELECT steps -> 0 -> 'options' AS options FROM ml_workflows WHERE name = 'r19 import';
 -- a temporary domain is refused (a run's session cannot see it, and

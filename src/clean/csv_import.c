@@ -357,7 +357,7 @@ infer_types(CsvImport *im, List **head, CsvType *types)
 			*head = lappend(*head, lfirst(lc) ? pstrdup(lfirst(lc)) : NULL);
 		ncols = list_length(*head);
 	}
-	for (int i = 0; i < im->o.infer_rows && (rec = MlCsvNext(&r)) != NULL; i++)
+	for (int i = 0; i < im->o.infer_rows && (rec = MlCsvNext(&r)) != NULL;)
 	{
 		ListCell   *lc;
 		MemoryContext old;
@@ -366,7 +366,10 @@ infer_types(CsvImport *im, List **head, CsvType *types)
 		 * A record whose bytes are unusable (malformed quoting, a null byte)
 		 * neither counts its fields nor widens types: without a header, a
 		 * first record cut short at a bad quote would set the column count,
-		 * and every good record after it would be rejected.
+		 * and every good record after it would be rejected. Nor is it one
+		 * of the infer_rows records: with "infer_rows": 1 a malformed first
+		 * record left no good one to count, and its fields set the count
+		 * again (pass 2 reads every record anyway).
 		 */
 		if (rec->bad)
 		{
@@ -374,6 +377,7 @@ infer_types(CsvImport *im, List **head, CsvType *types)
 				bad_ncols = list_length(rec->fields);
 			continue;
 		}
+		i++;
 		if (ncols == 0)
 			ncols = list_length(rec->fields);
 		if (list_length(rec->fields) != ncols || ncols > MAX_COLUMNS)
@@ -448,7 +452,7 @@ resolve_declared(CsvOptions *o)
 			continue;
 		d = palloc0(sizeof(CsvDeclared));
 		d->column = pnstrdup(v.val.string.val, v.val.string.len);
-		d->type = MlCsvTypeFromName(MlOptString(o->overrides, d->column, NULL), &d->sqltype, &d->domain);
+		d->type = MlCsvTypeFromName(MlCsvDeclaredName(o->overrides, d->column), &d->sqltype, &d->domain);
 		o->declared = lappend(o->declared, d);
 	}
 }

@@ -15,6 +15,7 @@
 
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/jsonb.h"
 
 #define READ_BLOCK		65536	/* bytes of input parsed at a time */
 
@@ -107,5 +108,6 @@ extern CsvType MlCsvWiden(CsvType t, const char *s, char decimal);
 
 /* A type named in option "types" (or a domain over one), its SQL spelling. */
 extern CsvType MlCsvTypeFromName(const char *name, char **sqltype, Oid *domain);
+extern char *MlCsvDeclaredName(JsonbContainer *types, const char *column);
 
 #endif							/* ML_CSV_INT_H */

@@ -218,13 +218,14 @@ parse_block(CsvReader *r, const char *p, size_t n)
 		}
 		/*
 		 * the closing quote and the spaces or tabs after it, which csv_fini
-		 * will drop from the field (still at the end of libcsv's buffer)
+		 * will drop from the field (still at the end of libcsv's buffer);
+		 * TAIL_MAX bytes with the quote, as the rest of the line is cut
 		 */
 		resetStringInfo(r->tail);
 		appendStringInfoChar(r->tail, (char) csv_get_quote(&r->parser));
 		appendBinaryStringInfo(r->tail,
 							   (char *) r->parser.entry_buf + r->parser.entry_pos - r->parser.spaces,
-							   (int) Min(r->parser.spaces, (size_t) TAIL_MAX));
+							   (int) Min(r->parser.spaces, (size_t) (TAIL_MAX - 1)));
 		r->skipping = true;
 	}
 }

@@ -23,6 +23,7 @@
 #include "utils/syscache.h"
 
 #include "core/casts.h"
+#include "core/options.h"
 #include "core/subxact.h"
 #include "clean/cleaning.h"
 #include "clean/csv_int.h"
@@ -530,12 +531,33 @@ type_namespace(Oid typid)
 }
 
 /*
+ * The type name option "types" gives column: a JSON null (which reads as
+ * no value) named nothing, and the import dereferenced it.
+ */
+char *
+MlCsvDeclaredName(JsonbContainer *types, const char *column)
+{
+	char	   *name = MlOptString(types, column, NULL);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column \"%s\" named in option \"types\" has no type", column),
+				 errhint("Give a type name, such as \"bigint\", or leave the column out.")));
+	return name;
+}
+
+/*
  * CSV options as JSON text, each domain named in "types" schema-qualified
  * (resolved now, in the caller's search_path); other names and keys as
  * given. A workflow stores its import's options so: its runs resolve names
  * in the job's session, whose search_path is not the definer's, and an
  * unqualified domain could name another role's domain there, whose CHECK
- * would run as the workflow's owner.
+ * would run as the workflow's owner. Every name is checked now as a run
+ * reads it: one naming no type of the list nor a domain over one of them
+ * is refused (22023) rather than stored unqualified, where a domain of that
+ * name created later in the job's search_path (by any role that may create
+ * there) would be taken by the run.
  */
 char *
 MlCsvQualifyTypes(JsonbContainer *opts)
@@ -547,9 +569,31 @@ MlCsvQualifyTypes(JsonbContainer *opts)
 	JsonbValue *res = NULL;
 	bool		in_types = false;
 	int			depth = 0;
+	JsonbContainer *types;
 
 	if (opts == NULL)
 		return pstrdup("{}");
+	/* as the run reads "types" (csv_import.c, resolve_declared) */
+	if ((types = MlOptObject(opts, "types")) != NULL)
+	{
+		it = JsonbIteratorInit(types);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			char	   *sqltype;
+			Oid			domain;
+
+			if (tok != WJB_KEY)
+				continue;
+			(void) MlCsvTypeFromName(MlCsvDeclaredName(types, pnstrdup(v.val.string.val, v.val.string.len)),
+									 &sqltype, &domain);
+			/* a temporary domain is the creator's session's: gone, or another's, in a run */
+			if (OidIsValid(domain) && isAnyTempNamespace(type_namespace(domain)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("domain %s named in option \"types\" is temporary", format_type_be(domain)),
+						 errhint("A run works in its own session: declare a domain of a permanent schema.")));
+		}
+	}
 	it = JsonbIteratorInit(opts);
 	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
 	{
@@ -573,12 +617,6 @@ MlCsvQualifyTypes(JsonbContainer *opts)
 				known |= pg_strcasecmp(name, known_types[i].name) == 0;
 			if (!known)
 				typid = domain_named(name);
-			/* a temporary domain is the creator's session's: gone, or another's, in a run */
-			if (OidIsValid(typid) && isAnyTempNamespace(type_namespace(typid)))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("domain %s named in option \"types\" is temporary", format_type_be(typid)),
-						 errhint("A run works in its own session: declare a domain of a permanent schema.")));
 			if (OidIsValid(typid))
 			{
 				char	   *q = format_type_be_qualified(typid);

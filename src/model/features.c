@@ -206,7 +206,7 @@ input_of_column(MlColumn *col, const MlColumnPrep *prep)
 	{
 		in.has_fill = prep->has_fill;
 		in.fill = prep->fill;
-		in.raw_fill = prep->has_fill && in.kind == ML_INPUT_NUMERIC ? prep->raw_fill : prep->fill;
+		in.raw_fill = prep->has_fill && in.kind != ML_INPUT_CATEGORY ? prep->raw_fill : prep->fill;
 		in.has_clamp = prep->has_clamp && in.kind == ML_INPUT_NUMERIC;
 		in.lo = prep->lo;
 		in.hi = prep->hi;
@@ -538,9 +538,13 @@ MlEncoderSave(MlEncoder *enc, StringInfo buf)
 		{
 			MlInput    *in = &enc->inputs[i];
 
-			bool		raw = in->has_fill && in->kind == ML_INPUT_NUMERIC;
+			bool		raw = in->has_fill && in->kind != ML_INPUT_CATEGORY;
 
-			/* 4: a number's fill as fitted follows (never set before 0.4.0's fills.c) */
+			/*
+			 * 4: a number's or a date/time's fill as fitted follows (never
+			 * set before 0.4.0's fills.c; for a date/time, before its fill
+			 * was held as the training column holds it)
+			 */
 			/* 8: the bounds as fitted follow the held ones (the same release) */
 			MlWriteInt32(buf, (in->has_fill ? 1 : 0) | (in->has_clamp ? 2 : 0) | (raw ? 4 : 0) |
 						 (in->has_clamp ? 8 : 0));
@@ -599,7 +603,8 @@ load_input(MlReader *r, MlInput *in)
 static void
 load_prep(MlReader *r, MlInput *in)
 {
-	int32		flags = MlReadInt32(r, 0, in->kind == ML_INPUT_NUMERIC ? 15 : 1);
+	int32		flags = MlReadInt32(r, 0, in->kind == ML_INPUT_NUMERIC ? 15 :
+									 in->kind == ML_INPUT_DATETIME ? 5 : 1);
 
 	in->has_fill = (flags & 1) != 0;
 	in->has_clamp = (flags & 2) != 0;

@@ -55,7 +55,7 @@ typedef struct MlInput
 	 */
 	bool		has_fill;
 	double		fill;
-	double		raw_fill;		/* a number's fill as fitted: MlBindRow holds it as the row's column does */
+	double		raw_fill;		/* a number's or date/time's fill as fitted: MlBindRow holds it as the row's column does */
 	bool		has_clamp;
 	double		lo;				/* held as the training column holds them */
 	double		hi;
@@ -107,7 +107,7 @@ typedef struct MlColumnPrep
 {
 	bool		has_fill;
 	double		fill;			/* number, epoch, or a level code of the frame column */
-	double		raw_fill;		/* a number's fill as fitted, before fill was held as the column holds it */
+	double		raw_fill;		/* a number's or date/time's fill as fitted, before fill was held as the column holds it */
 	bool		has_clamp;
 	double		lo;				/* bounds held as the column holds them */
 	double		hi;

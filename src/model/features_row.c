@@ -53,13 +53,16 @@ held_input(MlRowBinding *b, int i, MlInput *in, Oid declared, bool domain)
 			b->fill[i] = NAN;
 	}
 	/*
-	 * a date or time: as the row's column holds it (a timestamp's fill
-	 * into a date column is its nearest day, as ml_apply_recipe writes it
-	 * there), and what a date domain's CHECK takes
+	 * a date or time: the fill as fitted, as the row's column holds it
+	 * (into a date column its nearest day, into a timestamp column to the
+	 * microsecond, as ml_apply_recipe writes it there: the fill held as a
+	 * date training column held it scored a timestamp row's NULL as
+	 * midnight where the recipe wrote 16:25), and what a date domain's
+	 * CHECK takes
 	 */
 	if (in->has_fill && in->kind == ML_INPUT_DATETIME)
 	{
-		b->fill[i] = MlEpochAsHeld(in->fill, b->atttype[i], b->atttypmod[i]);
+		b->fill[i] = MlEpochAsHeld(in->raw_fill, b->atttype[i], b->atttypmod[i]);
 		if (domain && !MlDomainTakesEpoch(declared, b->atttype[i], b->fill[i]))
 			b->fill[i] = NAN;
 	}
