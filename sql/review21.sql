@@ -90,3 +90,26 @@ RESET ROLE;
 \c contrib_regression
 DROP DATABASE :"r21_db";
 DROP ROLE regress_r21;
+
+-- 7. An infinite number in a CSV column of numbers: "-Infinity" or "inf"
+-- among numbers made the column text (every number stored as text), and
+-- a declared double precision or numeric column rejected the line,
+-- where float8in and numeric_in read them. Now they are numbers.
+CREATE FUNCTION r21_types(t text) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)
+  FROM information_schema.columns WHERE table_name = t $$;
+SELECT count(*) AS rejected FROM ml_import_csv('r21_inf1',
+  data => E'x,y,z,w,v\n1.5,1,-infinity,inf,epoch\n-Infinity,2,1.5,2,infinity\n2.5, +INF ,7,3,2024-01-01\n');
+SELECT r21_types('r21_inf1');
+SELECT * FROM r21_inf1;
+-- only infinity words: text (as only time words); then numbers or dates decide
+SELECT count(*) AS rejected FROM ml_import_csv('r21_inf2',
+  data => E'a,b,c\ninfinity,-infinity,-infinity\n-infinity,7,2024-01-01\n');
+SELECT r21_types('r21_inf2');
+SELECT * FROM r21_inf2;
+-- declared: double precision and numeric take them, bigint rejects the line
+SELECT line, reason FROM ml_import_csv('r21_inf3', data => E'x,y,z\n1,2,3\ninf,Infinity,-inf\n-inf,-infinity,4\n',
+  options => '{"types": {"x": "double precision", "y": "numeric", "z": "bigint"}}');
+SELECT * FROM r21_inf3;
+DROP TABLE r21_inf1, r21_inf2, r21_inf3;
+DROP FUNCTION r21_types(text);

@@ -502,7 +502,8 @@ create_table(CsvImport *im)
 		}
 		else
 		{
-			if (im->types[c] == CT_UNKNOWN || im->types[c] == CT_TIME_WORD)
+			if (im->types[c] == CT_UNKNOWN || im->types[c] == CT_TIME_WORD ||
+				im->types[c] == CT_INF_WORD)
 				im->types[c] = CT_TEXT;
 			else if (im->types[c] == CT_BIGINT_WIDE)
 				im->types[c] = CT_BIGINT;

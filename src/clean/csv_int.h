@@ -26,7 +26,8 @@ typedef enum CsvType
 	CT_TIMESTAMPTZ,				/* inferred when a cell names a time zone */
 	CT_BIGINT_WIDE,				/* inferring: bigint, with integers no double holds */
 	CT_DATE,					/* only when declared in "types" */
-	CT_TIME_WORD				/* inferring: only "epoch", "infinity" or "-infinity" so far */
+	CT_TIME_WORD,				/* inferring: only "epoch", "infinity" or "-infinity" so far */
+	CT_INF_WORD					/* inferring: only "infinity" or "-infinity" so far (numbers too) */
 } CsvType;
 
 /* How a cell fits a type. */

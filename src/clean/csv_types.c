@@ -30,8 +30,29 @@
 
 const char *const MlCsvTypeSql[] = {
 	"text", "bigint", "double precision", "boolean", "timestamp", "text",
-	"integer", "numeric", "timestamp with time zone", "bigint", "date", "text"
+	"integer", "numeric", "timestamp with time zone", "bigint", "date", "text", "text"
 };
+
+/*
+ * "Infinity", "-inf", " +INF ": what float8in and numeric_in read as an
+ * infinite number (case aside, blanks around); NaN is a null marker unless
+ * the markers say otherwise.
+ */
+static bool
+infinity_word(const char *s)
+{
+	size_t		n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '+' || *s == '-')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return (n == 8 && pg_strncasecmp(s, "infinity", 8) == 0) ||
+		(n == 3 && pg_strncasecmp(s, "inf", 3) == 0);
+}
 
 bool
 MlCsvIsNullMarker(const char *s, List *markers)
@@ -286,6 +307,9 @@ MlCsvCellFit(const char *s, CsvType t, char decimal, const char **value)
 			return fit_integer(s, PG_INT32_MIN, PG_INT32_MAX);
 		case CT_FLOAT:
 		case CT_NUMERIC:
+			/* an infinite number: the type's input reads it as it is */
+			if (infinity_word(s))
+				return FIT_OK;
 			num = number_text(s, decimal);
 			if (num == NULL)
 				return FIT_TYPE;
@@ -359,6 +383,32 @@ MlCsvWiden(CsvType t, const char *s, char decimal)
 
 	if (t == CT_TEXT)
 		return t;
+	/*
+	 * An infinite number ("inf", "-Infinity"): a value of a double or
+	 * numeric column, which a bigint column widens to. "infinity" and
+	 * "-infinity" are also timestamps': alone, or only with each other,
+	 * they wait (CT_INF_WORD) for what comes next, a number or a time.
+	 */
+	if (infinity_word(s) && (t == CT_FLOAT || t == CT_NUMERIC))
+		return t;
+	if (infinity_word(s) && (t == CT_BIGINT || t == CT_BIGINT_WIDE))
+		return t == CT_BIGINT ? CT_FLOAT : CT_NUMERIC;
+	if (t == CT_INF_WORD || (t == CT_UNKNOWN && infinity_word(s)))
+	{
+		CsvType		u;
+
+		kind = timestamp_kind(s, false, &word);
+		if (word == ML_TIME_WORD_FIXED)
+			/* "infinity" (both kinds), or "epoch" (times only) */
+			return infinity_word(s) ? CT_INF_WORD : CT_TIME_WORD;
+		if (infinity_word(s))
+			return CT_FLOAT;	/* "inf": a number only */
+		/* the infinite words so far, and now this: as a column of it alone would be */
+		u = MlCsvWiden(CT_UNKNOWN, s, decimal);
+		return u == CT_BIGINT ? CT_FLOAT : u == CT_BIGINT_WIDE ? CT_NUMERIC :
+			(u == CT_FLOAT || u == CT_NUMERIC || u == CT_TIMESTAMP || u == CT_TIMESTAMPTZ) ? u :
+			CT_TEXT;
+	}
 	/*
 	 * "epoch", "infinity", "-infinity": values of a timestamp column, but
 	 * no reason alone to read one as timestamps (CT_TIME_WORD until a
