@@ -470,7 +470,7 @@ MlEpochAsHeld(double v, Oid base, int32 typmod)
 	ts = (Timestamp) rint(pg * USECS_PER_SEC);
 	if ((base == TIMESTAMPOID || base == TIMESTAMPTZOID) && typmod >= 0 && typmod < MAX_TIMESTAMP_PRECISION)
 		AdjustTimestampForTypmod(&ts, typmod);
-	return (double) ts / USECS_PER_SEC + off;
+	return MlTimestampEpoch(ts);
 }
 
 /*

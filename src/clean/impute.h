@@ -174,7 +174,6 @@ extern MlModel *MlImputeFit(MlFrame *frame, int target, MlImputeOptions *opts);
 extern MlFeatures *MlImputeFeatures(MlFrame *frame, int target, MlImputeOptions *opts,
 									 bool onehot_numeric, bool gapped_too);
 #define RIDGE_RICH_ROWS 50	/* rows per input beyond which the penalty barely matters */
-extern double MlTargetUnit(double maxabs);
 extern void MlUnscaleCoefficients(const double *xtx, const double *xty, int w, int64 n, double unit,
 								  double *beta);
 extern double MlLossUnit(MlColumn *col);

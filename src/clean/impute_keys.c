@@ -297,25 +297,6 @@ MlColumnNumericCodes(MlColumn *col)
 #define BAYES_MAX_ITER		300
 #define BAYES_PRIOR			1e-6	/* gamma hyperpriors of both precisions */
 
-/*
- * The power of two a regression's targets are multiplied by before their
- * sums are taken (the coefficients divided by it after the solve): values
- * near the double range (1e307) overflowed y'y and X'y, the solve gave
- * NaN, and every fill was left missing. 1 for targets below 2^400, whose
- * squares' sums cannot overflow, so those fits are exactly what they were;
- * otherwise the largest target is brought to [1, 2). A power of two scales
- * exactly, and the solve is linear in the target (the Bayesian penalty is
- * taken in units of its sd): the coefficients are those of the unscaled
- * target, without the overflow.
- */
-double
-MlTargetUnit(double maxabs)
-{
-	if (!(maxabs > 0x1p400) || !isfinite(maxabs))
-		return 1;
-	return ldexp(1, -ilogb(maxabs));
-}
-
 static bool
 coefficients_finite(const double *beta, int w, double unit)
 {

@@ -18,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "core/casts.h"
+#include "core/frame.h"
 
 PG_FUNCTION_INFO_V1(ml_try_numeric);
 PG_FUNCTION_INFO_V1(ml_try_bool);
@@ -288,8 +289,7 @@ MlTextToEpoch(const char *s, double *epoch)
 
 	if (!parse_timestamp(s, &ts))
 		return false;
-	*epoch = (double) ts / USECS_PER_SEC +
-		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	*epoch = MlTimestampEpoch(ts);
 	return true;
 }
 
@@ -304,8 +304,7 @@ MlTextToEpochTz(const char *s, double *epoch)
 
 	if (!parse_timestamptz(s, &ts))
 		return false;
-	*epoch = (double) ts / USECS_PER_SEC +
-		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	*epoch = MlTimestampEpoch(ts);
 	return true;
 }
 

@@ -95,8 +95,7 @@ datum_to_double(Datum d, Oid typid)
 
 				if (TIMESTAMP_NOT_FINITE(ts))
 					return TIMESTAMP_IS_NOBEGIN(ts) ? -INFINITY : INFINITY;
-				return (double) ts / USECS_PER_SEC +
-					(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+				return MlTimestampEpoch(ts);
 			}
 		default:
 			elog(ERROR, "unexpected type %u", typid);
@@ -234,6 +233,14 @@ column_put(MlColumn *col, int64 row, Datum d, bool isnull, FmgrInfo *out)
 		col->nlevels = 0;
 		MlDictDropDirect(col);
 	}
+}
+
+/* Epoch seconds (the frame's datetime values) of a finite timestamp or timestamptz. */
+double
+MlTimestampEpoch(int64 ts)
+{
+	return (double) ts / USECS_PER_SEC +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 }
 
 /* Decide what each column is, now that all values are in. */

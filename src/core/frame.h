@@ -109,6 +109,7 @@ extern void MlFrameMarkGenerated(MlFrame *frame, Oid relid);
 extern int	MlFrameColumn(MlFrame *frame, const char *name);
 extern bool MlColumnIsDiscrete(MlColumn *col);
 extern void MlColumnComputeStats(MlColumn *col, int64 nrows);
+extern double MlTargetUnit(double maxabs);
 extern void MlMeanSd(const double *v, int64 n, double *mean, double *sd);
 extern int32 MlColumnLevel(MlColumn *col, const char *text, double value);
 extern int32 MlColumnAddLevel(MlColumn *col, const char *text);
@@ -142,6 +143,7 @@ typedef struct MlDayMemo
 
 extern void MlDatePartsOfMemo(double epoch, const MlDatePart *parts, int nparts, bool with_tz,
 							  double *out, MlDayMemo *memo);
+extern double MlTimestampEpoch(int64 ts);
 extern char *MlEpochText(double epoch, Oid typid);
 extern char *MlEpochTextIso(double epoch, Oid typid);
 extern double MlDatumToDouble(Datum d, Oid typid);

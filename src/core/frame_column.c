@@ -105,6 +105,25 @@ MlColumnComputeStats(MlColumn *col, int64 nrows)
 }
 
 /*
+ * The power of two a regression's targets are multiplied by before their
+ * sums are taken (the coefficients divided by it after the solve): values
+ * near the double range (1e307) overflowed y'y and X'y, the solve gave
+ * NaN, and every fill was left missing. 1 for targets below 2^400, whose
+ * squares' sums cannot overflow, so those fits are exactly what they were;
+ * otherwise the largest target is brought to [1, 2). A power of two scales
+ * exactly, and the solve is linear in the target (the Bayesian penalty is
+ * taken in units of its sd): the coefficients are those of the unscaled
+ * target, without the overflow.
+ */
+double
+MlTargetUnit(double maxabs)
+{
+	if (!(maxabs > 0x1p400) || !isfinite(maxabs))
+		return 1;
+	return ldexp(1, -ilogb(maxabs));
+}
+
+/*
  * The mean and sample sd of n finite values v. Values near the double
  * range (1.7e308, -1.7e308, 0) overflowed the sum of squares: the sd was
  * infinite, a z-score's bounds infinite (no outlier found), a network's
@@ -125,7 +144,8 @@ MlMeanSd(const double *v, int64 n, double *mean, double *sd)
 
 	for (int64 i = 0; i < n; i++)
 		maxabs = Max(maxabs, fabs(v[i]));
-	if (!(maxabs > 0x1p400) || !isfinite(maxabs))
+	unit = MlTargetUnit(maxabs);
+	if (unit == 1)
 	{
 		for (int64 i = 0; i < n; i++)
 			s += v[i], ss += v[i] * v[i];
@@ -133,7 +153,6 @@ MlMeanSd(const double *v, int64 n, double *mean, double *sd)
 		*sd = n > 1 ? sqrt(fmax(0, (ss - n * *mean * *mean) / (n - 1))) : 0;
 		return;
 	}
-	unit = ldexp(1, -ilogb(maxabs));	/* the largest magnitude in [1, 2) */
 	for (int64 i = 0; i < n; i++)
 		s += v[i] * unit;
 	m = s / n;
